@@ -1,0 +1,107 @@
+// One error class per family, each carrying a stable `code` from a closed union.
+// Callers and tests branch on `code`, never on the message.
+
+export type FormatCode = 'MALFORMED' | 'SCHEMA_INVALID' | 'NOT_CANONICAL' | 'SIZE_LIMIT' | 'WRONG_TYPE';
+export type KeyCode = 'BAD_PASSPHRASE' | 'WEAK_KEY' | 'KEY_FORMAT' | 'PASSPHRASE_MISMATCH';
+export type PolicyCode = 'DUPLICATE_KEY' | 'WEAK_KEY' | 'BAD_THRESHOLD' | 'KEY_ID_MISMATCH' | 'POLICY_EXPIRED';
+export type SignatureCode = 'QUORUM_NOT_MET' | 'BAD_SIGNATURE' | 'UNKNOWN_KEY' | 'DUPLICATE_SIGNATURE' | 'WRONG_DOCUMENT';
+export type ReleaseCode = 'EXPIRED' | 'NOT_APPLICABLE' | 'ROLLBACK' | 'POLICY_STALE' | 'BAD_RISK_VECTOR' | 'BAD_VERSION';
+export type ArchiveCode =
+  | 'DIGEST_MISMATCH'
+  | 'UNSAFE_PATH'
+  | 'ENTRY_MISSING'
+  | 'ENTRY_EXTRA'
+  | 'ENTRY_MISMATCH'
+  | 'ARCHIVE_MALFORMED'
+  | 'SIZE_LIMIT';
+export type UsageCode = 'USAGE' | 'IO' | 'REFUSED';
+
+export type ErrorCode = FormatCode | KeyCode | PolicyCode | SignatureCode | ReleaseCode | ArchiveCode | UsageCode | 'VERIFICATION_FAILED';
+
+export class CountersignError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** A document is not well-formed, not canonical, not of the expected type, or too large. */
+export class FormatError extends CountersignError {
+  declare readonly code: FormatCode;
+  constructor(code: FormatCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+/** A key file cannot be read, decrypted, or holds a key we refuse to use. */
+export class KeyError extends CountersignError {
+  declare readonly code: KeyCode;
+  constructor(code: KeyCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+/** A trust policy breaks one of the rules a site relies on. */
+export class PolicyError extends CountersignError {
+  declare readonly code: PolicyCode;
+  constructor(code: PolicyCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+/** Signatures do not add up to a quorum of distinct authorised keys. */
+export class SignatureError extends CountersignError {
+  declare readonly code: SignatureCode;
+  constructor(code: SignatureCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+/** A release is expired, not for this site, or would walk the site backwards. */
+export class ReleaseError extends CountersignError {
+  declare readonly code: ReleaseCode;
+  constructor(code: ReleaseCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+/** The archive does not match what the manifest promises, or holds something unsafe. */
+export class ArchiveError extends CountersignError {
+  declare readonly code: ArchiveCode;
+  constructor(code: ArchiveCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+/** The caller asked for something impossible (bad flags, unreadable files). Exit code 2. */
+export class UsageError extends CountersignError {
+  declare readonly code: UsageCode;
+  constructor(code: UsageCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+export interface Reason {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** Verification found one or more reasons to reject; `reasons` lists every one, `code` is the first. */
+export class VerificationError extends CountersignError {
+  readonly reasons: Reason[];
+  constructor(reasons: Reason[]) {
+    super(reasons[0]?.code ?? 'VERIFICATION_FAILED', reasons.map((r) => `${r.code}: ${r.message}`).join('; '), { reasons });
+    this.reasons = reasons;
+  }
+}
+
+export function toReason(err: CountersignError): Reason {
+  const reason: Reason = { code: err.code, message: err.message };
+  if (Object.keys(err.details).length > 0) reason.details = err.details;
+  return reason;
+}
