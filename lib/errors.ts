@@ -14,7 +14,7 @@ export type ArchiveCode =
   | 'ENTRY_MISMATCH'
   | 'ARCHIVE_MALFORMED'
   | 'SIZE_LIMIT';
-export type UsageCode = 'USAGE' | 'IO' | 'REFUSED';
+export type UsageCode = 'USAGE' | 'IO' | 'DECLINED';
 
 export type ErrorCode = FormatCode | KeyCode | PolicyCode | SignatureCode | ReleaseCode | ArchiveCode | UsageCode | 'VERIFICATION_FAILED';
 

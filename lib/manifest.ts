@@ -1,4 +1,11 @@
 // The update manifest: what a release changes on a site, and the archive that carries it.
+import { parseCanonical } from './canonical.js';
+import { FormatError, ReleaseError, type Reason } from './errors.js';
+import { checkPath, checkPathSet } from './paths.js';
+import { computeRisk, type Risk } from './risk.js';
+import { validate } from './schema.js';
+import { parseTimestamp } from './time.js';
+import { compareVersions, parseVersion } from './version.js';
 
 export type FileMode = '0644' | '0755';
 
@@ -35,4 +42,95 @@ export interface ArchiveRef {
   size: number;
   sha256: string;
   sha512: string;
+}
+
+export interface Manifest {
+  product: string;
+  /** `core`, or the machine name of a module, plugin or theme. */
+  component: string;
+  version: string;
+  /** Installed versions this release may be applied to; empty means any. */
+  appliesTo: string[];
+  risk: Risk | null;
+  advisory: string | null;
+  archive: ArchiveRef;
+  files: FileOp[];
+  /** Post-update steps as argv arrays; never run through a shell. */
+  postUpdate: string[][];
+  created: string;
+  expires: string;
+  /** The policy version the signers expected; a site with an older policy needs the rotation chain. */
+  policyVersion: number;
+}
+
+/** Decodes and checks a manifest payload: canonical bytes, schema, and rules a schema cannot state. */
+export function manifestFromPayload(payloadBytes: Uint8Array, what = 'manifest'): Manifest {
+  const manifest = validate<Manifest>('manifest', parseCanonical(payloadBytes, what), what);
+  checkManifest(manifest);
+  return manifest;
+}
+
+export function checkManifest(manifest: Manifest): void {
+  parseVersion(manifest.version);
+  manifest.appliesTo.forEach((v) => parseVersion(v));
+  const created = parseTimestamp(manifest.created, 'manifest creation time');
+  const expires = parseTimestamp(manifest.expires, 'manifest expiry');
+  if (expires.getTime() <= created.getTime()) {
+    throw new FormatError('SCHEMA_INVALID', `manifest expires (${manifest.expires}) before it was created (${manifest.created})`);
+  }
+  if (manifest.risk) {
+    const computed = computeRisk(manifest.risk.vector);
+    if (computed.score !== manifest.risk.score || computed.level !== manifest.risk.level) {
+      throw new ReleaseError('BAD_RISK_VECTOR', `risk ${manifest.risk.score} (${manifest.risk.level}) is not what ${manifest.risk.vector} scores (${computed.score}, ${computed.level})`);
+    }
+  }
+  const paths = manifest.files.map((f) => f.path);
+  paths.forEach((p) => checkPath(p));
+  checkPathSet(paths);
+}
+
+export interface FileCounts {
+  add: number;
+  modify: number;
+  delete: number;
+}
+
+export function countFileOps(files: readonly FileOp[]): FileCounts {
+  const counts: FileCounts = { add: 0, modify: 0, delete: 0 };
+  for (const f of files) counts[f.op]++;
+  return counts;
+}
+
+export interface SiteState {
+  /** The version installed on the site, when known. */
+  installed?: string;
+}
+
+/** Freshness and applicability (verification step 6); returns every reason found. */
+export function checkRelease(manifest: Manifest, policyVersion: number, site: SiteState, now: Date): Reason[] {
+  const reasons: Reason[] = [];
+  if (parseTimestamp(manifest.expires).getTime() <= now.getTime()) {
+    reasons.push({ code: 'EXPIRED', message: `manifest for ${manifest.product} ${manifest.version} expired at ${manifest.expires}`, details: { expires: manifest.expires } });
+  }
+  if (site.installed !== undefined) {
+    const installed = site.installed;
+    if (manifest.appliesTo.length > 0 && !manifest.appliesTo.some((v) => compareVersions(v, installed) === 0)) {
+      reasons.push({
+        code: 'NOT_APPLICABLE',
+        message: `${manifest.product} ${manifest.version} applies to ${manifest.appliesTo.join(', ')}, not to the installed ${installed}`,
+        details: { installed, appliesTo: manifest.appliesTo },
+      });
+    }
+    if (compareVersions(manifest.version, installed) <= 0) {
+      reasons.push({ code: 'ROLLBACK', message: `${manifest.version} is not newer than the installed ${installed}`, details: { installed, version: manifest.version } });
+    }
+  }
+  if (manifest.policyVersion > policyVersion) {
+    reasons.push({
+      code: 'POLICY_STALE',
+      message: `the manifest expects policy version ${manifest.policyVersion}; this site trusts version ${policyVersion} and needs the rotation chain`,
+      details: { expected: manifest.policyVersion, trusted: policyVersion },
+    });
+  }
+  return reasons;
 }

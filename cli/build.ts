@@ -1,0 +1,138 @@
+import type { CommandModule } from 'yargs';
+import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { archiveFileName, buildRelease, manifestFileName } from '../lib/build.js';
+import { commitPending, discard, tempPathFor, writeDurably, type PendingFile } from '../lib/durable.js';
+import { serializeEnvelope } from '../lib/envelope.js';
+import { UsageError } from '../lib/errors.js';
+import { countFileOps } from '../lib/manifest.js';
+import { readPolicyDocument } from '../lib/policy.js';
+import { addDays, formatTimestamp, parseUserTime } from '../lib/time.js';
+import type { Context } from './context.js';
+import { readInput } from './files.js';
+import { succeed } from './output.js';
+
+interface BuildArgs {
+  source: string;
+  base?: string;
+  product: string;
+  component: string;
+  version: string;
+  appliesTo?: string[];
+  risk?: string;
+  advisory?: string;
+  postUpdate?: string[];
+  expires?: string;
+  policy?: string;
+  policyVersion?: number;
+  out: string;
+  json?: boolean;
+}
+
+export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
+  return {
+    command: 'build',
+    describe: 'Turn a release tree (or the difference between two trees) into a manifest and a deterministic archive',
+    builder: (y) =>
+      y
+        .option('source', { type: 'string', demandOption: true, describe: 'The new release tree' })
+        .option('base', { type: 'string', describe: 'The tree sites have now: the manifest then lists adds, modifies and deletes' })
+        .option('product', { type: 'string', demandOption: true, describe: 'Product machine name, e.g. drupal' })
+        .option('component', { type: 'string', default: 'core', describe: 'core, or a module/plugin/theme machine name' })
+        .option('version', { type: 'string', demandOption: true, describe: 'The version being released' })
+        .option('applies-to', { type: 'string', array: true, describe: 'An installed version this update applies to (repeat; default: any)' })
+        .option('risk', { type: 'string', describe: 'Drupal risk vector, e.g. AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default' })
+        .option('advisory', { type: 'string', describe: 'Advisory id, e.g. SA-CORE-2026-001' })
+        .option('post-update', { type: 'string', array: true, describe: 'A post-update command, split on spaces or given as a JSON array (repeat)' })
+        .option('expires', { type: 'string', describe: 'ISO-8601 expiry of the manifest (default: 30 days after creation)' })
+        .option('policy', { type: 'string', describe: 'The policy sites trust (its version goes into the manifest)' })
+        .option('policy-version', { type: 'number', describe: 'Policy version to expect when --policy is not given (default 1)' })
+        .option('out', { type: 'string', demandOption: true, describe: 'Output directory' })
+        .conflicts('policy', 'policy-version')
+        .example(
+          '$0 build --source drupal-10.2.4 --base drupal-10.2.3 --product drupal --version 10.2.4 --applies-to 10.2.3 --risk AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default --post-update "drush updb -y" --out release/',
+          'writes release/drupal-10.2.4.manifest.json and release/drupal-10.2.4.tar',
+        )
+        .epilogue('Archives are reproducible: entries sorted by path bytes, mtime = $SOURCE_DATE_EPOCH (or 0), owner 0, modes 0644/0755.'),
+    handler: (args) => {
+      const epoch = ctx.env.SOURCE_DATE_EPOCH;
+      if (epoch !== undefined && !/^\d{1,11}$/.test(epoch)) throw new UsageError('USAGE', 'SOURCE_DATE_EPOCH must be a whole number of seconds');
+      const created = epoch !== undefined ? new Date(Number(epoch) * 1000) : ctx.now;
+      const expires = args.expires ? parseUserTime(args.expires, '--expires') : addDays(created, 30);
+      if (expires.getTime() <= ctx.now.getTime()) {
+        throw new UsageError('USAGE', `the manifest would expire at ${formatTimestamp(expires)}, which is in the past; pass a later --expires`);
+      }
+      const policyVersion = args.policy ? readPolicyDocument(readInput(args.policy, 'policy')).policy.version : (args.policyVersion ?? 1);
+      mkdirSync(args.out, { recursive: true });
+      const archivePath = join(args.out, archiveFileName(args.product, args.version));
+      const manifestPath = join(args.out, manifestFileName(args.product, args.version));
+      const pending: PendingFile[] = [{ target: archivePath, temp: tempPathFor(archivePath) }];
+      let built;
+      try {
+        const fd = openSync(pending[0]!.temp, 'wx', 0o644);
+        try {
+          built = buildRelease(
+            {
+              source: args.source,
+              base: args.base,
+              product: args.product,
+              component: args.component,
+              version: args.version,
+              appliesTo: args.appliesTo ?? [],
+              riskVector: args.risk,
+              advisory: args.advisory,
+              postUpdate: (args.postUpdate ?? []).map(parseArgv),
+              created,
+              expires,
+              policyVersion,
+              mtime: epoch !== undefined ? Number(epoch) : 0,
+            },
+            fd,
+          );
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        pending.push({ target: manifestPath, temp: tempPathFor(manifestPath) });
+        writeDurably(pending[1]!.temp, serializeEnvelope(built.envelope), 0o644);
+      } catch (err) {
+        discard(pending);
+        throw err;
+      }
+      commitPending(pending);
+      const m = built.manifest;
+      const c = countFileOps(m.files);
+      succeed(
+        ctx,
+        args,
+        { manifest: manifestPath, archive: archivePath, product: m.product, component: m.component, version: m.version, files: c, archiveSha256: m.archive.sha256, archiveSize: m.archive.size, risk: m.risk },
+        [
+          `Built ${m.product} ${m.component} ${m.version}: ${c.add} added, ${c.modify} modified, ${c.delete} deleted`,
+          `  ${manifestPath}  (unsigned manifest)`,
+          `  ${archivePath}  ${m.archive.size} bytes, sha256 ${m.archive.sha256}`,
+          ...(m.risk ? [`  risk ${m.risk.score}/25 ${m.risk.level}`] : []),
+          `Next: each signer reviews and signs: countersign sign ${manifestPath} --archive ${archivePath} --key THEIR.key`,
+        ],
+      );
+    },
+  };
+}
+
+/** `--post-update` takes `drush updb -y` or a JSON array for arguments containing spaces; never a shell string. */
+export function parseArgv(text: string): string[] {
+  if (text.trimStart().startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new UsageError('USAGE', `--post-update ${text} is not a valid JSON array`);
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string' && a.length > 0)) {
+      throw new UsageError('USAGE', '--post-update as JSON must be a non-empty array of non-empty strings');
+    }
+    return parsed as string[];
+  }
+  const argv = text.split(/\s+/).filter(Boolean);
+  if (argv.length === 0) throw new UsageError('USAGE', '--post-update is empty');
+  return argv;
+}

@@ -1,0 +1,94 @@
+import type { CommandModule } from 'yargs';
+import { readBundleFile } from '../lib/bundle-file.js';
+import { fromUtf8 } from '../lib/bytes.js';
+import { openEnvelope, parseJsonBytes } from '../lib/envelope.js';
+import { FormatError } from '../lib/errors.js';
+import { readFileChunks } from '../lib/file-chunks.js';
+import { parsePublicKeyFile, secretKeyIsEncrypted } from '../lib/keyfile.js';
+import { parsePartial } from '../lib/partial.js';
+import { summarizeDocument } from '../lib/summary.js';
+import { TarReader, type TarHeader } from '../lib/tar.js';
+import type { Context } from './context.js';
+import { readInput } from './files.js';
+import { succeed } from './output.js';
+
+interface InspectArgs {
+  file: string;
+  json?: boolean;
+}
+
+export function inspectCommand(ctx: Context): CommandModule<object, InspectArgs> {
+  return {
+    command: 'inspect <file>',
+    describe: 'Explain any countersign file: bundle, manifest, policy, partial signature, key, or archive',
+    builder: (y) =>
+      y
+        .positional('file', { type: 'string', demandOption: true })
+        .example('$0 inspect drupal-10.2.4.bundle', '')
+        .epilogue('inspect only describes; it verifies nothing. Use verify to decide whether to trust a file.'),
+    handler: async (args) => {
+      const { data, lines } = await describeFile(args.file);
+      succeed(ctx, args, data, lines);
+    },
+  };
+}
+
+async function describeFile(path: string): Promise<{ data: Record<string, unknown>; lines: string[] }> {
+  const input = await readBundleFile(path, 64 * 1024 * 1024);
+  if (input.isBundle) {
+    const summary = summarizeDocument(openEnvelope(input.envelopeBytes, path));
+    const lines = [`${path}: countersign bundle (envelope + ${input.archive?.size ?? 0}-byte archive); not verified`, ...summary.lines.map((l) => `  ${l}`)];
+    return { data: { file: 'bundle', ...summaryData(summary), archiveBytes: input.archive?.size ?? 0 }, lines };
+  }
+  if (await isTar(path)) return describeTar(path);
+  const value = parseJsonBytes(input.envelopeBytes, path) as Record<string, unknown> | null;
+  if (value && typeof value === 'object' && 'payloadType' in value) {
+    const summary = summarizeDocument(openEnvelope(input.envelopeBytes, path));
+    return { data: { file: 'envelope', ...summaryData(summary) }, lines: [`${path}: signed-document envelope; not verified`, ...summary.lines.map((l) => `  ${l}`)] };
+  }
+  switch (value?.type) {
+    case 'countersign-partial-signature': {
+      const p = parsePartial(input.envelopeBytes, path);
+      return {
+        data: { file: 'partial-signature', ...p },
+        lines: [`${path}: partial signature`, `  Key id:      ${p.keyid}`, `  Signs:       ${p.payloadType}`, `  Payload:     sha256 ${p.payloadSha256}`],
+      };
+    }
+    case 'countersign-public-key': {
+      const k = parsePublicKeyFile(fromUtf8(input.envelopeBytes));
+      return { data: { file: 'public-key', keyid: k.keyid, name: k.name }, lines: [`${path}: public key`, `  Name:        ${k.name}`, `  Key id:      ${k.keyid}`] };
+    }
+    case 'countersign-secret-key': {
+      const encrypted = secretKeyIsEncrypted(fromUtf8(input.envelopeBytes));
+      return {
+        data: { file: 'secret-key', keyid: value.keyid, name: value.name, encrypted },
+        lines: [
+          `${path}: SECRET key${encrypted ? ' (encrypted: scrypt + XChaCha20-Poly1305)' : ' — UNENCRYPTED, for tests and demos only'}`,
+          `  Name:        ${String(value.name)}`,
+          `  Key id:      ${String(value.keyid)}`,
+        ],
+      };
+    }
+  }
+  throw new FormatError('WRONG_TYPE', `${path} is not a countersign file`);
+}
+
+function summaryData(s: ReturnType<typeof summarizeDocument>): Record<string, unknown> {
+  return { kind: s.kind, payloadType: s.payloadType, payloadSha256: s.payloadSha256, signatures: s.signatures, document: s.manifest ?? s.policy };
+}
+
+async function isTar(path: string): Promise<boolean> {
+  const head = readInput(path, 'file').subarray(257, 263);
+  return Buffer.from(head).toString('latin1') === 'ustar\0';
+}
+
+async function describeTar(path: string): Promise<{ data: Record<string, unknown>; lines: string[] }> {
+  const entries: TarHeader[] = [];
+  const reader = new TarReader({ onEntryStart: (h) => entries.push(h) });
+  for await (const chunk of readFileChunks(path)) reader.push(chunk);
+  reader.end();
+  return {
+    data: { file: 'archive', entries: entries.map(({ path: p, mode, size }) => ({ path: p, mode, size })) },
+    lines: [`${path}: release archive, ${entries.length} files`, ...entries.map((e) => `  ${e.mode} ${String(e.size).padStart(10)}  ${e.path}`)],
+  };
+}

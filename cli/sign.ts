@@ -1,0 +1,67 @@
+import type { CommandModule } from 'yargs';
+import { basename, dirname, join } from 'node:path';
+import { verifyArchiveStream } from '../lib/archive.js';
+import { fromUtf8 } from '../lib/bytes.js';
+import { writeFilesAtomically } from '../lib/durable.js';
+import { UsageError } from '../lib/errors.js';
+import { decryptSecretKey, secretKeyIsEncrypted } from '../lib/keyfile.js';
+import { serializePartial, signDocument } from '../lib/partial.js';
+import { summarizeDocument } from '../lib/summary.js';
+import type { Context } from './context.js';
+import { loadDocument } from './documents.js';
+import { readInput } from './files.js';
+import { succeed } from './output.js';
+import { askConfirmation, askPassphrase } from './passphrase.js';
+
+interface SignArgs {
+  doc: string;
+  key: string;
+  archive?: string;
+  yes?: boolean;
+  out?: string;
+  passphraseFile?: string;
+  json?: boolean;
+}
+
+export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
+  return {
+    command: 'sign <doc>',
+    describe: 'Review a document and write one partial signature (works offline)',
+    builder: (y) =>
+      y
+        .positional('doc', { type: 'string', demandOption: true, describe: 'A manifest, policy or bundle' })
+        .option('key', { type: 'string', demandOption: true, describe: 'Your secret key file (PREFIX.key)' })
+        .option('archive', { type: 'string', describe: "Re-hash this archive and refuse to sign if it differs from the manifest's" })
+        .option('yes', { type: 'boolean', describe: 'Do not ask for confirmation (you reviewed the summary another way)' })
+        .option('out', { type: 'string', describe: 'Partial signature file (default: DOC.<keyid>.sig beside DOC)' })
+        .option('passphrase-file', { type: 'string', describe: 'Read the key passphrase from this file (else $COUNTERSIGN_PASSPHRASE, else a prompt)' })
+        .example('$0 sign drupal-10.2.4.manifest.json --archive drupal-10.2.4.tar --key ~/.countersign/alice.key', 'shows the summary, asks, writes the .sig')
+        .epilogue('Send the small .sig file back to the release manager by any channel: it proves nothing until a quorum is assembled.'),
+    handler: async (args) => {
+      const { doc, archive } = await loadDocument(args.doc, args.archive);
+      const summary = summarizeDocument(doc);
+      const keyText = fromUtf8(readInput(args.key, 'secret key file', 64 * 1024), 'secret key file');
+      const lines = [...summary.lines];
+      if (summary.manifest) {
+        if (archive) {
+          await verifyArchiveStream(archive.chunks(), summary.manifest.archive, summary.manifest.files);
+          lines.push(`Archive check: re-hashed ${args.archive ?? args.doc}; size, digests and every entry match`);
+        } else {
+          lines.push('Archive check: NOT DONE (pass --archive to re-hash the archive before signing)');
+        }
+      }
+      (args.json ? ctx.err : ctx.out)(['Signing:', ...lines.map((l) => `  ${l}`)].join('\n'));
+      if (!args.yes && !(await askConfirmation(ctx, 'Sign this document?'))) {
+        throw new UsageError('DECLINED', 'not signed: you declined');
+      }
+      const passphrase = secretKeyIsEncrypted(keyText) ? await askPassphrase(ctx, args, { confirm: false }) : undefined;
+      const key = await decryptSecretKey(keyText, passphrase);
+      const partial = signDocument(doc, key.seed, key.publicKey);
+      const out = args.out ?? join(dirname(args.doc), `${basename(args.doc).replace(/\.json$/, '')}.${partial.keyid.slice(0, 8)}.sig`);
+      writeFilesAtomically([{ path: out, data: serializePartial(partial), overwrite: true }]);
+      succeed(ctx, args, { signature: out, keyid: partial.keyid, signer: key.name, payloadSha256: partial.payloadSha256, kind: doc.kind }, [
+        `Signed as ${key.name} (${partial.keyid.slice(0, 16)}…): wrote ${out}`,
+      ]);
+    },
+  };
+}

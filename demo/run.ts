@@ -1,0 +1,97 @@
+// `npm run demo`: the whole ceremony on built-in, test-only data, explained step by step.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Context } from '../cli/context.js';
+import { run } from '../cli/parser.js';
+
+const root = packageRoot(dirname(fileURLToPath(import.meta.url)));
+const keys = join(root, 'keys-example');
+const work = mkdtempSync(join(tmpdir(), 'countersign-demo-'));
+const passphrase = readFileSync(join(keys, 'PASSPHRASE-TEST-ONLY'), 'utf8').trim();
+
+function packageRoot(dir: string): string {
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the countersign package root');
+    dir = up;
+  }
+  return dir;
+}
+
+function say(text: string): void {
+  process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
+}
+
+async function countersign(args: string[], expectExit = 0): Promise<void> {
+  const shown = args.map((a) => (a.startsWith(work) ? relative(work, a) || '.' : a.startsWith(root) ? relative(root, a) : a)).map((a) => (/\s/.test(a) ? `"${a}"` : a));
+  process.stdout.write(`$ countersign ${shown.join(' ')}\n`);
+  const ctx: Context = {
+    out: (t) => process.stdout.write(indent(t)),
+    err: (t) => process.stdout.write(indent(t)),
+    env: { COUNTERSIGN_PASSPHRASE: passphrase },
+    interactive: false,
+    now: new Date(),
+    exitCode: 0,
+  };
+  const code = await run(args, ctx);
+  process.stdout.write(`  (exit ${code})\n`);
+  if (code !== expectExit) throw new Error(`demo step exited ${code}, expected ${expectExit}`);
+}
+
+function indent(text: string): string {
+  return text.replace(/\n$/, '').split('\n').map((l) => `  ${l}`).join('\n') + '\n';
+}
+
+process.stdout.write(`countersign demo — working in ${work}\n`);
+process.stdout.write('The keys in keys-example/ are TEST-ONLY: their passphrase is published. Never trust them.\n');
+
+const policy = join(keys, 'policy.signed.json');
+const out = join(work, 'release');
+say('1. The release manager builds drupal 10.2.4 as the difference from 10.2.3');
+await countersign([
+  'build',
+  '--source', join(root, 'demo/sample/drupal-10.2.4'),
+  '--base', join(root, 'demo/sample/drupal-10.2.3'),
+  '--product', 'drupal', '--version', '10.2.4', '--applies-to', '10.2.3',
+  '--risk', 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default',
+  '--advisory', 'SA-CORE-2026-001',
+  '--post-update', 'drush updb -y',
+  '--policy', policy,
+  '--out', out,
+]);
+const manifest = join(out, 'drupal-10.2.4.manifest.json');
+const archive = join(out, 'drupal-10.2.4.tar');
+const bundle = join(work, 'drupal-10.2.4.bundle');
+
+say('2. Two of the five security-team members review and sign, each on their own laptop');
+for (const who of ['alice', 'bob']) {
+  await countersign(['sign', manifest, '--archive', archive, '--key', join(keys, `${who}.key`), '--yes', '--out', join(work, `${who}.sig`)]);
+}
+
+say('3. The release manager tries to assemble with two signatures: the policy needs 3 of 5, so nothing is written');
+await countersign(['assemble', manifest, '--policy', policy, '--out', bundle, join(work, 'alice.sig'), join(work, 'bob.sig'), join(work, 'bob.sig')], 1);
+process.stdout.write(`  bundle written? ${existsSync(bundle) ? 'YES (bug!)' : 'no'}\n`);
+
+say('4. A third member signs; now the quorum holds and the bundle is written');
+await countersign(['sign', manifest, '--archive', archive, '--key', join(keys, 'carol.key'), '--yes', '--out', join(work, 'carol.sig')]);
+await countersign(['assemble', manifest, '--policy', policy, '--out', bundle, join(work, 'alice.sig'), join(work, 'bob.sig'), join(work, 'carol.sig')]);
+
+say('5. A site running 10.2.3 verifies the bundle against the policy it pins');
+await countersign(['verify', bundle, '--policy', policy, '--installed', '10.2.3']);
+
+say('6. The same bundle offered to a site already on 10.2.4 is a rollback');
+await countersign(['verify', bundle, '--policy', policy, '--installed', '10.2.4'], 1);
+
+say('7. A mirror flips one byte of the archive inside the bundle: rejected before anything is extracted');
+const tampered = join(work, 'tampered.bundle');
+const bytes = readFileSync(bundle);
+bytes[bytes.length - 2048] ^= 0x01;
+writeFileSync(tampered, bytes);
+await countersign(['verify', tampered, '--policy', policy, '--installed', '10.2.3'], 1);
+
+say('8. What is inside the bundle, in human terms');
+await countersign(['inspect', bundle]);
+
+process.stdout.write(`\nDone. Files are in ${work}: ${readdirSync(work).join(', ')}\n`);

@@ -1,0 +1,153 @@
+// Strict Ed25519 whose verdicts equal libsodium's crypto_sign_verify_detached, so a site
+// verifying with PHP ext-sodium accepts exactly the signatures this tool accepts.
+//
+// Verification = our own cheap strictness checks (libsodium's rules) + OpenSSL for the group
+// equation. OpenSSL (node:crypto) alone is too permissive: it accepts small-order public keys,
+// small-order R and public keys whose x = 0 carries a set sign bit. noble does the strict point
+// decoding of public keys only; we never call noble code that builds base-point tables (~50 ms).
+import crypto, { type KeyObject } from 'node:crypto';
+import { Point } from '@noble/ed25519';
+import { KeyError } from './errors.js';
+
+const SEED_BYTES = 32;
+const PUBLIC_KEY_BYTES = 32;
+const SIGNATURE_BYTES = 64;
+
+/** Order of the prime-order subgroup: L = 2^252 + 27742317777372353535851937790883648493. */
+const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+
+// Every encoding that decodes, even leniently, to one of the 8 points of small order, with the
+// x-sign bit masked off: libsodium's ge25519_has_small_order() list, used unchanged for R.
+// (y = 0 order 4; y = 1 identity; two order-8 y's; y = p-1 order 2; y = p and y = p+1, the
+// non-canonical spellings of 0 and 1.)
+const SMALL_ORDER_Y: readonly Uint8Array[] = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+].map((h) => new Uint8Array(Buffer.from(h, 'hex')));
+
+function hasSmallOrderEncoding(point: Uint8Array): boolean {
+  return SMALL_ORDER_Y.some((y) => {
+    for (let i = 0; i < 31; i++) if (point[i] !== y[i]) return false;
+    return (point[31]! & 0x7f) === y[31];
+  });
+}
+
+function scalarLE(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!);
+  return n;
+}
+
+function isBytes(value: unknown, length?: number): value is Uint8Array {
+  return value instanceof Uint8Array && (length === undefined || value.length === length);
+}
+
+/** The public-key rules, uncached. */
+function checkPublicKey(publicKey: Uint8Array): boolean {
+  let A: Point;
+  try {
+    // Strict (non-ZIP-215) decoding: libsodium rejects y >= p (ge25519_is_canonical), points not on
+    // the curve (ge25519_frombytes), and x = 0 with the sign bit set (those are small order, below).
+    A = Point.fromBytes(publicKey, false);
+  } catch {
+    return false;
+  }
+  // Small-order keys make forgeries trivial and are refused by libsodium (ge25519_has_small_order).
+  // [8]A == O is isSmallOrder(), spelled as three doublings because Point#multiply() switches to
+  // the base-point wNAF tables (~50 ms set-up) when A happens to equal the base point.
+  return !A.double().double().double().is0();
+}
+
+// Verdict per public key (hex): its KeyObject if strong, null if weak. Policies list a handful of
+// keys, so a small map that is simply emptied when full is enough.
+const KEY_CACHE_LIMIT = 256;
+const keyCache = new Map<string, KeyObject | null>();
+
+function keyObjectFor(publicKey: Uint8Array): KeyObject | null {
+  const hex = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
+  const cached = keyCache.get(hex);
+  if (cached !== undefined) return cached;
+  let key: KeyObject | null = null;
+  if (checkPublicKey(publicKey)) {
+    const x = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('base64url');
+    key = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+  }
+  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
+  keyCache.set(hex, key);
+  return key;
+}
+
+/**
+ * True when `publicKey` is 32 bytes, the canonical encoding (y < p) of a curve point, and that
+ * point is not of small order: exactly the keys libsodium will verify signatures against.
+ * Mixed-order keys (prime-order point plus torsion) are accepted, as libsodium accepts them.
+ */
+export function isStrongPublicKey(publicKey: Uint8Array): boolean {
+  if (!isBytes(publicKey, PUBLIC_KEY_BYTES)) return false;
+  try {
+    return keyObjectFor(publicKey) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Verifies an Ed25519 signature with libsodium's rules (RFC 8032 plus: S < L, public key canonical
+ * and not of small order, R not of small order, cofactorless equation). Never throws.
+ */
+export function verifyStrict(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  try {
+    // Wrong lengths are malformed input, not a reason to throw on a verification path.
+    if (!isBytes(signature, SIGNATURE_BYTES) || !isBytes(message) || !isBytes(publicKey, PUBLIC_KEY_BYTES)) return false;
+    // S < L (RFC 8032 5.1.7, libsodium sc25519_is_canonical): otherwise S + kL are extra valid
+    // spellings of one signature (malleability). OpenSSL checks this too; we do not rely on it.
+    if (scalarLE(signature.subarray(32)) >= L) return false;
+    // R must not be of small order (libsodium ge25519_has_small_order(sig)), else signatures under
+    // weak/torsioned setups verify for many messages. Any non-canonical or off-curve R can never
+    // verify: OpenSSL, like libsodium, re-encodes the computed [S]B - [k]A canonically and compares
+    // the 32 bytes exactly, so we spare the ~0.1 ms of decoding R ourselves.
+    if (hasSmallOrderEncoding(signature.subarray(0, 32))) return false;
+    // Public key canonical, on the curve, not of small order (cached per key).
+    const key = keyObjectFor(publicKey);
+    if (key === null) return false;
+    // Cofactorless equation R == [S]B - [SHA-512(R || A || M)]A, byte-exact on R, as libsodium.
+    return crypto.verify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** 32 fresh random bytes from the OS CSPRNG: an Ed25519 private key seed (RFC 8032). */
+export function generateSeed(): Uint8Array {
+  return new Uint8Array(crypto.randomBytes(SEED_BYTES));
+}
+
+// PKCS#8 wrapping of a raw Ed25519 seed (RFC 8410): fixed 16-byte prefix, then the 32 seed bytes.
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+function privateKeyFromSeed(seed: Uint8Array): KeyObject {
+  if (!isBytes(seed, SEED_BYTES)) throw new KeyError('KEY_FORMAT', `an Ed25519 seed must be ${SEED_BYTES} bytes`);
+  // Signing with node:crypto avoids noble's base-point table set-up (~50 ms) and is ~25x faster.
+  return crypto.createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+}
+
+/** The 32-byte public key of a 32-byte seed. Throws KeyError KEY_FORMAT on a wrong-length seed. */
+export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
+  const jwk = crypto.createPublicKey(privateKeyFromSeed(seed)).export({ format: 'jwk' });
+  return new Uint8Array(Buffer.from(jwk.x!, 'base64url'));
+}
+
+/** Deterministic RFC 8032 Ed25519 signature (64 bytes). Throws KeyError KEY_FORMAT on a wrong-length seed. */
+export function signMessage(message: Uint8Array, seed: Uint8Array): Uint8Array {
+  return new Uint8Array(crypto.sign(null, message, privateKeyFromSeed(seed)));
+}
+
+/** Key id: lower-case hex SHA-256 of the raw public key bytes (callers check the key itself). */
+export function keyId(publicKey: Uint8Array): string {
+  return crypto.createHash('sha256').update(publicKey).digest('hex');
+}

@@ -1,0 +1,61 @@
+// Fast sequential reads of a file range for streaming verification.
+// Two reused buffers: while the consumer hashes one chunk, the next read is already in flight.
+// On these machines that comes within a few percent of pure hashing speed, where default
+// 64 KiB streams lose 25–150% (docs/STACK.md).
+import { open } from 'node:fs/promises';
+
+export const DEFAULT_CHUNK_SIZE = 1 << 20;
+
+/**
+ * Yields the bytes of `path` from `start` for `length` bytes (default: to end of file), in chunks
+ * of at most `chunkSize` bytes (default 1 MiB).
+ *
+ * The chunks are views into two buffers that are reused: a chunk is valid only until the consumer
+ * asks for the next one (the read after next overwrites it). Consume each chunk completely —
+ * hash it, parse it, copy what must be kept — before pulling the next.
+ *
+ * A file shorter than start + length simply yields fewer bytes: the consumer counts what it got
+ * (a short archive is a verification failure, not an I/O error). Stopping early (break, return(),
+ * or a throw inside `for await`) closes the file.
+ */
+export async function* readFileChunks(
+  path: string,
+  start = 0,
+  length = Number.POSITIVE_INFINITY,
+  options: { chunkSize?: number } = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isSafeInteger(start) || start < 0) throw new RangeError('start must be a non-negative integer');
+  if (length !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(length) || length < 0)) {
+    throw new RangeError('length must be a non-negative integer');
+  }
+  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new RangeError('chunkSize must be a positive integer');
+  if (length === 0) return;
+  const handle = await open(path, 'r');
+  let pending: Promise<{ bytesRead: number }> | null = null;
+  try {
+    let current = new Uint8Array(chunkSize);
+    let spare = new Uint8Array(chunkSize);
+    let position = start;
+    let remaining = length;
+    const readInto = (buffer: Uint8Array) =>
+      handle.read(buffer, 0, Math.min(chunkSize, remaining), position);
+    pending = readInto(current);
+    for (;;) {
+      const { bytesRead } = await pending;
+      pending = null;
+      if (bytesRead === 0) return; // end of file
+      position += bytesRead;
+      remaining -= bytesRead;
+      // The consumer finished with `spare` when it asked for the chunk now in `current`.
+      if (remaining > 0) pending = readInto(spare);
+      yield current.subarray(0, bytesRead);
+      if (pending === null) return;
+      [current, spare] = [spare, current];
+    }
+  } finally {
+    // Never close the descriptor under a read still in flight.
+    if (pending !== null) await pending.catch(() => undefined);
+    await handle.close();
+  }
+}

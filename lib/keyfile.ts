@@ -1,0 +1,313 @@
+// Key files: a public key to hand around, and a secret key sealed under a passphrase.
+//
+// Secret key file: the 32-byte Ed25519 seed encrypted with XChaCha20-Poly1305 under a key that
+// scrypt derives from the passphrase. The associated data binds the ciphertext to the key id, and
+// the key id to the public key, so no header can be swapped without the decryption failing.
+import { createHash, createPrivateKey, createPublicKey, randomBytes, scrypt } from 'node:crypto';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { bytesEqual, fromBase64, toBase64, utf8 } from './bytes.js';
+import { KeyError } from './errors.js';
+
+export const PUBLIC_KEY_FILE_TYPE = 'countersign-public-key';
+export const SECRET_KEY_FILE_TYPE = 'countersign-secret-key';
+export const UNENCRYPTED_WARNING = 'UNENCRYPTED: for tests and demos only';
+
+/** scrypt cost written by default: 2^17 × r 8 × 128 bytes = 128 MiB and a fraction of a second. */
+export const DEFAULT_SCRYPT_N = 2 ** 17;
+/** Cost bounds accepted when reading or writing; a file outside them is refused before any work. */
+export const MIN_SCRYPT_N = 2 ** 14;
+/**
+ * 2^17 is the most that fits the 256 MiB memory cap (scrypt needs 128·r·N bytes), so a hostile key
+ * file can never make us allocate more than that, nor compute for long.
+ */
+export const MAX_SCRYPT_N = 2 ** 17;
+export const SCRYPT_R = 8;
+export const MAX_SCRYPT_P = 4;
+export const SCRYPT_MAXMEM = 256 * 1024 * 1024;
+
+const KEY_BYTES = 32;
+const SALT_BYTES = 32;
+const MIN_SALT_BYTES = 16;
+const NONCE_BYTES = 24;
+const TAG_BYTES = 16;
+const MAX_NAME_LENGTH = 200;
+const MAX_FILE_LENGTH = 64 * 1024;
+const AAD_PREFIX = 'countersign-secret-key:v1:';
+
+// Ed25519 PKCS#8 (RFC 8410) up to the seed: SEQUENCE { version 0, AlgorithmIdentifier { 1.3.101.112 }, OCTET STRING { OCTET STRING (32) } }.
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+// Control characters, lone surrogates and bidirectional overrides would let a name disguise itself on a terminal.
+const BAD_NAME_CHARS = /[\p{Cc}\p{Cs}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+
+export interface PublicKeyFile {
+  publicKey: Uint8Array;
+  name: string;
+  keyid: string;
+}
+
+export interface SecretKey {
+  seed: Uint8Array;
+  publicKey: Uint8Array;
+  name: string;
+  keyid: string;
+  /** False for an unencrypted test/demo key file. */
+  encrypted: boolean;
+}
+
+export interface EncryptOptions {
+  /** scrypt cost, a power of two from 2^14 to 2^17; tests use 2^14 for speed. */
+  N?: number;
+}
+
+function formatError(message: string): KeyError {
+  return new KeyError('KEY_FORMAT', message);
+}
+
+function keyIdOf(publicKey: Uint8Array): string {
+  return createHash('sha256').update(publicKey).digest('hex');
+}
+
+/** The Ed25519 public key of a seed, computed by OpenSSL through node:crypto. */
+function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
+  const der = Buffer.concat([PKCS8_ED25519_PREFIX, seed]);
+  try {
+    const jwk = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'jwk' });
+    if (typeof jwk.x !== 'string') throw formatError('could not derive the public key');
+    return new Uint8Array(Buffer.from(jwk.x, 'base64url'));
+  } finally {
+    der.fill(0);
+  }
+}
+
+function checkBytes(value: unknown, length: number, what: string): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== length) throw formatError(`${what} must be ${length} bytes`);
+  return value;
+}
+
+function checkName(name: unknown): string {
+  if (typeof name !== 'string' || name.trim() === '' || name.length > MAX_NAME_LENGTH || BAD_NAME_CHARS.test(name)) {
+    throw formatError(`the key name must be 1 to ${MAX_NAME_LENGTH} printable characters`);
+  }
+  return name;
+}
+
+/** Checks that `seed` is the secret half of `publicKey`. */
+function checkKeyPair(seed: Uint8Array, publicKey: Uint8Array): void {
+  if (!bytesEqual(publicKeyFromSeed(seed), publicKey)) throw formatError('the secret key does not belong to the public key in the file');
+}
+
+function checkScryptParams(N: unknown, r: unknown, p: unknown): { N: number; r: number; p: number } {
+  if (typeof N !== 'number' || !Number.isInteger(N) || N < MIN_SCRYPT_N || N > MAX_SCRYPT_N || (N & (N - 1)) !== 0) {
+    throw formatError(`scrypt N must be a power of two from 2^14 to 2^${Math.log2(MAX_SCRYPT_N)}`);
+  }
+  if (r !== SCRYPT_R) throw formatError(`scrypt r must be ${SCRYPT_R}`);
+  if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > MAX_SCRYPT_P) throw formatError(`scrypt p must be from 1 to ${MAX_SCRYPT_P}`);
+  return { N, r, p };
+}
+
+function aad(keyid: string): Uint8Array {
+  return utf8(AAD_PREFIX + keyid);
+}
+
+// Same function as noble's scrypt (@noble/hashes/scrypt.js), but OpenSSL's native one: several times faster.
+function deriveKey(passphrase: string, salt: Uint8Array, params: { N: number; r: number; p: number }): Promise<Uint8Array> {
+  // NFC, so the same passphrase typed on systems that compose accents differently gives the same key.
+  const secret = Buffer.from(passphrase.normalize('NFC'), 'utf8');
+  return new Promise<Uint8Array>((resolve, reject) => {
+    scrypt(secret, salt, KEY_BYTES, { N: params.N, r: params.r, p: params.p, maxmem: SCRYPT_MAXMEM }, (err, key) => {
+      secret.fill(0);
+      // Never pass OpenSSL's message through: it is about parameters, and says nothing about the passphrase.
+      if (err) reject(formatError('scrypt refused the key file parameters'));
+      else resolve(new Uint8Array(key.buffer, key.byteOffset, key.byteLength));
+    });
+  });
+}
+
+function pretty(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** Parses a key file's JSON into an object with exactly the given members. */
+function parseKeyJson(text: string, expectedType: string): Record<string, unknown> {
+  if (typeof text !== 'string') throw formatError('key file is not text');
+  if (text.length > MAX_FILE_LENGTH) throw formatError('key file is too large');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw formatError('key file is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw formatError('key file is not a JSON object');
+  const obj = value as Record<string, unknown>;
+  if (obj.type !== expectedType) {
+    if (obj.type === PUBLIC_KEY_FILE_TYPE) throw formatError('this is a public key file, not a secret key file');
+    if (obj.type === SECRET_KEY_FILE_TYPE) throw formatError('this is a secret key file, not a public key file');
+    throw formatError(`key file type is not ${expectedType}`);
+  }
+  return obj;
+}
+
+function checkMembers(obj: Record<string, unknown>, members: readonly string[], what: string): void {
+  const keys = Object.keys(obj);
+  const missing = members.filter((m) => !Object.hasOwn(obj, m));
+  const extra = keys.filter((k) => !members.includes(k));
+  if (missing.length > 0) throw formatError(`${what} lacks ${missing.join(', ')}`);
+  if (extra.length > 0) throw formatError(`${what} has unknown members ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
+}
+
+function base64Field(value: unknown, what: string): Uint8Array {
+  if (typeof value !== 'string') throw formatError(`${what} is not a base64 string`);
+  try {
+    return fromBase64(value, what);
+  } catch {
+    throw formatError(`${what} is not standard padded base64`);
+  }
+}
+
+/** The public key and its checked id; the key id must be the SHA-256 of the key bytes. */
+function readPublicHalf(obj: Record<string, unknown>): { publicKey: Uint8Array; keyid: string; name: string } {
+  const publicKey = base64Field(obj.publicKey, 'publicKey');
+  if (publicKey.length !== KEY_BYTES) throw formatError(`publicKey must be ${KEY_BYTES} bytes`);
+  const keyid = keyIdOf(publicKey);
+  if (obj.keyid !== keyid) throw formatError('keyid is not the SHA-256 of publicKey');
+  return { publicKey, keyid, name: checkName(obj.name) };
+}
+
+// ---- public key files ----
+
+const PUBLIC_MEMBERS = ['type', 'keyid', 'name', 'publicKey'] as const;
+
+export function formatPublicKeyFile(publicKey: Uint8Array, name: string): string {
+  checkBytes(publicKey, KEY_BYTES, 'public key');
+  return pretty({ type: PUBLIC_KEY_FILE_TYPE, keyid: keyIdOf(publicKey), name: checkName(name), publicKey: toBase64(publicKey) });
+}
+
+/** Reads a public key file; the key id is recomputed from the key bytes, never trusted. */
+export function parsePublicKeyFile(text: string): PublicKeyFile {
+  const obj = parseKeyJson(text, PUBLIC_KEY_FILE_TYPE);
+  checkMembers(obj, PUBLIC_MEMBERS, 'public key file');
+  return readPublicHalf(obj);
+}
+
+// ---- secret key files ----
+
+const ENCRYPTED_MEMBERS = ['type', 'keyid', 'name', 'publicKey', 'kdf', 'cipher', 'ciphertext'] as const;
+const UNENCRYPTED_MEMBERS = ['type', 'keyid', 'name', 'publicKey', 'kdf', 'cipher', 'seed', 'warning'] as const;
+const KDF_MEMBERS = ['name', 'N', 'r', 'p', 'salt'] as const;
+const CIPHER_MEMBERS = ['name', 'nonce'] as const;
+
+/** Seals `seed` under `passphrase`; returns the key file text. */
+export async function encryptSecretKey(
+  seed: Uint8Array,
+  publicKey: Uint8Array,
+  name: string,
+  passphrase: string,
+  opts: EncryptOptions = {},
+): Promise<string> {
+  checkBytes(seed, KEY_BYTES, 'seed');
+  checkBytes(publicKey, KEY_BYTES, 'public key');
+  checkName(name);
+  checkKeyPair(seed, publicKey);
+  if (typeof passphrase !== 'string' || passphrase === '') throw new KeyError('BAD_PASSPHRASE', 'the passphrase must not be empty');
+  const params = checkScryptParams(opts.N ?? DEFAULT_SCRYPT_N, SCRYPT_R, 1);
+  const keyid = keyIdOf(publicKey);
+  const salt = new Uint8Array(randomBytes(SALT_BYTES));
+  const nonce = new Uint8Array(randomBytes(NONCE_BYTES));
+  const key = await deriveKey(passphrase, salt, params);
+  try {
+    const ciphertext = xchacha20poly1305(key, nonce, aad(keyid)).encrypt(seed);
+    return pretty({
+      type: SECRET_KEY_FILE_TYPE,
+      keyid,
+      name,
+      publicKey: toBase64(publicKey),
+      kdf: { name: 'scrypt', N: params.N, r: params.r, p: params.p, salt: toBase64(salt) },
+      cipher: { name: 'xchacha20-poly1305', nonce: toBase64(nonce) },
+      ciphertext: toBase64(ciphertext),
+    });
+  } finally {
+    key.fill(0);
+  }
+}
+
+/** An unencrypted secret key file, marked as such: for tests and demos only. */
+export function unencryptedSecretKey(seed: Uint8Array, publicKey: Uint8Array, name: string): string {
+  checkBytes(seed, KEY_BYTES, 'seed');
+  checkBytes(publicKey, KEY_BYTES, 'public key');
+  checkName(name);
+  checkKeyPair(seed, publicKey);
+  return pretty({
+    type: SECRET_KEY_FILE_TYPE,
+    keyid: keyIdOf(publicKey),
+    name,
+    publicKey: toBase64(publicKey),
+    kdf: null,
+    cipher: null,
+    seed: toBase64(seed),
+    warning: UNENCRYPTED_WARNING,
+  });
+}
+
+/**
+ * Reads a secret key file. Every parameter is checked against fixed bounds before scrypt runs.
+ * A wrong passphrase and a modified file are the same BAD_PASSPHRASE; no error ever quotes the passphrase.
+ */
+export async function decryptSecretKey(text: string, passphrase: string | undefined): Promise<SecretKey> {
+  const obj = parseKeyJson(text, SECRET_KEY_FILE_TYPE);
+
+  if (obj.kdf === null && obj.cipher === null) {
+    checkMembers(obj, UNENCRYPTED_MEMBERS, 'secret key file');
+    if (obj.warning !== UNENCRYPTED_WARNING) throw formatError(`an unencrypted key file must carry the warning ${JSON.stringify(UNENCRYPTED_WARNING)}`);
+    const { publicKey, keyid, name } = readPublicHalf(obj);
+    const seed = base64Field(obj.seed, 'seed');
+    if (seed.length !== KEY_BYTES) throw formatError(`seed must be ${KEY_BYTES} bytes`);
+    checkKeyPair(seed, publicKey);
+    return { seed, publicKey, name, keyid, encrypted: false };
+  }
+
+  checkMembers(obj, ENCRYPTED_MEMBERS, 'secret key file');
+  const { publicKey, keyid, name } = readPublicHalf(obj);
+  const kdf = obj.kdf;
+  if (typeof kdf !== 'object' || kdf === null || Array.isArray(kdf)) throw formatError('kdf is not an object');
+  const kdfObj = kdf as Record<string, unknown>;
+  checkMembers(kdfObj, KDF_MEMBERS, 'kdf');
+  if (kdfObj.name !== 'scrypt') throw formatError('kdf name is not scrypt');
+  const params = checkScryptParams(kdfObj.N, kdfObj.r, kdfObj.p);
+  const salt = base64Field(kdfObj.salt, 'kdf salt');
+  if (salt.length < MIN_SALT_BYTES || salt.length > SALT_BYTES) throw formatError(`kdf salt must be ${MIN_SALT_BYTES} to ${SALT_BYTES} bytes`);
+  const cipher = obj.cipher;
+  if (typeof cipher !== 'object' || cipher === null || Array.isArray(cipher)) throw formatError('cipher is not an object');
+  const cipherObj = cipher as Record<string, unknown>;
+  checkMembers(cipherObj, CIPHER_MEMBERS, 'cipher');
+  if (cipherObj.name !== 'xchacha20-poly1305') throw formatError('cipher name is not xchacha20-poly1305');
+  const nonce = base64Field(cipherObj.nonce, 'cipher nonce');
+  if (nonce.length !== NONCE_BYTES) throw formatError(`cipher nonce must be ${NONCE_BYTES} bytes`);
+  const ciphertext = base64Field(obj.ciphertext, 'ciphertext');
+  if (ciphertext.length !== KEY_BYTES + TAG_BYTES) throw formatError(`ciphertext must be ${KEY_BYTES + TAG_BYTES} bytes`);
+
+  if (passphrase === undefined || passphrase === '') throw new KeyError('BAD_PASSPHRASE', 'this key is encrypted; a passphrase is needed');
+  if (typeof passphrase !== 'string') throw new KeyError('BAD_PASSPHRASE', 'the passphrase is not a string');
+
+  const key = await deriveKey(passphrase, salt, params);
+  let seed: Uint8Array;
+  try {
+    seed = xchacha20poly1305(key, nonce, aad(keyid)).decrypt(ciphertext);
+  } catch {
+    throw new KeyError('BAD_PASSPHRASE', `wrong passphrase for key ${name} (${keyid.slice(0, 16)}), or the key file was modified`, { keyid });
+  } finally {
+    key.fill(0);
+  }
+  checkKeyPair(seed, publicKey);
+  return { seed, publicKey, name, keyid, encrypted: true };
+}
+
+
+/**
+ * Whether a secret key file is encrypted, to decide whether to ask for a passphrase. Only the
+ * type is checked here; decryptSecretKey checks everything else. Not a secret key file: KEY_FORMAT.
+ */
+export function secretKeyIsEncrypted(text: string): boolean {
+  const obj = parseKeyJson(text, SECRET_KEY_FILE_TYPE);
+  return !(obj.kdf === null && obj.cipher === null);
+}

@@ -1,0 +1,53 @@
+// Partial signatures: what one signer sends back after reviewing a document offline.
+import { fromBase64, toBase64 } from './bytes.js';
+import { keyId, signMessage } from './ed25519.js';
+import { pae, parseJsonBytes, type EnvelopeSignature, type OpenedEnvelope } from './envelope.js';
+import type { Reason } from './errors.js';
+import { validate } from './schema.js';
+
+export interface PartialSignature {
+  type: 'countersign-partial-signature';
+  payloadType: string;
+  /** Hex SHA-256 of the envelope payload bytes this signature covers. */
+  payloadSha256: string;
+  keyid: string;
+  sig: string;
+}
+
+export const MAX_PARTIAL_BYTES = 4096;
+
+export function signDocument(doc: OpenedEnvelope, seed: Uint8Array, publicKey: Uint8Array): PartialSignature {
+  const sig = signMessage(pae(doc.envelope.payloadType, doc.payloadBytes), seed);
+  return {
+    type: 'countersign-partial-signature',
+    payloadType: doc.envelope.payloadType,
+    payloadSha256: doc.payloadSha256,
+    keyid: keyId(publicKey),
+    sig: toBase64(sig),
+  };
+}
+
+export function parsePartial(bytes: Uint8Array, what = 'partial signature'): PartialSignature {
+  const partial = validate<PartialSignature>('partial-signature', parseJsonBytes(bytes, what, MAX_PARTIAL_BYTES), what);
+  fromBase64(partial.sig, `${what} sig`);
+  return partial;
+}
+
+export function serializePartial(partial: PartialSignature): string {
+  return JSON.stringify(partial, null, 2) + '\n';
+}
+
+/** A partial made for another document (or another document type) is reported, never counted. */
+export function partialMismatch(partial: PartialSignature, doc: OpenedEnvelope, what: string): Reason | undefined {
+  if (partial.payloadType !== doc.envelope.payloadType) {
+    return { code: 'WRONG_DOCUMENT', message: `${what} signs a ${partial.payloadType} document, not ${doc.envelope.payloadType}`, details: { keyid: partial.keyid } };
+  }
+  if (partial.payloadSha256 !== doc.payloadSha256) {
+    return { code: 'WRONG_DOCUMENT', message: `${what} signs another document (payload ${partial.payloadSha256.slice(0, 16)}…)`, details: { keyid: partial.keyid } };
+  }
+  return undefined;
+}
+
+export function partialAsSignature(partial: PartialSignature): EnvelopeSignature {
+  return { keyid: partial.keyid, sig: partial.sig };
+}

@@ -1,0 +1,114 @@
+// The trust policy: which Ed25519 keys may sign, and how many distinct ones must (m of n).
+import { fromBase64, toBase64, toHex } from './bytes.js';
+import { canonicalBytes, parseCanonical } from './canonical.js';
+import { isStrongPublicKey, keyId } from './ed25519.js';
+import { openEnvelope, expectKind, createEnvelope, type Envelope } from './envelope.js';
+import { PolicyError } from './errors.js';
+import { countQuorum, requireQuorum } from './quorum.js';
+import { validate } from './schema.js';
+import { formatTimestamp, parseTimestamp } from './time.js';
+
+export interface Signer {
+  /** Hex SHA-256 of the raw public key; always recomputed from the key bytes. */
+  id: string;
+  publicKey: string;
+  name: string;
+}
+
+export interface Policy {
+  version: number;
+  expires: string;
+  threshold: number;
+  signers: Signer[];
+}
+
+/** A policy whose rules have been checked, with its keys decoded. */
+export interface CheckedPolicy {
+  policy: Policy;
+  keys: Array<{ signer: Signer; publicKey: Uint8Array }>;
+}
+
+export interface NewSigner {
+  publicKey: Uint8Array;
+  name: string;
+}
+
+/** Applies every policy rule a site relies on; throws the first PolicyError found. */
+export function checkPolicy(policy: Policy): CheckedPolicy {
+  const seenKeys = new Map<string, string>();
+  const keys: CheckedPolicy['keys'] = [];
+  for (const signer of policy.signers) {
+    const publicKey = fromBase64(signer.publicKey, `public key of ${signer.name}`);
+    const hex = toHex(publicKey);
+    const first = seenKeys.get(hex);
+    if (first !== undefined) {
+      throw new PolicyError('DUPLICATE_KEY', `the key of ${signer.name} is already listed for ${first}`, { id: signer.id });
+    }
+    seenKeys.set(hex, signer.name);
+    if (!isStrongPublicKey(publicKey)) {
+      throw new PolicyError('WEAK_KEY', `the key of ${signer.name} is non-canonical or of small order`, { id: signer.id });
+    }
+    if (keyId(publicKey) !== signer.id) {
+      throw new PolicyError('KEY_ID_MISMATCH', `the id listed for ${signer.name} is not the SHA-256 of its key`, { id: signer.id });
+    }
+    keys.push({ signer, publicKey });
+  }
+  const n = keys.length;
+  if (!Number.isInteger(policy.threshold) || policy.threshold < 1 || policy.threshold > n) {
+    throw new PolicyError('BAD_THRESHOLD', `threshold ${policy.threshold} must be between 1 and the ${n} distinct signers`, {
+      threshold: policy.threshold,
+      signers: n,
+    });
+  }
+  parseTimestamp(policy.expires, 'policy expiry');
+  return { policy, keys };
+}
+
+export function checkPolicyFresh(policy: Policy, now: Date): void {
+  if (parseTimestamp(policy.expires, 'policy expiry').getTime() <= now.getTime()) {
+    throw new PolicyError('POLICY_EXPIRED', `policy version ${policy.version} expired at ${policy.expires}`, {
+      expires: policy.expires,
+      now: formatTimestamp(now),
+    });
+  }
+}
+
+export function createPolicy(opts: { threshold: number; signers: NewSigner[]; expires: Date; version?: number }): Policy {
+  const policy: Policy = {
+    version: opts.version ?? 1,
+    expires: formatTimestamp(opts.expires),
+    threshold: opts.threshold,
+    signers: opts.signers.map((s) => ({ id: keyId(s.publicKey), publicKey: toBase64(s.publicKey), name: s.name })),
+  };
+  checkPolicy(validate<Policy>('policy', policy, 'policy'));
+  return policy;
+}
+
+export function policyEnvelope(policy: Policy): Envelope {
+  return createEnvelope('policy', canonicalBytes(policy));
+}
+
+/** Decodes and checks a policy payload (canonical bytes, schema, rules). Expiry is checked separately. */
+export function policyFromPayload(payloadBytes: Uint8Array, what = 'policy'): CheckedPolicy {
+  return checkPolicy(validate<Policy>('policy', parseCanonical(payloadBytes, what), what));
+}
+
+/** Reads a policy envelope without looking at its signatures (for signing and assembling). */
+export function readPolicyDocument(envelopeBytes: Uint8Array, what = 'policy'): CheckedPolicy {
+  const opened = openEnvelope(envelopeBytes, what);
+  expectKind(opened, 'policy', what);
+  return policyFromPayload(opened.payloadBytes, what);
+}
+
+/**
+ * Loads the policy a site pins: it must be well-formed, unexpired, and signed by a quorum of its own keys.
+ * The pin itself is the trust decision; the self-signature proves the quorum approved this exact version.
+ */
+export function loadTrustedPolicy(envelopeBytes: Uint8Array, now: Date, what = 'trusted policy'): CheckedPolicy {
+  const opened = openEnvelope(envelopeBytes, what);
+  expectKind(opened, 'policy', what);
+  const checked = policyFromPayload(opened.payloadBytes, what);
+  checkPolicyFresh(checked.policy, now);
+  requireQuorum(countQuorum(opened, opened.envelope.signatures, checked));
+  return checked;
+}

@@ -1,0 +1,94 @@
+// Counting a quorum: distinct authorised public keys with a valid signature, compared with m.
+// Signatures and key ids are only hints; the set that is counted is a set of key bytes.
+import { fromBase64, toHex } from './bytes.js';
+import { verifyStrict } from './ed25519.js';
+import { pae, type EnvelopeSignature } from './envelope.js';
+import { SignatureError, type Reason } from './errors.js';
+import type { CheckedPolicy, Signer } from './policy.js';
+
+export interface SignedDocument {
+  envelope: { payloadType: string };
+  payloadBytes: Uint8Array;
+}
+
+export interface QuorumResult {
+  threshold: number;
+  /** Authorised signers whose signature verified, each counted once. */
+  signedBy: Signer[];
+  /** Authorised signers who have not (validly) signed yet. */
+  couldSign: Signer[];
+  /** One valid signature per counted key, in policy order: what a bundle keeps. */
+  signatures: EnvelopeSignature[];
+  /** Unknown keys, bad and duplicate signatures: reported, never counted. */
+  problems: Reason[];
+  met: boolean;
+}
+
+export function countQuorum(doc: SignedDocument, signatures: readonly EnvelopeSignature[], trusted: CheckedPolicy): QuorumResult {
+  const message = pae(doc.envelope.payloadType, doc.payloadBytes);
+  const byId = new Map(trusted.keys.map((k) => [k.signer.id, k]));
+  const counted = new Map<string, EnvelopeSignature>(); // raw key hex -> the signature that counted
+  const problems: Reason[] = [];
+  for (const s of signatures) {
+    const key = byId.get(s.keyid);
+    if (!key) {
+      problems.push({ code: 'UNKNOWN_KEY', message: `signature by key ${short(s.keyid)} which the policy does not authorise`, details: { keyid: s.keyid } });
+      continue;
+    }
+    const keyHex = toHex(key.publicKey);
+    if (counted.has(keyHex)) {
+      problems.push({ code: 'DUPLICATE_SIGNATURE', message: `${key.signer.name} is already counted; extra signature ignored`, details: { keyid: s.keyid } });
+      continue;
+    }
+    let sig: Uint8Array | undefined;
+    try {
+      sig = fromBase64(s.sig, 'signature');
+    } catch {
+      sig = undefined;
+    }
+    if (!sig || !verifyStrict(sig, message, key.publicKey)) {
+      problems.push({ code: 'BAD_SIGNATURE', message: `signature claiming to be from ${key.signer.name} does not verify over this document`, details: { keyid: s.keyid } });
+      continue;
+    }
+    counted.set(keyHex, { keyid: key.signer.id, sig: s.sig });
+  }
+  const signedBy: Signer[] = [];
+  const couldSign: Signer[] = [];
+  const kept: EnvelopeSignature[] = [];
+  for (const k of trusted.keys) {
+    const sig = counted.get(toHex(k.publicKey));
+    if (sig) {
+      signedBy.push(k.signer);
+      kept.push(sig);
+    } else {
+      couldSign.push(k.signer);
+    }
+  }
+  const threshold = trusted.policy.threshold;
+  return { threshold, signedBy, couldSign, signatures: kept, problems, met: signedBy.length >= threshold };
+}
+
+export function describeQuorum(q: QuorumResult): string {
+  const names = (list: Signer[]) => (list.length ? list.map((s) => s.name).join(', ') : 'nobody');
+  return `${q.signedBy.length} of ${q.threshold} required signatures (signed: ${names(q.signedBy)}; could still sign: ${names(q.couldSign)})`;
+}
+
+export function requireQuorum(q: QuorumResult): void {
+  if (!q.met) {
+    throw new SignatureError('QUORUM_NOT_MET', `quorum not met: ${describeQuorum(q)}`, {
+      signed: q.signedBy.length,
+      threshold: q.threshold,
+      signedBy: q.signedBy.map(publicSigner),
+      couldSign: q.couldSign.map(publicSigner),
+      problems: q.problems,
+    });
+  }
+}
+
+export function publicSigner(s: Signer): { id: string; name: string } {
+  return { id: s.id, name: s.name };
+}
+
+function short(id: string): string {
+  return id.length > 16 ? `${id.slice(0, 16)}…` : id;
+}

@@ -1,0 +1,153 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { canonicalBytes, canonicalize, parseCanonical } from '../lib/canonical.js';
+import { utf8 } from '../lib/bytes.js';
+import { CountersignError } from '../lib/errors.js';
+
+// cyberphone/json-canonicalization testdata, copied whole into shared/vectors/jcs (see SOURCES.md).
+const JCS = new URL('../../shared/vectors/jcs/', import.meta.url);
+
+function fromSpacedHex(text: string): Uint8Array {
+  return new Uint8Array(text.split(/\s+/).filter((h) => h !== '').map((h) => parseInt(h, 16)));
+}
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof CountersignError) return err.code;
+    throw err;
+  }
+  throw new Error('expected an error');
+}
+
+describe('canonical: RFC 8785 vectors', () => {
+  const names = readdirSync(new URL('input/', JCS)).filter((n) => n.endsWith('.json')).sort();
+
+  it('finds the vectors', () => {
+    expect(names.length).to.be.greaterThanOrEqual(6);
+  });
+
+  for (const name of names) {
+    const base = name.slice(0, -'.json'.length);
+    it(base, () => {
+      const input = readFileSync(new URL(`input/${name}`, JCS), 'utf8');
+      const output = new Uint8Array(readFileSync(new URL(`output/${name}`, JCS)));
+      const outhex = fromSpacedHex(readFileSync(new URL(`outhex/${base}.txt`, JCS), 'utf8'));
+      const value: unknown = JSON.parse(input);
+
+      expect(Buffer.from(canonicalBytes(value))).to.deep.equal(Buffer.from(output));
+      expect(Buffer.from(canonicalBytes(value))).to.deep.equal(Buffer.from(outhex));
+      expect(canonicalize(value)).to.equal(new TextDecoder().decode(output));
+      // The canonical output is accepted as is and parses back to the same value ...
+      expect(parseCanonical(output, base)).to.deep.equal(value);
+      // ... and the pretty-printed input is not canonical.
+      expect(codeOf(() => parseCanonical(utf8(input), base))).to.equal('NOT_CANONICAL');
+    });
+  }
+});
+
+describe('canonical: canonicalize', () => {
+  it('writes numbers as ECMAScript Number::toString', () => {
+    expect(canonicalize([-0, 0, 1, -1.5, 1e21, 1e-7, 123456789012345680000, 5e-324, 0.1 + 0.2])).to.equal(
+      '[0,0,1,-1.5,1e+21,1e-7,123456789012345680000,5e-324,0.30000000000000004]',
+    );
+  });
+
+  it('rejects NaN and the infinities with MALFORMED', () => {
+    for (const n of [NaN, Infinity, -Infinity]) {
+      expect(codeOf(() => canonicalize({ n }))).to.equal('MALFORMED');
+    }
+  });
+
+  it('rejects values JSON cannot hold', () => {
+    expect(codeOf(() => canonicalize(undefined))).to.equal('MALFORMED');
+    expect(codeOf(() => canonicalize({ a: undefined }))).to.equal('MALFORMED');
+    expect(codeOf(() => canonicalize(10n))).to.equal('MALFORMED');
+    expect(codeOf(() => canonicalize(() => 1))).to.equal('MALFORMED');
+    expect(codeOf(() => canonicalize(new Date(0)))).to.equal('MALFORMED');
+    expect(codeOf(() => canonicalize(new Uint8Array(2)))).to.equal('MALFORMED');
+    // eslint-disable-next-line no-sparse-arrays
+    expect(codeOf(() => canonicalize([1, , 3]))).to.equal('MALFORMED');
+  });
+
+  it('rejects lone surrogates in strings and member names', () => {
+    expect(codeOf(() => canonicalize('\ud800'))).to.equal('MALFORMED');
+    expect(codeOf(() => canonicalize({ '\udc00': 1 }))).to.equal('MALFORMED');
+    expect(canonicalize('\ud83d\ude02')).to.equal('"\ud83d\ude02"');
+  });
+
+  it('rejects cycles and absurd nesting', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(codeOf(() => canonicalize(cycle))).to.equal('MALFORMED');
+    let deep: unknown = 1;
+    for (let i = 0; i < 1000; i++) deep = [deep];
+    expect(codeOf(() => canonicalize(deep))).to.equal('MALFORMED');
+  });
+
+  it('sorts member names by UTF-16 code units, not code points', () => {
+    // U+FB33 (one unit, 0xFB33) sorts after U+1F602 (surrogates 0xD83D 0xDE02).
+    expect(canonicalize({ '\ufb33': 1, '\u{1f602}': 2, b: 3, B: 4 })).to.equal('{"B":4,"b":3,"\u{1f602}":2,"\ufb33":1}');
+  });
+
+  it('accepts objects without a prototype', () => {
+    const bare = Object.create(null) as Record<string, unknown>;
+    bare.z = 1;
+    bare.a = [true, null, 's'];
+    expect(canonicalize(bare)).to.equal('{"a":[true,null,"s"],"z":1}');
+  });
+});
+
+describe('canonical: parseCanonical', () => {
+  const reject = (text: string) => codeOf(() => parseCanonical(utf8(text), 'document'));
+
+  it('accepts canonical bytes', () => {
+    expect(parseCanonical(utf8('{"a":1,"b":[true,"x"]}'), 'document')).to.deep.equal({ a: 1, b: [true, 'x'] });
+    expect(parseCanonical(utf8('"\\u001f"'), 'document')).to.equal('\u001f');
+  });
+
+  it('keeps a member named __proto__ as data', () => {
+    const parsed = parseCanonical(utf8('{"__proto__":{"x":1},"a":2}'), 'document') as Record<string, unknown>;
+    expect(Object.keys(parsed)).to.deep.equal(['__proto__', 'a']);
+    expect(canonicalize(parsed)).to.equal('{"__proto__":{"x":1},"a":2}');
+  });
+
+  it('rejects duplicate keys', () => {
+    expect(reject('{"a":1,"a":2}')).to.equal('NOT_CANONICAL');
+    expect(reject('{"a":1,"a":1}')).to.equal('NOT_CANONICAL');
+  });
+
+  it('rejects whitespace', () => {
+    expect(reject('{"a": 1}')).to.equal('NOT_CANONICAL');
+    expect(reject('{"a":1}\n')).to.equal('NOT_CANONICAL');
+    expect(reject(' {"a":1}')).to.equal('NOT_CANONICAL');
+  });
+
+  it('rejects other number spellings', () => {
+    expect(reject('{"a":1.0}')).to.equal('NOT_CANONICAL');
+    expect(reject('[1E2]')).to.equal('NOT_CANONICAL');
+    expect(reject('[-0]')).to.equal('NOT_CANONICAL');
+    expect(reject('[12345678901234567890]')).to.equal('NOT_CANONICAL');
+  });
+
+  it('rejects needless escapes', () => {
+    expect(reject('{"a":"\\u0041"}')).to.equal('NOT_CANONICAL');
+    expect(reject('["\\/"]')).to.equal('NOT_CANONICAL');
+    expect(reject('["\\u001F"]')).to.equal('NOT_CANONICAL');
+  });
+
+  it('rejects unsorted keys', () => {
+    expect(reject('{"b":1,"a":2}')).to.equal('NOT_CANONICAL');
+    expect(reject('{"a":{"d":1,"c":2}}')).to.equal('NOT_CANONICAL');
+  });
+
+  it('rejects what is not JSON or not UTF-8 with MALFORMED', () => {
+    expect(reject('{"a":1')).to.equal('MALFORMED');
+    expect(reject('')).to.equal('MALFORMED');
+    expect(reject('[1e400]')).to.equal('MALFORMED');
+    expect(reject('["\\ud800"]')).to.equal('MALFORMED');
+    expect(codeOf(() => parseCanonical(new Uint8Array([0x22, 0xff, 0x22]), 'document'))).to.equal('MALFORMED');
+    expect(codeOf(() => parseCanonical(new Uint8Array([0xef, 0xbb, 0xbf, 0x31]), 'document'))).to.equal('MALFORMED');
+  });
+});

@@ -1,0 +1,418 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { ArchiveError, type ArchiveCode } from '../lib/errors.js';
+import type { FileMode } from '../lib/manifest.js';
+import { sortByPathBytes } from '../lib/paths.js';
+import {
+  BLOCK_SIZE,
+  TarReader,
+  TarWriter,
+  encodeHeader,
+  headerChecksum,
+  writeTar,
+  type TarEntry,
+  type TarHeader,
+  type TarSummary,
+} from '../lib/tar.js';
+
+const MTIME = 1_700_000_000; // 2023-11-14 22:13:20 UTC
+const LONG = `${'d'.repeat(60)}/${'e'.repeat(60)}/${'f'.repeat(40)}/${'g'.repeat(33)}.php`; // 200 bytes
+
+interface ReadEntry {
+  header: TarHeader;
+  content: Buffer;
+}
+
+/** Reads a whole archive through TarReader in chunks of `chunkSize` bytes. */
+function readTar(bytes: Uint8Array, chunkSize = Math.max(bytes.length, 1), maxEntries?: number): ReadEntry[] {
+  const out: ReadEntry[] = [];
+  let parts: Buffer[] = [];
+  const reader = new TarReader(
+    {
+      onEntryStart: () => {
+        parts = [];
+      },
+      onEntryData: (data) => {
+        parts.push(Buffer.from(data)); // copy: the view is only valid during the call
+      },
+      onEntryEnd: (header) => {
+        out.push({ header, content: Buffer.concat(parts) });
+      },
+    },
+    maxEntries === undefined ? {} : { maxEntries },
+  );
+  for (let at = 0; at < bytes.length; at += chunkSize) reader.push(bytes.subarray(at, at + chunkSize));
+  reader.end();
+  expect(reader.done).to.equal(true);
+  return out;
+}
+
+function codeOf(fn: () => unknown): ArchiveCode {
+  try {
+    fn();
+  } catch (err) {
+    expect(err, String(err)).to.be.instanceOf(ArchiveError);
+    return (err as ArchiveError).code;
+  }
+  expect.fail('expected an ArchiveError');
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function toBytes(entries: TarEntry[], mtime = MTIME): { bytes: Buffer; summary: TarSummary } {
+  const chunks: Buffer[] = [];
+  const summary = writeTar((c) => chunks.push(Buffer.from(c)), entries, mtime);
+  return { bytes: Buffer.concat(chunks), summary };
+}
+
+// ---- hostile archive crafting --------------------------------------------------------------
+
+interface Craft {
+  path?: string;
+  mode?: FileMode;
+  size?: number;
+  /** Raw field overrides: [offset, bytes]. */
+  set?: Array<[number, string | number[]]>;
+  /** Leave the checksum as it was computed before the overrides. */
+  keepChecksum?: boolean;
+}
+
+const FIELD = {
+  name: 0,
+  mode: 100,
+  uid: 108,
+  gid: 116,
+  size: 124,
+  mtime: 136,
+  chksum: 148,
+  typeflag: 156,
+  linkname: 157,
+  magic: 257,
+  uname: 265,
+  gname: 297,
+  devmajor: 329,
+  prefix: 345,
+} as const;
+
+function header(craft: Craft = {}): Buffer {
+  const block = Buffer.from(encodeHeader({ path: craft.path ?? 'x.php', mode: craft.mode ?? '0644', size: craft.size ?? 0, mtime: MTIME }));
+  for (const [offset, value] of craft.set ?? []) {
+    if (typeof value === 'string') block.write(value, offset, 'latin1');
+    else block.set(value, offset);
+  }
+  if (!craft.keepChecksum) {
+    block.write(headerChecksum(block).toString(8).padStart(6, '0') + '\0 ', FIELD.chksum, 'latin1');
+  }
+  return block;
+}
+
+function content(bytes: Uint8Array): Buffer {
+  const padded = Buffer.alloc(Math.ceil(bytes.length / BLOCK_SIZE) * BLOCK_SIZE);
+  padded.set(bytes);
+  return padded;
+}
+
+const END = Buffer.alloc(2 * BLOCK_SIZE);
+
+function archive(...parts: Buffer[]): Buffer {
+  return Buffer.concat([...parts, END]);
+}
+
+describe('tar: writer and reader round trip', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'countersign-tar-'));
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const big = randomBytes(3 * 1024 * 1024 + 17);
+  const files: Array<{ path: string; mode: FileMode; data: Buffer }> = [
+    { path: 'index.php', mode: '0644', data: Buffer.from('<?php echo "hi";\n') },
+    { path: 'core/empty.txt', mode: '0644', data: Buffer.alloc(0) },
+    { path: 'core/b511', mode: '0644', data: randomBytes(511) },
+    { path: 'core/b512', mode: '0644', data: randomBytes(512) },
+    { path: 'core/b513', mode: '0644', data: randomBytes(513) },
+    { path: 'vendor/bin/drush', mode: '0755', data: Buffer.from('#!/usr/bin/env php\n') },
+    { path: 'modules/café/日本語-😀.php', mode: '0644', data: Buffer.from('unicode') },
+    { path: LONG, mode: '0644', data: Buffer.from('long path') },
+    { path: 'sites/big.bin', mode: '0644', data: big },
+  ];
+  const sorted = () => sortByPathBytes(files);
+  const entries = (): TarEntry[] => sorted().map((f) => ({ path: f.path, mode: f.mode, content: () => f.data }));
+
+  function writeFile(name: string): { file: string; summary: TarSummary } {
+    const file = join(dir, name);
+    const fd = openSync(file, 'w');
+    try {
+      return { file, summary: writeTar(fd, entries(), MTIME) };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  it('reads back exactly the entries written, whatever the chunk size', () => {
+    const { file, summary } = writeFile('a.tar');
+    const bytes = readFileSync(file);
+    expect(summary.size).to.equal(bytes.length);
+    const check = (archiveBytes: Uint8Array, expected: typeof files, chunkSize: number) => {
+      const got = readTar(archiveBytes, chunkSize);
+      expect(got.map((e) => e.header.path), `chunk ${chunkSize}`).to.deep.equal(expected.map((f) => f.path));
+      got.forEach((e, i) => {
+        const f = expected[i]!;
+        expect(e.header).to.deep.equal({ path: f.path, mode: f.mode, size: f.data.length, mtime: MTIME });
+        expect(e.content.equals(f.data), f.path).to.equal(true);
+      });
+    };
+    for (const chunkSize of [511, 512, 513, 65536, 1 << 20, bytes.length]) check(bytes, sorted(), chunkSize);
+    // Byte-at-a-time over everything but the 3 MiB file, to keep the test quick.
+    const small = sorted().filter((f) => f.data !== big);
+    const smallBytes = toBytes(small.map((f) => ({ path: f.path, mode: f.mode, content: f.data }))).bytes;
+    for (const chunkSize of [1, 7]) check(smallBytes, small, chunkSize);
+  });
+
+  it('returns size, SHA-256, SHA-512 of the archive and per-entry records', () => {
+    const { file, summary } = writeFile('b.tar');
+    const bytes = readFileSync(file);
+    expect(summary.sha256).to.equal(sha256(bytes));
+    expect(summary.sha512).to.equal(createHash('sha512').update(bytes).digest('hex'));
+    expect(summary.entries).to.deep.equal(sorted().map((f) => ({ path: f.path, mode: f.mode, size: f.data.length, sha256: sha256(f.data) })));
+  });
+
+  it('ends with exactly two zero blocks and no record padding', () => {
+    const { file } = writeFile('c.tar');
+    const bytes = readFileSync(file);
+    const expected = sorted().reduce((n, f) => n + BLOCK_SIZE + Math.ceil(f.data.length / BLOCK_SIZE) * BLOCK_SIZE, 0) + 2 * BLOCK_SIZE;
+    expect(bytes.length).to.equal(expected);
+    expect(bytes.subarray(-2 * BLOCK_SIZE).every((b) => b === 0)).to.equal(true);
+    expect(toBytes([]).bytes.length).to.equal(2 * BLOCK_SIZE);
+  });
+
+  it('is deterministic: writing twice gives byte-identical files, and fd and callback sinks agree', () => {
+    const one = readFileSync(writeFile('d1.tar').file);
+    const two = readFileSync(writeFile('d2.tar').file);
+    expect(one.equals(two)).to.equal(true);
+    expect(toBytes(entries()).bytes.equals(one)).to.equal(true);
+    const small: Buffer[] = [];
+    const w = new TarWriter((c) => small.push(Buffer.from(c)), { mtime: MTIME, bufferSize: 1024 });
+    for (const e of entries()) w.add(e);
+    w.finish();
+    expect(Buffer.concat(small).equals(one)).to.equal(true);
+  });
+
+  it('calls each content callback once, in order', () => {
+    const calls: string[] = [];
+    toBytes(sorted().map((f) => ({ path: f.path, mode: f.mode, content: () => (calls.push(f.path), f.data) })));
+    expect(calls).to.deep.equal(sorted().map((f) => f.path));
+  });
+
+  describe('against GNU tar', () => {
+    const gnu = '/usr/bin/tar';
+    const env = { ...process.env, TZ: 'UTC', LC_ALL: 'C.UTF-8' };
+
+    it('`tar tvf` lists the same modes, owners, sizes, times and names', () => {
+      const { file } = writeFile('gnu-list.tar');
+      const lines = execFileSync(gnu, ['--numeric-owner', '-tvf', file], { env }).toString('utf8').trimEnd().split('\n');
+      expect(lines).to.have.length(files.length);
+      lines.forEach((line, i) => {
+        const f = sorted()[i]!;
+        const [perm, owner, size, date, time, ...name] = line.split(/\s+/);
+        expect(perm).to.equal(f.mode === '0755' ? '-rwxr-xr-x' : '-rw-r--r--');
+        expect(owner).to.equal('0/0');
+        expect(Number(size)).to.equal(f.data.length);
+        expect(`${date} ${time}`).to.equal('2023-11-14 22:13');
+        expect(name.join(' ')).to.equal(f.path);
+      });
+    });
+
+    it('`tar xf` extracts every file with its content and mode', () => {
+      const { file } = writeFile('gnu-extract.tar');
+      const out = join(dir, 'extracted');
+      mkdirSync(out);
+      execFileSync(gnu, ['-xf', file, '-C', out], { env });
+      for (const f of files) {
+        const target = join(out, f.path);
+        expect(readFileSync(target).equals(f.data), f.path).to.equal(true);
+        expect(statSync(target).mode & 0o777, f.path).to.equal(f.mode === '0755' ? 0o755 : 0o644);
+        expect(statSync(target).mtimeMs).to.equal(MTIME * 1000);
+      }
+    });
+
+    it('GNU tar --format=ustar -b 1 with the same options writes the same bytes', () => {
+      const src = join(dir, 'gnu-src');
+      for (const f of files) {
+        const target = join(src, f.path);
+        mkdirSync(dirname(target), { recursive: true });
+        writeFileSync(target, f.data);
+        chmodSync(target, f.mode === '0755' ? 0o755 : 0o644);
+      }
+      const list = join(dir, 'gnu-list.txt');
+      writeFileSync(list, sorted().map((f) => f.path).join('\n') + '\n');
+      const theirs = join(dir, 'gnu.tar');
+      execFileSync(
+        gnu,
+        ['--format=ustar', '--numeric-owner', '--owner=0', '--group=0', `--mtime=@${MTIME}`, '-b', '1', '--no-recursion', '-C', src, '-cf', theirs, '-T', list],
+        { env },
+      );
+      const ours = readFileSync(writeFile('ours.tar').file);
+      expect(readFileSync(theirs).equals(ours)).to.equal(true);
+    });
+
+    it("refuses GNU tar's default output (record padding after the end marker)", () => {
+      const src = join(dir, 'gnu-pad');
+      mkdirSync(src);
+      writeFileSync(join(src, 'a.txt'), 'a');
+      chmodSync(join(src, 'a.txt'), 0o644);
+      const theirs = join(dir, 'gnu-pad.tar');
+      execFileSync(gnu, ['--format=ustar', '--numeric-owner', '--owner=0', '--group=0', '-C', src, '-cf', theirs, 'a.txt'], { env });
+      const bytes = readFileSync(theirs);
+      expect(bytes.length).to.equal(10240);
+      expect(codeOf(() => readTar(bytes))).to.equal('ARCHIVE_MALFORMED');
+    });
+
+    it('refuses a GNU-made symbolic link entry', () => {
+      const src = join(dir, 'gnu-link');
+      mkdirSync(src);
+      symlinkSync('/etc/passwd', join(src, 'passwd.php'));
+      const theirs = join(dir, 'gnu-link.tar');
+      execFileSync(gnu, ['--format=ustar', '--numeric-owner', '--owner=0', '--group=0', '-b', '1', '-C', src, '-cf', theirs, 'passwd.php'], { env });
+      expect(codeOf(() => readTar(readFileSync(theirs)))).to.equal('UNSAFE_PATH');
+    });
+  });
+});
+
+describe('tar: writer refuses what the reader would refuse', () => {
+  const data = () => Buffer.from('x');
+  it('entries out of path byte order', () => {
+    expect(codeOf(() => toBytes([{ path: 'b', mode: '0644', content: data() }, { path: 'a', mode: '0644', content: data() }]))).to.equal('ARCHIVE_MALFORMED');
+  });
+  it('the same path twice and case-fold duplicates', () => {
+    expect(codeOf(() => toBytes([{ path: 'a', mode: '0644', content: data() }, { path: 'a', mode: '0644', content: data() }]))).to.equal('UNSAFE_PATH');
+    expect(codeOf(() => toBytes([{ path: 'A', mode: '0644', content: data() }, { path: 'a', mode: '0644', content: data() }]))).to.equal('UNSAFE_PATH');
+  });
+  it('unsafe paths', () => {
+    expect(codeOf(() => toBytes([{ path: '../x', mode: '0644', content: data() }]))).to.equal('UNSAFE_PATH');
+  });
+  it('modes other than 0644/0755', () => {
+    expect(codeOf(() => toBytes([{ path: 'a', mode: '0777' as FileMode, content: data() }]))).to.equal('ARCHIVE_MALFORMED');
+  });
+  it('a bad mtime', () => {
+    expect(() => toBytes([], -1)).to.throw(RangeError);
+    expect(() => toBytes([], 1.5)).to.throw(RangeError);
+  });
+});
+
+describe('tar: reader refuses hostile archives', () => {
+  const good = archive(header({ path: 'ok.php', size: 3 }), content(Buffer.from('abc')));
+
+  it('accepts the hand-crafted baseline', () => {
+    expect(readTar(good).map((e) => e.header.path)).to.deep.equal(['ok.php']);
+  });
+
+  const cases: Array<[string, () => Buffer, ArchiveCode]> = [
+    ['a symbolic link', () => archive(header({ path: 'ok.php', set: [[FIELD.typeflag, '2'], [FIELD.linkname, '/etc/passwd']] })), 'UNSAFE_PATH'],
+    ['a hard link', () => archive(header({ path: 'ok.php', set: [[FIELD.typeflag, '1'], [FIELD.linkname, 'other.php']] })), 'UNSAFE_PATH'],
+    ['a character device', () => archive(header({ set: [[FIELD.typeflag, '3']] })), 'UNSAFE_PATH'],
+    ['a block device', () => archive(header({ set: [[FIELD.typeflag, '4']] })), 'UNSAFE_PATH'],
+    ['a FIFO', () => archive(header({ set: [[FIELD.typeflag, '6']] })), 'UNSAFE_PATH'],
+    ['a directory entry', () => archive(header({ path: 'core', set: [[FIELD.typeflag, '5']] })), 'ARCHIVE_MALFORMED'],
+    [
+      'a pax extended header',
+      () => {
+        const pax = Buffer.from('30 path=../../etc/passwd.php\n');
+        return archive(header({ path: 'PaxHeaders/x', size: pax.length, set: [[FIELD.typeflag, 'x']] }), content(pax), header());
+      },
+      'ARCHIVE_MALFORMED',
+    ],
+    ['a pax global header', () => archive(header({ set: [[FIELD.typeflag, 'g']] })), 'ARCHIVE_MALFORMED'],
+    [
+      'a GNU long name',
+      () => archive(header({ path: '././@LongLink', size: 4, set: [[FIELD.typeflag, 'L']] }), content(Buffer.from('abc\0')), header()),
+      'ARCHIVE_MALFORMED',
+    ],
+    ['an old-style NUL typeflag', () => archive(header({ set: [[FIELD.typeflag, [0]]] })), 'ARCHIVE_MALFORMED'],
+    ['setuid', () => archive(header({ set: [[FIELD.mode, '0004755\0']] })), 'UNSAFE_PATH'],
+    ['setgid', () => archive(header({ set: [[FIELD.mode, '0002755\0']] })), 'UNSAFE_PATH'],
+    ['sticky', () => archive(header({ set: [[FIELD.mode, '0001644\0']] })), 'UNSAFE_PATH'],
+    ['mode 0777', () => archive(header({ set: [[FIELD.mode, '0000777\0']] })), 'ARCHIVE_MALFORMED'],
+    ['mode 0600', () => archive(header({ set: [[FIELD.mode, '0000600\0']] })), 'ARCHIVE_MALFORMED'],
+    ['a bad checksum', () => archive(header({ set: [[FIELD.name, 'y']], keepChecksum: true })), 'ARCHIVE_MALFORMED'],
+    ['a checksum in another spelling', () => {
+      const block = header();
+      const sum = headerChecksum(block);
+      block.write(sum.toString(8).padStart(7, '0') + '\0', FIELD.chksum, 'latin1');
+      return archive(block);
+    }, 'ARCHIVE_MALFORMED'],
+    ['old GNU magic', () => archive(header({ set: [[FIELD.magic, 'ustar  \0']] })), 'ARCHIVE_MALFORMED'],
+    ['uid 1000', () => archive(header({ set: [[FIELD.uid, '0001750\0']] })), 'ARCHIVE_MALFORMED'],
+    ['gid 33', () => archive(header({ set: [[FIELD.gid, '0000041\0']] })), 'ARCHIVE_MALFORMED'],
+    ['a user name', () => archive(header({ set: [[FIELD.uname, 'root']] })), 'ARCHIVE_MALFORMED'],
+    ['a group name', () => archive(header({ set: [[FIELD.gname, 'www-data']] })), 'ARCHIVE_MALFORMED'],
+    ['a link name on a regular file', () => archive(header({ set: [[FIELD.linkname, 'x']] })), 'ARCHIVE_MALFORMED'],
+    ['a non-octal size', () => archive(header({ set: [[FIELD.size, '0000000000x\0']] })), 'ARCHIVE_MALFORMED'],
+    ['a base-256 size', () => archive(header({ set: [[FIELD.size, [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]] })), 'ARCHIVE_MALFORMED'],
+    ['a space-padded mode', () => archive(header({ set: [[FIELD.mode, '   644 \0']] })), 'ARCHIVE_MALFORMED'],
+    ['non-zero devmajor', () => archive(header({ set: [[FIELD.devmajor, '0000001\0']] })), 'ARCHIVE_MALFORMED'],
+    ['bytes after the name terminator', () => archive(header({ path: 'a.php', set: [[FIELD.name + 10, 'zz']] })), 'ARCHIVE_MALFORMED'],
+    ['a short path stored with a prefix', () => archive(header({ path: 'b.php', set: [[FIELD.prefix, 'a']] })), 'ARCHIVE_MALFORMED'],
+    ['an absolute path', () => archive(header({ path: '/etc/cron.d/x' })), 'UNSAFE_PATH'],
+    ["a '..' path", () => archive(header({ path: '../../index.php' })), 'UNSAFE_PATH'],
+    ['a NUL inside the name', () => archive(header({ path: 'a.php.x', set: [[FIELD.name + 5, [0]]] })), 'ARCHIVE_MALFORMED'],
+    ['a path that is not UTF-8', () => archive(header({ path: 'ab.php', set: [[FIELD.name, [0xc3, 0x28]]] })), 'UNSAFE_PATH'],
+    ['a non-NFC path', () => archive(header({ path: 'cafe\u0301.php' })), 'UNSAFE_PATH'],
+    ['the same path twice', () => archive(header({ path: 'a.php' }), header({ path: 'a.php' })), 'UNSAFE_PATH'],
+    ['a case-fold duplicate', () => archive(header({ path: 'A.php' }), header({ path: 'a.php' })), 'UNSAFE_PATH'],
+    ['a file that is also a directory', () => archive(header({ path: 'a' }), header({ path: 'a/b.php' })), 'UNSAFE_PATH'],
+    ['entries out of byte order', () => archive(header({ path: 'b.php' }), header({ path: 'a.php' })), 'ARCHIVE_MALFORMED'],
+    ['non-zero padding', () => {
+      const padded = content(Buffer.from('abc'));
+      padded[100] = 1;
+      return archive(header({ size: 3 }), padded);
+    }, 'ARCHIVE_MALFORMED'],
+    ['trailing garbage after the end marker', () => Buffer.concat([good, Buffer.from('x')]), 'ARCHIVE_MALFORMED'],
+    ['a third zero block (record padding)', () => Buffer.concat([good, Buffer.alloc(BLOCK_SIZE)]), 'ARCHIVE_MALFORMED'],
+    ['a single zero block followed by an entry', () => Buffer.concat([header({ path: 'a' }), Buffer.alloc(BLOCK_SIZE), header({ path: 'b' }), END]), 'ARCHIVE_MALFORMED'],
+    ['truncation inside a header', () => good.subarray(0, 100), 'ARCHIVE_MALFORMED'],
+    ['truncation inside the content', () => good.subarray(0, BLOCK_SIZE + 2), 'ARCHIVE_MALFORMED'],
+    ['truncation inside the padding', () => good.subarray(0, BLOCK_SIZE + 200), 'ARCHIVE_MALFORMED'],
+    ['no end marker', () => good.subarray(0, 2 * BLOCK_SIZE), 'ARCHIVE_MALFORMED'],
+    ['half an end marker', () => good.subarray(0, 3 * BLOCK_SIZE), 'ARCHIVE_MALFORMED'],
+    ['truncation inside the second end block', () => good.subarray(0, good.length - 1), 'ARCHIVE_MALFORMED'],
+    ['an empty input', () => Buffer.alloc(0), 'ARCHIVE_MALFORMED'],
+  ];
+  for (const [what, build, code] of cases) {
+    it(`${what} → ${code}`, () => {
+      const bytes = build();
+      expect(codeOf(() => readTar(bytes))).to.equal(code);
+      expect(codeOf(() => readTar(bytes, 7)), 'in 7-byte chunks').to.equal(code);
+    });
+  }
+
+  it('more entries than maxEntries → SIZE_LIMIT', () => {
+    const bytes = archive(header({ path: 'a' }), header({ path: 'b' }), header({ path: 'c' }));
+    expect(readTar(bytes, undefined, 3)).to.have.length(3);
+    expect(codeOf(() => readTar(bytes, undefined, 2))).to.equal('SIZE_LIMIT');
+  });
+
+  it('keeps refusing after the first error', () => {
+    const reader = new TarReader();
+    const bad = header({ set: [[FIELD.typeflag, '2']] });
+    expect(codeOf(() => reader.push(bad))).to.equal('UNSAFE_PATH');
+    expect(codeOf(() => reader.push(END))).to.equal('UNSAFE_PATH');
+    expect(codeOf(() => reader.end())).to.equal('UNSAFE_PATH');
+  });
+
+  it('never passes content of a refused entry to the handlers', () => {
+    let started = 0;
+    const reader = new TarReader({ onEntryStart: () => started++, onEntryData: () => expect.fail('data of a refused entry') });
+    expect(codeOf(() => reader.push(archive(header({ path: '../x', size: 3 }), content(Buffer.from('abc')))))).to.equal('UNSAFE_PATH');
+    expect(started).to.equal(0);
+  });
+});
