@@ -1,27 +1,27 @@
-// JSON Schema validation (ajv, draft 2020-12) for every countersign document.
-// Schemas live in `schemas/`; each is compiled on first use to keep CLI start-up short.
-import { readFileSync } from 'node:fs';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+// JSON Schema validation for every countersign document. The schemas live in `schemas/`; ajv compiles
+// them ahead of time into lib/generated/validators.ts (npm run schemas), which keeps CLI start-up short.
 import { FormatError } from './errors.js';
+import * as validators from './generated/validators.js';
 
 export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'partial-signature' | 'public-key' | 'secret-key';
 
-const ajv = new Ajv2020({ allErrors: false, strict: true });
-const compiled = new Map<SchemaName, ValidateFunction>();
-
-function validator(name: SchemaName): ValidateFunction {
-  let fn = compiled.get(name);
-  if (!fn) {
-    const schema = JSON.parse(readFileSync(new URL(`../schemas/${name}.schema.json`, import.meta.url), 'utf8'));
-    fn = ajv.compile(schema);
-    compiled.set(name, fn);
-  }
-  return fn;
+interface Validator {
+  (value: unknown): boolean;
+  errors?: Array<{ instancePath: string; message?: string }> | null;
 }
+
+const BY_NAME: Record<SchemaName, Validator> = {
+  envelope: validators.envelope,
+  policy: validators.policy,
+  manifest: validators.manifest,
+  'partial-signature': validators.partialSignature,
+  'public-key': validators.publicKey,
+  'secret-key': validators.secretKey,
+};
 
 /** Returns `value` typed as T when it matches the schema, else throws FormatError('SCHEMA_INVALID'). */
 export function validate<T>(name: SchemaName, value: unknown, what: string): T {
-  const fn = validator(name);
+  const fn = BY_NAME[name];
   if (!fn(value)) {
     const e = fn.errors?.[0];
     const where = e?.instancePath || '(top level)';

@@ -1,0 +1,153 @@
+// Where does one `countersign verify` spend its time? Replays the CLI's verify path phase by phase,
+// in one fresh process, importing the compiled modules from dist/ in the order the CLI loads them.
+//
+//   node bench/phases.mjs BUNDLE POLICY [OUT.json]
+//
+// Phases are cumulative-exclusive (each starts where the previous ended), so they add up to the
+// in-process total; "node bootstrap" is the time from process start to the first line of this file.
+// After the replay, the archive pass is decomposed (read only, + each hash, + tar parse) on the
+// now page-cached bundle, to show what the one streaming pass is made of.
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+const bootstrapMs = performance.now(); // ms since the process time origin
+const [bundlePath, policyPath, outPath] = process.argv.slice(2);
+if (!bundlePath || !policyPath) {
+  console.error('usage: phases.mjs BUNDLE POLICY [OUT.json]');
+  process.exit(2);
+}
+
+const phases = [{ phase: 'node bootstrap (process start -> first line of script)', ms: bootstrapMs }];
+let last = performance.now();
+const mark = (phase) => {
+  const now = performance.now();
+  phases.push({ phase, ms: now - last });
+  last = now;
+};
+
+// --- Module loading, in the CLI's order of cost ---------------------------------------------
+await import('ajv/dist/2020.js');
+mark('import ajv (2020 draft)');
+const schema = await import('../dist/lib/schema.js'); // + new Ajv2020()
+mark('import lib/schema.js (new Ajv2020 instance)');
+await import('@noble/ed25519');
+mark('import @noble/ed25519');
+const { loadTrustedPolicy } = await import('../dist/lib/policy.js');
+const { verifyBundle } = await import('../dist/lib/verify.js');
+const { readBundleFile } = await import('../dist/lib/bundle-file.js');
+const { verifyArchiveStream } = await import('../dist/lib/archive.js');
+const { openEnvelope } = await import('../dist/lib/envelope.js');
+const { manifestFromPayload, checkRelease } = await import('../dist/lib/manifest.js');
+const { countQuorum } = await import('../dist/lib/quorum.js');
+const { readFileChunks } = await import('../dist/lib/file-chunks.js');
+const { TarReader } = await import('../dist/lib/tar.js');
+mark('import the rest of dist/lib (verify path)');
+await import('yargs');
+mark('import yargs');
+const { createParser } = await import('../dist/cli/parser.js');
+await import('../dist/cli/files.js');
+mark('import dist/cli/* (all command modules)');
+
+// --- yargs: build the parser and parse a verify command line (handler is a no-op) ------------
+{
+  const ctx = { out() {}, err() {}, env: {}, interactive: false, now: new Date(), exitCode: 0 };
+  const parser = createParser(ctx);
+  await parser.parseAsync(['--help'], {}, () => {});
+}
+mark('yargs: build parser with 7 commands + render --help (upper bound of CLI parse cost)');
+
+// --- Schema compilation (ajv compiles each schema on first use) ------------------------------
+for (const name of ['envelope', 'policy', 'manifest']) {
+  try {
+    schema.validate(name, {}, 'probe');
+  } catch {
+    // {} is invalid: we only want the compile
+  }
+  mark(`ajv compile ${name}.schema.json`);
+}
+
+// --- The verify command's own work, now that everything is loaded and compiled --------------
+const now = new Date();
+const { readInput } = await import('../dist/cli/files.js');
+const trusted = loadTrustedPolicy(readInput(policyPath, 'policy'), now, policyPath);
+mark('policy load: read, parse, schema, key checks, 3 Ed25519 self-signatures');
+const input = await readBundleFile(bundlePath);
+mark('read bundle header + envelope');
+const opened = openEnvelope(input.envelopeBytes);
+const manifest = manifestFromPayload(opened.payloadBytes);
+mark('envelope: parse, schema, base64, canonical manifest check');
+const quorum = countQuorum(opened, opened.envelope.signatures, trusted);
+const release = checkRelease(manifest, trusted.policy.version, {}, now);
+mark(`quorum (${opened.envelope.signatures.length} Ed25519 verifies) + release checks`);
+if (!quorum.met || release.length) throw new Error('the bench bundle does not verify');
+await verifyArchiveStream(input.archive.chunks(), manifest.archive, manifest.files);
+mark(`archive pass, cold-ish (${(input.archive.size / 2 ** 20).toFixed(1)} MiB: read + SHA-256 + SHA-512 + tar + entry SHA-256)`);
+const inProcessMs = performance.now();
+
+// --- Whole verifyBundle again, warm (JIT and page cache hot), as a cross-check --------------
+const warmStart = performance.now();
+const verified = await verifyBundle(await readBundleFile(bundlePath), { trusted, now });
+const warmVerifyBundleMs = performance.now() - warmStart;
+if (verified.document.kind !== 'manifest') throw new Error('unexpected document');
+
+// --- Decompose the archive pass over the same (page-cached) bytes ---------------------------
+const archive = (await readBundleFile(bundlePath)).archive;
+async function pass(label, consume) {
+  const t = performance.now();
+  for await (const chunk of archive.chunks()) consume(chunk);
+  return { pass: label, ms: performance.now() - t, MBps: archive.size / 1e6 / ((performance.now() - t) / 1000) };
+}
+const decomposition = [];
+decomposition.push(await pass('read only (readFileChunks, 1 MiB x2 buffers)', () => {}));
+{
+  const h = createHash('sha256');
+  decomposition.push(await pass('read + SHA-256', (c) => h.update(c)));
+  h.digest();
+}
+{
+  const h = createHash('sha512');
+  decomposition.push(await pass('read + SHA-512', (c) => h.update(c)));
+  h.digest();
+}
+{
+  const r = new TarReader({});
+  decomposition.push(await pass('read + tar parse (no hashing)', (c) => r.push(c)));
+}
+{
+  const a = createHash('sha256');
+  const b = createHash('sha512');
+  const e = createHash('sha256');
+  decomposition.push(await pass('read + SHA-256 + SHA-512 + SHA-256 again (= archive.ts hashing)', (c) => (a.update(c), b.update(c), e.update(c))));
+}
+{
+  const t = performance.now();
+  await verifyArchiveStream(archive.chunks(), manifest.archive, manifest.files);
+  decomposition.push({ pass: 'verifyArchiveStream (warm)', ms: performance.now() - t, MBps: archive.size / 1e6 / ((performance.now() - t) / 1000) });
+}
+{
+  const t = performance.now();
+  const h = createHash('sha256');
+  const b = createHash('sha512');
+  for await (const c of readFileChunks(bundlePath)) (h.update(c), b.update(c));
+  decomposition.push({ pass: 'whole bundle file: read + SHA-256 + SHA-512 only (floor for the two archive digests)', ms: performance.now() - t, MBps: archive.size / 1e6 / ((performance.now() - t) / 1000) });
+}
+
+const result = {
+  bundle: bundlePath,
+  archiveBytes: archive.size,
+  manifestFiles: manifest.files.length,
+  phases,
+  inProcessTotalMs: inProcessMs,
+  warmVerifyBundleMs,
+  archiveDecomposition: decomposition,
+};
+if (outPath) writeFileSync(outPath, JSON.stringify(result, null, 2));
+
+const pad = (s, n) => String(s).padEnd(n);
+console.log(`Verify phases (one fresh process, ${bundlePath}):`);
+for (const p of phases) console.log(`  ${pad(p.phase, 100)} ${p.ms.toFixed(1).padStart(8)} ms`);
+console.log(`  ${pad('in-process total (process start -> archive verified)', 100)} ${inProcessMs.toFixed(1).padStart(8)} ms`);
+console.log(`  ${pad('verifyBundle() again, warm, in the same process', 100)} ${warmVerifyBundleMs.toFixed(1).padStart(8)} ms`);
+console.log('Archive pass decomposition (page cache warm):');
+for (const d of decomposition) console.log(`  ${pad(d.pass, 100)} ${d.ms.toFixed(1).padStart(8)} ms ${d.MBps.toFixed(0).padStart(6)} MB/s`);
