@@ -8,7 +8,6 @@ import { manifestFromPayload } from '../lib/manifest.js';
 import { partialAsSignature, partialMismatch, parsePartial } from '../lib/partial.js';
 import { loadTrustedPolicy, readPolicyDocument, type CheckedPolicy } from '../lib/policy.js';
 import { countQuorum, describeQuorum, publicSigner } from '../lib/quorum.js';
-import { CountersignError } from '../lib/errors.js';
 import type { Context } from './context.js';
 import { loadDocument } from './documents.js';
 import { readInput } from './files.js';
@@ -38,7 +37,7 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
         .example('$0 assemble policy.json --policy policy.json --out policy.signed.json a.sig b.sig c.sig', 'self-sign a new policy')
         .epilogue('Invalid, unknown and duplicate signatures are reported and never counted. Short of the quorum nothing is written (exit 1).'),
     handler: async (args) => {
-      const { doc, archive } = await loadDocument(args.doc, args.archive ?? defaultArchive(args.doc));
+      const { doc, archive } = await loadDocument(args.doc, args.archive);
       const trusted = loadAssemblyPolicy(args, doc.kind, ctx.now);
       const problems: Reason[] = [];
       const signatures: EnvelopeSignature[] = [...doc.envelope.signatures];
@@ -59,12 +58,10 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
       const envelope = { ...doc.envelope, signatures: quorum.signatures };
       if (doc.kind === 'manifest') {
         const manifest = manifestFromPayload(doc.payloadBytes);
-        if (!archive) throw new UsageError('USAGE', `the archive ${manifest.archive.name} was not found; pass --archive`);
-        if (archive.size !== manifest.archive.size) {
-          throw new CountersignError('DIGEST_MISMATCH', `archive is ${archive.size} bytes, the manifest says ${manifest.archive.size}; nothing was written`);
-        }
+        if (!archive) throw new UsageError('USAGE', `the archive ${manifest.archive.name} is not beside the manifest; pass --archive`);
+        // A bundle that would fail verification is never published.
         await verifyArchiveStream(archive.chunks(), manifest.archive, manifest.files);
-        await writeBundleFile(args.out, envelope, (args.archive ?? defaultArchive(args.doc))!, archive.size);
+        await writeBundleFile(args.out, envelope, archive);
       } else {
         writeFilesAtomically([{ path: args.out, data: serializeEnvelope(envelope), overwrite: true }]);
       }
@@ -83,11 +80,6 @@ function signerLines(q: ReturnType<typeof countQuorum>): string[] {
     `  signed:          ${q.signedBy.map((s) => s.name).join(', ') || 'nobody'}`,
     `  could still sign: ${q.couldSign.map((s) => s.name).join(', ') || 'nobody'}`,
   ];
-}
-
-/** The archive named in a manifest, next to it; undefined when the document is not a manifest. */
-function defaultArchive(docPath: string): string | undefined {
-  return docPath.endsWith('.manifest.json') ? docPath.replace(/\.manifest\.json$/, '.tar') : undefined;
 }
 
 /**

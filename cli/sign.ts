@@ -38,16 +38,16 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
         .example('$0 sign drupal-10.2.4.manifest.json --archive drupal-10.2.4.tar --key ~/.countersign/alice.key', 'shows the summary, asks, writes the .sig')
         .epilogue('Send the small .sig file back to the release manager by any channel: it proves nothing until a quorum is assembled.'),
     handler: async (args) => {
-      const { doc, archive } = await loadDocument(args.doc, args.archive);
+      const { doc, archive, archiveFile } = await loadDocument(args.doc, args.archive);
       const summary = summarizeDocument(doc);
       const keyText = fromUtf8(readInput(args.key, 'secret key file', 64 * 1024), 'secret key file');
       const lines = [...summary.lines];
       if (summary.manifest) {
         if (archive) {
           await verifyArchiveStream(archive.chunks(), summary.manifest.archive, summary.manifest.files);
-          lines.push(`Archive check: re-hashed ${args.archive ?? args.doc}; size, digests and every entry match`);
+          lines.push(`Archive check: re-hashed ${archiveFile}; size, digests and every entry match`);
         } else {
-          lines.push('Archive check: NOT DONE (pass --archive to re-hash the archive before signing)');
+          lines.push(`Archive check: NOT DONE: ${summary.manifest.archive.name} is not beside the manifest (pass --archive to re-hash it)`);
         }
       }
       (args.json ? ctx.err : ctx.out)(['Signing:', ...lines.map((l) => `  ${l}`)].join('\n'));

@@ -6,7 +6,7 @@ import { serializeEnvelope, type Envelope, MAX_ENVELOPE_BYTES } from './envelope
 import { FormatError, UsageError } from './errors.js';
 import { readFileChunks } from './file-chunks.js';
 import { fsyncDir, tempPathFor } from './durable.js';
-import type { BundleInput } from './verify.js';
+import type { ArchiveInput, BundleInput } from './verify.js';
 
 export interface LoadedInput extends BundleInput {
   /** True for a bundle (header + envelope + archive), false for a bare envelope JSON file. */
@@ -44,7 +44,7 @@ export async function readBundleFile(path: string, maxEnvelope = MAX_ENVELOPE_BY
 }
 
 /** An archive file given on its own (beside a bare envelope). */
-export async function archiveFromFile(path: string): Promise<NonNullable<BundleInput['archive']>> {
+export async function archiveFromFile(path: string): Promise<ArchiveInput> {
   const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
     throw new UsageError('IO', `cannot open archive ${path}: ${err.code ?? err.message}`);
   });
@@ -53,14 +53,14 @@ export async function archiveFromFile(path: string): Promise<NonNullable<BundleI
 }
 
 /** Writes header + envelope + archive to a temporary file, fsyncs, and renames it into place. */
-export async function writeBundleFile(target: string, envelope: Envelope, archivePath: string, archiveSize: number): Promise<void> {
+export async function writeBundleFile(target: string, envelope: Envelope, archive: ArchiveInput): Promise<void> {
   const envelopeBytes = Buffer.from(serializeEnvelope(envelope), 'utf8');
   const temp = tempPathFor(target);
   const fh = await open(temp, 'wx', 0o644);
   try {
     await fh.write(bundleHeader(envelopeBytes.length));
     await fh.write(envelopeBytes);
-    for await (const chunk of readFileChunks(archivePath, 0, archiveSize)) await fh.write(chunk);
+    for await (const chunk of archive.chunks()) await fh.write(chunk);
     await fh.sync();
     await fh.close();
     await rename(temp, target);

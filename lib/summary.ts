@@ -40,6 +40,7 @@ function manifestLines(m: Manifest, doc: OpenedEnvelope): string[] {
     `Risk:         ${m.risk ? `${m.risk.level} (${m.risk.score}/25, ${m.risk.vector})` : 'not rated'}`,
     `Advisory:     ${m.advisory ?? 'none'}`,
     `Files:        ${c.add} added, ${c.modify} modified, ${c.delete} deleted`,
+    ...fileLines(m),
     `Archive:      ${m.archive.name}, ${m.archive.size} bytes`,
     `  sha256      ${m.archive.sha256}`,
     `Post-update:  ${m.postUpdate.length ? m.postUpdate.map((argv) => argv.join(' ')).join('; ') : 'none'}`,
@@ -49,6 +50,15 @@ function manifestLines(m: Manifest, doc: OpenedEnvelope): string[] {
     `Payload:      sha256 ${doc.payloadSha256}`,
     `Signatures:   ${doc.envelope.signatures.length} attached`,
   ];
+}
+
+const LISTED_FILES = 40;
+const OP_MARK = { add: 'A', modify: 'M', delete: 'D' } as const;
+
+function fileLines(m: Manifest): string[] {
+  const shown = m.files.slice(0, LISTED_FILES).map((f) => `  ${OP_MARK[f.op]} ${f.path}${f.op !== 'delete' && f.mode === '0755' ? '  (executable)' : ''}`);
+  const more = m.files.length - shown.length;
+  return more > 0 ? [...shown, `  … and ${more} more (inspect --json lists them all)`] : shown;
 }
 
 function policyLines(p: Policy, doc: OpenedEnvelope): string[] {

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# countersign benchmarks: verify vs minisign/sha256sum, build vs tar+sha256sum, and verify's peak
+# memory at 64 MiB vs 1 GiB. Reports only (no pass/fail). Run via `npm run bench` (builds dist/ first).
+#
+# Prints a table and writes bench/out/results.json (plus the raw hyperfine JSON, phase timings and
+# CPU-profile summaries beside it). Big inputs live in bench/out/work/ and are deleted on exit.
+#
+# Knobs (environment): BENCH_RUNS (10), BENCH_WARMUP (2), BENCH_SKIP_1G=1, BENCH_NO_HYPERFINE=1
+# (force the plain-loop fallback), BENCH_KEEP_WORK=1 (keep bench/out/work for inspection).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+OUT=bench/out
+WORK=$OUT/work
+RUNS=${BENCH_RUNS:-10}
+WARMUP=${BENCH_WARMUP:-2}
+POLICY=keys-example/policy.signed.json
+CLI=(node dist/cli/main.js)
+COUNTERSIGN_PASSPHRASE="$(cat keys-example/PASSPHRASE-TEST-ONLY)"
+export COUNTERSIGN_PASSPHRASE
+export LC_ALL=C
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+note() { printf '   %s\n' "$*"; }
+
+cleanup() {
+  if [[ ${BENCH_KEEP_WORK:-0} != 1 ]]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------------------------------------
+say "0. Tools and inputs"
+install_pkg() { # install_pkg COMMAND DEBIAN-PACKAGE
+  command -v "$1" >/dev/null && return 0
+  note "installing $2 ..."
+  { apt-get install -y "$2" || { apt-get update && apt-get install -y "$2"; }; } >"$OUT/apt-$2.log" 2>&1 || true
+  command -v "$1" >/dev/null
+}
+mkdir -p "$OUT"
+rm -rf "$WORK" && mkdir -p "$WORK"
+install_pkg minisign minisign || { echo "minisign is required and could not be installed (see $OUT/apt-minisign.log)" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || install_pkg /usr/bin/time time || { echo "/usr/bin/time is required (package 'time')" >&2; exit 1; }
+HAVE_HYPERFINE=0
+if [[ ${BENCH_NO_HYPERFINE:-0} != 1 ]] && install_pkg hyperfine hyperfine; then HAVE_HYPERFINE=1; fi
+[[ -f dist/cli/main.js ]] || { echo "dist/ is missing: run via 'npm run bench' (or 'npm run build' first)" >&2; exit 1; }
+
+note "node $(node --version), $(minisign -v 2>&1 | head -1), $( ((HAVE_HYPERFINE)) && hyperfine --version || echo 'no hyperfine: plain loop timing'), $(nproc) cores"
+note "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+cat >"$OUT/meta.json" <<EOF
+{
+  "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "node": "$(node --version)",
+  "minisign": "$(minisign -v 2>&1 | head -1)",
+  "timer": "$( ((HAVE_HYPERFINE)) && hyperfine --version || echo 'bash loop ($EPOCHREALTIME)')",
+  "cpu": "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')",
+  "cores": $(nproc),
+  "runs": $RUNS,
+  "warmup": $WARMUP,
+  "git": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet -- lib cli 2>/dev/null || echo ' (lib/cli modified)')"
+}
+EOF
+
+# bench JSON SHELL -- NAME PREPARE COMMAND [NAME PREPARE COMMAND ...]
+# Times each COMMAND (after WARMUP untimed runs), running PREPARE (may be empty) before every run.
+# SHELL is "none" (exec directly) or "bash". Writes hyperfine-format JSON either way.
+bench() {
+  local json=$1 shellmode=$2
+  shift 3
+  local names=() preps=() cmds=()
+  while (($#)); do names+=("$1"); preps+=("$2"); cmds+=("$3"); shift 3; done
+  if ((HAVE_HYPERFINE)); then
+    local args=(--warmup "$WARMUP" --runs "$RUNS" --export-json "$json" --style basic)
+    [[ $shellmode == none ]] && args+=(-N)
+    local any_prep=0 i
+    for i in "${!names[@]}"; do
+      args+=(-n "${names[$i]}")
+      [[ -n ${preps[$i]} ]] && any_prep=1
+    done
+    if ((any_prep)); then for i in "${!preps[@]}"; do args+=(--prepare "${preps[$i]:-true}"); done; fi
+    hyperfine "${args[@]}" "${cmds[@]}"
+  else
+    local i r t0 t1 times results=()
+    for i in "${!names[@]}"; do
+      times=()
+      for ((r = 0; r < WARMUP + RUNS; r++)); do
+        [[ -n ${preps[$i]} ]] && bash -c "${preps[$i]}" >/dev/null 2>&1
+        t0=$EPOCHREALTIME
+        bash -c "${cmds[$i]}" >/dev/null 2>&1
+        t1=$EPOCHREALTIME
+        ((r >= WARMUP)) && times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')")
+      done
+      results+=("$(node -e '
+        const [name, command, ...t] = process.argv.slice(1); const x = t.map(Number); const n = x.length;
+        const mean = x.reduce((a, b) => a + b, 0) / n; const s = [...x].sort((a, b) => a - b);
+        const stddev = Math.sqrt(x.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, n - 1));
+        console.log(JSON.stringify({ command: name, cmd: command, mean, stddev, median: s[n >> 1], min: s[0], max: s[n - 1], times: x }));
+      ' "${names[$i]}" "${cmds[$i]}" "${times[@]}")")
+      printf '   %-40s mean %s s\n' "${names[$i]}" "$(node -e 'console.log(JSON.parse(process.argv[1]).mean.toFixed(4))' "${results[-1]}")"
+    done
+    (IFS=,; printf '{"results":[%s]}\n' "${results[*]}") >"$json"
+  fi
+}
+
+# make_bundle SRC_DIR REL_DIR BUNDLE [--archive]: build + sign (alice, bob, carol) + assemble 3-of-5.
+make_bundle() {
+  local src=$1 rel=$2 bundle=$3 check=${4:-}
+  "${CLI[@]}" build --source "$src" --product bench --version 1.0.0 --out "$rel" >/dev/null
+  local manifest=$rel/bench-1.0.0.manifest.json archive=$rel/bench-1.0.0.tar sigs=() who
+  for who in alice bob carol; do
+    local extra=()
+    [[ $check == --archive ]] && extra=(--archive "$archive")
+    "${CLI[@]}" sign "$manifest" "${extra[@]}" --key "keys-example/$who.key" --yes --out "$rel/$who.sig" >/dev/null
+    sigs+=("$rel/$who.sig")
+  done
+  "${CLI[@]}" assemble "$manifest" --policy "$POLICY" --out "$bundle" "${sigs[@]}" >/dev/null
+  "${CLI[@]}" verify "$bundle" --policy "$POLICY" >/dev/null || { echo "the bench bundle $bundle does not verify" >&2; exit 1; }
+}
+
+# ---------------------------------------------------------------------------------------------
+say "1. Verify: 64 MiB release, whole process: countersign verify vs minisign -Vm vs sha256sum"
+node bench/gen-tree.mjs one "$WORK/v64/src/payload.bin" $((64 << 20)) 64 >/dev/null
+make_bundle "$WORK/v64/src" "$WORK/v64/rel" "$WORK/v64.bundle" --archive
+ARCHIVE64=$WORK/v64/rel/bench-1.0.0.tar
+minisign -G -W -f -p "$OUT/minisign.pub" -s "$OUT/minisign.key" >/dev/null
+minisign -Sm "$ARCHIVE64" -s "$OUT/minisign.key" >/dev/null # writes $ARCHIVE64.minisig (BLAKE2b-prehashed Ed25519)
+minisign -Vm "$ARCHIVE64" -p "$OUT/minisign.pub" >/dev/null
+note "bundle $(stat -c %s "$WORK/v64.bundle") bytes; archive $(stat -c %s "$ARCHIVE64") bytes"
+bench "$OUT/verify.hyperfine.json" none -- \
+  "countersign verify" "" "node dist/cli/main.js verify $WORK/v64.bundle --policy $POLICY" \
+  "minisign -Vm" "" "minisign -Vm $ARCHIVE64 -p $OUT/minisign.pub" \
+  "sha256sum" "" "sha256sum $ARCHIVE64" \
+  "openssl dgst -sha256 (context)" "" "openssl dgst -sha256 $ARCHIVE64" \
+  "node -e 0 (context: bare node start)" "" "node -e 0"
+
+# ---------------------------------------------------------------------------------------------
+say "2. Build: 20,000 files / 60 MB: countersign build vs tar cf + sha256sum"
+node bench/gen-tree.mjs many "$WORK/tree" 20000 60000000 1 | sed 's/^/   tree: /'
+note "archive sizes: countersign $("${CLI[@]}" build --source "$WORK/tree" --product bench --version 1.0.0 --out "$WORK/bout" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).archiveSize))') bytes, GNU tar $(tar cf "$WORK/x.tar" -C "$WORK/tree" . && stat -c %s "$WORK/x.tar") bytes"
+bench "$OUT/build.hyperfine.json" bash -- \
+  "countersign build" "rm -rf $WORK/bout" "node dist/cli/main.js build --source $WORK/tree --product bench --version 1.0.0 --out $WORK/bout" \
+  "tar cf + sha256sum" "rm -f $WORK/x.tar" "tar cf $WORK/x.tar -C $WORK/tree . && sha256sum $WORK/x.tar" \
+  "tar cf + fsync + sha256sum (context)" "rm -f $WORK/x.tar" "tar cf $WORK/x.tar -C $WORK/tree . && sync $WORK/x.tar && sha256sum $WORK/x.tar"
+rm -rf "$WORK/x.tar"
+
+# ---------------------------------------------------------------------------------------------
+say "3. Where verify spends its time (64 MiB bundle)"
+node bench/phases.mjs "$WORK/v64.bundle" "$POLICY" "$OUT/verify.phases.json"
+rm -rf "$OUT/prof" && mkdir -p "$OUT/prof"
+node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=verify.cpuprofile dist/cli/main.js verify "$WORK/v64.bundle" --policy "$POLICY" >/dev/null
+node bench/cpuprof-summary.mjs "$OUT/prof/verify.cpuprofile" "$OUT/verify.cpuprof.json" 12
+rm -rf "$WORK/bout"
+node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=build.cpuprofile dist/cli/main.js build --source "$WORK/tree" --product bench --version 1.0.0 --out "$WORK/bout" >/dev/null
+node bench/cpuprof-summary.mjs "$OUT/prof/build.cpuprofile" "$OUT/build.cpuprof.json" 12
+rm -rf "$WORK/tree" "$WORK/bout"
+
+# ---------------------------------------------------------------------------------------------
+say "4. Peak memory (max RSS) of verify: 64 MiB vs 1 GiB bundle"
+# rss BUNDLE LABEL: three runs, one JSON object per run on stdout.
+rss() {
+  local i
+  for i in 1 2 3; do
+    /usr/bin/time -f '%M %e' -o "$WORK/time.txt" "${CLI[@]}" verify "$1" --policy "$POLICY" >/dev/null
+    read -r kb secs <"$WORK/time.txt"
+    note "$2 run $i: max RSS ${kb} KiB, ${secs} s" >&2
+    printf '{"maxRssKiB":%s,"seconds":%s}\n' "$kb" "$secs"
+  done
+}
+RSS64=$(rss "$WORK/v64.bundle" "64 MiB" | paste -sd, -)
+AVAIL=$(df -P -B1 "$ROOT" | awk 'NR == 2 { print $4 }')
+note "free space under $ROOT: $((AVAIL / 1024 ** 3)) GiB"
+RSS1G=""
+SKIP1G=""
+if [[ ${BENCH_SKIP_1G:-0} == 1 ]]; then
+  SKIP1G="skipped: BENCH_SKIP_1G=1"
+elif ((AVAIL < 8 * 1024 ** 3)); then
+  SKIP1G="skipped: only $((AVAIL / 1024 ** 2)) MiB free under $ROOT, the 1 GiB case needs 8 GiB"
+else
+  T0=$EPOCHREALTIME
+  node bench/gen-tree.mjs one "$WORK/v1g/src/payload.bin" $((1 << 30)) 1024 >/dev/null
+  # Signers skip --archive here (it would only re-hash 1 GiB three more times); assemble still checks it.
+  make_bundle "$WORK/v1g/src" "$WORK/v1g/rel" "$WORK/v1g.bundle"
+  rm -rf "$WORK/v1g/src" "$WORK/v1g/rel"
+  note "1 GiB bundle ready ($(stat -c %s "$WORK/v1g.bundle") bytes) in $(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
+  RSS1G=$(rss "$WORK/v1g.bundle" "1 GiB" | paste -sd, -)
+  rm -f "$WORK/v1g.bundle"
+fi
+printf '{"runs64":[%s],"runs1g":[%s],"skipped1g":%s,"bytes64":%s,"bytes1g":%s}\n' \
+  "$RSS64" "$RSS1G" "$( [[ -n $SKIP1G ]] && printf '"%s"' "$SKIP1G" || echo null)" $((64 << 20)) $((1 << 30)) >"$OUT/memory.json"
+[[ -n $SKIP1G ]] && note "1 GiB case $SKIP1G"
+
+# ---------------------------------------------------------------------------------------------
+say "Results"
+node bench/report.mjs "$OUT"
