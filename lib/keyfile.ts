@@ -3,10 +3,12 @@
 // Secret key file: the 32-byte Ed25519 seed encrypted with XChaCha20-Poly1305 under a key that
 // scrypt derives from the passphrase. The associated data binds the ciphertext to the key id, and
 // the key id to the public key, so no header can be swapped without the decryption failing.
-import { createHash, createPrivateKey, createPublicKey, randomBytes, scrypt } from 'node:crypto';
+import { randomBytes, scrypt } from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { bytesEqual, fromBase64, toBase64, utf8 } from './bytes.js';
-import { KeyError } from './errors.js';
+import { keyId, publicKeyFromSeed } from './ed25519.js';
+import { CountersignError, KeyError } from './errors.js';
+import { validate, type SchemaName } from './schema.js';
 
 export const PUBLIC_KEY_FILE_TYPE = 'countersign-public-key';
 export const SECRET_KEY_FILE_TYPE = 'countersign-secret-key';
@@ -34,9 +36,6 @@ const MAX_NAME_LENGTH = 200;
 const MAX_FILE_LENGTH = 64 * 1024;
 const AAD_PREFIX = 'countersign-secret-key:v1:';
 
-// Ed25519 PKCS#8 (RFC 8410) up to the seed: SEQUENCE { version 0, AlgorithmIdentifier { 1.3.101.112 }, OCTET STRING { OCTET STRING (32) } }.
-const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-
 // Control characters, lone surrogates and bidirectional overrides would let a name disguise itself on a terminal.
 const BAD_NAME_CHARS = /[\p{Cc}\p{Cs}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
@@ -62,22 +61,6 @@ export interface EncryptOptions {
 
 function formatError(message: string): KeyError {
   return new KeyError('KEY_FORMAT', message);
-}
-
-function keyIdOf(publicKey: Uint8Array): string {
-  return createHash('sha256').update(publicKey).digest('hex');
-}
-
-/** The Ed25519 public key of a seed, computed by OpenSSL through node:crypto. */
-function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
-  const der = Buffer.concat([PKCS8_ED25519_PREFIX, seed]);
-  try {
-    const jwk = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'jwk' });
-    if (typeof jwk.x !== 'string') throw formatError('could not derive the public key');
-    return new Uint8Array(Buffer.from(jwk.x, 'base64url'));
-  } finally {
-    der.fill(0);
-  }
 }
 
 function checkBytes(value: unknown, length: number, what: string): Uint8Array {
@@ -128,8 +111,8 @@ function pretty(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-/** Parses a key file's JSON into an object with exactly the given members. */
-function parseKeyJson(text: string, expectedType: string): Record<string, unknown> {
+/** Parses a key file's JSON and checks it against its schema (exact members, types, printable name). */
+function parseKeyJson(text: string, expectedType: string, schema: SchemaName): Record<string, unknown> {
   if (typeof text !== 'string') throw formatError('key file is not text');
   if (text.length > MAX_FILE_LENGTH) throw formatError('key file is too large');
   let value: unknown;
@@ -138,22 +121,17 @@ function parseKeyJson(text: string, expectedType: string): Record<string, unknow
   } catch {
     throw formatError('key file is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw formatError('key file is not a JSON object');
-  const obj = value as Record<string, unknown>;
-  if (obj.type !== expectedType) {
-    if (obj.type === PUBLIC_KEY_FILE_TYPE) throw formatError('this is a public key file, not a secret key file');
-    if (obj.type === SECRET_KEY_FILE_TYPE) throw formatError('this is a secret key file, not a public key file');
+  const type = (value as { type?: unknown } | null)?.type;
+  if (type !== expectedType) {
+    if (type === PUBLIC_KEY_FILE_TYPE) throw formatError('this is a public key file, not a secret key file');
+    if (type === SECRET_KEY_FILE_TYPE) throw formatError('this is a secret key file, not a public key file');
     throw formatError(`key file type is not ${expectedType}`);
   }
-  return obj;
-}
-
-function checkMembers(obj: Record<string, unknown>, members: readonly string[], what: string): void {
-  const keys = Object.keys(obj);
-  const missing = members.filter((m) => !Object.hasOwn(obj, m));
-  const extra = keys.filter((k) => !members.includes(k));
-  if (missing.length > 0) throw formatError(`${what} lacks ${missing.join(', ')}`);
-  if (extra.length > 0) throw formatError(`${what} has unknown members ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
+  try {
+    return validate<Record<string, unknown>>(schema, value, 'key file');
+  } catch (err) {
+    throw err instanceof CountersignError ? formatError(err.message) : err;
+  }
 }
 
 function base64Field(value: unknown, what: string): Uint8Array {
@@ -169,33 +147,24 @@ function base64Field(value: unknown, what: string): Uint8Array {
 function readPublicHalf(obj: Record<string, unknown>): { publicKey: Uint8Array; keyid: string; name: string } {
   const publicKey = base64Field(obj.publicKey, 'publicKey');
   if (publicKey.length !== KEY_BYTES) throw formatError(`publicKey must be ${KEY_BYTES} bytes`);
-  const keyid = keyIdOf(publicKey);
+  const keyid = keyId(publicKey);
   if (obj.keyid !== keyid) throw formatError('keyid is not the SHA-256 of publicKey');
   return { publicKey, keyid, name: checkName(obj.name) };
 }
 
 // ---- public key files ----
 
-const PUBLIC_MEMBERS = ['type', 'keyid', 'name', 'publicKey'] as const;
-
 export function formatPublicKeyFile(publicKey: Uint8Array, name: string): string {
   checkBytes(publicKey, KEY_BYTES, 'public key');
-  return pretty({ type: PUBLIC_KEY_FILE_TYPE, keyid: keyIdOf(publicKey), name: checkName(name), publicKey: toBase64(publicKey) });
+  return pretty({ type: PUBLIC_KEY_FILE_TYPE, keyid: keyId(publicKey), name: checkName(name), publicKey: toBase64(publicKey) });
 }
 
 /** Reads a public key file; the key id is recomputed from the key bytes, never trusted. */
 export function parsePublicKeyFile(text: string): PublicKeyFile {
-  const obj = parseKeyJson(text, PUBLIC_KEY_FILE_TYPE);
-  checkMembers(obj, PUBLIC_MEMBERS, 'public key file');
-  return readPublicHalf(obj);
+  return readPublicHalf(parseKeyJson(text, PUBLIC_KEY_FILE_TYPE, 'public-key'));
 }
 
 // ---- secret key files ----
-
-const ENCRYPTED_MEMBERS = ['type', 'keyid', 'name', 'publicKey', 'kdf', 'cipher', 'ciphertext'] as const;
-const UNENCRYPTED_MEMBERS = ['type', 'keyid', 'name', 'publicKey', 'kdf', 'cipher', 'seed', 'warning'] as const;
-const KDF_MEMBERS = ['name', 'N', 'r', 'p', 'salt'] as const;
-const CIPHER_MEMBERS = ['name', 'nonce'] as const;
 
 /** Seals `seed` under `passphrase`; returns the key file text. */
 export async function encryptSecretKey(
@@ -211,7 +180,7 @@ export async function encryptSecretKey(
   checkKeyPair(seed, publicKey);
   if (typeof passphrase !== 'string' || passphrase === '') throw new KeyError('BAD_PASSPHRASE', 'the passphrase must not be empty');
   const params = checkScryptParams(opts.N ?? DEFAULT_SCRYPT_N, SCRYPT_R, 1);
-  const keyid = keyIdOf(publicKey);
+  const keyid = keyId(publicKey);
   const salt = new Uint8Array(randomBytes(SALT_BYTES));
   const nonce = new Uint8Array(randomBytes(NONCE_BYTES));
   const key = await deriveKey(passphrase, salt, params);
@@ -239,7 +208,7 @@ export function unencryptedSecretKey(seed: Uint8Array, publicKey: Uint8Array, na
   checkKeyPair(seed, publicKey);
   return pretty({
     type: SECRET_KEY_FILE_TYPE,
-    keyid: keyIdOf(publicKey),
+    keyid: keyId(publicKey),
     name,
     publicKey: toBase64(publicKey),
     kdf: null,
@@ -254,10 +223,9 @@ export function unencryptedSecretKey(seed: Uint8Array, publicKey: Uint8Array, na
  * A wrong passphrase and a modified file are the same BAD_PASSPHRASE; no error ever quotes the passphrase.
  */
 export async function decryptSecretKey(text: string, passphrase: string | undefined): Promise<SecretKey> {
-  const obj = parseKeyJson(text, SECRET_KEY_FILE_TYPE);
+  const obj = parseKeyJson(text, SECRET_KEY_FILE_TYPE, 'secret-key');
 
   if (obj.kdf === null && obj.cipher === null) {
-    checkMembers(obj, UNENCRYPTED_MEMBERS, 'secret key file');
     if (obj.warning !== UNENCRYPTED_WARNING) throw formatError(`an unencrypted key file must carry the warning ${JSON.stringify(UNENCRYPTED_WARNING)}`);
     const { publicKey, keyid, name } = readPublicHalf(obj);
     const seed = base64Field(obj.seed, 'seed');
@@ -266,21 +234,12 @@ export async function decryptSecretKey(text: string, passphrase: string | undefi
     return { seed, publicKey, name, keyid, encrypted: false };
   }
 
-  checkMembers(obj, ENCRYPTED_MEMBERS, 'secret key file');
   const { publicKey, keyid, name } = readPublicHalf(obj);
-  const kdf = obj.kdf;
-  if (typeof kdf !== 'object' || kdf === null || Array.isArray(kdf)) throw formatError('kdf is not an object');
-  const kdfObj = kdf as Record<string, unknown>;
-  checkMembers(kdfObj, KDF_MEMBERS, 'kdf');
-  if (kdfObj.name !== 'scrypt') throw formatError('kdf name is not scrypt');
+  const kdfObj = obj.kdf as Record<string, unknown>;
   const params = checkScryptParams(kdfObj.N, kdfObj.r, kdfObj.p);
   const salt = base64Field(kdfObj.salt, 'kdf salt');
   if (salt.length < MIN_SALT_BYTES || salt.length > SALT_BYTES) throw formatError(`kdf salt must be ${MIN_SALT_BYTES} to ${SALT_BYTES} bytes`);
-  const cipher = obj.cipher;
-  if (typeof cipher !== 'object' || cipher === null || Array.isArray(cipher)) throw formatError('cipher is not an object');
-  const cipherObj = cipher as Record<string, unknown>;
-  checkMembers(cipherObj, CIPHER_MEMBERS, 'cipher');
-  if (cipherObj.name !== 'xchacha20-poly1305') throw formatError('cipher name is not xchacha20-poly1305');
+  const cipherObj = obj.cipher as Record<string, unknown>;
   const nonce = base64Field(cipherObj.nonce, 'cipher nonce');
   if (nonce.length !== NONCE_BYTES) throw formatError(`cipher nonce must be ${NONCE_BYTES} bytes`);
   const ciphertext = base64Field(obj.ciphertext, 'ciphertext');
@@ -302,12 +261,11 @@ export async function decryptSecretKey(text: string, passphrase: string | undefi
   return { seed, publicKey, name, keyid, encrypted: true };
 }
 
-
 /**
  * Whether a secret key file is encrypted, to decide whether to ask for a passphrase. Only the
  * type is checked here; decryptSecretKey checks everything else. Not a secret key file: KEY_FORMAT.
  */
 export function secretKeyIsEncrypted(text: string): boolean {
-  const obj = parseKeyJson(text, SECRET_KEY_FILE_TYPE);
+  const obj = parseKeyJson(text, SECRET_KEY_FILE_TYPE, 'secret-key');
   return !(obj.kdf === null && obj.cipher === null);
 }

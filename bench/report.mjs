@@ -1,0 +1,118 @@
+// Collects the bench outputs in DIR (bench/out) into one table and DIR/results.json.
+// Report only: targets are shown next to the ratios, nothing fails.
+//
+//   node bench/report.mjs DIR
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dir = process.argv[2] ?? 'bench/out';
+const load = (name) => (existsSync(join(dir, name)) ? JSON.parse(readFileSync(join(dir, name), 'utf8')) : null);
+
+const meta = load('meta.json');
+const verifyRaw = load('verify.hyperfine.json');
+const buildRaw = load('build.hyperfine.json');
+const memory = load('memory.json');
+const phases = load('verify.phases.json');
+const verifyProf = load('verify.cpuprof.json');
+const buildProf = load('build.cpuprof.json');
+
+const ms = (s) => Math.round(s * 1e5) / 100; // seconds -> ms, 2 decimals
+function commands(raw) {
+  return (raw?.results ?? []).map((r) => ({
+    name: r.command,
+    command: r.cmd ?? r.command,
+    meanMs: ms(r.mean),
+    stddevMs: ms(r.stddev ?? 0),
+    medianMs: ms(r.median),
+    minMs: ms(r.min),
+    maxMs: ms(r.max),
+    runs: r.times?.length ?? null,
+  }));
+}
+const round = (x, d = 2) => (x === null || Number.isNaN(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
+function ratio(list, num, den, target) {
+  const a = list.find((c) => c.name === num);
+  const b = list.find((c) => c.name === den);
+  if (!a || !b) return null;
+  const value = round(a.meanMs / b.meanMs, 3);
+  return { value, of: `${num} / ${den} (mean times)`, ...(target !== undefined ? { target, meetsTarget: value <= target } : {}) };
+}
+
+const verify = commands(verifyRaw);
+const build = commands(buildRaw);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[s.length >> 1] : null;
+};
+const rss64 = memory ? median(memory.runs64.map((r) => r.maxRssKiB)) : null;
+const rss1g = memory && memory.runs1g.length ? median(memory.runs1g.map((r) => r.maxRssKiB)) : null;
+const secs1g = memory && memory.runs1g.length ? median(memory.runs1g.map((r) => r.seconds)) : null;
+
+const results = {
+  meta,
+  verify: {
+    what: 'whole-process time to verify a 64 MiB archive: countersign bundle (3-of-5 policy, 3 signatures) vs one minisign signature vs a bare hash',
+    commands: verify,
+    ratios: {
+      countersignOverMinisign: ratio(verify, 'countersign verify', 'minisign -Vm', 1.0),
+      countersignOverSha256sum: ratio(verify, 'countersign verify', 'sha256sum'),
+      countersignOverOpensslSha256: ratio(verify, 'countersign verify', 'openssl dgst -sha256 (context)'),
+    },
+  },
+  build: {
+    what: 'build a release from a tree of 20,000 files / 60,000,000 bytes',
+    commands: build,
+    ratios: {
+      countersignOverTarSha256sum: ratio(build, 'countersign build', 'tar cf + sha256sum', 1.5),
+      countersignOverTarFsyncSha256sum: ratio(build, 'countersign build', 'tar cf + fsync + sha256sum (context)'),
+    },
+  },
+  memory: memory && {
+    what: 'max RSS of `countersign verify` (median of 3 runs, /usr/bin/time -f %M)',
+    bundle64MiB: { maxRssKiB: rss64, runs: memory.runs64 },
+    bundle1GiB: memory.skipped1g ? { skipped: memory.skipped1g } : { maxRssKiB: rss1g, medianSeconds: secs1g, runs: memory.runs1g },
+    ratio1GiBOver64MiB: rss1g && rss64 ? { value: round(rss1g / rss64, 3), target: 1.1, meetsTarget: rss1g / rss64 <= 1.1 } : null,
+  },
+  profile: {
+    verifyPhases: phases,
+    verifyCpuProfile: verifyProf && { wallMs: verifyProf.wallMs, byArea: verifyProf.byArea.slice(0, 12), topSelf: verifyProf.topSelf, inclusive: verifyProf.inclusive },
+    buildCpuProfile: buildProf && { wallMs: buildProf.wallMs, byArea: buildProf.byArea.slice(0, 12), topSelf: buildProf.topSelf, inclusive: buildProf.inclusive },
+  },
+};
+writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+
+// ---- table ----------------------------------------------------------------------------------
+const W = 44;
+const fmt = (x) => (x === null || x === undefined ? '-' : x.toFixed(1));
+const ratioText = (r) => (r ? `${r.value.toFixed(2)}x${r.target !== undefined ? `  (target <= ${r.target.toFixed(2)}: ${r.meetsTarget ? 'met' : 'NOT met'})` : ''}` : '-');
+function section(title, list, base) {
+  const lines = [title, `  ${'command'.padEnd(W)} ${'mean ms'.padStart(9)} ${'± sd'.padStart(7)} ${'median'.padStart(8)} ${'min'.padStart(8)}   ${base} / this`];
+  const b = list.find((c) => c.name === base);
+  for (const c of list) {
+    const r = b && c !== b ? `${(b.meanMs / c.meanMs).toFixed(2)}x` : '';
+    lines.push(`  ${c.name.padEnd(W)} ${fmt(c.meanMs).padStart(9)} ${fmt(c.stddevMs).padStart(7)} ${fmt(c.medianMs).padStart(8)} ${fmt(c.minMs).padStart(8)}   ${r}`);
+  }
+  return lines;
+}
+const out = [];
+out.push(`countersign bench  ${meta?.date ?? ''}  node ${meta?.node ?? '?'}  ${meta?.cores ?? '?'} cores  ${meta?.cpu ?? ''}  [${meta?.timer ?? ''}; ${meta?.runs} runs, ${meta?.warmup} warm-up]`);
+out.push('');
+out.push(...section('1. Verify, 64 MiB archive (whole process, page cache warm)', verify, 'countersign verify'));
+out.push(`  ratio countersign / minisign   = ${ratioText(results.verify.ratios.countersignOverMinisign)}`);
+out.push(`  ratio countersign / sha256sum  = ${ratioText(results.verify.ratios.countersignOverSha256sum)}`);
+out.push('');
+out.push(...section('2. Build, 20,000 files / 60 MB (whole process; output removed before each run)', build, 'countersign build'));
+out.push(`  ratio countersign / (tar + sha256sum) = ${ratioText(results.build.ratios.countersignOverTarSha256sum)}`);
+out.push('');
+out.push('3. Peak memory of verify (max RSS, median of 3 runs)');
+out.push(`  64 MiB bundle: ${rss64 === null ? '-' : `${(rss64 / 1024).toFixed(1)} MiB`}`);
+out.push(`  1 GiB bundle:  ${memory?.skipped1g ? memory.skipped1g : rss1g === null ? '-' : `${(rss1g / 1024).toFixed(1)} MiB  (verify took ${secs1g} s)`}`);
+out.push(`  ratio 1 GiB / 64 MiB = ${ratioText(results.memory?.ratio1GiBOver64MiB)}`);
+if (phases) {
+  out.push('');
+  out.push('4. Verify phases, 64 MiB bundle (one fresh process replaying the CLI path; bench/phases.mjs)');
+  for (const p of phases.phases) out.push(`  ${p.phase.slice(0, 96).padEnd(96)} ${p.ms.toFixed(1).padStart(7)} ms`);
+  out.push(`  ${'in-process total'.padEnd(96)} ${phases.inProcessTotalMs.toFixed(1).padStart(7)} ms`);
+}
+console.log(out.join('\n'));
+console.log(`\nwrote ${join(dir, 'results.json')}`);
