@@ -2,23 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { canonicalBytes, canonicalize, parseCanonical } from '../lib/canonical.js';
 import { utf8 } from '../lib/bytes.js';
-import { CountersignError } from '../lib/errors.js';
+import { codeOf } from './support/codes.js';
 
 // cyberphone/json-canonicalization testdata, copied whole into shared/vectors/jcs (see SOURCES.md).
 const JCS = new URL('../../shared/vectors/jcs/', import.meta.url);
 
 function fromSpacedHex(text: string): Uint8Array {
   return new Uint8Array(text.split(/\s+/).filter((h) => h !== '').map((h) => parseInt(h, 16)));
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CountersignError) return err.code;
-    throw err;
-  }
-  throw new Error('expected an error');
 }
 
 describe('canonical: RFC 8785 vectors', () => {

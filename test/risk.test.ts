@@ -1,16 +1,6 @@
 import { expect } from 'chai';
-import { CountersignError } from '../lib/errors.js';
 import { MAX_RISK_SCORE, RISK_LEVELS, RISK_METRICS, computeRisk, riskLevelForScore, riskLevelRank, type RiskLevel } from '../lib/risk.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CountersignError) return err.code;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
+import { codeOf } from './support/codes.js';
 
 // Vectors and scores as published on Drupal security advisories.
 const PUBLISHED: [string, number][] = [

@@ -1,16 +1,6 @@
 import { expect } from 'chai';
-import { CountersignError } from '../lib/errors.js';
 import { compareVersions, parseVersion } from '../lib/version.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CountersignError) return err.code;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
+import { codeOf } from './support/codes.js';
 
 /** Asserts every adjacent pair is strictly ascending, and the relation both ways. */
 function expectAscending(versions: string[]): void {
