@@ -3,11 +3,11 @@ import { verifyArchiveStream } from '../lib/archive.js';
 import { writeBundleFile } from '../lib/bundle-file.js';
 import { writeFilesAtomically } from '../lib/durable.js';
 import { serializeEnvelope, type EnvelopeSignature } from '../lib/envelope.js';
-import { SignatureError, UsageError, type Reason } from '../lib/errors.js';
+import { CountersignError, SignatureError, UsageError, type Reason } from '../lib/errors.js';
 import { manifestFromPayload } from '../lib/manifest.js';
-import { partialAsSignature, partialMismatch, parsePartial } from '../lib/partial.js';
-import { loadTrustedPolicy, readPolicyDocument, type CheckedPolicy } from '../lib/policy.js';
-import { countQuorum, describeQuorum, publicSigner } from '../lib/quorum.js';
+import { partialAsSignature, partialMismatch, parsePartial, type PartialSignature } from '../lib/partial.js';
+import { checkPolicyFresh, loadTrustedPolicy, readPolicyDocument, type CheckedPolicy } from '../lib/policy.js';
+import { countQuorum, describeQuorum, describeSigners, publicSigner } from '../lib/quorum.js';
 import type { Context } from './context.js';
 import { loadDocument } from './documents.js';
 import { readInput } from './files.js';
@@ -42,7 +42,8 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
       const problems: Reason[] = [];
       const signatures: EnvelopeSignature[] = [...doc.envelope.signatures];
       for (const file of args.sig) {
-        const partial = parsePartial(readInput(file, 'partial signature', 64 * 1024), file);
+        const partial = readPartial(file, problems);
+        if (!partial) continue;
         const mismatch = partialMismatch(partial, doc, file);
         if (mismatch) problems.push(mismatch);
         else signatures.push(partialAsSignature(partial));
@@ -66,13 +67,25 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
         writeFilesAtomically([{ path: args.out, data: serializeEnvelope(envelope), overwrite: true }]);
       }
       succeed(ctx, args, { bundle: args.out, kind: doc.kind, signed: quorum.signedBy.length, ...who, problems: [...problems, ...quorum.problems] }, [
-        `Quorum met: ${quorum.signedBy.length} of ${quorum.threshold} required signatures`,
+        `Quorum met: ${describeSigners(quorum)}`,
         ...signerLines(quorum),
         ...(report.length ? ['Not counted:', ...report] : []),
         `Wrote ${args.out}`,
       ]);
     },
   };
+}
+
+/** A partial that cannot be read is reported like any other invalid signature; I/O errors still stop the run. */
+function readPartial(file: string, problems: Reason[]): PartialSignature | undefined {
+  const bytes = readInput(file, 'partial signature', 64 * 1024);
+  try {
+    return parsePartial(bytes, file);
+  } catch (err) {
+    if (!(err instanceof CountersignError)) throw err;
+    problems.push({ code: err.code, message: err.message, details: { file } });
+    return undefined;
+  }
 }
 
 function signerLines(q: ReturnType<typeof countQuorum>): string[] {
@@ -89,5 +102,7 @@ function signerLines(q: ReturnType<typeof countQuorum>): string[] {
 function loadAssemblyPolicy(args: AssembleArgs, kind: string, now: Date): CheckedPolicy {
   const bytes = readInput(args.policy, 'policy');
   if (kind === 'policy') return readPolicyDocument(bytes, args.policy);
-  return loadTrustedPolicy(bytes, now, args.policy);
+  const trusted = loadTrustedPolicy(bytes, args.policy);
+  checkPolicyFresh(trusted.policy, now);
+  return trusted;
 }

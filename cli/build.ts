@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { archiveFileName, buildRelease, manifestFileName } from '../lib/build.js';
 import { commitPending, discard, tempPathFor, writeDurably, type PendingFile } from '../lib/durable.js';
@@ -7,10 +7,15 @@ import { serializeEnvelope } from '../lib/envelope.js';
 import { UsageError } from '../lib/errors.js';
 import { countFileOps } from '../lib/manifest.js';
 import { readPolicyDocument } from '../lib/policy.js';
-import { addDays, formatTimestamp, parseUserTime } from '../lib/time.js';
+import { addDays, formatTimestamp } from '../lib/time.js';
+import { computeRisk } from '../lib/risk.js';
+import { parseVersion } from '../lib/version.js';
+import { checkFlag, timeFlag } from './flags.js';
 import type { Context } from './context.js';
 import { readInput } from './files.js';
 import { succeed } from './output.js';
+
+const MACHINE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 interface BuildArgs {
   source: string;
@@ -58,12 +63,18 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
       const epoch = ctx.env.SOURCE_DATE_EPOCH;
       if (epoch !== undefined && !/^\d{1,11}$/.test(epoch)) throw new UsageError('USAGE', 'SOURCE_DATE_EPOCH must be a whole number of seconds');
       const created = epoch !== undefined ? new Date(Number(epoch) * 1000) : ctx.now;
-      const expires = args.expires ? parseUserTime(args.expires, '--expires') : addDays(created, 30);
+      for (const [flag, value] of [['--product', args.product], ['--component', args.component]] as const) {
+        if (!MACHINE_NAME.test(value)) throw new UsageError('USAGE', `${flag} ${JSON.stringify(value)} must be a machine name (a-z, 0-9, _; starting with a letter)`);
+      }
+      checkFlag('--version', () => parseVersion(args.version));
+      (args.appliesTo ?? []).forEach((v) => checkFlag('--applies-to', () => parseVersion(v)));
+      if (args.risk) checkFlag('--risk', () => computeRisk(args.risk!));
+      const expires = args.expires ? timeFlag('--expires', args.expires) : addDays(created, 30);
       if (expires.getTime() <= ctx.now.getTime()) {
         throw new UsageError('USAGE', `the manifest would expire at ${formatTimestamp(expires)}, which is in the past; pass a later --expires`);
       }
       const policyVersion = args.policy ? readPolicyDocument(readInput(args.policy, 'policy')).policy.version : (args.policyVersion ?? 1);
-      mkdirSync(args.out, { recursive: true });
+      const createdOut = makeOutputDir(args.out);
       const archivePath = join(args.out, archiveFileName(args.product, args.version));
       const manifestPath = join(args.out, manifestFileName(args.product, args.version));
       const pending: PendingFile[] = [{ target: archivePath, temp: tempPathFor(archivePath) }];
@@ -97,6 +108,7 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
         writeDurably(pending[1]!.temp, serializeEnvelope(built.envelope), 0o644);
       } catch (err) {
         discard(pending);
+        if (createdOut) rmSync(args.out, { recursive: true, force: true });
         throw err;
       }
       commitPending(pending);
@@ -116,6 +128,21 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
       );
     },
   };
+}
+
+/** Creates the output directory if needed; returns whether it did, so a failed build can remove it again. */
+function makeOutputDir(dir: string): boolean {
+  try {
+    if (existsSync(dir)) {
+      if (!statSync(dir).isDirectory()) throw new UsageError('IO', `--out ${dir} exists and is not a directory`);
+      return false;
+    }
+    mkdirSync(dir, { recursive: true });
+    return true;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError('IO', `cannot create --out ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 /** `--post-update` takes `drush updb -y` or a JSON array for arguments containing spaces; never a shell string. */

@@ -42,10 +42,6 @@ async function describeFile(path: string): Promise<{ data: Record<string, unknow
   }
   if (await isTar(path)) return describeTar(path);
   const value = parseJsonBytes(input.envelopeBytes, path) as Record<string, unknown> | null;
-  if (value && typeof value === 'object' && 'payloadType' in value) {
-    const summary = summarizeDocument(openEnvelope(input.envelopeBytes, path));
-    return { data: { file: 'envelope', ...summaryData(summary) }, lines: [`${path}: signed-document envelope; not verified`, ...summary.lines.map((l) => `  ${l}`)] };
-  }
   switch (value?.type) {
     case 'countersign-partial-signature': {
       const p = parsePartial(input.envelopeBytes, path);
@@ -69,6 +65,10 @@ async function describeFile(path: string): Promise<{ data: Record<string, unknow
         ],
       };
     }
+  }
+  if (value && typeof value === 'object' && 'payloadType' in value) {
+    const summary = summarizeDocument(openEnvelope(input.envelopeBytes, path));
+    return { data: { file: 'envelope', ...summaryData(summary) }, lines: [`${path}: signed-document envelope; not verified`, ...summary.lines.map((l) => `  ${l}`)] };
   }
   throw new FormatError('WRONG_TYPE', `${path} is not a countersign file`);
 }

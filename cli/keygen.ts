@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { generateSeed, keyId, publicKeyFromSeed } from '../lib/ed25519.js';
 import { UsageError } from '../lib/errors.js';
@@ -29,6 +30,10 @@ export function keygenCommand(ctx: Context): CommandModule<object, KeygenArgs> {
         .example('$0 keygen --out ~/.countersign/alice --name "Alice <alice@example.org>"', 'asks for a passphrase twice')
         .epilogue('The secret key is encrypted with scrypt (N=2^17, r=8) and XChaCha20-Poly1305. Existing files are never overwritten.'),
     handler: async (args) => {
+      const keyPath = `${args.out}.key`;
+      const pubPath = `${args.out}.pub`;
+      // Refuse before asking for a passphrase: a key is never overwritten.
+      for (const path of [keyPath, pubPath]) if (existsSync(path)) throw new UsageError('IO', `${path} already exists; refusing to overwrite a key`);
       const name = args.name ?? basename(args.out);
       const seed = generateSeed();
       const publicKey = publicKeyFromSeed(seed);
@@ -41,8 +46,6 @@ export function keygenCommand(ctx: Context): CommandModule<object, KeygenArgs> {
         if (passphrase.length === 0) throw new UsageError('USAGE', 'the passphrase is empty; nothing was written');
         secretText = await encryptSecretKey(seed, publicKey, name, passphrase);
       }
-      const keyPath = `${args.out}.key`;
-      const pubPath = `${args.out}.pub`;
       writeFilesAtomically([
         { path: keyPath, data: secretText, mode: 0o600 },
         { path: pubPath, data: formatPublicKeyFile(publicKey, name) },

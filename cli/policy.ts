@@ -5,7 +5,8 @@ import { createPolicy, policyEnvelope } from '../lib/policy.js';
 import { serializeEnvelope } from '../lib/envelope.js';
 import { writeFilesAtomically } from '../lib/durable.js';
 import { fromUtf8 } from '../lib/bytes.js';
-import { addDays, parseUserTime } from '../lib/time.js';
+import { addDays } from '../lib/time.js';
+import { timeFlag } from './flags.js';
 import type { Context } from './context.js';
 import { readInput } from './files.js';
 import { succeed } from './output.js';
@@ -22,7 +23,11 @@ export function policyCommand(ctx: Context): CommandModule<object, object> {
   return {
     command: 'policy <action>',
     describe: 'Create trust policies (who may sign, and how many must)',
-    builder: (y) => y.command(policyInitCommand(ctx)).demandCommand(1, 'Name a policy action; see --help.'),
+    builder: (y) =>
+      y
+        .command(policyInitCommand(ctx))
+        .demandCommand(1, 'Name a policy action; see --help.')
+        .example('$0 policy init --threshold 3 --signer a.pub --signer b.pub --signer c.pub --signer d.pub --signer e.pub --out policy.json', '3-of-5'),
     handler: () => undefined,
   };
 }
@@ -50,7 +55,7 @@ function policyInitCommand(ctx: Context): CommandModule<object, PolicyInitArgs> 
           throw err;
         }
       });
-      const expires = args.expires ? parseUserTime(args.expires, '--expires') : addDays(ctx.now, 365);
+      const expires = args.expires ? timeFlag('--expires', args.expires) : addDays(ctx.now, 365);
       if (expires.getTime() <= ctx.now.getTime()) throw new UsageError('USAGE', `--expires ${args.expires} is in the past`);
       const policy = createPolicy({ threshold: args.threshold, signers, expires });
       writeFilesAtomically([{ path: args.out, data: serializeEnvelope(policyEnvelope(policy)) }]);

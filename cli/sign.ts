@@ -41,6 +41,7 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
       const { doc, archive, archiveFile } = await loadDocument(args.doc, args.archive);
       const summary = summarizeDocument(doc);
       const keyText = fromUtf8(readInput(args.key, 'secret key file', 64 * 1024), 'secret key file');
+      const encrypted = secretKeyIsEncrypted(keyText); // a wrong --key fails now, before the review
       const lines = [...summary.lines];
       if (summary.manifest) {
         if (archive) {
@@ -54,7 +55,7 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
       if (!args.yes && !(await askConfirmation(ctx, 'Sign this document?'))) {
         throw new UsageError('DECLINED', 'not signed: you declined');
       }
-      const passphrase = secretKeyIsEncrypted(keyText) ? await askPassphrase(ctx, args, { confirm: false }) : undefined;
+      const passphrase = encrypted ? await askPassphrase(ctx, args, { confirm: false }) : undefined;
       const key = await decryptSecretKey(keyText, passphrase);
       const partial = signDocument(doc, key.seed, key.publicKey);
       const out = args.out ?? join(dirname(args.doc), `${basename(args.doc).replace(/\.json$/, '')}.${partial.keyid.slice(0, 8)}.sig`);

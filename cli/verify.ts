@@ -1,12 +1,12 @@
 import type { CommandModule } from 'yargs';
 import { CountersignError, VerificationError, toReason } from '../lib/errors.js';
 import { loadTrustedPolicy } from '../lib/policy.js';
-import { publicSigner } from '../lib/quorum.js';
-import { parseUserTime } from '../lib/time.js';
+import { describeSigners, publicSigner } from '../lib/quorum.js';
 import { verifyBundle } from '../lib/verify.js';
 import { readBundleFile, archiveFromFile } from '../lib/bundle-file.js';
 import type { Context } from './context.js';
 import { readInput } from './files.js';
+import { timeFlag } from './flags.js';
 import { fail, succeed } from './output.js';
 
 interface VerifyArgs {
@@ -32,16 +32,19 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
         .example('$0 verify drupal-10.2.4.bundle --policy policy.signed.json --installed 10.2.3', '')
         .epilogue('Checks, in order: sizes, strict parsing and canonical bytes, the policy, every signature, the quorum, expiry/applicability/rollback, then the archive streamed against the signed digests. Every reason found is reported with its code.'),
     handler: async (args) => {
-      if (args.now) ctx.now = parseUserTime(args.now, '--now');
+      if (args.now) ctx.now = timeFlag('--now', args.now);
       const now = ctx.now;
       try {
-        const trusted = loadTrustedPolicy(readInput(args.policy, 'policy'), now, args.policy);
+        const trusted = loadTrustedPolicy(readInput(args.policy, 'policy'), args.policy);
         const input = await readBundleFile(args.bundle);
         if (args.archive) input.archive = await archiveFromFile(args.archive);
         const verified = await verifyBundle(input, { trusted, now, site: { installed: args.installed } });
         const q = verified.quorum;
         const doc = verified.document;
-        const what = doc.kind === 'manifest' ? `${doc.manifest.product} ${doc.manifest.component} ${doc.manifest.version}` : `policy version ${doc.policy.version}`;
+        const what =
+          doc.kind === 'manifest'
+            ? `${doc.manifest.product} ${doc.manifest.component} ${doc.manifest.version} (risk: ${doc.manifest.risk?.level ?? 'not rated'}; expires ${doc.manifest.expires})`
+            : `policy version ${doc.policy.version} (expires ${doc.policy.expires})`;
         succeed(
           ctx,
           args,
@@ -55,7 +58,7 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           },
           [
             `OK: ${what}`,
-            `Signed by ${q.signedBy.length} of ${q.threshold} required: ${q.signedBy.map((s) => s.name).join(', ')}`,
+            `Signed by ${describeSigners(q)}: ${q.signedBy.map((s) => s.name).join(', ')}`,
             ...verified.warnings.map((w) => `  note ${w.code}: ${w.message}`),
           ],
         );

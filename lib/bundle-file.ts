@@ -3,7 +3,7 @@ import { open, rm, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { bundleHeader, BUNDLE_HEADER_MAX, looksLikeBundle, parseBundleHeader } from './bundle.js';
 import { serializeEnvelope, type Envelope, MAX_ENVELOPE_BYTES } from './envelope.js';
-import { FormatError, UsageError } from './errors.js';
+import { CountersignError, FormatError, UsageError } from './errors.js';
 import { readFileChunks } from './file-chunks.js';
 import { fsyncDir, tempPathFor } from './durable.js';
 import type { ArchiveInput, BundleInput } from './verify.js';
@@ -15,9 +15,18 @@ export interface LoadedInput extends BundleInput {
 
 /** Opens a bundle or a bare envelope. Only the header and envelope are read now; the archive is streamed later. */
 export async function readBundleFile(path: string, maxEnvelope = MAX_ENVELOPE_BYTES): Promise<LoadedInput> {
-  const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError('IO', `cannot open ${path}: ${err.code ?? err.message}`);
-  });
+  try {
+    return await readBundleLayout(path, maxEnvelope);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code && !(err instanceof CountersignError)) {
+      throw new UsageError('IO', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code}`);
+    }
+    throw err;
+  }
+}
+
+async function readBundleLayout(path: string, maxEnvelope: number): Promise<LoadedInput> {
+  const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
     const head = new Uint8Array(Math.min(size, BUNDLE_HEADER_MAX));
@@ -56,7 +65,9 @@ export async function archiveFromFile(path: string): Promise<ArchiveInput> {
 export async function writeBundleFile(target: string, envelope: Envelope, archive: ArchiveInput): Promise<void> {
   const envelopeBytes = Buffer.from(serializeEnvelope(envelope), 'utf8');
   const temp = tempPathFor(target);
-  const fh = await open(temp, 'wx', 0o644);
+  const fh = await open(temp, 'wx', 0o644).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError('IO', `cannot write bundle ${target}: ${err.code ?? err.message}`);
+  });
   try {
     await fh.write(bundleHeader(envelopeBytes.length));
     await fh.write(envelopeBytes);

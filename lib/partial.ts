@@ -1,7 +1,7 @@
 // Partial signatures: what one signer sends back after reviewing a document offline.
 import { fromBase64, toBase64 } from './bytes.js';
 import { keyId, signMessage } from './ed25519.js';
-import { pae, parseJsonBytes, type EnvelopeSignature, type OpenedEnvelope } from './envelope.js';
+import { kindOf, pae, parseJsonBytes, type EnvelopeSignature, type OpenedEnvelope } from './envelope.js';
 import type { Reason } from './errors.js';
 import { validate } from './schema.js';
 
@@ -40,7 +40,8 @@ export function serializePartial(partial: PartialSignature): string {
 /** A partial made for another document (or another document type) is reported, never counted. */
 export function partialMismatch(partial: PartialSignature, doc: OpenedEnvelope, what: string): Reason | undefined {
   if (partial.payloadType !== doc.envelope.payloadType) {
-    return { code: 'WRONG_DOCUMENT', message: `${what} signs a ${partial.payloadType} document, not ${doc.envelope.payloadType}`, details: { keyid: partial.keyid } };
+    const signs = kindOf(partial.payloadType) ?? partial.payloadType;
+    return { code: 'WRONG_DOCUMENT', message: `${what} signs a ${signs}, not this ${doc.kind}`, details: { keyid: partial.keyid } };
   }
   if (partial.payloadSha256 !== doc.payloadSha256) {
     return { code: 'WRONG_DOCUMENT', message: `${what} signs another document (payload ${partial.payloadSha256.slice(0, 16)}…)`, details: { keyid: partial.keyid } };

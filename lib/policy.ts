@@ -4,7 +4,7 @@ import { canonicalBytes, parseCanonical } from './canonical.js';
 import { isStrongPublicKey, keyId } from './ed25519.js';
 import { openEnvelope, expectKind, createEnvelope, type Envelope } from './envelope.js';
 import { PolicyError } from './errors.js';
-import { countQuorum, requireQuorum } from './quorum.js';
+import { countQuorum, describeQuorum, publicSigner } from './quorum.js';
 import { validate } from './schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
 
@@ -36,6 +36,7 @@ export interface NewSigner {
 /** Applies every policy rule a site relies on; throws the first PolicyError found. */
 export function checkPolicy(policy: Policy): CheckedPolicy {
   const seenKeys = new Map<string, string>();
+  const seenNames = new Set<string>();
   const keys: CheckedPolicy['keys'] = [];
   for (const signer of policy.signers) {
     const publicKey = fromBase64(signer.publicKey, `public key of ${signer.name}`);
@@ -45,6 +46,9 @@ export function checkPolicy(policy: Policy): CheckedPolicy {
       throw new PolicyError('DUPLICATE_KEY', `the key of ${signer.name} is already listed for ${first}`, { id: signer.id });
     }
     seenKeys.set(hex, signer.name);
+    // Names are only for people, but two signers shown alike could not be told apart in a review.
+    if (seenNames.has(signer.name)) throw new PolicyError('DUPLICATE_NAME', `two signers are both named ${signer.name}`, { name: signer.name });
+    seenNames.add(signer.name);
     if (!isStrongPublicKey(publicKey)) {
       throw new PolicyError('WEAK_KEY', `the key of ${signer.name} is non-canonical or of small order`, { id: signer.id });
     }
@@ -101,14 +105,20 @@ export function readPolicyDocument(envelopeBytes: Uint8Array, what = 'policy'): 
 }
 
 /**
- * Loads the policy a site pins: it must be well-formed, unexpired, and signed by a quorum of its own keys.
- * The pin itself is the trust decision; the self-signature proves the quorum approved this exact version.
+ * Loads the policy a site pins: well-formed, and signed by a quorum of its own keys. The pin itself is
+ * the trust decision; the self-signature proves the quorum approved this exact version. Expiry is
+ * checked when something is verified against it, at that reference time.
  */
-export function loadTrustedPolicy(envelopeBytes: Uint8Array, now: Date, what = 'trusted policy'): CheckedPolicy {
+export function loadTrustedPolicy(envelopeBytes: Uint8Array, what = 'trusted policy'): CheckedPolicy {
   const opened = openEnvelope(envelopeBytes, what);
   expectKind(opened, 'policy', what);
   const checked = policyFromPayload(opened.payloadBytes, what);
-  checkPolicyFresh(checked.policy, now);
-  requireQuorum(countQuorum(opened, opened.envelope.signatures, checked));
+  const quorum = countQuorum(opened, opened.envelope.signatures, checked);
+  if (!quorum.met) {
+    throw new PolicyError('POLICY_UNSIGNED', `${what} is not signed by a quorum of its own keys: ${describeQuorum(quorum)}`, {
+      signedBy: quorum.signedBy.map(publicSigner),
+      couldSign: quorum.couldSign.map(publicSigner),
+    });
+  }
   return checked;
 }

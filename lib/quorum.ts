@@ -75,6 +75,11 @@ export function describeQuorum(q: QuorumResult): string {
   return `${q.signedBy.length} of ${q.threshold} required signatures (signed: ${names(q.signedBy)}; could still sign: ${names(q.couldSign)})`;
 }
 
+/** For a quorum that holds: "3 signers (threshold 3 of 5)". */
+export function describeSigners(q: QuorumResult): string {
+  return `${q.signedBy.length} signer${q.signedBy.length === 1 ? '' : 's'} (threshold ${q.threshold} of ${q.signedBy.length + q.couldSign.length})`;
+}
+
 export function requireQuorum(q: QuorumResult): void {
   if (!q.met) {
     throw new SignatureError('QUORUM_NOT_MET', `quorum not met: ${describeQuorum(q)}`, {

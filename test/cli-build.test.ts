@@ -289,12 +289,13 @@ describe('cli build', () => {
   });
 
   describe('other failures leave no file behind', () => {
-    it('an invalid --risk vector: BAD_RISK_VECTOR, exit 1', async () => {
+    it('an invalid --risk vector: a usage error (exit 2) caused by BAD_RISK_VECTOR', async () => {
       const out = join(dir, 'bad-risk');
       mkdirSync(out);
       const r = await runCli([...buildArgs(newTree, out, ['--risk', 'AC:None/A:None/CI:All/II:All/E:Exploit']), '--json'], { now: NOW });
-      expect(r.code).to.equal(1);
-      expect(r.json).to.include({ ok: false, code: 'BAD_RISK_VECTOR' });
+      expect(r.code).to.equal(2);
+      expect(r.json).to.include({ ok: false, code: 'USAGE' });
+      expect(r.json.details).to.include({ flag: '--risk', cause: 'BAD_RISK_VECTOR' });
       expect(listing(out)).to.deep.equal([]);
     });
 
@@ -302,18 +303,18 @@ describe('cli build', () => {
       const out = join(dir, 'rebuild');
       await runCliOk(buildArgs(newTree, out, ['--base', oldTree]), { now: NOW });
       const before = listing(out).map((f) => [f, readFileSync(join(out, f))] as const);
-      const r = await runCli([...buildArgs(newTree, out, ['--base', oldTree, '--risk', 'AC:Nope/A:None/CI:All/II:All/E:Exploit/TD:Default']), '--json'], { now: NOW });
-      expect(r.code).to.equal(1);
-      expect(r.json).to.include({ ok: false, code: 'BAD_RISK_VECTOR' });
+      const r = await runCli([...buildArgs(newTree, out, ['--base', join(dir, 'no-such-base')]), '--json'], { now: NOW });
+      expect(r.code).to.equal(2);
+      expect(r.json).to.include({ ok: false, code: 'IO' });
       expect(listing(out)).to.deep.equal(before.map(([f]) => f));
       for (const [f, bytes] of before) expect(readFileSync(join(out, f)).equals(bytes), f).to.equal(true);
     });
 
-    it('an --out directory that did not exist is left empty (or absent)', async () => {
-      const out = join(dir, 'never-made', 'release');
-      const r = await runCli([...buildArgs(newTree, out, ['--risk', 'bogus']), '--json'], { now: NOW });
-      expect(r.code).to.equal(1);
-      expect(!existsSync(out) || listing(out).length === 0).to.equal(true);
+    it('an --out directory that did not exist is removed again when the build fails', async () => {
+      const out = join(dir, 'never-made');
+      const r = await runCli([...buildArgs(newTree, out, ['--base', join(dir, 'no-such-base')]), '--json'], { now: NOW });
+      expect(r.code).to.equal(2);
+      expect(existsSync(out)).to.equal(false);
     });
 
     it('a source identical to the base: nothing to release (exit 1)', async () => {
@@ -325,15 +326,15 @@ describe('cli build', () => {
       expect(listing(out)).to.deep.equal([]);
     });
 
-    it('an invalid --version or --applies-to: BAD_VERSION, exit 1', async () => {
+    it('an invalid --version or --applies-to: a usage error (exit 2) caused by BAD_VERSION', async () => {
       const out = join(dir, 'bad-version');
       mkdirSync(out);
       const r1 = await runCli(['build', '--source', newTree, '--product', 'drupal', '--version', 'banana', '--expires', EXPIRES, '--out', out, '--json'], { now: NOW });
-      expect(r1.code).to.equal(1);
-      expect(r1.json).to.include({ ok: false, code: 'BAD_VERSION' });
+      expect(r1.code).to.equal(2);
+      expect(r1.json.details).to.include({ flag: '--version', cause: 'BAD_VERSION' });
       const r2 = await runCli([...buildArgs(newTree, out, ['--applies-to', 'ten']), '--json'], { now: NOW });
-      expect(r2.code).to.equal(1);
-      expect(r2.json).to.include({ ok: false, code: 'BAD_VERSION' });
+      expect(r2.code).to.equal(2);
+      expect(r2.json.details).to.include({ flag: '--applies-to', cause: 'BAD_VERSION' });
       expect(listing(out)).to.deep.equal([]);
     });
 
@@ -377,9 +378,7 @@ describe('cli build', () => {
   });
 
   describe('I/O errors', () => {
-    // BUG: cli/build.ts handler: mkdirSync(args.out, { recursive: true }) is not wrapped, so an --out
-    // that names an existing regular file fails with a raw EEXIST and code INTERNAL instead of IO.
-    it.skip('an --out that is an existing file: exit 2, code IO, the file untouched', async () => {
+    it('an --out that is an existing file: exit 2, code IO, the file untouched', async () => {
       const out = join(dir, 'out-is-a-file');
       writeFileSync(out, 'not a directory');
       const r = await runCli([...buildArgs(newTree, out), '--json'], { now: NOW });

@@ -307,7 +307,7 @@ describe('cli sign and assemble', () => {
       const d = outDir('at-threshold-human');
       const r = await runCli(['assemble', manifest, '--policy', policy.signed, '--out', join(d, 'b.bundle'), sig.carol!, sig.mallory!, sig.bob!], opts);
       expect(r.code).to.equal(0);
-      expect(r.stdout).to.contain('2 of 2');
+      expect(r.stdout).to.contain('2 signers (threshold 2 of 3)');
       expect(r.stdout).to.match(/signed:\s+bob, carol/);
       expect(r.stdout).to.match(/could still sign:\s+alice/);
       expect(r.stdout).to.contain('UNKNOWN_KEY');
@@ -381,19 +381,14 @@ describe('cli sign and assemble', () => {
       const bundle = join(d, 'x.bundle');
       const unsigned = await runCli(['assemble', manifest, '--policy', policy.unsigned, '--out', bundle, sig.alice!, sig.bob!, '--json'], opts);
       expect(unsigned.code).to.equal(1);
-      expect(unsigned.json).to.include({ ok: false, code: 'QUORUM_NOT_MET' });
+      expect(unsigned.json).to.include({ ok: false, code: 'POLICY_UNSIGNED' });
       const expired = await runCli(['assemble', manifest, '--policy', policy.signed, '--out', bundle, sig.alice!, sig.bob!, '--json'], { now: new Date('2028-02-01T00:00:00Z') });
       expect(expired.code).to.equal(1);
       expect(expired.json).to.include({ ok: false, code: 'POLICY_EXPIRED' });
       expect(listing(d)).to.deep.equal([]);
     });
 
-    // BUG: cli/assemble.ts handler: a partial signature file that is not valid JSON (or does not match
-    // the partial-signature schema) makes parsePartial() throw, and the whole assemble fails with
-    // MALFORMED/SCHEMA_INVALID even when the other partials reach the quorum. The contract (and the
-    // command's own epilogue) says invalid partials are reported and never counted: assembly should
-    // go ahead, listing the unreadable file among the problems.
-    it.skip('an unreadable (malformed) partial is reported and not counted; the quorum of the others still holds', async () => {
+    it('an unreadable (malformed) partial is reported and not counted; the quorum of the others still holds', async () => {
       const d = outDir('malformed-partial');
       const garbage = join(d, 'garbage.sig');
       writeFileSync(garbage, 'this is not a signature\n');
@@ -438,11 +433,7 @@ describe('cli sign and assemble', () => {
       expect(listing(d)).to.deep.equal([]);
     });
 
-    // BUG: lib/bundle-file.ts writeBundleFile(): `open(temp, 'wx')` sits outside the try block, so
-    // when --out names a directory that does not exist the raw ENOENT escapes and assemble reports
-    // code INTERNAL ("ENOENT: ... open '.../.x.bundle.<random>.tmp'", leaking the temp name) instead
-    // of IO like every other write failure (assembling a policy to the same place gives IO).
-    it.skip('--out in a directory that does not exist, for a release bundle: exit 2 IO, nothing written', async () => {
+    it('--out in a directory that does not exist, for a release bundle: exit 2 IO, nothing written', async () => {
       const d = outDir('bundle-out-missing-dir');
       const r = await runCli(['assemble', manifest, '--policy', policy.signed, '--out', join(d, 'nodir', 'x.bundle'), sig.alice!, sig.bob!, '--json'], opts);
       expect(r.code).to.equal(2);
