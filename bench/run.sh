@@ -94,7 +94,7 @@ bench() {
         const [name, command, ...t] = process.argv.slice(1); const x = t.map(Number); const n = x.length;
         const mean = x.reduce((a, b) => a + b, 0) / n; const s = [...x].sort((a, b) => a - b);
         const stddev = Math.sqrt(x.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, n - 1));
-        console.log(JSON.stringify({ command: name, cmd: command, mean, stddev, median: s[n >> 1], min: s[0], max: s[n - 1], times: x }));
+        console.log(JSON.stringify({ command: name, cmd: command, mean, stddev, median: n % 2 ? s[n >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2, min: s[0], max: s[n - 1], times: x }));
       ' "${names[$i]}" "${cmds[$i]}" "${times[@]}")")
       printf '   %-40s mean %s s\n' "${names[$i]}" "$(node -e 'console.log(JSON.parse(process.argv[1]).mean.toFixed(4))' "${results[-1]}")"
     done
@@ -131,7 +131,8 @@ bench "$OUT/verify.hyperfine.json" none -- \
   "minisign -Vm" "" "minisign -Vm $ARCHIVE64 -p $OUT/minisign.pub" \
   "sha256sum" "" "sha256sum $ARCHIVE64" \
   "openssl dgst -sha256 (context)" "" "openssl dgst -sha256 $ARCHIVE64" \
-  "node -e 0 (context: bare node start)" "" "node -e 0"
+  "node -e 0 (context: bare node start)" "" "node -e 0" \
+  "verify w/o yargs (context: prototype)" "" "node bench/proto-verify-noyargs.mjs verify $WORK/v64.bundle --policy $POLICY"
 
 # ---------------------------------------------------------------------------------------------
 say "2. Build: 20,000 files / 60 MB: countersign build vs tar cf + sha256sum"
