@@ -16,7 +16,7 @@ WORK=$OUT/work
 RUNS=${BENCH_RUNS:-10}
 WARMUP=${BENCH_WARMUP:-2}
 POLICY=keys-example/policy.signed.json
-CLI=(node dist/cli/main.js)
+CLI=(node dist/countersign.mjs)
 COUNTERSIGN_PASSPHRASE="$(cat keys-example/PASSPHRASE-TEST-ONLY)"
 export COUNTERSIGN_PASSPHRASE
 export LC_ALL=C
@@ -43,7 +43,7 @@ install_pkg minisign minisign || { echo "minisign is required and could not be i
 [[ -x /usr/bin/time ]] || install_pkg /usr/bin/time time || { echo "/usr/bin/time is required (package 'time')" >&2; exit 1; }
 HAVE_HYPERFINE=0
 if [[ ${BENCH_NO_HYPERFINE:-0} != 1 ]] && install_pkg hyperfine hyperfine; then HAVE_HYPERFINE=1; fi
-[[ -f dist/cli/main.js ]] || { echo "dist/ is missing: run via 'npm run bench' (or 'npm run build' first)" >&2; exit 1; }
+[[ -f dist/countersign.mjs ]] || { echo "dist/ is missing: run via 'npm run bench' (or 'npm run build' first)" >&2; exit 1; }
 
 note "node $(node --version), $(minisign -v 2>&1 | head -1), $( ((HAVE_HYPERFINE)) && hyperfine --version || echo 'no hyperfine: plain loop timing'), $(nproc) cores"
 note "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
@@ -127,19 +127,18 @@ minisign -Sm "$ARCHIVE64" -s "$OUT/minisign.key" >/dev/null # writes $ARCHIVE64.
 minisign -Vm "$ARCHIVE64" -p "$OUT/minisign.pub" >/dev/null
 note "bundle $(stat -c %s "$WORK/v64.bundle") bytes; archive $(stat -c %s "$ARCHIVE64") bytes"
 bench "$OUT/verify.hyperfine.json" none -- \
-  "countersign verify" "" "node dist/cli/main.js verify $WORK/v64.bundle --policy $POLICY" \
+  "countersign verify" "" "node dist/countersign.mjs verify $WORK/v64.bundle --policy $POLICY" \
   "minisign -Vm" "" "minisign -Vm $ARCHIVE64 -p $OUT/minisign.pub" \
   "sha256sum" "" "sha256sum $ARCHIVE64" \
   "openssl dgst -sha256 (context)" "" "openssl dgst -sha256 $ARCHIVE64" \
-  "node -e 0 (context: bare node start)" "" "node -e 0" \
-  "verify w/o yargs (context: prototype)" "" "node bench/proto-verify-noyargs.mjs verify $WORK/v64.bundle --policy $POLICY"
+  "node -e 0 (context: bare node start)" "" "node -e 0"
 
 # ---------------------------------------------------------------------------------------------
 say "2. Build: 20,000 files / 60 MB: countersign build vs tar cf + sha256sum"
 node bench/gen-tree.mjs many "$WORK/tree" 20000 60000000 1 | sed 's/^/   tree: /'
 note "archive sizes: countersign $("${CLI[@]}" build --source "$WORK/tree" --product bench --version 1.0.0 --out "$WORK/bout" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).archiveSize))') bytes, GNU tar $(tar cf "$WORK/x.tar" -C "$WORK/tree" . && stat -c %s "$WORK/x.tar") bytes"
 bench "$OUT/build.hyperfine.json" bash -- \
-  "countersign build" "rm -rf $WORK/bout" "node dist/cli/main.js build --source $WORK/tree --product bench --version 1.0.0 --out $WORK/bout" \
+  "countersign build" "rm -rf $WORK/bout" "node dist/countersign.mjs build --source $WORK/tree --product bench --version 1.0.0 --out $WORK/bout" \
   "tar cf + sha256sum" "rm -f $WORK/x.tar" "tar cf $WORK/x.tar -C $WORK/tree . && sha256sum $WORK/x.tar" \
   "tar cf + fsync + sha256sum (context)" "rm -f $WORK/x.tar" "tar cf $WORK/x.tar -C $WORK/tree . && sync $WORK/x.tar && sha256sum $WORK/x.tar"
 rm -rf "$WORK/x.tar"
@@ -148,10 +147,10 @@ rm -rf "$WORK/x.tar"
 say "3. Where verify spends its time (64 MiB bundle)"
 node bench/phases.mjs "$WORK/v64.bundle" "$POLICY" "$OUT/verify.phases.json"
 rm -rf "$OUT/prof" && mkdir -p "$OUT/prof"
-node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=verify.cpuprofile dist/cli/main.js verify "$WORK/v64.bundle" --policy "$POLICY" >/dev/null
+node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=verify.cpuprofile dist/countersign.mjs verify "$WORK/v64.bundle" --policy "$POLICY" >/dev/null
 node bench/cpuprof-summary.mjs "$OUT/prof/verify.cpuprofile" "$OUT/verify.cpuprof.json" 12
 rm -rf "$WORK/bout"
-node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=build.cpuprofile dist/cli/main.js build --source "$WORK/tree" --product bench --version 1.0.0 --out "$WORK/bout" >/dev/null
+node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=build.cpuprofile dist/countersign.mjs build --source "$WORK/tree" --product bench --version 1.0.0 --out "$WORK/bout" >/dev/null
 node bench/cpuprof-summary.mjs "$OUT/prof/build.cpuprofile" "$OUT/build.cpuprof.json" 12
 rm -rf "$WORK/tree" "$WORK/bout"
 

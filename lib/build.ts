@@ -1,14 +1,14 @@
 // Building a release: scan the new tree (and the base tree), derive file operations, write the
 // deterministic archive, and produce the canonical manifest payload. File I/O lives here, at the edge.
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromUtf8 } from './bytes.js';
 import { canonicalBytes } from './canonical.js';
 import { createEnvelope, type Envelope } from './envelope.js';
 import { ArchiveError, FormatError, UsageError } from './errors.js';
 import { checkManifest, type FileMode, type FileOp, type Manifest } from './manifest.js';
-import { checkPath, checkPathSet, normaliseMode, sortByPathBytes } from './paths.js';
+import { checkPathSet, normaliseMode, sortByPathBytes } from './paths.js';
 import { computeRisk } from './risk.js';
 import { validate } from './schema.js';
 import { TarWriter, type TarSink, type TarSummary } from './tar.js';
@@ -18,8 +18,6 @@ import { parseVersion } from './version.js';
 export interface TreeFile {
   path: string;
   absolute: string;
-  mode: FileMode;
-  size: number;
 }
 
 export interface ReleaseRequest {
@@ -54,11 +52,20 @@ export function manifestFileName(product: string, version: string): string {
   return `${product}-${version}.manifest.json`;
 }
 
-/** Regular files under `root`, sorted by path bytes. Symlinks, devices, setuid/setgid/sticky files and unsafe names are refused. */
+/**
+ * Files under `root`, sorted by path bytes, their names checked against the path rules as a set.
+ * Symlinks and special files are refused here from the directory entry types; contents, modes and
+ * setuid/setgid/sticky bits are checked when each file is read (readTreeFile).
+ */
 export function scanTree(root: string): TreeFile[] {
   const files: TreeFile[] = [];
-  const rootStat = statOrThrow(root);
-  if (!rootStat.isDirectory()) throw new UsageError('IO', `${root} is not a directory`);
+  let isDirectory = false;
+  try {
+    isDirectory = lstatSync(root).isDirectory();
+  } catch (err) {
+    throw new UsageError('IO', `cannot read ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!isDirectory) throw new UsageError('IO', `${root} is not a directory`);
   walk(root, '', files);
   const sorted = sortByPathBytes(files);
   checkPathSet(sorted.map((f) => f.path));
@@ -66,20 +73,45 @@ export function scanTree(root: string): TreeFile[] {
 }
 
 function walk(dir: string, prefix: string, out: TreeFile[]): void {
-  for (const rawName of readdirSync(dir, { encoding: 'buffer' })) {
-    const name = decodeName(rawName, prefix);
+  for (const entry of readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
+    const name = decodeName(entry.name, prefix);
     const path = prefix ? `${prefix}/${name}` : name;
     const absolute = join(dir, name);
-    const st = lstatSync(absolute);
-    if (st.isSymbolicLink()) refuse(path, 'is a symbolic link');
-    if (st.isDirectory()) {
-      walk(absolute, path, out);
-      continue;
+    if (entry.isSymbolicLink()) refuse(path, 'is a symbolic link');
+    if (entry.isDirectory()) walk(absolute, path, out);
+    else if (entry.isFile()) out.push({ path, absolute });
+    else refuse(path, 'is not a regular file (device, FIFO or socket)');
+  }
+}
+
+/** One buffer reused for every file of a build: the archive writer consumes each file before the next is read. */
+class FileReader {
+  private buffer = Buffer.alloc(1 << 20);
+
+  /** Reads a regular file without following links; the returned bytes are valid until the next read. */
+  read(file: TreeFile): { content: Uint8Array; mode: FileMode } {
+    let fd: number;
+    try {
+      fd = openSync(file.absolute, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') refuse(file.path, 'is a symbolic link');
+      throw new UsageError('IO', `cannot read ${file.absolute}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    if (!st.isFile()) refuse(path, 'is not a regular file (device, FIFO or socket)');
-    if ((st.mode & 0o7000) !== 0) refuse(path, 'has a setuid, setgid or sticky bit');
-    checkPath(path);
-    out.push({ path, absolute, mode: normaliseMode(st.mode), size: st.size });
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) refuse(file.path, 'is not a regular file');
+      if ((st.mode & 0o7000) !== 0) refuse(file.path, 'has a setuid, setgid or sticky bit');
+      if (st.size > this.buffer.length) this.buffer = Buffer.alloc(Math.max(st.size, 2 * this.buffer.length));
+      let done = 0;
+      while (done < st.size) {
+        const n = readSync(fd, this.buffer, done, st.size - done, done);
+        if (n === 0) break;
+        done += n;
+      }
+      return { content: this.buffer.subarray(0, done), mode: normaliseMode(st.mode) };
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
@@ -95,45 +127,41 @@ function refuse(path: string, rule: string): never {
   throw new ArchiveError('UNSAFE_PATH', `unsafe path ${JSON.stringify(path)}: ${rule}`, { path, rule });
 }
 
-function statOrThrow(path: string) {
-  try {
-    return lstatSync(path);
-  } catch (err) {
-    throw new UsageError('IO', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
-
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**
  * Builds the release into `archiveOut` (a file descriptor or sink) and returns the manifest.
- * New-tree files are read once each, synchronously (fastest for many small files, see STACK.md).
+ * Each file is read once, synchronously into one reused buffer (fastest for many small files, see STACK.md).
  */
 export function buildRelease(req: ReleaseRequest, archiveOut: TarSink): BuiltRelease {
   parseVersion(req.version);
   req.appliesTo.forEach((v) => parseVersion(v));
   const risk = req.riskVector ? computeRisk(req.riskVector) : null;
+  const reader = new FileReader();
   const baseHashes = new Map<string, { sha256: string; mode: FileMode }>();
   if (req.base) {
-    for (const f of scanTree(req.base)) baseHashes.set(f.path, { sha256: sha256(readFileSync(f.absolute)), mode: f.mode });
+    for (const f of scanTree(req.base)) {
+      const { content, mode } = reader.read(f);
+      baseHashes.set(f.path, { sha256: sha256(content), mode });
+    }
   }
   const writer = new TarWriter(archiveOut, { mtime: req.mtime });
   const files: FileOp[] = [];
   const seen = new Set<string>();
   for (const f of scanTree(req.source)) {
     seen.add(f.path);
-    const content = readFileSync(f.absolute);
+    const { content, mode } = reader.read(f);
     const before = baseHashes.get(f.path);
     if (before) {
       const digest = sha256(content);
-      if (digest === before.sha256 && f.mode === before.mode) continue;
-      writer.add({ path: f.path, mode: f.mode, content });
-      files.push({ op: 'modify', path: f.path, sha256: digest, size: content.length, mode: f.mode, previousSha256: before.sha256 });
+      if (digest === before.sha256 && mode === before.mode) continue;
+      writer.add({ path: f.path, mode, content });
+      files.push({ op: 'modify', path: f.path, sha256: digest, size: content.length, mode, previousSha256: before.sha256 });
     } else {
-      const record = writer.add({ path: f.path, mode: f.mode, content });
-      files.push({ op: 'add', path: f.path, sha256: record.sha256, size: record.size, mode: f.mode });
+      const record = writer.add({ path: f.path, mode, content });
+      files.push({ op: 'add', path: f.path, sha256: record.sha256, size: record.size, mode });
     }
   }
   for (const [path, before] of baseHashes) {

@@ -1,7 +1,7 @@
 // The update manifest: what a release changes on a site, and the archive that carries it.
 import { parseCanonical } from './canonical.js';
 import { FormatError, ReleaseError, type Reason } from './errors.js';
-import { checkPath, checkPathSet } from './paths.js';
+import { checkPathSet } from './paths.js';
 import { computeRisk, type Risk } from './risk.js';
 import { validate } from './schema.js';
 import { parseTimestamp } from './time.js';
@@ -84,9 +84,7 @@ export function checkManifest(manifest: Manifest): void {
       throw new ReleaseError('BAD_RISK_VECTOR', `risk ${manifest.risk.score} (${manifest.risk.level}) is not what ${manifest.risk.vector} scores (${computed.score}, ${computed.level})`);
     }
   }
-  const paths = manifest.files.map((f) => f.path);
-  paths.forEach((p) => checkPath(p));
-  checkPathSet(paths);
+  checkPathSet(manifest.files.map((f) => f.path));
 }
 
 export interface FileCounts {
