@@ -4,8 +4,8 @@ import { canonicalBytes, canonicalize, parseCanonical } from '../lib/canonical.j
 import { utf8 } from '../lib/bytes.js';
 import { codeOf } from './support/codes.js';
 
-// cyberphone/json-canonicalization testdata, copied whole into shared/vectors/jcs (see SOURCES.md).
-const JCS = new URL('../../shared/vectors/jcs/', import.meta.url);
+// cyberphone/json-canonicalization testdata, vendored whole in test/vectors/jcs (see test/vectors/SOURCES.md).
+const JCS = new URL('./vectors/jcs/', import.meta.url);
 
 function fromSpacedHex(text: string): Uint8Array {
   return new Uint8Array(text.split(/\s+/).filter((h) => h !== '').map((h) => parseInt(h, 16)));

@@ -8,7 +8,7 @@ import { generateSeed, isStrongPublicKey, keyId, publicKeyFromSeed, signMessage,
 const L = (1n << 252n) + 27742317777372353535851937790883648493n;
 
 function vectors<T>(name: string): T {
-  return JSON.parse(readFileSync(new URL(`../../shared/vectors/ed25519/${name}`, import.meta.url), 'utf8')) as T;
+  return JSON.parse(readFileSync(new URL(`./vectors/ed25519/${name}`, import.meta.url), 'utf8')) as T;
 }
 
 function leToBigint(bytes: Uint8Array): bigint {

@@ -14,8 +14,8 @@ import {
   unencryptedSecretKey,
 } from '../lib/keyfile.js';
 
-// RFC 8032 section 7.1 key pairs (seed, public key), from shared/vectors (see SOURCES.md).
-const RFC8032 = JSON.parse(readFileSync(new URL('../../shared/vectors/ed25519/rfc8032.json', import.meta.url), 'utf8')) as { priv: string; pub: string }[];
+// RFC 8032 section 7.1 key pairs (seed, public key), from test/vectors (see test/vectors/SOURCES.md).
+const RFC8032 = JSON.parse(readFileSync(new URL('./vectors/ed25519/rfc8032.json', import.meta.url), 'utf8')) as { priv: string; pub: string }[];
 const SEED = fromHex(RFC8032[0]!.priv);
 const PUB = fromHex(RFC8032[0]!.pub);
 const OTHER_SEED = fromHex(RFC8032[1]!.priv);
