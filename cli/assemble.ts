@@ -2,14 +2,16 @@ import type { CommandModule } from 'yargs';
 import { verifyArchiveStream } from '../lib/archive.js';
 import { writeBundleFile } from '../lib/bundle-file.js';
 import { writeFilesAtomically } from '../lib/durable.js';
-import { serializeEnvelope, type EnvelopeSignature } from '../lib/envelope.js';
+import { expectKind, openEnvelope, serializeEnvelope, type EnvelopeSignature, type OpenedEnvelope } from '../lib/envelope.js';
 import { CountersignError, SignatureError, UsageError, type Reason } from '../lib/errors.js';
 import { manifestFromPayload } from '../lib/manifest.js';
 import { partialAsSignature, partialMismatch, parsePartial, type PartialSignature } from '../lib/partial.js';
-import { checkPolicyFresh, loadTrustedPolicy, readPolicyDocument, type CheckedPolicy } from '../lib/policy.js';
-import { countQuorum, describeQuorum, describeSigners, publicSigner } from '../lib/quorum.js';
+import { checkPolicyFresh, loadTrustedPolicy, policyFromPayload } from '../lib/policy.js';
+import { checkRotationVersion, countRotation } from '../lib/rotation.js';
+import { bytesEqual } from '../lib/bytes.js';
+import { countQuorum, describeQuorum, describeSigners, publicSigner, type QuorumResult } from '../lib/quorum.js';
 import type { Context } from './context.js';
-import { loadDocument } from './documents.js';
+import { withDocument } from './documents.js';
 import { readInput } from './files.js';
 import { fail, succeed } from './output.js';
 
@@ -36,43 +38,47 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
         .example('$0 assemble drupal-10.2.4.manifest.json --policy policy.signed.json --out drupal-10.2.4.bundle *.sig', 'release bundle')
         .example('$0 assemble policy.json --policy policy.json --out policy.signed.json a.sig b.sig c.sig', 'self-sign a new policy')
         .epilogue('Invalid, unknown and duplicate signatures are reported and never counted. Short of the quorum nothing is written (exit 1).'),
-    handler: async (args) => {
-      const { doc, archive } = await loadDocument(args.doc, args.archive);
-      const trusted = loadAssemblyPolicy(args, doc.kind, ctx.now);
-      const problems: Reason[] = [];
-      const signatures: EnvelopeSignature[] = [...doc.envelope.signatures];
-      for (const file of args.sig) {
-        const partial = readPartial(file, problems);
-        if (!partial) continue;
-        const mismatch = partialMismatch(partial, doc, file);
-        if (mismatch) problems.push(mismatch);
-        else signatures.push(partialAsSignature(partial));
-      }
-      const quorum = countQuorum(doc, signatures, trusted);
-      const report = [...problems, ...quorum.problems].map((p) => `  ${p.code}: ${p.message}`);
-      const who = { signedBy: quorum.signedBy.map(publicSigner), couldSign: quorum.couldSign.map(publicSigner), threshold: quorum.threshold };
-      if (!quorum.met) {
-        const err = new SignatureError('QUORUM_NOT_MET', `quorum not met: ${describeQuorum(quorum)}; nothing was written`, { ...who, problems: [...problems, ...quorum.problems] });
-        fail(ctx, args, err, [`error[QUORUM_NOT_MET]: ${quorum.signedBy.length} of ${quorum.threshold} required signatures; nothing was written`, ...signerLines(quorum), ...report]);
-        return;
-      }
-      const envelope = { ...doc.envelope, signatures: quorum.signatures };
-      if (doc.kind === 'manifest') {
-        const manifest = manifestFromPayload(doc.payloadBytes);
-        if (!archive) throw new UsageError('USAGE', `the archive ${manifest.archive.name} is not beside the manifest; pass --archive`);
-        // A bundle that would fail verification is never published.
-        await verifyArchiveStream(archive.chunks(), manifest.archive, manifest.files);
-        await writeBundleFile(args.out, envelope, archive);
-      } else {
-        writeFilesAtomically([{ path: args.out, data: serializeEnvelope(envelope), overwrite: true }]);
-      }
-      succeed(ctx, args, { bundle: args.out, kind: doc.kind, signed: quorum.signedBy.length, ...who, problems: [...problems, ...quorum.problems] }, [
-        `Quorum met: ${describeSigners(quorum)}`,
-        ...signerLines(quorum),
-        ...(report.length ? ['Not counted:', ...report] : []),
-        `Wrote ${args.out}`,
-      ]);
-    },
+    handler: (args) =>
+      withDocument(args.doc, args.archive, async ({ doc, archive }) => {
+        const problems: Reason[] = [];
+        const signatures: EnvelopeSignature[] = [...doc.envelope.signatures];
+        for (const file of args.sig) {
+          const partial = readPartial(file, problems);
+          if (!partial) continue;
+          const mismatch = partialMismatch(partial, doc, file);
+          if (mismatch) problems.push(mismatch);
+          else signatures.push(partialAsSignature(partial));
+        }
+        const sides = quorumSides(args, doc, signatures, ctx.now);
+        const allProblems = [...problems, ...uncounted(sides)];
+        const report = allProblems.map((p) => `  ${p.code}: ${p.message}`);
+        const first = sides[0]!.quorum;
+        const who = { signedBy: first.signedBy.map(publicSigner), couldSign: first.couldSign.map(publicSigner), threshold: first.threshold };
+        const sideData = sides.map((x) => ({ policy: x.label, met: x.quorum.met, signed: x.quorum.signedBy.length, threshold: x.quorum.threshold, signedBy: x.quorum.signedBy.map(publicSigner), couldSign: x.quorum.couldSign.map(publicSigner) }));
+        const short = sides.filter((x) => !x.quorum.met);
+        if (short.length > 0) {
+          const summary = short.map((x) => `${x.label}: ${describeQuorum(x.quorum)}`).join('; ');
+          const err = new SignatureError('QUORUM_NOT_MET', `quorum not met (${summary}); nothing was written`, { ...who, sides: sideData, problems: allProblems });
+          fail(ctx, args, err, [`error[QUORUM_NOT_MET]: quorum not met; nothing was written`, ...sides.flatMap(sideLines), ...report]);
+          return;
+        }
+        const envelope = { ...doc.envelope, signatures: keptSignatures(sides) };
+        if (doc.kind === 'manifest') {
+          const manifest = manifestFromPayload(doc.payloadBytes);
+          if (!archive) throw new UsageError('USAGE', `the archive ${manifest.archive.name} is not beside the manifest; pass --archive`);
+          // A bundle that would fail verification is never published.
+          await verifyArchiveStream(archive.chunks(), manifest.archive, manifest.files);
+          await writeBundleFile(args.out, envelope, archive);
+        } else {
+          writeFilesAtomically([{ path: args.out, data: serializeEnvelope(envelope), overwrite: true }]);
+        }
+        succeed(ctx, args, { bundle: args.out, kind: doc.kind, signed: first.signedBy.length, ...who, sides: sideData, problems: allProblems }, [
+          `Quorum met: ${sides.map((x) => `${x.label}: ${describeSigners(x.quorum)}`).join('; ')}`,
+          ...sides.flatMap(sideLines),
+          ...(report.length ? ['Not counted:', ...report] : []),
+          `Wrote ${args.out}`,
+        ]);
+      }),
   };
 }
 
@@ -88,21 +94,75 @@ function readPartial(file: string, problems: Reason[]): PartialSignature | undef
   }
 }
 
-function signerLines(q: ReturnType<typeof countQuorum>): string[] {
+interface Side {
+  label: string;
+  quorum: QuorumResult;
+}
+
+/**
+ * The quorums a document needs. A release or revocation: the signed policy sites trust, unexpired.
+ * A new policy (version 1): its own signers. A rotation to version N+1: the current signed policy N
+ * and the new policy itself, as sites will check it.
+ */
+function quorumSides(args: AssembleArgs, doc: OpenedEnvelope, signatures: EnvelopeSignature[], now: Date): Side[] {
+  const bytes = readInput(args.policy, 'policy');
+  if (doc.kind !== 'policy') {
+    const trusted = loadTrustedPolicy(bytes, args.policy);
+    checkPolicyFresh(trusted.policy, now);
+    return [{ label: `policy ${trusted.policy.version}`, quorum: countQuorum(doc, signatures, trusted) }];
+  }
+  const next = policyFromPayload(doc.payloadBytes, args.doc);
+  const given = openEnvelope(bytes, args.policy);
+  expectKind(given, 'policy', args.policy);
+  if (bytesEqual(given.payloadBytes, doc.payloadBytes)) {
+    if (next.policy.version !== 1) {
+      throw new UsageError('USAGE', `policy version ${next.policy.version} is a rotation: assemble it with --policy set to the signed policy ${next.policy.version - 1}`);
+    }
+    return [{ label: 'policy 1 (its own signers)', quorum: countQuorum(doc, signatures, next) }];
+  }
+  const current = loadTrustedPolicy(bytes, args.policy);
+  checkRotationVersion(current, next);
+  const q = countRotation(doc, signatures, current, next);
   return [
-    `  signed:          ${q.signedBy.map((s) => s.name).join(', ') || 'nobody'}`,
-    `  could still sign: ${q.couldSign.map((s) => s.name).join(', ') || 'nobody'}`,
+    { label: `policy ${current.policy.version} (current)`, quorum: q.current },
+    { label: `policy ${next.policy.version} (new)`, quorum: q.next },
   ];
 }
 
 /**
- * A release is assembled against the signed policy sites trust. A new policy (version 1) is
- * assembled against itself: its own signers form its first quorum.
+ * Problems worth reporting: each side's own, except that a signature counted by one side is not
+ * "unknown" because the other side lacks its key, and a problem both sides saw is listed once.
  */
-function loadAssemblyPolicy(args: AssembleArgs, kind: string, now: Date): CheckedPolicy {
-  const bytes = readInput(args.policy, 'policy');
-  if (kind === 'policy') return readPolicyDocument(bytes, args.policy);
-  const trusted = loadTrustedPolicy(bytes, args.policy);
-  checkPolicyFresh(trusted.policy, now);
-  return trusted;
+function uncounted(sides: Side[]): Reason[] {
+  const counted = new Set(sides.flatMap((x) => x.quorum.signatures.map((s) => s.keyid)));
+  const listed = new Set<string>();
+  const out: Reason[] = [];
+  for (const side of sides) {
+    const fromThisSide = new Set<string>();
+    for (const p of side.quorum.problems) {
+      const keyid = String(p.details?.keyid ?? '');
+      const key = `${p.code}:${keyid}`;
+      if ((p.code === 'UNKNOWN_KEY' && counted.has(keyid)) || listed.has(key)) continue;
+      fromThisSide.add(key);
+      out.push(p);
+    }
+    fromThisSide.forEach((k) => listed.add(k));
+  }
+  return out;
+}
+
+/** Every signature that counts for some side, each key once. */
+function keptSignatures(sides: Side[]): EnvelopeSignature[] {
+  const kept = new Map<string, EnvelopeSignature>();
+  for (const x of sides) for (const s of x.quorum.signatures) kept.set(s.keyid, s);
+  return [...kept.values()];
+}
+
+function sideLines(side: Side): string[] {
+  const q = side.quorum;
+  return [
+    `  ${side.label}: ${q.signedBy.length} of ${q.threshold} required${q.met ? '' : ' (short)'}`,
+    `    signed:           ${q.signedBy.map((s) => s.name).join(', ') || 'nobody'}`,
+    `    could still sign: ${q.couldSign.map((s) => s.name).join(', ') || 'nobody'}`,
+  ];
 }

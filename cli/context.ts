@@ -10,10 +10,23 @@ export interface Context {
   exitCode: number;
 }
 
+// Terminal control characters and bidi overrides, which a hostile document could use to rewrite what a person sees.
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/** Shows every unprintable character as an escape, so output can never drive the terminal. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
+function line(text: string): string {
+  const safe = printable(text);
+  return safe.endsWith('\n') ? safe : safe + '\n';
+}
+
 export function processContext(): Context {
   return {
-    out: (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
-    err: (text) => process.stderr.write(text.endsWith('\n') ? text : text + '\n'),
+    out: (text) => process.stdout.write(line(text)),
+    err: (text) => process.stderr.write(line(text)),
     env: process.env,
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
     now: new Date(),

@@ -1,7 +1,7 @@
 // Loading the documents commands are given: a bare envelope or a bundle, plus an optional separate archive.
-import { archiveFromFile, readBundleFile } from '../lib/bundle-file.js';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { openArchiveFile, openBundleFile, type OpenedArchive } from '../lib/bundle-file.js';
 import { openEnvelope, type OpenedEnvelope } from '../lib/envelope.js';
 import { manifestFromPayload } from '../lib/manifest.js';
 import type { ArchiveInput } from '../lib/verify.js';
@@ -16,20 +16,24 @@ export interface LoadedDocument {
 }
 
 /**
- * Opens a document and its archive: the one given, else the bundle's own, else (for a bare manifest)
- * the archive the manifest names when it sits beside it, as `build` leaves them.
+ * Runs `use` with a document and its archive: the one given, else the bundle's own, else (for a bare
+ * manifest) the archive the manifest names when it sits beside it, as `build` leaves them.
+ * Every file opened is closed afterwards.
  */
-export async function loadDocument(path: string, archivePath?: string): Promise<LoadedDocument> {
-  const input = await readBundleFile(path);
-  const doc = openEnvelope(input.envelopeBytes, path);
-  let archive = archivePath ? await archiveFromFile(archivePath) : input.archive;
-  let archiveFile = archivePath ?? (input.archive ? path : undefined);
-  if (!archive && doc.kind === 'manifest') {
-    const sibling = join(dirname(path), manifestFromPayload(doc.payloadBytes).archive.name);
-    if (existsSync(sibling)) {
-      archive = await archiveFromFile(sibling);
-      archiveFile = sibling;
+export async function withDocument<T>(path: string, archivePath: string | undefined, use: (loaded: LoadedDocument) => Promise<T>): Promise<T> {
+  const input = await openBundleFile(path);
+  let separate: OpenedArchive | undefined;
+  try {
+    const doc = openEnvelope(input.envelopeBytes, path);
+    let archiveFile = archivePath ?? (input.archive ? path : undefined);
+    if (!archivePath && !input.archive && doc.kind === 'manifest') {
+      const sibling = join(dirname(path), manifestFromPayload(doc.payloadBytes).archive.name);
+      if (existsSync(sibling) && statSync(sibling).isFile()) archiveFile = sibling;
     }
+    if (archiveFile && archiveFile !== path) separate = await openArchiveFile(archiveFile);
+    return await use({ doc, envelopeBytes: input.envelopeBytes, archive: separate ?? input.archive, archiveFile, isBundle: input.isBundle });
+  } finally {
+    await separate?.close();
+    await input.close();
   }
-  return { doc, envelopeBytes: input.envelopeBytes, archive, archiveFile, isBundle: input.isBundle };
 }

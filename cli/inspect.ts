@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { readBundleFile } from '../lib/bundle-file.js';
+import { openBundleFile } from '../lib/bundle-file.js';
 import { fromUtf8 } from '../lib/bytes.js';
 import { openEnvelope, parseJsonBytes } from '../lib/envelope.js';
 import { FormatError } from '../lib/errors.js';
@@ -34,7 +34,8 @@ export function inspectCommand(ctx: Context): CommandModule<object, InspectArgs>
 }
 
 async function describeFile(path: string): Promise<{ data: Record<string, unknown>; lines: string[] }> {
-  const input = await readBundleFile(path, 64 * 1024 * 1024);
+  const input = await openBundleFile(path, 64 * 1024 * 1024);
+  await input.close(); // inspect reads the header and envelope only
   if (input.isBundle) {
     const summary = summarizeDocument(openEnvelope(input.envelopeBytes, path));
     const lines = [`${path}: countersign bundle (envelope + ${input.archive?.size ?? 0}-byte archive); not verified`, ...summary.lines.map((l) => `  ${l}`)];

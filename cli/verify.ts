@@ -3,16 +3,19 @@ import { CountersignError, VerificationError, toReason } from '../lib/errors.js'
 import { loadTrustedPolicy } from '../lib/policy.js';
 import { describeSigners, publicSigner } from '../lib/quorum.js';
 import { verifyBundle } from '../lib/verify.js';
-import { readBundleFile, archiveFromFile } from '../lib/bundle-file.js';
 import type { Context } from './context.js';
 import { readInput } from './files.js';
-import { timeFlag } from './flags.js';
+import { checkFlag, timeFlag } from './flags.js';
+import { withDocument } from './documents.js';
+import { parseVersion } from '../lib/version.js';
 import { fail, succeed } from './output.js';
 
 interface VerifyArgs {
   bundle: string;
   policy: string;
   archive?: string;
+  product?: string;
+  component?: string;
   installed?: string;
   now?: string;
   json?: boolean;
@@ -27,18 +30,22 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
         .positional('bundle', { type: 'string', demandOption: true, describe: 'A bundle, or a signed envelope' })
         .option('policy', { type: 'string', demandOption: true, describe: 'The signed policy this site pins' })
         .option('archive', { type: 'string', describe: 'The archive, when BUNDLE is a bare signed manifest' })
+        .option('product', { type: 'string', describe: 'The product this site runs, e.g. drupal (a release for another is WRONG_TARGET)' })
+        .option('component', { type: 'string', describe: 'The component being updated: core, or a module/plugin/theme name' })
         .option('installed', { type: 'string', describe: 'The version installed on the site (enables applicability and rollback checks)' })
         .option('now', { type: 'string', describe: 'Reference time (ISO-8601) instead of the clock, for tests and audits' })
-        .example('$0 verify drupal-10.2.4.bundle --policy policy.signed.json --installed 10.2.3', '')
+        .example('$0 verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3', '')
         .epilogue('Checks, in order: sizes, strict parsing and canonical bytes, the policy, every signature, the quorum, expiry/applicability/rollback, then the archive streamed against the signed digests. Every reason found is reported with its code.'),
     handler: async (args) => {
       if (args.now) ctx.now = timeFlag('--now', args.now);
+      if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
       const now = ctx.now;
+      const site = { product: args.product, component: args.component, installed: args.installed };
       try {
         const trusted = loadTrustedPolicy(readInput(args.policy, 'policy'), args.policy);
-        const input = await readBundleFile(args.bundle);
-        if (args.archive) input.archive = await archiveFromFile(args.archive);
-        const verified = await verifyBundle(input, { trusted, now, site: { installed: args.installed } });
+        const verified = await withDocument(args.bundle, args.archive, ({ envelopeBytes, archive }) =>
+          verifyBundle({ envelopeBytes, archive }, { trusted, now, site }),
+        );
         const q = verified.quorum;
         const doc = verified.document;
         const what =
@@ -55,11 +62,15 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
             signedBy: q.signedBy.map(publicSigner),
             threshold: q.threshold,
             warnings: verified.warnings,
+            notChecked: doc.kind === 'manifest' ? verified.notChecked : [],
           },
           [
             `OK: ${what}`,
             `Signed by ${describeSigners(q)}: ${q.signedBy.map((s) => s.name).join(', ')}`,
             ...verified.warnings.map((w) => `  note ${w.code}: ${w.message}`),
+            ...(doc.kind === 'manifest' && verified.notChecked.length > 0
+              ? [`  not checked against a site: ${verified.notChecked.join(', ')} (pass --${verified.notChecked.join(', --')})`]
+              : []),
           ],
         );
       } catch (err) {

@@ -79,10 +79,10 @@ await countersign(['sign', manifest, '--archive', archive, '--key', join(keys, '
 await countersign(['assemble', manifest, '--policy', policy, '--out', bundle, join(work, 'alice.sig'), join(work, 'bob.sig'), join(work, 'carol.sig')]);
 
 say('5. A site running 10.2.3 verifies the bundle against the policy it pins');
-await countersign(['verify', bundle, '--policy', policy, '--installed', '10.2.3']);
+await countersign(['verify', bundle, '--policy', policy, '--product', 'drupal', '--component', 'core', '--installed', '10.2.3']);
 
 say('6. The same bundle offered to a site already on 10.2.4 is a rollback');
-await countersign(['verify', bundle, '--policy', policy, '--installed', '10.2.4'], 1);
+await countersign(['verify', bundle, '--policy', policy, '--product', 'drupal', '--installed', '10.2.4'], 1);
 
 say('7. A mirror flips one byte of the archive inside the bundle: rejected before anything is extracted');
 const tampered = join(work, 'tampered.bundle');

@@ -92,7 +92,7 @@ class FileReader {
   read(file: TreeFile): { content: Uint8Array; mode: FileMode } {
     let fd: number;
     try {
-      fd = openSync(file.absolute, constants.O_RDONLY | constants.O_NOFOLLOW);
+      fd = openSync(file.absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOOP') refuse(file.path, 'is a symbolic link');
       throw new UsageError('IO', `cannot read ${file.absolute}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);

@@ -1,64 +1,89 @@
-// Bundle files on disk: read the envelope first, expose the archive as a lazily streamed range.
-import { open, rm, rename } from 'node:fs/promises';
+// Bundle files on disk: read the envelope first, expose the archive as a lazily streamed range of the open file.
+import { open, rm, rename, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { bundleHeader, BUNDLE_HEADER_MAX, looksLikeBundle, parseBundleHeader } from './bundle.js';
 import { serializeEnvelope, type Envelope, MAX_ENVELOPE_BYTES } from './envelope.js';
 import { CountersignError, FormatError, UsageError } from './errors.js';
-import { readFileChunks } from './file-chunks.js';
+import { readHandleChunks } from './file-chunks.js';
 import { fsyncDir, tempPathFor } from './durable.js';
 import type { ArchiveInput, BundleInput } from './verify.js';
 
-export interface LoadedInput extends BundleInput {
+export interface OpenedInput extends BundleInput {
   /** True for a bundle (header + envelope + archive), false for a bare envelope JSON file. */
   isBundle: boolean;
+  /** Closes the file the archive is streamed from. */
+  close(): Promise<void>;
 }
 
-/** Opens a bundle or a bare envelope. Only the header and envelope are read now; the archive is streamed later. */
-export async function readBundleFile(path: string, maxEnvelope = MAX_ENVELOPE_BYTES): Promise<LoadedInput> {
-  try {
-    return await readBundleLayout(path, maxEnvelope);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code && !(err instanceof CountersignError)) {
-      throw new UsageError('IO', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code}`);
-    }
-    throw err;
-  }
-}
+export type OpenedArchive = ArchiveInput & { close(): Promise<void> };
 
-async function readBundleLayout(path: string, maxEnvelope: number): Promise<LoadedInput> {
-  const fh = await open(path, 'r');
+/**
+ * Opens a bundle or a bare envelope and reads the header and envelope now. The archive is streamed
+ * later through the same open file, so every pass (verify, then install) reads the same bytes even
+ * if the path is replaced meanwhile. The caller must close() it.
+ */
+export async function openBundleFile(path: string, maxEnvelope = MAX_ENVELOPE_BYTES): Promise<OpenedInput> {
+  const fh = await openRegularFile(path);
   try {
     const { size } = await fh.stat();
     const head = new Uint8Array(Math.min(size, BUNDLE_HEADER_MAX));
-    await fh.read(head, 0, head.length, 0);
+    await readFully(fh, head, 0, path);
     if (!looksLikeBundle(head)) {
       if (size > maxEnvelope) throw new FormatError('SIZE_LIMIT', `${path} is ${size} bytes; an envelope may be at most ${maxEnvelope}`);
       const envelopeBytes = new Uint8Array(size);
-      await fh.read(envelopeBytes, 0, size, 0);
-      return { envelopeBytes, isBundle: false };
+      await readFully(fh, envelopeBytes, 0, path);
+      await fh.close();
+      return { envelopeBytes, isBundle: false, close: async () => undefined };
     }
     const layout = parseBundleHeader(head, maxEnvelope);
     if (layout.archiveOffset > size) throw new FormatError('MALFORMED', `${path} is truncated inside its envelope`);
     const envelopeBytes = new Uint8Array(layout.envelopeLength);
-    await fh.read(envelopeBytes, 0, layout.envelopeLength, layout.envelopeOffset);
+    await readFully(fh, envelopeBytes, layout.envelopeOffset, path);
     const archiveSize = size - layout.archiveOffset;
     return {
       envelopeBytes,
       isBundle: true,
-      archive: { size: archiveSize, chunks: () => readFileChunks(path, layout.archiveOffset, archiveSize) },
+      archive: { size: archiveSize, chunks: () => readHandleChunks(fh, layout.archiveOffset, archiveSize) },
+      close: () => fh.close(),
     };
-  } finally {
+  } catch (err) {
     await fh.close();
+    throw ioError(err, path);
   }
 }
 
-/** An archive file given on its own (beside a bare envelope). */
-export async function archiveFromFile(path: string): Promise<ArchiveInput> {
-  const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError('IO', `cannot open archive ${path}: ${err.code ?? err.message}`);
-  });
-  const { size } = await fh.stat().finally(() => fh.close());
-  return { size, chunks: () => readFileChunks(path, 0, size) };
+/** An archive file given on its own (beside a bare envelope); the caller must close() it. */
+export async function openArchiveFile(path: string): Promise<OpenedArchive> {
+  const fh = await openRegularFile(path);
+  const { size } = await fh.stat();
+  return { size, chunks: () => readHandleChunks(fh, 0, size), close: () => fh.close() };
+}
+
+async function openRegularFile(path: string): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw ioError(err, path);
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw new UsageError('IO', `${path} is not a regular file`);
+  }
+  return fh;
+}
+
+async function readFully(fh: FileHandle, into: Uint8Array, position: number, path: string): Promise<void> {
+  const { bytesRead } = await fh.read(into, 0, into.length, position);
+  if (bytesRead !== into.length) throw new FormatError('MALFORMED', `${path} changed while it was being read`);
+}
+
+function ioError(err: unknown, path: string): unknown {
+  if (err instanceof CountersignError || !(err as NodeJS.ErrnoException)?.code) return err;
+  return new UsageError('IO', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code}`);
 }
 
 /** Writes header + envelope + archive to a temporary file, fsyncs, and renames it into place. */

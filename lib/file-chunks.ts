@@ -2,7 +2,7 @@
 // Two reused buffers: while the consumer hashes one chunk, the next read is already in flight.
 // On these machines that comes within a few percent of pure hashing speed, where default
 // 64 KiB streams lose 25–150% (docs/STACK.md).
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
 
@@ -24,14 +24,29 @@ export async function* readFileChunks(
   length = Number.POSITIVE_INFINITY,
   options: { chunkSize?: number } = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!Number.isSafeInteger(start) || start < 0) throw new RangeError('start must be a non-negative integer');
-  if (length !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(length) || length < 0)) {
-    throw new RangeError('length must be a non-negative integer');
-  }
-  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new RangeError('chunkSize must be a positive integer');
+  checkRange(start, length, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
   if (length === 0) return;
   const handle = await open(path, 'r');
+  try {
+    yield* readHandleChunks(handle, start, length, options);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The same, from a file the caller already holds open (and closes). Reading through one handle
+ * means every pass sees the same file, even if its path is replaced in between.
+ */
+export async function* readHandleChunks(
+  handle: FileHandle,
+  start = 0,
+  length = Number.POSITIVE_INFINITY,
+  options: { chunkSize?: number } = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  checkRange(start, length, chunkSize);
+  if (length === 0) return;
   let pending: Promise<{ bytesRead: number }> | null = null;
   try {
     let current = new Uint8Array(chunkSize);
@@ -54,8 +69,15 @@ export async function* readFileChunks(
       [current, spare] = [spare, current];
     }
   } finally {
-    // Never close the descriptor under a read still in flight.
+    // Never let the caller close the descriptor under a read still in flight.
     if (pending !== null) await pending.catch(() => undefined);
-    await handle.close();
   }
+}
+
+function checkRange(start: number, length: number, chunkSize: number): void {
+  if (!Number.isSafeInteger(start) || start < 0) throw new RangeError('start must be a non-negative integer');
+  if (length !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(length) || length < 0)) {
+    throw new RangeError('length must be a non-negative integer');
+  }
+  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new RangeError('chunkSize must be a positive integer');
 }

@@ -36,8 +36,9 @@ const MAX_NAME_LENGTH = 200;
 const MAX_FILE_LENGTH = 64 * 1024;
 const AAD_PREFIX = 'countersign-secret-key:v1:';
 
-// Control characters, lone surrogates and bidirectional overrides would let a name disguise itself on a terminal.
-const BAD_NAME_CHARS = /[\p{Cc}\p{Cs}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+// Control, format (zero-width, bidi) and private-use characters, lone surrogates, line separators and
+// Hangul fillers would let a name disguise itself on a terminal; the schemas' name pattern says the same.
+const BAD_NAME_CHARS = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0]/u;
 
 export interface PublicKeyFile {
   publicKey: Uint8Array;

@@ -99,16 +99,26 @@ export function countFileOps(files: readonly FileOp[]): FileCounts {
   return counts;
 }
 
+/** What the site knows about itself; each field that is given is checked, and verify reports what was not. */
 export interface SiteState {
-  /** The version installed on the site, when known. */
+  product?: string;
+  component?: string;
+  /** The version of that product/component installed on the site. */
   installed?: string;
 }
 
 /** Freshness and applicability (verification step 6); returns every reason found. */
 export function checkRelease(manifest: Manifest, policyVersion: number, site: SiteState, now: Date): Reason[] {
   const reasons: Reason[] = [];
-  if (parseTimestamp(manifest.expires).getTime() <= now.getTime()) {
+  // "Not before expiry" rather than "after expiry", so an invalid reference time fails closed.
+  if (!(now.getTime() < parseTimestamp(manifest.expires).getTime())) {
     reasons.push({ code: 'EXPIRED', message: `manifest for ${manifest.product} ${manifest.version} expired at ${manifest.expires}`, details: { expires: manifest.expires } });
+  }
+  for (const field of ['product', 'component'] as const) {
+    const want = site[field];
+    if (want !== undefined && manifest[field] !== want) {
+      reasons.push({ code: 'WRONG_TARGET', message: `this release is for ${field} ${manifest[field]}, not ${want}`, details: { field, expected: want, found: manifest[field] } });
+    }
   }
   if (site.installed !== undefined) {
     const installed = site.installed;

@@ -11,9 +11,13 @@ export const PATH_MAX_BYTES = 255;
 
 // C0 controls (NUL included), DEL and C1 controls.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
-// Bidirectional formatting characters: they make a path displayed for review read differently
-// from the bytes that get installed ("Trojan Source", CVE-2021-42574).
-const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+// Format characters (bidi controls, zero-width joiners and spaces): they make a path displayed for
+// review read differently from the bytes that get installed ("Trojan Source", CVE-2021-42574), and
+// some filesystems (HFS+) ignore them, aliasing two names.
+const FORMAT = /\p{Cf}/u;
+// Names Windows filesystems alias or reserve: a trailing dot or space is dropped, ':' opens an
+// alternate data stream, and device names (CON, NUL, COM1, ...) exist in every directory.
+const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(?:\.|$)/i;
 
 function unsafe(path: string, rule: string): never {
   throw new ArchiveError('UNSAFE_PATH', `unsafe path ${JSON.stringify(path)}: ${rule}`, { path, rule });
@@ -44,13 +48,16 @@ export function checkPath(path: string): void {
   if (path.includes('\0')) unsafe(path, 'contains NUL');
   if (path.includes('\\')) unsafe(path, 'contains a backslash (paths are /-separated)');
   if (CONTROL.test(path)) unsafe(path, 'contains a control character');
-  if (BIDI.test(path)) unsafe(path, 'contains a bidirectional formatting character');
+  if (FORMAT.test(path)) unsafe(path, 'contains an invisible formatting character (bidi control, zero-width)');
+  if (path.includes(':')) unsafe(path, "contains ':' (an alternate data stream on Windows)");
   if (path.startsWith('/')) unsafe(path, 'absolute (leading /)');
   if (path.endsWith('/')) unsafe(path, 'trailing / (names a directory, not a file)');
   for (const segment of path.split('/')) {
     if (segment === '') unsafe(path, 'empty segment (//)');
     if (segment === '.') unsafe(path, "'.' segment");
     if (segment === '..') unsafe(path, "'..' segment");
+    if (/[. ]$/.test(segment)) unsafe(path, 'a name ends with a dot or space (Windows drops it, aliasing another name)');
+    if (WINDOWS_RESERVED.test(segment)) unsafe(path, `${JSON.stringify(segment)} is a reserved device name on Windows`);
   }
   const bytes = Buffer.from(path, 'utf8');
   // A lone surrogate encodes as U+FFFD, so the round trip fails exactly for ill-formed strings.

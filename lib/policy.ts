@@ -28,6 +28,15 @@ export interface CheckedPolicy {
   keys: Array<{ signer: Signer; publicKey: Uint8Array }>;
 }
 
+declare const TRUSTED: unique symbol;
+
+/**
+ * A policy a site may verify against: pinned and self-signed (loadTrustedPolicy), or reached from
+ * one by valid rotations (rotation.ts). Only those functions make one, so a merely parsed policy
+ * can never be passed where trust is required.
+ */
+export type TrustedPolicy = CheckedPolicy & { readonly [TRUSTED]: true };
+
 export interface NewSigner {
   publicKey: Uint8Array;
   name: string;
@@ -47,8 +56,9 @@ export function checkPolicy(policy: Policy): CheckedPolicy {
     }
     seenKeys.set(hex, signer.name);
     // Names are only for people, but two signers shown alike could not be told apart in a review.
-    if (seenNames.has(signer.name)) throw new PolicyError('DUPLICATE_NAME', `two signers are both named ${signer.name}`, { name: signer.name });
-    seenNames.add(signer.name);
+    const nameKey = signer.name.normalize('NFKC').toLowerCase();
+    if (seenNames.has(nameKey)) throw new PolicyError('DUPLICATE_NAME', `two signers are both named ${signer.name}`, { name: signer.name });
+    seenNames.add(nameKey);
     if (!isStrongPublicKey(publicKey)) {
       throw new PolicyError('WEAK_KEY', `the key of ${signer.name} is non-canonical or of small order`, { id: signer.id });
     }
@@ -69,7 +79,8 @@ export function checkPolicy(policy: Policy): CheckedPolicy {
 }
 
 export function checkPolicyFresh(policy: Policy, now: Date): void {
-  if (parseTimestamp(policy.expires, 'policy expiry').getTime() <= now.getTime()) {
+  // Written as "not before expiry" so that an invalid reference time fails closed.
+  if (!(now.getTime() < parseTimestamp(policy.expires, 'policy expiry').getTime())) {
     throw new PolicyError('POLICY_EXPIRED', `policy version ${policy.version} expired at ${policy.expires}`, {
       expires: policy.expires,
       now: formatTimestamp(now),
@@ -109,7 +120,7 @@ export function readPolicyDocument(envelopeBytes: Uint8Array, what = 'policy'): 
  * the trust decision; the self-signature proves the quorum approved this exact version. Expiry is
  * checked when something is verified against it, at that reference time.
  */
-export function loadTrustedPolicy(envelopeBytes: Uint8Array, what = 'trusted policy'): CheckedPolicy {
+export function loadTrustedPolicy(envelopeBytes: Uint8Array, what = 'trusted policy'): TrustedPolicy {
   const opened = openEnvelope(envelopeBytes, what);
   expectKind(opened, 'policy', what);
   const checked = policyFromPayload(opened.payloadBytes, what);
@@ -120,5 +131,5 @@ export function loadTrustedPolicy(envelopeBytes: Uint8Array, what = 'trusted pol
       couldSign: quorum.couldSign.map(publicSigner),
     });
   }
-  return checked;
+  return checked as TrustedPolicy;
 }

@@ -1,5 +1,6 @@
 // Human-readable summaries of documents: what a signer reviews before signing, and what `inspect` shows.
 import type { OpenedEnvelope } from './envelope.js';
+import { FormatError } from './errors.js';
 import { countFileOps, manifestFromPayload, type Manifest } from './manifest.js';
 import { policyFromPayload, type Policy } from './policy.js';
 
@@ -28,7 +29,8 @@ export function summarizeDocument(doc: OpenedEnvelope): DocumentSummary {
     const { policy } = policyFromPayload(doc.payloadBytes);
     return { ...base, policy, lines: policyLines(policy, doc) };
   }
-  return { ...base, lines: [`Type:         ${doc.kind} (${doc.envelope.payloadType})`, `Payload:      sha256 ${doc.payloadSha256}`] };
+  // Nothing is signed or shown blind: a kind without a reviewed summary is refused.
+  throw new FormatError('WRONG_TYPE', `countersign cannot summarise a ${doc.kind} for review`);
 }
 
 function manifestLines(m: Manifest, doc: OpenedEnvelope): string[] {
@@ -43,22 +45,25 @@ function manifestLines(m: Manifest, doc: OpenedEnvelope): string[] {
     ...fileLines(m),
     `Archive:      ${m.archive.name}, ${m.archive.size} bytes`,
     `  sha256      ${m.archive.sha256}`,
-    `Post-update:  ${m.postUpdate.length ? m.postUpdate.map((argv) => argv.join(' ')).join('; ') : 'none'}`,
+    ...postUpdateLines(m),
     `Created:      ${m.created}`,
     `Expires:      ${m.expires}`,
     `Policy:       version ${m.policyVersion}`,
     `Payload:      sha256 ${doc.payloadSha256}`,
-    `Signatures:   ${doc.envelope.signatures.length} attached`,
+    `Signatures:   ${doc.envelope.signatures.length} attached (not verified here)`,
   ];
 }
-
-const LISTED_FILES = 40;
 const OP_MARK = { add: 'A', modify: 'M', delete: 'D' } as const;
 
+/** Every file operation: a reviewer must be able to see each path a release touches. */
 function fileLines(m: Manifest): string[] {
-  const shown = m.files.slice(0, LISTED_FILES).map((f) => `  ${OP_MARK[f.op]} ${f.path}${f.op !== 'delete' && f.mode === '0755' ? '  (executable)' : ''}`);
-  const more = m.files.length - shown.length;
-  return more > 0 ? [...shown, `  … and ${more} more (inspect --json lists them all)`] : shown;
+  return m.files.map((f) => `  ${OP_MARK[f.op]} ${f.path}${f.op !== 'delete' && f.mode === '0755' ? '  (executable)' : ''}`);
+}
+
+/** Each step as the exact argv array it runs with (no shell), so "a b" and "a","b" never look alike. */
+function postUpdateLines(m: Manifest): string[] {
+  if (m.postUpdate.length === 0) return ['Post-update:  none'];
+  return m.postUpdate.map((argv, i) => `${i === 0 ? 'Post-update: ' : '             '} ${JSON.stringify(argv)}`);
 }
 
 function policyLines(p: Policy, doc: OpenedEnvelope): string[] {
@@ -69,6 +74,6 @@ function policyLines(p: Policy, doc: OpenedEnvelope): string[] {
     ...p.signers.map((s, i) => `${i === 0 ? 'Signers:' : '        '}      ${s.name}  ${s.id.slice(0, 16)}…`),
     `Expires:      ${p.expires}`,
     `Payload:      sha256 ${doc.payloadSha256}`,
-    `Signatures:   ${doc.envelope.signatures.length} attached`,
+    `Signatures:   ${doc.envelope.signatures.length} attached (not verified here)`,
   ];
 }

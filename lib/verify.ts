@@ -1,11 +1,15 @@
 // Verification of a bundle or signed document, in the order DESIGN.md fixes.
 // Pure: the caller supplies bytes, the archive as chunks, the trusted policy and the reference time.
 import { verifyArchiveStream } from './archive.js';
+import { bytesEqual } from './bytes.js';
+import { canonicalBytes } from './canonical.js';
 import { openEnvelope, MAX_ENVELOPE_BYTES, type OpenedEnvelope } from './envelope.js';
-import { ArchiveError, CountersignError, FormatError, VerificationError, toReason, type Reason } from './errors.js';
+import { ArchiveError, CountersignError, FormatError, UsageError, VerificationError, toReason, type Reason } from './errors.js';
 import { checkRelease, manifestFromPayload, type Manifest, type SiteState } from './manifest.js';
-import { checkPolicyFresh, policyFromPayload, type CheckedPolicy, type Policy } from './policy.js';
+import { checkPolicyFresh, policyFromPayload, type CheckedPolicy, type Policy, type TrustedPolicy } from './policy.js';
 import { countQuorum, describeQuorum, publicSigner, type QuorumResult } from './quorum.js';
+import { checkRotationVersion, countRotation } from './rotation.js';
+import { parseVersion } from './version.js';
 
 export interface Limits {
   maxEnvelopeBytes: number;
@@ -22,7 +26,7 @@ export const DEFAULT_LIMITS: Limits = {
 export interface ArchiveInput {
   /** Bytes available for the archive (e.g. file size minus the bundle header and envelope). */
   size: number;
-  /** Called at most once, and only after the envelope has passed every check. */
+  /** Streams the archive; verify calls it once, and only after the envelope has passed every check. */
   chunks: () => AsyncIterable<Uint8Array>;
 }
 
@@ -32,10 +36,11 @@ export interface BundleInput {
 }
 
 export interface VerifyOptions {
-  /** The policy the site trusts (see `loadTrustedPolicy`). */
-  trusted: CheckedPolicy;
+  /** The policy the site trusts: from loadTrustedPolicy or a walked rotation chain. */
+  trusted: TrustedPolicy;
   /** Reference time, fixed once by the caller. */
   now: Date;
+  /** What the site runs; each field given is checked, the rest are reported in `notChecked`. */
   site?: SiteState;
   limits?: Partial<Limits>;
 }
@@ -48,11 +53,15 @@ export interface Verified {
   payloadSha256: string;
   /** Non-fatal findings (unknown keys, duplicates) that did not affect the verdict. */
   warnings: Reason[];
+  /** Site checks that were skipped because the caller did not say what the site runs. */
+  notChecked: Array<'product' | 'component' | 'installed'>;
 }
 
 /** Verifies everything; resolves only when every check passes, else throws VerificationError with every reason found. */
 export async function verifyBundle(input: BundleInput, opts: VerifyOptions): Promise<Verified> {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const site = opts.site ?? {};
+  checkCallerInputs(opts.now, site);
   const reasons: Reason[] = [];
 
   // 1. Size caps before parsing anything.
@@ -66,14 +75,17 @@ export async function verifyBundle(input: BundleInput, opts: VerifyOptions): Pro
   // 2. Strict parsing, schema, canonical payload.
   let opened: OpenedEnvelope;
   let document: VerifiedDocument;
+  let policyDoc: CheckedPolicy | undefined;
   try {
     opened = openEnvelope(input.envelopeBytes);
-    document =
-      opened.kind === 'manifest'
-        ? { kind: 'manifest', manifest: manifestFromPayload(opened.payloadBytes) }
-        : opened.kind === 'policy'
-          ? { kind: 'policy', policy: policyFromPayload(opened.payloadBytes).policy }
-          : reject(new FormatError('WRONG_TYPE', `a ${opened.kind} is not verified as a bundle`));
+    if (opened.kind === 'manifest') {
+      document = { kind: 'manifest', manifest: manifestFromPayload(opened.payloadBytes) };
+    } else if (opened.kind === 'policy') {
+      policyDoc = policyFromPayload(opened.payloadBytes);
+      document = { kind: 'policy', policy: policyDoc.policy };
+    } else {
+      reject(new FormatError('WRONG_TYPE', `a ${opened.kind} is not verified as a bundle`));
+    }
   } catch (err) {
     reject(err);
   }
@@ -86,41 +98,85 @@ export async function verifyBundle(input: BundleInput, opts: VerifyOptions): Pro
 
   // 4-5. Signatures and quorum over distinct authorised keys.
   const quorum = countQuorum(opened, opened.envelope.signatures, opts.trusted);
-  if (!quorum.met) {
-    reasons.push({
-      code: 'QUORUM_NOT_MET',
-      message: `quorum not met: ${describeQuorum(quorum)}`,
-      details: { signedBy: quorum.signedBy.map(publicSigner), couldSign: quorum.couldSign.map(publicSigner), problems: quorum.problems },
-    });
-  }
+  if (!quorum.met) reasons.push(quorumReason(quorum, 'quorum not met'));
 
-  // 6. Freshness and applicability.
+  // 6. Freshness and applicability; for a policy, the rotation rules.
   if (document.kind === 'manifest') {
-    reasons.push(...checkRelease(document.manifest, opts.trusted.policy.version, opts.site ?? {}, opts.now));
+    reasons.push(...checkRelease(document.manifest, opts.trusted.policy.version, site, opts.now));
+  } else if (policyDoc) {
+    reasons.push(...checkPolicyDocument(opened, policyDoc, opts.trusted, opts.now, input.archive));
   }
 
   // 7. The archive, streamed against the signed digests; only once the envelope is trusted.
   if (document.kind === 'manifest' && reasons.length === 0) {
-    const declared = document.manifest.archive;
-    if (!input.archive) {
-      reasons.push({ code: 'DIGEST_MISMATCH', message: 'the bundle holds no archive' });
-    } else if (input.archive.size !== declared.size) {
-      const how = input.archive.size < declared.size ? 'truncated' : 'extended';
-      reasons.push({ code: 'DIGEST_MISMATCH', message: `archive is ${how}: ${input.archive.size} bytes, the manifest says ${declared.size}` });
-    } else {
-      try {
-        await verifyArchiveStream(input.archive.chunks(), declared, document.manifest.files, { maxEntries: limits.maxEntries });
-      } catch (err) {
-        if (!(err instanceof CountersignError)) throw err;
-        // The archive check lists every problem it found in details.reasons; report them all.
-        const found = err.details.reasons;
-        reasons.push(...(Array.isArray(found) ? (found as Reason[]) : [toReason(err)]));
-      }
-    }
+    reasons.push(...(await checkArchive(document.manifest, input.archive, limits)));
   }
 
   if (reasons.length > 0) throw new VerificationError(reasons);
-  return { document, quorum, payloadSha256: opened.payloadSha256, warnings: quorum.problems };
+  return {
+    document,
+    quorum,
+    payloadSha256: opened.payloadSha256,
+    warnings: quorum.problems,
+    notChecked: (['product', 'component', 'installed'] as const).filter((f) => site[f] === undefined),
+  };
+}
+
+/** The caller's own inputs: a bad one is a usage error, never a reason to accept or reject a bundle. */
+function checkCallerInputs(now: Date, site: SiteState): void {
+  if (!(now instanceof Date) || !Number.isFinite(now.getTime())) throw new UsageError('USAGE', 'the reference time is not a valid date');
+  if (site.installed !== undefined) {
+    try {
+      parseVersion(site.installed);
+    } catch (err) {
+      throw new UsageError('USAGE', `installed version: ${(err as Error).message}`);
+    }
+  }
+}
+
+/**
+ * A policy document is either the trusted policy itself, or the next rotation: version N+1, signed by
+ * a quorum of N (counted in step 5) and of itself, unexpired. A policy bundle carries no archive.
+ */
+function checkPolicyDocument(opened: OpenedEnvelope, doc: CheckedPolicy, trusted: TrustedPolicy, now: Date, archive?: ArchiveInput): Reason[] {
+  const reasons: Reason[] = [];
+  if (archive && archive.size > 0) reasons.push({ code: 'ARCHIVE_MALFORMED', message: `a policy carries no archive, but ${archive.size} bytes follow it` });
+  if (bytesEqual(opened.payloadBytes, canonicalBytes(trusted.policy))) return reasons;
+  collect(reasons, () => checkRotationVersion(trusted, doc));
+  const own = countRotation(opened, opened.envelope.signatures, trusted, doc).next;
+  if (!own.met) reasons.push(quorumReason(own, `policy ${doc.policy.version} lacks the quorum of its own keys`));
+  collect(reasons, () => checkPolicyFresh(doc.policy, now));
+  return reasons;
+}
+
+async function checkArchive(manifest: Manifest, archive: ArchiveInput | undefined, limits: Limits): Promise<Reason[]> {
+  const declared = manifest.archive;
+  if (!archive) return [{ code: 'DIGEST_MISMATCH', message: 'the bundle holds no archive' }];
+  if (archive.size !== declared.size) {
+    const how = archive.size < declared.size ? 'truncated' : 'extended';
+    return [{ code: 'DIGEST_MISMATCH', message: `archive is ${how}: ${archive.size} bytes, the manifest says ${declared.size}` }];
+  }
+  try {
+    await verifyArchiveStream(archive.chunks(), declared, manifest.files, { maxEntries: limits.maxEntries });
+    return [];
+  } catch (err) {
+    if (err instanceof CountersignError) {
+      // The archive check lists every problem it found in details.reasons; report them all.
+      const found = err.details.reasons;
+      return Array.isArray(found) ? (found as Reason[]) : [toReason(err)];
+    }
+    // The archive vanished or could not be read mid-stream: still a coded answer, never a crash.
+    const code = (err as NodeJS.ErrnoException)?.code ?? 'unknown';
+    return [{ code: 'IO', message: `the archive could not be read: ${code}` }];
+  }
+}
+
+function quorumReason(q: QuorumResult, what: string): Reason {
+  return {
+    code: 'QUORUM_NOT_MET',
+    message: `${what}: ${describeQuorum(q)}`,
+    details: { signedBy: q.signedBy.map(publicSigner), couldSign: q.couldSign.map(publicSigner), problems: q.problems },
+  };
 }
 
 function reject(err: unknown): never {

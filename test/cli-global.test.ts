@@ -74,3 +74,10 @@ describe('cli: every command', () => {
     }
   });
 });
+
+describe('cli output to a terminal', () => {
+  it('shows control and bidi characters as escapes, so a document cannot drive the terminal', async () => {
+    const { printable } = await import('../cli/context.js');
+    expect(printable('ok\x1b[2K\rfake\u202e\n')).to.equal('ok\\u{1b}[2K\\u{d}fake\\u{202e}\n');
+  });
+});

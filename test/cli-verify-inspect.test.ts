@@ -242,6 +242,35 @@ describe('cli verify and inspect', () => {
     });
   });
 
+  describe('verify: the site, the caller and the terminal', () => {
+    it('--product or --component other than the release: WRONG_TARGET', async () => {
+      for (const flags of [['--product', 'wordpress'], ['--component', 'views']]) {
+        const r = await runCli(['verify', bundle, '--policy', policy.signed, '--installed', '10.2.3', ...flags, '--json'], opts);
+        expectRejected(r, 'WRONG_TARGET');
+      }
+    });
+
+    it('says which site checks were skipped', async () => {
+      const r = await runCli(['verify', bundle, '--policy', policy.signed], opts);
+      expect(r.code).to.equal(0);
+      expect(r.stdout).to.contain('not checked against a site: product, component, installed');
+    });
+
+    it('a malformed --installed is a usage error (exit 2)', async () => {
+      const r = await runCli(['verify', bundle, '--policy', policy.signed, '--installed', '10.2.x', '--json'], opts);
+      expect(r.code).to.equal(2);
+      expect(r.json).to.include({ ok: false, code: 'USAGE' });
+    });
+
+    it('a key id smuggling terminal escapes is refused by the schema', async () => {
+      const { envelope, archive: arch } = splitBundle(bundleBytes);
+      envelope.signatures.push({ keyid: '\u001b[2K\rOK: fake', sig: envelope.signatures[0].sig });
+      const env = Buffer.from(JSON.stringify(envelope));
+      const r = await verifyVariant('escape.bundle', Buffer.concat([Buffer.from(`countersign-bundle v1 ${env.length}\n`), env, arch]));
+      expectRejected(r, 'SCHEMA_INVALID');
+    });
+  });
+
   describe('inspect', () => {
     const inspect = (file: string, extra: string[] = []) => runCli(['inspect', file, ...extra], opts);
 

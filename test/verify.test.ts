@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { concatBytes, toBase64 } from '../lib/bytes.js';
 import { canonicalBytes } from '../lib/canonical.js';
 import { createEnvelope, type Envelope } from '../lib/envelope.js';
-import { VerificationError, type ErrorCode } from '../lib/errors.js';
+import { UsageError, VerificationError, type ErrorCode } from '../lib/errors.js';
+import { createPolicy } from '../lib/policy.js';
 import type { Manifest } from '../lib/manifest.js';
 import { writeTar } from '../lib/tar.js';
 import { verifyBundle, type BundleInput, type VerifyOptions } from '../lib/verify.js';
@@ -55,7 +56,7 @@ describe('verifyBundle', () => {
 
   beforeEach(() => {
     p = makePolicy(5, 3);
-    opts = { trusted: p.checked, now: NOW, site: { installed: '10.2.3' } };
+    opts = { trusted: p.trusted, now: NOW, site: { product: 'drupal', component: 'core', installed: '10.2.3' } };
   });
 
   it('accepts a release signed by a quorum and names who signed', async () => {
@@ -78,7 +79,7 @@ describe('verifyBundle', () => {
     it('rejects when the trusted policy has expired (POLICY_EXPIRED)', async () => {
       p = makePolicy(5, 3, { expires: new Date('2026-11-01T00:00:00Z') });
       const env = signedBy(release.envelope, quorum());
-      expect(await rejection(bundleInput(env, release.archive), { ...opts, trusted: p.checked })).to.deep.equal(['POLICY_EXPIRED']);
+      expect(await rejection(bundleInput(env, release.archive), { ...opts, trusted: p.trusted })).to.deep.equal(['POLICY_EXPIRED']);
     });
 
     it('rejects an installed version outside applies-to (NOT_APPLICABLE)', async () => {
@@ -206,8 +207,84 @@ describe('verifyBundle', () => {
     });
   });
 
-  it('verifies a signed policy against the trusted policy', async () => {
-    const v = await verifyBundle(bundleInput(p.signed), opts);
-    expect(v.document.kind).to.equal('policy');
+  describe('the site it is meant for', () => {
+    it('rejects a release for another product (WRONG_TARGET)', async () => {
+      const env = signedBy(release.envelope, quorum());
+      expect(await rejection(bundleInput(env, release.archive), { ...opts, site: { ...opts.site, product: 'wordpress' } })).to.deep.equal(['WRONG_TARGET']);
+    });
+
+    it('rejects a release for another component (WRONG_TARGET)', async () => {
+      const env = signedBy(release.envelope, quorum());
+      expect(await rejection(bundleInput(env, release.archive), { ...opts, site: { ...opts.site, component: 'views' } })).to.deep.equal(['WRONG_TARGET']);
+    });
+
+    it('says which site checks it skipped when the caller did not say what the site runs', async () => {
+      const v = await verifyBundle(bundleInput(signedBy(release.envelope, quorum()), release.archive), { ...opts, site: {} });
+      expect(v.notChecked).to.deep.equal(['product', 'component', 'installed']);
+    });
+  });
+
+  describe("the caller's own inputs", () => {
+    it('an invalid reference time is a usage error, never a pass (expiry fails closed)', async () => {
+      const env = signedBy(release.envelope, quorum());
+      for (const now of [new Date('bogus'), new Date(NaN)]) {
+        await verifyBundle(bundleInput(env, release.archive), { ...opts, now }).then(
+          () => expect.fail('accepted with an invalid time'),
+          (err: unknown) => expect(err).to.be.instanceOf(UsageError),
+        );
+      }
+    });
+
+    it('a malformed installed version is a usage error, not a hidden rejection', async () => {
+      const env = signedBy(release.envelope, p.signers.slice(0, 1));
+      await verifyBundle(bundleInput(env, release.archive), { ...opts, site: { installed: '10.2.x' } }).then(
+        () => expect.fail('accepted'),
+        (err: unknown) => expect(err).to.be.instanceOf(UsageError),
+      );
+    });
+
+    it('an archive that cannot be read mid-stream is a coded reason, not a crash', async () => {
+      const env = signedBy(release.envelope, quorum());
+      const failing: BundleInput['archive'] = {
+        size: release.archive.length,
+        chunks: async function* () {
+          yield release.archive.subarray(0, 512);
+          throw Object.assign(new Error('gone'), { code: 'ENOENT' });
+        },
+      };
+      expect(await rejection({ ...bundleInput(env), archive: failing }, opts)).to.deep.equal(['IO']);
+    });
+  });
+
+  describe('policy documents', () => {
+    it('the trusted policy itself verifies', async () => {
+      const v = await verifyBundle(bundleInput(p.signed), opts);
+      expect(v.document.kind).to.equal('policy');
+    });
+
+    it('a policy with bytes after it is rejected (a policy carries no archive)', async () => {
+      expect(await rejection(bundleInput(p.signed, new Uint8Array(3)), opts)).to.deep.equal(['ARCHIVE_MALFORMED']);
+    });
+
+    it('another version-1 policy signed by the trusted quorum is a replay (POLICY_ROLLBACK)', async () => {
+      const other = createPolicy({ threshold: 3, signers: p.signers.map((s) => ({ publicKey: s.publicKey, name: `${s.name}-other` })), expires: new Date('2030-01-01') });
+      const env = signedBy(createEnvelope('policy', canonicalBytes(other)), quorum());
+      expect(await rejection(bundleInput(env), opts)).to.deep.equal(['POLICY_ROLLBACK']);
+    });
+
+    it('a version that skips ahead is rejected (POLICY_VERSION_GAP), as is an expired one', async () => {
+      const v3 = createPolicy({ threshold: 3, signers: p.signers.map((s) => ({ publicKey: s.publicKey, name: s.name })), expires: new Date('2026-11-01'), version: 3 });
+      const env = signedBy(createEnvelope('policy', canonicalBytes(v3)), quorum());
+      expect(await rejection(bundleInput(env), opts)).to.deep.equal(['POLICY_VERSION_GAP', 'POLICY_EXPIRED']);
+    });
+
+    it('version N+1 needs the quorum of its own keys too', async () => {
+      const newcomers = makePolicy(3, 2).signers;
+      const v2 = createPolicy({ threshold: 2, signers: newcomers.map((s) => ({ publicKey: s.publicKey, name: s.name })), expires: new Date('2030-01-01'), version: 2 });
+      const unsigned = createEnvelope('policy', canonicalBytes(v2));
+      expect(await rejection(bundleInput(signedBy(unsigned, quorum())), opts)).to.deep.equal(['QUORUM_NOT_MET']);
+      const v = await verifyBundle(bundleInput(signedBy(unsigned, [...quorum(), ...newcomers.slice(0, 2)])), opts);
+      expect(v.document.kind).to.equal('policy');
+    });
   });
 });

@@ -7,8 +7,8 @@ import { bundleHeader } from '../../lib/bundle.js';
 import { concatBytes, toBase64 } from '../../lib/bytes.js';
 import { canonicalBytes } from '../../lib/canonical.js';
 import { generateSeed, publicKeyFromSeed, signMessage, keyId } from '../../lib/ed25519.js';
-import { createEnvelope, openEnvelope, pae, serializeEnvelope, type DocumentKind, type Envelope, type EnvelopeSignature } from '../../lib/envelope.js';
-import { createPolicy, policyFromPayload, type CheckedPolicy, type Policy } from '../../lib/policy.js';
+import { createEnvelope, pae, serializeEnvelope, type Envelope, type EnvelopeSignature } from '../../lib/envelope.js';
+import { createPolicy, loadTrustedPolicy, policyFromPayload, type CheckedPolicy, type Policy, type TrustedPolicy } from '../../lib/policy.js';
 import type { Manifest } from '../../lib/manifest.js';
 import type { BundleInput } from '../../lib/verify.js';
 
@@ -48,6 +48,8 @@ export interface TestPolicy {
   checked: CheckedPolicy;
   /** The policy envelope, self-signed by its first `threshold` signers. */
   signed: Envelope;
+  /** The same policy loaded as a site would pin it. */
+  trusted: TrustedPolicy;
 }
 
 export function makePolicy(n = 5, threshold = 3, opts: { expires?: Date; version?: number } = {}): TestPolicy {
@@ -59,7 +61,8 @@ export function makePolicy(n = 5, threshold = 3, opts: { expires?: Date; version
     version: opts.version,
   });
   const unsigned = createEnvelope('policy', canonicalBytes(policy));
-  return { signers, policy, checked: policyFromPayload(canonicalBytes(policy)), signed: signedBy(unsigned, signers.slice(0, threshold)) };
+  const signed = signedBy(unsigned, signers.slice(0, threshold));
+  return { signers, policy, checked: policyFromPayload(canonicalBytes(policy)), signed, trusted: loadTrustedPolicy(envelopeBytes(signed)) };
 }
 
 export function tempDir(prefix = 'countersign-test-'): string {
@@ -140,8 +143,4 @@ export async function* chunked(bytes: Uint8Array, size = 1000): AsyncGenerator<U
 export function bundleFileBytes(envelope: Envelope, archive: Uint8Array): Uint8Array {
   const env = envelopeBytes(envelope);
   return concatBytes(bundleHeader(env.length), env, archive);
-}
-
-export function kindOfEnvelope(envelope: Envelope): DocumentKind {
-  return openEnvelope(envelopeBytes(envelope)).kind;
 }
