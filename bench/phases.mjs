@@ -33,7 +33,7 @@ await import('@noble/ed25519');
 mark('import @noble/ed25519');
 const { loadTrustedPolicy } = await import('../dist/lib/policy.js');
 const { verifyBundle } = await import('../dist/lib/verify.js');
-const { readBundleFile } = await import('../dist/lib/bundle-file.js');
+const { openBundleFile } = await import('../dist/lib/bundle-file.js');
 const { verifyArchiveStream } = await import('../dist/lib/archive.js');
 const { openEnvelope } = await import('../dist/lib/envelope.js');
 const { manifestFromPayload, checkRelease } = await import('../dist/lib/manifest.js');
@@ -68,9 +68,9 @@ for (const name of ['envelope', 'policy', 'manifest']) {
 // --- The verify command's own work, now that everything is loaded and compiled --------------
 const now = new Date();
 const { readInput } = await import('../dist/cli/files.js');
-const trusted = loadTrustedPolicy(readInput(policyPath, 'policy'), now, policyPath);
+const trusted = loadTrustedPolicy(readInput(policyPath, 'policy'), policyPath);
 mark('policy load: read, parse, schema, key checks, 3 Ed25519 self-signatures');
-const input = await readBundleFile(bundlePath);
+const input = await openBundleFile(bundlePath);
 mark('read bundle header + envelope');
 const opened = openEnvelope(input.envelopeBytes);
 const manifest = manifestFromPayload(opened.payloadBytes);
@@ -85,12 +85,15 @@ const inProcessMs = performance.now();
 
 // --- Whole verifyBundle again, warm (JIT and page cache hot), as a cross-check --------------
 const warmStart = performance.now();
-const verified = await verifyBundle(await readBundleFile(bundlePath), { trusted, now });
+const again = await openBundleFile(bundlePath);
+const verified = await verifyBundle(again, { trusted, now });
+await again.close();
 const warmVerifyBundleMs = performance.now() - warmStart;
 if (verified.document.kind !== 'manifest') throw new Error('unexpected document');
 
 // --- Decompose the archive pass over the same (page-cached) bytes ---------------------------
-const archive = (await readBundleFile(bundlePath)).archive;
+const reopened = await openBundleFile(bundlePath);
+const archive = reopened.archive;
 async function pass(label, consume) {
   const t = performance.now();
   for await (const chunk of archive.chunks()) consume(chunk);
