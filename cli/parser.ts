@@ -7,6 +7,7 @@ import { assembleCommand } from './assemble.js';
 import { buildCommand } from './build.js';
 import { inspectCommand } from './inspect.js';
 import { keygenCommand } from './keygen.js';
+import { revokeCommand } from './revoke.js';
 import { policyCommand } from './policy.js';
 import { signCommand } from './sign.js';
 import { verifyCommand } from './verify.js';
@@ -27,6 +28,7 @@ export function createParser(ctx: Context): Argv {
     .command(signCommand(ctx))
     .command(assembleCommand(ctx))
     .command(verifyCommand(ctx))
+    .command(revokeCommand(ctx))
     .command(inspectCommand(ctx))
     .demandCommand(1, 'Name a command; see --help.')
     .strict()

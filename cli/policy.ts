@@ -1,10 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { KeyError, UsageError } from '../lib/errors.js';
 import { parsePublicKeyFile } from '../lib/keyfile.js';
-import { createPolicy, policyEnvelope } from '../lib/policy.js';
+import { createPolicy, loadTrustedPolicy, policyEnvelope, type NewSigner, type Policy, type Signer } from '../lib/policy.js';
 import { serializeEnvelope } from '../lib/envelope.js';
 import { writeFilesAtomically } from '../lib/durable.js';
-import { fromUtf8 } from '../lib/bytes.js';
+import { fromBase64, fromUtf8 } from '../lib/bytes.js';
 import { addDays } from '../lib/time.js';
 import { timeFlag } from './flags.js';
 import type { Context } from './context.js';
@@ -22,12 +22,14 @@ interface PolicyInitArgs {
 export function policyCommand(ctx: Context): CommandModule<object, object> {
   return {
     command: 'policy <action>',
-    describe: 'Create trust policies (who may sign, and how many must)',
+    describe: 'Create and rotate trust policies (who may sign, and how many must)',
     builder: (y) =>
       y
         .command(policyInitCommand(ctx))
+        .command(policyRotateCommand(ctx))
         .demandCommand(1, 'Name a policy action; see --help.')
-        .example('$0 policy init --threshold 3 --signer a.pub --signer b.pub --signer c.pub --signer d.pub --signer e.pub --out policy.json', '3-of-5'),
+        .example('$0 policy init --threshold 3 --signer a.pub --signer b.pub --signer c.pub --signer d.pub --signer e.pub --out policy.json', '3-of-5')
+        .example('$0 policy rotate --from policy.signed.json --remove-signer 43e2adfe --add-signer frank.pub --out policy-2.json', 'replace a lost key'),
     handler: () => undefined,
   };
 }
@@ -46,24 +48,91 @@ function policyInitCommand(ctx: Context): CommandModule<object, PolicyInitArgs> 
         .epilogue('Then: countersign sign policy.json --key K.key (by at least m signers) and countersign assemble policy.json --policy policy.json --out policy.signed.json SIG...'),
     handler: (args) => {
       if (!Number.isInteger(args.threshold)) throw new UsageError('USAGE', '--threshold must be a whole number');
-      const signers = args.signer.map((file) => {
-        try {
-          const pub = parsePublicKeyFile(fromUtf8(readInput(file, 'public key file', 64 * 1024)));
-          return { publicKey: pub.publicKey, name: pub.name };
-        } catch (err) {
-          if (err instanceof KeyError) throw new KeyError(err.code, `${file}: ${err.message}`);
-          throw err;
-        }
-      });
-      const expires = args.expires ? timeFlag('--expires', args.expires) : addDays(ctx.now, 365);
-      if (expires.getTime() <= ctx.now.getTime()) throw new UsageError('USAGE', `--expires ${args.expires} is in the past`);
-      const policy = createPolicy({ threshold: args.threshold, signers, expires });
-      writeFilesAtomically([{ path: args.out, data: serializeEnvelope(policyEnvelope(policy)) }]);
-      succeed(ctx, args, { policy: args.out, version: policy.version, threshold: policy.threshold, signers: policy.signers.map(({ id, name }) => ({ id, name })) }, [
-        `Wrote ${args.out}: policy version ${policy.version}, ${policy.threshold} of ${policy.signers.length} signers, expires ${policy.expires}`,
-        ...policy.signers.map((s) => `  ${s.name}  ${s.id}`),
-        `Next: at least ${policy.threshold} signers run "countersign sign ${args.out} --key THEIR.key".`,
-      ]);
+      const policy = createPolicy({ threshold: args.threshold, signers: args.signer.map(readSigner), expires: expiryFlag(ctx, args.expires) });
+      writePolicy(ctx, args, policy, `Next: at least ${policy.threshold} signers run "countersign sign ${args.out} --key THEIR.key".`);
     },
   };
+}
+
+interface PolicyRotateArgs {
+  from: string;
+  threshold?: number;
+  addSigner?: string[];
+  removeSigner?: string[];
+  expires?: string;
+  out: string;
+  json?: boolean;
+}
+
+function policyRotateCommand(ctx: Context): CommandModule<object, PolicyRotateArgs> {
+  return {
+    command: 'rotate',
+    describe: 'Write policy version N+1 (unsigned): add or remove signers, change the threshold or the expiry',
+    builder: (y) =>
+      y
+        .option('from', { type: 'string', demandOption: true, describe: 'The current signed policy (version N)' })
+        .option('threshold', { type: 'number', describe: 'The new m (default: unchanged)' })
+        .option('add-signer', { type: 'string', array: true, describe: 'A public key file to add (repeat)' })
+        .option('remove-signer', { type: 'string', array: true, describe: 'A signer to remove: key id, a unique prefix of it (8+ hex digits), or exact name (repeat)' })
+        .option('expires', { type: 'string', describe: 'ISO-8601 expiry (default: one year from now)' })
+        .option('out', { type: 'string', demandOption: true, describe: 'Where to write policy N+1' })
+        .example('$0 policy rotate --from policy.signed.json --remove-signer 43e2adfe --add-signer frank.pub --out policy-2.json', 'a lost laptop')
+        .epilogue(
+          'Version N+1 takes effect only when a quorum of N AND a quorum of N+1 sign it: countersign assemble policy-2.json --policy policy.signed.json --out policy-2.signed.json SIG... ' +
+            'Sites accept it with countersign trust update --store DIR policy-2.signed.json; from then on a removed key counts for nothing.',
+        ),
+    handler: (args) => {
+      const current = loadTrustedPolicy(readInput(args.from, 'current policy'), args.from).policy;
+      const removed = new Set((args.removeSigner ?? []).map((r) => findSigner(current.signers, r).id));
+      const kept = current.signers.filter((s) => !removed.has(s.id)).map((s) => ({ publicKey: fromBase64(s.publicKey), name: s.name }));
+      const threshold = args.threshold ?? current.threshold;
+      if (!Number.isInteger(threshold)) throw new UsageError('USAGE', '--threshold must be a whole number');
+      const next = createPolicy({
+        threshold,
+        signers: [...kept, ...(args.addSigner ?? []).map(readSigner)],
+        expires: expiryFlag(ctx, args.expires),
+        version: current.version + 1,
+      });
+      writePolicy(
+        ctx,
+        args,
+        next,
+        `Next: signers of BOTH policies sign it (${current.threshold} of version ${current.version} and ${next.threshold} of version ${next.version}), then assemble it with --policy ${args.from}.`,
+      );
+    },
+  };
+}
+
+function readSigner(file: string): NewSigner {
+  try {
+    const pub = parsePublicKeyFile(fromUtf8(readInput(file, 'public key file', 64 * 1024)));
+    return { publicKey: pub.publicKey, name: pub.name };
+  } catch (err) {
+    if (err instanceof KeyError) throw new KeyError(err.code, `${file}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** A signer named by full key id, a unique id prefix of 8+ hex digits, or exact display name. */
+function findSigner(signers: Signer[], ref: string): Signer {
+  const matches = signers.filter((s) => s.id === ref || s.name === ref || (/^[0-9a-f]{8,63}$/.test(ref) && s.id.startsWith(ref)));
+  if (matches.length !== 1) {
+    throw new UsageError('USAGE', `--remove-signer ${ref} matches ${matches.length === 0 ? 'no signer' : `${matches.length} signers`} of the current policy`);
+  }
+  return matches[0]!;
+}
+
+function expiryFlag(ctx: Context, text: string | undefined): Date {
+  const expires = text ? timeFlag('--expires', text) : addDays(ctx.now, 365);
+  if (expires.getTime() <= ctx.now.getTime()) throw new UsageError('USAGE', `--expires ${text} is in the past`);
+  return expires;
+}
+
+function writePolicy(ctx: Context, args: { out: string; json?: boolean }, policy: Policy, next: string): void {
+  writeFilesAtomically([{ path: args.out, data: serializeEnvelope(policyEnvelope(policy)) }]);
+  succeed(ctx, args, { policy: args.out, version: policy.version, threshold: policy.threshold, signers: policy.signers.map(({ id, name }) => ({ id, name })) }, [
+    `Wrote ${args.out}: policy version ${policy.version}, ${policy.threshold} of ${policy.signers.length} signers, expires ${policy.expires}`,
+    ...policy.signers.map((s) => `  ${s.name}  ${s.id}`),
+    next,
+  ]);
 }

@@ -2,7 +2,9 @@ import type { CommandModule } from 'yargs';
 import { CountersignError, VerificationError, toReason } from '../lib/errors.js';
 import { loadTrustedPolicy } from '../lib/policy.js';
 import { describeSigners, publicSigner } from '../lib/quorum.js';
-import { verifyBundle } from '../lib/verify.js';
+import { verifyBundle, type VerifiedDocument } from '../lib/verify.js';
+import { walkPolicyChain } from '../lib/rotation.js';
+import { verifyRevocation } from '../lib/revocation.js';
 import type { Context } from './context.js';
 import { readInput } from './files.js';
 import { checkFlag, timeFlag } from './flags.js';
@@ -17,6 +19,8 @@ interface VerifyArgs {
   product?: string;
   component?: string;
   installed?: string;
+  chain?: string[];
+  revocation?: string[];
   now?: string;
   json?: boolean;
 }
@@ -33,6 +37,8 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
         .option('product', { type: 'string', describe: 'The product this site runs, e.g. drupal (a release for another is WRONG_TARGET)' })
         .option('component', { type: 'string', describe: 'The component being updated: core, or a module/plugin/theme name' })
         .option('installed', { type: 'string', describe: 'The version installed on the site (enables applicability and rollback checks)' })
+        .option('chain', { type: 'string', array: true, describe: 'Signed policy rotations to walk from --policy (version N+1, N+2, ... in order)' })
+        .option('revocation', { type: 'string', array: true, describe: 'A signed revocation to honour (repeat); it must verify against the policy' })
         .option('now', { type: 'string', describe: 'Reference time (ISO-8601) instead of the clock, for tests and audits' })
         .example('$0 verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3', '')
         .epilogue('Checks, in order: sizes, strict parsing and canonical bytes, the policy, every signature, the quorum, expiry/applicability/rollback, then the archive streamed against the signed digests. Every reason found is reported with its code.'),
@@ -42,22 +48,21 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
       const now = ctx.now;
       const site = { product: args.product, component: args.component, installed: args.installed };
       try {
-        const trusted = loadTrustedPolicy(readInput(args.policy, 'policy'), args.policy);
+        const pinned = loadTrustedPolicy(readInput(args.policy, 'policy'), args.policy);
+        const trusted = walkPolicyChain(pinned, (args.chain ?? []).map((f) => readInput(f, 'policy rotation')));
+        const revocations = (args.revocation ?? []).map((f) => verifyRevocation(readInput(f, 'revocation'), trusted, f));
         const verified = await withDocument(args.bundle, args.archive, ({ envelopeBytes, archive }) =>
-          verifyBundle({ envelopeBytes, archive }, { trusted, now, site }),
+          verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations }),
         );
         const q = verified.quorum;
         const doc = verified.document;
-        const what =
-          doc.kind === 'manifest'
-            ? `${doc.manifest.product} ${doc.manifest.component} ${doc.manifest.version} (risk: ${doc.manifest.risk?.level ?? 'not rated'}; expires ${doc.manifest.expires})`
-            : `policy version ${doc.policy.version} (expires ${doc.policy.expires})`;
+        const what = describeVerified(doc);
         succeed(
           ctx,
           args,
           {
             kind: doc.kind,
-            document: doc.kind === 'manifest' ? doc.manifest : doc.policy,
+            document: doc.kind === 'manifest' ? doc.manifest : doc.kind === 'policy' ? doc.policy : doc.revocation,
             payloadSha256: verified.payloadSha256,
             signedBy: q.signedBy.map(publicSigner),
             threshold: q.threshold,
@@ -83,4 +88,19 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
       }
     },
   };
+}
+
+function describeVerified(doc: VerifiedDocument): string {
+  switch (doc.kind) {
+    case 'manifest': {
+      const m = doc.manifest;
+      return `${m.product} ${m.component} ${m.version} (risk: ${m.risk?.level ?? 'not rated'}; expires ${m.expires})`;
+    }
+    case 'policy':
+      return `policy version ${doc.policy.version} (expires ${doc.policy.expires})`;
+    case 'revocation': {
+      const r = doc.revocation;
+      return `revocation of ${r.product} ${r.component} ${r.version} (${r.reason})`;
+    }
+  }
 }

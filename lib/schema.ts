@@ -3,7 +3,7 @@
 import { FormatError } from './errors.js';
 import * as validators from './generated/validators.js';
 
-export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'partial-signature' | 'public-key' | 'secret-key';
+export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key';
 
 interface Validator {
   (value: unknown): boolean;
@@ -14,6 +14,7 @@ const BY_NAME: Record<SchemaName, Validator> = {
   envelope: validators.envelope,
   policy: validators.policy,
   manifest: validators.manifest,
+  revocation: validators.revocation,
   'partial-signature': validators.partialSignature,
   'public-key': validators.publicKey,
   'secret-key': validators.secretKey,

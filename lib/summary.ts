@@ -3,6 +3,7 @@ import type { OpenedEnvelope } from './envelope.js';
 import { FormatError } from './errors.js';
 import { countFileOps, manifestFromPayload, type Manifest } from './manifest.js';
 import { policyFromPayload, type Policy } from './policy.js';
+import { revocationFromPayload, type Revocation } from './revocation.js';
 
 export interface DocumentSummary {
   kind: OpenedEnvelope['kind'];
@@ -11,6 +12,7 @@ export interface DocumentSummary {
   signatures: number;
   manifest?: Manifest;
   policy?: Policy;
+  revocation?: Revocation;
   lines: string[];
 }
 
@@ -28,6 +30,10 @@ export function summarizeDocument(doc: OpenedEnvelope): DocumentSummary {
   if (doc.kind === 'policy') {
     const { policy } = policyFromPayload(doc.payloadBytes);
     return { ...base, policy, lines: policyLines(policy, doc) };
+  }
+  if (doc.kind === 'revocation') {
+    const revocation = revocationFromPayload(doc.payloadBytes);
+    return { ...base, revocation, lines: revocationLines(revocation, doc) };
   }
   // Nothing is signed or shown blind: a kind without a reviewed summary is refused.
   throw new FormatError('WRONG_TYPE', `countersign cannot summarise a ${doc.kind} for review`);
@@ -73,6 +79,18 @@ function policyLines(p: Policy, doc: OpenedEnvelope): string[] {
     `Threshold:    ${p.threshold} of ${p.signers.length} signers`,
     ...p.signers.map((s, i) => `${i === 0 ? 'Signers:' : '        '}      ${s.name}  ${s.id.slice(0, 16)}…`),
     `Expires:      ${p.expires}`,
+    `Payload:      sha256 ${doc.payloadSha256}`,
+    `Signatures:   ${doc.envelope.signatures.length} attached (not verified here)`,
+  ];
+}
+
+function revocationLines(r: Revocation, doc: OpenedEnvelope): string[] {
+  return [
+    `Type:         REVOCATION (${doc.envelope.payloadType})`,
+    `Revokes:      ${r.product} ${r.component} ${r.version}: sites will refuse every bundle of this release`,
+    `Reason:       ${r.reason}`,
+    `Created:      ${r.created}`,
+    `Policy:       version ${r.policyVersion}`,
     `Payload:      sha256 ${doc.payloadSha256}`,
     `Signatures:   ${doc.envelope.signatures.length} attached (not verified here)`,
   ];

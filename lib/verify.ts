@@ -8,6 +8,7 @@ import { ArchiveError, CountersignError, FormatError, UsageError, VerificationEr
 import { checkRelease, manifestFromPayload, type Manifest, type SiteState } from './manifest.js';
 import { checkPolicyFresh, policyFromPayload, type CheckedPolicy, type Policy, type TrustedPolicy } from './policy.js';
 import { countQuorum, describeQuorum, publicSigner, type QuorumResult } from './quorum.js';
+import { checkRevocations, revocationFromPayload, type Revocation } from './revocation.js';
 import { checkRotationVersion, countRotation } from './rotation.js';
 import { parseVersion } from './version.js';
 
@@ -42,10 +43,15 @@ export interface VerifyOptions {
   now: Date;
   /** What the site runs; each field given is checked, the rest are reported in `notChecked`. */
   site?: SiteState;
+  /** Revocations the site has accepted (see verifyRevocation); a release they name is REVOKED. */
+  revocations?: readonly Revocation[];
   limits?: Partial<Limits>;
 }
 
-export type VerifiedDocument = { kind: 'manifest'; manifest: Manifest } | { kind: 'policy'; policy: Policy };
+export type VerifiedDocument =
+  | { kind: 'manifest'; manifest: Manifest }
+  | { kind: 'policy'; policy: Policy }
+  | { kind: 'revocation'; revocation: Revocation };
 
 export interface Verified {
   document: VerifiedDocument;
@@ -84,7 +90,7 @@ export async function verifyBundle(input: BundleInput, opts: VerifyOptions): Pro
       policyDoc = policyFromPayload(opened.payloadBytes);
       document = { kind: 'policy', policy: policyDoc.policy };
     } else {
-      reject(new FormatError('WRONG_TYPE', `a ${opened.kind} is not verified as a bundle`));
+      document = { kind: 'revocation', revocation: revocationFromPayload(opened.payloadBytes) };
     }
   } catch (err) {
     reject(err);
@@ -103,8 +109,15 @@ export async function verifyBundle(input: BundleInput, opts: VerifyOptions): Pro
   // 6. Freshness and applicability; for a policy, the rotation rules.
   if (document.kind === 'manifest') {
     reasons.push(...checkRelease(document.manifest, opts.trusted.policy.version, site, opts.now));
+    reasons.push(...checkRevocations(document.manifest, opts.revocations ?? []));
   } else if (policyDoc) {
-    reasons.push(...checkPolicyDocument(opened, policyDoc, opts.trusted, opts.now, input.archive));
+    const own = checkPolicyDocument(opened, policyDoc, opts.trusted, opts.now, input.archive);
+    reasons.push(...own.reasons);
+    // A key that only the new policy authorises is not "unknown" in a rotation.
+    const ownKeys = new Set(own.counted);
+    quorum.problems = quorum.problems.filter((p) => !(p.code === 'UNKNOWN_KEY' && ownKeys.has(String(p.details?.keyid))));
+  } else if (input.archive && input.archive.size > 0) {
+    reasons.push({ code: 'ARCHIVE_MALFORMED', message: `a ${document.kind} carries no archive, but ${input.archive.size} bytes follow it` });
   }
 
   // 7. The archive, streamed against the signed digests; only once the envelope is trusted.
@@ -138,15 +151,21 @@ function checkCallerInputs(now: Date, site: SiteState): void {
  * A policy document is either the trusted policy itself, or the next rotation: version N+1, signed by
  * a quorum of N (counted in step 5) and of itself, unexpired. A policy bundle carries no archive.
  */
-function checkPolicyDocument(opened: OpenedEnvelope, doc: CheckedPolicy, trusted: TrustedPolicy, now: Date, archive?: ArchiveInput): Reason[] {
+function checkPolicyDocument(
+  opened: OpenedEnvelope,
+  doc: CheckedPolicy,
+  trusted: TrustedPolicy,
+  now: Date,
+  archive?: ArchiveInput,
+): { reasons: Reason[]; counted: string[] } {
   const reasons: Reason[] = [];
   if (archive && archive.size > 0) reasons.push({ code: 'ARCHIVE_MALFORMED', message: `a policy carries no archive, but ${archive.size} bytes follow it` });
-  if (bytesEqual(opened.payloadBytes, canonicalBytes(trusted.policy))) return reasons;
+  if (bytesEqual(opened.payloadBytes, canonicalBytes(trusted.policy))) return { reasons, counted: [] };
   collect(reasons, () => checkRotationVersion(trusted, doc));
   const own = countRotation(opened, opened.envelope.signatures, trusted, doc).next;
   if (!own.met) reasons.push(quorumReason(own, `policy ${doc.policy.version} lacks the quorum of its own keys`));
   collect(reasons, () => checkPolicyFresh(doc.policy, now));
-  return reasons;
+  return { reasons, counted: own.signatures.map((s) => s.keyid) };
 }
 
 async function checkArchive(manifest: Manifest, archive: ArchiveInput | undefined, limits: Limits): Promise<Reason[]> {

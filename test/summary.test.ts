@@ -27,8 +27,8 @@ describe('what a signer is shown', () => {
     expect(text).to.contain('not verified');
   });
 
-  it('refuses to summarise (and so to sign) a kind it cannot show', () => {
-    const doc = openEnvelope(envelopeBytes(createEnvelope('revocation', canonicalBytes({ x: 1 }))));
-    expect(codeOf(() => summarizeDocument(doc))).to.equal('WRONG_TYPE');
+  it('refuses to summarise (and so to sign) a revocation that is not a valid one', () => {
+    const doc = openEnvelope(envelopeBytes(createEnvelope('revocation', canonicalBytes({ revoke: 'key-of-erin', x: 1 }))));
+    expect(codeOf(() => summarizeDocument(doc))).to.equal('SCHEMA_INVALID');
   });
 });

@@ -2172,14 +2172,206 @@ return errors === 0;
 }
 validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const secretKey = validate25;
-const schema36 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/secret-key.schema.json","title":"Secret key file","description":"An Ed25519 seed, encrypted with scrypt + XChaCha20-Poly1305, or (tests and demos only) in the clear.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","ciphertext"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"object","additionalProperties":false,"required":["name","N","r","p","salt"],"properties":{"name":{"const":"scrypt"},"N":{"type":"integer"},"r":{"type":"integer"},"p":{"type":"integer"},"salt":{"type":"string","maxLength":64}}},"cipher":{"type":"object","additionalProperties":false,"required":["name","nonce"],"properties":{"name":{"const":"xchacha20-poly1305"},"nonce":{"type":"string","maxLength":64}}},"ciphertext":{"type":"string","maxLength":128}}},{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","seed","warning"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"null"},"cipher":{"type":"null"},"seed":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"warning":{"type":"string"}}}]};
+export const revocation = validate25;
+const schema36 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/revocation.schema.json","title":"Revocation","description":"A release that must no longer be installed anywhere, signed by a quorum of the policy.","type":"object","additionalProperties":false,"required":["product","component","version","reason","created","policyVersion"],"properties":{"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"reason":{"type":"string","minLength":1,"maxLength":1000,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://countersign.dev/schemas/secret-key.schema.json" */;
+/*# sourceURL="https://countersign.dev/schemas/revocation.schema.json" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate25.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((((((data.product === undefined) && (missing0 = "product")) || ((data.component === undefined) && (missing0 = "component"))) || ((data.version === undefined) && (missing0 = "version"))) || ((data.reason === undefined) && (missing0 = "reason"))) || ((data.created === undefined) && (missing0 = "created"))) || ((data.policyVersion === undefined) && (missing0 = "policyVersion"))){
+validate25.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((((key0 === "product") || (key0 === "component")) || (key0 === "version")) || (key0 === "reason")) || (key0 === "created")) || (key0 === "policyVersion"))){
+validate25.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.product !== undefined){
+let data0 = data.product;
+const _errs2 = errors;
+if(errors === _errs2){
+if(typeof data0 === "string"){
+if(!pattern6.test(data0)){
+validate25.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.component !== undefined){
+let data1 = data.component;
+const _errs4 = errors;
+if(errors === _errs4){
+if(typeof data1 === "string"){
+if(!pattern6.test(data1)){
+validate25.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.version !== undefined){
+let data2 = data.version;
+const _errs6 = errors;
+if(errors === _errs6){
+if(typeof data2 === "string"){
+if(!pattern8.test(data2)){
+validate25.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.reason !== undefined){
+let data3 = data.reason;
+const _errs8 = errors;
+if(errors === _errs8){
+if(typeof data3 === "string"){
+if(func1(data3) > 1000){
+validate25.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
+return false;
+}
+else {
+if(func1(data3) < 1){
+validate25.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+else {
+if(!pattern18.test(data3)){
+validate25.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.created !== undefined){
+let data4 = data.created;
+const _errs10 = errors;
+if(errors === _errs10){
+if(typeof data4 === "string"){
+if(!pattern19.test(data4)){
+validate25.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.policyVersion !== undefined){
+let data5 = data.policyVersion;
+const _errs12 = errors;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+validate25.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs12){
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 1000000000 || isNaN(data5)){
+validate25.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+return false;
+}
+else {
+if(data5 < 1 || isNaN(data5)){
+validate25.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate25.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate25.errors = vErrors;
+return errors === 0;
+}
+validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const secretKey = validate26;
+const schema37 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/secret-key.schema.json","title":"Secret key file","description":"An Ed25519 seed, encrypted with scrypt + XChaCha20-Poly1305, or (tests and demos only) in the clear.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","ciphertext"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"object","additionalProperties":false,"required":["name","N","r","p","salt"],"properties":{"name":{"const":"scrypt"},"N":{"type":"integer"},"r":{"type":"integer"},"p":{"type":"integer"},"salt":{"type":"string","maxLength":64}}},"cipher":{"type":"object","additionalProperties":false,"required":["name","nonce"],"properties":{"name":{"const":"xchacha20-poly1305"},"nonce":{"type":"string","maxLength":64}}},"ciphertext":{"type":"string","maxLength":128}}},{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","seed","warning"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"null"},"cipher":{"type":"null"},"seed":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"warning":{"type":"string"}}}]};
+
+function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://countersign.dev/schemas/secret-key.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate26.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2985,7 +3177,7 @@ else {
 vErrors.push(err46);
 }
 errors++;
-validate25.errors = vErrors;
+validate26.errors = vErrors;
 return false;
 }
 else {
@@ -2999,9 +3191,9 @@ vErrors = null;
 }
 }
 }
-validate25.errors = vErrors;
+validate26.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate25.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate26.evaluated = {"dynamicProps":true,"dynamicItems":false};
 

@@ -1,0 +1,60 @@
+// Revocations: a release that must no longer be installed, signed by a quorum like any other document.
+import { canonicalBytes, parseCanonical } from './canonical.js';
+import { createEnvelope, expectKind, openEnvelope, type Envelope } from './envelope.js';
+import type { Reason } from './errors.js';
+import type { Manifest } from './manifest.js';
+import type { TrustedPolicy } from './policy.js';
+import { countQuorum, requireQuorum } from './quorum.js';
+import { validate } from './schema.js';
+import { formatTimestamp, parseTimestamp } from './time.js';
+import { compareVersions, parseVersion } from './version.js';
+
+export interface Revocation {
+  product: string;
+  component: string;
+  version: string;
+  reason: string;
+  created: string;
+  /** The policy version whose quorum is expected to sign it. */
+  policyVersion: number;
+}
+
+export function createRevocation(opts: { product: string; component: string; version: string; reason: string; created: Date; policyVersion: number }): Envelope {
+  const revocation: Revocation = { ...opts, created: formatTimestamp(opts.created) };
+  checkRevocation(validate<Revocation>('revocation', revocation, 'revocation'));
+  return createEnvelope('revocation', canonicalBytes(revocation));
+}
+
+export function revocationFromPayload(payloadBytes: Uint8Array, what = 'revocation'): Revocation {
+  return checkRevocation(validate<Revocation>('revocation', parseCanonical(payloadBytes, what), what));
+}
+
+function checkRevocation(revocation: Revocation): Revocation {
+  parseVersion(revocation.version);
+  parseTimestamp(revocation.created, 'revocation time');
+  return revocation;
+}
+
+/** A revocation counts only when a quorum of the trusted policy signed it. Revocations do not expire. */
+export function verifyRevocation(envelopeBytes: Uint8Array, trusted: TrustedPolicy, what = 'revocation'): Revocation {
+  const opened = openEnvelope(envelopeBytes, what);
+  expectKind(opened, 'revocation', what);
+  const revocation = revocationFromPayload(opened.payloadBytes, what);
+  requireQuorum(countQuorum(opened, opened.envelope.signatures, trusted));
+  return revocation;
+}
+
+export function revokes(revocation: Revocation, manifest: Pick<Manifest, 'product' | 'component' | 'version'>): boolean {
+  return revocation.product === manifest.product && revocation.component === manifest.component && compareVersions(revocation.version, manifest.version) === 0;
+}
+
+/** REVOKED for a release any verified revocation names. */
+export function checkRevocations(manifest: Manifest, revocations: readonly Revocation[]): Reason[] {
+  return revocations
+    .filter((r) => revokes(r, manifest))
+    .map((r) => ({
+      code: 'REVOKED' as const,
+      message: `${manifest.product} ${manifest.component} ${manifest.version} was revoked at ${r.created}: ${r.reason}`,
+      details: { revoked: r },
+    }));
+}
