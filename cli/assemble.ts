@@ -161,7 +161,9 @@ function keptSignatures(sides: Side[]): EnvelopeSignature[] {
 function sideLines(side: Side): string[] {
   const q = side.quorum;
   return [
-    `  ${side.label}: ${q.signedBy.length} signed, ${q.threshold} required${q.met ? '' : ' (short)'}`,
+    q.met
+      ? `  ${side.label}: ${q.signedBy.length} signed, ${q.threshold} required`
+      : `  ${side.label}: ${q.signedBy.length} of ${q.threshold} required signatures, short by ${q.threshold - q.signedBy.length}`,
     `    signed:           ${q.signedBy.map((s) => s.name).join(', ') || 'nobody'}`,
     `    could still sign: ${q.couldSign.map((s) => s.name).join(', ') || 'nobody'}`,
   ];
