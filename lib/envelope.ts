@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { fromBase64, fromUtf8, toBase64, utf8, concatBytes } from './bytes.js';
 import { FormatError } from './errors.js';
+import { parseStrictJson } from './json.js';
 import { validate } from './schema.js';
 
 export const PAYLOAD_TYPES = {
@@ -50,15 +51,10 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Parse JSON text strictly (UTF-8, no BOM, size-capped). */
+/** Parse JSON text strictly (UTF-8, size-capped, no duplicate keys). */
 export function parseJsonBytes(bytes: Uint8Array, what: string, maxBytes = MAX_ENVELOPE_BYTES): unknown {
   if (bytes.length > maxBytes) throw new FormatError('SIZE_LIMIT', `${what} is ${bytes.length} bytes; the limit is ${maxBytes}`);
-  const text = fromUtf8(bytes, what);
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new FormatError('MALFORMED', `${what} is not valid JSON: ${(err as Error).message}`);
-  }
+  return parseStrictJson(fromUtf8(bytes, what), what);
 }
 
 export function openEnvelope(bytes: Uint8Array, what = 'envelope'): OpenedEnvelope {

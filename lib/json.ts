@@ -1,0 +1,77 @@
+// Strict JSON (RFC 8259) for documents that are not canonical themselves (envelopes, partial
+// signatures): JSON.parse silently keeps the last of two equal keys, so a reader that keeps the
+// first would see another document. This parser refuses duplicate keys instead.
+import { FormatError } from './errors.js';
+
+const MAX_DEPTH = 64;
+
+export function parseStrictJson(text: string, what: string): unknown {
+  let at = 0;
+  const fail = (why: string): never => {
+    throw new FormatError('MALFORMED', `${what} is not valid JSON: ${why} at offset ${at}`);
+  };
+  const ws = () => {
+    while (at < text.length && (text[at] === ' ' || text[at] === '\t' || text[at] === '\n' || text[at] === '\r')) at++;
+  };
+  const str = (): string => {
+    const start = at;
+    at++; // opening quote
+    for (;;) {
+      const c = text.charCodeAt(at);
+      if (Number.isNaN(c)) fail('unterminated string');
+      if (c === 0x22) break;
+      if (c < 0x20) fail('control character in string');
+      at += c === 0x5c ? 2 : 1;
+    }
+    at++;
+    return JSON.parse(text.slice(start, at)) as string; // escapes decoded by the engine, after the scan
+  };
+  const value = (depth: number): unknown => {
+    if (depth > MAX_DEPTH) fail(`nested deeper than ${MAX_DEPTH}`);
+    ws();
+    const c = text[at];
+    if (c === '{') {
+      at++;
+      const obj: Record<string, unknown> = {};
+      const keys = new Set<string>();
+      ws();
+      if (text[at] === '}') return at++, obj;
+      for (;;) {
+        ws();
+        if (text[at] !== '"') fail('expected a string key');
+        const key = str();
+        if (keys.has(key)) fail(`duplicate key ${JSON.stringify(key)}`);
+        keys.add(key);
+        ws();
+        if (text[at++] !== ':') fail("expected ':'");
+        Object.defineProperty(obj, key, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
+        ws();
+        const sep = text[at++];
+        if (sep === '}') return obj;
+        if (sep !== ',') fail("expected ',' or '}'");
+      }
+    }
+    if (c === '[') {
+      at++;
+      const arr: unknown[] = [];
+      ws();
+      if (text[at] === ']') return at++, arr;
+      for (;;) {
+        arr.push(value(depth + 1));
+        ws();
+        const sep = text[at++];
+        if (sep === ']') return arr;
+        if (sep !== ',') fail("expected ',' or ']'");
+      }
+    }
+    if (c === '"') return str();
+    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(at, at + 400));
+    if (!m) fail('unexpected token');
+    at += m![0].length;
+    return JSON.parse(m![0]);
+  };
+  const result = value(0);
+  ws();
+  if (at !== text.length) fail('trailing characters');
+  return result;
+}
