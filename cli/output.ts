@@ -1,5 +1,5 @@
 // Human or --json output, and the mapping from errors to exit codes (0 ok, 1 rejected, 2 usage or I/O).
-import { CountersignError, UsageError, VerificationError } from '../lib/errors.js';
+import { CountersignError, StoreError, UsageError, VerificationError } from '../lib/errors.js';
 import type { Context } from './context.js';
 
 export interface OutputFlags {
@@ -26,6 +26,7 @@ export function fail(ctx: Context, flags: OutputFlags, err: CountersignError, hu
   else ctx.err(`error[${err.code}]: ${err.message}`);
 }
 
+/** Usage, I/O and trust-store errors (missing, locked, corrupt) are not verdicts on anything: exit 2. */
 export function exitCodeFor(err: CountersignError): number {
-  return err instanceof UsageError ? 2 : 1;
+  return err instanceof UsageError || err instanceof StoreError ? 2 : 1;
 }

@@ -11,6 +11,7 @@ import { revokeCommand } from './revoke.js';
 import { policyCommand } from './policy.js';
 import { signCommand } from './sign.js';
 import { verifyCommand } from './verify.js';
+import { trustCommand } from './trust.js';
 
 export function createParser(ctx: Context): Argv {
   return yargs()
@@ -28,12 +29,13 @@ export function createParser(ctx: Context): Argv {
     .command(signCommand(ctx))
     .command(assembleCommand(ctx))
     .command(verifyCommand(ctx))
+    .command(trustCommand(ctx))
     .command(revokeCommand(ctx))
     .command(inspectCommand(ctx))
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilogue('Exit codes: 0 success, 1 rejected (a check failed), 2 usage or I/O error.')
+    .epilogue('Exit codes: 0 success, 1 rejected (a check failed), 2 usage or I/O error, or a trust store error (STORE_MISSING, STORE_EXISTS, STORE_LOCKED, STORE_CORRUPT).')
     .exitProcess(false)
     .fail((msg, err) => {
       throw err ?? new UsageError('USAGE', msg);

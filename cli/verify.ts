@@ -11,10 +11,13 @@ import { checkFlag, timeFlag } from './flags.js';
 import { withDocument } from './documents.js';
 import { parseVersion } from '../lib/version.js';
 import { fail, succeed } from './output.js';
+import { openStore, verifyWithStore } from '../lib/store.js';
+import { checkTrustSource } from './trust.js';
 
 interface VerifyArgs {
   bundle: string;
-  policy: string;
+  policy?: string;
+  store?: string;
   archive?: string;
   product?: string;
   component?: string;
@@ -32,7 +35,8 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
     builder: (y) =>
       y
         .positional('bundle', { type: 'string', demandOption: true, describe: 'A bundle, or a signed envelope' })
-        .option('policy', { type: 'string', demandOption: true, describe: 'The signed policy this site pins' })
+        .option('policy', { type: 'string', describe: 'The signed policy this site pins (or --store)' })
+        .option('store', { type: 'string', describe: "A site trust store (countersign trust init) instead of --policy: its policy and revocations, and the release's product/component as installed (rollback: below the highest ever installed); a store error (STORE_*) exits 2" })
         .option('archive', { type: 'string', describe: 'The archive, when BUNDLE is a bare signed manifest' })
         .option('product', { type: 'string', describe: 'The product this site runs, e.g. drupal (a release for another is WRONG_TARGET)' })
         .option('component', { type: 'string', describe: 'The component being updated: core, or a module/plugin/theme name' })
@@ -47,12 +51,14 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
       const now = ctx.now;
       const site = { product: args.product, component: args.component, installed: args.installed };
+      checkTrustSource(args);
+      const store = args.store === undefined ? undefined : await openStore(args.store); // a store error exits 2, never a rejection
       try {
-        const pinned = loadTrustedPolicy(readInput(args.policy, 'policy'), args.policy);
+        const pinned = store ? store.trusted : loadTrustedPolicy(readInput(args.policy!, 'policy'), args.policy!);
         const trusted = walkPolicyChain(pinned, (args.chain ?? []).map((f) => readInput(f, 'policy rotation')));
         const revocations = (args.revocation ?? []).map((f) => verifyRevocation(readInput(f, 'revocation'), trusted, f));
         const verified = await withDocument(args.bundle, args.archive, ({ envelopeBytes, archive }) =>
-          verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations }),
+          store ? verifyWithStore(store, { envelopeBytes, archive }, { now, revocations }) : verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations }),
         );
         const q = verified.quorum;
         const doc = verified.document;

@@ -24,8 +24,9 @@ export type ArchiveCode =
   | 'ARCHIVE_MALFORMED'
   | 'SIZE_LIMIT';
 export type UsageCode = 'USAGE' | 'IO' | 'DECLINED';
+export type StoreCode = 'STORE_CORRUPT' | 'STORE_LOCKED' | 'STORE_EXISTS' | 'STORE_MISSING';
 
-export type ErrorCode = FormatCode | KeyCode | PolicyCode | SignatureCode | ReleaseCode | ArchiveCode | UsageCode | 'VERIFICATION_FAILED';
+export type ErrorCode = FormatCode | KeyCode | PolicyCode | SignatureCode | ReleaseCode | ArchiveCode | UsageCode | StoreCode | 'VERIFICATION_FAILED';
 
 export class CountersignError extends Error {
   readonly code: ErrorCode;
@@ -90,6 +91,17 @@ export class ArchiveError extends CountersignError {
 export class UsageError extends CountersignError {
   declare readonly code: UsageCode;
   constructor(code: UsageCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+/**
+ * A site trust store is missing, already exists, is locked by another writer, or fails its own checks.
+ * Never a verdict on a bundle: the CLI exits 2, as for I/O. A corrupt store is reported, never reset.
+ */
+export class StoreError extends CountersignError {
+  declare readonly code: StoreCode;
+  constructor(code: StoreCode, message: string, details?: Record<string, unknown>) {
     super(code, message, details);
   }
 }

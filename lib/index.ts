@@ -9,6 +9,8 @@ export { countQuorum, requireQuorum, describeQuorum, type QuorumResult } from '.
 export { manifestFromPayload, checkRelease, countFileOps, type Manifest, type FileOp, type ArchiveRef } from './manifest.js';
 export { signDocument, parsePartial, serializePartial, type PartialSignature } from './partial.js';
 export { verifyBundle, DEFAULT_LIMITS, type BundleInput, type VerifyOptions, type Verified, type Limits } from './verify.js';
+export { initStore, openStore, updateStore, recordInstall, verifyWithStore, siteFor, describeStore, parseInstalledSpec, storeFiles, STORE_FORMAT, type TrustStore, type StoreState, type InstalledRelease, type InstalledSpec, type StoredRevocation, type StoreWriteOptions, type StoreVerifyOptions, type UpdateFile, type UpdateOutcome, type UpdateResult, type StoreSummary } from './store.js';
+export { acquireLock, withLock, DEFAULT_LOCK_TIMEOUT_MS, type LockOptions, type HeldLock } from './lock.js';
 export { verifyArchiveStream } from './archive.js';
 export { openBundleFile, openArchiveFile, writeBundleFile, type OpenedInput } from './bundle-file.js';
 export { buildRelease, scanTree, type ReleaseRequest, type BuiltRelease } from './build.js';

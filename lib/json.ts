@@ -24,7 +24,11 @@ export function parseStrictJson(text: string, what: string): unknown {
       at += c === 0x5c ? 2 : 1;
     }
     at++;
-    return JSON.parse(text.slice(start, at)) as string; // escapes decoded by the engine, after the scan
+    try {
+      return JSON.parse(text.slice(start, at)) as string; // escapes decoded by the engine, after the scan
+    } catch {
+      return fail('invalid escape in string');
+    }
   };
   const value = (depth: number): unknown => {
     if (depth > MAX_DEPTH) fail(`nested deeper than ${MAX_DEPTH}`);

@@ -105,6 +105,8 @@ export interface SiteState {
   component?: string;
   /** The version of that product/component installed on the site. */
   installed?: string;
+  /** The highest version of it ever installed (a trust store keeps it); a release not above it is ROLLBACK too. */
+  highestInstalled?: string;
 }
 
 /** Freshness and applicability (verification step 6); returns every reason found. */
@@ -129,9 +131,18 @@ export function checkRelease(manifest: Manifest, policyVersion: number, site: Si
         details: { installed, appliesTo: manifest.appliesTo },
       });
     }
-    if (compareVersions(manifest.version, installed) <= 0) {
-      reasons.push({ code: 'ROLLBACK', message: `${manifest.version} is not newer than the installed ${installed}`, details: { installed, version: manifest.version } });
-    }
+  }
+  // One ROLLBACK reason, against the highest floor known: the installed version or the highest ever installed.
+  const floors: Array<[string, string]> = [];
+  if (site.installed !== undefined) floors.push(['the installed', site.installed]);
+  if (site.highestInstalled !== undefined) floors.push(['the highest ever installed', site.highestInstalled]);
+  const floor = floors.reduce<[string, string] | undefined>((top, f) => (top === undefined || compareVersions(f[1], top[1]) > 0 ? f : top), undefined);
+  if (floor && compareVersions(manifest.version, floor[1]) <= 0) {
+    reasons.push({
+      code: 'ROLLBACK',
+      message: `${manifest.version} is not newer than ${floor[0]} ${floor[1]}`,
+      details: { installed: site.installed, ...(site.highestInstalled !== undefined && { highestInstalled: site.highestInstalled }), version: manifest.version },
+    });
   }
   if (manifest.policyVersion > policyVersion) {
     reasons.push({

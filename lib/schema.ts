@@ -3,7 +3,7 @@
 import { FormatError } from './errors.js';
 import * as validators from './generated/validators.js';
 
-export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key';
+export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store';
 
 interface Validator {
   (value: unknown): boolean;
@@ -18,6 +18,7 @@ const BY_NAME: Record<SchemaName, Validator> = {
   'partial-signature': validators.partialSignature,
   'public-key': validators.publicKey,
   'secret-key': validators.secretKey,
+  store: validators.store,
 };
 
 /** Returns `value` typed as T when it matches the schema, else throws FormatError('SCHEMA_INVALID'). */

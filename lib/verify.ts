@@ -138,11 +138,12 @@ export async function verifyBundle(input: BundleInput, opts: VerifyOptions): Pro
 /** The caller's own inputs: a bad one is a usage error, never a reason to accept or reject a bundle. */
 function checkCallerInputs(now: Date, site: SiteState): void {
   if (!(now instanceof Date) || !Number.isFinite(now.getTime())) throw new UsageError('USAGE', 'the reference time is not a valid date');
-  if (site.installed !== undefined) {
+  for (const [what, version] of [['installed version', site.installed], ['highest installed version', site.highestInstalled]] as const) {
+    if (version === undefined) continue;
     try {
-      parseVersion(site.installed);
+      parseVersion(version);
     } catch (err) {
-      throw new UsageError('USAGE', `installed version: ${(err as Error).message}`);
+      throw new UsageError('USAGE', `${what}: ${(err as Error).message}`);
     }
   }
 }

@@ -49,11 +49,7 @@ describe('Rollback attack (old releases and old policies replayed)', () => {
     expect(await rejection(input(f.releaseA.envelope, f.releaseA.archive), siteOptions({ site }))).to.deep.equal(['ROLLBACK']);
   });
 
-  // BUG: lib/verify.ts checkCallerInputs validates site.installed (a bad one is UsageError 'USAGE') but not the
-  // new site.highestInstalled; lib/manifest.ts checkRelease then calls compareVersions on it, so verifyBundle
-  // with highestInstalled '10.2.x' rejects with a raw ReleaseError 'BAD_VERSION' (not a VerificationError, not a
-  // UsageError). It should be a UsageError('USAGE'), exactly like a malformed `installed`.
-  it.skip('a malformed highest-installed version from the caller is a usage error, never a verdict', async function () {
+  it('a malformed highest-installed version from the caller is a usage error, never a verdict', async function () {
     if (!HIGHEST_INSTALLED_SUPPORTED) this.skip();
     const site: SiteState & { highestInstalled?: string } = { ...core('10.2.3'), highestInstalled: '10.2.x' };
     const err = await rejected(verifyBundle(input(f.releaseA.envelope, f.releaseA.archive), siteOptions({ site })));

@@ -1,0 +1,205 @@
+import type { CommandModule } from 'yargs';
+import { UsageError } from '../lib/errors.js';
+import { describeStore, initStore, openStore, parseInstalledSpec, recordInstall, updateStore, type StoreSummary, type UpdateOutcome } from '../lib/store.js';
+import type { Context } from './context.js';
+import { readInput } from './files.js';
+import { succeed } from './output.js';
+
+const EXIT_CODES =
+  'Exit codes: 0 success; 1 a file given to update was rejected (the accepted ones are kept); 2 usage or I/O error, and every store error: ' +
+  'STORE_MISSING (no store at DIR), STORE_EXISTS (init over an existing store), STORE_LOCKED (another writer held the lock for 5 s; ' +
+  'a lock whose process is gone is taken over), STORE_CORRUPT (state.json unreadable, not matching its schema, or its signed documents ' +
+  'no longer verify). A store error is never a verdict on a bundle, and a corrupt store is never reset or overwritten: restore it from a backup or init a new one.';
+
+const LAYOUT =
+  'The store is DIR/state.json (mode 0644, in DIR 0755: it holds no secret, and the web server user must read it to verify; only its owner may write it) ' +
+  'and DIR/lock while a writer holds it. Every write goes to a temporary file, is fsynced and renamed into place.';
+
+interface StoreArgs {
+  store: string;
+  json?: boolean;
+}
+
+interface InitArgs extends StoreArgs {
+  policy: string;
+  installed?: string[];
+}
+
+interface UpdateArgs extends StoreArgs {
+  file: string[];
+}
+
+interface RecordArgs extends StoreArgs {
+  release: string[];
+}
+
+export function trustCommand(ctx: Context): CommandModule<object, object> {
+  return {
+    command: 'trust <action>',
+    describe: "Keep a site's trust store: the pinned policy, accepted rotations and revocations, and what is installed",
+    builder: (y) =>
+      y
+        .command(initCommand(ctx))
+        .command(updateCommand(ctx))
+        .command(showCommand(ctx))
+        .command(recordCommand(ctx))
+        .demandCommand(1, 'Name a trust action; see --help.')
+        .example('$0 trust init --policy policy.signed.json --store /var/lib/countersign/example.org --installed drupal/core=10.2.3', '')
+        .example('$0 trust update --store /var/lib/countersign/example.org policy-2.signed.json revoke-10.2.4.signed.json', '')
+        .example('$0 verify drupal-10.2.5.bundle --store /var/lib/countersign/example.org', '')
+        .epilogue(`${LAYOUT}\n\n${EXIT_CODES}`),
+    handler: () => undefined,
+  };
+}
+
+function storeOption<T>(y: import('yargs').Argv<T>) {
+  return y.option('store', { type: 'string', demandOption: true, describe: 'The trust store directory' });
+}
+
+function initCommand(ctx: Context): CommandModule<object, InitArgs> {
+  return {
+    command: 'init',
+    describe: 'Create a trust store pinning a signed policy (it must be signed by a quorum of its own keys)',
+    builder: (y) =>
+      storeOption(y)
+        .option('policy', { type: 'string', demandOption: true, describe: 'The signed policy to pin' })
+        .option('installed', {
+          type: 'string',
+          array: true,
+          describe: 'What the site runs now, PRODUCT/COMPONENT=VERSION (repeat); PRODUCT=VERSION means its core',
+        })
+        .example('$0 trust init --policy policy.signed.json --store DIR --installed drupal/core=10.2.3 --installed drupal/pathauto=8.x-1.12', '')
+        .epilogue(`Refuses a directory that already holds a store (STORE_EXISTS). ${LAYOUT}\n\n${EXIT_CODES}`),
+    handler: async (args) => {
+      const installed = (args.installed ?? []).map((text) => parseInstalledSpec(text));
+      const bytes = readInput(args.policy, 'policy');
+      const store = await initStore(args.store, bytes, { now: ctx.now, installed });
+      const summary = describeStore(store, ctx.now);
+      succeed(ctx, args, { store: args.store, ...summary }, [`Created the trust store ${args.store}`, ...summaryLines(summary)]);
+    },
+  };
+}
+
+function updateCommand(ctx: Context): CommandModule<object, UpdateArgs> {
+  return {
+    command: 'update <file..>',
+    describe: 'Accept signed policy rotations (N+1) and revocations, in the order given, each only if it verifies',
+    builder: (y) =>
+      storeOption(y)
+        .positional('file', { type: 'string', array: true, demandOption: true, describe: 'Signed policies (version N+1, N+2, ...) and signed revocations' })
+        .example('$0 trust update --store DIR policy-2.signed.json policy-3.signed.json revoke-10.2.4.signed.json', '')
+        .epilogue(
+          'A rotation needs version exactly N+1, a quorum of the current policy and of itself, and must be unexpired; an older or equal version is POLICY_ROLLBACK, a skipped one POLICY_VERSION_GAP. ' +
+            'A revocation needs a quorum of the current (unexpired) policy. Each file is reported accepted, unchanged (a revocation already held) or rejected with its code. ' +
+            `Nothing is written unless something was accepted.\n\n${EXIT_CODES}`,
+        ),
+    handler: async (args) => {
+      // Every file is read first: an unreadable one stops the run (exit 2) before anything changes. One too
+      // large to be a policy or revocation is rejected by updateStore (SIZE_LIMIT) like any other bad file.
+      const files = args.file.map((name) => ({ name, bytes: readInput(name, 'update') }));
+      const result = await updateStore(args.store, files, { now: ctx.now });
+      const summary = describeStore(result.store, ctx.now);
+      const firstRejected = result.results.find((r) => r.status === 'rejected');
+      if (firstRejected) ctx.exitCode = 1;
+      const body = {
+        ok: !firstRejected,
+        ...(firstRejected && { code: firstRejected.code, message: `${result.rejected} of ${result.results.length} files rejected` }),
+        store: args.store,
+        accepted: result.accepted,
+        unchanged: result.unchanged,
+        rejected: result.rejected,
+        written: result.written,
+        results: result.results,
+        policy: summary.policy,
+        revocations: summary.revocations.length,
+      };
+      if (args.json) {
+        ctx.out(JSON.stringify(body));
+        return;
+      }
+      const lines = [
+        ...result.results.map(outcomeLine),
+        result.written
+          ? `Updated ${args.store}: policy version ${summary.policy.version}, ${summary.revocations.length} revocation${summary.revocations.length === 1 ? '' : 's'}`
+          : `Nothing accepted; ${args.store} is unchanged`,
+      ];
+      if (firstRejected) ctx.err(lines.join('\n'));
+      else ctx.out(lines.join('\n'));
+    },
+  };
+}
+
+function outcomeLine(r: UpdateOutcome): string {
+  switch (r.status) {
+    case 'rejected':
+      return `rejected  ${r.file}: ${r.code}: ${r.message}`;
+    case 'unchanged':
+      return `unchanged ${r.file}: revocation of ${r.revocation.product} ${r.revocation.component} ${r.revocation.version} is already held`;
+    case 'accepted':
+      return r.kind === 'policy'
+        ? `accepted  ${r.file}: policy version ${r.policyVersion} (expires ${r.expires})`
+        : `accepted  ${r.file}: revocation of ${r.revocation.product} ${r.revocation.component} ${r.revocation.version} (${r.revocation.reason})`;
+  }
+}
+
+function showCommand(ctx: Context): CommandModule<object, StoreArgs> {
+  return {
+    command: 'show',
+    describe: 'Show the trusted policy, the highest policy version seen, installed releases and revocations',
+    builder: (y) => storeOption(y).epilogue(`The store is re-verified as it is read.\n\n${EXIT_CODES}`),
+    handler: async (args) => {
+      const summary = describeStore(await openStore(args.store), ctx.now);
+      succeed(ctx, args, { ...summary }, [`Trust store ${args.store}`, ...summaryLines(summary)]);
+    },
+  };
+}
+
+function recordCommand(ctx: Context): CommandModule<object, RecordArgs> {
+  return {
+    command: 'record <release..>',
+    describe: 'Record what is installed after a change made outside countersign (PRODUCT/COMPONENT=VERSION); the highest version ever installed is kept',
+    builder: (y) =>
+      storeOption(y)
+        .positional('release', { type: 'string', array: true, demandOption: true, describe: 'PRODUCT/COMPONENT=VERSION, or PRODUCT=VERSION for its core' })
+        .example('$0 trust record --store DIR drupal/core=10.2.3', 'after a manual downgrade: 10.2.4 stays the highest, so releases up to 10.2.4 remain ROLLBACK')
+        .epilogue(EXIT_CODES),
+    handler: async (args) => {
+      const specs = args.release.map((text) => parseInstalledSpec(text));
+      const keys = specs.map((s) => `${s.product}/${s.component}`);
+      if (new Set(keys).size !== keys.length) throw new UsageError('USAGE', 'a product/component is given twice');
+      const recorded = [];
+      for (const s of specs) recorded.push(await recordInstall(args.store, s.product, s.component, s.version, { now: ctx.now }));
+      succeed(
+        ctx,
+        args,
+        { store: args.store, recorded },
+        recorded.map((r) => `Recorded ${r.product}/${r.component} ${r.version} (highest ever ${r.highest})`),
+      );
+    },
+  };
+}
+
+function summaryLines(s: StoreSummary): string[] {
+  const p = s.policy;
+  return [
+    `Policy version ${p.version} (pinned ${s.pinnedVersion}, ${s.rotations} rotation${s.rotations === 1 ? '' : 's'} accepted; highest seen ${s.highestPolicyVersion}): ` +
+      `${p.threshold} of ${p.signers.length} signers, expires ${p.expires}${p.expired ? ' (EXPIRED: nothing verifies until a rotation is accepted)' : ''}`,
+    ...p.signers.map((x) => `  ${x.name}  ${x.id}`),
+    s.installed.length > 0 ? 'Installed:' : 'Installed: nothing recorded (every release is WRONG_TARGET until one is)',
+    ...s.installed.map((i) => `  ${i.product}/${i.component}  ${i.version}  (highest ever ${i.highest}; recorded ${i.updated})`),
+    `Revocations: ${s.revocations.length}`,
+    ...s.revocations.map((r) => `  ${r.product} ${r.component} ${r.version}: ${r.reason} (created ${r.created}; accepted ${r.accepted} under policy ${r.acceptedUnder})`),
+  ];
+}
+
+/**
+ * For commands that take a site's trust either from --policy or from --store: exactly one is
+ * required, and with --store what the site runs comes from the store, not from flags.
+ */
+export function checkTrustSource(args: { policy?: string; store?: string; product?: string; component?: string; installed?: string; chain?: string[] }): void {
+  if ((args.policy === undefined) === (args.store === undefined)) throw new UsageError('USAGE', 'give exactly one of --policy or --store');
+  if (args.store === undefined) return;
+  const given = (['product', 'component', 'installed'] as const).filter((f) => args[f] !== undefined);
+  if (given.length > 0) throw new UsageError('USAGE', `--${given.join(', --')}: with --store, what the site runs comes from the store (countersign trust record)`);
+  if (args.chain !== undefined) throw new UsageError('USAGE', '--chain: with --store, accept rotations into the store first (countersign trust update)');
+}
