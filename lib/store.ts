@@ -316,7 +316,7 @@ export interface UpdateResult {
 /**
  * Accepts signed policy rotations and revocations, in the order given, each only once it verifies
  * against the policy trusted at that point: a rotation must be version N+1, signed by a quorum of N
- * and of itself, and unexpired at `now`; a revocation must be signed by a quorum of the current
+ * and of itself, and the chain must end on a policy unexpired at `now`; a revocation must be signed by a quorum of the current
  * policy, which must be unexpired. Rejected files are reported with their code and change nothing;
  * accepted ones are kept. Nothing is written when nothing was accepted.
  */
@@ -336,6 +336,7 @@ export async function updateStore(dir: string, files: readonly UpdateFile[], opt
         results.push({ file: file.name, status: 'rejected', code: reason.code, message: reason.message, ...(reason.details && { details: reason.details }) });
       }
     }
+    rejectExpiredTail(results, state, policies, store.policies.length, now);
     const count = (status: UpdateOutcome['status']) => results.filter((r) => r.status === status).length;
     const accepted = count('accepted');
     if (accepted > 0) writeState(dir, state);
@@ -343,13 +344,36 @@ export async function updateStore(dir: string, files: readonly UpdateFile[], opt
   });
 }
 
+/**
+ * Only the last policy of a chain must be fresh. Rotations this update accepted after the last fresh
+ * one (an expired tail) are rejected again with POLICY_EXPIRED and dropped from the state.
+ */
+function rejectExpiredTail(results: UpdateOutcome[], state: StoreState, policies: TrustedPolicy[], before: number, now: Date): void {
+  while (policies.length > before) {
+    const last = policies.at(-1)!;
+    try {
+      checkPolicyFresh(last.policy, now);
+      return;
+    } catch (err) {
+      if (!(err instanceof CountersignError)) throw err;
+      policies.pop();
+      state.rotations.pop();
+      state.highestPolicyVersion = policies.at(-1)!.policy.version;
+      const at = results.findLastIndex((r) => r.status === 'accepted' && r.kind === 'policy');
+      const reason = toReason(err);
+      results[at] = { file: results[at]!.file, status: 'rejected', code: reason.code, message: `${reason.message}; no fresher policy follows it in this update` };
+    }
+  }
+}
+
 function applyUpdate(file: UpdateFile, state: StoreState, policies: TrustedPolicy[], known: Set<string>, now: Date): UpdateOutcome {
   if (file.bytes.length > MAX_POLICY_BYTES) throw new FormatError('SIZE_LIMIT', `${file.name} is ${file.bytes.length} bytes; the limit is ${MAX_POLICY_BYTES}`);
   const opened = openEnvelope(file.bytes, file.name);
   const trusted = policies.at(-1)!;
   if (opened.kind === 'policy') {
+    // Freshness is settled for the whole batch in rejectExpiredTail: a site that was offline may pass
+    // through rotations that have since expired, as long as the chain ends on a fresh policy.
     const next = verifyRotation(trusted, file.bytes, file.name);
-    checkPolicyFresh(next.policy, now);
     if (state.rotations.length >= MAX_ROTATIONS) throw new FormatError('SIZE_LIMIT', `the store already holds ${MAX_ROTATIONS} rotations`);
     state.rotations.push(envelopeText(opened.envelope));
     state.highestPolicyVersion = next.policy.version;

@@ -189,6 +189,21 @@ describe('site trust store (lib/store.ts)', () => {
       expect(snapshot(dir)).to.deep.equal(before);
     });
 
+    it('a site that was offline passes through rotations that have since expired, when the chain ends on a fresh one', async () => {
+      const dir = await newStore();
+      const v2 = nextGeneration(v1, { expires: new Date('2026-11-01T00:00:00Z') });
+      const v3 = nextGeneration(v2);
+      const r = await updateStore(dir, [file('v2-expired', v2.bytes), file('v3', v3.bytes)], opts);
+      expect(r.results.map((x) => x.status)).to.deep.equal(['accepted', 'accepted']);
+      expect((await openStore(dir)).trusted.policy.version).to.equal(3);
+      // Ending on the expired one is refused, and nothing is written.
+      const other = await newStore();
+      const before = snapshot(other);
+      const only = await updateStore(other, [file('v2-expired', v2.bytes)], opts);
+      expect(only.results[0]).to.include({ status: 'rejected', code: 'POLICY_EXPIRED' });
+      expect(snapshot(other)).to.deep.equal(before);
+    });
+
     it('an expired pinned policy refuses revocations (POLICY_EXPIRED) but can still rotate to a fresh one', async () => {
       const p = makePolicy(5, 3, { expires: new Date('2026-06-01T00:00:00Z') });
       const old: Generation = { version: 1, signers: p.signers, threshold: 3, bytes: envelopeBytes(p.signed) };
