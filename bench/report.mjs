@@ -11,6 +11,7 @@ const load = (name) => (existsSync(join(dir, name)) ? JSON.parse(readFileSync(jo
 const meta = load('meta.json');
 const verifyRaw = load('verify.hyperfine.json');
 const buildRaw = load('build.hyperfine.json');
+const applyRaw = load('apply.hyperfine.json');
 const memory = load('memory.json');
 const phases = load('verify.phases.json');
 const verifyProf = load('verify.cpuprof.json');
@@ -40,6 +41,7 @@ function ratio(list, num, den, target) {
 
 const verify = commands(verifyRaw);
 const build = commands(buildRaw);
+const apply = commands(applyRaw);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[s.length >> 1] : null;
@@ -66,6 +68,11 @@ const results = {
       countersignOverTarSha256sum: ratio(build, 'countersign build', 'tar cf + sha256sum', 1.5),
       countersignOverTarFsyncSha256sum: ratio(build, 'countersign build', 'tar cf + fsync + sha256sum (context)'),
     },
+  },
+  apply: {
+    what: 'apply a 500-file update (400 modified, 50 added, 50 deleted) to a 20,000-file site: verify + preflight + staged, journaled commit, vs rsync of the changed files',
+    commands: apply,
+    ratios: { countersignOverRsync: ratio(apply, 'countersign apply', 'rsync changed files') },
   },
   memory: memory && {
     what: 'max RSS of `countersign verify` (median of 3 runs, /usr/bin/time -f %M)',
@@ -108,6 +115,11 @@ out.push('3. Peak memory of verify (max RSS, median of 3 runs)');
 out.push(`  64 MiB bundle: ${rss64 === null ? '-' : `${(rss64 / 1024).toFixed(1)} MiB`}`);
 out.push(`  1 GiB bundle:  ${memory?.skipped1g ? memory.skipped1g : rss1g === null ? '-' : `${(rss1g / 1024).toFixed(1)} MiB  (verify took ${secs1g} s)`}`);
 out.push(`  ratio 1 GiB / 64 MiB = ${ratioText(results.memory?.ratio1GiBOver64MiB)}`);
+if (apply.length) {
+  out.push('');
+  out.push(...section('5. Apply a 500-file update to a 20,000-file site (fresh copy before each run)', apply, 'countersign apply'));
+  out.push(`  ratio countersign apply / rsync = ${ratioText(results.apply.ratios.countersignOverRsync)}`);
+}
 if (phases) {
   out.push('');
   out.push('4. Verify phases, 64 MiB bundle (one fresh process replaying the CLI path; bench/phases.mjs)');

@@ -190,5 +190,26 @@ printf '{"runs64":[%s],"runs1g":[%s],"skipped1g":%s,"bytes64":%s,"bytes1g":%s}\n
 [[ -n $SKIP1G ]] && note "1 GiB case $SKIP1G"
 
 # ---------------------------------------------------------------------------------------------
+say "5. Apply: a 500-file update to a 20,000-file site: countersign apply vs rsync of the changed files"
+install_pkg rsync rsync || { echo "rsync is required (package 'rsync')" >&2; exit 1; }
+node bench/gen-tree.mjs many "$WORK/site0" 20000 60000000 2 | sed 's/^/   site: /'
+node bench/gen-update.mjs "$WORK/site0" "$WORK/site1" 500 "$WORK/changed.txt" | sed 's/^/   update: /'
+"${CLI[@]}" build --source "$WORK/site1" --base "$WORK/site0" --product bench --version 1.0.1 --applies-to 1.0.0 --policy "$POLICY" --out "$WORK/aout" >/dev/null
+ASIGS=()
+for who in alice bob carol; do
+  "${CLI[@]}" sign "$WORK/aout/bench-1.0.1.manifest.json" --key "keys-example/$who.key" --yes --out "$WORK/apply.$who.sig" >/dev/null
+  ASIGS+=("$WORK/apply.$who.sig")
+done
+"${CLI[@]}" assemble "$WORK/aout/bench-1.0.1.manifest.json" --policy "$POLICY" --out "$WORK/apply.bundle" "${ASIGS[@]}" >/dev/null
+FRESH="rm -rf $WORK/site $WORK/.countersign-site && cp -a $WORK/site0 $WORK/site && sync"
+bench "$OUT/apply.hyperfine.json" bash -- \
+  "countersign apply" "$FRESH" "node dist/countersign.mjs apply $WORK/apply.bundle --site $WORK/site --policy $POLICY --installed 1.0.0" \
+  "rsync changed files" "$FRESH" "rsync -a --files-from=$WORK/changed.txt $WORK/site1/ $WORK/site/ && (cd $WORK/site && xargs -r rm -f < $WORK/changed.txt.deleted)"
+# The update must have produced the new tree exactly.
+eval "$FRESH"
+node dist/countersign.mjs apply "$WORK/apply.bundle" --site "$WORK/site" --policy "$POLICY" --installed 1.0.0 >/dev/null
+diff -r "$WORK/site" "$WORK/site1" >/dev/null && note "apply result equals the new tree" || note "WARNING: apply result differs from the new tree"
+
+# ---------------------------------------------------------------------------------------------
 say "Results"
 node bench/report.mjs "$OUT"

@@ -10,6 +10,7 @@ import { readPolicyDocument } from '../lib/policy.js';
 import { addDays, formatTimestamp } from '../lib/time.js';
 import { computeRisk } from '../lib/risk.js';
 import { parseVersion } from '../lib/version.js';
+import { checkPath } from '../lib/paths.js';
 import { checkFlag, timeFlag } from './flags.js';
 import type { Context } from './context.js';
 import { readInput } from './files.js';
@@ -30,6 +31,7 @@ interface BuildArgs {
   expires?: string;
   policy?: string;
   policyVersion?: number;
+  versionFile?: string;
   out: string;
   json?: boolean;
 }
@@ -52,6 +54,11 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
         .option('expires', { type: 'string', describe: 'ISO-8601 expiry of the manifest (default: 30 days after creation)' })
         .option('policy', { type: 'string', describe: 'The policy sites trust (its version goes into the manifest)' })
         .option('policy-version', { type: 'number', describe: 'Policy version to expect when --policy is not given (default 1)' })
+        .option('version-file', {
+          type: 'string',
+          describe:
+            'The file that carries the version number, written last by the installer (default: core/lib/Drupal.php, wp-includes/version.php, core/includes/bootstrap.inc, or an extension\'s NAME.info.yml / NAME.info / NAME.php, when the release changes it); "none" for no such file',
+        })
         .option('out', { type: 'string', demandOption: true, describe: 'Output directory' })
         .conflicts('policy', 'policy-version')
         .example(
@@ -97,6 +104,7 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
               expires,
               policyVersion,
               mtime: epoch !== undefined ? Number(epoch) : 0,
+              versionFile: args.versionFile === undefined ? undefined : args.versionFile === 'none' ? null : checkFlag('--version-file', () => (checkPath(args.versionFile!), args.versionFile!)),
             },
             fd,
           );
@@ -117,12 +125,13 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
       succeed(
         ctx,
         args,
-        { manifest: manifestPath, archive: archivePath, product: m.product, component: m.component, version: m.version, files: c, archiveSha256: m.archive.sha256, archiveSize: m.archive.size, risk: m.risk },
+        { manifest: manifestPath, archive: archivePath, product: m.product, component: m.component, version: m.version, files: c, archiveSha256: m.archive.sha256, archiveSize: m.archive.size, risk: m.risk, versionFile: m.versionFile },
         [
           `Built ${m.product} ${m.component} ${m.version}: ${c.add} added, ${c.modify} modified, ${c.delete} deleted`,
           `  ${manifestPath}  (unsigned manifest)`,
           `  ${archivePath}  ${m.archive.size} bytes, sha256 ${m.archive.sha256}`,
           ...(m.risk ? [`  risk ${m.risk.score}/25 ${m.risk.level}`] : []),
+          `  version file: ${m.versionFile ?? 'none (no file carrying the version number changes)'}`,
           `Next: each signer reviews and signs: countersign sign ${manifestPath} --archive ${archivePath} --key THEIR.key`,
         ],
       );

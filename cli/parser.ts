@@ -12,6 +12,9 @@ import { policyCommand } from './policy.js';
 import { signCommand } from './sign.js';
 import { verifyCommand } from './verify.js';
 import { trustCommand } from './trust.js';
+import { applyCommand } from './apply.js';
+import { recoverCommand } from './recover.js';
+import { installerCommand } from './installer.js';
 
 export function createParser(ctx: Context): Argv {
   return yargs()
@@ -19,7 +22,8 @@ export function createParser(ctx: Context): Argv {
     .usage(
       '$0 <command> [options]\n\n' +
         'Quorum-signed releases: a release is installable only when m of n trusted keys have signed it.\n' +
-        'Ceremony: keygen -> policy init -> build -> sign (each signer, offline) -> assemble -> verify.',
+        'Ceremony: keygen -> policy init -> build -> sign (each signer, offline) -> assemble -> verify.\n' +
+        'On a site: trust init -> apply (check, files, post; recover after a crash).',
     )
     .option('json', { type: 'boolean', describe: 'Print one JSON object (ok: true|false) instead of text', global: true })
     .option('debug', { type: 'boolean', describe: 'Print stack traces of internal errors', global: true })
@@ -30,6 +34,9 @@ export function createParser(ctx: Context): Argv {
     .command(assembleCommand(ctx))
     .command(verifyCommand(ctx))
     .command(trustCommand(ctx))
+    .command(applyCommand(ctx))
+    .command(recoverCommand(ctx))
+    .command(installerCommand(ctx))
     .command(revokeCommand(ctx))
     .command(inspectCommand(ctx))
     .demandCommand(1, 'Name a command; see --help.')

@@ -1,5 +1,6 @@
 // `npm run demo`: the whole ceremony on built-in, test-only data, explained step by step.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +58,8 @@ await countersign([
   '--product', 'drupal', '--version', '10.2.4', '--applies-to', '10.2.3',
   '--risk', 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default',
   '--advisory', 'SA-CORE-2026-001',
-  '--post-update', 'drush updb -y',
+  // A real Drupal release would run `drush updb -y`; the demo site has no database, so it only says so.
+  '--post-update', 'echo post-update: database updates would run here (drush updb -y)',
   '--policy', policy,
   '--out', out,
 ]);
@@ -94,4 +96,20 @@ await countersign(['verify', tampered, '--policy', policy, '--installed', '10.2.
 say('8. What is inside the bundle, in human terms');
 await countersign(['inspect', bundle]);
 
+say('9. The site applies the release: verify, preflight, staged and journaled file changes, then post-update');
+const site = join(work, 'site');
+cpSync(join(root, 'demo/sample/drupal-10.2.3'), site, { recursive: true });
+showTree('before', site);
+await countersign(['apply', bundle, '--site', site, '--policy', policy]);
+showTree('after', site);
+
 process.stdout.write(`\nDone. Files are in ${work}: ${readdirSync(work).join(', ')}\n`);
+
+/** Every file of a tree with the start of its SHA-256, so the change is visible at a glance. */
+function showTree(label: string, dir: string): void {
+  process.stdout.write(`  site ${label}:\n`);
+  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+  for (const f of walk(dir).sort()) {
+    process.stdout.write(`    ${createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 12)}  ${relative(dir, f)}\n`);
+  }
+}

@@ -13,6 +13,7 @@ import { computeRisk } from './risk.js';
 import { validate } from './schema.js';
 import { TarWriter, type TarSink, type TarSummary } from './tar.js';
 import { formatTimestamp } from './time.js';
+import { defaultVersionFile } from './installer/version-file.js';
 import { parseVersion } from './version.js';
 
 export interface TreeFile {
@@ -35,6 +36,12 @@ export interface ReleaseRequest {
   policyVersion: number;
   /** Archive entry mtime in seconds: SOURCE_DATE_EPOCH, or 0. Part of what makes archives reproducible. */
   mtime: number;
+  /**
+   * The file that carries the version number (the installer writes it last); it must be added or
+   * modified by this release. Default: the product's usual one (lib/installer/version-file.ts) when
+   * the release writes it, else null.
+   */
+  versionFile?: string | null;
 }
 
 export interface BuiltRelease {
@@ -169,6 +176,11 @@ export function buildRelease(req: ReleaseRequest, archiveOut: TarSink): BuiltRel
   }
   const archive = writer.finish();
   if (files.length === 0) throw new FormatError('MALFORMED', 'the source tree is identical to the base tree: nothing to release');
+  const sorted = sortByPathBytes(files);
+  const versionFile = req.versionFile === undefined ? defaultVersionFile(req.product, req.component, sorted) : req.versionFile;
+  if (versionFile !== null && !sorted.some((f) => f.path === versionFile && f.op !== 'delete')) {
+    throw new UsageError('USAGE', `the version file ${JSON.stringify(versionFile)} is not added or modified by this release`);
+  }
   const manifest: Manifest = {
     product: req.product,
     component: req.component,
@@ -177,8 +189,9 @@ export function buildRelease(req: ReleaseRequest, archiveOut: TarSink): BuiltRel
     risk,
     advisory: req.advisory ?? null,
     archive: { name: archiveFileName(req.product, req.version), size: archive.size, sha256: archive.sha256, sha512: archive.sha512 },
-    files: sortByPathBytes(files),
+    files: sorted,
     postUpdate: req.postUpdate,
+    versionFile,
     created: formatTimestamp(req.created),
     expires: formatTimestamp(req.expires),
     policyVersion: req.policyVersion,

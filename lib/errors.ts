@@ -25,8 +25,20 @@ export type ArchiveCode =
   | 'SIZE_LIMIT';
 export type UsageCode = 'USAGE' | 'IO' | 'DECLINED';
 export type StoreCode = 'STORE_CORRUPT' | 'STORE_LOCKED' | 'STORE_EXISTS' | 'STORE_MISSING';
+export type InstallCode =
+  | 'LOCAL_CHANGES'
+  | 'PREFLIGHT_FAILED'
+  | 'STAGING_FAILED'
+  | 'COMMIT_FAILED'
+  | 'ROLLBACK_FAILED'
+  | 'FINISH_FAILED'
+  | 'POST_UPDATE_FAILED'
+  | 'NEEDS_ATTENTION'
+  | 'JOURNAL_CORRUPT'
+  | 'SITE_BUSY'
+  | 'PHASE_ORDER';
 
-export type ErrorCode = FormatCode | KeyCode | PolicyCode | SignatureCode | ReleaseCode | ArchiveCode | UsageCode | StoreCode | 'VERIFICATION_FAILED';
+export type ErrorCode = FormatCode | KeyCode | PolicyCode | SignatureCode | ReleaseCode | ArchiveCode | UsageCode | StoreCode | InstallCode | 'VERIFICATION_FAILED';
 
 export class CountersignError extends Error {
   readonly code: ErrorCode;
@@ -102,6 +114,22 @@ export class UsageError extends CountersignError {
 export class StoreError extends CountersignError {
   declare readonly code: StoreCode;
   constructor(code: StoreCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+/**
+ * Applying a verified bundle to a site did not happen or did not finish (lib/installer/). Exit code 1.
+ * LOCAL_CHANGES, PREFLIGHT_FAILED, STAGING_FAILED, SITE_BUSY, PHASE_ORDER, NEEDS_ATTENTION: nothing in the
+ * site was touched. COMMIT_FAILED: rolled back, the tree is the old release again. ROLLBACK_FAILED: the
+ * rollback stopped part-way; the journal is kept and `countersign recover` retries it. FINISH_FAILED: the
+ * new release is in place but recording or cleaning up failed; `countersign recover` finishes it.
+ * POST_UPDATE_FAILED: the files are new, a post-update step failed, the site needs attention.
+ * JOURNAL_CORRUPT: an unfinished journal cannot be read; nothing is touched until an operator looks.
+ */
+export class InstallError extends CountersignError {
+  declare readonly code: InstallCode;
+  constructor(code: InstallCode, message: string, details?: Record<string, unknown>) {
     super(code, message, details);
   }
 }

@@ -1,7 +1,7 @@
 // The update manifest: what a release changes on a site, and the archive that carries it.
 import { parseCanonical } from './canonical.js';
 import { FormatError, ReleaseError, type Reason } from './errors.js';
-import { checkPathSet } from './paths.js';
+import { checkPath, checkPathSet } from './paths.js';
 import { computeRisk, type Risk } from './risk.js';
 import { validate } from './schema.js';
 import { parseTimestamp } from './time.js';
@@ -57,6 +57,11 @@ export interface Manifest {
   files: FileOp[];
   /** Post-update steps as argv arrays; never run through a shell. */
   postUpdate: string[][];
+  /**
+   * The file that carries the version number (e.g. core/lib/Drupal.php; `build` names one of the
+   * add/modify ops): the installer writes it last and reads it to detect the installed version. null: none.
+   */
+  versionFile: string | null;
   created: string;
   expires: string;
   /** The policy version the signers expected; a site with an older policy needs the rotation chain. */
@@ -85,6 +90,13 @@ export function checkManifest(manifest: Manifest): void {
     }
   }
   checkPathSet(manifest.files.map((f) => f.path));
+  if (manifest.versionFile !== null) {
+    checkPath(manifest.versionFile);
+    // `build` only names a file the release adds or modifies; a release that deletes it has none left to carry the version.
+    if (manifest.files.some((f) => f.op === 'delete' && f.path === manifest.versionFile)) {
+      throw new FormatError('SCHEMA_INVALID', `versionFile ${JSON.stringify(manifest.versionFile)} is a file this release deletes`, { versionFile: manifest.versionFile });
+    }
+  }
 }
 
 export interface FileCounts {

@@ -3,7 +3,7 @@
 import { FormatError } from './errors.js';
 import * as validators from './generated/validators.js';
 
-export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store';
+export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store' | 'installer-config';
 
 interface Validator {
   (value: unknown): boolean;
@@ -19,6 +19,7 @@ const BY_NAME: Record<SchemaName, Validator> = {
   'public-key': validators.publicKey,
   'secret-key': validators.secretKey,
   store: validators.store,
+  'installer-config': validators.installerConfig,
 };
 
 /** Returns `value` typed as T when it matches the schema, else throws FormatError('SCHEMA_INVALID'). */

@@ -52,6 +52,7 @@ function manifestLines(m: Manifest, doc: OpenedEnvelope): string[] {
     `Archive:      ${m.archive.name}, ${m.archive.size} bytes`,
     `  sha256      ${m.archive.sha256}`,
     ...postUpdateLines(m),
+    `Version file: ${m.versionFile ?? 'none'}${m.versionFile ? ' (written last by the installer; read to tell the installed version)' : ''}`,
     `Created:      ${m.created}`,
     `Expires:      ${m.expires}`,
     `Policy:       version ${m.policyVersion}`,

@@ -197,19 +197,364 @@ return errors === 0;
 }
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const manifest = validate21;
-const schema32 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/manifest.schema.json","title":"Update manifest","description":"What a release changes on a site and the archive that carries it.","type":"object","additionalProperties":false,"required":["product","component","version","appliesTo","risk","advisory","archive","files","postUpdate","created","expires","policyVersion"],"properties":{"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"appliesTo":{"type":"array","maxItems":1000,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"}},"risk":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["vector","score","level"],"properties":{"vector":{"type":"string","maxLength":200},"score":{"type":"integer","minimum":0,"maximum":25},"level":{"enum":["Not Critical","Less Critical","Moderately Critical","Critical","Highly Critical"]}}}]},"advisory":{"oneOf":[{"type":"null"},{"type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"}]},"archive":{"type":"object","additionalProperties":false,"required":["name","size","sha256","sha512"],"properties":{"name":{"type":"string","pattern":"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sha512":{"type":"string","pattern":"^[0-9a-f]{128}$"}}},"files":{"type":"array","maxItems":100000,"items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode"],"properties":{"op":{"const":"add"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]}}},{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode","previousSha256"],"properties":{"op":{"const":"modify"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},{"type":"object","additionalProperties":false,"required":["op","path","previousSha256"],"properties":{"op":{"const":"delete"},"path":{"type":"string","minLength":1,"maxLength":1024},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}]}},"postUpdate":{"type":"array","maxItems":32,"items":{"type":"array","minItems":1,"maxItems":64,"items":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
+export const installerConfig = validate21;
+const schema32 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/installer-config.schema.json","title":"Installer daemon configuration","description":"The configuration of `countersign installer serve`: every site the daemon may update, with the tree, the user and group that own it, and its trust store. A client of the socket only names a site; everything else comes from here.","type":"object","additionalProperties":false,"required":["sites"],"properties":{"socketGroup":{"description":"The group the socket is given (mode 0660). Optional when every site has the same group, which is then used; required when the sites' groups differ (or run one daemon per group).","$ref":"#/$defs/principal"},"spool":{"description":"Where received bundles are kept while a job runs: created mode 0700, owned by the daemon user. Default /var/lib/countersign-installer/spool.","$ref":"#/$defs/absolutePath"},"cli":{"description":"The countersign CLI script the workers run (`node CLI apply ...`). Default: the CLI the daemon itself runs from.","$ref":"#/$defs/absolutePath"},"maxBundleBytes":{"description":"The largest bundle a client may send; a larger declared size is refused before any of it is read. Default 1 GiB.","type":"integer","minimum":1,"maximum":68719476736},"maxQueue":{"description":"How many jobs may wait for a busy site (besides the one running); more are refused with QUEUE_FULL. Default 4.","type":"integer","minimum":0,"maximum":64},"maxConnections":{"description":"Connections served at once; more are closed unanswered. Default 64.","type":"integer","minimum":1,"maximum":4096},"idleTimeoutMs":{"description":"A client that sends nothing for this long while its header or bundle is due is answered TIMEOUT. Default 30000.","type":"integer","minimum":10,"maximum":3600000},"receiveTimeoutMs":{"description":"The whole header and bundle must arrive within this time. Default 600000.","type":"integer","minimum":10,"maximum":86400000},"jobTimeoutMs":{"description":"A worker still running after this long is killed (its process group, SIGKILL), answered WORKER_TIMEOUT, and recovery runs. Default 3600000.","type":"integer","minimum":100,"maximum":86400000},"sites":{"description":"Keyed by site name, the only thing a client chooses.","type":"object","minProperties":1,"maxProperties":1000,"propertyNames":{"pattern":"^[a-z0-9][a-z0-9._-]{0,63}$"},"additionalProperties":{"$ref":"#/$defs/site"}}},"$defs":{"absolutePath":{"type":"string","pattern":"^/","minLength":2,"maxLength":4096},"principal":{"description":"A user or group name, or a numeric id.","anyOf":[{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$"},{"type":"integer","minimum":0,"maximum":4294967294}]},"site":{"type":"object","additionalProperties":false,"required":["root","user","group","store"],"properties":{"root":{"description":"The site's code tree (the worker's working directory).","$ref":"#/$defs/absolutePath"},"user":{"description":"The user that owns the tree; the worker runs as this user. Never root.","$ref":"#/$defs/principal"},"group":{"description":"The worker's group (its only group); also the socket's group by default.","$ref":"#/$defs/principal"},"store":{"description":"The site's trust store (countersign trust init); the daemon verifies against it, the worker records the install in it (so the owner must be able to write it).","$ref":"#/$defs/absolutePath"},"stateDir":{"description":"The worker's state directory (apply/recover --state-dir), on the site's file system; default PARENT/.countersign-SITENAME beside the root, which the owner must then be able to create.","$ref":"#/$defs/absolutePath"}}}}};
+const schema33 = {"description":"A user or group name, or a numeric id.","anyOf":[{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$"},{"type":"integer","minimum":0,"maximum":4294967294}]};
+const schema34 = {"type":"string","pattern":"^/","minLength":2,"maxLength":4096};
 const func4 = Object.prototype.hasOwnProperty;
-const pattern6 = new RegExp("^[a-z][a-z0-9_]{0,63}$", "u");
-const pattern8 = new RegExp("^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$", "u");
-const pattern10 = new RegExp("^[A-Za-z0-9._-]{1,64}$", "u");
-const pattern11 = new RegExp("^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$", "u");
-const pattern13 = new RegExp("^[0-9a-f]{128}$", "u");
-const pattern18 = new RegExp("^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$", "u");
-const pattern19 = new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", "u");
+const pattern6 = new RegExp("^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$", "u");
+const pattern7 = new RegExp("^/", "u");
+const pattern9 = new RegExp("^[a-z0-9][a-z0-9._-]{0,63}$", "u");
+const schema36 = {"type":"object","additionalProperties":false,"required":["root","user","group","store"],"properties":{"root":{"description":"The site's code tree (the worker's working directory).","$ref":"#/$defs/absolutePath"},"user":{"description":"The user that owns the tree; the worker runs as this user. Never root.","$ref":"#/$defs/principal"},"group":{"description":"The worker's group (its only group); also the socket's group by default.","$ref":"#/$defs/principal"},"store":{"description":"The site's trust store (countersign trust init); the daemon verifies against it, the worker records the install in it (so the owner must be able to write it).","$ref":"#/$defs/absolutePath"},"stateDir":{"description":"The worker's state directory (apply/recover --state-dir), on the site's file system; default PARENT/.countersign-SITENAME beside the root, which the owner must then be able to create.","$ref":"#/$defs/absolutePath"}}};
+
+function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate22.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((((data.root === undefined) && (missing0 = "root")) || ((data.user === undefined) && (missing0 = "user"))) || ((data.group === undefined) && (missing0 = "group"))) || ((data.store === undefined) && (missing0 = "store"))){
+validate22.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!(((((key0 === "root") || (key0 === "user")) || (key0 === "group")) || (key0 === "store")) || (key0 === "stateDir"))){
+validate22.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.root !== undefined){
+let data0 = data.root;
+const _errs2 = errors;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data0 === "string"){
+if(func1(data0) > 4096){
+validate22.errors = [{instancePath:instancePath+"/root",schemaPath:"#/$defs/absolutePath/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data0) < 2){
+validate22.errors = [{instancePath:instancePath+"/root",schemaPath:"#/$defs/absolutePath/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
+return false;
+}
+else {
+if(!pattern7.test(data0)){
+validate22.errors = [{instancePath:instancePath+"/root",schemaPath:"#/$defs/absolutePath/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate22.errors = [{instancePath:instancePath+"/root",schemaPath:"#/$defs/absolutePath/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.user !== undefined){
+let data1 = data.user;
+const _errs5 = errors;
+const _errs7 = errors;
+let valid3 = false;
+const _errs8 = errors;
+if(errors === _errs8){
+if(typeof data1 === "string"){
+if(!pattern6.test(data1)){
+const err0 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/principal/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$"+"\""};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+else {
+const err1 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/principal/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+var _valid0 = _errs8 === errors;
+valid3 = valid3 || _valid0;
+const _errs10 = errors;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err2 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/principal/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(errors === _errs10){
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 > 4294967294 || isNaN(data1)){
+const err3 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/principal/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+else {
+if(data1 < 0 || isNaN(data1)){
+const err4 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/principal/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+}
+var _valid0 = _errs10 === errors;
+valid3 = valid3 || _valid0;
+if(!valid3){
+const err5 = {instancePath:instancePath+"/user",schemaPath:"#/$defs/principal/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+validate22.errors = vErrors;
+return false;
+}
+else {
+errors = _errs7;
+if(vErrors !== null){
+if(_errs7){
+vErrors.length = _errs7;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.group !== undefined){
+let data2 = data.group;
+const _errs12 = errors;
+const _errs14 = errors;
+let valid5 = false;
+const _errs15 = errors;
+if(errors === _errs15){
+if(typeof data2 === "string"){
+if(!pattern6.test(data2)){
+const err6 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/principal/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$"+"\""};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/principal/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+var _valid1 = _errs15 === errors;
+valid5 = valid5 || _valid1;
+const _errs17 = errors;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err8 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/principal/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(errors === _errs17){
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 4294967294 || isNaN(data2)){
+const err9 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/principal/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+else {
+if(data2 < 0 || isNaN(data2)){
+const err10 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/principal/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+}
+var _valid1 = _errs17 === errors;
+valid5 = valid5 || _valid1;
+if(!valid5){
+const err11 = {instancePath:instancePath+"/group",schemaPath:"#/$defs/principal/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+validate22.errors = vErrors;
+return false;
+}
+else {
+errors = _errs14;
+if(vErrors !== null){
+if(_errs14){
+vErrors.length = _errs14;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.store !== undefined){
+let data3 = data.store;
+const _errs19 = errors;
+const _errs20 = errors;
+if(errors === _errs20){
+if(typeof data3 === "string"){
+if(func1(data3) > 4096){
+validate22.errors = [{instancePath:instancePath+"/store",schemaPath:"#/$defs/absolutePath/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data3) < 2){
+validate22.errors = [{instancePath:instancePath+"/store",schemaPath:"#/$defs/absolutePath/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
+return false;
+}
+else {
+if(!pattern7.test(data3)){
+validate22.errors = [{instancePath:instancePath+"/store",schemaPath:"#/$defs/absolutePath/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate22.errors = [{instancePath:instancePath+"/store",schemaPath:"#/$defs/absolutePath/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs19 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stateDir !== undefined){
+let data4 = data.stateDir;
+const _errs22 = errors;
+const _errs23 = errors;
+if(errors === _errs23){
+if(typeof data4 === "string"){
+if(func1(data4) > 4096){
+validate22.errors = [{instancePath:instancePath+"/stateDir",schemaPath:"#/$defs/absolutePath/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data4) < 2){
+validate22.errors = [{instancePath:instancePath+"/stateDir",schemaPath:"#/$defs/absolutePath/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
+return false;
+}
+else {
+if(!pattern7.test(data4)){
+validate22.errors = [{instancePath:instancePath+"/stateDir",schemaPath:"#/$defs/absolutePath/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate22.errors = [{instancePath:instancePath+"/stateDir",schemaPath:"#/$defs/absolutePath/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs22 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate22.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate22.errors = vErrors;
+return errors === 0;
+}
+validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://countersign.dev/schemas/manifest.schema.json" */;
+/*# sourceURL="https://countersign.dev/schemas/installer-config.schema.json" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate21.evaluated;
@@ -222,7 +567,7 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if(((((((((((((data.product === undefined) && (missing0 = "product")) || ((data.component === undefined) && (missing0 = "component"))) || ((data.version === undefined) && (missing0 = "version"))) || ((data.appliesTo === undefined) && (missing0 = "appliesTo"))) || ((data.risk === undefined) && (missing0 = "risk"))) || ((data.advisory === undefined) && (missing0 = "advisory"))) || ((data.archive === undefined) && (missing0 = "archive"))) || ((data.files === undefined) && (missing0 = "files"))) || ((data.postUpdate === undefined) && (missing0 = "postUpdate"))) || ((data.created === undefined) && (missing0 = "created"))) || ((data.expires === undefined) && (missing0 = "expires"))) || ((data.policyVersion === undefined) && (missing0 = "policyVersion"))){
+if((data.sites === undefined) && (missing0 = "sites")){
 validate21.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
@@ -236,18 +581,478 @@ break;
 }
 }
 if(_errs1 === errors){
+if(data.socketGroup !== undefined){
+let data0 = data.socketGroup;
+const _errs2 = errors;
+const _errs4 = errors;
+let valid2 = false;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data0 === "string"){
+if(!pattern6.test(data0)){
+const err0 = {instancePath:instancePath+"/socketGroup",schemaPath:"#/$defs/principal/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$"+"\""};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+else {
+const err1 = {instancePath:instancePath+"/socketGroup",schemaPath:"#/$defs/principal/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+var _valid0 = _errs5 === errors;
+valid2 = valid2 || _valid0;
+const _errs7 = errors;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err2 = {instancePath:instancePath+"/socketGroup",schemaPath:"#/$defs/principal/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(errors === _errs7){
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 > 4294967294 || isNaN(data0)){
+const err3 = {instancePath:instancePath+"/socketGroup",schemaPath:"#/$defs/principal/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967294},message:"must be <= 4294967294"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+else {
+if(data0 < 0 || isNaN(data0)){
+const err4 = {instancePath:instancePath+"/socketGroup",schemaPath:"#/$defs/principal/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+}
+var _valid0 = _errs7 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const err5 = {instancePath:instancePath+"/socketGroup",schemaPath:"#/$defs/principal/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+validate21.errors = vErrors;
+return false;
+}
+else {
+errors = _errs4;
+if(vErrors !== null){
+if(_errs4){
+vErrors.length = _errs4;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.spool !== undefined){
+let data1 = data.spool;
+const _errs9 = errors;
+const _errs10 = errors;
+if(errors === _errs10){
+if(typeof data1 === "string"){
+if(func1(data1) > 4096){
+validate21.errors = [{instancePath:instancePath+"/spool",schemaPath:"#/$defs/absolutePath/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data1) < 2){
+validate21.errors = [{instancePath:instancePath+"/spool",schemaPath:"#/$defs/absolutePath/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
+return false;
+}
+else {
+if(!pattern7.test(data1)){
+validate21.errors = [{instancePath:instancePath+"/spool",schemaPath:"#/$defs/absolutePath/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/spool",schemaPath:"#/$defs/absolutePath/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs9 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cli !== undefined){
+let data2 = data.cli;
+const _errs12 = errors;
+const _errs13 = errors;
+if(errors === _errs13){
+if(typeof data2 === "string"){
+if(func1(data2) > 4096){
+validate21.errors = [{instancePath:instancePath+"/cli",schemaPath:"#/$defs/absolutePath/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data2) < 2){
+validate21.errors = [{instancePath:instancePath+"/cli",schemaPath:"#/$defs/absolutePath/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
+return false;
+}
+else {
+if(!pattern7.test(data2)){
+validate21.errors = [{instancePath:instancePath+"/cli",schemaPath:"#/$defs/absolutePath/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/cli",schemaPath:"#/$defs/absolutePath/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.maxBundleBytes !== undefined){
+let data3 = data.maxBundleBytes;
+const _errs15 = errors;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+validate21.errors = [{instancePath:instancePath+"/maxBundleBytes",schemaPath:"#/properties/maxBundleBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs15){
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 68719476736 || isNaN(data3)){
+validate21.errors = [{instancePath:instancePath+"/maxBundleBytes",schemaPath:"#/properties/maxBundleBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 68719476736},message:"must be <= 68719476736"}];
+return false;
+}
+else {
+if(data3 < 1 || isNaN(data3)){
+validate21.errors = [{instancePath:instancePath+"/maxBundleBytes",schemaPath:"#/properties/maxBundleBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs15 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.maxQueue !== undefined){
+let data4 = data.maxQueue;
+const _errs17 = errors;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+validate21.errors = [{instancePath:instancePath+"/maxQueue",schemaPath:"#/properties/maxQueue/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs17){
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 64 || isNaN(data4)){
+validate21.errors = [{instancePath:instancePath+"/maxQueue",schemaPath:"#/properties/maxQueue/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64"}];
+return false;
+}
+else {
+if(data4 < 0 || isNaN(data4)){
+validate21.errors = [{instancePath:instancePath+"/maxQueue",schemaPath:"#/properties/maxQueue/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs17 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.maxConnections !== undefined){
+let data5 = data.maxConnections;
+const _errs19 = errors;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+validate21.errors = [{instancePath:instancePath+"/maxConnections",schemaPath:"#/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs19){
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 4096 || isNaN(data5)){
+validate21.errors = [{instancePath:instancePath+"/maxConnections",schemaPath:"#/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096"}];
+return false;
+}
+else {
+if(data5 < 1 || isNaN(data5)){
+validate21.errors = [{instancePath:instancePath+"/maxConnections",schemaPath:"#/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs19 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.idleTimeoutMs !== undefined){
+let data6 = data.idleTimeoutMs;
+const _errs21 = errors;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+validate21.errors = [{instancePath:instancePath+"/idleTimeoutMs",schemaPath:"#/properties/idleTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs21){
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 3600000 || isNaN(data6)){
+validate21.errors = [{instancePath:instancePath+"/idleTimeoutMs",schemaPath:"#/properties/idleTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
+return false;
+}
+else {
+if(data6 < 10 || isNaN(data6)){
+validate21.errors = [{instancePath:instancePath+"/idleTimeoutMs",schemaPath:"#/properties/idleTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs21 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.receiveTimeoutMs !== undefined){
+let data7 = data.receiveTimeoutMs;
+const _errs23 = errors;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+validate21.errors = [{instancePath:instancePath+"/receiveTimeoutMs",schemaPath:"#/properties/receiveTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs23){
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 86400000 || isNaN(data7)){
+validate21.errors = [{instancePath:instancePath+"/receiveTimeoutMs",schemaPath:"#/properties/receiveTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000"}];
+return false;
+}
+else {
+if(data7 < 10 || isNaN(data7)){
+validate21.errors = [{instancePath:instancePath+"/receiveTimeoutMs",schemaPath:"#/properties/receiveTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs23 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.jobTimeoutMs !== undefined){
+let data8 = data.jobTimeoutMs;
+const _errs25 = errors;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+validate21.errors = [{instancePath:instancePath+"/jobTimeoutMs",schemaPath:"#/properties/jobTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs25){
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 86400000 || isNaN(data8)){
+validate21.errors = [{instancePath:instancePath+"/jobTimeoutMs",schemaPath:"#/properties/jobTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000"}];
+return false;
+}
+else {
+if(data8 < 100 || isNaN(data8)){
+validate21.errors = [{instancePath:instancePath+"/jobTimeoutMs",schemaPath:"#/properties/jobTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs25 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.sites !== undefined){
+let data9 = data.sites;
+const _errs27 = errors;
+if(errors === _errs27){
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+if(Object.keys(data9).length > 1000){
+validate21.errors = [{instancePath:instancePath+"/sites",schemaPath:"#/properties/sites/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"}];
+return false;
+}
+else {
+if(Object.keys(data9).length < 1){
+validate21.errors = [{instancePath:instancePath+"/sites",schemaPath:"#/properties/sites/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties"}];
+return false;
+}
+else {
+for(const key1 in data9){
+const _errs29 = errors;
+if(typeof key1 === "string"){
+if(!pattern9.test(key1)){
+const err6 = {instancePath:instancePath+"/sites",schemaPath:"#/properties/sites/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._-]{0,63}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._-]{0,63}$"+"\"",propertyName:key1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+var valid5 = _errs29 === errors;
+if(!valid5){
+const err7 = {instancePath:instancePath+"/sites",schemaPath:"#/properties/sites/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+validate21.errors = vErrors;
+return false;
+break;
+}
+}
+if(valid5){
+for(const key2 in data9){
+const _errs31 = errors;
+if(!(validate22(data9[key2], {instancePath:instancePath+"/sites/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data9,parentDataProperty:key2,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+var valid6 = _errs31 === errors;
+if(!valid6){
+break;
+}
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/sites",schemaPath:"#/properties/sites/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs27 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate21.errors = vErrors;
+return errors === 0;
+}
+validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const manifest = validate24;
+const schema42 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/manifest.schema.json","title":"Update manifest","description":"What a release changes on a site and the archive that carries it.","type":"object","additionalProperties":false,"required":["product","component","version","appliesTo","risk","advisory","archive","files","postUpdate","versionFile","created","expires","policyVersion"],"properties":{"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"appliesTo":{"type":"array","maxItems":1000,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"}},"risk":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["vector","score","level"],"properties":{"vector":{"type":"string","maxLength":200},"score":{"type":"integer","minimum":0,"maximum":25},"level":{"enum":["Not Critical","Less Critical","Moderately Critical","Critical","Highly Critical"]}}}]},"advisory":{"oneOf":[{"type":"null"},{"type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"}]},"archive":{"type":"object","additionalProperties":false,"required":["name","size","sha256","sha512"],"properties":{"name":{"type":"string","pattern":"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sha512":{"type":"string","pattern":"^[0-9a-f]{128}$"}}},"files":{"type":"array","maxItems":100000,"items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode"],"properties":{"op":{"const":"add"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]}}},{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode","previousSha256"],"properties":{"op":{"const":"modify"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},{"type":"object","additionalProperties":false,"required":["op","path","previousSha256"],"properties":{"op":{"const":"delete"},"path":{"type":"string","minLength":1,"maxLength":1024},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}]}},"postUpdate":{"type":"array","maxItems":32,"items":{"type":"array","minItems":1,"maxItems":64,"items":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}},"versionFile":{"description":"The path (one of the add/modify ops) of the file that carries the version number: written last by the installer and read to detect the installed version; null when the release changes no such file.","oneOf":[{"type":"null"},{"type":"string","minLength":1,"maxLength":1024}]},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
+const pattern15 = new RegExp("^[a-z][a-z0-9_]{0,63}$", "u");
+const pattern17 = new RegExp("^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$", "u");
+const pattern19 = new RegExp("^[A-Za-z0-9._-]{1,64}$", "u");
+const pattern20 = new RegExp("^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$", "u");
+const pattern22 = new RegExp("^[0-9a-f]{128}$", "u");
+const pattern27 = new RegExp("^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$", "u");
+const pattern28 = new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", "u");
+
+function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://countersign.dev/schemas/manifest.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate24.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((((((((((((data.product === undefined) && (missing0 = "product")) || ((data.component === undefined) && (missing0 = "component"))) || ((data.version === undefined) && (missing0 = "version"))) || ((data.appliesTo === undefined) && (missing0 = "appliesTo"))) || ((data.risk === undefined) && (missing0 = "risk"))) || ((data.advisory === undefined) && (missing0 = "advisory"))) || ((data.archive === undefined) && (missing0 = "archive"))) || ((data.files === undefined) && (missing0 = "files"))) || ((data.postUpdate === undefined) && (missing0 = "postUpdate"))) || ((data.versionFile === undefined) && (missing0 = "versionFile"))) || ((data.created === undefined) && (missing0 = "created"))) || ((data.expires === undefined) && (missing0 = "expires"))) || ((data.policyVersion === undefined) && (missing0 = "policyVersion"))){
+validate24.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!(func4.call(schema42.properties, key0))){
+validate24.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
 if(data.product !== undefined){
 let data0 = data.product;
 const _errs2 = errors;
 if(errors === _errs2){
 if(typeof data0 === "string"){
-if(!pattern6.test(data0)){
-validate21.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
+if(!pattern15.test(data0)){
+validate24.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -262,13 +1067,13 @@ let data1 = data.component;
 const _errs4 = errors;
 if(errors === _errs4){
 if(typeof data1 === "string"){
-if(!pattern6.test(data1)){
-validate21.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
+if(!pattern15.test(data1)){
+validate24.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -283,13 +1088,13 @@ let data2 = data.version;
 const _errs6 = errors;
 if(errors === _errs6){
 if(typeof data2 === "string"){
-if(!pattern8.test(data2)){
-validate21.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+if(!pattern17.test(data2)){
+validate24.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -305,7 +1110,7 @@ const _errs8 = errors;
 if(errors === _errs8){
 if(Array.isArray(data3)){
 if(data3.length > 1000){
-validate21.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate24.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
@@ -316,13 +1121,13 @@ let data4 = data3[i0];
 const _errs10 = errors;
 if(errors === _errs10){
 if(typeof data4 === "string"){
-if(!pattern8.test(data4)){
-validate21.errors = [{instancePath:instancePath+"/appliesTo/" + i0,schemaPath:"#/properties/appliesTo/items/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+if(!pattern17.test(data4)){
+validate24.errors = [{instancePath:instancePath+"/appliesTo/" + i0,schemaPath:"#/properties/appliesTo/items/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/appliesTo/" + i0,schemaPath:"#/properties/appliesTo/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/appliesTo/" + i0,schemaPath:"#/properties/appliesTo/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -343,7 +1148,7 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-validate21.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
+validate24.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
 return false;
 break;
 }
@@ -354,7 +1159,7 @@ indices0[item0] = i1;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate24.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -498,7 +1303,7 @@ if(data5.level !== undefined){
 let data8 = data5.level;
 const _errs23 = errors;
 if(!(((((data8 === "Not Critical") || (data8 === "Less Critical")) || (data8 === "Moderately Critical")) || (data8 === "Critical")) || (data8 === "Highly Critical"))){
-const err8 = {instancePath:instancePath+"/risk/level",schemaPath:"#/properties/risk/oneOf/1/properties/level/enum",keyword:"enum",params:{allowedValues: schema32.properties.risk.oneOf[1].properties.level.enum},message:"must be equal to one of the allowed values"};
+const err8 = {instancePath:instancePath+"/risk/level",schemaPath:"#/properties/risk/oneOf/1/properties/level/enum",keyword:"enum",params:{allowedValues: schema42.properties.risk.oneOf[1].properties.level.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -548,7 +1353,7 @@ else {
 vErrors.push(err10);
 }
 errors++;
-validate21.errors = vErrors;
+validate24.errors = vErrors;
 return false;
 }
 else {
@@ -593,7 +1398,7 @@ passing1 = 0;
 const _errs28 = errors;
 if(errors === _errs28){
 if(typeof data9 === "string"){
-if(!pattern10.test(data9)){
+if(!pattern19.test(data9)){
 const err12 = {instancePath:instancePath+"/advisory",schemaPath:"#/properties/advisory/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._-]{1,64}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -635,7 +1440,7 @@ else {
 vErrors.push(err14);
 }
 errors++;
-validate21.errors = vErrors;
+validate24.errors = vErrors;
 return false;
 }
 else {
@@ -662,14 +1467,14 @@ if(errors === _errs30){
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 let missing2;
 if(((((data10.name === undefined) && (missing2 = "name")) || ((data10.size === undefined) && (missing2 = "size"))) || ((data10.sha256 === undefined) && (missing2 = "sha256"))) || ((data10.sha512 === undefined) && (missing2 = "sha512"))){
-validate21.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+validate24.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
 const _errs32 = errors;
 for(const key2 in data10){
 if(!((((key2 === "name") || (key2 === "size")) || (key2 === "sha256")) || (key2 === "sha512"))){
-validate21.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
+validate24.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -680,13 +1485,13 @@ let data11 = data10.name;
 const _errs33 = errors;
 if(errors === _errs33){
 if(typeof data11 === "string"){
-if(!pattern11.test(data11)){
-validate21.errors = [{instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/properties/name/pattern",keyword:"pattern",params:{pattern: "^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},message:"must match pattern \""+"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"+"\""}];
+if(!pattern20.test(data11)){
+validate24.errors = [{instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/properties/name/pattern",keyword:"pattern",params:{pattern: "^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},message:"must match pattern \""+"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"+"\""}];
 return false;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -700,18 +1505,18 @@ if(data10.size !== undefined){
 let data12 = data10.size;
 const _errs35 = errors;
 if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-validate21.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate24.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs35){
 if((typeof data12 == "number") && (isFinite(data12))){
 if(data12 > 9007199254740991 || isNaN(data12)){
-validate21.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate24.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data12 < 0 || isNaN(data12)){
-validate21.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate24.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -729,12 +1534,12 @@ const _errs37 = errors;
 if(errors === _errs37){
 if(typeof data13 === "string"){
 if(!pattern4.test(data13)){
-validate21.errors = [{instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+validate24.errors = [{instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -749,13 +1554,13 @@ let data14 = data10.sha512;
 const _errs39 = errors;
 if(errors === _errs39){
 if(typeof data14 === "string"){
-if(!pattern13.test(data14)){
-validate21.errors = [{instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/properties/sha512/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{128}$"},message:"must match pattern \""+"^[0-9a-f]{128}$"+"\""}];
+if(!pattern22.test(data14)){
+validate24.errors = [{instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/properties/sha512/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{128}$"},message:"must match pattern \""+"^[0-9a-f]{128}$"+"\""}];
 return false;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/properties/sha512/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/properties/sha512/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -771,7 +1576,7 @@ var valid6 = true;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate24.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -787,7 +1592,7 @@ const _errs41 = errors;
 if(errors === _errs41){
 if(Array.isArray(data15)){
 if(data15.length > 100000){
-validate21.errors = [{instancePath:instancePath+"/files",schemaPath:"#/properties/files/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
+validate24.errors = [{instancePath:instancePath+"/files",schemaPath:"#/properties/files/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
 return false;
 }
 else {
@@ -974,7 +1779,7 @@ if(data16.mode !== undefined){
 let data21 = data16.mode;
 const _errs55 = errors;
 if(!((data21 === "0644") || (data21 === "0755"))){
-const err26 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/0/properties/mode/enum",keyword:"enum",params:{allowedValues: schema32.properties.files.items.oneOf[0].properties.mode.enum},message:"must be equal to one of the allowed values"};
+const err26 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/0/properties/mode/enum",keyword:"enum",params:{allowedValues: schema42.properties.files.items.oneOf[0].properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1187,7 +1992,7 @@ if(data16.mode !== undefined){
 let data26 = data16.mode;
 const _errs66 = errors;
 if(!((data26 === "0644") || (data26 === "0755"))){
-const err39 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/1/properties/mode/enum",keyword:"enum",params:{allowedValues: schema32.properties.files.items.oneOf[1].properties.mode.enum},message:"must be equal to one of the allowed values"};
+const err39 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/1/properties/mode/enum",keyword:"enum",params:{allowedValues: schema42.properties.files.items.oneOf[1].properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -1431,7 +2236,7 @@ else {
 vErrors.push(err52);
 }
 errors++;
-validate21.errors = vErrors;
+validate24.errors = vErrors;
 return false;
 }
 else {
@@ -1453,7 +2258,7 @@ break;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/files",schemaPath:"#/properties/files/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate24.errors = [{instancePath:instancePath+"/files",schemaPath:"#/properties/files/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -1469,7 +2274,7 @@ const _errs77 = errors;
 if(errors === _errs77){
 if(Array.isArray(data31)){
 if(data31.length > 32){
-validate21.errors = [{instancePath:instancePath+"/postUpdate",schemaPath:"#/properties/postUpdate/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"}];
+validate24.errors = [{instancePath:instancePath+"/postUpdate",schemaPath:"#/properties/postUpdate/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"}];
 return false;
 }
 else {
@@ -1481,12 +2286,12 @@ const _errs79 = errors;
 if(errors === _errs79){
 if(Array.isArray(data32)){
 if(data32.length > 64){
-validate21.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"}];
+validate24.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"}];
 return false;
 }
 else {
 if(data32.length < 1){
-validate21.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+validate24.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
@@ -1498,24 +2303,24 @@ const _errs81 = errors;
 if(errors === _errs81){
 if(typeof data33 === "string"){
 if(func1(data33) > 4096){
-validate21.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+validate24.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
 if(func1(data33) < 1){
-validate21.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate24.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
-if(!pattern18.test(data33)){
-validate21.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
+if(!pattern27.test(data33)){
+validate24.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
 return false;
 }
 }
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -1528,7 +2333,7 @@ break;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate24.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -1540,7 +2345,7 @@ break;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/postUpdate",schemaPath:"#/properties/postUpdate/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate24.errors = [{instancePath:instancePath+"/postUpdate",schemaPath:"#/properties/postUpdate/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -1550,19 +2355,97 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.created !== undefined){
-let data34 = data.created;
+if(data.versionFile !== undefined){
+let data34 = data.versionFile;
 const _errs83 = errors;
-if(errors === _errs83){
+const _errs84 = errors;
+let valid14 = false;
+let passing3 = null;
+const _errs85 = errors;
+if(data34 !== null){
+const err53 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+var _valid3 = _errs85 === errors;
+if(_valid3){
+valid14 = true;
+passing3 = 0;
+}
+const _errs87 = errors;
+if(errors === _errs87){
 if(typeof data34 === "string"){
-if(!pattern19.test(data34)){
-validate21.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
-return false;
+if(func1(data34) > 1024){
+const err54 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/1/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+else {
+if(func1(data34) < 1){
+const err55 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+const err56 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+var _valid3 = _errs87 === errors;
+if(_valid3 && valid14){
+valid14 = false;
+passing3 = [passing3, 1];
+}
+else {
+if(_valid3){
+valid14 = true;
+passing3 = 1;
+}
+}
+if(!valid14){
+const err57 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+validate24.errors = vErrors;
 return false;
+}
+else {
+errors = _errs84;
+if(vErrors !== null){
+if(_errs84){
+vErrors.length = _errs84;
+}
+else {
+vErrors = null;
+}
 }
 }
 var valid0 = _errs83 === errors;
@@ -1571,205 +2454,70 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.expires !== undefined){
-let data35 = data.expires;
-const _errs85 = errors;
-if(errors === _errs85){
+if(data.created !== undefined){
+let data35 = data.created;
+const _errs89 = errors;
+if(errors === _errs89){
 if(typeof data35 === "string"){
-if(!pattern19.test(data35)){
-validate21.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+if(!pattern28.test(data35)){
+validate24.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-var valid0 = _errs85 === errors;
+var valid0 = _errs89 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.expires !== undefined){
+let data36 = data.expires;
+const _errs91 = errors;
+if(errors === _errs91){
+if(typeof data36 === "string"){
+if(!pattern28.test(data36)){
+validate24.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs91 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.policyVersion !== undefined){
-let data36 = data.policyVersion;
-const _errs87 = errors;
-if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-validate21.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+let data37 = data.policyVersion;
+const _errs93 = errors;
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+validate24.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs87){
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 > 1000000000 || isNaN(data36)){
-validate21.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
-return false;
-}
-else {
-if(data36 < 1 || isNaN(data36)){
-validate21.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
-}
-var valid0 = _errs87 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate21.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate21.errors = vErrors;
-return errors === 0;
-}
-validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-export const partialSignature = validate22;
-const schema33 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/partial-signature.schema.json","title":"Partial signature","description":"One signer's signature over one envelope payload, small enough for a USB stick or e-mail.","type":"object","additionalProperties":false,"required":["type","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sig":{"type":"string","pattern":"^[A-Za-z0-9+/]{86}==$"}}};
-
-function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://countersign.dev/schemas/partial-signature.schema.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate22.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((((((data.type === undefined) && (missing0 = "type")) || ((data.payloadType === undefined) && (missing0 = "payloadType"))) || ((data.payloadSha256 === undefined) && (missing0 = "payloadSha256"))) || ((data.keyid === undefined) && (missing0 = "keyid"))) || ((data.sig === undefined) && (missing0 = "sig"))){
-validate22.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+if(errors === _errs93){
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 > 1000000000 || isNaN(data37)){
+validate24.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
-const _errs1 = errors;
-for(const key0 in data){
-if(!(((((key0 === "type") || (key0 === "payloadType")) || (key0 === "payloadSha256")) || (key0 === "keyid")) || (key0 === "sig"))){
-validate22.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs1 === errors){
-if(data.type !== undefined){
-const _errs2 = errors;
-if("countersign-partial-signature" !== data.type){
-validate22.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "countersign-partial-signature"},message:"must be equal to constant"}];
-return false;
-}
-var valid0 = _errs2 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.payloadType !== undefined){
-let data1 = data.payloadType;
-const _errs3 = errors;
-if(errors === _errs3){
-if(typeof data1 === "string"){
-if(func1(data1) > 200){
-validate22.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
-return false;
-}
-else {
-if(func1(data1) < 1){
-validate22.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+if(data37 < 1 || isNaN(data37)){
+validate24.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
-else {
-validate22.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
 }
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.payloadSha256 !== undefined){
-let data2 = data.payloadSha256;
-const _errs5 = errors;
-if(errors === _errs5){
-if(typeof data2 === "string"){
-if(!pattern4.test(data2)){
-validate22.errors = [{instancePath:instancePath+"/payloadSha256",schemaPath:"#/properties/payloadSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
-return false;
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/payloadSha256",schemaPath:"#/properties/payloadSha256/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs5 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.keyid !== undefined){
-let data3 = data.keyid;
-const _errs7 = errors;
-if(errors === _errs7){
-if(typeof data3 === "string"){
-if(!pattern4.test(data3)){
-validate22.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
-return false;
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs7 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.sig !== undefined){
-let data4 = data.sig;
-const _errs9 = errors;
-if(errors === _errs9){
-if(typeof data4 === "string"){
-if(!pattern5.test(data4)){
-validate22.errors = [{instancePath:instancePath+"/sig",schemaPath:"#/properties/sig/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{86}==$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{86}==$"+"\""}];
-return false;
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/sig",schemaPath:"#/properties/sig/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs9 === errors;
+var valid0 = _errs93 === errors;
 }
 else {
 var valid0 = true;
@@ -1781,380 +2529,7 @@ var valid0 = true;
 }
 }
 }
-else {
-validate22.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
 }
-}
-validate22.errors = vErrors;
-return errors === 0;
-}
-validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-export const policy = validate23;
-const schema34 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/policy.schema.json","title":"Trust policy","description":"Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key.","type":"object","additionalProperties":false,"required":["version","expires","threshold","signers"],"properties":{"version":{"type":"integer","minimum":1,"maximum":1000000000},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"threshold":{"type":"integer","description":"m; checked against the number of distinct signers (BAD_THRESHOLD)"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}}}}};
-const pattern26 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
-
-function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://countersign.dev/schemas/policy.schema.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate23.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((((data.version === undefined) && (missing0 = "version")) || ((data.expires === undefined) && (missing0 = "expires"))) || ((data.threshold === undefined) && (missing0 = "threshold"))) || ((data.signers === undefined) && (missing0 = "signers"))){
-validate23.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-const _errs1 = errors;
-for(const key0 in data){
-if(!((((key0 === "version") || (key0 === "expires")) || (key0 === "threshold")) || (key0 === "signers"))){
-validate23.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs1 === errors){
-if(data.version !== undefined){
-let data0 = data.version;
-const _errs2 = errors;
-if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-validate23.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs2){
-if((typeof data0 == "number") && (isFinite(data0))){
-if(data0 > 1000000000 || isNaN(data0)){
-validate23.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
-return false;
-}
-else {
-if(data0 < 1 || isNaN(data0)){
-validate23.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
-}
-var valid0 = _errs2 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.expires !== undefined){
-let data1 = data.expires;
-const _errs4 = errors;
-if(errors === _errs4){
-if(typeof data1 === "string"){
-if(!pattern19.test(data1)){
-validate23.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
-return false;
-}
-}
-else {
-validate23.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs4 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.threshold !== undefined){
-let data2 = data.threshold;
-const _errs6 = errors;
-if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-validate23.errors = [{instancePath:instancePath+"/threshold",schemaPath:"#/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-var valid0 = _errs6 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.signers !== undefined){
-let data3 = data.signers;
-const _errs8 = errors;
-if(errors === _errs8){
-if(Array.isArray(data3)){
-if(data3.length > 255){
-validate23.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
-return false;
-}
-else {
-if(data3.length < 1){
-validate23.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
-return false;
-}
-else {
-var valid1 = true;
-const len0 = data3.length;
-for(let i0=0; i0<len0; i0++){
-let data4 = data3[i0];
-const _errs10 = errors;
-if(errors === _errs10){
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-let missing1;
-if((((data4.id === undefined) && (missing1 = "id")) || ((data4.publicKey === undefined) && (missing1 = "publicKey"))) || ((data4.name === undefined) && (missing1 = "name"))){
-validate23.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
-return false;
-}
-else {
-const _errs12 = errors;
-for(const key1 in data4){
-if(!(((key1 === "id") || (key1 === "publicKey")) || (key1 === "name"))){
-validate23.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs12 === errors){
-if(data4.id !== undefined){
-let data5 = data4.id;
-const _errs13 = errors;
-if(errors === _errs13){
-if(typeof data5 === "string"){
-if(!pattern4.test(data5)){
-validate23.errors = [{instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/properties/signers/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
-return false;
-}
-}
-else {
-validate23.errors = [{instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/properties/signers/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid2 = _errs13 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data4.publicKey !== undefined){
-let data6 = data4.publicKey;
-const _errs15 = errors;
-if(errors === _errs15){
-if(typeof data6 === "string"){
-if(!pattern26.test(data6)){
-validate23.errors = [{instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/properties/signers/items/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
-return false;
-}
-}
-else {
-validate23.errors = [{instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/properties/signers/items/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid2 = _errs15 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data4.name !== undefined){
-let data7 = data4.name;
-const _errs17 = errors;
-if(errors === _errs17){
-if(typeof data7 === "string"){
-if(func1(data7) > 200){
-validate23.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
-return false;
-}
-else {
-if(func1(data7) < 1){
-validate23.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-else {
-if(!pattern18.test(data7)){
-validate23.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
-return false;
-}
-}
-}
-}
-else {
-validate23.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid2 = _errs17 === errors;
-}
-else {
-var valid2 = true;
-}
-}
-}
-}
-}
-}
-else {
-validate23.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid1 = _errs10 === errors;
-if(!valid1){
-break;
-}
-}
-}
-}
-}
-else {
-validate23.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid0 = _errs8 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-validate23.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate23.errors = vErrors;
-return errors === 0;
-}
-validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-export const publicKey = validate24;
-const schema35 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/public-key.schema.json","title":"Public key file","type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey"],"properties":{"type":{"const":"countersign-public-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"}}};
-
-function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://countersign.dev/schemas/public-key.schema.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate24.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((((data.type === undefined) && (missing0 = "type")) || ((data.keyid === undefined) && (missing0 = "keyid"))) || ((data.name === undefined) && (missing0 = "name"))) || ((data.publicKey === undefined) && (missing0 = "publicKey"))){
-validate24.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-const _errs1 = errors;
-for(const key0 in data){
-if(!((((key0 === "type") || (key0 === "keyid")) || (key0 === "name")) || (key0 === "publicKey"))){
-validate24.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs1 === errors){
-if(data.type !== undefined){
-const _errs2 = errors;
-if("countersign-public-key" !== data.type){
-validate24.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "countersign-public-key"},message:"must be equal to constant"}];
-return false;
-}
-var valid0 = _errs2 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.keyid !== undefined){
-let data1 = data.keyid;
-const _errs3 = errors;
-if(errors === _errs3){
-if(typeof data1 === "string"){
-if(!pattern4.test(data1)){
-validate24.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.name !== undefined){
-let data2 = data.name;
-const _errs5 = errors;
-if(errors === _errs5){
-if(typeof data2 === "string"){
-if(func1(data2) > 200){
-validate24.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
-return false;
-}
-else {
-if(func1(data2) < 1){
-validate24.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-else {
-if(!pattern18.test(data2)){
-validate24.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
-return false;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs5 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.publicKey !== undefined){
-let data3 = data.publicKey;
-const _errs7 = errors;
-if(errors === _errs7){
-if(typeof data3 === "string"){
-if(!pattern26.test(data3)){
-validate24.errors = [{instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs7 === errors;
-}
-else {
-var valid0 = true;
 }
 }
 }
@@ -2172,11 +2547,11 @@ return errors === 0;
 }
 validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const revocation = validate25;
-const schema36 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/revocation.schema.json","title":"Revocation","description":"A release that must no longer be installed anywhere, signed by a quorum of the policy.","type":"object","additionalProperties":false,"required":["product","component","version","reason","created","policyVersion"],"properties":{"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"reason":{"type":"string","minLength":1,"maxLength":1000,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
+export const partialSignature = validate25;
+const schema43 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/partial-signature.schema.json","title":"Partial signature","description":"One signer's signature over one envelope payload, small enough for a USB stick or e-mail.","type":"object","additionalProperties":false,"required":["type","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sig":{"type":"string","pattern":"^[A-Za-z0-9+/]{86}==$"}}};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://countersign.dev/schemas/revocation.schema.json" */;
+/*# sourceURL="https://countersign.dev/schemas/partial-signature.schema.json" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate25.evaluated;
@@ -2189,15 +2564,545 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if(((((((data.product === undefined) && (missing0 = "product")) || ((data.component === undefined) && (missing0 = "component"))) || ((data.version === undefined) && (missing0 = "version"))) || ((data.reason === undefined) && (missing0 = "reason"))) || ((data.created === undefined) && (missing0 = "created"))) || ((data.policyVersion === undefined) && (missing0 = "policyVersion"))){
+if((((((data.type === undefined) && (missing0 = "type")) || ((data.payloadType === undefined) && (missing0 = "payloadType"))) || ((data.payloadSha256 === undefined) && (missing0 = "payloadSha256"))) || ((data.keyid === undefined) && (missing0 = "keyid"))) || ((data.sig === undefined) && (missing0 = "sig"))){
 validate25.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((((key0 === "product") || (key0 === "component")) || (key0 === "version")) || (key0 === "reason")) || (key0 === "created")) || (key0 === "policyVersion"))){
+if(!(((((key0 === "type") || (key0 === "payloadType")) || (key0 === "payloadSha256")) || (key0 === "keyid")) || (key0 === "sig"))){
 validate25.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.type !== undefined){
+const _errs2 = errors;
+if("countersign-partial-signature" !== data.type){
+validate25.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "countersign-partial-signature"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.payloadType !== undefined){
+let data1 = data.payloadType;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data1 === "string"){
+if(func1(data1) > 200){
+validate25.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
+return false;
+}
+else {
+if(func1(data1) < 1){
+validate25.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.payloadSha256 !== undefined){
+let data2 = data.payloadSha256;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data2 === "string"){
+if(!pattern4.test(data2)){
+validate25.errors = [{instancePath:instancePath+"/payloadSha256",schemaPath:"#/properties/payloadSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/payloadSha256",schemaPath:"#/properties/payloadSha256/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.keyid !== undefined){
+let data3 = data.keyid;
+const _errs7 = errors;
+if(errors === _errs7){
+if(typeof data3 === "string"){
+if(!pattern4.test(data3)){
+validate25.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.sig !== undefined){
+let data4 = data.sig;
+const _errs9 = errors;
+if(errors === _errs9){
+if(typeof data4 === "string"){
+if(!pattern5.test(data4)){
+validate25.errors = [{instancePath:instancePath+"/sig",schemaPath:"#/properties/sig/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{86}==$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{86}==$"+"\""}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/sig",schemaPath:"#/properties/sig/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs9 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate25.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate25.errors = vErrors;
+return errors === 0;
+}
+validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const policy = validate26;
+const schema44 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/policy.schema.json","title":"Trust policy","description":"Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key.","type":"object","additionalProperties":false,"required":["version","expires","threshold","signers"],"properties":{"version":{"type":"integer","minimum":1,"maximum":1000000000},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"threshold":{"type":"integer","description":"m; checked against the number of distinct signers (BAD_THRESHOLD)"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}}}}};
+const pattern35 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
+
+function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://countersign.dev/schemas/policy.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate26.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((((data.version === undefined) && (missing0 = "version")) || ((data.expires === undefined) && (missing0 = "expires"))) || ((data.threshold === undefined) && (missing0 = "threshold"))) || ((data.signers === undefined) && (missing0 = "signers"))){
+validate26.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((key0 === "version") || (key0 === "expires")) || (key0 === "threshold")) || (key0 === "signers"))){
+validate26.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.version !== undefined){
+let data0 = data.version;
+const _errs2 = errors;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+validate26.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs2){
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 > 1000000000 || isNaN(data0)){
+validate26.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+return false;
+}
+else {
+if(data0 < 1 || isNaN(data0)){
+validate26.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.expires !== undefined){
+let data1 = data.expires;
+const _errs4 = errors;
+if(errors === _errs4){
+if(typeof data1 === "string"){
+if(!pattern28.test(data1)){
+validate26.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+return false;
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.threshold !== undefined){
+let data2 = data.threshold;
+const _errs6 = errors;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+validate26.errors = [{instancePath:instancePath+"/threshold",schemaPath:"#/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.signers !== undefined){
+let data3 = data.signers;
+const _errs8 = errors;
+if(errors === _errs8){
+if(Array.isArray(data3)){
+if(data3.length > 255){
+validate26.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
+return false;
+}
+else {
+if(data3.length < 1){
+validate26.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+return false;
+}
+else {
+var valid1 = true;
+const len0 = data3.length;
+for(let i0=0; i0<len0; i0++){
+let data4 = data3[i0];
+const _errs10 = errors;
+if(errors === _errs10){
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+let missing1;
+if((((data4.id === undefined) && (missing1 = "id")) || ((data4.publicKey === undefined) && (missing1 = "publicKey"))) || ((data4.name === undefined) && (missing1 = "name"))){
+validate26.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+return false;
+}
+else {
+const _errs12 = errors;
+for(const key1 in data4){
+if(!(((key1 === "id") || (key1 === "publicKey")) || (key1 === "name"))){
+validate26.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs12 === errors){
+if(data4.id !== undefined){
+let data5 = data4.id;
+const _errs13 = errors;
+if(errors === _errs13){
+if(typeof data5 === "string"){
+if(!pattern4.test(data5)){
+validate26.errors = [{instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/properties/signers/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+return false;
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/properties/signers/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid2 = _errs13 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data4.publicKey !== undefined){
+let data6 = data4.publicKey;
+const _errs15 = errors;
+if(errors === _errs15){
+if(typeof data6 === "string"){
+if(!pattern35.test(data6)){
+validate26.errors = [{instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/properties/signers/items/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
+return false;
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/properties/signers/items/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid2 = _errs15 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data4.name !== undefined){
+let data7 = data4.name;
+const _errs17 = errors;
+if(errors === _errs17){
+if(typeof data7 === "string"){
+if(func1(data7) > 200){
+validate26.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
+return false;
+}
+else {
+if(func1(data7) < 1){
+validate26.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+else {
+if(!pattern27.test(data7)){
+validate26.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid2 = _errs17 === errors;
+}
+else {
+var valid2 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid1 = _errs10 === errors;
+if(!valid1){
+break;
+}
+}
+}
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate26.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate26.errors = vErrors;
+return errors === 0;
+}
+validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const publicKey = validate27;
+const schema45 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/public-key.schema.json","title":"Public key file","type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey"],"properties":{"type":{"const":"countersign-public-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"}}};
+
+function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://countersign.dev/schemas/public-key.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate27.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((((data.type === undefined) && (missing0 = "type")) || ((data.keyid === undefined) && (missing0 = "keyid"))) || ((data.name === undefined) && (missing0 = "name"))) || ((data.publicKey === undefined) && (missing0 = "publicKey"))){
+validate27.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((key0 === "type") || (key0 === "keyid")) || (key0 === "name")) || (key0 === "publicKey"))){
+validate27.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.type !== undefined){
+const _errs2 = errors;
+if("countersign-public-key" !== data.type){
+validate27.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "countersign-public-key"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.keyid !== undefined){
+let data1 = data.keyid;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data1 === "string"){
+if(!pattern4.test(data1)){
+validate27.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+return false;
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.name !== undefined){
+let data2 = data.name;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data2 === "string"){
+if(func1(data2) > 200){
+validate27.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
+return false;
+}
+else {
+if(func1(data2) < 1){
+validate27.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+else {
+if(!pattern27.test(data2)){
+validate27.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.publicKey !== undefined){
+let data3 = data.publicKey;
+const _errs7 = errors;
+if(errors === _errs7){
+if(typeof data3 === "string"){
+if(!pattern35.test(data3)){
+validate27.errors = [{instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
+return false;
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate27.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate27.errors = vErrors;
+return errors === 0;
+}
+validate27.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const revocation = validate28;
+const schema46 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/revocation.schema.json","title":"Revocation","description":"A release that must no longer be installed anywhere, signed by a quorum of the policy.","type":"object","additionalProperties":false,"required":["product","component","version","reason","created","policyVersion"],"properties":{"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"reason":{"type":"string","minLength":1,"maxLength":1000,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
+
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://countersign.dev/schemas/revocation.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate28.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((((((data.product === undefined) && (missing0 = "product")) || ((data.component === undefined) && (missing0 = "component"))) || ((data.version === undefined) && (missing0 = "version"))) || ((data.reason === undefined) && (missing0 = "reason"))) || ((data.created === undefined) && (missing0 = "created"))) || ((data.policyVersion === undefined) && (missing0 = "policyVersion"))){
+validate28.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((((key0 === "product") || (key0 === "component")) || (key0 === "version")) || (key0 === "reason")) || (key0 === "created")) || (key0 === "policyVersion"))){
+validate28.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -2208,13 +3113,13 @@ let data0 = data.product;
 const _errs2 = errors;
 if(errors === _errs2){
 if(typeof data0 === "string"){
-if(!pattern6.test(data0)){
-validate25.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
+if(!pattern15.test(data0)){
+validate28.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate28.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -2229,13 +3134,13 @@ let data1 = data.component;
 const _errs4 = errors;
 if(errors === _errs4){
 if(typeof data1 === "string"){
-if(!pattern6.test(data1)){
-validate25.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
+if(!pattern15.test(data1)){
+validate28.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate28.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -2250,13 +3155,13 @@ let data2 = data.version;
 const _errs6 = errors;
 if(errors === _errs6){
 if(typeof data2 === "string"){
-if(!pattern8.test(data2)){
-validate25.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+if(!pattern17.test(data2)){
+validate28.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate28.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -2272,24 +3177,24 @@ const _errs8 = errors;
 if(errors === _errs8){
 if(typeof data3 === "string"){
 if(func1(data3) > 1000){
-validate25.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
+validate28.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
 return false;
 }
 else {
 if(func1(data3) < 1){
-validate25.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate28.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
-if(!pattern18.test(data3)){
-validate25.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
+if(!pattern27.test(data3)){
+validate28.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
 return false;
 }
 }
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate28.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -2304,13 +3209,13 @@ let data4 = data.created;
 const _errs10 = errors;
 if(errors === _errs10){
 if(typeof data4 === "string"){
-if(!pattern19.test(data4)){
-validate25.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+if(!pattern28.test(data4)){
+validate28.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate28.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -2324,18 +3229,18 @@ if(data.policyVersion !== undefined){
 let data5 = data.policyVersion;
 const _errs12 = errors;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-validate25.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate28.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs12){
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 1000000000 || isNaN(data5)){
-validate25.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+validate28.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
 if(data5 < 1 || isNaN(data5)){
-validate25.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate28.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -2355,23 +3260,23 @@ var valid0 = true;
 }
 }
 else {
-validate25.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate25.errors = vErrors;
+validate28.errors = vErrors;
 return errors === 0;
 }
-validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const secretKey = validate26;
-const schema37 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/secret-key.schema.json","title":"Secret key file","description":"An Ed25519 seed, encrypted with scrypt + XChaCha20-Poly1305, or (tests and demos only) in the clear.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","ciphertext"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"object","additionalProperties":false,"required":["name","N","r","p","salt"],"properties":{"name":{"const":"scrypt"},"N":{"type":"integer"},"r":{"type":"integer"},"p":{"type":"integer"},"salt":{"type":"string","maxLength":64}}},"cipher":{"type":"object","additionalProperties":false,"required":["name","nonce"],"properties":{"name":{"const":"xchacha20-poly1305"},"nonce":{"type":"string","maxLength":64}}},"ciphertext":{"type":"string","maxLength":128}}},{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","seed","warning"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"null"},"cipher":{"type":"null"},"seed":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"warning":{"type":"string"}}}]};
+export const secretKey = validate29;
+const schema47 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/secret-key.schema.json","title":"Secret key file","description":"An Ed25519 seed, encrypted with scrypt + XChaCha20-Poly1305, or (tests and demos only) in the clear.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","ciphertext"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"object","additionalProperties":false,"required":["name","N","r","p","salt"],"properties":{"name":{"const":"scrypt"},"N":{"type":"integer"},"r":{"type":"integer"},"p":{"type":"integer"},"salt":{"type":"string","maxLength":64}}},"cipher":{"type":"object","additionalProperties":false,"required":["name","nonce"],"properties":{"name":{"const":"xchacha20-poly1305"},"nonce":{"type":"string","maxLength":64}}},"ciphertext":{"type":"string","maxLength":128}}},{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","seed","warning"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"null"},"cipher":{"type":"null"},"seed":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"warning":{"type":"string"}}}]};
 
-function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/secret-key.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate26.evaluated;
+const evaluated0 = validate29.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2489,7 +3394,7 @@ vErrors.push(err6);
 errors++;
 }
 else {
-if(!pattern18.test(data2)){
+if(!pattern27.test(data2)){
 const err7 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/0/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -2524,7 +3429,7 @@ let data3 = data.publicKey;
 const _errs9 = errors;
 if(errors === _errs9){
 if(typeof data3 === "string"){
-if(!pattern26.test(data3)){
+if(!pattern35.test(data3)){
 const err9 = {instancePath:instancePath+"/publicKey",schemaPath:"#/oneOf/0/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -2984,7 +3889,7 @@ vErrors.push(err35);
 errors++;
 }
 else {
-if(!pattern18.test(data16)){
+if(!pattern27.test(data16)){
 const err36 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/1/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
 if(vErrors === null){
 vErrors = [err36];
@@ -3019,7 +3924,7 @@ let data17 = data.publicKey;
 const _errs39 = errors;
 if(errors === _errs39){
 if(typeof data17 === "string"){
-if(!pattern26.test(data17)){
+if(!pattern35.test(data17)){
 const err38 = {instancePath:instancePath+"/publicKey",schemaPath:"#/oneOf/1/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err38];
@@ -3088,7 +3993,7 @@ let data20 = data.seed;
 const _errs45 = errors;
 if(errors === _errs45){
 if(typeof data20 === "string"){
-if(!pattern26.test(data20)){
+if(!pattern35.test(data20)){
 const err42 = {instancePath:instancePath+"/seed",schemaPath:"#/oneOf/1/properties/seed/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -3177,7 +4082,7 @@ else {
 vErrors.push(err46);
 }
 errors++;
-validate26.errors = vErrors;
+validate29.errors = vErrors;
 return false;
 }
 else {
@@ -3191,21 +4096,21 @@ vErrors = null;
 }
 }
 }
-validate26.errors = vErrors;
+validate29.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate26.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate29.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-export const store = validate27;
-const schema38 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/store.schema.json","title":"Site trust store","description":"DIR/state.json of a site trust store: the pinned signed policy, the rotations accepted from it, the revocations accepted, and what the site has installed. Signed documents are kept as their envelope JSON text and re-verified every time the store is opened.","type":"object","additionalProperties":false,"required":["format","pinned","rotations","highestPolicyVersion","installed","revocations"],"properties":{"format":{"const":1},"pinned":{"description":"The signed policy envelope pinned by `trust init`, as JSON text.","type":"string","minLength":2,"maxLength":262144},"rotations":{"description":"Signed policy envelopes N+1, N+2, ... accepted by `trust update`, in order, as JSON text.","type":"array","maxItems":1000,"items":{"type":"string","minLength":2,"maxLength":262144}},"highestPolicyVersion":{"description":"The highest policy version this site has trusted; it never goes down and must equal the version the chain walks to.","type":"integer","minimum":1,"maximum":1000000000},"installed":{"description":"Keyed by product/component, e.g. drupal/core.","type":"object","maxProperties":10000,"propertyNames":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["version","highest","updated"],"properties":{"version":{"description":"The version installed now.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"highest":{"description":"The highest version ever installed; a release not above it is ROLLBACK.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"updated":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}},"revocations":{"type":"array","maxItems":100000,"items":{"type":"object","additionalProperties":false,"required":["envelope","policyVersion","accepted"],"properties":{"envelope":{"description":"The signed revocation envelope, as JSON text.","type":"string","minLength":2,"maxLength":262144},"policyVersion":{"description":"The trusted policy version whose quorum it was verified against when accepted.","type":"integer","minimum":1,"maximum":1000000000},"accepted":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}};
-const pattern43 = new RegExp("^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$", "u");
+export const store = validate30;
+const schema48 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/store.schema.json","title":"Site trust store","description":"DIR/state.json of a site trust store: the pinned signed policy, the rotations accepted from it, the revocations accepted, and what the site has installed. Signed documents are kept as their envelope JSON text and re-verified every time the store is opened.","type":"object","additionalProperties":false,"required":["format","pinned","rotations","highestPolicyVersion","installed","revocations"],"properties":{"format":{"const":1},"pinned":{"description":"The signed policy envelope pinned by `trust init`, as JSON text.","type":"string","minLength":2,"maxLength":262144},"rotations":{"description":"Signed policy envelopes N+1, N+2, ... accepted by `trust update`, in order, as JSON text.","type":"array","maxItems":1000,"items":{"type":"string","minLength":2,"maxLength":262144}},"highestPolicyVersion":{"description":"The highest policy version this site has trusted; it never goes down and must equal the version the chain walks to.","type":"integer","minimum":1,"maximum":1000000000},"installed":{"description":"Keyed by product/component, e.g. drupal/core.","type":"object","maxProperties":10000,"propertyNames":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["version","highest","updated"],"properties":{"version":{"description":"The version installed now.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"highest":{"description":"The highest version ever installed; a release not above it is ROLLBACK.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"updated":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}},"revocations":{"type":"array","maxItems":100000,"items":{"type":"object","additionalProperties":false,"required":["envelope","policyVersion","accepted"],"properties":{"envelope":{"description":"The signed revocation envelope, as JSON text.","type":"string","minLength":2,"maxLength":262144},"policyVersion":{"description":"The trusted policy version whose quorum it was verified against when accepted.","type":"integer","minimum":1,"maximum":1000000000},"accepted":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}};
+const pattern52 = new RegExp("^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$", "u");
 
-function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/store.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate27.evaluated;
+const evaluated0 = validate30.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3216,14 +4121,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((((data.format === undefined) && (missing0 = "format")) || ((data.pinned === undefined) && (missing0 = "pinned"))) || ((data.rotations === undefined) && (missing0 = "rotations"))) || ((data.highestPolicyVersion === undefined) && (missing0 = "highestPolicyVersion"))) || ((data.installed === undefined) && (missing0 = "installed"))) || ((data.revocations === undefined) && (missing0 = "revocations"))){
-validate27.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate30.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "format") || (key0 === "pinned")) || (key0 === "rotations")) || (key0 === "highestPolicyVersion")) || (key0 === "installed")) || (key0 === "revocations"))){
-validate27.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+validate30.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -3232,7 +4137,7 @@ if(_errs1 === errors){
 if(data.format !== undefined){
 const _errs2 = errors;
 if(1 !== data.format){
-validate27.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
+validate30.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3247,18 +4152,18 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(typeof data1 === "string"){
 if(func1(data1) > 262144){
-validate27.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
+validate30.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
 return false;
 }
 else {
 if(func1(data1) < 2){
-validate27.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
+validate30.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
 return false;
 }
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate30.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3274,7 +4179,7 @@ const _errs5 = errors;
 if(errors === _errs5){
 if(Array.isArray(data2)){
 if(data2.length > 1000){
-validate27.errors = [{instancePath:instancePath+"/rotations",schemaPath:"#/properties/rotations/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate30.errors = [{instancePath:instancePath+"/rotations",schemaPath:"#/properties/rotations/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
@@ -3286,18 +4191,18 @@ const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data3 === "string"){
 if(func1(data3) > 262144){
-validate27.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
+validate30.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
 return false;
 }
 else {
 if(func1(data3) < 2){
-validate27.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
+validate30.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
 return false;
 }
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate30.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3309,7 +4214,7 @@ break;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/rotations",schemaPath:"#/properties/rotations/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate30.errors = [{instancePath:instancePath+"/rotations",schemaPath:"#/properties/rotations/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -3323,18 +4228,18 @@ if(data.highestPolicyVersion !== undefined){
 let data4 = data.highestPolicyVersion;
 const _errs9 = errors;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-validate27.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate30.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs9){
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 1000000000 || isNaN(data4)){
-validate27.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+validate30.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
 if(data4 < 1 || isNaN(data4)){
-validate27.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate30.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -3352,7 +4257,7 @@ const _errs11 = errors;
 if(errors === _errs11){
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 if(Object.keys(data5).length > 10000){
-validate27.errors = [{instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/maxProperties",keyword:"maxProperties",params:{limit: 10000},message:"must NOT have more than 10000 properties"}];
+validate30.errors = [{instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/maxProperties",keyword:"maxProperties",params:{limit: 10000},message:"must NOT have more than 10000 properties"}];
 return false;
 }
 else {
@@ -3360,7 +4265,7 @@ for(const key1 in data5){
 const _errs13 = errors;
 if(errors === _errs13){
 if(typeof key1 === "string"){
-if(!pattern43.test(key1)){
+if(!pattern52.test(key1)){
 const err0 = {instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"+"\"",propertyName:key1};
 if(vErrors === null){
 vErrors = [err0];
@@ -3392,7 +4297,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate27.errors = vErrors;
+validate30.errors = vErrors;
 return false;
 break;
 }
@@ -3405,14 +4310,14 @@ if(errors === _errs16){
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 let missing1;
 if((((data6.version === undefined) && (missing1 = "version")) || ((data6.highest === undefined) && (missing1 = "highest"))) || ((data6.updated === undefined) && (missing1 = "updated"))){
-validate27.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate30.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 const _errs18 = errors;
 for(const key3 in data6){
 if(!(((key3 === "version") || (key3 === "highest")) || (key3 === "updated"))){
-validate27.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
+validate30.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -3423,13 +4328,13 @@ let data7 = data6.version;
 const _errs19 = errors;
 if(errors === _errs19){
 if(typeof data7 === "string"){
-if(!pattern8.test(data7)){
-validate27.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/version",schemaPath:"#/properties/installed/additionalProperties/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+if(!pattern17.test(data7)){
+validate30.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/version",schemaPath:"#/properties/installed/additionalProperties/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/version",schemaPath:"#/properties/installed/additionalProperties/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate30.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/version",schemaPath:"#/properties/installed/additionalProperties/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3444,13 +4349,13 @@ let data8 = data6.highest;
 const _errs21 = errors;
 if(errors === _errs21){
 if(typeof data8 === "string"){
-if(!pattern8.test(data8)){
-validate27.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/highest",schemaPath:"#/properties/installed/additionalProperties/properties/highest/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+if(!pattern17.test(data8)){
+validate30.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/highest",schemaPath:"#/properties/installed/additionalProperties/properties/highest/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/highest",schemaPath:"#/properties/installed/additionalProperties/properties/highest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate30.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/highest",schemaPath:"#/properties/installed/additionalProperties/properties/highest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3465,13 +4370,13 @@ let data9 = data6.updated;
 const _errs23 = errors;
 if(errors === _errs23){
 if(typeof data9 === "string"){
-if(!pattern19.test(data9)){
-validate27.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/updated",schemaPath:"#/properties/installed/additionalProperties/properties/updated/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+if(!pattern28.test(data9)){
+validate30.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/updated",schemaPath:"#/properties/installed/additionalProperties/properties/updated/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/updated",schemaPath:"#/properties/installed/additionalProperties/properties/updated/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate30.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/updated",schemaPath:"#/properties/installed/additionalProperties/properties/updated/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3486,7 +4391,7 @@ var valid4 = true;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate30.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -3499,7 +4404,7 @@ break;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate30.errors = [{instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -3515,7 +4420,7 @@ const _errs25 = errors;
 if(errors === _errs25){
 if(Array.isArray(data10)){
 if(data10.length > 100000){
-validate27.errors = [{instancePath:instancePath+"/revocations",schemaPath:"#/properties/revocations/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
+validate30.errors = [{instancePath:instancePath+"/revocations",schemaPath:"#/properties/revocations/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
 return false;
 }
 else {
@@ -3528,14 +4433,14 @@ if(errors === _errs27){
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 let missing2;
 if((((data11.envelope === undefined) && (missing2 = "envelope")) || ((data11.policyVersion === undefined) && (missing2 = "policyVersion"))) || ((data11.accepted === undefined) && (missing2 = "accepted"))){
-validate27.errors = [{instancePath:instancePath+"/revocations/" + i1,schemaPath:"#/properties/revocations/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+validate30.errors = [{instancePath:instancePath+"/revocations/" + i1,schemaPath:"#/properties/revocations/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
 const _errs29 = errors;
 for(const key4 in data11){
 if(!(((key4 === "envelope") || (key4 === "policyVersion")) || (key4 === "accepted"))){
-validate27.errors = [{instancePath:instancePath+"/revocations/" + i1,schemaPath:"#/properties/revocations/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
+validate30.errors = [{instancePath:instancePath+"/revocations/" + i1,schemaPath:"#/properties/revocations/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -3547,18 +4452,18 @@ const _errs30 = errors;
 if(errors === _errs30){
 if(typeof data12 === "string"){
 if(func1(data12) > 262144){
-validate27.errors = [{instancePath:instancePath+"/revocations/" + i1+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
+validate30.errors = [{instancePath:instancePath+"/revocations/" + i1+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
 return false;
 }
 else {
 if(func1(data12) < 2){
-validate27.errors = [{instancePath:instancePath+"/revocations/" + i1+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
+validate30.errors = [{instancePath:instancePath+"/revocations/" + i1+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
 return false;
 }
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/revocations/" + i1+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate30.errors = [{instancePath:instancePath+"/revocations/" + i1+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3572,18 +4477,18 @@ if(data11.policyVersion !== undefined){
 let data13 = data11.policyVersion;
 const _errs32 = errors;
 if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-validate27.errors = [{instancePath:instancePath+"/revocations/" + i1+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate30.errors = [{instancePath:instancePath+"/revocations/" + i1+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs32){
 if((typeof data13 == "number") && (isFinite(data13))){
 if(data13 > 1000000000 || isNaN(data13)){
-validate27.errors = [{instancePath:instancePath+"/revocations/" + i1+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+validate30.errors = [{instancePath:instancePath+"/revocations/" + i1+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
 if(data13 < 1 || isNaN(data13)){
-validate27.errors = [{instancePath:instancePath+"/revocations/" + i1+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate30.errors = [{instancePath:instancePath+"/revocations/" + i1+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -3600,13 +4505,13 @@ let data14 = data11.accepted;
 const _errs34 = errors;
 if(errors === _errs34){
 if(typeof data14 === "string"){
-if(!pattern19.test(data14)){
-validate27.errors = [{instancePath:instancePath+"/revocations/" + i1+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+if(!pattern28.test(data14)){
+validate30.errors = [{instancePath:instancePath+"/revocations/" + i1+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/revocations/" + i1+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate30.errors = [{instancePath:instancePath+"/revocations/" + i1+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3621,7 +4526,7 @@ var valid6 = true;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/revocations/" + i1,schemaPath:"#/properties/revocations/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate30.errors = [{instancePath:instancePath+"/revocations/" + i1,schemaPath:"#/properties/revocations/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -3633,7 +4538,7 @@ break;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/revocations",schemaPath:"#/properties/revocations/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate30.errors = [{instancePath:instancePath+"/revocations",schemaPath:"#/properties/revocations/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -3651,12 +4556,12 @@ var valid0 = true;
 }
 }
 else {
-validate27.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate30.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate27.errors = vErrors;
+validate30.errors = vErrors;
 return errors === 0;
 }
-validate27.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate30.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 

@@ -1,0 +1,143 @@
+import type { CommandModule } from 'yargs';
+import { UsageError } from '../lib/errors.js';
+import { APPLY_PHASES, applyBundle, type ApplyPhase, type ApplyResult } from '../lib/installer/apply.js';
+import { hooksFromEnv } from '../lib/installer/hooks.js';
+import { loadTrustedPolicy } from '../lib/policy.js';
+import { parseVersion } from '../lib/version.js';
+import type { Context } from './context.js';
+import { readInput } from './files.js';
+import { checkFlag, timeFlag } from './flags.js';
+
+interface ApplyArgs {
+  bundle: string;
+  site: string;
+  store?: string;
+  policy?: string;
+  phase: ApplyPhase;
+  dryRun?: boolean;
+  keepLocal?: boolean;
+  installed?: string;
+  postTimeout?: number;
+  stateDir?: string;
+  progress?: boolean;
+  now?: string;
+  json?: boolean;
+}
+
+// Characters that lib's printable() would rewrite (C1 controls, bidi and other invisible marks), as JSON
+// escapes instead, so that a JSON line stays valid JSON whatever the strings in it hold.
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/gu;
+
+/** JSON.stringify, with every character a terminal could act on escaped: one safe line. */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+export const INTERFACE =
+  'For programs (the installer daemon runs `apply /dev/stdin --site ROOT --store STORE --json --progress` as the site owner): ' +
+  'BUNDLE may be /dev/stdin when the bundle file is the process\'s stdin (a regular file: it is opened again through /proc and read twice, once to verify ' +
+  'and once to install; a pipe is refused). With --json, stdout carries exactly one JSON object: {"ok":true, site, product, component, from, to, bundle, ' +
+  'phases, changes:[{op,path}], counts, kept, post:[{argv,exitCode,...}], recovered, timings, ...} or {"ok":false, code, message, details|reasons}. ' +
+  'With --progress, stderr carries one JSON object per line per event: {"event":"phase"|"verified"|"plan"|"staged"|"file"|"committed"|"rollback"|"post"|"recover", ...}. ' +
+  'Exit codes: 0 done; 1 the update was refused or failed (verification codes such as QUORUM_NOT_MET or ROLLBACK, and LOCAL_CHANGES, PREFLIGHT_FAILED, ' +
+  'STAGING_FAILED, COMMIT_FAILED (rolled back: the old release), ROLLBACK_FAILED, FINISH_FAILED, POST_UPDATE_FAILED, NEEDS_ATTENTION, JOURNAL_CORRUPT, SITE_BUSY, PHASE_ORDER); ' +
+  '2 usage or I/O error, or a trust store error (STORE_*).';
+
+export const STATE =
+  'Work happens in a state directory beside the site, never inside it: PARENT/.countersign-SITENAME (mode 0700, created on first use; --state-dir for ' +
+  'another place on the same file system), holding the lock, the write-ahead journal, staging/, backups/, state.json (the last phase completed) and ' +
+  'needs-attention.json. The user running apply must be able to create it and write the site (and, with --store, the store).';
+
+export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
+  return {
+    command: 'apply <bundle>',
+    describe: 'Verify a release bundle and apply it to a site: check, files (crash-safe, journaled), post-update',
+    builder: (y) =>
+      y
+        .positional('bundle', { type: 'string', demandOption: true, describe: 'The release bundle (a regular file; /dev/stdin when stdin is the bundle file)' })
+        .option('site', { type: 'string', demandOption: true, describe: "The site root: the directory the release's paths are relative to (for a module, plugin or theme: its own directory)" })
+        .option('store', { type: 'string', describe: "The site's trust store (countersign trust init): policy, revocations, installed version; the install is recorded in it" })
+        .option('policy', { type: 'string', describe: 'The signed policy the site pins, when it keeps no trust store' })
+        .option('installed', { type: 'string', describe: "With --policy: the version installed now (default: read from the site's version file, e.g. core/lib/Drupal.php)" })
+        .option('phase', { choices: APPLY_PHASES as ApplyPhase[], default: 'all' as ApplyPhase, describe: 'Run one phase (in order: check, files, post) or all of them' })
+        .option('dry-run', { type: 'boolean', describe: 'Verify and preflight, report every step that would be taken (op and path), write nothing at all' })
+        .option('keep-local', { type: 'boolean', describe: 'Keep locally modified files (skip their ops, report them) instead of refusing with LOCAL_CHANGES; never the version file' })
+        .option('post-timeout', { type: 'number', describe: 'Seconds each post-update step may run before it is killed (SIGKILL, with its process group); default 300' })
+        .option('state-dir', { type: 'string', describe: 'The state directory (default PARENT/.countersign-SITENAME); on the site\'s file system, outside the web root' })
+        .option('progress', { type: 'boolean', describe: 'Print one JSON object per event on stderr, one per line' })
+        .option('now', { type: 'string', describe: 'Reference time (ISO-8601) instead of the clock, for tests and audits' })
+        .example('$0 apply drupal-10.2.4.bundle --site /var/www/example.org --store /var/lib/countersign/example.org', 'all three phases')
+        .example('$0 apply drupal-10.2.4.bundle --site /var/www/example.org --store /var/lib/countersign/example.org --dry-run', 'what would change')
+        .example('$0 apply drupal-10.2.4.bundle --site /var/www/example.org --policy policy.signed.json --phase check', 'phase 1 only')
+        .epilogue(
+          [
+            'check: verifies the bundle completely before any byte of the archive is written (signatures, quorum, expiry, applicability and rollback against ' +
+              'the installed version, archive digests), detects the installed version from the site\'s version file, and preflights: every modified or deleted ' +
+              'file still has the hash the release expects (else LOCAL_CHANGES, listing every such file; nothing touched), no added file exists yet, no symbolic ' +
+              'link on any path below the site root (the root itself may be given through one: it is resolved once), no case-fold collision, free space, ' +
+              'staging on the site\'s file system. An unfinished journal is recovered first (countersign recover).',
+            'files: stages the new files beside the site, fsyncs and re-hashes them from disk, then commits file by file under a write-ahead journal ' +
+              '(hard-link backups; rename() into place; new directories 0755; the file carrying the version number last; emptied directories removed). ' +
+              'Any failure rolls back automatically (COMMIT_FAILED: the tree is the old release again). Then the install is recorded in the store.',
+            'post: runs the post-update steps (argv arrays, no shell) in the site root with a timeout. A failure keeps the new files and marks the site ' +
+              '"needs attention" (POST_UPDATE_FAILED); further applies are refused (NEEDS_ATTENTION) until an operator runs ' +
+              'countersign recover --site DIR --clear (then apply --phase post runs the steps again).',
+            'Phases run one at a time must come in order: files always re-runs check (the site may have changed since); post needs the files phase of the same release.',
+            STATE,
+            INTERFACE,
+            'Test-only: COUNTERSIGN_TEST_CRASH_AT_STEP=k (SIGKILL at journal point k) and COUNTERSIGN_TEST_FAIL_AT_STEP=k (an I/O error there) exercise recovery; never set them in production.',
+          ].join('\n\n'),
+        ),
+    handler: async (args) => {
+      if (args.now) ctx.now = timeFlag('--now', args.now);
+      if ((args.store === undefined) === (args.policy === undefined)) throw new UsageError('USAGE', 'give exactly one of --store or --policy');
+      if (args.store !== undefined && args.installed !== undefined) throw new UsageError('USAGE', '--installed: with --store, the installed version comes from the store (countersign trust record)');
+      if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
+      if (args.postTimeout !== undefined && !(Number.isFinite(args.postTimeout) && args.postTimeout > 0)) throw new UsageError('USAGE', '--post-timeout must be a positive number of seconds');
+      const trusted = args.policy === undefined ? undefined : loadTrustedPolicy(readInput(args.policy, 'policy'), args.policy);
+      const result = await applyBundle(args.bundle, {
+        site: args.site,
+        store: args.store,
+        trusted,
+        installed: args.installed,
+        phase: args.phase,
+        dryRun: args.dryRun,
+        keepLocal: args.keepLocal,
+        postTimeoutMs: args.postTimeout === undefined ? undefined : args.postTimeout * 1000,
+        stateDir: args.stateDir,
+        now: ctx.now,
+        onProgress: args.progress ? (event) => ctx.err(jsonLine(event)) : undefined,
+        hooks: hooksFromEnv(ctx.env),
+      });
+      if (args.json) ctx.out(jsonLine({ ok: true, ...result }));
+      else ctx.out(humanLines(result).join('\n'));
+    },
+  };
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function humanLines(r: ApplyResult): string[] {
+  const release = `${r.product} ${r.component} ${r.from ?? '?'} → ${r.to}`;
+  const c = r.counts;
+  const files = `${c.add} added, ${c.modify} modified, ${c.delete} deleted; ${plural(c.mkdir, 'directory', 'directories')} created, ${c.rmdir} removed`;
+  const lines: string[] = [];
+  if (r.recovered) lines.push(`Recovered first: ${r.recovered.action} (${plural(r.recovered.steps, 'journal step')})`);
+  if (r.dryRun) {
+    lines.push(`Dry run, nothing was written. Applying ${release} to ${r.site} would take these steps:`);
+    for (const s of r.changes) lines.push(`  ${s.op.padEnd(6)} ${s.path}`);
+    if (r.changes.length === 0) lines.push('  (no file steps)');
+    lines.push(`  (${files}${r.versionFile ? `; ${r.versionFile} last` : ''})`);
+    for (const p of r.post) lines.push(`  post   ${JSON.stringify(p.argv)}`);
+  } else {
+    lines.push(`${r.phases.includes('files') ? 'Applied' : 'Checked'} ${release} in ${r.site} (phases: ${r.phases.join(', ')})`);
+    lines.push(`  signed by ${r.signedBy.map((s) => s.name).join(', ')}`);
+    if (r.phases.includes('check')) lines.push(`  ${r.phases.includes('files') ? '' : 'would be: '}${files}${r.versionFile ? `; ${r.versionFile} written last` : ''}`);
+    for (const p of r.post) lines.push(`  post-update ${JSON.stringify(p.argv)}: exit ${p.exitCode} (${(p.durationMs / 1000).toFixed(1)} s)`);
+  }
+  if (r.detected) lines.push(`  before the update, the site's ${r.detected.path} said ${r.detected.version}`);
+  for (const k of r.kept) lines.push(`  kept (locally ${k.found === null ? 'deleted' : 'modified'}): ${k.path}`);
+  return lines;
+}

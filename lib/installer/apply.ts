@@ -1,0 +1,445 @@
+// The in-process runner: applies a verified bundle to a site in three phases (DESIGN.md, "The Trusted
+// Installer"). Decisions live in pure modules (plan.ts, journal.ts, version-file.ts); this file does
+// the I/O in order:
+//   check  verify the bundle completely (signatures, quorum, expiry, applicability, rollback, archive
+//          digests) before any byte of the archive is written; detect the installed version; preflight
+//          (plan.ts): expected hashes, no link on any path, free space, same file system, no case-fold
+//          collision; an unfinished journal is recovered first.
+//   files  stage and read back (stage.ts), commit under the journal (commit.ts), record the install.
+//   post   run the post-update steps (post.ts); a failure leaves the files new and the site marked
+//          "needs attention" until an operator clears it.
+import { closeSync, constants, linkSync, openSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { openBundleFile } from '../bundle-file.js';
+import { openEnvelope } from '../envelope.js';
+import { FormatError, InstallError, UsageError } from '../errors.js';
+import { manifestFromPayload, type Manifest } from '../manifest.js';
+import type { TrustedPolicy } from '../policy.js';
+import { publicSigner } from '../quorum.js';
+import { openStore, siteFor, verifyWithStore } from '../store.js';
+import { formatTimestamp } from '../time.js';
+import { compareVersions, parseVersion } from '../version.js';
+import { verifyBundle, type BundleInput, type Limits, type Verified } from '../verify.js';
+import { commitPlan, finishCommitted } from './commit.js';
+import { noProgress, type ProgressEvent, type ProgressSink } from './events.js';
+import { errnoOf, lstatOrMissing } from './fsutil.js';
+import { Points, type InstallHooks } from './hooks.js';
+import { detectInstalledVersion, inspectSite, type DetectedVersion } from './inspect.js';
+import type { JournalBegin } from './journal.js';
+import { checkSpace, countSteps, describeSteps, planUpdate, type LocalChange, type Plan, type Problem, type Step } from './plan.js';
+import { DEFAULT_POST_TIMEOUT_MS, describeStepFailure, runPostUpdate, type PostStepResult } from './post.js';
+import { readJournal, recoverLocked, type RecoverAction } from './recover.js';
+import { stageFiles } from './stage.js';
+import { clearAttention, ensureStateDir, lockSite, readAttention, readPhaseState, removeWorkDirs, sitePaths, writeAttention, writePhaseState, type Phase, type SitePaths } from './state.js';
+
+export type ApplyPhase = Phase | 'all';
+export const APPLY_PHASES: readonly ApplyPhase[] = ['check', 'files', 'post', 'all'];
+
+export interface ApplyOptions {
+  /** The site root (the directory the manifest's paths are relative to). */
+  site: string;
+  /** A site trust store (countersign trust init): its policy, revocations and installed versions. Give this or `trusted`. */
+  store?: string;
+  /** A trusted policy (loadTrustedPolicy), when the site keeps no store. */
+  trusted?: TrustedPolicy;
+  /** With `trusted`: the version installed now; default: what the site's version file says. */
+  installed?: string;
+  /** Default 'all'. */
+  phase?: ApplyPhase;
+  /** Verify and preflight only; report every step that would be taken; write nothing at all. */
+  dryRun?: boolean;
+  /** Keep locally modified files (skip their ops, report them) instead of refusing with LOCAL_CHANGES. */
+  keepLocal?: boolean;
+  /** Timeout of each post-update step; default 300 s. */
+  postTimeoutMs?: number;
+  /** Environment of the post-update steps; default process.env. */
+  postEnv?: NodeJS.ProcessEnv;
+  /** Default: PARENT/.countersign-SITENAME beside the site (lib/installer/state.ts). */
+  stateDir?: string;
+  /** Reference time, fixed once; default the clock. */
+  now?: Date;
+  limits?: Partial<Limits>;
+  onProgress?: ProgressSink;
+  /** Test-only fault injection (lib/installer/hooks.ts). */
+  hooks?: InstallHooks;
+}
+
+export interface ApplyResult {
+  site: string;
+  stateDir: string;
+  product: string;
+  component: string;
+  /** The version installed before (null: unknown, e.g. --phase post). */
+  from: string | null;
+  to: string;
+  /** SHA-256 of the manifest payload: identifies the release across phases. */
+  bundle: string;
+  signedBy: Array<{ id: string; name: string }>;
+  /** The phases this run completed, in order (a dry run completes none). */
+  phases: Phase[];
+  dryRun: boolean;
+  /** What the site's version file says, when one was found. */
+  detected: DetectedVersion | null;
+  /** The file written last, when the release writes one. */
+  versionFile: string | null;
+  /** Every step, in commit order: what a dry run would do, or what the files phase did. */
+  changes: Array<{ op: Step['op']; path: string }>;
+  counts: Record<Step['op'], number>;
+  /** Locally modified files kept with keepLocal (their ops skipped). */
+  kept: LocalChange[];
+  /** The post-update steps run (or, in a dry run or a run without the post phase, to be run: exitCode null). */
+  post: PostStepResult[];
+  postUpdate: string[][];
+  /** What the automatic recovery before this run did. */
+  recovered: { action: RecoverAction; steps: number; update: unknown; warnings: string[] } | null;
+  timings: Partial<Record<Phase, number>>;
+}
+
+/** Opens the bundle file (a regular file: /dev/stdin works when fd 0 is one), applies it, and closes it. */
+export async function applyBundle(bundlePath: string, opts: ApplyOptions): Promise<ApplyResult> {
+  const input = await openBundleFile(bundlePath);
+  try {
+    return await applyOpened(input, opts);
+  } finally {
+    await input.close();
+  }
+}
+
+function checkOptions(opts: ApplyOptions): ApplyPhase {
+  if ((opts.store === undefined) === (opts.trusted === undefined)) throw new UsageError('USAGE', 'give exactly one of a trust store or a trusted policy');
+  if (opts.store !== undefined && opts.installed !== undefined) throw new UsageError('USAGE', 'with a trust store, the installed version comes from the store (countersign trust record)');
+  if (opts.installed !== undefined) {
+    try {
+      parseVersion(opts.installed);
+    } catch (err) {
+      throw new UsageError('USAGE', `installed version: ${(err as Error).message}`);
+    }
+  }
+  const phase = opts.phase ?? 'all';
+  if (!APPLY_PHASES.includes(phase)) throw new UsageError('USAGE', `phase ${JSON.stringify(phase)} is not one of ${APPLY_PHASES.join(', ')}`);
+  if (opts.postTimeoutMs !== undefined && !(Number.isFinite(opts.postTimeoutMs) && opts.postTimeoutMs > 0)) throw new UsageError('USAGE', 'the post-update timeout must be a positive number');
+  return phase;
+}
+
+/** Applies an opened bundle (see applyBundle). */
+export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promise<ApplyResult> {
+  const phase = checkOptions(opts);
+  const now = opts.now ?? new Date();
+  const paths = sitePaths(opts.site, opts.stateDir);
+  const progress = opts.onProgress ?? noProgress;
+  if (opts.dryRun) return dryRun(input, opts, phase, paths, now, progress);
+
+  ensureStateDir(paths);
+  const lock = await lockSite(paths);
+  try {
+    const points = new Points(opts.hooks);
+    const recovery = await recoverLocked(paths, points, progress, now);
+    const recovered = recovery.action === 'none' ? null : { action: recovery.action, steps: recovery.steps, update: recovery.update, warnings: recovery.warnings };
+    refuseIfNeedsAttention(paths);
+    const timings: ApplyResult['timings'] = {};
+    const phases: Phase[] = [];
+    let t = Date.now();
+
+    if (phase === 'post') {
+      progress({ event: 'phase', phase: 'post', status: 'start' });
+      const v = await verifyRelease(input, opts, now, paths, 'post');
+      progress(verifiedEvent(v));
+      const state = readPhaseState(paths);
+      if (!state || state.bundle !== v.verified.payloadSha256 || (state.phase !== 'files' && state.phase !== 'post')) {
+        throw new InstallError('PHASE_ORDER', `the post phase runs after the files phase of the same release; ${state ? `the last phase completed here is ${state.phase} of ${state.product} ${state.component} ${state.to}` : 'no phase has completed here'}`, {
+          state,
+        });
+      }
+      const post = await postPhase(paths, v.manifest, v.verified.payloadSha256, opts, progress, now);
+      timings.post = Date.now() - t;
+      progress({ event: 'phase', phase: 'post', status: 'done' });
+      return result(paths, v, null, { phases: ['post'], post, recovered, timings, dryRun: false, from: state.from });
+    }
+
+    // Phase 1: check.
+    progress({ event: 'phase', phase: 'check', status: 'start' });
+    const v = await verifyRelease(input, opts, now, paths, 'apply');
+    progress(verifiedEvent(v));
+    const plan = preflight(paths, v, opts, false);
+    progress({ event: 'plan', counts: countSteps(plan.steps), kept: plan.kept.length });
+    timings.check = Date.now() - t;
+    phases.push('check');
+    progress({ event: 'phase', phase: 'check', status: 'done' });
+    const begin: JournalBegin = {
+      t: 'begin',
+      format: 1,
+      site: paths.root,
+      bundle: v.verified.payloadSha256,
+      product: v.manifest.product,
+      component: v.manifest.component,
+      from: v.from,
+      to: v.manifest.version,
+      store: v.storeDir,
+      created: formatTimestamp(now),
+    };
+    if (phase === 'check') {
+      writePhaseState(paths, { bundle: begin.bundle, product: begin.product, component: begin.component, from: begin.from, to: begin.to, phase: 'check' }, now);
+      return result(paths, v, plan, { phases, post: [], recovered, timings, dryRun: false, from: v.from });
+    }
+
+    // Phase 2: files.
+    t = Date.now();
+    progress({ event: 'phase', phase: 'files', status: 'start' });
+    if (!input.archive) throw new FormatError('MALFORMED', 'the bundle holds no archive');
+    let staged;
+    try {
+      staged = await stageFiles(input.archive, v.manifest, plan, paths, points);
+    } catch (err) {
+      removeWorkDirs(paths);
+      throw err;
+    }
+    progress({ event: 'staged', files: plan.stagedFiles, bytes: plan.stagedBytes });
+    commitPlan({ paths, plan, staged, begin, points, progress, now });
+    await finishCommitted(paths, begin, points, now);
+    timings.files = Date.now() - t;
+    phases.push('files');
+    progress({ event: 'phase', phase: 'files', status: 'done' });
+    if (phase === 'files') return result(paths, v, plan, { phases, post: [], recovered, timings, dryRun: false, from: v.from });
+
+    // Phase 3: post-update.
+    t = Date.now();
+    progress({ event: 'phase', phase: 'post', status: 'start' });
+    const post = await postPhase(paths, v.manifest, begin.bundle, opts, progress, now);
+    timings.post = Date.now() - t;
+    phases.push('post');
+    progress({ event: 'phase', phase: 'post', status: 'done' });
+    return result(paths, v, plan, { phases, post, recovered, timings, dryRun: false, from: v.from });
+  } finally {
+    lock.release();
+  }
+}
+
+/** Everything a real run checks, nothing written: not the state directory, not the lock. */
+async function dryRun(input: BundleInput, opts: ApplyOptions, phase: ApplyPhase, paths: SitePaths, now: Date, progress: ProgressSink): Promise<ApplyResult> {
+  if (lstatOrMissing(paths.stateDir)) {
+    refuseIfNeedsAttention(paths);
+    const journal = readJournal(paths);
+    if (journal?.begin) {
+      throw preflightFailed([{ code: 'UNFINISHED_JOURNAL', path: paths.journal, message: `an interrupted update (${journal.begin.product} ${journal.begin.component} ${journal.begin.to}) awaits recovery; a real apply would roll it back first (countersign recover --site ${paths.root})` }], []);
+    }
+  }
+  if (phase === 'post') {
+    const v = await verifyRelease(input, opts, now, paths, 'post');
+    const state = readPhaseState(paths);
+    if (!state || state.bundle !== v.verified.payloadSha256 || (state.phase !== 'files' && state.phase !== 'post')) {
+      throw new InstallError('PHASE_ORDER', 'the post phase runs after the files phase of the same release', { state });
+    }
+    return result(paths, v, null, { phases: [], post: plannedPost(v.manifest), recovered: null, timings: {}, dryRun: true, from: state.from });
+  }
+  const v = await verifyRelease(input, opts, now, paths, 'apply');
+  const plan = preflight(paths, v, opts, true);
+  progress({ event: 'plan', counts: countSteps(plan.steps), kept: plan.kept.length });
+  return result(paths, v, plan, { phases: [], post: phase === 'check' ? [] : plannedPost(v.manifest), recovered: null, timings: {}, dryRun: true, from: v.from });
+}
+
+function plannedPost(manifest: Manifest): PostStepResult[] {
+  return manifest.postUpdate.map((argv, step) => ({ step, argv, exitCode: null, signal: null, timedOut: false, spawnError: null, durationMs: 0, stdout: '', stderr: '', ok: false }));
+}
+
+function refuseIfNeedsAttention(paths: SitePaths): void {
+  const marker = readAttention(paths);
+  if (marker) {
+    throw new InstallError('NEEDS_ATTENTION', `the site needs attention (${marker.code}: ${marker.message}); updates are refused until an operator checks it and runs countersign recover --site ${paths.root} --clear`, { marker, attention: paths.attention });
+  }
+}
+
+interface VerifiedRelease {
+  verified: Verified;
+  manifest: Manifest;
+  /** The installed version (null in the post phase, where it is not checked). */
+  from: string | null;
+  detected: DetectedVersion | null;
+  storeDir: string | null;
+}
+
+/**
+ * Verifies the bundle completely. 'apply': as this site, applicability and rollback included (with a
+ * store: its installed versions; else `installed`, or the site's version file). 'post': signatures,
+ * quorum, expiry, revocations and archive only (the files phase already installed this release).
+ */
+async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, paths: SitePaths, mode: 'apply' | 'post'): Promise<VerifiedRelease> {
+  let verified: Verified;
+  let from: string | null = null;
+  let detected: DetectedVersion | null = null;
+  if (opts.store !== undefined) {
+    const store = await openStore(opts.store);
+    if (mode === 'apply') {
+      verified = await verifyWithStore(store, input, { now, limits: opts.limits });
+    } else {
+      verified = await verifyBundle(input, { trusted: store.trusted, now, revocations: store.revocations, limits: opts.limits });
+    }
+    const m = manifestOf(verified);
+    if (mode === 'apply') from = siteFor(store, m.product, m.component)!.installed;
+    else if (siteFor(store, m.product, m.component)?.installed !== m.version) {
+      throw new InstallError('PHASE_ORDER', `the trust store does not record ${m.product} ${m.component} ${m.version} as installed; run the files phase first`);
+    }
+  } else {
+    let installed = opts.installed;
+    if (mode === 'apply') {
+      const peeked = peekManifest(input);
+      if (peeked) {
+        detected = detectInstalledVersion(paths.root, peeked);
+        installed ??= detected?.version;
+        if (installed === undefined) {
+          // Verify anyway, so a bad bundle is reported as such rather than as an unknown version.
+          await verifyBundle(input, { trusted: opts.trusted!, now, limits: opts.limits });
+          throw preflightFailed([{ code: 'VERSION_UNKNOWN', message: `cannot tell which version of ${peeked.product} ${peeked.component} the site runs (no version file found among ${[peeked.versionFile, 'the usual ones'].filter(Boolean).join(', ')}); pass the installed version` }], []);
+        }
+      }
+    }
+    verified = await verifyBundle(input, { trusted: opts.trusted!, now, site: mode === 'apply' ? { installed } : {}, limits: opts.limits });
+    from = mode === 'apply' ? (installed ?? null) : null;
+  }
+  const manifest = manifestOf(verified);
+  if (mode === 'apply' && detected === null) detected = detectInstalledVersion(paths.root, manifest);
+  // The journal names the store by an absolute path: a recovery may run from another working directory.
+  return { verified, manifest, from, detected, storeDir: opts.store === undefined ? null : resolve(opts.store) };
+}
+
+function verifiedEvent(v: VerifiedRelease): ProgressEvent {
+  return { event: 'verified', product: v.manifest.product, component: v.manifest.component, from: v.from, to: v.manifest.version, signedBy: v.verified.quorum.signedBy.map((s) => s.name) };
+}
+
+function manifestOf(verified: Verified): Manifest {
+  if (verified.document.kind !== 'manifest') {
+    throw new FormatError('WRONG_TYPE', `this is a signed ${verified.document.kind}, not a release bundle; apply installs releases (a policy or revocation goes to countersign trust update)`, { found: verified.document.kind });
+  }
+  return verified.document.manifest;
+}
+
+function peekManifest(input: BundleInput): Manifest | undefined {
+  try {
+    const opened = openEnvelope(input.envelopeBytes);
+    return opened.kind === 'manifest' ? manifestFromPayload(opened.payloadBytes) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function preflightFailed(problems: Problem[], localChanges: LocalChange[]): InstallError {
+  const list = problems.map((p) => `${p.code}: ${p.message}`).join('; ');
+  return new InstallError('PREFLIGHT_FAILED', `preflight refused the update, nothing was touched: ${list}`, { problems, localChanges });
+}
+
+/** Phase 1's checks of the site (after verification): throws PREFLIGHT_FAILED or LOCAL_CHANGES, else returns the plan. */
+function preflight(paths: SitePaths, v: VerifiedRelease, opts: ApplyOptions, dry: boolean): Plan {
+  const facts = inspectSite(paths.root, v.manifest);
+  const plan = planUpdate(v.manifest, facts, { keepLocal: opts.keepLocal });
+  const problems = [...plan.problems];
+  if (v.detected && v.from !== null && compareVersions(v.detected.version, v.from) !== 0) {
+    problems.push({
+      code: 'VERSION_MISMATCH',
+      path: v.detected.path,
+      message: `${v.detected.path} says ${v.detected.version}, but ${opts.store !== undefined ? 'the trust store records' : 'the installed version given is'} ${v.from}; if the site was changed by hand, record it (countersign trust record)`,
+    });
+  }
+  // Staging must be on the site's file system (rename() is atomic only within one), and hold the new files.
+  const where = dry && !lstatOrMissing(paths.stateDir) ? dirname(paths.stateDir) : paths.stateDir;
+  try {
+    if (statSync(where).dev !== facts.dev) {
+      problems.push({ code: 'OTHER_FILESYSTEM', path: paths.stateDir, message: `the state directory ${paths.stateDir} is on another file system than the site; pass a --state-dir on the site's file system (outside the web root)` });
+    }
+    const space = checkSpace(plan, statfsSync(where), where);
+    if (space) problems.push(space);
+  } catch (err) {
+    problems.push({ code: 'STATE_DIR', path: where, message: `cannot examine ${where}: ${errnoOf(err)}` });
+  }
+  if (!dry) {
+    const hardLinks = probeHardLinks(paths);
+    if (hardLinks) problems.push(hardLinks);
+  }
+  if (problems.length > 0) throw preflightFailed(problems, plan.localChanges);
+  if (plan.localChanges.length > 0) {
+    const versionFileKept = opts.keepLocal && plan.localChanges.some((c) => c.path === plan.versionFile || c.path === v.manifest.versionFile);
+    const list = plan.localChanges.map((c) => `${c.path} (${c.found === null ? 'missing' : 'modified'})`).join(', ');
+    throw new InstallError(
+      'LOCAL_CHANGES',
+      versionFileKept
+        ? `the version file cannot be kept: the site would report the new version with an old ${list}; nothing was touched`
+        : `${plan.localChanges.length} file${plan.localChanges.length === 1 ? ' was' : 's were'} changed on this site since the installed release, nothing was touched: ${list}${opts.keepLocal ? '' : ' (--keep-local keeps them and applies the rest)'}`,
+      { files: plan.localChanges },
+    );
+  }
+  return plan;
+}
+
+/** Hard-link backups need a file system that supports hard links; probed once in the state directory. */
+function probeHardLinks(paths: SitePaths): Problem | null {
+  const probe = join(paths.stateDir, 'link-probe');
+  const linked = `${probe}.link`;
+  rmSync(probe, { force: true });
+  rmSync(linked, { force: true });
+  try {
+    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+    linkSync(probe, linked);
+    return null;
+  } catch (err) {
+    return { code: 'NO_HARD_LINKS', path: paths.stateDir, message: `cannot make a hard link in ${paths.stateDir} (${errnoOf(err)}); backups need a file system with hard links` };
+  } finally {
+    rmSync(probe, { force: true });
+    rmSync(linked, { force: true });
+  }
+}
+
+async function postPhase(paths: SitePaths, manifest: Manifest, bundle: string, opts: ApplyOptions, progress: ProgressSink, now: Date): Promise<PostStepResult[]> {
+  const release = { bundle, product: manifest.product, component: manifest.component, version: manifest.version };
+  const done = () => {
+    const state = readPhaseState(paths);
+    writePhaseState(paths, { bundle, product: manifest.product, component: manifest.component, from: state?.bundle === bundle ? state.from : null, to: manifest.version, phase: 'post' }, now);
+  };
+  if (manifest.postUpdate.length === 0) {
+    done();
+    return [];
+  }
+  // Written first, so a crash in the middle of a step also leaves the site marked.
+  writeAttention(paths, { code: 'POST_UPDATE_INTERRUPTED', message: `the post-update steps of ${manifest.product} ${manifest.component} ${manifest.version} were started and did not finish`, ...release }, now);
+  const results = await runPostUpdate(manifest.postUpdate, { cwd: paths.root, timeoutMs: opts.postTimeoutMs ?? DEFAULT_POST_TIMEOUT_MS, env: opts.postEnv, progress });
+  const failed = results.find((r) => !r.ok);
+  if (failed) {
+    const message = `post-update step ${failed.step + 1} of ${manifest.postUpdate.length} failed: ${describeStepFailure(failed)}`;
+    writeAttention(paths, { code: 'POST_UPDATE_FAILED', message, step: failed.step, argv: failed.argv, ...release }, now);
+    throw new InstallError(
+      'POST_UPDATE_FAILED',
+      `${message}. The new files of ${manifest.product} ${manifest.component} ${manifest.version} stay in place; the site needs attention, and updates are refused until an operator runs countersign recover --site ${paths.root} --clear (then apply --phase post runs the steps again)`,
+      { step: failed.step, argv: failed.argv, exitCode: failed.exitCode, signal: failed.signal, timedOut: failed.timedOut, spawnError: failed.spawnError, stdout: failed.stdout, stderr: failed.stderr, post: results, attention: paths.attention },
+    );
+  }
+  done();
+  clearAttention(paths);
+  return results;
+}
+
+function result(
+  paths: SitePaths,
+  v: VerifiedRelease,
+  plan: Plan | null,
+  extra: { phases: Phase[]; post: PostStepResult[]; recovered: ApplyResult['recovered']; timings: ApplyResult['timings']; dryRun: boolean; from: string | null },
+): ApplyResult {
+  const steps = plan?.steps ?? [];
+  return {
+    site: paths.root,
+    stateDir: paths.stateDir,
+    product: v.manifest.product,
+    component: v.manifest.component,
+    from: extra.from,
+    to: v.manifest.version,
+    bundle: v.verified.payloadSha256,
+    signedBy: v.verified.quorum.signedBy.map(publicSigner),
+    phases: extra.phases,
+    dryRun: extra.dryRun,
+    detected: v.detected,
+    versionFile: plan?.versionFile ?? null,
+    changes: describeSteps(steps),
+    counts: countSteps(steps),
+    kept: plan?.kept ?? [],
+    post: extra.post,
+    postUpdate: v.manifest.postUpdate,
+    recovered: extra.recovered,
+    timings: extra.timings,
+  };
+}

@@ -1,0 +1,95 @@
+// Small file-system helpers of the installer: reading and hashing without following links, fsyncs,
+// and turning errno errors into messages that say what was being done.
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readSync, type BigIntStats, type Stats } from 'node:fs';
+
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** The errno code of an error, or its message. */
+export function errnoOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? String(err);
+}
+
+/** lstat that answers undefined for a missing path (ENOENT, or ENOTDIR: a parent is not a directory). */
+export function lstatOrMissing(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+export function lstatBig(path: string): BigIntStats | undefined {
+  try {
+    return lstatSync(path, { bigint: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+const buffer = Buffer.alloc(1 << 20);
+
+/**
+ * SHA-256 and size of a regular file, opened without following a symbolic link (ELOOP) and checked
+ * to be a regular file after opening; also its stat, taken from the open descriptor.
+ */
+export function hashFile(path: string): { sha256: string; size: number; stat: Stats } {
+  const fd = openSync(path, READ_FLAGS);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL' });
+    const hash = createHash('sha256');
+    let size = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+      size += n;
+    }
+    return { sha256: hash.digest('hex'), size, stat };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a small regular file without following links; undefined when it is missing. */
+export function readSmallFile(path: string, max = 1 << 20): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, READ_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return undefined;
+    const out = Buffer.alloc(max);
+    let done = 0;
+    while (done < max) {
+      const n = readSync(fd, out, done, max - done, null);
+      if (n === 0) break;
+      done += n;
+    }
+    return out.subarray(0, done).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** fsync a directory, so the names created, renamed or removed in it are durable. Errors are thrown. */
+export function fsyncDirStrict(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    fsyncSync(fd);
+  } catch (err) {
+    // Some filesystems cannot fsync a directory (EINVAL); their renames are as durable as they get.
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+  } finally {
+    closeSync(fd);
+  }
+}

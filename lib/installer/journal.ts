@@ -1,0 +1,270 @@
+// The write-ahead journal of a commit: STATE_DIR/journal, one JSON object per line, appended and
+// fdatasync'ed before the step it announces is taken. Recovery reads it back:
+//   - no "commit" record: every step logged is undone, last first (each undo is idempotent: it checks
+//     what is on disk, so a step that never happened, or was already undone, is left alone);
+//   - a "commit" record: the new release is complete; only recording and cleaning up remain.
+//
+// Records (format 1):
+//   {"t":"begin","format":1,"site":ROOT,"bundle":PAYLOAD_SHA256,"product":P,"component":C,"from":V|null,"to":V,"store":DIR|null,"created":TIME}
+//   {"t":"step","n":1,"op":"mkdir","path":"core/lib/Security"}
+//   {"t":"step","n":2,"op":"add","path":"core/lib/Security/Sanitizer.php","slot":3,"dev":"2049","ino":"1234"}   staging/3 is linked to path
+//   {"t":"step","n":3,"op":"modify","path":"core/includes/bootstrap.inc","slot":1,"dev":"2049","ino":"1240"}  path linked to backups/1, staging/1 renamed over path
+//   {"t":"step","n":4,"op":"delete","path":"core/includes/legacy.inc","slot":2}                               path renamed to backups/2
+//   {"t":"step","n":5,"op":"rmdir","path":"core/modules/old","mode":"0755"}
+//   {"t":"commit"}
+// `slot` names the staged file (staging/SLOT) and the backup (backups/SLOT); dev/ino identify the staged
+// file, so undoing an add removes only the file this update put there. Steps are numbered 1, 2, 3, ...
+// A last line cut short by a crash (no newline) is the record of a step that was never taken and is
+// ignored; anything else unreadable is JOURNAL_CORRUPT, and then nothing is touched.
+import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { InstallError } from '../errors.js';
+import { checkPath } from '../paths.js';
+import { fsyncDirStrict } from './fsutil.js';
+import type { Points } from './hooks.js';
+
+export const JOURNAL_FORMAT = 1;
+/** A journal larger than this is not one countersign wrote (100,000 files at well under 1 KiB a record). */
+export const MAX_JOURNAL_BYTES = 256 * 1024 * 1024;
+
+export interface JournalBegin {
+  t: 'begin';
+  format: typeof JOURNAL_FORMAT;
+  /** The resolved site root. */
+  site: string;
+  /** The SHA-256 of the manifest payload being applied. */
+  bundle: string;
+  product: string;
+  component: string;
+  from: string | null;
+  to: string;
+  /** The trust store to record the install in, when the update was verified against one. */
+  store: string | null;
+  created: string;
+}
+
+export type JournalStep =
+  | { op: 'mkdir'; path: string }
+  | { op: 'add'; path: string; slot: number; dev: string; ino: string }
+  | { op: 'modify'; path: string; slot: number; dev: string; ino: string }
+  | { op: 'delete'; path: string; slot: number }
+  | { op: 'rmdir'; path: string; mode: string };
+
+export interface ParsedJournal {
+  /** null: the journal was cut short before its begin record was complete (nothing was done under it). */
+  begin: JournalBegin | null;
+  steps: JournalStep[];
+  committed: boolean;
+  /** Bytes after the last newline (a record cut short by a crash), ignored. */
+  tornBytes: number;
+}
+
+function corrupt(message: string, line?: number): never {
+  throw new InstallError('JOURNAL_CORRUPT', `the journal is unreadable${line === undefined ? '' : ` at line ${line}`}: ${message}; nothing was touched. Look at the site and the journal, then move the journal away by hand`, line === undefined ? {} : { line });
+}
+
+const DIGITS = /^(?:0|[1-9][0-9]{0,19})$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const MODE = /^0[0-7]{3}$/;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function exactKeys(o: Record<string, unknown>, keys: string[], line: number): void {
+  const have = Object.keys(o).sort();
+  const want = [...keys].sort();
+  if (have.length !== want.length || have.some((k, i) => k !== want[i])) corrupt(`expected the fields ${want.join(', ')}, found ${have.join(', ')}`, line);
+}
+
+function str(o: Record<string, unknown>, key: string, line: number): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) corrupt(`${key} is not a string`, line);
+  return v;
+}
+
+function relPath(o: Record<string, unknown>, line: number): string {
+  const path = str(o, 'path', line);
+  try {
+    checkPath(path);
+  } catch (err) {
+    corrupt(`unsafe path: ${(err as Error).message}`, line);
+  }
+  return path;
+}
+
+function slotOf(o: Record<string, unknown>, line: number): number {
+  const v = o.slot;
+  if (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > 1_000_000) corrupt('slot is not a small non-negative integer', line);
+  return v as number;
+}
+
+function digits(o: Record<string, unknown>, key: string, line: number): string {
+  const v = str(o, key, line);
+  if (!DIGITS.test(v)) corrupt(`${key} is not a decimal number`, line);
+  return v;
+}
+
+function parseBegin(o: Record<string, unknown>): JournalBegin {
+  exactKeys(o, ['t', 'format', 'site', 'bundle', 'product', 'component', 'from', 'to', 'store', 'created'], 1);
+  if (o.format !== JOURNAL_FORMAT) corrupt(`format ${JSON.stringify(o.format)} is not ${JOURNAL_FORMAT}`, 1);
+  const site = str(o, 'site', 1);
+  if (!site.startsWith('/')) corrupt('site is not an absolute path', 1);
+  const bundle = str(o, 'bundle', 1);
+  if (!SHA256.test(bundle)) corrupt('bundle is not a SHA-256', 1);
+  if (o.from !== null) str(o, 'from', 1);
+  if (o.store !== null && !str(o, 'store', 1).startsWith('/')) corrupt('store is not an absolute path', 1);
+  return {
+    t: 'begin',
+    format: JOURNAL_FORMAT,
+    site,
+    bundle,
+    product: str(o, 'product', 1),
+    component: str(o, 'component', 1),
+    from: o.from as string | null,
+    to: str(o, 'to', 1),
+    store: o.store as string | null,
+    created: str(o, 'created', 1),
+  };
+}
+
+function parseStep(o: Record<string, unknown>, line: number): JournalStep {
+  switch (o.op) {
+    case 'mkdir':
+      exactKeys(o, ['t', 'n', 'op', 'path'], line);
+      return { op: 'mkdir', path: relPath(o, line) };
+    case 'add':
+    case 'modify':
+      exactKeys(o, ['t', 'n', 'op', 'path', 'slot', 'dev', 'ino'], line);
+      return { op: o.op, path: relPath(o, line), slot: slotOf(o, line), dev: digits(o, 'dev', line), ino: digits(o, 'ino', line) };
+    case 'delete':
+      exactKeys(o, ['t', 'n', 'op', 'path', 'slot'], line);
+      return { op: 'delete', path: relPath(o, line), slot: slotOf(o, line) };
+    case 'rmdir': {
+      exactKeys(o, ['t', 'n', 'op', 'path', 'mode'], line);
+      const mode = str(o, 'mode', line);
+      if (!MODE.test(mode)) corrupt('mode is not an octal mode such as 0755', line);
+      return { op: 'rmdir', path: relPath(o, line), mode };
+    }
+    default:
+      return corrupt(`unknown op ${JSON.stringify(o.op)}`, line);
+  }
+}
+
+/** Parses a journal's text (see the top of this file); throws InstallError('JOURNAL_CORRUPT'). */
+export function parseJournal(text: string): ParsedJournal {
+  const end = text.lastIndexOf('\n');
+  const torn = text.length - (end + 1);
+  const lines = end === -1 ? [] : text.slice(0, end).split('\n');
+  if (lines.length === 0) {
+    // Cut short before the begin record was complete: nothing was done under it.
+    return { begin: null, steps: [], committed: false, tornBytes: torn };
+  }
+  const records = lines.map((line, i) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      corrupt('not JSON', i + 1);
+    }
+    if (!isObject(value)) corrupt('not a JSON object', i + 1);
+    return value;
+  });
+  if (records[0]!.t !== 'begin') corrupt('the first record is not "begin"', 1);
+  const begin = parseBegin(records[0]!);
+  const steps: JournalStep[] = [];
+  let committed = false;
+  for (let i = 1; i < records.length; i++) {
+    const r = records[i]!;
+    if (committed) corrupt('a record after "commit"', i + 1);
+    if (r.t === 'commit') {
+      exactKeys(r, ['t'], i + 1);
+      committed = true;
+    } else if (r.t === 'step') {
+      if (r.n !== steps.length + 1) corrupt(`step number ${JSON.stringify(r.n)} where ${steps.length + 1} was due`, i + 1);
+      steps.push(parseStep(r, i + 1));
+    } else {
+      corrupt(`unknown record type ${JSON.stringify(r.t)}`, i + 1);
+    }
+  }
+  return { begin, steps, committed, tornBytes: torn };
+}
+
+export function encodeRecord(record: JournalBegin | ({ t: 'step'; n: number } & JournalStep) | { t: 'commit' }): string {
+  return JSON.stringify(record) + '\n';
+}
+
+/** Appends records to a new journal, each fdatasync'ed before append() returns. */
+export class JournalWriter {
+  private fd: number | null;
+  private steps = 0;
+  private constructor(
+    readonly path: string,
+    fd: number,
+    private readonly points: Points,
+  ) {
+    this.fd = fd;
+  }
+
+  /** Creates the journal (never over an existing file or through a link) with its begin record, durably. */
+  static create(path: string, begin: JournalBegin, points: Points): JournalWriter {
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_APPEND, 0o600);
+    const journal = new JournalWriter(path, fd, points);
+    try {
+      journal.write(encodeRecord(begin));
+      fsyncDirStrict(dirname(path));
+    } catch (err) {
+      journal.close();
+      throw err;
+    }
+    points.hit('journal begin');
+    return journal;
+  }
+
+  /** Logs the next step; returns its number. */
+  step(step: JournalStep): number {
+    const n = ++this.steps;
+    this.write(encodeRecord({ t: 'step', n, ...step }));
+    this.points.hit(`logged step ${n}: ${step.op} ${step.path}`);
+    return n;
+  }
+
+  /**
+   * Logs the commit. If the write fails, the journal is cut back to before it, so no recovery can
+   * mistake a half-written or unsynced commit record for a commit. (Limit: if the record reached the
+   * disk although fdatasync reported an error, and the cut fails too, and the process then dies during
+   * the rollback that follows, a recovery would complete a partly rolled-back tree.)
+   */
+  commit(): void {
+    const fd = this.open();
+    const before = fstatSync(fd).size;
+    try {
+      this.write(encodeRecord({ t: 'commit' }));
+    } catch (err) {
+      try {
+        ftruncateSync(fd, before);
+        fdatasyncSync(fd);
+      } catch {
+        // the rollback that follows still undoes every step; a recovery would too, unless the record reached the disk
+      }
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private open(): number {
+    if (this.fd === null) throw new Error('internal: the journal is closed');
+    return this.fd;
+  }
+
+  private write(text: string): void {
+    const fd = this.open();
+    const bytes = Buffer.from(text, 'utf8');
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+    fdatasyncSync(fd);
+  }
+}

@@ -1,0 +1,113 @@
+// Staging: the new files are written beside the site (STATE_DIR/staging/SLOT, never under a name from
+// the archive), fsynced, and read back from disk and compared with the manifest before the commit.
+// Only the entries the plan stages are written; the archive is streamed again from the same open file
+// it was verified from, and hashed again as it goes, so a file changed in between is caught.
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, constants, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { CountersignError, InstallError } from '../errors.js';
+import type { Manifest } from '../manifest.js';
+import { TarReader, type TarHeader } from '../tar.js';
+import type { ArchiveInput } from '../verify.js';
+import { errnoOf, fsyncDirStrict, hashFile } from './fsutil.js';
+import { describeFault, type Points } from './hooks.js';
+import type { Plan, StagedStep } from './plan.js';
+import type { SitePaths } from './state.js';
+
+export interface StagedFile {
+  slot: number;
+  path: string;
+  /** Identity of the staged file (decimal strings: inode numbers can exceed 2^53). */
+  dev: string;
+  ino: string;
+}
+
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+function stagingFailed(message: string, details: Record<string, unknown> = {}): InstallError {
+  return new InstallError('STAGING_FAILED', `staging failed, nothing in the site was touched: ${message}`, details);
+}
+
+/** Creates a fresh private directory; one that already exists (or a link planted there) is refused. */
+export function makePrivateDir(dir: string): void {
+  try {
+    mkdirSync(dir, 0o700);
+  } catch (err) {
+    if (errnoOf(err) === 'EEXIST') throw stagingFailed(`${dir} already exists (left behind, or planted); refusing to use it`, { path: dir });
+    throw stagingFailed(`cannot create ${dir}: ${errnoOf(err)}`, { path: dir, errno: errnoOf(err) });
+  }
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.isSymbolicLink()) throw stagingFailed(`${dir} is not a directory`, { path: dir });
+}
+
+/** Writes every add/modify file of the plan into staging; returns each staged file's identity by slot. */
+export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan: Plan, paths: SitePaths, points: Points): Promise<Map<number, StagedFile>> {
+  makePrivateDir(paths.staging);
+  makePrivateDir(paths.backups);
+  const wanted = new Map<string, StagedStep>();
+  for (const s of plan.steps) if (s.op === 'add' || s.op === 'modify') wanted.set(s.path, s);
+  const written = new Set<number>();
+  let current: { fd: number; step: StagedStep; hash: Hash; size: number } | null = null;
+  const closeCurrent = () => {
+    if (current) closeSync(current.fd);
+    current = null;
+  };
+  try {
+    points.hit('staging directories created');
+    const archive256 = createHash('sha256');
+    let total = 0;
+    const reader = new TarReader({
+      onEntryStart(header: TarHeader) {
+        const step = wanted.get(header.path);
+        if (!step) return;
+        const fd = openSync(join(paths.staging, String(step.slot)), CREATE_FLAGS, 0o600);
+        current = { fd, step, hash: createHash('sha256'), size: 0 };
+      },
+      onEntryData(data: Uint8Array) {
+        if (!current) return;
+        for (let done = 0; done < data.length; ) done += writeSync(current.fd, data, done, data.length - done);
+        current.hash.update(data);
+        current.size += data.length;
+      },
+      onEntryEnd() {
+        if (!current) return;
+        const { fd, step } = current;
+        fchmodSync(fd, Number.parseInt(step.mode, 8));
+        fsyncSync(fd);
+        closeCurrent();
+        written.add(step.slot);
+      },
+    });
+    for await (const chunk of archive.chunks()) {
+      total += chunk.length;
+      if (total > manifest.archive.size) throw stagingFailed('the archive grew since it was verified');
+      archive256.update(chunk);
+      reader.push(chunk);
+    }
+    reader.end();
+    if (total !== manifest.archive.size || archive256.digest('hex') !== manifest.archive.sha256) {
+      throw stagingFailed('the archive changed since it was verified (size or SHA-256 differ)');
+    }
+    const staged = new Map<number, StagedFile>();
+    for (const step of wanted.values()) {
+      if (!written.has(step.slot)) throw stagingFailed(`the archive holds no entry for ${step.path}`, { path: step.path });
+      const file = join(paths.staging, String(step.slot));
+      // Read back from disk: what gets renamed into the site is exactly what the quorum signed.
+      const back = hashFile(file);
+      if (back.sha256 !== step.sha256 || back.size !== step.size) {
+        throw stagingFailed(`${step.path} reads back from disk with other content than the manifest's (size ${back.size}, SHA-256 ${back.sha256})`, { path: step.path });
+      }
+      if ((back.stat.mode & 0o7777) !== Number.parseInt(step.mode, 8)) throw stagingFailed(`${step.path} was staged with mode ${(back.stat.mode & 0o7777).toString(8)}, not ${step.mode}`, { path: step.path });
+      const id = lstatSync(file, { bigint: true });
+      staged.set(step.slot, { slot: step.slot, path: step.path, dev: id.dev.toString(), ino: id.ino.toString() });
+    }
+    fsyncDirStrict(paths.staging);
+    points.hit('staged and read back');
+    return staged;
+  } catch (err) {
+    closeCurrent();
+    if (err instanceof InstallError) throw err;
+    if (err instanceof CountersignError) throw stagingFailed(`the archive no longer reads as verified: ${err.code}: ${err.message}`, { cause: err.code });
+    throw stagingFailed(describeFault(err), { errno: errnoOf(err) });
+  }
+}
