@@ -128,7 +128,7 @@ export function runWorker(opts: RunWorkerOptions): Promise<WorkerOutcome> {
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     };
     const lines = new LineSplitter(
-      Infinity,
+      MAX_PROGRESS_LINE_BYTES,
       (line) => {
         if (line.trim() === '') return;
         const event = parseObject(line);
