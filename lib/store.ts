@@ -15,7 +15,7 @@
 // Every signed document is re-verified each time the store is opened: the pinned policy by its own
 // quorum, each rotation from the policy before it, each revocation against the policy it was accepted
 // under. A store that fails any check is STORE_CORRUPT and is never reset or overwritten.
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromUtf8, utf8 } from './bytes.js';
@@ -181,7 +181,9 @@ export async function openStore(dir: string): Promise<TrustStore> {
   const path = storeFiles(dir).state;
   let bytes: Uint8Array;
   try {
-    const file = await open(path, 'r');
+    // No-follow and non-blocking: a daemon reading a site owner's store must not be led elsewhere by a
+    // symlink, nor stalled by a FIFO; either is refused just below.
+    const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     try {
       const info = await file.stat();
       if (!info.isFile()) throw corrupt(path, 'is not a regular file');
@@ -193,6 +195,7 @@ export async function openStore(dir: string): Promise<TrustStore> {
   } catch (err) {
     if (err instanceof CountersignError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw corrupt(path, 'is a symbolic link');
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new StoreError('STORE_MISSING', `there is no trust store at ${dir} (create one with countersign trust init)`, { dir });
     }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import fs, { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { spawn, spawnSync } from 'node:child_process';
+import fs, { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -325,6 +325,17 @@ describe('site trust store (lib/store.ts)', () => {
       await expectCorrupt(dir);
       writeFileSync(statePath(dir), '');
       await expectCorrupt(dir);
+    });
+
+    it('state.json replaced by a symlink or a FIFO: refused without following or waiting', async () => {
+      const dir = await newStore();
+      const real = join(dir, '..', `${dir.split('/').pop()}-real.json`);
+      renameSync(statePath(dir), real);
+      symlinkSync(real, statePath(dir));
+      expect(await codeOf(openStore(dir))).to.equal('STORE_CORRUPT');
+      rmSync(statePath(dir));
+      execFileSync('mkfifo', [statePath(dir)]);
+      expect(await codeOf(openStore(dir))).to.equal('STORE_CORRUPT');
     });
 
     it('garbage', async () => {
