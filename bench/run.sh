@@ -204,7 +204,7 @@ done
 FRESH="rm -rf $WORK/site $WORK/.countersign-site && cp -a $WORK/site0 $WORK/site && sync"
 bench "$OUT/apply.hyperfine.json" bash -- \
   "countersign apply" "$FRESH" "node dist/countersign.mjs apply $WORK/apply.bundle --site $WORK/site --policy $POLICY --installed 1.0.0" \
-  "rsync changed files" "$FRESH" "rsync -a --files-from=$WORK/changed.txt $WORK/site1/ $WORK/site/ && (cd $WORK/site && xargs -r rm -f < $WORK/changed.txt.deleted)"
+  "rsync changed files" "$FRESH" "rsync -a --files-from=$WORK/changed.txt $WORK/site1/ $WORK/site/ && (cd $WORK/site && xargs -r rm -f) < $WORK/changed.txt.deleted"
 # The update must have produced the new tree exactly.
 eval "$FRESH"
 node dist/countersign.mjs apply "$WORK/apply.bundle" --site "$WORK/site" --policy "$POLICY" --installed 1.0.0 >/dev/null
