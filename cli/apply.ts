@@ -7,6 +7,7 @@ import { parseVersion } from '../lib/version.js';
 import type { Context } from './context.js';
 import { readInput } from './files.js';
 import { checkFlag, timeFlag } from './flags.js';
+import { stringifyForOutput } from '../lib/json.js';
 
 interface ApplyArgs {
   bundle: string;
@@ -22,15 +23,6 @@ interface ApplyArgs {
   progress?: boolean;
   now?: string;
   json?: boolean;
-}
-
-// Characters that lib's printable() would rewrite (C1 controls, bidi and other invisible marks), as JSON
-// escapes instead, so that a JSON line stays valid JSON whatever the strings in it hold.
-const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/gu;
-
-/** JSON.stringify, with every character a terminal could act on escaped: one safe line. */
-export function jsonLine(value: unknown): string {
-  return JSON.stringify(value).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export const INTERFACE =
@@ -106,10 +98,10 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
         postTimeoutMs: args.postTimeout === undefined ? undefined : args.postTimeout * 1000,
         stateDir: args.stateDir,
         now: ctx.now,
-        onProgress: args.progress ? (event) => ctx.err(jsonLine(event)) : undefined,
+        onProgress: args.progress ? (event) => ctx.err(stringifyForOutput(event)) : undefined,
         hooks: hooksFromEnv(ctx.env),
       });
-      if (args.json) ctx.out(jsonLine({ ok: true, ...result }));
+      if (args.json) ctx.out(stringifyForOutput({ ok: true, ...result }));
       else ctx.out(humanLines(result).join('\n'));
     },
   };

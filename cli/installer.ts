@@ -2,9 +2,10 @@ import type { CommandModule } from 'yargs';
 import { UsageError } from '../lib/errors.js';
 import { readInstallerConfig } from '../lib/installer/daemon-config.js';
 import { submitBundle } from '../lib/installer/daemon-client.js';
-import { safeJson, SITE_NAME, type FinalLine, type ProgressLine } from '../lib/installer/daemon-protocol.js';
+import { SITE_NAME, type FinalLine, type ProgressLine } from '../lib/installer/daemon-protocol.js';
 import { startDaemon } from '../lib/installer/daemon.js';
 import type { Context } from './context.js';
+import { stringifyForOutput } from '../lib/json.js';
 
 const EXIT_CODES =
   'Exit codes of submit: 0 the update was applied; 1 it was rejected (a verification code, NOT_AN_UPDATE) or failed while being applied ' +
@@ -93,14 +94,14 @@ function submitCommand(ctx: Context): CommandModule<object, SubmitArgs> {
         bundle: args.bundle,
         onProgress: (line) => {
           remember(facts, line);
-          if (args.progress) ctx.err(safeJson(line));
+          if (args.progress) ctx.err(stringifyForOutput(line));
           else if (!args.json) ctx.err(describeProgress(line));
         },
       });
       ctx.exitCode = final.exit === 0 || final.exit === 1 || final.exit === 2 ? final.exit : final.ok ? 0 : 1;
       if (final.ok && ctx.exitCode !== 0) ctx.exitCode = 1;
       if (args.json) {
-        ctx.out(safeJson(final));
+        ctx.out(stringifyForOutput(final));
         return;
       }
       if (final.ok) ctx.out(`OK: site ${args.site}: applied ${facts.release ?? 'the bundle'}${final.job ? ` (job ${final.job})` : ''}`);

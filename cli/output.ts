@@ -1,6 +1,7 @@
 // Human or --json output, and the mapping from errors to exit codes (0 ok, 1 rejected, 2 usage or I/O).
 import { CountersignError, StoreError, UsageError, VerificationError } from '../lib/errors.js';
 import type { Context } from './context.js';
+import { stringifyForOutput } from '../lib/json.js';
 
 export interface OutputFlags {
   json?: boolean;
@@ -8,7 +9,7 @@ export interface OutputFlags {
 
 /** Prints one result: a JSON object with `ok: true` under --json, else the human lines. */
 export function succeed(ctx: Context, flags: OutputFlags, data: Record<string, unknown>, human: string | string[]): void {
-  if (flags.json) ctx.out(JSON.stringify({ ok: true, ...data }));
+  if (flags.json) ctx.out(stringifyForOutput({ ok: true, ...data }));
   else ctx.out(Array.isArray(human) ? human.join('\n') : human);
 }
 
@@ -19,7 +20,7 @@ export function fail(ctx: Context, flags: OutputFlags, err: CountersignError, hu
     const body: Record<string, unknown> = { ok: false, code: err.code, message: err.message };
     if (err instanceof VerificationError) body.reasons = err.reasons;
     else if (Object.keys(err.details).length > 0) body.details = err.details;
-    ctx.out(JSON.stringify(body));
+    ctx.out(stringifyForOutput(body));
     return;
   }
   if (human) ctx.err(human.join('\n'));

@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { hooksFromEnv } from '../lib/installer/hooks.js';
 import { recoverSite, type RecoverResult } from '../lib/installer/recover.js';
-import { jsonLine, STATE } from './apply.js';
+import { STATE } from './apply.js';
+import { stringifyForOutput } from '../lib/json.js';
 import type { Context } from './context.js';
 
 interface RecoverArgs {
@@ -39,10 +40,10 @@ export function recoverCommand(ctx: Context): CommandModule<object, RecoverArgs>
         stateDir: args.stateDir,
         clear: args.clear,
         now: ctx.now,
-        onProgress: args.progress ? (event) => ctx.err(jsonLine(event)) : undefined,
+        onProgress: args.progress ? (event) => ctx.err(stringifyForOutput(event)) : undefined,
         hooks: hooksFromEnv(ctx.env),
       });
-      if (args.json) ctx.out(jsonLine({ ok: true, ...result }));
+      if (args.json) ctx.out(stringifyForOutput({ ok: true, ...result }));
       else ctx.out(humanLines(result).join('\n'));
     },
   };

@@ -79,3 +79,12 @@ export function parseStrictJson(text: string, what: string): unknown {
   if (at !== text.length) fail('trailing characters');
   return result;
 }
+
+// Characters JSON lets through raw that a terminal or log viewer may act on (C1 controls, bidi and
+// other invisible marks, line separators). Escaping them as \uXXXX keeps the text valid JSON.
+const UNSAFE_IN_OUTPUT = /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/gu;
+
+/** JSON.stringify on one line, with every character a terminal could act on escaped. */
+export function stringifyForOutput(value: unknown): string {
+  return JSON.stringify(value).replace(UNSAFE_IN_OUTPUT, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -81,3 +81,12 @@ describe('cli output to a terminal', () => {
     expect(printable('ok\x1b[2K\rfake\u202e\n')).to.equal('ok\\u{1b}[2K\\u{d}fake\\u{202e}\n');
   });
 });
+
+describe('cli --json output', () => {
+  it('stays valid JSON through the terminal escaping, whatever the strings hold', async () => {
+    const { printable } = await import('../cli/context.js');
+    const { stringifyForOutput } = await import('../lib/json.js');
+    const value = { message: 'x\u0085y\u202ez\u2028\x1b[2K' };
+    expect(JSON.parse(printable(stringifyForOutput(value)))).to.deep.equal(value);
+  });
+});

@@ -30,6 +30,7 @@
 // queued job is dropped, and a running one runs to its end (and is logged).
 import { UsageError } from '../errors.js';
 import { parseStrictJson } from '../json.js';
+import { stringifyForOutput } from '../json.js';
 
 /** The header line, newline included. */
 export const MAX_HEADER_BYTES = 4096;
@@ -115,19 +116,12 @@ export function encodeHeader(header: RequestHeader): Buffer {
   return line;
 }
 
-// C1 controls, bidi overrides and the like: JSON lets them through raw, and a terminal or a log viewer may obey them.
-const UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
-
-/** JSON text with every character a terminal could act on escaped (\uXXXX, still valid JSON). */
-export function safeJson(value: unknown): string {
-  return JSON.stringify(value).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 /** One answer line; a line over `max` bytes is replaced by `fallback` (which must be short). */
 export function encodeLine(value: ProgressLine | FinalLine, fallback: () => ProgressLine | FinalLine, max = MAX_LINE_BYTES): string {
-  const text = safeJson(value) + '\n';
+  const text = stringifyForOutput(value) + '\n';
   if (Buffer.byteLength(text) <= max) return text;
-  return safeJson(fallback()) + '\n';
+  return stringifyForOutput(fallback()) + '\n';
 }
 
 export function isFinalLine(value: unknown): value is FinalLine {

@@ -31,7 +31,8 @@ import { publicSigner } from '../quorum.js';
 import { openStore, storeFiles, verifyWithStore } from '../store.js';
 import type { Verified } from '../verify.js';
 import type { InstallerConfig, SiteConfig } from './daemon-config.js';
-import { encodeLine, MAX_HEADER_BYTES, MAX_PROGRESS_LINE_BYTES, parseHeader, safeJson, type DaemonCode, type FinalLine, type RequestHeader } from './daemon-protocol.js';
+import { encodeLine, MAX_HEADER_BYTES, MAX_PROGRESS_LINE_BYTES, parseHeader, type DaemonCode, type FinalLine, type RequestHeader } from './daemon-protocol.js';
+import { stringifyForOutput } from '../json.js';
 import { SiteQueue, type Reservation } from './daemon-queue.js';
 import { applyArgs, recoverArgs, runWorker, workerCommand, type SpawnFunction, type WorkerCommand, type WorkerOutcome } from './daemon-worker.js';
 
@@ -72,7 +73,7 @@ const SOCKET_MODE = 0o660;
 const LINGER_MS = 2000;
 
 export async function startDaemon(config: InstallerConfig, opts: DaemonOptions): Promise<Daemon> {
-  const log = opts.log ?? ((entry) => process.stderr.write(safeJson({ time: new Date().toISOString(), ...entry }) + '\n'));
+  const log = opts.log ?? ((entry) => process.stderr.write(stringifyForOutput({ time: new Date().toISOString(), ...entry }) + '\n'));
   const now = opts.now ?? (() => new Date());
   const heartbeatMs = opts.heartbeatMs ?? 10_000;
   const command = opts.worker ?? workerCommand(config.cli);
