@@ -2,14 +2,12 @@ import type { CommandModule } from 'yargs';
 import { verifyArchiveStream } from '../lib/archive.js';
 import { writeBundleFile } from '../lib/bundle-file.js';
 import { writeFilesAtomically } from '../lib/durable.js';
-import { expectKind, openEnvelope, serializeEnvelope, type EnvelopeSignature, type OpenedEnvelope } from '../lib/envelope.js';
+import { assemblyQuorums, keptSignatures, uncountedProblems, type QuorumSide } from '../lib/assembly.js';
+import { serializeEnvelope, type EnvelopeSignature } from '../lib/envelope.js';
 import { CountersignError, SignatureError, UsageError, type Reason } from '../lib/errors.js';
 import { manifestFromPayload } from '../lib/manifest.js';
 import { partialAsSignature, partialMismatch, parsePartial, type PartialSignature } from '../lib/partial.js';
-import { checkPolicyFresh, loadTrustedPolicy, policyFromPayload } from '../lib/policy.js';
-import { checkRotationVersion, countRotation } from '../lib/rotation.js';
-import { bytesEqual } from '../lib/bytes.js';
-import { countQuorum, describeQuorum, describeSigners, publicSigner, type QuorumResult } from '../lib/quorum.js';
+import { describeQuorum, describeSigners, publicSigner } from '../lib/quorum.js';
 import type { Context } from './context.js';
 import { withDocument } from './documents.js';
 import { readInput } from './files.js';
@@ -49,8 +47,8 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
           if (mismatch) problems.push(mismatch);
           else signatures.push(partialAsSignature(partial));
         }
-        const sides = quorumSides(args, doc, signatures, ctx.now);
-        const allProblems = [...problems, ...uncounted(sides)];
+        const sides = assemblyQuorums(doc, signatures, readInput(args.policy, 'policy'), ctx.now, args.policy);
+        const allProblems = [...problems, ...uncountedProblems(sides)];
         const report = allProblems.map((p) => `  ${p.code}: ${p.message}`);
         const first = sides[0]!.quorum;
         const who = { signedBy: first.signedBy.map(publicSigner), couldSign: first.couldSign.map(publicSigner), threshold: first.threshold };
@@ -94,71 +92,7 @@ function readPartial(file: string, problems: Reason[]): PartialSignature | undef
   }
 }
 
-interface Side {
-  label: string;
-  quorum: QuorumResult;
-}
-
-/**
- * The quorums a document needs. A release or revocation: the signed policy sites trust, unexpired.
- * A new policy (version 1): its own signers. A rotation to version N+1: the current signed policy N
- * and the new policy itself, as sites will check it.
- */
-function quorumSides(args: AssembleArgs, doc: OpenedEnvelope, signatures: EnvelopeSignature[], now: Date): Side[] {
-  const bytes = readInput(args.policy, 'policy');
-  if (doc.kind !== 'policy') {
-    const trusted = loadTrustedPolicy(bytes, args.policy);
-    checkPolicyFresh(trusted.policy, now);
-    return [{ label: `policy ${trusted.policy.version}`, quorum: countQuorum(doc, signatures, trusted) }];
-  }
-  const next = policyFromPayload(doc.payloadBytes, args.doc);
-  const given = openEnvelope(bytes, args.policy);
-  expectKind(given, 'policy', args.policy);
-  if (bytesEqual(given.payloadBytes, doc.payloadBytes)) {
-    if (next.policy.version !== 1) {
-      throw new UsageError('USAGE', `policy version ${next.policy.version} is a rotation: assemble it with --policy set to the signed policy ${next.policy.version - 1}`);
-    }
-    return [{ label: 'policy 1 (its own signers)', quorum: countQuorum(doc, signatures, next) }];
-  }
-  const current = loadTrustedPolicy(bytes, args.policy);
-  checkRotationVersion(current, next);
-  const q = countRotation(doc, signatures, current, next);
-  return [
-    { label: `policy ${current.policy.version} (current)`, quorum: q.current },
-    { label: `policy ${next.policy.version} (new)`, quorum: q.next },
-  ];
-}
-
-/**
- * Problems worth reporting: each side's own, except that a signature counted by one side is not
- * "unknown" because the other side lacks its key, and a problem both sides saw is listed once.
- */
-function uncounted(sides: Side[]): Reason[] {
-  const counted = new Set(sides.flatMap((x) => x.quorum.signatures.map((s) => s.keyid)));
-  const listed = new Set<string>();
-  const out: Reason[] = [];
-  for (const side of sides) {
-    const fromThisSide = new Set<string>();
-    for (const p of side.quorum.problems) {
-      const keyid = String(p.details?.keyid ?? '');
-      const key = `${p.code}:${keyid}`;
-      if ((p.code === 'UNKNOWN_KEY' && counted.has(keyid)) || listed.has(key)) continue;
-      fromThisSide.add(key);
-      out.push(p);
-    }
-    fromThisSide.forEach((k) => listed.add(k));
-  }
-  return out;
-}
-
-/** Every signature that counts for some side, each key once. */
-function keptSignatures(sides: Side[]): EnvelopeSignature[] {
-  const kept = new Map<string, EnvelopeSignature>();
-  for (const x of sides) for (const s of x.quorum.signatures) kept.set(s.keyid, s);
-  return [...kept.values()];
-}
-
-function sideLines(side: Side): string[] {
+function sideLines(side: QuorumSide): string[] {
   const q = side.quorum;
   return [
     q.met

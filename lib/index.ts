@@ -5,6 +5,7 @@ export { PAYLOAD_TYPES, pae, openEnvelope, createEnvelope, serializeEnvelope, ty
 export * from './errors.js';
 export { createPolicy, checkPolicy, loadTrustedPolicy, readPolicyDocument, policyEnvelope, type Policy, type Signer, type CheckedPolicy, type TrustedPolicy } from './policy.js';
 export { verifyRotation, walkPolicyChain, MAX_CHAIN_LENGTH } from './rotation.js';
+export { assemblyQuorums, keptSignatures, uncountedProblems, type QuorumSide } from './assembly.js';
 export { countQuorum, requireQuorum, describeQuorum, type QuorumResult } from './quorum.js';
 export { manifestFromPayload, checkRelease, countFileOps, type Manifest, type FileOp, type ArchiveRef } from './manifest.js';
 export { signDocument, parsePartial, serializePartial, type PartialSignature } from './partial.js';
