@@ -4,11 +4,9 @@ import { canonicalBytes } from '../lib/canonical.js';
 import { createEnvelope, type Envelope } from '../lib/envelope.js';
 import { UsageError, VerificationError, type ErrorCode } from '../lib/errors.js';
 import { createPolicy } from '../lib/policy.js';
-import type { Manifest } from '../lib/manifest.js';
 import { writeTar } from '../lib/tar.js';
 import { verifyBundle, type BundleInput, type VerifyOptions } from '../lib/verify.js';
-import { createHash } from 'node:crypto';
-import { bundleInput, makePolicy, makeRelease, manifestEnvelope, NOW, signedBy, type TestPolicy } from './support/fixtures.js';
+import { bundleInput, withArchive, makePolicy, makeRelease, manifestEnvelope, NOW, signedBy, type TestPolicy } from './support/fixtures.js';
 
 async function rejection(input: BundleInput, opts: VerifyOptions): Promise<ErrorCode[]> {
   try {
@@ -36,17 +34,6 @@ function tarOf(entries: Array<{ path: string; content: string; mode?: '0644' | '
   return concatBytes(...chunks);
 }
 
-function withArchive(manifest: Manifest, archive: Uint8Array): Manifest {
-  return {
-    ...manifest,
-    archive: {
-      ...manifest.archive,
-      size: archive.length,
-      sha256: createHash('sha256').update(archive).digest('hex'),
-      sha512: createHash('sha512').update(archive).digest('hex'),
-    },
-  };
-}
 
 describe('verifyBundle', () => {
   let p: TestPolicy;

@@ -102,18 +102,7 @@ export function resigned(manifest: Manifest, signers: readonly FixtureSigner[]):
   return signedBy(manifestEnvelope(manifest), signers);
 }
 
-/** The manifest with its archive size and digests replaced by those of `archive`. */
-export function withArchive(manifest: Manifest, archive: Uint8Array): Manifest {
-  return {
-    ...manifest,
-    archive: {
-      ...manifest.archive,
-      size: archive.length,
-      sha256: createHash('sha256').update(archive).digest('hex'),
-      sha512: createHash('sha512').update(archive).digest('hex'),
-    },
-  };
-}
+export { withArchive } from '../support/fixtures.js';
 
 export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');

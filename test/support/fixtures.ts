@@ -1,4 +1,5 @@
 // Test fixtures built with the library itself: signers, policies, releases and bundles, all in memory or in temp dirs.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -143,4 +144,17 @@ export async function* chunked(bytes: Uint8Array, size = 1000): AsyncGenerator<U
 export function bundleFileBytes(envelope: Envelope, archive: Uint8Array): Uint8Array {
   const env = envelopeBytes(envelope);
   return concatBytes(bundleHeader(env.length), env, archive);
+}
+
+/** The manifest with its archive size and digests replaced by those of `archive`. */
+export function withArchive(manifest: Manifest, archive: Uint8Array): Manifest {
+  return {
+    ...manifest,
+    archive: {
+      ...manifest.archive,
+      size: archive.length,
+      sha256: createHash('sha256').update(archive).digest('hex'),
+      sha512: createHash('sha512').update(archive).digest('hex'),
+    },
+  };
 }
