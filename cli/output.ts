@@ -1,5 +1,5 @@
 // Human or --json output, and the mapping from errors to exit codes (0 ok, 1 rejected, 2 usage or I/O).
-import { CountersignError, StoreError, UsageError, VerificationError } from '../lib/errors.js';
+import { CountersignError, DistributionError, StoreError, UsageError, VerificationError } from '../lib/errors.js';
 import type { Context } from './context.js';
 import { stringifyForOutput } from '../lib/json.js';
 
@@ -27,7 +27,10 @@ export function fail(ctx: Context, flags: OutputFlags, err: CountersignError, hu
   else ctx.err(`error[${err.code}]: ${err.message}`);
 }
 
-/** Usage, I/O and trust-store errors (missing, locked, corrupt) are not verdicts on anything: exit 2. */
+/**
+ * Usage, I/O, trust-store errors (missing, locked, corrupt) and a failed hub/site conversation (an
+ * unreachable peer, a registry error) are not verdicts on anything: exit 2.
+ */
 export function exitCodeFor(err: CountersignError): number {
-  return err instanceof UsageError || err instanceof StoreError ? 2 : 1;
+  return err instanceof UsageError || err instanceof StoreError || err instanceof DistributionError ? 2 : 1;
 }

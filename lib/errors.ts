@@ -37,8 +37,29 @@ export type InstallCode =
   | 'JOURNAL_CORRUPT'
   | 'SITE_BUSY'
   | 'PHASE_ORDER';
+export type AuthCode = 'UNAUTHORIZED' | 'STALE_TIMESTAMP' | 'REPLAYED' | 'PAYLOAD_MISMATCH' | 'RATE_LIMITED' | 'BAD_SERVER_AUTH';
+export type DistributionCode =
+  | 'HUB_UNREACHABLE'
+  | 'PROTOCOL'
+  | 'UNKNOWN_PACKAGE'
+  | 'TOO_LARGE'
+  | 'NOT_REGISTERED'
+  | 'ENDPOINT_UNVERIFIED'
+  | 'REGISTRY';
 
-export type ErrorCode = FormatCode | KeyCode | PolicyCode | SignatureCode | ReleaseCode | ArchiveCode | UsageCode | StoreCode | InstallCode | 'VERIFICATION_FAILED';
+export type ErrorCode =
+  | FormatCode
+  | KeyCode
+  | PolicyCode
+  | SignatureCode
+  | ReleaseCode
+  | ArchiveCode
+  | UsageCode
+  | StoreCode
+  | InstallCode
+  | AuthCode
+  | DistributionCode
+  | 'VERIFICATION_FAILED';
 
 export class CountersignError extends Error {
   readonly code: ErrorCode;
@@ -130,6 +151,30 @@ export class StoreError extends CountersignError {
 export class InstallError extends CountersignError {
   declare readonly code: InstallCode;
   constructor(code: InstallCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+/**
+ * A Hawk-authenticated message (lib/hawk.ts) is not from the holder of the shared secret, is replayed
+ * or stale, carries a body other than the one it was signed for, or comes too often. On the wire every
+ * failure of a request is the same 401 (unknown and wrong credentials look alike); the code is for logs.
+ */
+export class AuthError extends CountersignError {
+  declare readonly code: AuthCode;
+  constructor(code: AuthCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+/**
+ * The hub/site conversation failed (lib/hub/, lib/site/): a peer is unreachable or broke the protocol,
+ * asked for a package that is not on offer, sent too much, or the hub's registry failed. Never a
+ * verdict on a bundle: only the quorum decides that.
+ */
+export class DistributionError extends CountersignError {
+  declare readonly code: DistributionCode;
+  constructor(code: DistributionCode, message: string, details?: Record<string, unknown>) {
     super(code, message, details);
   }
 }
