@@ -15,6 +15,8 @@ import { trustCommand } from './trust.js';
 import { applyCommand } from './apply.js';
 import { recoverCommand } from './recover.js';
 import { installerCommand } from './installer.js';
+import { hubCommand } from './hub.js';
+import { siteCommand } from './site.js';
 
 export function createParser(ctx: Context): Argv {
   return yargs()
@@ -23,7 +25,8 @@ export function createParser(ctx: Context): Argv {
       '$0 <command> [options]\n\n' +
         'Quorum-signed releases: a release is installable only when m of n trusted keys have signed it.\n' +
         'Ceremony: keygen -> policy init -> build -> sign (each signer, offline) -> assemble -> verify.\n' +
-        'On a site: trust init -> apply (check, files, post; recover after a crash).',
+        'On a site: trust init -> apply (check, files, post; recover after a crash).\n' +
+        'Distribution: hub serve / hub publish / hub push; on a site: site serve + site register, or site poll.',
     )
     .option('json', { type: 'boolean', describe: 'Print one JSON object (ok: true|false) instead of text', global: true })
     .option('debug', { type: 'boolean', describe: 'Print stack traces of internal errors', global: true })
@@ -37,6 +40,8 @@ export function createParser(ctx: Context): Argv {
     .command(applyCommand(ctx))
     .command(recoverCommand(ctx))
     .command(installerCommand(ctx))
+    .command(hubCommand(ctx))
+    .command(siteCommand(ctx))
     .command(revokeCommand(ctx))
     .command(inspectCommand(ctx))
     .demandCommand(1, 'Name a command; see --help.')

@@ -39,7 +39,7 @@ export type InstallCode =
   | 'PHASE_ORDER';
 export type AuthCode = 'UNAUTHORIZED' | 'STALE_TIMESTAMP' | 'REPLAYED' | 'PAYLOAD_MISMATCH' | 'RATE_LIMITED' | 'BAD_SERVER_AUTH';
 export type DistributionCode =
-  | 'HUB_UNREACHABLE'
+  | 'UNREACHABLE'
   | 'PROTOCOL'
   | 'UNKNOWN_PACKAGE'
   | 'TOO_LARGE'

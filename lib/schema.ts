@@ -3,7 +3,7 @@
 import { FormatError } from './errors.js';
 import * as validators from './generated/validators.js';
 
-export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store' | 'installer-config';
+export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store' | 'installer-config' | 'hub-index' | 'site-reply' | 'site-registration' | 'site-credentials';
 
 interface Validator {
   (value: unknown): boolean;
@@ -20,6 +20,10 @@ const BY_NAME: Record<SchemaName, Validator> = {
   'secret-key': validators.secretKey,
   store: validators.store,
   'installer-config': validators.installerConfig,
+  'hub-index': validators.hubIndex,
+  'site-reply': validators.siteReply,
+  'site-registration': validators.siteRegistration,
+  'site-credentials': validators.siteCredentials,
 };
 
 /** Returns `value` typed as T when it matches the schema, else throws FormatError('SCHEMA_INVALID'). */

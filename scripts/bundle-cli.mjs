@@ -15,8 +15,9 @@ export async function bundleCli(entry, outfile) {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    // inquirer is only loaded when a person must be prompted; keep it out of the hot path.
-    external: ['inquirer'],
+    // inquirer is only loaded when a person must be prompted; keep it out of the hot path. The registry
+    // drivers are native or load optional native modules: resolved from node_modules at run time.
+    external: ['inquirer', 'better-sqlite3', 'pg'],
     // Bundled CommonJS dependencies (ajv's runtime, yargs' helpers) still call require().
     banner: { js: "import { createRequire as __countersignRequire } from 'node:module';\nconst require = __countersignRequire(import.meta.url);" },
     logLevel: 'warning',

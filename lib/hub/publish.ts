@@ -1,0 +1,100 @@
+// `hub publish`: a bundle enters the index only after the hub has verified its quorum against the hub's
+// own trust store (defense in depth: sites verify again, and only their verdict installs anything).
+// The file is copied into the bundles directory first and the copy is what gets verified, hashed and
+// served, so a bundle changed after publishing is never offered under the old verdict.
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openBundleFile } from '../bundle-file.js';
+import { fsyncDir, tempPathFor } from '../durable.js';
+import { BUNDLE_TYPE, offerName } from '../distribution/messages.js';
+import { FormatError, UsageError } from '../errors.js';
+import { payloadHasher } from '../hawk.js';
+import type { Manifest } from '../manifest.js';
+import { openStore } from '../store.js';
+import { verifyBundle } from '../verify.js';
+import type { OfferRecord, Registry } from './registry.js';
+
+export interface PublishResult {
+  offer: OfferRecord;
+  /** 'exists': the same bundle was already on offer; nothing changed. */
+  outcome: 'added' | 'exists';
+  manifest: Manifest;
+  signedBy: Array<{ id: string; name: string }>;
+}
+
+/** Verifies `bundlePath` against the trust store at `storeDir` and offers it; throws the verification's errors. */
+export async function publishBundle(registry: Registry, opts: { bundlePath: string; bundlesDir: string; storeDir: string; now: Date }): Promise<PublishResult> {
+  await mkdir(opts.bundlesDir, { recursive: true, mode: 0o755 });
+  const temp = tempPathFor(join(opts.bundlesDir, 'incoming.bundle'));
+  try {
+    await copyFile(opts.bundlePath, temp, constants.COPYFILE_EXCL);
+  } catch (err) {
+    throw new UsageError('IO', `cannot copy ${opts.bundlePath} into ${opts.bundlesDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    const store = await openStore(opts.storeDir);
+    const input = await openBundleFile(temp);
+    let manifest: Manifest;
+    let signedBy: PublishResult['signedBy'];
+    let payloadSha256: string;
+    try {
+      if (!input.isBundle) throw new FormatError('WRONG_TYPE', `${opts.bundlePath} is a bare envelope; publish a bundle (countersign assemble --archive)`);
+      const verified = await verifyBundle(input, { trusted: store.trusted, now: opts.now, revocations: store.revocations });
+      if (verified.document.kind !== 'manifest') throw new FormatError('WRONG_TYPE', `${opts.bundlePath} holds a ${verified.document.kind}, not a release`);
+      manifest = verified.document.manifest;
+      signedBy = verified.quorum.signedBy.map((s) => ({ id: s.id, name: s.name }));
+      payloadSha256 = verified.payloadSha256;
+    } finally {
+      await input.close();
+    }
+    const hashes = await hashFile(temp);
+    const name = offerName(manifest.product, manifest.component, manifest.version);
+    const fileName = `${name}-${hashes.sha256.slice(0, 16)}.bundle`;
+    const file = join(opts.bundlesDir, fileName);
+    const offer: OfferRecord = {
+      name,
+      product: manifest.product,
+      component: manifest.component,
+      version: manifest.version,
+      appliesTo: manifest.appliesTo,
+      risk: manifest.risk,
+      advisory: manifest.advisory,
+      size: hashes.size,
+      sha256: hashes.sha256,
+      hawkHash: hashes.hawkHash,
+      file: fileName,
+      published: opts.now.toISOString(),
+      manifestSha256: payloadSha256,
+    };
+    // The file name carries the digest, so renaming over an existing file only ever replaces it with the same bytes.
+    await rename(temp, file);
+    fsyncDir(opts.bundlesDir);
+    try {
+      return { offer, outcome: await registry.putOffer(offer), manifest, signedBy };
+    } catch (err) {
+      await rm(file, { force: true });
+      throw err;
+    }
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+async function hashFile(path: string): Promise<{ size: number; sha256: string; hawkHash: string }> {
+  const fh = await open(path, constants.O_RDONLY);
+  const sha = createHash('sha256');
+  const hawk = payloadHasher(BUNDLE_TYPE);
+  let size = 0;
+  try {
+    for await (const chunk of fh.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
+      sha.update(chunk);
+      hawk.update(chunk);
+      size += chunk.length;
+    }
+  } finally {
+    await fh.close();
+  }
+  return { size, sha256: sha.digest('hex'), hawkHash: hawk.digest() };
+}

@@ -1,0 +1,217 @@
+// `hub push`: one update event (a campaign). The campaign row fixes which offers it carries and enrols
+// every site with an endpoint; runners (one or several processes, even on several machines with
+// PostgreSQL) lease deliveries from the registry, hold each site's conversation, and record its
+// outcome. A failure is retried with exponential backoff up to maxAttempts. A runner that crashes
+// leaves its leases to expire and be taken again; a resumed runner never re-creates the campaign, and a
+// site that already finished a campaign answers "done" again without receiving anything twice.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Agent } from 'node:http';
+import { utf8 } from '../bytes.js';
+import { CountersignError, DistributionError, UsageError } from '../errors.js';
+import { hawkCall, type Peer } from '../distribution/http.js';
+import { BUNDLE_TYPE, JSON_TYPE, parseMessage, type IndexMessage, type PackageResult, type SiteReply } from '../distribution/messages.js';
+import type { RiskLevel } from '../risk.js';
+import { meetsRisk } from '../site/choose.js';
+import type { CampaignRecord, OfferRecord, Registry, SiteRecord } from './registry.js';
+import { bundlePath, indexEntry, withSlash } from './server.js';
+
+export interface PushOptions {
+  registry: Registry;
+  /** Where published bundles are. */
+  bundlesDir: string;
+  /** Conversations held at once by this runner. */
+  concurrency: number;
+  /** Offers below this risk level stay out of a new campaign (null: all). */
+  minRisk: RiskLevel | null;
+  /** Allow site endpoints on loopback or private addresses. */
+  allowPrivate: boolean;
+  maxAttempts?: number;
+  /** First retry delay; doubles per attempt, with jitter, capped at 10 minutes. */
+  retryBaseMs?: number;
+  /** How long a delivery stays leased to this runner; another runner may take it after. */
+  leaseMs?: number;
+  timeoutMs?: number;
+  agent?: Agent;
+  onProgress?: (progress: PushProgress) => void;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export interface PushProgress {
+  campaign: string;
+  total: number;
+  done: number;
+  failed: number;
+  pending: number;
+  /** Sites finished (done or failed) per second by this runner. */
+  rate: number;
+}
+
+export interface PushSummary extends PushProgress {
+  resumed: boolean;
+  offers: string[];
+  elapsedMs: number;
+  /** Conversation time of each site this runner finished successfully. */
+  conversationMs: { p50: number; p99: number; max: number } | null;
+  /** Packages each site reported, by status, over the whole campaign. */
+  packages: Record<PackageResult['status'], number>;
+}
+
+const MAX_RETRY_DELAY_MS = 10 * 60_000;
+
+/** Resumes the unfinished campaign if there is one, else starts one; returns when every delivery is done or failed. */
+export async function runPush(opts: PushOptions): Promise<PushSummary> {
+  const started = Date.now();
+  const { campaign, resumed } = await openCampaign(opts);
+  const offers = new Map<string, OfferRecord>();
+  for (const name of campaign.offers) {
+    const offer = await opts.registry.getOffer(name);
+    if (!offer) throw new DistributionError('REGISTRY', `campaign ${campaign.id} names ${name}, which is no longer on offer`);
+    offers.set(name, offer);
+  }
+  const index: IndexMessage = { type: 'index', campaign: campaign.id, offers: [...offers.values()].map(indexEntry) };
+  const indexBytes = utf8(JSON.stringify(index));
+  const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const durations: number[] = [];
+  let finishedHere = 0;
+
+  const report = async () => {
+    if (!opts.onProgress) return;
+    const p = await opts.registry.campaignProgress(campaign.id);
+    const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+    opts.onProgress({ campaign: campaign.id, total: p.total, done: p.done, failed: p.failed, pending: p.pending + p.running, rate: finishedHere / seconds });
+  };
+
+  const deliver = async (siteId: string, attempts: number) => {
+    const site = await opts.registry.getSite(siteId);
+    const t0 = Date.now();
+    let outcome: Parameters<Registry['finishDelivery']>[3];
+    try {
+      if (!site?.endpoint) throw new DistributionError('NOT_REGISTERED', `site ${siteId} has no endpoint`);
+      const results = await converse(site, campaign.id, indexBytes, offers, opts);
+      durations.push(Date.now() - t0);
+      outcome = { state: 'done', result: { results, ms: Date.now() - t0 } };
+    } catch (err) {
+      const e = err instanceof CountersignError ? err : new DistributionError('PROTOCOL', (err as Error).message);
+      const last = attempts >= (opts.maxAttempts ?? 5);
+      const delay = Math.min((opts.retryBaseMs ?? 2000) * 2 ** (attempts - 1) * (0.5 + Math.random()), MAX_RETRY_DELAY_MS);
+      outcome = last
+        ? { state: 'failed', result: { code: e.code, message: e.message, attempts } }
+        : { state: 'retry', nextAttemptAt: new Date(Date.now() + delay).toISOString(), result: { code: e.code, message: e.message, attempts } };
+      opts.log?.({ event: 'delivery-failed', site: siteId, attempts, code: e.code, final: last });
+    }
+    if (await opts.registry.finishDelivery(campaign.id, siteId, owner, outcome, new Date().toISOString())) {
+      if (outcome.state !== 'retry') finishedHere += 1;
+    }
+  };
+
+  const queue: Array<{ siteId: string; attempts: number }> = [];
+  let refilling: Promise<boolean> | undefined;
+  // Refills the local queue from the registry; false when the campaign has nothing left for anyone.
+  const refill = async (): Promise<boolean> => {
+    for (;;) {
+      const claims = await opts.registry.claimDeliveries(campaign.id, owner, opts.concurrency, new Date().toISOString(), opts.leaseMs ?? 300_000);
+      if (claims.length > 0) {
+        queue.push(...claims);
+        return true;
+      }
+      const p = await opts.registry.campaignProgress(campaign.id);
+      if (p.pending === 0 && p.running === 0) return false;
+      if (inFlight > 0) return true;
+      const due = await opts.registry.nextDue(campaign.id);
+      const wait = due === null ? 1000 : Math.min(Math.max(Date.parse(due) - Date.now(), 10), 1000);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  };
+  let inFlight = 0;
+  let progressTimer: NodeJS.Timeout | undefined;
+  if (opts.onProgress) progressTimer = setInterval(() => void report().catch(() => undefined), 250);
+  const worker = async () => {
+    for (;;) {
+      let next = queue.shift();
+      if (!next) {
+        refilling ??= refill().finally(() => (refilling = undefined));
+        const more = await refilling;
+        next = queue.shift();
+        if (!next) {
+          if (!more) return;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          continue;
+        }
+      }
+      inFlight += 1;
+      try {
+        await deliver(next.siteId, next.attempts);
+      } finally {
+        inFlight -= 1;
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, worker));
+  } finally {
+    if (progressTimer) clearInterval(progressTimer);
+  }
+  await opts.registry.finishCampaign(campaign.id, new Date().toISOString());
+  await report();
+  return summarize(opts.registry, campaign, resumed, Date.now() - started, finishedHere, durations);
+}
+
+async function openCampaign(opts: PushOptions): Promise<{ campaign: CampaignRecord; resumed: boolean }> {
+  const open = await opts.registry.unfinishedCampaign();
+  if (open) {
+    opts.log?.({ event: 'campaign-resumed', campaign: open.id });
+    return { campaign: open, resumed: true };
+  }
+  const offers = (await opts.registry.listOffers()).filter((o) => meetsRisk(o, opts.minRisk)).map((o) => o.name);
+  if (offers.length === 0) {
+    throw new UsageError('USAGE', opts.minRisk ? `nothing on offer is rated ${opts.minRisk} or higher` : 'nothing is on offer: hub publish a bundle first');
+  }
+  const id = randomBytes(16).toString('hex');
+  const created = new Date().toISOString();
+  await opts.registry.createCampaign({ id, created, offers, minRisk: opts.minRisk });
+  opts.log?.({ event: 'campaign-created', campaign: id, offers });
+  return { campaign: (await opts.registry.getCampaign(id))!, resumed: false };
+}
+
+/** One site's conversation: the index, then each package it asks for, until it says done. */
+export async function converse(site: SiteRecord, campaign: string, indexBytes: Uint8Array, offers: ReadonlyMap<string, OfferRecord>, opts: Pick<PushOptions, 'allowPrivate' | 'agent' | 'timeoutMs' | 'bundlesDir'>): Promise<PackageResult[]> {
+  const peer: Peer = { base: withSlash(new URL(site.endpoint!)), creds: { id: site.id, key: site.key }, allowPrivate: opts.allowPrivate, agent: opts.agent, timeoutMs: opts.timeoutMs };
+  const answer = async (path: string, body: Parameters<typeof hawkCall>[3]) =>
+    parseMessage<SiteReply>('site-reply', (await hawkCall(peer, 'POST', path, body, { maxResponseBytes: 4 * 1024 * 1024 })).body, `${site.id}'s answer`);
+  let reply = await answer('index', { contentType: JSON_TYPE, bytes: indexBytes });
+  const sent = new Set<string>();
+  while (reply.type === 'want') {
+    const offer = offers.get(reply.name);
+    if (!offer || sent.has(offer.name)) throw new DistributionError('PROTOCOL', `site asked for ${JSON.stringify(reply.name)}, which this campaign does not offer or already sent`);
+    sent.add(offer.name);
+    const query = new URLSearchParams({ campaign, name: offer.name });
+    reply = await answer(`package?${query}`, { contentType: BUNDLE_TYPE, file: { path: bundlePath(opts.bundlesDir, offer), size: offer.size, hawkHash: offer.hawkHash } });
+  }
+  if (reply.type !== 'done') throw new DistributionError('PROTOCOL', 'site answered hello inside a conversation');
+  return reply.results;
+}
+
+async function summarize(registry: Registry, campaign: CampaignRecord, resumed: boolean, elapsedMs: number, finishedHere: number, durations: number[]): Promise<PushSummary> {
+  const p = await registry.campaignProgress(campaign.id);
+  const packages: PushSummary['packages'] = { installed: 0, verified: 0, rejected: 0, failed: 0 };
+  for (const delivery of await registry.deliveryResults(campaign.id)) {
+    const results = (delivery.result as { results?: PackageResult[] } | null)?.results ?? [];
+    for (const r of results) packages[r.status] += 1;
+  }
+  durations.sort((a, b) => a - b);
+  const at = (q: number) => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))]!;
+  return {
+    campaign: campaign.id,
+    resumed,
+    offers: campaign.offers,
+    total: p.total,
+    done: p.done,
+    failed: p.failed,
+    pending: p.pending + p.running,
+    rate: finishedHere / Math.max(elapsedMs / 1000, 0.001),
+    elapsedMs,
+    conversationMs: durations.length > 0 ? { p50: at(0.5), p99: at(0.99), max: durations.at(-1)! } : null,
+    packages,
+  };
+}

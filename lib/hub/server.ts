@@ -1,0 +1,187 @@
+// `hub serve`: the hub's HTTP API. Registration is the one unauthenticated request (rate-limited per
+// address and overall, body capped), and the hub accepts an endpoint only after a Hawk-authenticated
+// hello to it is answered with the same secret, so nobody can enlist a third party's URL as a push
+// target. Everything else (the index, bundle downloads, poll reports) requires Hawk with the site's
+// credentials and is answered signed. The hub holds no signing key: what it serves proves itself.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basename, join } from 'node:path';
+import { fromBase64, utf8 } from '../bytes.js';
+import { CountersignError, DistributionError } from '../errors.js';
+import { NonceCache } from '../hawk.js';
+import {
+  authenticate,
+  hawkCall,
+  readAuthenticatedBody,
+  replyFile,
+  replyJson,
+  replySignedError,
+  replyUnsigned,
+  statusFor,
+  type Authenticated,
+  type HawkServerConfig,
+} from '../distribution/http.js';
+import { BUNDLE_TYPE, JSON_TYPE, MAX_MESSAGE_BYTES, parseMessage, type IndexEntry, type Registration, type SiteReply, type PackageResult } from '../distribution/messages.js';
+import { AuthLimits, RateLimiter } from '../distribution/rate-limit.js';
+import type { OfferRecord, Registry } from './registry.js';
+
+export interface HubServerOptions {
+  registry: Registry;
+  /** Where published bundles are (an offer names its file in here). */
+  bundlesDir: string;
+  /** The URL sites reach the hub at: its host and port are pinned in every Hawk MAC. */
+  publicUrl: URL;
+  /** Let sites register endpoints on loopback or private addresses (tests, private networks). */
+  allowPrivateEndpoints: boolean;
+  limits?: AuthLimits;
+  nonces?: NonceCache;
+  /** Registrations per source address per minute (default 10) and overall (default 600). */
+  registrationsPerAddress?: number;
+  registrationsOverall?: number;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+const MAX_REGISTRATION_BYTES = 16 * 1024;
+const HELLO_TIMEOUT_MS = 10_000;
+
+/** The index a site sees: every offer, without hub-side paths. */
+export function indexEntry(offer: OfferRecord): IndexEntry {
+  const { name, product, component, version, appliesTo, risk, advisory, size, sha256 } = offer;
+  return { name, product, component, version, appliesTo, risk, advisory, size, sha256 };
+}
+
+export function hubRequestHandler(opts: HubServerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const config: HawkServerConfig = {
+    host: opts.publicUrl.hostname,
+    port: Number(opts.publicUrl.port) || (opts.publicUrl.protocol === 'https:' ? 443 : 80),
+    nonces: opts.nonces ?? new NonceCache(),
+    limits: opts.limits ?? new AuthLimits(),
+    lookup: async (id) => (await opts.registry.getSite(id))?.key,
+    log: opts.log,
+  };
+  const perAddress = new RateLimiter({ burst: opts.registrationsPerAddress ?? 10, windowMs: 60_000 });
+  const overall = new RateLimiter({ burst: opts.registrationsOverall ?? 600, windowMs: 60_000 });
+  return async (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://hub.invalid').pathname;
+    try {
+      if (req.method === 'POST' && path === '/v1/sites') return await register(req, res, opts, perAddress, overall);
+      const route = routeOf(req.method, path);
+      if (!route) return replyUnsigned(res, 404, 'NOT_FOUND', 'no such endpoint');
+      const auth = await authenticate(req, res, config);
+      if (!auth) return;
+      try {
+        await route(req, res, auth, opts, path);
+      } catch (err) {
+        if (res.headersSent) return void res.destroy();
+        const known = err instanceof CountersignError ? err : internal(opts, err);
+        replySignedError(res, auth, statusFor(known), known);
+      }
+    } catch (err) {
+      const known = err instanceof CountersignError ? err : internal(opts, err);
+      replyUnsigned(res, statusFor(known), known.code, known.message);
+    }
+  };
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, auth: Authenticated, opts: HubServerOptions, path: string) => Promise<void>;
+
+function routeOf(method: string | undefined, path: string): Route | undefined {
+  if (method === 'GET' && path === '/v1/index') return index;
+  if (method === 'GET' && path.startsWith('/v1/bundles/')) return bundle;
+  if (method === 'POST' && path === '/v1/report') return report;
+  return undefined;
+}
+
+async function index(req: IncomingMessage, res: ServerResponse, auth: Authenticated, opts: HubServerOptions): Promise<void> {
+  await readAuthenticatedBody(req, auth, { max: 0 });
+  const offers = (await opts.registry.listOffers()).map(indexEntry);
+  replyJson(res, auth, 200, { type: 'index', campaign: null, offers });
+}
+
+async function bundle(req: IncomingMessage, res: ServerResponse, auth: Authenticated, opts: HubServerOptions, path: string): Promise<void> {
+  await readAuthenticatedBody(req, auth, { max: 0 });
+  const name = decodeURIComponent(path.slice('/v1/bundles/'.length));
+  const offer = await opts.registry.getOffer(name);
+  if (!offer) throw new DistributionError('UNKNOWN_PACKAGE', `no package ${JSON.stringify(name)} is on offer`);
+  opts.log?.({ event: 'download', site: auth.creds.id, name });
+  await replyFile(res, auth, BUNDLE_TYPE, { path: bundlePath(opts.bundlesDir, offer), size: offer.size, hawkHash: offer.hawkHash });
+}
+
+async function report(req: IncomingMessage, res: ServerResponse, auth: Authenticated, opts: HubServerOptions): Promise<void> {
+  const { body } = await readAuthenticatedBody(req, auth, { max: MAX_MESSAGE_BYTES });
+  const message = parseMessage<SiteReply>('site-reply', body, 'report');
+  if (message.type !== 'done') throw new DistributionError('PROTOCOL', 'a report is a done message');
+  opts.log?.({ event: 'poll-report', site: auth.creds.id, results: message.results.map((r: PackageResult) => ({ name: r.name, status: r.status, code: r.code ?? null })) });
+  replyJson(res, auth, 200, { type: 'done', results: [] });
+}
+
+async function register(req: IncomingMessage, res: ServerResponse, opts: HubServerOptions, perAddress: RateLimiter, overall: RateLimiter): Promise<void> {
+  const now = Date.now();
+  const address = req.socket.remoteAddress ?? 'unknown';
+  if (!perAddress.hit(address, now) || !overall.hit('*', now)) {
+    return replyUnsigned(res, 429, 'RATE_LIMITED', 'too many registrations; try again later', { 'retry-after': '60' });
+  }
+  const body = await readCapped(req, MAX_REGISTRATION_BYTES);
+  const registration = parseMessage<Registration>('site-registration', body, 'registration');
+  const endpoint = registration.endpoint === null ? null : checkEndpoint(registration.endpoint);
+  const creds = { id: registration.site, key: fromBase64(registration.key) };
+  if (await opts.registry.getSite(creds.id)) throw new DistributionError('PROTOCOL', 'that site id is taken; register with a new one');
+  if (endpoint) await sayHello(endpoint, creds, opts.allowPrivateEndpoints);
+  await opts.registry.addSite({ id: creds.id, endpoint: endpoint?.href ?? null, key: creds.key, registered: new Date(now).toISOString(), address });
+  opts.log?.({ event: 'registered', site: creds.id, endpoint: endpoint?.href ?? null, address });
+  const answer = utf8(JSON.stringify({ type: 'registered', site: creds.id, endpoint: endpoint?.href ?? null }));
+  res.writeHead(201, { 'content-type': JSON_TYPE, 'content-length': answer.length });
+  res.end(answer);
+}
+
+/** The endpoint must answer a Hawk-signed hello, signed back with the same secret. */
+async function sayHello(endpoint: URL, creds: { id: string; key: Uint8Array }, allowPrivate: boolean): Promise<void> {
+  try {
+    const answer = await hawkCall(
+      { base: withSlash(endpoint), creds, allowPrivate, timeoutMs: HELLO_TIMEOUT_MS },
+      'POST',
+      'hello',
+      { contentType: JSON_TYPE, bytes: utf8(JSON.stringify({ type: 'hello', site: creds.id })) },
+      { maxResponseBytes: 16 * 1024 },
+    );
+    const reply = parseMessage<SiteReply>('site-reply', answer.body, 'hello answer');
+    if (reply.type !== 'hello' || reply.site !== creds.id) throw new DistributionError('PROTOCOL', 'the endpoint answered for another site');
+  } catch (err) {
+    const why = err instanceof CountersignError ? `${err.code}: ${err.message}` : (err as Error).message;
+    throw new DistributionError('ENDPOINT_UNVERIFIED', `the endpoint ${endpoint.href} did not answer the hub's hello with this site's secret (${why})`);
+  }
+}
+
+/** An offer's file inside the bundles directory (the registry stores the name only, so hubs may mount it anywhere). */
+export function bundlePath(bundlesDir: string, offer: OfferRecord): string {
+  return join(bundlesDir, basename(offer.file));
+}
+
+export function withSlash(url: URL): URL {
+  return url.pathname.endsWith('/') ? url : new URL(`${url.href}/`);
+}
+
+function checkEndpoint(text: string): URL {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.hash || url.search) {
+    throw new DistributionError('PROTOCOL', 'the endpoint must be an http(s) URL without credentials, query or fragment');
+  }
+  return url;
+}
+
+async function readCapped(req: IncomingMessage, max: number): Promise<Uint8Array> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (!(declared <= max)) throw new DistributionError('TOO_LARGE', `a registration is at most ${max} bytes, with a Content-Length`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) throw new DistributionError('TOO_LARGE', `a registration is at most ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function internal(opts: HubServerOptions, err: unknown): CountersignError {
+  opts.log?.({ event: 'error', message: (err as Error).message });
+  return new DistributionError('PROTOCOL', 'the hub could not handle the request');
+}

@@ -1,0 +1,75 @@
+// The site's side of the conversation, shared by push (the hub calls `site serve`) and poll (the site
+// calls the hub): given an index, ask for the first package wanted; given a package, let the backend
+// verify and act on it, then ask for the next or say done. The agent decides nothing about trust: the
+// backend verifies every bundle against the site's own store before anything is installed.
+import type { IndexEntry, IndexMessage, PackageResult, SiteReply } from '../distribution/messages.js';
+import type { RiskLevel } from '../risk.js';
+import { nextWanted, type Installed } from './choose.js';
+
+export interface SiteBackend {
+  /** What the site runs now; re-read for every decision, since an install changes it. */
+  installed(): Promise<Installed[]>;
+  /** Verifies a received bundle file as this site and installs or keeps it; reports, never throws. The file is the backend's afterwards. */
+  take(entry: IndexEntry, file: string): Promise<PackageResult>;
+}
+
+interface Conversation {
+  offers: IndexEntry[];
+  asked: Set<string>;
+  /** The package asked for and not yet received. */
+  awaiting: IndexEntry | undefined;
+  results: PackageResult[];
+  finished: boolean;
+}
+
+/** Conversations kept at once; the oldest is forgotten first (a flood of real campaigns cannot grow memory). */
+const MAX_CONVERSATIONS = 64;
+
+export class SiteAgent {
+  private readonly conversations = new Map<string, Conversation>();
+  constructor(
+    private readonly backend: SiteBackend,
+    private readonly opts: { minRisk: RiskLevel | null },
+  ) {}
+
+  /**
+   * Starts (or, for a campaign already finished here, repeats the answer of) a conversation. A hub that
+   * resumes after a crash may send the same campaign again: the site then says done with the results it
+   * already reported and receives nothing twice.
+   */
+  async onIndex(index: IndexMessage, key = index.campaign ?? 'poll'): Promise<SiteReply> {
+    const earlier = this.conversations.get(key);
+    if (earlier?.finished && index.campaign !== null) return { type: 'done', results: earlier.results };
+    const conversation: Conversation = { offers: index.offers, asked: new Set(), awaiting: undefined, results: [], finished: false };
+    this.conversations.delete(key);
+    this.conversations.set(key, conversation);
+    if (this.conversations.size > MAX_CONVERSATIONS) this.conversations.delete(this.conversations.keys().next().value as string);
+    return this.next(conversation);
+  }
+
+  /** The package this conversation is waiting for, if `name` is it. */
+  awaiting(key: string, name: string): IndexEntry | undefined {
+    const awaiting = this.conversations.get(key)?.awaiting;
+    return awaiting?.name === name ? awaiting : undefined;
+  }
+
+  /** Hands a received package (already checked against its Hawk payload hash) to the backend; returns the next reply. */
+  async onPackage(key: string, entry: IndexEntry, file: string): Promise<SiteReply> {
+    const conversation = this.conversations.get(key);
+    if (!conversation || conversation.awaiting?.name !== entry.name) throw new Error(`no conversation ${key} is waiting for ${entry.name}`);
+    conversation.awaiting = undefined;
+    conversation.results.push(await this.backend.take(entry, file));
+    return this.next(conversation);
+  }
+
+  private async next(conversation: Conversation): Promise<SiteReply> {
+    const wanted = nextWanted(conversation.offers, await this.backend.installed(), { minRisk: this.opts.minRisk, asked: conversation.asked });
+    if (!wanted) {
+      conversation.finished = true;
+      return { type: 'done', results: conversation.results };
+    }
+    conversation.asked.add(wanted.name);
+    conversation.awaiting = wanted;
+    return { type: 'want', name: wanted.name };
+  }
+}

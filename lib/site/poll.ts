@@ -1,0 +1,43 @@
+// `site poll`: the conversation started by the site, for sites that cannot accept inbound connections.
+// The site fetches the index, downloads each package it wants (the response must be signed by the hub
+// and match its signed payload hash), hands it to the same agent and backend as a push would, and
+// reports what happened.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { utf8 } from '../bytes.js';
+import { DistributionError } from '../errors.js';
+import { hawkCall, type Peer } from '../distribution/http.js';
+import { JSON_TYPE, MAX_MESSAGE_BYTES, parseMessage, type IndexMessage, type PackageResult } from '../distribution/messages.js';
+import { withSlash } from '../hub/server.js';
+import type { SiteAgent } from './agent.js';
+import { hawkCredentials, type SiteCredentials } from './credentials.js';
+
+export interface PollOptions {
+  credentials: SiteCredentials;
+  agent: SiteAgent;
+  spoolDir: string;
+  maxBundleBytes: number;
+  allowPrivate: boolean;
+  timeoutMs?: number;
+}
+
+export interface PollResult {
+  offers: number;
+  results: PackageResult[];
+}
+
+export async function pollHub(opts: PollOptions): Promise<PollResult> {
+  const peer: Peer = { base: withSlash(new URL(`${opts.credentials.hub.replace(/\/+$/, '')}/v1`)), creds: hawkCredentials(opts.credentials), allowPrivate: opts.allowPrivate, timeoutMs: opts.timeoutMs };
+  const index = parseMessage<IndexMessage>('hub-index', (await hawkCall(peer, 'GET', 'index', undefined, { maxResponseBytes: MAX_MESSAGE_BYTES })).body, 'index');
+  let reply = await opts.agent.onIndex(index, 'poll');
+  while (reply.type === 'want') {
+    const entry = opts.agent.awaiting('poll', reply.name);
+    if (!entry) throw new DistributionError('PROTOCOL', `the agent asked for ${reply.name} and forgot it`);
+    const file = join(opts.spoolDir, `${randomBytes(12).toString('hex')}.bundle`);
+    await hawkCall(peer, 'GET', `bundles/${encodeURIComponent(entry.name)}`, undefined, { maxResponseBytes: Math.min(entry.size, opts.maxBundleBytes), responseFile: file });
+    reply = await opts.agent.onPackage('poll', entry, file);
+  }
+  if (reply.type !== 'done') throw new DistributionError('PROTOCOL', 'unexpected reply');
+  await hawkCall(peer, 'POST', 'report', { contentType: JSON_TYPE, bytes: utf8(JSON.stringify({ type: 'done', results: reply.results })) }, { maxResponseBytes: 64 * 1024 });
+  return { offers: index.offers.length, results: reply.results };
+}

@@ -1,0 +1,92 @@
+// The real site backend: every received bundle is verified against the site's trust store (quorum,
+// target, rollback, expiry, revocations) and then installed through the Trusted Installer (in process,
+// or the privileged daemon's socket) or, with no installer, kept in an inbox for an operator.
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { openBundleFile } from '../bundle-file.js';
+import type { IndexEntry, PackageResult } from '../distribution/messages.js';
+import { CountersignError } from '../errors.js';
+import { applyBundle } from '../installer/apply.js';
+import { submitBundle } from '../installer/daemon-client.js';
+import { openStore, verifyWithStore } from '../store.js';
+import type { Installed } from './choose.js';
+import type { SiteBackend } from './agent.js';
+
+export type SiteInstaller =
+  | { kind: 'in-process'; site: string; stateDir?: string }
+  | { kind: 'daemon'; socket: string; site: string }
+  | { kind: 'inbox'; dir: string };
+
+export interface StoreBackendOptions {
+  storeDir: string;
+  installer: SiteInstaller;
+  /** Reference time for each verification; default the clock. */
+  now?: () => Date;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export function storeBackend(opts: StoreBackendOptions): SiteBackend {
+  const now = opts.now ?? (() => new Date());
+  return {
+    async installed(): Promise<Installed[]> {
+      const store = await openStore(opts.storeDir);
+      return Object.entries(store.state.installed).map(([key, entry]) => {
+        const [product, component] = key.split('/') as [string, string];
+        return { product, component, version: entry.version };
+      });
+    },
+    async take(entry: IndexEntry, file: string): Promise<PackageResult> {
+      try {
+        const result = await verifyThenAct(opts, entry, file, now());
+        opts.log?.({ event: 'package', name: entry.name, status: result.status, code: result.code ?? null });
+        return result;
+      } finally {
+        rmSync(file, { force: true });
+      }
+    },
+  };
+}
+
+async function verifyThenAct(opts: StoreBackendOptions, entry: IndexEntry, file: string, now: Date): Promise<PackageResult> {
+  // The site's own verdict first, whatever the installer will check again.
+  try {
+    const store = await openStore(opts.storeDir);
+    const input = await openBundleFile(file);
+    try {
+      await verifyWithStore(store, input, { now });
+    } finally {
+      await input.close();
+    }
+  } catch (err) {
+    return outcome(entry, 'rejected', err);
+  }
+  const installer = opts.installer;
+  try {
+    switch (installer.kind) {
+      case 'in-process':
+        await applyBundle(file, { site: installer.site, store: opts.storeDir, stateDir: installer.stateDir, now });
+        return { name: entry.name, status: 'installed' };
+      case 'daemon': {
+        const answer = await submitBundle({ socket: installer.socket, site: installer.site, bundle: file });
+        if (answer.ok) return { name: entry.name, status: 'installed' };
+        return { name: entry.name, status: 'failed', code: answer.code ?? 'INSTALL_FAILED', message: clip(answer.message ?? 'the installer refused') };
+      }
+      case 'inbox':
+        mkdirSync(installer.dir, { recursive: true, mode: 0o700 });
+        renameSync(file, join(installer.dir, `${entry.name}.bundle`));
+        return { name: entry.name, status: 'verified' };
+    }
+  } catch (err) {
+    return outcome(entry, 'failed', err);
+  }
+}
+
+function outcome(entry: IndexEntry, status: 'rejected' | 'failed', err: unknown): PackageResult {
+  if (err instanceof CountersignError) return { name: entry.name, status, code: err.code, message: clip(err.message) };
+  return { name: entry.name, status: 'failed', code: 'IO', message: clip((err as Error).message) };
+}
+
+// Results travel to the hub; the schema caps a message at 2000 characters.
+function clip(message: string): string {
+  return message.length > 2000 ? `${message.slice(0, 1997)}...` : message;
+}
