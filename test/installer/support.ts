@@ -190,7 +190,10 @@ let bundled: Promise<string> | undefined;
  */
 export function bundledCli(): Promise<string> {
   bundled ??= (async () => {
-    const outfile = join(mkdtempSync(join(tmpdir(), 'countersign-cli-')), 'countersign.mjs');
+    // Inside the repository, so the bundle's external packages (better-sqlite3, pg, inquirer) resolve from node_modules.
+    const cache = join(REPO, 'node_modules', '.cache');
+    mkdirSync(cache, { recursive: true });
+    const outfile = join(mkdtempSync(join(cache, 'countersign-cli-')), 'countersign.mjs');
     await bundleCli(CLI, outfile);
     return outfile;
   })();
