@@ -70,7 +70,7 @@ const takeOptions = {
   'allow-private': { type: 'boolean', describe: 'Allow a hub on a loopback/private address' },
 } as const;
 
-async function agentFor(ctx: Context, args: TakeArgs) {
+async function agentFor(ctx: Context, args: TakeArgs, logging: boolean) {
   const { SiteAgent } = await import('../lib/site/agent.js');
   const { storeBackend } = await import('../lib/site/store-backend.js');
   const chosen = [args.site, args['installer-socket'], args.inbox].filter((x) => x !== undefined);
@@ -85,7 +85,7 @@ async function agentFor(ctx: Context, args: TakeArgs) {
   const spoolDir = join(args.store, 'spool');
   mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
   const log = (event: Record<string, unknown>) => ctx.err(stringifyForOutput({ time: new Date().toISOString(), ...event }));
-  const agent = new SiteAgent(storeBackend({ storeDir: args.store, installer, log }), { minRisk: riskFlag('--auto-install-risk', args['auto-install-risk']) });
+  const agent = new SiteAgent(storeBackend({ storeDir: args.store, installer, log: logging ? log : undefined }), { minRisk: riskFlag('--auto-install-risk', args['auto-install-risk']) });
   return { agent, spoolDir, log };
 }
 
@@ -145,7 +145,7 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
       const endpointText = args.endpoint ?? registered?.endpoint ?? undefined;
       if (!endpointText) throw new UsageError('USAGE', 'name the endpoint with --endpoint URL (this site is not registered with one yet)');
       const endpoint = urlFlag('--endpoint', endpointText);
-      const { agent, spoolDir, log } = await agentFor(ctx, args);
+      const { agent, spoolDir, log } = await agentFor(ctx, args, true);
       const credentials = async () => (hasCredentials(args.store) ? hawkCredentials(await readCredentials(args.store)) : undefined);
       const handler = siteRequestHandler({ endpoint, credentials, agent, spoolDir, maxBundleBytes: args['max-bundle-bytes'], log });
       const address = parseListen(args.listen ?? `${endpoint.hostname}:${Number(endpoint.port) || (endpoint.protocol === 'https:' ? 443 : 80)}`);
@@ -176,7 +176,7 @@ function pollCommand(ctx: Context): CommandModule<object, TakeArgs> {
       const { openStore } = await import('../lib/store.js');
       await openStore(args.store);
       const credentials = await readCredentials(args.store);
-      const { agent, spoolDir } = await agentFor(ctx, args);
+      const { agent, spoolDir } = await agentFor(ctx, args, false);
       const result = await pollHub({ credentials, agent, spoolDir, maxBundleBytes: args['max-bundle-bytes'], allowPrivate: Boolean(args['allow-private']) });
       const bad = result.results.filter((r) => r.status === 'rejected' || r.status === 'failed');
       ctx.exitCode = bad.length > 0 ? 1 : 0;

@@ -1,6 +1,8 @@
 // `npm run demo`: the whole ceremony on built-in, test-only data, explained step by step.
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,7 +105,63 @@ showTree('before', site);
 await countersign(['apply', bundle, '--site', site, '--policy', policy]);
 showTree('after', site);
 
+if (process.argv.includes('--hub')) await distributionDemo();
+else process.stdout.write('\n(Run `npm run demo -- --hub` to also see a hub push the release to one site and another site poll it.)\n');
+
 process.stdout.write(`\nDone. Files are in ${work}: ${readdirSync(work).join(', ')}\n`);
+
+/** Step 10 (--hub): a hub and two sites on loopback, the serving commands as real processes. */
+async function distributionDemo(): Promise<void> {
+  say('10. Distribution: a hub publishes the bundle and pushes it to a site; another site polls');
+  const hubTrust = join(work, 'hub-trust');
+  const db = `sqlite:${join(work, 'hub.db')}`;
+  const bundles = join(work, 'bundles');
+  await countersign(['trust', 'init', '--store', hubTrust, '--policy', policy]);
+  await countersign(['hub', 'publish', bundle, '--db', db, '--bundles', bundles, '--store', hubTrust]);
+  const children: ChildProcess[] = [];
+  try {
+    const hub = await serving(children, ['hub', 'serve', '--db', db, '--bundles', bundles, '--listen', '127.0.0.1:0', '--allow-private-endpoints']);
+    const pushed = join(work, 'site-pushed');
+    cpSync(join(root, 'demo/sample/drupal-10.2.3'), pushed, { recursive: true });
+    const pushedTrust = join(work, 'site-pushed-trust');
+    await countersign(['trust', 'init', '--store', pushedTrust, '--policy', policy, '--installed', 'drupal/core=10.2.3']);
+    const endpoint = `http://127.0.0.1:${await freePort()}/countersign`;
+    await serving(children, ['site', 'serve', '--store', pushedTrust, '--endpoint', endpoint, '--site', pushed]);
+    await countersign(['site', 'register', '--hub', String(hub.url), '--endpoint', endpoint, '--store', pushedTrust]);
+    const polling = join(work, 'site-polling-trust');
+    await countersign(['trust', 'init', '--store', polling, '--policy', policy, '--installed', 'drupal/core=10.2.3']);
+    await countersign(['site', 'register', '--hub', String(hub.url), '--store', polling]);
+    await countersign(['hub', 'push', '--db', db, '--bundles', bundles, '--allow-private-endpoints']);
+    showTree('pushed to, after', pushed);
+    await countersign(['site', 'poll', '--store', polling, '--inbox', join(work, 'inbox'), '--allow-private']);
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+  }
+}
+
+/** Starts `countersign ARGS` (the built CLI) and waits for its "listening" log line. */
+async function serving(children: ChildProcess[], args: string[]): Promise<Record<string, unknown>> {
+  process.stdout.write(`$ countersign ${args.map((a) => (a.startsWith(work) ? relative(work, a) : a)).join(' ')} &\n`);
+  const child = spawn(process.execPath, [join(root, 'dist', 'countersign.mjs'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  let log = '';
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (c: Buffer) => {
+      log += c.toString('utf8');
+      const line = log.split('\n').find((l) => l.includes('"event":"listening"'));
+      if (line) resolve(JSON.parse(line) as Record<string, unknown>);
+    });
+    child.once('exit', (code) => reject(new Error(`countersign ${args[0]} ${args[1]} exited ${code}: ${log}`)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 /** Every file of a tree with the start of its SHA-256, so the change is visible at a glance. */
 function showTree(label: string, dir: string): void {
