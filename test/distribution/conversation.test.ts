@@ -222,6 +222,27 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     expect(snapshot(s.root)).to.deep.equal(expectedSnapshot(OLD));
   });
 
+  it('after a crash, push resumes the unfinished campaign; a site asked again for a campaign it finished answers done and receives nothing twice', async () => {
+    const s = await site();
+    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
+    const offers = (await hub.registry.listOffers()).map((o) => o.name);
+    const campaign = randomBytes(16).toString('hex');
+    await hub.registry.createCampaign({ id: campaign, created: new Date().toISOString(), offers, minRisk: null });
+    // A runner took every delivery and died: its 1 ms leases have expired.
+    await hub.registry.claimDeliveries(campaign, 'dead-runner', 1000, new Date().toISOString(), 1);
+    const summary = await runPush({ registry: hub.registry, bundlesDir: hub.bundles, concurrency: 4, minRisk: null, allowPrivate: true, retryBaseMs: 10, maxAttempts: 2 });
+    expect(summary.campaign).to.equal(campaign);
+    expect(summary.resumed).to.equal(true);
+    expect((await hub.registry.getCampaign(campaign))?.finished).to.be.a('string');
+    expect(s.events.filter((e) => e.event === 'package')).to.have.length(1);
+    // The hub crashed after the site finished but before recording it: the same campaign again.
+    const offer = (await hub.registry.getOffer(offers[0]!))!;
+    const index: IndexMessage = { type: 'index', campaign, offers: [indexEntry(offer)] };
+    const again = await converse((await hub.registry.getSite(creds.site))!, campaign, Buffer.from(JSON.stringify(index)), new Map([[offer.name, offer]]), { allowPrivate: true, bundlesDir: hub.bundles });
+    expect(again).to.deep.equal([{ name: offer.name, status: 'installed' }]);
+    expect(s.events.filter((e) => e.event === 'package')).to.have.length(1);
+  });
+
   it('a site that cannot be reached is retried with backoff and recorded as failed, with its code', async () => {
     const s = await site();
     await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
