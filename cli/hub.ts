@@ -179,8 +179,10 @@ function pushCommand(ctx: Context): CommandModule<object, PushArgs> {
       const { openRegistry } = await import('../lib/hub/registry.js');
       const { runPush } = await import('../lib/hub/push.js');
       const { Agent } = await import('node:http');
+      const https = await import('node:https');
       const registry = await openRegistry(dbUrl(ctx, args));
       const agent = new Agent({ keepAlive: true, maxSockets: args.concurrency });
+      const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: args.concurrency });
       const bar = args.progress || (!args.json && process.stderr.isTTY);
       try {
         const summary = await runPush({
@@ -192,6 +194,7 @@ function pushCommand(ctx: Context): CommandModule<object, PushArgs> {
           maxAttempts: args['max-attempts'],
           retryBaseMs: args['retry-base-ms'],
           agent,
+          httpsAgent,
           onProgress: bar ? (p) => process.stderr.write(`\r${progressBar(p)}`) : undefined,
         });
         if (bar) process.stderr.write('\n');
@@ -207,6 +210,7 @@ function pushCommand(ctx: Context): CommandModule<object, PushArgs> {
         else ctx.out(human.join('\n'));
       } finally {
         agent.destroy();
+        httpsAgent.destroy();
         await registry.close();
       }
     },

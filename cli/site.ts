@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../lib/errors.js';
@@ -84,8 +84,11 @@ async function agentFor(ctx: Context, args: TakeArgs, logging: boolean) {
   if (!Number.isSafeInteger(args['max-bundle-bytes']) || args['max-bundle-bytes'] < 1) throw new UsageError('USAGE', '--max-bundle-bytes must be a positive integer');
   const spoolDir = join(args.store, 'spool');
   mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
+  // Left by a crash mid-transfer: never verified, never needed again.
+  for (const name of readdirSync(spoolDir)) if (name.endsWith('.bundle')) rmSync(join(spoolDir, name), { force: true });
   const log = (event: Record<string, unknown>) => ctx.err(stringifyForOutput({ time: new Date().toISOString(), ...event }));
-  const agent = new SiteAgent(storeBackend({ storeDir: args.store, installer, log: logging ? log : undefined }), { minRisk: riskFlag('--auto-install-risk', args['auto-install-risk']) });
+  const minRisk = riskFlag('--auto-install-risk', args['auto-install-risk']);
+  const agent = new SiteAgent(storeBackend({ storeDir: args.store, installer, minRisk, log: logging ? log : undefined }), { minRisk });
   return { agent, spoolDir, log };
 }
 

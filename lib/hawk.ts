@@ -58,6 +58,8 @@ const METHOD = /^[A-Za-z]+$/;
 const RESOURCE = /^\/[\x21-\x7e]*$/;
 const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$/;
 const MIN_KEY_BYTES = 16;
+const MAX_NONCE_LENGTH = 64;
+const MAX_ID_LENGTH = 128;
 // Stands in for the key of an unknown id, so that an unknown id costs the same MAC as a wrong one.
 const DUMMY_KEY = new Uint8Array(32);
 const BAD_CREDENTIALS = 'Hawk credentials or MAC do not match';
@@ -134,13 +136,17 @@ export function parseHawkHeader(header: string, allowed: readonly string[]): Rec
 export class NonceCache {
   readonly windowSeconds: number;
   readonly maxEntries: number;
+  /** Live entries one credential may hold, so that one site (registration is open) cannot fill the cache for all. */
+  readonly maxPerId: number;
+  private readonly perId = new Map<string, number>();
   // Entry key → expiry second, and expiry second → entry keys, so expiring needs no scan of entries.
   private readonly expiries = new Map<string, number>();
   private readonly byExpiry = new Map<number, string[]>();
 
-  constructor(opts: { windowSeconds?: number; maxEntries?: number } = {}) {
+  constructor(opts: { windowSeconds?: number; maxEntries?: number; maxPerId?: number } = {}) {
     this.windowSeconds = opts.windowSeconds ?? HAWK_SKEW_SECONDS;
     this.maxEntries = opts.maxEntries ?? 100_000;
+    this.maxPerId = opts.maxPerId ?? 1000;
     if (!Number.isInteger(this.windowSeconds) || this.windowSeconds <= 0) {
       throw new UsageError('USAGE', 'NonceCache windowSeconds must be a positive integer');
     }
@@ -153,13 +159,16 @@ export class NonceCache {
     return this.expiries.size;
   }
 
-  /** False when (id, nonce, ts) was seen inside the window, or when the cache is full. */
+  /** False when (id, nonce, ts) was seen inside the window, or when the cache (or this id's share of it) is full. */
   remember(id: string, nonce: string, ts: number, nowSeconds: number): boolean {
     this.expire(nowSeconds);
     if (Math.abs(ts - nowSeconds) > this.windowSeconds) return true;
     const key = JSON.stringify([id, nonce, ts]);
     if (this.expiries.has(key)) return false;
     if (this.expiries.size >= this.maxEntries) return false;
+    const held = this.perId.get(id) ?? 0;
+    if (held >= this.maxPerId) return false;
+    this.perId.set(id, held + 1);
     const expiry = ts + this.windowSeconds;
     this.expiries.set(key, expiry);
     const bucket = this.byExpiry.get(expiry);
@@ -172,7 +181,13 @@ export class NonceCache {
     // Live expiries lie within twice the window of now, so this loop is short.
     for (const [expiry, keys] of this.byExpiry) {
       if (expiry >= nowSeconds) continue;
-      for (const key of keys) this.expiries.delete(key);
+      for (const key of keys) {
+        this.expiries.delete(key);
+        const id = (JSON.parse(key) as [string])[0];
+        const held = (this.perId.get(id) ?? 1) - 1;
+        if (held > 0) this.perId.set(id, held);
+        else this.perId.delete(id);
+      }
       this.byExpiry.delete(expiry);
     }
   }
@@ -213,6 +228,8 @@ export async function authenticateRequest(
     throw unauthorized('Hawk header lacks id, ts, nonce or mac');
   }
   if (!TIMESTAMP.test(ts)) throw unauthorized('Hawk ts is not a decimal number of seconds');
+  // Every remembered nonce costs memory until its window ends; real clients send a few bytes.
+  if (nonce.length > MAX_NONCE_LENGTH || id.length > MAX_ID_LENGTH) throw unauthorized('Hawk id or nonce is too long');
   const artifacts: HawkArtifacts = {
     ...pick(req),
     ts: Number(ts),

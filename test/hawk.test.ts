@@ -429,6 +429,26 @@ describe('hawk: NonceCache', () => {
   });
 });
 
+describe('hawk: one credential cannot fill the nonce cache for all', () => {
+  it('refuses a credential past its share while others are still remembered', () => {
+    const cache = new NonceCache({ windowSeconds: 60, maxPerId: 3 });
+    for (const n of ['a', 'b', 'c']) expect(cache.remember(ID, n, NOW_S, NOW_S)).to.equal(true);
+    expect(cache.remember(ID, 'd', NOW_S, NOW_S)).to.equal(false);
+    expect(cache.remember('other-id', 'd', NOW_S, NOW_S)).to.equal(true);
+    // Once its entries expire, the credential has its share back.
+    expect(cache.remember(ID, 'e', NOW_S + 61, NOW_S + 61)).to.equal(true);
+  });
+});
+
+describe('distribution: source addresses are limited by host, IPv6 by its /64', () => {
+  it('keys IPv4 by address and IPv6 by prefix', async () => {
+    const { addressKey } = await import('../lib/distribution/http.js');
+    expect(addressKey('192.0.2.7')).to.equal('192.0.2.7');
+    expect(addressKey('2001:db8:1:2:3:4:5:6')).to.equal(addressKey('2001:db8:1:2:ffff::1'));
+    expect(addressKey('2001:db8:1:2::1')).to.not.equal(addressKey('2001:db8:1:3::1'));
+  });
+});
+
 describe('hawk: caller mistakes', () => {
   it('refuses to sign with a short key, an unusable request or an ext a header cannot carry', () => {
     expect(codeOf(() => clientAuthorization({ id: ID, key: new Uint8Array(8) }, REQ, { payloadHash: BODY_HASH, now: NOW }))).to.equal('USAGE');

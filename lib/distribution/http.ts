@@ -2,7 +2,9 @@
 // request and accepts only a response signed with the same secret (Server-Authorization, payload hash
 // required), and the server-side steps (authenticate before reading the body, read a capped body and
 // check its hash, answer signed). Hub and site use the same functions in both directions.
+import { createReadStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -37,7 +39,9 @@ export interface Peer {
   creds: HawkCredentials;
   /** Allow loopback, private and link-local addresses (tests, a hub on a private network). */
   allowPrivate: boolean;
-  agent?: http.Agent;
+  /** Keep-alive agents, one per protocol (an http.Agent cannot carry https). */
+  agents?: { http?: http.Agent; https?: https.Agent };
+  /** The whole call's deadline, sending and receiving included; files add a second per MiB. Default 30 s. */
   timeoutMs?: number;
   /** Added to the local clock when signing; learnt from a peer's signed stale-timestamp answer. */
   clockOffsetMs?: number;
@@ -67,6 +71,8 @@ export interface CallResult {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const MIB = 1024 * 1024;
+const MAX_ERROR_BYTES = 64 * 1024;
 
 /**
  * Sends one Hawk-signed request and returns the response only when its Server-Authorization verifies
@@ -102,26 +108,44 @@ async function callOnce(peer: Peer, method: 'GET' | 'POST', path: string, body: 
   );
   const headers: Record<string, string | number> = { authorization: header, 'content-length': body?.file?.size ?? body?.bytes?.length ?? 0 };
   if (body) headers['content-type'] = contentType;
-  const transport = url.protocol === 'https:' ? https : http;
-  const request = transport.request(url, {
-    method,
-    headers,
-    agent: peer.agent,
-    lookup: guardedLookup(peer.allowPrivate),
-    timeout: peer.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-  });
+  const secure = url.protocol === 'https:';
+  // One deadline for the whole exchange: a peer trickling bytes cannot hold the call open.
+  const sizeBytes = Math.max(body?.file?.size ?? 0, opts.responseFile ? opts.maxResponseBytes : 0);
+  const deadlineMs = (peer.timeoutMs ?? DEFAULT_TIMEOUT_MS) + Math.ceil(sizeBytes / MIB) * 1000;
+  let request: http.ClientRequest;
+  try {
+    request = (secure ? https : http).request(url, {
+      method,
+      headers,
+      agent: secure ? peer.agents?.https : peer.agents?.http,
+      lookup: guardedLookup(peer.allowPrivate),
+      timeout: peer.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
+  } catch (err) {
+    throw unreachable(url, err);
+  }
+  const deadline = setTimeout(() => request.destroy(new Error(`no complete answer within ${deadlineMs} ms`)), deadlineMs);
+  try {
+    return await exchange(request, url, peer, artifacts, body, opts);
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+async function exchange(request: http.ClientRequest, url: URL, peer: Peer, artifacts: HawkArtifacts, body: CallBody | undefined, opts: CallOptions): Promise<CallResult> {
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     request.once('response', resolve);
     request.once('timeout', () => request.destroy(new Error('timed out')));
     request.once('error', reject);
   });
-  await sendBody(request, body);
+  sendBody(request, body);
   let res: IncomingMessage;
   try {
     res = await response;
   } catch (err) {
     throw unreachable(url, err);
   }
+  request.once('close', () => res.destroy());
   const received = await readResponse(res, opts, url);
   const serverAuth = headerValue(res.headers['server-authorization']);
   if (res.statusCode === 401 && !serverAuth) {
@@ -146,12 +170,10 @@ async function callOnce(peer: Peer, method: 'GET' | 'POST', path: string, body: 
   return { status, contentType: received.contentType, body: received.body, size: received.size, sha256: received.sha256 };
 }
 
-async function sendBody(request: http.ClientRequest, body: CallBody | undefined): Promise<void> {
+function sendBody(request: http.ClientRequest, body: CallBody | undefined): void {
   if (body?.file) {
-    const { createReadStream } = await import('node:fs');
-    const stream = createReadStream(body.file.path);
-    stream.once('error', (err) => request.destroy(err));
-    stream.pipe(request);
+    // pipeline closes the file when the request ends or fails, however early.
+    pipeline(createReadStream(body.file.path), request).catch((err: Error) => request.destroy(err));
     return;
   }
   request.end(body?.bytes ?? undefined);
@@ -173,6 +195,8 @@ async function readResponse(res: IncomingMessage, opts: CallOptions, url: URL): 
     throw new DistributionError('TOO_LARGE', `${url.host} answered with ${declared} bytes; at most ${opts.maxResponseBytes} are accepted`);
   }
   const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) <= 299;
+  // An error answer is read before it is authenticated: it gets no more than an error needs.
+  const max = ok ? opts.maxResponseBytes : Math.min(opts.maxResponseBytes, MAX_ERROR_BYTES);
   const toFile = ok && opts.responseFile !== undefined;
   const hawk = payloadHasher(contentType);
   const sha = createHash('sha256');
@@ -182,9 +206,9 @@ async function readResponse(res: IncomingMessage, opts: CallOptions, url: URL): 
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > opts.maxResponseBytes) {
+      if (size > max) {
         res.destroy();
-        throw new DistributionError('TOO_LARGE', `${url.host} sent more than ${opts.maxResponseBytes} bytes`);
+        throw new DistributionError('TOO_LARGE', `${url.host} sent more than ${max} bytes`);
       }
       hawk.update(chunk);
       sha.update(chunk);
@@ -281,7 +305,7 @@ export interface Authenticated {
  */
 export async function authenticate(req: IncomingMessage, res: ServerResponse, cfg: HawkServerConfig): Promise<Authenticated | undefined> {
   const now = Date.now();
-  const address = req.socket.remoteAddress ?? 'unknown';
+  const address = addressKey(req.socket.remoteAddress ?? 'unknown');
   if (cfg.limits.refuseAddress(address, now)) {
     replyUnsigned(res, 429, 'RATE_LIMITED', 'too many failed attempts', { 'retry-after': String(cfg.limits.retryAfterSeconds(address, now)) });
     return undefined;
@@ -295,15 +319,37 @@ export async function authenticate(req: IncomingMessage, res: ServerResponse, cf
     return { creds: credentials, artifacts };
   } catch (err) {
     if (!(err instanceof AuthError)) throw err;
-    const credential = typeof err.details.id === 'string' ? err.details.id : undefined;
-    const limited = cfg.limits.failed(address, credential, now);
-    if (!limited) cfg.log?.({ event: 'auth-failed', code: err.code, address, credential: credential ?? null });
-    if (limited) replyUnsigned(res, 429, 'RATE_LIMITED', 'too many failed attempts', { 'retry-after': String(cfg.limits.retryAfterSeconds(address, now)) });
-    else if (err.code === 'STALE_TIMESTAMP' && typeof err.details.wwwAuthenticate === 'string') {
+    // A stale clock or a replay comes after a MAC that verified: the key holder's problem, not a guess at the key.
+    if (err.code === 'STALE_TIMESTAMP' && typeof err.details.wwwAuthenticate === 'string') {
       replyUnsigned(res, 401, 'UNAUTHORIZED', 'not authenticated', { 'www-authenticate': err.details.wwwAuthenticate });
-    } else replyUnsigned(res, 401, 'UNAUTHORIZED', 'not authenticated');
+      return undefined;
+    }
+    if (err.code === 'REPLAYED') {
+      replyUnsigned(res, 401, 'UNAUTHORIZED', 'not authenticated');
+      return undefined;
+    }
+    // Only ids shaped like ours get a counter, so made-up ids cannot crowd out real ones.
+    const credential = typeof err.details.id === 'string' && SITE_ID.test(err.details.id) ? err.details.id : undefined;
+    const limited = cfg.limits.failed(address, credential, now);
+    if (limited) replyUnsigned(res, 429, 'RATE_LIMITED', 'too many failed attempts', { 'retry-after': String(cfg.limits.retryAfterSeconds(address, now)) });
+    else {
+      cfg.log?.({ event: 'auth-failed', code: err.code, address, credential: credential ?? null });
+      replyUnsigned(res, 401, 'UNAUTHORIZED', 'not authenticated');
+    }
     return undefined;
   }
+}
+
+const SITE_ID = /^[0-9a-f]{32}$/;
+
+/** The key a source address is limited under: IPv6 by its /64 (one host usually holds a whole /64). */
+export function addressKey(address: string): string {
+  if (isIP(address) !== 6 || address.startsWith('::ffff:')) return address;
+  const [head = '', tail = ''] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 export interface BodyOptions {
@@ -371,21 +417,18 @@ export function replySignedError(res: ServerResponse, auth: Authenticated, statu
 
 /** Streams a file as a signed body whose Hawk payload hash was computed beforehand. */
 export async function replyFile(res: ServerResponse, auth: Authenticated, contentType: string, file: { path: string; size: number; hawkHash: string }): Promise<void> {
-  const { createReadStream } = await import('node:fs');
   const stream = createReadStream(file.path);
   await new Promise<void>((resolve, reject) => {
-    stream.once('open', () => {
-      res.writeHead(200, {
-        'content-type': contentType,
-        'content-length': file.size,
-        'server-authorization': serverAuthorization(auth.creds, auth.artifacts, { payloadHash: file.hawkHash }),
-      });
-      stream.pipe(res);
-    });
+    stream.once('open', () => resolve());
     stream.once('error', reject);
-    res.once('finish', () => resolve());
-    res.once('close', () => resolve());
   });
+  res.writeHead(200, {
+    'content-type': contentType,
+    'content-length': file.size,
+    'server-authorization': serverAuthorization(auth.creds, auth.artifacts, { payloadHash: file.hawkHash }),
+  });
+  // pipeline closes the file when the client goes away mid-download.
+  await pipeline(stream, res).catch(() => undefined);
 }
 
 /** An unauthenticated answer; the connection is closed after it so an unread body is never consumed. */

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Agent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import { utf8 } from '../bytes.js';
 import { CountersignError, DistributionError, UsageError } from '../errors.js';
 import { hawkCall, type Peer } from '../distribution/http.js';
@@ -32,7 +33,9 @@ export interface PushOptions {
   /** How long a delivery stays leased to this runner; another runner may take it after. */
   leaseMs?: number;
   timeoutMs?: number;
+  /** Keep-alive agents for http and https endpoints. */
   agent?: Agent;
+  httpsAgent?: HttpsAgent;
   onProgress?: (progress: PushProgress) => void;
   log?: (event: Record<string, unknown>) => void;
 }
@@ -175,8 +178,8 @@ async function openCampaign(opts: PushOptions): Promise<{ campaign: CampaignReco
 }
 
 /** One site's conversation: the index, then each package it asks for, until it says done. */
-export async function converse(site: SiteRecord, campaign: string, indexBytes: Uint8Array, offers: ReadonlyMap<string, OfferRecord>, opts: Pick<PushOptions, 'allowPrivate' | 'agent' | 'timeoutMs' | 'bundlesDir'>): Promise<PackageResult[]> {
-  const peer: Peer = { base: withSlash(new URL(site.endpoint!)), creds: { id: site.id, key: site.key }, allowPrivate: opts.allowPrivate, agent: opts.agent, timeoutMs: opts.timeoutMs };
+export async function converse(site: SiteRecord, campaign: string, indexBytes: Uint8Array, offers: ReadonlyMap<string, OfferRecord>, opts: Pick<PushOptions, 'allowPrivate' | 'agent' | 'httpsAgent' | 'timeoutMs' | 'bundlesDir'>): Promise<PackageResult[]> {
+  const peer: Peer = { base: withSlash(new URL(site.endpoint!)), creds: { id: site.id, key: site.key }, allowPrivate: opts.allowPrivate, agents: { http: opts.agent, https: opts.httpsAgent }, timeoutMs: opts.timeoutMs };
   const answer = async (path: string, body: Parameters<typeof hawkCall>[3]) =>
     parseMessage<SiteReply>('site-reply', (await hawkCall(peer, 'POST', path, body, { maxResponseBytes: 4 * 1024 * 1024 })).body, `${site.id}'s answer`);
   let reply = await answer('index', { contentType: JSON_TYPE, bytes: indexBytes });

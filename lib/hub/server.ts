@@ -9,6 +9,7 @@ import { fromBase64, utf8 } from '../bytes.js';
 import { CountersignError, DistributionError } from '../errors.js';
 import { NonceCache } from '../hawk.js';
 import {
+  addressKey,
   authenticate,
   hawkCall,
   readAuthenticatedBody,
@@ -116,7 +117,7 @@ async function report(req: IncomingMessage, res: ServerResponse, auth: Authentic
 
 async function register(req: IncomingMessage, res: ServerResponse, opts: HubServerOptions, perAddress: RateLimiter, overall: RateLimiter): Promise<void> {
   const now = Date.now();
-  const address = req.socket.remoteAddress ?? 'unknown';
+  const address = addressKey(req.socket.remoteAddress ?? 'unknown');
   if (!perAddress.hit(address, now) || !overall.hit('*', now)) {
     return replyUnsigned(res, 429, 'RATE_LIMITED', 'too many registrations; try again later', { 'retry-after': '60' });
   }
@@ -125,7 +126,7 @@ async function register(req: IncomingMessage, res: ServerResponse, opts: HubServ
   const endpoint = registration.endpoint === null ? null : checkEndpoint(registration.endpoint);
   const creds = { id: registration.site, key: fromBase64(registration.key) };
   if (await opts.registry.getSite(creds.id)) throw new DistributionError('PROTOCOL', 'that site id is taken; register with a new one');
-  if (endpoint) await sayHello(endpoint, creds, opts.allowPrivateEndpoints);
+  if (endpoint) await sayHello(endpoint, creds, opts.allowPrivateEndpoints, opts.log);
   await opts.registry.addSite({ id: creds.id, endpoint: endpoint?.href ?? null, key: creds.key, registered: new Date(now).toISOString(), address });
   opts.log?.({ event: 'registered', site: creds.id, endpoint: endpoint?.href ?? null, address });
   const answer = utf8(JSON.stringify({ type: 'registered', site: creds.id, endpoint: endpoint?.href ?? null }));
@@ -134,7 +135,7 @@ async function register(req: IncomingMessage, res: ServerResponse, opts: HubServ
 }
 
 /** The endpoint must answer a Hawk-signed hello, signed back with the same secret. */
-async function sayHello(endpoint: URL, creds: { id: string; key: Uint8Array }, allowPrivate: boolean): Promise<void> {
+async function sayHello(endpoint: URL, creds: { id: string; key: Uint8Array }, allowPrivate: boolean, log: HubServerOptions['log']): Promise<void> {
   try {
     const answer = await hawkCall(
       { base: withSlash(endpoint), creds, allowPrivate, timeoutMs: HELLO_TIMEOUT_MS },
@@ -146,8 +147,9 @@ async function sayHello(endpoint: URL, creds: { id: string; key: Uint8Array }, a
     const reply = parseMessage<SiteReply>('site-reply', answer.body, 'hello answer');
     if (reply.type !== 'hello' || reply.site !== creds.id) throw new DistributionError('PROTOCOL', 'the endpoint answered for another site');
   } catch (err) {
-    const why = err instanceof CountersignError ? `${err.code}: ${err.message}` : (err as Error).message;
-    throw new DistributionError('ENDPOINT_UNVERIFIED', `the endpoint ${endpoint.href} did not answer the hub's hello with this site's secret (${why})`);
+    // The caller is unauthenticated: the reason stays in the hub's log, so registration cannot probe networks.
+    log?.({ event: 'hello-failed', endpoint: endpoint.href, why: err instanceof CountersignError ? `${err.code}: ${err.message}` : (err as Error).message });
+    throw new DistributionError('ENDPOINT_UNVERIFIED', `the endpoint ${endpoint.href} did not answer the hub's hello with this site's secret`);
   }
 }
 

@@ -3,6 +3,7 @@
 // verify and act on it, then ask for the next or say done. The agent decides nothing about trust: the
 // backend verifies every bundle against the site's own store before anything is installed.
 import type { IndexEntry, IndexMessage, PackageResult, SiteReply } from '../distribution/messages.js';
+import { DistributionError } from '../errors.js';
 import type { RiskLevel } from '../risk.js';
 import { nextWanted, type Installed } from './choose.js';
 
@@ -47,17 +48,22 @@ export class SiteAgent {
     return this.next(conversation);
   }
 
-  /** The package this conversation is waiting for, if `name` is it. */
-  awaiting(key: string, name: string): IndexEntry | undefined {
-    const awaiting = this.conversations.get(key)?.awaiting;
-    return awaiting?.name === name ? awaiting : undefined;
+  /**
+   * Takes the package this conversation is waiting for, if `name` is it: once only, so a second upload of
+   * the same package (another hub runner, a replayed conversation) is refused before its body is read.
+   */
+  claim(key: string, name: string): IndexEntry | undefined {
+    const conversation = this.conversations.get(key);
+    const awaiting = conversation?.awaiting;
+    if (!conversation || awaiting?.name !== name) return undefined;
+    conversation.awaiting = undefined;
+    return awaiting;
   }
 
-  /** Hands a received package (already checked against its Hawk payload hash) to the backend; returns the next reply. */
+  /** Hands a claimed package (already checked against its Hawk payload hash) to the backend; returns the next reply. */
   async onPackage(key: string, entry: IndexEntry, file: string): Promise<SiteReply> {
     const conversation = this.conversations.get(key);
-    if (!conversation || conversation.awaiting?.name !== entry.name) throw new Error(`no conversation ${key} is waiting for ${entry.name}`);
-    conversation.awaiting = undefined;
+    if (!conversation) throw new DistributionError('PROTOCOL', `conversation ${key} was replaced while ${entry.name} was received`);
     conversation.results.push(await this.backend.take(entry, file));
     return this.next(conversation);
   }

@@ -4,6 +4,7 @@
 // index announced, and only when its bytes match the signed payload hash; the SiteAgent's backend then
 // verifies it against the trust store. Forged requests cost a header parse and one HMAC.
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CountersignError, DistributionError } from '../errors.js';
@@ -93,11 +94,17 @@ async function index(req: IncomingMessage, res: ServerResponse, auth: Authentica
 async function pkg(req: IncomingMessage, res: ServerResponse, auth: Authenticated, url: URL, opts: SiteEndpointOptions): Promise<void> {
   const campaign = url.searchParams.get('campaign') ?? '';
   const name = url.searchParams.get('name') ?? '';
-  const entry = opts.agent.awaiting(campaign, name);
+  const entry = opts.agent.claim(campaign, name);
   if (!entry) throw new DistributionError('PROTOCOL', `this site did not ask for ${JSON.stringify(name)} in campaign ${JSON.stringify(campaign)}`);
   if (req.headers['content-type'] !== BUNDLE_TYPE) throw new DistributionError('PROTOCOL', `a package is sent as ${BUNDLE_TYPE}`);
   const file = join(opts.spoolDir, `${randomBytes(12).toString('hex')}.bundle`);
   const received = await readAuthenticatedBody(req, auth, { max: Math.min(entry.size, opts.maxBundleBytes), file });
   if (received.sha256 !== entry.sha256) opts.log?.({ event: 'package-differs-from-index', name });
-  replyJson(res, auth, 200, await opts.agent.onPackage(campaign, entry, file));
+  let reply: SiteReply;
+  try {
+    reply = await opts.agent.onPackage(campaign, entry, file);
+  } finally {
+    await rm(file, { force: true });
+  }
+  replyJson(res, auth, 200, reply);
 }

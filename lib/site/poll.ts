@@ -3,6 +3,7 @@
 // and match its signed payload hash), hands it to the same agent and backend as a push would, and
 // reports what happened.
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { utf8 } from '../bytes.js';
 import { DistributionError } from '../errors.js';
@@ -31,11 +32,15 @@ export async function pollHub(opts: PollOptions): Promise<PollResult> {
   const index = parseMessage<IndexMessage>('hub-index', (await hawkCall(peer, 'GET', 'index', undefined, { maxResponseBytes: MAX_MESSAGE_BYTES })).body, 'index');
   let reply = await opts.agent.onIndex(index, 'poll');
   while (reply.type === 'want') {
-    const entry = opts.agent.awaiting('poll', reply.name);
+    const entry = opts.agent.claim('poll', reply.name);
     if (!entry) throw new DistributionError('PROTOCOL', `the agent asked for ${reply.name} and forgot it`);
     const file = join(opts.spoolDir, `${randomBytes(12).toString('hex')}.bundle`);
-    await hawkCall(peer, 'GET', `bundles/${encodeURIComponent(entry.name)}`, undefined, { maxResponseBytes: Math.min(entry.size, opts.maxBundleBytes), responseFile: file });
-    reply = await opts.agent.onPackage('poll', entry, file);
+    try {
+      await hawkCall(peer, 'GET', `bundles/${encodeURIComponent(entry.name)}`, undefined, { maxResponseBytes: Math.min(entry.size, opts.maxBundleBytes), responseFile: file });
+      reply = await opts.agent.onPackage('poll', entry, file);
+    } finally {
+      await rm(file, { force: true });
+    }
   }
   if (reply.type !== 'done') throw new DistributionError('PROTOCOL', 'unexpected reply');
   await hawkCall(peer, 'POST', 'report', { contentType: JSON_TYPE, bytes: utf8(JSON.stringify({ type: 'done', results: reply.results })) }, { maxResponseBytes: 64 * 1024 });

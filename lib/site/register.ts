@@ -4,7 +4,8 @@
 // or failed registration removes the file again. The registration itself is
 // the one message not under Hawk (there is no shared secret yet): use an https hub URL.
 import { rmSync } from 'node:fs';
-import { DistributionError } from '../errors.js';
+import { isIP } from 'node:net';
+import { DistributionError, UsageError } from '../errors.js';
 import { JSON_TYPE } from '../distribution/messages.js';
 import { credentialsPath, newCredentials, writeCredentials, type SiteCredentials } from './credentials.js';
 
@@ -16,6 +17,9 @@ export interface RegisterOptions {
 }
 
 export async function registerSite(opts: RegisterOptions): Promise<SiteCredentials> {
+  if (opts.hub.protocol !== 'https:' && !isLoopback(opts.hub.hostname)) {
+    throw new UsageError('USAGE', `the hub ${opts.hub.href} is not https: the secret would cross the network in clear (http is allowed on loopback only)`);
+  }
   const creds = newCredentials(opts.hub, opts.endpoint);
   writeCredentials(opts.storeDir, creds, false);
   try {
@@ -38,6 +42,8 @@ async function sendRegistration(opts: RegisterOptions, creds: SiteCredentials): 
       method: 'POST',
       headers: { 'content-type': JSON_TYPE },
       body,
+      // A redirect would carry the secret to wherever the hub (or someone in between) says.
+      redirect: 'error',
       signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
     });
   } catch (err) {
@@ -56,4 +62,9 @@ async function sendRegistration(opts: RegisterOptions, creds: SiteCredentials): 
   }
   const code = hubCode === 'ENDPOINT_UNVERIFIED' ? 'ENDPOINT_UNVERIFIED' : 'PROTOCOL';
   throw new DistributionError(code, `the hub refused the registration (${response.status} ${hubCode}): ${message}`, { status: response.status, hubCode });
+}
+
+function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  return bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'));
 }

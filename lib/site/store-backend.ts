@@ -4,8 +4,11 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBundleFile } from '../bundle-file.js';
-import type { IndexEntry, PackageResult } from '../distribution/messages.js';
-import { CountersignError } from '../errors.js';
+import { offerName, type IndexEntry, type PackageResult } from '../distribution/messages.js';
+import { CountersignError, DistributionError } from '../errors.js';
+import type { Manifest } from '../manifest.js';
+import type { RiskLevel } from '../risk.js';
+import { meetsRisk } from './choose.js';
 import { applyBundle } from '../installer/apply.js';
 import { submitBundle } from '../installer/daemon-client.js';
 import { openStore, verifyWithStore } from '../store.js';
@@ -20,6 +23,8 @@ export type SiteInstaller =
 export interface StoreBackendOptions {
   storeDir: string;
   installer: SiteInstaller;
+  /** The site's risk threshold, applied again to the signed manifest (the index is only the hub's word). */
+  minRisk: RiskLevel | null;
   /** Reference time for each verification; default the clock. */
   now?: () => Date;
   log?: (event: Record<string, unknown>) => void;
@@ -48,15 +53,24 @@ export function storeBackend(opts: StoreBackendOptions): SiteBackend {
 }
 
 async function verifyThenAct(opts: StoreBackendOptions, entry: IndexEntry, file: string, now: Date): Promise<PackageResult> {
-  // The site's own verdict first, whatever the installer will check again.
+  // The site's own verdict first, whatever the installer will check again; and the signed manifest must be
+  // the release the unsigned index announced, at or above the site's risk threshold, or a hub could pick
+  // which validly signed release a site installs.
+  let manifest: Manifest;
   try {
     const store = await openStore(opts.storeDir);
     const input = await openBundleFile(file);
     try {
-      await verifyWithStore(store, input, { now });
+      const verified = await verifyWithStore(store, input, { now });
+      if (verified.document.kind !== 'manifest') throw new DistributionError('PROTOCOL', `${entry.name} is not a release`);
+      manifest = verified.document.manifest;
     } finally {
       await input.close();
     }
+    if (manifest.product !== entry.product || manifest.component !== entry.component || manifest.version !== entry.version) {
+      throw new DistributionError('PROTOCOL', `the bundle is ${manifest.product} ${manifest.component} ${manifest.version}, not the ${entry.name} the index announced`);
+    }
+    if (!meetsRisk(manifest, opts.minRisk)) throw new DistributionError('PROTOCOL', `${entry.name} is rated below this site's risk threshold (${opts.minRisk})`);
   } catch (err) {
     return outcome(entry, 'rejected', err);
   }
@@ -73,7 +87,7 @@ async function verifyThenAct(opts: StoreBackendOptions, entry: IndexEntry, file:
       }
       case 'inbox':
         mkdirSync(installer.dir, { recursive: true, mode: 0o700 });
-        renameSync(file, join(installer.dir, `${entry.name}.bundle`));
+        renameSync(file, join(installer.dir, `${offerName(manifest.product, manifest.component, manifest.version)}.bundle`));
         return { name: entry.name, status: 'verified' };
     }
   } catch (err) {

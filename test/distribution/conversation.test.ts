@@ -172,6 +172,26 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     expect(snapshot(s.root)).to.deep.equal(expectedSnapshot(OLD));
   });
 
+  it('a hub cannot choose which signed release a site installs: the manifest must be the release the index announced, at or above the threshold', async () => {
+    const s = await site();
+    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
+    const offer = (await hub.registry.listOffers())[0]!;
+    // The index announces 10.2.5 (and the highest risk) but the hub sends the real, validly signed 10.2.4.
+    const lie = { ...offer, name: 'drupal-core-10.2.5', version: '10.2.5' };
+    const campaign = randomBytes(16).toString('hex');
+    const index: IndexMessage = { type: 'index', campaign, offers: [indexEntry(lie)] };
+    const results = await converse((await hub.registry.getSite(creds.site))!, campaign, Buffer.from(JSON.stringify(index)), new Map([[lie.name, lie]]), { allowPrivate: true, bundlesDir: hub.bundles });
+    expect(results).to.have.length(1);
+    expect(results[0]).to.include({ name: 'drupal-core-10.2.5', status: 'rejected', code: 'PROTOCOL' });
+    expect(snapshot(s.root)).to.deep.equal(expectedSnapshot(OLD));
+  });
+
+  it('registration refuses a plain-http hub beyond loopback (the secret would travel in clear)', async () => {
+    const s = await site({ installer: 'inbox' });
+    expect(await codeOf(registerSite({ hub: new URL('http://hub.example.org/'), endpoint: null, storeDir: s.store }))).to.equal('USAGE');
+    expect(existsSync(credentialsPath(s.store))).to.equal(false);
+  });
+
   it('a package whose bytes differ from the Hawk payload hash never reaches verification (PAYLOAD_MISMATCH), and is not kept', async () => {
     const s = await site();
     const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });

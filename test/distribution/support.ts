@@ -92,7 +92,7 @@ export async function startSite(release: Release, opts: { installer?: 'in-proces
   mkdirSync(spool, { mode: 0o700 });
   const installer: SiteInstaller = opts.installer === 'inbox' ? { kind: 'inbox', dir: join(dir, 'inbox') } : { kind: 'in-process', site: root };
   const events: Array<Record<string, unknown>> = [];
-  const agent = new SiteAgent(storeBackend({ storeDir: store, installer, log: (e) => events.push(e) }), { minRisk: opts.minRisk ?? null });
+  const agent = new SiteAgent(storeBackend({ storeDir: store, installer, minRisk: opts.minRisk ?? null, log: (e) => events.push(e) }), { minRisk: opts.minRisk ?? null });
   let handler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   const server = await listen((req, res) => handler!(req, res), { host: '127.0.0.1', port: 0 });
   const endpoint = new URL(`http://127.0.0.1:${server.port}/countersign`);
