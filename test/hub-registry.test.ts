@@ -3,7 +3,7 @@ import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { CountersignError } from '../lib/errors.js';
-import { openRegistry, type OfferRecord, type Registry, type SiteRecord } from '../lib/hub/registry.js';
+import { NONCE_PURGE_EVERY, openRegistry, type OfferRecord, type Registry, type SiteRecord } from '../lib/hub/registry.js';
 import { computeRisk } from '../lib/risk.js';
 import { tempDir } from './support/fixtures.js';
 import { createTestDatabase, execute, skipWithoutPostgres, withTestDatabase } from './support/postgres.js';
@@ -277,6 +277,18 @@ function registryBehaviour(backend: Backend): void {
       const err = await rejection(openRegistry(url));
       expect(err.code).to.equal('REGISTRY');
       expect(err.message).to.match(/schema version 2 is newer/);
+    });
+
+    it('records each nonce once across registries on one database, and purges expired ones', async () => {
+      const other = await another();
+      const expires = '2026-11-23T12:01:01.000Z';
+      expect(await registry.rememberNonce('site-a', 'n1', 1795003200, expires, T0)).to.equal(true);
+      expect(await other.rememberNonce('site-a', 'n1', 1795003200, expires, T0)).to.equal(false);
+      expect(await other.rememberNonce('site-b', 'n1', 1795003200, expires, T0)).to.equal(true);
+      expect(await other.rememberNonce('site-a', 'n1', 1795003201, expires, T0)).to.equal(true);
+      // After enough new nonces the expired ones are purged, and the old triple may be recorded again.
+      for (let i = 0; i < NONCE_PURGE_EVERY; i++) await registry.rememberNonce('site-c', `m${i}`, 1795003300, '2026-11-23T13:00:00.000Z', '2026-11-23T12:30:00.000Z');
+      expect(await registry.rememberNonce('site-a', 'n1', 1795003200, expires, '2026-11-23T12:30:00.000Z')).to.equal(true);
     });
 
     it('never lets two registries on one database claim the same delivery', async () => {

@@ -12,6 +12,7 @@ import {
   redactUrl,
   registryError,
   unknownCampaign,
+  NONCE_PURGE_EVERY,
   type CampaignProgress,
   type CampaignRecord,
   type DeliveryClaim,
@@ -68,6 +69,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
   PRIMARY KEY (campaign_id, site_id)
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (campaign_id, state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS nonces (
+  credential text NOT NULL,
+  nonce text NOT NULL,
+  ts bigint NOT NULL,
+  expires timestamptz NOT NULL,
+  PRIMARY KEY (credential, nonce, ts)
+);
+CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
 `;
 
 // Text ordering must not depend on the database's locale, and must match SQLite's (by code point).
@@ -307,6 +316,21 @@ class PostgresRegistry implements Registry {
       )
     ).rows[0]!.due;
     return due && due.toISOString();
+  }
+
+  #noncesSincePurge = 0;
+
+  async rememberNonce(credential: string, nonce: string, ts: number, expires: string, now: string): Promise<boolean> {
+    if (++this.#noncesSincePurge >= NONCE_PURGE_EVERY) {
+      this.#noncesSincePurge = 0;
+      await this.#query('purging nonces', 'DELETE FROM nonces WHERE expires < $1', [isoTime(now, 'now')]);
+    }
+    const added = await this.#query(
+      'recording a nonce',
+      'INSERT INTO nonces (credential, nonce, ts, expires) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+      [credential, nonce, ts, isoTime(expires, 'expires')],
+    );
+    return added.rowCount === 1;
   }
 
   async #query<R extends QueryResultRow = QueryResultRow>(doing: string, sql: string, params: unknown[] = []) {

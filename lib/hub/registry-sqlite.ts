@@ -14,6 +14,7 @@ import {
   outcomeRow,
   registryError,
   unknownCampaign,
+  NONCE_PURGE_EVERY,
   type CampaignProgress,
   type CampaignRecord,
   type DeliveryClaim,
@@ -70,6 +71,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
   PRIMARY KEY (campaign_id, site_id)
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (campaign_id, state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS nonces (
+  credential TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  expires TEXT NOT NULL,
+  PRIMARY KEY (credential, nonce, ts)
+);
+CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
 `;
 
 interface SiteRow {
@@ -301,6 +310,19 @@ class SqliteRegistry implements Registry {
         due: string | null;
       }).due,
     );
+  }
+
+  #noncesSincePurge = 0;
+
+  async rememberNonce(credential: string, nonce: string, ts: number, expires: string, now: string): Promise<boolean> {
+    return this.#run('recording a nonce', () => {
+      if (++this.#noncesSincePurge >= NONCE_PURGE_EVERY) {
+        this.#noncesSincePurge = 0;
+        this.#sql('DELETE FROM nonces WHERE expires < ?').run(isoTime(now, 'now'));
+      }
+      const added = this.#sql('INSERT INTO nonces (credential, nonce, ts, expires) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(credential, nonce, ts, isoTime(expires, 'expires'));
+      return added.changes === 1;
+    });
   }
 
   /** Each statement is prepared once per connection. */

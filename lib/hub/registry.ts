@@ -129,7 +129,16 @@ export interface Registry {
   finishCampaign(id: string, now: string): Promise<void>;
   /** The earliest due time among pending deliveries (how long a runner may sleep), null if none is pending. */
   nextDue(campaignId: string): Promise<string | null>;
+  /**
+   * Records a Hawk nonce seen from `credential`, remembered until `expires`; false when it was already
+   * recorded. Shared by every hub process on the registry, so a request replayed to another process is
+   * refused too. Expired nonces are purged as new ones arrive.
+   */
+  rememberNonce(credential: string, nonce: string, ts: number, expires: string, now: string): Promise<boolean>;
 }
+
+/** How many nonces a registry records between purges of expired ones. */
+export const NONCE_PURGE_EVERY = 1000;
 
 /** The schema this code creates and reads; a registry with a newer one was written by a newer countersign. */
 export const SCHEMA_VERSION = 1;

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, join } from 'node:path';
 import { fromBase64, utf8 } from '../bytes.js';
 import { CountersignError, DistributionError } from '../errors.js';
-import { NonceCache } from '../hawk.js';
+import { HAWK_SKEW_SECONDS, NonceCache } from '../hawk.js';
 import {
   addressKey,
   authenticate,
@@ -69,6 +69,7 @@ export function hubRequestHandler(opts: HubServerOptions): (req: IncomingMessage
       if (!route) return replyUnsigned(res, 404, 'NOT_FOUND', 'no such endpoint');
       const auth = await authenticate(req, res, config);
       if (!auth) return;
+      if (!(await rememberedOnce(opts.registry, auth))) return replyUnsigned(res, 401, 'UNAUTHORIZED', 'not authenticated');
       try {
         await route(req, res, auth, opts, path);
       } catch (err) {
@@ -81,6 +82,16 @@ export function hubRequestHandler(opts: HubServerOptions): (req: IncomingMessage
       replyUnsigned(res, statusFor(known), known.code, known.message);
     }
   };
+}
+
+/**
+ * The nonce also goes to the registry, which every hub process shares: a request replayed to another
+ * process behind the same public URL is refused there too (each process's own cache only sees its own).
+ */
+async function rememberedOnce(registry: Registry, auth: Authenticated): Promise<boolean> {
+  const { id, nonce, ts } = auth.artifacts;
+  const expires = new Date((ts + HAWK_SKEW_SECONDS + 1) * 1000).toISOString();
+  return registry.rememberNonce(id, nonce, ts, expires, new Date().toISOString());
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, auth: Authenticated, opts: HubServerOptions, path: string) => Promise<void>;

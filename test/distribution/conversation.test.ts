@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { clientAuthorization, payloadHash, type HawkCredentials } from '../../lib/hawk.js';
 import { hawkCall } from '../../lib/distribution/http.js';
 import { BUNDLE_TYPE, JSON_TYPE, type IndexMessage } from '../../lib/distribution/messages.js';
-import { bundlePath, indexEntry } from '../../lib/hub/server.js';
+import { bundlePath, hubRequestHandler, indexEntry } from '../../lib/hub/server.js';
+import { listen } from '../../lib/distribution/listen.js';
 import { converse, runPush } from '../../lib/hub/push.js';
 import { credentialsPath, hawkCredentials, readCredentials } from '../../lib/site/credentials.js';
 import { registerSite } from '../../lib/site/register.js';
@@ -220,6 +221,21 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     expect(good.headers['server-authorization']).to.match(/^Hawk mac="/);
     const replay = await rawHawk(indexUrl, creds, 'GET', undefined, JSON_TYPE, { authorization: good.authorization });
     expect(replay.status).to.equal(401);
+  });
+
+  it('a request replayed to another hub process sharing the registry is refused (nonces are shared)', async () => {
+    const s = await site({ installer: 'inbox' });
+    const creds = hawkCredentials(await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store }));
+    // A second hub process behind the same public URL, with its own in-memory nonce cache.
+    const second = await listen(hubRequestHandler({ registry: hub.registry, bundlesDir: hub.bundles, publicUrl: hub.url, allowPrivateEndpoints: true }), { host: '127.0.0.1', port: 0 });
+    try {
+      const first = await rawHawk(new URL('/v1/index', hub.url), creds, 'GET', undefined);
+      expect(first.status).to.equal(200);
+      const replayed = await rawHawk(new URL(`http://127.0.0.1:${second.port}/v1/index`), creds, 'GET', undefined, JSON_TYPE, { authorization: first.authorization });
+      expect(replayed.status).to.equal(401);
+    } finally {
+      await second.close();
+    }
   });
 
   it('a site endpoint flooded with forged notifications keeps answering the real hub and installs nothing unsigned', async () => {
