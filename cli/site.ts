@@ -140,7 +140,7 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
     handler: async (args) => {
       if (Boolean(args['tls-cert']) !== Boolean(args['tls-key'])) throw new UsageError('USAGE', '--tls-cert and --tls-key go together');
       const { siteRequestHandler } = await import('../lib/site/endpoint.js');
-      const { readCredentials, hawkCredentials, hasCredentials } = await import('../lib/site/credentials.js');
+      const { readCredentials, hasCredentials, credentialsLookup } = await import('../lib/site/credentials.js');
       const { listen, parseListen } = await import('../lib/distribution/listen.js');
       const { openStore } = await import('../lib/store.js');
       await openStore(args.store);
@@ -149,8 +149,7 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
       if (!endpointText) throw new UsageError('USAGE', 'name the endpoint with --endpoint URL (this site is not registered with one yet)');
       const endpoint = urlFlag('--endpoint', endpointText);
       const { agent, spoolDir, log } = await agentFor(ctx, args, true);
-      const credentials = async () => (hasCredentials(args.store) ? hawkCredentials(await readCredentials(args.store)) : undefined);
-      const handler = siteRequestHandler({ endpoint, credentials, agent, spoolDir, maxBundleBytes: args['max-bundle-bytes'], log });
+      const handler = siteRequestHandler({ endpoint, credentials: credentialsLookup(args.store), agent, spoolDir, maxBundleBytes: args['max-bundle-bytes'], log });
       const address = parseListen(args.listen ?? `${endpoint.hostname}:${Number(endpoint.port) || (endpoint.protocol === 'https:' ? 443 : 80)}`);
       const tls = args['tls-cert'] ? { cert: args['tls-cert'], key: args['tls-key']! } : undefined;
       const server = await listen(handler, { ...address, tls });

@@ -73,6 +73,7 @@ export interface CallResult {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MIB = 1024 * 1024;
 const MAX_ERROR_BYTES = 64 * 1024;
+const MAX_CLOCK_OFFSET_MS = 24 * 3600_000;
 
 /**
  * Sends one Hawk-signed request and returns the response only when its Server-Authorization verifies
@@ -86,7 +87,10 @@ export async function hawkCall(peer: Peer, method: 'GET' | 'POST', path: string,
   } catch (err) {
     const stale = err instanceof AuthError && err.code === 'STALE_TIMESTAMP' ? (err.details.serverTs as number) : undefined;
     if (stale === undefined) throw err;
-    peer.clockOffsetMs = stale * 1000 - Date.now();
+    const offset = stale * 1000 - Date.now();
+    // A signed timestamp can be replayed from long ago: never follow it further than a day.
+    if (Math.abs(offset) > MAX_CLOCK_OFFSET_MS) throw err;
+    peer.clockOffsetMs = offset;
     return await callOnce(peer, method, path, body, opts);
   }
 }
@@ -253,10 +257,11 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 
 // Addresses a hub must not be talked into calling (SSRF through a registered endpoint) unless allowed.
 const PRIVATE = new BlockList();
-for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) {
+for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) {
   PRIVATE.addSubnet(net, prefix, 'ipv4');
 }
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96]] as const) {
+// NAT64 and 6to4 embed IPv4 addresses, private ones included.
+for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['2002::', 16]] as const) {
   PRIVATE.addSubnet(net, prefix, 'ipv6');
 }
 

@@ -91,3 +91,23 @@ export function hasCredentials(storeDir: string): boolean {
     return false;
   }
 }
+
+/**
+ * The credentials as the site endpoint looks them up on every request: re-read only when the file
+ * changes (a registration in progress, a new registration), so a flood of forged requests costs a stat.
+ */
+export function credentialsLookup(storeDir: string): () => Promise<HawkCredentials | undefined> {
+  let cached: { stamp: string; creds: HawkCredentials } | undefined;
+  return async () => {
+    let stamp: string;
+    try {
+      const info = statSync(credentialsPath(storeDir));
+      stamp = `${info.ino}:${info.size}:${info.mtimeMs}:${info.mode}`;
+    } catch {
+      cached = undefined;
+      return undefined;
+    }
+    if (cached?.stamp !== stamp) cached = { stamp, creds: hawkCredentials(await readCredentials(storeDir)) };
+    return cached.creds;
+  };
+}

@@ -9,7 +9,7 @@ import { openRegistry, type Registry } from '../../lib/hub/registry.js';
 import { hubRequestHandler } from '../../lib/hub/server.js';
 import { SiteAgent } from '../../lib/site/agent.js';
 import { siteRequestHandler } from '../../lib/site/endpoint.js';
-import { hasCredentials, hawkCredentials, readCredentials } from '../../lib/site/credentials.js';
+import { credentialsLookup } from '../../lib/site/credentials.js';
 import { storeBackend, type SiteInstaller } from '../../lib/site/store-backend.js';
 import { initStore } from '../../lib/store.js';
 import type { RiskLevel } from '../../lib/risk.js';
@@ -98,7 +98,7 @@ export async function startSite(release: Release, opts: { installer?: 'in-proces
   const endpoint = new URL(`http://127.0.0.1:${server.port}/countersign`);
   handler = siteRequestHandler({
     endpoint,
-    credentials: async () => (hasCredentials(store) ? hawkCredentials(await readCredentials(store)) : undefined),
+    credentials: credentialsLookup(store),
     agent,
     spoolDir: spool,
     maxBundleBytes: 64 * 1024 * 1024,
