@@ -31,6 +31,12 @@ interface PublishArgs extends DbArgs {
   store: string;
 }
 
+interface StatusArgs {
+  db?: string;
+  campaign?: string;
+  json?: boolean;
+}
+
 interface PushArgs extends DbArgs {
   concurrency: number;
   'only-risk-at-least'?: string;
@@ -49,6 +55,7 @@ export function hubCommand(ctx: Context): CommandModule<object, object> {
         .command(serveCommand(ctx))
         .command(publishCommand(ctx))
         .command(pushCommand(ctx))
+        .command(statusCommand(ctx))
         .demandCommand(1, 'Name a hub action; see --help.')
         .example('$0 hub serve --db sqlite:/var/lib/countersign/hub.db --bundles /var/lib/countersign/bundles --listen 0.0.0.0:8443 --tls-cert c.pem --tls-key k.pem', '')
         .example('$0 hub publish drupal-core-10.2.4.bundle --db sqlite:hub.db --bundles bundles --store hub-trust', '')
@@ -211,6 +218,42 @@ function pushCommand(ctx: Context): CommandModule<object, PushArgs> {
       } finally {
         agent.destroy();
         httpsAgent.destroy();
+        await registry.close();
+      }
+    },
+  };
+}
+
+function statusCommand(ctx: Context): CommandModule<object, StatusArgs> {
+  return {
+    command: 'status',
+    describe: 'Show what an update event did: progress, packages per status, and every site that failed',
+    builder: (y) =>
+      y
+        .option('db', dbOptions.db)
+        .option('campaign', { type: 'string', describe: 'The campaign id (default: the newest)' })
+        .epilogue('Reads the registry only. Exit 0 when every site of the campaign is done, 1 when some failed or are still pending, 2 usage or registry error.'),
+    handler: async (args) => {
+      const { openRegistry } = await import('../lib/hub/registry.js');
+      const { campaignReport } = await import('../lib/hub/status.js');
+      const registry = await openRegistry(dbUrl(ctx, { ...args, bundles: '' }));
+      try {
+        const report = await campaignReport(registry, args.campaign);
+        if (!report) throw new UsageError('USAGE', args.campaign ? `no campaign ${args.campaign}` : 'no campaign yet: run hub push');
+        const { campaign: c, progress: p, packages: k } = report;
+        const complete = p.failed === 0 && p.pending === 0 && p.running === 0;
+        ctx.exitCode = complete ? 0 : 1;
+        if (args.json) return void ctx.out(stringifyForOutput({ ok: complete, ...report }));
+        const lines = [
+          `Campaign ${c.id}: ${c.offers.join(', ')}${c.minRisk ? ` (at least ${c.minRisk})` : ''}`,
+          `  created ${c.created}, ${c.finished ? `finished ${c.finished}` : 'not finished'}; ${report.sites} sites registered`,
+          `  sites: ${p.total} (done ${p.done}, failed ${p.failed}, pending ${p.pending}, in progress ${p.running})`,
+          `  packages: installed ${k.installed}, verified ${k.verified}, rejected ${k.rejected}, failed ${k.failed}`,
+        ];
+        for (const f of report.failed) lines.push(`  FAILED ${f.site} ${f.endpoint ?? ''} after ${f.attempts} attempts: ${f.code ?? '?'} ${f.message ?? ''}`);
+        for (const q of report.problems) lines.push(`  ${q.result.status.toUpperCase()} ${q.site}: ${q.result.name} ${q.result.code ?? ''} ${q.result.message ?? ''}`);
+        ctx.out(lines.join('\n'));
+      } finally {
         await registry.close();
       }
     },

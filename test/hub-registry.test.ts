@@ -257,6 +257,18 @@ function registryBehaviour(backend: Backend): void {
       expect(await registry.campaignProgress('c2')).to.deep.equal({ pending: 0, running: 0, done: 0, failed: 0, total: 0 });
     });
 
+    it('lists the newest campaigns first, finished or not', async () => {
+      await addSites(registry, 2);
+      await registry.createCampaign({ id: 'older', created: T0, offers: ['o'], minRisk: null });
+      await registry.createCampaign({ id: 'newer', created: '2026-11-23T13:00:00.000Z', offers: ['o'], minRisk: 'Critical' });
+      await registry.finishCampaign('newer', '2026-11-23T14:00:00.000Z');
+      expect((await registry.recentCampaigns(10)).map((c) => [c.id, c.finished])).to.deep.equal([
+        ['newer', '2026-11-23T14:00:00.000Z'],
+        ['older', null],
+      ]);
+      expect(await registry.recentCampaigns(1)).to.have.length(1);
+    });
+
     it('names the newest unfinished campaign, and finishes campaigns once', async () => {
       expect(await registry.unfinishedCampaign()).to.equal(undefined);
       await registry.createCampaign({ id: 'older', created: T0, offers: ['o1'], minRisk: null });

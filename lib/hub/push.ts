@@ -16,6 +16,7 @@ import type { RiskLevel } from '../risk.js';
 import { meetsRisk } from '../site/choose.js';
 import type { CampaignRecord, OfferRecord, Registry, SiteRecord } from './registry.js';
 import { bundlePath, indexEntry, withSlash } from './server.js';
+import { campaignReport } from './status.js';
 
 export interface PushOptions {
   registry: Registry;
@@ -196,12 +197,8 @@ export async function converse(site: SiteRecord, campaign: string, indexBytes: U
 }
 
 async function summarize(registry: Registry, campaign: CampaignRecord, resumed: boolean, elapsedMs: number, finishedHere: number, durations: number[]): Promise<PushSummary> {
-  const p = await registry.campaignProgress(campaign.id);
-  const packages: PushSummary['packages'] = { installed: 0, verified: 0, rejected: 0, failed: 0 };
-  for (const delivery of await registry.deliveryResults(campaign.id)) {
-    const results = (delivery.result as { results?: PackageResult[] } | null)?.results ?? [];
-    for (const r of results) packages[r.status] += 1;
-  }
+  const report = (await campaignReport(registry, campaign.id))!;
+  const p = report.progress;
   durations.sort((a, b) => a - b);
   const at = (q: number) => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))]!;
   return {
@@ -215,6 +212,6 @@ async function summarize(registry: Registry, campaign: CampaignRecord, resumed: 
     rate: finishedHere / Math.max(elapsedMs / 1000, 0.001),
     elapsedMs,
     conversationMs: durations.length > 0 ? { p50: at(0.5), p99: at(0.99), max: durations.at(-1)! } : null,
-    packages,
+    packages: report.packages,
   };
 }

@@ -243,6 +243,11 @@ class PostgresRegistry implements Registry {
     return row && campaignFromRow(row);
   }
 
+  async recentCampaigns(limit: number): Promise<CampaignRecord[]> {
+    const rows = (await this.#query<CampaignRow>('reading campaigns', 'SELECT * FROM campaigns ORDER BY created DESC, id COLLATE "C" DESC LIMIT $1', [limit])).rows;
+    return rows.map(campaignFromRow);
+  }
+
   async claimDeliveries(campaignId: string, owner: string, limit: number, now: string, leaseMs: number): Promise<DeliveryClaim[]> {
     // ARRAY(subquery) is an init plan, run exactly once whatever plan the UPDATE gets, so no more than
     // `limit` rows are taken, none that another runner has locked; and the rows are then found by the

@@ -260,6 +260,11 @@ class SqliteRegistry implements Registry {
     return row && campaignFromRow(row);
   }
 
+  async recentCampaigns(limit: number): Promise<CampaignRecord[]> {
+    const rows = this.#run('reading campaigns', () => this.#sql('SELECT * FROM campaigns ORDER BY created DESC, id DESC LIMIT ?').all(limit)) as CampaignRow[];
+    return rows.map(campaignFromRow);
+  }
+
   async claimDeliveries(campaignId: string, owner: string, limit: number, now: string, leaseMs: number): Promise<DeliveryClaim[]> {
     const params = { campaign: campaignId, owner, limit, now: isoTime(now, 'now'), until: addMs(now, leaseMs) };
     // IMMEDIATE takes the write lock before reading, so a concurrent writer cannot make the read stale.

@@ -114,6 +114,8 @@ export interface Registry {
   getCampaign(id: string): Promise<CampaignRecord | undefined>;
   /** The newest campaign not yet finished. */
   unfinishedCampaign(): Promise<CampaignRecord | undefined>;
+  /** The newest campaigns, finished or not, newest first. */
+  recentCampaigns(limit: number): Promise<CampaignRecord[]>;
   /**
    * Atomically takes up to `limit` deliveries that are pending and due, or running with a lease that
    * has expired, and leases them to `owner` until now + leaseMs, counting one more attempt. No two

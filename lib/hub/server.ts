@@ -44,6 +44,35 @@ export interface HubServerOptions {
 const MAX_REGISTRATION_BYTES = 16 * 1024;
 const HELLO_TIMEOUT_MS = 10_000;
 
+/**
+ * Site keys as authentication looks them up: a site's key never changes once registered, so known keys
+ * are kept (bounded), and an unknown id is remembered as unknown for a few seconds, so a flood of
+ * forged requests costs an HMAC each, not a database query.
+ */
+function keyLookup(registry: Registry): (id: string) => Promise<Uint8Array | undefined> {
+  const known = new Map<string, Uint8Array>();
+  const unknown = new Map<string, number>();
+  const MAX = 100_000;
+  const UNKNOWN_MS = 5_000;
+  return async (id) => {
+    const key = known.get(id);
+    if (key) return key;
+    const since = unknown.get(id);
+    if (since !== undefined && Date.now() - since < UNKNOWN_MS) return undefined;
+    const site = await registry.getSite(id);
+    if (!site) {
+      unknown.delete(id);
+      unknown.set(id, Date.now());
+      if (unknown.size > MAX) unknown.delete(unknown.keys().next().value as string);
+      return undefined;
+    }
+    unknown.delete(id);
+    known.set(id, site.key);
+    if (known.size > MAX) known.delete(known.keys().next().value as string);
+    return site.key;
+  };
+}
+
 /** The index a site sees: every offer, without hub-side paths. */
 export function indexEntry(offer: OfferRecord): IndexEntry {
   const { name, product, component, version, appliesTo, risk, advisory, size, sha256 } = offer;
@@ -56,7 +85,7 @@ export function hubRequestHandler(opts: HubServerOptions): (req: IncomingMessage
     port: Number(opts.publicUrl.port) || (opts.publicUrl.protocol === 'https:' ? 443 : 80),
     nonces: opts.nonces ?? new NonceCache(),
     limits: opts.limits ?? new AuthLimits(),
-    lookup: async (id) => (await opts.registry.getSite(id))?.key,
+    lookup: keyLookup(opts.registry),
     log: opts.log,
   };
   const perAddress = new RateLimiter({ burst: opts.registrationsPerAddress ?? 10, windowMs: 60_000 });

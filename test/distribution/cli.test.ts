@@ -94,6 +94,13 @@ describe('distribution: the hub and site commands, as separate processes', funct
     expect(summary).to.include({ ok: true, total: 1, done: 1, failed: 0 });
     expect(summary.packages).to.deep.equal({ installed: 1, verified: 0, rejected: 0, failed: 0 });
     expect(snapshot(root)).to.deep.equal(expectedSnapshot(NEW));
+    const status = await runChild(['hub', 'status', '--db', db, '--json']);
+    expect(status.code, status.stderr).to.equal(0);
+    const report = JSON.parse(status.stdout);
+    expect(report).to.include({ ok: true, sites: 2 });
+    expect(report.campaign.id).to.equal(summary.campaign);
+    expect(report.progress).to.deep.equal({ pending: 0, running: 0, done: 1, failed: 0, total: 1 });
+    expect(report.failed).to.deep.equal([]);
 
     const inbox = join(dir, 'inbox');
     const polled = await runChild(['site', 'poll', '--store', pollStore, '--inbox', inbox, '--allow-private', '--json']);
@@ -112,7 +119,7 @@ describe('distribution: the hub and site commands, as separate processes', funct
     expect(JSON.parse(badDb.stdout)).to.include({ ok: false, code: 'USAGE' });
     const nowhere = await runChild(['site', 'poll', '--store', tempDir(), '--json']);
     expect(nowhere.code).to.equal(2);
-    for (const cmd of [['hub', 'serve'], ['hub', 'publish'], ['hub', 'push'], ['site', 'register'], ['site', 'serve'], ['site', 'poll']]) {
+    for (const cmd of [['hub', 'serve'], ['hub', 'publish'], ['hub', 'push'], ['hub', 'status'], ['site', 'register'], ['site', 'serve'], ['site', 'poll']]) {
       const help = await runChild([...cmd, '--help']);
       expect(help.code, cmd.join(' ')).to.equal(0);
       expect(help.stdout).to.match(/Hawk|quorum|hub/);

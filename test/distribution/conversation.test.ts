@@ -12,6 +12,7 @@ import { BUNDLE_TYPE, JSON_TYPE, type IndexMessage } from '../../lib/distributio
 import { bundlePath, hubRequestHandler, indexEntry } from '../../lib/hub/server.js';
 import { listen } from '../../lib/distribution/listen.js';
 import { converse, runPush } from '../../lib/hub/push.js';
+import { campaignReport } from '../../lib/hub/status.js';
 import { credentialsPath, hawkCredentials, readCredentials } from '../../lib/site/credentials.js';
 import { registerSite } from '../../lib/site/register.js';
 import { pollHub } from '../../lib/site/poll.js';
@@ -288,6 +289,9 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const failed = (await hub.registry.deliveryResults(summary.campaign)).filter((r) => r.state === 'failed');
     expect(failed.map((r) => r.attempts)).to.include(3);
     expect(failed.map((r) => (r.result as { code: string }).code)).to.include('UNREACHABLE');
+    const report = (await campaignReport(hub.registry, summary.campaign))!;
+    const id = (await readCredentials(s.store)).site;
+    expect(report.failed.find((f) => f.site === id)).to.deep.include({ endpoint: s.endpoint.href, attempts: 3, code: 'UNREACHABLE' });
   });
 
   it('a site refuses a package it did not ask for, and one larger than the index announced', async () => {
