@@ -16,6 +16,7 @@ const memory = load('memory.json');
 const phases = load('verify.phases.json');
 const verifyProf = load('verify.cpuprof.json');
 const buildProf = load('build.cpuprof.json');
+const push = load('push.json'); // section 6 (bench/push-sim.mjs)
 
 const ms = (s) => Math.round(s * 1e5) / 100; // seconds -> ms, 2 decimals
 function commands(raw) {
@@ -80,6 +81,7 @@ const results = {
     bundle1GiB: memory.skipped1g ? { skipped: memory.skipped1g } : { maxRssKiB: rss1g, medianSeconds: secs1g, runs: memory.runs1g },
     ratio1GiBOver64MiB: rss1g && rss64 ? { value: round(rss1g / rss64, 3), target: 1.1, meetsTarget: rss1g / rss64 <= 1.1 } : null,
   },
+  push: push && (push.skipped ? { skipped: push.skipped } : push),
   profile: {
     verifyPhases: phases,
     verifyCpuProfile: verifyProf && { wallMs: verifyProf.wallMs, byArea: verifyProf.byArea.slice(0, 12), topSelf: verifyProf.topSelf, inclusive: verifyProf.inclusive },
@@ -126,5 +128,43 @@ if (phases) {
   for (const p of phases.phases) out.push(`  ${p.phase.slice(0, 96).padEnd(96)} ${p.ms.toFixed(1).padStart(7)} ms`);
   out.push(`  ${'in-process total'.padEnd(96)} ${phases.inProcessTotalMs.toFixed(1).padStart(7)} ms`);
 }
+if (push) out.push('', ...pushSection(push));
 console.log(out.join('\n'));
 console.log(`\nwrote ${join(dir, 'results.json')}`);
+
+// ---- section 6: push distribution ------------------------------------------------------------
+function pushSection(p) {
+  if (p.skipped) return ['6. Push distribution', `  ${p.skipped}`];
+  const s = p.summary;
+  const mibText = (kib) => (kib === null || kib === undefined ? '-' : `${(kib / 1024).toFixed(1)} MiB`);
+  const num = (x, d = 1) => (x === null || x === undefined ? '-' : x.toFixed(d));
+  const label = { hawk: 'countersign (Hawk + verify)', plain: 'plain HTTP', 'plain-verify': 'plain HTTP + verify' };
+  const lines = [
+    `6. Push one Highly Critical release to ${p.sites.toLocaleString('en-US')} simulated sites on loopback (bundle ${p.bundle.bytes} bytes; node ${p.node}; ${p.cores} cores; ${p.ports} port(s); load avg ${p.loadAverage?.before?.[0] ?? '?'} -> ${p.loadAverage?.after?.[0] ?? '?'})`,
+    `  ${'run'.padEnd(36)} ${'conc'.padStart(4)} ${'sites/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'hub RSS'.padStart(10)} ${'hub CPU s'.padStart(9)} ${'sim CPU s'.padStart(9)}  done/failed`,
+  ];
+  for (const r of p.runs) {
+    const name = r.probe && r.mode === 'hawk' ? `countersign, unloaded (${r.sites} sites)` : `${label[r.mode] ?? r.mode}${r.sites !== p.sites ? ` (${r.sites} sites)` : ''}`;
+    lines.push(
+      `  ${name.padEnd(36)} ${String(r.concurrency).padStart(4)} ${num(r.sitesPerSecond).padStart(8)} ${num(r.conversationMs?.p50).padStart(8)} ${num(r.conversationMs?.p99).padStart(8)} ${mibText(r.hub.maxRssKiB).padStart(10)} ${num(r.hub.cpuMs / 1000).padStart(9)} ${num(r.simulator.cpuMs / 1000).padStart(9)}  ${r.done}/${r.failed}${r.complete ? '' : '  INCOMPLETE'}`,
+    );
+  }
+  const ratio = (x, what) => `${x === null ? '-' : `${x.toFixed(2)}x`}  (${what})`;
+  lines.push(
+    `  chosen concurrency: ${s.concurrency} (${p.chosen.why})${s.complete ? '' : '  -- NOT every site verified'}`,
+    `  countersign: ${num(s.sitesPerSecond)} sites/s; conversation p50 ${num(s.conversationMs?.p50, 0)} ms, p99 ${num(s.conversationMs?.p99, 0)} ms (unloaded, one at a time: p50 ${num(s.unloadedConversationMs?.p50, 0)} ms, p99 ${num(s.unloadedConversationMs?.p99, 0)} ms)`,
+    `  time to patch (publish start -> all ${p.sites.toLocaleString('en-US')} sites verified): ${num(s.timeToPatchSeconds)} s  (publish ${num(s.publishMs)} ms)`,
+    `  peak RSS: hub ${mibText(s.hubMaxRssKiB)} (plain hub ${mibText(s.plainHubMaxRssKiB)}); simulator ${mibText(s.simulatorMaxRssKiB)} (${mibText(p.setup.simulatorRssKiB.beforeSites)} before sites, ${mibText(p.setup.simulatorRssKiB.afterSites)} with ${p.sites} idle sites)`,
+    `  registry (SQLite, synchronous) held the hub's event loop ${num(s.registryMsPerSite, 2)} ms per site`,
+    ...p.runs
+      .filter((r) => r.mode === 'hawk' && !r.probe && r.tail)
+      .map((r) => `  c=${r.concurrency} tail (nothing left to lease -> campaign end): last ${r.tail.sites} sites took ${num(r.tail.ms / 1000)} s; idle workers polled the registry ${r.tail.claimPolls} times (${num(r.tail.registryPollMs / 1000)} s of its event loop)`),
+    ...p.runs
+      .filter((r) => r.failures && Object.keys(r.failures.codes).length)
+      .map((r) => `  c=${r.concurrency} failed attempts: ${Object.entries(r.failures.codes).map(([k, v]) => `${v} ${k}`).join(', ')}; ${r.failures.retries} retries`),
+    `  ratio countersign / plain HTTP            = ${ratio(s.ratioCountersignOverPlain, 'time for the same fan-out: Hawk + protocol + registry + site verification')}`,
+    `  ratio countersign / plain HTTP + verify   = ${ratio(s.ratioCountersignOverPlainVerify, 'Hawk + protocol + registry alone')}`,
+    `  ratio plain + verify / plain HTTP         = ${ratio(s.ratioPlainVerifyOverPlain, 'site verification + spool fsync alone')}`,
+  );
+  return lines;
+}

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# countersign benchmarks: verify vs minisign/sha256sum, build vs tar+sha256sum, and verify's peak
-# memory at 64 MiB vs 1 GiB. Reports only (no pass/fail). Run via `npm run bench` (builds dist/ first).
+# countersign benchmarks: verify vs minisign/sha256sum, build vs tar+sha256sum, verify's peak
+# memory at 64 MiB vs 1 GiB, apply vs rsync, and a push to 10,000 simulated sites vs plain HTTP.
+# Reports only (no pass/fail). Run via `npm run bench` (builds dist/ first).
 #
 # Prints a table and writes bench/out/results.json (plus the raw hyperfine JSON, phase timings and
 # CPU-profile summaries beside it). Big inputs live in bench/out/work/ and are deleted on exit.
 #
 # Knobs (environment): BENCH_RUNS (10), BENCH_WARMUP (2), BENCH_SKIP_1G=1, BENCH_NO_HYPERFINE=1
 # (force the plain-loop fallback), BENCH_KEEP_WORK=1 (keep bench/out/work for inspection).
+# Section 6 (push to simulated sites, bench/push-sim.mjs): BENCH_SKIP_PUSH=1, BENCH_PUSH_SITES (10000),
+# BENCH_PUSH_CONCURRENCY (64,256), BENCH_PUSH_PORTS (1), BENCH_PUSH_PLAIN_VERIFY=0,
+# BENCH_PUSH_PLAIN_VERIFY_SITES (3000). Section 6 alone:
+#   npm run build && node bench/push-sim.mjs && node bench/report.mjs bench/out
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -209,6 +214,16 @@ bench "$OUT/apply.hyperfine.json" bash -- \
 eval "$FRESH"
 node dist/countersign.mjs apply "$WORK/apply.bundle" --site "$WORK/site" --policy "$POLICY" --installed 1.0.0 >/dev/null
 diff -r "$WORK/site" "$WORK/site1" >/dev/null && note "apply result equals the new tree" || note "WARNING: apply result differs from the new tree"
+
+# ---------------------------------------------------------------------------------------------
+say "6. Push: one Highly Critical release to ${BENCH_PUSH_SITES:-10000} simulated sites on loopback: countersign (Hawk + verify) vs plain HTTP"
+if [[ ${BENCH_SKIP_PUSH:-0} == 1 ]]; then
+  note "skipped: BENCH_SKIP_PUSH=1"
+  printf '{"skipped":"skipped: BENCH_SKIP_PUSH=1"}\n' >"$OUT/push.json"
+elif ! node bench/push-sim.mjs "$WORK/push" "$OUT/push.json"; then
+  note "WARNING: section 6 failed (see above)"
+  printf '{"skipped":"failed: see the bench log"}\n' >"$OUT/push.json"
+fi
 
 # ---------------------------------------------------------------------------------------------
 say "Results"
