@@ -49,8 +49,10 @@ export async function* readHandleChunks(
   if (length === 0) return;
   let pending: Promise<{ bytesRead: number }> | null = null;
   try {
-    let current = new Uint8Array(chunkSize);
-    let spare = new Uint8Array(chunkSize);
+    // A small file needs no 1 MiB buffers (a process verifying many small bundles would pay for them).
+    const bufferSize = Math.min(chunkSize, length);
+    let current = new Uint8Array(bufferSize);
+    let spare = new Uint8Array(bufferSize);
     let position = start;
     let remaining = length;
     const readInto = (buffer: Uint8Array) =>

@@ -76,6 +76,7 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
   const index: IndexMessage = { type: 'index', campaign: campaign.id, offers: [...offers.values()].map(indexEntry) };
   const indexBytes = utf8(JSON.stringify(index));
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const leaseMs = opts.leaseMs ?? 300_000;
   const durations: number[] = [];
   let finishedHere = 0;
 
@@ -102,7 +103,7 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
       outcome = last
         ? { state: 'failed', result: { code: e.code, message: e.message, attempts } }
         : { state: 'retry', nextAttemptAt: new Date(Date.now() + delay).toISOString(), result: { code: e.code, message: e.message, attempts } };
-      opts.log?.({ event: 'delivery-failed', site: siteId, attempts, code: e.code, final: last });
+      opts.log?.({ event: 'delivery-failed', site: siteId, attempts, code: e.code, message: e.message, final: last });
     }
     if (await opts.registry.finishDelivery(campaign.id, siteId, owner, outcome, new Date().toISOString())) {
       if (outcome.state !== 'retry') finishedHere += 1;
@@ -110,44 +111,57 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
   };
 
   const queue: Array<{ siteId: string; attempts: number }> = [];
+  let inFlight = 0;
+  // Resolved each time a delivery of this runner finishes: idle workers wait for it instead of polling.
+  let wake: () => void = () => undefined;
+  let finished = new Promise<void>((resolve) => (wake = resolve));
+  const signalFinished = () => {
+    const resolve = wake;
+    finished = new Promise<void>((r) => (wake = r));
+    resolve();
+  };
   let refilling: Promise<boolean> | undefined;
-  // Refills the local queue from the registry; false when the campaign has nothing left for anyone.
+  // Refills the local queue from the registry, never beyond `concurrency` held at once; false when the
+  // campaign has nothing left for anyone.
   const refill = async (): Promise<boolean> => {
     for (;;) {
-      const claims = await opts.registry.claimDeliveries(campaign.id, owner, opts.concurrency, new Date().toISOString(), opts.leaseMs ?? 300_000);
-      if (claims.length > 0) {
-        queue.push(...claims);
-        return true;
+      const room = opts.concurrency - inFlight - queue.length;
+      if (room > 0) {
+        const claims = await opts.registry.claimDeliveries(campaign.id, owner, room, new Date().toISOString(), leaseMs);
+        if (claims.length > 0) {
+          queue.push(...claims);
+          return true;
+        }
+      }
+      if (inFlight > 0) {
+        // What is in flight may come back as a retry, or free room: look again when one finishes.
+        await finished;
+        continue;
       }
       const p = await opts.registry.campaignProgress(campaign.id);
       if (p.pending === 0 && p.running === 0) return false;
-      if (inFlight > 0) return true;
+      // Retries not yet due, or deliveries leased by another runner (taken over when the lease ends).
       const due = await opts.registry.nextDue(campaign.id);
-      const wait = due === null ? 1000 : Math.min(Math.max(Date.parse(due) - Date.now(), 10), 1000);
+      const wait = due === null ? Math.min(1000, leaseMs) : Math.min(Math.max(Date.parse(due) - Date.now(), 10), 1000);
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   };
-  let inFlight = 0;
   let progressTimer: NodeJS.Timeout | undefined;
   if (opts.onProgress) progressTimer = setInterval(() => void report().catch(() => undefined), 250);
   const worker = async () => {
     for (;;) {
       let next = queue.shift();
-      if (!next) {
+      while (!next) {
         refilling ??= refill().finally(() => (refilling = undefined));
-        const more = await refilling;
+        if (!(await refilling)) return;
         next = queue.shift();
-        if (!next) {
-          if (!more) return;
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          continue;
-        }
       }
       inFlight += 1;
       try {
         await deliver(next.siteId, next.attempts);
       } finally {
         inFlight -= 1;
+        signalFinished();
       }
     }
   };
