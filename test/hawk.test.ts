@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
-import { AuthError, CountersignError } from '../lib/errors.js';
+import { AuthError } from '../lib/errors.js';
 import {
   HAWK_SKEW_SECONDS,
   NonceCache,
@@ -20,7 +20,7 @@ import {
   type ServerAuthOptions,
 } from '../lib/hawk.js';
 import { utf8 } from '../lib/bytes.js';
-import { codeOf } from './support/codes.js';
+import { codeOf, rejectionOf } from './support/codes.js';
 
 // The reference implementation (CommonJS, untyped): only the parts these tests call.
 interface RefCredentials {
@@ -80,18 +80,9 @@ function sign(over: { now?: number; nonce?: string; ext?: string; payloadHash?: 
   return clientAuthorization(CREDS, over.req ?? REQ, { payloadHash: over.payloadHash ?? BODY_HASH, now: over.now ?? NOW, nonce: over.nonce, ext: over.ext });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<CountersignError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof CountersignError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function codeOfRequest(authorization: string | undefined, req: HawkRequest = REQ, opts: ServerAuthOptions = serverOpts()): Promise<string> {
-  return (await rejection(authenticateRequest({ ...req, authorization }, opts))).code;
+  return (await rejectionOf(authenticateRequest({ ...req, authorization }, opts))).code;
 }
 
 // Replaces one attribute's value in a header.
@@ -199,7 +190,7 @@ describe('hawk: authenticateRequest', () => {
   ] as const) {
     it(`refuses a timestamp beyond the skew in the ${what}: STALE_TIMESTAMP with a verifiable WWW-Authenticate`, async () => {
       const { header, artifacts } = sign({ now: NOW + offset });
-      const err = await rejection(authenticateRequest({ ...REQ, authorization: header }, serverOpts()));
+      const err = await rejectionOf(authenticateRequest({ ...REQ, authorization: header }, serverOpts()));
       expect(err.code).to.equal('STALE_TIMESTAMP');
       const www = err.details.wwwAuthenticate as string;
       expect(www).to.equal(staleTimestampHeader(CREDS, NOW));
@@ -264,9 +255,9 @@ describe('hawk: authenticateRequest', () => {
 
   it('refuses a wrong key, and an unknown id with the very same error', async () => {
     const { header } = sign();
-    const wrong = await rejection(authenticateRequest({ ...REQ, authorization: header }, serverOpts({ lookup: () => new Uint8Array(OTHER_KEY) })));
+    const wrong = await rejectionOf(authenticateRequest({ ...REQ, authorization: header }, serverOpts({ lookup: () => new Uint8Array(OTHER_KEY) })));
     let looked = 0;
-    const unknown = await rejection(
+    const unknown = await rejectionOf(
       authenticateRequest(
         { ...REQ, authorization: header },
         serverOpts({

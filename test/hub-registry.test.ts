@@ -1,8 +1,8 @@
+import { rejectionOf } from './support/codes.js';
 import { expect } from 'chai';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { CountersignError } from '../lib/errors.js';
 import { NONCE_PURGE_EVERY, openRegistry, type OfferRecord, type Registry, type SiteRecord } from '../lib/hub/registry.js';
 import { computeRisk } from '../lib/risk.js';
 import { tempDir } from './support/fixtures.js';
@@ -35,16 +35,6 @@ function offer(name: string, fields: Partial<OfferRecord> = {}): OfferRecord {
   };
 }
 
-/** The countersign error a promise rejects with; anything else fails the test. */
-async function rejection(p: Promise<unknown>): Promise<CountersignError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof CountersignError) return err;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 async function addSites(registry: Registry, n: number, endpoint = true): Promise<void> {
   const ids = Array.from({ length: n }, (_, i) => `site-${String(i).padStart(5, '0')}`);
@@ -136,7 +126,7 @@ function registryBehaviour(backend: Backend): void {
 
     it('refuses a second site with the same id, keeping the first', async () => {
       await registry.addSite(site('alpha'));
-      const err = await rejection(registry.addSite({ ...site('alpha'), endpoint: 'https://evil.example/' }));
+      const err = await rejectionOf(registry.addSite({ ...site('alpha'), endpoint: 'https://evil.example/' }));
       expect(err.code).to.equal('REGISTRY');
       expect(err.details.conflict).to.equal('id');
       expect((await registry.getSite('alpha'))?.endpoint).to.equal(site('alpha').endpoint);
@@ -146,7 +136,7 @@ function registryBehaviour(backend: Backend): void {
     it('adds an offer once, accepts the same bundle again, refuses another under its name', async () => {
       expect(await registry.putOffer(offer('drupal-core-10.2.4'))).to.equal('added');
       expect(await registry.putOffer(offer('drupal-core-10.2.4'))).to.equal('exists');
-      const err = await rejection(registry.putOffer(offer('drupal-core-10.2.4', { sha256: 'c'.repeat(64) })));
+      const err = await rejectionOf(registry.putOffer(offer('drupal-core-10.2.4', { sha256: 'c'.repeat(64) })));
       expect(err.code).to.equal('REGISTRY');
       expect(err.details.conflict).to.equal('name');
       expect(await registry.getOffer('drupal-core-10.2.4')).to.deep.equal(offer('drupal-core-10.2.4'));
@@ -185,7 +175,7 @@ function registryBehaviour(backend: Backend): void {
       ]);
       expect(await registry.nextDue('c1')).to.equal(T0);
       expect(await registry.getCampaign('c2')).to.equal(undefined);
-      const err = await rejection(registry.createCampaign({ id: 'c1', created: at(1000), offers: [], minRisk: null }));
+      const err = await rejectionOf(registry.createCampaign({ id: 'c1', created: at(1000), offers: [], minRisk: null }));
       expect(err.details.conflict).to.equal('id');
       expect(await registry.campaignProgress('c1')).to.deep.equal({ pending: 2, running: 0, done: 0, failed: 0, total: 2 });
     });
@@ -280,13 +270,13 @@ function registryBehaviour(backend: Backend): void {
       expect((await registry.unfinishedCampaign())?.id).to.equal('older');
       await registry.finishCampaign('older', at(180_000));
       expect(await registry.unfinishedCampaign()).to.equal(undefined);
-      expect((await rejection(registry.finishCampaign('missing', T0))).code).to.equal('REGISTRY');
+      expect((await rejectionOf(registry.finishCampaign('missing', T0))).code).to.equal('REGISTRY');
     });
 
     it('refuses a registry with a newer schema', async () => {
       await registry.close();
       await backend.execute(url, 'UPDATE schema_version SET version = version + 1');
-      const err = await rejection(openRegistry(url));
+      const err = await rejectionOf(openRegistry(url));
       expect(err.code).to.equal('REGISTRY');
       expect(err.message).to.match(/schema version 2 is newer/);
     });
@@ -352,7 +342,7 @@ registryBehaviour(postgres);
 describe('hub registry: opening', () => {
   it('refuses URLs that name no backend as USAGE, without echoing a password', async () => {
     for (const url of ['', 'sqlite:', 'mysql://hub:hunter2@db.example/hub', 'hub.db', 'postgres://hub:hunter2@[db/hub']) {
-      const err = await rejection(openRegistry(url));
+      const err = await rejectionOf(openRegistry(url));
       expect(err.code, url).to.equal('USAGE');
       expect(err.message).not.to.include('hunter2');
     }
@@ -376,7 +366,7 @@ describe('hub registry: opening', () => {
   it('reports a SQLite file it cannot open as REGISTRY', async () => {
     const dir = tempDir('countersign-registry-');
     try {
-      const err = await rejection(openRegistry(`sqlite:${join(dir, 'missing', 'hub.db')}`));
+      const err = await rejectionOf(openRegistry(`sqlite:${join(dir, 'missing', 'hub.db')}`));
       expect(err.code).to.equal('REGISTRY');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -384,7 +374,7 @@ describe('hub registry: opening', () => {
   });
 
   it('reports an unreachable PostgreSQL server as REGISTRY, without its password', async () => {
-    const err = await rejection(openRegistry('postgres://hub:hunter2@127.0.0.1:1/hub'));
+    const err = await rejectionOf(openRegistry('postgres://hub:hunter2@127.0.0.1:1/hub'));
     expect(err.code).to.equal('REGISTRY');
     expect(err.message).to.include('127.0.0.1:1').and.not.include('hunter2');
   });

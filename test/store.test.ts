@@ -1,3 +1,4 @@
+import { rejectionCode } from './support/codes.js';
 import { expect } from 'chai';
 import fs, { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -12,16 +13,6 @@ import { initStore, openStore, parseInstalledSpec, recordInstall, storeFiles, up
 import { bundleInput, envelopeBytes, makePolicy, makeRelease, NOW, tempDir } from './support/fixtures.js';
 import { firstGeneration, nextGeneration, revocationBytes, signedRelease, type Generation } from './support/store-fixtures.js';
 
-/** The stable code of the countersign error a promise rejects with. */
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof CountersignError) return err.code;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 async function verifyCodes(p: Promise<unknown>): Promise<string[]> {
   try {
@@ -78,7 +69,7 @@ describe('site trust store (lib/store.ts)', () => {
     it('refuses to init over an existing store (STORE_EXISTS), leaving it byte-identical', async () => {
       const dir = await newStore();
       const before = snapshot(dir);
-      expect(await codeOf(initStore(dir, v1.bytes, opts))).to.equal('STORE_EXISTS');
+      expect(await rejectionCode(initStore(dir, v1.bytes, opts))).to.equal('STORE_EXISTS');
       expect(snapshot(dir)).to.deep.equal(before);
     });
 
@@ -94,7 +85,7 @@ describe('site trust store (lib/store.ts)', () => {
     it('refuses to pin a policy not signed by a quorum of its own keys, and creates no store', async () => {
       const unsigned = nextGeneration(v1, { version: 1, signCurrent: 0, signNext: 1 });
       const dir = nextDir();
-      expect(await codeOf(initStore(dir, unsigned.bytes, opts))).to.equal('POLICY_UNSIGNED');
+      expect(await rejectionCode(initStore(dir, unsigned.bytes, opts))).to.equal('POLICY_UNSIGNED');
       expect(existsSync(statePath(dir))).to.equal(false);
     });
 
@@ -107,9 +98,9 @@ describe('site trust store (lib/store.ts)', () => {
 
     it('a missing store is STORE_MISSING for readers and writers, and nothing is created', async () => {
       const dir = nextDir();
-      expect(await codeOf(openStore(dir))).to.equal('STORE_MISSING');
-      expect(await codeOf(updateStore(dir, [file('r', revocationBytes(v1))], opts))).to.equal('STORE_MISSING');
-      expect(await codeOf(recordInstall(dir, 'drupal', 'core', '10.2.4', opts))).to.equal('STORE_MISSING');
+      expect(await rejectionCode(openStore(dir))).to.equal('STORE_MISSING');
+      expect(await rejectionCode(updateStore(dir, [file('r', revocationBytes(v1))], opts))).to.equal('STORE_MISSING');
+      expect(await rejectionCode(recordInstall(dir, 'drupal', 'core', '10.2.4', opts))).to.equal('STORE_MISSING');
       expect(existsSync(dir)).to.equal(false);
     });
 
@@ -305,10 +296,10 @@ describe('site trust store (lib/store.ts)', () => {
     /** Every way in must refuse it, and the file must be left byte for byte as it was. */
     async function expectCorrupt(dir: string): Promise<void> {
       const before = snapshot(dir);
-      expect(await codeOf(openStore(dir)), 'open').to.equal('STORE_CORRUPT');
-      expect(await codeOf(updateStore(dir, [file('revoke', revocationBytes(v1))], opts)), 'update').to.equal('STORE_CORRUPT');
-      expect(await codeOf(recordInstall(dir, 'drupal', 'core', '10.2.4', opts)), 'record').to.equal('STORE_CORRUPT');
-      expect(await codeOf(initStore(dir, v1.bytes, opts)), 'init').to.equal('STORE_EXISTS');
+      expect(await rejectionCode(openStore(dir)), 'open').to.equal('STORE_CORRUPT');
+      expect(await rejectionCode(updateStore(dir, [file('revoke', revocationBytes(v1))], opts)), 'update').to.equal('STORE_CORRUPT');
+      expect(await rejectionCode(recordInstall(dir, 'drupal', 'core', '10.2.4', opts)), 'record').to.equal('STORE_CORRUPT');
+      expect(await rejectionCode(initStore(dir, v1.bytes, opts)), 'init').to.equal('STORE_EXISTS');
       expect(snapshot(dir)).to.deep.equal(before);
       expect(readdirSync(dir)).to.deep.equal(['state.json']);
     }
@@ -332,10 +323,10 @@ describe('site trust store (lib/store.ts)', () => {
       const real = join(dir, '..', `${dir.split('/').pop()}-real.json`);
       renameSync(statePath(dir), real);
       symlinkSync(real, statePath(dir));
-      expect(await codeOf(openStore(dir))).to.equal('STORE_CORRUPT');
+      expect(await rejectionCode(openStore(dir))).to.equal('STORE_CORRUPT');
       rmSync(statePath(dir));
       execFileSync('mkfifo', [statePath(dir)]);
-      expect(await codeOf(openStore(dir))).to.equal('STORE_CORRUPT');
+      expect(await rejectionCode(openStore(dir))).to.equal('STORE_CORRUPT');
     });
 
     it('garbage', async () => {
@@ -455,8 +446,8 @@ describe('site trust store (lib/store.ts)', () => {
       const before = snapshot(dir);
       const lock = await acquireLock(storeFiles(dir).lock);
       try {
-        expect(await codeOf(updateStore(dir, [file('revoke', revocationBytes(v1))], { ...opts, lockTimeoutMs: 100 }))).to.equal('STORE_LOCKED');
-        expect(await codeOf(recordInstall(dir, 'drupal', 'core', '10.2.4', { ...opts, lockTimeoutMs: 100 }))).to.equal('STORE_LOCKED');
+        expect(await rejectionCode(updateStore(dir, [file('revoke', revocationBytes(v1))], { ...opts, lockTimeoutMs: 100 }))).to.equal('STORE_LOCKED');
+        expect(await rejectionCode(recordInstall(dir, 'drupal', 'core', '10.2.4', { ...opts, lockTimeoutMs: 100 }))).to.equal('STORE_LOCKED');
         expect(snapshot(dir)).to.deep.equal(before);
         expect(existsSync(storeFiles(dir).lock), 'the holder keeps its lock').to.equal(true);
       } finally {
@@ -507,8 +498,8 @@ describe('site trust store (lib/store.ts)', () => {
       }) as typeof fs.renameSync;
       syncBuiltinESMExports();
       try {
-        expect(await codeOf(updateStore(dir, [file('revoke', revocationBytes(v1))], opts))).to.equal('IO');
-        expect(await codeOf(recordInstall(dir, 'drupal', 'core', '10.2.4', opts))).to.equal('IO');
+        expect(await rejectionCode(updateStore(dir, [file('revoke', revocationBytes(v1))], opts))).to.equal('IO');
+        expect(await rejectionCode(recordInstall(dir, 'drupal', 'core', '10.2.4', opts))).to.equal('IO');
       } finally {
         fs.renameSync = original;
         syncBuiltinESMExports();

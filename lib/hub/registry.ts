@@ -13,7 +13,7 @@
 // Every failure of the database is DistributionError REGISTRY, carrying the driver's message but never
 // the URL's password.
 import { CountersignError, DistributionError, UsageError } from '../errors.js';
-import type { Risk } from '../risk.js';
+import type { IndexEntry } from '../distribution/messages.js';
 import { openPostgresRegistry } from './registry-postgres.js';
 import { openSqliteRegistry } from './registry-sqlite.js';
 
@@ -28,21 +28,11 @@ export interface SiteRecord {
   address: string;
 }
 
-export interface OfferRecord {
-  /** Unique, e.g. "drupal-core-10.2.4". */
-  name: string;
-  product: string;
-  component: string;
-  version: string;
-  appliesTo: string[];
-  risk: Risk | null;
-  advisory: string | null;
-  size: number;
-  /** Hex SHA-256 of the bundle file. */
-  sha256: string;
-  /** Hawk payload hash of the bundle bytes. */
+/** An offer as the hub keeps it: what sites see (IndexEntry) and where and how to serve it. */
+export interface OfferRecord extends IndexEntry {
+  /** Hawk payload hash of the bundle bytes, computed once at publish. */
   hawkHash: string;
-  /** Path of the bundle file. */
+  /** The bundle's file name inside the bundles directory. */
   file: string;
   published: string;
   manifestSha256: string;

@@ -1,6 +1,7 @@
 // The hub/site conversation end to end, over real HTTP on loopback: registration (with the hub's hello),
 // a push campaign that installs on a site, a poll, backoff and failure recording, a hostile hub, forged
 // and replayed requests, and the limits. Every assertion names the code the rule produces.
+import { rejectionCode } from '../support/codes.js';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,15 +22,6 @@ import { CountersignError } from '../../lib/errors.js';
 import { expectedSnapshot, NEW, OLD, snapshot, tempDir } from '../installer/support.js';
 import { inboxHas, liveRelease, startHub, startSite, type Hub, type Site } from './support.js';
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof CountersignError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a coded error');
-}
 
 interface Raw {
   status: number;
@@ -93,7 +85,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const impostor = await site();
     const victim = await site();
     // The endpoint is someone else's: it does not know the secret the registering party made up.
-    const code = await codeOf(registerSite({ hub: hub.url, endpoint: victim.endpoint, storeDir: impostor.store }));
+    const code = await rejectionCode(registerSite({ hub: hub.url, endpoint: victim.endpoint, storeDir: impostor.store }));
     expect(code).to.equal('ENDPOINT_UNVERIFIED');
     expect(existsSync(credentialsPath(impostor.store))).to.equal(false);
   });
@@ -102,7 +94,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const strict = await startHub(release, { allowPrivate: false });
     try {
       const s = await site();
-      expect(await codeOf(registerSite({ hub: strict.url, endpoint: s.endpoint, storeDir: s.store }))).to.equal('ENDPOINT_UNVERIFIED');
+      expect(await rejectionCode(registerSite({ hub: strict.url, endpoint: s.endpoint, storeDir: s.store }))).to.equal('ENDPOINT_UNVERIFIED');
       expect(strict.events.some((e) => e.event === 'registered')).to.equal(false);
     } finally {
       await strict.close();
@@ -190,7 +182,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('registration refuses a plain-http hub beyond loopback (the secret would travel in clear)', async () => {
     const s = await site({ installer: 'inbox' });
-    expect(await codeOf(registerSite({ hub: new URL('http://hub.example.org/'), endpoint: null, storeDir: s.store }))).to.equal('USAGE');
+    expect(await rejectionCode(registerSite({ hub: new URL('http://hub.example.org/'), endpoint: null, storeDir: s.store }))).to.equal('USAGE');
     expect(existsSync(credentialsPath(s.store))).to.equal(false);
   });
 
@@ -201,7 +193,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const bad = { ...offer, hawkHash: payloadHash(BUNDLE_TYPE, Buffer.from('something else')) };
     const campaign = randomBytes(16).toString('hex');
     const index: IndexMessage = { type: 'index', campaign, offers: [indexEntry(offer)] };
-    const code = await codeOf(converse((await hub.registry.getSite(creds.site))!, campaign, Buffer.from(JSON.stringify(index)), new Map([[offer.name, bad]]), { allowPrivate: true, bundlesDir: hub.bundles }));
+    const code = await rejectionCode(converse((await hub.registry.getSite(creds.site))!, campaign, Buffer.from(JSON.stringify(index)), new Map([[offer.name, bad]]), { allowPrivate: true, bundlesDir: hub.bundles }));
     expect(code).to.equal('PROTOCOL'); // the site's signed 401 answer
     expect(s.events.some((e) => e.event === 'package')).to.equal(false);
     const { readdirSync } = await import('node:fs');
@@ -298,14 +290,14 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const s = await site();
     const creds = hawkCredentials(await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store }));
     const peer = { base: new URL(`${s.endpoint.href}/`), creds, allowPrivate: true };
-    const unasked = await codeOf(hawkCall(peer, 'POST', 'package?campaign=c&name=drupal-core-10.2.4', { contentType: BUNDLE_TYPE, bytes: Buffer.alloc(10) }, { maxResponseBytes: 4096 }));
+    const unasked = await rejectionCode(hawkCall(peer, 'POST', 'package?campaign=c&name=drupal-core-10.2.4', { contentType: BUNDLE_TYPE, bytes: Buffer.alloc(10) }, { maxResponseBytes: 4096 }));
     expect(unasked).to.equal('PROTOCOL');
     const offer = (await hub.registry.listOffers())[0]!;
     const campaign = randomBytes(16).toString('hex');
     const index: IndexMessage = { type: 'index', campaign, offers: [{ ...indexEntry(offer), size: 100 }] };
     const reply = await hawkCall(peer, 'POST', 'index', { contentType: JSON_TYPE, bytes: Buffer.from(JSON.stringify(index)) }, { maxResponseBytes: 4096 });
     expect(JSON.parse(Buffer.from(reply.body).toString())).to.deep.equal({ type: 'want', name: offer.name });
-    const big = await codeOf(hawkCall(peer, 'POST', `package?campaign=${campaign}&name=${offer.name}`, { contentType: BUNDLE_TYPE, bytes: Buffer.alloc(101) }, { maxResponseBytes: 4096 }));
+    const big = await rejectionCode(hawkCall(peer, 'POST', `package?campaign=${campaign}&name=${offer.name}`, { contentType: BUNDLE_TYPE, bytes: Buffer.alloc(101) }, { maxResponseBytes: 4096 }));
     expect(big).to.equal('TOO_LARGE');
   });
 

@@ -10,3 +10,19 @@ export function codeOf(fn: () => unknown): string {
   }
   throw new Error('expected an error');
 }
+
+/** The countersign error a promise rejects with; anything else (or no rejection) fails the test. */
+export async function rejectionOf(p: Promise<unknown>): Promise<CountersignError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof CountersignError) return err;
+    throw err;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** The stable code of the countersign error a promise rejects with. */
+export async function rejectionCode(p: Promise<unknown>): Promise<string> {
+  return (await rejectionOf(p)).code;
+}
