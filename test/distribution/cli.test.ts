@@ -1,7 +1,7 @@
 // The distribution commands as a user runs them from the README, each a real process: hub publish,
 // hub serve, site serve, site register, hub push, site poll; exit codes and --json included.
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -18,9 +18,9 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts a long-running command and resolves with the first JSON log line that says it is listening. */
-async function startServing(args: string[]): Promise<{ child: ChildProcess; listening: Record<string, unknown>; log: () => string }> {
+async function startServing(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; listening: Record<string, unknown>; log: () => string }> {
   const cli = await bundledCli();
-  const child = spawn(process.execPath, [cli, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not listening after 10 s: ${stderr}`)), 10_000);
@@ -107,6 +107,40 @@ describe('distribution: the hub and site commands, as separate processes', funct
     expect(polled.code, polled.stderr).to.equal(0);
     expect(JSON.parse(polled.stdout)).to.deep.include({ ok: true, offers: 1, results: [{ name: 'drupal-core-10.2.4', status: 'verified' }] });
     expect(existsSync(join(inbox, 'drupal-core-10.2.4.bundle'))).to.equal(true);
+  });
+
+  it('over TLS: an https hub and an https endpoint (registration, hello and push all over https)', async function () {
+    const dir = tempDir('countersign-dist-tls-');
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    if (made.error || made.status !== 0) {
+      console.log('      openssl is not available to make a test certificate: skipping');
+      return this.skip();
+    }
+    // Every process trusts the test certificate, as a site trusts its hub's CA.
+    const env = { NODE_EXTRA_CA_CERTS: cert };
+    const release = liveRelease(dir);
+    const hubStore = join(dir, 'hub-trust');
+    await initStore(hubStore, release.policyBytes, { now: new Date() });
+    const db = `sqlite:${join(dir, 'hub.db')}`;
+    const bundles = join(dir, 'bundles');
+    expect((await runChild(['hub', 'publish', release.bundle, '--db', db, '--bundles', bundles, '--store', hubStore])).code).to.equal(0);
+    const hub = await startServing(['hub', 'serve', '--db', db, '--bundles', bundles, '--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key, '--allow-private-endpoints'], env);
+    children.push(hub.child);
+    expect(String(hub.listening.url)).to.match(/^https:/);
+    const root = writeSite(join(dir, 'www', 'site'), OLD);
+    const siteStore = join(dir, 'site-trust');
+    await initStore(siteStore, release.policyBytes, { now: new Date(), installed: [{ product: 'drupal', component: 'core', version: '10.2.3' }] });
+    const endpoint = `https://127.0.0.1:${await freePort()}/countersign`;
+    const site = await startServing(['site', 'serve', '--store', siteStore, '--endpoint', endpoint, '--site', root, '--tls-cert', cert, '--tls-key', key], env);
+    children.push(site.child);
+    const registered = await runChild(['site', 'register', '--hub', String(hub.listening.url), '--endpoint', endpoint, '--store', siteStore, '--json'], { env });
+    expect(registered.code, registered.stdout + registered.stderr).to.equal(0);
+    const pushed = await runChild(['hub', 'push', '--db', db, '--bundles', bundles, '--allow-private-endpoints', '--json'], { env });
+    expect(pushed.code, pushed.stdout + pushed.stderr).to.equal(0);
+    expect(JSON.parse(pushed.stdout)).to.include({ done: 1, failed: 0 });
+    expect(snapshot(root)).to.deep.equal(expectedSnapshot(NEW));
   });
 
   it('usage errors exit 2 with a code; --help explains each command', async () => {

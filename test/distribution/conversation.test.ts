@@ -14,6 +14,8 @@ import { bundlePath, hubRequestHandler, indexEntry } from '../../lib/hub/server.
 import { listen } from '../../lib/distribution/listen.js';
 import { converse, runPush } from '../../lib/hub/push.js';
 import { campaignReport } from '../../lib/hub/status.js';
+import { publishBundle } from '../../lib/hub/publish.js';
+import { makePolicy } from '../support/fixtures.js';
 import { credentialsPath, hawkCredentials, readCredentials } from '../../lib/site/credentials.js';
 import { registerSite } from '../../lib/site/register.js';
 import { pollHub } from '../../lib/site/poll.js';
@@ -99,6 +101,16 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     } finally {
       await strict.close();
     }
+  });
+
+  it('the hub offers only bundles that meet its own trust store (defense in depth): a foreign quorum is refused and nothing is kept', async () => {
+    const foreign = liveRelease(tempDir('countersign-foreign-'), { policy: makePolicy(5, 3) });
+    const before = (await hub.registry.listOffers()).length;
+    const { readdirSync } = await import('node:fs');
+    const files = readdirSync(hub.bundles).sort();
+    expect(await rejectionCode(publishBundle(hub.registry, { bundlePath: foreign.bundle, bundlesDir: hub.bundles, storeDir: hub.store, now: new Date() }))).to.equal('QUORUM_NOT_MET');
+    expect((await hub.registry.listOffers()).length).to.equal(before);
+    expect(readdirSync(hub.bundles).sort()).to.deep.equal(files);
   });
 
   it('push: one campaign installs the release on every registered site, records each outcome, and a second campaign sends nothing twice', async () => {
