@@ -4,7 +4,7 @@
 import { rejectionCode } from '../support/codes.js';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { clientAuthorization, payloadHash, type HawkCredentials } from '../../lib/hawk.js';
@@ -76,7 +76,6 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
     expect(creds.registered).to.be.a('string');
     expect(readFileSync(credentialsPath(s.store)).length).to.be.greaterThan(0);
-    const { statSync } = await import('node:fs');
     expect(statSync(credentialsPath(s.store)).mode & 0o777).to.equal(0o600);
     const stored = await hub.registry.getSite(creds.site);
     expect(stored?.endpoint).to.equal(s.endpoint.href);
@@ -106,7 +105,6 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
   it('the hub offers only bundles that meet its own trust store (defense in depth): a foreign quorum is refused and nothing is kept', async () => {
     const foreign = liveRelease(tempDir('countersign-foreign-'), { policy: makePolicy(5, 3) });
     const before = (await hub.registry.listOffers()).length;
-    const { readdirSync } = await import('node:fs');
     const files = readdirSync(hub.bundles).sort();
     expect(await rejectionCode(publishBundle(hub.registry, { bundlePath: foreign.bundle, bundlesDir: hub.bundles, storeDir: hub.store, now: new Date() }))).to.equal('QUORUM_NOT_MET');
     expect((await hub.registry.listOffers()).length).to.equal(before);
@@ -168,8 +166,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     bytes[bytes.length - 600] ^= 0x01; // inside the archive
     const forged = join(dir, 'forged.bundle');
     writeFileSync(forged, bytes);
-    const { payloadHash: ph } = await import('../../lib/hawk.js');
-    const forgedOffer = { ...offer, file: forged, hawkHash: ph(BUNDLE_TYPE, bytes) };
+    const forgedOffer = { ...offer, file: forged, hawkHash: payloadHash(BUNDLE_TYPE, bytes) };
     const index: IndexMessage = { type: 'index', campaign: randomBytes(16).toString('hex'), offers: [indexEntry(forgedOffer)] };
     const results = await converse((await hub.registry.getSite(creds.site))!, index.campaign!, Buffer.from(JSON.stringify(index)), new Map([[offer.name, forgedOffer]]), { allowPrivate: true, bundlesDir: dir });
     expect(results).to.have.length(1);
@@ -208,7 +205,6 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const code = await rejectionCode(converse((await hub.registry.getSite(creds.site))!, campaign, Buffer.from(JSON.stringify(index)), new Map([[offer.name, bad]]), { allowPrivate: true, bundlesDir: hub.bundles }));
     expect(code).to.equal('PROTOCOL'); // the site's signed 401 answer
     expect(s.events.some((e) => e.event === 'package')).to.equal(false);
-    const { readdirSync } = await import('node:fs');
     expect(readdirSync(s.spool)).to.deep.equal([]);
   });
 

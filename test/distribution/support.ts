@@ -36,7 +36,7 @@ export interface Hub {
   close(): Promise<void>;
 }
 
-export async function startHub(release: Release, opts: { db?: string; allowPrivate?: boolean; registrationsPerAddress?: number } = {}): Promise<Hub> {
+export async function startHub(release: Pick<Release, 'policyBytes' | 'bundle'>, opts: { db?: string; allowPrivate?: boolean; registrationsPerAddress?: number } = {}): Promise<Hub> {
   const dir = tempDir('countersign-hub-');
   const store = join(dir, 'trust');
   await initStore(store, release.policyBytes, { now: new Date() });
