@@ -107,7 +107,7 @@ const TEMPLATE = join(WORK, 'template.db');
   const registry = await openRegistry(`sqlite:${TEMPLATE}`);
   const registered = new Date().toISOString();
   for (let i = 0; i < N; i++) {
-    await registry.addSite({ id: siteId(seed, i), endpoint: siteBase(ready.ports, i, 's'), key: siteKey(seed, i), registered, address: '127.0.0.1' });
+    await registry.addSite({ id: siteId(seed, i), endpoint: siteBase(ready.ports, i, 's'), key: siteKey(seed, i), registered, address: '127.0.0.1', privateEndpoint: true });
   }
   await registry.close();
 }
@@ -121,7 +121,7 @@ const PROBE_TEMPLATE = join(WORK, 'probe.db');
   const registry = await openRegistry(`sqlite:${PROBE_TEMPLATE}`);
   const registered = new Date().toISOString();
   for (let i = 0; i < PROBE; i++) {
-    await registry.addSite({ id: siteId(seed, i), endpoint: siteBase(ready.ports, i, 's'), key: siteKey(seed, i), registered, address: '127.0.0.1' });
+    await registry.addSite({ id: siteId(seed, i), endpoint: siteBase(ready.ports, i, 's'), key: siteKey(seed, i), registered, address: '127.0.0.1', privateEndpoint: true });
   }
   await registry.close();
 }

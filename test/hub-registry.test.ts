@@ -13,7 +13,7 @@ const at = (ms: number) => new Date(Date.parse(T0) + ms).toISOString();
 const LEASE = 60_000;
 
 function site(id: string, endpoint: string | null = `https://${id}.example/countersign`): SiteRecord {
-  return { id, endpoint, key: new Uint8Array(32).fill(id.length), registered: T0, address: '192.0.2.7' };
+  return { id, endpoint, key: new Uint8Array(32).fill(id.length), registered: T0, address: '192.0.2.7', privateEndpoint: false };
 }
 
 function offer(name: string, fields: Partial<OfferRecord> = {}): OfferRecord {
@@ -121,7 +121,9 @@ function registryBehaviour(backend: Backend): void {
       expect(beta?.endpoint).to.equal(null);
       expect(beta?.key).to.be.instanceOf(Uint8Array).and.have.length(32);
       expect(await registry.getSite('gamma')).to.equal(undefined);
-      expect(await registry.countSites()).to.equal(2);
+      await registry.addSite({ ...site('delta'), privateEndpoint: true });
+      expect((await registry.getSite('delta'))?.privateEndpoint).to.equal(true);
+      expect(await registry.countSites()).to.equal(3);
     });
 
     it('refuses a second site with the same id, keeping the first', async () => {

@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { lookup as dnsLookup, promises as dnsPromises, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { utf8 } from '../bytes.js';
 import { AuthError, CountersignError, DistributionError } from '../errors.js';
@@ -268,6 +268,17 @@ for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::'
 export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
   return family === 0 || PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** Whether `host` (a name or a literal) resolves to any loopback or private address; unresolvable counts as private. */
+export async function resolvesToPrivate(host: string): Promise<boolean> {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (isIP(bare) !== 0) return isPrivateAddress(bare);
+  try {
+    return (await dnsPromises.lookup(bare, { all: true })).some((a) => isPrivateAddress(a.address));
+  } catch {
+    return true;
+  }
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;

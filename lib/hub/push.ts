@@ -26,7 +26,7 @@ export interface PushOptions {
   concurrency: number;
   /** Offers below this risk level stay out of a new campaign (null: all). */
   minRisk: RiskLevel | null;
-  /** Allow site endpoints on loopback or private addresses. */
+  /** Allow endpoints on loopback or private addresses, for sites that registered on one (privateEndpoint). */
   allowPrivate: boolean;
   maxAttempts?: number;
   /** First retry delay; doubles per attempt, with jitter, capped at 10 minutes. */
@@ -194,7 +194,7 @@ async function openCampaign(opts: PushOptions): Promise<{ campaign: CampaignReco
 
 /** One site's conversation: the index, then each package it asks for, until it says done. */
 export async function converse(site: SiteRecord, campaign: string, indexBytes: Uint8Array, offers: ReadonlyMap<string, OfferRecord>, opts: Pick<PushOptions, 'allowPrivate' | 'agent' | 'httpsAgent' | 'timeoutMs' | 'bundlesDir'>): Promise<PackageResult[]> {
-  const peer: Peer = { base: withSlash(new URL(site.endpoint!)), creds: { id: site.id, key: site.key }, allowPrivate: opts.allowPrivate, agents: { http: opts.agent, https: opts.httpsAgent }, timeoutMs: opts.timeoutMs };
+  const peer: Peer = { base: withSlash(new URL(site.endpoint!)), creds: { id: site.id, key: site.key }, allowPrivate: opts.allowPrivate && site.privateEndpoint, agents: { http: opts.agent, https: opts.httpsAgent }, timeoutMs: opts.timeoutMs };
   const answer = async (path: string, body: Parameters<typeof hawkCall>[3]) =>
     parseMessage<SiteReply>('site-reply', (await hawkCall(peer, 'POST', path, body, { maxResponseBytes: 4 * 1024 * 1024 })).body, `${site.id}'s answer`);
   let reply = await answer('index', { contentType: JSON_TYPE, bytes: indexBytes });

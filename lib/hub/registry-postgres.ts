@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS sites (
   endpoint text,
   key bytea NOT NULL,
   registered timestamptz NOT NULL,
-  address text NOT NULL
+  address text NOT NULL,
+  private_endpoint boolean NOT NULL DEFAULT false
 );
 CREATE TABLE IF NOT EXISTS offers (
   name text PRIMARY KEY,
@@ -88,6 +89,7 @@ interface SiteRow {
   key: Buffer;
   registered: Date;
   address: string;
+  private_endpoint: boolean;
 }
 
 interface OfferRow {
@@ -162,15 +164,15 @@ class PostgresRegistry implements Registry {
   async addSite(site: SiteRecord): Promise<void> {
     const added = await this.#query(
       'adding a site',
-      'INSERT INTO sites (id, endpoint, key, registered, address) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING',
-      [site.id, site.endpoint, Buffer.from(site.key), isoTime(site.registered, 'registered'), site.address],
+      'INSERT INTO sites (id, endpoint, key, registered, address, private_endpoint) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING',
+      [site.id, site.endpoint, Buffer.from(site.key), isoTime(site.registered, 'registered'), site.address, site.privateEndpoint],
     );
     if (added.rowCount === 0) throw conflict('site', 'id', site.id);
   }
 
   async getSite(id: string): Promise<SiteRecord | undefined> {
     const row = (await this.#query<SiteRow>('reading a site', 'SELECT * FROM sites WHERE id = $1', [id])).rows[0];
-    return row && { id: row.id, endpoint: row.endpoint, key: new Uint8Array(row.key), registered: row.registered.toISOString(), address: row.address };
+    return row && { id: row.id, endpoint: row.endpoint, key: new Uint8Array(row.key), registered: row.registered.toISOString(), address: row.address, privateEndpoint: row.private_endpoint };
   }
 
   async countSites(): Promise<number> {

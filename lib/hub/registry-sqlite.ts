@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS sites (
   endpoint TEXT,
   key BLOB NOT NULL,
   registered TEXT NOT NULL,
-  address TEXT NOT NULL
+  address TEXT NOT NULL,
+  private_endpoint INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS offers (
   name TEXT PRIMARY KEY,
@@ -87,6 +88,7 @@ interface SiteRow {
   key: Buffer;
   registered: string;
   address: string;
+  private_endpoint: number;
 }
 
 interface OfferRow {
@@ -166,12 +168,13 @@ class SqliteRegistry implements Registry {
   async addSite(site: SiteRecord): Promise<void> {
     const registered = isoTime(site.registered, 'registered');
     const added = this.#run('adding a site', () =>
-      this.#sql('INSERT INTO sites (id, endpoint, key, registered, address) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING').run(
+      this.#sql('INSERT INTO sites (id, endpoint, key, registered, address, private_endpoint) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING').run(
         site.id,
         site.endpoint,
         Buffer.from(site.key),
         registered,
         site.address,
+        site.privateEndpoint ? 1 : 0,
       ),
     );
     if (added.changes === 0) throw conflict('site', 'id', site.id);
@@ -179,7 +182,7 @@ class SqliteRegistry implements Registry {
 
   async getSite(id: string): Promise<SiteRecord | undefined> {
     const row = this.#run('reading a site', () => this.#sql('SELECT * FROM sites WHERE id = ?').get(id)) as SiteRow | undefined;
-    return row && { id: row.id, endpoint: row.endpoint, key: new Uint8Array(row.key), registered: row.registered, address: row.address };
+    return row && { id: row.id, endpoint: row.endpoint, key: new Uint8Array(row.key), registered: row.registered, address: row.address, privateEndpoint: row.private_endpoint === 1 };
   }
 
   async countSites(): Promise<number> {

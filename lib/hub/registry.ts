@@ -26,6 +26,12 @@ export interface SiteRecord {
   registered: string;
   /** The source address that registered it. */
   address: string;
+  /**
+   * The endpoint resolved to a loopback or private address when it registered (allowed only by a hub run
+   * with --allow-private-endpoints). Push calls a site not so recorded only on public addresses, so a
+   * public name re-pointed at an internal address later (DNS rebinding) is not followed.
+   */
+  privateEndpoint: boolean;
 }
 
 /** An offer as the hub keeps it: what sites see (IndexEntry) and where and how to serve it. */

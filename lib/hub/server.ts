@@ -17,6 +17,7 @@ import {
   replyJson,
   replySignedError,
   replyUnsigned,
+  resolvesToPrivate,
   statusFor,
   type Authenticated,
   type HawkServerConfig,
@@ -166,8 +167,16 @@ async function register(req: IncomingMessage, res: ServerResponse, opts: HubServ
   const endpoint = registration.endpoint === null ? null : checkEndpoint(registration.endpoint);
   const creds = { id: registration.site, key: fromBase64(registration.key) };
   if (await opts.registry.getSite(creds.id)) throw new DistributionError('PROTOCOL', 'that site id is taken; register with a new one');
-  if (endpoint) await sayHello(endpoint, creds, opts.allowPrivateEndpoints, opts.log);
-  await opts.registry.addSite({ id: creds.id, endpoint: endpoint?.href ?? null, key: creds.key, registered: new Date(now).toISOString(), address });
+  // Where the endpoint points now is recorded: push follows a private address only for a site registered on one.
+  const privateEndpoint = endpoint !== null && (await resolvesToPrivate(endpoint.hostname));
+  if (endpoint) {
+    if (privateEndpoint && !opts.allowPrivateEndpoints) {
+      opts.log?.({ event: 'hello-failed', endpoint: endpoint.href, why: 'private address' });
+      throw new DistributionError('ENDPOINT_UNVERIFIED', `the endpoint ${endpoint.href} did not answer the hub's hello with this site's secret`);
+    }
+    await sayHello(endpoint, creds, privateEndpoint, opts.log);
+  }
+  await opts.registry.addSite({ id: creds.id, endpoint: endpoint?.href ?? null, key: creds.key, registered: new Date(now).toISOString(), address, privateEndpoint });
   opts.log?.({ event: 'registered', site: creds.id, endpoint: endpoint?.href ?? null, address });
   const answer = utf8(JSON.stringify({ type: 'registered', site: creds.id, endpoint: endpoint?.href ?? null }));
   res.writeHead(201, { 'content-type': JSON_TYPE, 'content-length': answer.length });

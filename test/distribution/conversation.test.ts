@@ -79,6 +79,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     expect(statSync(credentialsPath(s.store)).mode & 0o777).to.equal(0o600);
     const stored = await hub.registry.getSite(creds.site);
     expect(stored?.endpoint).to.equal(s.endpoint.href);
+    expect(stored?.privateEndpoint).to.equal(true);
     expect(Buffer.from(stored!.key).equals(Buffer.from(hawkCredentials(creds).key))).to.equal(true);
   });
 
@@ -278,6 +279,19 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const again = await converse((await hub.registry.getSite(creds.site))!, campaign, Buffer.from(JSON.stringify(index)), new Map([[offer.name, offer]]), { allowPrivate: true, bundlesDir: hub.bundles });
     expect(again).to.deep.equal([{ name: offer.name, status: 'installed' }]);
     expect(s.events.filter((e) => e.event === 'package')).to.have.length(1);
+  });
+
+  it('push never follows a site recorded as public to a private address (DNS re-pointed after registration)', async () => {
+    const s = await site();
+    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
+    // As if the name had resolved publicly at registration and points at loopback now.
+    const rebound = randomBytes(16).toString('hex');
+    await hub.registry.addSite({ id: rebound, endpoint: s.endpoint.href, key: hawkCredentials(await readCredentials(s.store)).key, registered: new Date().toISOString(), address: '192.0.2.1', privateEndpoint: false });
+    const summary = await runPush({ registry: hub.registry, bundlesDir: hub.bundles, concurrency: 4, minRisk: null, allowPrivate: true, retryBaseMs: 5, maxAttempts: 1 });
+    const results = await hub.registry.deliveryResults(summary.campaign);
+    expect(results.find((r) => r.siteId === rebound)).to.deep.include({ state: 'failed' });
+    expect((results.find((r) => r.siteId === rebound)!.result as { code: string }).code).to.equal('UNREACHABLE');
+    expect(results.find((r) => r.siteId === creds.site)?.state).to.equal('done');
   });
 
   it('a site that cannot be reached is retried with backoff and recorded as failed, with its code', async () => {
