@@ -33,3 +33,11 @@ export function processContext(): Context {
     exitCode: 0,
   };
 }
+
+/** Resolves on SIGTERM or SIGINT: how the long-running commands (serve) are stopped. */
+export function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+}

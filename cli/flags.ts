@@ -1,5 +1,6 @@
 // Flag values are the caller's words: a malformed one is a usage error (exit 2), not a rejection.
 import { CountersignError, UsageError } from '../lib/errors.js';
+import { RISK_LEVELS, type RiskLevel } from '../lib/risk.js';
 import { parseUserTime } from '../lib/time.js';
 
 export function checkFlag<T>(flag: string, parse: () => T): T {
@@ -15,4 +16,12 @@ export function checkFlag<T>(flag: string, parse: () => T): T {
 
 export function timeFlag(flag: string, text: string): Date {
   return checkFlag(flag, () => parseUserTime(text, flag));
+}
+
+/** A risk level as a person types it: `Critical`, `highly-critical`, `Highly_Critical`; absent is null. */
+export function riskFlag(flag: string, text: string | undefined): RiskLevel | null {
+  if (text === undefined) return null;
+  const found = RISK_LEVELS.find((l) => l.toLowerCase().replace(/ /g, '-') === text.toLowerCase().replace(/[ _]/g, '-'));
+  if (!found) throw new UsageError('USAGE', `${flag} ${JSON.stringify(text)} is not a risk level (${RISK_LEVELS.join(', ')})`);
+  return found;
 }

@@ -1,8 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../lib/errors.js';
 import { stringifyForOutput } from '../lib/json.js';
-import { RISK_LEVELS, type RiskLevel } from '../lib/risk.js';
-import type { Context } from './context.js';
+import { RISK_LEVELS } from '../lib/risk.js';
+import { untilSignal, type Context } from './context.js';
+import { riskFlag } from './flags.js';
 import { succeed } from './output.js';
 
 const HOW =
@@ -76,14 +77,6 @@ function dbUrl(ctx: Context, args: DbArgs): string {
   return url;
 }
 
-function riskFlag(flag: string, text: string | undefined): RiskLevel | null {
-  if (text === undefined) return null;
-  const found = RISK_LEVELS.find((l) => l.toLowerCase().replace(/ /g, '-') === text.toLowerCase().replace(/[ _]/g, '-'));
-  if (!found) throw new UsageError('USAGE', `${flag} ${JSON.stringify(text)} is not a risk level (${RISK_LEVELS.join(', ')})`);
-  return found;
-}
-
-export { riskFlag };
 
 function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
   return {
@@ -265,11 +258,4 @@ function progressBar(p: { total: number; done: number; failed: number; pending: 
   const finished = p.done + p.failed;
   const filled = p.total === 0 ? width : Math.round((finished / p.total) * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${finished}/${p.total} done ${p.done} failed ${p.failed} pending ${p.pending} ${p.rate.toFixed(0)} sites/s `;
-}
-
-export function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
 }

@@ -4,7 +4,7 @@ import { readInstallerConfig } from '../lib/installer/daemon-config.js';
 import { submitBundle } from '../lib/installer/daemon-client.js';
 import { SITE_NAME, type FinalLine, type ProgressLine } from '../lib/installer/daemon-protocol.js';
 import { startDaemon } from '../lib/installer/daemon.js';
-import type { Context } from './context.js';
+import { untilSignal, type Context } from './context.js';
 import { stringifyForOutput } from '../lib/json.js';
 
 const EXIT_CODES =
@@ -63,10 +63,7 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
     handler: async (args) => {
       const config = readInstallerConfig(args.config);
       const daemon = await startDaemon(config, { socket: args.socket });
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
-      });
+      await untilSignal();
       await daemon.close();
       ctx.exitCode = 0;
     },

@@ -4,8 +4,8 @@ import type { CommandModule } from 'yargs';
 import { UsageError } from '../lib/errors.js';
 import { stringifyForOutput } from '../lib/json.js';
 import { RISK_LEVELS } from '../lib/risk.js';
-import type { Context } from './context.js';
-import { riskFlag, untilSignal } from './hub.js';
+import { untilSignal, type Context } from './context.js';
+import { riskFlag } from './flags.js';
 import { succeed } from './output.js';
 
 const HOW =
