@@ -901,7 +901,7 @@ return errors === 0;
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const installerConfig = validate22;
-const schema33 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/installer-config.schema.json","title":"Installer daemon configuration","description":"The configuration of `countersign installer serve`: every site the daemon may update, with the tree, the user and group that own it, and its trust store. A client of the socket only names a site; everything else comes from here.","type":"object","additionalProperties":false,"required":["sites"],"properties":{"socketGroup":{"description":"The group the socket is given (mode 0660). Optional when every site has the same group, which is then used; required when the sites' groups differ (or run one daemon per group).","$ref":"#/$defs/principal"},"spool":{"description":"Where received bundles are kept while a job runs: created mode 0700, owned by the daemon user. Default /var/lib/countersign-installer/spool.","$ref":"#/$defs/absolutePath"},"cli":{"description":"The countersign CLI script the workers run (`node CLI apply ...`). Default: the CLI the daemon itself runs from.","$ref":"#/$defs/absolutePath"},"maxBundleBytes":{"description":"The largest bundle a client may send; a larger declared size is refused before any of it is read. Default 1 GiB.","type":"integer","minimum":1,"maximum":68719476736},"maxQueue":{"description":"How many jobs may wait for a busy site (besides the one running); more are refused with QUEUE_FULL. Default 4.","type":"integer","minimum":0,"maximum":64},"maxConnections":{"description":"Connections served at once; more are closed unanswered. Default 64.","type":"integer","minimum":1,"maximum":4096},"idleTimeoutMs":{"description":"A client that sends nothing for this long while its header or bundle is due is answered TIMEOUT. Default 30000.","type":"integer","minimum":10,"maximum":3600000},"receiveTimeoutMs":{"description":"The whole header and bundle must arrive within this time. Default 600000.","type":"integer","minimum":10,"maximum":86400000},"jobTimeoutMs":{"description":"A worker still running after this long is killed (its process group, SIGKILL), answered WORKER_TIMEOUT, and recovery runs. Default 3600000.","type":"integer","minimum":100,"maximum":86400000},"sites":{"description":"Keyed by site name, the only thing a client chooses.","type":"object","minProperties":1,"maxProperties":1000,"propertyNames":{"pattern":"^[a-z0-9][a-z0-9._-]{0,63}$"},"additionalProperties":{"$ref":"#/$defs/site"}}},"$defs":{"absolutePath":{"type":"string","pattern":"^/","minLength":2,"maxLength":4096},"principal":{"description":"A user or group name, or a numeric id.","anyOf":[{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$"},{"type":"integer","minimum":0,"maximum":4294967294}]},"site":{"type":"object","additionalProperties":false,"required":["root","user","group","store"],"properties":{"root":{"description":"The site's code tree (the worker's working directory).","$ref":"#/$defs/absolutePath"},"user":{"description":"The user that owns the tree; the worker runs as this user. Never root.","$ref":"#/$defs/principal"},"group":{"description":"The worker's group (its only group); also the socket's group by default.","$ref":"#/$defs/principal"},"store":{"description":"The site's trust store (countersign trust init); the daemon verifies against it, the worker records the install in it (so the owner must be able to write it).","$ref":"#/$defs/absolutePath"},"stateDir":{"description":"The worker's state directory (apply/recover --state-dir), on the site's file system; default PARENT/.countersign-SITENAME beside the root, which the owner must then be able to create.","$ref":"#/$defs/absolutePath"}}}}};
+const schema33 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/installer-config.schema.json","title":"Installer daemon configuration","description":"The configuration of `countersign installer serve`: every site the daemon may update, with the tree, the user and group that own it, and its trust store. A client of the socket only names a site; everything else comes from here.","type":"object","additionalProperties":false,"required":["sites"],"properties":{"socketGroup":{"description":"The group the socket is given (mode 0660). Optional when every site has the same group, which is then used; required when the sites' groups differ (or run one daemon per group).","$ref":"#/$defs/principal"},"spool":{"description":"Where received bundles are kept while a job runs: created mode 0700, owned by the daemon user. Default /var/lib/countersign-installer/spool.","$ref":"#/$defs/absolutePath"},"cli":{"description":"The countersign CLI script the workers run (`node CLI apply ...`). Default: the CLI the daemon itself runs from.","$ref":"#/$defs/absolutePath"},"maxBundleBytes":{"description":"The largest bundle a client may send; a larger declared size is refused before any of it is read. Default 1 GiB.","type":"integer","minimum":1,"maximum":68719476736},"maxQueue":{"description":"How many jobs may wait for a busy site (besides the one running); more are refused with QUEUE_FULL. Default 4.","type":"integer","minimum":0,"maximum":64},"maxConnections":{"description":"Connections served at once, for every site together (and those that have not yet named one); more are closed unanswered. Default 64.","type":"integer","minimum":1,"maximum":4096},"maxConnectionsPerSite":{"description":"Connections that may be sending a bundle for one site at once; more for that site are refused with TOO_MANY_CONNECTIONS (other sites are not affected). A queue place is taken only once the whole bundle has arrived. Default 4.","type":"integer","minimum":1,"maximum":4096},"headerTimeoutMs":{"description":"The header line must arrive within this time of connecting, else the client is answered TIMEOUT. Default 5000.","type":"integer","minimum":10,"maximum":600000},"idleTimeoutMs":{"description":"A client that sends nothing for this long while its header or bundle is due is answered TIMEOUT. Default 30000.","type":"integer","minimum":10,"maximum":3600000},"receiveTimeoutMs":{"description":"The whole header and bundle must arrive within this time. Default 600000.","type":"integer","minimum":10,"maximum":86400000},"jobTimeoutMs":{"description":"A worker still running after this long is killed (its process group, SIGKILL), answered WORKER_TIMEOUT, and recovery runs. Default 3600000.","type":"integer","minimum":100,"maximum":86400000},"sites":{"description":"Keyed by site name, the only thing a client chooses.","type":"object","minProperties":1,"maxProperties":1000,"propertyNames":{"pattern":"^[a-z0-9][a-z0-9._-]{0,63}$"},"additionalProperties":{"$ref":"#/$defs/site"}}},"$defs":{"absolutePath":{"type":"string","pattern":"^/","minLength":2,"maxLength":4096},"principal":{"description":"A user or group name, or a numeric id.","anyOf":[{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$"},{"type":"integer","minimum":0,"maximum":4294967294}]},"site":{"type":"object","additionalProperties":false,"required":["root","user","group","store"],"properties":{"root":{"description":"The site's code tree (the worker's working directory).","$ref":"#/$defs/absolutePath"},"user":{"description":"The user that owns the tree; the worker runs as this user. Never root.","$ref":"#/$defs/principal"},"group":{"description":"The worker's group (its only group); also the socket's group by default.","$ref":"#/$defs/principal"},"store":{"description":"The site's trust store (countersign trust init); the daemon verifies against it, the worker records the install in it (so the owner must be able to write it).","$ref":"#/$defs/absolutePath"},"stateDir":{"description":"The worker's state directory (apply/recover --state-dir), on the site's file system; default PARENT/.countersign-SITENAME beside the root, which the owner must then be able to create.","$ref":"#/$defs/absolutePath"}}}}};
 const schema34 = {"description":"A user or group name, or a numeric id.","anyOf":[{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$"},{"type":"integer","minimum":0,"maximum":4294967294}]};
 const schema35 = {"type":"string","pattern":"^/","minLength":2,"maxLength":4096};
 const pattern14 = new RegExp("^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$", "u");
@@ -1532,22 +1532,22 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.idleTimeoutMs !== undefined){
-let data6 = data.idleTimeoutMs;
+if(data.maxConnectionsPerSite !== undefined){
+let data6 = data.maxConnectionsPerSite;
 const _errs21 = errors;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-validate22.errors = [{instancePath:instancePath+"/idleTimeoutMs",schemaPath:"#/properties/idleTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate22.errors = [{instancePath:instancePath+"/maxConnectionsPerSite",schemaPath:"#/properties/maxConnectionsPerSite/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs21){
 if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 > 3600000 || isNaN(data6)){
-validate22.errors = [{instancePath:instancePath+"/idleTimeoutMs",schemaPath:"#/properties/idleTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
+if(data6 > 4096 || isNaN(data6)){
+validate22.errors = [{instancePath:instancePath+"/maxConnectionsPerSite",schemaPath:"#/properties/maxConnectionsPerSite/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096"}];
 return false;
 }
 else {
-if(data6 < 10 || isNaN(data6)){
-validate22.errors = [{instancePath:instancePath+"/idleTimeoutMs",schemaPath:"#/properties/idleTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10"}];
+if(data6 < 1 || isNaN(data6)){
+validate22.errors = [{instancePath:instancePath+"/maxConnectionsPerSite",schemaPath:"#/properties/maxConnectionsPerSite/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -1559,22 +1559,22 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.receiveTimeoutMs !== undefined){
-let data7 = data.receiveTimeoutMs;
+if(data.headerTimeoutMs !== undefined){
+let data7 = data.headerTimeoutMs;
 const _errs23 = errors;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-validate22.errors = [{instancePath:instancePath+"/receiveTimeoutMs",schemaPath:"#/properties/receiveTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate22.errors = [{instancePath:instancePath+"/headerTimeoutMs",schemaPath:"#/properties/headerTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs23){
 if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 86400000 || isNaN(data7)){
-validate22.errors = [{instancePath:instancePath+"/receiveTimeoutMs",schemaPath:"#/properties/receiveTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000"}];
+if(data7 > 600000 || isNaN(data7)){
+validate22.errors = [{instancePath:instancePath+"/headerTimeoutMs",schemaPath:"#/properties/headerTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"}];
 return false;
 }
 else {
 if(data7 < 10 || isNaN(data7)){
-validate22.errors = [{instancePath:instancePath+"/receiveTimeoutMs",schemaPath:"#/properties/receiveTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10"}];
+validate22.errors = [{instancePath:instancePath+"/headerTimeoutMs",schemaPath:"#/properties/headerTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10"}];
 return false;
 }
 }
@@ -1586,22 +1586,22 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.jobTimeoutMs !== undefined){
-let data8 = data.jobTimeoutMs;
+if(data.idleTimeoutMs !== undefined){
+let data8 = data.idleTimeoutMs;
 const _errs25 = errors;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-validate22.errors = [{instancePath:instancePath+"/jobTimeoutMs",schemaPath:"#/properties/jobTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate22.errors = [{instancePath:instancePath+"/idleTimeoutMs",schemaPath:"#/properties/idleTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs25){
 if((typeof data8 == "number") && (isFinite(data8))){
-if(data8 > 86400000 || isNaN(data8)){
-validate22.errors = [{instancePath:instancePath+"/jobTimeoutMs",schemaPath:"#/properties/jobTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000"}];
+if(data8 > 3600000 || isNaN(data8)){
+validate22.errors = [{instancePath:instancePath+"/idleTimeoutMs",schemaPath:"#/properties/idleTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
 return false;
 }
 else {
-if(data8 < 100 || isNaN(data8)){
-validate22.errors = [{instancePath:instancePath+"/jobTimeoutMs",schemaPath:"#/properties/jobTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"}];
+if(data8 < 10 || isNaN(data8)){
+validate22.errors = [{instancePath:instancePath+"/idleTimeoutMs",schemaPath:"#/properties/idleTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10"}];
 return false;
 }
 }
@@ -1613,23 +1613,77 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.sites !== undefined){
-let data9 = data.sites;
+if(data.receiveTimeoutMs !== undefined){
+let data9 = data.receiveTimeoutMs;
 const _errs27 = errors;
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+validate22.errors = [{instancePath:instancePath+"/receiveTimeoutMs",schemaPath:"#/properties/receiveTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
 if(errors === _errs27){
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-if(Object.keys(data9).length > 1000){
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 > 86400000 || isNaN(data9)){
+validate22.errors = [{instancePath:instancePath+"/receiveTimeoutMs",schemaPath:"#/properties/receiveTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000"}];
+return false;
+}
+else {
+if(data9 < 10 || isNaN(data9)){
+validate22.errors = [{instancePath:instancePath+"/receiveTimeoutMs",schemaPath:"#/properties/receiveTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs27 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.jobTimeoutMs !== undefined){
+let data10 = data.jobTimeoutMs;
+const _errs29 = errors;
+if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
+validate22.errors = [{instancePath:instancePath+"/jobTimeoutMs",schemaPath:"#/properties/jobTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs29){
+if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 > 86400000 || isNaN(data10)){
+validate22.errors = [{instancePath:instancePath+"/jobTimeoutMs",schemaPath:"#/properties/jobTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000"}];
+return false;
+}
+else {
+if(data10 < 100 || isNaN(data10)){
+validate22.errors = [{instancePath:instancePath+"/jobTimeoutMs",schemaPath:"#/properties/jobTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs29 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.sites !== undefined){
+let data11 = data.sites;
+const _errs31 = errors;
+if(errors === _errs31){
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(Object.keys(data11).length > 1000){
 validate22.errors = [{instancePath:instancePath+"/sites",schemaPath:"#/properties/sites/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"}];
 return false;
 }
 else {
-if(Object.keys(data9).length < 1){
+if(Object.keys(data11).length < 1){
 validate22.errors = [{instancePath:instancePath+"/sites",schemaPath:"#/properties/sites/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties"}];
 return false;
 }
 else {
-for(const key1 in data9){
-const _errs29 = errors;
+for(const key1 in data11){
+const _errs33 = errors;
 if(typeof key1 === "string"){
 if(!pattern17.test(key1)){
 const err6 = {instancePath:instancePath+"/sites",schemaPath:"#/properties/sites/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._-]{0,63}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._-]{0,63}$"+"\"",propertyName:key1};
@@ -1642,7 +1696,7 @@ vErrors.push(err6);
 errors++;
 }
 }
-var valid5 = _errs29 === errors;
+var valid5 = _errs33 === errors;
 if(!valid5){
 const err7 = {instancePath:instancePath+"/sites",schemaPath:"#/properties/sites/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
 if(vErrors === null){
@@ -1658,13 +1712,13 @@ break;
 }
 }
 if(valid5){
-for(const key2 in data9){
-const _errs31 = errors;
-if(!(validate23(data9[key2], {instancePath:instancePath+"/sites/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data9,parentDataProperty:key2,rootData,dynamicAnchors}))){
+for(const key2 in data11){
+const _errs35 = errors;
+if(!(validate23(data11[key2], {instancePath:instancePath+"/sites/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data11,parentDataProperty:key2,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
 errors = vErrors.length;
 }
-var valid6 = _errs31 === errors;
+var valid6 = _errs35 === errors;
 if(!valid6){
 break;
 }
@@ -1678,10 +1732,12 @@ validate22.errors = [{instancePath:instancePath+"/sites",schemaPath:"#/propertie
 return false;
 }
 }
-var valid0 = _errs27 === errors;
+var valid0 = _errs31 === errors;
 }
 else {
 var valid0 = true;
+}
+}
 }
 }
 }

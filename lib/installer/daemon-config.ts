@@ -30,6 +30,8 @@ export const DEFAULTS = {
   maxBundleBytes: 1024 ** 3,
   maxQueue: 4,
   maxConnections: 64,
+  maxConnectionsPerSite: 4,
+  headerTimeoutMs: 5_000,
   idleTimeoutMs: 30_000,
   receiveTimeoutMs: 600_000,
   jobTimeoutMs: 3_600_000,
@@ -46,6 +48,8 @@ export interface InstallerConfigFile {
   maxBundleBytes?: number;
   maxQueue?: number;
   maxConnections?: number;
+  maxConnectionsPerSite?: number;
+  headerTimeoutMs?: number;
   idleTimeoutMs?: number;
   receiveTimeoutMs?: number;
   jobTimeoutMs?: number;
@@ -73,6 +77,8 @@ export interface InstallerConfig {
   maxBundleBytes: number;
   maxQueue: number;
   maxConnections: number;
+  maxConnectionsPerSite: number;
+  headerTimeoutMs: number;
   idleTimeoutMs: number;
   receiveTimeoutMs: number;
   jobTimeoutMs: number;
@@ -157,6 +163,8 @@ export function resolveInstallerConfig(raw: unknown, opts: ResolveOptions = {}):
     maxBundleBytes: file.maxBundleBytes ?? DEFAULTS.maxBundleBytes,
     maxQueue: file.maxQueue ?? DEFAULTS.maxQueue,
     maxConnections: file.maxConnections ?? DEFAULTS.maxConnections,
+    maxConnectionsPerSite: file.maxConnectionsPerSite ?? DEFAULTS.maxConnectionsPerSite,
+    headerTimeoutMs: file.headerTimeoutMs ?? DEFAULTS.headerTimeoutMs,
     idleTimeoutMs: file.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
     receiveTimeoutMs: file.receiveTimeoutMs ?? DEFAULTS.receiveTimeoutMs,
     jobTimeoutMs: file.jobTimeoutMs ?? DEFAULTS.jobTimeoutMs,

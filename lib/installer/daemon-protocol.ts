@@ -23,9 +23,11 @@
 //                      `exit` is what `countersign installer submit` exits with: 0 applied, 1 rejected or the
 //                      update failed, 2 the request could not be served (usage, limits, I/O, a store error).
 //
-// Bounds: the header must arrive in MAX_HEADER_BYTES; a declared size above the daemon's maxBundleBytes is
-// refused (BUNDLE_TOO_LARGE) before any of the bundle is read; a client that sends nothing for idleTimeoutMs,
-// or has not sent everything within receiveTimeoutMs, is answered TIMEOUT. Once the bundle is in, the client
+// Bounds: the header must arrive in MAX_HEADER_BYTES and within headerTimeoutMs; a declared size above the
+// daemon's maxBundleBytes is refused (BUNDLE_TOO_LARGE) before any of the bundle is read; beyond
+// maxConnectionsPerSite bundles arriving for one site, TOO_MANY_CONNECTIONS; a client that sends nothing for
+// idleTimeoutMs, or has not sent everything within receiveTimeoutMs, is answered TIMEOUT. A queue place is
+// taken once the whole bundle is in (QUEUE_FULL then). Once the bundle is in, the client
 // just waits; if it goes away (seen at the next heartbeat: the daemon does not read from it any more), a
 // queued job is dropped, and a running one runs to its end (and is logged).
 import { UsageError } from '../errors.js';
@@ -54,8 +56,10 @@ export type DaemonCode =
   | 'UNKNOWN_SITE'
   /** The declared size is above maxBundleBytes; nothing of the bundle was read. Exit 2. */
   | 'BUNDLE_TOO_LARGE'
-  /** The site already has maxQueue jobs waiting. Exit 2: try again later. */
+  /** The site already has maxQueue complete bundles waiting. Exit 2: try again later. */
   | 'QUEUE_FULL'
+  /** The site already has maxConnectionsPerSite bundles arriving. Exit 2: try again later. */
+  | 'TOO_MANY_CONNECTIONS'
   /** The client went quiet (idleTimeoutMs) or too slow (receiveTimeoutMs). Exit 2. */
   | 'TIMEOUT'
   /** The daemon is stopping; a queued job was not started. Exit 2. */

@@ -2,10 +2,10 @@
 // different sites run concurrently (they touch different trees, as different users, each under its own
 // journal), so a slow post-update step on one site never holds up another.
 //
-// A client reserves a place when its header names the site (QUEUE_FULL when `capacity` places are taken:
-// the running job and the waiting ones), but joins the line only once its whole bundle is spooled, so a
-// slow upload never blocks the site for the jobs behind it. The spool never holds more than
-// sites x capacity bundles.
+// A client takes a place only once its whole bundle is spooled (QUEUE_FULL when `capacity` places are
+// taken: the running job and the waiting ones), so slow uploads never hold places that complete bundles
+// need. Uploads still arriving are bounded per site by the daemon (maxConnectionsPerSite), so the spool
+// never holds more than sites x (capacity + maxConnectionsPerSite) bundles.
 
 export interface Reservation {
   readonly site: string;

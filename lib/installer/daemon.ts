@@ -12,7 +12,20 @@
 //     --progress` as the owner's uid/gid, with the spooled file as its stdin. It verifies again (it trusts
 //     nothing the daemon says) and does all file work and the post-update steps; its progress events are
 //     streamed to the client, and its JSON result is the answer.
-//   - One job per site at a time, sites concurrently, a bounded line per site (daemon-queue.ts).
+//   - One job per site at a time, sites concurrently, a bounded line per site (daemon-queue.ts), joined
+//     only once the whole bundle has arrived.
+//
+// Availability: what a member of the socket group can still do to the others, and the bounds on it.
+//   - Before naming a site, a connection has headerTimeoutMs (default 5 s) to send its header; at most
+//     maxConnections (default 64) connections are served at once, the rest closed unanswered. A client that
+//     keeps reconnecting can hold that global bound, and so refuse everyone, only while it keeps doing so.
+//   - After its header, a connection counts against its site: at most maxConnectionsPerSite (default 4) may
+//     be sending a bundle for one site at once; more for that site are refused (TOO_MANY_CONNECTIONS), other
+//     sites are not affected. Each one must keep sending (idleTimeoutMs) and finish within receiveTimeoutMs,
+//     so stalled uploads can refuse new submissions for a site for at most receiveTimeoutMs at a time.
+//   - Uploads never hold queue places: a complete bundle queues behind at most maxQueue complete ones, and
+//     jobs already queued are never delayed by uploads. Every refusal is logged.
+//   The socket group is the trust boundary: to keep groups from delaying each other, run one daemon per group.
 //   - At start, every site is recovered (`countersign recover --site ROOT` as its owner) before its first
 //     job; and again right after a worker was killed (timeout) or died of a signal.
 //
@@ -82,6 +95,8 @@ export async function startDaemon(config: InstallerConfig, opts: DaemonOptions):
 
   const queues = new Map<string, SiteQueue>([...config.sites.keys()].map((name) => [name, new SiteQueue(name, config.maxQueue + 1)]));
   const connections = new Set<Connection>();
+  /** Per site: connections that named it and are still sending their bundle. */
+  const uploads = new Map<string, number>();
   const jobs = new Set<Promise<unknown>>();
   let closing = false;
   let jobCounter = 0;
@@ -105,9 +120,14 @@ export async function startDaemon(config: InstallerConfig, opts: DaemonOptions):
     socket.on('close', () => connections.delete(conn));
     if (closing) return conn.answer(refusal('SHUTTING_DOWN', 'the installer is stopping'));
     socket.setTimeout(config.idleTimeoutMs, () => conn.answer(refusal('TIMEOUT', `nothing received for ${config.idleTimeoutMs} ms`)));
+    const headerDeadline = setTimeout(() => conn.answer(refusal('TIMEOUT', `no header line within ${config.headerTimeoutMs} ms`)), config.headerTimeoutMs);
+    headerDeadline.unref();
     const deadline = setTimeout(() => conn.answer(refusal('TIMEOUT', `the bundle did not arrive within ${config.receiveTimeoutMs} ms`)), config.receiveTimeoutMs);
     deadline.unref();
-    conn.onEnd(() => clearTimeout(deadline));
+    conn.onEnd(() => {
+      clearTimeout(headerDeadline);
+      clearTimeout(deadline);
+    });
 
     let head = Buffer.alloc(0);
     let header: RequestHeader | undefined;
@@ -116,7 +136,16 @@ export async function startDaemon(config: InstallerConfig, opts: DaemonOptions):
     let spool: Spooled | undefined;
     let received = 0;
     const job = `${Date.now().toString(36)}-${(++jobCounter).toString(36)}-${randomBytes(3).toString('hex')}`;
+    let uploading = false;
+    const uploadDone = () => {
+      if (!uploading) return;
+      uploading = false;
+      const n = uploads.get(site!.name)! - 1;
+      if (n === 0) uploads.delete(site!.name);
+      else uploads.set(site!.name, n);
+    };
     conn.onEnd(() => {
+      uploadDone();
       // Once the whole bundle is in, the job owns its place and its spooled file (and frees both).
       if (conn.waiting) return;
       place?.release();
@@ -139,11 +168,13 @@ export async function startDaemon(config: InstallerConfig, opts: DaemonOptions):
         conn.answer(refusal('BUNDLE_TOO_LARGE', `the bundle is ${header.size} bytes; this installer takes at most ${config.maxBundleBytes}`, site.name));
         return false;
       }
-      place = queues.get(site.name)!.reserve();
-      if (!place) {
-        conn.answer(refusal('QUEUE_FULL', `site ${site.name} already has ${config.maxQueue} jobs waiting; try again later`, site.name));
+      if ((uploads.get(site.name) ?? 0) >= config.maxConnectionsPerSite) {
+        conn.answer(refusal('TOO_MANY_CONNECTIONS', `site ${site.name} already has ${config.maxConnectionsPerSite} bundles arriving; try again later`, site.name));
         return false;
       }
+      uploads.set(site.name, (uploads.get(site.name) ?? 0) + 1);
+      uploading = true;
+      clearTimeout(headerDeadline);
       log({ event: 'accepted', site: site.name, job, size: header.size });
       conn.progress({ event: 'accepted', site: site.name, job, size: header.size });
       return true;
@@ -182,6 +213,9 @@ export async function startDaemon(config: InstallerConfig, opts: DaemonOptions):
         socket.pause(); // anything after the bundle is never read
         socket.setTimeout(0);
         clearTimeout(deadline);
+        uploadDone();
+        place = queues.get(site!.name)!.reserve();
+        if (!place) return conn.answer(refusal('QUEUE_FULL', `site ${site!.name} already has ${config.maxQueue} jobs waiting; try again later`, site!.name));
         conn.waiting = true;
         await queueJob();
       }

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { createConnection, type Socket } from 'node:net';
 import { resolveInstallerConfig } from '../../lib/installer/daemon-config.js';
 import { submitBundle } from '../../lib/installer/daemon-client.js';
 import { MAX_HEADER_BYTES, MAX_PROGRESS_LINE_BYTES, type ProgressLine } from '../../lib/installer/daemon-protocol.js';
@@ -368,6 +369,49 @@ describe('installer daemon', function () {
       expect((await running).ok && (await waiting).ok).to.equal(true);
     });
 
+    it('takes a queue place only once the whole bundle is in: slow uploads do not block a complete one', async () => {
+      // One running job and one waiting: two slow uploads used to hold both places for as long as they trickled.
+      h = await startHarness(labConfig(lab, { maxQueue: 1 }), lab);
+      const bytes = bundleBytes(lab);
+      const slow = [await stalled(lab.socket, 'alpha', bytes.length, bytes.subarray(0, 100)), await stalled(lab.socket, 'alpha', bytes.length, bytes.subarray(0, 100))];
+      await waitFor(() => h!.logs.filter((l) => l.event === 'accepted').length === 2);
+      const final = await submitBundle({ socket: lab.socket, site: 'alpha', bundle: writeBundle(lab, 'good.bundle', bytes) });
+      expect(final).to.include({ ok: true, exit: 0 });
+      for (const s of slow) s.destroy();
+    });
+
+    it('bounds the connections per site: idle ones beyond it are refused, and another site\'s submission still goes through', async () => {
+      h = await startHarness(labConfig(lab, { maxConnections: 8, maxConnectionsPerSite: 2 }), lab);
+      const bytes = bundleBytes(lab);
+      // Eight connections that name alpha and then say nothing more: only two are kept.
+      const idle = await Promise.all(Array.from({ length: 8 }, () => stalled(lab.socket, 'alpha', bytes.length)));
+      await waitFor(() => h!.logs.filter((l) => l.event === 'refused' && l.code === 'TOO_MANY_CONNECTIONS').length === 6);
+      const third = await rawRequest(lab.socket, [header({ site: 'alpha', size: bytes.length })], { end: false });
+      expect(third.final).to.include({ ok: false, code: 'TOO_MANY_CONNECTIONS', exit: 2 });
+      const other = await submitBundle({ socket: lab.socket, site: 'beta', bundle: writeBundle(lab, 'good.bundle', bytes) });
+      expect(other).to.include({ ok: true, exit: 0 });
+      for (const s of idle) s.destroy();
+      // Once they are gone, alpha takes submissions again.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await submitBundle({ socket: lab.socket, site: 'alpha', bundle: writeBundle(lab, 'good.bundle', bytes) })).to.include({ ok: true });
+    });
+
+    it('answers TIMEOUT to a client whose header line has not arrived within headerTimeoutMs, even one that trickles it', async () => {
+      h = await startHarness(labConfig(lab, { headerTimeoutMs: 300, idleTimeoutMs: 5000 }), lab);
+      const silent = await rawRequest(lab.socket, [], { end: false });
+      expect(silent.final).to.include({ ok: false, code: 'TIMEOUT', exit: 2 });
+      expect(silent.ms).to.be.below(2000);
+      const socket = await stalled(lab.socket, null, 0, Buffer.from('{"si'));
+      const trickle = setInterval(() => socket.write(' '), 50);
+      const answer = await new Promise<string>((done) => {
+        let text = '';
+        socket.on('data', (d) => (text += d.toString('utf8')));
+        socket.on('close', () => done(text));
+      });
+      clearInterval(trickle);
+      expect(JSON.parse(answer.trim().split('\n').at(-1)!)).to.include({ ok: false, code: 'TIMEOUT' });
+    });
+
     it('recovers every site at start, as its owner, before the first job', async () => {
       h = await startHarness(labConfig(lab), lab, { recover: true });
       const final = await submitBundle({ socket: lab.socket, site: 'alpha', bundle: writeBundle(lab, 'good.bundle', bundleBytes(lab)) });
@@ -536,6 +580,26 @@ describe('installer config', () => {
     expect(resolveInstallerConfig({ sites: { a: { ...site, user: 1000, group: 1000 } } }, { lookup, uid: 1000, gid: 1000 }).sites.get('a')!.uid).to.equal(1000);
   });
 });
+
+/** A connection that sends a header for `site` (none when null) and `body`, then nothing more. */
+function stalled(socket: string, site: string | null, size: number, body: Buffer | Uint8Array = Buffer.alloc(0)): Promise<Socket> {
+  return new Promise((done, fail) => {
+    const c = createConnection(socket);
+    c.on('error', () => undefined);
+    // Refused, it hangs up (as submit does): the daemon would otherwise linger a moment for it to read.
+    let text = '';
+    c.on('data', (d: Buffer) => {
+      text += d.toString('utf8');
+      if (text.includes('"ok":false')) c.destroy();
+    });
+    c.once('connect', () => {
+      if (site !== null) c.write(header({ site, size }));
+      if (body.length > 0) c.write(body);
+      done(c);
+    });
+    c.once('error', fail);
+  });
+}
 
 async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;
