@@ -11,7 +11,7 @@ import { describeQuorum, describeSigners, publicSigner } from '../lib/quorum.js'
 import type { Context } from './context.js';
 import { withDocument } from './documents.js';
 import { readInput } from './files.js';
-import { fail, succeed } from './output.js';
+import { examples, fail, succeed } from './output.js';
 
 interface AssembleArgs {
   doc: string;
@@ -33,9 +33,13 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
         .option('policy', { type: 'string', demandOption: true, describe: 'The signed policy sites trust (or, for a new policy, the policy itself)' })
         .option('archive', { type: 'string', describe: 'The release archive (default: the one named in the manifest, beside it)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Bundle file to write (a signed policy for a policy)' })
-        .example('$0 assemble drupal-10.2.4.manifest.json --policy policy.signed.json --out drupal-10.2.4.bundle *.sig', 'release bundle')
-        .example('$0 assemble policy.json --policy policy.json --out policy.signed.json a.sig b.sig c.sig', 'self-sign a new policy')
-        .epilogue('Invalid, unknown and duplicate signatures are reported and never counted. Short of the quorum nothing is written (exit 1).'),
+        .epilogue('Invalid, unknown and duplicate signatures are reported and never counted. Short of the quorum nothing is written (exit 1).')
+        .epilogue(
+          examples(
+            'countersign assemble drupal-10.2.4.manifest.json --policy policy.signed.json --out drupal-10.2.4.bundle *.sig  # release bundle',
+            'countersign assemble policy.json --policy policy.json --out policy.signed.json a.sig b.sig c.sig  # self-sign a new policy',
+          ),
+        ),
     handler: (args) =>
       withDocument(args.doc, args.archive, async ({ doc, archive }) => {
         const problems: Reason[] = [];

@@ -14,7 +14,7 @@ import { checkPath } from '../lib/paths.js';
 import { checkFlag, timeFlag } from './flags.js';
 import type { Context } from './context.js';
 import { readInput } from './files.js';
-import { succeed } from './output.js';
+import { examples, succeed } from './output.js';
 
 const MACHINE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
@@ -61,11 +61,8 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
         })
         .option('out', { type: 'string', demandOption: true, describe: 'Output directory' })
         .conflicts('policy', 'policy-version')
-        .example(
-          '$0 build --source drupal-10.2.4 --base drupal-10.2.3 --product drupal --version 10.2.4 --applies-to 10.2.3 --risk AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default --post-update "drush updb -y" --out release/',
-          'writes release/drupal-10.2.4.manifest.json and release/drupal-10.2.4.tar',
-        )
-        .epilogue('Archives are reproducible: entries sorted by path bytes, mtime = $SOURCE_DATE_EPOCH (or 0), owner 0, modes 0644/0755.'),
+        .epilogue('Archives are reproducible: entries sorted by path bytes, mtime = $SOURCE_DATE_EPOCH (or 0), owner 0, modes 0644/0755.')
+        .epilogue(examples('countersign build --source drupal-10.2.4 --base drupal-10.2.3 --product drupal --version 10.2.4 --applies-to 10.2.3 --risk AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default --post-update "drush updb -y" --out release/  # writes release/drupal-10.2.4.manifest.json and release/drupal-10.2.4.tar')),
     handler: (args) => {
       const epoch = ctx.env.SOURCE_DATE_EPOCH;
       if (epoch !== undefined && !/^\d{1,11}$/.test(epoch)) throw new UsageError('USAGE', 'SOURCE_DATE_EPOCH must be a whole number of seconds');

@@ -4,7 +4,7 @@ import { stringifyForOutput } from '../lib/json.js';
 import { RISK_LEVELS } from '../lib/risk.js';
 import { untilSignal, type Context } from './context.js';
 import { riskFlag } from './flags.js';
-import { succeed } from './output.js';
+import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';
 
 const HOW =
   'The hub holds no signing key: it offers bundles that prove themselves by their quorum, so a hub, mirror or CDN can delay ' +
@@ -49,7 +49,7 @@ interface PushArgs extends DbArgs {
 
 export function hubCommand(ctx: Context): CommandModule<object, object> {
   return {
-    command: 'hub <action>',
+    command: 'hub',
     describe: 'The distribution hub: serve the index and bundles, publish verified bundles, push an update event to registered sites',
     builder: (y) =>
       y
@@ -57,11 +57,15 @@ export function hubCommand(ctx: Context): CommandModule<object, object> {
         .command(publishCommand(ctx))
         .command(pushCommand(ctx))
         .command(statusCommand(ctx))
-        .demandCommand(1, 'Name a hub action; see --help.')
-        .example('$0 hub serve --db sqlite:/var/lib/countersign/hub.db --bundles /var/lib/countersign/bundles --listen 0.0.0.0:8443 --tls-cert c.pem --tls-key k.pem', '')
-        .example('$0 hub publish drupal-core-10.2.4.bundle --db sqlite:hub.db --bundles bundles --store hub-trust', '')
-        .example('$0 hub push --db sqlite:hub.db --bundles bundles --only-risk-at-least Critical', '')
-        .epilogue(HOW),
+        .demandCommand(1, SUBCOMMAND_NEEDED)
+        .epilogue(HOW)
+        .epilogue(
+          examples(
+            'countersign hub serve --db sqlite:/var/lib/countersign/hub.db --bundles /var/lib/countersign/bundles --listen 0.0.0.0:8443 --tls-cert c.pem --tls-key k.pem',
+            'countersign hub publish drupal-core-10.2.4.bundle --db sqlite:hub.db --bundles bundles --store hub-trust',
+            'countersign hub push --db sqlite:hub.db --bundles bundles --only-risk-at-least Critical',
+          ),
+        ),
     handler: () => undefined,
   };
 }
@@ -94,7 +98,8 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
           `${HOW}\n\nLogs one JSON object per line on stderr. Failed authentication is limited per source address and per credential ` +
             '(429 past the limit; a valid request is never locked out), registration per address and overall; bodies are capped. ' +
             'SIGTERM or SIGINT stops it.',
-        ),
+        )
+        .epilogue(examples('countersign hub serve --db sqlite:hub.db --bundles bundles --listen 0.0.0.0:8443 --tls-cert hub.pem --tls-key hub-key.pem')),
     handler: async (args) => {
       if (Boolean(args['tls-cert']) !== Boolean(args['tls-key'])) throw new UsageError('USAGE', '--tls-cert and --tls-key go together');
       const { openRegistry } = await import('../lib/hub/registry.js');
@@ -130,7 +135,8 @@ function publishCommand(ctx: Context): CommandModule<object, PublishArgs> {
           'The bundle is copied into --bundles, the copy is verified (quorum, digests, expiry, revocations) and hashed, and only then ' +
             'offered, under PRODUCT-COMPONENT-VERSION with its applies-to versions and risk. Publishing the same bundle again changes nothing; ' +
             'another bundle under a name already offered is refused (REGISTRY). Exit 0 published, 1 rejected, 2 usage, I/O or registry error.',
-        ),
+        )
+        .epilogue(examples('countersign hub publish drupal-10.2.4.bundle --db sqlite:hub.db --bundles bundles --store hub-trust')),
     handler: async (args) => {
       const { openRegistry } = await import('../lib/hub/registry.js');
       const { publishBundle } = await import('../lib/hub/publish.js');
@@ -170,7 +176,8 @@ function pushCommand(ctx: Context): CommandModule<object, PushArgs> {
             'so several `hub push` processes (on several machines, with PostgreSQL) share one campaign. After a crash, run `hub push` again: ' +
             'it resumes the unfinished campaign; sites already done are not contacted again, and a site that finished a campaign answers ' +
             '"done" without receiving anything twice. Exit 0 when every site is done, 1 when some failed, 2 usage, I/O or registry error.',
-        ),
+        )
+        .epilogue(examples('countersign hub push --db sqlite:hub.db --bundles bundles --only-risk-at-least "Highly Critical"')),
     handler: async (args) => {
       const minRisk = riskFlag('--only-risk-at-least', args['only-risk-at-least']);
       for (const flag of ['concurrency', 'max-attempts', 'retry-base-ms'] as const) {
@@ -225,7 +232,8 @@ function statusCommand(ctx: Context): CommandModule<object, StatusArgs> {
       y
         .option('db', dbOptions.db)
         .option('campaign', { type: 'string', describe: 'The campaign id (default: the newest)' })
-        .epilogue('Reads the registry only. Exit 0 when every site of the campaign is done, 1 when some failed or are still pending, 2 usage or registry error.'),
+        .epilogue('Reads the registry only. Exit 0 when every site of the campaign is done, 1 when some failed or are still pending, 2 usage or registry error.')
+        .epilogue(examples('countersign hub status --db sqlite:hub.db')),
     handler: async (args) => {
       const { openRegistry } = await import('../lib/hub/registry.js');
       const { campaignReport } = await import('../lib/hub/status.js');

@@ -10,7 +10,7 @@ import { summarizeDocument } from '../lib/summary.js';
 import { TarReader, type TarHeader } from '../lib/tar.js';
 import type { Context } from './context.js';
 import { readInput } from './files.js';
-import { succeed } from './output.js';
+import { examples, succeed } from './output.js';
 
 interface InspectArgs {
   file: string;
@@ -24,8 +24,8 @@ export function inspectCommand(ctx: Context): CommandModule<object, InspectArgs>
     builder: (y) =>
       y
         .positional('file', { type: 'string', demandOption: true })
-        .example('$0 inspect drupal-10.2.4.bundle', '')
-        .epilogue('inspect only describes; it verifies nothing. Use verify to decide whether to trust a file.'),
+        .epilogue('inspect only describes; it verifies nothing. Use verify to decide whether to trust a file.')
+        .epilogue(examples('countersign inspect drupal-10.2.4.bundle')),
     handler: async (args) => {
       const { data, lines } = await describeFile(args.file);
       succeed(ctx, args, data, lines);

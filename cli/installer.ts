@@ -6,6 +6,7 @@ import { SITE_NAME, type FinalLine, type ProgressLine } from '../lib/installer/d
 import { startDaemon } from '../lib/installer/daemon.js';
 import { untilSignal, type Context } from './context.js';
 import { stringifyForOutput } from '../lib/json.js';
+import { examples, SUBCOMMAND_NEEDED } from './output.js';
 
 const EXIT_CODES =
   'Exit codes of submit: 0 the update was applied; 1 it was rejected (a verification code, NOT_AN_UPDATE) or failed while being applied ' +
@@ -33,16 +34,20 @@ interface SubmitArgs {
 
 export function installerCommand(ctx: Context): CommandModule<object, object> {
   return {
-    command: 'installer <action>',
+    command: 'installer',
     describe: 'The trusted installer daemon (serve) and its client (submit): apply verified bundles as the site owner',
     builder: (y) =>
       y
         .command(serveCommand(ctx))
         .command(submitCommand(ctx))
-        .demandCommand(1, 'Name an installer action; see --help.')
-        .example('$0 installer serve --socket /run/countersign/installer.sock --config /etc/countersign/installer.json', '')
-        .example('$0 installer submit --socket /run/countersign/installer.sock --site example drupal-10.2.4.bundle', '')
-        .epilogue(`${HOW}\n\n${EXIT_CODES}`),
+        .demandCommand(1, SUBCOMMAND_NEEDED)
+        .epilogue(`${HOW}\n\n${EXIT_CODES}`)
+        .epilogue(
+          examples(
+            'countersign installer serve --socket /run/countersign/installer.sock --config /etc/countersign/installer.json',
+            'countersign installer submit --socket /run/countersign/installer.sock --site example drupal-10.2.4.bundle',
+          ),
+        ),
     handler: () => undefined,
   };
 }
@@ -59,7 +64,8 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
           `${HOW} Refuses to start when the socket is live (another daemon) or the path is not a socket; a stale socket is removed. ` +
             'At start every site is recovered (countersign recover, as its owner) before its first job. Logs one JSON object per line on stderr. ' +
             'SIGTERM or SIGINT: stop accepting, refuse queued jobs (SHUTTING_DOWN), let running workers finish, remove the socket.',
-        ),
+        )
+        .epilogue(examples('countersign installer serve --socket /run/countersign/installer.sock --config /etc/countersign/installer.json')),
     handler: async (args) => {
       const config = readInstallerConfig(args.config);
       const daemon = await startDaemon(config, { socket: args.socket });
@@ -80,8 +86,8 @@ function submitCommand(ctx: Context): CommandModule<object, SubmitArgs> {
         .option('socket', { type: 'string', demandOption: true, describe: 'The installer\'s socket' })
         .option('site', { type: 'string', demandOption: true, describe: 'The site name, as configured in the installer' })
         .option('progress', { type: 'boolean', describe: 'Print each progress event as one JSON object per line on stderr' })
-        .example('$0 installer submit --socket /run/countersign/installer.sock --site example drupal-10.2.4.bundle --json', '')
-        .epilogue(`Progress goes to stderr (human lines, or JSON with --progress); the result to stdout (one JSON object with --json: the daemon's answer).\n\n${EXIT_CODES}`),
+        .epilogue(`Progress goes to stderr (human lines, or JSON with --progress); the result to stdout (one JSON object with --json: the daemon's answer).\n\n${EXIT_CODES}`)
+        .epilogue(examples('countersign installer submit --socket /run/countersign/installer.sock --site example drupal-10.2.4.bundle --json')),
     handler: async (args) => {
       if (!SITE_NAME.test(args.site)) throw new UsageError('USAGE', `--site ${JSON.stringify(args.site)} is not a site name (a-z, 0-9, ., _, -)`);
       const facts: Facts = {};

@@ -1,12 +1,12 @@
 import type { CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { generateSeed, keyId, publicKeyFromSeed } from '../lib/ed25519.js';
-import { UsageError } from '../lib/errors.js';
+import { generateSeed, isStrongPublicKey, keyId, publicKeyFromSeed } from '../lib/ed25519.js';
+import { KeyError, UsageError } from '../lib/errors.js';
 import { encryptSecretKey, formatPublicKeyFile, unencryptedSecretKey } from '../lib/keyfile.js';
 import { writeFilesAtomically } from '../lib/durable.js';
 import type { Context } from './context.js';
-import { succeed } from './output.js';
+import { examples, succeed } from './output.js';
 import { askPassphrase } from './passphrase.js';
 
 interface KeygenArgs {
@@ -27,8 +27,8 @@ export function keygenCommand(ctx: Context): CommandModule<object, KeygenArgs> {
         .option('name', { type: 'string', describe: 'Display name, e.g. "Alice <alice@example.org>" (default: the prefix)' })
         .option('passphrase-file', { type: 'string', describe: 'Read the passphrase from the first line of this file (else $COUNTERSIGN_PASSPHRASE, else a prompt)' })
         .option('unencrypted', { type: 'boolean', describe: 'Store the secret key in the clear. For tests and demos only.' })
-        .example('$0 keygen --out ~/.countersign/alice --name "Alice <alice@example.org>"', 'asks for a passphrase twice')
-        .epilogue('The secret key is encrypted with scrypt (N=2^17, r=8) and XChaCha20-Poly1305. Existing files are never overwritten.'),
+        .epilogue('The secret key is encrypted with scrypt (N=2^17, r=8) and XChaCha20-Poly1305. Existing files are never overwritten.')
+        .epilogue(examples('countersign keygen --out ~/.countersign/alice --name "Alice <alice@example.org>"  # asks for a passphrase twice')),
     handler: async (args) => {
       const keyPath = `${args.out}.key`;
       const pubPath = `${args.out}.pub`;
@@ -37,6 +37,7 @@ export function keygenCommand(ctx: Context): CommandModule<object, KeygenArgs> {
       const name = args.name ?? basename(args.out);
       const seed = generateSeed();
       const publicKey = publicKeyFromSeed(seed);
+      if (!isStrongPublicKey(publicKey)) throw new KeyError('WEAK_KEY', 'the generated public key fails the key checks; nothing was written');
       let secretText: string;
       if (args.unencrypted) {
         ctx.err('warning: writing an UNENCRYPTED secret key; use it for tests and demos only.');

@@ -1,5 +1,5 @@
 // Human or --json output, and the mapping from errors to exit codes (0 ok, 1 rejected, 2 usage or I/O).
-import { CountersignError, DistributionError, StoreError, UsageError, VerificationError } from '../lib/errors.js';
+import { CountersignError, DistributionError, KeyError, StoreError, UsageError, VerificationError } from '../lib/errors.js';
 import type { Context } from './context.js';
 import { stringifyForOutput } from '../lib/json.js';
 
@@ -24,13 +24,36 @@ export function fail(ctx: Context, flags: OutputFlags, err: CountersignError, hu
     return;
   }
   if (human) ctx.err(human.join('\n'));
+  // A VerificationError's message already names each reason's code: print the reasons, not the message.
+  else if (err instanceof VerificationError) ctx.err(err.reasons.map((r) => `error[${r.code}]: ${r.message}`).join('\n'));
   else ctx.err(`error[${err.code}]: ${err.message}`);
 }
 
 /**
- * Usage, I/O, trust-store errors (missing, locked, corrupt) and a failed hub/site conversation (an
- * unreachable peer, a registry error) are not verdicts on anything: exit 2.
+ * Usage, I/O, the user's own keys and passphrases, trust-store errors (missing, locked, corrupt) and a failed
+ * hub/site conversation (an unreachable peer, a registry error) are not verdicts on anything: exit 2.
  */
 export function exitCodeFor(err: CountersignError): number {
-  return err instanceof UsageError || err instanceof StoreError || err instanceof DistributionError ? 2 : 1;
+  return err instanceof UsageError || err instanceof KeyError || err instanceof StoreError || err instanceof DistributionError ? 2 : 1;
+}
+
+/** The message of every `.demandCommand()`: the parser answers it with the help page of the command named. */
+export const SUBCOMMAND_NEEDED = 'Name a command; see --help.';
+
+// yargs wraps epilogues to the terminal width, which breaks a long example across lines. Each example is
+// therefore a short token in the epilogue, replaced by the whole line once yargs has rendered the page.
+const examples_: string[] = [];
+
+/** An epilogue (add it last) of one full, copyable line per example, each starting `countersign `. */
+export function examples(...lines: string[]): string {
+  const tokens = lines.map((line) => {
+    const i = examples_.indexOf(line);
+    return `  @@example-${i >= 0 ? i : examples_.push(line) - 1}@@`;
+  });
+  return `\n${lines.length > 1 ? 'Examples' : 'Example'}:\n${tokens.join('\n')}`;
+}
+
+/** A rendered --help page with every example token replaced by its line. */
+export function renderHelp(page: string): string {
+  return page.replace(/@@example-(\d+)@@/g, (_, i: string) => examples_[Number(i)]!);
 }

@@ -1,8 +1,9 @@
 // The countersign command line: one yargs CommandModule per file, exported so tests drive it in-process.
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { readFileSync } from 'node:fs';
 import { CountersignError, UsageError } from '../lib/errors.js';
 import type { Context } from './context.js';
-import { fail } from './output.js';
+import { fail, renderHelp, SUBCOMMAND_NEEDED, examples } from './output.js';
 import { assembleCommand } from './assemble.js';
 import { buildCommand } from './build.js';
 import { inspectCommand } from './inspect.js';
@@ -26,7 +27,8 @@ export function createParser(ctx: Context): Argv {
         'Quorum-signed releases: a release is installable only when m of n trusted keys have signed it.\n' +
         'Ceremony: keygen -> policy init -> build -> sign (each signer, offline) -> assemble -> verify.\n' +
         'On a site: trust init -> apply (check, files, post; recover after a crash).\n' +
-        'Distribution: hub serve / hub publish / hub push; on a site: site serve + site register, or site poll.',
+        'Distribution: hub serve / hub publish / hub push; on a site: site serve + site register, or site poll.\n' +
+        '`countersign help COMMAND` (or COMMAND --help) explains a command; `countersign --version` (-V) prints the version.',
     )
     .option('json', { type: 'boolean', describe: 'Print one JSON object (ok: true|false) instead of text', global: true })
     .option('debug', { type: 'boolean', describe: 'Print stack traces of internal errors', global: true })
@@ -44,29 +46,66 @@ export function createParser(ctx: Context): Argv {
     .command(siteCommand(ctx))
     .command(revokeCommand(ctx))
     .command(inspectCommand(ctx))
-    .demandCommand(1, 'Name a command; see --help.')
+    .command(helpCommand(ctx))
+    .demandCommand(1, SUBCOMMAND_NEEDED)
+    .recommendCommands()
     .strict()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .epilogue('Exit codes: 0 success, 1 rejected (a check failed), 2 usage or I/O error, or a trust store error (STORE_MISSING, STORE_EXISTS, STORE_LOCKED, STORE_CORRUPT).')
+    .epilogue(examples('countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3'))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new UsageError('USAGE', msg);
+      if (err) throw err;
+      if (msg === SUBCOMMAND_NEEDED) throw new UsageError('USAGE', 'name a command (listed above)', { showHelp: true });
+      throw new UsageError('USAGE', msg.startsWith('Did you mean') ? `unknown command. ${msg}` : msg);
     })
     .help()
-    // `--version` is taken by `build`, where it names the release being built.
+    // `--version` is taken by `build`, where it names the release being built; run() answers the top-level one.
     .version(false);
+}
+
+function helpCommand(ctx: Context): CommandModule<object, { command?: string[] }> {
+  return {
+    command: 'help [command..]',
+    describe: 'Explain a command (the same as COMMAND --help)',
+    builder: (y) => y.positional('command', { type: 'string', array: true, describe: 'A command, e.g. hub push' }).epilogue(examples('countersign help hub push')),
+    handler: (args) => parseAndPrint(ctx, [...(args.command ?? []), '--help']),
+  };
+}
+
+async function parseAndPrint(ctx: Context, argv: string[]): Promise<void> {
+  await createParser(ctx).parseAsync(argv, {}, (_err, _args, output) => {
+    if (output) ctx.out(renderHelp(output));
+  });
+}
+
+/** The package's version, from package.json beside cli/ (or beside the bundled dist/countersign.mjs). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** Runs one command line and returns its exit code; every error becomes a coded message, never a stack trace. */
 export async function run(argv: string[], ctx: Context): Promise<number> {
   const json = argv.includes('--json');
   try {
-    await createParser(ctx).parseAsync(argv, {}, (_err, _args, output) => {
-      if (output) ctx.out(output);
-    });
+    // Refused before yargs sees it, whose "unknown argument" message would echo the value.
+    if (argv.some((a) => /^--(passphrase|password)(=|$)/.test(a))) {
+      throw new UsageError('USAGE', 'a passphrase is never taken from the command line: use --passphrase-file FILE or $COUNTERSIGN_PASSPHRASE');
+    }
+    const words = argv.filter((a) => a !== '--json' && a !== '--debug');
+    if (words.length === 1 && (words[0] === '--version' || words[0] === '-V')) {
+      const version = packageVersion();
+      ctx.out(json ? JSON.stringify({ ok: true, version }) : `countersign ${version}`);
+      return ctx.exitCode;
+    }
+    await parseAndPrint(ctx, argv);
   } catch (err) {
     if (err instanceof CountersignError) {
-      fail(ctx, { json }, err);
+      if (err.details.showHelp === true) {
+        // A group named without its subcommand (`countersign hub`, or nothing at all) gets its help page.
+        if (!json) await parseAndPrint({ ...ctx, out: ctx.err }, [...argv.filter((a) => a !== '--debug'), '--help']);
+        fail(ctx, { json }, new UsageError('USAGE', err.message));
+      } else fail(ctx, { json }, err);
     } else {
       ctx.exitCode = 2;
       const message = (err as Error)?.message ?? String(err);

@@ -9,7 +9,7 @@ import { addDays } from '../lib/time.js';
 import { timeFlag } from './flags.js';
 import type { Context } from './context.js';
 import { readInput } from './files.js';
-import { succeed } from './output.js';
+import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';
 
 interface PolicyInitArgs {
   threshold: number;
@@ -21,15 +21,19 @@ interface PolicyInitArgs {
 
 export function policyCommand(ctx: Context): CommandModule<object, object> {
   return {
-    command: 'policy <action>',
+    command: 'policy',
     describe: 'Create and rotate trust policies (who may sign, and how many must)',
     builder: (y) =>
       y
         .command(policyInitCommand(ctx))
         .command(policyRotateCommand(ctx))
-        .demandCommand(1, 'Name a policy action; see --help.')
-        .example('$0 policy init --threshold 3 --signer a.pub --signer b.pub --signer c.pub --signer d.pub --signer e.pub --out policy.json', '3-of-5')
-        .example('$0 policy rotate --from policy.signed.json --remove-signer 43e2adfe --add-signer frank.pub --out policy-2.json', 'replace a lost key'),
+        .demandCommand(1, SUBCOMMAND_NEEDED)
+        .epilogue(
+          examples(
+            'countersign policy init --threshold 3 --signer a.pub --signer b.pub --signer c.pub --signer d.pub --signer e.pub --out policy.json  # 3-of-5',
+            'countersign policy rotate --from policy.signed.json --remove-signer 43e2adfe --add-signer frank.pub --out policy-2.json  # replace a lost key',
+          ),
+        ),
     handler: () => undefined,
   };
 }
@@ -44,8 +48,8 @@ function policyInitCommand(ctx: Context): CommandModule<object, PolicyInitArgs> 
         .option('signer', { type: 'string', array: true, demandOption: true, describe: 'A public key file (repeat for each signer)' })
         .option('expires', { type: 'string', describe: 'ISO-8601 expiry (default: one year from now)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Where to write the policy envelope' })
-        .example('$0 policy init --threshold 3 --signer a.pub --signer b.pub --signer c.pub --signer d.pub --signer e.pub --out policy.json', '3-of-5')
-        .epilogue('Then: countersign sign policy.json --key K.key (by at least m signers) and countersign assemble policy.json --policy policy.json --out policy.signed.json SIG...'),
+        .epilogue('Then: countersign sign policy.json --key K.key (by at least m signers) and countersign assemble policy.json --policy policy.json --out policy.signed.json SIG...')
+        .epilogue(examples('countersign policy init --threshold 3 --signer a.pub --signer b.pub --signer c.pub --signer d.pub --signer e.pub --out policy.json  # 3-of-5')),
     handler: (args) => {
       if (!Number.isInteger(args.threshold)) throw new UsageError('USAGE', '--threshold must be a whole number');
       const policy = createPolicy({ threshold: args.threshold, signers: args.signer.map(readSigner), expires: expiryFlag(ctx, args.expires) });
@@ -76,11 +80,11 @@ function policyRotateCommand(ctx: Context): CommandModule<object, PolicyRotateAr
         .option('remove-signer', { type: 'string', array: true, describe: 'A signer to remove: key id, a unique prefix of it (8+ hex digits), or exact name (repeat)' })
         .option('expires', { type: 'string', describe: 'ISO-8601 expiry (default: one year from now)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Where to write policy N+1' })
-        .example('$0 policy rotate --from policy.signed.json --remove-signer 43e2adfe --add-signer frank.pub --out policy-2.json', 'a lost laptop')
         .epilogue(
           'Version N+1 takes effect only when a quorum of N AND a quorum of N+1 sign it: countersign assemble policy-2.json --policy policy.signed.json --out policy-2.signed.json SIG... ' +
             'Sites accept it with countersign trust update --store DIR policy-2.signed.json; from then on a removed key counts for nothing.',
-        ),
+        )
+        .epilogue(examples('countersign policy rotate --from policy.signed.json --remove-signer 43e2adfe --add-signer frank.pub --out policy-2.json  # a lost laptop')),
     handler: (args) => {
       const current = loadTrustedPolicy(readInput(args.from, 'current policy'), args.from).policy;
       const removed = new Set((args.removeSigner ?? []).map((r) => findSigner(current.signers, r).id));

@@ -4,6 +4,7 @@ import { recoverSite, type RecoverResult } from '../lib/installer/recover.js';
 import { STATE } from './apply.js';
 import { stringifyForOutput } from '../lib/json.js';
 import type { Context } from './context.js';
+import { examples } from './output.js';
 
 interface RecoverArgs {
   site: string;
@@ -23,8 +24,6 @@ export function recoverCommand(ctx: Context): CommandModule<object, RecoverArgs>
         .option('state-dir', { type: 'string', describe: 'The state directory, when apply was given one' })
         .option('clear', { type: 'boolean', describe: 'Also remove the "needs attention" marker a failed post-update step left (after checking the site)' })
         .option('progress', { type: 'boolean', describe: 'Print one JSON object per event on stderr, one per line' })
-        .example('$0 recover --site /var/www/example.org', 'after a crash or a killed worker (apply also does this first, every time)')
-        .example('$0 recover --site /var/www/example.org --clear', 'after fixing what a failed post-update step (e.g. drush updb) left')
         .epilogue(
           [
             'An unfinished journal without its commit record is rolled back step by step, last first (each undo checks what is on disk, so running recover ' +
@@ -34,6 +33,12 @@ export function recoverCommand(ctx: Context): CommandModule<object, RecoverArgs>
             'With --json, one object: {"ok":true, site, stateDir, action: "none"|"rolled-back"|"completed"|"cleaned", steps, update, warnings, cleared, needsAttention}.',
             STATE,
           ].join('\n\n'),
+        )
+        .epilogue(
+          examples(
+            'countersign recover --site /var/www/example.org  # after a crash or a killed worker (apply also does this first, every time)',
+            'countersign recover --site /var/www/example.org --clear  # after fixing what a failed post-update step (e.g. drush updb) left',
+          ),
         ),
     handler: async (args) => {
       const result = await recoverSite(args.site, {

@@ -7,7 +7,7 @@ import { parseVersion } from '../lib/version.js';
 import type { Context } from './context.js';
 import { readInput } from './files.js';
 import { checkFlag } from './flags.js';
-import { succeed } from './output.js';
+import { examples, succeed } from './output.js';
 
 interface RevokeArgs {
   product: string;
@@ -31,8 +31,8 @@ export function revokeCommand(ctx: Context): CommandModule<object, RevokeArgs> {
         .option('reason', { type: 'string', default: 'revoked by the security team', describe: 'Why: shown to signers and to sites' })
         .option('policy', { type: 'string', describe: 'The signed policy whose quorum will sign (its version is recorded; default 1)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Where to write the revocation envelope' })
-        .example('$0 revoke --product drupal --version 10.2.4 --reason "breaks multilingual sites" --policy policy.signed.json --out revoke-10.2.4.json', '')
-        .epilogue('Then: countersign sign revoke-10.2.4.json --key K.key (a quorum), countersign assemble revoke-10.2.4.json --policy policy.signed.json --out revoke-10.2.4.signed.json SIG..., and sites run countersign trust update --store DIR revoke-10.2.4.signed.json.'),
+        .epilogue('Then: countersign sign revoke-10.2.4.json --key K.key (a quorum), countersign assemble revoke-10.2.4.json --policy policy.signed.json --out revoke-10.2.4.signed.json SIG..., and sites run countersign trust update --store DIR revoke-10.2.4.signed.json.')
+        .epilogue(examples('countersign revoke --product drupal --version 10.2.4 --reason "breaks multilingual sites" --policy policy.signed.json --out revoke-10.2.4.json')),
     handler: (args) => {
       checkFlag('--version', () => parseVersion(args.version));
       const policyVersion = args.policy ? readPolicyDocument(readInput(args.policy, 'policy'), args.policy).policy.version : 1;

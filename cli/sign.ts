@@ -11,7 +11,7 @@ import { summarizeDocument } from '../lib/summary.js';
 import type { Context } from './context.js';
 import { withDocument } from './documents.js';
 import { readInput } from './files.js';
-import { succeed } from './output.js';
+import { examples, succeed } from './output.js';
 import { askConfirmation, askPassphrase } from './passphrase.js';
 
 interface SignArgs {
@@ -36,8 +36,8 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
         .option('yes', { type: 'boolean', describe: 'Do not ask for confirmation (you reviewed the summary another way)' })
         .option('out', { type: 'string', describe: 'Partial signature file (default: DOC.<keyid>.sig beside DOC)' })
         .option('passphrase-file', { type: 'string', describe: 'Read the key passphrase from this file (else $COUNTERSIGN_PASSPHRASE, else a prompt)' })
-        .example('$0 sign drupal-10.2.4.manifest.json --archive drupal-10.2.4.tar --key ~/.countersign/alice.key', 'shows the summary, asks, writes the .sig')
-        .epilogue('Send the small .sig file back to the release manager by any channel: it proves nothing until a quorum is assembled.'),
+        .epilogue('Send the small .sig file back to the release manager by any channel: it proves nothing until a quorum is assembled.')
+        .epilogue(examples('countersign sign drupal-10.2.4.manifest.json --archive drupal-10.2.4.tar --key ~/.countersign/alice.key  # shows the summary, asks, writes the .sig')),
     handler: (args) =>
       withDocument(args.doc, args.archive, async ({ doc, archive, archiveFile }) => {
         const summary = summarizeDocument(doc);

@@ -6,7 +6,7 @@ import { stringifyForOutput } from '../lib/json.js';
 import { RISK_LEVELS } from '../lib/risk.js';
 import { untilSignal, type Context } from './context.js';
 import { riskFlag } from './flags.js';
-import { succeed } from './output.js';
+import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';
 
 const HOW =
   'A site registers with a hub once (a random id and 32-byte secret, kept only in the site\'s trust store, mode 0600). From then ' +
@@ -43,18 +43,22 @@ interface ServeArgs extends TakeArgs {
 
 export function siteCommand(ctx: Context): CommandModule<object, object> {
   return {
-    command: 'site <action>',
+    command: 'site',
     describe: 'A site\'s side of distribution: register with a hub, serve the endpoint the hub pushes to, or poll',
     builder: (y) =>
       y
         .command(registerCommand(ctx))
         .command(serveCommand(ctx))
         .command(pollCommand(ctx))
-        .demandCommand(1, 'Name a site action; see --help.')
-        .example('$0 site serve --store /var/lib/countersign/trust --endpoint https://www.example.org:8441/countersign --site /var/www/html', '')
-        .example('$0 site register --hub https://hub.example.org --endpoint https://www.example.org:8441/countersign --store /var/lib/countersign/trust', '')
-        .example('$0 site poll --store /var/lib/countersign/trust --site /var/www/html', '')
-        .epilogue(HOW),
+        .demandCommand(1, SUBCOMMAND_NEEDED)
+        .epilogue(HOW)
+        .epilogue(
+          examples(
+            'countersign site serve --store /var/lib/countersign/trust --endpoint https://www.example.org:8441/countersign --site /var/www/html',
+            'countersign site register --hub https://hub.example.org --endpoint https://www.example.org:8441/countersign --store /var/lib/countersign/trust',
+            'countersign site poll --store /var/lib/countersign/trust --site /var/www/html',
+          ),
+        ),
     handler: () => undefined,
   };
 }
@@ -105,7 +109,8 @@ function registerCommand(ctx: Context): CommandModule<object, RegisterArgs> {
           'The hub accepts an endpoint only after a Hawk-authenticated hello to it is answered with the same secret. A site already ' +
             'registered (the credentials file exists) is refused: remove the file to register again. A refused registration leaves nothing behind. ' +
             'Exit 0 registered; 2 usage, I/O, or the hub refused or could not be reached.',
-        ),
+        )
+        .epilogue(examples('countersign site register --hub https://hub.example.org:8443 --endpoint https://www.example.org:8441/countersign --store /var/lib/countersign/trust')),
     handler: async (args) => {
       const { registerSite } = await import('../lib/site/register.js');
       const { openStore } = await import('../lib/store.js');
@@ -136,7 +141,8 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
           `${HOW}\n\nStart it before site register (the hub's hello must be answered). Requests are authenticated before their body is ` +
             'read; a package is accepted only when this site asked for it in that campaign and up to the size the index announced. ' +
             'Logs one JSON object per line on stderr. SIGTERM or SIGINT stops it.',
-        ),
+        )
+        .epilogue(examples('countersign site serve --store /var/lib/countersign/trust --endpoint https://www.example.org:8441/countersign --site /var/www/html --auto-install-risk Critical')),
     handler: async (args) => {
       if (Boolean(args['tls-cert']) !== Boolean(args['tls-key'])) throw new UsageError('USAGE', '--tls-cert and --tls-key go together');
       const { siteRequestHandler } = await import('../lib/site/endpoint.js');
@@ -171,7 +177,8 @@ function pollCommand(ctx: Context): CommandModule<object, TakeArgs> {
           `${HOW}\n\nFor sites that cannot accept inbound connections: run it from cron. Every download must be signed by the hub with ` +
             'this site\'s secret and match its signed payload hash before it is verified. Exit 0 when every package received was ' +
             'installed or kept, 1 when one was rejected or failed, 2 usage, I/O, or the hub could not be reached.',
-        ),
+        )
+        .epilogue(examples('countersign site poll --store /var/lib/countersign/trust --site /var/www/html')),
     handler: async (args) => {
       const { pollHub } = await import('../lib/site/poll.js');
       const { readCredentials } = await import('../lib/site/credentials.js');

@@ -3,7 +3,7 @@ import { UsageError } from '../lib/errors.js';
 import { describeStore, initStore, openStore, parseInstalledSpec, recordInstall, updateStore, type StoreSummary, type UpdateOutcome } from '../lib/store.js';
 import type { Context } from './context.js';
 import { readInput } from './files.js';
-import { succeed } from './output.js';
+import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';
 
 const EXIT_CODES =
   'Exit codes: 0 success; 1 a file given to update was rejected (the accepted ones are kept); 2 usage or I/O error, and every store error: ' +
@@ -35,7 +35,7 @@ interface RecordArgs extends StoreArgs {
 
 export function trustCommand(ctx: Context): CommandModule<object, object> {
   return {
-    command: 'trust <action>',
+    command: 'trust',
     describe: "Keep a site's trust store: the pinned policy, accepted rotations and revocations, and what is installed",
     builder: (y) =>
       y
@@ -43,11 +43,15 @@ export function trustCommand(ctx: Context): CommandModule<object, object> {
         .command(updateCommand(ctx))
         .command(showCommand(ctx))
         .command(recordCommand(ctx))
-        .demandCommand(1, 'Name a trust action; see --help.')
-        .example('$0 trust init --policy policy.signed.json --store /var/lib/countersign/example.org --installed drupal/core=10.2.3', '')
-        .example('$0 trust update --store /var/lib/countersign/example.org policy-2.signed.json revoke-10.2.4.signed.json', '')
-        .example('$0 verify drupal-10.2.5.bundle --store /var/lib/countersign/example.org', '')
-        .epilogue(`${LAYOUT}\n\n${EXIT_CODES}`),
+        .demandCommand(1, SUBCOMMAND_NEEDED)
+        .epilogue(`${LAYOUT}\n\n${EXIT_CODES}`)
+        .epilogue(
+          examples(
+            'countersign trust init --policy policy.signed.json --store /var/lib/countersign/example.org --installed drupal/core=10.2.3',
+            'countersign trust update --store /var/lib/countersign/example.org policy-2.signed.json revoke-10.2.4.signed.json',
+            'countersign verify drupal-10.2.5.bundle --store /var/lib/countersign/example.org',
+          ),
+        ),
     handler: () => undefined,
   };
 }
@@ -68,8 +72,8 @@ function initCommand(ctx: Context): CommandModule<object, InitArgs> {
           array: true,
           describe: 'What the site runs now, PRODUCT/COMPONENT=VERSION (repeat); PRODUCT=VERSION means its core',
         })
-        .example('$0 trust init --policy policy.signed.json --store DIR --installed drupal/core=10.2.3 --installed drupal/pathauto=8.x-1.12', '')
-        .epilogue(`Refuses a directory that already holds a store (STORE_EXISTS). ${LAYOUT}\n\n${EXIT_CODES}`),
+        .epilogue(`Refuses a directory that already holds a store (STORE_EXISTS). ${LAYOUT}\n\n${EXIT_CODES}`)
+        .epilogue(examples('countersign trust init --policy policy.signed.json --store DIR --installed drupal/core=10.2.3 --installed drupal/pathauto=8.x-1.12')),
     handler: async (args) => {
       const installed = (args.installed ?? []).map((text) => parseInstalledSpec(text));
       const bytes = readInput(args.policy, 'policy');
@@ -87,12 +91,12 @@ function updateCommand(ctx: Context): CommandModule<object, UpdateArgs> {
     builder: (y) =>
       storeOption(y)
         .positional('file', { type: 'string', array: true, demandOption: true, describe: 'Signed policies (version N+1, N+2, ...) and signed revocations' })
-        .example('$0 trust update --store DIR policy-2.signed.json policy-3.signed.json revoke-10.2.4.signed.json', '')
         .epilogue(
           'A rotation needs version exactly N+1, a quorum of the current policy and of itself, and must be unexpired; an older or equal version is POLICY_ROLLBACK, a skipped one POLICY_VERSION_GAP. ' +
             'A revocation needs a quorum of the current (unexpired) policy. Each file is reported accepted, unchanged (a revocation already held) or rejected with its code. ' +
             `Nothing is written unless something was accepted.\n\n${EXIT_CODES}`,
-        ),
+        )
+        .epilogue(examples('countersign trust update --store DIR policy-2.signed.json policy-3.signed.json revoke-10.2.4.signed.json')),
     handler: async (args) => {
       // Every file is read first: an unreadable one stops the run (exit 2) before anything changes. One too
       // large to be a policy or revocation is rejected by updateStore (SIZE_LIMIT) like any other bad file.
@@ -146,7 +150,8 @@ function showCommand(ctx: Context): CommandModule<object, StoreArgs> {
   return {
     command: 'show',
     describe: 'Show the trusted policy, the highest policy version seen, installed releases and revocations',
-    builder: (y) => storeOption(y).epilogue(`The store is re-verified as it is read.\n\n${EXIT_CODES}`),
+    builder: (y) => storeOption(y).epilogue(`The store is re-verified as it is read.\n\n${EXIT_CODES}`)
+        .epilogue(examples('countersign trust show --store /var/lib/countersign/example.org')),
     handler: async (args) => {
       const summary = describeStore(await openStore(args.store), ctx.now);
       succeed(ctx, args, { ...summary }, [`Trust store ${args.store}`, ...summaryLines(summary)]);
@@ -161,8 +166,8 @@ function recordCommand(ctx: Context): CommandModule<object, RecordArgs> {
     builder: (y) =>
       storeOption(y)
         .positional('release', { type: 'string', array: true, demandOption: true, describe: 'PRODUCT/COMPONENT=VERSION, or PRODUCT=VERSION for its core' })
-        .example('$0 trust record --store DIR drupal/core=10.2.3', 'after a manual downgrade: 10.2.4 stays the highest, so releases up to 10.2.4 remain ROLLBACK')
-        .epilogue(EXIT_CODES),
+        .epilogue(EXIT_CODES)
+        .epilogue(examples('countersign trust record --store DIR drupal/core=10.2.3  # after a manual downgrade: 10.2.4 stays the highest, so releases up to 10.2.4 remain ROLLBACK')),
     handler: async (args) => {
       const specs = args.release.map((text) => parseInstalledSpec(text));
       const keys = specs.map((s) => `${s.product}/${s.component}`);

@@ -10,7 +10,7 @@ import { readInput } from './files.js';
 import { checkFlag, timeFlag } from './flags.js';
 import { withDocument } from './documents.js';
 import { parseVersion } from '../lib/version.js';
-import { fail, succeed } from './output.js';
+import { examples, fail, succeed } from './output.js';
 import { openStore, verifyWithStore } from '../lib/store.js';
 import { checkTrustSource } from './trust.js';
 
@@ -44,8 +44,8 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
         .option('chain', { type: 'string', array: true, describe: 'Signed policy rotations to walk from --policy (version N+1, N+2, ... in order)' })
         .option('revocation', { type: 'string', array: true, describe: 'A signed revocation to honour (repeat); it must verify against the policy' })
         .option('now', { type: 'string', describe: 'Reference time (ISO-8601) instead of the clock, for tests and audits' })
-        .example('$0 verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3', '')
-        .epilogue('Checks, in order: sizes, strict parsing and canonical bytes, the policy, every signature, the quorum, expiry/applicability/rollback, then the archive streamed against the signed digests. Every reason found is reported with its code.'),
+        .epilogue('Checks, in order: sizes, strict parsing and canonical bytes, the policy, every signature, the quorum, expiry/applicability/rollback, then the archive streamed against the signed digests. Every reason found is reported with its code.')
+        .epilogue(examples('countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3')),
     handler: async (args) => {
       if (args.now) ctx.now = timeFlag('--now', args.now);
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));

@@ -23,7 +23,7 @@ export type ArchiveCode =
   | 'ENTRY_MISMATCH'
   | 'ARCHIVE_MALFORMED'
   | 'SIZE_LIMIT';
-export type UsageCode = 'USAGE' | 'IO' | 'DECLINED';
+export type UsageCode = 'USAGE' | 'IO' | 'DECLINED' | 'CANCELLED' | 'WRONG_KIND' | 'OUTPUT_EXISTS';
 export type StoreCode = 'STORE_CORRUPT' | 'STORE_LOCKED' | 'STORE_EXISTS' | 'STORE_MISSING';
 export type InstallCode =
   | 'LOCAL_CHANGES'
@@ -120,7 +120,10 @@ export class ArchiveError extends CountersignError {
   }
 }
 
-/** The caller asked for something impossible (bad flags, unreadable files). Exit code 2. */
+/**
+ * The caller asked for something impossible (bad flags, unreadable files, a file of the wrong kind, an output
+ * that exists without --force) or cancelled a prompt. Exit code 2.
+ */
 export class UsageError extends CountersignError {
   declare readonly code: UsageCode;
   constructor(code: UsageCode, message: string, details?: Record<string, unknown>) {
