@@ -5,6 +5,14 @@
 // equation. OpenSSL (node:crypto) alone is too permissive: it accepts small-order public keys,
 // small-order R and public keys whose x = 0 carries a set sign bit. noble does the strict point
 // decoding of public keys only; we never call noble code that builds base-point tables (~50 ms).
+//
+// Two rules, on purpose: a signature verdict (verifyStrict) and a key-admission rule
+// (isStrongPublicKey). libsodium verifies against mixed-order keys A + T (T of small order), and
+// so does verifyStrict: changing that verdict would make this tool and PHP ext-sodium disagree on
+// the same bytes. But one secret a yields signatures that verify for both aB and aB + T (pick
+// R = rB + T' so that the torsion cancels in the cofactorless equation), so a policy listing both
+// would count one person twice. Keys are therefore admitted only when in the prime-order subgroup
+// ([L]A = identity); every key a signature is counted for has passed that admission first.
 import crypto, { type KeyObject } from 'node:crypto';
 import { Point } from '@noble/ed25519';
 import { KeyError } from './errors.js';
@@ -47,50 +55,77 @@ function isBytes(value: unknown, length?: number): value is Uint8Array {
   return value instanceof Uint8Array && (length === undefined || value.length === length);
 }
 
-/** The public-key rules, uncached. */
-function checkPublicKey(publicKey: Uint8Array): boolean {
+// L's bits from the top, for [L]P by double-and-add.
+const L_BITS: readonly boolean[] = [...L.toString(2)].map((b) => b === '1');
+
+/** libsodium's public-key rules, uncached: the decoded point, or null when verification must fail. */
+function decodePublicKey(publicKey: Uint8Array): Point | null {
   let A: Point;
   try {
     // Strict (non-ZIP-215) decoding: libsodium rejects y >= p (ge25519_is_canonical), points not on
     // the curve (ge25519_frombytes), and x = 0 with the sign bit set (those are small order, below).
     A = Point.fromBytes(publicKey, false);
   } catch {
-    return false;
+    return null;
   }
   // Small-order keys make forgeries trivial and are refused by libsodium (ge25519_has_small_order).
   // [8]A == O is isSmallOrder(), spelled as three doublings because Point#multiply() switches to
   // the base-point wNAF tables (~50 ms set-up) when A happens to equal the base point.
-  return !A.double().double().double().is0();
-}
-
-// Verdict per public key (hex): its KeyObject if strong, null if weak. Policies list a handful of
-// keys, so a small map that is simply emptied when full is enough.
-const KEY_CACHE_LIMIT = 256;
-const keyCache = new Map<string, KeyObject | null>();
-
-function keyObjectFor(publicKey: Uint8Array): KeyObject | null {
-  const hex = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
-  const cached = keyCache.get(hex);
-  if (cached !== undefined) return cached;
-  let key: KeyObject | null = null;
-  if (checkPublicKey(publicKey)) {
-    const x = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('base64url');
-    key = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
-  }
-  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
-  keyCache.set(hex, key);
-  return key;
+  return A.double().double().double().is0() ? null : A;
 }
 
 /**
- * True when `publicKey` is 32 bytes, the canonical encoding (y < p) of a curve point, and that
- * point is not of small order: exactly the keys libsodium will verify signatures against.
- * Mixed-order keys (prime-order point plus torsion) are accepted, as libsodium accepts them.
+ * [L]A == O: A has no torsion component. Double-and-add by hand: Point#multiply refuses the
+ * scalar L, and isTorsionFree() goes through multiply(), which builds base-point tables for A = B.
+ * About 1 ms per key, once per key (cached).
+ */
+function inPrimeOrderSubgroup(A: Point): boolean {
+  let acc = Point.ZERO;
+  for (const bit of L_BITS) {
+    acc = acc.double();
+    if (bit) acc = acc.add(A);
+  }
+  return acc.is0();
+}
+
+interface KeyVerdict {
+  /** The key to verify with under libsodium's rules; null when every signature must fail. */
+  key: KeyObject | null;
+  /** Admissible to a policy: `key` is set and the point is in the prime-order subgroup. */
+  admissible: boolean;
+}
+
+// Verdict per public key (hex). Policies list a handful of keys, so a small map that is simply
+// emptied when full is enough.
+const KEY_CACHE_LIMIT = 256;
+const keyCache = new Map<string, KeyVerdict>();
+
+function verdictFor(publicKey: Uint8Array): KeyVerdict {
+  const view = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength);
+  const hex = view.toString('hex');
+  const cached = keyCache.get(hex);
+  if (cached !== undefined) return cached;
+  const A = decodePublicKey(publicKey);
+  const verdict: KeyVerdict = { key: null, admissible: false };
+  if (A !== null) {
+    verdict.key = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: view.toString('base64url') }, format: 'jwk' });
+    verdict.admissible = inPrimeOrderSubgroup(A);
+  }
+  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
+  keyCache.set(hex, verdict);
+  return verdict;
+}
+
+/**
+ * True when `publicKey` may enter a policy or trust store: 32 bytes, the canonical encoding (y < p)
+ * of a curve point, not of small order, and in the prime-order subgroup ([L]A = identity). Mixed-order
+ * keys (prime-order point plus torsion) are refused here although libsodium, and verifyStrict,
+ * verify signatures against them: see the top of this file.
  */
 export function isStrongPublicKey(publicKey: Uint8Array): boolean {
   if (!isBytes(publicKey, PUBLIC_KEY_BYTES)) return false;
   try {
-    return keyObjectFor(publicKey) !== null;
+    return verdictFor(publicKey).admissible;
   } catch {
     return false;
   }
@@ -113,7 +148,7 @@ export function verifyStrict(signature: Uint8Array, message: Uint8Array, publicK
     // the 32 bytes exactly, so we spare the ~0.1 ms of decoding R ourselves.
     if (hasSmallOrderEncoding(signature.subarray(0, 32))) return false;
     // Public key canonical, on the curve, not of small order (cached per key).
-    const key = keyObjectFor(publicKey);
+    const { key } = verdictFor(publicKey);
     if (key === null) return false;
     // Cofactorless equation R == [S]B - [SHA-512(R || A || M)]A, byte-exact on R, as libsodium.
     return crypto.verify(null, message, key, signature);

@@ -59,8 +59,10 @@ export function checkPolicy(policy: Policy): CheckedPolicy {
     const nameKey = signer.name.normalize('NFKC').toLowerCase();
     if (seenNames.has(nameKey)) throw new PolicyError('DUPLICATE_NAME', `two signers are both named ${signer.name}`, { name: signer.name });
     seenNames.add(nameKey);
+    // Also refuses A + T (T of small order): one secret signs for both A and A + T, so such a key would
+    // let one member count twice under two ids (lib/ed25519.ts).
     if (!isStrongPublicKey(publicKey)) {
-      throw new PolicyError('WEAK_KEY', `the key of ${signer.name} is non-canonical or of small order`, { id: signer.id });
+      throw new PolicyError('WEAK_KEY', `the key of ${signer.name} is non-canonical, of small order, or not in the prime-order subgroup`, { id: signer.id });
     }
     if (keyId(publicKey) !== signer.id) {
       throw new PolicyError('KEY_ID_MISMATCH', `the id listed for ${signer.name} is not the SHA-256 of its key`, { id: signer.id });

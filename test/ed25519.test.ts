@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { Point } from '@noble/ed25519';
 import { fromHex, toHex, utf8 } from '../lib/bytes.js';
 import { generateSeed, isStrongPublicKey, keyId, publicKeyFromSeed, signMessage, verifyStrict } from '../lib/ed25519.js';
+import { libsodiumVerifies, mixedOrderKey, signForMixedOrderKey } from './support/torsion.js';
 
 const L = (1n << 252n) + 27742317777372353535851937790883648493n;
 
@@ -134,12 +135,17 @@ describe('ed25519: isStrongPublicKey', () => {
       expect(isStrongPublicKey(fromHex(hex))).to.equal(false);
     });
   }
-  it('rejects y >= p for a large-order point (y = p + 4), accepts its canonical spelling', () => {
+  it('rejects y >= p for a large-order point (y = p + 4), verifies against its canonical spelling', () => {
     // y = 4 is on the curve; p + 4 is a second spelling of it that libsodium refuses.
     const canonical = fromHex('0400000000000000000000000000000000000000000000000000000000000000');
     const nonCanonical = fromHex('f1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f');
     expect(Point.fromBytes(nonCanonical, true).equals(Point.fromBytes(canonical, false))).to.equal(true);
-    expect(isStrongPublicKey(canonical)).to.equal(true);
+    // No y < 19 gives a point in the prime-order subgroup, so both fail admission; the canonical
+    // spelling rule shows in verifyStrict, with OpenSSL's own verdict taken out.
+    const sig = signMessage(utf8('y = 4'), SEED);
+    expect(withPermissiveOpenSSL(() => verifyStrict(sig, utf8('y = 4'), canonical))).to.equal(true);
+    expect(withPermissiveOpenSSL(() => verifyStrict(sig, utf8('y = 4'), nonCanonical))).to.equal(false);
+    expect(isStrongPublicKey(canonical)).to.equal(false);
     expect(isStrongPublicKey(nonCanonical)).to.equal(false);
   });
   it('rejects an encoding that is not a curve point (y = 2)', () => {
@@ -153,15 +159,47 @@ describe('ed25519: isStrongPublicKey', () => {
     expect(isStrongPublicKey(new Uint8Array(0))).to.equal(false);
     expect(isStrongPublicKey(toHex(PUB) as unknown as Uint8Array)).to.equal(false);
   });
-  it('accepts a normal key, the base point, and a mixed-order key (as libsodium does)', () => {
+  it('accepts a normal key and the base point', () => {
     expect(isStrongPublicKey(PUB)).to.equal(true);
     expect(isStrongPublicKey(Point.BASE.toBytes())).to.equal(true);
-    expect(isStrongPublicKey(Point.fromBytes(PUB).add(T8).toBytes())).to.equal(true);
   });
+  SMALL_ORDER_POINTS.slice(1).forEach((T, k) => {
+    it(`refuses the mixed-order key A + [${k + 1}]T8 (not in the prime-order subgroup)`, () => {
+      const mixed = Point.fromBytes(PUB).add(T);
+      expect(mixed.double().double().double().is0(), 'not of small order').to.equal(false);
+      expect(isStrongPublicKey(mixed.toBytes())).to.equal(false);
+    });
+  });
+
   it('gives the same verdict on repeated (cached) calls', () => {
     for (let i = 0; i < 3; i++) {
       expect(isStrongPublicKey(PUB)).to.equal(true);
       expect(isStrongPublicKey(SMALL_ORDER_ENCODINGS[1]!)).to.equal(false);
+    }
+  });
+});
+
+describe('ed25519: mixed-order keys, a key-admission rule and not a signature verdict', () => {
+  // libsodium verifies signatures against A + T, so verifyStrict must too (a PHP site verifying
+  // with ext-sodium reaches the same verdict); such keys are kept out of policies instead.
+  const msg = utf8('one secret, two keys');
+  for (const j of [1, 2, 4]) {
+    it(`a signature for A + [${j}]T8 made with A's secret: libsodium and verifyStrict accept it, isStrongPublicKey refuses the key`, async () => {
+      const key = mixedOrderKey(SEED, j);
+      const sig = signForMixedOrderKey(msg, SEED, j);
+      expect(await libsodiumVerifies(sig, msg, key), 'libsodium').to.equal(true);
+      expect(verifyStrict(sig, msg, key), 'verifyStrict').to.equal(true);
+      expect(await libsodiumVerifies(signMessage(msg, SEED), msg, PUB), 'and A itself').to.equal(true);
+      expect(isStrongPublicKey(key)).to.equal(false);
+      expect(isStrongPublicKey(PUB)).to.equal(true);
+    });
+  }
+  it('libsodium and verifyStrict agree on mutated mixed-order signatures', async () => {
+    const key = mixedOrderKey(SEED);
+    const sig = signForMixedOrderKey(msg, SEED);
+    for (const bit of [0, 7, 200, 255, 256, 300, 511]) {
+      const bad = withBit(sig, bit);
+      expect(verifyStrict(bad, msg, key), `bit ${bit}`).to.equal(await libsodiumVerifies(bad, msg, key));
     }
   });
 });
