@@ -14,7 +14,16 @@ export type PolicyCode =
   | 'POLICY_ROLLBACK'
   | 'POLICY_VERSION_GAP';
 export type SignatureCode = 'QUORUM_NOT_MET' | 'BAD_SIGNATURE' | 'UNKNOWN_KEY' | 'DUPLICATE_SIGNATURE' | 'WRONG_DOCUMENT';
-export type ReleaseCode = 'EXPIRED' | 'NOT_APPLICABLE' | 'ROLLBACK' | 'WRONG_TARGET' | 'POLICY_STALE' | 'BAD_RISK_VECTOR' | 'BAD_VERSION' | 'REVOKED';
+export type ReleaseCode =
+  | 'EXPIRED'
+  | 'NOT_APPLICABLE'
+  | 'ROLLBACK'
+  | 'WRONG_TARGET'
+  | 'POLICY_STALE'
+  | 'BAD_RISK_VECTOR'
+  | 'BAD_VERSION'
+  | 'VERSION_SCHEME_MISMATCH'
+  | 'REVOKED';
 export type ArchiveCode =
   | 'DIGEST_MISMATCH'
   | 'UNSAFE_PATH'
@@ -23,7 +32,7 @@ export type ArchiveCode =
   | 'ENTRY_MISMATCH'
   | 'ARCHIVE_MALFORMED'
   | 'SIZE_LIMIT';
-export type UsageCode = 'USAGE' | 'IO' | 'DECLINED' | 'CANCELLED' | 'WRONG_KIND' | 'OUTPUT_EXISTS';
+export type UsageCode = 'USAGE' | 'IO' | 'DECLINED' | 'CANCELLED' | 'WRONG_KIND' | 'OUTPUT_EXISTS' | 'VERSION_FILE_MISMATCH';
 export type StoreCode = 'STORE_CORRUPT' | 'STORE_LOCKED' | 'STORE_EXISTS' | 'STORE_MISSING';
 export type InstallCode =
   | 'LOCAL_CHANGES'
