@@ -18,6 +18,8 @@ interface ApplyArgs {
   dryRun?: boolean;
   keepLocal?: boolean;
   installed?: string;
+  product?: string;
+  component?: string;
   postTimeout?: number;
   stateDir?: string;
   progress?: boolean;
@@ -51,6 +53,8 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
         .option('store', { type: 'string', describe: "The site's trust store (countersign trust init): policy, revocations, installed version; the install is recorded in it" })
         .option('policy', { type: 'string', describe: 'The signed policy the site pins, when it keeps no trust store' })
         .option('installed', { type: 'string', describe: "With --policy: the version installed now (default: read from the site's version file, e.g. core/lib/Drupal.php)" })
+        .option('product', { type: 'string', describe: "The product this site runs, e.g. drupal (a release for another is WRONG_TARGET); default: what the site's version files say" })
+        .option('component', { type: 'string', describe: "The component being updated: core, or a module/plugin/theme name; default: what the site's version files say" })
         .option('phase', { choices: APPLY_PHASES as ApplyPhase[], default: 'all' as ApplyPhase, describe: 'Run one phase (in order: check, files, post) or all of them' })
         .option('dry-run', { type: 'boolean', describe: 'Verify and preflight, report every step that would be taken (op and path), write nothing at all' })
         .option('keep-local', { type: 'boolean', describe: 'Keep locally modified files (skip their ops, report them) instead of refusing with LOCAL_CHANGES; never the version file' })
@@ -92,6 +96,8 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
         store: args.store,
         trusted,
         installed: args.installed,
+        product: args.product,
+        component: args.component,
         phase: args.phase,
         dryRun: args.dryRun,
         keepLocal: args.keepLocal,

@@ -12,7 +12,7 @@ import { closeSync, constants, linkSync, openSync, rmSync, statfsSync, statSync 
 import { dirname, join, resolve } from 'node:path';
 import { openBundleFile } from '../bundle-file.js';
 import { openEnvelope } from '../envelope.js';
-import { FormatError, InstallError, UsageError } from '../errors.js';
+import { FormatError, InstallError, UsageError, VerificationError, type Reason } from '../errors.js';
 import { manifestFromPayload, type Manifest } from '../manifest.js';
 import type { TrustedPolicy } from '../policy.js';
 import { publicSigner } from '../quorum.js';
@@ -30,6 +30,7 @@ import { checkSpace, countSteps, describeSteps, planUpdate, type LocalChange, ty
 import { DEFAULT_POST_TIMEOUT_MS, describeStepFailure, runPostUpdate, type PostStepResult } from './post.js';
 import { readJournal, recoverLocked, type RecoverAction } from './recover.js';
 import { stageFiles } from './stage.js';
+import { siteTarget, targetReasons, type Target } from './target.js';
 import { clearAttention, ensureStateDir, lockSite, readAttention, readPhaseState, removeWorkDirs, sitePaths, writeAttention, writePhaseState, type Phase, type SitePaths } from './state.js';
 
 export type ApplyPhase = Phase | 'all';
@@ -44,6 +45,9 @@ export interface ApplyOptions {
   trusted?: TrustedPolicy;
   /** With `trusted`: the version installed now; default: what the site's version file says. */
   installed?: string;
+  /** The product and component this site runs (a release for another is WRONG_TARGET); default: what the site's version files say. */
+  product?: string;
+  component?: string;
   /** Default 'all'. */
   phase?: ApplyPhase;
   /** Verify and preflight only; report every step that would be taken; write nothing at all. */
@@ -269,7 +273,9 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
   if (opts.store !== undefined) {
     const store = await openStore(opts.store);
     if (mode === 'apply') {
-      verified = await verifyWithStore(store, input, { now, limits: opts.limits });
+      const peeked = peekManifest(input);
+      const wrong = peeked ? targetReasons(peeked, siteTarget(paths.root, peeked, opts)) : [];
+      verified = await withReasons(wrong, () => verifyWithStore(store, input, { now, limits: opts.limits }));
     } else {
       verified = await verifyBundle(input, { trusted: store.trusted, now, revocations: store.revocations, limits: opts.limits });
     }
@@ -280,25 +286,45 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
     }
   } else {
     let installed = opts.installed;
+    let target: Target = {};
     if (mode === 'apply') {
       const peeked = peekManifest(input);
       if (peeked) {
+        const found = siteTarget(paths.root, peeked, opts);
+        target = { product: found.product, component: found.component };
+        if (target.product === undefined || target.component === undefined) {
+          await verifyBundle(input, { trusted: opts.trusted!, now, site: target, limits: opts.limits });
+          throw preflightFailed([{ code: 'TARGET_UNKNOWN', message: `cannot tell which product and component the site ${paths.root} is (no version file of a known product, nor of ${peeked.component}); pass --product and --component` }], []);
+        }
         detected = detectInstalledVersion(paths.root, peeked);
         installed ??= detected?.version;
         if (installed === undefined) {
           // Verify anyway, so a bad bundle is reported as such rather than as an unknown version.
-          await verifyBundle(input, { trusted: opts.trusted!, now, limits: opts.limits });
+          await verifyBundle(input, { trusted: opts.trusted!, now, site: target, limits: opts.limits });
           throw preflightFailed([{ code: 'VERSION_UNKNOWN', message: `cannot tell which version of ${peeked.product} ${peeked.component} the site runs (no version file found among ${[peeked.versionFile, 'the usual ones'].filter(Boolean).join(', ')}); pass the installed version` }], []);
         }
       }
     }
-    verified = await verifyBundle(input, { trusted: opts.trusted!, now, site: mode === 'apply' ? { installed } : {}, limits: opts.limits });
+    verified = await verifyBundle(input, { trusted: opts.trusted!, now, site: mode === 'apply' ? { ...target, installed } : {}, limits: opts.limits });
     from = mode === 'apply' ? (installed ?? null) : null;
   }
   const manifest = manifestOf(verified);
   if (mode === 'apply' && detected === null) detected = detectInstalledVersion(paths.root, manifest);
   // The journal names the store by an absolute path: a recovery may run from another working directory.
   return { verified, manifest, from, detected, storeDir: opts.store === undefined ? null : resolve(opts.store) };
+}
+
+/** Runs a verification, adding `extra` reasons to its VerificationError, or throwing them when it passed. */
+async function withReasons(extra: Reason[], verify: () => Promise<Verified>): Promise<Verified> {
+  let verified: Verified;
+  try {
+    verified = await verify();
+  } catch (err) {
+    if (err instanceof VerificationError && extra.length > 0) throw new VerificationError([...err.reasons, ...extra]);
+    throw err;
+  }
+  if (extra.length > 0) throw new VerificationError(extra);
+  return verified;
 }
 
 function verifiedEvent(v: VerifiedRelease): ProgressEvent {

@@ -59,7 +59,9 @@ export type ProblemCode =
   | 'NO_HARD_LINKS'
   | 'VERSION_UNKNOWN'
   | 'VERSION_MISMATCH'
-  | 'UNFINISHED_JOURNAL';
+  | 'UNFINISHED_JOURNAL'
+  | 'TARGET_UNKNOWN'
+  | 'POST_COMMAND_MISSING';
 
 /** One reason the update cannot go ahead (PREFLIGHT_FAILED lists them all). */
 export interface Problem {

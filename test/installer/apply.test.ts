@@ -10,9 +10,9 @@ import { applyBundle, type ApplyOptions } from '../../lib/installer/apply.js';
 import { recoverSite } from '../../lib/installer/recover.js';
 import { ensureStateDir, lockSite, sitePaths } from '../../lib/installer/state.js';
 import { loadTrustedPolicy } from '../../lib/policy.js';
-import { openStore, recordInstall } from '../../lib/store.js';
+import { initStore, openStore, recordInstall } from '../../lib/store.js';
 import { makePolicy } from '../support/fixtures.js';
-import { expectedSnapshot, makeBundle, makeSetup, NEW, NOW, OLD, snapshot, tempDir, writeSite, type Snapshot } from './support.js';
+import { expectedSnapshot, makeBundle, makeSetup, NEW, NOW, OLD, snapshot, tempDir, writeSite, type Snapshot, type Tree } from './support.js';
 
 async function failure(p: Promise<unknown>): Promise<CountersignError> {
   try {
@@ -107,7 +107,7 @@ describe('installer apply: the three phases', function () {
     const s = await makeSetup();
     rmSync(join(s.site, 'core/lib/Drupal.php'));
     const trusted = loadTrustedPolicy(s.release.policyBytes);
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, trusted, now: NOW }));
+    const err = await failure(applyBundle(s.release.bundle, { site: s.site, trusted, product: 'drupal', component: 'core', now: NOW }));
     expect(err.code).to.equal('PREFLIGHT_FAILED');
     expect((err.details.problems as Array<{ code: string }>).map((p) => p.code)).to.deep.equal(['VERSION_UNKNOWN']);
   });
@@ -507,5 +507,66 @@ describe('installer apply: the trust store decides what is installed', function 
     const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
     expect(err.code).to.equal('NOT_APPLICABLE');
     expect(snapshot(s.site)).to.deep.equal(before);
+  });
+});
+
+describe('installer apply: a release for another product or component is WRONG_TARGET', function () {
+  this.timeout(60_000);
+  const reasonCodes = (err: CountersignError) => (err instanceof VerificationError ? err.reasons.map((r) => r.code) : [err.code]);
+
+  it('refuses a validly signed WordPress core bundle on a Drupal site, --installed given, before anything is staged', async () => {
+    const dir = tempDir();
+    // The quorum signed it; the files it changes even match the Drupal tree. Only the product is wrong.
+    const release = makeBundle(dir, { edit: (m) => ({ ...m, product: 'wordpress' }) });
+    const site = writeSite(join(dir, 'www', 'site'), OLD);
+    const trusted = loadTrustedPolicy(release.policyBytes);
+    for (const dryRun of [true, false]) {
+      const err = await failure(applyBundle(release.bundle, { site, trusted, installed: '10.2.3', now: NOW, dryRun }));
+      expect(err.code, `dry run: ${dryRun}`).to.equal('WRONG_TARGET');
+      expect((err as VerificationError).reasons[0]!.details).to.deep.include({ field: 'product', expected: 'drupal', found: 'wordpress' });
+    }
+    expect(snapshot(site)).to.deep.equal(oldSnap);
+    expect(existsSync(join(dir, 'www', '.countersign-site', 'staging'))).to.equal(false);
+    // Without --installed too (the WordPress version file is not there to say anything).
+    expect((await failure(applyBundle(release.bundle, { site, trusted, now: NOW }))).code).to.equal('WRONG_TARGET');
+  });
+
+  it('with a store that records both products, the site\'s version file still says which one this tree is', async () => {
+    const dir = tempDir();
+    const release = makeBundle(dir, { edit: (m) => ({ ...m, product: 'wordpress' }) });
+    const site = writeSite(join(dir, 'www', 'site'), OLD);
+    const store = join(dir, 'store');
+    await initStore(store, release.policyBytes, { now: NOW, installed: [{ product: 'drupal', component: 'core', version: '10.2.3' }, { product: 'wordpress', component: 'core', version: '10.2.3' }] });
+    const err = await failure(applyBundle(release.bundle, { site, store, now: NOW }));
+    expect(reasonCodes(err)).to.deep.equal(['WRONG_TARGET']);
+    expect(snapshot(site)).to.deep.equal(oldSnap);
+  });
+
+  it('checks --product and --component as given, and refuses (TARGET_UNKNOWN) when neither they nor a version file say what the site is', async () => {
+    const s = await makeSetup();
+    const trusted = loadTrustedPolicy(s.release.policyBytes);
+    expect((await failure(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', product: 'backdrop', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
+    expect((await failure(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', component: 'views', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
+    const ok = await applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', product: 'drupal', component: 'core', now: NOW, dryRun: true });
+    expect(ok.dryRun).to.equal(true);
+    rmSync(join(s.site, 'core', 'lib', 'Drupal.php'));
+    const unknown = await failure(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', now: NOW, dryRun: true }));
+    expect(unknown.code).to.equal('PREFLIGHT_FAILED');
+    expect((unknown.details.problems as Array<{ code: string }>).map((p) => p.code)).to.deep.equal(['TARGET_UNKNOWN']);
+  });
+
+  it('a module release is checked against the module directory\'s own version file', async () => {
+    const base: Tree = { 'views.info.yml': "name: Views\nversion: '8.x-3.1'\n", 'views.module': '<?php // 3.1\n' };
+    const source: Tree = { 'views.info.yml': "name: Views\nversion: '8.x-3.2'\n", 'views.module': '<?php // 3.2\n' };
+    const dir = tempDir();
+    const release = makeBundle(dir, { base, source, request: { component: 'views', version: '8.x-3.2', appliesTo: ['8.x-3.1'] } });
+    const site = writeSite(join(dir, 'www', 'views'), base);
+    const trusted = loadTrustedPolicy(release.policyBytes);
+    expect((await applyBundle(release.bundle, { site, trusted, now: NOW, dryRun: true })).component).to.equal('views');
+    // The same release pointed at a core tree, or at a WordPress plugin called views: not this site.
+    const core = writeSite(join(dir, 'www', 'core'), { ...OLD, ...base });
+    expect((await failure(applyBundle(release.bundle, { site: core, trusted, installed: '8.x-3.1', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
+    const plugin = writeSite(join(dir, 'www', 'plugin'), { 'views.php': '<?php\n/*\n * Plugin Name: Views\n * Version: 8.x-3.1\n */\n', 'views.module': '<?php // 3.1\n' });
+    expect((await failure(applyBundle(release.bundle, { site: plugin, trusted, installed: '8.x-3.1', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
   });
 });
