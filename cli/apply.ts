@@ -5,9 +5,10 @@ import { hooksFromEnv } from '../lib/installer/hooks.js';
 import { loadTrustedPolicy } from '../lib/policy.js';
 import { parseVersion } from '../lib/version.js';
 import type { Context } from './context.js';
-import { readInput } from './files.js';
+import { readDocument } from './documents.js';
 import { checkFlag, timeFlag } from './flags.js';
 import { stringifyForOutput } from '../lib/json.js';
+import { examples } from './output.js';
 
 interface ApplyArgs {
   bundle: string;
@@ -20,6 +21,7 @@ interface ApplyArgs {
   installed?: string;
   product?: string;
   component?: string;
+  keepLocalDespiteRisk?: boolean;
   postTimeout?: number;
   stateDir?: string;
   progress?: boolean;
@@ -57,14 +59,16 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
         .option('component', { type: 'string', describe: "The component being updated: core, or a module/plugin/theme name; default: what the site's version files say" })
         .option('phase', { choices: APPLY_PHASES as ApplyPhase[], default: 'all' as ApplyPhase, describe: 'Run one phase (in order: check, files, post) or all of them' })
         .option('dry-run', { type: 'boolean', describe: 'Verify and preflight, report every step that would be taken (op and path), write nothing at all' })
-        .option('keep-local', { type: 'boolean', describe: 'Keep locally modified files (skip their ops, report them) instead of refusing with LOCAL_CHANGES; never the version file' })
+        .option('keep-local', {
+          type: 'boolean',
+          describe:
+            'Keep locally modified files (skip their ops, report them) instead of refusing with LOCAL_CHANGES; never the version file. The release is then only partly installed: the store keeps the old version and records the kept files, so the release is offered again. Refused for releases rated Critical or above (KEEP_LOCAL_REFUSED) without --keep-local-despite-risk',
+        })
+        .option('keep-local-despite-risk', { type: 'boolean', describe: 'With --keep-local: keep local files even from a release rated Critical or Highly Critical (they may be where the fix is)' })
         .option('post-timeout', { type: 'number', describe: 'Seconds each post-update step may run before it is killed (SIGKILL, with its process group); default 300' })
         .option('state-dir', { type: 'string', describe: 'The state directory (default PARENT/.countersign-SITENAME); on the site\'s file system, outside the web root' })
         .option('progress', { type: 'boolean', describe: 'Print one JSON object per event on stderr, one per line' })
         .option('now', { type: 'string', describe: 'Reference time (ISO-8601) instead of the clock, for tests and audits' })
-        .example('$0 apply drupal-10.2.4.bundle --site /var/www/example.org --store /var/lib/countersign/example.org', 'all three phases')
-        .example('$0 apply drupal-10.2.4.bundle --site /var/www/example.org --store /var/lib/countersign/example.org --dry-run', 'what would change')
-        .example('$0 apply drupal-10.2.4.bundle --site /var/www/example.org --policy policy.signed.json --phase check', 'phase 1 only')
         .epilogue(
           [
             'check: verifies the bundle completely before any byte of the archive is written (signatures, quorum, expiry, applicability and rollback against ' +
@@ -81,8 +85,14 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
             'Phases run one at a time must come in order: files always re-runs check (the site may have changed since); post needs the files phase of the same release.',
             STATE,
             INTERFACE,
-            'Test-only: COUNTERSIGN_TEST_CRASH_AT_STEP=k (SIGKILL at journal point k) and COUNTERSIGN_TEST_FAIL_AT_STEP=k (an I/O error there) exercise recovery; never set them in production.',
           ].join('\n\n'),
+        )
+        .epilogue(
+          examples(
+            'countersign apply drupal-10.2.4.bundle --site /var/www/example.org --store /var/lib/countersign/example.org  # all three phases',
+            'countersign apply drupal-10.2.4.bundle --site /var/www/example.org --store /var/lib/countersign/example.org --dry-run  # what would change',
+            'countersign apply drupal-10.2.4.bundle --site /var/www/example.org --policy policy.signed.json --phase check  # phase 1 only',
+          ),
         ),
     handler: async (args) => {
       if (args.now) ctx.now = timeFlag('--now', args.now);
@@ -90,7 +100,7 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
       if (args.store !== undefined && args.installed !== undefined) throw new UsageError('USAGE', '--installed: with --store, the installed version comes from the store (countersign trust record)');
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
       if (args.postTimeout !== undefined && !(Number.isFinite(args.postTimeout) && args.postTimeout > 0)) throw new UsageError('USAGE', '--post-timeout must be a positive number of seconds');
-      const trusted = args.policy === undefined ? undefined : loadTrustedPolicy(readInput(args.policy, 'policy'), args.policy);
+      const trusted = args.policy === undefined ? undefined : loadTrustedPolicy(readDocument(args.policy, 'policy'), args.policy);
       const result = await applyBundle(args.bundle, {
         site: args.site,
         store: args.store,
@@ -98,6 +108,7 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
         installed: args.installed,
         product: args.product,
         component: args.component,
+        keepLocalDespiteRisk: args.keepLocalDespiteRisk,
         phase: args.phase,
         dryRun: args.dryRun,
         keepLocal: args.keepLocal,

@@ -1,2 +1,2 @@
-/** Bundles `entry` (the CLI's main module, compiled or TypeScript) into the executable `outfile`. */
-export declare function bundleCli(entry: string, outfile: string): Promise<void>;
+/** Bundles `entry` (the CLI's main module, compiled or TypeScript) into the executable `outfile`; `testHooks` only for the tests' bundle. */
+export declare function bundleCli(entry: string, outfile: string, opts?: { testHooks?: boolean }): Promise<void>;

@@ -6,8 +6,12 @@ import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Bundles `entry` (the CLI's main module, compiled or TypeScript) into the executable `outfile`. */
-export async function bundleCli(entry, outfile) {
+/**
+ * Bundles `entry` (the CLI's main module, compiled or TypeScript) into the executable `outfile`. Only the
+ * tests' bundle passes `testHooks: true`: the shipped one ignores the TEST-ONLY fault variables
+ * (lib/installer/hooks.ts), whatever the environment says.
+ */
+export async function bundleCli(entry, outfile, { testHooks = false } = {}) {
   await build({
     entryPoints: [entry],
     outfile,
@@ -18,6 +22,7 @@ export async function bundleCli(entry, outfile) {
     // inquirer is only loaded when a person must be prompted; keep it out of the hot path. The registry
     // drivers are native or load optional native modules: resolved from node_modules at run time.
     external: ['inquirer', 'better-sqlite3', 'pg'],
+    define: { COUNTERSIGN_TEST_HOOKS: testHooks ? 'true' : 'false' },
     // Bundled CommonJS dependencies (ajv's runtime, yargs' helpers) still call require().
     banner: { js: "import { createRequire as __countersignRequire } from 'node:module';\nconst require = __countersignRequire(import.meta.url);" },
     logLevel: 'warning',

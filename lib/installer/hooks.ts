@@ -5,7 +5,7 @@
 // the commit record, and each stage of finishing (recording the install, the phase state, removing
 // staging and backups, removing the journal); in a rollback or recovery, each undo action.
 //
-// TEST-ONLY environment variables, read by the CLI (`apply`, `recover`) and by nothing else:
+// TEST-ONLY environment variables, read by the tests' CLI (`apply`, `recover`) and by nothing else:
 //   COUNTERSIGN_TEST_CRASH_AT_STEP=k   the process SIGKILLs itself at point k (as a power cut or an OOM kill would)
 //   COUNTERSIGN_TEST_FAIL_AT_STEP=k    point k throws an I/O error (EIO), as a failing disk would
 // They can only make an update stop; recovery then rolls it back (or finishes it, after the commit record).
@@ -35,8 +35,19 @@ export class Points {
 export const CRASH_ENV = 'COUNTERSIGN_TEST_CRASH_AT_STEP';
 export const FAIL_ENV = 'COUNTERSIGN_TEST_FAIL_AT_STEP';
 
-/** The test-only hooks the environment asks for, or undefined. */
+// Defined by scripts/bundle-cli.mjs: false in the shipped CLI (the variables are then ignored), true in the
+// tests' CLI bundle. Unbundled code honours them only after enableTestHooks() (test/support/root-hooks.ts).
+declare const COUNTERSIGN_TEST_HOOKS: boolean | undefined;
+let testHooksEnabled = typeof COUNTERSIGN_TEST_HOOKS !== 'undefined' && COUNTERSIGN_TEST_HOOKS;
+
+/** Lets hooksFromEnv read the TEST-ONLY variables in this process (tests only). */
+export function enableTestHooks(): void {
+  testHooksEnabled = true;
+}
+
+/** The test-only hooks the environment asks for, or undefined (always, unless test hooks are enabled). */
 export function hooksFromEnv(env: Record<string, string | undefined>): InstallHooks | undefined {
+  if (!testHooksEnabled) return undefined;
   const crashAt = stepNumber(env[CRASH_ENV]);
   const failAt = stepNumber(env[FAIL_ENV]);
   if (crashAt === undefined && failAt === undefined) return undefined;

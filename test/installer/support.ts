@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildRelease, type ReleaseRequest } from '../../lib/build.js';
@@ -16,6 +15,7 @@ import type { Manifest } from '../../lib/manifest.js';
 import { initStore } from '../../lib/store.js';
 import { bundleFileBytes, envelopeBytes, makePolicy, signedBy, type TestPolicy } from '../support/fixtures.js';
 import { bundleCli } from '../../scripts/bundle-cli.mjs';
+import { removeAtEnd, tempDir as sharedTempDir } from '../support/tmp.js';
 
 export const NOW = new Date('2026-11-23T12:00:00Z');
 
@@ -49,7 +49,7 @@ export const NEW: Tree = {
 };
 
 export function tempDir(prefix = 'countersign-installer-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return sharedTempDir(prefix);
 }
 
 /** Writes a tree with exact modes (0755 directories, 0644/0755 files), whatever the umask. */
@@ -193,8 +193,8 @@ export function bundledCli(): Promise<string> {
     // Inside the repository, so the bundle's external packages (better-sqlite3, pg, inquirer) resolve from node_modules.
     const cache = join(REPO, 'node_modules', '.cache');
     mkdirSync(cache, { recursive: true });
-    const outfile = join(mkdtempSync(join(cache, 'countersign-cli-')), 'countersign.mjs');
-    await bundleCli(CLI, outfile);
+    const outfile = join(removeAtEnd(mkdtempSync(join(cache, 'countersign-cli-'))), 'countersign.mjs');
+    await bundleCli(CLI, outfile, { testHooks: true });
     return outfile;
   })();
   return bundled;

@@ -1,7 +1,6 @@
 // Test fixtures built with the library itself: signers, policies, releases and bundles, all in memory or in temp dirs.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildRelease, type ReleaseRequest } from '../../lib/build.js';
 import { bundleHeader } from '../../lib/bundle.js';
@@ -12,6 +11,7 @@ import { createEnvelope, pae, serializeEnvelope, type Envelope, type EnvelopeSig
 import { createPolicy, loadTrustedPolicy, policyFromPayload, type CheckedPolicy, type Policy, type TrustedPolicy } from '../../lib/policy.js';
 import type { Manifest } from '../../lib/manifest.js';
 import type { BundleInput } from '../../lib/verify.js';
+import { tempDir } from './tmp.js';
 
 export const NOW = new Date('2026-11-23T12:00:00Z');
 
@@ -66,9 +66,7 @@ export function makePolicy(n = 5, threshold = 3, opts: { expires?: Date; version
   return { signers, policy, checked: policyFromPayload(canonicalBytes(policy)), signed, trusted: loadTrustedPolicy(envelopeBytes(signed)) };
 }
 
-export function tempDir(prefix = 'countersign-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+export { tempDir };
 
 export function writeTree(root: string, files: Record<string, string | { content: string; mode: number }>): string {
   for (const [path, spec] of Object.entries(files)) {

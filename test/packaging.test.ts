@@ -1,0 +1,59 @@
+// What the npm package ships: the licence, the installer examples, and a CLI bundle (built as
+// `npm run build` builds it) in which the TEST-ONLY fault hooks do nothing and are not documented.
+import { expect } from 'chai';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleCli } from '../scripts/bundle-cli.mjs';
+import { CLI, makeSetup, NEW, REPO, snapshot, expectedSnapshot } from './installer/support.js';
+import { tempDir } from './support/tmp.js';
+
+function runBundle(cli: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout }));
+  });
+}
+
+describe('packaging', function () {
+  this.timeout(120_000);
+
+  it('npm pack ships LICENSE (the Apache License 2.0 text) and the installer examples', () => {
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO, encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
+    expect(files).to.include.members(['LICENSE', 'README.md', 'installer/config.example.json', 'installer/countersign-installer.service']);
+    const license = readFileSync(join(REPO, 'LICENSE'), 'utf8');
+    expect(license).to.contain('Apache License').and.to.contain('Version 2.0, January 2004').and.to.contain('END OF TERMS AND CONDITIONS');
+    expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).license).to.equal('Apache-2.0');
+  });
+
+  describe('the shipped CLI bundle and the TEST-ONLY fault hooks', () => {
+    let cli: string;
+    before(async () => {
+      cli = join(tempDir('countersign-shipped-'), 'countersign.mjs');
+      await bundleCli(CLI, cli); // the options `npm run build` uses
+    });
+
+    it('ignores COUNTERSIGN_TEST_CRASH_AT_STEP and COUNTERSIGN_TEST_FAIL_AT_STEP: the update is applied', async () => {
+      for (const env of [{ COUNTERSIGN_TEST_CRASH_AT_STEP: '1' }, { COUNTERSIGN_TEST_FAIL_AT_STEP: '1' }] as Array<Record<string, string>>) {
+        const s = await makeSetup();
+        const r = await runBundle(cli, ['apply', s.release.bundle, '--site', s.site, '--store', s.store, '--now', '2026-11-23T12:00:00Z', '--json'], env);
+        expect(r.signal, JSON.stringify(env)).to.equal(null);
+        expect(r.code, r.stdout).to.equal(0);
+        expect(snapshot(s.site)).to.deep.equal(expectedSnapshot(NEW));
+      }
+    });
+
+    it('apply --help and recover --help do not mention them', async () => {
+      for (const command of ['apply', 'recover']) {
+        const r = await runBundle(cli, [command, '--help'], {});
+        expect(r.code).to.equal(0);
+        expect(r.stdout, command).not.to.match(/COUNTERSIGN_TEST_|crash|fault/i);
+      }
+    });
+  });
+});

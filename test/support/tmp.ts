@@ -1,0 +1,52 @@
+// Temporary directories of a test run: made under os.tmpdir() and removed when the run ends (the root
+// hook in test/support/root-hooks.ts), whatever a test left in them: read-only modes included.
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const made = new Set<string>();
+
+/** A new directory under os.tmpdir(), removed at the end of the run. */
+export function tempDir(prefix = 'countersign-test-'): string {
+  return removeAtEnd(mkdtempSync(join(tmpdir(), prefix)));
+}
+
+/** Removes `path` (a directory this run made anywhere) at the end of the run. */
+export function removeAtEnd(path: string): string {
+  made.add(path);
+  return path;
+}
+
+/** Removes every directory registered so far; returns how many existed. */
+export function removeTempDirs(): number {
+  let removed = 0;
+  for (const dir of made) {
+    if (exists(dir)) {
+      removeTree(dir);
+      removed++;
+    }
+    made.delete(dir);
+  }
+  return removed;
+}
+
+function removeTree(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // A test made a directory unreadable or unwritable (as a non-root user, that blocks removal): open it up, then remove.
+    makeWritable(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function makeWritable(path: string): void {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) return;
+  chmodSync(path, 0o700);
+  for (const name of readdirSync(path)) makeWritable(join(path, name));
+}
+
+function exists(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+}
