@@ -5,7 +5,7 @@ import { checkPath, checkPathSet } from './paths.js';
 import { computeRisk, type Risk } from './risk.js';
 import { validate } from './schema.js';
 import { parseTimestamp } from './time.js';
-import { compareVersions, parseVersion } from './version.js';
+import { compareVersions, isSameRelease, parseVersion, sameScheme } from './version.js';
 
 export type FileMode = '0644' | '0755';
 
@@ -77,7 +77,12 @@ export function manifestFromPayload(payloadBytes: Uint8Array, what = 'manifest')
 
 export function checkManifest(manifest: Manifest): void {
   parseVersion(manifest.version);
-  manifest.appliesTo.forEach((v) => parseVersion(v));
+  for (const v of manifest.appliesTo) {
+    // A release of one scheme applied over another could never pass the rollback check: refuse it when signed, not when installed.
+    if (!sameScheme(v, manifest.version)) {
+      throw new ReleaseError('VERSION_SCHEME_MISMATCH', `${manifest.version} cannot apply to ${v}: legacy (N.x-) and numeric versions are never compared`, { version: manifest.version, appliesTo: v });
+    }
+  }
   const created = parseTimestamp(manifest.created, 'manifest creation time');
   const expires = parseTimestamp(manifest.expires, 'manifest expiry');
   if (expires.getTime() <= created.getTime()) {
@@ -134,9 +139,22 @@ export function checkRelease(manifest: Manifest, policyVersion: number, site: Si
       reasons.push({ code: 'WRONG_TARGET', message: `this release is for ${field} ${manifest[field]}, not ${want}`, details: { field, expected: want, found: manifest[field] } });
     }
   }
-  if (site.installed !== undefined) {
+  // Versions of another scheme are never ordered (lib/version.ts): each is a reason of its own, and is
+  // left out of the applicability and rollback checks below, so an incomparable pair can never pass them.
+  const known: Array<[string, string]> = [];
+  if (site.installed !== undefined) known.push(['the installed', site.installed]);
+  if (site.highestInstalled !== undefined && site.highestInstalled !== site.installed) known.push(['the highest ever installed', site.highestInstalled]);
+  for (const [what, v] of known.filter(([, v]) => !sameScheme(v, manifest.version))) {
+    reasons.push({
+      code: 'VERSION_SCHEME_MISMATCH',
+      message: `${manifest.version} and ${what} ${v} are of different version schemes (legacy N.x- and numeric), which are never compared; a site changes scheme only by countersign trust record`,
+      details: { version: manifest.version, [what === 'the installed' ? 'installed' : 'highestInstalled']: v },
+    });
+  }
+  const floors = known.filter(([, v]) => sameScheme(v, manifest.version));
+  if (site.installed !== undefined && sameScheme(site.installed, manifest.version)) {
     const installed = site.installed;
-    if (manifest.appliesTo.length > 0 && !manifest.appliesTo.some((v) => compareVersions(v, installed) === 0)) {
+    if (manifest.appliesTo.length > 0 && !manifest.appliesTo.some((v) => isSameRelease(v, installed))) {
       reasons.push({
         code: 'NOT_APPLICABLE',
         message: `${manifest.product} ${manifest.version} applies to ${manifest.appliesTo.join(', ')}, not to the installed ${installed}`,
@@ -145,9 +163,6 @@ export function checkRelease(manifest: Manifest, policyVersion: number, site: Si
     }
   }
   // One ROLLBACK reason, against the highest floor known: the installed version or the highest ever installed.
-  const floors: Array<[string, string]> = [];
-  if (site.installed !== undefined) floors.push(['the installed', site.installed]);
-  if (site.highestInstalled !== undefined) floors.push(['the highest ever installed', site.highestInstalled]);
   const floor = floors.reduce<[string, string] | undefined>((top, f) => (top === undefined || compareVersions(f[1], top[1]) > 0 ? f : top), undefined);
   if (floor && compareVersions(manifest.version, floor[1]) <= 0) {
     reasons.push({

@@ -7,7 +7,7 @@ import type { TrustedPolicy } from './policy.js';
 import { countQuorum, requireQuorum } from './quorum.js';
 import { validate } from './schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
-import { compareVersions, parseVersion } from './version.js';
+import { mayBeSameRelease, parseVersion } from './version.js';
 
 export interface Revocation {
   product: string;
@@ -44,8 +44,9 @@ export function verifyRevocation(envelopeBytes: Uint8Array, trusted: TrustedPoli
   return revocation;
 }
 
+/** Across version schemes, a revocation of 8.x-1.2 also refuses 1.2.0: a revocation errs towards refusing. */
 export function revokes(revocation: Revocation, manifest: Pick<Manifest, 'product' | 'component' | 'version'>): boolean {
-  return revocation.product === manifest.product && revocation.component === manifest.component && compareVersions(revocation.version, manifest.version) === 0;
+  return revocation.product === manifest.product && revocation.component === manifest.component && mayBeSameRelease(revocation.version, manifest.version);
 }
 
 /** REVOKED for a release any verified revocation names. */

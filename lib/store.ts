@@ -29,7 +29,7 @@ import { verifyRevocation, type Revocation } from './revocation.js';
 import { MAX_POLICY_BYTES, verifyRotation } from './rotation.js';
 import { validate } from './schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
-import { compareVersions, parseVersion } from './version.js';
+import { compareVersions, parseVersion, sameScheme } from './version.js';
 import { verifyBundle, type BundleInput, type Limits, type Verified } from './verify.js';
 
 export const STORE_FORMAT = 1;
@@ -241,7 +241,7 @@ function loadStore(dir: string, path: string, bytes: Uint8Array): TrustStore {
       parseVersion(entry.highest);
       parseTimestamp(entry.updated, 'update time');
     });
-    if (compareVersions(entry.highest, entry.version) < 0) throw corrupt(path, `records ${key} ${entry.version} installed above its highest ever ${entry.highest}`);
+    if (!sameScheme(entry.highest, entry.version) || compareVersions(entry.highest, entry.version) < 0) throw corrupt(path, `records ${key} ${entry.version} installed above its highest ever ${entry.highest}`);
   }
   const revocations = state.revocations.map((r, i) =>
     step(`holds revocation ${i + 1} that no longer verifies`, () => {
@@ -416,7 +416,8 @@ export async function recordInstall(
     const state = structuredClone(current.state) as StoreState;
     const key = installedKey(product, component);
     const before = state.installed[key];
-    const highest = before && compareVersions(before.highest, version) > 0 ? before.highest : version;
+    // Recording a version of the other scheme (8.x-3.5 to 4.0.0, by hand) starts its floor at that version: releases of the old scheme are never comparable to it, so all are refused.
+    const highest = before && sameScheme(before.highest, version) && compareVersions(before.highest, version) > 0 ? before.highest : version;
     const entry: InstalledRelease = { version, highest, updated: formatTimestamp(now) };
     state.installed[key] = entry;
     writeState(dir, state);

@@ -22,6 +22,7 @@ import { createPolicy, checkPolicy, loadTrustedPolicy, readPolicyDocument, type 
 import { countQuorum, type QuorumResult } from '../lib/quorum.js';
 import { verifyRotation } from '../lib/rotation.js';
 import { verifyBundle, type BundleInput, type Verified, type VerifyOptions } from '../lib/verify.js';
+import { compareVersions, parseVersion, versionScheme } from '../lib/version.js';
 import {
   applyEdits,
   applySplice,
@@ -43,6 +44,7 @@ import {
   tarRegions,
   timestampArb,
   truncateArb,
+  releaseVersionArb,
   versionArb,
   type PoolKey,
   type Region,
@@ -890,5 +892,68 @@ describe('properties (fast-check)', () => {
       expect(outcomes.accepted).to.be.greaterThan(20);
       expect(outcomes.quorum).to.be.greaterThan(20);
     });
+  });
+});
+
+describe('properties (fast-check): the version order', () => {
+  const schemeArb = fc.constantFrom('legacy', 'numeric' as const);
+  const mismatchCode = (a: string, b: string): string | undefined => {
+    try {
+      compareVersions(a, b);
+      return undefined;
+    } catch (err) {
+      return (err as CountersignError).code;
+    }
+  };
+
+  it('every generated version parses, and is of the scheme it was generated for', () => {
+    fc.assert(
+      fc.property(schemeArb.chain((s) => fc.tuple(fc.constant(s), releaseVersionArb(s))), ([scheme, v]) => {
+        parseVersion(v);
+        expect(versionScheme(v)).to.equal(scheme);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('within a scheme: total (-1, 0 or 1, never a throw), reflexive and antisymmetric', () => {
+    fc.assert(
+      fc.property(schemeArb.chain((s) => fc.tuple(releaseVersionArb(s), releaseVersionArb(s))), ([a, b]) => {
+        const ab = compareVersions(a, b);
+        expect([-1, 0, 1]).to.include(ab);
+        expect(compareVersions(b, a)).to.equal(ab === 0 ? 0 : -ab);
+        expect(compareVersions(a, a)).to.equal(0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('within a scheme: transitive (for <=, and for equality)', () => {
+    let chains = 0;
+    fc.assert(
+      fc.property(schemeArb.chain((s) => fc.tuple(releaseVersionArb(s), releaseVersionArb(s), releaseVersionArb(s))), (vs) => {
+        const [a, b, c] = [...vs].sort(compareVersions) as [string, string, string];
+        if (compareVersions(a, b) <= 0 && compareVersions(b, c) <= 0) chains++;
+        expect(compareVersions(a, b), `${a} <= ${b}`).to.be.at.most(0);
+        expect(compareVersions(b, c), `${b} <= ${c}`).to.be.at.most(0);
+        expect(compareVersions(a, c), `${a} <= ${c}`).to.be.at.most(0);
+        // Without sorting: a <= b and b <= c imply a <= c; a = b and b = c imply a = c.
+        const [x, y, z] = vs;
+        if (compareVersions(x, y) <= 0 && compareVersions(y, z) <= 0) expect(compareVersions(x, z)).to.be.at.most(0);
+        if (compareVersions(x, y) === 0 && compareVersions(y, z) === 0) expect(compareVersions(x, z)).to.equal(0);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(chains).to.be.greaterThan(0);
+  });
+
+  it('across schemes: always VERSION_SCHEME_MISMATCH, both ways round', () => {
+    fc.assert(
+      fc.property(releaseVersionArb('legacy'), releaseVersionArb('numeric'), (legacy, numeric) => {
+        expect(mismatchCode(legacy, numeric)).to.equal('VERSION_SCHEME_MISMATCH');
+        expect(mismatchCode(numeric, legacy)).to.equal('VERSION_SCHEME_MISMATCH');
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compareVersions, parseVersion } from '../lib/version.js';
+import { compareVersions, isSameRelease, mayBeSameRelease, parseVersion, sameScheme, versionScheme } from '../lib/version.js';
 import { codeOf } from './support/codes.js';
 
 /** Asserts every adjacent pair is strictly ascending, and the relation both ways. */
@@ -98,11 +98,30 @@ describe('version: compareVersions', () => {
     expect(compareVersions('7.x-9.9', '8.x-1.0')).to.equal(-1);
   });
 
-  it('maps a legacy contrib version to its Composer version against semantic ones', () => {
-    // Drupal's Composer repository publishes 8.x-1.2 as 1.2.0; a module moving from 8.x-1.5 to 2.0.0 moves up.
-    expect(compareVersions('8.x-1.2', '1.2.0')).to.equal(0);
-    expectAscending(['8.x-1.5', '2.0.0', '2.0.5']);
-    expectAscending(['1.9.0', '8.x-1.10']);
+  it('never compares a legacy version with a numeric one (VERSION_SCHEME_MISMATCH), either way round', () => {
+    // The old mixed rule was not transitive: 7.x-5.0 < 8.x-1.0 < 4.0.0 and yet 7.x-5.0 > 4.0.0.
+    expect(compareVersions('7.x-5.0', '8.x-1.0')).to.equal(-1);
+    for (const [a, b] of [['7.x-5.0', '4.0.0'], ['8.x-1.0', '4.0.0'], ['8.x-1.2', '1.2.0'], ['8.x-1.2', '1.2']]) {
+      expect(codeOf(() => compareVersions(a!, b!)), `${a} vs ${b}`).to.equal('VERSION_SCHEME_MISMATCH');
+      expect(codeOf(() => compareVersions(b!, a!)), `${b} vs ${a}`).to.equal('VERSION_SCHEME_MISMATCH');
+    }
+  });
+
+  it('a legacy prefix is part of the version: 7.x-1.2 is neither 8.x-1.2 nor 1.2', () => {
+    expect(versionScheme('7.x-1.2')).to.equal('legacy');
+    expect(versionScheme('1.2')).to.equal('numeric');
+    expect(isSameRelease('7.x-1.2', '8.x-1.2')).to.equal(false);
+    expect(isSameRelease('7.x-1.2', '1.2')).to.equal(false);
+    expect(isSameRelease('7.x-1.2', '7.x-1.2.0')).to.equal(true);
+    expect(sameScheme('7.x-1.2', '8.x-3.0')).to.equal(true);
+    expect(sameScheme('7.x-1.2', '7.2')).to.equal(false);
+  });
+
+  it('a revocation errs towards refusing: mayBeSameRelease matches across schemes by what follows the prefix', () => {
+    expect(mayBeSameRelease('8.x-1.2', '1.2.0')).to.equal(true);
+    expect(mayBeSameRelease('1.2.0', '8.x-1.2')).to.equal(true);
+    expect(mayBeSameRelease('8.x-1.2', '7.x-1.2')).to.equal(false);
+    expect(mayBeSameRelease('8.x-1.2', '1.3.0')).to.equal(false);
   });
 
   it('ignores build metadata', () => {

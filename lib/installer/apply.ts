@@ -18,7 +18,7 @@ import type { TrustedPolicy } from '../policy.js';
 import { publicSigner } from '../quorum.js';
 import { openStore, siteFor, verifyWithStore } from '../store.js';
 import { formatTimestamp } from '../time.js';
-import { compareVersions, parseVersion } from '../version.js';
+import { isSameRelease, parseVersion } from '../version.js';
 import { verifyBundle, type BundleInput, type Limits, type Verified } from '../verify.js';
 import { commitPlan, finishCommitted } from './commit.js';
 import { noProgress, type ProgressEvent, type ProgressSink } from './events.js';
@@ -357,7 +357,7 @@ function preflight(paths: SitePaths, v: VerifiedRelease, opts: ApplyOptions, dry
   const facts = inspectSite(paths.root, v.manifest);
   const plan = planUpdate(v.manifest, facts, { keepLocal: opts.keepLocal });
   const problems = [...plan.problems];
-  if (v.detected && v.from !== null && compareVersions(v.detected.version, v.from) !== 0) {
+  if (v.detected && v.from !== null && !isSameRelease(v.detected.version, v.from)) {
     problems.push({
       code: 'VERSION_MISMATCH',
       path: v.detected.path,

@@ -322,6 +322,25 @@ export const versionArb: fc.Arbitrary<string> = fc.oneof(
   fc.stringMatching(/^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/),
 );
 
+// Valid release versions only, of every scheme parseVersion accepts: legacy `N.x-…` and numeric; 1 to 4
+// segments; -dev or a numbered alpha/beta/rc in any case; build metadata. Small numbers most of the
+// time, so equal, trailing-zero (6.5 = 6.5.0) and neighbouring versions come up often.
+const versionNumberArb = fc.oneof({ weight: 5, arbitrary: fc.nat(3) }, { weight: 1, arbitrary: fc.nat(999_999_999) });
+export type VersionSchemeName = 'legacy' | 'numeric';
+
+export function releaseVersionArb(scheme?: VersionSchemeName): fc.Arbitrary<string> {
+  const core = scheme === 'numeric' ? fc.constant(null) : scheme === 'legacy' ? fc.oneof(fc.constantFrom(6, 7, 8), versionNumberArb) : fc.option(fc.constantFrom(6, 7, 8), { nil: null });
+  const pre = fc.oneof(
+    { weight: 3, arbitrary: fc.constant('') },
+    fc.constantFrom('-dev', '-DEV'),
+    fc.tuple(fc.constantFrom('alpha', 'beta', 'rc', 'RC', 'Beta'), versionNumberArb).map(([tag, n]) => `-${tag}${n}`),
+  );
+  const build = fc.oneof({ weight: 4, arbitrary: fc.constant('') }, fc.constantFrom('+b', '+build.7', '+20260101'));
+  return fc
+    .tuple(core, fc.array(versionNumberArb, { minLength: 1, maxLength: 4 }), pre, build)
+    .map(([c, nums, p, b]) => `${c === null ? '' : `${c}.x-`}${nums.join('.')}${p}${b}`);
+}
+
 export const timestampArb: fc.Arbitrary<string> = fc.oneof(
   fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')),
   fc.constantFrom('2026-11-23T12:00:00Z', '2026-11-23T11:59:59Z', '2026-11-23T12:00:01Z', '2026-02-29T00:00:00Z', '2024-02-29T24:00:00Z', '0000-01-01T00:00:00Z', '9999-12-31T23:59:60Z', '2026-13-01T00:00:00Z'),
