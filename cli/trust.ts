@@ -191,7 +191,15 @@ function summaryLines(s: StoreSummary): string[] {
       `${p.threshold} of ${p.signers.length} signers, expires ${p.expires}${p.expired ? ' (EXPIRED: nothing verifies until a rotation is accepted)' : ''}`,
     ...p.signers.map((x) => `  ${x.name}  ${x.id}`),
     s.installed.length > 0 ? 'Installed:' : 'Installed: nothing recorded (every release is WRONG_TARGET until one is)',
-    ...s.installed.map((i) => `  ${i.product}/${i.component}  ${i.version}  (highest ever ${i.highest}; recorded ${i.updated})`),
+    ...s.installed.flatMap((i) => [
+      `  ${i.product}/${i.component}  ${i.version}  (highest ever ${i.highest}; recorded ${i.updated})`,
+      ...(i.partial
+        ? [
+            `    ${i.partial.version} PARTLY INSTALLED (${i.partial.recorded}): ${i.partial.kept.length} file${i.partial.kept.length === 1 ? '' : 's'} it changes kept as the site had them, so it is not installed and stays on offer:`,
+            ...i.partial.kept.map((k) => `      ${k}`),
+          ]
+        : []),
+    ]),
     `Revocations: ${s.revocations.length}`,
     ...s.revocations.map((r) => `  ${r.product} ${r.component} ${r.version}: ${r.reason} (created ${r.created}; accepted ${r.accepted} under policy ${r.acceptedUnder})`),
   ];

@@ -45,7 +45,8 @@ export type InstallCode =
   | 'NEEDS_ATTENTION'
   | 'JOURNAL_CORRUPT'
   | 'SITE_BUSY'
-  | 'PHASE_ORDER';
+  | 'PHASE_ORDER'
+  | 'KEEP_LOCAL_REFUSED';
 export type AuthCode = 'UNAUTHORIZED' | 'STALE_TIMESTAMP' | 'REPLAYED' | 'PAYLOAD_MISMATCH' | 'RATE_LIMITED' | 'BAD_SERVER_AUTH';
 export type DistributionCode =
   | 'UNREACHABLE'

@@ -50,6 +50,16 @@ export interface InstalledRelease {
   highest: string;
   /** When it was last recorded. */
   updated: string;
+  /** A release applied only in part (apply --keep-local): `version` stays the one before, so the release is still offered. */
+  partial?: PartialInstall;
+}
+
+export interface PartialInstall {
+  /** The release applied in part. */
+  version: string;
+  /** The files it changes that the site kept as they were (locally modified). */
+  kept: string[];
+  recorded: string;
 }
 
 export interface StoredRevocation {
@@ -240,6 +250,10 @@ function loadStore(dir: string, path: string, bytes: Uint8Array): TrustStore {
       parseVersion(entry.version);
       parseVersion(entry.highest);
       parseTimestamp(entry.updated, 'update time');
+      if (entry.partial) {
+        parseVersion(entry.partial.version);
+        parseTimestamp(entry.partial.recorded, 'partial install time');
+      }
     });
     if (!sameScheme(entry.highest, entry.version) || compareVersions(entry.highest, entry.version) < 0) throw corrupt(path, `records ${key} ${entry.version} installed above its highest ever ${entry.highest}`);
   }
@@ -401,13 +415,15 @@ function applyUpdate(file: UpdateFile, state: StoreState, policies: TrustedPolic
  * Records that `version` of product/component is now installed (the installer calls this after a
  * successful apply; an operator after a manual change, a downgrade included). The highest version
  * ever installed is never lowered, so a downgrade does not reopen the door to older releases.
+ * With `kept` (files apply --keep-local left alone), the release is recorded as partly installed and
+ * the version before stays (partialEntry); a full install or a manual record clears that.
  */
 export async function recordInstall(
   store: TrustStore | string,
   product: string,
   component: string,
   version: string,
-  opts: StoreWriteOptions = {},
+  opts: StoreWriteOptions & { kept?: readonly string[] } = {},
 ): Promise<InstalledSpec & InstalledRelease> {
   const dir = typeof store === 'string' ? store : store.dir;
   checkInstalledSpec({ product, component, version });
@@ -418,11 +434,22 @@ export async function recordInstall(
     const before = state.installed[key];
     // Recording a version of the other scheme (8.x-3.5 to 4.0.0, by hand) starts its floor at that version: releases of the old scheme are never comparable to it, so all are refused.
     const highest = before && sameScheme(before.highest, version) && compareVersions(before.highest, version) > 0 ? before.highest : version;
-    const entry: InstalledRelease = { version, highest, updated: formatTimestamp(now) };
+    const kept = opts.kept ?? [];
+    const entry: InstalledRelease = kept.length === 0 ? { version, highest, updated: formatTimestamp(now) } : partialEntry(key, before, version, kept, now);
     state.installed[key] = entry;
     writeState(dir, state);
     return { product, component, ...entry };
   });
+}
+
+/**
+ * A release installed except for `kept` files: the files that carry its fix may be among them, so the site
+ * is not at the new version. The version before (and its floor) stays, the release is recorded as partial.
+ */
+function partialEntry(key: string, before: InstalledRelease | undefined, version: string, kept: readonly string[], now: Date): InstalledRelease {
+  if (!before) throw new UsageError('USAGE', `${key} ${version} cannot be recorded as partly installed: the store records no version of ${key} before it`);
+  const recorded = formatTimestamp(now);
+  return { version: before.version, highest: before.highest, updated: recorded, partial: { version, kept: [...kept], recorded } };
 }
 
 // ---------------------------------------------------------------------------------------------

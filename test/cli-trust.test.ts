@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { recordInstall } from '../lib/store.js';
 import { runCli, runCliOk } from './support/cli.js';
 import { bundleFileBytes, makeRelease, NOW, tempDir } from './support/fixtures.js';
 import { firstGeneration, nextGeneration, revocationBytes, signedRelease, type Generation } from './support/store-fixtures.js';
@@ -79,6 +80,18 @@ describe('cli trust', () => {
       expect(human.stdout).to.contain('Policy version 3 (pinned 1, 2 rotations accepted; highest seen 3): 2 of 3 signers');
       expect(human.stdout).to.contain('drupal/core  10.2.3  (highest ever 10.2.3');
       expect(human.stdout).to.contain('drupal core 10.2.4: breaks multilingual sites');
+    });
+
+    it('show names the files a partly installed release kept, and says it is not installed', async () => {
+      const dir = await init();
+      await recordInstall(dir, 'drupal', 'core', '10.2.4', { now: NOW, kept: ['core/modules/system/system.module', 'README.txt'] });
+      const shown = await runCliOk(['trust', 'show', '--store', dir, '--json'], opts);
+      expect((shown.json.installed as unknown[])[0]).to.deep.include({ version: '10.2.3', partial: { version: '10.2.4', kept: ['core/modules/system/system.module', 'README.txt'], recorded: '2026-11-23T12:00:00Z' } });
+      const human = await runCliOk(['trust', 'show', '--store', dir], opts);
+      expect(human.stdout).to.contain('drupal/core  10.2.3');
+      expect(human.stdout).to.contain('10.2.4 PARTLY INSTALLED');
+      expect(human.stdout).to.contain('      core/modules/system/system.module');
+      expect(human.stdout).to.contain('      README.txt');
     });
 
     it('reports each file; any rejection exits 1 and the accepted ones are kept', async () => {

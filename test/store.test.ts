@@ -275,6 +275,20 @@ describe('site trust store (lib/store.ts)', () => {
       expect(await verifyCodes(verifyWithStore(store, bundleInput(signed.envelope, signed.archive), opts))).to.deep.equal(['ROLLBACK']);
     });
 
+    it('a release recorded with kept files is partial: the version before stays (and the release still verifies), a full install clears it', async () => {
+      const dir = await newStore();
+      const partial = await recordInstall(dir, 'drupal', 'core', '10.2.4', { ...opts, kept: ['core/modules/system/system.module'] });
+      expect(partial).to.deep.include({ version: '10.2.3', highest: '10.2.3', partial: { version: '10.2.4', kept: ['core/modules/system/system.module'], recorded: partial.updated } });
+      const store = await openStore(dir);
+      expect(store.state.installed['drupal/core']!.partial?.version).to.equal('10.2.4');
+      const signed = signedRelease(v1, release);
+      await verifyWithStore(store, bundleInput(signed.envelope, signed.archive), opts);
+      expect(await rejectionCode(recordInstall(await newStore([]), 'drupal', 'core', '10.2.4', { ...opts, kept: ['a.php'] }))).to.equal('USAGE');
+      const full = await recordInstall(dir, 'drupal', 'core', '10.2.4', opts);
+      expect(full).to.not.have.property('partial');
+      expect(full).to.include({ version: '10.2.4', highest: '10.2.4' });
+    });
+
     it('checkRelease: highestInstalled alone is a floor, and both floors give one ROLLBACK', () => {
       const m = release.manifest;
       const codes = (site: Parameters<typeof checkRelease>[2]) => checkRelease(m, 1, site, NOW).map((r) => r.code);

@@ -5914,7 +5914,7 @@ return errors === 0;
 validate33.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 export const store = validate34;
-const schema52 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/store.schema.json","title":"Site trust store","description":"DIR/state.json of a site trust store: the pinned signed policy, the rotations accepted from it, the revocations accepted, and what the site has installed. Signed documents are kept as their envelope JSON text and re-verified every time the store is opened.","type":"object","additionalProperties":false,"required":["format","pinned","rotations","highestPolicyVersion","installed","revocations"],"properties":{"format":{"const":1},"pinned":{"description":"The signed policy envelope pinned by `trust init`, as JSON text.","type":"string","minLength":2,"maxLength":262144},"rotations":{"description":"Signed policy envelopes N+1, N+2, ... accepted by `trust update`, in order, as JSON text.","type":"array","maxItems":1000,"items":{"type":"string","minLength":2,"maxLength":262144}},"highestPolicyVersion":{"description":"The highest policy version this site has trusted; it never goes down and must equal the version the chain walks to.","type":"integer","minimum":1,"maximum":1000000000},"installed":{"description":"Keyed by product/component, e.g. drupal/core.","type":"object","maxProperties":10000,"propertyNames":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["version","highest","updated"],"properties":{"version":{"description":"The version installed now.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"highest":{"description":"The highest version ever installed; a release not above it is ROLLBACK.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"updated":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}},"revocations":{"type":"array","maxItems":100000,"items":{"type":"object","additionalProperties":false,"required":["envelope","policyVersion","accepted"],"properties":{"envelope":{"description":"The signed revocation envelope, as JSON text.","type":"string","minLength":2,"maxLength":262144},"policyVersion":{"description":"The trusted policy version whose quorum it was verified against when accepted.","type":"integer","minimum":1,"maximum":1000000000},"accepted":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}};
+const schema52 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/store.schema.json","title":"Site trust store","description":"DIR/state.json of a site trust store: the pinned signed policy, the rotations accepted from it, the revocations accepted, and what the site has installed. Signed documents are kept as their envelope JSON text and re-verified every time the store is opened.","type":"object","additionalProperties":false,"required":["format","pinned","rotations","highestPolicyVersion","installed","revocations"],"properties":{"format":{"const":1},"pinned":{"description":"The signed policy envelope pinned by `trust init`, as JSON text.","type":"string","minLength":2,"maxLength":262144},"rotations":{"description":"Signed policy envelopes N+1, N+2, ... accepted by `trust update`, in order, as JSON text.","type":"array","maxItems":1000,"items":{"type":"string","minLength":2,"maxLength":262144}},"highestPolicyVersion":{"description":"The highest policy version this site has trusted; it never goes down and must equal the version the chain walks to.","type":"integer","minimum":1,"maximum":1000000000},"installed":{"description":"Keyed by product/component, e.g. drupal/core.","type":"object","maxProperties":10000,"propertyNames":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["version","highest","updated"],"properties":{"version":{"description":"The version installed now.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"highest":{"description":"The highest version ever installed; a release not above it is ROLLBACK.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"updated":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"partial":{"description":"A release applied only in part (apply --keep-local kept locally modified files it changes). `version` stays the one before, so the release is still offered; cleared by the next full install or trust record.","type":"object","additionalProperties":false,"required":["version","kept","recorded"],"properties":{"version":{"description":"The release applied in part.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"kept":{"description":"The files it changes that were kept as the site had them, relative to the site root.","type":"array","minItems":1,"maxItems":100000,"items":{"type":"string","minLength":1,"maxLength":4096}},"recorded":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}},"revocations":{"type":"array","maxItems":100000,"items":{"type":"object","additionalProperties":false,"required":["envelope","policyVersion","accepted"],"properties":{"envelope":{"description":"The signed revocation envelope, as JSON text.","type":"string","minLength":2,"maxLength":262144},"policyVersion":{"description":"The trusted policy version whose quorum it was verified against when accepted.","type":"integer","minimum":1,"maximum":1000000000},"accepted":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}};
 const pattern71 = new RegExp("^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$", "u");
 
 function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -6127,7 +6127,7 @@ return false;
 else {
 const _errs18 = errors;
 for(const key3 in data6){
-if(!(((key3 === "version") || (key3 === "highest")) || (key3 === "updated"))){
+if(!((((key3 === "version") || (key3 === "highest")) || (key3 === "updated")) || (key3 === "partial"))){
 validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -6196,6 +6196,141 @@ var valid4 = _errs23 === errors;
 else {
 var valid4 = true;
 }
+if(valid4){
+if(data6.partial !== undefined){
+let data10 = data6.partial;
+const _errs25 = errors;
+if(errors === _errs25){
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+let missing2;
+if((((data10.version === undefined) && (missing2 = "version")) || ((data10.kept === undefined) && (missing2 = "kept"))) || ((data10.recorded === undefined) && (missing2 = "recorded"))){
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial",schemaPath:"#/properties/installed/additionalProperties/properties/partial/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
+}
+else {
+const _errs27 = errors;
+for(const key4 in data10){
+if(!(((key4 === "version") || (key4 === "kept")) || (key4 === "recorded"))){
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial",schemaPath:"#/properties/installed/additionalProperties/properties/partial/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs27 === errors){
+if(data10.version !== undefined){
+let data11 = data10.version;
+const _errs28 = errors;
+if(errors === _errs28){
+if(typeof data11 === "string"){
+if(!pattern10.test(data11)){
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/version",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+return false;
+}
+}
+else {
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/version",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid5 = _errs28 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data10.kept !== undefined){
+let data12 = data10.kept;
+const _errs30 = errors;
+if(errors === _errs30){
+if(Array.isArray(data12)){
+if(data12.length > 100000){
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
+return false;
+}
+else {
+if(data12.length < 1){
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+return false;
+}
+else {
+var valid6 = true;
+const len1 = data12.length;
+for(let i1=0; i1<len1; i1++){
+let data13 = data12[i1];
+const _errs32 = errors;
+if(errors === _errs32){
+if(typeof data13 === "string"){
+if(func1(data13) > 4096){
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept/" + i1,schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data13) < 1){
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept/" + i1,schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept/" + i1,schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid6 = _errs32 === errors;
+if(!valid6){
+break;
+}
+}
+}
+}
+}
+else {
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid5 = _errs30 === errors;
+}
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data10.recorded !== undefined){
+let data14 = data10.recorded;
+const _errs34 = errors;
+if(errors === _errs34){
+if(typeof data14 === "string"){
+if(!pattern36.test(data14)){
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/recorded",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/recorded/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+return false;
+}
+}
+else {
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/recorded",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/recorded/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid5 = _errs34 === errors;
+}
+else {
+var valid5 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial",schemaPath:"#/properties/installed/additionalProperties/properties/partial/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid4 = _errs25 === errors;
+}
+else {
+var valid4 = true;
+}
+}
 }
 }
 }
@@ -6226,123 +6361,123 @@ var valid0 = true;
 }
 if(valid0){
 if(data.revocations !== undefined){
-let data10 = data.revocations;
-const _errs25 = errors;
-if(errors === _errs25){
-if(Array.isArray(data10)){
-if(data10.length > 100000){
+let data15 = data.revocations;
+const _errs36 = errors;
+if(errors === _errs36){
+if(Array.isArray(data15)){
+if(data15.length > 100000){
 validate34.errors = [{instancePath:instancePath+"/revocations",schemaPath:"#/properties/revocations/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
 return false;
 }
 else {
-var valid5 = true;
-const len1 = data10.length;
-for(let i1=0; i1<len1; i1++){
-let data11 = data10[i1];
-const _errs27 = errors;
-if(errors === _errs27){
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-let missing2;
-if((((data11.envelope === undefined) && (missing2 = "envelope")) || ((data11.policyVersion === undefined) && (missing2 = "policyVersion"))) || ((data11.accepted === undefined) && (missing2 = "accepted"))){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i1,schemaPath:"#/properties/revocations/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+var valid7 = true;
+const len2 = data15.length;
+for(let i2=0; i2<len2; i2++){
+let data16 = data15[i2];
+const _errs38 = errors;
+if(errors === _errs38){
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+let missing3;
+if((((data16.envelope === undefined) && (missing3 = "envelope")) || ((data16.policyVersion === undefined) && (missing3 = "policyVersion"))) || ((data16.accepted === undefined) && (missing3 = "accepted"))){
+validate34.errors = [{instancePath:instancePath+"/revocations/" + i2,schemaPath:"#/properties/revocations/items/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
 return false;
 }
 else {
-const _errs29 = errors;
-for(const key4 in data11){
-if(!(((key4 === "envelope") || (key4 === "policyVersion")) || (key4 === "accepted"))){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i1,schemaPath:"#/properties/revocations/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
+const _errs40 = errors;
+for(const key5 in data16){
+if(!(((key5 === "envelope") || (key5 === "policyVersion")) || (key5 === "accepted"))){
+validate34.errors = [{instancePath:instancePath+"/revocations/" + i2,schemaPath:"#/properties/revocations/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs29 === errors){
-if(data11.envelope !== undefined){
-let data12 = data11.envelope;
-const _errs30 = errors;
-if(errors === _errs30){
-if(typeof data12 === "string"){
-if(func1(data12) > 262144){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i1+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
+if(_errs40 === errors){
+if(data16.envelope !== undefined){
+let data17 = data16.envelope;
+const _errs41 = errors;
+if(errors === _errs41){
+if(typeof data17 === "string"){
+if(func1(data17) > 262144){
+validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
 return false;
 }
 else {
-if(func1(data12) < 2){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i1+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
+if(func1(data17) < 2){
+validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
 return false;
-}
-}
-}
-else {
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i1+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid6 = _errs30 === errors;
-}
-else {
-var valid6 = true;
-}
-if(valid6){
-if(data11.policyVersion !== undefined){
-let data13 = data11.policyVersion;
-const _errs32 = errors;
-if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i1+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs32){
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 > 1000000000 || isNaN(data13)){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i1+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
-return false;
-}
-else {
-if(data13 < 1 || isNaN(data13)){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i1+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
-}
-var valid6 = _errs32 === errors;
-}
-else {
-var valid6 = true;
-}
-if(valid6){
-if(data11.accepted !== undefined){
-let data14 = data11.accepted;
-const _errs34 = errors;
-if(errors === _errs34){
-if(typeof data14 === "string"){
-if(!pattern36.test(data14)){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i1+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
-return false;
-}
-}
-else {
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i1+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid6 = _errs34 === errors;
-}
-else {
-var valid6 = true;
-}
-}
-}
 }
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i1,schemaPath:"#/properties/revocations/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-var valid5 = _errs27 === errors;
-if(!valid5){
+var valid8 = _errs41 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data16.policyVersion !== undefined){
+let data18 = data16.policyVersion;
+const _errs43 = errors;
+if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
+validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs43){
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 > 1000000000 || isNaN(data18)){
+validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+return false;
+}
+else {
+if(data18 < 1 || isNaN(data18)){
+validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid8 = _errs43 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data16.accepted !== undefined){
+let data19 = data16.accepted;
+const _errs45 = errors;
+if(errors === _errs45){
+if(typeof data19 === "string"){
+if(!pattern36.test(data19)){
+validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+return false;
+}
+}
+else {
+validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid8 = _errs45 === errors;
+}
+else {
+var valid8 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate34.errors = [{instancePath:instancePath+"/revocations/" + i2,schemaPath:"#/properties/revocations/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid7 = _errs38 === errors;
+if(!valid7){
 break;
 }
 }
@@ -6353,7 +6488,7 @@ validate34.errors = [{instancePath:instancePath+"/revocations",schemaPath:"#/pro
 return false;
 }
 }
-var valid0 = _errs25 === errors;
+var valid0 = _errs36 === errors;
 }
 else {
 var valid0 = true;

@@ -16,7 +16,8 @@ import { FormatError, InstallError, UsageError, VerificationError, type Reason }
 import { manifestFromPayload, type Manifest } from '../manifest.js';
 import type { TrustedPolicy } from '../policy.js';
 import { publicSigner } from '../quorum.js';
-import { openStore, siteFor, verifyWithStore } from '../store.js';
+import { installedKey, openStore, siteFor, verifyWithStore, type TrustStore } from '../store.js';
+import { riskLevelRank } from '../risk.js';
 import { formatTimestamp } from '../time.js';
 import { isSameRelease, parseVersion } from '../version.js';
 import { verifyBundle, type BundleInput, type Limits, type Verified } from '../verify.js';
@@ -54,6 +55,8 @@ export interface ApplyOptions {
   dryRun?: boolean;
   /** Keep locally modified files (skip their ops, report them) instead of refusing with LOCAL_CHANGES. */
   keepLocal?: boolean;
+  /** With keepLocal: keep local files even from a release rated Critical or above (else KEEP_LOCAL_REFUSED). */
+  keepLocalDespiteRisk?: boolean;
   /** Timeout of each post-update step; default 300 s. */
   postTimeoutMs?: number;
   /** Environment of the post-update steps; default process.env. */
@@ -91,6 +94,8 @@ export interface ApplyResult {
   counts: Record<Step['op'], number>;
   /** Locally modified files kept with keepLocal (their ops skipped). */
   kept: LocalChange[];
+  /** Files were kept: the release is installed only in part (the store keeps the version before and names them). */
+  partial: boolean;
   /** The post-update steps run (or, in a dry run or a run without the post phase, to be run: exitCode null). */
   post: PostStepResult[];
   postUpdate: string[][];
@@ -165,6 +170,7 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
     const v = await verifyRelease(input, opts, now, paths, 'apply');
     progress(verifiedEvent(v));
     const plan = preflight(paths, v, opts, false);
+    refuseRiskyKeep(plan, v.manifest, opts);
     progress({ event: 'plan', counts: countSteps(plan.steps), kept: plan.kept.length });
     timings.check = Date.now() - t;
     phases.push('check');
@@ -180,6 +186,7 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
       to: v.manifest.version,
       store: v.storeDir,
       created: formatTimestamp(now),
+      ...(plan.kept.length > 0 && { kept: plan.kept.map((k) => k.path) }),
     };
     if (phase === 'check') {
       writePhaseState(paths, { bundle: begin.bundle, product: begin.product, component: begin.component, from: begin.from, to: begin.to, phase: 'check' }, now);
@@ -237,6 +244,7 @@ async function dryRun(input: BundleInput, opts: ApplyOptions, phase: ApplyPhase,
   }
   const v = await verifyRelease(input, opts, now, paths, 'apply');
   const plan = preflight(paths, v, opts, true);
+  refuseRiskyKeep(plan, v.manifest, opts);
   progress({ event: 'plan', counts: countSteps(plan.steps), kept: plan.kept.length });
   return result(paths, v, plan, { phases: [], post: phase === 'check' ? [] : plannedPost(v.manifest), recovered: null, timings: {}, dryRun: true, from: v.from });
 }
@@ -281,7 +289,7 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
     }
     const m = manifestOf(verified);
     if (mode === 'apply') from = siteFor(store, m.product, m.component)!.installed;
-    else if (siteFor(store, m.product, m.component)?.installed !== m.version) {
+    else if (!installedHere(store, m)) {
       throw new InstallError('PHASE_ORDER', `the trust store does not record ${m.product} ${m.component} ${m.version} as installed; run the files phase first`);
     }
   } else {
@@ -312,6 +320,22 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
   if (mode === 'apply' && detected === null) detected = detectInstalledVersion(paths.root, manifest);
   // The journal names the store by an absolute path: a recovery may run from another working directory.
   return { verified, manifest, from, detected, storeDir: opts.store === undefined ? null : resolve(opts.store) };
+}
+
+/** The store records this release as installed, in full or in part (apply --keep-local). */
+function installedHere(store: TrustStore, m: Manifest): boolean {
+  const entry = store.state.installed[installedKey(m.product, m.component)];
+  return entry?.version === m.version || entry?.partial?.version === m.version;
+}
+
+/** Keeping local files from a Critical or Highly Critical release may keep the vulnerable code: only when asked for in so many words. */
+function refuseRiskyKeep(plan: Plan, manifest: Manifest, opts: ApplyOptions): void {
+  if (plan.kept.length === 0 || opts.keepLocalDespiteRisk || !manifest.risk || riskLevelRank(manifest.risk.level) < riskLevelRank('Critical')) return;
+  throw new InstallError(
+    'KEEP_LOCAL_REFUSED',
+    `${manifest.product} ${manifest.component} ${manifest.version} is rated ${manifest.risk.level}; keeping ${plan.kept.map((k) => k.path).join(', ')} may keep the vulnerable code, so --keep-local is refused for it (--keep-local-despite-risk keeps them anyway); nothing was touched`,
+    { level: manifest.risk.level, files: plan.kept },
+  );
 }
 
 /** Runs a verification, adding `extra` reasons to its VerificationError, or throwing them when it passed. */
@@ -463,6 +487,7 @@ function result(
     changes: describeSteps(steps),
     counts: countSteps(steps),
     kept: plan?.kept ?? [],
+    partial: (plan?.kept.length ?? 0) > 0,
     post: extra.post,
     postUpdate: v.manifest.postUpdate,
     recovered: extra.recovered,

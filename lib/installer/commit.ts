@@ -281,7 +281,7 @@ export function removeJournal(paths: SitePaths): void {
 export async function finishCommitted(paths: SitePaths, begin: JournalBegin, points: Points, now: Date): Promise<void> {
   try {
     if (begin.store !== null) {
-      await recordInstall(begin.store, begin.product, begin.component, begin.to, { now });
+      await recordInstall(begin.store, begin.product, begin.component, begin.to, { now, kept: begin.kept });
       points.hit('install recorded in the trust store');
     }
     writePhaseState(paths, { bundle: begin.bundle, product: begin.product, component: begin.component, from: begin.from, to: begin.to, phase: 'files' }, now);

@@ -41,6 +41,8 @@ export interface JournalBegin {
   /** The trust store to record the install in, when the update was verified against one. */
   store: string | null;
   created: string;
+  /** Locally modified files the update left as they were (apply --keep-local): the install is recorded as partial. Absent when none. */
+  kept?: string[];
 }
 
 export type JournalStep =
@@ -106,7 +108,7 @@ function digits(o: Record<string, unknown>, key: string, line: number): string {
 }
 
 function parseBegin(o: Record<string, unknown>): JournalBegin {
-  exactKeys(o, ['t', 'format', 'site', 'bundle', 'product', 'component', 'from', 'to', 'store', 'created'], 1);
+  exactKeys(o, ['t', 'format', 'site', 'bundle', 'product', 'component', 'from', 'to', 'store', 'created', ...('kept' in o ? ['kept'] : [])], 1);
   if (o.format !== JOURNAL_FORMAT) corrupt(`format ${JSON.stringify(o.format)} is not ${JOURNAL_FORMAT}`, 1);
   const site = str(o, 'site', 1);
   if (!site.startsWith('/')) corrupt('site is not an absolute path', 1);
@@ -125,7 +127,13 @@ function parseBegin(o: Record<string, unknown>): JournalBegin {
     to: str(o, 'to', 1),
     store: o.store as string | null,
     created: str(o, 'created', 1),
+    ...('kept' in o && { kept: keptPaths(o.kept) }),
   };
+}
+
+function keptPaths(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0) corrupt('kept is not a list of paths', 1);
+  return (value as unknown[]).map((path) => relPath({ path }, 1));
 }
 
 function parseStep(o: Record<string, unknown>, line: number): JournalStep {

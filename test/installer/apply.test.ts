@@ -12,6 +12,9 @@ import { ensureStateDir, lockSite, sitePaths } from '../../lib/installer/state.j
 import { loadTrustedPolicy } from '../../lib/policy.js';
 import { initStore, openStore, recordInstall } from '../../lib/store.js';
 import { makePolicy } from '../support/fixtures.js';
+import type { IndexEntry } from '../../lib/distribution/messages.js';
+import { nextWanted } from '../../lib/site/choose.js';
+import { storeBackend } from '../../lib/site/store-backend.js';
 import { expectedSnapshot, makeBundle, makeSetup, NEW, NOW, OLD, snapshot, tempDir, writeSite, type Snapshot, type Tree } from './support.js';
 
 async function failure(p: Promise<unknown>): Promise<CountersignError> {
@@ -23,6 +26,9 @@ async function failure(p: Promise<unknown>): Promise<CountersignError> {
   }
   throw new Error('expected the apply to fail');
 }
+
+const LESS_CRITICAL = 'AC:Complex/A:Admin/CI:Some/II:None/E:Theoretical/TD:Uncommon'; // 7/25
+const CRITICAL = 'AC:None/A:None/CI:Some/II:Some/E:Theoretical/TD:Uncommon'; // 16/25
 
 const oldSnap = expectedSnapshot(OLD);
 const newSnap = expectedSnapshot(NEW);
@@ -192,8 +198,8 @@ describe('installer apply: --dry-run', function () {
 describe('installer apply: locally modified files', function () {
   this.timeout(60_000);
 
-  async function modifiedSite() {
-    const s = await makeSetup();
+  async function modifiedSite(riskVector?: string) {
+    const s = await makeSetup(riskVector ? { request: { riskVector } } : {});
     writeFileSync(join(s.site, 'README.txt'), 'our own readme\n');
     writeFileSync(join(s.site, 'core/modules/system/system.module'), '<?php // patched locally\n');
     rmSync(join(s.site, 'core/includes/legacy.inc'));
@@ -216,17 +222,64 @@ describe('installer apply: locally modified files', function () {
     expect(await installedIn(s.store)).to.equal('10.2.3');
   });
 
-  it('--keep-local keeps them, applies the rest and reports what it kept', async () => {
-    const s = await modifiedSite();
+  const KEPT = ['README.txt', 'core/includes/legacy.inc', 'core/modules/old/old.module', 'core/modules/system/system.module'];
+
+  it('--keep-local keeps them, applies the rest, reports what it kept, and records the release as partly installed', async () => {
+    const s = await modifiedSite(LESS_CRITICAL);
     const before = snapshot(s.site);
     const r = await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, keepLocal: true });
-    expect(r.kept.map((k) => k.path)).to.deep.equal(['README.txt', 'core/includes/legacy.inc', 'core/modules/old/old.module', 'core/modules/system/system.module']);
+    expect(r.kept.map((k) => k.path)).to.deep.equal(KEPT);
+    expect(r.partial).to.equal(true);
     const after = snapshot(s.site);
     for (const kept of ['README.txt', 'core/modules/old/old.module', 'core/modules/system/system.module']) expect(after[kept], kept).to.equal(before[kept]);
     expect(after['core/includes/legacy.inc']).to.equal(undefined);
     expect(after['core/modules/old'], 'a directory holding a kept file stays').to.equal('dir 0755');
     expect(after['core/modules/old/old.info.yml']).to.equal(undefined);
     for (const changed of ['core/lib/Drupal.php', 'core/includes/bootstrap.inc', 'core/scripts/update.sh', 'sites/default/settings.php']) expect(after[changed], changed).to.equal(newSnap[changed]);
+    // The kept files may be where the fix is: the site is not at 10.2.4, and the store says so.
+    const entry = (await openStore(s.store)).state.installed['drupal/core']!;
+    expect(entry).to.deep.include({ version: '10.2.3', highest: '10.2.3' });
+    expect(entry.partial).to.deep.include({ version: '10.2.4', kept: KEPT });
+    // So the release is still offered to this site (what it reports installed is 10.2.3).
+    const offer = { name: 'drupal-core-10.2.4', product: 'drupal', component: 'core', version: '10.2.4', appliesTo: ['10.2.3'], risk: null } as unknown as IndexEntry;
+    const installed = await storeBackend({ storeDir: s.store, installer: { kind: 'inbox', dir: join(s.dir, 'inbox') }, minRisk: null }).installed();
+    expect(nextWanted([offer], installed, { minRisk: null, asked: new Set() })?.name).to.equal('drupal-core-10.2.4');
+    // A full install later (or trust record after merging by hand) clears it.
+    await recordInstall(s.store, 'drupal', 'core', '10.2.4', { now: NOW });
+    expect((await openStore(s.store)).state.installed['drupal/core']).to.not.have.property('partial');
+  });
+
+  it('--keep-local is refused (KEEP_LOCAL_REFUSED) for a release rated Critical or above, unless --keep-local-despite-risk; nothing is touched', async () => {
+    for (const vector of [CRITICAL, 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default']) {
+      const s = await modifiedSite(vector);
+      const before = snapshot(s.site);
+      for (const dryRun of [true, false]) {
+        const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, keepLocal: true, dryRun }));
+        expect(err.code, `${vector} dry run ${dryRun}`).to.equal('KEEP_LOCAL_REFUSED');
+      }
+      expect(snapshot(s.site)).to.deep.equal(before);
+      expect(await installedIn(s.store)).to.equal('10.2.3');
+      const r = await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, keepLocal: true, keepLocalDespiteRisk: true });
+      expect(r.partial).to.equal(true);
+      expect((await openStore(s.store)).state.installed['drupal/core']!.partial?.kept).to.deep.equal(KEPT);
+    }
+  });
+
+  it('a crash after the commit record keeps the kept files in the journal: recovery records the install as partial too', async () => {
+    const s = await modifiedSite(LESS_CRITICAL);
+    const hooks = { point: (_n: number, label: string) => { if (label === 'logged commit') throw Object.assign(new Error('EIO: injected'), { code: 'EIO' }); } };
+    await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, keepLocal: true, hooks }));
+    expect(readFileSync(join(s.stateDir, 'journal'), 'utf8')).to.contain('"kept":["README.txt"');
+    await recoverSite(s.site, { store: s.store, now: NOW });
+    const entry = (await openStore(s.store)).state.installed['drupal/core']!;
+    expect(entry.version).to.equal('10.2.3');
+    expect(entry.partial?.kept).to.deep.equal(KEPT);
+  });
+
+  it('--keep-local with nothing to keep is an ordinary, full install, whatever the risk', async () => {
+    const s = await makeSetup();
+    const r = await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, keepLocal: true });
+    expect(r.partial).to.equal(false);
     expect(await installedIn(s.store)).to.equal('10.2.4');
   });
 
@@ -272,7 +325,7 @@ describe('installer apply: a failure in the middle of the commit rolls back', fu
         // From the commit record on, a failure never rolls back: the new release stays and recovery finishes it.
         expect(err.code, label).to.equal('FINISH_FAILED');
         expect(snapshot(s.site), label).to.deep.equal(newSnap);
-        const r = await recoverSite(s.site, { now: NOW });
+        const r = await recoverSite(s.site, { now: NOW, store: s.store });
         expect(r.action, label).to.equal(k === labels.length ? 'none' : 'completed');
         expect(await installedIn(s.store), label).to.equal('10.2.4');
         expect(leftovers(s.stateDir), label).to.deep.equal([]);
@@ -496,7 +549,7 @@ describe('installer apply: the trust store decides what is installed', function 
     );
     expect(err.code).to.equal('FINISH_FAILED');
     expect(await installedIn(s.store)).to.equal('10.2.3');
-    expect((await recoverSite(s.site, { now: NOW })).action).to.equal('completed');
+    expect((await recoverSite(s.site, { now: NOW, store: s.store })).action).to.equal('completed');
     expect(await installedIn(s.store)).to.equal('10.2.4');
   });
 
