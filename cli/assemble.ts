@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { verifyArchiveStream } from '../lib/archive.js';
 import { writeBundleFile } from '../lib/bundle-file.js';
-import { writeFilesAtomically } from '../lib/durable.js';
+import { refuseExisting, writeFilesAtomically } from '../lib/durable.js';
 import { assemblyQuorums, keptSignatures, uncountedProblems, type QuorumSide } from '../lib/assembly.js';
 import { serializeEnvelope, type EnvelopeSignature } from '../lib/envelope.js';
 import { CountersignError, SignatureError, UsageError, type Reason } from '../lib/errors.js';
@@ -9,8 +9,8 @@ import { manifestFromPayload } from '../lib/manifest.js';
 import { partialAsSignature, partialMismatch, parsePartial, type PartialSignature } from '../lib/partial.js';
 import { describeQuorum, describeSigners, publicSigner } from '../lib/quorum.js';
 import type { Context } from './context.js';
-import { withDocument } from './documents.js';
-import { readInput } from './files.js';
+import { FORCE_OPTION } from './flags.js';
+import { readDocument, withDocument } from './documents.js';
 import { examples, fail, succeed } from './output.js';
 
 interface AssembleArgs {
@@ -19,6 +19,7 @@ interface AssembleArgs {
   archive?: string;
   out: string;
   sig: string[];
+  force?: boolean;
   json?: boolean;
 }
 
@@ -28,11 +29,12 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
     describe: 'Collect partial signatures; write the bundle only when a quorum of distinct trusted keys has signed',
     builder: (y) =>
       y
-        .positional('doc', { type: 'string', demandOption: true, describe: 'The unsigned manifest or policy' })
+        .positional('doc', { type: 'string', demandOption: true, describe: 'The unsigned manifest, policy or revocation; - reads it from standard input' })
         .positional('sig', { type: 'string', array: true, demandOption: true, describe: 'Partial signature files' })
         .option('policy', { type: 'string', demandOption: true, describe: 'The signed policy sites trust (or, for a new policy, the policy itself)' })
         .option('archive', { type: 'string', describe: 'The release archive (default: the one named in the manifest, beside it)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Bundle file to write (a signed policy for a policy)' })
+        .option('force', FORCE_OPTION)
         .epilogue('Invalid, unknown and duplicate signatures are reported and never counted. Short of the quorum nothing is written (exit 1).')
         .epilogue(
           examples(
@@ -40,8 +42,9 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
             'countersign assemble policy.json --policy policy.json --out policy.signed.json a.sig b.sig c.sig  # self-sign a new policy',
           ),
         ),
-    handler: (args) =>
-      withDocument(args.doc, args.archive, async ({ doc, archive }) => {
+    handler: (args) => {
+      refuseExisting([args.out], args.force);
+      return withDocument(args.doc, args.archive, async ({ doc, archive }) => {
         const problems: Reason[] = [];
         const signatures: EnvelopeSignature[] = [...doc.envelope.signatures];
         for (const file of args.sig) {
@@ -51,7 +54,7 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
           if (mismatch) problems.push(mismatch);
           else signatures.push(partialAsSignature(partial));
         }
-        const sides = assemblyQuorums(doc, signatures, readInput(args.policy, 'policy'), ctx.now, args.policy);
+        const sides = assemblyQuorums(doc, signatures, readDocument(args.policy, 'policy'), ctx.now, args.policy);
         const allProblems = [...problems, ...uncountedProblems(sides)];
         const report = allProblems.map((p) => `  ${p.code}: ${p.message}`);
         const first = sides[0]!.quorum;
@@ -70,9 +73,9 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
           if (!archive) throw new UsageError('USAGE', `the archive ${manifest.archive.name} is not beside the manifest; pass --archive`);
           // A bundle that would fail verification is never published.
           await verifyArchiveStream(archive.chunks(), manifest.archive, manifest.files);
-          await writeBundleFile(args.out, envelope, archive);
+          await writeBundleFile(args.out, envelope, archive, { force: args.force });
         } else {
-          writeFilesAtomically([{ path: args.out, data: serializeEnvelope(envelope), overwrite: true }]);
+          writeFilesAtomically([{ path: args.out, data: serializeEnvelope(envelope) }], { force: args.force });
         }
         succeed(ctx, args, { bundle: args.out, kind: doc.kind, signed: first.signedBy.length, ...who, sides: sideData, problems: allProblems }, [
           `Quorum met: ${sides.map((x) => `${x.label}: ${describeSigners(x.quorum)}`).join('; ')}`,
@@ -80,13 +83,14 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
           ...(report.length ? ['Not counted:', ...report] : []),
           `Wrote ${args.out}`,
         ]);
-      }),
+      });
+    },
   };
 }
 
 /** A partial that cannot be read is reported like any other invalid signature; I/O errors still stop the run. */
 function readPartial(file: string, problems: Reason[]): PartialSignature | undefined {
-  const bytes = readInput(file, 'partial signature', 64 * 1024);
+  const bytes = readDocument(file, 'partial signature');
   try {
     return parsePartial(bytes, file);
   } catch (err) {

@@ -1,10 +1,20 @@
 // What every command needs from the outside world, injectable so tests drive the parser in-process.
+import { isatty } from 'node:tty';
+
+/** Questions to the person at the terminal (inquirer by default). */
+export interface Prompter {
+  password(message: string): Promise<string>;
+  confirm(message: string): Promise<boolean>;
+}
+
 export interface Context {
   out(text: string): void;
   err(text: string): void;
   env: Record<string, string | undefined>;
   /** Whether a person is at the keyboard (prompts are allowed). */
   interactive: boolean;
+  /** Asks the person at the terminal; absent: inquirer. */
+  prompter?: Prompter;
   /** The reference time, fixed once per run. */
   now: Date;
   exitCode: number;
@@ -28,7 +38,8 @@ export function processContext(): Context {
     out: (text) => process.stdout.write(line(text)),
     err: (text) => process.stderr.write(line(text)),
     env: process.env,
-    interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+    // isatty(0), not process.stdin.isTTY: creating process.stdin would make a piped fd 0 non-blocking.
+    interactive: isatty(0) && isatty(2),
     now: new Date(),
     exitCode: 0,
   };

@@ -1,10 +1,88 @@
-// Loading the documents commands are given: a bare envelope or a bundle, plus an optional separate archive.
-import { existsSync, statSync } from 'node:fs';
+// What kind of countersign file a path holds, and loading the documents commands are given: a bare
+// envelope or a bundle, plus an optional separate archive. A file of another kind than the one expected
+// is the caller's mistake (WRONG_KIND, exit 2), named for what it is; a damaged file of the right kind
+// is left to the parsers, whose verdict it is.
+import { closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { looksLikeBundle } from '../lib/bundle.js';
 import { openArchiveFile, openBundleFile, type OpenedArchive } from '../lib/bundle-file.js';
-import { openEnvelope, type OpenedEnvelope } from '../lib/envelope.js';
+import { fromUtf8 } from '../lib/bytes.js';
+import { kindOf, MAX_ENVELOPE_BYTES, openEnvelope, type DocumentKind, type OpenedEnvelope } from '../lib/envelope.js';
+import { UsageError } from '../lib/errors.js';
+import { PUBLIC_KEY_FILE_TYPE, SECRET_KEY_FILE_TYPE } from '../lib/keyfile.js';
 import { manifestFromPayload } from '../lib/manifest.js';
+import { STORE_FORMAT } from '../lib/store.js';
 import type { ArchiveInput } from '../lib/verify.js';
+import { displayName, readInput, spoolStdin, STDIN } from './files.js';
+
+export type FileKind = 'bundle' | DocumentKind | 'envelope' | 'partial-signature' | 'public-key' | 'secret-key' | 'archive' | 'trust-store';
+
+const NAMES: Record<FileKind, string> = {
+  bundle: 'a bundle (a signed release and its archive)',
+  manifest: 'a release manifest',
+  policy: 'a policy',
+  revocation: 'a revocation',
+  envelope: 'a signed-document envelope of an unknown type',
+  'partial-signature': 'a partial signature (.sig)',
+  'public-key': 'a public key (.pub)',
+  'secret-key': 'a secret key (.key)',
+  archive: 'a tar archive',
+  'trust-store': "a trust store's state file",
+};
+
+/** Recognises every countersign file by its first bytes or its JSON markers; undefined for anything else. */
+export function sniffKind(bytes: Uint8Array): FileKind | undefined {
+  if (looksLikeBundle(bytes)) return 'bundle';
+  if (bytes.length >= 263 && Buffer.from(bytes.subarray(257, 262)).toString('latin1') === 'ustar') return 'archive';
+  if (bytes.length > MAX_ENVELOPE_BYTES) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(fromUtf8(bytes));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if (v.type === 'countersign-partial-signature') return 'partial-signature';
+  if (v.type === PUBLIC_KEY_FILE_TYPE) return 'public-key';
+  if (v.type === SECRET_KEY_FILE_TYPE) return 'secret-key';
+  if (v.format === STORE_FORMAT) return 'trust-store';
+  if (typeof v.payloadType === 'string') return kindOf(v.payloadType) ?? 'envelope';
+  return undefined;
+}
+
+/** What each input of a command must be, and the most it may hold. */
+const ROLES = {
+  policy: { kinds: ['policy'], noun: 'a policy', max: 64 * 1024 * 1024 },
+  'policy rotation': { kinds: ['policy'], noun: 'a policy', max: 64 * 1024 * 1024 },
+  revocation: { kinds: ['revocation'], noun: 'a revocation', max: 64 * 1024 * 1024 },
+  update: { kinds: ['policy', 'revocation'], noun: 'a signed policy or revocation', max: 64 * 1024 * 1024 },
+  'partial signature': { kinds: ['partial-signature'], noun: 'a partial signature (.sig)', max: 64 * 1024 },
+  'public key file': { kinds: ['public-key'], noun: 'a public key (.pub)', max: 64 * 1024 },
+  'secret key file': { kinds: ['secret-key'], noun: 'a secret key (.key)', max: 64 * 1024 },
+  document: { kinds: ['bundle', 'manifest', 'policy', 'revocation'], noun: 'a bundle or a signed document', max: 0 },
+} satisfies Record<string, { kinds: FileKind[]; noun: string; max: number }>;
+
+export type Role = keyof typeof ROLES;
+
+/** Refuses (WRONG_KIND) a file recognised as another kind than `role` takes. */
+export function expectKind(bytes: Uint8Array, path: string, role: Role): void {
+  const found = sniffKind(bytes);
+  const { kinds, noun } = ROLES[role];
+  if (found !== undefined && !(kinds as FileKind[]).includes(found)) {
+    throw new UsageError('WRONG_KIND', `${displayName(path)} is ${NAMES[found]}, not ${noun}`, { file: path, found, expected: kinds });
+  }
+}
+
+/** Reads a file (or `-`) that must be of the kind `role` names, within that role's size cap. */
+export function readDocument(path: string, role: Exclude<Role, 'document'>): Uint8Array {
+  const bytes = readInput(path, role, ROLES[role].max);
+  expectKind(bytes, path, role);
+  return bytes;
+}
+
+/** The most a bundle read from standard input may hold: the envelope and archive caps of verification. */
+export const STDIN_BUNDLE_MAX = MAX_ENVELOPE_BYTES + 4 * 1024 ** 3 + 64;
 
 export interface LoadedDocument {
   doc: OpenedEnvelope;
@@ -18,22 +96,50 @@ export interface LoadedDocument {
 /**
  * Runs `use` with a document and its archive: the one given, else the bundle's own, else (for a bare
  * manifest) the archive the manifest names when it sits beside it, as `build` leaves them.
- * Every file opened is closed afterwards.
+ * `-` reads the document from standard input. Every file opened is closed afterwards.
  */
 export async function withDocument<T>(path: string, archivePath: string | undefined, use: (loaded: LoadedDocument) => Promise<T>): Promise<T> {
-  const input = await openBundleFile(path);
+  const name = displayName(path);
+  // A bundle is streamed (perhaps twice), so standard input is first kept in a private temporary file.
+  const spooled = path === STDIN ? spoolStdin(STDIN_BUNDLE_MAX, 'document') : undefined;
+  const file = spooled?.path ?? path;
   let separate: OpenedArchive | undefined;
   try {
-    const doc = openEnvelope(input.envelopeBytes, path);
-    let archiveFile = archivePath ?? (input.archive ? path : undefined);
-    if (!archivePath && !input.archive && doc.kind === 'manifest') {
-      const sibling = join(dirname(path), manifestFromPayload(doc.payloadBytes).archive.name);
-      if (existsSync(sibling) && statSync(sibling).isFile()) archiveFile = sibling;
+    refuseOtherKindByHead(file, path);
+    const input = await openBundleFile(file);
+    spooled?.remove(); // the open file stays readable
+    try {
+      if (!input.isBundle) expectKind(input.envelopeBytes, path, 'document');
+      const doc = openEnvelope(input.envelopeBytes, name);
+      let archiveFile = archivePath ?? (input.archive ? path : undefined);
+      if (!archivePath && !input.archive && doc.kind === 'manifest' && !spooled) {
+        const sibling = join(dirname(path), manifestFromPayload(doc.payloadBytes).archive.name);
+        if (existsSync(sibling) && statSync(sibling).isFile()) archiveFile = sibling;
+      }
+      if (archiveFile && archiveFile !== path) separate = await openArchiveFile(archiveFile);
+      return await use({ doc, envelopeBytes: input.envelopeBytes, archive: separate ?? input.archive, archiveFile, isBundle: input.isBundle });
+    } finally {
+      await separate?.close();
+      await input.close();
     }
-    if (archiveFile && archiveFile !== path) separate = await openArchiveFile(archiveFile);
-    return await use({ doc, envelopeBytes: input.envelopeBytes, archive: separate ?? input.archive, archiveFile, isBundle: input.isBundle });
   } finally {
-    await separate?.close();
-    await input.close();
+    spooled?.remove();
   }
+}
+
+/** A tar archive too large to be read as an envelope is still named for what it is. */
+function refuseOtherKindByHead(file: string, path: string): void {
+  let fd: number | undefined;
+  const head = new Uint8Array(512);
+  let n = 0;
+  try {
+    if (!statSync(file).isFile()) return; // never open a FIFO: it would wait for a writer
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    n = readSync(fd, head, 0, head.length, 0);
+  } catch {
+    return; // openBundleFile reports it
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (sniffKind(head.subarray(0, n)) === 'archive') expectKind(head.subarray(0, n), path, 'document');
 }

@@ -8,7 +8,9 @@ export function checkFlag<T>(flag: string, parse: () => T): T {
     return parse();
   } catch (err) {
     if (err instanceof CountersignError && !(err instanceof UsageError)) {
-      throw new UsageError('USAGE', `${flag}: ${err.message}`, { flag, cause: err.code });
+      // The message names the flag once: lib errors that were told the flag's name already start with it.
+      const message = err.message.startsWith(flag) ? err.message : `${flag}: ${err.message}`;
+      throw new UsageError('USAGE', message, { flag, cause: err.code });
     }
     throw err;
   }
@@ -25,3 +27,6 @@ export function riskFlag(flag: string, text: string | undefined): RiskLevel | nu
   if (!found) throw new UsageError('USAGE', `${flag} ${JSON.stringify(text)} is not a risk level (${RISK_LEVELS.join(', ')})`);
   return found;
 }
+
+/** The one overwrite rule: every command that writes a file refuses an existing one (OUTPUT_EXISTS) without it. */
+export const FORCE_OPTION = { type: 'boolean', describe: 'Replace output files that already exist (else OUTPUT_EXISTS)' } as const;

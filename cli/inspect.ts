@@ -2,14 +2,15 @@ import type { CommandModule } from 'yargs';
 import { openBundleFile } from '../lib/bundle-file.js';
 import { fromUtf8 } from '../lib/bytes.js';
 import { openEnvelope, parseJsonBytes } from '../lib/envelope.js';
-import { FormatError } from '../lib/errors.js';
+import { UsageError } from '../lib/errors.js';
 import { readFileChunks } from '../lib/file-chunks.js';
 import { parsePublicKeyFile, secretKeyIsEncrypted } from '../lib/keyfile.js';
 import { parsePartial } from '../lib/partial.js';
 import { summarizeDocument } from '../lib/summary.js';
 import { TarReader, type TarHeader } from '../lib/tar.js';
 import type { Context } from './context.js';
-import { readInput } from './files.js';
+import { sniffKind, STDIN_BUNDLE_MAX } from './documents.js';
+import { displayName, readInput, spoolStdin, STDIN } from './files.js';
 import { examples, succeed } from './output.js';
 
 interface InspectArgs {
@@ -33,15 +34,25 @@ export function inspectCommand(ctx: Context): CommandModule<object, InspectArgs>
   };
 }
 
-async function describeFile(path: string): Promise<{ data: Record<string, unknown>; lines: string[] }> {
-  const input = await openBundleFile(path, 64 * 1024 * 1024);
+async function describeFile(given: string): Promise<{ data: Record<string, unknown>; lines: string[] }> {
+  const spooled = given === STDIN ? spoolStdin(STDIN_BUNDLE_MAX, 'file') : undefined;
+  try {
+    return await describeAt(spooled?.path ?? given, displayName(given));
+  } finally {
+    spooled?.remove();
+  }
+}
+
+async function describeAt(file: string, path: string): Promise<{ data: Record<string, unknown>; lines: string[] }> {
+  const input = await openBundleFile(file, 64 * 1024 * 1024);
   await input.close(); // inspect reads the header and envelope only
   if (input.isBundle) {
     const summary = summarizeDocument(openEnvelope(input.envelopeBytes, path));
     const lines = [`${path}: countersign bundle (envelope + ${input.archive?.size ?? 0}-byte archive); not verified`, ...summary.lines.map((l) => `  ${l}`)];
     return { data: { file: 'bundle', ...summaryData(summary), archiveBytes: input.archive?.size ?? 0 }, lines };
   }
-  if (await isTar(path)) return describeTar(path);
+  if (await isTar(file)) return describeTar(file, path);
+  if (sniffKind(input.envelopeBytes) === undefined) throw new UsageError('WRONG_KIND', `${path} is not a countersign file`);
   const value = parseJsonBytes(input.envelopeBytes, path) as Record<string, unknown> | null;
   switch (value?.type) {
     case 'countersign-partial-signature': {
@@ -71,7 +82,7 @@ async function describeFile(path: string): Promise<{ data: Record<string, unknow
     const summary = summarizeDocument(openEnvelope(input.envelopeBytes, path));
     return { data: { file: 'envelope', ...summaryData(summary) }, lines: [`${path}: signed-document envelope; not verified`, ...summary.lines.map((l) => `  ${l}`)] };
   }
-  throw new FormatError('WRONG_TYPE', `${path} is not a countersign file`);
+  throw new UsageError('WRONG_KIND', `${path} is not a countersign file`);
 }
 
 function summaryData(s: ReturnType<typeof summarizeDocument>): Record<string, unknown> {
@@ -83,10 +94,10 @@ async function isTar(path: string): Promise<boolean> {
   return Buffer.from(head).toString('latin1') === 'ustar\0';
 }
 
-async function describeTar(path: string): Promise<{ data: Record<string, unknown>; lines: string[] }> {
+async function describeTar(file: string, path: string): Promise<{ data: Record<string, unknown>; lines: string[] }> {
   const entries: TarHeader[] = [];
   const reader = new TarReader({ onEntryStart: (h) => entries.push(h) });
-  for await (const chunk of readFileChunks(path)) reader.push(chunk);
+  for await (const chunk of readFileChunks(file)) reader.push(chunk);
   reader.end();
   return {
     data: { file: 'archive', entries: entries.map(({ path: p, mode, size }) => ({ path: p, mode, size })) },

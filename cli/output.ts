@@ -34,11 +34,27 @@ export function fail(ctx: Context, flags: OutputFlags, err: CountersignError, hu
  * hub/site conversation (an unreachable peer, a registry error) are not verdicts on anything: exit 2.
  */
 export function exitCodeFor(err: CountersignError): number {
+  if (callersOwn.has(err)) return 2;
   return err instanceof UsageError || err instanceof KeyError || err instanceof StoreError || err instanceof DistributionError ? 2 : 1;
 }
 
 /** The message of every `.demandCommand()`: the parser answers it with the help page of the command named. */
 export const SUBCOMMAND_NEEDED = 'Name a command; see --help.';
+
+const callersOwn = new WeakSet<CountersignError>();
+
+/**
+ * Runs `make` over the caller's own inputs (a policy built from --threshold and --signer): a rule it breaks
+ * is their mistake, exit 2, under the rule's own code (BAD_THRESHOLD), since no document is under check.
+ */
+export function fromCallersInput<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof CountersignError) callersOwn.add(err);
+    throw err;
+  }
+}
 
 // yargs wraps epilogues to the terminal width, which breaks a long example across lines. Each example is
 // therefore a short token in the epilogue, replaced by the whole line once yargs has rendered the page.

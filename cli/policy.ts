@@ -6,16 +6,17 @@ import { serializeEnvelope } from '../lib/envelope.js';
 import { writeFilesAtomically } from '../lib/durable.js';
 import { fromBase64, fromUtf8 } from '../lib/bytes.js';
 import { addDays } from '../lib/time.js';
-import { timeFlag } from './flags.js';
+import { FORCE_OPTION, timeFlag } from './flags.js';
 import type { Context } from './context.js';
-import { readInput } from './files.js';
-import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';
+import { readDocument } from './documents.js';
+import { examples, fromCallersInput, SUBCOMMAND_NEEDED, succeed } from './output.js';
 
 interface PolicyInitArgs {
   threshold: number;
   signer: string[];
   expires?: string;
   out: string;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -48,11 +49,12 @@ function policyInitCommand(ctx: Context): CommandModule<object, PolicyInitArgs> 
         .option('signer', { type: 'string', array: true, demandOption: true, describe: 'A public key file (repeat for each signer)' })
         .option('expires', { type: 'string', describe: 'ISO-8601 expiry (default: one year from now)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Where to write the policy envelope' })
+        .option('force', FORCE_OPTION)
         .epilogue('Then: countersign sign policy.json --key K.key (by at least m signers) and countersign assemble policy.json --policy policy.json --out policy.signed.json SIG...')
         .epilogue(examples('countersign policy init --threshold 3 --signer a.pub --signer b.pub --signer c.pub --signer d.pub --signer e.pub --out policy.json  # 3-of-5')),
     handler: (args) => {
       if (!Number.isInteger(args.threshold)) throw new UsageError('USAGE', '--threshold must be a whole number');
-      const policy = createPolicy({ threshold: args.threshold, signers: args.signer.map(readSigner), expires: expiryFlag(ctx, args.expires) });
+      const policy = fromCallersInput(() => createPolicy({ threshold: args.threshold, signers: args.signer.map(readSigner), expires: expiryFlag(ctx, args.expires) }));
       writePolicy(ctx, args, policy, `Next: at least ${policy.threshold} signers run "countersign sign ${args.out} --key THEIR.key".`);
     },
   };
@@ -65,6 +67,7 @@ interface PolicyRotateArgs {
   removeSigner?: string[];
   expires?: string;
   out: string;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -80,23 +83,26 @@ function policyRotateCommand(ctx: Context): CommandModule<object, PolicyRotateAr
         .option('remove-signer', { type: 'string', array: true, describe: 'A signer to remove: key id, a unique prefix of it (8+ hex digits), or exact name (repeat)' })
         .option('expires', { type: 'string', describe: 'ISO-8601 expiry (default: one year from now)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Where to write policy N+1' })
+        .option('force', FORCE_OPTION)
         .epilogue(
           'Version N+1 takes effect only when a quorum of N AND a quorum of N+1 sign it: countersign assemble policy-2.json --policy policy.signed.json --out policy-2.signed.json SIG... ' +
             'Sites accept it with countersign trust update --store DIR policy-2.signed.json; from then on a removed key counts for nothing.',
         )
         .epilogue(examples('countersign policy rotate --from policy.signed.json --remove-signer 43e2adfe --add-signer frank.pub --out policy-2.json  # a lost laptop')),
     handler: (args) => {
-      const current = loadTrustedPolicy(readInput(args.from, 'current policy'), args.from).policy;
+      const current = loadTrustedPolicy(readDocument(args.from, 'policy'), args.from).policy;
       const removed = new Set((args.removeSigner ?? []).map((r) => findSigner(current.signers, r).id));
       const kept = current.signers.filter((s) => !removed.has(s.id)).map((s) => ({ publicKey: fromBase64(s.publicKey), name: s.name }));
       const threshold = args.threshold ?? current.threshold;
       if (!Number.isInteger(threshold)) throw new UsageError('USAGE', '--threshold must be a whole number');
-      const next = createPolicy({
-        threshold,
-        signers: [...kept, ...(args.addSigner ?? []).map(readSigner)],
-        expires: expiryFlag(ctx, args.expires),
-        version: current.version + 1,
-      });
+      const next = fromCallersInput(() =>
+        createPolicy({
+          threshold,
+          signers: [...kept, ...(args.addSigner ?? []).map(readSigner)],
+          expires: expiryFlag(ctx, args.expires),
+          version: current.version + 1,
+        }),
+      );
       writePolicy(
         ctx,
         args,
@@ -109,7 +115,7 @@ function policyRotateCommand(ctx: Context): CommandModule<object, PolicyRotateAr
 
 function readSigner(file: string): NewSigner {
   try {
-    const pub = parsePublicKeyFile(fromUtf8(readInput(file, 'public key file', 64 * 1024)));
+    const pub = parsePublicKeyFile(fromUtf8(readDocument(file, 'public key file')));
     return { publicKey: pub.publicKey, name: pub.name };
   } catch (err) {
     if (err instanceof KeyError) throw new KeyError(err.code, `${file}: ${err.message}`);
@@ -132,8 +138,8 @@ function expiryFlag(ctx: Context, text: string | undefined): Date {
   return expires;
 }
 
-function writePolicy(ctx: Context, args: { out: string; json?: boolean }, policy: Policy, next: string): void {
-  writeFilesAtomically([{ path: args.out, data: serializeEnvelope(policyEnvelope(policy)) }]);
+function writePolicy(ctx: Context, args: { out: string; force?: boolean; json?: boolean }, policy: Policy, next: string): void {
+  writeFilesAtomically([{ path: args.out, data: serializeEnvelope(policyEnvelope(policy)) }], { force: args.force });
   succeed(ctx, args, { policy: args.out, version: policy.version, threshold: policy.threshold, signers: policy.signers.map(({ id, name }) => ({ id, name })) }, [
     `Wrote ${args.out}: policy version ${policy.version}, ${policy.threshold} of ${policy.signers.length} signers, expires ${policy.expires}`,
     ...policy.signers.map((s) => `  ${s.name}  ${s.id}`),

@@ -9,6 +9,7 @@ import { examples } from './output.js';
 interface RecoverArgs {
   site: string;
   stateDir?: string;
+  store?: string;
   clear?: boolean;
   progress?: boolean;
   json?: boolean;
@@ -22,6 +23,7 @@ export function recoverCommand(ctx: Context): CommandModule<object, RecoverArgs>
       y
         .option('site', { type: 'string', demandOption: true, describe: 'The site root, as given to apply' })
         .option('state-dir', { type: 'string', describe: 'The state directory, when apply was given one' })
+        .option('store', { type: 'string', describe: "The site's trust store, as given to apply: a committed update is recorded there (a journal naming another store is refused)" })
         .option('clear', { type: 'boolean', describe: 'Also remove the "needs attention" marker a failed post-update step left (after checking the site)' })
         .option('progress', { type: 'boolean', describe: 'Print one JSON object per event on stderr, one per line' })
         .epilogue(
@@ -43,6 +45,7 @@ export function recoverCommand(ctx: Context): CommandModule<object, RecoverArgs>
     handler: async (args) => {
       const result = await recoverSite(args.site, {
         stateDir: args.stateDir,
+        store: args.store,
         clear: args.clear,
         now: ctx.now,
         onProgress: args.progress ? (event) => ctx.err(stringifyForOutput(event)) : undefined,

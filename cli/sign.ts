@@ -3,16 +3,17 @@ import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { verifyArchiveStream } from '../lib/archive.js';
 import { fromUtf8 } from '../lib/bytes.js';
-import { writeFilesAtomically } from '../lib/durable.js';
-import { UsageError } from '../lib/errors.js';
-import { decryptSecretKey, secretKeyIsEncrypted } from '../lib/keyfile.js';
+import { refuseExisting, writeFilesAtomically } from '../lib/durable.js';
+import { KeyError, UsageError } from '../lib/errors.js';
+import { secretKeyIsEncrypted } from '../lib/keyfile.js';
 import { serializePartial, signDocument } from '../lib/partial.js';
 import { summarizeDocument } from '../lib/summary.js';
 import type { Context } from './context.js';
-import { withDocument } from './documents.js';
-import { readInput } from './files.js';
+import { readDocument, withDocument } from './documents.js';
 import { examples, succeed } from './output.js';
-import { askConfirmation, askPassphrase } from './passphrase.js';
+import { askConfirmation, unlockSecretKey } from './passphrase.js';
+import { FORCE_OPTION } from './flags.js';
+import { STDIN } from './files.js';
 
 interface SignArgs {
   doc: string;
@@ -21,6 +22,7 @@ interface SignArgs {
   yes?: boolean;
   out?: string;
   passphraseFile?: string;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -30,21 +32,26 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
     describe: 'Review a document and write one partial signature (works offline)',
     builder: (y) =>
       y
-        .positional('doc', { type: 'string', demandOption: true, describe: 'A manifest, policy or bundle' })
+        .positional('doc', { type: 'string', demandOption: true, describe: 'A manifest, policy, revocation or bundle; - reads it from standard input (then give --out)' })
         .option('key', { type: 'string', demandOption: true, describe: 'Your secret key file (PREFIX.key)' })
         .option('archive', { type: 'string', describe: "Re-hash this archive and refuse to sign if it differs from the manifest's" })
         .option('yes', { type: 'boolean', describe: 'Do not ask for confirmation (you reviewed the summary another way)' })
         .option('out', { type: 'string', describe: 'Partial signature file (default: DOC.<keyid>.sig beside DOC)' })
         .option('passphrase-file', { type: 'string', describe: 'Read the key passphrase from this file (else $COUNTERSIGN_PASSPHRASE, else a prompt)' })
+        .option('force', FORCE_OPTION)
         .epilogue('Send the small .sig file back to the release manager by any channel: it proves nothing until a quorum is assembled.')
         .epilogue(examples('countersign sign drupal-10.2.4.manifest.json --archive drupal-10.2.4.tar --key ~/.countersign/alice.key  # shows the summary, asks, writes the .sig')),
-    handler: (args) =>
-      withDocument(args.doc, args.archive, async ({ doc, archive, archiveFile }) => {
+    handler: (args) => {
+      if (args.doc === STDIN && args.out === undefined) throw new UsageError('USAGE', 'DOC - (standard input): give --out for the partial signature');
+      // A wrong --key, or an output that exists, fails now: before the review and the passphrase.
+      const keyText = fromUtf8(readDocument(args.key, 'secret key file'), 'secret key file');
+      const encrypted = secretKeyIsEncrypted(keyText);
+      const out = args.out ?? defaultOut(args.doc, claimedKeyId(keyText));
+      refuseExisting([out], args.force);
+      return withDocument(args.doc, args.archive, async ({ doc, archive, archiveFile }) => {
         const summary = summarizeDocument(doc);
-        const keyText = fromUtf8(readInput(args.key, 'secret key file', 64 * 1024), 'secret key file');
-        const encrypted = secretKeyIsEncrypted(keyText); // a wrong --key fails now, before the review
         if (!encrypted) ctx.err(`warning: ${args.key} is an UNENCRYPTED key, fit only for tests and demos`);
-        if ((statSync(args.key).mode & 0o077) !== 0) ctx.err(`warning: ${args.key} is readable by other users; chmod 600 it`);
+        if (args.key !== STDIN && (statSync(args.key).mode & 0o077) !== 0) ctx.err(`warning: ${args.key} is readable by other users; chmod 600 it`);
         const lines = [...summary.lines];
         if (summary.manifest) {
           if (archive) {
@@ -58,14 +65,25 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
         if (!args.yes && !(await askConfirmation(ctx, 'Sign this document?'))) {
           throw new UsageError('DECLINED', 'not signed: you declined');
         }
-        const passphrase = encrypted ? await askPassphrase(ctx, args, { confirm: false }) : undefined;
-        const key = await decryptSecretKey(keyText, passphrase);
+        const key = await unlockSecretKey(ctx, args, keyText, encrypted);
         const partial = signDocument(doc, key.seed, key.publicKey);
-        const out = args.out ?? join(dirname(args.doc), `${basename(args.doc).replace(/\.json$/, '')}.${partial.keyid.slice(0, 8)}.sig`);
-        writeFilesAtomically([{ path: out, data: serializePartial(partial), overwrite: true }]);
+        writeFilesAtomically([{ path: out, data: serializePartial(partial) }], { force: args.force });
         succeed(ctx, args, { signature: out, keyid: partial.keyid, signer: key.name, payloadSha256: partial.payloadSha256, kind: doc.kind }, [
           `Signed as ${key.name} (${partial.keyid.slice(0, 16)}…): wrote ${out}`,
         ]);
-      }),
+      });
+    },
   };
+}
+
+/** DOC.<first 8 hex digits of the key id>.sig beside DOC (`.json` dropped): release/drupal-10.2.4.manifest.1a2b3c4d.sig. */
+function defaultOut(doc: string, keyid: string): string {
+  return join(dirname(doc), `${basename(doc).replace(/\.json$/, '')}.${keyid.slice(0, 8)}.sig`);
+}
+
+/** The key id a secret key file names (checked against its key when it is decrypted), for the default --out. */
+function claimedKeyId(keyText: string): string {
+  const keyid = (JSON.parse(keyText) as { keyid?: unknown }).keyid;
+  if (typeof keyid !== 'string' || !/^[0-9a-f]{64}$/.test(keyid)) throw new KeyError('KEY_FORMAT', 'the secret key file has no valid keyid');
+  return keyid;
 }

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { UsageError } from '../lib/errors.js';
 import { describeStore, initStore, openStore, parseInstalledSpec, recordInstall, updateStore, type StoreSummary, type UpdateOutcome } from '../lib/store.js';
 import type { Context } from './context.js';
-import { readInput } from './files.js';
+import { readDocument } from './documents.js';
 import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';
 
 const EXIT_CODES =
@@ -76,7 +76,7 @@ function initCommand(ctx: Context): CommandModule<object, InitArgs> {
         .epilogue(examples('countersign trust init --policy policy.signed.json --store DIR --installed drupal/core=10.2.3 --installed drupal/pathauto=8.x-1.12')),
     handler: async (args) => {
       const installed = (args.installed ?? []).map((text) => parseInstalledSpec(text));
-      const bytes = readInput(args.policy, 'policy');
+      const bytes = readDocument(args.policy, 'policy');
       const store = await initStore(args.store, bytes, { now: ctx.now, installed });
       const summary = describeStore(store, ctx.now);
       succeed(ctx, args, { store: args.store, ...summary }, [`Created the trust store ${args.store}`, ...summaryLines(summary)]);
@@ -100,7 +100,7 @@ function updateCommand(ctx: Context): CommandModule<object, UpdateArgs> {
     handler: async (args) => {
       // Every file is read first: an unreadable one stops the run (exit 2) before anything changes. One too
       // large to be a policy or revocation is rejected by updateStore (SIZE_LIMIT) like any other bad file.
-      const files = args.file.map((name) => ({ name, bytes: readInput(name, 'update') }));
+      const files = args.file.map((name) => ({ name, bytes: readDocument(name, 'update') }));
       const result = await updateStore(args.store, files, { now: ctx.now });
       const summary = describeStore(result.store, ctx.now);
       const firstRejected = result.results.find((r) => r.status === 'rejected');

@@ -6,9 +6,8 @@ import { verifyBundle, type VerifiedDocument } from '../lib/verify.js';
 import { walkPolicyChain } from '../lib/rotation.js';
 import { verifyRevocation } from '../lib/revocation.js';
 import type { Context } from './context.js';
-import { readInput } from './files.js';
 import { checkFlag, timeFlag } from './flags.js';
-import { withDocument } from './documents.js';
+import { readDocument, withDocument } from './documents.js';
 import { parseVersion } from '../lib/version.js';
 import { examples, fail, succeed } from './output.js';
 import { openStore, verifyWithStore } from '../lib/store.js';
@@ -54,9 +53,9 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
       checkTrustSource(args);
       const store = args.store === undefined ? undefined : await openStore(args.store); // a store error exits 2, never a rejection
       try {
-        const pinned = store ? store.trusted : loadTrustedPolicy(readInput(args.policy!, 'policy'), args.policy!);
-        const trusted = walkPolicyChain(pinned, (args.chain ?? []).map((f) => readInput(f, 'policy rotation')));
-        const revocations = (args.revocation ?? []).map((f) => verifyRevocation(readInput(f, 'revocation'), trusted, f));
+        const pinned = store ? store.trusted : loadTrustedPolicy(readDocument(args.policy!, 'policy'), args.policy!);
+        const trusted = walkPolicyChain(pinned, (args.chain ?? []).map((f) => readDocument(f, 'policy rotation')));
+        const revocations = (args.revocation ?? []).map((f) => verifyRevocation(readDocument(f, 'revocation'), trusted, f));
         const verified = await withDocument(args.bundle, args.archive, ({ envelopeBytes, archive }) =>
           store ? verifyWithStore(store, { envelopeBytes, archive }, { now, revocations }) : verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations }),
         );

@@ -1,12 +1,11 @@
 // Bundle files on disk: read the envelope first, expose the archive as a lazily streamed range of the open file.
-import { open, rm, rename, type FileHandle } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { dirname } from 'node:path';
 import { bundleHeader, BUNDLE_HEADER_MAX, looksLikeBundle, parseBundleHeader } from './bundle.js';
 import { serializeEnvelope, type Envelope, MAX_ENVELOPE_BYTES } from './envelope.js';
 import { CountersignError, FormatError, UsageError } from './errors.js';
 import { readHandleChunks } from './file-chunks.js';
-import { fsyncDir, tempPathFor } from './durable.js';
+import { commitPending, refuseExisting, tempPathFor } from './durable.js';
 import type { ArchiveInput, BundleInput } from './verify.js';
 
 export interface OpenedInput extends BundleInput {
@@ -86,8 +85,12 @@ function ioError(err: unknown, path: string): unknown {
   return new UsageError('IO', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code}`);
 }
 
-/** Writes header + envelope + archive to a temporary file, fsyncs, and renames it into place. */
-export async function writeBundleFile(target: string, envelope: Envelope, archive: ArchiveInput): Promise<void> {
+/**
+ * Writes header + envelope + archive to a temporary file, fsyncs, and moves it into place: an existing
+ * target is replaced only with `force` (else OUTPUT_EXISTS).
+ */
+export async function writeBundleFile(target: string, envelope: Envelope, archive: ArchiveInput, opts: { force?: boolean } = {}): Promise<void> {
+  refuseExisting([target], opts.force);
   const envelopeBytes = Buffer.from(serializeEnvelope(envelope), 'utf8');
   const temp = tempPathFor(target);
   const fh = await open(temp, 'wx', 0o644).catch((err: NodeJS.ErrnoException) => {
@@ -99,11 +102,10 @@ export async function writeBundleFile(target: string, envelope: Envelope, archiv
     for await (const chunk of archive.chunks()) await fh.write(chunk);
     await fh.sync();
     await fh.close();
-    await rename(temp, target);
-    fsyncDir(dirname(target));
   } catch (err) {
     await fh.close().catch(() => undefined);
     await rm(temp, { force: true });
     throw new UsageError('IO', `cannot write bundle ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  commitPending([{ target, temp }], { replace: opts.force ?? false });
 }

@@ -1,6 +1,6 @@
 // Durable writes: temporary file beside the target, fsync, rename, fsync the directory.
 // A failure leaves no partial output behind.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, unlinkSync, writeSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UsageError } from './errors.js';
@@ -15,16 +15,24 @@ export interface PendingFile {
   temp: string;
 }
 
+/** The one overwrite rule of every command's output: an existing file is replaced only with --force. */
+export function refuseExisting(paths: string[], force = false): void {
+  if (force) return;
+  for (const path of paths) {
+    if (existsSync(path)) throw new UsageError('OUTPUT_EXISTS', `${path} already exists; pass --force to replace it`, { file: path });
+  }
+}
+
 
 /**
  * Writes every file to a temporary name first (fsynced), then renames them all into place.
  * If anything fails before the renames, every temporary file is removed and no target is touched.
  */
-export function writeFilesAtomically(files: Array<{ path: string; data: Uint8Array | string; mode?: number; overwrite?: boolean }>): void {
+export function writeFilesAtomically(files: Array<{ path: string; data: Uint8Array | string; mode?: number }>, opts: { force?: boolean } = {}): void {
+  refuseExisting(files.map((f) => f.path), opts.force);
   const pending: PendingFile[] = [];
   try {
     for (const f of files) {
-      if (!f.overwrite && existsSync(f.path)) throw new UsageError('IO', `${f.path} already exists; refusing to overwrite it`);
       const temp = tempPathFor(f.path);
       pending.push({ target: f.path, temp });
       writeDurably(temp, f.data, f.mode ?? 0o644);
@@ -34,7 +42,7 @@ export function writeFilesAtomically(files: Array<{ path: string; data: Uint8Arr
     if (err instanceof UsageError) throw err;
     throw new UsageError('IO', `cannot write ${pending.at(-1)?.target ?? 'output'}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  commitPending(pending);
+  commitPending(pending, { replace: opts.force ?? false });
 }
 
 export function writeDurably(path: string, data: Uint8Array | string, mode: number): void {
@@ -47,18 +55,29 @@ export function writeDurably(path: string, data: Uint8Array | string, mode: numb
   }
 }
 
-export function commitPending(pending: PendingFile[]): void {
+/**
+ * Moves every temporary file onto its target. With `replace: false` a target that appeared meanwhile is
+ * never clobbered (link() fails where rename() would replace): OUTPUT_EXISTS, and nothing is left behind.
+ */
+export function commitPending(pending: PendingFile[], opts: { replace?: boolean } = {}): void {
+  const replace = opts.replace ?? true;
   const moved: string[] = [];
   try {
     for (const p of pending) {
-      renameSync(p.temp, p.target);
+      if (replace) renameSync(p.temp, p.target);
+      else {
+        linkSync(p.temp, p.target);
+        unlinkSync(p.temp);
+      }
       moved.push(p.target);
     }
   } catch (err) {
     discard(pending);
-    // Output is all or nothing: targets were checked not to exist, so the ones already moved are ours.
+    // Output is all or nothing: the targets already moved are ours.
     for (const m of moved) rmSync(m, { force: true });
-    throw new UsageError('IO', `cannot move output into place: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new UsageError('OUTPUT_EXISTS', `${pending[moved.length]!.target} already exists; pass --force to replace it`);
+    throw new UsageError('IO', `cannot move output into place: ${code ?? (err as Error).message}`);
   }
   const dirs = new Set(pending.map((p) => dirname(p.target)));
   for (const d of dirs) fsyncDir(d);

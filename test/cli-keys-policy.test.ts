@@ -5,6 +5,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { listing, makeCliKeys, runCli, runCliOk, envelopePayload, type CliKey } from './support/cli.js';
 import { NOW, tempDir } from './support/fixtures.js';
+import type { Prompter } from '../cli/context.js';
 
 const PASSPHRASE = 'correct horse battery staple 7f3a';
 
@@ -19,6 +20,23 @@ function craftPublicKeyFile(path: string, keyBytes: Uint8Array, name: string): s
     JSON.stringify({ type: 'countersign-public-key', keyid: sha256Hex(keyBytes), name, publicKey: Buffer.from(keyBytes).toString('base64') }, null, 2) + '\n',
   );
   return path;
+}
+
+/** A prompter that answers from `answers` in order and records each question in `asked`. */
+function recording(asked: string[], answers: Array<string | boolean | Error>): Prompter {
+  const next = async (message: string) => {
+    asked.push(message);
+    const a = answers.shift();
+    if (a === undefined) throw new Error(`unexpected prompt ${message}`);
+    if (a instanceof Error) throw a;
+    return a;
+  };
+  return { password: next as (m: string) => Promise<string>, confirm: next as (m: string) => Promise<boolean> };
+}
+
+/** What inquirer throws on Ctrl-C. */
+function ctrlC(): Error {
+  return Object.assign(new Error('User force closed the prompt with SIGINT'), { name: 'ExitPromptError' });
 }
 
 function expectNoStackTrace(text: string): void {
@@ -111,21 +129,36 @@ describe('cli keygen', () => {
     expect(listing(dir)).to.deep.equal([]);
   });
 
-  it('--out in a directory that does not exist: exit 2, IO, and nothing written', async () => {
-    const r = await runCli(['keygen', '--out', join(dir, 'missing', 'frank'), '--unencrypted', '--json']);
+  it('--out in a directory that does not exist (the README\'s ~/.countersign/alice): creates it, mode 0700', async () => {
+    await runCliOk(['keygen', '--out', join(dir, 'missing', 'deeper', 'frank'), '--unencrypted', '--json']);
+    for (const d of ['missing', join('missing', 'deeper')]) expect(statSync(join(dir, d)).mode & 0o777, d).to.equal(0o700);
+    expect(listing(join(dir, 'missing', 'deeper'))).to.deep.equal(['frank.key', 'frank.pub']);
+  });
+
+  it('a keygen that fails after creating the directory removes it again', async () => {
+    const r = await runCli(['keygen', '--out', join(dir, 'missing', 'frank'), '--json'], { env: { COUNTERSIGN_PASSPHRASE: '' } });
+    expect(r.code).to.equal(2);
+    expect(existsSync(join(dir, 'missing'))).to.equal(false);
+  });
+
+  it('--out under a file, not a directory: exit 2, IO, before any passphrase is asked', async () => {
+    writeFileSync(join(dir, 'plain'), 'x');
+    const asked: string[] = [];
+    const r = await runCli(['keygen', '--out', join(dir, 'plain', 'frank'), '--json'], { interactive: true, prompter: recording(asked, []) });
     expect(r.code).to.equal(2);
     expect(r.json).to.include({ ok: false, code: 'IO' });
-    expect(existsSync(join(dir, 'missing'))).to.equal(false);
-    expect(listing(dir)).to.deep.equal([]);
+    expect(asked).to.deep.equal([]);
   });
 
   it('never overwrites an existing key: exit 2, both files untouched, no temporary file left', async () => {
     await runCliOk(['keygen', '--out', join(dir, 'gina'), '--unencrypted']);
     const key = readFileSync(join(dir, 'gina.key'));
     const pub = readFileSync(join(dir, 'gina.pub'));
-    const r = await runCli(['keygen', '--out', join(dir, 'gina'), '--unencrypted', '--json']);
+    const asked: string[] = [];
+    const r = await runCli(['keygen', '--out', join(dir, 'gina'), '--json'], { interactive: true, prompter: recording(asked, []) });
     expect(r.code).to.equal(2);
-    expect(r.json).to.include({ ok: false, code: 'IO' });
+    expect(r.json).to.include({ ok: false, code: 'OUTPUT_EXISTS' });
+    expect(asked, 'refused before any prompt').to.deep.equal([]);
     expect(readFileSync(join(dir, 'gina.key')).equals(key)).to.equal(true);
     expect(readFileSync(join(dir, 'gina.pub')).equals(pub)).to.equal(true);
     expect(listing(dir)).to.deep.equal(['gina.key', 'gina.pub']);
@@ -135,7 +168,7 @@ describe('cli keygen', () => {
     writeFileSync(join(dir, 'hal.pub'), 'someone else\n');
     const r = await runCli(['keygen', '--out', join(dir, 'hal'), '--unencrypted', '--json']);
     expect(r.code).to.equal(2);
-    expect(r.json).to.include({ ok: false, code: 'IO' });
+    expect(r.json).to.include({ ok: false, code: 'OUTPUT_EXISTS' });
     expect(readFileSync(join(dir, 'hal.pub'), 'utf8')).to.equal('someone else\n');
     expect(listing(dir)).to.deep.equal(['hal.pub']);
   });
@@ -158,6 +191,62 @@ describe('cli keygen', () => {
     const argvPass = await runCli(['keygen', '--out', join(dir, 'x'), '--passphrase', PASSPHRASE, '--json']);
     expect(argvPass.code).to.equal(2);
     expect(listing(dir)).to.deep.equal([]);
+  });
+});
+
+describe('cli keygen at a terminal (passphrases)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir('countersign-cli-keygen-tty-');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const STRONG = 'violet anchor quantum seventeen lagoon';
+
+  it('an empty passphrase is refused at the first prompt and asked again', async () => {
+    const asked: string[] = [];
+    const r = await runCli(['keygen', '--out', join(dir, 'a'), '--json'], { interactive: true, prompter: recording(asked, ['', STRONG, STRONG]) });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(asked).to.deep.equal(['Passphrase:', 'Passphrase:', 'Passphrase again:']);
+    expect(r.stderr).to.match(/must not be empty/);
+  });
+
+  it('a mismatch asks for both again instead of failing; three mismatches fail with nothing written', async () => {
+    const asked: string[] = [];
+    const ok = await runCli(['keygen', '--out', join(dir, 'b'), '--json'], { interactive: true, prompter: recording(asked, [STRONG, 'typo', STRONG, STRONG]) });
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(asked).to.have.length(4);
+    const r = await runCli(['keygen', '--out', join(dir, 'c'), '--json'], { interactive: true, prompter: recording([], [STRONG, 'x', STRONG, 'y', STRONG, 'z']) });
+    expect(r.code).to.equal(2);
+    expect(r.json).to.include({ ok: false, code: 'PASSPHRASE_MISMATCH' });
+    expect(listing(dir)).to.deep.equal(['b.key', 'b.pub']);
+  });
+
+  it('a weak passphrase is warned about (zxcvbn), not refused; a strong one is not', async () => {
+    const weak = await runCli(['keygen', '--out', join(dir, 'd'), '--unencrypted'], { interactive: true, prompter: recording([], []) });
+    expect(weak.stderr).not.to.match(/weak/);
+    const r = await runCli(['keygen', '--out', join(dir, 'e'), '--json'], { env: { COUNTERSIGN_PASSPHRASE: 'password1' } });
+    expect(r.code).to.equal(0);
+    expect(r.stderr).to.match(/warning: this passphrase is weak/);
+    expect(r.stderr).not.to.contain('password1');
+    const strong = await runCli(['keygen', '--out', join(dir, 'f'), '--json'], { env: { COUNTERSIGN_PASSPHRASE: STRONG } });
+    expect(strong.stderr).not.to.match(/weak/);
+  });
+
+  it('Ctrl-C at a prompt: "cancelled", CANCELLED, exit 2, nothing written (not INTERNAL)', async () => {
+    const r = await runCli(['keygen', '--out', join(dir, 'sub', 'g')], { interactive: true, prompter: recording([], [ctrlC()]) });
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/^error\[CANCELLED\]: cancelled$/m);
+    expect(r.stderr).not.to.contain('INTERNAL');
+    expect(listing(dir)).to.deep.equal([]);
+  });
+
+  it('a passphrase on the command line is refused without echoing it', async () => {
+    for (const args of [['--passphrase', 'hunter2-secret'], ['--passphrase=hunter2-secret'], ['--password', 'hunter2-secret']]) {
+      const r = await runCli(['keygen', '--out', join(dir, 'h'), ...args, '--json']);
+      expect(r.code).to.equal(2);
+      expect(r.json).to.include({ ok: false, code: 'USAGE' });
+      expect(r.stdout + r.stderr).not.to.contain('hunter2-secret');
+    }
   });
 });
 
@@ -199,10 +288,10 @@ describe('cli policy init', () => {
     expect(envelopePayload(out).expires).to.equal('2027-11-23T12:00:00Z');
   });
 
-  it('refuses a threshold above the number of signers (BAD_THRESHOLD, exit 1, nothing written)', async () => {
+  it('refuses a threshold above the number of signers (BAD_THRESHOLD, exit 2: the caller\'s own input, nothing written)', async () => {
     const out = join(dir, 'too-high.json');
     const r = await init(['--threshold', '3', ...signers('alice', 'bob'), '--expires', expires, '--out', out]);
-    expect(r.code).to.equal(1);
+    expect(r.code).to.equal(2);
     expect(r.json).to.include({ ok: false, code: 'BAD_THRESHOLD' });
     expect(existsSync(out)).to.equal(false);
   });
@@ -211,17 +300,17 @@ describe('cli policy init', () => {
     for (const threshold of ['0', '-1', '300']) {
       const out = join(dir, `bad-threshold${threshold}.json`);
       const r = await init([`--threshold=${threshold}`, ...signers('alice', 'bob'), '--expires', expires, '--out', out]);
-      expect(r.code, `--threshold ${threshold}`).to.equal(1);
+      expect(r.code, `--threshold ${threshold}`).to.equal(2);
       expect(r.json, `--threshold ${threshold}`).to.include({ ok: false, code: 'BAD_THRESHOLD' });
       expect(existsSync(out)).to.equal(false);
     }
   });
 
-  it('refuses a threshold below 1 (some error, exit 1, nothing written)', async () => {
+  it('refuses a threshold below 1 (some error, exit 2, nothing written)', async () => {
     for (const threshold of ['0', '-1']) {
       const out = join(dir, `below-one${threshold}.json`);
       const r = await init([`--threshold=${threshold}`, ...signers('alice', 'bob'), '--expires', expires, '--out', out]);
-      expect(r.code, `--threshold ${threshold}`).to.equal(1);
+      expect(r.code, `--threshold ${threshold}`).to.equal(2);
       expect(r.json.ok).to.equal(false);
       expect(existsSync(out)).to.equal(false);
     }
@@ -238,7 +327,7 @@ describe('cli policy init', () => {
   it('refuses a public key listed twice (DUPLICATE_KEY), also under another file and name', async () => {
     const same = join(dir, 'dup-same.json');
     const r1 = await init(['--threshold', '1', ...signers('alice', 'bob', 'alice'), '--expires', expires, '--out', same]);
-    expect(r1.code).to.equal(1);
+    expect(r1.code).to.equal(2);
     expect(r1.json).to.include({ ok: false, code: 'DUPLICATE_KEY' });
     expect(existsSync(same)).to.equal(false);
 
@@ -247,7 +336,7 @@ describe('cli policy init', () => {
     writeFileSync(alias, JSON.stringify({ ...pub, name: 'Not Alice' }));
     const renamed = join(dir, 'dup-renamed.json');
     const r2 = await init(['--threshold', '1', ...signers('alice', 'bob'), '--signer', alias, '--expires', expires, '--out', renamed]);
-    expect(r2.code).to.equal(1);
+    expect(r2.code).to.equal(2);
     expect(r2.json).to.include({ ok: false, code: 'DUPLICATE_KEY' });
     expect(existsSync(renamed)).to.equal(false);
   });
@@ -258,7 +347,7 @@ describe('cli policy init', () => {
     const weak = craftPublicKeyFile(join(dir, 'small-order.pub'), identity, 'Mallory');
     const out = join(dir, 'weak.json');
     const r = await init(['--threshold', '1', ...signers('alice'), '--signer', weak, '--expires', expires, '--out', out]);
-    expect(r.code).to.equal(1);
+    expect(r.code).to.equal(2);
     expect(r.json).to.include({ ok: false, code: 'WEAK_KEY' });
     expect(existsSync(out)).to.equal(false);
   });
@@ -270,7 +359,7 @@ describe('cli policy init', () => {
     const weak = craftPublicKeyFile(join(dir, 'non-canonical.pub'), nonCanonical, 'Mallory');
     const out = join(dir, 'non-canonical.json');
     const r = await init(['--threshold', '1', ...signers('alice'), '--signer', weak, '--expires', expires, '--out', out]);
-    expect(r.code).to.equal(1);
+    expect(r.code).to.equal(2);
     expect(r.json).to.include({ ok: false, code: 'WEAK_KEY' });
     expect(existsSync(out)).to.equal(false);
   });
@@ -280,14 +369,15 @@ describe('cli policy init', () => {
     const forged = join(dir, 'forged-id.pub');
     writeFileSync(forged, JSON.stringify({ ...pub, keyid: keys.alice!.keyid }));
     const r = await init(['--threshold', '1', '--signer', forged, '--expires', expires, '--out', join(dir, 'forged.json')]);
-    expect(r.code).to.equal(1);
+    expect(r.code).to.equal(2);
     expect(r.json).to.include({ ok: false, code: 'KEY_FORMAT' });
   });
 
-  it('refuses a secret key given as --signer, without printing any of it', async () => {
+  it('refuses a secret key given as --signer, naming what it is (WRONG_KIND, exit 2), without printing any of it', async () => {
     const r = await init(['--threshold', '1', '--signer', keys.alice!.key, '--expires', expires, '--out', join(dir, 'secret.json')]);
-    expect(r.code).to.equal(1);
-    expect(r.json).to.include({ ok: false, code: 'KEY_FORMAT' });
+    expect(r.code).to.equal(2);
+    expect(r.json).to.include({ ok: false, code: 'WRONG_KIND' });
+    expect(r.json.details).to.include({ found: 'secret-key' });
     const seed = JSON.parse(readFileSync(keys.alice!.key, 'utf8')).seed as string;
     expect(r.stdout + r.stderr).not.to.contain(seed);
   });
@@ -306,12 +396,12 @@ describe('cli policy init', () => {
     expect(existsSync(join(dir, 'past.json'))).to.equal(false);
   });
 
-  it('never overwrites an existing --out (exit 2, untouched)', async () => {
+  it('never overwrites an existing --out (exit 2, OUTPUT_EXISTS, untouched)', async () => {
     const out = join(dir, 'existing.json');
     writeFileSync(out, 'keep me');
     const r = await init(['--threshold', '1', ...signers('alice'), '--expires', expires, '--out', out]);
     expect(r.code).to.equal(2);
-    expect(r.json).to.include({ ok: false, code: 'IO' });
+    expect(r.json).to.include({ ok: false, code: 'OUTPUT_EXISTS' });
     expect(readFileSync(out, 'utf8')).to.equal('keep me');
   });
 
@@ -331,7 +421,7 @@ describe('cli policy init', () => {
 
   it('errors are coded messages, never stack traces', async () => {
     const r = await runCli(['policy', 'init', '--threshold', '5', ...signers('alice'), '--expires', expires, '--out', join(dir, 'st.json')], { now: NOW });
-    expect(r.code).to.equal(1);
+    expect(r.code).to.equal(2);
     expect(r.stderr).to.contain('BAD_THRESHOLD');
     expectNoStackTrace(r.stdout + r.stderr);
   });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envelopePayload, listing, makeCliKeys, makeCliPolicy, runCli, runCliOk, type CliKey } from './support/cli.js';
 import { BASE_TREE, NEW_TREE, NOW, tempDir, writeTree } from './support/fixtures.js';
+import type { Prompter } from '../cli/context.js';
 
 const RISK = 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default';
 const EXAMPLE_KEYS = fileURLToPath(new URL('../keys-example/', import.meta.url));
@@ -16,6 +17,18 @@ function sha256Hex(bytes: Uint8Array): string {
 
 function payloadBytes(envelopePath: string): Buffer {
   return Buffer.from(JSON.parse(readFileSync(envelopePath, 'utf8')).payload, 'base64');
+}
+
+/** A prompter that answers from `answers` in order and records each question in `asked`. */
+function answering(asked: string[], answers: Array<string | boolean | Error>): Prompter {
+  const next = async (message: string) => {
+    asked.push(message);
+    const a = answers.shift();
+    if (a === undefined) throw new Error(`unexpected prompt ${message}`);
+    if (a instanceof Error) throw a;
+    return a;
+  };
+  return { password: next as (m: string) => Promise<string>, confirm: next as (m: string) => Promise<boolean> };
 }
 
 function expectNoStackTrace(text: string): void {
@@ -46,7 +59,11 @@ describe('cli sign and assemble', () => {
     await runCliOk(['build', '--source', newTree, '--version', '10.2.4', '--applies-to', '10.2.3', '--risk', RISK, ...common, '--out', join(dir, 'rel')], opts);
     manifest = join(dir, 'rel', 'drupal-10.2.4.manifest.json');
     archive = join(dir, 'rel', 'drupal-10.2.4.tar');
-    const newerTree = writeTree(join(dir, 'drupal-10.2.5'), { ...NEW_TREE, 'core/new-in-10.2.5.php': '<?php\n' });
+    const newerTree = writeTree(join(dir, 'drupal-10.2.5'), {
+      ...NEW_TREE,
+      'core/lib/Drupal.php': NEW_TREE['core/lib/Drupal.php'].replace('10.2.4', '10.2.5'),
+      'core/new-in-10.2.5.php': '<?php\n',
+    });
     await runCliOk(['build', '--source', newerTree, '--version', '10.2.5', '--applies-to', '10.2.3', ...common, '--out', join(dir, 'rel2')], opts);
     otherManifest = join(dir, 'rel2', 'drupal-10.2.5.manifest.json');
     otherArchive = join(dir, 'rel2', 'drupal-10.2.5.tar');
@@ -171,11 +188,11 @@ describe('cli sign and assemble', () => {
       expect(JSON.parse(readFileSync(out, 'utf8'))).to.include({ payloadType: 'application/vnd.countersign.policy+json', payloadSha256: sha256Hex(payloadBytes(policy.unsigned)) });
     });
 
-    it('an encrypted key with a wrong passphrase: BAD_PASSPHRASE, exit 1, no stack trace, passphrase never shown, nothing written', async () => {
+    it('an encrypted key with a wrong passphrase: BAD_PASSPHRASE, exit 2 (the caller\'s own input), no stack trace, passphrase never shown, nothing written', async () => {
       const d = outDir('bad-passphrase');
       const wrong = 'not-the-passphrase-3b9e1c';
       const r = await runCli(['sign', manifest, '--key', join(EXAMPLE_KEYS, 'alice.key'), '--yes', '--out', join(d, 'alice.sig')], { ...opts, env: { COUNTERSIGN_PASSPHRASE: wrong } });
-      expect(r.code).to.equal(1);
+      expect(r.code).to.equal(2);
       expect(r.stderr).to.contain('BAD_PASSPHRASE');
       expect(r.stdout + r.stderr).not.to.contain(wrong);
       expectNoStackTrace(r.stdout + r.stderr);
@@ -201,12 +218,81 @@ describe('cli sign and assemble', () => {
       expect(listing(d)).to.deep.equal([]);
     });
 
-    it('a public key given as --key: KEY_FORMAT, nothing written', async () => {
+    it('a public key given as --key: WRONG_KIND naming what it is, exit 2, nothing written', async () => {
       const d = outDir('pub-as-key');
       const r = await runCli(['sign', manifest, '--key', keys.alice!.pub, '--yes', '--out', join(d, 'x.sig'), '--json'], opts);
-      expect(r.code).to.equal(1);
-      expect(r.json).to.include({ ok: false, code: 'KEY_FORMAT' });
+      expect(r.code).to.equal(2);
+      expect(r.json).to.include({ ok: false, code: 'WRONG_KIND' });
+      expect(r.json.details).to.include({ found: 'public-key' });
       expect(listing(d)).to.deep.equal([]);
+    });
+
+    it('at a terminal, a wrong passphrase is asked again, three tries in all; then BAD_PASSPHRASE, exit 2', async () => {
+      const good = readFileSync(join(EXAMPLE_KEYS, 'PASSPHRASE-TEST-ONLY'), 'utf8').split('\n')[0]!;
+      const d = outDir('tries');
+      const asked: string[] = [];
+      const ok = await runCli(['sign', manifest, '--key', join(EXAMPLE_KEYS, 'alice.key'), '--out', join(d, 'a.sig'), '--json'], {
+        ...opts,
+        interactive: true,
+        prompter: answering(asked, [true, 'wrong-1', 'wrong-2', good]),
+      });
+      expect(ok.code, ok.stderr).to.equal(0);
+      expect(asked).to.deep.equal(['Sign this document?', 'Passphrase:', 'Passphrase:', 'Passphrase:']);
+      const r = await runCli(['sign', manifest, '--key', join(EXAMPLE_KEYS, 'alice.key'), '--out', join(d, 'b.sig'), '--json'], {
+        ...opts,
+        interactive: true,
+        prompter: answering([], [true, 'wrong-1', 'wrong-2', 'wrong-3']),
+      });
+      expect(r.code).to.equal(2);
+      expect(r.json).to.include({ ok: false, code: 'BAD_PASSPHRASE' });
+      expect(listing(d)).to.deep.equal(['a.sig']);
+    });
+
+    it('Ctrl-C at the confirmation: "cancelled", CANCELLED, exit 2, nothing written', async () => {
+      const d = outDir('ctrl-c');
+      const cancel = Object.assign(new Error('User force closed the prompt with SIGINT'), { name: 'ExitPromptError' });
+      const r = await runCli(['sign', manifest, '--key', keys.alice!.key, '--out', join(d, 'a.sig')], { ...opts, interactive: true, prompter: answering([], [cancel]) });
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(/^error\[CANCELLED\]: cancelled$/m);
+      expect(listing(d)).to.deep.equal([]);
+    });
+
+    it('never overwrites an existing .sig (OUTPUT_EXISTS, exit 2, before the review) unless --force', async () => {
+      const d = outDir('overwrite');
+      const out = join(d, 'a.sig');
+      writeFileSync(out, 'keep me');
+      const asked: string[] = [];
+      const r = await runCli(['sign', manifest, '--key', keys.alice!.key, '--out', out, '--json'], { ...opts, interactive: true, prompter: answering(asked, []) });
+      expect(r.code).to.equal(2);
+      expect(r.json).to.include({ ok: false, code: 'OUTPUT_EXISTS' });
+      expect(asked).to.deep.equal([]);
+      expect(readFileSync(out, 'utf8')).to.equal('keep me');
+      await runCliOk(['sign', manifest, '--key', keys.alice!.key, '--out', out, '--yes', '--force'], opts);
+      expect(JSON.parse(readFileSync(out, 'utf8'))).to.include({ keyid: keys.alice!.keyid });
+      expect(listing(d)).to.deep.equal(['a.sig']);
+    });
+
+    it('the default name is DOC.<keyid prefix>.sig, and the README\'s glob DOC.*.sig finds it', async () => {
+      const d = outDir('default-name');
+      copyFileSync(policy.unsigned, join(d, 'policy.json'));
+      const r = await runCliOk(['sign', join(d, 'policy.json'), '--key', keys.bob!.key, '--yes', '--json'], opts);
+      expect(r.json.signature).to.equal(join(d, `policy.${keys.bob!.keyid.slice(0, 8)}.sig`));
+      expect(listing(d).filter((f) => /^policy\..*\.sig$/.test(f))).to.have.length(1);
+    });
+
+    it('a document of another kind is WRONG_KIND (exit 2), named for what it is', async () => {
+      for (const [doc, found] of [
+        [keys.alice!.pub, 'public-key'],
+        [keys.alice!.key, 'secret-key'],
+        [archive, 'archive'],
+        [sig.alice!, 'partial-signature'],
+      ] as const) {
+        const r = await runCli(['sign', doc, '--key', keys.alice!.key, '--yes', '--out', join(dir, 'never.sig'), '--json'], opts);
+        expect(r.code, doc).to.equal(2);
+        expect(r.json, doc).to.include({ ok: false, code: 'WRONG_KIND' });
+        expect(r.json.details, doc).to.include({ found });
+      }
+      expect(existsSync(join(dir, 'never.sig'))).to.equal(false);
     });
 
     it('a missing document, key or archive is an I/O error (exit 2, IO)', async () => {
@@ -224,7 +310,7 @@ describe('cli sign and assemble', () => {
     });
 
     it('missing --key or DOC, or an unknown flag: exit 2 USAGE; --help has an example', async () => {
-      for (const args of [['sign', manifest, '--yes'], ['sign', '--key', keys.alice!.key, '--yes'], ['sign', manifest, '--key', keys.alice!.key, '--yes', '--force']]) {
+      for (const args of [['sign', manifest, '--yes'], ['sign', '--key', keys.alice!.key, '--yes'], ['sign', manifest, '--key', keys.alice!.key, '--yes', '--frobnicate']]) {
         const r = await runCli([...args, '--json'], opts);
         expect(r.code, args.join(' ')).to.equal(2);
         expect(r.json).to.include({ ok: false, code: 'USAGE' });
@@ -301,6 +387,38 @@ describe('cli sign and assemble', () => {
       // And it verifies.
       const v = await runCli(['verify', bundle, '--policy', policy.signed, '--installed', '10.2.3', '--json'], opts);
       expect(v.json).to.include({ ok: true });
+    });
+
+    it('never overwrites an existing bundle or signed policy (OUTPUT_EXISTS, exit 2) unless --force', async () => {
+      const d = outDir('assemble-overwrite');
+      const bundle = join(d, 'drupal-10.2.4.bundle');
+      writeFileSync(bundle, 'keep me');
+      const r = await runCli(['assemble', manifest, '--policy', policy.signed, '--out', bundle, sig.bob!, sig.alice!, '--json'], opts);
+      expect(r.code).to.equal(2);
+      expect(r.json).to.include({ ok: false, code: 'OUTPUT_EXISTS' });
+      expect(readFileSync(bundle, 'utf8')).to.equal('keep me');
+      await runCliOk(['assemble', manifest, '--policy', policy.signed, '--out', bundle, '--force', sig.bob!, sig.alice!], opts);
+      expect(readFileSync(bundle).subarray(0, 20).toString('latin1')).to.equal('countersign-bundle v');
+      const signed = join(d, 'policy.signed.json');
+      writeFileSync(signed, 'keep me');
+      const p = await runCli(['assemble', policy.unsigned, '--policy', policy.unsigned, '--out', signed, sig.bob!, '--json'], opts);
+      expect(p.json).to.include({ ok: false, code: 'OUTPUT_EXISTS' });
+      expect(listing(d)).to.deep.equal(['drupal-10.2.4.bundle', 'policy.signed.json']);
+    });
+
+    it('files of another kind are WRONG_KIND (exit 2): a bundle as --policy, a key as a partial signature', async () => {
+      const d = outDir('assemble-kinds');
+      const bundle = join(d, 'b.bundle');
+      await runCliOk(['assemble', manifest, '--policy', policy.signed, '--out', bundle, sig.bob!, sig.alice!], opts);
+      const r1 = await runCli(['assemble', manifest, '--policy', bundle, '--out', join(d, 'x'), sig.alice!, '--json'], opts);
+      expect(r1.code).to.equal(2);
+      expect(r1.json).to.include({ ok: false, code: 'WRONG_KIND' });
+      expect(r1.json.details).to.include({ found: 'bundle' });
+      expect(String(r1.json.message)).to.match(/is a bundle.*, not a policy/);
+      const r2 = await runCli(['assemble', manifest, '--policy', policy.signed, '--out', join(d, 'x'), keys.alice!.pub, '--json'], opts);
+      expect(r2.code).to.equal(2);
+      expect(r2.json).to.include({ ok: false, code: 'WRONG_KIND' });
+      expect(listing(d)).to.deep.equal(['b.bundle']);
     });
 
     it('human output at the threshold says who signed and what was not counted', async () => {

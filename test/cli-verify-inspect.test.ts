@@ -358,16 +358,15 @@ describe('cli verify and inspect', () => {
       expect(human.stdout).to.contain('3 files');
     });
 
-    it('not a countersign file: exit 1 with a code; a missing file: exit 2 IO', async () => {
+    it('not a countersign file: exit 2 WRONG_KIND (nothing is under check); a missing file: exit 2 IO', async () => {
       const other = join(dir, 'composer.json');
       writeFileSync(other, JSON.stringify({ name: 'drupal/core' }));
       const r1 = await inspect(other, ['--json']);
-      expect(r1.code).to.equal(1);
-      expect(r1.json).to.include({ ok: false, code: 'WRONG_TYPE' });
+      expect(r1.code).to.equal(2);
+      expect(r1.json).to.include({ ok: false, code: 'WRONG_KIND' });
       const r2 = await inspect(join(dir, 'drupal-10.2.4', 'index.php'), ['--json']);
-      expect(r2.code).to.equal(1);
-      expect(r2.json.ok).to.equal(false);
-      expect(r2.json.code).to.be.a('string');
+      expect(r2.code).to.equal(2);
+      expect(r2.json).to.include({ ok: false, code: 'WRONG_KIND' });
       const r3 = await inspect(join(dir, 'missing.bundle'), ['--json']);
       expect(r3.code).to.equal(2);
       expect(r3.json).to.include({ ok: false, code: 'IO' });

@@ -1,7 +1,7 @@
 // Drives the real yargs parser in-process, capturing output and the exit code.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import type { Context } from '../../cli/context.js';
+import type { Context, Prompter } from '../../cli/context.js';
 import { run } from '../../cli/parser.js';
 
 export interface CliResult {
@@ -12,7 +12,7 @@ export interface CliResult {
   json: Record<string, unknown>;
 }
 
-export async function runCli(args: string[], opts: { env?: Record<string, string>; now?: Date; interactive?: boolean } = {}): Promise<CliResult> {
+export async function runCli(args: string[], opts: { env?: Record<string, string>; now?: Date; interactive?: boolean; prompter?: Prompter } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const ctx: Context = {
@@ -20,6 +20,7 @@ export async function runCli(args: string[], opts: { env?: Record<string, string
     err: (t) => (stderr += t.endsWith('\n') ? t : t + '\n'),
     env: opts.env ?? {},
     interactive: opts.interactive ?? false,
+    prompter: opts.prompter,
     now: opts.now ?? new Date(),
     exitCode: 0,
   };
