@@ -9,7 +9,7 @@
 //   post   run the post-update steps (post.ts); a failure leaves the files new and the site marked
 //          "needs attention" until an operator clears it.
 import { closeSync, constants, linkSync, openSync, rmSync, statfsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { openBundleFile } from '../bundle-file.js';
 import { openEnvelope } from '../envelope.js';
 import { FormatError, InstallError, UsageError, VerificationError, type Reason } from '../errors.js';
@@ -27,12 +27,13 @@ import { errnoOf, lstatOrMissing } from './fsutil.js';
 import { Points, type InstallHooks } from './hooks.js';
 import { detectInstalledVersion, inspectSite, type DetectedVersion } from './inspect.js';
 import type { JournalBegin } from './journal.js';
-import { checkSpace, countSteps, describeSteps, planUpdate, type LocalChange, type Plan, type Problem, type Step } from './plan.js';
-import { DEFAULT_POST_TIMEOUT_MS, describeStepFailure, runPostUpdate, type PostStepResult } from './post.js';
+import { pinningUnavailable } from './pinned-dir.js';
+import { checkSpace, countSteps, describeSteps, planUpdate, sharedWriteProblems, type LocalChange, type Plan, type Problem, type Step } from './plan.js';
+import { DEFAULT_POST_TIMEOUT_MS, describeStepFailure, missingCommands, runPostUpdate, type PostStepResult } from './post.js';
 import { readJournal, recoverLocked, type RecoverAction } from './recover.js';
 import { stageFiles } from './stage.js';
 import { siteTarget, targetReasons, type Target } from './target.js';
-import { clearAttention, ensureStateDir, lockSite, readAttention, readPhaseState, removeWorkDirs, sitePaths, writeAttention, writePhaseState, type Phase, type SitePaths } from './state.js';
+import { clearAttention, ensureStateDir, lockSite, readAttention, readPhaseState, removeWorkDirs, sitePaths, statePath, writeAttention, writePhaseState, type Phase, type SitePaths } from './state.js';
 
 export type ApplyPhase = Phase | 'all';
 export const APPLY_PHASES: readonly ApplyPhase[] = ['check', 'files', 'post', 'all'];
@@ -57,6 +58,8 @@ export interface ApplyOptions {
   keepLocal?: boolean;
   /** With keepLocal: keep local files even from a release rated Critical or above (else KEEP_LOCAL_REFUSED). */
   keepLocalDespiteRisk?: boolean;
+  /** Accept directories the update writes into that others can write (group/other-writable, another owner): for in-process setups where the web server owns the code. */
+  allowSharedWrite?: boolean;
   /** Timeout of each post-update step; default 300 s. */
   postTimeoutMs?: number;
   /** Environment of the post-update steps; default process.env. */
@@ -142,7 +145,7 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
   const lock = await lockSite(paths);
   try {
     const points = new Points(opts.hooks);
-    const recovery = await recoverLocked(paths, points, progress, now);
+    const recovery = await recoverLocked(paths, points, progress, now, opts.store === undefined ? null : resolve(opts.store));
     const recovered = recovery.action === 'none' ? null : { action: recovery.action, steps: recovery.steps, update: recovery.update, warnings: recovery.warnings };
     refuseIfNeedsAttention(paths);
     const timings: ApplyResult['timings'] = {};
@@ -171,6 +174,7 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
     progress(verifiedEvent(v));
     const plan = preflight(paths, v, opts, false);
     refuseRiskyKeep(plan, v.manifest, opts);
+    if (phase === 'all') checkPostCommands(paths, v.manifest, opts);
     progress({ event: 'plan', counts: countSteps(plan.steps), kept: plan.kept.length });
     timings.check = Date.now() - t;
     phases.push('check');
@@ -245,6 +249,7 @@ async function dryRun(input: BundleInput, opts: ApplyOptions, phase: ApplyPhase,
   const v = await verifyRelease(input, opts, now, paths, 'apply');
   const plan = preflight(paths, v, opts, true);
   refuseRiskyKeep(plan, v.manifest, opts);
+  if (phase !== 'check') checkPostCommands(paths, v.manifest, opts);
   progress({ event: 'plan', counts: countSteps(plan.steps), kept: plan.kept.length });
   return result(paths, v, plan, { phases: [], post: phase === 'check' ? [] : plannedPost(v.manifest), recovered: null, timings: {}, dryRun: true, from: v.from });
 }
@@ -322,6 +327,19 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
   return { verified, manifest, from, detected, storeDir: opts.store === undefined ? null : resolve(opts.store) };
 }
 
+/** Every post-update step's program must exist before any file is touched: else PREFLIGHT_FAILED (POST_COMMAND_MISSING) naming it. */
+function checkPostCommands(paths: SitePaths, manifest: Manifest, opts: ApplyOptions): void {
+  const missing = missingCommands(manifest.postUpdate, paths.root, opts.postEnv);
+  if (missing.length === 0) return;
+  throw preflightFailed(
+    missing.map(({ step, command }) => ({
+      code: 'POST_COMMAND_MISSING',
+      message: `post-update step ${step + 1} runs ${JSON.stringify(command)}, which is ${command.includes('/') ? 'not an executable file' : 'not found on the PATH'} here (${command.includes('/') ? `relative to ${paths.root}` : 'as the steps will run'}); install it, or run --phase files and the steps by hand`,
+    })),
+    [],
+  );
+}
+
 /** The store records this release as installed, in full or in part (apply --keep-local). */
 function installedHere(store: TrustStore, m: Manifest): boolean {
   const entry = store.state.installed[installedKey(m.product, m.component)];
@@ -381,6 +399,9 @@ function preflight(paths: SitePaths, v: VerifiedRelease, opts: ApplyOptions, dry
   const facts = inspectSite(paths.root, v.manifest);
   const plan = planUpdate(v.manifest, facts, { keepLocal: opts.keepLocal });
   const problems = [...plan.problems];
+  if (!opts.allowSharedWrite) problems.push(...sharedWriteProblems(plan, facts));
+  const unpinnable = pinningUnavailable();
+  if (unpinnable !== null) problems.push({ code: 'UNSUPPORTED_PLATFORM', message: `the installer acts only through directories pinned by descriptor, and ${unpinnable}` });
   if (v.detected && v.from !== null && !isSameRelease(v.detected.version, v.from)) {
     problems.push({
       code: 'VERSION_MISMATCH',
@@ -420,8 +441,8 @@ function preflight(paths: SitePaths, v: VerifiedRelease, opts: ApplyOptions, dry
 
 /** Hard-link backups need a file system that supports hard links; probed once in the state directory. */
 function probeHardLinks(paths: SitePaths): Problem | null {
-  const probe = join(paths.stateDir, 'link-probe');
-  const linked = `${probe}.link`;
+  const probe = statePath(paths, 'link-probe');
+  const linked = statePath(paths, 'link-probe.link');
   rmSync(probe, { force: true });
   rmSync(linked, { force: true });
   try {

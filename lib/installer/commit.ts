@@ -10,28 +10,27 @@
 //           hash again, rename staging/SLOT over PATH
 //   delete  rename PATH → backups/SLOT, check its hash again     undo: rename backups/SLOT → PATH if the backup exists
 //   rmdir   rmdir PATH (left alone if no longer empty)          undo: mkdir PATH with its old mode if it is missing
-// Before each action on the site, every directory on the way to the path is checked to be a real
-// directory (lstat), so a link planted since the preflight is never followed.
-import { chmodSync, linkSync, mkdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+//
+// Every action goes through directories pinned by descriptor (lib/installer/pinned-dir.ts): each
+// directory on the way is opened from the pinned site root one component at a time, never following a
+// link, and must be the directory the preflight checked (dev/ino); before each step the chain is
+// checked to be still in place, and once more before the commit record. A directory swapped after it
+// was checked therefore never redirects an action: the action lands in the directory that was checked.
+// A staged file is re-identified (dev/ino, recorded in the journal) before it is linked or renamed.
+import { fchmodSync, linkSync, mkdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { InstallError } from '../errors.js';
 import { recordInstall } from '../store.js';
 import type { ProgressSink } from './events.js';
-import { errnoOf, fsyncDirStrict, hashFile, lstatBig, lstatOrMissing } from './fsutil.js';
+import { errnoOf, hashFile, lstatBig, lstatOrMissing } from './fsutil.js';
 import { describeFault, type Points } from './hooks.js';
 import { JournalWriter, type JournalBegin, type JournalStep } from './journal.js';
-import { ancestors, type Plan, type Step } from './plan.js';
+import { fault, identityOf, PinnedDir, PinnedTree } from './pinned-dir.js';
+import { parentOf, type Plan, type Step } from './plan.js';
 import type { StagedFile } from './stage.js';
-import { removeWorkDirs, writePhaseState, type SitePaths } from './state.js';
+import { pinnedState, removeWorkDirs, statePath, workDirs, writePhaseState, type SitePaths } from './state.js';
 
-/** Throws unless every directory on the way to `rel` is a real directory (no link, nothing else). */
-export function assertRealParents(root: string, rel: string): void {
-  for (const dir of ancestors(rel)) {
-    const st = lstatOrMissing(join(root, dir));
-    if (!st) throw Object.assign(new Error(`${dir} is missing`), { code: 'ENOENT' });
-    if (st.isSymbolicLink()) throw Object.assign(new Error(`${dir} is a symbolic link (refusing to follow it)`), { code: 'ELOOP' });
-    if (!st.isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
-  }
+function nameOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
 }
 
 function journalStepOf(step: Step, staged: ReadonlyMap<number, StagedFile>): JournalStep {
@@ -57,47 +56,69 @@ function changedSince(path: string, expected: string, found: string): InstallErr
   });
 }
 
-function takeStep(paths: SitePaths, step: Step, points: Points, touched: Set<string>): void {
-  const abs = join(paths.root, step.path);
-  assertRealParents(paths.root, step.path);
-  touched.add(dirname(abs));
+/** Throws ESTALE unless staging/SLOT is still the very file staged (dev/ino as the journal records them). */
+function reidentify(staging: PinnedDir, step: { path: string; slot: number; dev: string; ino: string }): void {
+  const st = lstatBig(staging.at(String(step.slot)));
+  if (!st || !st.isFile() || identityOf(st) !== `${step.dev}:${step.ino}`) {
+    throw fault('ESTALE', `staging/${step.slot} is no longer the file staged for ${step.path}`);
+  }
+}
+
+interface Work {
+  tree: PinnedTree;
+  staging: PinnedDir;
+  backups: PinnedDir;
+  /** Directories whose entries changed: fsynced before the commit record. */
+  touched: Set<PinnedDir>;
+}
+
+function takeStep(w: Work, step: Step, record: JournalStep, points: Points): void {
+  const parent = parentOf(step.path);
+  const name = nameOf(step.path);
+  const dir = w.tree.dir(parent);
+  w.tree.assertInPlace(parent);
+  w.touched.add(dir);
   switch (step.op) {
     case 'mkdir': {
-      mkdirSync(abs, 0o755);
+      mkdirSync(dir.at(name), 0o755);
       points.hit(`mkdir ${step.path}`);
-      chmodSync(abs, 0o755); // whatever the umask
-      touched.add(abs);
+      const made = w.tree.made(step.path);
+      fchmodSync(made.fd, 0o755); // whatever the umask
+      w.touched.add(made);
       return;
     }
     case 'add': {
-      const staged = join(paths.staging, String(step.slot));
-      linkSync(staged, abs); // EEXIST if anything appeared there: never replaced
+      const slot = String(step.slot);
+      reidentify(w.staging, record as Extract<JournalStep, { op: 'add' }>);
+      linkSync(w.staging.at(slot), dir.at(name)); // EEXIST if anything appeared there: never replaced
       points.hit(`linked ${step.path}`);
-      unlinkSync(staged);
+      unlinkSync(w.staging.at(slot));
       return;
     }
     case 'modify': {
-      const backup = join(paths.backups, String(step.slot));
-      linkSync(abs, backup);
-      fsyncDirStrict(paths.backups); // the backup is durable before the file it keeps is replaced
+      const slot = String(step.slot);
+      linkSync(dir.at(name), w.backups.at(slot));
+      w.backups.fsync(); // the backup is durable before the file it keeps is replaced
       points.hit(`backed up ${step.path}`);
-      const { sha256 } = hashFile(backup);
+      const { sha256 } = hashFile(w.backups.at(slot));
       if (sha256 !== step.previousSha256) throw changedSince(step.path, step.previousSha256, sha256);
-      renameSync(join(paths.staging, String(step.slot)), abs);
+      reidentify(w.staging, record as Extract<JournalStep, { op: 'modify' }>);
+      renameSync(w.staging.at(slot), dir.at(name));
       points.hit(`replaced ${step.path}`);
       return;
     }
     case 'delete': {
-      const backup = join(paths.backups, String(step.slot));
-      renameSync(abs, backup);
+      const slot = String(step.slot);
+      renameSync(dir.at(name), w.backups.at(slot));
       points.hit(`moved ${step.path} to backups`);
-      const { sha256 } = hashFile(backup);
+      const { sha256 } = hashFile(w.backups.at(slot));
       if (sha256 !== step.previousSha256) throw changedSince(step.path, step.previousSha256, sha256);
       return;
     }
     case 'rmdir': {
       try {
-        rmdirSync(abs);
+        rmdirSync(dir.at(name));
+        w.tree.forget(step.path);
       } catch (err) {
         // Something appeared in it since the preflight: it stays, with what it holds.
         if (!['ENOTEMPTY', 'EEXIST', 'ENOENT'].includes(errnoOf(err))) throw err;
@@ -127,51 +148,63 @@ export function commitPlan(ctx: CommitContext): void {
   const { paths, plan, points, progress } = ctx;
   let journal: JournalWriter;
   try {
-    journal = JournalWriter.create(paths.journal, ctx.begin, points);
+    journal = JournalWriter.create(pinnedState(paths), 'journal', paths.journal, ctx.begin, points);
   } catch (err) {
-    rmSync(paths.journal, { force: true });
+    rmSync(statePath(paths, 'journal'), { force: true });
     removeWorkDirs(paths);
     throw new InstallError('COMMIT_FAILED', `cannot start the journal ${paths.journal} (${describeFault(err)}); nothing in the site was touched`, { cause: errnoOf(err) });
   }
   const logged: JournalStep[] = [];
-  const touched = new Set<string>();
+  let tree: PinnedTree | undefined;
   let current: Step | undefined;
   try {
-    for (const step of plan.steps) {
-      current = step;
-      const record = journalStepOf(step, ctx.staged);
-      journal.step(record);
-      logged.push(record);
-      takeStep(paths, step, points, touched);
-      progress({ event: 'file', n: logged.length, total: plan.steps.length, op: step.op, path: step.path });
-    }
-    current = undefined;
-    for (const dir of touched) if (lstatOrMissing(dir)) fsyncDirStrict(dir);
-    fsyncDirStrict(paths.backups);
-    points.hit('directories fsynced');
-    journal.commit();
-  } catch (err) {
-    journal.close();
-    const what = current ? `${current.op} ${current.path}` : 'the final fsync and commit record';
-    const cause = err instanceof InstallError ? err.message : describeFault(err);
-    let undone: UndoReport;
     try {
-      undone = rollback(paths, logged, points, progress);
-    } catch (rollbackErr) {
-      throw new InstallError(
-        'ROLLBACK_FAILED',
-        `the update failed at ${what} (${cause}), and rolling it back failed too (${describeFault(rollbackErr)}); the journal is kept: run countersign recover --site ${paths.root}`,
-        { failedAt: what, cause, rollbackCause: describeFault(rollbackErr) },
-      );
+      tree = new PinnedTree(PinnedDir.open(paths.root), (rel) => plan.checkedDirs.get(rel));
+      if (plan.checkedDirs.has('') && tree.root.id !== plan.checkedDirs.get('')) throw fault('ESTALE', `the site root ${paths.root} is not the directory the preflight checked`);
+      const { staging, backups } = workDirs(paths);
+      if (!staging || !backups) throw fault('ENOENT', 'the staging or backups directory is missing');
+      const w: Work = { tree, staging, backups, touched: new Set() };
+      for (const step of plan.steps) {
+        current = step;
+        const record = journalStepOf(step, ctx.staged);
+        journal.step(record);
+        logged.push(record);
+        takeStep(w, step, record, points);
+        progress({ event: 'file', n: logged.length, total: plan.steps.length, op: step.op, path: step.path });
+      }
+      current = undefined;
+      tree.assertAllInPlace(); // nothing moved away behind the steps already taken
+      for (const dir of w.touched) if (!dir.closed) dir.fsync();
+      backups.fsync();
+      points.hit('directories fsynced');
+      journal.commit();
+    } catch (err) {
+      journal.close();
+      const what = current ? `${current.op} ${current.path}` : 'the final fsync and commit record';
+      const cause = err instanceof InstallError ? err.message : describeFault(err);
+      let undone: UndoReport;
+      try {
+        // Only directories pinned by this commit can hold what it did: a step never acts elsewhere.
+        const pinned = tree;
+        undone = rollback(paths, (rel) => pinned?.cached(rel), pinned, logged, points, progress);
+      } catch (rollbackErr) {
+        throw new InstallError(
+          'ROLLBACK_FAILED',
+          `the update failed at ${what} (${cause}), and rolling it back failed too (${describeFault(rollbackErr)}); the journal is kept: run countersign recover --site ${paths.root}`,
+          { failedAt: what, cause, rollbackCause: describeFault(rollbackErr) },
+        );
+      }
+      throw new InstallError('COMMIT_FAILED', `the update failed at ${what} (${cause}); rolled back ${undone.undone} step${undone.undone === 1 ? '' : 's'}: the site is the old release again`, {
+        failedAt: current ? { op: current.op, path: current.path } : null,
+        cause,
+        ...(err instanceof InstallError && { causeCode: err.code, causeDetails: err.details }),
+        errno: err instanceof InstallError ? undefined : errnoOf(err),
+        rolledBack: undone.undone,
+        warnings: undone.warnings,
+      });
     }
-    throw new InstallError('COMMIT_FAILED', `the update failed at ${what} (${cause}); rolled back ${undone.undone} step${undone.undone === 1 ? '' : 's'}: the site is the old release again`, {
-      failedAt: current ? { op: current.op, path: current.path } : null,
-      cause,
-      ...(err instanceof InstallError && { causeCode: err.code, causeDetails: err.details }),
-      errno: err instanceof InstallError ? undefined : errnoOf(err),
-      rolledBack: undone.undone,
-      warnings: undone.warnings,
-    });
+  } finally {
+    tree?.close();
   }
   journal.close();
   // From here on the update is committed: a failure must never roll it back, only leave it for recovery to finish.
@@ -186,7 +219,7 @@ export function commitPlan(ctx: CommitContext): void {
 function finishFailed(paths: SitePaths, begin: JournalBegin, err: unknown): InstallError {
   return new InstallError(
     'FINISH_FAILED',
-    `the new release (${begin.product} ${begin.component} ${begin.to}) is in place, but finishing failed (${describeFault(err)}); run countersign recover --site ${paths.root} to finish`,
+    `the new release (${begin.product} ${begin.component} ${begin.to}) is in place, but finishing failed (${describeFault(err)}); run countersign recover --site ${paths.root}${begin.store === null ? '' : ` --store ${begin.store}`} to finish`,
     { cause: describeFault(err), ...((err as { code?: string }).code && { causeCode: (err as { code?: string }).code }) },
   );
 }
@@ -200,74 +233,93 @@ export interface UndoReport {
   warnings: string[];
 }
 
+/**
+ * Where undo finds the directory `rel`: pinned (never through a link), or undefined when this step
+ * cannot have acted there (not pinned by the commit being rolled back; missing, when `missingOk`, in a
+ * recovery). A recovery walks from the pinned root and throws for a link planted on the way.
+ */
+export type UndoDirs = (rel: string, missingOk: boolean) => PinnedDir | undefined;
+
 /** Undoes one logged step if it took effect (see the table at the top); returns a warning when something is left alone. */
-export function undoStep(paths: SitePaths, step: JournalStep): string | null {
-  const abs = join(paths.root, step.path);
+export function undoStep(dirs: UndoDirs, tree: PinnedTree | undefined, backups: PinnedDir | undefined, step: JournalStep): string | null {
+  const name = nameOf(step.path);
   switch (step.op) {
     case 'mkdir': {
-      const st = lstatOrMissing(abs);
-      if (!st) return null;
-      if (!st.isDirectory() || st.isSymbolicLink()) return `left ${step.path}: not the directory this update created`;
-      assertRealParents(paths.root, step.path);
+      const dir = dirs(parentOf(step.path), true);
+      const st = dir && lstatOrMissing(dir.at(name));
+      if (!dir || !st) return null;
+      if (!st.isDirectory()) return `left ${step.path}: not the directory this update created`;
       try {
-        rmdirSync(abs);
+        rmdirSync(dir.at(name));
       } catch (err) {
         if (errnoOf(err) === 'ENOTEMPTY' || errnoOf(err) === 'EEXIST') return `left ${step.path}: the directory this update created holds files it did not put there`;
         if (errnoOf(err) !== 'ENOENT') throw err;
       }
+      tree?.forget(step.path);
       return null;
     }
     case 'add': {
-      const st = lstatBig(abs);
-      if (!st) return null;
-      if (!st.isFile() || st.ino.toString() !== step.ino || st.dev.toString() !== step.dev) return `left ${step.path}: not the file this update added`;
-      assertRealParents(paths.root, step.path);
-      unlinkSync(abs);
+      const dir = dirs(parentOf(step.path), true);
+      const st = dir && lstatBig(dir.at(name));
+      if (!dir || !st) return null;
+      if (!st.isFile() || identityOf(st) !== `${step.dev}:${step.ino}`) return `left ${step.path}: not the file this update added`;
+      unlinkSync(dir.at(name));
       return null;
     }
     case 'modify':
     case 'delete': {
-      const backup = join(paths.backups, String(step.slot));
-      if (!lstatOrMissing(backup)) return null; // never backed up, so never replaced or moved
-      assertRealParents(paths.root, step.path);
-      renameSync(backup, abs);
+      const backup = backups?.at(String(step.slot));
+      if (!backup || !lstatOrMissing(backup)) return null; // never backed up, so never replaced or moved
+      const dir = dirs(parentOf(step.path), false);
+      if (!dir) throw fault('ENOENT', `${parentOf(step.path) || 'the site root'} is not the directory ${step.path} was backed up from`);
+      renameSync(backup, dir.at(name));
       return null;
     }
     case 'rmdir': {
-      if (lstatOrMissing(abs)) return null;
-      assertRealParents(paths.root, step.path);
+      const dir = dirs(parentOf(step.path), false);
+      if (!dir || lstatOrMissing(dir.at(name))) return null;
       const mode = Number.parseInt(step.mode, 8);
-      mkdirSync(abs, mode);
-      chmodSync(abs, mode);
+      mkdirSync(dir.at(name), mode);
+      if (tree) fchmodSync(tree.made(step.path).fd, mode);
       return null;
     }
   }
 }
 
 /**
- * Undoes `steps` last first, makes it durable, then removes staging, backups and the journal.
- * Throws (leaving the journal) when an undo fails, e.g. because a link was planted on the way.
+ * Undoes `steps` last first through pinned directories, makes it durable, then removes staging, backups
+ * and the journal. Throws (leaving the journal) when an undo fails, e.g. because a link was planted on the way.
  */
-export function rollback(paths: SitePaths, steps: readonly JournalStep[], points: Points, progress: ProgressSink): UndoReport {
+export function rollback(paths: SitePaths, dirs: UndoDirs, tree: PinnedTree | undefined, steps: readonly JournalStep[], points: Points, progress: ProgressSink): UndoReport {
   const warnings: string[] = [];
+  const { backups } = workDirs(paths);
   for (let i = steps.length - 1; i >= 0; i--) {
     const step = steps[i]!;
-    const warning = undoStep(paths, step);
+    const warning = undoStep(dirs, tree, backups, step);
     if (warning) warnings.push(warning);
     points.hit(`undone step ${i + 1}: ${step.op} ${step.path}`);
     progress({ event: 'rollback', n: i + 1, op: step.op, path: step.path });
   }
-  const dirs = new Set(steps.map((s) => dirname(join(paths.root, s.path))));
-  for (const dir of dirs) if (lstatOrMissing(dir)?.isDirectory()) fsyncDirStrict(dir); // a link planted there is not ours to sync
+  for (const dir of tree?.all() ?? []) dir.fsync();
   removeWorkDirs(paths);
   removeJournal(paths);
   points.hit('rolled back');
   return { undone: steps.length, warnings };
 }
 
+/** Rolls back with a tree of its own, walked from the pinned site root (a recovery: no pins survive the crashed process). */
+export function rollbackFresh(paths: SitePaths, steps: readonly JournalStep[], points: Points, progress: ProgressSink): UndoReport {
+  const tree = new PinnedTree(PinnedDir.open(paths.root));
+  try {
+    return rollback(paths, (rel, missingOk) => (missingOk ? tree.dirOrMissing(rel) : tree.dir(rel)), tree, steps, points, progress);
+  } finally {
+    tree.close();
+  }
+}
+
 export function removeJournal(paths: SitePaths): void {
-  rmSync(paths.journal, { force: true });
-  fsyncDirStrict(paths.stateDir);
+  rmSync(statePath(paths, 'journal'), { force: true });
+  pinnedState(paths).fsync();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // Workers: the daemon's only way to touch a site. Each is `node CLI apply /dev/stdin --site ROOT --store STORE
-// --json --progress` (or `recover --site ROOT --json`), spawned with the site owner's uid and gid (libuv also
+// --json --progress` (or `recover --site ROOT --store STORE --json`), spawned with the site owner's uid and gid (libuv also
 // drops every supplementary group when it changes ids), a scrubbed environment (a fixed PATH, LANG, USER,
 // HOME; nothing of the daemon's, so no COUNTERSIGN_* secret and no NODE_OPTIONS), the site root as its
 // working directory, and in its own process group (so a timeout kills the post-update steps too).
@@ -63,7 +63,7 @@ export function applyArgs(site: SiteConfig): string[] {
 }
 
 export function recoverArgs(site: SiteConfig): string[] {
-  return ['recover', '--site', site.root, ...stateDirArgs(site), '--json'];
+  return ['recover', '--site', site.root, '--store', site.store, ...stateDirArgs(site), '--json'];
 }
 
 function stateDirArgs(site: SiteConfig): string[] {

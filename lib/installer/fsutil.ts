@@ -1,7 +1,7 @@
-// Small file-system helpers of the installer: reading and hashing without following links, fsyncs,
+// Small file-system helpers of the installer: reading and hashing without following links,
 // and turning errno errors into messages that say what was being done.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readSync, type BigIntStats, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats, type Stats } from 'node:fs';
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
@@ -35,12 +35,13 @@ const buffer = Buffer.alloc(1 << 20);
 
 /**
  * SHA-256 and size of a regular file, opened without following a symbolic link (ELOOP) and checked
- * to be a regular file after opening; also its stat, taken from the open descriptor.
+ * to be a regular file after opening; also its stat and identity (dev/ino as decimal strings), taken from the open descriptor.
  */
-export function hashFile(path: string): { sha256: string; size: number; stat: Stats } {
+export function hashFile(path: string): { sha256: string; size: number; stat: Stats; dev: string; ino: string } {
   const fd = openSync(path, READ_FLAGS);
   try {
     const stat = fstatSync(fd);
+    const id = fstatSync(fd, { bigint: true });
     if (!stat.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL' });
     const hash = createHash('sha256');
     let size = 0;
@@ -50,7 +51,7 @@ export function hashFile(path: string): { sha256: string; size: number; stat: St
       hash.update(buffer.subarray(0, n));
       size += n;
     }
-    return { sha256: hash.digest('hex'), size, stat };
+    return { sha256: hash.digest('hex'), size, stat, dev: id.dev.toString(), ino: id.ino.toString() };
   } finally {
     closeSync(fd);
   }
@@ -76,19 +77,6 @@ export function readSmallFile(path: string, max = 1 << 20): string | undefined {
       done += n;
     }
     return out.subarray(0, done).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** fsync a directory, so the names created, renamed or removed in it are durable. Errors are thrown. */
-export function fsyncDirStrict(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-  try {
-    fsyncSync(fd);
-  } catch (err) {
-    // Some filesystems cannot fsync a directory (EINVAL); their renames are as durable as they get.
-    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
   } finally {
     closeSync(fd);
   }

@@ -1,21 +1,22 @@
 // Gathering the facts a plan is decided from (lib/installer/plan.ts): lstat of every path an update
 // touches and of each directory on the way to it (never following a link), the SHA-256 of every file
 // it modifies or deletes, and the listings needed for case-fold collisions and emptied directories.
-import { lstatSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InstallError } from '../errors.js';
 import type { Manifest } from '../manifest.js';
 import { checkPath, sortByPathBytes } from '../paths.js';
-import { errnoOf, hashFile, lstatOrMissing, readSmallFile } from './fsutil.js';
+import { errnoOf, hashFile, lstatBig, lstatOrMissing, readSmallFile } from './fsutil.js';
 import { ancestors, parentOf, type NodeFact, type SiteFacts } from './plan.js';
 import { parseVersionText, versionFilesToRead } from './version-file.js';
 
 function factOf(abs: string): NodeFact {
-  const st = lstatOrMissing(abs);
+  const st = lstatBig(abs);
   if (!st) return { kind: 'missing' };
   if (st.isSymbolicLink()) return { kind: 'symlink' };
-  if (st.isDirectory()) return { kind: 'dir', dev: st.dev, mode: st.mode };
-  if (st.isFile()) return { kind: 'file', dev: st.dev, mode: st.mode, size: st.size };
+  // A directory's identity (DEV:INO) and owner: the commit acts only in the directory checked here.
+  if (st.isDirectory()) return { kind: 'dir', dev: Number(st.dev), mode: Number(st.mode), uid: Number(st.uid), id: `${st.dev}:${st.ino}` };
+  if (st.isFile()) return { kind: 'file', dev: Number(st.dev), mode: Number(st.mode), size: Number(st.size) };
   return { kind: 'other' };
 }
 
@@ -29,7 +30,8 @@ export function inspectSite(root: string, manifest: Pick<Manifest, 'files'>): Si
 }
 
 function inspect(root: string, manifest: Pick<Manifest, 'files'>): SiteFacts {
-  const rootStat = lstatSync(root);
+  const rootFact = factOf(root);
+  if (rootFact.kind !== 'dir') throw new InstallError('PREFLIGHT_FAILED', `the site root ${root} is not a directory`, { problems: [{ code: 'NOT_A_DIRECTORY', path: root, message: 'the site root is not a directory' }] });
   const nodes = new Map<string, NodeFact>();
   const listings = new Map<string, string[]>();
   const node = (rel: string): NodeFact => {
@@ -75,7 +77,7 @@ function inspect(root: string, manifest: Pick<Manifest, 'files'>): SiteFacts {
       }
     }
   }
-  return { dev: rootStat.dev, nodes, listings };
+  return { dev: rootFact.dev, root: rootFact, nodes, listings };
 }
 
 /** True when every directory on the way to `rel` (not `rel` itself) is a real directory, not a link. */

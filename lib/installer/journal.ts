@@ -17,11 +17,10 @@
 // A last line cut short by a crash (no newline) is the record of a step that was never taken and is
 // ignored; anything else unreadable is JOURNAL_CORRUPT, and then nothing is touched.
 import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { InstallError } from '../errors.js';
 import { checkPath } from '../paths.js';
-import { fsyncDirStrict } from './fsutil.js';
 import type { Points } from './hooks.js';
+import type { PinnedDir } from './pinned-dir.js';
 
 export const JOURNAL_FORMAT = 1;
 /** A journal larger than this is not one countersign wrote (100,000 files at well under 1 KiB a record). */
@@ -38,7 +37,7 @@ export interface JournalBegin {
   component: string;
   from: string | null;
   to: string;
-  /** The trust store to record the install in, when the update was verified against one. */
+  /** The trust store the update was verified against. Recovery records the install only in the store it is configured with, and refuses a journal naming another (recover.ts). */
   store: string | null;
   created: string;
   /** Locally modified files the update left as they were (apply --keep-local): the install is recorded as partial. Absent when none. */
@@ -214,13 +213,13 @@ export class JournalWriter {
     this.fd = fd;
   }
 
-  /** Creates the journal (never over an existing file or through a link) with its begin record, durably. */
-  static create(path: string, begin: JournalBegin, points: Points): JournalWriter {
-    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_APPEND, 0o600);
-    const journal = new JournalWriter(path, fd, points);
+  /** Creates the journal `name` in the pinned state directory (never over an existing file or through a link) with its begin record, durably. */
+  static create(dir: PinnedDir, name: string, display: string, begin: JournalBegin, points: Points): JournalWriter {
+    const fd = openSync(dir.at(name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_APPEND, 0o600);
+    const journal = new JournalWriter(display, fd, points);
     try {
       journal.write(encodeRecord(begin));
-      fsyncDirStrict(dirname(path));
+      dir.fsync();
     } catch (err) {
       journal.close();
       throw err;

@@ -13,7 +13,7 @@ import { versionFileOf } from './version-file.js';
 /** What lstat said about one path of the site (never followed: a symbolic link is reported as one). */
 export type NodeFact =
   | { kind: 'missing' }
-  | { kind: 'dir'; dev: number; mode: number }
+  | { kind: 'dir'; dev: number; mode: number; uid?: number; id?: string }
   | { kind: 'file'; dev: number; mode: number; size: number; sha256?: string }
   | { kind: 'symlink' }
   | { kind: 'other' };
@@ -21,6 +21,8 @@ export type NodeFact =
 export interface SiteFacts {
   /** The device of the site root: every directory written to must be on it (rename() cannot cross devices). */
   dev: number;
+  /** The site root itself, as a directory fact ('' in `nodes` is not used): its owner is the site owner. */
+  root?: Extract<NodeFact, { kind: 'dir' }>;
   /** By path relative to the root: every op's target and every ancestor directory looked at. */
   nodes: ReadonlyMap<string, NodeFact>;
   /** Names in a directory ('' is the root): for case-fold collisions and for directories left empty. */
@@ -61,7 +63,9 @@ export type ProblemCode =
   | 'VERSION_MISMATCH'
   | 'UNFINISHED_JOURNAL'
   | 'TARGET_UNKNOWN'
-  | 'POST_COMMAND_MISSING';
+  | 'POST_COMMAND_MISSING'
+  | 'SHARED_WRITE'
+  | 'UNSUPPORTED_PLATFORM';
 
 /** One reason the update cannot go ahead (PREFLIGHT_FAILED lists them all). */
 export interface Problem {
@@ -83,6 +87,8 @@ export interface Plan {
   /** Files to stage (the add and modify steps) and their bytes. */
   stagedFiles: number;
   stagedBytes: number;
+  /** DEV:INO of every existing directory the facts name ('' the root): the commit acts only in these (lib/installer/pinned-dir.ts). */
+  checkedDirs: ReadonlyMap<string, string>;
 }
 
 export interface PlanOptions {
@@ -210,7 +216,42 @@ export function planUpdate(manifest: Pick<Manifest, 'files' | 'product' | 'compo
     versionFile: last !== -1 ? versionFile : null,
     stagedFiles: staged.length,
     stagedBytes: staged.reduce((sum, s) => sum + s.size, 0),
+    checkedDirs: checkedDirsOf(facts),
   };
+}
+
+function checkedDirsOf(facts: SiteFacts): Map<string, string> {
+  const out = new Map<string, string>();
+  if (facts.root?.id !== undefined) out.set('', facts.root.id);
+  for (const [rel, node] of facts.nodes) if (node.kind === 'dir' && node.id !== undefined) out.set(rel, node.id);
+  return out;
+}
+
+/**
+ * SHARED_WRITE for each existing directory the plan writes into (creates, renames or removes a name
+ * in), or passes on the way there from the root, that a user other than the site owner (the root's
+ * owner) could write: group- or other-writable (sticky or not), or owned by another uid than the site
+ * owner or root. Such a user could swap what was checked for something else while the update runs.
+ */
+export function sharedWriteProblems(plan: Pick<Plan, 'steps'>, facts: SiteFacts): Problem[] {
+  const owner = facts.root?.uid;
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  const dirs = plan.steps.flatMap((step) => ['', ...ancestors(step.path)]);
+  for (const dir of dirs) {
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    const node = dir === '' ? facts.root : facts.nodes.get(dir);
+    if (node?.kind !== 'dir') continue; // made by this update
+    const where = dir === '' ? 'the site root' : dir;
+    const others = node.mode & 0o022;
+    if (others !== 0) {
+      problems.push({ code: 'SHARED_WRITE', path: dir, message: `${where} is writable by ${(others & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(node.mode & 0o7777).toString(8)}), so another user could swap what the update writes to; make it writable by the site owner only, or pass --allow-shared-write when the web server is meant to own the code` });
+    } else if (owner !== undefined && node.uid !== undefined && node.uid !== owner && node.uid !== 0) {
+      problems.push({ code: 'SHARED_WRITE', path: dir, message: `${where} is owned by uid ${node.uid}, not by the site owner (uid ${owner}), so that user could swap what the update writes to; chown it to the site owner, or pass --allow-shared-write` });
+    }
+  }
+  return problems;
 }
 
 /**

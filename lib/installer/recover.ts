@@ -5,19 +5,25 @@
 //   - no journal, but staging or backups left over (a crash while staging): they are removed.
 // `clear` also removes the "needs attention" marker a failed post-update step left (after an operator
 // has looked at the site). Recovery never guesses: an unreadable journal is JOURNAL_CORRUPT, and
-// nothing is touched.
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
-import { InstallError } from '../errors.js';
-import { finishCommitted, removeJournal, rollback } from './commit.js';
+// nothing is touched. Nor does it trust the journal with where to write: the site is the one recovery
+// was given, and the install is recorded only in the trust store it was configured with; a journal
+// naming another site or another store is JOURNAL_CORRUPT. Every undo goes through directories pinned
+// by descriptor, walked from the site root without following a link (lib/installer/pinned-dir.ts).
+import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InstallError, UsageError } from '../errors.js';
+import { finishCommitted, removeJournal, rollbackFresh } from './commit.js';
 import { noProgress, type ProgressSink } from './events.js';
 import { errnoOf, lstatOrMissing } from './fsutil.js';
 import { describeFault, Points, type InstallHooks } from './hooks.js';
 import { MAX_JOURNAL_BYTES, parseJournal, type ParsedJournal } from './journal.js';
-import { clearAttention, ensureStateDir, hasWorkDirs, lockSite, readAttention, removeWorkDirs, sitePaths, type AttentionMarker, type SitePaths } from './state.js';
+import { clearAttention, ensureStateDir, hasWorkDirs, lockSite, readAttention, removeWorkDirs, sitePaths, statePath, type AttentionMarker, type SitePaths } from './state.js';
 
 export interface RecoverOptions {
   /** The state directory, when not the default beside the site. */
   stateDir?: string;
+  /** The site's trust store, where a committed update is recorded. Without it, only an uncommitted update can be recovered (rolled back). */
+  store?: string;
   /** Remove the "needs attention" marker (after an operator has checked the site). */
   clear?: boolean;
   now?: Date;
@@ -53,7 +59,7 @@ export async function recoverSite(site: string, opts: RecoverOptions = {}): Prom
   ensureStateDir(paths);
   const lock = await lockSite(paths);
   try {
-    const result = await recoverLocked(paths, new Points(opts.hooks), opts.onProgress ?? noProgress, opts.now ?? new Date());
+    const result = await recoverLocked(paths, new Points(opts.hooks), opts.onProgress ?? noProgress, opts.now ?? new Date(), opts.store);
     const cleared = opts.clear ? clearAttention(paths) : false;
     return { ...result, cleared, needsAttention: readAttention(paths) };
   } finally {
@@ -65,7 +71,7 @@ export async function recoverSite(site: string, opts: RecoverOptions = {}): Prom
 export function readJournal(paths: SitePaths): ParsedJournal | undefined {
   let fd: number;
   try {
-    fd = openSync(paths.journal, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(statePath(paths, 'journal'), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return undefined;
     throw new InstallError('JOURNAL_CORRUPT', `cannot read the journal ${paths.journal}: ${errnoOf(err)}; nothing was touched`);
@@ -80,8 +86,37 @@ export function readJournal(paths: SitePaths): ParsedJournal | undefined {
   }
 }
 
-/** Recovery while the caller holds the site's lock (apply runs it first). */
-export async function recoverLocked(paths: SitePaths, points: Points, progress: ProgressSink, now: Date): Promise<Omit<RecoverResult, 'cleared' | 'needsAttention'>> {
+function storeKey(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/**
+ * The store a recovery may record the install in: the configured one (`store`; null: the caller verifies
+ * against no store), which the journal must name; undefined (not configured): nothing is recorded, and a
+ * committed update that needs recording is refused (USAGE: pass the store).
+ */
+function storeFor(paths: SitePaths, journalStore: string | null, store: string | null | undefined, committed: boolean): string | null {
+  if (journalStore === null) return null; // verified against no store: nothing to record anywhere
+  if (store === undefined) {
+    if (!committed) return null; // a rollback never writes to a store
+    throw new UsageError('USAGE', `the interrupted update in ${paths.stateDir} is committed and must be recorded in its trust store; run countersign recover --site ${paths.root} --store STORE`);
+  }
+  if (store === null || storeKey(store) !== storeKey(journalStore)) {
+    throw new InstallError(
+      'JOURNAL_CORRUPT',
+      `the journal in ${paths.stateDir} names the trust store ${journalStore}, but this site's is ${store ?? 'none (a trusted policy was given)'}; nothing was touched`,
+      { journalStore, store },
+    );
+  }
+  return store;
+}
+
+/** Recovery while the caller holds the site's lock (apply runs it first). `store`: see storeFor. */
+export async function recoverLocked(paths: SitePaths, points: Points, progress: ProgressSink, now: Date, store?: string | null): Promise<Omit<RecoverResult, 'cleared' | 'needsAttention'>> {
   const base = { site: paths.root, stateDir: paths.stateDir };
   const journal = readJournal(paths);
   if (!journal) {
@@ -102,14 +137,15 @@ export async function recoverLocked(paths: SitePaths, points: Points, progress: 
     throw new InstallError('JOURNAL_CORRUPT', `the journal in ${paths.stateDir} belongs to the site ${begin.site}, not ${paths.root}; nothing was touched`, { journalSite: begin.site });
   }
   const update = { product: begin.product, component: begin.component, from: begin.from, to: begin.to, bundle: begin.bundle };
+  const recordIn = storeFor(paths, begin.store, store, journal.committed);
   if (journal.committed) {
-    await finishCommitted(paths, begin, points, now);
+    await finishCommitted(paths, { ...begin, store: recordIn }, points, now);
     progress({ event: 'recover', action: 'completed', steps: journal.steps.length });
     return { ...base, action: 'completed', steps: journal.steps.length, update, warnings: [] };
   }
   let report;
   try {
-    report = rollback(paths, journal.steps, points, progress);
+    report = rollbackFresh(paths, journal.steps, points, progress);
   } catch (err) {
     throw new InstallError(
       'ROLLBACK_FAILED',

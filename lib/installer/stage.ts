@@ -2,17 +2,19 @@
 // the archive), fsynced, and read back from disk and compared with the manifest before the commit.
 // Only the entries the plan stages are written; the archive is streamed again from the same open file
 // it was verified from, and hashed again as it goes, so a file changed in between is caught.
+// staging/ and backups/ are made in the pinned state directory and pinned themselves (paths.pins), so
+// the commit finds them, and the files in them, through the same descriptors.
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { CountersignError, InstallError } from '../errors.js';
 import type { Manifest } from '../manifest.js';
 import { TarReader, type TarHeader } from '../tar.js';
 import type { ArchiveInput } from '../verify.js';
-import { errnoOf, fsyncDirStrict, hashFile } from './fsutil.js';
+import { errnoOf, hashFile } from './fsutil.js';
 import { describeFault, type Points } from './hooks.js';
+import type { PinnedDir } from './pinned-dir.js';
 import type { Plan, StagedStep } from './plan.js';
-import type { SitePaths } from './state.js';
+import { pinnedState, type SitePaths } from './state.js';
 
 export interface StagedFile {
   slot: number;
@@ -28,25 +30,29 @@ function stagingFailed(message: string, details: Record<string, unknown> = {}): 
   return new InstallError('STAGING_FAILED', `staging failed, nothing in the site was touched: ${message}`, details);
 }
 
-/** Creates a fresh private directory; one that already exists (or a link planted there) is refused. */
-export function makePrivateDir(dir: string): void {
+/** Creates a fresh private directory `name` in the pinned `parent` and pins it; one that already exists (or a link planted there) is refused. */
+export function makePrivateDir(parent: PinnedDir, name: string, display: string): PinnedDir {
   try {
-    mkdirSync(dir, 0o700);
+    mkdirSync(parent.at(name), 0o700);
   } catch (err) {
-    if (errnoOf(err) === 'EEXIST') throw stagingFailed(`${dir} already exists (left behind, or planted); refusing to use it`, { path: dir });
-    throw stagingFailed(`cannot create ${dir}: ${errnoOf(err)}`, { path: dir, errno: errnoOf(err) });
+    if (errnoOf(err) === 'EEXIST') throw stagingFailed(`${display} already exists (left behind, or planted); refusing to use it`, { path: display });
+    throw stagingFailed(`cannot create ${display}: ${errnoOf(err)}`, { path: display, errno: errnoOf(err) });
   }
-  const st = lstatSync(dir);
-  if (!st.isDirectory() || st.isSymbolicLink()) throw stagingFailed(`${dir} is not a directory`, { path: dir });
+  try {
+    return parent.child(name, display);
+  } catch (err) {
+    throw stagingFailed(`${display} is not the directory just created (${describeFault(err)})`, { path: display });
+  }
 }
 
 /** Writes every add/modify file of the plan into staging; returns each staged file's identity by slot. */
 export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan: Plan, paths: SitePaths, points: Points): Promise<Map<number, StagedFile>> {
-  makePrivateDir(paths.staging);
-  makePrivateDir(paths.backups);
+  const state = pinnedState(paths);
+  const staging = (paths.pins!.staging = makePrivateDir(state, 'staging', paths.staging));
+  paths.pins!.backups = makePrivateDir(state, 'backups', paths.backups);
   const wanted = new Map<string, StagedStep>();
   for (const s of plan.steps) if (s.op === 'add' || s.op === 'modify') wanted.set(s.path, s);
-  const written = new Set<number>();
+  const ids = new Map<number, { dev: string; ino: string }>();
   let current: { fd: number; step: StagedStep; hash: Hash; size: number } | null = null;
   const closeCurrent = () => {
     if (current) closeSync(current.fd);
@@ -60,7 +66,7 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
       onEntryStart(header: TarHeader) {
         const step = wanted.get(header.path);
         if (!step) return;
-        const fd = openSync(join(paths.staging, String(step.slot)), CREATE_FLAGS, 0o600);
+        const fd = openSync(staging.at(String(step.slot)), CREATE_FLAGS, 0o600);
         current = { fd, step, hash: createHash('sha256'), size: 0 };
       },
       onEntryData(data: Uint8Array) {
@@ -74,8 +80,9 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
         const { fd, step } = current;
         fchmodSync(fd, Number.parseInt(step.mode, 8));
         fsyncSync(fd);
+        const id = fstatSync(fd, { bigint: true });
+        ids.set(step.slot, { dev: id.dev.toString(), ino: id.ino.toString() });
         closeCurrent();
-        written.add(step.slot);
       },
     });
     for await (const chunk of archive.chunks()) {
@@ -90,18 +97,18 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
     }
     const staged = new Map<number, StagedFile>();
     for (const step of wanted.values()) {
-      if (!written.has(step.slot)) throw stagingFailed(`the archive holds no entry for ${step.path}`, { path: step.path });
-      const file = join(paths.staging, String(step.slot));
-      // Read back from disk: what gets renamed into the site is exactly what the quorum signed.
-      const back = hashFile(file);
+      const id = ids.get(step.slot);
+      if (!id) throw stagingFailed(`the archive holds no entry for ${step.path}`, { path: step.path });
+      // Read back from disk: what gets renamed into the site is exactly what the quorum signed, and is the file written.
+      const back = hashFile(staging.at(String(step.slot)));
+      if (back.dev !== id.dev || back.ino !== id.ino) throw stagingFailed(`staging/${step.slot} (${step.path}) is not the file just written`, { path: step.path });
       if (back.sha256 !== step.sha256 || back.size !== step.size) {
         throw stagingFailed(`${step.path} reads back from disk with other content than the manifest's (size ${back.size}, SHA-256 ${back.sha256})`, { path: step.path });
       }
       if ((back.stat.mode & 0o7777) !== Number.parseInt(step.mode, 8)) throw stagingFailed(`${step.path} was staged with mode ${(back.stat.mode & 0o7777).toString(8)}, not ${step.mode}`, { path: step.path });
-      const id = lstatSync(file, { bigint: true });
-      staged.set(step.slot, { slot: step.slot, path: step.path, dev: id.dev.toString(), ino: id.ino.toString() });
+      staged.set(step.slot, { slot: step.slot, path: step.path, dev: id.dev, ino: id.ino });
     }
-    fsyncDirStrict(paths.staging);
+    staging.fsync();
     points.hit('staged and read back');
     return staged;
   } catch (err) {

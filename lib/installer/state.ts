@@ -1,7 +1,11 @@
 // The installer's state directory: beside the site, never inside it (the web server would serve it).
 //
 //   PARENT/.countersign-SITENAME/   mode 0700, owned by the user that applies updates (default location;
-//                                   `--state-dir` picks another, which must be on the site's file system)
+//                                   `--state-dir` picks another, which must be on the site's file system);
+//                                   it and its parent are owned by the site owner or root and writable by
+//                                   nobody else (a sticky /tmp-like parent is refused too), so nobody else
+//                                   can swap it; it is pinned by descriptor while an apply or recover holds
+//                                   the lock (lib/installer/pinned-dir.ts), and everything below goes through it
 //     lock                  held while an apply or recover runs (lib/lock.ts)
 //     journal               the write-ahead journal of a commit in progress (lib/installer/journal.ts)
 //     staging/SLOT          new files, written and fsynced before the commit (mode 0700 directory)
@@ -9,13 +13,14 @@
 //     state.json            which phase last completed, for which bundle (so phases can run one at a time)
 //     needs-attention.json  present after a post-update step failed or was interrupted: every apply is
 //                           refused (NEEDS_ATTENTION) until `countersign recover --site DIR --clear`
-import { chmodSync, existsSync, lstatSync, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { existsSync, fchmodSync, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { commitPending, tempPathFor, writeDurably } from '../durable.js';
 import { InstallError, StoreError, UsageError } from '../errors.js';
 import { acquireLock, type HeldLock } from '../lock.js';
 import { formatTimestamp } from '../time.js';
 import { errnoOf, lstatOrMissing, readSmallFile } from './fsutil.js';
+import { PinnedDir, requirePinning } from './pinned-dir.js';
 
 export interface SitePaths {
   /** The site root, resolved once (realpath): every path below it must be free of links. */
@@ -27,6 +32,27 @@ export interface SitePaths {
   backups: string;
   phase: string;
   attention: string;
+  /** The uid owning the site root: the site owner. */
+  owner: number;
+  /** Set while the lock is held (ensureStateDir, stageFiles): the state directory and its work directories, pinned. */
+  pins?: StatePins;
+}
+
+export interface StatePins {
+  state: PinnedDir;
+  staging?: PinnedDir;
+  backups?: PinnedDir;
+}
+
+/** The path of `name` in the state directory: through its pinned descriptor once ensureStateDir has run. */
+export function statePath(paths: SitePaths, name: string): string {
+  return paths.pins ? paths.pins.state.at(name) : join(paths.stateDir, name);
+}
+
+/** The pinned state directory (ensureStateDir must have run). */
+export function pinnedState(paths: SitePaths): PinnedDir {
+  if (!paths.pins) throw new Error('internal: the state directory is not pinned');
+  return paths.pins.state;
 }
 
 /** How long an apply or recover waits for another one on the same site before SITE_BUSY. */
@@ -43,7 +69,8 @@ export function sitePaths(site: string, stateDir?: string): SitePaths {
   } catch (err) {
     throw new UsageError('IO', `cannot read the site ${site}: ${errnoOf(err)}`);
   }
-  if (!statSync(root).isDirectory()) throw new UsageError('IO', `the site ${site} is not a directory`);
+  const rootStat = statSync(root);
+  if (!rootStat.isDirectory()) throw new UsageError('IO', `the site ${site} is not a directory`);
   if (root === sep) throw new UsageError('USAGE', 'the site root cannot be /');
   const dir = stateDir === undefined ? join(dirname(root), `.countersign-${basename(root)}`) : resolve(stateDir);
   if (stateDir !== undefined) {
@@ -67,6 +94,7 @@ export function sitePaths(site: string, stateDir?: string): SitePaths {
     backups: join(dir, 'backups'),
     phase: join(dir, 'state.json'),
     attention: join(dir, 'needs-attention.json'),
+    owner: rootStat.uid,
   };
 }
 
@@ -74,47 +102,115 @@ function stateDirProblem(paths: SitePaths, message: string): InstallError {
   return new InstallError('PREFLIGHT_FAILED', `state directory ${paths.stateDir}: ${message}`, { problems: [{ code: 'STATE_DIR', path: paths.stateDir, message }] });
 }
 
+/** The uids trusted with the state directory and its parent: the site owner and root. */
+function trusted(paths: SitePaths, uid: number): boolean {
+  return uid === 0 || uid === paths.owner;
+}
+
 /**
- * Creates the state directory (mode 0700) if needed and checks it: a real directory (not a link),
- * owned by this user, closed to everyone else (a group/other mode is tightened to 0700).
+ * Creates the state directory (mode 0700) if needed, checks it and pins it (paths.pins, until the lock
+ * is released): its parent owned by the site owner or root and writable by nobody else; the directory
+ * itself a real directory (not a link), owned by this user (the site owner or root), closed to everyone
+ * else (a group/other mode is tightened to 0700). Refuses to run where directories cannot be pinned.
  */
 export function ensureStateDir(paths: SitePaths): void {
-  if (!lstatOrMissing(paths.stateDir)) {
+  requirePinning();
+  closePins(paths);
+  const parentPath = dirname(paths.stateDir);
+  let parent: PinnedDir;
+  try {
+    parent = PinnedDir.open(parentPath);
+  } catch (err) {
+    throw stateDirProblem(paths, `cannot open its parent ${parentPath} (${errnoOf(err)})`);
+  }
+  try {
+    if (!trusted(paths, parent.uid)) throw stateDirProblem(paths, `its parent ${parentPath} is owned by uid ${parent.uid}, neither the site owner (uid ${paths.owner}) nor root: its owner could swap the state directory`);
+    if ((parent.mode & 0o022) !== 0) {
+      throw stateDirProblem(paths, `its parent ${parentPath} is writable by ${(parent.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(parent.mode & 0o7777).toString(8)}), who could swap the state directory; make it writable by its owner only`);
+    }
+    const name = basename(paths.stateDir);
     try {
-      mkdirSync(paths.stateDir, 0o700);
+      mkdirSync(parent.at(name), 0o700);
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') {
         throw stateDirProblem(paths, `cannot create it (${errnoOf(err)}); create it owned by the user that applies updates, mode 0700, or pass --state-dir`);
       }
     }
+    let state: PinnedDir;
+    try {
+      state = parent.child(name, paths.stateDir);
+    } catch (err) {
+      if (errnoOf(err) === 'ELOOP') throw stateDirProblem(paths, 'is a symbolic link; refusing to follow it');
+      if (errnoOf(err) === 'ENOTDIR') throw stateDirProblem(paths, 'is not a directory');
+      throw stateDirProblem(paths, `cannot open it (${errnoOf(err)})`);
+    }
+    const uid = process.geteuid?.();
+    if ((uid !== undefined && state.uid !== uid) || !trusted(paths, state.uid)) {
+      state.close();
+      throw stateDirProblem(paths, `is owned by uid ${state.uid}; it must be owned by the user that applies updates (uid ${uid}), who must be the site owner (uid ${paths.owner}) or root`);
+    }
+    if ((state.mode & 0o077) !== 0) fchmodSync(state.fd, 0o700);
+    paths.pins = { state };
+  } finally {
+    parent.close();
   }
-  const st = lstatSync(paths.stateDir);
-  if (st.isSymbolicLink()) throw stateDirProblem(paths, 'is a symbolic link; refusing to follow it');
-  if (!st.isDirectory()) throw stateDirProblem(paths, 'is not a directory');
-  const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) throw stateDirProblem(paths, `is owned by uid ${st.uid}, not by this user (uid ${uid})`);
-  if ((st.mode & 0o077) !== 0) chmodSync(paths.stateDir, 0o700);
 }
 
-/** Takes the site's lock; another apply or recover holding it for SITE_LOCK_TIMEOUT_MS is SITE_BUSY. */
+/** Closes the pinned directories (after the lock is released, or before pinning again). */
+export function closePins(paths: SitePaths): void {
+  if (!paths.pins) return;
+  paths.pins.staging?.close();
+  paths.pins.backups?.close();
+  paths.pins.state.close();
+  paths.pins = undefined;
+}
+
+/** Takes the site's lock (in the pinned state directory); another apply or recover holding it for SITE_LOCK_TIMEOUT_MS is SITE_BUSY. Its release closes the pins too. */
 export async function lockSite(paths: SitePaths, timeoutMs = SITE_LOCK_TIMEOUT_MS): Promise<HeldLock> {
+  let held: HeldLock;
   try {
-    return await acquireLock(paths.lock, { timeoutMs });
+    held = await acquireLock(statePath(paths, 'lock'), { timeoutMs });
   } catch (err) {
+    closePins(paths);
     if (err instanceof StoreError && err.code === 'STORE_LOCKED') {
       throw new InstallError('SITE_BUSY', `another countersign apply or recover is working on ${paths.root} (lock ${paths.lock}); try again later`, err.details);
     }
     throw err;
   }
+  return {
+    path: paths.lock,
+    release() {
+      held.release();
+      closePins(paths);
+    },
+  };
 }
 
+/** Removes staging and backups (a link planted as either is removed, never followed). */
 export function removeWorkDirs(paths: SitePaths): void {
-  rmSync(paths.staging, { recursive: true, force: true });
-  rmSync(paths.backups, { recursive: true, force: true });
+  if (paths.pins) {
+    paths.pins.staging?.close();
+    paths.pins.backups?.close();
+    paths.pins.staging = paths.pins.backups = undefined;
+  }
+  rmSync(statePath(paths, 'staging'), { recursive: true, force: true });
+  rmSync(statePath(paths, 'backups'), { recursive: true, force: true });
 }
 
 export function hasWorkDirs(paths: SitePaths): boolean {
-  return lstatOrMissing(paths.staging) !== undefined || lstatOrMissing(paths.backups) !== undefined;
+  return lstatOrMissing(statePath(paths, 'staging')) !== undefined || lstatOrMissing(statePath(paths, 'backups')) !== undefined;
+}
+
+/**
+ * The work directories, pinned through the pinned state directory (never through a link) unless
+ * stageFiles already pinned them; undefined for one that does not exist.
+ */
+export function workDirs(paths: SitePaths): { staging?: PinnedDir; backups?: PinnedDir } {
+  const pins = paths.pins;
+  if (!pins) throw new Error('internal: the state directory is not pinned');
+  pins.staging ??= pins.state.childOrMissing('staging', paths.staging);
+  pins.backups ??= pins.state.childOrMissing('backups', paths.backups);
+  return pins;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,7 +233,7 @@ export interface PhaseState {
 
 export function readPhaseState(paths: SitePaths): PhaseState | null {
   try {
-    const text = readSmallFile(paths.phase);
+    const text = readSmallFile(statePath(paths, 'state.json'));
     if (text === undefined) return null;
     const v = JSON.parse(text) as PhaseState;
     if (v?.format !== 1 || typeof v.bundle !== 'string' || !['check', 'files', 'post'].includes(v.phase)) return null;
@@ -149,7 +245,7 @@ export function readPhaseState(paths: SitePaths): PhaseState | null {
 
 /** Replaces state.json durably (temporary file, fsync, rename, fsync of the directory). */
 export function writePhaseState(paths: SitePaths, state: Omit<PhaseState, 'format' | 'updated'>, now = new Date()): void {
-  writeJsonDurably(paths.phase, { format: 1, ...state, updated: formatTimestamp(now) });
+  writeJsonDurably(statePath(paths, 'state.json'), { format: 1, ...state, updated: formatTimestamp(now) });
 }
 
 function writeJsonDurably(target: string, value: unknown): void {
@@ -182,9 +278,9 @@ export interface AttentionMarker {
 
 /** The marker, or null. A marker that cannot be read still means the site needs attention. */
 export function readAttention(paths: SitePaths): AttentionMarker | { format: 0; code: 'UNREADABLE'; message: string } | null {
-  if (!lstatOrMissing(paths.attention)) return null;
+  if (!lstatOrMissing(statePath(paths, 'needs-attention.json'))) return null;
   try {
-    const v = JSON.parse(readSmallFile(paths.attention) ?? '') as AttentionMarker;
+    const v = JSON.parse(readSmallFile(statePath(paths, 'needs-attention.json')) ?? '') as AttentionMarker;
     if (v?.format === 1 && typeof v.message === 'string') return v;
   } catch {
     // fall through
@@ -193,11 +289,11 @@ export function readAttention(paths: SitePaths): AttentionMarker | { format: 0; 
 }
 
 export function writeAttention(paths: SitePaths, marker: Omit<AttentionMarker, 'format' | 'since'>, now = new Date()): void {
-  writeJsonDurably(paths.attention, { format: 1, ...marker, since: formatTimestamp(now) });
+  writeJsonDurably(statePath(paths, 'needs-attention.json'), { format: 1, ...marker, since: formatTimestamp(now) });
 }
 
 export function clearAttention(paths: SitePaths): boolean {
-  if (!lstatOrMissing(paths.attention)) return false;
-  rmSync(paths.attention, { force: true });
+  if (!lstatOrMissing(statePath(paths, 'needs-attention.json'))) return false;
+  rmSync(statePath(paths, 'needs-attention.json'), { force: true });
   return true;
 }

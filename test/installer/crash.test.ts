@@ -70,7 +70,7 @@ describe('installer: a crash at every journal step leaves the old release or the
         if (!crashed && !(k > labels.length && child.code === 0)) {
           throw new Error(`k=${k}: the child neither crashed nor finished: exit ${child.code} ${child.signal}\n${child.stdout}\n${child.stderr}`);
         }
-        const recovered = await recoverSite(s.site, { now: NOW });
+        const recovered = await recoverSite(s.site, { now: NOW, store: s.store });
         const tree = snapshot(s.site);
         const installed = (await openStore(s.store)).state.installed['drupal/core']!.version;
         const leftovers = ['journal', 'staging', 'backups'].filter((f) => existsSync(join(s.stateDir, f)));
@@ -104,7 +104,7 @@ describe('installer: a crash at every journal step leaves the old release or the
           env: { COUNTERSIGN_TEST_CRASH_AT_STEP: String(commitAt - 1) },
         });
         const first = await runChild(['recover', '--site', s.site, '--json'], { env: { COUNTERSIGN_TEST_CRASH_AT_STEP: String(j) } });
-        const second = await recoverSite(s.site, { now: NOW });
+        const second = await recoverSite(s.site, { now: NOW, store: s.store });
         const tree = snapshot(s.site);
         const installed = (await openStore(s.store)).state.installed['drupal/core']!.version;
         rmSync(join(dir, `r${j}`), { recursive: true, force: true });

@@ -418,7 +418,7 @@ describe('installer daemon', function () {
       expect(final).to.include({ ok: true });
       await h.daemon.recovered;
       expect(stubLog(lab.sites.alpha!.root).map((r) => [r.command, r.argv.join(' ')])).to.deep.equal([
-        ['recover', `recover --site ${lab.sites.alpha!.root} --json`],
+        ['recover', `recover --site ${lab.sites.alpha!.root} --store ${lab.sites.alpha!.store} --json`],
         ['apply', `apply /dev/stdin --site ${lab.sites.alpha!.root} --store ${lab.sites.alpha!.store} --json --progress`],
       ]);
       expect(stubLog(lab.sites.beta!.root).map((r) => r.command)).to.deep.equal(['recover']);
