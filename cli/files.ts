@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../lib/errors.js';
 
-export const STDIN = '-';
+/**
+ * `-` on the command line, as commands see it: yargs would turn a bare `-` into an empty string, so run()
+ * maps it to this name, which no real path can be (paths cannot hold NUL).
+ */
+export const STDIN = '\u0000stdin';
 
 /** How a path is named in messages: `-` is "standard input". */
 export function displayName(path: string): string {

@@ -3,6 +3,7 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { CountersignError, UsageError } from '../lib/errors.js';
 import type { Context } from './context.js';
+import { STDIN } from './files.js';
 import { fail, renderHelp, SUBCOMMAND_NEEDED, examples } from './output.js';
 import { assembleCommand } from './assemble.js';
 import { buildCommand } from './build.js';
@@ -98,7 +99,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       ctx.out(json ? JSON.stringify({ ok: true, version }) : `countersign ${version}`);
       return ctx.exitCode;
     }
-    await parseAndPrint(ctx, argv);
+    await parseAndPrint(ctx, argv.map((a) => (a === '-' ? STDIN : a)));
   } catch (err) {
     if (err instanceof CountersignError) {
       if (err.details.showHelp === true) {

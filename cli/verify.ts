@@ -9,7 +9,7 @@ import type { Context } from './context.js';
 import { checkFlag, timeFlag } from './flags.js';
 import { readDocument, withDocument } from './documents.js';
 import { parseVersion } from '../lib/version.js';
-import { examples, fail, succeed } from './output.js';
+import { examples, exitCodeFor, fail, succeed } from './output.js';
 import { openStore, verifyWithStore } from '../lib/store.js';
 import { checkTrustSource } from './trust.js';
 
@@ -84,7 +84,8 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           ],
         );
       } catch (err) {
-        if (!(err instanceof CountersignError) || err.code === 'IO' || err.code === 'USAGE') throw err;
+        // The caller's own mistakes (a file of the wrong kind, I/O, a store error) are not a verdict on the bundle.
+        if (!(err instanceof CountersignError) || exitCodeFor(err) === 2) throw err;
         const reasons = err instanceof VerificationError ? err.reasons : [toReason(err)];
         fail(ctx, args, err instanceof VerificationError ? err : new VerificationError(reasons), [
           `REJECTED: ${args.bundle}`,

@@ -21,7 +21,7 @@ export async function bundleCli(entry, outfile, { testHooks = false } = {}) {
     target: 'node20',
     // inquirer is only loaded when a person must be prompted; keep it out of the hot path. The registry
     // drivers are native or load optional native modules: resolved from node_modules at run time.
-    external: ['inquirer', 'better-sqlite3', 'pg'],
+    external: ['inquirer', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', 'better-sqlite3', 'pg'],
     define: { COUNTERSIGN_TEST_HOOKS: testHooks ? 'true' : 'false' },
     // Bundled CommonJS dependencies (ajv's runtime, yargs' helpers) still call require().
     banner: { js: "import { createRequire as __countersignRequire } from 'node:module';\nconst require = __countersignRequire(import.meta.url);" },

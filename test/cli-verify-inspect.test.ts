@@ -1,10 +1,12 @@
 // CLI contract: `verify` (exit 0 only if every check passes, else every reason with a code) and `inspect`.
 import { expect } from 'chai';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envelopePayload, makeCliKeys, makeCliPolicy, runCli, runCliOk, type CliKey } from './support/cli.js';
 import { BASE_TREE, NEW_TREE, NOW, tempDir, writeTree } from './support/fixtures.js';
+import { bundledCli } from './installer/support.js';
 
 const RISK = 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default';
 const EXAMPLE_KEYS = fileURLToPath(new URL('../keys-example/', import.meta.url));
@@ -243,6 +245,86 @@ describe('cli verify and inspect', () => {
   });
 
   describe('verify: the site, the caller and the terminal', () => {
+    it('a file of the wrong kind is WRONG_KIND (exit 2), named for what it is, for DOC, --policy, --chain and --revocation', async () => {
+      const partial = join(dir, 'alice.sig');
+      for (const [args, found] of [
+        [['verify', keys.alice!.key, '--policy', policy.signed], 'secret-key'],
+        [['verify', keys.alice!.pub, '--policy', policy.signed], 'public-key'],
+        [['verify', archive, '--policy', policy.signed], 'archive'],
+        [['verify', partial, '--policy', policy.signed], 'partial-signature'],
+        [['verify', bundle, '--policy', manifest], 'manifest'],
+        [['verify', bundle, '--policy', bundle], 'bundle'],
+        [['verify', bundle, '--policy', policy.signed, '--chain', bundle], 'bundle'],
+        [['verify', bundle, '--policy', policy.signed, '--revocation', policy.signed], 'policy'],
+        [['verify', bundle, '--policy', policy.signed, '--revocation', archive], 'archive'],
+      ] as const) {
+        const r = await runCli([...args, '--json'], opts);
+        expect(r.code, args.join(' ')).to.equal(2);
+        expect(r.json, args.join(' ')).to.include({ ok: false, code: 'WRONG_KIND' });
+        expect(r.json.details, args.join(' ')).to.include({ found });
+      }
+      const human = await runCli(['verify', bundle, '--policy', bundle], opts);
+      expect(human.stderr).to.match(/^error\[WRONG_KIND\]: .*drupal-10\.2\.4\.bundle is a bundle .*, not a policy$/m);
+    });
+
+    it('a policy of the right kind that fails its own check is still a rejection (exit 1)', async () => {
+      const r = await runCli(['verify', bundle, '--policy', policy.unsigned, '--json'], opts);
+      expect(r.code).to.equal(1);
+      expect(r.json.ok).to.equal(false);
+      expect(r.json.code).to.not.equal('WRONG_KIND');
+    });
+
+    it('trust init and trust update name a file of the wrong kind (WRONG_KIND, exit 2) and leave nothing behind', async () => {
+      const store = join(dir, 'kinds-store');
+      const init = await runCli(['trust', 'init', '--policy', bundle, '--store', store, '--json'], opts);
+      expect(init.code).to.equal(2);
+      expect(init.json).to.include({ ok: false, code: 'WRONG_KIND' });
+      expect(existsSync(store)).to.equal(false);
+      await runCliOk(['trust', 'init', '--policy', policy.signed, '--store', store], opts);
+      const state = readFileSync(join(store, 'state.json'));
+      for (const file of [bundle, archive, keys.bob!.pub]) {
+        const r = await runCli(['trust', 'update', '--store', store, file, '--json'], opts);
+        expect(r.code, file).to.equal(2);
+        expect(r.json, file).to.include({ ok: false, code: 'WRONG_KIND' });
+      }
+      expect(readFileSync(join(store, 'state.json')).equals(state)).to.equal(true);
+    });
+
+    it('each message names its flag or code once (--now, a reason)', async () => {
+      const r = await runCli(['verify', bundle, '--policy', policy.signed, '--now', 'garbage'], opts);
+      expect(r.code).to.equal(2);
+      expect(r.stderr.match(/--now/g)).to.have.length(1);
+      const { fail } = await import('../cli/output.js');
+      const { VerificationError } = await import('../lib/errors.js');
+      let err = '';
+      const ctx = { out: () => undefined, err: (t: string) => (err += t), env: {}, interactive: false, now: NOW, exitCode: 0 };
+      fail(ctx, {}, new VerificationError([{ code: 'NOT_APPLICABLE', message: 'applies to 10.2.3, not 10.2.1' }]));
+      expect(err).to.equal('error[NOT_APPLICABLE]: applies to 10.2.3, not 10.2.1');
+      expect(ctx.exitCode).to.equal(1);
+    });
+
+    it('- reads a bundle or a document from standard input, through a real pipe (end to end)', async () => {
+      const cli = await bundledCli();
+      const run = (args: string[], input: Buffer) => spawnSync(process.execPath, [cli, ...args], { input, encoding: 'utf8', timeout: 60_000 });
+      const when = ['--now', '2026-12-01T00:00:00Z', '--json'];
+      const v = run(['verify', '-', '--policy', policy.signed, '--installed', '10.2.3', ...when], bundleBytes);
+      expect(v.status, v.stderr).to.equal(0);
+      expect(JSON.parse(v.stdout)).to.include({ ok: true, kind: 'manifest' });
+      const p = run(['verify', bundle, '--policy', '-', ...when], readFileSync(policy.signed));
+      expect(p.status, p.stderr).to.equal(0);
+      const tampered = Buffer.from(bundleBytes);
+      tampered[tampered.length - 1]! ^= 1;
+      const t = run(['verify', '-', '--policy', policy.signed, ...when], tampered);
+      expect(t.status).to.equal(1);
+      expect(JSON.parse(t.stdout)).to.include({ ok: false, code: 'DIGEST_MISMATCH' });
+      const i = run(['inspect', '-', '--json'], readFileSync(archive));
+      expect(i.status, i.stderr).to.equal(0);
+      expect(JSON.parse(i.stdout)).to.include({ ok: true, file: 'archive' });
+      const k = run(['verify', '-', '--policy', policy.signed, ...when], readFileSync(keys.alice!.key));
+      expect(k.status).to.equal(2);
+      expect(JSON.parse(k.stdout)).to.include({ ok: false, code: 'WRONG_KIND' });
+    });
+
     it('--product or --component other than the release: WRONG_TARGET', async () => {
       for (const flags of [['--product', 'wordpress'], ['--component', 'views']]) {
         const r = await runCli(['verify', bundle, '--policy', policy.signed, '--installed', '10.2.3', ...flags, '--json'], opts);

@@ -292,6 +292,7 @@ export async function startDaemon(config: InstallerConfig, opts: DaemonOptions):
         closeSync(fd);
       }
       const final = { ...answerFor(outcome), site: site.name, job };
+      for (const step of postSteps(outcome.result)) log({ event: 'post', site: site.name, job, ...step });
       log({ event: 'applied', site: site.name, job, ok: final.ok, code: final.code, ...outcomeSummary(outcome) });
       if (outcome.timedOut || outcome.signal) await recoverSite(site, `the worker of job ${job} was ${outcome.timedOut ? 'killed after jobTimeoutMs' : `ended by ${outcome.signal}`}`);
       conn.answer(final);
@@ -415,6 +416,13 @@ export function answerFor(outcome: WorkerOutcome): FinalLine {
     return { ok: false, code: typeof r.code === 'string' ? r.code : 'WORKER_FAILED', ...(typeof r.message === 'string' && { message: r.message }), exit, result: r };
   }
   return { ...refusal('WORKER_FAILED', r ? `the worker exited ${exit} with a result that says ok: ${String(r.ok)}` : `the worker exited ${exit} without a JSON result`), ...stderr, ...(r && { result: r }) };
+}
+
+/** The post-update steps a worker's result (or its POST_UPDATE_FAILED details) reports: argv, how each ended, its output (escaped, bounded by the worker). */
+function postSteps(result: WorkerOutcome['result']): Array<Record<string, unknown>> {
+  const post = (result?.post ?? (result?.details as Record<string, unknown> | undefined)?.post) as unknown;
+  if (!Array.isArray(post)) return [];
+  return post.filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null).map(({ step, argv, exitCode, signal, timedOut, spawnError, durationMs, stdout, stderr }) => ({ step, argv, exitCode, signal, timedOut, spawnError, durationMs, stdout, stderr }));
 }
 
 function outcomeSummary(o: WorkerOutcome): Record<string, unknown> {

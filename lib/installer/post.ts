@@ -3,6 +3,8 @@
 // working directory), in its own process group, with its output captured (never passed through to
 // our stdout, which carries the one JSON result), and killed with SIGKILL, group and all, at the timeout.
 import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import type { ProgressSink } from './events.js';
 
 export const DEFAULT_POST_TIMEOUT_MS = 300_000;
@@ -117,6 +119,30 @@ export async function runPostUpdate(steps: readonly string[][], opts: PostOption
     if (!r.ok) break;
   }
   return results;
+}
+
+/**
+ * Where `command` would be found when a step is spawned: a name with a slash is a path (relative to the
+ * site root, the steps' working directory), any other name is looked up on the PATH of `env`, as spawn()
+ * does. Null when there is no executable regular file there.
+ */
+export function findCommand(command: string, cwd: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  const candidates = command.includes('/') ? [isAbsolute(command) ? command : join(cwd, command)] : (env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(isAbsolute(d) ? d : join(cwd, d), command));
+  for (const path of candidates) {
+    try {
+      if (!statSync(path).isFile()) continue;
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // not there, or not executable by us: the next one
+    }
+  }
+  return null;
+}
+
+/** The steps whose program cannot be found (findCommand), in order. */
+export function missingCommands(steps: readonly string[][], cwd: string, env?: NodeJS.ProcessEnv): Array<{ step: number; command: string }> {
+  return steps.flatMap((argv, step) => (argv.length === 0 || findCommand(argv[0]!, cwd, env) === null ? [{ step, command: argv[0] ?? '' }] : []));
 }
 
 export function describeStepFailure(r: PostStepResult): string {

@@ -151,7 +151,7 @@ describe('installer apply: --dry-run', function () {
   this.timeout(60_000);
 
   it('reports every step with its path and touches nothing: not the site, not the state directory, not the store', async () => {
-    const s = await makeSetup({ request: { postUpdate: [['drush', 'updb', '-y']] } });
+    const s = await makeSetup({ request: { postUpdate: [['sh', '-c', 'exit 0']] } });
     const www = join(s.dir, 'www');
     const before = { www: snapshot(www), store: snapshot(s.store) };
     const r = await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true });
@@ -179,7 +179,7 @@ describe('installer apply: --dry-run', function () {
       'modify core/lib/Drupal.php',
       'rmdir core/modules/old',
     ]);
-    expect(r.post.map((p) => p.argv)).to.deep.equal([['drush', 'updb', '-y']]);
+    expect(r.post.map((p) => p.argv)).to.deep.equal([['sh', '-c', 'exit 0']]);
     // And a real run does exactly that.
     const real = await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, phase: 'files' });
     expect(real.changes).to.deep.equal(r.changes);

@@ -104,6 +104,19 @@ describe('installer daemon', function () {
       expect(progress.filter((p) => p.source === 'worker').map((p) => p.progress.event)).to.deep.equal(['phase', 'phase', 'phase']);
     });
 
+    it('logs what each post-update step ran and printed, from the worker\'s result (ok or POST_UPDATE_FAILED)', async () => {
+      h = await startHarness(labConfig(lab), lab);
+      const step = { step: 0, argv: ['drush', 'updb', '-y'], exitCode: 0, signal: null, timedOut: false, spawnError: null, durationMs: 12, stdout: '3 updates\n', stderr: '', ok: true };
+      const path = writeBundle(lab, 'good.bundle', bundleBytes(lab));
+      stubControl(lab.sites.alpha!.root, { result: { ok: true, post: [step] } });
+      expect(await submitBundle({ socket: lab.socket, site: 'alpha', bundle: path })).to.include({ ok: true });
+      expect(h.logs.filter((l) => l.event === 'post')).to.deep.equal([{ event: 'post', site: 'alpha', job: h.logs.find((l) => l.event === 'post')!.job, step: 0, argv: step.argv, exitCode: 0, signal: null, timedOut: false, spawnError: null, durationMs: 12, stdout: '3 updates\n', stderr: '' }]);
+      const failed = { ...step, exitCode: 3, ok: false, stderr: 'table locked\n' };
+      stubControl(lab.sites.beta!.root, { exit: 1, result: { ok: false, code: 'POST_UPDATE_FAILED', message: 'step 1 failed', details: { post: [failed] } } });
+      expect(await submitBundle({ socket: lab.socket, site: 'beta', bundle: path })).to.include({ ok: false, code: 'POST_UPDATE_FAILED' });
+      expect(h.logs.filter((l) => l.event === 'post' && l.site === 'beta').map((l) => [l.exitCode, l.stderr])).to.deep.equal([[3, 'table locked\n']]);
+    });
+
     it('kills a worker that runs past jobTimeoutMs (WORKER_TIMEOUT) and recovers the site right after', async () => {
       h = await startHarness(labConfig(lab, { jobTimeoutMs: 500 }), lab);
       stubControl(lab.sites.alpha!.root, { hang: true });

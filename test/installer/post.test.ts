@@ -1,11 +1,13 @@
 // Phase 3: post-update steps run as argv arrays (no shell) in the site root with a timeout, output
 // captured; a failure keeps the new files and marks the site "needs attention" until an operator clears it.
 import { expect } from 'chai';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CountersignError } from '../../lib/errors.js';
 import { applyBundle } from '../../lib/installer/apply.js';
+import { findCommand } from '../../lib/installer/post.js';
 import { recoverSite } from '../../lib/installer/recover.js';
+import { runCli } from '../support/cli.js';
 import { openStore } from '../../lib/store.js';
 import { expectedSnapshot, makeSetup, NEW, NOW, runChild, snapshot } from './support.js';
 
@@ -82,12 +84,65 @@ describe('installer: post-update steps', function () {
     expect(err.message).to.contain('timeout');
   });
 
-  it('a step that cannot be started (no such program) fails the phase with the reason', async () => {
-    const s = await makeSetup({ request: { postUpdate: [['countersign-no-such-program-xyz']] } });
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+  it('a step whose program does not exist: a dry run and a full apply refuse before any file is touched (PREFLIGHT_FAILED, POST_COMMAND_MISSING naming it)', async () => {
+    const s = await makeSetup({ request: { postUpdate: [['sh', '-c', 'true'], ['core/scripts/cron.sh'], ['countersign-no-such-program-xyz', 'updb'], ['vendor/bin/drush']] } });
+    const before = snapshot(s.site);
+    for (const dryRun of [true, false]) {
+      const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun }));
+      expect(err.code, `dry run ${dryRun}`).to.equal('PREFLIGHT_FAILED');
+      const problems = err.details.problems as Array<{ code: string; message: string }>;
+      expect(problems.map((p) => p.code)).to.deep.equal(['POST_COMMAND_MISSING', 'POST_COMMAND_MISSING']);
+      expect(problems[0]!.message).to.contain('countersign-no-such-program-xyz');
+      expect(problems[1]!.message).to.contain('vendor/bin/drush');
+    }
+    expect(snapshot(s.site)).to.deep.equal(before);
+    expect((await openStore(s.store)).state.installed['drupal/core']!.version).to.equal('10.2.3');
+  });
+
+  it('programs are found on the PATH of the steps\' environment, or as an executable path inside the site', async () => {
+    const site = await makeSetup();
+    expect(findCommand('sh', site.site, { PATH: '/usr/bin:/bin' })).to.match(/\/sh$/);
+    expect(findCommand('sh', site.site, { PATH: '' })).to.equal(null);
+    expect(findCommand('core/scripts/cron.sh', site.site)).to.equal(join(site.site, 'core/scripts/cron.sh'));
+    expect(findCommand('index.php', site.site), 'not executable').to.equal(null);
+    expect(findCommand('core', site.site), 'a directory').to.equal(null);
+    expect(findCommand(NODE, '/')).to.equal(NODE);
+  });
+
+  it('a step that cannot be started after all (removed between the phases) fails the post phase with the reason', async () => {
+    const s = await makeSetup({ request: { postUpdate: [['core/scripts/update.sh']] } });
+    await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, phase: 'files' });
+    rmSync(join(s.site, 'core/scripts/update.sh'));
+    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, phase: 'post' }));
     expect(err.code).to.equal('POST_UPDATE_FAILED');
     expect(err.details.spawnError).to.equal('ENOENT');
-    expect(snapshot(s.site)).to.deep.equal(newSnap);
+  });
+
+  it('apply shows what each step printed (escaped, the end of each stream); --phase post says what it ran, in --json too', async () => {
+    const step = [NODE, '-e', 'console.log("migrated 3 tables\\x1b[2J"); console.error("a warning")'];
+    const s = await makeSetup({ request: { postUpdate: [step] } });
+    const at = ['--now', NOW.toISOString()];
+    const files = await runCli(['apply', s.release.bundle, '--site', s.site, '--store', s.store, '--phase', 'files', ...at]);
+    expect(files.code).to.equal(0);
+    const post = await runCli(['apply', s.release.bundle, '--site', s.site, '--store', s.store, '--phase', 'post', ...at]);
+    expect(post.code).to.equal(0);
+    expect(post.stdout).to.contain('Ran the post-update steps of drupal core 10.2.4');
+    expect(post.stdout).to.contain(`post-update ${JSON.stringify(step)}: exit 0 (`);
+    expect(post.stdout).to.contain('    | migrated 3 tables\\u{1b}[2J');
+    expect(post.stdout).to.contain('    stderr:\n    | a warning');
+    expect(post.stdout).to.not.contain('\x1b');
+    const json = await runCli(['apply', s.release.bundle, '--site', s.site, '--store', s.store, '--phase', 'post', '--json', ...at]);
+    const ran = (json.json.post as Array<Record<string, unknown>>)[0]!;
+    expect(ran).to.deep.include({ argv: step, exitCode: 0, signal: null, timedOut: false, ok: true, stderr: 'a warning\n' });
+    expect(ran.durationMs).to.be.a('number');
+    expect(json.json.phases).to.deep.equal(['post']);
+  });
+
+  it('a failing step\'s output is shown before the error', async () => {
+    const s = await makeSetup({ request: { postUpdate: [[NODE, '-e', 'console.log("table users is locked"); process.exit(4)']] } });
+    const r = await runCli(['apply', s.release.bundle, '--site', s.site, '--store', s.store, '--now', NOW.toISOString()]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.contain(': exit 4 (').and.to.contain('    | table users is locked').and.to.contain('POST_UPDATE_FAILED');
   });
 
   it('an apply killed during a post-update step leaves the site marked (POST_UPDATE_INTERRUPTED), never silently "done"', async () => {
