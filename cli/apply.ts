@@ -120,7 +120,6 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
         hooks: hooksFromEnv(ctx.env),
       }));
       if (args.json) ctx.out(stringifyForOutput({ ok: true, ...result }));
-      else if (result.dryRun && result.post.length > 0) ctx.out(humanLines(result).join('\n') + '\n  (every post-update program was found)');
       else ctx.out(humanLines(result).join('\n'));
     },
   };
