@@ -53,7 +53,7 @@ export interface InstallerConfigFile {
   idleTimeoutMs?: number;
   receiveTimeoutMs?: number;
   jobTimeoutMs?: number;
-  sites: Record<string, { root: string; user: Principal; group: Principal; store: string; stateDir?: string }>;
+  sites: Record<string, { root: string; user: Principal; group: Principal; store: string; stateDir?: string; allowSharedWrite?: boolean }>;
 }
 
 export interface SiteConfig {
@@ -62,6 +62,8 @@ export interface SiteConfig {
   store: string;
   /** apply/recover --state-dir; default theirs (PARENT/.countersign-SITENAME). */
   stateDir?: string;
+  /** apply --allow-shared-write: code directories others can write are accepted. */
+  allowSharedWrite?: boolean;
   uid: number;
   gid: number;
   /** The user's name and home when the passwd database knows the uid (for the worker's USER and HOME). */
@@ -140,6 +142,7 @@ export function resolveInstallerConfig(raw: unknown, opts: ResolveOptions = {}):
       root,
       store: checkPath(site.store, `${where}: store`),
       ...(site.stateDir !== undefined && { stateDir: checkPath(site.stateDir, `${where}: stateDir`) }),
+      ...(site.allowSharedWrite === true && { allowSharedWrite: true }),
       uid: user.uid,
       gid,
       userName: user.name,

@@ -9,6 +9,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { join } from 'node:path';
 import { CountersignError } from '../../lib/errors.js';
 import { applyBundle } from '../../lib/installer/apply.js';
+import { resolveInstallerConfig } from '../../lib/installer/daemon-config.js';
+import { applyArgs } from '../../lib/installer/daemon-worker.js';
 import { encodeRecord } from '../../lib/installer/journal.js';
 import { recoverSite } from '../../lib/installer/recover.js';
 import { openStore } from '../../lib/store.js';
@@ -296,6 +298,13 @@ describe('installer: no path swapped under the installer redirects it', function
       expect(snapshot(s.site)).to.deep.equal(before);
       const r = await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, allowSharedWrite: true });
       expect(r.phases).to.include('files');
+    });
+
+    it('the daemon passes --allow-shared-write only for a site configured with allowSharedWrite', () => {
+      const site = { root: '/srv/a/web', user: 1500, group: 1500, store: '/var/lib/countersign/a' };
+      const config = resolveInstallerConfig({ sites: { a: site, b: { ...site, root: '/srv/b/web', allowSharedWrite: true } } }, { uid: 0, gid: 0, lookup: () => undefined });
+      expect(applyArgs(config.sites.get('a')!)).to.not.include('--allow-shared-write');
+      expect(applyArgs(config.sites.get('b')!)).to.include('--allow-shared-write');
     });
 
     it(`owned by another uid (${OTHER_UID}) than the site owner: SHARED_WRITE`, async function () {
