@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../lib/errors.js';
+import { InstallError, UsageError } from '../lib/errors.js';
 import { APPLY_PHASES, applyBundle, type ApplyPhase, type ApplyResult } from '../lib/installer/apply.js';
 import { hooksFromEnv } from '../lib/installer/hooks.js';
+import type { PostStepResult } from '../lib/installer/post.js';
 import { loadTrustedPolicy } from '../lib/policy.js';
 import { parseVersion } from '../lib/version.js';
 import type { Context } from './context.js';
@@ -106,7 +107,7 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
       if (args.postTimeout !== undefined && !(Number.isFinite(args.postTimeout) && args.postTimeout > 0)) throw new UsageError('USAGE', '--post-timeout must be a positive number of seconds');
       const trusted = args.policy === undefined ? undefined : loadTrustedPolicy(readDocument(args.policy, 'policy'), args.policy);
-      const result = await applyBundle(args.bundle, {
+      const result = await withPostOutput(ctx, !args.json, applyBundle(args.bundle, {
         site: args.site,
         store: args.store,
         trusted,
@@ -123,11 +124,23 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
         now: ctx.now,
         onProgress: args.progress ? (event) => ctx.err(stringifyForOutput(event)) : undefined,
         hooks: hooksFromEnv(ctx.env),
-      });
+      }));
       if (args.json) ctx.out(stringifyForOutput({ ok: true, ...result }));
       else ctx.out(humanLines(result).join('\n'));
     },
   };
+}
+
+/** A failed post-update step's output is part of what went wrong: shown (on stderr) before the error. With --json it is in the error's details. */
+async function withPostOutput(ctx: Context, human: boolean, run: Promise<ApplyResult>): Promise<ApplyResult> {
+  try {
+    return await run;
+  } catch (err) {
+    if (human && err instanceof InstallError && err.code === 'POST_UPDATE_FAILED') {
+      for (const p of (err.details.post as PostStepResult[] | undefined) ?? []) ctx.err(postLines(p).join('\n'));
+    }
+    throw err;
+  }
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -147,12 +160,40 @@ export function humanLines(r: ApplyResult): string[] {
     lines.push(`  (${files}${r.versionFile ? `; ${r.versionFile} last` : ''})`);
     for (const p of r.post) lines.push(`  post   ${JSON.stringify(p.argv)}`);
   } else {
-    lines.push(`${r.phases.includes('files') ? 'Applied' : 'Checked'} ${release} in ${r.site} (phases: ${r.phases.join(', ')})`);
+    const postOnly = r.phases.length === 1 && r.phases[0] === 'post';
+    lines.push(
+      postOnly
+        ? `Ran the post-update steps of ${r.product} ${r.component} ${r.to} in ${r.site}${r.post.length === 0 ? ' (the release has none)' : ''}`
+        : `${r.phases.includes('files') ? (r.partial ? 'Applied in part' : 'Applied') : 'Checked'} ${release} in ${r.site} (phases: ${r.phases.join(', ')})`,
+    );
     lines.push(`  signed by ${r.signedBy.map((s) => s.name).join(', ')}`);
     if (r.phases.includes('check')) lines.push(`  ${r.phases.includes('files') ? '' : 'would be: '}${files}${r.versionFile ? `; ${r.versionFile} written last` : ''}`);
-    for (const p of r.post) lines.push(`  post-update ${JSON.stringify(p.argv)}: exit ${p.exitCode} (${(p.durationMs / 1000).toFixed(1)} s)`);
+    for (const p of r.post) lines.push(...postLines(p));
   }
   if (r.detected) lines.push(`  before the update, the site's ${r.detected.path} said ${r.detected.version}`);
   for (const k of r.kept) lines.push(`  kept (locally ${k.found === null ? 'deleted' : 'modified'}): ${k.path}`);
+  if (r.partial && !r.dryRun && r.phases.includes('files')) {
+    lines.push(
+      `  NOT INSTALLED IN FULL: the files kept may be where the fix is, so the trust store keeps ${r.from ?? 'the version before'} and ${r.to} stays on offer. ` +
+        `Merge them, then record it: countersign trust record --store STORE ${r.product}/${r.component}=${r.to}`,
+    );
+  }
   return lines;
+}
+
+/** Lines of a step's output shown per stream: the end, each line cut at a width (the JSON result has the whole capture). */
+const SHOWN_LINES = 20;
+const SHOWN_WIDTH = 300;
+
+/** What a post-update step did: its argv, how it ended, how long it took, and the end of its output (already escaped). */
+export function postLines(p: PostStepResult): string[] {
+  const ended = p.spawnError ? `could not be started (${p.spawnError})` : p.timedOut ? 'ran past the timeout and was killed' : p.signal ? `ended by ${p.signal}` : `exit ${p.exitCode}`;
+  const stream = (name: string, text: string): string[] => {
+    const all = text.split('\n');
+    if (all.at(-1) === '') all.pop();
+    if (all.length === 0) return [];
+    const shown = all.slice(-SHOWN_LINES);
+    return [`    ${name}${shown.length < all.length ? ` (last ${shown.length} of ${all.length} lines)` : ''}:`, ...shown.map((l) => `    | ${l.length > SHOWN_WIDTH ? `${l.slice(0, SHOWN_WIDTH)}...` : l}`)];
+  };
+  return [`  post-update ${JSON.stringify(p.argv)}: ${ended} (${(p.durationMs / 1000).toFixed(1)} s)`, ...stream('stdout', p.stdout), ...stream('stderr', p.stderr)];
 }
