@@ -47,7 +47,7 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
         .option('product', { type: 'string', demandOption: true, describe: 'Product machine name, e.g. drupal' })
         .option('component', { type: 'string', default: 'core', describe: 'core, or a module/plugin/theme machine name' })
         .option('version', { type: 'string', demandOption: true, describe: 'The version being released' })
-        .option('applies-to', { type: 'string', array: true, describe: 'An installed version this update applies to (repeat; default: any)' })
+        .option('applies-to', { type: 'string', array: true, describe: 'An installed version this update applies to (repeat), or "any" (default: the version in --base\'s version file; any without --base)' })
         .option('risk', { type: 'string', describe: 'Drupal risk vector, e.g. AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default' })
         .option('advisory', { type: 'string', describe: 'Advisory id, e.g. SA-CORE-2026-001' })
         .option('post-update', { type: 'string', array: true, describe: 'A post-update command, split on spaces or given as a JSON array (repeat)' })
@@ -71,7 +71,7 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
         if (!MACHINE_NAME.test(value)) throw new UsageError('USAGE', `${flag} ${JSON.stringify(value)} must be a machine name (a-z, 0-9, _; starting with a letter)`);
       }
       checkFlag('--version', () => parseVersion(args.version));
-      (args.appliesTo ?? []).forEach((v) => checkFlag('--applies-to', () => parseVersion(v)));
+      const appliesTo = appliesToFlag(args.appliesTo);
       if (args.risk) checkFlag('--risk', () => computeRisk(args.risk!));
       const expires = args.expires ? timeFlag('--expires', args.expires) : addDays(created, 30);
       if (expires.getTime() <= ctx.now.getTime()) {
@@ -93,7 +93,7 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
               product: args.product,
               component: args.component,
               version: args.version,
-              appliesTo: args.appliesTo ?? [],
+              appliesTo,
               riskVector: args.risk,
               advisory: args.advisory,
               postUpdate: (args.postUpdate ?? []).map(parseArgv),
@@ -122,18 +122,30 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
       succeed(
         ctx,
         args,
-        { manifest: manifestPath, archive: archivePath, product: m.product, component: m.component, version: m.version, files: c, archiveSha256: m.archive.sha256, archiveSize: m.archive.size, risk: m.risk, versionFile: m.versionFile },
+        { manifest: manifestPath, archive: archivePath, product: m.product, component: m.component, version: m.version, files: c, archiveSha256: m.archive.sha256, archiveSize: m.archive.size, risk: m.risk, versionFile: m.versionFile, appliesTo: m.appliesTo },
         [
           `Built ${m.product} ${m.component} ${m.version}: ${c.add} added, ${c.modify} modified, ${c.delete} deleted`,
           `  ${manifestPath}  (unsigned manifest)`,
           `  ${archivePath}  ${m.archive.size} bytes, sha256 ${m.archive.sha256}`,
           ...(m.risk ? [`  risk ${m.risk.score}/25 ${m.risk.level}`] : []),
-          `  version file: ${m.versionFile ?? 'none (no file carrying the version number changes)'}`,
+          `  applies to: ${m.appliesTo.length ? m.appliesTo.join(', ') : 'ANY installed version'}`,
+          `  version file: ${m.versionFile ?? 'none (no file carrying the version number changes)'}${built.versionStated?.version ? `; ${built.versionStated.path} says ${built.versionStated.version}` : ''}`,
           `Next: each signer reviews and signs: countersign sign ${manifestPath} --archive ${archivePath} --key THEIR.key`,
         ],
       );
     },
   };
+}
+
+/** `--applies-to any` is the only way to say "any" when a base tree gives a default; undefined: that default. */
+function appliesToFlag(values: string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  if (values.includes('any')) {
+    if (values.length > 1) throw new UsageError('USAGE', '--applies-to any cannot be combined with versions');
+    return [];
+  }
+  values.forEach((v) => checkFlag('--applies-to', () => parseVersion(v)));
+  return values;
 }
 
 /** Creates the output directory if needed; returns whether it did, so a failed build can remove it again. */

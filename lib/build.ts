@@ -13,8 +13,8 @@ import { computeRisk } from './risk.js';
 import { validate } from './schema.js';
 import { TarWriter, type TarSink, type TarSummary } from './tar.js';
 import { formatTimestamp } from './time.js';
-import { defaultVersionFile } from './installer/version-file.js';
-import { parseVersion } from './version.js';
+import { defaultVersionFile, parseVersionText, versionFileCandidates } from './installer/version-file.js';
+import { isSameRelease, parseVersion } from './version.js';
 
 export interface TreeFile {
   path: string;
@@ -27,7 +27,12 @@ export interface ReleaseRequest {
   product: string;
   component: string;
   version: string;
-  appliesTo: string[];
+  /**
+   * Installed versions the release applies to; [] means any, and only when asked for. Default: with a
+   * base tree, the version its version file states; without one (every file is an add, so the release
+   * installs only where none of its files exist), any.
+   */
+  appliesTo?: string[];
   riskVector?: string;
   advisory?: string;
   postUpdate: string[][];
@@ -46,6 +51,8 @@ export interface ReleaseRequest {
 
 export interface BuiltRelease {
   manifest: Manifest;
+  /** What the source tree's version file states (the site's after installation), and where; null when it has none. */
+  versionStated: { path: string; version: string | null } | null;
   payloadBytes: Uint8Array;
   envelope: Envelope;
   archive: TarSummary;
@@ -144,22 +151,29 @@ function sha256(bytes: Uint8Array): string {
  */
 export function buildRelease(req: ReleaseRequest, archiveOut: TarSink): BuiltRelease {
   parseVersion(req.version);
-  req.appliesTo.forEach((v) => parseVersion(v));
+  req.appliesTo?.forEach((v) => parseVersion(v));
   const risk = req.riskVector ? computeRisk(req.riskVector) : null;
   const reader = new FileReader();
+  // Where the version may be written, most specific first: the named version file, then the product's own.
+  const candidates = [...(typeof req.versionFile === 'string' ? [req.versionFile] : []), ...versionFileCandidates(req.product, req.component)];
+  const baseTexts = new Map<string, string>();
+  const sourceTexts = new Map<string, string>();
   const baseHashes = new Map<string, { sha256: string; mode: FileMode }>();
   if (req.base) {
     for (const f of scanTree(req.base)) {
       const { content, mode } = reader.read(f);
+      if (candidates.includes(f.path)) baseTexts.set(f.path, Buffer.from(content).toString('utf8'));
       baseHashes.set(f.path, { sha256: sha256(content), mode });
     }
   }
+  const appliesTo = req.appliesTo ?? (req.base ? [baseVersion(req.base, candidates, baseTexts)] : []);
   const writer = new TarWriter(archiveOut, { mtime: req.mtime });
   const files: FileOp[] = [];
   const seen = new Set<string>();
   for (const f of scanTree(req.source)) {
     seen.add(f.path);
     const { content, mode } = reader.read(f);
+    if (candidates.includes(f.path)) sourceTexts.set(f.path, Buffer.from(content).toString('utf8'));
     const before = baseHashes.get(f.path);
     if (before) {
       const digest = sha256(content);
@@ -181,11 +195,20 @@ export function buildRelease(req: ReleaseRequest, archiveOut: TarSink): BuiltRel
   if (versionFile !== null && !sorted.some((f) => f.path === versionFile && f.op !== 'delete')) {
     throw new UsageError('USAGE', `the version file ${JSON.stringify(versionFile)} is not added or modified by this release`);
   }
+  const versionStated = statedVersion(versionFile, candidates, sourceTexts);
+  // The site would record req.version while its version file says another: refuse to build that release.
+  if (versionStated?.version != null && !isSameRelease(versionStated.version, req.version)) {
+    throw new UsageError('VERSION_FILE_MISMATCH', `${versionStated.path} in the source tree says ${versionStated.version}, not ${req.version}: build the tree of the version you release`, {
+      path: versionStated.path,
+      stated: versionStated.version,
+      version: req.version,
+    });
+  }
   const manifest: Manifest = {
     product: req.product,
     component: req.component,
     version: req.version,
-    appliesTo: req.appliesTo,
+    appliesTo,
     risk,
     advisory: req.advisory ?? null,
     archive: { name: archiveFileName(req.product, req.version), size: archive.size, sha256: archive.sha256, sha512: archive.sha512 },
@@ -198,5 +221,23 @@ export function buildRelease(req: ReleaseRequest, archiveOut: TarSink): BuiltRel
   };
   checkManifest(validate<Manifest>('manifest', manifest, 'manifest'));
   const payloadBytes = canonicalBytes(manifest);
-  return { manifest, payloadBytes, envelope: createEnvelope('manifest', payloadBytes), archive };
+  return { manifest, payloadBytes, versionStated, envelope: createEnvelope('manifest', payloadBytes), archive };
+}
+
+/** The source tree's version file (the one the release writes, else the first the product uses that the tree has) and what it states. */
+function statedVersion(versionFile: string | null, candidates: readonly string[], texts: ReadonlyMap<string, string>): BuiltRelease['versionStated'] {
+  const path = versionFile ?? candidates.find((p) => texts.has(p));
+  if (path === undefined || !texts.has(path)) return null;
+  return { path, version: parseVersionText(texts.get(path)!) };
+}
+
+/** The base tree's version, from the first version file that states one; else a usage error naming the way out. */
+function baseVersion(base: string, candidates: readonly string[], texts: ReadonlyMap<string, string>): string {
+  for (const path of candidates) {
+    const stated = texts.has(path) ? parseVersionText(texts.get(path)!) : null;
+    if (stated !== null) return stated;
+  }
+  throw new UsageError('USAGE', `cannot tell which version the base tree ${base} is (no version in ${candidates.join(', ') || 'a known version file'}): pass --applies-to VERSION, or --applies-to any`, {
+    candidates,
+  });
 }

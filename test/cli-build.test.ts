@@ -163,6 +163,53 @@ describe('cli build', () => {
     });
   });
 
+  describe('applies-to and the version file', () => {
+    const drupal = (v: string) => `<?php class Drupal { const VERSION = '${v}'; }\n`;
+
+    it('with --base and no --applies-to: the base tree\'s version, read from its version file', async () => {
+      const out = join(dir, 'default-applies');
+      const r = await runCliOk([...buildArgs(newTree, out, ['--base', oldTree]), '--json'], { now: NOW });
+      expect(r.json.appliesTo).to.deep.equal(['10.2.3']);
+      expect(envelopePayload(join(out, 'drupal-10.2.4.manifest.json')).appliesTo).to.deep.equal(['10.2.3']);
+    });
+
+    it('"any" only when asked for: --applies-to any (alone)', async () => {
+      const out = join(dir, 'any');
+      const r = await runCliOk([...buildArgs(newTree, out, ['--base', oldTree, '--applies-to', 'any']), '--json'], { now: NOW });
+      expect(r.json.appliesTo).to.deep.equal([]);
+      const mixed = await runCli([...buildArgs(newTree, join(dir, 'any-mixed'), ['--base', oldTree, '--applies-to', 'any', '--applies-to', '10.2.3']), '--json'], { now: NOW });
+      expect(mixed.json).to.include({ ok: false, code: 'USAGE' });
+      expect(existsSync(join(dir, 'any-mixed'))).to.equal(false);
+    });
+
+    it('a base tree whose version nobody can tell needs --applies-to (USAGE, nothing written)', async () => {
+      const base = writeTree(join(dir, 'noversion-old'), { ...BASE_TREE, 'core/lib/Drupal.php': '<?php class Drupal {}\n' });
+      const out = join(dir, 'noversion');
+      const r = await runCli([...buildArgs(newTree, out, ['--base', base]), '--json'], { now: NOW });
+      expect(r.json).to.include({ ok: false, code: 'USAGE' });
+      expect(existsSync(out)).to.equal(false);
+    });
+
+    it('--version 10.3.9 over a tree whose core/lib/Drupal.php says 10.3.2: VERSION_FILE_MISMATCH, nothing written', async () => {
+      const source = writeTree(join(dir, 'says-10.3.2'), { ...NEW_TREE, 'core/lib/Drupal.php': drupal('10.3.2') });
+      for (const [name, extra] of [['modified', ['--base', oldTree]], ['full tree', []]] as const) {
+        const out = join(dir, `mismatch-${name.replace(' ', '-')}`);
+        const r = await runCli(['build', '--source', source, '--product', 'drupal', '--version', '10.3.9', '--expires', EXPIRES, '--out', out, '--json', ...extra], { now: NOW });
+        expect(r.code, name).to.equal(2);
+        expect(r.json, name).to.include({ ok: false, code: 'VERSION_FILE_MISMATCH' });
+        expect((r.json.details as Record<string, unknown>).stated, name).to.equal('10.3.2');
+        expect(existsSync(out), name).to.equal(false);
+      }
+    });
+
+    it('also when the release leaves the version file unchanged (the site would go on saying the old version)', async () => {
+      const base = writeTree(join(dir, 'same-old'), { ...BASE_TREE, 'core/lib/Drupal.php': drupal('10.3.2') });
+      const source = writeTree(join(dir, 'same-new'), { ...NEW_TREE, 'core/lib/Drupal.php': drupal('10.3.2') });
+      const r = await runCli(['build', '--source', source, '--base', base, '--product', 'drupal', '--version', '10.3.9', '--expires', EXPIRES, '--out', join(dir, 'same'), '--json'], { now: NOW });
+      expect(r.json).to.include({ ok: false, code: 'VERSION_FILE_MISMATCH' });
+    });
+  });
+
   describe('determinism', () => {
     it('the same inputs give a byte-identical archive, whatever the clock, directory or file creation order', async () => {
       // A second copy of the new tree, written in reverse order with other permission bits.
@@ -317,11 +364,11 @@ describe('cli build', () => {
       expect(existsSync(out)).to.equal(false);
     });
 
-    it('a source identical to the base: nothing to release (exit 1)', async () => {
+    it('a source identical to the base: nothing to release (exit 2, the caller\'s own input)', async () => {
       const out = join(dir, 'identical');
       mkdirSync(out);
       const r = await runCli([...buildArgs(newTree, out, ['--base', newTree]), '--json'], { now: NOW });
-      expect(r.code).to.equal(1);
+      expect(r.code).to.equal(2);
       expect(r.json.ok).to.equal(false);
       expect(listing(out)).to.deep.equal([]);
     });

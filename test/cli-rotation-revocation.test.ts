@@ -85,7 +85,7 @@ describe('cli policy rotation and revocation', () => {
     it('a removed key counts for nothing after the rotation (verify --chain)', async () => {
       const out = join(dir, 'rel-evil');
       await runCliOk(
-        ['build', '--source', writeTree(join(dir, 'evil'), { ...NEW_TREE, 'core/x.php': '<?php evil();\n' }), '--base', join(dir, 'old'), '--product', 'drupal', '--version', '10.2.5', '--policy', v2signed, '--expires', '2027-01-01T00:00:00Z', '--out', out],
+        ['build', '--source', writeTree(join(dir, 'evil'), { ...NEW_TREE, 'core/lib/Drupal.php': "<?php class Drupal { const VERSION = '10.2.5'; }\n", 'core/x.php': '<?php evil();\n' }), '--base', join(dir, 'old'), '--product', 'drupal', '--version', '10.2.5', '--policy', v2signed, '--expires', '2027-01-01T00:00:00Z', '--out', out],
         opts,
       );
       const manifest = join(out, 'drupal-10.2.5.manifest.json');

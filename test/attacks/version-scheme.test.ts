@@ -22,7 +22,7 @@ describe('Version-scheme attack: a replayed legacy release after a move to numer
       {
         base: { 'webform.info': 'version = "7.x-4.9"\n', 'webform.module': '<?php // 4.9\n' },
         source: { 'webform.info': 'version = "7.x-5.0"\n', 'webform.module': '<?php // 5.0\n' },
-      },
+      } as unknown as Parameters<typeof makeRelease>[1],
     ),
   );
 

@@ -56,7 +56,7 @@ describe('manifest versionFile', function () {
     const dir = tempDir();
     const base = writeSite(join(dir, 'old'), { 'VERSION.txt': '1.0.0\n', 'a.php': '1' });
     const source = writeSite(join(dir, 'new'), { 'VERSION.txt': '1.0.1\n', 'a.php': '2' });
-    const args = (out: string, extra: string[]) => ['build', '--source', source, '--base', base, '--product', 'drupal', '--version', '1.0.1', '--out', join(dir, out), '--json', ...extra];
+    const args = (out: string, extra: string[]) => ['build', '--source', source, '--base', base, '--product', 'drupal', '--version', '1.0.1', '--applies-to', '1.0.0', '--out', join(dir, out), '--json', ...extra];
     const picked = await runCli(args('picked', ['--version-file', 'VERSION.txt']), { now: NOW });
     expect(picked.code, picked.stdout).to.equal(0);
     expect(picked.json.versionFile).to.equal('VERSION.txt');
