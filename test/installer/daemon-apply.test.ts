@@ -5,7 +5,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { submitBundle } from '../../lib/installer/daemon-client.js';
 import type { ProgressLine } from '../../lib/installer/daemon-protocol.js';
-import { openStore } from '../../lib/store.js';
+import { openStore, recordInstall } from '../../lib/store.js';
 import { runCli } from '../support/cli.js';
 import { BASE_TREE, NEW_TREE } from '../support/fixtures.js';
 import { bundleBytes, isRoot, labConfig, makeLab, realWorker, requireOwner, startHarness, treeListing, writeBundle, type Harness, type Lab } from './daemon-support.js';
@@ -34,6 +34,16 @@ describe('installer daemon with the real worker (countersign apply)', function (
     await h?.daemon.close();
     h = undefined;
     rmSync(lab.base, { recursive: true, force: true });
+  });
+
+  it('a release for another product is WRONG_TARGET in the worker, even when the store records that product too: the site\'s version file says what the tree is', async () => {
+    h = await startHarness(labConfig(lab), lab, { worker: realWorker() });
+    const { root, store } = lab.sites.alpha!;
+    await recordInstall(store, 'wordpress', 'core', '10.2.3');
+    const before = files(root);
+    const final = await submitBundle({ socket: lab.socket, site: 'alpha', bundle: writeBundle(lab, 'wp.bundle', bundleBytes(lab, { product: 'wordpress' })) });
+    expect(final, JSON.stringify(final)).to.include({ ok: false, code: 'WRONG_TARGET', exit: 1 });
+    expect(files(root)).to.deep.equal(before);
   });
 
   it('applies a good bundle as the site owner: the client gets the worker\'s progress and result, the tree is the new release, owned by the owner', async () => {
