@@ -1,6 +1,6 @@
 // CLI contract shared by every command: --help with an example, one JSON object under --json, exit codes.
 import { expect } from 'chai';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from './support/cli.js';
 import { tempDir } from './support/fixtures.js';
@@ -72,6 +72,87 @@ describe('cli: every command', () => {
       expect(r.code, args.join(' ')).to.equal(2);
       expect(r.json).to.include({ ok: false, code: 'USAGE' });
     }
+  });
+});
+
+/** Every command path under `path`, read from the "Commands:" section of its --help page. */
+async function subcommands(path: string[]): Promise<string[][]> {
+  const r = await runCli([...path, '--help']);
+  const prefix = ['countersign', ...path].join(' ') + ' ';
+  const section = r.stdout.split(/^Commands:$/m)[1]?.split(/\n\n/)[0] ?? '';
+  return section
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith(prefix))
+    .map((l) => [...path, l.slice(prefix.length).split(/\s+/)[0]!]);
+}
+
+describe('cli --help: every command and subcommand', () => {
+  it('ends with an example that is one whole line starting "countersign <the command>", never wrapped', async () => {
+    const pages: string[][] = [[]];
+    for (const top of await subcommands([])) {
+      pages.push(top);
+      pages.push(...(await subcommands(top)));
+    }
+    expect(pages.length, 'pages walked').to.be.greaterThan(25);
+    for (const page of ['trust show', 'installer serve', 'hub serve', 'hub publish', 'hub push', 'hub status', 'site serve', 'site register', 'site poll']) {
+      expect(pages.map((p) => p.join(' ')), page).to.include(page);
+    }
+    let longest = 0;
+    for (const path of pages) {
+      const name = ['countersign', ...path].join(' ');
+      const r = await runCli([...path, '--help']);
+      expect(r.code, name).to.equal(0);
+      const lines = r.stdout.split('\n');
+      const at = lines.findIndex((l) => /^Examples?:$/.test(l));
+      expect(at, `${name}: an Example section`).to.be.greaterThan(-1);
+      const examples = lines.slice(at + 1).filter((l) => l.trim() !== '');
+      expect(examples, name).to.not.be.empty;
+      for (const line of examples) {
+        // Each line is a whole example: it starts the command again (a wrapped tail would not).
+        expect(line, name).to.match(/^ {2}countersign \S/);
+        expect(line, name).to.not.contain('@@example');
+        longest = Math.max(longest, line.length);
+      }
+      // `help --help` is the top-level page (yargs' own reading of `help`).
+      if (path[0] !== 'help') expect(examples.some((l) => l.startsWith(`  ${name} `)), `${name}: an example of itself`).to.equal(true);
+    }
+    expect(longest, 'some examples are longer than the help width, and still one line').to.be.greaterThan(110);
+  });
+
+  it('a group without its subcommand prints its help (stderr) and exits 2; so does no command at all', async () => {
+    for (const group of [['policy'], ['trust'], ['installer'], ['hub'], ['site'], []]) {
+      const r = await runCli(group);
+      expect(r.code, group.join(' ')).to.equal(2);
+      expect(r.stderr, group.join(' ')).to.match(/^Commands:$/m);
+      expect(r.stderr, group.join(' ')).to.match(/^error\[USAGE\]: /m);
+    }
+  });
+
+  it('`countersign help` and `countersign help <cmd>` print the same pages as --help', async () => {
+    expect((await runCli(['help'])).stdout).to.equal((await runCli(['--help'])).stdout);
+    const h = await runCli(['help', 'hub', 'push']);
+    expect(h.code).to.equal(0);
+    expect(h.stdout).to.equal((await runCli(['hub', 'push', '--help'])).stdout);
+  });
+
+  it('--version and -V print the package version; build --version still names the release', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await runCli([flag]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout.trim()).to.equal(`countersign ${version}`);
+    }
+    expect((await runCli(['--version', '--json'])).json).to.deep.equal({ ok: true, version });
+    const b = await runCli(['build', '--version', '1.0.0', '--json']);
+    expect(b.code).to.equal(2);
+    expect(String(b.json.message)).to.match(/source|product|out/);
+  });
+
+  it('a misspelt command: exit 2, "did you mean"', async () => {
+    const r = await runCli(['verfy', 'x.bundle']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/did you mean verify\?/i);
   });
 });
 
