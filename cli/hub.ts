@@ -210,7 +210,7 @@ function pushCommand(ctx: Context): CommandModule<object, PushArgs> {
         const human = [
           `Campaign ${summary.campaign}${summary.resumed ? ' (resumed)' : ''}: ${summary.offers.join(', ')}`,
           `  sites: ${summary.total} (done ${summary.done}, failed ${summary.failed}) in ${(summary.elapsedMs / 1000).toFixed(1)} s, ${summary.rate.toFixed(1)} sites/s`,
-          `  packages: installed ${summary.packages.installed}, verified ${summary.packages.verified}, rejected ${summary.packages.rejected}, failed ${summary.packages.failed}`,
+          `  packages: installed ${summary.packages.installed}, verified ${summary.packages.verified}, rejected ${summary.packages.rejected}, failed ${summary.packages.failed}, partly installed ${summary.packages.partial}`,
         ];
         if (c) human.push(`  conversation: p50 ${c.p50} ms, p99 ${c.p99} ms, max ${c.max} ms`);
         if (args.json) ctx.out(stringifyForOutput({ ok: summary.failed === 0, ...summary }));
@@ -249,7 +249,7 @@ function statusCommand(ctx: Context): CommandModule<object, StatusArgs> {
           `Campaign ${c.id}: ${c.offers.join(', ')}${c.minRisk ? ` (at least ${c.minRisk})` : ''}`,
           `  created ${c.created}, ${c.finished ? `finished ${c.finished}` : 'not finished'}; ${report.sites} sites registered`,
           `  sites: ${p.total} (done ${p.done}, failed ${p.failed}, pending ${p.pending}, in progress ${p.running})`,
-          `  packages: installed ${k.installed}, verified ${k.verified}, rejected ${k.rejected}, failed ${k.failed}`,
+          `  packages: installed ${k.installed}, verified ${k.verified}, rejected ${k.rejected}, failed ${k.failed}, partly installed ${k.partial}`,
         ];
         for (const f of report.failed) lines.push(`  FAILED ${f.site} ${f.endpoint ?? ''} after ${f.attempts} attempts: ${f.code ?? '?'} ${f.message ?? ''}`);
         for (const q of report.problems) lines.push(`  ${q.result.status.toUpperCase()} ${q.site}: ${q.result.name} ${q.result.code ?? ''} ${q.result.message ?? ''}`);

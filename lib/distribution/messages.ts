@@ -42,14 +42,17 @@ export interface IndexMessage {
   offers: IndexEntry[];
 }
 
-export type ResultStatus = 'installed' | 'verified' | 'rejected' | 'failed';
+/** partial: applied earlier with locally modified files kept (apply --keep-local); the site still runs the version before. */
+export type ResultStatus = 'installed' | 'verified' | 'rejected' | 'failed' | 'partial';
 
-/** What happened to one package a site received. */
+/** What happened to one package a site received (or, when partial, what the site did with it before). */
 export interface PackageResult {
   name: string;
   status: ResultStatus;
   code?: string;
   message?: string;
+  /** With partial: the files the release changes that the site kept as they were. */
+  kept?: string[];
 }
 
 export type SiteReply = { type: 'want'; name: string } | { type: 'done'; results: PackageResult[] } | { type: 'hello'; site: string };

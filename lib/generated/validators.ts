@@ -5386,7 +5386,7 @@ return errors === 0;
 validate32.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const siteReply = validate33;
-const schema51 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-reply.schema.json","title":"Site reply","description":"A site's answer in the conversation: the next package it wants, or done with what happened to each package it received.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","name"],"properties":{"type":{"const":"want"},"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."}}},{"type":"object","additionalProperties":false,"required":["type","results"],"properties":{"type":{"const":"done"},"results":{"type":"array","maxItems":10000,"items":{"type":"object","additionalProperties":false,"required":["name","status"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."},"status":{"enum":["installed","verified","rejected","failed"],"description":"installed: verified and applied; verified: verified and kept for an operator; rejected: failed verification (code says why); failed: verified or not, could not be kept or installed."},"code":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"},"message":{"type":"string","maxLength":2000}}}}}},{"type":"object","additionalProperties":false,"required":["type","site"],"properties":{"type":{"const":"hello"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."}}}]};
+const schema51 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-reply.schema.json","title":"Site reply","description":"A site's answer in the conversation: the next package it wants, or done with what happened to each package it received.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","name"],"properties":{"type":{"const":"want"},"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."}}},{"type":"object","additionalProperties":false,"required":["type","results"],"properties":{"type":{"const":"done"},"results":{"type":"array","maxItems":10000,"items":{"type":"object","additionalProperties":false,"required":["name","status"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."},"status":{"enum":["installed","verified","rejected","failed","partial"],"description":"installed: verified and applied; verified: verified and kept for an operator; rejected: failed verification (code says why); failed: verified or not, could not be kept or installed; partial: applied earlier with locally modified files kept (kept names them), so the site still runs the version before."},"kept":{"description":"With partial: the files the release changes that the site kept as they were.","type":"array","maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"code":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"},"message":{"type":"string","maxLength":2000}}}}}},{"type":"object","additionalProperties":false,"required":["type","site"],"properties":{"type":{"const":"hello"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."}}}]};
 const pattern69 = new RegExp("^[A-Z][A-Z0-9_]{0,63}$", "u");
 
 function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -5589,7 +5589,7 @@ errors++;
 else {
 const _errs15 = errors;
 for(const key2 in data4){
-if(!((((key2 === "name") || (key2 === "status")) || (key2 === "code")) || (key2 === "message"))){
+if(!(((((key2 === "name") || (key2 === "status")) || (key2 === "kept")) || (key2 === "code")) || (key2 === "message"))){
 const err11 = {instancePath:instancePath+"/results/" + i0,schemaPath:"#/oneOf/1/properties/results/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
@@ -5638,7 +5638,7 @@ if(valid4){
 if(data4.status !== undefined){
 let data6 = data4.status;
 const _errs18 = errors;
-if(!((((data6 === "installed") || (data6 === "verified")) || (data6 === "rejected")) || (data6 === "failed"))){
+if(!(((((data6 === "installed") || (data6 === "verified")) || (data6 === "rejected")) || (data6 === "failed")) || (data6 === "partial"))){
 const err14 = {instancePath:instancePath+"/results/" + i0+"/status",schemaPath:"#/oneOf/1/properties/results/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema51.oneOf[1].properties.results.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
@@ -5654,13 +5654,13 @@ else {
 var valid4 = true;
 }
 if(valid4){
-if(data4.code !== undefined){
-let data7 = data4.code;
+if(data4.kept !== undefined){
+let data7 = data4.kept;
 const _errs19 = errors;
 if(errors === _errs19){
-if(typeof data7 === "string"){
-if(!pattern69.test(data7)){
-const err15 = {instancePath:instancePath+"/results/" + i0+"/code",schemaPath:"#/oneOf/1/properties/results/items/properties/code/pattern",keyword:"pattern",params:{pattern: "^[A-Z][A-Z0-9_]{0,63}$"},message:"must match pattern \""+"^[A-Z][A-Z0-9_]{0,63}$"+"\""};
+if(Array.isArray(data7)){
+if(data7.length > 1000){
+const err15 = {instancePath:instancePath+"/results/" + i0+"/kept",schemaPath:"#/oneOf/1/properties/results/items/properties/kept/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5669,14 +5669,62 @@ vErrors.push(err15);
 }
 errors++;
 }
-}
 else {
-const err16 = {instancePath:instancePath+"/results/" + i0+"/code",schemaPath:"#/oneOf/1/properties/results/items/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string"};
+var valid5 = true;
+const len1 = data7.length;
+for(let i1=0; i1<len1; i1++){
+let data8 = data7[i1];
+const _errs21 = errors;
+if(errors === _errs21){
+if(typeof data8 === "string"){
+if(func1(data8) > 4096){
+const err16 = {instancePath:instancePath+"/results/" + i0+"/kept/" + i1,schemaPath:"#/oneOf/1/properties/results/items/properties/kept/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
 if(vErrors === null){
 vErrors = [err16];
 }
 else {
 vErrors.push(err16);
+}
+errors++;
+}
+else {
+if(func1(data8) < 1){
+const err17 = {instancePath:instancePath+"/results/" + i0+"/kept/" + i1,schemaPath:"#/oneOf/1/properties/results/items/properties/kept/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/results/" + i0+"/kept/" + i1,schemaPath:"#/oneOf/1/properties/results/items/properties/kept/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+var valid5 = _errs21 === errors;
+if(!valid5){
+break;
+}
+}
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/results/" + i0+"/kept",schemaPath:"#/oneOf/1/properties/results/items/properties/kept/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
 }
 errors++;
 }
@@ -5687,34 +5735,67 @@ else {
 var valid4 = true;
 }
 if(valid4){
+if(data4.code !== undefined){
+let data9 = data4.code;
+const _errs23 = errors;
+if(errors === _errs23){
+if(typeof data9 === "string"){
+if(!pattern69.test(data9)){
+const err20 = {instancePath:instancePath+"/results/" + i0+"/code",schemaPath:"#/oneOf/1/properties/results/items/properties/code/pattern",keyword:"pattern",params:{pattern: "^[A-Z][A-Z0-9_]{0,63}$"},message:"must match pattern \""+"^[A-Z][A-Z0-9_]{0,63}$"+"\""};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/results/" + i0+"/code",schemaPath:"#/oneOf/1/properties/results/items/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+var valid4 = _errs23 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
 if(data4.message !== undefined){
-let data8 = data4.message;
-const _errs21 = errors;
-if(errors === _errs21){
-if(typeof data8 === "string"){
-if(func1(data8) > 2000){
-const err17 = {instancePath:instancePath+"/results/" + i0+"/message",schemaPath:"#/oneOf/1/properties/results/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 2000},message:"must NOT have more than 2000 characters"};
+let data10 = data4.message;
+const _errs25 = errors;
+if(errors === _errs25){
+if(typeof data10 === "string"){
+if(func1(data10) > 2000){
+const err22 = {instancePath:instancePath+"/results/" + i0+"/message",schemaPath:"#/oneOf/1/properties/results/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 2000},message:"must NOT have more than 2000 characters"};
 if(vErrors === null){
-vErrors = [err17];
+vErrors = [err22];
 }
 else {
-vErrors.push(err17);
+vErrors.push(err22);
 }
 errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/results/" + i0+"/message",schemaPath:"#/oneOf/1/properties/results/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err23 = {instancePath:instancePath+"/results/" + i0+"/message",schemaPath:"#/oneOf/1/properties/results/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
-vErrors = [err18];
+vErrors = [err23];
 }
 else {
-vErrors.push(err18);
+vErrors.push(err23);
 }
 errors++;
 }
 }
-var valid4 = _errs21 === errors;
+var valid4 = _errs25 === errors;
 }
 else {
 var valid4 = true;
@@ -5725,13 +5806,14 @@ var valid4 = true;
 }
 }
 }
-else {
-const err19 = {instancePath:instancePath+"/results/" + i0,schemaPath:"#/oneOf/1/properties/results/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err19];
 }
 else {
-vErrors.push(err19);
+const err24 = {instancePath:instancePath+"/results/" + i0,schemaPath:"#/oneOf/1/properties/results/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
 }
 errors++;
 }
@@ -5744,12 +5826,12 @@ break;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/results",schemaPath:"#/oneOf/1/properties/results/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err25 = {instancePath:instancePath+"/results",schemaPath:"#/oneOf/1/properties/results/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
-vErrors = [err20];
+vErrors = [err25];
 }
 else {
-vErrors.push(err20);
+vErrors.push(err25);
 }
 errors++;
 }
@@ -5764,12 +5846,12 @@ var valid2 = true;
 }
 }
 else {
-const err21 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err26 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
-vErrors = [err21];
+vErrors = [err26];
 }
 else {
-vErrors.push(err21);
+vErrors.push(err26);
 }
 errors++;
 }
@@ -5787,92 +5869,12 @@ if(props0 !== true){
 props0 = true;
 }
 }
-const _errs23 = errors;
-if(errors === _errs23){
+const _errs27 = errors;
+if(errors === _errs27){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing3;
 if(((data.type === undefined) && (missing3 = "type")) || ((data.site === undefined) && (missing3 = "site"))){
-const err22 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-else {
-const _errs25 = errors;
-for(const key3 in data){
-if(!((key3 === "type") || (key3 === "site"))){
-const err23 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-break;
-}
-}
-if(_errs25 === errors){
-if(data.type !== undefined){
-const _errs26 = errors;
-if("hello" !== data.type){
-const err24 = {instancePath:instancePath+"/type",schemaPath:"#/oneOf/2/properties/type/const",keyword:"const",params:{allowedValue: "hello"},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-var valid5 = _errs26 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data.site !== undefined){
-let data10 = data.site;
-const _errs27 = errors;
-if(errors === _errs27){
-if(typeof data10 === "string"){
-if(!pattern6.test(data10)){
-const err25 = {instancePath:instancePath+"/site",schemaPath:"#/oneOf/2/properties/site/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{32}$"},message:"must match pattern \""+"^[0-9a-f]{32}$"+"\""};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-}
-else {
-const err26 = {instancePath:instancePath+"/site",schemaPath:"#/oneOf/2/properties/site/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-}
-var valid5 = _errs27 === errors;
-}
-else {
-var valid5 = true;
-}
-}
-}
-}
-}
-else {
-const err27 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err27 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -5881,8 +5883,88 @@ vErrors.push(err27);
 }
 errors++;
 }
+else {
+const _errs29 = errors;
+for(const key3 in data){
+if(!((key3 === "type") || (key3 === "site"))){
+const err28 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err28];
 }
-var _valid0 = _errs23 === errors;
+else {
+vErrors.push(err28);
+}
+errors++;
+break;
+}
+}
+if(_errs29 === errors){
+if(data.type !== undefined){
+const _errs30 = errors;
+if("hello" !== data.type){
+const err29 = {instancePath:instancePath+"/type",schemaPath:"#/oneOf/2/properties/type/const",keyword:"const",params:{allowedValue: "hello"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+var valid6 = _errs30 === errors;
+}
+else {
+var valid6 = true;
+}
+if(valid6){
+if(data.site !== undefined){
+let data12 = data.site;
+const _errs31 = errors;
+if(errors === _errs31){
+if(typeof data12 === "string"){
+if(!pattern6.test(data12)){
+const err30 = {instancePath:instancePath+"/site",schemaPath:"#/oneOf/2/properties/site/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{32}$"},message:"must match pattern \""+"^[0-9a-f]{32}$"+"\""};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/site",schemaPath:"#/oneOf/2/properties/site/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+var valid6 = _errs31 === errors;
+}
+else {
+var valid6 = true;
+}
+}
+}
+}
+}
+else {
+const err32 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+var _valid0 = _errs27 === errors;
 if(_valid0 && valid0){
 valid0 = false;
 passing0 = [passing0, 2];
@@ -5898,12 +5980,12 @@ props0 = true;
 }
 }
 if(!valid0){
-const err28 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+const err33 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
 if(vErrors === null){
-vErrors = [err28];
+vErrors = [err33];
 }
 else {
-vErrors.push(err28);
+vErrors.push(err33);
 }
 errors++;
 validate33.errors = vErrors;

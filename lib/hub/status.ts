@@ -17,7 +17,7 @@ export interface CampaignReport {
   progress: CampaignProgress;
   /** Packages the sites reported, by status. */
   packages: Record<PackageResult['status'], number>;
-  /** Sites where a package was rejected or failed (the conversation itself succeeded). */
+  /** Sites where a package was rejected, failed, or is installed only in part (kept names the files; the conversation itself succeeded). */
   problems: Array<{ site: string; result: PackageResult }>;
   failed: FailedSite[];
   sites: number;
@@ -27,7 +27,7 @@ export interface CampaignReport {
 export async function campaignReport(registry: Registry, id?: string): Promise<CampaignReport | undefined> {
   const campaign = id === undefined ? (await registry.recentCampaigns(1))[0] : await registry.getCampaign(id);
   if (!campaign) return undefined;
-  const packages: CampaignReport['packages'] = { installed: 0, verified: 0, rejected: 0, failed: 0 };
+  const packages: CampaignReport['packages'] = { installed: 0, verified: 0, rejected: 0, failed: 0, partial: 0 };
   const problems: CampaignReport['problems'] = [];
   const failed: FailedSite[] = [];
   for (const delivery of await registry.deliveryResults(campaign.id)) {
@@ -39,7 +39,7 @@ export async function campaignReport(registry: Registry, id?: string): Promise<C
     }
     for (const result of (delivery.result as { results?: PackageResult[] } | null)?.results ?? []) {
       packages[result.status] += 1;
-      if (result.status === 'rejected' || result.status === 'failed') problems.push({ site: delivery.siteId, result });
+      if (result.status === 'rejected' || result.status === 'failed' || result.status === 'partial') problems.push({ site: delivery.siteId, result });
     }
   }
   return { campaign, progress: await registry.campaignProgress(campaign.id), packages, problems, failed, sites: await registry.countSites() };

@@ -26,6 +26,13 @@ interface Conversation {
 /** Conversations kept at once; the oldest is forgotten first (a flood of real campaigns cannot grow memory). */
 const MAX_CONVERSATIONS = 64;
 
+/** Reported for a release installed in part: the kept files in `kept`, and in the message (which a hub keeps for polling sites). */
+export function partialResult(name: string, kept: readonly string[]): PackageResult {
+  const list = kept.slice(0, 1000);
+  const message = `applied in part: ${kept.length} file${kept.length === 1 ? '' : 's'} kept as the site had them: ${kept.join(', ')}`;
+  return { name, status: 'partial', code: 'PARTIALLY_INSTALLED', message: message.length > 2000 ? `${message.slice(0, 1997)}...` : message, kept: list };
+}
+
 export class SiteAgent {
   private readonly conversations = new Map<string, Conversation>();
   constructor(
@@ -69,7 +76,16 @@ export class SiteAgent {
   }
 
   private async next(conversation: Conversation): Promise<SiteReply> {
-    const wanted = nextWanted(conversation.offers, await this.backend.installed(), { minRisk: this.opts.minRisk, asked: conversation.asked });
+    const installed = await this.backend.installed();
+    // A release applied in part stays on offer (the site runs the version before); it is reported with the
+    // files kept, not received again, until an operator merges them and records the install.
+    for (const offer of conversation.offers) {
+      const partial = installed.find((i) => i.product === offer.product && i.component === offer.component)?.partial;
+      if (!partial || partial.version !== offer.version || conversation.asked.has(offer.name)) continue;
+      conversation.asked.add(offer.name);
+      conversation.results.push(partialResult(offer.name, partial.kept));
+    }
+    const wanted = nextWanted(conversation.offers, installed, { minRisk: this.opts.minRisk, asked: conversation.asked });
     if (!wanted) {
       conversation.finished = true;
       return { type: 'done', results: conversation.results };

@@ -9,6 +9,8 @@ export interface Installed {
   product: string;
   component: string;
   version: string;
+  /** A release applied in part (apply --keep-local): still wanted, but reported rather than asked for again. */
+  partial?: { version: string; kept: string[] };
 }
 
 export interface ChoiceOptions {

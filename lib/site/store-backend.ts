@@ -37,7 +37,7 @@ export function storeBackend(opts: StoreBackendOptions): SiteBackend {
       const store = await openStore(opts.storeDir);
       return Object.entries(store.state.installed).map(([key, entry]) => {
         const [product, component] = key.split('/') as [string, string];
-        return { product, component, version: entry.version };
+        return { product, component, version: entry.version, ...(entry.partial && { partial: { version: entry.partial.version, kept: entry.partial.kept } }) };
       });
     },
     async take(entry: IndexEntry, file: string): Promise<PackageResult> {

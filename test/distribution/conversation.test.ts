@@ -19,7 +19,7 @@ import { makePolicy } from '../support/fixtures.js';
 import { credentialsPath, hawkCredentials, readCredentials } from '../../lib/site/credentials.js';
 import { registerSite } from '../../lib/site/register.js';
 import { pollHub } from '../../lib/site/poll.js';
-import { openStore } from '../../lib/store.js';
+import { openStore, recordInstall } from '../../lib/store.js';
 import { CountersignError } from '../../lib/errors.js';
 import { expectedSnapshot, NEW, OLD, snapshot, tempDir } from '../installer/support.js';
 import { inboxHas, liveRelease, startHub, startSite, type Hub, type Site } from './support.js';
@@ -145,6 +145,29 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     expect(inboxHas(s, 'drupal-core-10.2.4')).to.equal(true);
     expect(snapshot(s.root)).to.deep.equal(expectedSnapshot(OLD));
     expect(hub.events.some((e) => e.event === 'poll-report' && e.site === creds.site)).to.equal(true);
+  });
+
+  it('a release a site applied in part (--keep-local) stays on offer; the site reports it partial with the kept files, and hub status names them', async () => {
+    const kept = ['core/modules/system/system.module', 'README.txt'];
+    const pushed = await site();
+    const polling = await site({ installer: 'inbox' });
+    await registerSite({ hub: hub.url, endpoint: pushed.endpoint, storeDir: pushed.store });
+    const pollCreds = await registerSite({ hub: hub.url, endpoint: null, storeDir: polling.store });
+    for (const s of [pushed, polling]) await recordInstall(s.store, 'drupal', 'core', '10.2.4', { kept });
+    const summary = await runPush({ registry: hub.registry, bundlesDir: hub.bundles, concurrency: 4, minRisk: null, allowPrivate: true, retryBaseMs: 10, maxAttempts: 1 });
+    const id = (await readCredentials(pushed.store)).site;
+    const delivery = (await hub.registry.deliveryResults(summary.campaign)).find((r) => r.siteId === id);
+    expect((delivery?.result as { results: Array<Record<string, unknown>> }).results).to.deep.equal([
+      { name: 'drupal-core-10.2.4', status: 'partial', code: 'PARTIALLY_INSTALLED', message: 'applied in part: 2 files kept as the site had them: core/modules/system/system.module, README.txt', kept },
+    ]);
+    expect(pushed.events.filter((e) => e.event === 'package'), 'reported, not received again').to.have.length(0);
+    const polled = await pollHub({ credentials: await readCredentials(polling.store), agent: polling.agent, spoolDir: polling.spool, maxBundleBytes: 1 << 26 });
+    expect(polled.results.map((r) => r.status)).to.deep.equal(['partial']);
+    const report = (await campaignReport(hub.registry, summary.campaign))!;
+    expect(report.packages.partial).to.be.at.least(1);
+    const named = report.problems.filter((p) => p.result.status === 'partial');
+    expect(named.map((p) => p.site)).to.include.members([id, pollCreds.site]);
+    for (const p of named) expect(p.result.message).to.contain('core/modules/system/system.module').and.to.contain('README.txt');
   });
 
   it('a site wants nothing below its risk threshold, nothing it does not run, and nothing that does not apply to its version', async () => {
