@@ -35,9 +35,9 @@ export const INTERFACE =
   'For programs (the installer daemon runs `apply /dev/stdin --site ROOT --store STORE --json --progress` as the site owner): ' +
   'BUNDLE may be /dev/stdin when the bundle file is the process\'s stdin (a regular file: it is opened again through /proc and read twice, once to verify ' +
   'and once to install; a pipe is refused). With --json, stdout carries exactly one JSON object: {"ok":true, site, product, component, from, to, bundle, ' +
-  'phases, changes:[{op,path}], counts, kept, post:[{argv,exitCode,...}], recovered, timings, ...} or {"ok":false, code, message, details|reasons}. ' +
+  'phases, changes:[{op,path}], counts, kept, partial, post:[{argv,exitCode,signal,timedOut,durationMs,stdout,stderr,...}], recovered, timings, ...} or {"ok":false, code, message, details|reasons}. ' +
   'With --progress, stderr carries one JSON object per line per event: {"event":"phase"|"verified"|"plan"|"staged"|"file"|"committed"|"rollback"|"post"|"recover", ...}. ' +
-  'Exit codes: 0 done; 1 the update was refused or failed (verification codes such as QUORUM_NOT_MET or ROLLBACK, and LOCAL_CHANGES, PREFLIGHT_FAILED, ' +
+  'Exit codes: 0 done; 1 the update was refused or failed (verification codes such as QUORUM_NOT_MET, WRONG_TARGET or ROLLBACK, and LOCAL_CHANGES, KEEP_LOCAL_REFUSED, PREFLIGHT_FAILED, ' +
   'STAGING_FAILED, COMMIT_FAILED (rolled back: the old release), ROLLBACK_FAILED, FINISH_FAILED, POST_UPDATE_FAILED, NEEDS_ATTENTION, JOURNAL_CORRUPT, SITE_BUSY, PHASE_ORDER); ' +
   '2 usage or I/O error, or a trust store error (STORE_*).';
 
