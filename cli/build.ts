@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { archiveFileName, buildRelease, manifestFileName } from '../lib/build.js';
-import { commitPending, discard, tempPathFor, writeDurably, type PendingFile } from '../lib/durable.js';
+import { commitPending, discard, refuseExisting, tempPathFor, writeDurably, type PendingFile } from '../lib/durable.js';
 import { serializeEnvelope } from '../lib/envelope.js';
 import { UsageError } from '../lib/errors.js';
 import { countFileOps } from '../lib/manifest.js';
@@ -11,9 +11,9 @@ import { addDays, formatTimestamp } from '../lib/time.js';
 import { computeRisk } from '../lib/risk.js';
 import { parseVersion } from '../lib/version.js';
 import { checkPath } from '../lib/paths.js';
-import { checkFlag, timeFlag } from './flags.js';
+import { checkFlag, FORCE_OPTION, timeFlag } from './flags.js';
 import type { Context } from './context.js';
-import { readInput } from './files.js';
+import { readDocument } from './documents.js';
 import { examples, succeed } from './output.js';
 
 const MACHINE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
@@ -33,6 +33,7 @@ interface BuildArgs {
   policyVersion?: number;
   versionFile?: string;
   out: string;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -60,6 +61,7 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
             'The file that carries the version number, written last by the installer (default: core/lib/Drupal.php, wp-includes/version.php, core/includes/bootstrap.inc, or an extension\'s NAME.info.yml / NAME.info / NAME.php, when the release changes it); "none" for no such file',
         })
         .option('out', { type: 'string', demandOption: true, describe: 'Output directory' })
+        .option('force', FORCE_OPTION)
         .conflicts('policy', 'policy-version')
         .epilogue('Archives are reproducible: entries sorted by path bytes, mtime = $SOURCE_DATE_EPOCH (or 0), owner 0, modes 0644/0755.')
         .epilogue(examples('countersign build --source drupal-10.2.4 --base drupal-10.2.3 --product drupal --version 10.2.4 --applies-to 10.2.3 --risk AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default --post-update "drush updb -y" --out release/  # writes release/drupal-10.2.4.manifest.json and release/drupal-10.2.4.tar')),
@@ -71,16 +73,18 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
         if (!MACHINE_NAME.test(value)) throw new UsageError('USAGE', `${flag} ${JSON.stringify(value)} must be a machine name (a-z, 0-9, _; starting with a letter)`);
       }
       checkFlag('--version', () => parseVersion(args.version));
+      if (args.base !== undefined && resolve(args.base) === resolve(args.source)) throw new UsageError('USAGE', '--source and --base are the same directory: nothing to release');
       const appliesTo = appliesToFlag(args.appliesTo);
       if (args.risk) checkFlag('--risk', () => computeRisk(args.risk!));
       const expires = args.expires ? timeFlag('--expires', args.expires) : addDays(created, 30);
       if (expires.getTime() <= ctx.now.getTime()) {
         throw new UsageError('USAGE', `the manifest would expire at ${formatTimestamp(expires)}, which is in the past; pass a later --expires`);
       }
-      const policyVersion = args.policy ? readPolicyDocument(readInput(args.policy, 'policy')).policy.version : (args.policyVersion ?? 1);
-      const createdOut = makeOutputDir(args.out);
+      const policyVersion = args.policy ? readPolicyDocument(readDocument(args.policy, 'policy')).policy.version : (args.policyVersion ?? 1);
       const archivePath = join(args.out, archiveFileName(args.product, args.version));
       const manifestPath = join(args.out, manifestFileName(args.product, args.version));
+      refuseExisting([archivePath, manifestPath], args.force);
+      const createdOut = makeOutputDir(args.out);
       const pending: PendingFile[] = [{ target: archivePath, temp: tempPathFor(archivePath) }];
       let built;
       try {
@@ -116,7 +120,7 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
         if (createdOut) rmSync(args.out, { recursive: true, force: true });
         throw err;
       }
-      commitPending(pending);
+      commitPending(pending, { replace: args.force ?? false });
       const m = built.manifest;
       const c = countFileOps(m.files);
       succeed(
