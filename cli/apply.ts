@@ -6,7 +6,7 @@ import type { PostStepResult } from '../lib/installer/post.js';
 import { loadTrustedPolicy } from '../lib/policy.js';
 import { parseVersion } from '../lib/version.js';
 import type { Context } from './context.js';
-import { readDocument } from './documents.js';
+import { readDocument, withBundlePath } from './documents.js';
 import { checkFlag, timeFlag } from './flags.js';
 import { stringifyForOutput } from '../lib/json.js';
 import { examples } from './output.js';
@@ -107,7 +107,7 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
       if (args.postTimeout !== undefined && !(Number.isFinite(args.postTimeout) && args.postTimeout > 0)) throw new UsageError('USAGE', '--post-timeout must be a positive number of seconds');
       const trusted = args.policy === undefined ? undefined : loadTrustedPolicy(readDocument(args.policy, 'policy'), args.policy);
-      const result = await withPostOutput(ctx, !args.json, applyBundle(args.bundle, {
+      const result = await withBundlePath(args.bundle, (bundle) => withPostOutput(ctx, !args.json, applyBundle(bundle, {
         site: args.site,
         store: args.store,
         trusted,
@@ -124,7 +124,7 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
         now: ctx.now,
         onProgress: args.progress ? (event) => ctx.err(stringifyForOutput(event)) : undefined,
         hooks: hooksFromEnv(ctx.env),
-      }));
+      })));
       if (args.json) ctx.out(stringifyForOutput({ ok: true, ...result }));
       else ctx.out(humanLines(result).join('\n'));
     },

@@ -61,6 +61,7 @@ const ROLES = {
   'public key file': { kinds: ['public-key'], noun: 'a public key (.pub)', max: 64 * 1024 },
   'secret key file': { kinds: ['secret-key'], noun: 'a secret key (.key)', max: 64 * 1024 },
   document: { kinds: ['bundle', 'manifest', 'policy', 'revocation'], noun: 'a bundle or a signed document', max: 0 },
+  bundle: { kinds: ['bundle'], noun: 'a release bundle', max: 0 },
 } satisfies Record<string, { kinds: FileKind[]; noun: string; max: number }>;
 
 export type Role = keyof typeof ROLES;
@@ -75,7 +76,7 @@ export function expectKind(bytes: Uint8Array, path: string, role: Role): void {
 }
 
 /** Reads a file (or `-`) that must be of the kind `role` names, within that role's size cap. */
-export function readDocument(path: string, role: Exclude<Role, 'document'>): Uint8Array {
+export function readDocument(path: string, role: Exclude<Role, 'document' | 'bundle'>): Uint8Array {
   const bytes = readInput(path, role, ROLES[role].max);
   expectKind(bytes, path, role);
   return bytes;
@@ -127,19 +128,37 @@ export async function withDocument<T>(path: string, archivePath: string | undefi
   }
 }
 
-/** A tar archive too large to be read as an envelope is still named for what it is. */
-function refuseOtherKindByHead(file: string, path: string): void {
+/**
+ * Runs `use` with the path of a release bundle for commands that hand a path on (apply, installer submit):
+ * a file of another kind is WRONG_KIND first, and `-` is standard input, kept in a private temporary file.
+ */
+export async function withBundlePath<T>(path: string, use: (file: string) => Promise<T>): Promise<T> {
+  const spooled = path === STDIN ? spoolStdin(STDIN_BUNDLE_MAX, 'bundle') : undefined;
+  try {
+    const file = spooled?.path ?? path;
+    refuseOtherKindByHead(file, path, 'bundle');
+    return await use(file);
+  } finally {
+    spooled?.remove();
+  }
+}
+
+/** A file too large to be read as an envelope is still named for what it is; small ones are sniffed whole. */
+function refuseOtherKindByHead(file: string, path: string, role: Role = 'document'): void {
   let fd: number | undefined;
-  const head = new Uint8Array(512);
+  let head = new Uint8Array(512);
   let n = 0;
   try {
-    if (!statSync(file).isFile()) return; // never open a FIFO: it would wait for a writer
+    const st = statSync(file);
+    if (!st.isFile()) return; // never open a FIFO: it would wait for a writer
+    if (role === 'bundle' && st.size <= 1024 * 1024) head = new Uint8Array(st.size);
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     n = readSync(fd, head, 0, head.length, 0);
   } catch {
-    return; // openBundleFile reports it
+    return; // the reader reports it
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  if (sniffKind(head.subarray(0, n)) === 'archive') expectKind(head.subarray(0, n), path, 'document');
+  const bytes = head.subarray(0, n);
+  if (role === 'bundle' || sniffKind(bytes) === 'archive') expectKind(bytes, path, role);
 }

@@ -7,6 +7,7 @@ import { startDaemon } from '../lib/installer/daemon.js';
 import { untilSignal, type Context } from './context.js';
 import { stringifyForOutput } from '../lib/json.js';
 import { examples, SUBCOMMAND_NEEDED } from './output.js';
+import { withBundlePath } from './documents.js';
 
 const EXIT_CODES =
   'Exit codes of submit: 0 the update was applied; 1 it was rejected (a verification code, NOT_AN_UPDATE) or failed while being applied ' +
@@ -91,16 +92,18 @@ function submitCommand(ctx: Context): CommandModule<object, SubmitArgs> {
     handler: async (args) => {
       if (!SITE_NAME.test(args.site)) throw new UsageError('USAGE', `--site ${JSON.stringify(args.site)} is not a site name (a-z, 0-9, ., _, -)`);
       const facts: Facts = {};
-      const final = await submitBundle({
-        socket: args.socket,
-        site: args.site,
-        bundle: args.bundle,
-        onProgress: (line) => {
-          remember(facts, line);
-          if (args.progress) ctx.err(stringifyForOutput(line));
-          else if (!args.json) ctx.err(describeProgress(line));
-        },
-      });
+      const final = await withBundlePath(args.bundle, (bundle) =>
+        submitBundle({
+          socket: args.socket,
+          site: args.site,
+          bundle,
+          onProgress: (line) => {
+            remember(facts, line);
+            if (args.progress) ctx.err(stringifyForOutput(line));
+            else if (!args.json) ctx.err(describeProgress(line));
+          },
+        }),
+      );
       ctx.exitCode = final.exit === 0 || final.exit === 1 || final.exit === 2 ? final.exit : final.ok ? 0 : 1;
       if (final.ok && ctx.exitCode !== 0) ctx.exitCode = 1;
       if (args.json) {

@@ -267,6 +267,24 @@ describe('cli verify and inspect', () => {
       expect(human.stderr).to.match(/^error\[WRONG_KIND\]: .*drupal-10\.2\.4\.bundle is a bundle .*, not a policy$/m);
     });
 
+    it('apply and installer submit name a file that is not a bundle (WRONG_KIND, exit 2) before anything else', async () => {
+      const site = join(dir, 'kinds-site');
+      for (const [file, found] of [
+        [keys.alice!.pub, 'public-key'],
+        [manifest, 'manifest'],
+        [archive, 'archive'],
+      ] as const) {
+        const a = await runCli(['apply', file, '--site', site, '--policy', policy.signed, '--json'], opts);
+        expect(a.code, file).to.equal(2);
+        expect(a.json, file).to.include({ ok: false, code: 'WRONG_KIND' });
+        expect(a.json.details, file).to.include({ found });
+        const i = await runCli(['installer', 'submit', '--socket', join(dir, 'no.sock'), '--site', 'example', file, '--json'], opts);
+        expect(i.code, file).to.equal(2);
+        expect(i.json, file).to.include({ ok: false, code: 'WRONG_KIND' });
+      }
+      expect(existsSync(site)).to.equal(false);
+    });
+
     it('a policy of the right kind that fails its own check is still a rejection (exit 1)', async () => {
       const r = await runCli(['verify', bundle, '--policy', policy.unsigned, '--json'], opts);
       expect(r.code).to.equal(1);
