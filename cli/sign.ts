@@ -7,6 +7,8 @@ import { refuseExisting, writeFilesAtomically } from '../lib/durable.js';
 import { KeyError, UsageError } from '../lib/errors.js';
 import { secretKeyIsEncrypted } from '../lib/keyfile.js';
 import { serializePartial, signDocument } from '../lib/partial.js';
+import { versionFileOf, versionInArchive, checkStatedVersion } from '../lib/installer/version-file.js';
+import { loadTrustedPolicy } from '../lib/policy.js';
 import { summarizeDocument } from '../lib/summary.js';
 import type { Context } from './context.js';
 import { readDocument, withDocument } from './documents.js';
@@ -19,6 +21,7 @@ interface SignArgs {
   doc: string;
   key: string;
   archive?: string;
+  policy?: string;
   yes?: boolean;
   out?: string;
   passphraseFile?: string;
@@ -35,6 +38,7 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
         .positional('doc', { type: 'string', demandOption: true, describe: 'A manifest, policy, revocation or bundle; - reads it from standard input (then give --out)' })
         .option('key', { type: 'string', demandOption: true, describe: 'Your secret key file (PREFIX.key)' })
         .option('archive', { type: 'string', describe: "Re-hash this archive and refuse to sign if it differs from the manifest's" })
+        .option('policy', { type: 'string', describe: 'The policy in force: a new policy is then reviewed as a rotation (who is added and removed, threshold, expiry)' })
         .option('yes', { type: 'boolean', describe: 'Do not ask for confirmation (you reviewed the summary another way)' })
         .option('out', { type: 'string', describe: 'Partial signature file (default: DOC.<keyid>.sig beside DOC)' })
         .option('passphrase-file', { type: 'string', describe: 'Read the key passphrase from this file (else $COUNTERSIGN_PASSPHRASE, else a prompt)' })
@@ -49,18 +53,27 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
       const out = args.out ?? defaultOut(args.doc, claimedKeyId(keyText));
       refuseExisting([out], args.force);
       return withDocument(args.doc, args.archive, async ({ doc, archive, archiveFile }) => {
-        const summary = summarizeDocument(doc);
-        if (!encrypted) ctx.err(`warning: ${args.key} is an UNENCRYPTED key, fit only for tests and demos`);
-        if (args.key !== STDIN && (statSync(args.key).mode & 0o077) !== 0) ctx.err(`warning: ${args.key} is readable by other users; chmod 600 it`);
-        const lines = [...summary.lines];
+        const current = args.policy === undefined ? undefined : loadTrustedPolicy(readDocument(args.policy, 'policy'), args.policy).policy;
+        let summary = summarizeDocument(doc, { current });
+        const archiveLines: string[] = [];
         if (summary.manifest) {
           if (archive) {
             await verifyArchiveStream(archive.chunks(), summary.manifest.archive, summary.manifest.files);
-            lines.push(`Archive check: re-hashed ${archiveFile}; size, digests and every entry match`);
+            archiveLines.push(`Archive check: re-hashed ${archiveFile}; size, digests and every entry match`);
+            // What the site will report after installing it: read from the verified archive, and it must be this release's version.
+            const versionFile = versionFileOf(summary.manifest);
+            if (versionFile !== null) {
+              const says = await versionInArchive(archive.chunks(), versionFile);
+              checkStatedVersion(versionFile, says, summary.manifest.version, 'the archive');
+              summary = summarizeDocument(doc, { current, versionFileSays: says });
+            }
           } else {
-            lines.push(`Archive check: NOT DONE: ${summary.manifest.archive.name} is not beside the manifest (pass --archive to re-hash it)`);
+            archiveLines.push(`Archive check: NOT DONE: ${summary.manifest.archive.name} is not beside the manifest (pass --archive to re-hash it)`);
           }
         }
+        if (!encrypted) ctx.err(`warning: ${args.key} is an UNENCRYPTED key, fit only for tests and demos`);
+        if (args.key !== STDIN && (statSync(args.key).mode & 0o077) !== 0) ctx.err(`warning: ${args.key} is readable by other users; chmod 600 it`);
+        const lines = [...summary.lines, ...archiveLines];
         (args.json ? ctx.err : ctx.out)(['Signing:', ...lines.map((l) => `  ${l}`)].join('\n'));
         if (!args.yes && !(await askConfirmation(ctx, 'Sign this document?'))) {
           throw new UsageError('DECLINED', 'not signed: you declined');

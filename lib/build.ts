@@ -13,8 +13,8 @@ import { computeRisk } from './risk.js';
 import { validate } from './schema.js';
 import { TarWriter, type TarSink, type TarSummary } from './tar.js';
 import { formatTimestamp } from './time.js';
-import { defaultVersionFile, parseVersionText, versionFileCandidates } from './installer/version-file.js';
-import { isSameRelease, parseVersion } from './version.js';
+import { checkStatedVersion, defaultVersionFile, parseVersionText, versionFileCandidates } from './installer/version-file.js';
+import { parseVersion } from './version.js';
 
 export interface TreeFile {
   path: string;
@@ -196,14 +196,7 @@ export function buildRelease(req: ReleaseRequest, archiveOut: TarSink): BuiltRel
     throw new UsageError('USAGE', `the version file ${JSON.stringify(versionFile)} is not added or modified by this release`);
   }
   const versionStated = statedVersion(versionFile, candidates, sourceTexts);
-  // The site would record req.version while its version file says another: refuse to build that release.
-  if (versionStated?.version != null && !isSameRelease(versionStated.version, req.version)) {
-    throw new UsageError('VERSION_FILE_MISMATCH', `${versionStated.path} in the source tree says ${versionStated.version}, not ${req.version}: build the tree of the version you release`, {
-      path: versionStated.path,
-      stated: versionStated.version,
-      version: req.version,
-    });
-  }
+  if (versionStated) checkStatedVersion(versionStated.path, versionStated.version, req.version, 'the source tree');
   const manifest: Manifest = {
     product: req.product,
     component: req.component,

@@ -1,6 +1,7 @@
 // Human-readable summaries of documents: what a signer reviews before signing, and what `inspect` shows.
 import type { OpenedEnvelope } from './envelope.js';
 import { FormatError } from './errors.js';
+import { versionFileOf } from './installer/version-file.js';
 import { countFileOps, manifestFromPayload, type Manifest } from './manifest.js';
 import { policyFromPayload, type Policy } from './policy.js';
 import { revocationFromPayload, type Revocation } from './revocation.js';
@@ -16,7 +17,15 @@ export interface DocumentSummary {
   lines: string[];
 }
 
-export function summarizeDocument(doc: OpenedEnvelope): DocumentSummary {
+/** What the caller knows beyond the document itself; each shown when given. */
+export interface ReviewContext {
+  /** The policy in force: a policy N+1 is then reviewed as a rotation (who is added and removed, threshold and expiry). */
+  current?: Policy;
+  /** What the release's version file states, read from its verified archive (null: none); undefined when not read. */
+  versionFileSays?: string | null;
+}
+
+export function summarizeDocument(doc: OpenedEnvelope, context: ReviewContext = {}): DocumentSummary {
   const base = {
     kind: doc.kind,
     payloadType: doc.envelope.payloadType,
@@ -25,11 +34,11 @@ export function summarizeDocument(doc: OpenedEnvelope): DocumentSummary {
   };
   if (doc.kind === 'manifest') {
     const manifest = manifestFromPayload(doc.payloadBytes);
-    return { ...base, manifest, lines: manifestLines(manifest, doc) };
+    return { ...base, manifest, lines: manifestLines(manifest, doc, context) };
   }
   if (doc.kind === 'policy') {
     const { policy } = policyFromPayload(doc.payloadBytes);
-    return { ...base, policy, lines: policyLines(policy, doc) };
+    return { ...base, policy, lines: policyLines(policy, doc, context.current) };
   }
   if (doc.kind === 'revocation') {
     const revocation = revocationFromPayload(doc.payloadBytes);
@@ -39,12 +48,12 @@ export function summarizeDocument(doc: OpenedEnvelope): DocumentSummary {
   throw new FormatError('WRONG_TYPE', `countersign cannot summarise a ${doc.kind} for review`);
 }
 
-function manifestLines(m: Manifest, doc: OpenedEnvelope): string[] {
+function manifestLines(m: Manifest, doc: OpenedEnvelope, context: ReviewContext): string[] {
   const c = countFileOps(m.files);
   return [
     `Type:         release manifest (${doc.envelope.payloadType})`,
     `Release:      ${m.product} ${m.component} ${m.version}`,
-    `Applies to:   ${m.appliesTo.length ? m.appliesTo.join(', ') : 'any installed version'}`,
+    `Applies to:   ${m.appliesTo.length ? m.appliesTo.join(', ') : 'ANY installed version: the release names none, so a site of any version may install it'}`,
     `Risk:         ${m.risk ? `${m.risk.level} (${m.risk.score}/25, ${m.risk.vector})` : 'not rated'}`,
     `Advisory:     ${m.advisory ?? 'none'}`,
     `Files:        ${c.add} added, ${c.modify} modified, ${c.delete} deleted`,
@@ -52,7 +61,7 @@ function manifestLines(m: Manifest, doc: OpenedEnvelope): string[] {
     `Archive:      ${m.archive.name}, ${m.archive.size} bytes`,
     `  sha256      ${m.archive.sha256}`,
     ...postUpdateLines(m),
-    `Version file: ${m.versionFile ?? 'none'}${m.versionFile ? ' (written last by the installer; read to tell the installed version)' : ''}`,
+    versionFileLine(m, context.versionFileSays),
     `Created:      ${m.created}`,
     `Expires:      ${m.expires}`,
     `Policy:       version ${m.policyVersion}`,
@@ -73,12 +82,23 @@ function postUpdateLines(m: Manifest): string[] {
   return m.postUpdate.map((argv, i) => `${i === 0 ? 'Post-update: ' : '             '} ${JSON.stringify(argv)}`);
 }
 
-function policyLines(p: Policy, doc: OpenedEnvelope): string[] {
+/** The version file and what it will say once installed: the version a site will report. */
+function versionFileLine(m: Manifest, says: string | null | undefined): string {
+  const path = versionFileOf(m);
+  if (path === null) return 'Version file: none (this release does not write the file that carries the version number)';
+  const head = `Version file: ${path} (written last by the installer)`;
+  if (says === undefined) return `${head}: what it will say is NOT CHECKED (pass --archive)`;
+  return says === null ? `${head} will state NO version after installation` : `${head} will say ${says} after installation`;
+}
+
+// Full key ids: a 16-hex prefix is cheap to collide for someone who wants to pass as a signer.
+function policyLines(p: Policy, doc: OpenedEnvelope, current: Policy | undefined): string[] {
   return [
     `Type:         trust policy (${doc.envelope.payloadType})`,
     `Policy:       version ${p.version}`,
     `Threshold:    ${p.threshold} of ${p.signers.length} signers`,
-    ...p.signers.map((s, i) => `${i === 0 ? 'Signers:' : '        '}      ${s.name}  ${s.id.slice(0, 16)}…`),
+    ...p.signers.map((s, i) => `${i === 0 ? 'Signers:' : '        '}      ${s.name}  ${s.id}`),
+    ...(current ? rotationLines(current, p) : p.version > 1 ? ['Changes:      NOT SHOWN: pass --policy CURRENT to see who is added and removed'] : []),
     `Expires:      ${p.expires}`,
     `Payload:      sha256 ${doc.payloadSha256}`,
     `Signatures:   ${doc.envelope.signatures.length} attached (not verified here)`,
@@ -94,5 +114,23 @@ function revocationLines(r: Revocation, doc: OpenedEnvelope): string[] {
     `Policy:       version ${r.policyVersion}`,
     `Payload:      sha256 ${doc.payloadSha256}`,
     `Signatures:   ${doc.envelope.signatures.length} attached (not verified here)`,
+  ];
+}
+
+/** How policy `next` changes `current`: who is added and removed (full key ids), threshold and expiry. */
+export function rotationLines(current: Policy, next: Policy): string[] {
+  const before = new Set(current.signers.map((s) => s.id));
+  const after = new Set(next.signers.map((s) => s.id));
+  const added = next.signers.filter((s) => !before.has(s.id));
+  const removed = current.signers.filter((s) => !after.has(s.id));
+  const list = (label: string, signers: Policy['signers']) =>
+    signers.length === 0 ? [`  ${label}nobody`] : signers.map((s, i) => `  ${i === 0 ? label : ' '.repeat(label.length)}${s.name}  ${s.id}`);
+  const change = (a: string, b: string) => (a === b ? `${a} (unchanged)` : `${a} -> ${b}`);
+  return [
+    `Rotation:     from version ${current.version} to ${next.version}${next.version === current.version + 1 ? '' : ' (NOT the next version: sites will refuse it)'}`,
+    ...list('Added:      ', added),
+    ...list('Removed:    ', removed),
+    `  Threshold:  ${change(`${current.threshold} of ${current.signers.length}`, `${next.threshold} of ${next.signers.length}`)}`,
+    `  Expires:    ${change(current.expires, next.expires)}`,
   ];
 }

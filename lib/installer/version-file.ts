@@ -1,8 +1,10 @@
 // The file that carries a release's version number: the installer writes it last (so a site never
 // reports the new version while older files remain) and reads it to detect what is installed.
-// Pure: no I/O here.
+// Pure: no I/O here (archive bytes are handed in).
+import { UsageError } from '../errors.js';
 import type { FileOp, Manifest } from '../manifest.js';
-import { parseVersion } from '../version.js';
+import { TarReader } from '../tar.js';
+import { isSameRelease, parseVersion } from '../version.js';
 
 /**
  * Where each product keeps its version, most specific first. For a module, plugin or theme the site
@@ -72,4 +74,41 @@ export function parseVersionText(text: string): string | null {
     }
   }
   return null;
+}
+
+/**
+ * The site would record `version` while its version file says another: VERSION_FILE_MISMATCH, for
+ * `build` (over the source tree) and `sign` (over the archive). A file stating no version is not refused.
+ */
+export function checkStatedVersion(path: string, stated: string | null, version: string, where: string): void {
+  if (stated !== null && !isSameRelease(stated, version)) {
+    throw new UsageError('VERSION_FILE_MISMATCH', `${path} in ${where} says ${stated}, not ${version}: the site would record one version while running another`, { path, stated, version });
+  }
+}
+
+/** Largest version file read out of an archive for review; the version is near the top of every known one. */
+const MAX_VERSION_FILE_BYTES = 1 << 20;
+
+/** What the version file `path` in a (verified) release archive states; null when it is absent or states none. */
+export async function versionInArchive(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, path: string): Promise<string | null> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let found = false;
+  const reader = new TarReader({
+    onEntryStart: (h) => {
+      found = h.path === path;
+    },
+    onEntryData: (data) => {
+      if (found && size < MAX_VERSION_FILE_BYTES) {
+        parts.push(data.slice(0, MAX_VERSION_FILE_BYTES - size));
+        size += data.length;
+      }
+    },
+    onEntryEnd: () => {
+      found = false;
+    },
+  });
+  for await (const chunk of chunks) reader.push(chunk);
+  reader.end();
+  return parts.length === 0 ? null : parseVersionText(Buffer.concat(parts).toString('utf8'));
 }
