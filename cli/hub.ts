@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../lib/errors.js';
 import { stringifyForOutput } from '../lib/json.js';
+import type { FailedSite } from '../lib/hub/status.js';
 import { RISK_LEVELS } from '../lib/risk.js';
 import { untilSignal, type Context } from './context.js';
 import { riskFlag } from './flags.js';
@@ -140,9 +141,11 @@ function publishCommand(ctx: Context): CommandModule<object, PublishArgs> {
     handler: async (args) => {
       const { openRegistry } = await import('../lib/hub/registry.js');
       const { publishBundle } = await import('../lib/hub/publish.js');
-      const registry = await openRegistry(dbUrl(ctx, args));
+      const url = dbUrl(ctx, args);
+      let registry: Awaited<ReturnType<typeof openRegistry>> | undefined;
       try {
-        const r = await publishBundle(registry, { bundlePath: args.bundle, bundlesDir: args.bundles, storeDir: args.store, now: ctx.now });
+        // Opened only once the bundle has verified: a rejected bundle creates no database.
+        const r = await publishBundle(async () => (registry = await openRegistry(url)), { bundlePath: args.bundle, bundlesDir: args.bundles, storeDir: args.store, now: ctx.now });
         const m = r.manifest;
         const risk = m.risk ? `${m.risk.level} (${m.risk.score}/25)` : 'no risk score';
         succeed(ctx, args, { published: r.outcome === 'added', offer: { ...r.offer }, signedBy: r.signedBy }, [
@@ -152,7 +155,7 @@ function publishCommand(ctx: Context): CommandModule<object, PublishArgs> {
           `  ${r.offer.size} bytes, sha256 ${r.offer.sha256}`,
         ]);
       } finally {
-        await registry.close();
+        await registry?.close();
       }
     },
   };
@@ -213,6 +216,7 @@ function pushCommand(ctx: Context): CommandModule<object, PushArgs> {
           `  packages: installed ${summary.packages.installed}, verified ${summary.packages.verified}, rejected ${summary.packages.rejected}, failed ${summary.packages.failed}, partly installed ${summary.packages.partial}`,
         ];
         if (c) human.push(`  conversation: p50 ${c.p50} ms, p99 ${c.p99} ms, max ${c.max} ms`);
+        for (const f of summary.failedSites) human.push(failedLine(f));
         if (args.json) ctx.out(stringifyForOutput({ ok: summary.failed === 0, ...summary }));
         else ctx.out(human.join('\n'));
       } finally {
@@ -237,12 +241,12 @@ function statusCommand(ctx: Context): CommandModule<object, StatusArgs> {
     handler: async (args) => {
       const { openRegistry } = await import('../lib/hub/registry.js');
       const { campaignReport } = await import('../lib/hub/status.js');
-      const registry = await openRegistry(dbUrl(ctx, { ...args, bundles: '' }));
+      const registry = await openRegistry(dbUrl(ctx, { ...args, bundles: '' }), { mustExist: true });
       try {
         const report = await campaignReport(registry, args.campaign);
         if (!report) throw new UsageError('USAGE', args.campaign ? `no campaign ${args.campaign}` : 'no campaign yet: run hub push');
         const { campaign: c, progress: p, packages: k } = report;
-        const complete = p.failed === 0 && p.pending === 0 && p.running === 0;
+        const complete = p.failed === 0 && p.pending === 0 && p.running === 0 && report.polling.unseen === 0;
         ctx.exitCode = complete ? 0 : 1;
         if (args.json) return void ctx.out(stringifyForOutput({ ok: complete, ...report }));
         const lines = [
@@ -251,7 +255,10 @@ function statusCommand(ctx: Context): CommandModule<object, StatusArgs> {
           `  sites: ${p.total} (done ${p.done}, failed ${p.failed}, pending ${p.pending}, in progress ${p.running})`,
           `  packages: installed ${k.installed}, verified ${k.verified}, rejected ${k.rejected}, failed ${k.failed}, partly installed ${k.partial}`,
         ];
-        for (const f of report.failed) lines.push(`  FAILED ${f.site} ${f.endpoint ?? ''} after ${f.attempts} attempts: ${f.code ?? '?'} ${f.message ?? ''}`);
+        const q = report.polling;
+        lines.push(`  polling sites: ${q.total} (seen since the campaign began ${q.seen}, not yet ${q.unseen})`);
+        for (const f of report.failed) lines.push(failedLine(f));
+        for (const s of q.sites.filter((x) => !x.seen)) lines.push(`  NOT SEEN ${s.site} (polls; last seen ${s.lastSeen ?? 'never'})`);
         for (const q of report.problems) lines.push(`  ${q.result.status.toUpperCase()} ${q.site}: ${q.result.name} ${q.result.code ?? ''} ${q.result.message ?? ''}`);
         ctx.out(lines.join('\n'));
       } finally {
@@ -259,6 +266,10 @@ function statusCommand(ctx: Context): CommandModule<object, StatusArgs> {
       }
     },
   };
+}
+
+function failedLine(f: FailedSite): string {
+  return `  FAILED ${f.site} ${f.endpoint ?? ''} after ${f.attempts} attempts: ${f.code ?? '?'} ${f.message ?? ''}`;
 }
 
 function progressBar(p: { total: number; done: number; failed: number; pending: number; rate: number }): string {

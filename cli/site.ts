@@ -5,6 +5,7 @@ import { UsageError } from '../lib/errors.js';
 import { stringifyForOutput } from '../lib/json.js';
 import { RISK_LEVELS } from '../lib/risk.js';
 import { untilSignal, type Context } from './context.js';
+import { readInput } from './files.js';
 import { riskFlag } from './flags.js';
 import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';
 
@@ -19,7 +20,12 @@ interface StoreArgs {
   json?: boolean;
 }
 
-interface RegisterArgs extends StoreArgs {
+interface HubArgs {
+  'allow-private'?: boolean;
+  'ca-file'?: string;
+}
+
+interface RegisterArgs extends StoreArgs, HubArgs {
   hub: string;
   endpoint?: string;
 }
@@ -31,8 +37,9 @@ interface TakeArgs extends StoreArgs {
   inbox?: string;
   'auto-install-risk'?: string;
   'max-bundle-bytes': number;
-  'allow-private'?: boolean;
 }
+
+interface PollArgs extends TakeArgs, HubArgs {}
 
 interface ServeArgs extends TakeArgs {
   listen?: string;
@@ -71,8 +78,19 @@ const takeOptions = {
   inbox: { type: 'string', describe: 'Install nothing: keep each verified bundle in this directory for an operator' },
   'auto-install-risk': { type: 'string', describe: `Want only releases at or above this risk level (${RISK_LEVELS.join(', ')}); default: every applicable release` },
   'max-bundle-bytes': { type: 'number', default: 1024 * 1024 * 1024, describe: 'The largest bundle accepted' },
-  'allow-private': { type: 'boolean', describe: 'Allow a hub on a loopback/private address' },
 } as const;
+
+const hubOptions = {
+  'allow-private': { type: 'boolean', describe: 'Allow a hub on a loopback/private address (refused otherwise, by register and poll alike)' },
+  'ca-file': { type: 'string', describe: 'PEM bundle of a private CA to trust, besides the default CAs, for every https call to the hub' },
+} as const;
+
+/** The https agent for --ca-file, or undefined for the default CAs. */
+async function hubAgent(args: HubArgs) {
+  if (args['ca-file'] === undefined) return undefined;
+  const { hubHttpsAgent } = await import('../lib/site/hub.js');
+  return hubHttpsAgent(Buffer.from(readInput(args['ca-file'], '--ca-file', 1024 * 1024)).toString('utf8'), `--ca-file ${args['ca-file']}`);
+}
 
 async function agentFor(ctx: Context, args: TakeArgs, logging: boolean) {
   const { SiteAgent } = await import('../lib/site/agent.js');
@@ -105,6 +123,7 @@ function registerCommand(ctx: Context): CommandModule<object, RegisterArgs> {
         .option('hub', { type: 'string', demandOption: true, describe: 'The hub\'s URL (https://… beyond loopback: the secret travels in this one request)' })
         .option('endpoint', { type: 'string', describe: 'The URL the hub pushes to (site serve must already be running there); omit for a site that polls' })
         .option('store', { type: 'string', demandOption: true, describe: 'The site\'s trust store; the credentials go to STORE/hub-credentials.json (0600)' })
+        .options(hubOptions)
         .epilogue(
           'The hub accepts an endpoint only after a Hawk-authenticated hello to it is answered with the same secret. A site already ' +
             'registered (the credentials file exists) is refused: remove the file to register again. A refused registration leaves nothing behind. ' +
@@ -117,11 +136,16 @@ function registerCommand(ctx: Context): CommandModule<object, RegisterArgs> {
       await openStore(args.store);
       const hub = urlFlag('--hub', args.hub);
       const endpoint = args.endpoint === undefined ? null : urlFlag('--endpoint', args.endpoint);
-      const creds = await registerSite({ hub, endpoint, storeDir: args.store });
-      succeed(ctx, args, { site: creds.site, hub: creds.hub, endpoint: creds.endpoint }, [
-        `Registered with ${creds.hub} as site ${creds.site}`,
-        creds.endpoint ? `  the hub pushes to ${creds.endpoint}` : '  no endpoint: run countersign site poll to fetch updates',
-      ]);
+      const httpsAgent = await hubAgent(args);
+      try {
+        const creds = await registerSite({ hub, endpoint, storeDir: args.store, allowPrivate: Boolean(args['allow-private']), httpsAgent });
+        succeed(ctx, args, { site: creds.site, hub: creds.hub, endpoint: creds.endpoint }, [
+          `Registered with ${creds.hub} as site ${creds.site}`,
+          creds.endpoint ? `  the hub pushes to ${creds.endpoint}` : '  no endpoint: run countersign site poll to fetch updates',
+        ]);
+      } finally {
+        httpsAgent?.destroy();
+      }
     },
   };
 }
@@ -166,13 +190,14 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
   };
 }
 
-function pollCommand(ctx: Context): CommandModule<object, TakeArgs> {
+function pollCommand(ctx: Context): CommandModule<object, PollArgs> {
   return {
     command: 'poll',
     describe: 'Ask the hub for its index, fetch and install what this site wants, and report back',
     builder: (y) =>
       y
         .options(takeOptions)
+        .options(hubOptions)
         .epilogue(
           `${HOW}\n\nFor sites that cannot accept inbound connections: run it from cron. Every download must be signed by the hub with ` +
             'this site\'s secret and match its signed payload hash before it is verified. Exit 0 when every package received was ' +
@@ -186,7 +211,8 @@ function pollCommand(ctx: Context): CommandModule<object, TakeArgs> {
       await openStore(args.store);
       const credentials = await readCredentials(args.store);
       const { agent, spoolDir } = await agentFor(ctx, args, false);
-      const result = await pollHub({ credentials, agent, spoolDir, maxBundleBytes: args['max-bundle-bytes'], allowPrivate: Boolean(args['allow-private']) });
+      const httpsAgent = await hubAgent(args);
+      const result = await pollHub({ credentials, agent, spoolDir, maxBundleBytes: args['max-bundle-bytes'], allowPrivate: Boolean(args['allow-private']), httpsAgent }).finally(() => httpsAgent?.destroy());
       const bad = result.results.filter((r) => r.status === 'rejected' || r.status === 'failed');
       ctx.exitCode = bad.length > 0 ? 1 : 0;
       const lines = [`Polled ${credentials.hub}: ${result.offers} on offer, ${result.results.length} received`];

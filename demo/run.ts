@@ -127,10 +127,10 @@ async function distributionDemo(): Promise<void> {
     await countersign(['trust', 'init', '--store', pushedTrust, '--policy', policy, '--installed', 'drupal/core=10.2.3']);
     const endpoint = `http://127.0.0.1:${await freePort()}/countersign`;
     await serving(children, ['site', 'serve', '--store', pushedTrust, '--endpoint', endpoint, '--site', pushed]);
-    await countersign(['site', 'register', '--hub', String(hub.url), '--endpoint', endpoint, '--store', pushedTrust]);
+    await countersign(['site', 'register', '--allow-private', '--hub', String(hub.url), '--endpoint', endpoint, '--store', pushedTrust]);
     const polling = join(work, 'site-polling-trust');
     await countersign(['trust', 'init', '--store', polling, '--policy', policy, '--installed', 'drupal/core=10.2.3']);
-    await countersign(['site', 'register', '--hub', String(hub.url), '--store', polling]);
+    await countersign(['site', 'register', '--allow-private', '--hub', String(hub.url), '--store', polling]);
     await countersign(['hub', 'push', '--db', db, '--bundles', bundles, '--allow-private-endpoints']);
     showTree('pushed to, after', pushed);
     await countersign(['site', 'poll', '--store', polling, '--inbox', join(work, 'inbox'), '--allow-private']);

@@ -1,6 +1,6 @@
 import { rejectionOf } from './support/codes.js';
 import { expect } from 'chai';
-import { rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { NONCE_PURGE_EVERY, openRegistry, type OfferRecord, type Registry, type SiteRecord } from '../lib/hub/registry.js';
@@ -103,6 +103,45 @@ function registryBehaviour(backend: Backend): void {
     afterEach(async () => {
       for (const r of opened.splice(0)) await r.close();
       await drop();
+    });
+
+    it('records polls: last seen and the last report per package, for sites without an endpoint only', async () => {
+      await registry.addSite(site('poller', null));
+      await registry.addSite(site('idle', null));
+      await registry.addSite(site('pushed'));
+      await registry.recordPoll('poller', [{ name: 'drupal-core-10.2.4', status: 'failed', code: 'UNREACHABLE', message: 'down' }], at(1000));
+      await registry.recordPoll('poller', [{ name: 'drupal-core-10.2.4', status: 'installed' }, { name: 'drupal-core-10.2.5', status: 'partial', kept: ['README.txt'] }], at(2000));
+      await registry.recordPoll('poller', [], at(3000));
+      await registry.recordPoll('pushed', [{ name: 'drupal-core-10.2.4', status: 'installed' }], at(3000));
+      expect(await (await another()).pollingSites()).to.deep.equal([
+        { id: 'idle', registered: T0, lastSeen: null, reports: [] },
+        {
+          id: 'poller',
+          registered: T0,
+          lastSeen: at(3000),
+          reports: [
+            { name: 'drupal-core-10.2.4', status: 'installed', code: null, message: null, kept: null, reported: at(2000) },
+            { name: 'drupal-core-10.2.5', status: 'partial', code: null, message: null, kept: ['README.txt'], reported: at(2000) },
+          ],
+        },
+      ]);
+    });
+
+    it('with mustExist, opens an existing registry but refuses one never created (REGISTRY), creating nothing', async () => {
+      await registry.addSite(site('alpha'));
+      expect(await (await openRegistry(url, { mustExist: true }).then((r) => (opened.push(r), r))).countSites()).to.equal(1);
+      const fresh = await backend.create();
+      try {
+        if (backend.name === 'sqlite') rmSync(fresh.url.slice('sqlite:'.length), { force: true });
+        const err = await rejectionOf(openRegistry(fresh.url, { mustExist: true }));
+        expect(err.code).to.equal('REGISTRY');
+        expect(err.details.missing).to.be.a('string');
+        if (backend.name === 'sqlite') expect(existsSync(fresh.url.slice('sqlite:'.length))).to.equal(false);
+        // Nothing was created by the refused open: it is refused again.
+        expect((await rejectionOf(openRegistry(fresh.url, { mustExist: true }))).code).to.equal('REGISTRY');
+      } finally {
+        await fresh.drop();
+      }
     });
 
     it('opens as its kind, and reopens with what was stored', async () => {

@@ -52,7 +52,7 @@ describe('packaging', function () {
       for (const command of ['apply', 'recover']) {
         const r = await runBundle(cli, [command, '--help'], {});
         expect(r.code).to.equal(0);
-        expect(r.stdout, command).not.to.match(/COUNTERSIGN_TEST_|crash|fault/i);
+        expect(r.stdout, command).not.to.match(/COUNTERSIGN_TEST_/);
       }
     });
   });

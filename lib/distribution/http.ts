@@ -174,6 +174,55 @@ async function exchange(request: http.ClientRequest, url: URL, peer: Peer, artif
   return { status, contentType: received.contentType, body: received.body, size: received.size, sha256: received.sha256 };
 }
 
+/**
+ * One request without Hawk (registration: there is no shared secret yet). Same address guard and total
+ * deadline as hawkCall; a redirect is never followed (UNREACHABLE), and the answer is read up to
+ * maxResponseBytes. Any status comes back: the caller decides what it means.
+ */
+export async function unsignedPost(
+  url: URL,
+  body: { contentType: string; bytes: Uint8Array },
+  opts: { allowPrivate: boolean; agent?: http.Agent | https.Agent; timeoutMs?: number; maxResponseBytes: number },
+): Promise<{ status: number; body: Uint8Array }> {
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  if (!opts.allowPrivate && isIP(literal) !== 0 && isPrivateAddress(literal)) {
+    throw new DistributionError('UNREACHABLE', `${url.host} is a private address; not allowed here`);
+  }
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let request: http.ClientRequest;
+  try {
+    request = (url.protocol === 'https:' ? https : http).request(url, {
+      method: 'POST',
+      headers: { 'content-type': body.contentType, 'content-length': body.bytes.length },
+      agent: opts.agent,
+      lookup: guardedLookup(opts.allowPrivate),
+      timeout: timeoutMs,
+    });
+  } catch (err) {
+    throw unreachable(url, err);
+  }
+  const deadline = setTimeout(() => request.destroy(new Error(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
+  try {
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      request.once('response', resolve);
+      request.once('timeout', () => request.destroy(new Error('timed out')));
+      request.once('error', reject);
+      request.end(body.bytes);
+    }).catch((err: unknown) => {
+      throw unreachable(url, err);
+    });
+    const status = res.statusCode ?? 0;
+    if (status >= 300 && status <= 399) {
+      res.destroy();
+      throw new DistributionError('UNREACHABLE', `${url.host} answered with a redirect (${status}); it is not followed`);
+    }
+    const received = await readResponse(res, { maxResponseBytes: opts.maxResponseBytes }, url);
+    return { status, body: received.body };
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
 function sendBody(request: http.ClientRequest, body: CallBody | undefined): void {
   if (body?.file) {
     // pipeline closes the file when the request ends or fails, however early.

@@ -16,7 +16,7 @@ import type { RiskLevel } from '../risk.js';
 import { meetsRisk } from '../site/choose.js';
 import type { CampaignRecord, OfferRecord, Registry, SiteRecord } from './registry.js';
 import { bundlePath, indexEntry, withSlash } from './server.js';
-import { campaignReport } from './status.js';
+import { campaignReport, type FailedSite } from './status.js';
 
 export interface PushOptions {
   registry: Registry;
@@ -59,6 +59,8 @@ export interface PushSummary extends PushProgress {
   conversationMs: { p50: number; p99: number; max: number } | null;
   /** Packages each site reported, by status, over the whole campaign. */
   packages: Record<PackageResult['status'], number>;
+  /** Every site that failed after its last attempt, with its last error. */
+  failedSites: FailedSite[];
 }
 
 const MAX_RETRY_DELAY_MS = 10 * 60_000;
@@ -227,5 +229,6 @@ async function summarize(registry: Registry, campaign: CampaignRecord, resumed: 
     elapsedMs,
     conversationMs: durations.length > 0 ? { p50: at(0.5), p99: at(0.99), max: durations.at(-1)! } : null,
     packages: report.packages,
+    failedSites: report.failed,
   };
 }

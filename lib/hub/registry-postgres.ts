@@ -2,12 +2,15 @@
 // processes on any number of machines: deliveries are claimed with FOR UPDATE SKIP LOCKED, so two
 // runners never hold the same one. Times are timestamptz, keys bytea, JSON jsonb.
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { PackageResult } from '../distribution/messages.js';
 import {
   SCHEMA_VERSION,
   addMs,
   checkSchemaVersion,
   conflict,
+  groupReports,
   isoTime,
+  missingRegistry,
   outcomeRow,
   redactUrl,
   registryError,
@@ -21,6 +24,9 @@ import {
   type DeliveryState,
   type NewCampaign,
   type OfferRecord,
+  type OpenOptions,
+  type PollingSite,
+  type PollReport,
   type Registry,
   type SiteRecord,
 } from './registry.js';
@@ -78,6 +84,20 @@ CREATE TABLE IF NOT EXISTS nonces (
   PRIMARY KEY (credential, nonce, ts)
 );
 CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
+CREATE TABLE IF NOT EXISTS site_polls (
+  site_id text PRIMARY KEY REFERENCES sites (id),
+  last_seen timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS site_reports (
+  site_id text NOT NULL REFERENCES sites (id),
+  name text NOT NULL,
+  status text NOT NULL,
+  code text,
+  message text,
+  kept jsonb,
+  reported timestamptz NOT NULL,
+  PRIMARY KEY (site_id, name)
+);
 `;
 
 // Text ordering must not depend on the database's locale, and must match SQLite's (by code point).
@@ -116,7 +136,7 @@ interface CampaignRow {
   finished: Date | null;
 }
 
-export async function openPostgresRegistry(url: string): Promise<Registry> {
+export async function openPostgresRegistry(url: string, opts: OpenOptions = {}): Promise<Registry> {
   let pool: Pool | undefined;
   try {
     const { default: pg } = await import('pg');
@@ -127,6 +147,7 @@ export async function openPostgresRegistry(url: string): Promise<Registry> {
     // Connect once here, so that an unreachable server or a refused login is reported with the URL.
     (await pool.connect()).release();
     const registry = new PostgresRegistry(pool);
+    if (opts.mustExist && (await pool.query("SELECT to_regclass('schema_version') AS t")).rows[0]?.t === null) throw missingRegistry(redactUrl(url));
     await registry.migrate();
     return registry;
   } catch (err) {
@@ -338,6 +359,40 @@ class PostgresRegistry implements Registry {
       [credential, nonce, ts, isoTime(expires, 'expires')],
     );
     return added.rowCount === 1;
+  }
+
+  async recordPoll(siteId: string, results: PackageResult[], now: string): Promise<void> {
+    const at = isoTime(now, 'now');
+    await this.#transaction('recording a poll', async (client) => {
+      await client.query('INSERT INTO site_polls (site_id, last_seen) VALUES ($1, $2) ON CONFLICT (site_id) DO UPDATE SET last_seen = excluded.last_seen', [siteId, at]);
+      for (const r of results) {
+        await client.query(
+          `INSERT INTO site_reports (site_id, name, status, code, message, kept, reported) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+           ON CONFLICT (site_id, name) DO UPDATE SET status = excluded.status, code = excluded.code, message = excluded.message, kept = excluded.kept, reported = excluded.reported`,
+          [siteId, r.name, r.status, r.code ?? null, r.message ?? null, r.kept ? JSON.stringify(r.kept) : null, at],
+        );
+      }
+    });
+  }
+
+  async pollingSites(): Promise<PollingSite[]> {
+    const sites = (
+      await this.#query<{ id: string; registered: Date; lastSeen: Date | null }>(
+        'reading polling sites',
+        'SELECT s.id, s.registered, p.last_seen AS "lastSeen" FROM sites s LEFT JOIN site_polls p ON p.site_id = s.id WHERE s.endpoint IS NULL ORDER BY s.id COLLATE "C"',
+      )
+    ).rows;
+    const reports = (
+      await this.#query<Omit<PollReport, 'reported'> & { siteId: string; reported: Date }>(
+        'reading polling sites',
+        `SELECT r.site_id AS "siteId", r.name, r.status, r.code, r.message, r.kept, r.reported FROM site_reports r JOIN sites s ON s.id = r.site_id
+         WHERE s.endpoint IS NULL ORDER BY r.site_id COLLATE "C", r.name COLLATE "C"`,
+      )
+    ).rows;
+    return groupReports(
+      sites.map((s) => ({ id: s.id, registered: s.registered.toISOString(), lastSeen: s.lastSeen && s.lastSeen.toISOString() })),
+      reports.map((r) => ({ ...r, reported: r.reported.toISOString() })),
+    );
   }
 
   async #query<R extends QueryResultRow = QueryResultRow>(doing: string, sql: string, params: unknown[] = []) {

@@ -2,15 +2,18 @@
 // not wait for the writer, and a busy timeout, so several hub processes on one machine take turns.
 // Times are stored as toISOString() text, which compares as it sorts; keys as blobs, JSON as text.
 // better-sqlite3 is synchronous: each method runs to completion before its promise settles.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
+import type { PackageResult } from '../distribution/messages.js';
 import type { Risk } from '../risk.js';
 import {
   SCHEMA_VERSION,
   addMs,
   checkSchemaVersion,
   conflict,
+  groupReports,
   isoTime,
+  missingRegistry,
   outcomeRow,
   registryError,
   unknownCampaign,
@@ -23,6 +26,9 @@ import {
   type DeliveryState,
   type NewCampaign,
   type OfferRecord,
+  type OpenOptions,
+  type PollingSite,
+  type PollReport,
   type Registry,
   type SiteRecord,
 } from './registry.js';
@@ -80,6 +86,20 @@ CREATE TABLE IF NOT EXISTS nonces (
   PRIMARY KEY (credential, nonce, ts)
 );
 CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
+CREATE TABLE IF NOT EXISTS site_polls (
+  site_id TEXT PRIMARY KEY REFERENCES sites (id),
+  last_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS site_reports (
+  site_id TEXT NOT NULL REFERENCES sites (id),
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  code TEXT,
+  message TEXT,
+  kept TEXT,
+  reported TEXT NOT NULL,
+  PRIMARY KEY (site_id, name)
+);
 `;
 
 interface SiteRow {
@@ -115,13 +135,17 @@ interface CampaignRow {
   finished: string | null;
 }
 
-export async function openSqliteRegistry(path: string): Promise<Registry> {
+export async function openSqliteRegistry(path: string, opts: OpenOptions = {}): Promise<Registry> {
   let db: Database | undefined;
   try {
     const { default: Sqlite } = await import('better-sqlite3');
+    if (opts.mustExist && (path === ':memory:' || !existsSync(path))) throw missingRegistry(`sqlite:${path}`);
     // Create the file ourselves so that it is 0600 from the start; SQLite gives -wal and -shm the same mode.
     if (path !== ':memory:') closeSync(openSync(path, 'a', 0o600));
-    db = new Sqlite(path, { timeout: BUSY_TIMEOUT_MS });
+    db = new Sqlite(path, { timeout: BUSY_TIMEOUT_MS, fileMustExist: opts.mustExist === true });
+    if (opts.mustExist && !db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get()) {
+      throw missingRegistry(`sqlite:${path} (the file holds no countersign registry)`);
+    }
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     migrate(db);
@@ -330,6 +354,35 @@ class SqliteRegistry implements Registry {
       }
       const added = this.#sql('INSERT INTO nonces (credential, nonce, ts, expires) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(credential, nonce, ts, isoTime(expires, 'expires'));
       return added.changes === 1;
+    });
+  }
+
+  async recordPoll(siteId: string, results: PackageResult[], now: string): Promise<void> {
+    const at = isoTime(now, 'now');
+    this.#run('recording a poll', () =>
+      this.#db
+        .transaction(() => {
+          this.#sql('INSERT INTO site_polls (site_id, last_seen) VALUES (?, ?) ON CONFLICT (site_id) DO UPDATE SET last_seen = excluded.last_seen').run(siteId, at);
+          for (const r of results) {
+            this.#sql(
+              `INSERT INTO site_reports (site_id, name, status, code, message, kept, reported) VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (site_id, name) DO UPDATE SET status = excluded.status, code = excluded.code, message = excluded.message, kept = excluded.kept, reported = excluded.reported`,
+            ).run(siteId, r.name, r.status, r.code ?? null, r.message ?? null, r.kept ? JSON.stringify(r.kept) : null, at);
+          }
+        })
+        .immediate(),
+    );
+  }
+
+  async pollingSites(): Promise<PollingSite[]> {
+    return this.#run('reading polling sites', () => {
+      const sites = this.#sql(
+        'SELECT s.id, s.registered, p.last_seen AS lastSeen FROM sites s LEFT JOIN site_polls p ON p.site_id = s.id WHERE s.endpoint IS NULL ORDER BY s.id',
+      ).all() as Array<{ id: string; registered: string; lastSeen: string | null }>;
+      const reports = this.#sql(
+        'SELECT r.site_id AS siteId, r.name, r.status, r.code, r.message, r.kept, r.reported FROM site_reports r JOIN sites s ON s.id = r.site_id WHERE s.endpoint IS NULL ORDER BY r.site_id, r.name',
+      ).all() as Array<Omit<PollReport, 'kept'> & { siteId: string; kept: string | null }>;
+      return groupReports(sites, reports.map((r) => ({ ...r, kept: r.kept === null ? null : (JSON.parse(r.kept) as string[]) })));
     });
   }
 

@@ -13,7 +13,7 @@
 // Every failure of the database is DistributionError REGISTRY, carrying the driver's message but never
 // the URL's password.
 import { CountersignError, DistributionError, UsageError } from '../errors.js';
-import type { IndexEntry } from '../distribution/messages.js';
+import type { IndexEntry, PackageResult, ResultStatus } from '../distribution/messages.js';
 import { openPostgresRegistry } from './registry-postgres.js';
 import { openSqliteRegistry } from './registry-sqlite.js';
 
@@ -83,6 +83,32 @@ export interface DeliveryResult {
   result: unknown;
 }
 
+/** The last thing a site reported about one package after a poll. */
+export interface PollReport {
+  name: string;
+  status: ResultStatus;
+  code: string | null;
+  message: string | null;
+  /** With partial: the files the site kept as they were. */
+  kept: string[] | null;
+  reported: string;
+}
+
+/** A site registered without an endpoint: never pushed to, seen only when it polls. */
+export interface PollingSite {
+  id: string;
+  registered: string;
+  /** When it last reported the end of a poll; null: never. */
+  lastSeen: string | null;
+  /** The last report per package, ordered by name. */
+  reports: PollReport[];
+}
+
+export interface OpenOptions {
+  /** Refuse a registry that does not exist yet instead of creating it (read-only commands). */
+  mustExist?: boolean;
+}
+
 export interface NewCampaign {
   id: string;
   created: string;
@@ -133,6 +159,10 @@ export interface Registry {
    * refused too. Expired nonces are purged as new ones arrive.
    */
   rememberNonce(credential: string, nonce: string, ts: number, expires: string, now: string): Promise<boolean>;
+  /** Records that `siteId` finished a poll at `now`, and what it reported per package (the last report per name is kept). */
+  recordPoll(siteId: string, results: PackageResult[], now: string): Promise<void>;
+  /** Every site registered without an endpoint, with its polls, ordered by id. */
+  pollingSites(): Promise<PollingSite[]>;
 }
 
 /** How many nonces a registry records between purges of expired ones. */
@@ -141,16 +171,20 @@ export const NONCE_PURGE_EVERY = 1000;
 /** The schema this code creates and reads; a registry with a newer one was written by a newer countersign. */
 export const SCHEMA_VERSION = 1;
 
-/** Opens `sqlite:PATH` or `postgres://…` / `postgresql://…`, creating the tables if absent. */
-export async function openRegistry(url: string): Promise<Registry> {
+/**
+ * Opens `sqlite:PATH` or `postgres://…` / `postgresql://…`, creating the tables if absent. With
+ * mustExist, a registry never created (no SQLite file, no schema in the database) is REGISTRY
+ * {missing} and nothing is created.
+ */
+export async function openRegistry(url: string, opts: OpenOptions = {}): Promise<Registry> {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path === '') throw new UsageError('USAGE', 'registry URL sqlite: needs a path, e.g. sqlite:/var/lib/countersign/hub.db');
-    return openSqliteRegistry(path);
+    return openSqliteRegistry(path, opts);
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     if (!URL.canParse(url)) throw new UsageError('USAGE', `registry URL ${redactUrl(url)} is not a valid PostgreSQL URL`);
-    return openPostgresRegistry(url);
+    return openPostgresRegistry(url, opts);
   }
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0];
   throw new UsageError('USAGE', `registry URL must be sqlite:PATH or postgres://…${scheme ? `, not ${scheme}…` : ''}`);
@@ -180,6 +214,10 @@ export function unknownCampaign(id: string): DistributionError {
   return new DistributionError('REGISTRY', `registry: no campaign ${JSON.stringify(id)}`, { campaign: id });
 }
 
+export function missingRegistry(where: string): DistributionError {
+  return new DistributionError('REGISTRY', `registry ${where} does not exist (hub publish or hub serve creates it)`, { missing: where });
+}
+
 /** Refuses a registry written by a newer countersign; `found` is null for a new one. */
 export function checkSchemaVersion(found: number | null): void {
   if (found !== null && found > SCHEMA_VERSION) {
@@ -187,6 +225,17 @@ export function checkSchemaVersion(found: number | null): void {
       schemaVersion: found,
     });
   }
+}
+
+/** Polling sites with their reports (both ordered by site id) attached. */
+export function groupReports(sites: Array<{ id: string; registered: string; lastSeen: string | null }>, reports: Array<PollReport & { siteId: string }>): PollingSite[] {
+  const bySite = new Map<string, PollReport[]>();
+  for (const { siteId, ...report } of reports) {
+    const list = bySite.get(siteId) ?? [];
+    list.push(report);
+    bySite.set(siteId, list);
+  }
+  return sites.map((s) => ({ ...s, reports: bySite.get(s.id) ?? [] }));
 }
 
 /** One spelling for every stored time, so that SQLite can compare them as strings. */

@@ -153,6 +153,8 @@ async function report(req: IncomingMessage, res: ServerResponse, auth: Authentic
   const message = parseMessage<SiteReply>('site-reply', body, 'report');
   if (message.type !== 'done') throw new DistributionError('PROTOCOL', 'a report is a done message');
   opts.log?.({ event: 'poll-report', site: auth.creds.id, results: message.results.map((r: PackageResult) => ({ name: r.name, status: r.status, code: r.code ?? null })) });
+  // What `hub status` shows for sites that are never pushed to.
+  await opts.registry.recordPoll(auth.creds.id, message.results, new Date().toISOString());
   replyJson(res, auth, 200, { type: 'done', results: [] });
 }
 

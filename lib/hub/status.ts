@@ -1,8 +1,9 @@
 // `hub status`: what a campaign did, from the registry alone: progress, what sites reported for each
 // package, and every site that failed with its last error; so an operator (or a script) can see who is
-// still exposed after an update event.
+// still exposed after an update event. Sites that poll are not enrolled in campaigns: they count from
+// their poll reports (a site that has not polled since the campaign began may still be exposed).
 import type { PackageResult } from '../distribution/messages.js';
-import type { CampaignProgress, CampaignRecord, Registry } from './registry.js';
+import type { CampaignProgress, CampaignRecord, PollReport, Registry } from './registry.js';
 
 export interface FailedSite {
   site: string;
@@ -21,6 +22,26 @@ export interface CampaignReport {
   problems: Array<{ site: string; result: PackageResult }>;
   failed: FailedSite[];
   sites: number;
+  polling: PollingStatus;
+}
+
+export interface PollingStatus {
+  /** Sites registered without an endpoint. */
+  total: number;
+  /** Polled since the campaign began, or reported one of its packages installed or kept. */
+  seen: number;
+  /** The others: as far as the hub knows, still exposed. */
+  unseen: number;
+  sites: PollingSiteStatus[];
+}
+
+export interface PollingSiteStatus {
+  site: string;
+  registered: string;
+  lastSeen: string | null;
+  seen: boolean;
+  /** What it last reported about each of the campaign's packages. */
+  reports: PollReport[];
 }
 
 /** The report of campaign `id`, or of the newest campaign; undefined when there is none. */
@@ -42,5 +63,23 @@ export async function campaignReport(registry: Registry, id?: string): Promise<C
       if (result.status === 'rejected' || result.status === 'failed' || result.status === 'partial') problems.push({ site: delivery.siteId, result });
     }
   }
-  return { campaign, progress: await registry.campaignProgress(campaign.id), packages, problems, failed, sites: await registry.countSites() };
+  const polling = await pollingStatus(registry, campaign, problems);
+  return { campaign, progress: await registry.campaignProgress(campaign.id), packages, problems, failed, sites: await registry.countSites(), polling };
+}
+
+async function pollingStatus(registry: Registry, campaign: CampaignRecord, problems: CampaignReport['problems']): Promise<PollingStatus> {
+  const offers = new Set(campaign.offers);
+  const sites = (await registry.pollingSites()).map((s): PollingSiteStatus => {
+    const reports = s.reports.filter((r) => offers.has(r.name));
+    const took = reports.some((r) => r.status === 'installed' || r.status === 'verified');
+    const seen = took || (s.lastSeen !== null && Date.parse(s.lastSeen) >= Date.parse(campaign.created));
+    return { site: s.id, registered: s.registered, lastSeen: s.lastSeen, seen, reports };
+  });
+  for (const s of sites) {
+    for (const r of s.reports) {
+      if (r.status === 'rejected' || r.status === 'failed' || r.status === 'partial') problems.push({ site: s.site, result: { name: r.name, status: r.status, ...(r.code ? { code: r.code } : {}), ...(r.message ? { message: r.message } : {}), ...(r.kept ? { kept: r.kept } : {}) } });
+    }
+  }
+  const seen = sites.filter((s) => s.seen).length;
+  return { total: sites.length, seen, unseen: sites.length - seen, sites };
 }

@@ -4,6 +4,7 @@
 // reports what happened.
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import type https from 'node:https';
 import { join } from 'node:path';
 import { utf8 } from '../bytes.js';
 import { DistributionError } from '../errors.js';
@@ -12,13 +13,17 @@ import { JSON_TYPE, MAX_MESSAGE_BYTES, parseMessage, type IndexMessage, type Pac
 import { withSlash } from '../hub/server.js';
 import type { SiteAgent } from './agent.js';
 import { hawkCredentials, type SiteCredentials } from './credentials.js';
+import { checkHubAddress } from './hub.js';
 
 export interface PollOptions {
   credentials: SiteCredentials;
   agent: SiteAgent;
   spoolDir: string;
   maxBundleBytes: number;
+  /** Allow a hub on a loopback or private address (as register does). */
   allowPrivate: boolean;
+  /** For an https hub: trusts a private CA (lib/site/hub.ts hubHttpsAgent). */
+  httpsAgent?: https.Agent;
   timeoutMs?: number;
 }
 
@@ -28,7 +33,9 @@ export interface PollResult {
 }
 
 export async function pollHub(opts: PollOptions): Promise<PollResult> {
-  const peer: Peer = { base: withSlash(new URL(`${opts.credentials.hub.replace(/\/+$/, '')}/v1`)), creds: hawkCredentials(opts.credentials), allowPrivate: opts.allowPrivate, timeoutMs: opts.timeoutMs };
+  const base = withSlash(new URL(`${opts.credentials.hub.replace(/\/+$/, '')}/v1`));
+  await checkHubAddress(base, opts.allowPrivate);
+  const peer: Peer = { base, creds: hawkCredentials(opts.credentials), allowPrivate: opts.allowPrivate, agents: { https: opts.httpsAgent }, timeoutMs: opts.timeoutMs };
   const index = parseMessage<IndexMessage>('hub-index', (await hawkCall(peer, 'GET', 'index', undefined, { maxResponseBytes: MAX_MESSAGE_BYTES })).body, 'index');
   let reply = await opts.agent.onIndex(index, 'poll');
   while (reply.type === 'want') {

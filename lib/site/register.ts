@@ -3,16 +3,24 @@
 // accepting, so `site serve` must already be running and reading this store. A refused
 // or failed registration removes the file again. The registration itself is
 // the one message not under Hawk (there is no shared secret yet): use an https hub URL.
+import type https from 'node:https';
 import { rmSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { utf8 } from '../bytes.js';
 import { DistributionError, UsageError } from '../errors.js';
+import { unsignedPost } from '../distribution/http.js';
 import { JSON_TYPE } from '../distribution/messages.js';
 import { credentialsPath, newCredentials, writeCredentials, type SiteCredentials } from './credentials.js';
+import { checkHubAddress } from './hub.js';
 
 export interface RegisterOptions {
   hub: URL;
   endpoint: URL | null;
   storeDir: string;
+  /** Allow a hub on a loopback or private address (as poll does). */
+  allowPrivate: boolean;
+  /** For an https hub: trusts a private CA (lib/site/hub.ts hubHttpsAgent). */
+  httpsAgent?: https.Agent;
   timeoutMs?: number;
 }
 
@@ -20,6 +28,7 @@ export async function registerSite(opts: RegisterOptions): Promise<SiteCredentia
   if (opts.hub.protocol !== 'https:' && !isLoopback(opts.hub.hostname)) {
     throw new UsageError('USAGE', `the hub ${opts.hub.href} is not https: the secret would cross the network in clear (http is allowed on loopback only)`);
   }
+  await checkHubAddress(opts.hub, opts.allowPrivate);
   const creds = newCredentials(opts.hub, opts.endpoint);
   writeCredentials(opts.storeDir, creds, false);
   try {
@@ -35,22 +44,17 @@ export async function registerSite(opts: RegisterOptions): Promise<SiteCredentia
 }
 
 async function sendRegistration(opts: RegisterOptions, creds: SiteCredentials): Promise<void> {
-  const body = JSON.stringify({ type: 'register', site: creds.site, key: creds.key, endpoint: creds.endpoint });
-  let response: Response;
-  try {
-    response = await fetch(new URL('v1/sites', opts.hub.href.endsWith('/') ? opts.hub : `${opts.hub.href}/`), {
-      method: 'POST',
-      headers: { 'content-type': JSON_TYPE },
-      body,
-      // A redirect would carry the secret to wherever the hub (or someone in between) says.
-      redirect: 'error',
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
-    });
-  } catch (err) {
-    throw new DistributionError('UNREACHABLE', `cannot reach ${opts.hub.host}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`);
-  }
-  const text = (await response.text()).slice(0, 4096);
+  const body = utf8(JSON.stringify({ type: 'register', site: creds.site, key: creds.key, endpoint: creds.endpoint }));
+  const url = new URL('v1/sites', opts.hub.href.endsWith('/') ? opts.hub : `${opts.hub.href}/`);
+  // A redirect would carry the secret to wherever the hub (or someone in between) says: unsignedPost never follows one.
+  const response = await unsignedPost(url, { contentType: JSON_TYPE, bytes: body }, {
+    allowPrivate: opts.allowPrivate,
+    agent: url.protocol === 'https:' ? opts.httpsAgent : undefined,
+    timeoutMs: opts.timeoutMs ?? 30_000,
+    maxResponseBytes: 16 * 1024,
+  });
   if (response.status === 201) return;
+  const text = Buffer.from(response.body).toString('utf8');
   let hubCode = 'PROTOCOL';
   let message = text;
   try {

@@ -73,7 +73,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('registers a site only after its endpoint answers the hub\'s hello with the same secret; the secret is kept 0600', async () => {
     const s = await site();
-    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
+    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
     expect(creds.registered).to.be.a('string');
     expect(readFileSync(credentialsPath(s.store)).length).to.be.greaterThan(0);
     expect(statSync(credentialsPath(s.store)).mode & 0o777).to.equal(0o600);
@@ -87,7 +87,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const impostor = await site();
     const victim = await site();
     // The endpoint is someone else's: it does not know the secret the registering party made up.
-    const code = await rejectionCode(registerSite({ hub: hub.url, endpoint: victim.endpoint, storeDir: impostor.store }));
+    const code = await rejectionCode(registerSite({ hub: hub.url, endpoint: victim.endpoint, storeDir: impostor.store, allowPrivate: true }));
     expect(code).to.equal('ENDPOINT_UNVERIFIED');
     expect(existsSync(credentialsPath(impostor.store))).to.equal(false);
   });
@@ -96,7 +96,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const strict = await startHub(release, { allowPrivate: false });
     try {
       const s = await site();
-      expect(await rejectionCode(registerSite({ hub: strict.url, endpoint: s.endpoint, storeDir: s.store }))).to.equal('ENDPOINT_UNVERIFIED');
+      expect(await rejectionCode(registerSite({ hub: strict.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true }))).to.equal('ENDPOINT_UNVERIFIED');
       expect(strict.events.some((e) => e.event === 'registered')).to.equal(false);
     } finally {
       await strict.close();
@@ -115,7 +115,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
   it('push: one campaign installs the release on every registered site, records each outcome, and a second campaign sends nothing twice', async () => {
     const a = await site();
     const b = await site();
-    for (const s of [a, b]) await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
+    for (const s of [a, b]) await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
     const summary = await runPush({ registry: hub.registry, bundlesDir: hub.bundles, concurrency: 4, minRisk: null, allowPrivate: true, retryBaseMs: 10, maxAttempts: 1 });
     // Sites registered by earlier tests take part too; every one with an endpoint is done.
     expect(summary.failed).to.equal(0);
@@ -138,7 +138,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('poll: a site without an endpoint fetches the index, downloads what it wants, verifies it, keeps it, and reports', async () => {
     const s = await site({ installer: 'inbox' });
-    const creds = await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store });
+    const creds = await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store, allowPrivate: true });
     expect(creds.endpoint).to.equal(null);
     const result = await pollHub({ credentials: await readCredentials(s.store), agent: s.agent, spoolDir: s.spool, maxBundleBytes: 1 << 26, allowPrivate: true });
     expect(result.results).to.deep.equal([{ name: 'drupal-core-10.2.4', status: 'verified' }]);
@@ -151,8 +151,8 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const kept = ['core/modules/system/system.module', 'README.txt'];
     const pushed = await site();
     const polling = await site({ installer: 'inbox' });
-    await registerSite({ hub: hub.url, endpoint: pushed.endpoint, storeDir: pushed.store });
-    const pollCreds = await registerSite({ hub: hub.url, endpoint: null, storeDir: polling.store });
+    await registerSite({ hub: hub.url, endpoint: pushed.endpoint, storeDir: pushed.store, allowPrivate: true });
+    const pollCreds = await registerSite({ hub: hub.url, endpoint: null, storeDir: polling.store, allowPrivate: true });
     for (const s of [pushed, polling]) await recordInstall(s.store, 'drupal', 'core', '10.2.4', { kept });
     const summary = await runPush({ registry: hub.registry, bundlesDir: hub.bundles, concurrency: 4, minRisk: null, allowPrivate: true, retryBaseMs: 10, maxAttempts: 1 });
     const id = (await readCredentials(pushed.store)).site;
@@ -161,7 +161,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
       { name: 'drupal-core-10.2.4', status: 'partial', code: 'PARTIALLY_INSTALLED', message: 'applied in part: 2 files kept as the site had them: core/modules/system/system.module, README.txt', kept },
     ]);
     expect(pushed.events.filter((e) => e.event === 'package'), 'reported, not received again').to.have.length(0);
-    const polled = await pollHub({ credentials: await readCredentials(polling.store), agent: polling.agent, spoolDir: polling.spool, maxBundleBytes: 1 << 26 });
+    const polled = await pollHub({ credentials: await readCredentials(polling.store), agent: polling.agent, spoolDir: polling.spool, maxBundleBytes: 1 << 26, allowPrivate: true });
     expect(polled.results.map((r) => r.status)).to.deep.equal(['partial']);
     const report = (await campaignReport(hub.registry, summary.campaign))!;
     expect(report.packages.partial).to.be.at.least(1);
@@ -173,7 +173,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
   it('a site wants nothing below its risk threshold, nothing it does not run, and nothing that does not apply to its version', async () => {
     const high = await site({ minRisk: 'Highly Critical', installer: 'inbox' });
     const other = await site({ installed: '10.1.0', installer: 'inbox' });
-    for (const s of [high, other]) await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store });
+    for (const s of [high, other]) await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store, allowPrivate: true });
     // The release scores 24 (Highly Critical): wanted at that threshold.
     const r1 = await pollHub({ credentials: await readCredentials(high.store), agent: high.agent, spoolDir: high.spool, maxBundleBytes: 1 << 26, allowPrivate: true });
     expect(r1.results.map((r) => r.status)).to.deep.equal(['verified']);
@@ -184,7 +184,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('a hostile hub cannot install anything: a tampered bundle sent with a correct Hawk hash is rejected by the site\'s own verification', async () => {
     const s = await site();
-    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
+    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
     const offer = (await hub.registry.listOffers())[0]!;
     const bytes = readFileSync(bundlePath(hub.bundles, offer));
     bytes[bytes.length - 600] ^= 0x01; // inside the archive
@@ -201,7 +201,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('a hub cannot choose which signed release a site installs: the manifest must be the release the index announced, at or above the threshold', async () => {
     const s = await site();
-    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
+    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
     const offer = (await hub.registry.listOffers())[0]!;
     // The index announces 10.2.5 (and the highest risk) but the hub sends the real, validly signed 10.2.4.
     const lie = { ...offer, name: 'drupal-core-10.2.5', version: '10.2.5' };
@@ -215,13 +215,13 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('registration refuses a plain-http hub beyond loopback (the secret would travel in clear)', async () => {
     const s = await site({ installer: 'inbox' });
-    expect(await rejectionCode(registerSite({ hub: new URL('http://hub.example.org/'), endpoint: null, storeDir: s.store }))).to.equal('USAGE');
+    expect(await rejectionCode(registerSite({ hub: new URL('http://hub.example.org/'), endpoint: null, storeDir: s.store, allowPrivate: true }))).to.equal('USAGE');
     expect(existsSync(credentialsPath(s.store))).to.equal(false);
   });
 
   it('a package whose bytes differ from the Hawk payload hash never reaches verification (PAYLOAD_MISMATCH), and is not kept', async () => {
     const s = await site();
-    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
+    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
     const offer = (await hub.registry.listOffers())[0]!;
     const bad = { ...offer, hawkHash: payloadHash(BUNDLE_TYPE, Buffer.from('something else')) };
     const campaign = randomBytes(16).toString('hex');
@@ -234,7 +234,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('unknown and wrong credentials get the same answer from the hub; a replayed request is refused', async () => {
     const s = await site({ installer: 'inbox' });
-    const creds = hawkCredentials(await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store }));
+    const creds = hawkCredentials(await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store, allowPrivate: true }));
     const indexUrl = new URL('/v1/index', hub.url);
     const wrong = await rawHawk(indexUrl, { id: creds.id, key: randomBytes(32) }, 'GET', undefined);
     const unknown = await rawHawk(indexUrl, { id: randomBytes(16).toString('hex'), key: randomBytes(32) }, 'GET', undefined);
@@ -250,7 +250,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('a request replayed to another hub process sharing the registry is refused (nonces are shared)', async () => {
     const s = await site({ installer: 'inbox' });
-    const creds = hawkCredentials(await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store }));
+    const creds = hawkCredentials(await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store, allowPrivate: true }));
     // A second hub process behind the same public URL, with its own in-memory nonce cache.
     const second = await listen(hubRequestHandler({ registry: hub.registry, bundlesDir: hub.bundles, publicUrl: hub.url, allowPrivateEndpoints: true }), { host: '127.0.0.1', port: 0 });
     try {
@@ -265,7 +265,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('a site endpoint flooded with forged notifications keeps answering the real hub and installs nothing unsigned', async () => {
     const s = await site();
-    const creds = hawkCredentials(await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store }));
+    const creds = hawkCredentials(await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true }));
     const forgedIndex = Buffer.from(JSON.stringify({ type: 'index', campaign: randomBytes(16).toString('hex'), offers: [] }));
     const statuses = new Set<number>();
     for (let i = 0; i < 120; i++) {
@@ -285,7 +285,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('after a crash, push resumes the unfinished campaign; a site asked again for a campaign it finished answers done and receives nothing twice', async () => {
     const s = await site();
-    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
+    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
     const offers = (await hub.registry.listOffers()).map((o) => o.name);
     const campaign = randomBytes(16).toString('hex');
     await hub.registry.createCampaign({ id: campaign, created: new Date().toISOString(), offers, minRisk: null });
@@ -306,7 +306,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('push never follows a site recorded as public to a private address (DNS re-pointed after registration)', async () => {
     const s = await site();
-    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
+    const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
     // As if the name had resolved publicly at registration and points at loopback now.
     const rebound = randomBytes(16).toString('hex');
     await hub.registry.addSite({ id: rebound, endpoint: s.endpoint.href, key: hawkCredentials(await readCredentials(s.store)).key, registered: new Date().toISOString(), address: '192.0.2.1', privateEndpoint: false });
@@ -319,7 +319,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('a site that cannot be reached is retried with backoff and recorded as failed, with its code', async () => {
     const s = await site();
-    await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store });
+    await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
     await s.close();
     const summary = await runPush({ registry: hub.registry, bundlesDir: hub.bundles, concurrency: 2, minRisk: null, allowPrivate: true, retryBaseMs: 5, maxAttempts: 3 });
     expect(summary.failed).to.be.greaterThanOrEqual(1);
@@ -333,7 +333,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('a site refuses a package it did not ask for, and one larger than the index announced', async () => {
     const s = await site();
-    const creds = hawkCredentials(await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store }));
+    const creds = hawkCredentials(await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true }));
     const peer = { base: new URL(`${s.endpoint.href}/`), creds, allowPrivate: true };
     const unasked = await rejectionCode(hawkCall(peer, 'POST', 'package?campaign=c&name=drupal-core-10.2.4', { contentType: BUNDLE_TYPE, bytes: Buffer.alloc(10) }, { maxResponseBytes: 4096 }));
     expect(unasked).to.equal('PROTOCOL');
@@ -352,7 +352,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
       const codes: string[] = [];
       for (let i = 0; i < 3; i++) {
         const s = await site({ installer: 'inbox' });
-        codes.push(await registerSite({ hub: limited.url, endpoint: null, storeDir: s.store }).then(() => 'ok', (e: CountersignError) => `${e.code}:${String(e.details.hubCode)}`));
+        codes.push(await registerSite({ hub: limited.url, endpoint: null, storeDir: s.store, allowPrivate: true }).then(() => 'ok', (e: CountersignError) => `${e.code}:${String(e.details.hubCode)}`));
       }
       expect(codes).to.deep.equal(['ok', 'ok', 'PROTOCOL:RATE_LIMITED']);
     } finally {

@@ -31,7 +31,7 @@ describe('distribution: a polling site installs through the installer daemon', f
     const bundle = writeBundle(lab, 'release.bundle', bundleBytes(lab));
     hub = await startHub({ policyBytes: lab.generation.bytes, bundle });
     const { root, store } = lab.sites.alpha!;
-    await registerSite({ hub: hub.url, endpoint: null, storeDir: store });
+    await registerSite({ hub: hub.url, endpoint: null, storeDir: store, allowPrivate: true });
     const agent = new SiteAgent(storeBackend({ storeDir: store, installer: { kind: 'daemon', socket: lab.socket, site: 'alpha' }, minRisk: null }), { minRisk: null });
     const spool = join(lab.base, 'site-spool');
     mkdirSync(spool, { mode: 0o700 });

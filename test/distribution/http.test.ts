@@ -100,7 +100,7 @@ describe('distribution: the Hawk HTTP client', function () {
     servers.push(elsewhere, redirecting);
     const store = join(tempDir(), 'trust');
     await initStore(store, envelopeBytes(makePolicy().signed), { now: new Date() });
-    const code = await rejectionCode(registerSite({ hub: new URL(`http://127.0.0.1:${redirecting.port}/`), endpoint: null, storeDir: store }));
+    const code = await rejectionCode(registerSite({ hub: new URL(`http://127.0.0.1:${redirecting.port}/`), endpoint: null, storeDir: store, allowPrivate: true }));
     expect(code).to.equal('UNREACHABLE');
     expect(seen).to.deep.equal([]);
     expect(existsSync(credentialsPath(store))).to.equal(false);
