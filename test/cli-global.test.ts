@@ -1,9 +1,9 @@
 // CLI contract shared by every command: --help with an example, one JSON object under --json, exit codes.
 import { expect } from 'chai';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { runCli } from './support/cli.js';
-import { tempDir } from './support/fixtures.js';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { listing, makeCliKeys, makeCliPolicy, runCli, runCliOk } from './support/cli.js';
+import { BASE_TREE, NEW_TREE, NOW, tempDir, writeTree } from './support/fixtures.js';
 
 const COMMANDS = [['keygen'], ['policy', 'init'], ['build'], ['sign'], ['assemble'], ['verify'], ['inspect']];
 
@@ -153,6 +153,61 @@ describe('cli --help: every command and subcommand', () => {
     const r = await runCli(['verfy', 'x.bundle']);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/did you mean verify\?/i);
+  });
+});
+
+describe('cli: one overwrite rule for every output', () => {
+  let dir: string;
+  before(() => {
+    dir = tempDir('countersign-cli-overwrite-');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('build, revoke, policy init and rotate, keygen refuse an existing output (OUTPUT_EXISTS, exit 2, untouched) unless --force', async () => {
+    const keys = await makeCliKeys(dir, ['alice', 'bob']);
+    const policy = await makeCliPolicy(dir, [keys.alice!, keys.bob!], { threshold: 1, expires: '2028-01-01T00:00:00Z', now: NOW });
+    const base = writeTree(join(dir, 'drupal-10.2.3'), BASE_TREE);
+    const source = writeTree(join(dir, 'drupal-10.2.4'), NEW_TREE);
+    const rel = join(dir, 'rel');
+    const commands: Array<{ args: string[]; outputs: string[] }> = [
+      {
+        args: ['build', '--source', source, '--base', base, '--product', 'drupal', '--version', '10.2.4', '--applies-to', '10.2.3', '--expires', '2027-01-01T00:00:00Z', '--out', rel],
+        outputs: [join(rel, 'drupal-10.2.4.manifest.json'), join(rel, 'drupal-10.2.4.tar')],
+      },
+      { args: ['revoke', '--product', 'drupal', '--version', '10.2.4', '--policy', policy.signed, '--out', join(dir, 'revoke.json')], outputs: [join(dir, 'revoke.json')] },
+      { args: ['policy', 'init', '--threshold', '1', '--signer', keys.alice!.pub, '--expires', '2028-01-01T00:00:00Z', '--out', join(dir, 'p1.json')], outputs: [join(dir, 'p1.json')] },
+      { args: ['policy', 'rotate', '--from', policy.signed, '--add-signer', join(dir, 'carol.pub'), '--expires', '2028-01-01T00:00:00Z', '--out', join(dir, 'p2.json')], outputs: [join(dir, 'p2.json')] },
+      { args: ['keygen', '--out', join(dir, 'dave'), '--unencrypted'], outputs: [join(dir, 'dave.key'), join(dir, 'dave.pub')] },
+    ];
+    await makeCliKeys(dir, ['carol']);
+    for (const { args, outputs } of commands) {
+      const name = args.slice(0, 2).join(' ');
+      await runCliOk(args, { now: NOW });
+      const before = outputs.map((o) => readFileSync(o));
+      const r = await runCli([...args, '--json'], { now: NOW });
+      expect(r.code, name).to.equal(2);
+      expect(r.json, name).to.include({ ok: false, code: 'OUTPUT_EXISTS' });
+      outputs.forEach((o, i) => expect(readFileSync(o).equals(before[i]!), `${name}: ${o} untouched`).to.equal(true));
+      await runCliOk([...args, '--force'], { now: NOW });
+      for (const o of outputs) expect(listing(dirname(o)).filter((f) => f.endsWith('.tmp')), `${name}: no temporary file`).to.deep.equal([]);
+    }
+  });
+
+  it('a file that appears between the check and the commit is not clobbered either (link, not rename)', async () => {
+    const { commitPending, tempPathFor, writeDurably } = await import('../lib/durable.js');
+    const target = join(dir, 'raced.json');
+    const temp = tempPathFor(target);
+    writeDurably(temp, 'ours', 0o644);
+    writeFileSync(target, 'theirs');
+    let code = '';
+    try {
+      commitPending([{ target, temp }], { replace: false });
+    } catch (err) {
+      code = (err as { code: string }).code;
+    }
+    expect(code).to.equal('OUTPUT_EXISTS');
+    expect(readFileSync(target, 'utf8')).to.equal('theirs');
+    expect(listing(dir).filter((f) => f.includes('raced'))).to.deep.equal(['raced.json']);
   });
 });
 
