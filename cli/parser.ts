@@ -80,9 +80,17 @@ async function parseAndPrint(ctx: Context, argv: string[]): Promise<void> {
   });
 }
 
-/** The package's version, from package.json beside cli/ (or beside the bundled dist/countersign.mjs). */
+/** The package's version: the nearest countersign package.json above this module (cli/, or the bundled dist/). */
 function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  for (let dir = new URL('.', import.meta.url); ; dir = new URL('..', dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'countersign' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // none here: look further up
+    }
+    if (dir.pathname === '/') throw new UsageError('IO', 'cannot find the countersign package.json');
+  }
 }
 
 /** Runs one command line and returns its exit code; every error becomes a coded message, never a stack trace. */
