@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { KeyError, UsageError } from '../lib/errors.js';
 import { parsePublicKeyFile } from '../lib/keyfile.js';
-import { createPolicy, loadTrustedPolicy, policyEnvelope, type NewSigner, type Policy, type Signer } from '../lib/policy.js';
+import { createPolicy, loadTrustedPolicy, policyEnvelope, policyWarnings, type NewSigner, type Policy, type Signer } from '../lib/policy.js';
+import { policyChanges, rotationLines } from '../lib/summary.js';
 import { serializeEnvelope } from '../lib/envelope.js';
 import { writeFilesAtomically } from '../lib/durable.js';
 import { fromBase64, fromUtf8 } from '../lib/bytes.js';
@@ -107,7 +108,8 @@ function policyRotateCommand(ctx: Context): CommandModule<object, PolicyRotateAr
         ctx,
         args,
         next,
-        `Next: signers of BOTH policies sign it (${current.threshold} of version ${current.version} and ${next.threshold} of version ${next.version}), then assemble it with --policy ${args.from}.`,
+        `Next: signers of BOTH policies sign it (${current.threshold} of version ${current.version} and ${next.threshold} of version ${next.version}; sign --policy ${args.from} shows these changes), then assemble it with --policy ${args.from}.`,
+        current,
       );
     },
   };
@@ -138,11 +140,27 @@ function expiryFlag(ctx: Context, text: string | undefined): Date {
   return expires;
 }
 
-function writePolicy(ctx: Context, args: { out: string; force?: boolean; json?: boolean }, policy: Policy, next: string): void {
+/** Writes the policy; `current` (for a rotation) adds what changes, as the signers' review shows it. */
+function writePolicy(ctx: Context, args: { out: string; force?: boolean; json?: boolean }, policy: Policy, next: string, current?: Policy): void {
+  const warnings = policyWarnings(policy, ctx.now);
   writeFilesAtomically([{ path: args.out, data: serializeEnvelope(policyEnvelope(policy)) }], { force: args.force });
-  succeed(ctx, args, { policy: args.out, version: policy.version, threshold: policy.threshold, signers: policy.signers.map(({ id, name }) => ({ id, name })) }, [
-    `Wrote ${args.out}: policy version ${policy.version}, ${policy.threshold} of ${policy.signers.length} signers, expires ${policy.expires}`,
-    ...policy.signers.map((s) => `  ${s.name}  ${s.id}`),
-    next,
-  ]);
+  for (const w of warnings) ctx.err(`warning: ${w}`);
+  succeed(
+    ctx,
+    args,
+    {
+      policy: args.out,
+      version: policy.version,
+      threshold: policy.threshold,
+      signers: policy.signers.map(({ id, name }) => ({ id, name })),
+      ...(current && { changes: policyChanges(current, policy) }),
+      warnings,
+    },
+    [
+      `Wrote ${args.out}: policy version ${policy.version}, ${policy.threshold} of ${policy.signers.length} signers, expires ${policy.expires}`,
+      ...policy.signers.map((s) => `  ${s.name}  ${s.id}`),
+      ...(current ? rotationLines(current, policy) : []),
+      next,
+    ],
+  );
 }

@@ -101,6 +101,18 @@ export function createPolicy(opts: { threshold: number; signers: NewSigner[]; ex
   return policy;
 }
 
+const YEAR_MS = 365.25 * 24 * 3600 * 1000;
+
+/** What is allowed but rarely meant, for whoever writes a policy: a single signer suffices, or expiry is far off. */
+export function policyWarnings(policy: Policy, now: Date): string[] {
+  const warnings: string[] = [];
+  if (policy.threshold === 1) warnings.push(`a 1-of-${policy.signers.length} policy: any one key can sign a release on its own`);
+  if (parseTimestamp(policy.expires, 'policy expiry').getTime() - now.getTime() > 5 * YEAR_MS) {
+    warnings.push(`the policy expires ${policy.expires}, more than five years ahead: sites that never take a rotation keep trusting its keys until then`);
+  }
+  return warnings;
+}
+
 export function policyEnvelope(policy: Policy): Envelope {
   return createEnvelope('policy', canonicalBytes(policy));
 }

@@ -117,20 +117,38 @@ function revocationLines(r: Revocation, doc: OpenedEnvelope): string[] {
   ];
 }
 
-/** How policy `next` changes `current`: who is added and removed (full key ids), threshold and expiry. */
-export function rotationLines(current: Policy, next: Policy): string[] {
+export interface PolicyChanges {
+  version: { from: number; to: number };
+  added: Array<{ id: string; name: string }>;
+  removed: Array<{ id: string; name: string }>;
+  threshold: { from: string; to: string };
+  expires: { from: string; to: string };
+}
+
+/** Who policy `next` adds and removes (by key id), and how threshold ("m of n") and expiry change. */
+export function policyChanges(current: Policy, next: Policy): PolicyChanges {
   const before = new Set(current.signers.map((s) => s.id));
   const after = new Set(next.signers.map((s) => s.id));
-  const added = next.signers.filter((s) => !before.has(s.id));
-  const removed = current.signers.filter((s) => !after.has(s.id));
-  const list = (label: string, signers: Policy['signers']) =>
+  return {
+    version: { from: current.version, to: next.version },
+    added: next.signers.filter((s) => !before.has(s.id)).map(({ id, name }) => ({ id, name })),
+    removed: current.signers.filter((s) => !after.has(s.id)).map(({ id, name }) => ({ id, name })),
+    threshold: { from: `${current.threshold} of ${current.signers.length}`, to: `${next.threshold} of ${next.signers.length}` },
+    expires: { from: current.expires, to: next.expires },
+  };
+}
+
+/** policyChanges in words, with full key ids. */
+export function rotationLines(current: Policy, next: Policy): string[] {
+  const { added, removed, threshold, expires } = policyChanges(current, next);
+  const list = (label: string, signers: PolicyChanges['added']) =>
     signers.length === 0 ? [`  ${label}nobody`] : signers.map((s, i) => `  ${i === 0 ? label : ' '.repeat(label.length)}${s.name}  ${s.id}`);
   const change = (a: string, b: string) => (a === b ? `${a} (unchanged)` : `${a} -> ${b}`);
   return [
     `Rotation:     from version ${current.version} to ${next.version}${next.version === current.version + 1 ? '' : ' (NOT the next version: sites will refuse it)'}`,
     ...list('Added:      ', added),
     ...list('Removed:    ', removed),
-    `  Threshold:  ${change(`${current.threshold} of ${current.signers.length}`, `${next.threshold} of ${next.signers.length}`)}`,
-    `  Expires:    ${change(current.expires, next.expires)}`,
+    `  Threshold:  ${change(threshold.from, threshold.to)}`,
+    `  Expires:    ${change(expires.from, expires.to)}`,
   ];
 }
