@@ -108,7 +108,12 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       return ctx.exitCode;
     }
     await parseAndPrint(ctx, argv.map((a) => (a === '-' ? STDIN : a)));
-  } catch (err) {
+  } catch (caught) {
+    // The stand-in for `-` reached a path that is not read as a document (node refuses its NUL).
+    const err =
+      argv.includes('-') && ((caught as NodeJS.ErrnoException)?.code === 'ERR_INVALID_ARG_VALUE' || String((caught as Error)?.message).includes(STDIN))
+        ? new UsageError('USAGE', '- (standard input) is taken only where a bundle or document is read')
+        : caught;
     if (err instanceof CountersignError) {
       if (err.details.showHelp === true) {
         // A group named without its subcommand (`countersign hub`, or nothing at all) gets its help page.
