@@ -3,10 +3,10 @@
 // 7.x-5.0 > 4.0.0. A site whose module went 7.x-5.0, 8.x-1.0, 4.0.0 then accepted a replayed, still
 // valid 7.x-5.0 release "as newer". Legacy and numeric versions are now never compared.
 import { expect } from 'chai';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkRelease } from '../../lib/manifest.js';
-import { initStore, openStore, recordInstall, verifyWithStore } from '../../lib/store.js';
+import { initStore, openStore, recordInstall, storeFiles, verifyWithStore } from '../../lib/store.js';
 import { bundleInput, makeRelease, NOW, tempDir } from '../support/fixtures.js';
 import { firstGeneration, signedRelease } from '../support/store-fixtures.js';
 import { VerificationError } from '../../lib/errors.js';
@@ -38,6 +38,21 @@ describe('Version-scheme attack: a replayed legacy release after a move to numer
       const err = await rejectionOf(verifyWithStore(opened, bundleInput(replayed.envelope, replayed.archive), { now: NOW }));
       expect(err).to.be.instanceOf(VerificationError);
       expect((err as VerificationError).reasons.map((r) => r.code)).to.deep.equal(['VERSION_SCHEME_MISMATCH']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a store recording its highest-ever version in the other scheme than the installed one is STORE_CORRUPT', async () => {
+    const dir = tempDir();
+    try {
+      const store = join(dir, 'store');
+      await initStore(store, gen.bytes, { now: NOW, installed: [{ product: 'drupal', component: 'webform', version: '4.0.0' }] });
+      const path = storeFiles(store).state;
+      const state = JSON.parse(readFileSync(path, 'utf8'));
+      state.installed['drupal/webform'].highest = '8.x-1.0';
+      writeFileSync(path, JSON.stringify(state));
+      expect((await rejectionOf(openStore(store))).code).to.equal('STORE_CORRUPT');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
