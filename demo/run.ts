@@ -1,5 +1,7 @@
-// `npm run demo`: the whole ceremony on built-in, test-only data, explained step by step.
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+// `npm run demo`: the whole ceremony on built-in, test-only data, explained step by step. Everything is
+// written under a new temporary directory, removed at the end unless `--keep` is given (then its path is
+// printed). `--hub` adds the distribution steps. Colour only on a terminal, and never with NO_COLOR set.
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
@@ -10,9 +12,22 @@ import type { Context } from '../cli/context.js';
 import { run } from '../cli/parser.js';
 
 const root = packageRoot(dirname(fileURLToPath(import.meta.url)));
-const keys = join(root, 'keys-example');
+const examples = join(root, 'keys-example');
+const keep = process.argv.includes('--keep');
+const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
 const work = mkdtempSync(join(tmpdir(), 'countersign-demo-'));
-const passphrase = readFileSync(join(keys, 'PASSPHRASE-TEST-ONLY'), 'utf8').trim();
+const passphrase = readFileSync(join(examples, 'PASSPHRASE-TEST-ONLY'), 'utf8').trim();
+const keys = copyKeys(join(work, 'keys'));
+
+/** The members' keys as each member keeps them: private keys 0600 (a checkout gives them the umask's mode). */
+function copyKeys(dir: string): string {
+  mkdirSync(dir, { mode: 0o700 });
+  for (const name of readdirSync(examples).filter((n) => n.endsWith('.key') || n.endsWith('.pub'))) {
+    copyFileSync(join(examples, name), join(dir, name));
+    chmodSync(join(dir, name), name.endsWith('.key') ? 0o600 : 0o644);
+  }
+  return dir;
+}
 
 function packageRoot(dir: string): string {
   while (!existsSync(join(dir, 'package.json'))) {
@@ -24,7 +39,7 @@ function packageRoot(dir: string): string {
 }
 
 function say(text: string): void {
-  process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
+  process.stdout.write(color ? `\n\x1b[1m== ${text}\x1b[0m\n` : `\n== ${text}\n`);
 }
 
 async function countersign(args: string[], expectExit = 0): Promise<void> {
@@ -47,68 +62,80 @@ function indent(text: string): string {
   return text.replace(/\n$/, '').split('\n').map((l) => `  ${l}`).join('\n') + '\n';
 }
 
-process.stdout.write(`countersign demo — working in ${work}\n`);
+process.stdout.write(`countersign demo — working in ${work} (${keep ? 'kept afterwards' : 'removed afterwards; --keep keeps it'})\n`);
 process.stdout.write('The keys in keys-example/ are TEST-ONLY: their passphrase is published. Never trust them.\n');
 
-const policy = join(keys, 'policy.signed.json');
-const out = join(work, 'release');
-say('1. The release manager builds drupal 10.2.4 as the difference from 10.2.3');
-await countersign([
-  'build',
-  '--source', join(root, 'demo/sample/drupal-10.2.4'),
-  '--base', join(root, 'demo/sample/drupal-10.2.3'),
-  '--product', 'drupal', '--version', '10.2.4', '--applies-to', '10.2.3',
-  '--risk', 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default',
-  '--advisory', 'SA-CORE-2026-001',
-  // A real Drupal release would run `drush updb -y`; the demo site has no database, so it only says so.
-  '--post-update', 'echo post-update: database updates would run here (drush updb -y)',
-  '--policy', policy,
-  '--out', out,
-]);
-const manifest = join(out, 'drupal-10.2.4.manifest.json');
-const archive = join(out, 'drupal-10.2.4.tar');
+const policy = join(examples, 'policy.signed.json');
 const bundle = join(work, 'drupal-10.2.4.bundle');
 
-say('2. Two of the five security-team members review and sign, each on their own laptop');
-for (const who of ['alice', 'bob']) {
-  await countersign(['sign', manifest, '--archive', archive, '--key', join(keys, `${who}.key`), '--yes', '--out', join(work, `${who}.sig`)]);
+try {
+  await ceremony();
+  if (process.argv.includes('--hub')) await distributionDemo();
+  else process.stdout.write('\n(Run `npm run demo -- --hub` to also see a hub push the release to one site and another site poll it.)\n');
+} finally {
+  if (keep) process.stdout.write(`\nDone. Everything is kept in ${work}: ${readdirSync(work).join(', ')}\n`);
+  else {
+    rmSync(work, { recursive: true, force: true });
+    process.stdout.write(`\nDone. Removed ${work} (run with --keep to keep it).\n`);
+  }
 }
 
-say('3. The release manager tries to assemble with two signatures: the policy needs 3 of 5, so nothing is written');
-await countersign(['assemble', manifest, '--policy', policy, '--out', bundle, join(work, 'alice.sig'), join(work, 'bob.sig'), join(work, 'bob.sig')], 1);
-process.stdout.write(`  bundle written? ${existsSync(bundle) ? 'YES (bug!)' : 'no'}\n`);
+/** Steps 1 to 9: build, sign, assemble, verify, apply. */
+async function ceremony(): Promise<void> {
+  const out = join(work, 'release');
+  say('1. The release manager builds drupal 10.2.4 as the difference from 10.2.3');
+  await countersign([
+    'build',
+    '--source', join(root, 'demo/sample/drupal-10.2.4'),
+    '--base', join(root, 'demo/sample/drupal-10.2.3'),
+    '--product', 'drupal', '--version', '10.2.4', '--applies-to', '10.2.3',
+    '--risk', 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default',
+    '--advisory', 'SA-CORE-2026-001',
+    // A real Drupal release would run `drush updb -y`; the demo site has no database, so it only says so.
+    '--post-update', 'echo post-update: database updates would run here (drush updb -y)',
+    '--policy', policy,
+    '--out', out,
+  ]);
+  const manifest = join(out, 'drupal-10.2.4.manifest.json');
+  const archive = join(out, 'drupal-10.2.4.tar');
 
-say('4. A third member signs; now the quorum holds and the bundle is written');
-await countersign(['sign', manifest, '--archive', archive, '--key', join(keys, 'carol.key'), '--yes', '--out', join(work, 'carol.sig')]);
-await countersign(['assemble', manifest, '--policy', policy, '--out', bundle, join(work, 'alice.sig'), join(work, 'bob.sig'), join(work, 'carol.sig')]);
+  say('2. Two of the five security-team members review and sign, each on their own laptop');
+  for (const who of ['alice', 'bob']) {
+    await countersign(['sign', manifest, '--archive', archive, '--key', join(keys, `${who}.key`), '--yes', '--out', join(work, `${who}.sig`)]);
+  }
 
-say('5. A site running 10.2.3 verifies the bundle against the policy it pins');
-await countersign(['verify', bundle, '--policy', policy, '--product', 'drupal', '--component', 'core', '--installed', '10.2.3']);
+  say('3. The release manager tries to assemble with two signatures: the policy needs 3 of 5, so nothing is written');
+  process.stdout.write('  (bob.sig is given twice on purpose: a second partial from the same key is a DUPLICATE_SIGNATURE and never counts, so this is still 2 of 3)\n');
+  await countersign(['assemble', manifest, '--policy', policy, '--out', bundle, join(work, 'alice.sig'), join(work, 'bob.sig'), join(work, 'bob.sig')], 1);
+  process.stdout.write(`  bundle written? ${existsSync(bundle) ? 'YES (bug!)' : 'no'}\n`);
 
-say('6. The same bundle offered to a site already on 10.2.4 is a rollback');
-await countersign(['verify', bundle, '--policy', policy, '--product', 'drupal', '--installed', '10.2.4'], 1);
+  say('4. A third member signs; now the quorum holds and the bundle is written');
+  await countersign(['sign', manifest, '--archive', archive, '--key', join(keys, 'carol.key'), '--yes', '--out', join(work, 'carol.sig')]);
+  await countersign(['assemble', manifest, '--policy', policy, '--out', bundle, join(work, 'alice.sig'), join(work, 'bob.sig'), join(work, 'carol.sig')]);
 
-say('7. A mirror flips one byte of the archive inside the bundle: rejected before anything is extracted');
-const tampered = join(work, 'tampered.bundle');
-const bytes = readFileSync(bundle);
-bytes[bytes.length - 2048] ^= 0x01;
-writeFileSync(tampered, bytes);
-await countersign(['verify', tampered, '--policy', policy, '--installed', '10.2.3'], 1);
+  say('5. A site running 10.2.3 verifies the bundle against the policy it pins');
+  await countersign(['verify', bundle, '--policy', policy, '--product', 'drupal', '--component', 'core', '--installed', '10.2.3']);
 
-say('8. What is inside the bundle, in human terms');
-await countersign(['inspect', bundle]);
+  say('6. The same bundle offered to a site already on 10.2.4 is a rollback');
+  await countersign(['verify', bundle, '--policy', policy, '--product', 'drupal', '--installed', '10.2.4'], 1);
 
-say('9. The site applies the release: verify, preflight, staged and journaled file changes, then post-update');
-const site = join(work, 'site');
-cpSync(join(root, 'demo/sample/drupal-10.2.3'), site, { recursive: true });
-showTree('before', site);
-await countersign(['apply', bundle, '--site', site, '--policy', policy]);
-showTree('after', site);
+  say('7. A mirror flips one byte of the archive inside the bundle: rejected before anything is extracted');
+  const tampered = join(work, 'tampered.bundle');
+  const bytes = readFileSync(bundle);
+  bytes[bytes.length - 2048] ^= 0x01;
+  writeFileSync(tampered, bytes);
+  await countersign(['verify', tampered, '--policy', policy, '--installed', '10.2.3'], 1);
 
-if (process.argv.includes('--hub')) await distributionDemo();
-else process.stdout.write('\n(Run `npm run demo -- --hub` to also see a hub push the release to one site and another site poll it.)\n');
+  say('8. What is inside the bundle, in human terms');
+  await countersign(['inspect', bundle]);
 
-process.stdout.write(`\nDone. Files are in ${work}: ${readdirSync(work).join(', ')}\n`);
+  say('9. The site applies the release: verify, preflight, staged and journaled file changes, then post-update');
+  const site = join(work, 'site');
+  cpSync(join(root, 'demo/sample/drupal-10.2.3'), site, { recursive: true });
+  showTree('before', site);
+  await countersign(['apply', bundle, '--site', site, '--policy', policy]);
+  showTree('after', site);
+}
 
 /** Step 10 (--hub): a hub and two sites on loopback, the serving commands as real processes. */
 async function distributionDemo(): Promise<void> {
@@ -134,8 +161,9 @@ async function distributionDemo(): Promise<void> {
     await countersign(['hub', 'push', '--db', db, '--bundles', bundles, '--allow-private-endpoints']);
     showTree('pushed to, after', pushed);
     await countersign(['site', 'poll', '--store', polling, '--inbox', join(work, 'inbox'), '--allow-private']);
+    await countersign(['hub', 'status', '--db', db]);
   } finally {
-    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve).kill('SIGTERM')))));
   }
 }
 
