@@ -350,7 +350,8 @@ describe('cli build', () => {
       const out = join(dir, 'rebuild');
       await runCliOk(buildArgs(newTree, out, ['--base', oldTree]), { now: NOW });
       const before = listing(out).map((f) => [f, readFileSync(join(out, f))] as const);
-      const r = await runCli([...buildArgs(newTree, out, ['--base', join(dir, 'no-such-base')]), '--json'], { now: NOW });
+      // --force: past the overwrite rule, to the failure itself.
+      const r = await runCli([...buildArgs(newTree, out, ['--base', join(dir, 'no-such-base')]), '--force', '--json'], { now: NOW });
       expect(r.code).to.equal(2);
       expect(r.json).to.include({ ok: false, code: 'IO' });
       expect(listing(out)).to.deep.equal(before.map(([f]) => f));

@@ -16,7 +16,8 @@ describe('cli policy rotation and revocation', () => {
     const sigs: string[] = [];
     for (const n of who) {
       const sig = join(dir, `${doc.split('/').pop()}.${n}.sig`);
-      await runCliOk(['sign', doc, '--key', keys[n]!.key, '--yes', '--out', sig], opts);
+      // --force: some tests sign the same document again under the same name.
+      await runCliOk(['sign', doc, '--key', keys[n]!.key, '--yes', '--out', sig, '--force'], opts);
       sigs.push(sig);
     }
     return sigs;
