@@ -245,6 +245,7 @@ describe('cli keygen at a terminal (passphrases)', () => {
       const r = await runCli(['keygen', '--out', join(dir, 'h'), ...args, '--json']);
       expect(r.code).to.equal(2);
       expect(r.json).to.include({ ok: false, code: 'USAGE' });
+      expect(String(r.json.message)).to.match(/never taken from the command line.*--passphrase-file/);
       expect(r.stdout + r.stderr).not.to.contain('hunter2-secret');
     }
   });
