@@ -6,6 +6,7 @@ import { RISK_LEVELS } from '../lib/risk.js';
 import { untilSignal, type Context } from './context.js';
 import { riskFlag } from './flags.js';
 import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';
+import { withBundlePath } from './documents.js';
 
 const HOW =
   'The hub holds no signing key: it offers bundles that prove themselves by their quorum, so a hub, mirror or CDN can delay ' +
@@ -145,7 +146,9 @@ function publishCommand(ctx: Context): CommandModule<object, PublishArgs> {
       let registry: Awaited<ReturnType<typeof openRegistry>> | undefined;
       try {
         // Opened only once the bundle has verified: a rejected bundle creates no database.
-        const r = await publishBundle(async () => (registry = await openRegistry(url)), { bundlePath: args.bundle, bundlesDir: args.bundles, storeDir: args.store, now: ctx.now });
+        const r = await withBundlePath(args.bundle, (bundlePath) =>
+          publishBundle(async () => (registry = await openRegistry(url)), { bundlePath, bundlesDir: args.bundles, storeDir: args.store, now: ctx.now }),
+        );
         const m = r.manifest;
         const risk = m.risk ? `${m.risk.level} (${m.risk.score}/25)` : 'no risk score';
         succeed(ctx, args, { published: r.outcome === 'added', offer: { ...r.offer }, signedBy: r.signedBy }, [

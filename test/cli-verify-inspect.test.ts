@@ -267,7 +267,7 @@ describe('cli verify and inspect', () => {
       expect(human.stderr).to.match(/^error\[WRONG_KIND\]: .*drupal-10\.2\.4\.bundle is a bundle .*, not a policy$/m);
     });
 
-    it('apply and installer submit name a file that is not a bundle (WRONG_KIND, exit 2) before anything else', async () => {
+    it('apply, installer submit and hub publish name a file that is not a bundle (WRONG_KIND, exit 2) before anything else', async () => {
       const site = join(dir, 'kinds-site');
       for (const [file, found] of [
         [keys.alice!.pub, 'public-key'],
@@ -281,8 +281,12 @@ describe('cli verify and inspect', () => {
         const i = await runCli(['installer', 'submit', '--socket', join(dir, 'no.sock'), '--site', 'example', file, '--json'], opts);
         expect(i.code, file).to.equal(2);
         expect(i.json, file).to.include({ ok: false, code: 'WRONG_KIND' });
+        const h = await runCli(['hub', 'publish', file, '--db', `sqlite:${join(dir, 'kinds-hub.db')}`, '--bundles', join(dir, 'kinds-bundles'), '--store', join(dir, 'no-store'), '--json'], opts);
+        expect(h.code, file).to.equal(2);
+        expect(h.json, file).to.include({ ok: false, code: 'WRONG_KIND' });
       }
       expect(existsSync(site)).to.equal(false);
+      expect(existsSync(join(dir, 'kinds-hub.db'))).to.equal(false);
     });
 
     it('a policy of the right kind that fails its own check is still a rejection (exit 1)', async () => {
