@@ -33,7 +33,7 @@ import { DEFAULT_POST_TIMEOUT_MS, describeStepFailure, missingCommands, runPostU
 import { readJournal, recoverLocked, type RecoverAction } from './recover.js';
 import { stageFiles } from './stage.js';
 import { siteTarget, targetReasons, type Target } from './target.js';
-import { clearAttention, ensureStateDir, lockSite, readAttention, readPhaseState, removeWorkDirs, sitePaths, statePath, writeAttention, writePhaseState, type Phase, type SitePaths } from './state.js';
+import { clearAttention, ensureStateDir, lockSite, readAttention, readPhaseState, removeWorkDirs, sitePaths, stateDirProblems, statePath, writeAttention, writePhaseState, type Phase, type SitePaths } from './state.js';
 
 export type ApplyPhase = Phase | 'all';
 export const APPLY_PHASES: readonly ApplyPhase[] = ['check', 'files', 'post', 'all'];
@@ -400,6 +400,7 @@ function preflight(paths: SitePaths, v: VerifiedRelease, opts: ApplyOptions, dry
   const plan = planUpdate(v.manifest, facts, { keepLocal: opts.keepLocal });
   const problems = [...plan.problems];
   if (!opts.allowSharedWrite) problems.push(...sharedWriteProblems(plan, facts));
+  if (dry) problems.push(...stateDirProblems(paths)); // a real run refuses these in ensureStateDir
   const unpinnable = pinningUnavailable();
   if (unpinnable !== null) problems.push({ code: 'UNSUPPORTED_PLATFORM', message: `the installer acts only through directories pinned by descriptor, and ${unpinnable}` });
   if (v.detected && v.from !== null && !isSameRelease(v.detected.version, v.from)) {

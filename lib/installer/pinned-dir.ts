@@ -128,21 +128,26 @@ function openDir(path: string, display: string): number {
 
 let checked: string | null | undefined;
 
-/** Why directories cannot be pinned here (see the top of this file), or null when /proc/self/fd resolves descriptors as it must. */
-export function pinningUnavailable(): string | null {
-  if (checked !== undefined) return checked;
+/**
+ * Why directories cannot be pinned here (see the top of this file), or null when `fdDir`
+ * (/proc/self/fd) resolves a descriptor to the directory it holds open. Probed once per process.
+ */
+export function pinningUnavailable(fdDir = FD_DIR): string | null {
+  if (fdDir === FD_DIR && checked !== undefined) return checked;
   let fd: number | undefined;
+  let why: string | null;
   try {
     fd = openSync('/', DIR_FLAGS);
     const want = fstatSync(fd, { bigint: true });
-    const got = statSync(`${FD_DIR}/${fd}/.`, { bigint: true });
-    checked = got.dev === want.dev && got.ino === want.ino ? null : `${FD_DIR}/N does not resolve to the open directory`;
+    const got = statSync(`${fdDir}/${fd}/.`, { bigint: true });
+    why = got.dev === want.dev && got.ino === want.ino ? null : `${fdDir}/N does not resolve to the open directory`;
   } catch (err) {
-    checked = `${FD_DIR} is not available (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+    why = `${fdDir} is not available (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  return checked;
+  if (fdDir === FD_DIR) checked = why;
+  return why;
 }
 
 /** Throws PREFLIGHT_FAILED (UNSUPPORTED_PLATFORM) unless directories can be pinned. */

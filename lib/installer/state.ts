@@ -107,6 +107,43 @@ function trusted(paths: SitePaths, uid: number): boolean {
   return uid === 0 || uid === paths.owner;
 }
 
+/** Why the state directory's parent (pinned) would let someone else swap the state directory, or null. */
+function parentProblem(paths: SitePaths, parent: PinnedDir): string | null {
+  if (!trusted(paths, parent.uid)) return `its parent ${parent.display} is owned by uid ${parent.uid}, neither the site owner (uid ${paths.owner}) nor root: its owner could swap the state directory`;
+  if ((parent.mode & 0o022) !== 0) {
+    return `its parent ${parent.display} is writable by ${(parent.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(parent.mode & 0o7777).toString(8)}), who could swap the state directory; make it writable by its owner only`;
+  }
+  return null;
+}
+
+/** Why the state directory itself (pinned) is not fit to use, or null. */
+function ownerProblem(paths: SitePaths, state: PinnedDir): string | null {
+  const uid = process.geteuid?.();
+  if ((uid !== undefined && state.uid !== uid) || !trusted(paths, state.uid)) {
+    return `is owned by uid ${state.uid}; it must be owned by the user that applies updates (uid ${uid}), who must be the site owner (uid ${paths.owner}) or root`;
+  }
+  return null;
+}
+
+function openStateParent(paths: SitePaths): PinnedDir {
+  const parentPath = dirname(paths.stateDir);
+  try {
+    return PinnedDir.open(parentPath);
+  } catch (err) {
+    throw stateDirProblem(paths, `cannot open its parent ${parentPath} (${errnoOf(err)})`);
+  }
+}
+
+function openState(paths: SitePaths, parent: PinnedDir): PinnedDir {
+  try {
+    return parent.child(basename(paths.stateDir), paths.stateDir);
+  } catch (err) {
+    if (errnoOf(err) === 'ELOOP') throw stateDirProblem(paths, 'is a symbolic link; refusing to follow it');
+    if (errnoOf(err) === 'ENOTDIR') throw stateDirProblem(paths, 'is not a directory');
+    throw stateDirProblem(paths, `cannot open it (${errnoOf(err)})`);
+  }
+}
+
 /**
  * Creates the state directory (mode 0700) if needed, checks it and pins it (paths.pins, until the lock
  * is released): its parent owned by the site owner or root and writable by nobody else; the directory
@@ -116,43 +153,49 @@ function trusted(paths: SitePaths, uid: number): boolean {
 export function ensureStateDir(paths: SitePaths): void {
   requirePinning();
   closePins(paths);
-  const parentPath = dirname(paths.stateDir);
-  let parent: PinnedDir;
+  const parent = openStateParent(paths);
   try {
-    parent = PinnedDir.open(parentPath);
-  } catch (err) {
-    throw stateDirProblem(paths, `cannot open its parent ${parentPath} (${errnoOf(err)})`);
-  }
-  try {
-    if (!trusted(paths, parent.uid)) throw stateDirProblem(paths, `its parent ${parentPath} is owned by uid ${parent.uid}, neither the site owner (uid ${paths.owner}) nor root: its owner could swap the state directory`);
-    if ((parent.mode & 0o022) !== 0) {
-      throw stateDirProblem(paths, `its parent ${parentPath} is writable by ${(parent.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(parent.mode & 0o7777).toString(8)}), who could swap the state directory; make it writable by its owner only`);
-    }
-    const name = basename(paths.stateDir);
+    const unsafe = parentProblem(paths, parent);
+    if (unsafe) throw stateDirProblem(paths, unsafe);
     try {
-      mkdirSync(parent.at(name), 0o700);
+      mkdirSync(parent.at(basename(paths.stateDir)), 0o700);
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') {
         throw stateDirProblem(paths, `cannot create it (${errnoOf(err)}); create it owned by the user that applies updates, mode 0700, or pass --state-dir`);
       }
     }
-    let state: PinnedDir;
-    try {
-      state = parent.child(name, paths.stateDir);
-    } catch (err) {
-      if (errnoOf(err) === 'ELOOP') throw stateDirProblem(paths, 'is a symbolic link; refusing to follow it');
-      if (errnoOf(err) === 'ENOTDIR') throw stateDirProblem(paths, 'is not a directory');
-      throw stateDirProblem(paths, `cannot open it (${errnoOf(err)})`);
-    }
-    const uid = process.geteuid?.();
-    if ((uid !== undefined && state.uid !== uid) || !trusted(paths, state.uid)) {
+    const state = openState(paths, parent);
+    const notOurs = ownerProblem(paths, state);
+    if (notOurs) {
       state.close();
-      throw stateDirProblem(paths, `is owned by uid ${state.uid}; it must be owned by the user that applies updates (uid ${uid}), who must be the site owner (uid ${paths.owner}) or root`);
+      throw stateDirProblem(paths, notOurs);
     }
     if ((state.mode & 0o077) !== 0) fchmodSync(state.fd, 0o700);
     paths.pins = { state };
   } finally {
     parent.close();
+  }
+}
+
+/** What ensureStateDir would refuse, found without creating or changing anything (for a dry run). */
+export function stateDirProblems(paths: SitePaths): Array<{ code: 'STATE_DIR'; path: string; message: string }> {
+  const pins: PinnedDir[] = [];
+  try {
+    const parent = openStateParent(paths);
+    pins.push(parent);
+    const unsafe = parentProblem(paths, parent);
+    if (unsafe) throw stateDirProblem(paths, unsafe);
+    if (!lstatOrMissing(parent.at(basename(paths.stateDir)))) return [];
+    const state = openState(paths, parent);
+    pins.push(state);
+    const notOurs = ownerProblem(paths, state);
+    if (notOurs) throw stateDirProblem(paths, notOurs);
+    return [];
+  } catch (err) {
+    if (err instanceof InstallError) return err.details.problems as Array<{ code: 'STATE_DIR'; path: string; message: string }>;
+    throw err;
+  } finally {
+    for (const pin of pins) pin.close();
   }
 }
 

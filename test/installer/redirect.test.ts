@@ -12,6 +12,7 @@ import { applyBundle } from '../../lib/installer/apply.js';
 import { resolveInstallerConfig } from '../../lib/installer/daemon-config.js';
 import { applyArgs } from '../../lib/installer/daemon-worker.js';
 import { encodeRecord } from '../../lib/installer/journal.js';
+import { pinningUnavailable } from '../../lib/installer/pinned-dir.js';
 import { recoverSite } from '../../lib/installer/recover.js';
 import { openStore } from '../../lib/store.js';
 import { expectedSnapshot, makeSetup, makeStore, NEW, NOW, OLD, snapshot, tempDir, writeSite } from './support.js';
@@ -249,6 +250,8 @@ describe('installer: no path swapped under the installer redirects it', function
         expect(problemCodes(err), mode.toString(8)).to.deep.equal([`STATE_DIR ${s.stateDir}`]);
         expect(snapshot(s.site)).to.deep.equal(oldSnap);
         expect((await failure(recoverSite(s.site, { now: NOW }))).code, 'recover too').to.equal('PREFLIGHT_FAILED');
+        const dry = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }));
+        expect(problemCodes(dry), 'a dry run says so too').to.deep.equal([`STATE_DIR ${s.stateDir}`]);
       }
     });
 
@@ -315,6 +318,11 @@ describe('installer: no path swapped under the installer redirects it', function
       expect(err.code).to.equal('PREFLIGHT_FAILED');
       expect(problemCodes(err)).to.deep.equal(['SHARED_WRITE sites/default']);
     });
+  });
+
+  it('the pinning mechanism is probed: a descriptor directory that does not resolve is reported (and then every apply and recover refuses, UNSUPPORTED_PLATFORM)', () => {
+    expect(pinningUnavailable(), 'here, /proc/self/fd works').to.equal(null);
+    expect(pinningUnavailable(join(tempDir('countersign-no-proc-'), 'fd'))).to.be.a('string').and.to.contain('not available');
   });
 
   describe('a journal names the store it writes to (item 4)', () => {
