@@ -59,7 +59,7 @@ describe('what a signer is shown: keys, rotations, applicability and the version
     expect(text).to.contain('Threshold:  3 of 4 -> 2 of 4');
     expect(text).to.contain(`Expires:    ${p1.policy.expires} -> 2031-06-01T00:00:00Z`);
     expect(rotationLines(p1.policy, p1.policy).join('\n')).to.contain('(unchanged)');
-    expect(summarizeDocument(p2doc).lines.join('\n')).to.contain('NOT SHOWN: pass --policy CURRENT');
+    expect(summarizeDocument(p2doc).lines.join('\n')).to.contain('NOT SHOWN: countersign sign DOC --policy CURRENT');
   });
 
   it('an empty appliesTo says in words that ANY installed version may install it', () => {
