@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkRelease } from '../../lib/manifest.js';
+import { revokes, type Revocation } from '../../lib/revocation.js';
 import { initStore, openStore, recordInstall, storeFiles, verifyWithStore } from '../../lib/store.js';
 import { bundleInput, makeRelease, NOW, tempDir } from '../support/fixtures.js';
 import { firstGeneration, signedRelease } from '../support/store-fixtures.js';
@@ -65,5 +66,14 @@ describe('Version-scheme attack: a replayed legacy release after a move to numer
     expect(codes({ installed: '7.x-4.9', highestInstalled: '4.0.0' })).to.deep.equal(['VERSION_SCHEME_MISMATCH']);
     expect(codes({ installed: '7.x-4.9', highestInstalled: '8.x-1.0' })).to.deep.equal(['ROLLBACK']);
     expect(codes({ installed: '7.x-4.9', highestInstalled: '7.x-4.9' })).to.deep.equal([]);
+  });
+
+  it('a revocation errs towards refusing: 8.x-1.2 revoked also refuses 1.2.0 (and 1.2.0 revoked refuses 8.x-1.2), never 7.x-1.2', () => {
+    const revoked = (version: string): Revocation => ({ product: 'drupal', component: 'webform', version, reason: 'x', created: '2026-11-01T00:00:00Z', policyVersion: 1 });
+    const release = (version: string) => ({ product: 'drupal', component: 'webform', version });
+    expect(revokes(revoked('8.x-1.2'), release('1.2.0'))).to.equal(true);
+    expect(revokes(revoked('1.2.0'), release('8.x-1.2'))).to.equal(true);
+    expect(revokes(revoked('8.x-1.2'), release('7.x-1.2'))).to.equal(false);
+    expect(revokes(revoked('8.x-1.2'), release('8.x-1.2.0'))).to.equal(true);
   });
 });
