@@ -5,7 +5,9 @@
 import { expect } from 'chai';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkRelease } from '../../lib/manifest.js';
+import { canonicalBytes } from '../../lib/canonical.js';
+import { checkRelease, manifestFromPayload } from '../../lib/manifest.js';
+import { codeOf } from '../support/codes.js';
 import { revokes, type Revocation } from '../../lib/revocation.js';
 import { initStore, openStore, recordInstall, storeFiles, verifyWithStore } from '../../lib/store.js';
 import { bundleInput, makeRelease, NOW, tempDir } from '../support/fixtures.js';
@@ -75,5 +77,11 @@ describe('Version-scheme attack: a replayed legacy release after a move to numer
     expect(revokes(revoked('1.2.0'), release('8.x-1.2'))).to.equal(true);
     expect(revokes(revoked('8.x-1.2'), release('7.x-1.2'))).to.equal(false);
     expect(revokes(revoked('8.x-1.2'), release('8.x-1.2.0'))).to.equal(true);
+  });
+
+  it('a manifest applying across schemes (4.0.0 over 8.x-3.5) is refused when read or built (VERSION_SCHEME_MISMATCH)', () => {
+    const across = { ...replayed.manifest, version: '4.0.0', appliesTo: ['8.x-3.5'] };
+    expect(codeOf(() => manifestFromPayload(canonicalBytes(across)))).to.equal('VERSION_SCHEME_MISMATCH');
+    expect(codeOf(() => makeRelease({ version: '10.2.4', appliesTo: ['8.x-10.2.3'] }))).to.equal('VERSION_SCHEME_MISMATCH');
   });
 });
