@@ -77,7 +77,7 @@ function decodePublicKey(publicKey: Uint8Array): Point | null {
 /**
  * [L]A == O: A has no torsion component. Double-and-add by hand: Point#multiply refuses the
  * scalar L, and isTorsionFree() goes through multiply(), which builds base-point tables for A = B.
- * 252 doublings and 60 additions: a few ms per key (2-5 ms measured on a busy 2-core machine), once per key (cached).
+ * 253 doublings and 73 additions: a few ms per key (2-5 ms measured on a busy 2-core machine), once per key (cached).
  */
 function inPrimeOrderSubgroup(A: Point): boolean {
   let acc = Point.ZERO;
