@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { generateSeed, keyId, publicKeyFromSeed } from '../lib/ed25519.js';
-import { UsageError } from '../lib/errors.js';
+import { generateSeed, isStrongPublicKey, keyId, publicKeyFromSeed } from '../lib/ed25519.js';
+import { KeyError, UsageError } from '../lib/errors.js';
 import { encryptSecretKey, formatPublicKeyFile, unencryptedSecretKey } from '../lib/keyfile.js';
 import { refuseExisting, writeFilesAtomically } from '../lib/durable.js';
 import type { Context } from './context.js';
@@ -42,6 +42,8 @@ export function keygenCommand(ctx: Context): CommandModule<object, KeygenArgs> {
       try {
         const seed = generateSeed();
         const publicKey = publicKeyFromSeed(seed);
+        // The admission rule every policy applies (lib/ed25519.ts), checked before anything is written.
+        if (!isStrongPublicKey(publicKey)) throw new KeyError('WEAK_KEY', 'the generated public key fails the key checks; nothing was written');
         let secretText: string;
         if (args.unencrypted) {
           ctx.err('warning: writing an UNENCRYPTED secret key; use it for tests and demos only.');
