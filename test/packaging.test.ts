@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hooksFromEnv } from '../lib/installer/hooks.js';
 import { bundleCli } from '../scripts/bundle-cli.mjs';
 import { CLI, makeSetup, NEW, REPO, snapshot, expectedSnapshot } from './installer/support.js';
 import { tempDir } from './support/tmp.js';
@@ -46,6 +47,10 @@ describe('packaging', function () {
         expect(r.code, r.stdout).to.equal(0);
         expect(snapshot(s.site)).to.deep.equal(expectedSnapshot(NEW));
       }
+    });
+
+    it('are honoured in-process by the tests only because the root hook enabled them', () => {
+      expect(hooksFromEnv({ COUNTERSIGN_TEST_FAIL_AT_STEP: '1' })).to.not.equal(undefined);
     });
 
     it('apply --help and recover --help do not mention them', async () => {

@@ -149,7 +149,10 @@ async function exchange(request: http.ClientRequest, url: URL, peer: Peer, artif
   } catch (err) {
     throw unreachable(url, err);
   }
-  request.once('close', () => res.destroy());
+  // A connection lost mid-answer ends the read; one closed after the whole answer arrived (no keep-alive) does not.
+  request.once('close', () => {
+    if (!res.complete) res.destroy();
+  });
   const received = await readResponse(res, opts, url);
   const serverAuth = headerValue(res.headers['server-authorization']);
   if (res.statusCode === 401 && !serverAuth) {

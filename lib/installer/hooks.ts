@@ -35,19 +35,26 @@ export class Points {
 export const CRASH_ENV = 'COUNTERSIGN_TEST_CRASH_AT_STEP';
 export const FAIL_ENV = 'COUNTERSIGN_TEST_FAIL_AT_STEP';
 
-// Defined by scripts/bundle-cli.mjs: false in the shipped CLI (the variables are then ignored), true in the
-// tests' CLI bundle. Unbundled code honours them only after enableTestHooks() (test/support/root-hooks.ts).
+// Defined by scripts/bundle-cli.mjs: false in the shipped CLI (the variables are then ignored, whatever
+// else happens), true in the tests' CLI bundle. Unbundled code honours them only in a process that called
+// enableTestHooks() (test/support/root-hooks.ts); a process-wide flag, since a test runner may load this
+// module more than once.
 declare const COUNTERSIGN_TEST_HOOKS: boolean | undefined;
-let testHooksEnabled = typeof COUNTERSIGN_TEST_HOOKS !== 'undefined' && COUNTERSIGN_TEST_HOOKS;
+const ENABLED = Symbol.for('countersign.installer.testHooks');
+
+function testHooksEnabled(): boolean {
+  if (typeof COUNTERSIGN_TEST_HOOKS !== 'undefined') return COUNTERSIGN_TEST_HOOKS;
+  return (globalThis as Record<symbol, unknown>)[ENABLED] === true;
+}
 
 /** Lets hooksFromEnv read the TEST-ONLY variables in this process (tests only). */
 export function enableTestHooks(): void {
-  testHooksEnabled = true;
+  (globalThis as Record<symbol, unknown>)[ENABLED] = true;
 }
 
 /** The test-only hooks the environment asks for, or undefined (always, unless test hooks are enabled). */
 export function hooksFromEnv(env: Record<string, string | undefined>): InstallHooks | undefined {
-  if (!testHooksEnabled) return undefined;
+  if (!testHooksEnabled()) return undefined;
   const crashAt = stepNumber(env[CRASH_ENV]);
   const failAt = stepNumber(env[FAIL_ENV]);
   if (crashAt === undefined && failAt === undefined) return undefined;

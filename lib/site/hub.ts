@@ -37,5 +37,5 @@ export function hubHttpsAgent(pem: string, where: string): https.Agent {
       throw new UsageError('USAGE', `${where}: a certificate does not parse (${(err as Error).message})`);
     }
   }
-  return new https.Agent({ ca: [...rootCertificates, ...certs] });
+  return new https.Agent({ keepAlive: true, ca: [...rootCertificates, ...certs] });
 }

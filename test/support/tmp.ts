@@ -4,7 +4,10 @@ import { chmodSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const made = new Set<string>();
+// One set for the process: the root hook and the tests may load this module as two instances.
+const REGISTRY = Symbol.for('countersign.test.tempDirs');
+const made: Set<string> = ((globalThis as Record<symbol, unknown>)[REGISTRY] as Set<string> | undefined) ?? new Set<string>();
+(globalThis as Record<symbol, unknown>)[REGISTRY] = made;
 
 /** A new directory under os.tmpdir(), removed at the end of the run. */
 export function tempDir(prefix = 'countersign-test-'): string {
