@@ -1,24 +1,27 @@
 // The Hawk HTTP client's own rules, against small hand-made peers: it corrects its clock from a signed
 // stale-timestamp answer but never by more than a day, one deadline bounds a whole call however slowly a
 // peer trickles bytes, an unauthenticated error answer is read only up to 64 KiB, and registration never
-// follows a redirect (the secret would go wherever it points).
+// follows a redirect (the secret would go wherever it points); a download over a connection without
+// keep-alive is read whole.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { hawkCall, type Peer } from '../../lib/distribution/http.js';
 import { listen, type Listening } from '../../lib/distribution/listen.js';
 import { NonceCache, staleTimestampHeader } from '../../lib/hawk.js';
 import { JSON_TYPE } from '../../lib/distribution/messages.js';
 import { siteRequestHandler } from '../../lib/site/endpoint.js';
-import { credentialsPath } from '../../lib/site/credentials.js';
+import { credentialsPath, hawkCredentials } from '../../lib/site/credentials.js';
 import { registerSite } from '../../lib/site/register.js';
 import { initStore } from '../../lib/store.js';
 import { tempDir } from '../installer/support.js';
 import { rejectionCode } from '../support/codes.js';
 import { makePolicy, envelopeBytes } from '../support/fixtures.js';
 import type { SiteAgent } from '../../lib/site/agent.js';
+import type { CountersignError } from '../../lib/errors.js';
+import { liveRelease, startHub, startSite } from './support.js';
 
 const creds = { id: randomBytes(16).toString('hex'), key: randomBytes(32) };
 const HELLO = { contentType: JSON_TYPE, bytes: Buffer.from(JSON.stringify({ type: 'hello', site: creds.id })) };
@@ -86,6 +89,29 @@ describe('distribution: the Hawk HTTP client', function () {
     servers.push(big);
     const code = await rejectionCode(hawkCall({ base: new URL(`http://127.0.0.1:${big.port}/`), creds, allowPrivate: true }, 'GET', 'x', undefined, { maxResponseBytes: 1 << 26 }));
     expect(code).to.equal('TOO_LARGE');
+  });
+
+  it('a download over a connection without keep-alive is read whole: the socket closing after the answer does not cut it off', async () => {
+    const release = liveRelease(tempDir());
+    const hub = await startHub(release);
+    const s = await startSite(release);
+    try {
+      const site = hawkCredentials(await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store, allowPrivate: true }));
+      const agent = new http.Agent({ keepAlive: false });
+      const dir = tempDir();
+      const outcomes: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const call = hawkCall({ base: new URL(`${hub.url.href}v1/`), creds: site, allowPrivate: true, agents: { http: agent } }, 'GET', 'bundles/drupal-core-10.2.4', undefined, {
+          maxResponseBytes: 1 << 26,
+          responseFile: join(dir, `${i}.bundle`),
+        });
+        outcomes.push(await call.then(() => 'ok', (err: CountersignError) => err.code));
+      }
+      expect(outcomes.filter((o) => o !== 'ok')).to.deep.equal([]);
+    } finally {
+      await s.close();
+      await hub.close();
+    }
   });
 
   it('registration never follows a redirect, and leaves no credentials behind', async () => {
