@@ -1,13 +1,21 @@
 // Temporary directories of a test run: made under os.tmpdir() and removed when the run ends (the root
-// hook in test/support/root-hooks.ts), whatever a test left in them: read-only modes included.
+// hook in test/support/root-hooks.ts, or the process's exit), whatever a test left in them: read-only
+// modes included.
 import { chmodSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // One set for the process: the root hook and the tests may load this module as two instances.
 const REGISTRY = Symbol.for('countersign.test.tempDirs');
-const made: Set<string> = ((globalThis as Record<symbol, unknown>)[REGISTRY] as Set<string> | undefined) ?? new Set<string>();
-(globalThis as Record<symbol, unknown>)[REGISTRY] = made;
+const made: Set<string> = ((globalThis as Record<symbol, unknown>)[REGISTRY] as Set<string> | undefined) ?? newRegistry();
+
+function newRegistry(): Set<string> {
+  const set = new Set<string>();
+  (globalThis as Record<symbol, unknown>)[REGISTRY] = set;
+  // Also when mocha runs without the root hook (--no-config) or a test calls process.exit.
+  process.once('exit', () => removeTempDirs());
+  return set;
+}
 
 /** A new directory under os.tmpdir(), removed at the end of the run. */
 export function tempDir(prefix = 'countersign-test-'): string {
