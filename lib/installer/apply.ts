@@ -24,10 +24,10 @@ import { verifyBundle, type BundleInput, type Limits, type Verified } from '../v
 import { commitPlan, finishCommitted } from './commit.js';
 import { noProgress, type ProgressEvent, type ProgressSink } from './events.js';
 import { errnoOf, lstatOrMissing } from './fsutil.js';
-import { Points, type InstallHooks } from './hooks.js';
+import { describeFault, Points, type InstallHooks } from './hooks.js';
 import { detectInstalledVersion, inspectSite, type DetectedVersion } from './inspect.js';
 import type { JournalBegin } from './journal.js';
-import { pinningUnavailable } from './pinned-dir.js';
+import { fault, PinnedDir, pinningUnavailable } from './pinned-dir.js';
 import { checkSpace, countSteps, describeSteps, planUpdate, sharedWriteProblems, type LocalChange, type Plan, type Problem, type Step } from './plan.js';
 import { DEFAULT_POST_TIMEOUT_MS, describeStepFailure, missingCommands, runPostUpdate, type PostStepResult } from './post.js';
 import { readJournal, recoverLocked, type RecoverAction } from './recover.js';
@@ -219,7 +219,7 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
     // Phase 3: post-update.
     t = Date.now();
     progress({ event: 'phase', phase: 'post', status: 'start' });
-    const post = await postPhase(paths, v.manifest, begin.bundle, opts, progress, now);
+    const post = await postPhase(paths, v.manifest, begin.bundle, opts, progress, now, plan.checkedDirs.get(''));
     timings.post = Date.now() - t;
     phases.push('post');
     progress({ event: 'phase', phase: 'post', status: 'done' });
@@ -458,7 +458,12 @@ function probeHardLinks(paths: SitePaths): Problem | null {
   }
 }
 
-async function postPhase(paths: SitePaths, manifest: Manifest, bundle: string, opts: ApplyOptions, progress: ProgressSink, now: Date): Promise<PostStepResult[]> {
+/**
+ * The post-update steps, run in the site root pinned by descriptor (their working directory is
+ * /proc/self/fd/N, so a root renamed away and replaced after the commit never gets them run in the
+ * replacement); `expectedRoot`: the root's DEV:INO as the preflight checked it, when the files phase just ran.
+ */
+async function postPhase(paths: SitePaths, manifest: Manifest, bundle: string, opts: ApplyOptions, progress: ProgressSink, now: Date, expectedRoot?: string): Promise<PostStepResult[]> {
   const release = { bundle, product: manifest.product, component: manifest.component, version: manifest.version };
   const done = () => {
     const state = readPhaseState(paths);
@@ -470,7 +475,28 @@ async function postPhase(paths: SitePaths, manifest: Manifest, bundle: string, o
   }
   // Written first, so a crash in the middle of a step also leaves the site marked.
   writeAttention(paths, { code: 'POST_UPDATE_INTERRUPTED', message: `the post-update steps of ${manifest.product} ${manifest.component} ${manifest.version} were started and did not finish`, ...release }, now);
-  const results = await runPostUpdate(manifest.postUpdate, { cwd: paths.root, timeoutMs: opts.postTimeoutMs ?? DEFAULT_POST_TIMEOUT_MS, env: opts.postEnv, progress });
+  let root: PinnedDir;
+  try {
+    root = PinnedDir.open(paths.root);
+    if (expectedRoot !== undefined && root.id !== expectedRoot) {
+      root.close();
+      throw fault('ESTALE', `${paths.root} is no longer the directory that was updated (moved or replaced since the preflight)`);
+    }
+  } catch (err) {
+    const message = `the post-update steps of ${manifest.product} ${manifest.component} ${manifest.version} were not run: ${describeFault(err)}`;
+    writeAttention(paths, { code: 'POST_UPDATE_FAILED', message, ...release }, now);
+    throw new InstallError('POST_UPDATE_FAILED', `${message}; the site needs attention, and updates are refused until an operator runs countersign recover --site ${paths.root} --clear`, {
+      cause: describeFault(err),
+      post: [],
+      attention: paths.attention,
+    });
+  }
+  let results: PostStepResult[];
+  try {
+    results = await runPostUpdate(manifest.postUpdate, { cwd: root.self, timeoutMs: opts.postTimeoutMs ?? DEFAULT_POST_TIMEOUT_MS, env: opts.postEnv, progress });
+  } finally {
+    root.close();
+  }
   const failed = results.find((r) => !r.ok);
   if (failed) {
     const message = `post-update step ${failed.step + 1} of ${manifest.postUpdate.length} failed: ${describeStepFailure(failed)}`;

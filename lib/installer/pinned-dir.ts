@@ -82,6 +82,11 @@ export class PinnedDir {
     return this.fdOrNull;
   }
 
+  /** The path of this very directory, /proc/self/fd/N (e.g. a child's working directory: it chdirs before exec, while N is still open). */
+  get self(): string {
+    return `${FD_DIR}/${this.fd}`;
+  }
+
   /** The path of `name` inside this very directory (resolved through the descriptor, not the directory's old path). */
   at(name: string): string {
     if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new Error(`internal: ${JSON.stringify(name)} is not one path component`);
