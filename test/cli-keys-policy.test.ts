@@ -3,9 +3,8 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { listing, makeCliKeys, runCli, runCliOk, envelopePayload, type CliKey } from './support/cli.js';
+import { listing, makeCliKeys, runCli, runCliOk, envelopePayload, type CliKey, scriptedPrompter } from './support/cli.js';
 import { NOW, tempDir } from './support/fixtures.js';
-import type { Prompter } from '../cli/context.js';
 
 const PASSPHRASE = 'correct horse battery staple 7f3a';
 
@@ -20,18 +19,6 @@ function craftPublicKeyFile(path: string, keyBytes: Uint8Array, name: string): s
     JSON.stringify({ type: 'countersign-public-key', keyid: sha256Hex(keyBytes), name, publicKey: Buffer.from(keyBytes).toString('base64') }, null, 2) + '\n',
   );
   return path;
-}
-
-/** A prompter that answers from `answers` in order and records each question in `asked`. */
-function recording(asked: string[], answers: Array<string | boolean | Error>): Prompter {
-  const next = async (message: string) => {
-    asked.push(message);
-    const a = answers.shift();
-    if (a === undefined) throw new Error(`unexpected prompt ${message}`);
-    if (a instanceof Error) throw a;
-    return a;
-  };
-  return { password: next as (m: string) => Promise<string>, confirm: next as (m: string) => Promise<boolean> };
 }
 
 /** What inquirer throws on Ctrl-C. */
@@ -144,7 +131,7 @@ describe('cli keygen', () => {
   it('--out under a file, not a directory: exit 2, IO, before any passphrase is asked', async () => {
     writeFileSync(join(dir, 'plain'), 'x');
     const asked: string[] = [];
-    const r = await runCli(['keygen', '--out', join(dir, 'plain', 'frank'), '--json'], { interactive: true, prompter: recording(asked, []) });
+    const r = await runCli(['keygen', '--out', join(dir, 'plain', 'frank'), '--json'], { interactive: true, prompter: scriptedPrompter(asked, []) });
     expect(r.code).to.equal(2);
     expect(r.json).to.include({ ok: false, code: 'IO' });
     expect(asked).to.deep.equal([]);
@@ -155,7 +142,7 @@ describe('cli keygen', () => {
     const key = readFileSync(join(dir, 'gina.key'));
     const pub = readFileSync(join(dir, 'gina.pub'));
     const asked: string[] = [];
-    const r = await runCli(['keygen', '--out', join(dir, 'gina'), '--json'], { interactive: true, prompter: recording(asked, []) });
+    const r = await runCli(['keygen', '--out', join(dir, 'gina'), '--json'], { interactive: true, prompter: scriptedPrompter(asked, []) });
     expect(r.code).to.equal(2);
     expect(r.json).to.include({ ok: false, code: 'OUTPUT_EXISTS' });
     expect(asked, 'refused before any prompt').to.deep.equal([]);
@@ -204,7 +191,7 @@ describe('cli keygen at a terminal (passphrases)', () => {
 
   it('an empty passphrase is refused at the first prompt and asked again', async () => {
     const asked: string[] = [];
-    const r = await runCli(['keygen', '--out', join(dir, 'a'), '--json'], { interactive: true, prompter: recording(asked, ['', STRONG, STRONG]) });
+    const r = await runCli(['keygen', '--out', join(dir, 'a'), '--json'], { interactive: true, prompter: scriptedPrompter(asked, ['', STRONG, STRONG]) });
     expect(r.code, r.stderr).to.equal(0);
     expect(asked).to.deep.equal(['Passphrase:', 'Passphrase:', 'Passphrase again:']);
     expect(r.stderr).to.match(/must not be empty/);
@@ -212,17 +199,17 @@ describe('cli keygen at a terminal (passphrases)', () => {
 
   it('a mismatch asks for both again instead of failing; three mismatches fail with nothing written', async () => {
     const asked: string[] = [];
-    const ok = await runCli(['keygen', '--out', join(dir, 'b'), '--json'], { interactive: true, prompter: recording(asked, [STRONG, 'typo', STRONG, STRONG]) });
+    const ok = await runCli(['keygen', '--out', join(dir, 'b'), '--json'], { interactive: true, prompter: scriptedPrompter(asked, [STRONG, 'typo', STRONG, STRONG]) });
     expect(ok.code, ok.stderr).to.equal(0);
     expect(asked).to.have.length(4);
-    const r = await runCli(['keygen', '--out', join(dir, 'c'), '--json'], { interactive: true, prompter: recording([], [STRONG, 'x', STRONG, 'y', STRONG, 'z']) });
+    const r = await runCli(['keygen', '--out', join(dir, 'c'), '--json'], { interactive: true, prompter: scriptedPrompter([], [STRONG, 'x', STRONG, 'y', STRONG, 'z']) });
     expect(r.code).to.equal(2);
     expect(r.json).to.include({ ok: false, code: 'PASSPHRASE_MISMATCH' });
     expect(listing(dir)).to.deep.equal(['b.key', 'b.pub']);
   });
 
   it('a weak passphrase is warned about (zxcvbn), not refused; a strong one is not', async () => {
-    const weak = await runCli(['keygen', '--out', join(dir, 'd'), '--unencrypted'], { interactive: true, prompter: recording([], []) });
+    const weak = await runCli(['keygen', '--out', join(dir, 'd'), '--unencrypted'], { interactive: true, prompter: scriptedPrompter([], []) });
     expect(weak.stderr).not.to.match(/weak/);
     const r = await runCli(['keygen', '--out', join(dir, 'e'), '--json'], { env: { COUNTERSIGN_PASSPHRASE: 'password1' } });
     expect(r.code).to.equal(0);
@@ -233,7 +220,7 @@ describe('cli keygen at a terminal (passphrases)', () => {
   });
 
   it('Ctrl-C at a prompt: "cancelled", CANCELLED, exit 2, nothing written (not INTERNAL)', async () => {
-    const r = await runCli(['keygen', '--out', join(dir, 'sub', 'g')], { interactive: true, prompter: recording([], [ctrlC()]) });
+    const r = await runCli(['keygen', '--out', join(dir, 'sub', 'g')], { interactive: true, prompter: scriptedPrompter([], [ctrlC()]) });
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/^error\[CANCELLED\]: cancelled$/m);
     expect(r.stderr).not.to.contain('INTERNAL');

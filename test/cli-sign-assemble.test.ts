@@ -4,9 +4,8 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { envelopePayload, listing, makeCliKeys, makeCliPolicy, runCli, runCliOk, type CliKey } from './support/cli.js';
+import { envelopePayload, listing, makeCliKeys, makeCliPolicy, runCli, runCliOk, type CliKey, scriptedPrompter } from './support/cli.js';
 import { BASE_TREE, NEW_TREE, NOW, tempDir, writeTree } from './support/fixtures.js';
-import type { Prompter } from '../cli/context.js';
 
 const RISK = 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default';
 const EXAMPLE_KEYS = fileURLToPath(new URL('../keys-example/', import.meta.url));
@@ -17,18 +16,6 @@ function sha256Hex(bytes: Uint8Array): string {
 
 function payloadBytes(envelopePath: string): Buffer {
   return Buffer.from(JSON.parse(readFileSync(envelopePath, 'utf8')).payload, 'base64');
-}
-
-/** A prompter that answers from `answers` in order and records each question in `asked`. */
-function answering(asked: string[], answers: Array<string | boolean | Error>): Prompter {
-  const next = async (message: string) => {
-    asked.push(message);
-    const a = answers.shift();
-    if (a === undefined) throw new Error(`unexpected prompt ${message}`);
-    if (a instanceof Error) throw a;
-    return a;
-  };
-  return { password: next as (m: string) => Promise<string>, confirm: next as (m: string) => Promise<boolean> };
 }
 
 function expectNoStackTrace(text: string): void {
@@ -234,14 +221,14 @@ describe('cli sign and assemble', () => {
       const ok = await runCli(['sign', manifest, '--key', join(EXAMPLE_KEYS, 'alice.key'), '--out', join(d, 'a.sig'), '--json'], {
         ...opts,
         interactive: true,
-        prompter: answering(asked, [true, 'wrong-1', 'wrong-2', good]),
+        prompter: scriptedPrompter(asked, [true, 'wrong-1', 'wrong-2', good]),
       });
       expect(ok.code, ok.stderr).to.equal(0);
       expect(asked).to.deep.equal(['Sign this document?', 'Passphrase:', 'Passphrase:', 'Passphrase:']);
       const r = await runCli(['sign', manifest, '--key', join(EXAMPLE_KEYS, 'alice.key'), '--out', join(d, 'b.sig'), '--json'], {
         ...opts,
         interactive: true,
-        prompter: answering([], [true, 'wrong-1', 'wrong-2', 'wrong-3']),
+        prompter: scriptedPrompter([], [true, 'wrong-1', 'wrong-2', 'wrong-3']),
       });
       expect(r.code).to.equal(2);
       expect(r.json).to.include({ ok: false, code: 'BAD_PASSPHRASE' });
@@ -251,7 +238,7 @@ describe('cli sign and assemble', () => {
     it('Ctrl-C at the confirmation: "cancelled", CANCELLED, exit 2, nothing written', async () => {
       const d = outDir('ctrl-c');
       const cancel = Object.assign(new Error('User force closed the prompt with SIGINT'), { name: 'ExitPromptError' });
-      const r = await runCli(['sign', manifest, '--key', keys.alice!.key, '--out', join(d, 'a.sig')], { ...opts, interactive: true, prompter: answering([], [cancel]) });
+      const r = await runCli(['sign', manifest, '--key', keys.alice!.key, '--out', join(d, 'a.sig')], { ...opts, interactive: true, prompter: scriptedPrompter([], [cancel]) });
       expect(r.code).to.equal(2);
       expect(r.stderr).to.match(/^error\[CANCELLED\]: cancelled$/m);
       expect(listing(d)).to.deep.equal([]);
@@ -262,7 +249,7 @@ describe('cli sign and assemble', () => {
       const out = join(d, 'a.sig');
       writeFileSync(out, 'keep me');
       const asked: string[] = [];
-      const r = await runCli(['sign', manifest, '--key', keys.alice!.key, '--out', out, '--json'], { ...opts, interactive: true, prompter: answering(asked, []) });
+      const r = await runCli(['sign', manifest, '--key', keys.alice!.key, '--out', out, '--json'], { ...opts, interactive: true, prompter: scriptedPrompter(asked, []) });
       expect(r.code).to.equal(2);
       expect(r.json).to.include({ ok: false, code: 'OUTPUT_EXISTS' });
       expect(asked).to.deep.equal([]);

@@ -16,16 +16,7 @@ import type { IndexEntry } from '../../lib/distribution/messages.js';
 import { nextWanted } from '../../lib/site/choose.js';
 import { storeBackend } from '../../lib/site/store-backend.js';
 import { expectedSnapshot, makeBundle, makeSetup, NEW, NOW, OLD, snapshot, tempDir, writeSite, type Snapshot, type Tree } from './support.js';
-
-async function failure(p: Promise<unknown>): Promise<CountersignError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof CountersignError) return err;
-    throw err;
-  }
-  throw new Error('expected the apply to fail');
-}
+import { rejectionOf } from '../support/codes.js';
 
 const LESS_CRITICAL = 'AC:Complex/A:Admin/CI:Some/II:None/E:Theoretical/TD:Uncommon'; // 7/25
 const CRITICAL = 'AC:None/A:None/CI:Some/II:Some/E:Theoretical/TD:Uncommon'; // 16/25
@@ -73,11 +64,11 @@ describe('installer apply: the three phases', function () {
   it('phases one at a time, in order: check writes nothing in the site, files installs, post runs the steps; post before files is PHASE_ORDER', async () => {
     const s = await makeSetup({ request: { postUpdate: [[process.execPath, '-e', '0']] } });
     const opts: ApplyOptions = { site: s.site, store: s.store, now: NOW };
-    expect((await failure(applyBundle(s.release.bundle, { ...opts, phase: 'post' }))).code).to.equal('PHASE_ORDER');
+    expect((await rejectionOf(applyBundle(s.release.bundle, { ...opts, phase: 'post' }))).code).to.equal('PHASE_ORDER');
     const check = await applyBundle(s.release.bundle, { ...opts, phase: 'check' });
     expect(check.phases).to.deep.equal(['check']);
     expect(snapshot(s.site)).to.deep.equal(oldSnap);
-    expect((await failure(applyBundle(s.release.bundle, { ...opts, phase: 'post' }))).code, 'post right after check').to.equal('PHASE_ORDER');
+    expect((await rejectionOf(applyBundle(s.release.bundle, { ...opts, phase: 'post' }))).code, 'post right after check').to.equal('PHASE_ORDER');
     const files = await applyBundle(s.release.bundle, { ...opts, phase: 'files' });
     expect(files.phases).to.deep.equal(['check', 'files']);
     expect(files.post).to.deep.equal([]);
@@ -85,7 +76,7 @@ describe('installer apply: the three phases', function () {
     const post = await applyBundle(s.release.bundle, { ...opts, phase: 'post' });
     expect(post.phases).to.deep.equal(['post']);
     expect(post.post.map((p) => p.ok)).to.deep.equal([true]);
-    const again = await failure(applyBundle(s.release.bundle, opts));
+    const again = await rejectionOf(applyBundle(s.release.bundle, opts));
     expect((again as VerificationError).reasons.map((r) => r.code), 'the same release again').to.deep.equal(['NOT_APPLICABLE', 'ROLLBACK']);
   });
 
@@ -102,18 +93,18 @@ describe('installer apply: the three phases', function () {
     const dry = await applyBundle(s.release.bundle, { site: s.site, trusted, now: NOW, dryRun: true });
     expect(dry.from).to.equal('10.2.3');
     expect(dry.detected).to.deep.equal({ path: 'core/lib/Drupal.php', version: '10.2.3' });
-    expect((await failure(applyBundle(s.release.bundle, { site: s.site, trusted, now: NOW, installed: '10.2.2', dryRun: true }))).code, 'told 10.2.2').to.equal('NOT_APPLICABLE');
+    expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, now: NOW, installed: '10.2.2', dryRun: true }))).code, 'told 10.2.2').to.equal('NOT_APPLICABLE');
     const r = await applyBundle(s.release.bundle, { site: s.site, trusted, now: NOW });
     expect(r.phases).to.deep.equal(['check', 'files', 'post']);
     expect(snapshot(s.site)).to.deep.equal(newSnap);
-    expect((await failure(applyBundle(s.release.bundle, { site: s.site, trusted, now: NOW }))).code, 'now the file says 10.2.4').to.equal('NOT_APPLICABLE');
+    expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, now: NOW }))).code, 'now the file says 10.2.4').to.equal('NOT_APPLICABLE');
   });
 
   it('with --policy and no version file to read: PREFLIGHT_FAILED (VERSION_UNKNOWN) unless --installed is given', async () => {
     const s = await makeSetup();
     rmSync(join(s.site, 'core/lib/Drupal.php'));
     const trusted = loadTrustedPolicy(s.release.policyBytes);
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, trusted, product: 'drupal', component: 'core', now: NOW }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, product: 'drupal', component: 'core', now: NOW }));
     expect(err.code).to.equal('PREFLIGHT_FAILED');
     expect((err.details.problems as Array<{ code: string }>).map((p) => p.code)).to.deep.equal(['VERSION_UNKNOWN']);
   });
@@ -122,7 +113,7 @@ describe('installer apply: the three phases', function () {
     const s = await makeSetup();
     writeFileSync(join(s.site, 'core/lib/Drupal.php'), "<?php\nclass Drupal {\n  const VERSION = '10.2.2';\n}\n");
     const before = snapshot(s.site);
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
     expect(err.code).to.equal('PREFLIGHT_FAILED');
     expect((err.details.problems as Array<{ code: string }>).map((p) => p.code)).to.include('VERSION_MISMATCH');
     expect(snapshot(s.site)).to.deep.equal(before);
@@ -139,7 +130,7 @@ describe('installer apply: the three phases', function () {
     const site = writeSite(join(dir, 'www', 'site'), OLD);
     const { makeStore } = await import('./support.js');
     const store = await makeStore(dir, release);
-    const err = await failure(applyBundle(release.bundle, { site, store, now: NOW }));
+    const err = await rejectionOf(applyBundle(release.bundle, { site, store, now: NOW }));
     expect(err).to.be.instanceOf(VerificationError);
     expect(err.code).to.equal('QUORUM_NOT_MET');
     expect(snapshot(site)).to.deep.equal(oldSnap);
@@ -190,7 +181,7 @@ describe('installer apply: --dry-run', function () {
     writeFileSync(join(s.site, 'README.txt'), 'my notes\n');
     const www = join(s.dir, 'www');
     const before = snapshot(www);
-    expect((await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }))).code).to.equal('LOCAL_CHANGES');
+    expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }))).code).to.equal('LOCAL_CHANGES');
     expect(snapshot(www)).to.deep.equal(before);
   });
 });
@@ -210,7 +201,7 @@ describe('installer apply: locally modified files', function () {
   it('LOCAL_CHANGES lists every modified or missing file, and nothing in the site is touched', async () => {
     const s = await modifiedSite();
     const before = snapshot(s.site);
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
     expect(err).to.be.instanceOf(InstallError);
     expect(err.code).to.equal('LOCAL_CHANGES');
     const files = err.details.files as Array<{ path: string; found: string | null }>;
@@ -254,7 +245,7 @@ describe('installer apply: locally modified files', function () {
       const s = await modifiedSite(vector);
       const before = snapshot(s.site);
       for (const dryRun of [true, false]) {
-        const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, keepLocal: true, dryRun }));
+        const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, keepLocal: true, dryRun }));
         expect(err.code, `${vector} dry run ${dryRun}`).to.equal('KEEP_LOCAL_REFUSED');
       }
       expect(snapshot(s.site)).to.deep.equal(before);
@@ -268,7 +259,7 @@ describe('installer apply: locally modified files', function () {
   it('a crash after the commit record keeps the kept files in the journal: recovery records the install as partial too', async () => {
     const s = await modifiedSite(LESS_CRITICAL);
     const hooks = { point: (_n: number, label: string) => { if (label === 'logged commit') throw Object.assign(new Error('EIO: injected'), { code: 'EIO' }); } };
-    await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, keepLocal: true, hooks }));
+    await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, keepLocal: true, hooks }));
     expect(readFileSync(join(s.stateDir, 'journal'), 'utf8')).to.contain('"kept":["README.txt"');
     await recoverSite(s.site, { store: s.store, now: NOW });
     const entry = (await openStore(s.store)).state.installed['drupal/core']!;
@@ -286,7 +277,7 @@ describe('installer apply: locally modified files', function () {
   it('--keep-local never keeps the version file', async () => {
     const s = await makeSetup();
     writeFileSync(join(s.site, 'core/lib/Drupal.php'), "<?php\nclass Drupal {\n  const VERSION = '10.2.3'; // patched\n}\n");
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, keepLocal: true }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, keepLocal: true }));
     expect(err.code).to.equal('LOCAL_CHANGES');
     expect(err.message).to.contain('version file');
     expect(snapshot(s.site)['core/lib/Security']).to.equal(undefined);
@@ -306,7 +297,7 @@ describe('installer apply: a failure in the middle of the commit rolls back', fu
     const commitAt = labels.indexOf('logged commit') + 1;
     for (let k = 1; k <= labels.length; k++) {
       const s = await makeSetup();
-      const err = await failure(
+      const err = await rejectionOf(
         applyBundle(s.release.bundle, {
           site: s.site,
           store: s.store,
@@ -356,7 +347,7 @@ describe('installer apply: a failure in the middle of the commit rolls back', fu
 
   it('a file changed while the update runs (after the preflight) is not overwritten: rolled back, the change kept', async () => {
     const s = await makeSetup();
-    const err = await failure(
+    const err = await rejectionOf(
       applyBundle(s.release.bundle, {
         site: s.site,
         store: s.store,
@@ -380,7 +371,7 @@ describe('installer apply: a failure in the middle of the commit rolls back', fu
     const target = join(s.site, 'core/modules/system');
     let immutable = false;
     try {
-      const err = await failure(
+      const err = await rejectionOf(
         applyBundle(s.release.bundle, {
           site: s.site,
           store: s.store,
@@ -460,7 +451,7 @@ describe('installer apply: a failure in the middle of the commit rolls back', fu
     it('the disk filling up mid-commit: COMMIT_FAILED with ENOSPC, the old release again', async () => {
       const s = await tmpfsSite('full');
       let filled = false;
-      const err = await failure(
+      const err = await rejectionOf(
         applyBundle(s.release.bundle, {
           site: s.site,
           store: s.store,
@@ -486,7 +477,7 @@ describe('installer apply: a failure in the middle of the commit rolls back', fu
     it('too little room from the start: PREFLIGHT_FAILED (NO_SPACE) before anything is staged', async () => {
       const s = await tmpfsSite('small');
       writeFileSync(join(mnt!, 'small', 'ballast'), Buffer.alloc(1 << 20));
-      const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+      const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
       expect(err.code).to.equal('PREFLIGHT_FAILED');
       expect((err.details.problems as Array<{ code: string }>).map((p) => p.code)).to.deep.equal(['NO_SPACE']);
       expect(snapshot(s.site)).to.deep.equal(oldSnap);
@@ -504,7 +495,7 @@ describe('installer apply: one job per site, anywhere the operator puts the stat
     ensureStateDir(paths);
     const held = await lockSite(paths);
     try {
-      const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+      const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
       expect(err.code).to.equal('SITE_BUSY');
       expect(snapshot(s.site)).to.deep.equal(oldSnap);
     } finally {
@@ -539,7 +530,7 @@ describe('installer apply: the trust store decides what is installed', function 
   this.timeout(60_000);
   it('a store given by a relative path is recorded absolute in the journal, so a later recovery finishes the install', async () => {
     const s = await makeSetup();
-    const err = await failure(
+    const err = await rejectionOf(
       applyBundle(s.release.bundle, {
         site: s.site,
         store: relative(process.cwd(), s.store),
@@ -557,7 +548,7 @@ describe('installer apply: the trust store decides what is installed', function 
     const s = await makeSetup();
     await recordInstall(s.store, 'drupal', 'core', '10.2.2', { now: NOW });
     const before: Snapshot = snapshot(s.site);
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
     expect(err.code).to.equal('NOT_APPLICABLE');
     expect(snapshot(s.site)).to.deep.equal(before);
   });
@@ -574,14 +565,14 @@ describe('installer apply: a release for another product or component is WRONG_T
     const site = writeSite(join(dir, 'www', 'site'), OLD);
     const trusted = loadTrustedPolicy(release.policyBytes);
     for (const dryRun of [true, false]) {
-      const err = await failure(applyBundle(release.bundle, { site, trusted, installed: '10.2.3', now: NOW, dryRun }));
+      const err = await rejectionOf(applyBundle(release.bundle, { site, trusted, installed: '10.2.3', now: NOW, dryRun }));
       expect(err.code, `dry run: ${dryRun}`).to.equal('WRONG_TARGET');
       expect((err as VerificationError).reasons[0]!.details).to.deep.include({ field: 'product', expected: 'drupal', found: 'wordpress' });
     }
     expect(snapshot(site)).to.deep.equal(oldSnap);
     expect(existsSync(join(dir, 'www', '.countersign-site', 'staging'))).to.equal(false);
     // Without --installed too (the WordPress version file is not there to say anything).
-    expect((await failure(applyBundle(release.bundle, { site, trusted, now: NOW }))).code).to.equal('WRONG_TARGET');
+    expect((await rejectionOf(applyBundle(release.bundle, { site, trusted, now: NOW }))).code).to.equal('WRONG_TARGET');
   });
 
   it('with a store that records both products, the site\'s version file still says which one this tree is', async () => {
@@ -590,7 +581,7 @@ describe('installer apply: a release for another product or component is WRONG_T
     const site = writeSite(join(dir, 'www', 'site'), OLD);
     const store = join(dir, 'store');
     await initStore(store, release.policyBytes, { now: NOW, installed: [{ product: 'drupal', component: 'core', version: '10.2.3' }, { product: 'wordpress', component: 'core', version: '10.2.3' }] });
-    const err = await failure(applyBundle(release.bundle, { site, store, now: NOW }));
+    const err = await rejectionOf(applyBundle(release.bundle, { site, store, now: NOW }));
     expect(reasonCodes(err)).to.deep.equal(['WRONG_TARGET']);
     expect(snapshot(site)).to.deep.equal(oldSnap);
   });
@@ -598,12 +589,12 @@ describe('installer apply: a release for another product or component is WRONG_T
   it('checks --product and --component as given, and refuses (TARGET_UNKNOWN) when neither they nor a version file say what the site is', async () => {
     const s = await makeSetup();
     const trusted = loadTrustedPolicy(s.release.policyBytes);
-    expect((await failure(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', product: 'backdrop', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
-    expect((await failure(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', component: 'views', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
+    expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', product: 'backdrop', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
+    expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', component: 'views', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
     const ok = await applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', product: 'drupal', component: 'core', now: NOW, dryRun: true });
     expect(ok.dryRun).to.equal(true);
     rmSync(join(s.site, 'core', 'lib', 'Drupal.php'));
-    const unknown = await failure(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', now: NOW, dryRun: true }));
+    const unknown = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', now: NOW, dryRun: true }));
     expect(unknown.code).to.equal('PREFLIGHT_FAILED');
     expect((unknown.details.problems as Array<{ code: string }>).map((p) => p.code)).to.deep.equal(['TARGET_UNKNOWN']);
   });
@@ -618,8 +609,8 @@ describe('installer apply: a release for another product or component is WRONG_T
     expect((await applyBundle(release.bundle, { site, trusted, now: NOW, dryRun: true })).component).to.equal('views');
     // The same release pointed at a core tree, or at a WordPress plugin called views: not this site.
     const core = writeSite(join(dir, 'www', 'core'), { ...OLD, ...base });
-    expect((await failure(applyBundle(release.bundle, { site: core, trusted, installed: '8.x-3.1', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
+    expect((await rejectionOf(applyBundle(release.bundle, { site: core, trusted, installed: '8.x-3.1', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
     const plugin = writeSite(join(dir, 'www', 'plugin'), { 'views.php': '<?php\n/*\n * Plugin Name: Views\n * Version: 8.x-3.1\n */\n', 'views.module': '<?php // 3.1\n' });
-    expect((await failure(applyBundle(release.bundle, { site: plugin, trusted, installed: '8.x-3.1', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
+    expect((await rejectionOf(applyBundle(release.bundle, { site: plugin, trusted, installed: '8.x-3.1', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
   });
 });

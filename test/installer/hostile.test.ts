@@ -4,24 +4,14 @@
 import { expect } from 'chai';
 import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CountersignError, VerificationError } from '../../lib/errors.js';
+import { VerificationError } from '../../lib/errors.js';
 import { applyBundle } from '../../lib/installer/apply.js';
 import { encodeRecord } from '../../lib/installer/journal.js';
 import { recoverSite } from '../../lib/installer/recover.js';
 import type { Manifest } from '../../lib/manifest.js';
 import { expectedSnapshot, makeSetup, NEW, NOW, OLD, snapshot, tempDir, writeSite } from './support.js';
+import { problemCodes, rejectionOf } from '../support/codes.js';
 
-async function failure(p: Promise<unknown>): Promise<CountersignError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof CountersignError) return err;
-    throw err;
-  }
-  throw new Error('expected the apply to fail');
-}
-
-const problemCodes = (err: CountersignError) => (err.details.problems as Array<{ code: string; path?: string }>).map((p) => `${p.code} ${p.path ?? ''}`.trim());
 const oldSnap = expectedSnapshot(OLD);
 
 /** A directory outside the site, with a file in it: it must come out of every test unchanged. */
@@ -40,7 +30,7 @@ describe('installer: hostile archives and trees', function () {
         edit: (m: Manifest) => ({ ...m, files: [...m.files, { op: 'add', path, sha256: 'a'.repeat(64), size: 1, mode: '0644' }] }),
       });
       const www = snapshot(s.dir);
-      const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+      const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
       expect(err, path).to.be.instanceOf(VerificationError);
       expect(err.code, path).to.equal('UNSAFE_PATH');
       const after = snapshot(s.dir);
@@ -57,7 +47,7 @@ describe('installer: hostile archives and trees', function () {
     renameSync(join(s.site, 'core'), join(out.dir, 'core'));
     symlinkSync(join(out.dir, 'core'), join(s.site, 'core'));
     const outBefore = snapshot(out.dir);
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
     expect(err.code).to.equal('PREFLIGHT_FAILED');
     expect(problemCodes(err)).to.deep.equal(['SYMLINK core']);
     expect(snapshot(out.dir)).to.deep.equal(outBefore);
@@ -68,7 +58,7 @@ describe('installer: hostile archives and trees', function () {
     const out = outside();
     rmSync(join(s.site, 'core/lib/Drupal.php'));
     symlinkSync(join(out.dir, 'lib/Drupal.php'), join(s.site, 'core/lib/Drupal.php'));
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
     expect(err.code).to.equal('PREFLIGHT_FAILED');
     expect(problemCodes(err)).to.include('SYMLINK core/lib/Drupal.php');
     expect(snapshot(out.dir)).to.deep.equal(out.before);
@@ -77,7 +67,7 @@ describe('installer: hostile archives and trees', function () {
   it('a link planted on the way after the preflight (core/includes -> outside) is never followed: COMMIT_FAILED, rolled back, outside untouched', async () => {
     const s = await makeSetup();
     const out = outside();
-    const err = await failure(
+    const err = await rejectionOf(
       applyBundle(s.release.bundle, {
         site: s.site,
         store: s.store,
@@ -114,13 +104,13 @@ describe('installer: hostile archives and trees', function () {
     const dup = await makeSetup({
       edit: (m: Manifest) => ({ ...m, files: [...m.files, { op: 'add', path: 'core/lib/drupal.php', sha256: 'a'.repeat(64), size: 1, mode: '0644' }] }),
     });
-    const err1 = await failure(applyBundle(dup.release.bundle, { site: dup.site, store: dup.store, now: NOW }));
+    const err1 = await rejectionOf(applyBundle(dup.release.bundle, { site: dup.site, store: dup.store, now: NOW }));
     expect(err1.code).to.equal('UNSAFE_PATH');
     expect(snapshot(dup.site)).to.deep.equal(oldSnap);
 
     const s = await makeSetup({ site: { ...OLD, 'core/lib/security/Old.php': '<?php // already here\n' } });
     const before = snapshot(s.site);
-    const err2 = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+    const err2 = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
     expect(err2.code).to.equal('PREFLIGHT_FAILED');
     expect(problemCodes(err2)).to.deep.equal(['CASE_COLLISION core/lib/Security']);
     expect(snapshot(s.site)).to.deep.equal(before);
@@ -141,7 +131,7 @@ describe('installer: hostile archives and trees', function () {
   it('a link planted as a staged file name is never followed (O_EXCL|O_NOFOLLOW): STAGING_FAILED, nothing written outside', async () => {
     const s = await makeSetup();
     const out = outside();
-    const err = await failure(
+    const err = await rejectionOf(
       applyBundle(s.release.bundle, {
         site: s.site,
         store: s.store,
@@ -165,7 +155,7 @@ describe('installer: hostile archives and trees', function () {
     const s = await makeSetup();
     const out = outside();
     symlinkSync(out.dir, s.stateDir);
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
     expect(err.code).to.equal('PREFLIGHT_FAILED');
     expect(problemCodes(err)).to.deep.equal([`STATE_DIR ${s.stateDir}`]);
     expect(snapshot(out.dir)).to.deep.equal(out.before);
@@ -173,7 +163,7 @@ describe('installer: hostile archives and trees', function () {
 
   it('a state directory inside the site is refused (the web server would serve it)', async () => {
     const s = await makeSetup();
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, stateDir: join(s.site, 'private') }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, stateDir: join(s.site, 'private') }));
     expect(err.code).to.equal('USAGE');
   });
 
@@ -183,9 +173,9 @@ describe('installer: hostile archives and trees', function () {
     mkdirSync(s.stateDir, { mode: 0o700 });
     const begin = { t: 'begin', format: 1, site: s.site, bundle: 'c'.repeat(64), product: 'drupal', component: 'core', from: '10.2.3', to: '10.2.4', store: null, created: '2026-11-23T12:00:00Z' } as const;
     writeFileSync(join(s.stateDir, 'journal'), encodeRecord(begin) + `{"t":"step","n":1,"op":"delete","path":"../../${out.dir.split('/').pop()}/victim.php","slot":0}\n`);
-    const err = await failure(recoverSite(s.site, { now: NOW }));
+    const err = await rejectionOf(recoverSite(s.site, { now: NOW }));
     expect(err.code).to.equal('JOURNAL_CORRUPT');
-    const err2 = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+    const err2 = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
     expect(err2.code, 'apply recovers first, and stops').to.equal('JOURNAL_CORRUPT');
     expect(snapshot(out.dir)).to.deep.equal(out.before);
     expect(snapshot(s.site)).to.deep.equal(oldSnap);
@@ -196,7 +186,7 @@ describe('installer: hostile archives and trees', function () {
     mkdirSync(s.stateDir, { mode: 0o700 });
     const begin = { t: 'begin', format: 1, site: '/srv/other', bundle: 'c'.repeat(64), product: 'drupal', component: 'core', from: '10.2.3', to: '10.2.4', store: null, created: '2026-11-23T12:00:00Z' } as const;
     writeFileSync(join(s.stateDir, 'journal'), encodeRecord(begin) + encodeRecord({ t: 'step', n: 1, op: 'delete', path: 'index.php', slot: 0 }));
-    expect((await failure(recoverSite(s.site, { now: NOW }))).code).to.equal('JOURNAL_CORRUPT');
+    expect((await rejectionOf(recoverSite(s.site, { now: NOW }))).code).to.equal('JOURNAL_CORRUPT');
     expect(snapshot(s.site)).to.deep.equal(oldSnap);
   });
 });

@@ -3,25 +3,15 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CountersignError } from '../../lib/errors.js';
 import { applyBundle } from '../../lib/installer/apply.js';
 import { findCommand } from '../../lib/installer/post.js';
 import { recoverSite } from '../../lib/installer/recover.js';
 import { runCli } from '../support/cli.js';
 import { openStore } from '../../lib/store.js';
 import { expectedSnapshot, makeSetup, NEW, NOW, runChild, snapshot } from './support.js';
+import { rejectionOf } from '../support/codes.js';
 
 const NODE = process.execPath;
-
-async function failure(p: Promise<unknown>): Promise<CountersignError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof CountersignError) return err;
-    throw err;
-  }
-  throw new Error('expected the apply to fail');
-}
 
 const newSnap = expectedSnapshot(NEW);
 
@@ -45,7 +35,7 @@ describe('installer: post-update steps', function () {
     // The step succeeds once the operator has fixed the site (here: created "fixed").
     const step = [NODE, '-e', 'const ok = require("fs").existsSync("fixed"); console.log(ok ? "migrated" : "schema update failed"); process.exit(ok ? 0 : 3)'];
     const s = await makeSetup({ request: { postUpdate: [step] } });
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
     expect(err.code).to.equal('POST_UPDATE_FAILED');
     expect(err.details).to.include({ step: 0, exitCode: 3, timedOut: false });
     expect(err.details.stdout).to.equal('schema update failed\n');
@@ -56,9 +46,9 @@ describe('installer: post-update steps', function () {
     expect(marker).to.include({ code: 'POST_UPDATE_FAILED', version: '10.2.4', step: 0 });
 
     for (const phase of ['all', 'post', 'check'] as const) {
-      expect((await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, phase }))).code, phase).to.equal('NEEDS_ATTENTION');
+      expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, phase }))).code, phase).to.equal('NEEDS_ATTENTION');
     }
-    expect((await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }))).code, 'dry run').to.equal('NEEDS_ATTENTION');
+    expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }))).code, 'dry run').to.equal('NEEDS_ATTENTION');
 
     const look = await recoverSite(s.site, { now: NOW });
     expect(look.action).to.equal('none');
@@ -77,7 +67,7 @@ describe('installer: post-update steps', function () {
   it('a step that runs too long is killed with its whole process group at the timeout', async () => {
     const s = await makeSetup({ request: { postUpdate: [['sh', '-c', 'sleep 30 & sleep 30']] } });
     const started = Date.now();
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, postTimeoutMs: 300 }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, postTimeoutMs: 300 }));
     expect(Date.now() - started).to.be.below(10_000);
     expect(err.code).to.equal('POST_UPDATE_FAILED');
     expect(err.details).to.include({ timedOut: true, signal: 'SIGKILL' });
@@ -88,7 +78,7 @@ describe('installer: post-update steps', function () {
     const s = await makeSetup({ request: { postUpdate: [['sh', '-c', 'true'], ['core/scripts/cron.sh'], ['countersign-no-such-program-xyz', 'updb'], ['vendor/bin/drush']] } });
     const before = snapshot(s.site);
     for (const dryRun of [true, false]) {
-      const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun }));
+      const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun }));
       expect(err.code, `dry run ${dryRun}`).to.equal('PREFLIGHT_FAILED');
       const problems = err.details.problems as Array<{ code: string; message: string }>;
       expect(problems.map((p) => p.code)).to.deep.equal(['POST_COMMAND_MISSING', 'POST_COMMAND_MISSING']);
@@ -113,7 +103,7 @@ describe('installer: post-update steps', function () {
     const s = await makeSetup({ request: { postUpdate: [['core/scripts/update.sh']] } });
     await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, phase: 'files' });
     rmSync(join(s.site, 'core/scripts/update.sh'));
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, phase: 'post' }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, phase: 'post' }));
     expect(err.code).to.equal('POST_UPDATE_FAILED');
     expect(err.details.spawnError).to.equal('ENOENT');
   });
@@ -150,7 +140,7 @@ describe('installer: post-update steps', function () {
     const child = await runChild(['apply', s.release.bundle, '--site', s.site, '--store', s.store, '--json', '--now', NOW.toISOString()]);
     expect(child.signal).to.equal('SIGKILL');
     expect(snapshot(s.site)).to.deep.equal(newSnap);
-    const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
     expect(err.code).to.equal('NEEDS_ATTENTION');
     expect(err.details.marker).to.include({ code: 'POST_UPDATE_INTERRUPTED' });
   });

@@ -16,23 +16,12 @@ import { pinningUnavailable } from '../../lib/installer/pinned-dir.js';
 import { recoverSite } from '../../lib/installer/recover.js';
 import { openStore } from '../../lib/store.js';
 import { expectedSnapshot, makeSetup, makeStore, NEW, NOW, OLD, snapshot, tempDir, writeSite } from './support.js';
+import { problemCodes, rejectionOf } from '../support/codes.js';
 
 const OTHER_UID = 65534;
 const EVIL = '<?php system($_GET["c"]); // planted\n';
 const oldSnap = expectedSnapshot(OLD);
 const newSnap = expectedSnapshot(NEW);
-
-async function failure(p: Promise<unknown>): Promise<CountersignError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof CountersignError) return err;
-    throw err;
-  }
-  throw new Error('expected the apply to fail');
-}
-
-const problemCodes = (err: CountersignError) => ((err.details.problems ?? []) as Array<{ code: string; path?: string }>).map((p) => `${p.code} ${p.path ?? ''}`.trim());
 
 /** Another site beside this one: nothing may ever be written there. */
 function otherSite(): { dir: string; before: ReturnType<typeof snapshot> } {
@@ -92,7 +81,7 @@ describe('installer: no path swapped under the installer redirects it', function
       const s = await makeSetup();
       const other = otherSite();
       const moved = join(s.dir, 'moved-includes');
-      const err = await failure(
+      const err = await rejectionOf(
         applyBundle(s.release.bundle, {
           site: s.site,
           store: s.store,
@@ -119,7 +108,7 @@ describe('installer: no path swapped under the installer redirects it', function
     it('deterministic: a directory replaced by another real directory after the preflight is not the one checked (dev/ino): COMMIT_FAILED, nothing written in it', async () => {
       const s = await makeSetup();
       const decoy = join(s.dir, 'decoy');
-      const err = await failure(
+      const err = await rejectionOf(
         applyBundle(s.release.bundle, {
           site: s.site,
           store: s.store,
@@ -152,7 +141,7 @@ describe('installer: no path swapped under the installer redirects it', function
           // The web server owns core/: an in-process setup that has to accept it explicitly.
           chownSync(join(s.site, 'core'), OTHER_UID, OTHER_UID);
           if (i === 0) {
-            const refused = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }));
+            const refused = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }));
             expect(refused.code).to.equal('PREFLIGHT_FAILED');
             expect(problemCodes(refused)).to.include('SHARED_WRITE core');
           }
@@ -216,7 +205,7 @@ describe('installer: no path swapped under the installer redirects it', function
 
     it('deterministic: a staged file replaced in staging is not the file staged (dev/ino in the journal): COMMIT_FAILED, never installed', async () => {
       const s = await makeSetup();
-      const err = await failure(
+      const err = await rejectionOf(
         applyBundle(s.release.bundle, {
           site: s.site,
           store: s.store,
@@ -245,12 +234,12 @@ describe('installer: no path swapped under the installer redirects it', function
         const s = await makeSetup();
         mkdirSync(s.stateDir, { mode: 0o700 });
         chmodSync(join(s.dir, 'www'), mode);
-        const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+        const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
         expect(err.code, mode.toString(8)).to.equal('PREFLIGHT_FAILED');
         expect(problemCodes(err), mode.toString(8)).to.deep.equal([`STATE_DIR ${s.stateDir}`]);
         expect(snapshot(s.site)).to.deep.equal(oldSnap);
-        expect((await failure(recoverSite(s.site, { now: NOW }))).code, 'recover too').to.equal('PREFLIGHT_FAILED');
-        const dry = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }));
+        expect((await rejectionOf(recoverSite(s.site, { now: NOW }))).code, 'recover too').to.equal('PREFLIGHT_FAILED');
+        const dry = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }));
         expect(problemCodes(dry), 'a dry run says so too').to.deep.equal([`STATE_DIR ${s.stateDir}`]);
       }
     });
@@ -259,7 +248,7 @@ describe('installer: no path swapped under the installer redirects it', function
       requireRoot(this);
       const s = await makeSetup();
       chownSync(join(s.dir, 'www'), OTHER_UID, OTHER_UID);
-      const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+      const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
       expect(err.code).to.equal('PREFLIGHT_FAILED');
       expect(problemCodes(err)).to.deep.equal([`STATE_DIR ${s.stateDir}`]);
     });
@@ -278,7 +267,7 @@ describe('installer: no path swapped under the installer redirects it', function
             `for (let k = 0; k < 20; k++) fs.writeFileSync(${JSON.stringify(state)} + '/staging/' + k, ${JSON.stringify(EVIL)}); ` +
             `fs.rmSync(${JSON.stringify(state)}, { recursive: true, force: true }); try { fs.renameSync(${JSON.stringify(away)}, ${JSON.stringify(state)}); } catch {}`,
         );
-        const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+        const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
         const swaps = await r.stop();
         expect(swaps, 'the racer ran').to.be.greaterThan(0);
         expect(err.code, `run ${i}`).to.equal('PREFLIGHT_FAILED');
@@ -295,7 +284,7 @@ describe('installer: no path swapped under the installer redirects it', function
       chmodSync(join(s.site, 'core/includes'), 0o775);
       chmodSync(join(s.site, 'core/lib'), 0o1777);
       const before = snapshot(s.site);
-      const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+      const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
       expect(err.code).to.equal('PREFLIGHT_FAILED');
       expect(problemCodes(err)).to.have.members(['SHARED_WRITE core/includes', 'SHARED_WRITE core/lib']);
       expect(snapshot(s.site)).to.deep.equal(before);
@@ -314,7 +303,7 @@ describe('installer: no path swapped under the installer redirects it', function
       requireRoot(this);
       const s = await makeSetup();
       chownSync(join(s.site, 'sites/default'), OTHER_UID, OTHER_UID);
-      const err = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }));
+      const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }));
       expect(err.code).to.equal('PREFLIGHT_FAILED');
       expect(problemCodes(err)).to.deep.equal(['SHARED_WRITE sites/default']);
     });
@@ -338,9 +327,9 @@ describe('installer: no path swapped under the installer redirects it', function
 
     it('a crafted journal naming another store is JOURNAL_CORRUPT: nothing is recorded there, in recover and in the recovery apply runs first', async () => {
       const { s, elsewhere } = await committedJournal('other');
-      const err = await failure(recoverSite(s.site, { now: NOW, store: s.store }));
+      const err = await rejectionOf(recoverSite(s.site, { now: NOW, store: s.store }));
       expect(err.code).to.equal('JOURNAL_CORRUPT');
-      const err2 = await failure(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+      const err2 = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
       expect(err2.code).to.equal('JOURNAL_CORRUPT');
       expect(await installed(elsewhere)).to.equal('10.2.3');
       expect(await installed(s.store)).to.equal('10.2.3');
@@ -349,7 +338,7 @@ describe('installer: no path swapped under the installer redirects it', function
 
     it('a committed journal is finished only with the store configured: without one, recover refuses (USAGE); with the one it names, it records there', async () => {
       const own = await committedJournal('own');
-      expect((await failure(recoverSite(own.s.site, { now: NOW }))).code).to.equal('USAGE');
+      expect((await rejectionOf(recoverSite(own.s.site, { now: NOW }))).code).to.equal('USAGE');
       expect((await recoverSite(own.s.site, { now: NOW, store: own.s.store })).action).to.equal('completed');
       expect(await installed(own.s.store)).to.equal('10.9.9');
     });

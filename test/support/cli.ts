@@ -96,3 +96,15 @@ export async function makeCliPolicy(
   await runCliOk(['assemble', unsigned, '--policy', unsigned, '--out', signed, ...sigs], { now: opts.now });
   return { unsigned, signed };
 }
+
+/** A prompter that answers from `answers` in order and records each question in `asked`. */
+export function scriptedPrompter(asked: string[], answers: Array<string | boolean | Error>): Prompter {
+  const next = async (message: string) => {
+    asked.push(message);
+    const a = answers.shift();
+    if (a === undefined) throw new Error(`unexpected prompt ${message}`);
+    if (a instanceof Error) throw a;
+    return a;
+  };
+  return { password: next as (m: string) => Promise<string>, confirm: next as (m: string) => Promise<boolean> };
+}

@@ -26,3 +26,8 @@ export async function rejectionOf(p: Promise<unknown>): Promise<CountersignError
 export async function rejectionCode(p: Promise<unknown>): Promise<string> {
   return (await rejectionOf(p)).code;
 }
+
+/** The problems an installer error lists, each as "CODE path". */
+export function problemCodes(err: CountersignError): string[] {
+  return ((err.details.problems ?? []) as Array<{ code: string; path?: string }>).map((p) => `${p.code} ${p.path ?? ''}`.trim());
+}
