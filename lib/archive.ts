@@ -1,4 +1,4 @@
-// Verification step 7 (DESIGN.md): the archive is exactly the one the manifest describes.
+// Verification step 7 (spec/verification.md): the archive is exactly the one the manifest describes.
 // Pure: the caller supplies the bytes (lib/file-chunks.ts reads a file range fast).
 //
 // One pass over the bytes does everything: count them, feed SHA-256 and SHA-512 of the whole

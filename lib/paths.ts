@@ -1,4 +1,4 @@
-// Path rules shared by the archive writer, the archive reader and the installer (DESIGN.md "Paths").
+// Path rules shared by the archive writer, the archive reader and the installer (spec/verification.md "Paths").
 // A path names a regular file relative to the site root; anything else is refused, never repaired.
 import { ArchiveError } from './errors.js';
 import type { FileMode } from './manifest.js';

@@ -362,7 +362,7 @@ export function parseHeader(block: Uint8Array, index: number): TarHeader {
  *   zero blocks, and end() before them (truncation);
  * - UNSAFE_PATH: a path breaking the path rules, a duplicate path (exact or after case folding) or a
  *   file/directory clash (lib/paths.ts PathSet), hard links, symbolic links, devices, FIFOs, and
- *   setuid/setgid/sticky bits — the kinds of entry DESIGN.md's path rules forbid;
+ *   setuid/setgid/sticky bits — the kinds of entry spec/verification.md's path rules forbid;
  * - SIZE_LIMIT: more than maxEntries entries.
  */
 export class TarReader {

@@ -1,4 +1,4 @@
-// Verification of a bundle or signed document, in the order DESIGN.md fixes.
+// Verification of a bundle or signed document, in the order spec/verification.md gives.
 // Pure: the caller supplies bytes, the archive as chunks, the trusted policy and the reference time.
 import { verifyArchiveStream } from './archive.js';
 import { bytesEqual } from './bytes.js';

@@ -1,4 +1,4 @@
-// The in-process runner: applies a verified bundle to a site in three phases (DESIGN.md, "The Trusted
+// The in-process runner: applies a verified bundle to a site in three phases (spec/journal.md, "The Trusted
 // Installer"). Decisions live in pure modules (plan.ts, journal.ts, version-file.ts); this file does
 // the I/O in order:
 //   check  verify the bundle completely (signatures, quorum, expiry, applicability, rollback, archive
