@@ -69,7 +69,7 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
         .option('keep-local-despite-risk', { type: 'boolean', describe: 'With --keep-local: keep local files even from a release rated Critical or Highly Critical (they may be where the fix is)' })
         .option('allow-shared-write', {
           type: 'boolean',
-          describe: 'Accept code directories that users other than the site owner can write (group/other-writable, or another owner), e.g. when the web server owns the code; without it such a directory is PREFLIGHT_FAILED (SHARED_WRITE)',
+          describe: 'Accept code directories that users other than the site owner can write (group/other-writable, or another owner), e.g. when the web server owns the code; without it such a directory is PREFLIGHT_FAILED (SHARED_WRITE). Never waives ROOT_PARENT (a directory above the site root someone else can change)',
         })
         .option('post-timeout', { type: 'number', describe: 'Seconds each post-update step may run before it is killed (SIGKILL, with its process group); default 300' })
         .option('state-dir', { type: 'string', describe: 'The state directory (default PARENT/.countersign-SITENAME); on the site\'s file system, outside the web root' })

@@ -25,10 +25,10 @@ import { commitPlan, finishCommitted } from './commit.js';
 import { noProgress, type ProgressEvent, type ProgressSink } from './events.js';
 import { errnoOf, lstatOrMissing } from './fsutil.js';
 import { describeFault, Points, type InstallHooks } from './hooks.js';
-import { detectInstalledVersion, inspectSite, type DetectedVersion } from './inspect.js';
+import { detectInstalledVersion, inspectRootParents, inspectSite, type DetectedVersion } from './inspect.js';
 import type { JournalBegin } from './journal.js';
 import { fault, PinnedDir, pinningUnavailable } from './pinned-dir.js';
-import { checkSpace, countSteps, describeSteps, planUpdate, sharedWriteProblems, type LocalChange, type Plan, type Problem, type Step } from './plan.js';
+import { checkSpace, countSteps, describeSteps, planUpdate, rootParentProblems, sharedWriteProblems, type LocalChange, type Plan, type Problem, type Step } from './plan.js';
 import { DEFAULT_POST_TIMEOUT_MS, describeStepFailure, missingCommands, runPostUpdate, type PostStepResult } from './post.js';
 import { readJournal, recoverLocked, type RecoverAction } from './recover.js';
 import { stageFiles } from './stage.js';
@@ -183,6 +183,7 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
       t: 'begin',
       format: 1,
       site: paths.root,
+      root: paths.rootId,
       bundle: v.verified.payloadSha256,
       product: v.manifest.product,
       component: v.manifest.component,
@@ -219,7 +220,7 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
     // Phase 3: post-update.
     t = Date.now();
     progress({ event: 'phase', phase: 'post', status: 'start' });
-    const post = await postPhase(paths, v.manifest, begin.bundle, opts, progress, now, plan.checkedDirs.get(''));
+    const post = await postPhase(paths, v.manifest, begin.bundle, opts, progress, now);
     timings.post = Date.now() - t;
     phases.push('post');
     progress({ event: 'phase', phase: 'post', status: 'done' });
@@ -287,7 +288,12 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
     const store = await openStore(opts.store);
     if (mode === 'apply') {
       const peeked = peekManifest(input);
-      const wrong = peeked ? targetReasons(peeked, siteTarget(paths.root, peeked, opts)) : [];
+      const found = peeked ? siteTarget(paths, peeked, opts) : null;
+      if (found?.problem) {
+        await verifyWithStore(store, input, { now, limits: opts.limits }); // a bad bundle is reported as such, not as an unknown site
+        throw preflightFailed([found.problem], []);
+      }
+      const wrong = peeked && found ? targetReasons(peeked, found.target) : [];
       verified = await withReasons(wrong, () => verifyWithStore(store, input, { now, limits: opts.limits }));
     } else {
       verified = await verifyBundle(input, { trusted: store.trusted, now, revocations: store.revocations, limits: opts.limits });
@@ -303,13 +309,13 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
     if (mode === 'apply') {
       const peeked = peekManifest(input);
       if (peeked) {
-        const found = siteTarget(paths.root, peeked, opts);
-        target = { product: found.product, component: found.component };
-        if (target.product === undefined || target.component === undefined) {
+        const found = siteTarget(paths, peeked, opts);
+        target = found.target;
+        if (found.problem) {
           await verifyBundle(input, { trusted: opts.trusted!, now, site: target, limits: opts.limits });
-          throw preflightFailed([{ code: 'TARGET_UNKNOWN', message: `cannot tell which product and component the site ${paths.root} is (no version file of a known product, nor of ${peeked.component}); pass --product and --component` }], []);
+          throw preflightFailed([found.problem], []);
         }
-        detected = detectInstalledVersion(paths.root, peeked);
+        detected = detectInstalledVersion(paths, peeked);
         installed ??= detected?.version;
         if (installed === undefined) {
           // Verify anyway, so a bad bundle is reported as such rather than as an unknown version.
@@ -322,7 +328,7 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
     from = mode === 'apply' ? (installed ?? null) : null;
   }
   const manifest = manifestOf(verified);
-  if (mode === 'apply' && detected === null) detected = detectInstalledVersion(paths.root, manifest);
+  if (mode === 'apply' && detected === null) detected = detectInstalledVersion(paths, manifest);
   // The journal names the store by an absolute path: a recovery may run from another working directory.
   return { verified, manifest, from, detected, storeDir: opts.store === undefined ? null : resolve(opts.store) };
 }
@@ -396,10 +402,12 @@ function preflightFailed(problems: Problem[], localChanges: LocalChange[]): Inst
 
 /** Phase 1's checks of the site (after verification): throws PREFLIGHT_FAILED or LOCAL_CHANGES, else returns the plan. */
 function preflight(paths: SitePaths, v: VerifiedRelease, opts: ApplyOptions, dry: boolean): Plan {
-  const facts = inspectSite(paths.root, v.manifest);
+  const facts = inspectSite(paths, v.manifest);
   const plan = planUpdate(v.manifest, facts, { keepLocal: opts.keepLocal });
   const problems = [...plan.problems];
   if (!opts.allowSharedWrite) problems.push(...sharedWriteProblems(plan, facts));
+  // Not waived by allowSharedWrite (plan.ts rootParentProblems): whoever can swap the root redirects everything.
+  problems.push(...rootParentProblems(inspectRootParents(paths.root), paths.owner));
   if (dry) problems.push(...stateDirProblems(paths)); // a real run refuses these in ensureStateDir
   const unpinnable = pinningUnavailable();
   if (unpinnable !== null) problems.push({ code: 'UNSUPPORTED_PLATFORM', message: `the installer acts only through directories pinned by descriptor, and ${unpinnable}` });
@@ -461,9 +469,9 @@ function probeHardLinks(paths: SitePaths): Problem | null {
 /**
  * The post-update steps, run in the site root pinned by descriptor (their working directory is
  * /proc/self/fd/N, so a root renamed away and replaced after the commit never gets them run in the
- * replacement); `expectedRoot`: the root's DEV:INO as the preflight checked it, when the files phase just ran.
+ * replacement, nor in a root other than the one this run pinned at its start, paths.rootId).
  */
-async function postPhase(paths: SitePaths, manifest: Manifest, bundle: string, opts: ApplyOptions, progress: ProgressSink, now: Date, expectedRoot?: string): Promise<PostStepResult[]> {
+async function postPhase(paths: SitePaths, manifest: Manifest, bundle: string, opts: ApplyOptions, progress: ProgressSink, now: Date): Promise<PostStepResult[]> {
   const release = { bundle, product: manifest.product, component: manifest.component, version: manifest.version };
   const done = () => {
     const state = readPhaseState(paths);
@@ -478,7 +486,7 @@ async function postPhase(paths: SitePaths, manifest: Manifest, bundle: string, o
   let root: PinnedDir;
   try {
     root = PinnedDir.open(paths.root);
-    if (expectedRoot !== undefined && root.id !== expectedRoot) {
+    if (root.id !== paths.rootId) {
       root.close();
       throw fault('ESTALE', `${paths.root} is no longer the directory that was updated (moved or replaced since the preflight)`);
     }

@@ -160,7 +160,7 @@ export function commitPlan(ctx: CommitContext): void {
   try {
     try {
       tree = new PinnedTree(PinnedDir.open(paths.root), (rel) => plan.checkedDirs.get(rel));
-      if (plan.checkedDirs.has('') && tree.root.id !== plan.checkedDirs.get('')) throw fault('ESTALE', `the site root ${paths.root} is not the directory the preflight checked`);
+      if (tree.root.id !== paths.rootId || tree.root.id !== plan.checkedDirs.get('')) throw fault('ESTALE', `the site root ${paths.root} is not the directory the preflight checked`);
       const { staging, backups } = workDirs(paths);
       if (!staging || !backups) throw fault('ENOENT', 'the staging or backups directory is missing');
       const w: Work = { tree, staging, backups, touched: new Set() };
@@ -307,10 +307,14 @@ export function rollback(paths: SitePaths, dirs: UndoDirs, tree: PinnedTree | un
   return { undone: steps.length, warnings };
 }
 
-/** Rolls back with a tree of its own, walked from the pinned site root (a recovery: no pins survive the crashed process). */
-export function rollbackFresh(paths: SitePaths, steps: readonly JournalStep[], points: Points, progress: ProgressSink): UndoReport {
+/**
+ * Rolls back with a tree of its own, walked from the pinned site root (a recovery: no pins survive the
+ * crashed process); the root must be `rootId` (DEV:INO), else nothing is undone (ESTALE).
+ */
+export function rollbackFresh(paths: SitePaths, rootId: string, steps: readonly JournalStep[], points: Points, progress: ProgressSink): UndoReport {
   const tree = new PinnedTree(PinnedDir.open(paths.root));
   try {
+    if (tree.root.id !== rootId) throw fault('ESTALE', `the site root ${paths.root} is the directory ${tree.root.id}, not ${rootId}, the one the update acted in (moved or replaced since)`);
     return rollback(paths, (rel, missingOk) => (missingOk ? tree.dirOrMissing(rel) : tree.dir(rel)), tree, steps, points, progress);
   } finally {
     tree.close();

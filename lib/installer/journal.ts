@@ -5,7 +5,8 @@
 //   - a "commit" record: the new release is complete; only recording and cleaning up remain.
 //
 // Records (format 1):
-//   {"t":"begin","format":1,"site":ROOT,"bundle":PAYLOAD_SHA256,"product":P,"component":C,"from":V|null,"to":V,"store":DIR|null,"created":TIME}
+//   {"t":"begin","format":1,"site":ROOT,"root":"DEV:INO","bundle":PAYLOAD_SHA256,"product":P,"component":C,"from":V|null,"to":V,"store":DIR|null,"created":TIME}
+//   ("root", the identity of the site root the steps act in, is absent from journals written before it was added)
 //   {"t":"step","n":1,"op":"mkdir","path":"core/lib/Security"}
 //   {"t":"step","n":2,"op":"add","path":"core/lib/Security/Sanitizer.php","slot":3,"dev":"2049","ino":"1234"}   staging/3 is linked to path
 //   {"t":"step","n":3,"op":"modify","path":"core/includes/bootstrap.inc","slot":1,"dev":"2049","ino":"1240"}  path linked to backups/1, staging/1 renamed over path
@@ -31,6 +32,8 @@ export interface JournalBegin {
   format: typeof JOURNAL_FORMAT;
   /** The resolved site root. */
   site: string;
+  /** DEV:INO of that directory: recovery acts only if the site root is still it (absent in older journals). */
+  root?: string;
   /** The SHA-256 of the manifest payload being applied. */
   bundle: string;
   product: string;
@@ -67,6 +70,7 @@ function corrupt(message: string, line?: number): never {
 const DIGITS = /^(?:0|[1-9][0-9]{0,19})$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const MODE = /^0[0-7]{3}$/;
+const ROOT_ID = /^(?:0|[1-9][0-9]{0,19}):(?:0|[1-9][0-9]{0,19})$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -107,7 +111,8 @@ function digits(o: Record<string, unknown>, key: string, line: number): string {
 }
 
 function parseBegin(o: Record<string, unknown>): JournalBegin {
-  exactKeys(o, ['t', 'format', 'site', 'bundle', 'product', 'component', 'from', 'to', 'store', 'created', ...('kept' in o ? ['kept'] : [])], 1);
+  exactKeys(o, ['t', 'format', 'site', 'bundle', 'product', 'component', 'from', 'to', 'store', 'created', ...('root' in o ? ['root'] : []), ...('kept' in o ? ['kept'] : [])], 1);
+  if ('root' in o && !ROOT_ID.test(str(o, 'root', 1))) corrupt('root is not a DEV:INO identity', 1);
   if (o.format !== JOURNAL_FORMAT) corrupt(`format ${JSON.stringify(o.format)} is not ${JOURNAL_FORMAT}`, 1);
   const site = str(o, 'site', 1);
   if (!site.startsWith('/')) corrupt('site is not an absolute path', 1);
@@ -119,6 +124,7 @@ function parseBegin(o: Record<string, unknown>): JournalBegin {
     t: 'begin',
     format: JOURNAL_FORMAT,
     site,
+    ...('root' in o && { root: o.root as string }),
     bundle,
     product: str(o, 'product', 1),
     component: str(o, 'component', 1),

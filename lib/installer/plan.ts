@@ -64,7 +64,10 @@ export type ProblemCode =
   | 'UNFINISHED_JOURNAL'
   | 'TARGET_UNKNOWN'
   | 'POST_COMMAND_MISSING'
+  | 'TARGET_AMBIGUOUS'
   | 'SHARED_WRITE'
+  | 'ROOT_PARENT'
+  | 'ROOT_REPLACED'
   | 'UNSUPPORTED_PLATFORM';
 
 /** One reason the update cannot go ahead (PREFLIGHT_FAILED lists them all). */
@@ -249,6 +252,42 @@ export function sharedWriteProblems(plan: Pick<Plan, 'steps'>, facts: SiteFacts)
       problems.push({ code: 'SHARED_WRITE', path: dir, message: `${where} is writable by ${(others & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(node.mode & 0o7777).toString(8)}), so another user could swap what the update writes to; make it writable by the site owner only, or pass --allow-shared-write when the web server is meant to own the code` });
     } else if (owner !== undefined && node.uid !== undefined && node.uid !== owner && node.uid !== 0) {
       problems.push({ code: 'SHARED_WRITE', path: dir, message: `${where} is owned by uid ${node.uid}, not by the site owner (uid ${owner}), so that user could swap what the update writes to; chown it to the site owner, or pass --allow-shared-write` });
+    }
+  }
+  return problems;
+}
+
+/** A directory above the site root (inspect.ts inspectRootParents). */
+export interface RootParentFact {
+  path: string;
+  isDir: boolean;
+  uid: number;
+  mode: number;
+  /** The owner of its entry on the way to the root (the root itself for the root's parent). */
+  childUid: number;
+  /** Why it could not be examined. */
+  error?: string;
+}
+
+/**
+ * ROOT_PARENT for each directory from the site root's parent up to `/` that lets a user other than
+ * the site owner or root rename the root (or a directory above it) away and put a decoy in its
+ * place: owned by another uid (its owner can always chmod it writable; sticky does not bind the
+ * directory's owner), or group/other-writable, except a sticky directory (like /tmp) whose entry on
+ * the way is owned by the site owner or root, which nobody else may rename or remove there.
+ * --allow-shared-write does not waive this: it is for a web server owning the code below the root
+ * (then it is the site owner), never for someone else being able to replace the whole site.
+ */
+export function rootParentProblems(parents: readonly RootParentFact[], owner: number): Problem[] {
+  const trusted = (uid: number) => uid === 0 || uid === owner;
+  const problems: Problem[] = [];
+  const refuse = (path: string, why: string) =>
+    problems.push({ code: 'ROOT_PARENT', path, message: `${path}, above the site root, ${why}, so they could swap the site root for a decoy the update would go into; the site must sit below directories only the site owner or root can change` });
+  for (const p of parents) {
+    if (!p.isDir) refuse(p.path, p.error ? `cannot be examined (${p.error}) to tell who can change it` : 'is no longer a directory (a link was put there)');
+    else if (!trusted(p.uid)) refuse(p.path, `is owned by uid ${p.uid}, neither the site owner (uid ${owner}) nor root`);
+    else if ((p.mode & 0o022) !== 0 && !((p.mode & 0o1000) !== 0 && trusted(p.childUid))) {
+      refuse(p.path, `is writable by ${(p.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(p.mode & 0o7777).toString(8)}${(p.mode & 0o1000) !== 0 ? `, sticky, but its entry on the way is owned by uid ${p.childUid}` : ''})`);
     }
   }
   return problems;

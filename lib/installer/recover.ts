@@ -8,7 +8,8 @@
 // nothing is touched. Nor does it trust the journal with where to write: the site is the one recovery
 // was given, and the install is recorded only in the trust store it was configured with; a journal
 // naming another site or another store is JOURNAL_CORRUPT. Every undo goes through directories pinned
-// by descriptor, walked from the site root without following a link (lib/installer/pinned-dir.ts).
+// by descriptor, walked from the site root without following a link (lib/installer/pinned-dir.ts), and
+// only when that root is the directory the journal says the steps acted in (begin.root, DEV:INO).
 import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InstallError, UsageError } from '../errors.js';
@@ -136,6 +137,14 @@ export async function recoverLocked(paths: SitePaths, points: Points, progress: 
   if (begin.site !== paths.root) {
     throw new InstallError('JOURNAL_CORRUPT', `the journal in ${paths.stateDir} belongs to the site ${begin.site}, not ${paths.root}; nothing was touched`, { journalSite: begin.site });
   }
+  // The journal names the directory the steps acted in; an older journal does not, and then the root pinned at this run's start stands in.
+  if (begin.root !== undefined && begin.root !== paths.rootId) {
+    throw new InstallError(
+      'JOURNAL_CORRUPT',
+      `the journal in ${paths.stateDir} was written for the site root directory ${begin.root}, but ${paths.root} is now the directory ${paths.rootId} (moved or replaced since); nothing was touched`,
+      { journalRoot: begin.root, root: paths.rootId },
+    );
+  }
   const update = { product: begin.product, component: begin.component, from: begin.from, to: begin.to, bundle: begin.bundle };
   const recordIn = storeFor(paths, begin.store, store, journal.committed);
   if (journal.committed) {
@@ -145,7 +154,7 @@ export async function recoverLocked(paths: SitePaths, points: Points, progress: 
   }
   let report;
   try {
-    report = rollbackFresh(paths, journal.steps, points, progress);
+    report = rollbackFresh(paths, begin.root ?? paths.rootId, journal.steps, points, progress);
   } catch (err) {
     throw new InstallError(
       'ROLLBACK_FAILED',

@@ -34,6 +34,8 @@ export interface SitePaths {
   attention: string;
   /** The uid owning the site root: the site owner. */
   owner: number;
+  /** DEV:INO of the site root, pinned once here (opened O_DIRECTORY|O_NOFOLLOW): inspect, commit, rollback, recover and the post phase act only in this directory. */
+  rootId: string;
   /** Set while the lock is held (ensureStateDir, stageFiles): the state directory and its work directories, pinned. */
   pins?: StatePins;
 }
@@ -72,6 +74,14 @@ export function sitePaths(site: string, stateDir?: string): SitePaths {
   const rootStat = statSync(root);
   if (!rootStat.isDirectory()) throw new UsageError('IO', `the site ${site} is not a directory`);
   if (root === sep) throw new UsageError('USAGE', 'the site root cannot be /');
+  let pinned: PinnedDir;
+  try {
+    pinned = PinnedDir.open(root);
+  } catch (err) {
+    throw new UsageError('IO', `cannot open the site ${site}: ${errnoOf(err)}`);
+  }
+  const { id: rootId, uid: owner } = pinned;
+  pinned.close();
   const dir = stateDir === undefined ? join(dirname(root), `.countersign-${basename(root)}`) : resolve(stateDir);
   if (stateDir !== undefined) {
     let real = dir;
@@ -94,7 +104,8 @@ export function sitePaths(site: string, stateDir?: string): SitePaths {
     backups: join(dir, 'backups'),
     phase: join(dir, 'state.json'),
     attention: join(dir, 'needs-attention.json'),
-    owner: rootStat.uid,
+    owner,
+    rootId,
   };
 }
 

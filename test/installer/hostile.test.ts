@@ -47,7 +47,8 @@ describe('installer: hostile archives and trees', function () {
     renameSync(join(s.site, 'core'), join(out.dir, 'core'));
     symlinkSync(join(out.dir, 'core'), join(s.site, 'core'));
     const outBefore = snapshot(out.dir);
-    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+    // The version file is behind the link, so the site is named (else it is TARGET_UNKNOWN, refused as well).
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, product: 'drupal', component: 'core' }));
     expect(err.code).to.equal('PREFLIGHT_FAILED');
     expect(problemCodes(err)).to.deep.equal(['SYMLINK core']);
     expect(snapshot(out.dir)).to.deep.equal(outBefore);
@@ -58,7 +59,8 @@ describe('installer: hostile archives and trees', function () {
     const out = outside();
     rmSync(join(s.site, 'core/lib/Drupal.php'));
     symlinkSync(join(out.dir, 'lib/Drupal.php'), join(s.site, 'core/lib/Drupal.php'));
-    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
+    expect(problemCodes(await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }))), 'a linked version file says nothing').to.deep.equal([`TARGET_UNKNOWN ${s.site}`]);
+    const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, product: 'drupal', component: 'core' }));
     expect(err.code).to.equal('PREFLIGHT_FAILED');
     expect(problemCodes(err)).to.include('SYMLINK core/lib/Drupal.php');
     expect(snapshot(out.dir)).to.deep.equal(out.before);
