@@ -1,14 +1,14 @@
 import type { CommandModule } from 'yargs';
-import { InstallError, UsageError } from '../lib/errors.js';
+import { InstallError, UsageError } from '../lib/core/errors.js';
 import { APPLY_PHASES, applyBundle, type ApplyPhase, type ApplyResult } from '../lib/installer/apply.js';
 import { hooksFromEnv } from '../lib/installer/hooks.js';
 import type { PostStepResult } from '../lib/installer/post.js';
-import { loadTrustedPolicy } from '../lib/policy.js';
-import { parseVersion } from '../lib/version.js';
+import { loadTrustedPolicy } from '../lib/core/policy.js';
+import { parseVersion } from '../lib/core/version.js';
 import type { Context } from './context.js';
 import { readDocument, withBundlePath } from './documents.js';
 import { checkFlag, timeFlag } from './flags.js';
-import { stringifyForOutput } from '../lib/json.js';
+import { stringifyForOutput } from '../lib/core/json.js';
 import { examples } from './output.js';
 
 interface ApplyArgs {

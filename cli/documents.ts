@@ -4,15 +4,15 @@
 // is left to the parsers, whose verdict it is.
 import { closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { looksLikeBundle } from '../lib/bundle.js';
-import { openArchiveFile, openBundleFile, type OpenedArchive } from '../lib/bundle-file.js';
-import { fromUtf8 } from '../lib/bytes.js';
-import { kindOf, MAX_ENVELOPE_BYTES, openEnvelope, type DocumentKind, type OpenedEnvelope } from '../lib/envelope.js';
-import { UsageError } from '../lib/errors.js';
-import { PUBLIC_KEY_FILE_TYPE, SECRET_KEY_FILE_TYPE } from '../lib/keyfile.js';
-import { manifestFromPayload } from '../lib/manifest.js';
-import { STORE_FORMAT } from '../lib/store.js';
-import type { ArchiveInput } from '../lib/verify.js';
+import { looksLikeBundle } from '../lib/core/bundle.js';
+import { openArchiveFile, openBundleFile, type OpenedArchive } from '../lib/node/bundle-file.js';
+import { fromUtf8 } from '../lib/core/bytes.js';
+import { kindOf, MAX_ENVELOPE_BYTES, openEnvelope, type DocumentKind, type OpenedEnvelope } from '../lib/core/envelope.js';
+import { UsageError } from '../lib/core/errors.js';
+import { PUBLIC_KEY_FILE_TYPE, SECRET_KEY_FILE_TYPE } from '../lib/core/keyfile.js';
+import { manifestFromPayload } from '../lib/core/manifest.js';
+import { STORE_FORMAT } from '../lib/node/trust-store.js';
+import type { ArchiveInput } from '../lib/core/verify.js';
 import { displayName, readInput, spoolStdin, STDIN } from './files.js';
 
 export type FileKind = 'bundle' | DocumentKind | 'envelope' | 'partial-signature' | 'public-key' | 'secret-key' | 'archive' | 'trust-store';

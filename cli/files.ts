@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, write
 import { isatty } from 'node:tty';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from '../lib/errors.js';
+import { UsageError } from '../lib/core/errors.js';
 
 /**
  * `-` on the command line, as commands see it: yargs would turn a bare `-` into an empty string, so run()

@@ -1,7 +1,7 @@
 // Flag values are the caller's words: a malformed one is a usage error (exit 2), not a rejection.
-import { CountersignError, UsageError } from '../lib/errors.js';
-import { RISK_LEVELS, type RiskLevel } from '../lib/risk.js';
-import { parseUserTime } from '../lib/time.js';
+import { CountersignError, UsageError } from '../lib/core/errors.js';
+import { RISK_LEVELS, type RiskLevel } from '../lib/core/risk.js';
+import { parseUserTime } from '../lib/core/time.js';
 
 export function checkFlag<T>(flag: string, parse: () => T): T {
   try {

@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../lib/errors.js';
-import { stringifyForOutput } from '../lib/json.js';
+import { UsageError } from '../lib/core/errors.js';
+import { stringifyForOutput } from '../lib/core/json.js';
 import type { FailedSite } from '../lib/hub/status.js';
-import { RISK_LEVELS } from '../lib/risk.js';
+import { RISK_LEVELS } from '../lib/core/risk.js';
 import { untilSignal, type Context } from './context.js';
 import { riskFlag } from './flags.js';
 import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';

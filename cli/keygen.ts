@@ -1,10 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { generateSeed, isStrongPublicKey, keyId, publicKeyFromSeed } from '../lib/ed25519.js';
-import { KeyError, UsageError } from '../lib/errors.js';
-import { encryptSecretKey, formatPublicKeyFile, unencryptedSecretKey } from '../lib/keyfile.js';
-import { refuseExisting, writeFilesAtomically } from '../lib/durable.js';
+import { generateSeed, isStrongPublicKey, keyId, publicKeyFromSeed } from '../lib/core/ed25519.js';
+import { KeyError, UsageError } from '../lib/core/errors.js';
+import { encryptSecretKey, formatPublicKeyFile, unencryptedSecretKey } from '../lib/core/keyfile.js';
+import { refuseExisting, writeFilesAtomically } from '../lib/node/durable.js';
 import type { Context } from './context.js';
 import { FORCE_OPTION } from './flags.js';
 import { examples, succeed } from './output.js';

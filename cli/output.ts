@@ -1,7 +1,7 @@
 // Human or --json output, and the mapping from errors to exit codes (0 ok, 1 rejected, 2 usage or I/O).
-import { CountersignError, DistributionError, KeyError, StoreError, UsageError, VerificationError } from '../lib/errors.js';
+import { CountersignError, DistributionError, KeyError, StoreError, UsageError, VerificationError } from '../lib/core/errors.js';
 import type { Context } from './context.js';
-import { stringifyForOutput } from '../lib/json.js';
+import { stringifyForOutput } from '../lib/core/json.js';
 
 export interface OutputFlags {
   json?: boolean;

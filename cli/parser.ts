@@ -1,7 +1,7 @@
 // The countersign command line: one yargs CommandModule per file, exported so tests drive it in-process.
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
-import { CountersignError, UsageError } from '../lib/errors.js';
+import { CountersignError, UsageError } from '../lib/core/errors.js';
 import type { Context } from './context.js';
 import { STDIN } from './files.js';
 import { fail, renderHelp, SUBCOMMAND_NEEDED, examples } from './output.js';

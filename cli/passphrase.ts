@@ -1,9 +1,9 @@
 // Passphrases come from a file, the environment, or a prompt; never from argv, and never printed.
-import { UsageError, KeyError } from '../lib/errors.js';
-import { decryptSecretKey, type SecretKey } from '../lib/keyfile.js';
+import { UsageError, KeyError } from '../lib/core/errors.js';
+import { decryptSecretKey, type SecretKey } from '../lib/core/keyfile.js';
 import type { Context, Prompter } from './context.js';
 import { readInput } from './files.js';
-import { fromUtf8 } from '../lib/bytes.js';
+import { fromUtf8 } from '../lib/core/bytes.js';
 
 export const PASSPHRASE_ENV = 'COUNTERSIGN_PASSPHRASE';
 

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { hooksFromEnv } from '../lib/installer/hooks.js';
 import { recoverSite, type RecoverResult } from '../lib/installer/recover.js';
 import { STATE } from './apply.js';
-import { stringifyForOutput } from '../lib/json.js';
+import { stringifyForOutput } from '../lib/core/json.js';
 import type { Context } from './context.js';
 import { examples } from './output.js';
 

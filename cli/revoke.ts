@@ -1,9 +1,9 @@
 import type { CommandModule } from 'yargs';
-import { refuseExisting, writeFilesAtomically } from '../lib/durable.js';
-import { serializeEnvelope } from '../lib/envelope.js';
-import { readPolicyDocument } from '../lib/policy.js';
-import { createRevocation } from '../lib/revocation.js';
-import { parseVersion } from '../lib/version.js';
+import { refuseExisting, writeFilesAtomically } from '../lib/node/durable.js';
+import { serializeEnvelope } from '../lib/core/envelope.js';
+import { readPolicyDocument } from '../lib/core/policy.js';
+import { createRevocation } from '../lib/core/revocation.js';
+import { parseVersion } from '../lib/core/version.js';
 import type { Context } from './context.js';
 import { readDocument } from './documents.js';
 import { checkFlag, FORCE_OPTION } from './flags.js';

@@ -1,9 +1,9 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../lib/errors.js';
-import { stringifyForOutput } from '../lib/json.js';
-import { RISK_LEVELS } from '../lib/risk.js';
+import { UsageError } from '../lib/core/errors.js';
+import { stringifyForOutput } from '../lib/core/json.js';
+import { RISK_LEVELS } from '../lib/core/risk.js';
 import { untilSignal, type Context } from './context.js';
 import { readInput } from './files.js';
 import { riskFlag } from './flags.js';
@@ -94,7 +94,7 @@ async function hubAgent(args: HubArgs) {
 
 async function agentFor(ctx: Context, args: TakeArgs, logging: boolean) {
   const { SiteAgent } = await import('../lib/site/agent.js');
-  const { storeBackend } = await import('../lib/site/store-backend.js');
+  const { storeBackend } = await import('../lib/site/site-backend.js');
   const chosen = [args.site, args['installer-socket'], args.inbox].filter((x) => x !== undefined);
   if (chosen.length !== 1) throw new UsageError('USAGE', 'say where updates go: exactly one of --site DIR, --installer-socket PATH (with --installer-site NAME), --inbox DIR');
   if (args['installer-socket'] && !args['installer-site']) throw new UsageError('USAGE', '--installer-socket needs --installer-site NAME');
@@ -132,7 +132,7 @@ function registerCommand(ctx: Context): CommandModule<object, RegisterArgs> {
         .epilogue(examples('countersign site register --hub https://hub.example.org:8443 --endpoint https://www.example.org:8441/countersign --store /var/lib/countersign/trust')),
     handler: async (args) => {
       const { registerSite } = await import('../lib/site/register.js');
-      const { openStore } = await import('../lib/store.js');
+      const { openStore } = await import('../lib/node/trust-store.js');
       await openStore(args.store);
       const hub = urlFlag('--hub', args.hub);
       const endpoint = args.endpoint === undefined ? null : urlFlag('--endpoint', args.endpoint);
@@ -172,7 +172,7 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
       const { siteRequestHandler } = await import('../lib/site/endpoint.js');
       const { readCredentials, hasCredentials, credentialsLookup } = await import('../lib/site/credentials.js');
       const { listen, parseListen } = await import('../lib/distribution/listen.js');
-      const { openStore } = await import('../lib/store.js');
+      const { openStore } = await import('../lib/node/trust-store.js');
       await openStore(args.store);
       const registered = hasCredentials(args.store) ? await readCredentials(args.store) : undefined;
       const endpointText = args.endpoint ?? registered?.endpoint ?? undefined;
@@ -207,7 +207,7 @@ function pollCommand(ctx: Context): CommandModule<object, PollArgs> {
     handler: async (args) => {
       const { pollHub } = await import('../lib/site/poll.js');
       const { readCredentials } = await import('../lib/site/credentials.js');
-      const { openStore } = await import('../lib/store.js');
+      const { openStore } = await import('../lib/node/trust-store.js');
       await openStore(args.store);
       const credentials = await readCredentials(args.store);
       const { agent, spoolDir } = await agentFor(ctx, args, false);

@@ -1,16 +1,16 @@
 import type { CommandModule } from 'yargs';
-import { CountersignError, VerificationError, toReason } from '../lib/errors.js';
-import { loadTrustedPolicy } from '../lib/policy.js';
-import { describeSigners, publicSigner } from '../lib/quorum.js';
-import { verifyBundle, type VerifiedDocument } from '../lib/verify.js';
-import { walkPolicyChain } from '../lib/rotation.js';
-import { verifyRevocation } from '../lib/revocation.js';
+import { CountersignError, VerificationError, toReason } from '../lib/core/errors.js';
+import { loadTrustedPolicy } from '../lib/core/policy.js';
+import { describeSigners, publicSigner } from '../lib/core/quorum.js';
+import { verifyBundle, type VerifiedDocument } from '../lib/core/verify.js';
+import { walkPolicyChain } from '../lib/core/rotation.js';
+import { verifyRevocation } from '../lib/core/revocation.js';
 import type { Context } from './context.js';
 import { checkFlag, timeFlag } from './flags.js';
 import { readDocument, withDocument } from './documents.js';
-import { parseVersion } from '../lib/version.js';
+import { parseVersion } from '../lib/core/version.js';
 import { examples, exitCodeFor, fail, succeed } from './output.js';
-import { openStore, verifyWithStore } from '../lib/store.js';
+import { openStore, verifyWithStore } from '../lib/node/trust-store.js';
 import { checkTrustSource } from './trust.js';
 
 interface VerifyArgs {

@@ -1,4 +1,4 @@
-// Compiles every schema in this folder into standalone ajv validators (lib/generated/validators.ts),
+// Compiles every schema in this folder into standalone ajv validators (lib/core/generated/validators.ts),
 // so the CLI validates with ajv's generated code without loading and compiling ajv at start-up.
 // Run `npm run schemas` after editing a schema; a test fails while the generated file is stale.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import type standaloneModule from 'ajv/dist/standalone/index.js';
 const standaloneCode = (createRequire(import.meta.url)('ajv/dist/standalone') as { default: typeof standaloneModule.default }).default;
 
 const here = new URL('./', import.meta.url);
-export const GENERATED = new URL('../lib/generated/validators.ts', import.meta.url);
+export const GENERATED = new URL('../lib/core/generated/validators.ts', import.meta.url);
 
 export function compileValidators(): string {
   const ajv = new Ajv2020({ strict: true, code: { source: true, esm: true, lines: true } });

@@ -3,12 +3,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyArchiveStream } from '../lib/archive.js';
-import { ArchiveError, type ArchiveCode, FormatError, type Reason } from '../lib/errors.js';
-import { readFileChunks } from '../lib/file-chunks.js';
-import type { ArchiveRef, FileMode, FileOp } from '../lib/manifest.js';
-import { sortByPathBytes } from '../lib/paths.js';
-import { BLOCK_SIZE, encodeHeader, writeTar } from '../lib/tar.js';
+import { verifyArchiveStream } from '../lib/core/archive-verify.js';
+import { ArchiveError, type ArchiveCode, FormatError, type Reason } from '../lib/core/errors.js';
+import { readFileChunks } from '../lib/node/file-chunks.js';
+import type { ArchiveRef, FileMode, FileOp } from '../lib/core/manifest.js';
+import { sortByPathBytes } from '../lib/core/paths.js';
+import { BLOCK_SIZE, encodeHeader, writeTar } from '../lib/core/tar.js';
 
 const MTIME = 1_700_000_000;
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { assemblyQuorums, keptSignatures } from '../lib/assembly.js';
-import { canonicalBytes } from '../lib/canonical.js';
-import { createEnvelope, openEnvelope } from '../lib/envelope.js';
-import { createPolicy } from '../lib/policy.js';
+import { assemblyQuorums, keptSignatures } from '../lib/core/assembly.js';
+import { canonicalBytes } from '../lib/core/canonical.js';
+import { createEnvelope, openEnvelope } from '../lib/core/envelope.js';
+import { createPolicy } from '../lib/core/policy.js';
 import { codeOf } from './support/codes.js';
 import { envelopeBytes, makePolicy, makeRelease, NOW, sign } from './support/fixtures.js';
 

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openBundleFile } from '../lib/bundle-file.js';
-import { UsageError } from '../lib/errors.js';
+import { openBundleFile } from '../lib/node/bundle-file.js';
+import { UsageError } from '../lib/core/errors.js';
 import { bundleFileBytes, makePolicy, makeRelease, signedBy, tempDir } from './support/fixtures.js';
 
 async function digest(chunks: AsyncIterable<Uint8Array>): Promise<string> {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { canonicalBytes, canonicalize, parseCanonical } from '../lib/canonical.js';
-import { utf8 } from '../lib/bytes.js';
+import { canonicalBytes, canonicalize, parseCanonical } from '../lib/core/canonical.js';
+import { utf8 } from '../lib/core/bytes.js';
 import { codeOf } from './support/codes.js';
 
 // cyberphone/json-canonicalization testdata, vendored whole in test/vectors/jcs (see test/vectors/SOURCES.md).

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TarReader, type TarHeader } from '../lib/tar.js';
+import { TarReader, type TarHeader } from '../lib/core/tar.js';
 import { envelopePayload, listing, makeCliKeys, runCli, runCliOk } from './support/cli.js';
 import { BASE_TREE, NEW_TREE, NOW, tempDir, writeTree } from './support/fixtures.js';
 

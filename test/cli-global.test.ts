@@ -194,7 +194,7 @@ describe('cli: one overwrite rule for every output', () => {
   });
 
   it('a file that appears between the check and the commit is not clobbered either (link, not rename)', async () => {
-    const { commitPending, tempPathFor, writeDurably } = await import('../lib/durable.js');
+    const { commitPending, tempPathFor, writeDurably } = await import('../lib/node/durable.js');
     const target = join(dir, 'raced.json');
     const temp = tempPathFor(target);
     writeDurably(temp, 'ours', 0o644);
@@ -221,7 +221,7 @@ describe('cli output to a terminal', () => {
 describe('cli --json output', () => {
   it('stays valid JSON through the terminal escaping, whatever the strings hold', async () => {
     const { printable } = await import('../cli/context.js');
-    const { stringifyForOutput } = await import('../lib/json.js');
+    const { stringifyForOutput } = await import('../lib/core/json.js');
     const value = { message: 'x\u0085y\u202ez\u2028\x1b[2K' };
     expect(JSON.parse(printable(stringifyForOutput(value)))).to.deep.equal(value);
   });

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { recordInstall } from '../lib/store.js';
+import { recordInstall } from '../lib/node/trust-store.js';
 import { runCli, runCliOk } from './support/cli.js';
 import { bundleFileBytes, makeRelease, NOW, tempDir } from './support/fixtures.js';
 import { firstGeneration, nextGeneration, revocationBytes, signedRelease, type Generation } from './support/store-fixtures.js';

@@ -317,7 +317,7 @@ describe('cli verify and inspect', () => {
       expect(r.code).to.equal(2);
       expect(r.stderr.match(/--now/g)).to.have.length(1);
       const { fail } = await import('../cli/output.js');
-      const { VerificationError } = await import('../lib/errors.js');
+      const { VerificationError } = await import('../lib/core/errors.js');
       let err = '';
       const ctx = { out: () => undefined, err: (t: string) => (err += t), env: {}, interactive: false, now: NOW, exitCode: 0 };
       fail(ctx, {}, new VerificationError([{ code: 'NOT_APPLICABLE', message: 'applies to 10.2.3, not 10.2.1' }]));

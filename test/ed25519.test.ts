@@ -2,8 +2,8 @@ import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { Point } from '@noble/ed25519';
-import { fromHex, toHex, utf8 } from '../lib/bytes.js';
-import { generateSeed, isStrongPublicKey, keyId, publicKeyFromSeed, signMessage, verifyStrict } from '../lib/ed25519.js';
+import { fromHex, toHex, utf8 } from '../lib/core/bytes.js';
+import { generateSeed, isStrongPublicKey, keyId, publicKeyFromSeed, signMessage, verifyStrict } from '../lib/core/ed25519.js';
 import { libsodiumVerifies, mixedOrderKey, signForMixedOrderKey } from './support/torsion.js';
 
 const L = (1n << 252n) + 27742317777372353535851937790883648493n;

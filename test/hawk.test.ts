@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
-import { AuthError } from '../lib/errors.js';
+import { AuthError } from '../lib/core/errors.js';
 import {
   HAWK_SKEW_SECONDS,
   NonceCache,
@@ -19,7 +19,7 @@ import {
   type HawkRequest,
   type ServerAuthOptions,
 } from '../lib/hawk.js';
-import { utf8 } from '../lib/bytes.js';
+import { utf8 } from '../lib/core/bytes.js';
 import { codeOf, rejectionOf } from './support/codes.js';
 
 // The reference implementation (CommonJS, untyped): only the parts these tests call.

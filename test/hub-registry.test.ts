@@ -4,7 +4,7 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { NONCE_PURGE_EVERY, openRegistry, type OfferRecord, type Registry, type SiteRecord } from '../lib/hub/registry.js';
-import { computeRisk } from '../lib/risk.js';
+import { computeRisk } from '../lib/core/risk.js';
 import { tempDir } from './support/fixtures.js';
 import { createTestDatabase, execute, skipWithoutPostgres, withTestDatabase } from './support/postgres.js';
 

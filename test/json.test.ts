@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
-import { parseStrictJson } from '../lib/json.js';
+import { parseStrictJson } from '../lib/core/json.js';
 import { codeOf } from './support/codes.js';
 
 describe('strict JSON for envelopes', () => {

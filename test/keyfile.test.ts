@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { fromBase64, fromHex, toBase64 } from '../lib/bytes.js';
-import { CountersignError, KeyError } from '../lib/errors.js';
+import { fromBase64, fromHex, toBase64 } from '../lib/core/bytes.js';
+import { CountersignError, KeyError } from '../lib/core/errors.js';
 import {
   DEFAULT_SCRYPT_N,
   UNENCRYPTED_WARNING,
@@ -12,7 +12,7 @@ import {
   parsePublicKeyFile,
   secretKeyIsEncrypted,
   unencryptedSecretKey,
-} from '../lib/keyfile.js';
+} from '../lib/core/keyfile.js';
 
 // RFC 8032 section 7.1 key pairs (seed, public key), from test/vectors (see test/vectors/SOURCES.md).
 const RFC8032 = JSON.parse(readFileSync(new URL('./vectors/ed25519/rfc8032.json', import.meta.url), 'utf8')) as { priv: string; pub: string }[];

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ArchiveError } from '../lib/errors.js';
+import { ArchiveError } from '../lib/core/errors.js';
 import {
   PathSet,
   caseFoldKey,
@@ -9,7 +9,7 @@ import {
   normaliseMode,
   sortByPathBytes,
   ustarSplit,
-} from '../lib/paths.js';
+} from '../lib/core/paths.js';
 
 function expectUnsafe(fn: () => void, rule?: RegExp): ArchiveError {
   try {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { canonicalBytes } from '../lib/canonical.js';
-import { createEnvelope } from '../lib/envelope.js';
-import { checkPolicy, createPolicy, loadTrustedPolicy, policyWarnings, type Policy } from '../lib/policy.js';
-import { validate } from '../lib/schema.js';
+import { canonicalBytes } from '../lib/core/canonical.js';
+import { createEnvelope } from '../lib/core/envelope.js';
+import { checkPolicy, createPolicy, loadTrustedPolicy, policyWarnings, type Policy } from '../lib/core/policy.js';
+import { validate } from '../lib/core/schema.js';
 import { codeOf } from './support/codes.js';
 import { envelopeBytes, makePolicy, makeSigners, NOW, signedBy, tempDir } from './support/fixtures.js';
 import { makeCliKeys, makeCliPolicy, runCli } from './support/cli.js';

@@ -9,20 +9,20 @@ import fc from 'fast-check';
 import crypto, { type KeyObject } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyArchiveStream } from '../lib/archive.js';
-import { openBundleFile } from '../lib/bundle-file.js';
-import { bytesEqual, concatBytes, fromUtf8, toBase64, toHex, utf8 } from '../lib/bytes.js';
-import { canonicalBytes, parseCanonical } from '../lib/canonical.js';
-import { signMessage } from '../lib/ed25519.js';
-import { createEnvelope, openEnvelope, PAYLOAD_TYPES, type Envelope, type EnvelopeSignature } from '../lib/envelope.js';
-import { CountersignError, UsageError, VerificationError } from '../lib/errors.js';
-import type { Manifest } from '../lib/manifest.js';
-import { parsePartial, serializePartial, signDocument } from '../lib/partial.js';
-import { createPolicy, checkPolicy, loadTrustedPolicy, readPolicyDocument, type CheckedPolicy, type Policy } from '../lib/policy.js';
-import { countQuorum, type QuorumResult } from '../lib/quorum.js';
-import { verifyRotation } from '../lib/rotation.js';
-import { verifyBundle, type BundleInput, type Verified, type VerifyOptions } from '../lib/verify.js';
-import { compareVersions, parseVersion, versionScheme } from '../lib/version.js';
+import { verifyArchiveStream } from '../lib/core/archive-verify.js';
+import { openBundleFile } from '../lib/node/bundle-file.js';
+import { bytesEqual, concatBytes, fromUtf8, toBase64, toHex, utf8 } from '../lib/core/bytes.js';
+import { canonicalBytes, parseCanonical } from '../lib/core/canonical.js';
+import { signMessage } from '../lib/core/ed25519.js';
+import { createEnvelope, openEnvelope, PAYLOAD_TYPES, type Envelope, type EnvelopeSignature } from '../lib/core/envelope.js';
+import { CountersignError, UsageError, VerificationError } from '../lib/core/errors.js';
+import type { Manifest } from '../lib/core/manifest.js';
+import { parsePartial, serializePartial, signDocument } from '../lib/core/partial-signature.js';
+import { createPolicy, checkPolicy, loadTrustedPolicy, readPolicyDocument, type CheckedPolicy, type Policy } from '../lib/core/policy.js';
+import { countQuorum, type QuorumResult } from '../lib/core/quorum.js';
+import { verifyRotation } from '../lib/core/rotation.js';
+import { verifyBundle, type BundleInput, type Verified, type VerifyOptions } from '../lib/core/verify.js';
+import { compareVersions, parseVersion, versionScheme } from '../lib/core/version.js';
 import {
   applyEdits,
   applySplice,
@@ -51,7 +51,7 @@ import {
 } from './support/arbitraries.js';
 import { bundleFileBytes, bundleInput, envelopeBytes, makePolicy, makeRelease, makeSigners, manifestEnvelope, NOW, signedBy, tempDir, type TestSigner } from './support/fixtures.js';
 
-// Codes are stable identifiers from lib/errors.ts (a closed union that other work keeps extending):
+// Codes are stable identifiers from lib/core/errors.ts (a closed union that other work keeps extending):
 // checked for their shape rather than against a copy of the list.
 const CODE = /^[A-Z][A-Z0-9_]*$/;
 
@@ -111,7 +111,7 @@ function codesOf(err: unknown): string[] {
 // ---------------------------------------------------------------------------------------------
 // Independent reference for quorum counting: DSSE PAE spelled out here, node:crypto (OpenSSL) for the
 // Ed25519 equation, strict base64 for the signature text. Honest keys only, so OpenSSL's leniency
-// about small-order keys and R (which lib/ed25519.ts adds checks for) cannot matter.
+// about small-order keys and R (which lib/core/ed25519.ts adds checks for) cannot matter.
 
 function refPae(payloadType: string, payload: Uint8Array): Uint8Array {
   return concatBytes(utf8(`DSSEv1 ${Buffer.byteLength(payloadType, 'utf8')} ${payloadType} ${payload.length} `), payload);

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import { canonicalBytes } from '../lib/canonical.js';
-import { createEnvelope, PAYLOAD_TYPES, type EnvelopeSignature } from '../lib/envelope.js';
-import { PolicyError, SignatureError } from '../lib/errors.js';
-import { createPolicy, type CheckedPolicy } from '../lib/policy.js';
-import { countQuorum, requireQuorum } from '../lib/quorum.js';
-import { toBase64 } from '../lib/bytes.js';
-import { pae } from '../lib/envelope.js';
-import { signMessage } from '../lib/ed25519.js';
+import { canonicalBytes } from '../lib/core/canonical.js';
+import { createEnvelope, PAYLOAD_TYPES, type EnvelopeSignature } from '../lib/core/envelope.js';
+import { PolicyError, SignatureError } from '../lib/core/errors.js';
+import { createPolicy, type CheckedPolicy } from '../lib/core/policy.js';
+import { countQuorum, requireQuorum } from '../lib/core/quorum.js';
+import { toBase64 } from '../lib/core/bytes.js';
+import { pae } from '../lib/core/envelope.js';
+import { signMessage } from '../lib/core/ed25519.js';
 import { makePolicy, makeSigners, sign, type TestSigner } from './support/fixtures.js';
 
 const doc = (text: string) => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MAX_RISK_SCORE, RISK_LEVELS, RISK_METRICS, computeRisk, riskLevelForScore, riskLevelRank, type RiskLevel } from '../lib/risk.js';
+import { MAX_RISK_SCORE, RISK_LEVELS, RISK_METRICS, computeRisk, riskLevelForScore, riskLevelRank, type RiskLevel } from '../lib/core/risk.js';
 import { codeOf } from './support/codes.js';
 
 // Vectors and scores as published on Drupal security advisories.

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { compileValidators, GENERATED } from '../schemas/compile.js';
-import { validate } from '../lib/schema.js';
-import { FormatError } from '../lib/errors.js';
+import { validate } from '../lib/core/schema.js';
+import { FormatError } from '../lib/core/errors.js';
 
 describe('schemas', () => {
-  it('lib/generated/validators.ts is what schemas/*.schema.json compile to (run `npm run schemas`)', () => {
+  it('lib/core/generated/validators.ts is what schemas/*.schema.json compile to (run `npm run schemas`)', () => {
     expect(readFileSync(GENERATED, 'utf8')).to.equal(compileValidators());
   });
 

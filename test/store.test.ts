@@ -6,10 +6,10 @@ import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { threadId } from 'node:worker_threads';
-import { CountersignError, StoreError, VerificationError } from '../lib/errors.js';
-import { acquireLock } from '../lib/lock.js';
-import { checkRelease } from '../lib/manifest.js';
-import { initStore, openStore, parseInstalledSpec, recordInstall, storeFiles, updateStore, verifyWithStore, type StoreState, type UpdateFile } from '../lib/store.js';
+import { CountersignError, StoreError, VerificationError } from '../lib/core/errors.js';
+import { acquireLock } from '../lib/node/lock.js';
+import { checkRelease } from '../lib/core/manifest.js';
+import { initStore, openStore, parseInstalledSpec, recordInstall, storeFiles, updateStore, verifyWithStore, type StoreState, type UpdateFile } from '../lib/node/trust-store.js';
 import { bundleInput, envelopeBytes, makePolicy, makeRelease, NOW, tempDir } from './support/fixtures.js';
 import { firstGeneration, nextGeneration, revocationBytes, signedRelease, type Generation } from './support/store-fixtures.js';
 
@@ -27,7 +27,7 @@ async function verifyCodes(p: Promise<unknown>): Promise<string[]> {
 const file = (name: string, bytes: Uint8Array): UpdateFile => ({ name, bytes });
 const opts = { now: NOW };
 
-describe('site trust store (lib/store.ts)', () => {
+describe('site trust store (lib/node/trust-store.ts)', () => {
   const release = makeRelease();
   let root: string;
   let v1: Generation;
@@ -420,7 +420,7 @@ describe('site trust store (lib/store.ts)', () => {
     it('parallel updates from separate processes: none is lost', async function () {
       this.timeout(30_000);
       const dir = await newStore();
-      const storeModule = fileURLToPath(new URL('../lib/store.ts', import.meta.url));
+      const storeModule = fileURLToPath(new URL('../lib/node/trust-store.ts', import.meta.url));
       const script = join(root, 'child-update.mts');
       writeFileSync(
         script,

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEnvelope, openEnvelope, serializeEnvelope } from '../lib/envelope.js';
-import { createPolicy } from '../lib/policy.js';
-import { rotationLines, summarizeDocument } from '../lib/summary.js';
-import { canonicalBytes } from '../lib/canonical.js';
+import { createEnvelope, openEnvelope, serializeEnvelope } from '../lib/core/envelope.js';
+import { createPolicy } from '../lib/core/policy.js';
+import { rotationLines, summarizeDocument } from '../lib/core/summary.js';
+import { canonicalBytes } from '../lib/core/canonical.js';
 import { makeCliKeys, runCli } from './support/cli.js';
 import { codeOf } from './support/codes.js';
 import { envelopeBytes, makePolicy, makeRelease, makeSigners, manifestEnvelope, NOW, tempDir, type TestSigner } from './support/fixtures.js';

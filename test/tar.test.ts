@@ -4,9 +4,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ArchiveError, type ArchiveCode } from '../lib/errors.js';
-import type { FileMode } from '../lib/manifest.js';
-import { sortByPathBytes } from '../lib/paths.js';
+import { ArchiveError, type ArchiveCode } from '../lib/core/errors.js';
+import type { FileMode } from '../lib/core/manifest.js';
+import { sortByPathBytes } from '../lib/core/paths.js';
 import {
   BLOCK_SIZE,
   TarReader,
@@ -17,7 +17,7 @@ import {
   type TarEntry,
   type TarHeader,
   type TarSummary,
-} from '../lib/tar.js';
+} from '../lib/core/tar.js';
 
 const MTIME = 1_700_000_000; // 2023-11-14 22:13:20 UTC
 const LONG = `${'d'.repeat(60)}/${'e'.repeat(60)}/${'f'.repeat(40)}/${'g'.repeat(33)}.php`; // 200 bytes

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { concatBytes, toBase64 } from '../lib/bytes.js';
-import { canonicalBytes } from '../lib/canonical.js';
-import { createEnvelope, type Envelope } from '../lib/envelope.js';
-import { UsageError, VerificationError, type ErrorCode } from '../lib/errors.js';
-import { createPolicy } from '../lib/policy.js';
-import { writeTar } from '../lib/tar.js';
-import { verifyBundle, type BundleInput, type VerifyOptions } from '../lib/verify.js';
+import { concatBytes, toBase64 } from '../lib/core/bytes.js';
+import { canonicalBytes } from '../lib/core/canonical.js';
+import { createEnvelope, type Envelope } from '../lib/core/envelope.js';
+import { UsageError, VerificationError, type ErrorCode } from '../lib/core/errors.js';
+import { createPolicy } from '../lib/core/policy.js';
+import { writeTar } from '../lib/core/tar.js';
+import { verifyBundle, type BundleInput, type VerifyOptions } from '../lib/core/verify.js';
 import { bundleInput, withArchive, makePolicy, makeRelease, manifestEnvelope, NOW, signedBy, type TestPolicy } from './support/fixtures.js';
 
 async function rejection(input: BundleInput, opts: VerifyOptions): Promise<ErrorCode[]> {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compareVersions, isSameRelease, mayBeSameRelease, parseVersion, sameScheme, versionScheme } from '../lib/version.js';
+import { compareVersions, isSameRelease, mayBeSameRelease, parseVersion, sameScheme, versionScheme } from '../lib/core/version.js';
 import { codeOf } from './support/codes.js';
 
 /** Asserts every adjacent pair is strictly ascending, and the relation both ways. */

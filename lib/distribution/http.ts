@@ -11,8 +11,8 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { lookup as dnsLookup, promises as dnsPromises, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { utf8 } from '../bytes.js';
-import { AuthError, CountersignError, DistributionError } from '../errors.js';
+import { utf8 } from '../core/bytes.js';
+import { AuthError, CountersignError, DistributionError } from '../core/errors.js';
 import {
   authenticateRequest,
   authenticateResponse,
@@ -26,7 +26,7 @@ import {
   type HawkCredentials,
   type NonceCache,
 } from '../hawk.js';
-import { stringifyForOutput } from '../json.js';
+import { stringifyForOutput } from '../core/json.js';
 import { JSON_TYPE } from './messages.js';
 import type { AuthLimits } from './rate-limit.js';
 

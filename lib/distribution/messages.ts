@@ -11,11 +11,11 @@
 //   GET  {hub}/v1/bundles/NAME                     → bundle bytes
 //   POST {hub}/v1/report                           {type:done, results}       → {type:done, results:[]}
 //   POST {hub}/v1/sites                            registration (unauthenticated; the hub then says hello to the endpoint)
-import { fromUtf8 } from '../bytes.js';
-import { DistributionError } from '../errors.js';
-import { parseStrictJson } from '../json.js';
-import type { Risk } from '../risk.js';
-import { validate } from '../schema.js';
+import { fromUtf8 } from '../core/bytes.js';
+import { DistributionError } from '../core/errors.js';
+import { parseStrictJson } from '../core/json.js';
+import type { Risk } from '../core/risk.js';
+import { validate } from '../core/schema.js';
 
 export const JSON_TYPE = 'application/json';
 export const BUNDLE_TYPE = 'application/vnd.countersign.bundle';

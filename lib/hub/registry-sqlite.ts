@@ -5,7 +5,7 @@
 import { closeSync, existsSync, openSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import type { PackageResult } from '../distribution/messages.js';
-import type { Risk } from '../risk.js';
+import type { Risk } from '../core/risk.js';
 import {
   SCHEMA_VERSION,
   addMs,

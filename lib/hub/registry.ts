@@ -6,13 +6,13 @@
 // (`postgres://…`, several hub processes on several machines sharing one registry). Each driver is
 // imported only when a registry is opened, so commands that never touch the hub never load native code.
 // The backends import their helpers from here; none is used while modules load, so the cycle is harmless
-// (and a dynamic import of the backends would give tests run through tsx a second copy of lib/errors.ts).
+// (and a dynamic import of the backends would give tests run through tsx a second copy of lib/core/errors.ts).
 //
 // Times are ISO-8601 strings given by the caller; the registry never reads the clock. They come back
 // spelled as Date.prototype.toISOString does (`2026-11-23T12:00:00.000Z`), whatever spelling went in.
 // Every failure of the database is DistributionError REGISTRY, carrying the driver's message but never
 // the URL's password.
-import { CountersignError, DistributionError, UsageError } from '../errors.js';
+import { CountersignError, DistributionError, UsageError } from '../core/errors.js';
 import type { IndexEntry, PackageResult, ResultStatus } from '../distribution/messages.js';
 import { openPostgresRegistry } from './registry-postgres.js';
 import { openSqliteRegistry } from './registry-sqlite.js';

@@ -10,17 +10,17 @@
 //          "needs attention" until an operator clears it.
 import { closeSync, constants, linkSync, openSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { openBundleFile } from '../bundle-file.js';
-import { openEnvelope } from '../envelope.js';
-import { FormatError, InstallError, UsageError, VerificationError, type Reason } from '../errors.js';
-import { manifestFromPayload, type Manifest } from '../manifest.js';
-import type { TrustedPolicy } from '../policy.js';
-import { publicSigner } from '../quorum.js';
-import { installedKey, openStore, siteFor, verifyWithStore, type TrustStore } from '../store.js';
-import { riskLevelRank } from '../risk.js';
-import { formatTimestamp } from '../time.js';
-import { isSameRelease, parseVersion } from '../version.js';
-import { verifyBundle, type BundleInput, type Limits, type Verified } from '../verify.js';
+import { openBundleFile } from '../node/bundle-file.js';
+import { openEnvelope } from '../core/envelope.js';
+import { FormatError, InstallError, UsageError, VerificationError, type Reason } from '../core/errors.js';
+import { manifestFromPayload, type Manifest } from '../core/manifest.js';
+import type { TrustedPolicy } from '../core/policy.js';
+import { publicSigner } from '../core/quorum.js';
+import { installedKey, openStore, siteFor, verifyWithStore, type TrustStore } from '../node/trust-store.js';
+import { riskLevelRank } from '../core/risk.js';
+import { formatTimestamp } from '../core/time.js';
+import { isSameRelease, parseVersion } from '../core/version.js';
+import { verifyBundle, type BundleInput, type Limits, type Verified } from '../core/verify.js';
 import { commitPlan, finishCommitted } from './commit.js';
 import { noProgress, type ProgressEvent, type ProgressSink } from './events.js';
 import { errnoOf, lstatOrMissing } from './fsutil.js';

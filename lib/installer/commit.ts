@@ -18,8 +18,8 @@
 // was checked therefore never redirects an action: the action lands in the directory that was checked.
 // A staged file is re-identified (dev/ino, recorded in the journal) before it is linked or renamed.
 import { fchmodSync, linkSync, mkdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
-import { InstallError } from '../errors.js';
-import { recordInstall } from '../store.js';
+import { InstallError } from '../core/errors.js';
+import { recordInstall } from '../node/trust-store.js';
 import type { ProgressSink } from './events.js';
 import { errnoOf, hashFile, lstatBig, lstatOrMissing } from './fsutil.js';
 import { describeFault, type Points } from './hooks.js';

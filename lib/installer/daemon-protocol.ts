@@ -30,9 +30,9 @@
 // taken once the whole bundle is in (QUEUE_FULL then). Once the bundle is in, the client
 // just waits; if it goes away (seen at the next heartbeat: the daemon does not read from it any more), a
 // queued job is dropped, and a running one runs to its end (and is logged).
-import { UsageError } from '../errors.js';
-import { parseStrictJson } from '../json.js';
-import { stringifyForOutput } from '../json.js';
+import { UsageError } from '../core/errors.js';
+import { parseStrictJson } from '../core/json.js';
+import { stringifyForOutput } from '../core/json.js';
 
 /** The header line, newline included. */
 export const MAX_HEADER_BYTES = 4096;
@@ -46,7 +46,7 @@ export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 export const SITE_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /**
- * Codes the daemon answers with itself, besides the verification codes of lib/errors.ts (a bundle that
+ * Codes the daemon answers with itself, besides the verification codes of lib/core/errors.ts (a bundle that
  * fails verification is answered with its first reason's code and every reason) and the STORE_* codes.
  */
 export type DaemonCode =

@@ -38,14 +38,14 @@ import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, statSyn
 import { open, type FileHandle } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { openBundleFile, type OpenedInput } from '../bundle-file.js';
-import { CountersignError, StoreError, UsageError, VerificationError, toReason } from '../errors.js';
-import { publicSigner } from '../quorum.js';
-import { openStore, storeFiles, verifyWithStore } from '../store.js';
-import type { Verified } from '../verify.js';
+import { openBundleFile, type OpenedInput } from '../node/bundle-file.js';
+import { CountersignError, StoreError, UsageError, VerificationError, toReason } from '../core/errors.js';
+import { publicSigner } from '../core/quorum.js';
+import { openStore, storeFiles, verifyWithStore } from '../node/trust-store.js';
+import type { Verified } from '../core/verify.js';
 import type { InstallerConfig, SiteConfig } from './daemon-config.js';
 import { encodeLine, MAX_HEADER_BYTES, MAX_PROGRESS_LINE_BYTES, parseHeader, type DaemonCode, type FinalLine, type RequestHeader } from './daemon-protocol.js';
-import { stringifyForOutput } from '../json.js';
+import { stringifyForOutput } from '../core/json.js';
 import { SiteQueue, type Reservation } from './daemon-queue.js';
 import { applyArgs, recoverArgs, runWorker, workerCommand, type SpawnFunction, type WorkerCommand, type WorkerOutcome } from './daemon-worker.js';
 

@@ -6,13 +6,13 @@
 // before the preflight is ROOT_REPLACED, never inspected in its place.
 import { lstatSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { InstallError } from '../errors.js';
-import type { Manifest } from '../manifest.js';
-import { checkPath, sortByPathBytes } from '../paths.js';
+import { InstallError } from '../core/errors.js';
+import type { Manifest } from '../core/manifest.js';
+import { checkPath, sortByPathBytes } from '../core/paths.js';
 import { errnoOf, hashFile, lstatBig, lstatOrMissing, readSmallFile } from './fsutil.js';
 import { PinnedDir, requirePinning } from './pinned-dir.js';
 import { ancestors, parentOf, type NodeFact, type RootParentFact, type SiteFacts } from './plan.js';
-import { parseVersionText, versionFilesToRead } from './version-file.js';
+import { parseVersionText, versionFilesToRead } from '../core/version-file.js';
 
 function factOf(abs: string): NodeFact {
   const st = lstatBig(abs);

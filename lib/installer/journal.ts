@@ -18,8 +18,8 @@
 // A last line cut short by a crash (no newline) is the record of a step that was never taken and is
 // ignored; anything else unreadable is JOURNAL_CORRUPT, and then nothing is touched.
 import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { InstallError } from '../errors.js';
-import { checkPath } from '../paths.js';
+import { InstallError } from '../core/errors.js';
+import { checkPath } from '../core/paths.js';
 import type { Points } from './hooks.js';
 import type { PinnedDir } from './pinned-dir.js';
 

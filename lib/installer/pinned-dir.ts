@@ -15,7 +15,7 @@
 // Where /proc/self/fd does not work so (no /proc, another kernel), the installer refuses to run
 // (PREFLIGHT_FAILED, problem UNSUPPORTED_PLATFORM).
 import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, statSync, type BigIntStats } from 'node:fs';
-import { InstallError } from '../errors.js';
+import { InstallError } from '../core/errors.js';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const FD_DIR = '/proc/self/fd';

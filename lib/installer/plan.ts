@@ -6,9 +6,9 @@
 //   2. the files (add, modify, delete) in path byte order, except the version file, which comes last,
 //      so the site never reports the new version while old files remain;
 //   3. rmdir: directories the deletes leave empty, deepest first (the new release has no such directory).
-import type { FileMode, FileOp, Manifest } from '../manifest.js';
-import { caseFoldKey, checkPathSet, sortByPathBytes } from '../paths.js';
-import { versionFileOf } from './version-file.js';
+import type { FileMode, FileOp, Manifest } from '../core/manifest.js';
+import { caseFoldKey, checkPathSet, sortByPathBytes } from '../core/paths.js';
+import { versionFileOf } from '../core/version-file.js';
 
 /** What lstat said about one path of the site (never followed: a symbolic link is reported as one). */
 export type NodeFact =

@@ -12,7 +12,7 @@
 // only when that root is the directory the journal says the steps acted in (begin.root, DEV:INO).
 import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InstallError, UsageError } from '../errors.js';
+import { InstallError, UsageError } from '../core/errors.js';
 import { finishCommitted, removeJournal, rollbackFresh } from './commit.js';
 import { noProgress, type ProgressSink } from './events.js';
 import { errnoOf, lstatOrMissing } from './fsutil.js';

@@ -6,10 +6,10 @@
 // the commit finds them, and the files in them, through the same descriptors.
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { CountersignError, InstallError } from '../errors.js';
-import type { Manifest } from '../manifest.js';
-import { TarReader, type TarHeader } from '../tar.js';
-import type { ArchiveInput } from '../verify.js';
+import { CountersignError, InstallError } from '../core/errors.js';
+import type { Manifest } from '../core/manifest.js';
+import { TarReader, type TarHeader } from '../core/tar.js';
+import type { ArchiveInput } from '../core/verify.js';
 import { errnoOf, hashFile } from './fsutil.js';
 import { describeFault, type Points } from './hooks.js';
 import type { PinnedDir } from './pinned-dir.js';

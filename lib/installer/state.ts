@@ -6,7 +6,7 @@
 //                                   nobody else (a sticky /tmp-like parent is refused too), so nobody else
 //                                   can swap it; it is pinned by descriptor while an apply or recover holds
 //                                   the lock (lib/installer/pinned-dir.ts), and everything below goes through it
-//     lock                  held while an apply or recover runs (lib/lock.ts)
+//     lock                  held while an apply or recover runs (lib/node/lock.ts)
 //     journal               the write-ahead journal of a commit in progress (lib/installer/journal.ts)
 //     staging/SLOT          new files, written and fsynced before the commit (mode 0700 directory)
 //     backups/SLOT          hard links to replaced files and deleted files, until the commit is complete
@@ -15,10 +15,10 @@
 //                           refused (NEEDS_ATTENTION) until `countersign recover --site DIR --clear`
 import { existsSync, fchmodSync, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { commitPending, tempPathFor, writeDurably } from '../durable.js';
-import { InstallError, StoreError, UsageError } from '../errors.js';
-import { acquireLock, type HeldLock } from '../lock.js';
-import { formatTimestamp } from '../time.js';
+import { commitPending, tempPathFor, writeDurably } from '../node/durable.js';
+import { InstallError, StoreError, UsageError } from '../core/errors.js';
+import { acquireLock, type HeldLock } from '../node/lock.js';
+import { formatTimestamp } from '../core/time.js';
 import { errnoOf, lstatOrMissing, readSmallFile } from './fsutil.js';
 import { PinnedDir, requirePinning } from './pinned-dir.js';
 

@@ -5,8 +5,8 @@
 // for anything else is WRONG_TARGET, before anything is staged. With a trust store as without one: a
 // site nothing identifies is TARGET_UNKNOWN, and one whose files claim two products is TARGET_AMBIGUOUS,
 // unless --product and --component say what it is.
-import type { Reason } from '../errors.js';
-import type { Manifest } from '../manifest.js';
+import type { Reason } from '../core/errors.js';
+import type { Manifest } from '../core/manifest.js';
 import { detectInstalledVersion, type SiteRoot } from './inspect.js';
 import type { Problem } from './plan.js';
 

@@ -3,8 +3,8 @@
 // verify and act on it, then ask for the next or say done. The agent decides nothing about trust: the
 // backend verifies every bundle against the site's own store before anything is installed.
 import type { IndexEntry, IndexMessage, PackageResult, SiteReply } from '../distribution/messages.js';
-import { DistributionError } from '../errors.js';
-import type { RiskLevel } from '../risk.js';
+import { DistributionError } from '../core/errors.js';
+import type { RiskLevel } from '../core/risk.js';
 import { nextWanted, type Installed } from './choose.js';
 
 export interface SiteBackend {

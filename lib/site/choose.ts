@@ -2,8 +2,8 @@
 // tested without a network. The index is unsigned: choosing a package only decides what to download;
 // the bundle itself must still pass the site's verification (quorum, target, rollback, expiry).
 import type { IndexEntry } from '../distribution/messages.js';
-import { riskLevelRank, type RiskLevel } from '../risk.js';
-import { compareVersions } from '../version.js';
+import { riskLevelRank, type RiskLevel } from '../core/risk.js';
+import { compareVersions } from '../core/version.js';
 
 export interface Installed {
   product: string;

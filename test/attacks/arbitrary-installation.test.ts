@@ -1,7 +1,7 @@
 // TUF: arbitrary installation attack. An attacker (a compromised hub or mirror) offers a bundle of its
 // own making. Without the quorum's signatures nothing is installable, and the archive is never read.
 import { expect } from 'chai';
-import { verifyRotation } from '../../lib/rotation.js';
+import { verifyRotation } from '../../lib/core/rotation.js';
 import { fixtures, makePolicy, policyDocument, envelopeBytes, POLICY_V2_EXPIRES } from './generate.js';
 import { input, quorumProblems, quorumSignedBy, rejectionReasons, resigned, siteOptions, thrown, untouchable } from './support.js';
 

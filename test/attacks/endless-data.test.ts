@@ -4,8 +4,8 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openBundleFile } from '../../lib/bundle-file.js';
-import type { ArchiveInput } from '../../lib/verify.js';
+import { openBundleFile } from '../../lib/node/bundle-file.js';
+import type { ArchiveInput } from '../../lib/core/verify.js';
 import { bundleBytes, envelopeBytes, fixtures } from './generate.js';
 import { accepts, input, rejected, rejection, resigned, sha256Hex, siteOptions, tarOf, untouchable, withArchive } from './support.js';
 

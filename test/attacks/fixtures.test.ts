@@ -3,11 +3,11 @@ import { expect } from 'chai';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openBundleFile } from '../../lib/bundle-file.js';
-import { loadTrustedPolicy } from '../../lib/policy.js';
-import { verifyRevocation } from '../../lib/revocation.js';
-import { walkPolicyChain } from '../../lib/rotation.js';
-import { verifyBundle } from '../../lib/verify.js';
+import { openBundleFile } from '../../lib/node/bundle-file.js';
+import { loadTrustedPolicy } from '../../lib/core/policy.js';
+import { verifyRevocation } from '../../lib/core/revocation.js';
+import { walkPolicyChain } from '../../lib/core/rotation.js';
+import { verifyBundle } from '../../lib/core/verify.js';
 import { FIXTURE_NOW, FIXTURES_DIR, fixtures, generateFixtures } from './generate.js';
 import { SITE_10_2_3 } from './support.js';
 

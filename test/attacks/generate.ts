@@ -17,16 +17,16 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildRelease } from '../../lib/build.js';
-import { bundleHeader } from '../../lib/bundle.js';
-import { concatBytes, toBase64 } from '../../lib/bytes.js';
-import { canonicalBytes } from '../../lib/canonical.js';
-import { keyId, publicKeyFromSeed, signMessage } from '../../lib/ed25519.js';
-import { createEnvelope, pae, serializeEnvelope, type Envelope, type EnvelopeSignature } from '../../lib/envelope.js';
-import type { Manifest } from '../../lib/manifest.js';
-import { createPolicy, loadTrustedPolicy, type Policy, type TrustedPolicy } from '../../lib/policy.js';
-import { createRevocation, verifyRevocation, type Revocation } from '../../lib/revocation.js';
-import { walkPolicyChain } from '../../lib/rotation.js';
+import { buildRelease } from '../../lib/node/build.js';
+import { bundleHeader } from '../../lib/core/bundle.js';
+import { concatBytes, toBase64 } from '../../lib/core/bytes.js';
+import { canonicalBytes } from '../../lib/core/canonical.js';
+import { keyId, publicKeyFromSeed, signMessage } from '../../lib/core/ed25519.js';
+import { createEnvelope, pae, serializeEnvelope, type Envelope, type EnvelopeSignature } from '../../lib/core/envelope.js';
+import type { Manifest } from '../../lib/core/manifest.js';
+import { createPolicy, loadTrustedPolicy, type Policy, type TrustedPolicy } from '../../lib/core/policy.js';
+import { createRevocation, verifyRevocation, type Revocation } from '../../lib/core/revocation.js';
+import { walkPolicyChain } from '../../lib/core/rotation.js';
 
 /** The reference time every attack test verifies at (unless it moves the clock on purpose). */
 export const FIXTURE_NOW = new Date('2026-06-01T00:00:00Z');
@@ -80,7 +80,7 @@ export function envelopeBytes(envelope: Envelope): Uint8Array {
   return new TextEncoder().encode(serializeEnvelope(envelope));
 }
 
-/** Header line, envelope, archive: the bundle file format (lib/bundle.ts). */
+/** Header line, envelope, archive: the bundle file format (lib/core/bundle.ts). */
 export function bundleBytes(envelope: Envelope, archive: Uint8Array): Uint8Array {
   const env = envelopeBytes(envelope);
   return concatBytes(bundleHeader(env.length), env, archive);

@@ -1,7 +1,7 @@
 // TUF: indefinite freeze attack. A mirror keeps serving stale metadata so that a site never learns of
 // newer releases or policies. Expiry bounds how long stale documents are accepted.
 import { expect } from 'chai';
-import { verifyRotation, walkPolicyChain } from '../../lib/rotation.js';
+import { verifyRotation, walkPolicyChain } from '../../lib/core/rotation.js';
 import { envelopeBytes, fixtures, makePolicy, policyDocument, POLICY_V2_EXPIRES } from './generate.js';
 import { accepts, input, rejection, resigned, siteOptions, thrown } from './support.js';
 

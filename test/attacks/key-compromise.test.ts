@@ -2,10 +2,10 @@
 // and tries every way to make them count as m: repeating a key, borrowing another member's key id,
 // malleating a signature, lifting an honest signature from another document, adding strangers.
 import { expect } from 'chai';
-import { fromBase64, toBase64 } from '../../lib/bytes.js';
-import type { Envelope, EnvelopeSignature } from '../../lib/envelope.js';
-import { createRevocation, verifyRevocation } from '../../lib/revocation.js';
-import { verifyRotation } from '../../lib/rotation.js';
+import { fromBase64, toBase64 } from '../../lib/core/bytes.js';
+import type { Envelope, EnvelopeSignature } from '../../lib/core/envelope.js';
+import { createRevocation, verifyRevocation } from '../../lib/core/revocation.js';
+import { verifyRotation } from '../../lib/core/rotation.js';
 import { envelopeBytes, fixtures, makePolicy, policyDocument, POLICY_V2_EXPIRES, sign, signedBy, FIXTURE_NOW } from './generate.js';
 import { input, quorumProblems, quorumSignedBy, rejectionReasons, resigned, siteOptions, thrown, untouchable, withArchive, tarOf } from './support.js';
 

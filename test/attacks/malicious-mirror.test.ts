@@ -6,11 +6,11 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleHeader } from '../../lib/bundle.js';
-import { concatBytes } from '../../lib/bytes.js';
-import { openBundleFile } from '../../lib/bundle-file.js';
-import type { Envelope, EnvelopeSignature } from '../../lib/envelope.js';
-import type { Verified, VerifyOptions } from '../../lib/verify.js';
+import { bundleHeader } from '../../lib/core/bundle.js';
+import { concatBytes } from '../../lib/core/bytes.js';
+import { openBundleFile } from '../../lib/node/bundle-file.js';
+import type { Envelope, EnvelopeSignature } from '../../lib/core/envelope.js';
+import type { Verified, VerifyOptions } from '../../lib/core/verify.js';
 import { fixtures, sign, type ReleaseFixture } from './generate.js';
 import { accepts, quorumProblems, rejectionReasons, siteOptions } from './support.js';
 

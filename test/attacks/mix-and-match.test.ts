@@ -1,7 +1,7 @@
 // TUF: mix-and-match attack. An attacker combines pieces of different, individually valid releases:
 // one release's archive with another's manifest, or one manifest's signatures on another manifest.
 import { expect } from 'chai';
-import { openBundleFile } from '../../lib/bundle-file.js';
+import { openBundleFile } from '../../lib/node/bundle-file.js';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,8 +1,8 @@
 // Revoked releases and removed keys. A release the quorum revoked must not install; a key removed by a
 // rotation (bob's lost laptop, policy v2) must stop counting towards any quorum.
 import { expect } from 'chai';
-import { createRevocation, verifyRevocation } from '../../lib/revocation.js';
-import { verifyRotation, walkPolicyChain } from '../../lib/rotation.js';
+import { createRevocation, verifyRevocation } from '../../lib/core/revocation.js';
+import { verifyRotation, walkPolicyChain } from '../../lib/core/rotation.js';
 import { envelopeBytes, FIXTURE_NOW, fixtures, makePolicy, policyDocument, POLICY_V2_EXPIRES, signedBy } from './generate.js';
 import { accepts, input, quorumProblems, quorumSignedBy, rejection, rejectionReasons, resigned, siteOptions, thrown } from './support.js';
 

@@ -2,14 +2,14 @@
 // runs something newer, or replays a policy the site has already rotated away from.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../../lib/errors.js';
-import type { SiteState } from '../../lib/manifest.js';
-import { verifyRotation, walkPolicyChain } from '../../lib/rotation.js';
-import { verifyBundle } from '../../lib/verify.js';
+import { UsageError } from '../../lib/core/errors.js';
+import type { SiteState } from '../../lib/core/manifest.js';
+import { verifyRotation, walkPolicyChain } from '../../lib/core/rotation.js';
+import { verifyBundle } from '../../lib/core/verify.js';
 import { envelopeBytes, fixtures, makePolicy, policyDocument, POLICY_V2_EXPIRES } from './generate.js';
 import { accepts, input, rejected, rejection, siteOptions, thrown } from './support.js';
 
-/** lib/manifest.ts SiteState.highestInstalled is being added in parallel; skip its case until it lands. */
+/** lib/core/manifest.ts SiteState.highestInstalled is being added in parallel; skip its case until it lands. */
 const HIGHEST_INSTALLED_SUPPORTED = ['../../lib/manifest.ts', '../../lib/verify.ts'].some((f) =>
   readFileSync(new URL(f, import.meta.url), 'utf8').includes('highestInstalled'),
 );

@@ -2,13 +2,13 @@
 // hand-made (hostile) archives that the library's own writer would refuse to produce.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { concatBytes } from '../../lib/bytes.js';
-import { canonicalBytes } from '../../lib/canonical.js';
-import { createEnvelope, type Envelope } from '../../lib/envelope.js';
-import { CountersignError, VerificationError, type ErrorCode, type Reason } from '../../lib/errors.js';
-import type { Manifest, SiteState } from '../../lib/manifest.js';
-import { BLOCK_SIZE, encodeHeader, headerChecksum, writeTar } from '../../lib/tar.js';
-import { verifyBundle, type BundleInput, type Verified, type VerifyOptions } from '../../lib/verify.js';
+import { concatBytes } from '../../lib/core/bytes.js';
+import { canonicalBytes } from '../../lib/core/canonical.js';
+import { createEnvelope, type Envelope } from '../../lib/core/envelope.js';
+import { CountersignError, VerificationError, type ErrorCode, type Reason } from '../../lib/core/errors.js';
+import type { Manifest, SiteState } from '../../lib/core/manifest.js';
+import { BLOCK_SIZE, encodeHeader, headerChecksum, writeTar } from '../../lib/core/tar.js';
+import { verifyBundle, type BundleInput, type Verified, type VerifyOptions } from '../../lib/core/verify.js';
 import { envelopeBytes, FIXTURE_NOW, fixtures, signedBy, type FixtureSigner, type ReleaseSpec } from './generate.js';
 
 export const SITE_10_2_3: SiteState = { product: 'drupal', component: 'core', installed: '10.2.3' };
@@ -144,7 +144,7 @@ function setOctal(block: Uint8Array, offset: number, width: number, value: numbe
 }
 
 /**
- * Writes an archive entry by entry with lib/tar.ts encodeHeader, in the order given and without the
+ * Writes an archive entry by entry with lib/core/tar.ts encodeHeader, in the order given and without the
  * writer's path, order and duplicate checks, then patches type, mode and link name as asked and
  * fixes the checksum: exactly the bytes a hostile builder would emit.
  */

@@ -2,12 +2,12 @@
 // as a signature of another kind. DSSE's PAE binds the payloadType into every signature, each kind has
 // its own strict schema, and partial signatures name the type and payload they cover.
 import { expect } from 'chai';
-import { PAYLOAD_TYPES, openEnvelope, type Envelope } from '../../lib/envelope.js';
-import { partialAsSignature, partialMismatch, signDocument } from '../../lib/partial.js';
-import { loadTrustedPolicy } from '../../lib/policy.js';
-import { verifyRevocation } from '../../lib/revocation.js';
-import { verifyRotation } from '../../lib/rotation.js';
-import { countQuorum } from '../../lib/quorum.js';
+import { PAYLOAD_TYPES, openEnvelope, type Envelope } from '../../lib/core/envelope.js';
+import { partialAsSignature, partialMismatch, signDocument } from '../../lib/core/partial-signature.js';
+import { loadTrustedPolicy } from '../../lib/core/policy.js';
+import { verifyRevocation } from '../../lib/core/revocation.js';
+import { verifyRotation } from '../../lib/core/rotation.js';
+import { countQuorum } from '../../lib/core/quorum.js';
 import { envelopeBytes, fixtures, signedBy } from './generate.js';
 import { accepts, input, quorumProblems, rejection, rejectionReasons, siteOptions, thrown, untouchable } from './support.js';
 

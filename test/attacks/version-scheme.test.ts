@@ -5,14 +5,14 @@
 import { expect } from 'chai';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalBytes } from '../../lib/canonical.js';
-import { checkRelease, manifestFromPayload } from '../../lib/manifest.js';
+import { canonicalBytes } from '../../lib/core/canonical.js';
+import { checkRelease, manifestFromPayload } from '../../lib/core/manifest.js';
 import { codeOf } from '../support/codes.js';
-import { revokes, type Revocation } from '../../lib/revocation.js';
-import { initStore, openStore, recordInstall, storeFiles, verifyWithStore } from '../../lib/store.js';
+import { revokes, type Revocation } from '../../lib/core/revocation.js';
+import { initStore, openStore, recordInstall, storeFiles, verifyWithStore } from '../../lib/node/trust-store.js';
 import { bundleInput, makeRelease, NOW, tempDir } from '../support/fixtures.js';
 import { firstGeneration, signedRelease } from '../support/store-fixtures.js';
-import { VerificationError } from '../../lib/errors.js';
+import { VerificationError } from '../../lib/core/errors.js';
 import { rejectionOf } from '../support/codes.js';
 
 describe('Version-scheme attack: a replayed legacy release after a move to numeric versions', () => {

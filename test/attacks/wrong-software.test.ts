@@ -1,7 +1,7 @@
 // TUF: wrong software installation. A validly signed release is offered to a site it was not made for:
 // another product, another component, or an installed version it does not apply to.
 import { expect } from 'chai';
-import type { SiteState } from '../../lib/manifest.js';
+import type { SiteState } from '../../lib/core/manifest.js';
 import { fixtures } from './generate.js';
 import { input, rejection, rejectionReasons, siteOptions } from './support.js';
 

@@ -2,9 +2,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { IndexEntry } from '../../lib/distribution/messages.js';
-import { RISK_LEVELS, riskLevelForScore, type RiskLevel } from '../../lib/risk.js';
+import { RISK_LEVELS, riskLevelForScore, type RiskLevel } from '../../lib/core/risk.js';
 import { meetsRisk, nextWanted, type Installed } from '../../lib/site/choose.js';
-import { compareVersions } from '../../lib/version.js';
+import { compareVersions } from '../../lib/core/version.js';
 
 function offer(version: string, fields: Partial<IndexEntry> = {}): IndexEntry {
   const product = fields.product ?? 'drupal';

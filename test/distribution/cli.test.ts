@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { initStore } from '../../lib/store.js';
+import { initStore } from '../../lib/node/trust-store.js';
 import { bundledCli, expectedSnapshot, NEW, OLD, REPO, runChild, snapshot, tempDir, writeSite } from '../installer/support.js';
 import { openRegistry } from '../../lib/hub/registry.js';
 import { liveRelease } from './support.js';

@@ -19,8 +19,8 @@ import { makePolicy } from '../support/fixtures.js';
 import { credentialsPath, hawkCredentials, readCredentials } from '../../lib/site/credentials.js';
 import { registerSite } from '../../lib/site/register.js';
 import { pollHub } from '../../lib/site/poll.js';
-import { openStore, recordInstall } from '../../lib/store.js';
-import { CountersignError } from '../../lib/errors.js';
+import { openStore, recordInstall } from '../../lib/node/trust-store.js';
+import { CountersignError } from '../../lib/core/errors.js';
 import { expectedSnapshot, NEW, OLD, snapshot, tempDir } from '../installer/support.js';
 import { inboxHas, liveRelease, startHub, startSite, type Hub, type Site } from './support.js';
 

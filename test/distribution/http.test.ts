@@ -15,12 +15,12 @@ import { JSON_TYPE } from '../../lib/distribution/messages.js';
 import { siteRequestHandler } from '../../lib/site/endpoint.js';
 import { credentialsPath, hawkCredentials } from '../../lib/site/credentials.js';
 import { registerSite } from '../../lib/site/register.js';
-import { initStore } from '../../lib/store.js';
+import { initStore } from '../../lib/node/trust-store.js';
 import { tempDir } from '../installer/support.js';
 import { rejectionCode } from '../support/codes.js';
 import { makePolicy, envelopeBytes } from '../support/fixtures.js';
 import type { SiteAgent } from '../../lib/site/agent.js';
-import type { CountersignError } from '../../lib/errors.js';
+import type { CountersignError } from '../../lib/core/errors.js';
 import { liveRelease, startHub, startSite } from './support.js';
 
 const creds = { id: randomBytes(16).toString('hex'), key: randomBytes(32) };

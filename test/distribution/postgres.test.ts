@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { openRegistry } from '../../lib/hub/registry.js';
 import { runPush } from '../../lib/hub/push.js';
 import { registerSite } from '../../lib/site/register.js';
-import { openStore } from '../../lib/store.js';
+import { openStore } from '../../lib/node/trust-store.js';
 import { createTestDatabase, skipWithoutPostgres, type TestDatabase } from '../support/postgres.js';
 import { tempDir } from '../installer/support.js';
 import { liveRelease, startHub, startSite, type Hub, type Site } from './support.js';

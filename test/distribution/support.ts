@@ -10,9 +10,9 @@ import { hubRequestHandler } from '../../lib/hub/server.js';
 import { SiteAgent } from '../../lib/site/agent.js';
 import { siteRequestHandler } from '../../lib/site/endpoint.js';
 import { credentialsLookup } from '../../lib/site/credentials.js';
-import { storeBackend, type SiteInstaller } from '../../lib/site/store-backend.js';
-import { initStore } from '../../lib/store.js';
-import type { RiskLevel } from '../../lib/risk.js';
+import { storeBackend, type SiteInstaller } from '../../lib/site/site-backend.js';
+import { initStore } from '../../lib/node/trust-store.js';
+import type { RiskLevel } from '../../lib/core/risk.js';
 import { makeBundle, OLD, tempDir, writeSite, type Release } from '../installer/support.js';
 
 const DAY = 86_400_000;

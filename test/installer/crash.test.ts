@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyBundle } from '../../lib/installer/apply.js';
 import { recoverSite } from '../../lib/installer/recover.js';
-import { openStore } from '../../lib/store.js';
+import { openStore } from '../../lib/node/trust-store.js';
 import { expectedSnapshot, makeBundle, makeStore, NEW, NOW, OLD, pool, runChild, snapshot, tempDir, writeSite, type Release, type Snapshot } from './support.js';
 
 const CONCURRENCY = 2;

@@ -4,11 +4,11 @@
 import { expect } from 'chai';
 import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VerificationError } from '../../lib/errors.js';
+import { VerificationError } from '../../lib/core/errors.js';
 import { applyBundle } from '../../lib/installer/apply.js';
 import { encodeRecord } from '../../lib/installer/journal.js';
 import { recoverSite } from '../../lib/installer/recover.js';
-import type { Manifest } from '../../lib/manifest.js';
+import type { Manifest } from '../../lib/core/manifest.js';
 import { expectedSnapshot, makeSetup, NEW, NOW, OLD, snapshot, tempDir, writeSite } from './support.js';
 import { problemCodes, rejectionOf } from '../support/codes.js';
 

@@ -1,11 +1,11 @@
 // The pure decisions of the installer: the plan (order, local changes, preflight problems, emptied
 // directories, space), the journal format, and version files. Driven with hand-made facts.
 import { expect } from 'chai';
-import { CountersignError } from '../../lib/errors.js';
-import type { FileOp, Manifest } from '../../lib/manifest.js';
+import { CountersignError } from '../../lib/core/errors.js';
+import type { FileOp, Manifest } from '../../lib/core/manifest.js';
 import { encodeRecord, parseJournal, type JournalBegin } from '../../lib/installer/journal.js';
 import { checkSpace, planUpdate, spaceNeeded, type NodeFact, type SiteFacts } from '../../lib/installer/plan.js';
-import { defaultVersionFile, parseVersionText, versionFileCandidates } from '../../lib/installer/version-file.js';
+import { defaultVersionFile, parseVersionText, versionFileCandidates } from '../../lib/core/version-file.js';
 
 const H = (c: string) => c.repeat(64);
 const DEV = 7;

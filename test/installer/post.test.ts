@@ -7,7 +7,7 @@ import { applyBundle } from '../../lib/installer/apply.js';
 import { findCommand } from '../../lib/installer/post.js';
 import { recoverSite } from '../../lib/installer/recover.js';
 import { runCli } from '../support/cli.js';
-import { openStore } from '../../lib/store.js';
+import { openStore } from '../../lib/node/trust-store.js';
 import { expectedSnapshot, makeSetup, NEW, NOW, runChild, snapshot } from './support.js';
 import { rejectionOf } from '../support/codes.js';
 

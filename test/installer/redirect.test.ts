@@ -7,14 +7,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CountersignError } from '../../lib/errors.js';
+import { CountersignError } from '../../lib/core/errors.js';
 import { applyBundle } from '../../lib/installer/apply.js';
 import { resolveInstallerConfig } from '../../lib/installer/daemon-config.js';
 import { applyArgs } from '../../lib/installer/daemon-worker.js';
 import { encodeRecord } from '../../lib/installer/journal.js';
 import { pinningUnavailable } from '../../lib/installer/pinned-dir.js';
 import { recoverSite } from '../../lib/installer/recover.js';
-import { openStore } from '../../lib/store.js';
+import { openStore } from '../../lib/node/trust-store.js';
 import { expectedSnapshot, makeSetup, makeStore, NEW, NOW, OLD, snapshot, tempDir, writeSite } from './support.js';
 import { problemCodes, rejectionOf } from '../support/codes.js';
 

@@ -2,11 +2,11 @@
 // with the rest, written last by the installer and read to detect the installed version.
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { canonicalBytes } from '../../lib/canonical.js';
-import { CountersignError } from '../../lib/errors.js';
+import { canonicalBytes } from '../../lib/core/canonical.js';
+import { CountersignError } from '../../lib/core/errors.js';
 import { applyBundle } from '../../lib/installer/apply.js';
-import { manifestFromPayload } from '../../lib/manifest.js';
-import { loadTrustedPolicy } from '../../lib/policy.js';
+import { manifestFromPayload } from '../../lib/core/manifest.js';
+import { loadTrustedPolicy } from '../../lib/core/policy.js';
 import { runCli } from '../support/cli.js';
 import { envelopePayload } from '../support/cli.js';
 import { expectedSnapshot, makeBundle, NOW, snapshot, tempDir, writeSite, type Tree } from './support.js';

@@ -12,9 +12,9 @@ import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, renameSync, rmSync
 import { join } from 'node:path';
 import { applyBundle } from '../../lib/installer/apply.js';
 import { encodeRecord } from '../../lib/installer/journal.js';
-import { loadTrustedPolicy } from '../../lib/policy.js';
+import { loadTrustedPolicy } from '../../lib/core/policy.js';
 import { recoverSite } from '../../lib/installer/recover.js';
-import { initStore, openStore } from '../../lib/store.js';
+import { initStore, openStore } from '../../lib/node/trust-store.js';
 import { expectedSnapshot, makeBundle, makeSetup, NEW, NOW, OLD, snapshot, tempDir, writeSite, type Tree } from '../installer/support.js';
 import { problemCodes, rejectionOf } from '../support/codes.js';
 

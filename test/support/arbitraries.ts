@@ -1,21 +1,21 @@
 // fast-check arbitraries and small helpers for test/properties.test.ts: byte mutations of a bundle,
-// an in-memory bundle reader that mirrors lib/bundle-file.ts, and near-valid documents (manifests,
+// an in-memory bundle reader that mirrors lib/node/bundle-file.ts, and near-valid documents (manifests,
 // policies, envelopes) that reach the checks behind schema validation.
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { BUNDLE_HEADER_MAX, bundleHeader, looksLikeBundle, parseBundleHeader } from '../../lib/bundle.js';
-import { concatBytes, toBase64, toHex, utf8 } from '../../lib/bytes.js';
-import { canonicalBytes } from '../../lib/canonical.js';
-import { MAX_ENVELOPE_BYTES, PAYLOAD_TYPES, type EnvelopeSignature } from '../../lib/envelope.js';
-import { FormatError } from '../../lib/errors.js';
-import type { Manifest } from '../../lib/manifest.js';
-import type { Policy } from '../../lib/policy.js';
-import type { BundleInput } from '../../lib/verify.js';
+import { BUNDLE_HEADER_MAX, bundleHeader, looksLikeBundle, parseBundleHeader } from '../../lib/core/bundle.js';
+import { concatBytes, toBase64, toHex, utf8 } from '../../lib/core/bytes.js';
+import { canonicalBytes } from '../../lib/core/canonical.js';
+import { MAX_ENVELOPE_BYTES, PAYLOAD_TYPES, type EnvelopeSignature } from '../../lib/core/envelope.js';
+import { FormatError } from '../../lib/core/errors.js';
+import type { Manifest } from '../../lib/core/manifest.js';
+import type { Policy } from '../../lib/core/policy.js';
+import type { BundleInput } from '../../lib/core/verify.js';
 
 // ---------------------------------------------------------------------------------------------
 // Reading a bundle from memory, exactly as openBundleFile reads it from disk.
 
-/** The in-memory twin of lib/bundle-file.ts openBundleFile (header, envelope, archive range). */
+/** The in-memory twin of lib/node/bundle-file.ts openBundleFile (header, envelope, archive range). */
 export function openBundleBytes(
   file: Uint8Array,
   chunkSizes: readonly number[] = [1000],

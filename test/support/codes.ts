@@ -1,4 +1,4 @@
-import { CountersignError } from '../../lib/errors.js';
+import { CountersignError } from '../../lib/core/errors.js';
 
 /** The stable code of the countersign error `fn` throws; anything else fails the test. */
 export function codeOf(fn: () => unknown): string {

@@ -2,15 +2,15 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { buildRelease, type ReleaseRequest } from '../../lib/build.js';
-import { bundleHeader } from '../../lib/bundle.js';
-import { concatBytes, toBase64 } from '../../lib/bytes.js';
-import { canonicalBytes } from '../../lib/canonical.js';
-import { generateSeed, publicKeyFromSeed, signMessage, keyId } from '../../lib/ed25519.js';
-import { createEnvelope, pae, serializeEnvelope, type Envelope, type EnvelopeSignature } from '../../lib/envelope.js';
-import { createPolicy, loadTrustedPolicy, policyFromPayload, type CheckedPolicy, type Policy, type TrustedPolicy } from '../../lib/policy.js';
-import type { Manifest } from '../../lib/manifest.js';
-import type { BundleInput } from '../../lib/verify.js';
+import { buildRelease, type ReleaseRequest } from '../../lib/node/build.js';
+import { bundleHeader } from '../../lib/core/bundle.js';
+import { concatBytes, toBase64 } from '../../lib/core/bytes.js';
+import { canonicalBytes } from '../../lib/core/canonical.js';
+import { generateSeed, publicKeyFromSeed, signMessage, keyId } from '../../lib/core/ed25519.js';
+import { createEnvelope, pae, serializeEnvelope, type Envelope, type EnvelopeSignature } from '../../lib/core/envelope.js';
+import { createPolicy, loadTrustedPolicy, policyFromPayload, type CheckedPolicy, type Policy, type TrustedPolicy } from '../../lib/core/policy.js';
+import type { Manifest } from '../../lib/core/manifest.js';
+import type { BundleInput } from '../../lib/core/verify.js';
 import { tempDir } from './tmp.js';
 
 export const NOW = new Date('2026-11-23T12:00:00Z');

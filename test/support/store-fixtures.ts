@@ -1,10 +1,10 @@
 // Fixtures for the site trust store tests: policy generations (rotations signed by both quorums),
 // revocations, and a signed release, all made with the library itself.
-import { canonicalBytes } from '../../lib/canonical.js';
-import { generateSeed, keyId, publicKeyFromSeed } from '../../lib/ed25519.js';
-import { createEnvelope } from '../../lib/envelope.js';
-import { createPolicy } from '../../lib/policy.js';
-import { createRevocation } from '../../lib/revocation.js';
+import { canonicalBytes } from '../../lib/core/canonical.js';
+import { generateSeed, keyId, publicKeyFromSeed } from '../../lib/core/ed25519.js';
+import { createEnvelope } from '../../lib/core/envelope.js';
+import { createPolicy } from '../../lib/core/policy.js';
+import { createRevocation } from '../../lib/core/revocation.js';
 import { envelopeBytes, makePolicy, makeRelease, signedBy, type TestRelease, type TestSigner } from './fixtures.js';
 
 export const FAR = new Date('2030-01-01T00:00:00Z');

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import { Point } from '@noble/ed25519';
 import sodium from 'libsodium-wrappers';
-import { publicKeyFromSeed } from '../../lib/ed25519.js';
+import { publicKeyFromSeed } from '../../lib/core/ed25519.js';
 
 export const L = (1n << 252n) + 27742317777372353535851937790883648493n;
 

@@ -361,7 +361,7 @@ export function parseHeader(block: Uint8Array, index: number): TarHeader {
  *   non-zero padding, entries out of path byte order, a lone zero block, anything after the two
  *   zero blocks, and end() before them (truncation);
  * - UNSAFE_PATH: a path breaking the path rules, a duplicate path (exact or after case folding) or a
- *   file/directory clash (lib/paths.ts PathSet), hard links, symbolic links, devices, FIFOs, and
+ *   file/directory clash (lib/core/paths.ts PathSet), hard links, symbolic links, devices, FIFOs, and
  *   setuid/setgid/sticky bits — the kinds of entry spec/verification.md's path rules forbid;
  * - SIZE_LIMIT: more than maxEntries entries.
  */

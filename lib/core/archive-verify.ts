@@ -1,8 +1,8 @@
 // Verification step 7 (spec/verification.md): the archive is exactly the one the manifest describes.
-// Pure: the caller supplies the bytes (lib/file-chunks.ts reads a file range fast).
+// Pure: the caller supplies the bytes (lib/node/file-chunks.ts reads a file range fast).
 //
 // One pass over the bytes does everything: count them, feed SHA-256 and SHA-512 of the whole
-// archive, parse the tar (lib/tar.ts) and SHA-256 each wanted entry's content. Chunks are hashed
+// archive, parse the tar (lib/core/tar.ts) and SHA-256 each wanted entry's content. Chunks are hashed
 // as given (views, never copied) and never kept, so reused read buffers are fine.
 //
 // Which error wins (the thrown ArchiveError's code is the first reason; `details.reasons` lists
@@ -15,7 +15,7 @@
 // 2. At the end: size, SHA-256, SHA-512 differ → DIGEST_MISMATCH. The digests are what the quorum
 //    signed; when the bytes are not the signed bytes that is the headline, and the tar or entry
 //    problems below (if any) follow as further reasons.
-// 3. A tar problem (ARCHIVE_MALFORMED, UNSAFE_PATH, SIZE_LIMIT from lib/tar.ts). Parsing stops at
+// 3. A tar problem (ARCHIVE_MALFORMED, UNSAFE_PATH, SIZE_LIMIT from lib/core/tar.ts). Parsing stops at
 //    the first one but hashing continues to the end, so rule 2 can still take precedence. Entries
 //    are then not compared (a half-parsed archive would only add noise about "missing" entries).
 // 4. Entry comparison, in this order of precedence: ENTRY_EXTRA (content nobody signed off, or a

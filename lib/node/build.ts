@@ -3,18 +3,18 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromUtf8 } from './bytes.js';
-import { canonicalBytes } from './canonical.js';
-import { createEnvelope, type Envelope } from './envelope.js';
-import { ArchiveError, FormatError, UsageError } from './errors.js';
-import { checkManifest, type FileMode, type FileOp, type Manifest } from './manifest.js';
-import { checkPathSet, normaliseMode, sortByPathBytes } from './paths.js';
-import { computeRisk } from './risk.js';
-import { validate } from './schema.js';
-import { TarWriter, type TarSink, type TarSummary } from './tar.js';
-import { formatTimestamp } from './time.js';
-import { checkStatedVersion, defaultVersionFile, parseVersionText, versionFileCandidates } from './installer/version-file.js';
-import { parseVersion } from './version.js';
+import { fromUtf8 } from '../core/bytes.js';
+import { canonicalBytes } from '../core/canonical.js';
+import { createEnvelope, type Envelope } from '../core/envelope.js';
+import { ArchiveError, FormatError, UsageError } from '../core/errors.js';
+import { checkManifest, type FileMode, type FileOp, type Manifest } from '../core/manifest.js';
+import { checkPathSet, normaliseMode, sortByPathBytes } from '../core/paths.js';
+import { computeRisk } from '../core/risk.js';
+import { validate } from '../core/schema.js';
+import { TarWriter, type TarSink, type TarSummary } from '../core/tar.js';
+import { formatTimestamp } from '../core/time.js';
+import { checkStatedVersion, defaultVersionFile, parseVersionText, versionFileCandidates } from '../core/version-file.js';
+import { parseVersion } from '../core/version.js';
 
 export interface TreeFile {
   path: string;
@@ -43,7 +43,7 @@ export interface ReleaseRequest {
   mtime: number;
   /**
    * The file that carries the version number (the installer writes it last); it must be added or
-   * modified by this release. Default: the product's usual one (lib/installer/version-file.ts) when
+   * modified by this release. Default: the product's usual one (lib/core/version-file.ts) when
    * the release writes it, else null.
    */
   versionFile?: string | null;

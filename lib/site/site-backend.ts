@@ -3,15 +3,15 @@
 // or the privileged daemon's socket) or, with no installer, kept in an inbox for an operator.
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { openBundleFile } from '../bundle-file.js';
+import { openBundleFile } from '../node/bundle-file.js';
 import { offerName, type IndexEntry, type PackageResult } from '../distribution/messages.js';
-import { CountersignError, DistributionError } from '../errors.js';
-import type { Manifest } from '../manifest.js';
-import type { RiskLevel } from '../risk.js';
+import { CountersignError, DistributionError } from '../core/errors.js';
+import type { Manifest } from '../core/manifest.js';
+import type { RiskLevel } from '../core/risk.js';
 import { meetsRisk } from './choose.js';
 import { applyBundle } from '../installer/apply.js';
 import { submitBundle } from '../installer/daemon-client.js';
-import { openStore, verifyWithStore } from '../store.js';
+import { openStore, verifyWithStore } from '../node/trust-store.js';
 import type { Installed } from './choose.js';
 import type { SiteBackend } from './agent.js';
 

@@ -1,6 +1,6 @@
 // Verification of a bundle or signed document, in the order spec/verification.md gives.
 // Pure: the caller supplies bytes, the archive as chunks, the trusted policy and the reference time.
-import { verifyArchiveStream } from './archive.js';
+import { verifyArchiveStream } from './archive-verify.js';
 import { bytesEqual } from './bytes.js';
 import { canonicalBytes } from './canonical.js';
 import { openEnvelope, MAX_ENVELOPE_BYTES, type OpenedEnvelope } from './envelope.js';

@@ -1,10 +1,10 @@
 // The file that carries a release's version number: the installer writes it last (so a site never
 // reports the new version while older files remain) and reads it to detect what is installed.
 // Pure: no I/O here (archive bytes are handed in).
-import { UsageError } from '../errors.js';
-import type { FileOp, Manifest } from '../manifest.js';
-import { TarReader } from '../tar.js';
-import { isSameRelease, parseVersion } from '../version.js';
+import { UsageError } from './errors.js';
+import type { FileOp, Manifest } from './manifest.js';
+import { TarReader } from './tar.js';
+import { isSameRelease, parseVersion } from './version.js';
 
 /**
  * Where each product keeps its version, most specific first. For a module, plugin or theme the site

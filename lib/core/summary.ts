@@ -1,7 +1,7 @@
 // Human-readable summaries of documents: what a signer reviews before signing, and what `inspect` shows.
 import type { OpenedEnvelope } from './envelope.js';
 import { FormatError } from './errors.js';
-import { versionFileOf } from './installer/version-file.js';
+import { versionFileOf } from './version-file.js';
 import { countFileOps, manifestFromPayload, type Manifest } from './manifest.js';
 import { policyFromPayload, type Policy } from './policy.js';
 import { revocationFromPayload, type Revocation } from './revocation.js';

@@ -3,7 +3,7 @@
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, unlinkSync, writeSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { UsageError } from './errors.js';
+import { UsageError } from '../core/errors.js';
 
 /** A temporary path beside `target`, on the same filesystem so rename() is atomic. */
 export function tempPathFor(target: string): string {

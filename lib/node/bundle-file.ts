@@ -1,12 +1,12 @@
 // Bundle files on disk: read the envelope first, expose the archive as a lazily streamed range of the open file.
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { bundleHeader, BUNDLE_HEADER_MAX, looksLikeBundle, parseBundleHeader } from './bundle.js';
-import { serializeEnvelope, type Envelope, MAX_ENVELOPE_BYTES } from './envelope.js';
-import { CountersignError, FormatError, UsageError } from './errors.js';
+import { bundleHeader, BUNDLE_HEADER_MAX, looksLikeBundle, parseBundleHeader } from '../core/bundle.js';
+import { serializeEnvelope, type Envelope, MAX_ENVELOPE_BYTES } from '../core/envelope.js';
+import { CountersignError, FormatError, UsageError } from '../core/errors.js';
 import { readHandleChunks } from './file-chunks.js';
 import { commitPending, refuseExisting, tempPathFor } from './durable.js';
-import type { ArchiveInput, BundleInput } from './verify.js';
+import type { ArchiveInput, BundleInput } from '../core/verify.js';
 
 export interface OpenedInput extends BundleInput {
   /** True for a bundle (header + envelope + archive), false for a bare envelope JSON file. */

@@ -1,5 +1,5 @@
 // JSON Schema validation for every countersign document. The schemas live in `schemas/`; ajv compiles
-// them ahead of time into lib/generated/validators.ts (npm run schemas), which keeps CLI start-up short.
+// them ahead of time into lib/core/generated/validators.ts (npm run schemas), which keeps CLI start-up short.
 import { FormatError } from './errors.js';
 import * as validators from './generated/validators.js';
 

@@ -139,7 +139,7 @@ export function checkRelease(manifest: Manifest, policyVersion: number, site: Si
       reasons.push({ code: 'WRONG_TARGET', message: `this release is for ${field} ${manifest[field]}, not ${want}`, details: { field, expected: want, found: manifest[field] } });
     }
   }
-  // Versions of another scheme are never ordered (lib/version.ts): each is a reason of its own, and is
+  // Versions of another scheme are never ordered (lib/core/version.ts): each is a reason of its own, and is
   // left out of the applicability and rollback checks below, so an incomparable pair can never pass them.
   const known: Array<[string, string]> = [];
   if (site.installed !== undefined) known.push(['the installed', site.installed]);

@@ -5,7 +5,7 @@
 // Layout (one directory):
 //   DIR/state.json   the state (schemas/store.schema.json); replaced whole, atomically and durably
 //                    (temporary file, fsync, rename, fsync of DIR), so it is never seen torn
-//   DIR/lock         present while a writer holds the lock (lib/lock.ts); readers never take it
+//   DIR/lock         present while a writer holds the lock (lib/node/lock.ts); readers never take it
 //
 // Permissions: DIR 0755 and state.json 0644 (set explicitly, whatever the umask). The store holds no
 // secret, only signed public documents and version numbers, and the web server user must read it to
@@ -18,19 +18,19 @@
 import { chmodSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fromUtf8, utf8 } from './bytes.js';
+import { fromUtf8, utf8 } from '../core/bytes.js';
 import { commitPending, tempPathFor, writeDurably } from './durable.js';
-import { openEnvelope, type Envelope } from './envelope.js';
-import { CountersignError, FormatError, StoreError, UsageError, VerificationError, toReason, type ErrorCode, type Reason } from './errors.js';
+import { openEnvelope, type Envelope } from '../core/envelope.js';
+import { CountersignError, FormatError, StoreError, UsageError, VerificationError, toReason, type ErrorCode, type Reason } from '../core/errors.js';
 import { withLock } from './lock.js';
-import { manifestFromPayload, type Manifest, type SiteState } from './manifest.js';
-import { checkPolicyFresh, loadTrustedPolicy, type TrustedPolicy } from './policy.js';
-import { verifyRevocation, type Revocation } from './revocation.js';
-import { MAX_POLICY_BYTES, verifyRotation } from './rotation.js';
-import { validate } from './schema.js';
-import { formatTimestamp, parseTimestamp } from './time.js';
-import { compareVersions, parseVersion, sameScheme } from './version.js';
-import { verifyBundle, type BundleInput, type Limits, type Verified } from './verify.js';
+import { manifestFromPayload, type Manifest, type SiteState } from '../core/manifest.js';
+import { checkPolicyFresh, loadTrustedPolicy, type TrustedPolicy } from '../core/policy.js';
+import { verifyRevocation, type Revocation } from '../core/revocation.js';
+import { MAX_POLICY_BYTES, verifyRotation } from '../core/rotation.js';
+import { validate } from '../core/schema.js';
+import { formatTimestamp, parseTimestamp } from '../core/time.js';
+import { compareVersions, parseVersion, sameScheme } from '../core/version.js';
+import { verifyBundle, type BundleInput, type Limits, type Verified } from '../core/verify.js';
 
 export const STORE_FORMAT = 1;
 export const STATE_FILE = 'state.json';

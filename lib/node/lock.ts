@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { tempPathFor } from './durable.js';
-import { StoreError, UsageError } from './errors.js';
+import { StoreError, UsageError } from '../core/errors.js';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 5000;
 const DEFAULT_RETRY_MS = 20;
