@@ -27,19 +27,19 @@ const mark = (phase) => {
 };
 
 // --- Module loading, in the CLI's order of cost ---------------------------------------------
-const schema = await import('../dist/lib/schema.js'); // ajv at run time, or the precompiled validators
+const schema = await import('../dist/lib/core/schema.js'); // ajv at run time, or the precompiled validators
 mark('import lib/schema.js (JSON-schema validators)');
 await import('@noble/ed25519');
 mark('import @noble/ed25519');
-const { loadTrustedPolicy } = await import('../dist/lib/policy.js');
-const { verifyBundle } = await import('../dist/lib/verify.js');
-const { openBundleFile } = await import('../dist/lib/bundle-file.js');
-const { verifyArchiveStream } = await import('../dist/lib/archive.js');
-const { openEnvelope } = await import('../dist/lib/envelope.js');
-const { manifestFromPayload, checkRelease } = await import('../dist/lib/manifest.js');
-const { countQuorum } = await import('../dist/lib/quorum.js');
-const { readFileChunks } = await import('../dist/lib/file-chunks.js');
-const { TarReader } = await import('../dist/lib/tar.js');
+const { loadTrustedPolicy } = await import('../dist/lib/core/policy.js');
+const { verifyBundle } = await import('../dist/lib/core/verify.js');
+const { openBundleFile } = await import('../dist/lib/node/bundle-file.js');
+const { verifyArchiveStream } = await import('../dist/lib/core/archive-verify.js');
+const { openEnvelope } = await import('../dist/lib/core/envelope.js');
+const { manifestFromPayload, checkRelease } = await import('../dist/lib/core/manifest.js');
+const { countQuorum } = await import('../dist/lib/core/quorum.js');
+const { readFileChunks } = await import('../dist/lib/node/file-chunks.js');
+const { TarReader } = await import('../dist/lib/core/tar.js');
 mark('import the rest of dist/lib (verify path)');
 await import('yargs');
 mark('import yargs');

@@ -63,11 +63,11 @@ function timedRegistry(registry, acc) {
 }
 
 async function hawkRun() {
-  const { openRegistry } = await import(new URL('hub/registry.js', dist));
+  const { openRegistry } = await import(new URL('hub/open-registry.js', dist));
   const { publishBundle } = await import(new URL('hub/publish.js', dist));
   const { runPush } = await import(new URL('hub/push.js', dist));
   const { indexEntry } = await import(new URL('hub/server.js', dist));
-  const { initStore } = await import(new URL('store.js', dist));
+  const { initStore } = await import(new URL('node/trust-store.js', dist));
   await mkdir(cfg.dir, { recursive: true });
   const db = join(cfg.dir, 'hub.db');
   await copyFile(cfg.template, db);

@@ -103,7 +103,7 @@ note(`simulator: ${N} site endpoints on port(s) ${ready.ports.join(', ')}, set u
 t = performance.now();
 const TEMPLATE = join(WORK, 'template.db');
 {
-  const { openRegistry } = await import(new URL('../dist/lib/hub/registry.js', import.meta.url));
+  const { openRegistry } = await import(new URL('../dist/lib/hub/open-registry.js', import.meta.url));
   const registry = await openRegistry(`sqlite:${TEMPLATE}`);
   const registered = new Date().toISOString();
   for (let i = 0; i < N; i++) {
@@ -117,7 +117,7 @@ note(`registry: ${N} sites added with addSite (one transaction each) in ${(regis
 const PROBE = Math.min(200, N);
 const PROBE_TEMPLATE = join(WORK, 'probe.db');
 {
-  const { openRegistry } = await import(new URL('../dist/lib/hub/registry.js', import.meta.url));
+  const { openRegistry } = await import(new URL('../dist/lib/hub/open-registry.js', import.meta.url));
   const registry = await openRegistry(`sqlite:${PROBE_TEMPLATE}`);
   const registered = new Date().toISOString();
   for (let i = 0; i < PROBE; i++) {

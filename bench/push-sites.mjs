@@ -32,10 +32,10 @@ const dist = new URL('../dist/lib/', import.meta.url);
 const { listen } = await import(new URL('distribution/listen.js', dist));
 const { siteRequestHandler } = await import(new URL('site/endpoint.js', dist));
 const { SiteAgent } = await import(new URL('site/agent.js', dist));
-const { loadTrustedPolicy } = await import(new URL('policy.js', dist));
-const { verifyBundle } = await import(new URL('verify.js', dist));
-const { openBundleFile } = await import(new URL('bundle-file.js', dist));
-const { stringifyForOutput } = await import(new URL('json.js', dist));
+const { loadTrustedPolicy } = await import(new URL('core/policy.js', dist));
+const { verifyBundle } = await import(new URL('core/verify.js', dist));
+const { openBundleFile } = await import(new URL('node/bundle-file.js', dist));
+const { stringifyForOutput } = await import(new URL('core/json.js', dist));
 
 const baselineRss = process.memoryUsage().rss;
 const setupStart = performance.now();

@@ -104,7 +104,7 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
         .epilogue(examples('countersign hub serve --db sqlite:hub.db --bundles bundles --listen 0.0.0.0:8443 --tls-cert hub.pem --tls-key hub-key.pem')),
     handler: async (args) => {
       if (Boolean(args['tls-cert']) !== Boolean(args['tls-key'])) throw new UsageError('USAGE', '--tls-cert and --tls-key go together');
-      const { openRegistry } = await import('../lib/hub/registry.js');
+      const { openRegistry } = await import('../lib/hub/open-registry.js');
       const { hubRequestHandler } = await import('../lib/hub/server.js');
       const { listen, parseListen } = await import('../lib/distribution/listen.js');
       const address = parseListen(args.listen);
@@ -140,7 +140,7 @@ function publishCommand(ctx: Context): CommandModule<object, PublishArgs> {
         )
         .epilogue(examples('countersign hub publish drupal-10.2.4.bundle --db sqlite:hub.db --bundles bundles --store hub-trust')),
     handler: async (args) => {
-      const { openRegistry } = await import('../lib/hub/registry.js');
+      const { openRegistry } = await import('../lib/hub/open-registry.js');
       const { publishBundle } = await import('../lib/hub/publish.js');
       const url = dbUrl(ctx, args);
       let registry: Awaited<ReturnType<typeof openRegistry>> | undefined;
@@ -189,7 +189,7 @@ function pushCommand(ctx: Context): CommandModule<object, PushArgs> {
       for (const flag of ['concurrency', 'max-attempts', 'retry-base-ms'] as const) {
         if (!Number.isInteger(args[flag]) || args[flag] < (flag === 'retry-base-ms' ? 0 : 1)) throw new UsageError('USAGE', `--${flag} must be a positive integer`);
       }
-      const { openRegistry } = await import('../lib/hub/registry.js');
+      const { openRegistry } = await import('../lib/hub/open-registry.js');
       const { runPush } = await import('../lib/hub/push.js');
       const { Agent } = await import('node:http');
       const https = await import('node:https');
@@ -242,7 +242,7 @@ function statusCommand(ctx: Context): CommandModule<object, StatusArgs> {
         .epilogue('Reads the registry only. Exit 0 when every site of the campaign is done, 1 when some failed or are still pending, 2 usage or registry error.')
         .epilogue(examples('countersign hub status --db sqlite:hub.db')),
     handler: async (args) => {
-      const { openRegistry } = await import('../lib/hub/registry.js');
+      const { openRegistry } = await import('../lib/hub/open-registry.js');
       const { campaignReport } = await import('../lib/hub/status.js');
       const registry = await openRegistry(dbUrl(ctx, { ...args, bundles: '' }), { mustExist: true });
       try {

@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { KeyError, UsageError } from '../lib/core/errors.js';
 import { parsePublicKeyFile } from '../lib/core/keyfile.js';
-import { createPolicy, loadTrustedPolicy, policyEnvelope, policyWarnings, type NewSigner, type Policy, type Signer } from '../lib/core/policy.js';
+import { createPolicy, loadTrustedPolicy, policyEnvelope, policyWarnings, type NewSigner, type Policy } from '../lib/core/policy.js';
+import type { Signer } from '../lib/core/quorum.js';
 import { policyChanges, rotationLines } from '../lib/core/summary.js';
 import { serializeEnvelope } from '../lib/core/envelope.js';
 import { writeFilesAtomically } from '../lib/node/durable.js';

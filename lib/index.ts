@@ -3,10 +3,10 @@ export { canonicalize, canonicalBytes, parseCanonical } from './core/canonical.j
 export { verifyStrict, isStrongPublicKey, keyId, generateSeed, publicKeyFromSeed, signMessage } from './core/ed25519.js';
 export { PAYLOAD_TYPES, pae, openEnvelope, createEnvelope, serializeEnvelope, type Envelope, type EnvelopeSignature, type OpenedEnvelope } from './core/envelope.js';
 export * from './core/errors.js';
-export { createPolicy, checkPolicy, loadTrustedPolicy, readPolicyDocument, policyEnvelope, type Policy, type Signer, type CheckedPolicy, type TrustedPolicy } from './core/policy.js';
+export { createPolicy, checkPolicy, loadTrustedPolicy, readPolicyDocument, policyEnvelope, type Policy, type CheckedPolicy, type TrustedPolicy } from './core/policy.js';
 export { verifyRotation, walkPolicyChain, MAX_CHAIN_LENGTH } from './core/rotation.js';
 export { assemblyQuorums, keptSignatures, uncountedProblems, type QuorumSide } from './core/assembly.js';
-export { countQuorum, requireQuorum, describeQuorum, type QuorumResult } from './core/quorum.js';
+export { countQuorum, requireQuorum, describeQuorum, type QuorumResult, type Signer, type KeyRing } from './core/quorum.js';
 export { manifestFromPayload, checkRelease, countFileOps, type Manifest, type FileOp, type ArchiveRef } from './core/manifest.js';
 export { signDocument, parsePartial, serializePartial, type PartialSignature } from './core/partial-signature.js';
 export { verifyBundle, DEFAULT_LIMITS, type BundleInput, type VerifyOptions, type Verified, type Limits } from './core/verify.js';

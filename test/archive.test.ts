@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { verifyArchiveStream } from '../lib/core/archive-verify.js';
 import { ArchiveError, type ArchiveCode, FormatError, type Reason } from '../lib/core/errors.js';
 import { readFileChunks } from '../lib/node/file-chunks.js';
-import type { ArchiveRef, FileMode, FileOp } from '../lib/core/manifest.js';
-import { sortByPathBytes } from '../lib/core/paths.js';
+import type { ArchiveRef, FileOp } from '../lib/core/manifest.js';
+import { sortByPathBytes, type FileMode } from '../lib/core/paths.js';
 import { BLOCK_SIZE, encodeHeader, writeTar } from '../lib/core/tar.js';
 
 const MTIME = 1_700_000_000;

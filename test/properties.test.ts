@@ -841,6 +841,7 @@ describe('properties (fast-check)', () => {
           const threshold = 1 + (t % ids.length);
           const forged: CheckedPolicy = {
             policy: { version: 1, expires: '2030-01-01T00:00:00Z', threshold, signers: entries.map((e, i) => ({ id: e.id, publicKey: toBase64(e.publicKey), name: `e${i}` })) },
+            threshold,
             keys: entries.map((e, i) => ({ signer: { id: e.id, publicKey: toBase64(e.publicKey), name: `e${i}` }, publicKey: e.publicKey })),
           };
           const sigs = signatureFor(specList, sigPool);

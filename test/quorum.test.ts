@@ -38,6 +38,7 @@ describe('quorum: counted over distinct authorised public keys', () => {
     const [a, b] = signers as [TestSigner, TestSigner];
     const forged: CheckedPolicy = {
       policy: { ...checked.policy, threshold: 2 },
+      threshold: 2,
       keys: [
         { signer: { id: a.id, publicKey: toBase64(a.publicKey), name: 'a' }, publicKey: a.publicKey },
         { signer: { id: b.id, publicKey: toBase64(a.publicKey), name: 'a-again' }, publicKey: a.publicKey },

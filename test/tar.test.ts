@@ -5,8 +5,7 @@ import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ArchiveError, type ArchiveCode } from '../lib/core/errors.js';
-import type { FileMode } from '../lib/core/manifest.js';
-import { sortByPathBytes } from '../lib/core/paths.js';
+import { sortByPathBytes, type FileMode } from '../lib/core/paths.js';
 import {
   BLOCK_SIZE,
   TarReader,
@@ -18,6 +17,7 @@ import {
   type TarHeader,
   type TarSummary,
 } from '../lib/core/tar.js';
+import { fdSink } from '../lib/node/fd-sink.js';
 
 const MTIME = 1_700_000_000; // 2023-11-14 22:13:20 UTC
 const LONG = `${'d'.repeat(60)}/${'e'.repeat(60)}/${'f'.repeat(40)}/${'g'.repeat(33)}.php`; // 200 bytes
@@ -152,7 +152,7 @@ describe('tar: writer and reader round trip', () => {
     const file = join(dir, name);
     const fd = openSync(file, 'w');
     try {
-      return { file, summary: writeTar(fd, entries(), MTIME) };
+      return { file, summary: writeTar(fdSink(fd), entries(), MTIME) };
     } finally {
       closeSync(fd);
     }

@@ -1,13 +1,11 @@
 // The update manifest: what a release changes on a site, and the archive that carries it.
 import { parseCanonical } from './canonical.js';
 import { FormatError, ReleaseError, type Reason } from './errors.js';
-import { checkPath, checkPathSet } from './paths.js';
+import { checkPath, checkPathSet, type FileMode } from './paths.js';
 import { computeRisk, type Risk } from './risk.js';
 import { validate } from './schema.js';
 import { parseTimestamp } from './time.js';
 import { compareVersions, isSameRelease, parseVersion, sameScheme } from './version.js';
-
-export type FileMode = '0644' | '0755';
 
 /** A new file the site must not have yet. */
 export interface AddOp {

@@ -1,7 +1,9 @@
 // Path rules shared by the archive writer, the archive reader and the installer (spec/verification.md "Paths").
 // A path names a regular file relative to the site root; anything else is refused, never repaired.
 import { ArchiveError } from './errors.js';
-import type { FileMode } from './manifest.js';
+
+/** The two modes a release file may have. */
+export type FileMode = '0644' | '0755';
 
 /** ustar header field sizes: `name` holds the last part, `prefix` the directories before it. */
 export const USTAR_NAME_MAX = 100;

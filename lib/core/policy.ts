@@ -4,16 +4,9 @@ import { canonicalBytes, parseCanonical } from './canonical.js';
 import { isStrongPublicKey, keyId } from './ed25519.js';
 import { openEnvelope, expectKind, createEnvelope, type Envelope } from './envelope.js';
 import { PolicyError } from './errors.js';
-import { countQuorum, describeQuorum, publicSigner } from './quorum.js';
+import { countQuorum, describeQuorum, publicSigner, type KeyRing, type Signer } from './quorum.js';
 import { validate } from './schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
-
-export interface Signer {
-  /** Hex SHA-256 of the raw public key; always recomputed from the key bytes. */
-  id: string;
-  publicKey: string;
-  name: string;
-}
 
 export interface Policy {
   version: number;
@@ -22,8 +15,8 @@ export interface Policy {
   signers: Signer[];
 }
 
-/** A policy whose rules have been checked, with its keys decoded. */
-export interface CheckedPolicy {
+/** A policy whose rules have been checked, with its keys decoded: its key ring and the document. */
+export interface CheckedPolicy extends KeyRing {
   policy: Policy;
   keys: Array<{ signer: Signer; publicKey: Uint8Array }>;
 }
@@ -60,7 +53,7 @@ export function checkPolicy(policy: Policy): CheckedPolicy {
     if (seenNames.has(nameKey)) throw new PolicyError('DUPLICATE_NAME', `two signers are both named ${signer.name}`, { name: signer.name });
     seenNames.add(nameKey);
     // Also refuses A + T (T of small order): one secret signs for both A and A + T, so such a key would
-    // let one member count twice under two ids (lib/ed25519.ts).
+    // let one member count twice under two ids (lib/core/ed25519.ts).
     if (!isStrongPublicKey(publicKey)) {
       throw new PolicyError('WEAK_KEY', `the key of ${signer.name} is non-canonical, of small order, or not in the prime-order subgroup`, { id: signer.id });
     }
@@ -77,7 +70,7 @@ export function checkPolicy(policy: Policy): CheckedPolicy {
     });
   }
   parseTimestamp(policy.expires, 'policy expiry');
-  return { policy, keys };
+  return { policy, threshold: policy.threshold, keys };
 }
 
 export function checkPolicyFresh(policy: Policy, now: Date): void {

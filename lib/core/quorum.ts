@@ -4,7 +4,19 @@ import { fromBase64, toHex } from './bytes.js';
 import { verifyStrict } from './ed25519.js';
 import { pae, type EnvelopeSignature } from './envelope.js';
 import { SignatureError, type Reason } from './errors.js';
-import type { CheckedPolicy, Signer } from './policy.js';
+
+export interface Signer {
+  /** Hex SHA-256 of the raw public key; always recomputed from the key bytes. */
+  id: string;
+  publicKey: string;
+  name: string;
+}
+
+/** Who may sign and how many must: the keys decoded, m of them required (the shape of tuf-js's Role). */
+export interface KeyRing {
+  threshold: number;
+  keys: ReadonlyArray<{ signer: Signer; publicKey: Uint8Array }>;
+}
 
 export interface SignedDocument {
   envelope: { payloadType: string };
@@ -24,9 +36,9 @@ export interface QuorumResult {
   met: boolean;
 }
 
-export function countQuorum(doc: SignedDocument, signatures: readonly EnvelopeSignature[], trusted: CheckedPolicy): QuorumResult {
+export function countQuorum(doc: SignedDocument, signatures: readonly EnvelopeSignature[], ring: KeyRing): QuorumResult {
   const message = pae(doc.envelope.payloadType, doc.payloadBytes);
-  const byId = new Map(trusted.keys.map((k) => [k.signer.id, k]));
+  const byId = new Map(ring.keys.map((k) => [k.signer.id, k]));
   const counted = new Map<string, EnvelopeSignature>(); // raw key hex -> the signature that counted
   const problems: Reason[] = [];
   for (const s of signatures) {
@@ -55,7 +67,7 @@ export function countQuorum(doc: SignedDocument, signatures: readonly EnvelopeSi
   const signedBy: Signer[] = [];
   const couldSign: Signer[] = [];
   const kept: EnvelopeSignature[] = [];
-  for (const k of trusted.keys) {
+  for (const k of ring.keys) {
     const keyHex = toHex(k.publicKey);
     const sig = counted.get(keyHex);
     if (sig) {
@@ -66,7 +78,7 @@ export function countQuorum(doc: SignedDocument, signatures: readonly EnvelopeSi
       couldSign.push(k.signer);
     }
   }
-  const threshold = trusted.policy.threshold;
+  const threshold = ring.threshold;
   return { threshold, signedBy, couldSign, signatures: kept, problems, met: signedBy.length >= threshold };
 }
 

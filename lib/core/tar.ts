@@ -9,10 +9,8 @@
 // octal digits, NUL, space. Given the same mode/owner options and `-b 1`, GNU tar
 // `--format=ustar` writes the same bytes (the tests check this).
 import { createHash, type Hash } from 'node:crypto';
-import { writeSync } from 'node:fs';
 import { ArchiveError } from './errors.js';
-import type { FileMode } from './manifest.js';
-import { PathSet, checkPath, ustarSplit } from './paths.js';
+import { PathSet, checkPath, ustarSplit, type FileMode } from './paths.js';
 
 export const BLOCK_SIZE = 512;
 /** Largest entry size and mtime that fit 11 octal digits. */
@@ -98,16 +96,16 @@ export function encodeHeader(header: TarHeader): Uint8Array {
   return block;
 }
 
-/** Where the writer's bytes go: a file descriptor (written with writeSync) or a callback. */
-export type TarSink = number | ((chunk: Uint8Array) => void);
+/** Where the writer's bytes go: a callback (an edge writes them to a file: lib/node/fd-sink.ts). */
+export type TarSink = (chunk: Uint8Array) => void;
 
 /**
  * Writes a deterministic ustar archive one entry at a time, synchronously, hashing as it goes.
  * Entries must come in strictly increasing UTF-8 byte order of path (use sortByPathBytes) and
  * pass the path rules as a set; the writer refuses anything else rather than emit an archive our
- * reader would refuse. Output is staged in a buffer of `bufferSize` bytes (default 1 MiB); a
- * callback sink receives views of that buffer (or of the caller's content) that are only valid
- * during the call. The writer never closes a file descriptor it was given. After any error (a
+ * reader would refuse. Output is staged in a buffer of `bufferSize` bytes (default 1 MiB); the
+ * sink receives views of that buffer (or of the caller's content) that are only valid
+ * during the call. After any error (a
  * refused entry, a failing content callback or write) every later call throws that error again:
  * the output is incomplete and must be discarded.
  */
@@ -204,11 +202,7 @@ export class TarWriter {
     this.sha256.update(bytes);
     this.sha512.update(bytes);
     this.size += bytes.length;
-    if (typeof this.sink === 'number') {
-      for (let done = 0; done < bytes.length; ) done += writeSync(this.sink, bytes, done, bytes.length - done);
-    } else {
-      this.sink(bytes);
-    }
+    this.sink(bytes);
   }
 }
 

@@ -5,17 +5,14 @@
 // Two backends behind one interface: SQLite (`sqlite:PATH`, one hub on one machine) and PostgreSQL
 // (`postgres://…`, several hub processes on several machines sharing one registry). Each driver is
 // imported only when a registry is opened, so commands that never touch the hub never load native code.
-// The backends import their helpers from here; none is used while modules load, so the cycle is harmless
-// (and a dynamic import of the backends would give tests run through tsx a second copy of lib/core/errors.ts).
+// This module holds what both share (the interface, records and helpers); open-registry.ts opens one.
 //
 // Times are ISO-8601 strings given by the caller; the registry never reads the clock. They come back
 // spelled as Date.prototype.toISOString does (`2026-11-23T12:00:00.000Z`), whatever spelling went in.
 // Every failure of the database is DistributionError REGISTRY, carrying the driver's message but never
 // the URL's password.
-import { CountersignError, DistributionError, UsageError } from '../core/errors.js';
+import { CountersignError, DistributionError } from '../core/errors.js';
 import type { IndexEntry, PackageResult, ResultStatus } from '../distribution/messages.js';
-import { openPostgresRegistry } from './registry-postgres.js';
-import { openSqliteRegistry } from './registry-sqlite.js';
 
 export interface SiteRecord {
   id: string;
@@ -170,25 +167,6 @@ export const NONCE_PURGE_EVERY = 1000;
 
 /** The schema this code creates and reads; a registry with a newer one was written by a newer countersign. */
 export const SCHEMA_VERSION = 1;
-
-/**
- * Opens `sqlite:PATH` or `postgres://…` / `postgresql://…`, creating the tables if absent. With
- * mustExist, a registry never created (no SQLite file, no schema in the database) is REGISTRY
- * {missing} and nothing is created.
- */
-export async function openRegistry(url: string, opts: OpenOptions = {}): Promise<Registry> {
-  if (url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length);
-    if (path === '') throw new UsageError('USAGE', 'registry URL sqlite: needs a path, e.g. sqlite:/var/lib/countersign/hub.db');
-    return openSqliteRegistry(path, opts);
-  }
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    if (!URL.canParse(url)) throw new UsageError('USAGE', `registry URL ${redactUrl(url)} is not a valid PostgreSQL URL`);
-    return openPostgresRegistry(url, opts);
-  }
-  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0];
-  throw new UsageError('USAGE', `registry URL must be sqlite:PATH or postgres://…${scheme ? `, not ${scheme}…` : ''}`);
-}
 
 /** The URL without its password, fit for messages. */
 export function redactUrl(url: string): string {

@@ -6,8 +6,8 @@
 //   2. the files (add, modify, delete) in path byte order, except the version file, which comes last,
 //      so the site never reports the new version while old files remain;
 //   3. rmdir: directories the deletes leave empty, deepest first (the new release has no such directory).
-import type { FileMode, FileOp, Manifest } from '../core/manifest.js';
-import { caseFoldKey, checkPathSet, sortByPathBytes } from '../core/paths.js';
+import type { FileOp, Manifest } from '../core/manifest.js';
+import { caseFoldKey, checkPathSet, sortByPathBytes, type FileMode } from '../core/paths.js';
 import { versionFileOf } from '../core/version-file.js';
 
 /** What lstat said about one path of the site (never followed: a symbolic link is reported as one). */

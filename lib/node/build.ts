@@ -7,14 +7,15 @@ import { fromUtf8 } from '../core/bytes.js';
 import { canonicalBytes } from '../core/canonical.js';
 import { createEnvelope, type Envelope } from '../core/envelope.js';
 import { ArchiveError, FormatError, UsageError } from '../core/errors.js';
-import { checkManifest, type FileMode, type FileOp, type Manifest } from '../core/manifest.js';
-import { checkPathSet, normaliseMode, sortByPathBytes } from '../core/paths.js';
+import { checkManifest, type FileOp, type Manifest } from '../core/manifest.js';
+import { checkPathSet, normaliseMode, sortByPathBytes, type FileMode } from '../core/paths.js';
 import { computeRisk } from '../core/risk.js';
 import { validate } from '../core/schema.js';
 import { TarWriter, type TarSink, type TarSummary } from '../core/tar.js';
 import { formatTimestamp } from '../core/time.js';
 import { checkStatedVersion, defaultVersionFile, parseVersionText, versionFileCandidates } from '../core/version-file.js';
 import { parseVersion } from '../core/version.js';
+import { fdSink } from './fd-sink.js';
 
 export interface TreeFile {
   path: string;
@@ -149,7 +150,7 @@ function sha256(bytes: Uint8Array): string {
  * Builds the release into `archiveOut` (a file descriptor or sink) and returns the manifest.
  * Each file is read once, synchronously into one reused buffer (fastest for many small files, see STACK.md).
  */
-export function buildRelease(req: ReleaseRequest, archiveOut: TarSink): BuiltRelease {
+export function buildRelease(req: ReleaseRequest, archiveOut: number | TarSink): BuiltRelease {
   parseVersion(req.version);
   req.appliesTo?.forEach((v) => parseVersion(v));
   const risk = req.riskVector ? computeRisk(req.riskVector) : null;
@@ -167,7 +168,7 @@ export function buildRelease(req: ReleaseRequest, archiveOut: TarSink): BuiltRel
     }
   }
   const appliesTo = req.appliesTo ?? (req.base ? [baseVersion(req.base, candidates, baseTexts)] : []);
-  const writer = new TarWriter(archiveOut, { mtime: req.mtime });
+  const writer = new TarWriter(typeof archiveOut === 'number' ? fdSink(archiveOut) : archiveOut, { mtime: req.mtime });
   const files: FileOp[] = [];
   const seen = new Set<string>();
   for (const f of scanTree(req.source)) {

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { initStore } from '../../lib/node/trust-store.js';
 import { bundledCli, expectedSnapshot, NEW, OLD, REPO, runChild, snapshot, tempDir, writeSite } from '../installer/support.js';
-import { openRegistry } from '../../lib/hub/registry.js';
+import { openRegistry } from '../../lib/hub/open-registry.js';
 import { liveRelease } from './support.js';
 
 async function freePort(): Promise<number> {

@@ -2,7 +2,7 @@
 // and one campaign. Every site is notified exactly once and installs once. Skips, saying so, when no
 // PostgreSQL server is reachable (COUNTERSIGN_TEST_POSTGRES, default the local one).
 import { expect } from 'chai';
-import { openRegistry } from '../../lib/hub/registry.js';
+import { openRegistry } from '../../lib/hub/open-registry.js';
 import { runPush } from '../../lib/hub/push.js';
 import { registerSite } from '../../lib/site/register.js';
 import { openStore } from '../../lib/node/trust-store.js';
