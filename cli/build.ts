@@ -15,6 +15,7 @@ import { checkFlag, FORCE_OPTION, timeFlag } from './flags.js';
 import type { Context } from './context.js';
 import { readDocument } from './documents.js';
 import { examples, succeed } from './output.js';
+import { errnoOf } from '../lib/core/errno.js';
 
 const MACHINE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
@@ -163,7 +164,7 @@ function makeOutputDir(dir: string): boolean {
     return true;
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError('IO', `cannot create --out ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot create --out ${dir}: ${errnoOf(err)}`);
   }
 }
 

@@ -11,7 +11,7 @@ import { kindOf, MAX_ENVELOPE_BYTES, openEnvelope, type DocumentKind, type Opene
 import { UsageError } from '../lib/core/errors.js';
 import { PUBLIC_KEY_FILE_TYPE, SECRET_KEY_FILE_TYPE } from '../lib/core/keyfile.js';
 import { manifestFromPayload } from '../lib/core/manifest.js';
-import { STORE_FORMAT } from '../lib/node/trust-store.js';
+import { STORE_FORMAT } from '../lib/core/trust-state.js';
 import type { ArchiveInput } from '../lib/core/verify.js';
 import { displayName, readInput, spoolStdin, STDIN } from './files.js';
 

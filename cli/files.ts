@@ -4,6 +4,7 @@ import { isatty } from 'node:tty';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../lib/core/errors.js';
+import { errnoOf } from '../lib/core/errno.js';
 
 /**
  * `-` on the command line, as commands see it: yargs would turn a bare `-` into an empty string, so run()
@@ -29,7 +30,7 @@ export function readInput(path: string, what: string, maxBytes = 64 * 1024 * 102
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError('IO', `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot read ${what} ${path}: ${errnoOf(err)}`);
   }
 }
 
@@ -52,7 +53,7 @@ export function spoolStdin(maxBytes: number, what: string): { path: string; remo
   } catch (err) {
     remove();
     if (err instanceof UsageError) throw err;
-    throw new UsageError('IO', `cannot keep ${what} from standard input: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot keep ${what} from standard input: ${errnoOf(err)}`);
   }
 }
 
@@ -70,7 +71,7 @@ function readStdin(maxBytes: number, what: string, onChunk: (chunk: Uint8Array) 
     try {
       n = readSync(0, buf, 0, buf.length, null);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errnoOf(err);
       // A pipe someone else made non-blocking: wait for the writer.
       if (code === 'EAGAIN') {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);

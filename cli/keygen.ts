@@ -9,6 +9,7 @@ import type { Context } from './context.js';
 import { FORCE_OPTION } from './flags.js';
 import { examples, succeed } from './output.js';
 import { newPassphrase } from './passphrase.js';
+import { errnoOf } from '../lib/core/errno.js';
 
 interface KeygenArgs {
   out: string;
@@ -85,6 +86,6 @@ function makeKeyDirectory(dir: string): string | undefined {
     return created;
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError('IO', `cannot write keys into ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot write keys into ${dir}: ${errnoOf(err)}`);
   }
 }

@@ -19,6 +19,7 @@ import { recoverCommand } from './recover.js';
 import { installerCommand } from './installer.js';
 import { hubCommand } from './hub.js';
 import { siteCommand } from './site.js';
+import { errnoOf } from '../lib/core/errno.js';
 
 export function createParser(ctx: Context): Argv {
   return yargs()
@@ -111,7 +112,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   } catch (caught) {
     // The stand-in for `-` reached a path that is not read as a document (node refuses its NUL).
     const err =
-      argv.includes('-') && ((caught as NodeJS.ErrnoException)?.code === 'ERR_INVALID_ARG_VALUE' || String((caught as Error)?.message).includes(STDIN))
+      argv.includes('-') && (errnoOf(caught) === 'ERR_INVALID_ARG_VALUE' || String((caught as Error)?.message).includes(STDIN))
         ? new UsageError('USAGE', '- (standard input) is taken only where a bundle or document is read')
         : caught;
     if (err instanceof CountersignError) {

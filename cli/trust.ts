@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../lib/core/errors.js';
-import { describeStore, initStore, openStore, parseInstalledSpec, recordInstall, updateStore, type StoreSummary, type UpdateOutcome } from '../lib/node/trust-store.js';
+import { describeStore, parseInstalledSpec, type StoreSummary, type UpdateOutcome } from '../lib/core/trust-state.js';
+import { initStore, openStore, recordInstall, updateStore } from '../lib/node/trust-store.js';
 import type { Context } from './context.js';
 import { readDocument } from './documents.js';
 import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';

@@ -10,7 +10,8 @@ import { checkFlag, timeFlag } from './flags.js';
 import { readDocument, withDocument } from './documents.js';
 import { parseVersion } from '../lib/core/version.js';
 import { examples, exitCodeFor, fail, succeed } from './output.js';
-import { openStore, verifyWithStore } from '../lib/node/trust-store.js';
+import { verifyWithStore } from '../lib/core/trust-state.js';
+import { openStore } from '../lib/node/trust-store.js';
 import { checkTrustSource } from './trust.js';
 
 interface VerifyArgs {

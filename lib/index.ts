@@ -10,7 +10,8 @@ export { countQuorum, requireQuorum, describeQuorum, type QuorumResult, type Sig
 export { manifestFromPayload, checkRelease, countFileOps, type Manifest, type FileOp, type ArchiveRef } from './core/manifest.js';
 export { signDocument, parsePartial, serializePartial, type PartialSignature } from './core/partial-signature.js';
 export { verifyBundle, DEFAULT_LIMITS, type BundleInput, type VerifyOptions, type Verified, type Limits } from './core/verify.js';
-export { initStore, openStore, updateStore, recordInstall, verifyWithStore, siteFor, describeStore, parseInstalledSpec, storeFiles, STORE_FORMAT, type TrustStore, type StoreState, type InstalledRelease, type InstalledSpec, type StoredRevocation, type StoreWriteOptions, type StoreVerifyOptions, type UpdateFile, type UpdateOutcome, type UpdateResult, type StoreSummary } from './node/trust-store.js';
+export { verifyWithStore, siteFor, describeStore, parseInstalledSpec, STORE_FORMAT, type TrustStore, type StoreState, type InstalledRelease, type InstalledSpec, type StoredRevocation, type StoreVerifyOptions, type UpdateFile, type UpdateOutcome, type StoreSummary } from './core/trust-state.js';
+export { initStore, openStore, updateStore, recordInstall, storeFiles, type StoreWriteOptions, type UpdateResult } from './node/trust-store.js';
 export { acquireLock, withLock, DEFAULT_LOCK_TIMEOUT_MS, type LockOptions, type HeldLock } from './node/lock.js';
 export { verifyArchiveStream } from './core/archive-verify.js';
 export { openBundleFile, openArchiveFile, writeBundleFile, type OpenedInput } from './node/bundle-file.js';

@@ -9,7 +9,8 @@ import { threadId } from 'node:worker_threads';
 import { CountersignError, StoreError, VerificationError } from '../lib/core/errors.js';
 import { acquireLock } from '../lib/node/lock.js';
 import { checkRelease } from '../lib/core/manifest.js';
-import { initStore, openStore, parseInstalledSpec, recordInstall, storeFiles, updateStore, verifyWithStore, type StoreState, type UpdateFile } from '../lib/node/trust-store.js';
+import { parseInstalledSpec, verifyWithStore, type StoreState, type UpdateFile } from '../lib/core/trust-state.js';
+import { initStore, openStore, recordInstall, storeFiles, updateStore } from '../lib/node/trust-store.js';
 import { bundleInput, envelopeBytes, makePolicy, makeRelease, NOW, tempDir } from './support/fixtures.js';
 import { firstGeneration, nextGeneration, revocationBytes, signedRelease, type Generation } from './support/store-fixtures.js';
 

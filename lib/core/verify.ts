@@ -11,6 +11,7 @@ import { countQuorum, describeQuorum, publicSigner, type QuorumResult } from './
 import { checkRevocations, revocationFromPayload, type Revocation } from './revocation.js';
 import { checkRotationVersion, countRotation } from './rotation.js';
 import { parseVersion } from './version.js';
+import { errnoOf } from './errno.js';
 
 export interface Limits {
   maxEnvelopeBytes: number;
@@ -186,7 +187,7 @@ async function checkArchive(manifest: Manifest, archive: ArchiveInput | undefine
       return Array.isArray(found) ? (found as Reason[]) : [toReason(err)];
     }
     // The archive vanished or could not be read mid-stream: still a coded answer, never a crash.
-    const code = (err as NodeJS.ErrnoException)?.code ?? 'unknown';
+    const code = errnoOf(err);
     return [{ code: 'IO', message: `the archive could not be read: ${code}` }];
   }
 }

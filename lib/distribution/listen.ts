@@ -5,6 +5,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { UsageError } from '../core/errors.js';
 import { hardenServer } from './http.js';
+import { errnoOf } from '../core/errno.js';
 
 export interface Listening {
   /** The address actually bound (port 0 picks a free one). */
@@ -37,7 +38,7 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
       cert = readFileSync(opts.tls.cert);
       key = readFileSync(opts.tls.key);
     } catch (err) {
-      throw new UsageError('IO', `cannot read the TLS certificate or key: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new UsageError('IO', `cannot read the TLS certificate or key: ${errnoOf(err)}`);
     }
     server = https.createServer({ cert, key, minVersion: 'TLSv1.2' }, serve);
   } else server = http.createServer(serve);

@@ -15,6 +15,7 @@ import type { Manifest } from '../core/manifest.js';
 import { openStore } from '../node/trust-store.js';
 import { verifyBundle } from '../core/verify.js';
 import type { OfferRecord, Registry } from './registry.js';
+import { errnoOf } from '../core/errno.js';
 
 export interface PublishResult {
   offer: OfferRecord;
@@ -40,7 +41,7 @@ export async function publishBundle(
     try {
       await copyFile(opts.bundlePath, temp, constants.COPYFILE_EXCL);
     } catch (err) {
-      throw new UsageError('IO', `cannot copy ${opts.bundlePath} into ${opts.bundlesDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new UsageError('IO', `cannot copy ${opts.bundlePath} into ${opts.bundlesDir}: ${errnoOf(err)}`);
     }
     const result = await verifyAndOffer(registry, temp, opts);
     published = true;

@@ -16,14 +16,15 @@ import { FormatError, InstallError, UsageError, VerificationError, type Reason }
 import { manifestFromPayload, type Manifest } from '../core/manifest.js';
 import type { TrustedPolicy } from '../core/policy.js';
 import { publicSigner } from '../core/quorum.js';
-import { installedKey, openStore, siteFor, verifyWithStore, type TrustStore } from '../node/trust-store.js';
+import { installedKey, siteFor, verifyWithStore, type TrustStore } from '../core/trust-state.js';
+import { openStore } from '../node/trust-store.js';
 import { riskLevelRank } from '../core/risk.js';
 import { formatTimestamp } from '../core/time.js';
 import { isSameRelease, parseVersion } from '../core/version.js';
 import { verifyBundle, type BundleInput, type Limits, type Verified } from '../core/verify.js';
 import { commitPlan, finishCommitted } from './commit.js';
 import { noProgress, type ProgressEvent, type ProgressSink } from './events.js';
-import { errnoOf, lstatOrMissing } from './fsutil.js';
+import { lstatOrMissing } from './fsutil.js';
 import { describeFault, Points, type InstallHooks } from './hooks.js';
 import { detectInstalledVersion, inspectRootParents, inspectSite, type DetectedVersion } from './inspect.js';
 import type { JournalBegin } from './journal.js';
@@ -34,6 +35,7 @@ import { readJournal, recoverLocked, type RecoverAction } from './recover.js';
 import { stageFiles } from './stage.js';
 import { siteTarget, targetReasons, type Target } from './target.js';
 import { clearAttention, ensureStateDir, lockSite, readAttention, readPhaseState, removeWorkDirs, sitePaths, stateDirProblems, statePath, writeAttention, writePhaseState, type Phase, type SitePaths } from './state.js';
+import { errnoOf } from '../core/errno.js';
 
 export type ApplyPhase = Phase | 'all';
 export const APPLY_PHASES: readonly ApplyPhase[] = ['check', 'files', 'post', 'all'];

@@ -21,13 +21,14 @@ import { fchmodSync, linkSync, mkdirSync, renameSync, rmdirSync, rmSync, unlinkS
 import { InstallError } from '../core/errors.js';
 import { recordInstall } from '../node/trust-store.js';
 import type { ProgressSink } from './events.js';
-import { errnoOf, hashFile, lstatBig, lstatOrMissing } from './fsutil.js';
+import { hashFile, lstatBig, lstatOrMissing } from './fsutil.js';
 import { describeFault, type Points } from './hooks.js';
 import { JournalWriter, type JournalBegin, type JournalStep } from './journal.js';
 import { fault, identityOf, PinnedDir, PinnedTree } from './pinned-dir.js';
 import { parentOf, type Plan, type Step } from './plan.js';
 import type { StagedFile } from './stage.js';
 import { pinnedState, removeWorkDirs, statePath, workDirs, writePhaseState, type SitePaths } from './state.js';
+import { errnoOf } from '../core/errno.js';
 
 function nameOf(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);

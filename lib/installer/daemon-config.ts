@@ -24,6 +24,7 @@ import { isAbsolute, normalize } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { parseStrictJson } from '../core/json.js';
 import { validate } from '../core/schema.js';
+import { errnoOf } from '../core/errno.js';
 
 export const DEFAULT_SPOOL = '/var/lib/countersign-installer/spool';
 export const DEFAULTS = {
@@ -103,7 +104,7 @@ export function readInstallerConfig(path: string, opts: ResolveOptions = {}): In
     text = bytes.toString('utf8');
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError('IO', `cannot read the installer config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot read the installer config ${path}: ${errnoOf(err)}`);
   }
   let raw: unknown;
   try {

@@ -2,20 +2,16 @@
 // and turning errno errors into messages that say what was being done.
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats, type Stats } from 'node:fs';
+import { errnoOf } from '../core/errno.js';
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-
-/** The errno code of an error, or its message. */
-export function errnoOf(err: unknown): string {
-  return (err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? String(err);
-}
 
 /** lstat that answers undefined for a missing path (ENOENT, or ENOTDIR: a parent is not a directory). */
 export function lstatOrMissing(path: string): Stats | undefined {
   try {
     return lstatSync(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoOf(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }
@@ -25,7 +21,7 @@ export function lstatBig(path: string): BigIntStats | undefined {
   try {
     return lstatSync(path, { bigint: true });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoOf(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }
@@ -63,7 +59,7 @@ export function readSmallFile(path: string, max = 1 << 20): string | undefined {
   try {
     fd = openSync(path, READ_FLAGS);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoOf(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }

@@ -1,4 +1,5 @@
 // Numbered points in the life of a commit and a recovery, where tests stop the installer.
+import { errnoOf } from '../core/errno.js';
 //
 // Every durable step counts as one point, in order: the journal's begin record, each step record,
 // each action the step takes (mkdir, link, fsync of the backups directory, rename, unlink, rmdir),
@@ -10,7 +11,6 @@
 //   COUNTERSIGN_TEST_FAIL_AT_STEP=k    point k throws an I/O error (EIO), as a failing disk would
 // They can only make an update stop; recovery then rolls it back (or finishes it, after the commit record).
 // A daemon should start its workers with a clean environment, which leaves them unset.
-import { errnoOf } from './fsutil.js';
 
 export interface InstallHooks {
   /** Called at each point with its number (from 1, counted per process) and a label saying where it is. */

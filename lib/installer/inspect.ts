@@ -9,10 +9,11 @@ import { dirname, join } from 'node:path';
 import { InstallError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { checkPath, sortByPathBytes } from '../core/paths.js';
-import { errnoOf, hashFile, lstatBig, lstatOrMissing, readSmallFile } from './fsutil.js';
+import { hashFile, lstatBig, lstatOrMissing, readSmallFile } from './fsutil.js';
 import { PinnedDir, requirePinning } from './pinned-dir.js';
 import { ancestors, parentOf, type NodeFact, type RootParentFact, type SiteFacts } from './plan.js';
 import { parseVersionText, versionFilesToRead } from '../core/version-file.js';
+import { errnoOf } from '../core/errno.js';
 
 function factOf(abs: string): NodeFact {
   const st = lstatBig(abs);

@@ -16,6 +16,7 @@
 // (PREFLIGHT_FAILED, problem UNSUPPORTED_PLATFORM).
 import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, statSync, type BigIntStats } from 'node:fs';
 import { InstallError } from '../core/errors.js';
+import { errnoOf } from '../core/errno.js';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const FD_DIR = '/proc/self/fd';
@@ -72,7 +73,7 @@ export class PinnedDir {
     try {
       return this.child(name, display);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (errnoOf(err) === 'ENOENT') return undefined;
       throw err;
     }
   }
@@ -108,7 +109,7 @@ export class PinnedDir {
     try {
       fsyncSync(this.fd);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+      if (errnoOf(err) !== 'EINVAL') throw err;
     }
   }
 
@@ -122,7 +123,7 @@ function openDir(path: string, display: string): number {
   try {
     return openSync(path, DIR_FLAGS);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoOf(err);
     // O_NOFOLLOW|O_DIRECTORY on a link answers ENOTDIR (or ELOOP): say which it is.
     if ((code === 'ENOTDIR' || code === 'ELOOP') && lstatQuiet(path)?.isSymbolicLink()) throw fault('ELOOP', `${display} is a symbolic link (refusing to follow it)`);
     if (code === 'ENOTDIR') throw fault('ENOTDIR', `${display} is not a directory`);
@@ -147,7 +148,7 @@ export function pinningUnavailable(fdDir = FD_DIR): string | null {
     const got = statSync(`${fdDir}/${fd}/.`, { bigint: true });
     why = got.dev === want.dev && got.ino === want.ino ? null : `${fdDir}/N does not resolve to the open directory`;
   } catch (err) {
-    why = `${fdDir} is not available (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+    why = `${fdDir} is not available (${errnoOf(err)})`;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -204,7 +205,7 @@ export class PinnedTree {
     try {
       return this.dir(rel);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (errnoOf(err) === 'ENOENT') return undefined;
       throw err;
     }
   }

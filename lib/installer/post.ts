@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { ProgressSink } from './events.js';
+import { errnoOf } from '../core/errno.js';
 
 export const DEFAULT_POST_TIMEOUT_MS = 300_000;
 /** Output kept per stream and step: the last this many bytes. */
@@ -76,7 +77,7 @@ export function runStep(argv: string[], step: number, opts: PostOptions): Promis
     try {
       child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: ['ignore', 'pipe', 'pipe'], detached: true, windowsHide: true });
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      const code = errnoOf(e);
       done({ step, argv, exitCode: null, signal: null, timedOut: false, spawnError: code, durationMs: Date.now() - started, stdout: '', stderr: '', ok: false });
       return;
     }

@@ -15,10 +15,11 @@ import { resolve } from 'node:path';
 import { InstallError, UsageError } from '../core/errors.js';
 import { finishCommitted, removeJournal, rollbackFresh } from './commit.js';
 import { noProgress, type ProgressSink } from './events.js';
-import { errnoOf, lstatOrMissing } from './fsutil.js';
+import { lstatOrMissing } from './fsutil.js';
 import { describeFault, Points, type InstallHooks } from './hooks.js';
 import { MAX_JOURNAL_BYTES, parseJournal, type ParsedJournal } from './journal.js';
 import { clearAttention, ensureStateDir, hasWorkDirs, lockSite, readAttention, removeWorkDirs, sitePaths, statePath, type AttentionMarker, type SitePaths } from './state.js';
+import { errnoOf } from '../core/errno.js';
 
 export interface RecoverOptions {
   /** The state directory, when not the default beside the site. */

@@ -10,11 +10,12 @@ import { CountersignError, InstallError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { TarReader, type TarHeader } from '../core/tar.js';
 import type { ArchiveInput } from '../core/verify.js';
-import { errnoOf, hashFile } from './fsutil.js';
+import { hashFile } from './fsutil.js';
 import { describeFault, type Points } from './hooks.js';
 import type { PinnedDir } from './pinned-dir.js';
 import type { Plan, StagedStep } from './plan.js';
 import { pinnedState, type SitePaths } from './state.js';
+import { errnoOf } from '../core/errno.js';
 
 export interface StagedFile {
   slot: number;

@@ -19,8 +19,9 @@ import { commitPending, tempPathFor, writeDurably } from '../node/durable.js';
 import { InstallError, StoreError, UsageError } from '../core/errors.js';
 import { acquireLock, type HeldLock } from '../node/lock.js';
 import { formatTimestamp } from '../core/time.js';
-import { errnoOf, lstatOrMissing, readSmallFile } from './fsutil.js';
+import { lstatOrMissing, readSmallFile } from './fsutil.js';
 import { PinnedDir, requirePinning } from './pinned-dir.js';
+import { errnoOf } from '../core/errno.js';
 
 export interface SitePaths {
   /** The site root, resolved once (realpath): every path below it must be free of links. */

@@ -16,6 +16,7 @@ import { formatTimestamp } from '../core/time.js';
 import { checkStatedVersion, defaultVersionFile, parseVersionText, versionFileCandidates } from '../core/version-file.js';
 import { parseVersion } from '../core/version.js';
 import { fdSink } from './fd-sink.js';
+import { errnoOf } from '../core/errno.js';
 
 export interface TreeFile {
   path: string;
@@ -78,7 +79,7 @@ export function scanTree(root: string): TreeFile[] {
   try {
     isDirectory = lstatSync(root).isDirectory();
   } catch (err) {
-    throw new UsageError('IO', `cannot read ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot read ${root}: ${errnoOf(err)}`);
   }
   if (!isDirectory) throw new UsageError('IO', `${root} is not a directory`);
   walk(root, '', files);
@@ -109,8 +110,8 @@ class FileReader {
     try {
       fd = openSync(file.absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ELOOP') refuse(file.path, 'is a symbolic link');
-      throw new UsageError('IO', `cannot read ${file.absolute}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      if (errnoOf(err) === 'ELOOP') refuse(file.path, 'is a symbolic link');
+      throw new UsageError('IO', `cannot read ${file.absolute}: ${errnoOf(err)}`);
     }
     try {
       const st = fstatSync(fd);

@@ -7,6 +7,7 @@ import { CountersignError, FormatError, UsageError } from '../core/errors.js';
 import { readHandleChunks } from './file-chunks.js';
 import { commitPending, refuseExisting, tempPathFor } from './durable.js';
 import type { ArchiveInput, BundleInput } from '../core/verify.js';
+import { errnoOf } from '../core/errno.js';
 
 export interface OpenedInput extends BundleInput {
   /** True for a bundle (header + envelope + archive), false for a bare envelope JSON file. */
@@ -81,8 +82,8 @@ async function readFully(fh: FileHandle, into: Uint8Array, position: number, pat
 }
 
 function ioError(err: unknown, path: string): unknown {
-  if (err instanceof CountersignError || !(err as NodeJS.ErrnoException)?.code) return err;
-  return new UsageError('IO', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code}`);
+  if (err instanceof CountersignError || !(err instanceof Error && 'code' in err)) return err;
+  return new UsageError('IO', `cannot read ${path}: ${errnoOf(err)}`);
 }
 
 /**
@@ -105,7 +106,7 @@ export async function writeBundleFile(target: string, envelope: Envelope, archiv
   } catch (err) {
     await fh.close().catch(() => undefined);
     await rm(temp, { force: true });
-    throw new UsageError('IO', `cannot write bundle ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot write bundle ${target}: ${errnoOf(err)}`);
   }
   commitPending([{ target, temp }], { replace: opts.force ?? false });
 }

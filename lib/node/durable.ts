@@ -4,6 +4,7 @@ import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, unlinkSyn
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../core/errors.js';
+import { errnoOf } from '../core/errno.js';
 
 /** A temporary path beside `target`, on the same filesystem so rename() is atomic. */
 export function tempPathFor(target: string): string {
@@ -40,7 +41,7 @@ export function writeFilesAtomically(files: Array<{ path: string; data: Uint8Arr
   } catch (err) {
     discard(pending);
     if (err instanceof UsageError) throw err;
-    throw new UsageError('IO', `cannot write ${pending.at(-1)?.target ?? 'output'}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot write ${pending.at(-1)?.target ?? 'output'}: ${errnoOf(err)}`);
   }
   commitPending(pending, { replace: opts.force ?? false });
 }
@@ -75,7 +76,7 @@ export function commitPending(pending: PendingFile[], opts: { replace?: boolean 
     discard(pending);
     // Output is all or nothing: the targets already moved are ours.
     for (const m of moved) rmSync(m, { force: true });
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoOf(err);
     if (code === 'EEXIST') throw new UsageError('OUTPUT_EXISTS', `${pending[moved.length]!.target} already exists; pass --force to replace it`);
     throw new UsageError('IO', `cannot move output into place: ${code ?? (err as Error).message}`);
   }

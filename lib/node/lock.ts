@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { tempPathFor } from './durable.js';
 import { StoreError, UsageError } from '../core/errors.js';
+import { errnoOf } from '../core/errno.js';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 5000;
 const DEFAULT_RETRY_MS = 20;
@@ -58,7 +59,7 @@ export function isProcessAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return errnoOf(err) === 'EPERM';
   }
 }
 
@@ -136,8 +137,8 @@ function createExclusive(path: string, text: string): boolean {
     linkSync(temp, path);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new UsageError('IO', `cannot create the lock ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    if (errnoOf(err) === 'EEXIST') return false;
+    throw new UsageError('IO', `cannot create the lock ${path}: ${errnoOf(err)}`);
   } finally {
     rmSync(temp, { force: true });
   }
@@ -173,7 +174,7 @@ function readText(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UsageError('IO', `cannot read the lock ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw new UsageError('IO', `cannot read the lock ${path}: ${errnoOf(err)}`);
   }
 }

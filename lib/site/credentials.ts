@@ -11,6 +11,7 @@ import { CountersignError, DistributionError, StoreError, UsageError } from '../
 import type { HawkCredentials } from '../hawk.js';
 import { parseStrictJson } from '../core/json.js';
 import { validate } from '../core/schema.js';
+import { errnoOf } from '../core/errno.js';
 
 export const CREDENTIALS_FILE = 'hub-credentials.json';
 const MAX_CREDENTIALS_BYTES = 64 * 1024;
@@ -50,7 +51,7 @@ export function writeCredentials(storeDir: string, creds: SiteCredentials, repla
   try {
     writeDurably(temp, `${JSON.stringify(validate<SiteCredentials>('site-credentials', creds, 'site credentials'), null, 2)}\n`, 0o600);
   } catch (err) {
-    throw new UsageError('IO', `cannot write ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot write ${target}: ${errnoOf(err)}`);
   }
   commitPending([{ target, temp }]);
 }
@@ -71,10 +72,10 @@ export async function readCredentials(storeDir: string): Promise<SiteCredentials
     }
   } catch (err) {
     if (err instanceof CountersignError) throw err;
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (errnoOf(err) === 'ENOENT') {
       throw new DistributionError('NOT_REGISTERED', `this site is not registered with a hub (no ${path}); run countersign site register`);
     }
-    throw new UsageError('IO', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot read ${path}: ${errnoOf(err)}`);
   }
   try {
     return validate<SiteCredentials>('site-credentials', parseStrictJson(text, path), path);
