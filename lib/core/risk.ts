@@ -51,6 +51,12 @@ export function riskLevelRank(level: RiskLevel): number {
   return rank;
 }
 
+/** Whether a release rated `risk` reaches `minRisk`: with no minimum anything does; an unrated one reaches none. */
+export function meetsRisk(rated: { risk: Risk | null }, minRisk: RiskLevel | null): boolean {
+  if (minRisk === null) return true;
+  return rated.risk !== null && riskLevelRank(rated.risk.level) >= riskLevelRank(minRisk);
+}
+
 /**
  * Scores a vector such as `AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default` (24, Highly
  * Critical). Strict: all six metrics exactly once, in the order AC/A/CI/II/E/TD, known values

@@ -12,10 +12,10 @@ import { utf8 } from '../core/bytes.js';
 import { CountersignError, DistributionError, UsageError } from '../core/errors.js';
 import { hawkCall, type Peer } from '../distribution/http.js';
 import { BUNDLE_TYPE, JSON_TYPE, parseMessage, type IndexMessage, type PackageResult, type SiteReply } from '../distribution/messages.js';
-import type { RiskLevel } from '../core/risk.js';
-import { meetsRisk } from '../site/choose.js';
+import { meetsRisk, type RiskLevel } from '../core/risk.js';
 import type { CampaignRecord, OfferRecord, Registry, SiteRecord } from './registry.js';
-import { bundlePath, indexEntry, withSlash } from './server.js';
+import { withSlash } from '../distribution/url.js';
+import { bundlePath, indexEntry } from './server.js';
 import { campaignReport, type FailedSite } from './status.js';
 
 export interface PushOptions {

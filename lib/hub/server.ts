@@ -24,6 +24,7 @@ import {
 } from '../distribution/http.js';
 import { BUNDLE_TYPE, JSON_TYPE, MAX_MESSAGE_BYTES, parseMessage, type IndexEntry, type Registration, type SiteReply, type PackageResult } from '../distribution/messages.js';
 import { AuthLimits, RateLimiter } from '../distribution/rate-limit.js';
+import { withSlash } from '../distribution/url.js';
 import type { OfferRecord, Registry } from './registry.js';
 
 export interface HubServerOptions {
@@ -207,10 +208,6 @@ async function sayHello(endpoint: URL, creds: { id: string; key: Uint8Array }, a
 /** An offer's file inside the bundles directory (the registry stores the name only, so hubs may mount it anywhere). */
 export function bundlePath(bundlesDir: string, offer: OfferRecord): string {
   return join(bundlesDir, basename(offer.file));
-}
-
-export function withSlash(url: URL): URL {
-  return url.pathname.endsWith('/') ? url : new URL(`${url.href}/`);
 }
 
 function checkEndpoint(text: string): URL {

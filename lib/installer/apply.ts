@@ -27,7 +27,7 @@ import { noProgress, type ProgressEvent, type ProgressSink } from './events.js';
 import { lstatOrMissing } from './fsutil.js';
 import { describeFault, Points, type InstallHooks } from './hooks.js';
 import { detectInstalledVersion, inspectRootParents, inspectSite, type DetectedVersion } from './inspect.js';
-import type { JournalBegin } from './journal.js';
+import { JOURNAL_FORMAT, type JournalBegin } from './journal.js';
 import { fault, PinnedDir, pinningUnavailable } from './pinned-dir.js';
 import { checkSpace, countSteps, describeSteps, planUpdate, rootParentProblems, sharedWriteProblems, type LocalChange, type Plan, type Problem, type Step } from './plan.js';
 import { DEFAULT_POST_TIMEOUT_MS, describeStepFailure, missingCommands, runPostUpdate, type PostStepResult } from './post.js';
@@ -183,7 +183,7 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
     progress({ event: 'phase', phase: 'check', status: 'done' });
     const begin: JournalBegin = {
       t: 'begin',
-      format: 1,
+      format: JOURNAL_FORMAT,
       site: paths.root,
       root: paths.rootId,
       bundle: v.verified.payloadSha256,

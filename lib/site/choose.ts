@@ -2,7 +2,7 @@
 // tested without a network. The index is unsigned: choosing a package only decides what to download;
 // the bundle itself must still pass the site's verification (quorum, target, rollback, expiry).
 import type { IndexEntry } from '../distribution/messages.js';
-import { riskLevelRank, type RiskLevel } from '../core/risk.js';
+import { meetsRisk, type RiskLevel } from '../core/risk.js';
 import { compareVersions } from '../core/version.js';
 
 export interface Installed {
@@ -35,11 +35,6 @@ export function nextWanted(offers: readonly IndexEntry[], installed: readonly In
     if (!best || isNewer(offer.version, best.version) || (sameVersion(offer.version, best.version) && offer.name < best.name)) best = offer;
   }
   return best;
-}
-
-export function meetsRisk(offer: Pick<IndexEntry, 'risk'>, minRisk: RiskLevel | null): boolean {
-  if (minRisk === null) return true;
-  return offer.risk !== null && riskLevelRank(offer.risk.level) >= riskLevelRank(minRisk);
 }
 
 // An offer with a malformed version is skipped rather than trusted or fatal: the index is unsigned.

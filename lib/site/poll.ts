@@ -10,7 +10,7 @@ import { utf8 } from '../core/bytes.js';
 import { DistributionError } from '../core/errors.js';
 import { hawkCall, type Peer } from '../distribution/http.js';
 import { JSON_TYPE, MAX_MESSAGE_BYTES, parseMessage, type IndexMessage, type PackageResult } from '../distribution/messages.js';
-import { withSlash } from '../hub/server.js';
+import { withSlash } from '../distribution/url.js';
 import type { SiteAgent } from './agent.js';
 import { hawkCredentials, type SiteCredentials } from './credentials.js';
 import { checkHubAddress } from './hub.js';

@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { IndexEntry } from '../../lib/distribution/messages.js';
 import { RISK_LEVELS, riskLevelForScore, type RiskLevel } from '../../lib/core/risk.js';
-import { meetsRisk, nextWanted, type Installed } from '../../lib/site/choose.js';
+import { meetsRisk } from '../../lib/core/risk.js';
+import { nextWanted, type Installed } from '../../lib/site/choose.js';
 import { compareVersions } from '../../lib/core/version.js';
 
 function offer(version: string, fields: Partial<IndexEntry> = {}): IndexEntry {
