@@ -80,6 +80,12 @@ describe('layout boundary (lib/core is pure; no import cycles)', () => {
     expect(cyclesOf(edges).map((c) => c.join(' -> '))).to.deep.equal([]);
   });
 
+  it('countersign/core is the subpath export of lib/core/index.ts', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
+    expect(pkg.exports['./core']).to.deep.equal({ types: './dist/lib/core/index.d.ts', default: './dist/lib/core/index.js' });
+    expect(graph.has('lib/core/index.ts')).to.equal(true);
+  });
+
   it('the cycle finder sees a cycle (a -> b -> a) and none in a chain', () => {
     expect(cyclesOf(new Map([['a', ['b']], ['b', ['a']]]))).to.deep.equal([['a', 'b', 'a']]);
     expect(cyclesOf(new Map([['a', ['b']], ['b', ['c']], ['c', []]]))).to.deep.equal([]);

@@ -28,7 +28,7 @@ async function verifyCodes(p: Promise<unknown>): Promise<string[]> {
 const file = (name: string, bytes: Uint8Array): UpdateFile => ({ name, bytes });
 const opts = { now: NOW };
 
-describe('site trust store (lib/node/trust-store.ts)', () => {
+describe('site trust store (lib/core/trust-state.ts, lib/node/trust-store.ts)', () => {
   const release = makeRelease();
   let root: string;
   let v1: Generation;
