@@ -10,7 +10,7 @@ import { envelopeBytes, fixtures, makePolicy, policyDocument, POLICY_V2_EXPIRES 
 import { accepts, input, rejected, rejection, siteOptions, thrown } from './support.js';
 
 /** lib/core/manifest.ts SiteState.highestInstalled is being added in parallel; skip its case until it lands. */
-const HIGHEST_INSTALLED_SUPPORTED = ['../../lib/manifest.ts', '../../lib/verify.ts'].some((f) =>
+const HIGHEST_INSTALLED_SUPPORTED = ['../../lib/core/manifest.ts', '../../lib/core/verify.ts'].some((f) =>
   readFileSync(new URL(f, import.meta.url), 'utf8').includes('highestInstalled'),
 );
 
