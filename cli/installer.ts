@@ -1,9 +1,9 @@
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../lib/core/errors.js';
-import { readInstallerConfig } from '../lib/installer/daemon-config.js';
-import { submitBundle } from '../lib/installer/daemon-client.js';
-import { SITE_NAME, type FinalLine, type ProgressLine } from '../lib/installer/daemon-protocol.js';
-import { startDaemon } from '../lib/installer/daemon.js';
+import { UsageError } from '../lib/errors.js';
+import { readInstallerConfig } from '../lib/installer/daemon/config.js';
+import { submitBundle } from '../lib/installer/daemon/client.js';
+import { SITE_NAME, type FinalLine, type ProgressLine } from '../lib/installer/daemon/protocol.js';
+import { startDaemon } from '../lib/installer/daemon/serve.js';
 import { untilSignal, type Context } from './context.js';
 import { stringifyForOutput } from '../lib/core/json.js';
 import { examples, SUBCOMMAND_NEEDED } from './output.js';

@@ -3,9 +3,9 @@
 import { expect } from 'chai';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { submitBundle } from '../../lib/installer/daemon-client.js';
-import type { ProgressLine } from '../../lib/installer/daemon-protocol.js';
-import { openStore, recordInstall } from '../../lib/node/trust-store.js';
+import { submitBundle } from '../../lib/installer/daemon/client.js';
+import type { ProgressLine } from '../../lib/installer/daemon/protocol.js';
+import { openStore, recordInstall } from '../../lib/store.js';
 import { runCli } from '../support/cli.js';
 import { BASE_TREE, NEW_TREE } from '../support/fixtures.js';
 import { bundleBytes, isRoot, labConfig, makeLab, realWorker, requireOwner, startHarness, treeListing, writeBundle, type Harness, type Lab } from './daemon-support.js';

@@ -5,11 +5,11 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initStore } from '../../lib/node/trust-store.js';
-import { resolveInstallerConfig, type InstallerConfig } from '../../lib/installer/daemon-config.js';
-import { startDaemon, type Daemon, type DaemonOptions } from '../../lib/installer/daemon.js';
-import { workerCommand, type WorkerCommand } from '../../lib/installer/daemon-worker.js';
-import { isFinalLine, type FinalLine, type ProgressLine } from '../../lib/installer/daemon-protocol.js';
+import { initStore } from '../../lib/store.js';
+import { resolveInstallerConfig, type InstallerConfig } from '../../lib/installer/daemon/config.js';
+import { startDaemon, type Daemon, type DaemonOptions } from '../../lib/installer/daemon/serve.js';
+import { workerCommand, type WorkerCommand } from '../../lib/installer/daemon/worker.js';
+import { isFinalLine, type FinalLine, type ProgressLine } from '../../lib/installer/daemon/protocol.js';
 import { BASE_TREE, bundleFileBytes, makeRelease, tempDir, writeTree } from '../support/fixtures.js';
 import type { ReleaseRequest } from '../../lib/node/build.js';
 import { firstGeneration, signedRelease, type Generation } from '../support/store-fixtures.js';

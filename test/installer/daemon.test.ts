@@ -6,11 +6,11 @@ import { readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createConnection, type Socket } from 'node:net';
-import { resolveInstallerConfig } from '../../lib/installer/daemon-config.js';
-import { submitBundle } from '../../lib/installer/daemon-client.js';
-import { MAX_HEADER_BYTES, MAX_PROGRESS_LINE_BYTES, type ProgressLine } from '../../lib/installer/daemon-protocol.js';
-import { startDaemon } from '../../lib/installer/daemon.js';
-import { WORKER_PATH } from '../../lib/installer/daemon-worker.js';
+import { resolveInstallerConfig } from '../../lib/installer/daemon/config.js';
+import { submitBundle } from '../../lib/installer/daemon/client.js';
+import { MAX_HEADER_BYTES, MAX_PROGRESS_LINE_BYTES, type ProgressLine } from '../../lib/installer/daemon/protocol.js';
+import { startDaemon } from '../../lib/installer/daemon/serve.js';
+import { WORKER_PATH } from '../../lib/installer/daemon/worker.js';
 import { runCli } from '../support/cli.js';
 import {
   bundleBytes,

@@ -9,8 +9,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { join } from 'node:path';
 import { CountersignError } from '../../lib/core/errors.js';
 import { applyBundle } from '../../lib/installer/apply.js';
-import { resolveInstallerConfig } from '../../lib/installer/daemon-config.js';
-import { applyArgs } from '../../lib/installer/daemon-worker.js';
+import { resolveInstallerConfig } from '../../lib/installer/daemon/config.js';
+import { applyArgs } from '../../lib/installer/daemon/worker.js';
 import { encodeRecord } from '../../lib/installer/journal.js';
 import { pinningUnavailable } from '../../lib/installer/pinned-dir.js';
 import { recoverSite } from '../../lib/installer/recover.js';

@@ -30,9 +30,9 @@
 // taken once the whole bundle is in (QUEUE_FULL then). Once the bundle is in, the client
 // just waits; if it goes away (seen at the next heartbeat: the daemon does not read from it any more), a
 // queued job is dropped, and a running one runs to its end (and is logged).
-import { UsageError } from '../core/errors.js';
-import { parseStrictJson } from '../core/json.js';
-import { stringifyForOutput } from '../core/json.js';
+import { UsageError } from '../../errors.js';
+import { parseStrictJson } from '../../json.js';
+import { stringifyForOutput } from '../../json.js';
 
 /** The header line, newline included. */
 export const MAX_HEADER_BYTES = 4096;
@@ -40,7 +40,7 @@ export const MAX_HEADER_BYTES = 4096;
 export const MAX_PROGRESS_LINE_BYTES = 64 * 1024;
 /**
  * Any answer line, the final one included: it carries the worker's result, which lists every file an update
- * changed (a worker may print 4 MiB of result, see daemon-worker.ts). Longer, it is replaced by a short one.
+ * changed (a worker may print 4 MiB of result, see worker.ts). Longer, it is replaced by a short one.
  */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 export const SITE_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;

@@ -2,17 +2,17 @@
 // one itself against the site's trust store, and has a worker running as the site's owner apply it.
 //
 // Who can do what:
-//   - The socket is mode 0660, group config.socketGid (daemon-config.ts): its members are the clients (the
+//   - The socket is mode 0660, group config.socketGid (config.ts): its members are the clients (the
 //     CMS, drush, cron). A client names a configured site and sends a bundle; that is all it can say
-//     (daemon-protocol.ts). The tree, the owner, the store and the command all come from the config.
+//     (protocol.ts). The tree, the owner, the store and the command all come from the config.
 //   - The daemon (root, to change ids) spools the bundle in its own 0700 directory, fsyncs it, and verifies it
 //     as itself (openStore + verifyWithStore). Anything that fails is refused with every reason, and no
 //     worker is started. Only a verified manifest bundle goes further.
-//   - The worker (daemon-worker.ts) runs `countersign apply /dev/stdin --site ROOT --store STORE --json
+//   - The worker (worker.ts) runs `countersign apply /dev/stdin --site ROOT --store STORE --json
 //     --progress` as the owner's uid/gid, with the spooled file as its stdin. It verifies again (it trusts
 //     nothing the daemon says) and does all file work and the post-update steps; its progress events are
 //     streamed to the client, and its JSON result is the answer.
-//   - One job per site at a time, sites concurrently, a bounded line per site (daemon-queue.ts), joined
+//   - One job per site at a time, sites concurrently, a bounded line per site (queue.ts), joined
 //     only once the whole bundle has arrived.
 //
 // Availability: what a member of the socket group can still do to the others, and the bounds on it.
@@ -38,17 +38,16 @@ import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, statSyn
 import { open, type FileHandle } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { openBundleFile, type OpenedInput } from '../node/bundle-file.js';
-import { CountersignError, StoreError, UsageError, VerificationError, toReason } from '../core/errors.js';
-import { publicSigner } from '../core/quorum.js';
-import { verifyWithStore } from '../core/trust-state.js';
-import { openStore, storeFiles } from '../node/trust-store.js';
-import type { Verified } from '../core/verify.js';
-import type { InstallerConfig, SiteConfig } from './daemon-config.js';
-import { encodeLine, MAX_HEADER_BYTES, MAX_PROGRESS_LINE_BYTES, parseHeader, type DaemonCode, type FinalLine, type RequestHeader } from './daemon-protocol.js';
-import { stringifyForOutput } from '../core/json.js';
-import { SiteQueue, type Reservation } from './daemon-queue.js';
-import { applyArgs, recoverArgs, runWorker, workerCommand, type SpawnFunction, type WorkerCommand, type WorkerOutcome } from './daemon-worker.js';
+import { openBundleFile, type OpenedInput } from '../../bundle-file.js';
+import { CountersignError, StoreError, UsageError, VerificationError, toReason } from '../../errors.js';
+import { publicSigner } from '../../quorum.js';
+import { openStore, storeFiles, verifyWithStore } from '../../store.js';
+import type { Verified } from '../../verify.js';
+import type { InstallerConfig, SiteConfig } from './config.js';
+import { encodeLine, MAX_HEADER_BYTES, MAX_PROGRESS_LINE_BYTES, parseHeader, type DaemonCode, type FinalLine, type RequestHeader } from './protocol.js';
+import { stringifyForOutput } from '../../json.js';
+import { SiteQueue, type Reservation } from './queue.js';
+import { applyArgs, recoverArgs, runWorker, workerCommand, type SpawnFunction, type WorkerCommand, type WorkerOutcome } from './worker.js';
 
 export interface DaemonOptions {
   /** The socket path. */

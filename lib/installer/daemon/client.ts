@@ -1,11 +1,11 @@
 // The installer daemon's client (`countersign installer submit`): sends a header and a bundle file over the
-// socket (daemon-protocol.ts), passes each progress event on, and resolves with the daemon's final answer.
+// socket (protocol.ts), passes each progress event on, and resolves with the daemon's final answer.
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { createConnection } from 'node:net';
-import { UsageError } from '../core/errors.js';
-import { encodeHeader, isFinalLine, LineSplitter, MAX_LINE_BYTES, type FinalLine, type ProgressLine } from './daemon-protocol.js';
+import { UsageError } from '../../errors.js';
+import { encodeHeader, isFinalLine, LineSplitter, MAX_LINE_BYTES, type FinalLine, type ProgressLine } from './protocol.js';
 
 export interface SubmitOptions {
   socket: string;

@@ -12,8 +12,8 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { LineSplitter, MAX_PROGRESS_LINE_BYTES } from './daemon-protocol.js';
-import type { SiteConfig } from './daemon-config.js';
+import { LineSplitter, MAX_PROGRESS_LINE_BYTES } from './protocol.js';
+import type { SiteConfig } from './config.js';
 
 /** How to start the countersign CLI: `execPath ...args <command> ...`. */
 export interface WorkerCommand {
@@ -37,10 +37,10 @@ export function workerCommand(cli?: string): WorkerCommand {
   if (cli) return cli.endsWith('.ts') ? { execPath: process.execPath, args: ['--import', tsxLoader(), cli] } : { execPath: process.execPath, args: [cli] };
   const here = fileURLToPath(import.meta.url);
   if (basename(here) === 'countersign.mjs') return { execPath: process.execPath, args: [here] };
-  if (here.endsWith('.ts')) return { execPath: process.execPath, args: ['--import', tsxLoader(), resolve(dirname(here), '../../cli/main.ts')] };
-  // dist/lib/installer/daemon-worker.js: the bundled CLI beside dist/lib, else the unbundled one.
-  const bundled = resolve(dirname(here), '../../countersign.mjs');
-  return { execPath: process.execPath, args: [existsSync(bundled) ? bundled : resolve(dirname(here), '../../cli/main.js')] };
+  if (here.endsWith('.ts')) return { execPath: process.execPath, args: ['--import', tsxLoader(), resolve(dirname(here), '../../../cli/main.ts')] };
+  // dist/lib/installer/daemon/worker.js: the bundled CLI beside dist/lib, else the unbundled one.
+  const bundled = resolve(dirname(here), '../../../countersign.mjs');
+  return { execPath: process.execPath, args: [existsSync(bundled) ? bundled : resolve(dirname(here), '../../../cli/main.js')] };
 }
 
 /** tsx's loader as an absolute URL: the worker's cwd is the site root, where `--import tsx` would not resolve. */
