@@ -18,8 +18,8 @@ import {
   type HawkCredentials,
   type HawkRequest,
   type ServerAuthOptions,
-} from '../lib/hawk.js';
-import { utf8 } from '../lib/core/bytes.js';
+} from '../lib/distribution/hawk.js';
+import { utf8 } from '../lib/bytes.js';
 import { codeOf, rejectionOf } from './support/codes.js';
 
 // The reference implementation (CommonJS, untyped): only the parts these tests call.
@@ -433,7 +433,7 @@ describe('hawk: one credential cannot fill the nonce cache for all', () => {
 
 describe('distribution: source addresses are limited by host, IPv6 by its /64', () => {
   it('keys IPv4 by address and IPv6 by prefix', async () => {
-    const { addressKey } = await import('../lib/distribution/http.js');
+    const { addressKey } = await import('../lib/distribution/hawk-server.js');
     expect(addressKey('192.0.2.7')).to.equal('192.0.2.7');
     expect(addressKey('2001:db8:1:2:3:4:5:6')).to.equal(addressKey('2001:db8:1:2:ffff::1'));
     expect(addressKey('2001:db8:1:2::1')).to.not.equal(addressKey('2001:db8:1:3::1'));

@@ -169,7 +169,7 @@ export class InstallError extends CountersignError {
 }
 
 /**
- * A Hawk-authenticated message (lib/hawk.ts) is not from the holder of the shared secret, is replayed
+ * A Hawk-authenticated message (lib/distribution/hawk.ts) is not from the holder of the shared secret, is replayed
  * or stale, carries a body other than the one it was signed for, or comes too often. On the wire every
  * failure of a request is the same 401 (unknown and wrong credentials look alike); the code is for logs.
  */

@@ -1,6 +1,6 @@
 // The hub/site conversation's messages (schemas/hub-index, site-reply, site-registration) and the
 // paths they travel on. Every message is JSON in a Hawk-authenticated request or response
-// (lib/distribution/http.ts); bundles travel as raw bytes with their own content type.
+// (lib/distribution/hawk-client.ts, hawk-server.ts); bundles travel as raw bytes with their own content type.
 //
 // Push (the hub calls the site's registered endpoint):
 //   POST {endpoint}/hello                          {type:hello, site}         → {type:hello, site}

@@ -5,23 +5,23 @@
 // credentials and is answered signed. The hub holds no signing key: what it serves proves itself.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, join } from 'node:path';
-import { fromBase64, utf8 } from '../core/bytes.js';
-import { CountersignError, DistributionError } from '../core/errors.js';
-import { HAWK_SKEW_SECONDS, NonceCache } from '../hawk.js';
+import { fromBase64, utf8 } from '../bytes.js';
+import { CountersignError, DistributionError } from '../errors.js';
+import { HAWK_SKEW_SECONDS, NonceCache } from '../distribution/hawk.js';
+import { resolvesToPrivate } from '../distribution/address-guard.js';
+import { hawkCall } from '../distribution/hawk-client.js';
 import {
   addressKey,
   authenticate,
-  hawkCall,
   readAuthenticatedBody,
   replyFile,
   replyJson,
   replySignedError,
   replyUnsigned,
-  resolvesToPrivate,
   statusFor,
   type Authenticated,
   type HawkServerConfig,
-} from '../distribution/http.js';
+} from '../distribution/hawk-server.js';
 import { BUNDLE_TYPE, JSON_TYPE, MAX_MESSAGE_BYTES, parseMessage, type IndexEntry, type Registration, type SiteReply, type PackageResult } from '../distribution/messages.js';
 import { AuthLimits, RateLimiter } from '../distribution/rate-limit.js';
 import { withSlash } from '../distribution/url.js';

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CountersignError, DistributionError } from '../core/errors.js';
-import { NonceCache, type HawkCredentials } from '../hawk.js';
+import { CountersignError, DistributionError } from '../errors.js';
+import { NonceCache, type HawkCredentials } from '../distribution/hawk.js';
 import {
   authenticate,
   readAuthenticatedBody,
@@ -18,7 +18,7 @@ import {
   statusFor,
   type Authenticated,
   type HawkServerConfig,
-} from '../distribution/http.js';
+} from '../distribution/hawk-server.js';
 import { BUNDLE_TYPE, MAX_MESSAGE_BYTES, parseMessage, type IndexMessage, type SiteReply } from '../distribution/messages.js';
 import { AuthLimits } from '../distribution/rate-limit.js';
 import type { SiteAgent } from './agent.js';

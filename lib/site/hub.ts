@@ -1,14 +1,14 @@
 // How a site reaches its hub, the same for `site register` and `site poll`: a hub on a loopback or
 // private address only with --allow-private (checked before anything is sent, and again at connect
-// time by the address guard of lib/distribution/http.ts), and a private CA's PEM bundle, when given,
+// time by the address guard of lib/distribution/address-guard.ts), and a private CA's PEM bundle, when given,
 // trusted in addition to the default CAs for every https call to the hub.
 import { X509Certificate } from 'node:crypto';
 import { promises as dns } from 'node:dns';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import { UsageError } from '../core/errors.js';
-import { isPrivateAddress } from '../distribution/http.js';
+import { UsageError } from '../errors.js';
+import { isPrivateAddress } from '../distribution/address-guard.js';
 
 /** The flag that lets a site talk to a hub on a loopback or private address. */
 export const ALLOW_PRIVATE_FLAG = '--allow-private';

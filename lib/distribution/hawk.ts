@@ -8,7 +8,7 @@
 // the host/port it is configured to be reached at, never the request's Host header, so a request
 // signed for one site or port cannot be replayed against another.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { AuthError, UsageError, type AuthCode } from './core/errors.js';
+import { AuthError, UsageError, type AuthCode } from '../errors.js';
 
 export interface HawkCredentials {
   id: string;
@@ -383,4 +383,8 @@ function parse(header: string, allowed: readonly string[], code: AuthCode): Reco
     if (!SEPARATOR.exec(header)) throw bad(`expected ',' at offset ${at}`);
     at = SEPARATOR.lastIndex;
   }
+}
+
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
