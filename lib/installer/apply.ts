@@ -3,39 +3,36 @@
 // the I/O in order:
 //   check  verify the bundle completely (signatures, quorum, expiry, applicability, rollback, archive
 //          digests) before any byte of the archive is written; detect the installed version; preflight
-//          (plan.ts): expected hashes, no link on any path, free space, same file system, no case-fold
+//          (preflight.ts, plan.ts): expected hashes, no link on any path, free space, same file system, no case-fold
 //          collision; an unfinished journal is recovered first.
 //   files  stage and read back (stage.ts), commit under the journal (commit.ts), record the install.
 //   post   run the post-update steps (post.ts); a failure leaves the files new and the site marked
 //          "needs attention" until an operator clears it.
-import { closeSync, constants, linkSync, openSync, rmSync, statfsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { openBundleFile } from '../node/bundle-file.js';
-import { openEnvelope } from '../core/envelope.js';
-import { FormatError, InstallError, UsageError, VerificationError, type Reason } from '../core/errors.js';
-import { manifestFromPayload, type Manifest } from '../core/manifest.js';
-import type { TrustedPolicy } from '../core/policy.js';
-import { publicSigner } from '../core/quorum.js';
-import { installedKey, siteFor, verifyWithStore, type TrustStore } from '../core/trust-state.js';
-import { openStore } from '../node/trust-store.js';
-import { riskLevelRank } from '../core/risk.js';
-import { formatTimestamp } from '../core/time.js';
-import { isSameRelease, parseVersion } from '../core/version.js';
-import { verifyBundle, type BundleInput, type Limits, type Verified } from '../core/verify.js';
+import { resolve } from 'node:path';
+import { openBundleFile } from '../bundle-file.js';
+import { openEnvelope } from '../envelope.js';
+import { FormatError, InstallError, UsageError, VerificationError, type Reason } from '../errors.js';
+import { manifestFromPayload, type Manifest } from '../manifest.js';
+import type { TrustedPolicy } from '../policy.js';
+import { publicSigner } from '../quorum.js';
+import { installedKey, openStore, siteFor, verifyWithStore, type TrustStore } from '../store.js';
+import { formatTimestamp } from '../time.js';
+import { parseVersion } from '../version.js';
+import { verifyBundle, type BundleInput, type Limits, type Verified } from '../verify.js';
 import { commitPlan, finishCommitted } from './commit.js';
 import { noProgress, type ProgressEvent, type ProgressSink } from './events.js';
 import { lstatOrMissing } from './fsutil.js';
 import { describeFault, Points, type InstallHooks } from './hooks.js';
-import { detectInstalledVersion, inspectRootParents, inspectSite, type DetectedVersion } from './inspect.js';
-import { JOURNAL_FORMAT, type JournalBegin } from './journal.js';
-import { fault, PinnedDir, pinningUnavailable } from './pinned-dir.js';
-import { checkSpace, countSteps, describeSteps, planUpdate, rootParentProblems, sharedWriteProblems, type LocalChange, type Plan, type Problem, type Step } from './plan.js';
-import { DEFAULT_POST_TIMEOUT_MS, describeStepFailure, missingCommands, runPostUpdate, type PostStepResult } from './post.js';
+import { detectInstalledVersion, type DetectedVersion } from './inspect.js';
+import type { JournalBegin } from './journal.js';
+import { fault, PinnedDir } from './pinned-dir.js';
+import { countSteps, describeSteps, type LocalChange, type Plan, type Step } from './plan.js';
+import { DEFAULT_POST_TIMEOUT_MS, describeStepFailure, runPostUpdate, type PostStepResult } from './post.js';
+import { checkPostCommands, preflight, preflightFailed, refuseRiskyKeep, type VerifiedRelease } from './preflight.js';
 import { readJournal, recoverLocked, type RecoverAction } from './recover.js';
 import { stageFiles } from './stage.js';
 import { siteTarget, targetReasons, type Target } from './target.js';
-import { clearAttention, ensureStateDir, lockSite, readAttention, readPhaseState, removeWorkDirs, sitePaths, stateDirProblems, statePath, writeAttention, writePhaseState, type Phase, type SitePaths } from './state.js';
-import { errnoOf } from '../core/errno.js';
+import { clearAttention, ensureStateDir, lockSite, readAttention, readPhaseState, removeWorkDirs, sitePaths, writeAttention, writePhaseState, type Phase, type SitePaths } from './state.js';
 
 export type ApplyPhase = Phase | 'all';
 export const APPLY_PHASES: readonly ApplyPhase[] = ['check', 'files', 'post', 'all'];
@@ -150,37 +147,33 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
     const recovery = await recoverLocked(paths, points, progress, now, opts.store === undefined ? null : resolve(opts.store));
     const recovered = recovery.action === 'none' ? null : { action: recovery.action, steps: recovery.steps, update: recovery.update, warnings: recovery.warnings };
     refuseIfNeedsAttention(paths);
-    const timings: ApplyResult['timings'] = {};
-    const phases: Phase[] = [];
-    let t = Date.now();
+    const run = new PhaseRun(progress);
 
     if (phase === 'post') {
-      progress({ event: 'phase', phase: 'post', status: 'start' });
-      const v = await verifyRelease(input, opts, now, paths, 'post');
-      progress(verifiedEvent(v));
-      const state = readPhaseState(paths);
-      if (!state || state.bundle !== v.verified.payloadSha256 || (state.phase !== 'files' && state.phase !== 'post')) {
-        throw new InstallError('PHASE_ORDER', `the post phase runs after the files phase of the same release; ${state ? `the last phase completed here is ${state.phase} of ${state.product} ${state.component} ${state.to}` : 'no phase has completed here'}`, {
-          state,
-        });
-      }
-      const post = await postPhase(paths, v.manifest, v.verified.payloadSha256, opts, progress, now);
-      timings.post = Date.now() - t;
-      progress({ event: 'phase', phase: 'post', status: 'done' });
-      return result(paths, v, null, { phases: ['post'], post, recovered, timings, dryRun: false, from: state.from });
+      const { v, post, from } = await run.phase('post', async () => {
+        const v = await verifyRelease(input, opts, now, paths, 'post');
+        progress(verifiedEvent(v));
+        const state = readPhaseState(paths);
+        if (!state || state.bundle !== v.verified.payloadSha256 || (state.phase !== 'files' && state.phase !== 'post')) {
+          throw new InstallError('PHASE_ORDER', `the post phase runs after the files phase of the same release; ${state ? `the last phase completed here is ${state.phase} of ${state.product} ${state.component} ${state.to}` : 'no phase has completed here'}`, {
+            state,
+          });
+        }
+        return { v, post: await postPhase(paths, v.manifest, v.verified.payloadSha256, opts, progress, now), from: state.from };
+      });
+      return result(paths, v, null, { phases: run.phases, post, recovered, timings: run.timings, dryRun: false, from });
     }
 
     // Phase 1: check.
-    progress({ event: 'phase', phase: 'check', status: 'start' });
-    const v = await verifyRelease(input, opts, now, paths, 'apply');
-    progress(verifiedEvent(v));
-    const plan = preflight(paths, v, opts, false);
-    refuseRiskyKeep(plan, v.manifest, opts);
-    if (phase === 'all') checkPostCommands(paths, v.manifest, opts);
-    progress({ event: 'plan', counts: countSteps(plan.steps), kept: plan.kept.length });
-    timings.check = Date.now() - t;
-    phases.push('check');
-    progress({ event: 'phase', phase: 'check', status: 'done' });
+    const { v, plan } = await run.phase('check', async () => {
+      const v = await verifyRelease(input, opts, now, paths, 'apply');
+      progress(verifiedEvent(v));
+      const plan = preflight(paths, v, opts, false);
+      refuseRiskyKeep(plan, v.manifest, opts);
+      if (phase === 'all') checkPostCommands(paths, v.manifest, opts);
+      progress({ event: 'plan', counts: countSteps(plan.steps), kept: plan.kept.length });
+      return { v, plan };
+    });
     const begin: JournalBegin = {
       t: 'begin',
       format: JOURNAL_FORMAT,
@@ -197,38 +190,47 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
     };
     if (phase === 'check') {
       writePhaseState(paths, { bundle: begin.bundle, product: begin.product, component: begin.component, from: begin.from, to: begin.to, phase: 'check' }, now);
-      return result(paths, v, plan, { phases, post: [], recovered, timings, dryRun: false, from: v.from });
+      return result(paths, v, plan, { phases: run.phases, post: [], recovered, timings: run.timings, dryRun: false, from: v.from });
     }
 
     // Phase 2: files.
-    t = Date.now();
-    progress({ event: 'phase', phase: 'files', status: 'start' });
-    if (!input.archive) throw new FormatError('MALFORMED', 'the bundle holds no archive');
-    let staged;
-    try {
-      staged = await stageFiles(input.archive, v.manifest, plan, paths, points);
-    } catch (err) {
-      removeWorkDirs(paths);
-      throw err;
-    }
-    progress({ event: 'staged', files: plan.stagedFiles, bytes: plan.stagedBytes });
-    commitPlan({ paths, plan, staged, begin, points, progress, now });
-    await finishCommitted(paths, begin, points, now);
-    timings.files = Date.now() - t;
-    phases.push('files');
-    progress({ event: 'phase', phase: 'files', status: 'done' });
-    if (phase === 'files') return result(paths, v, plan, { phases, post: [], recovered, timings, dryRun: false, from: v.from });
+    await run.phase('files', async () => {
+      if (!input.archive) throw new FormatError('MALFORMED', 'the bundle holds no archive');
+      let staged;
+      try {
+        staged = await stageFiles(input.archive, v.manifest, plan, paths, points);
+      } catch (err) {
+        removeWorkDirs(paths);
+        throw err;
+      }
+      progress({ event: 'staged', files: plan.stagedFiles, bytes: plan.stagedBytes });
+      commitPlan({ paths, plan, staged, begin, points, progress, now });
+      await finishCommitted(paths, begin, points, now);
+    });
+    if (phase === 'files') return result(paths, v, plan, { phases: run.phases, post: [], recovered, timings: run.timings, dryRun: false, from: v.from });
 
     // Phase 3: post-update.
-    t = Date.now();
-    progress({ event: 'phase', phase: 'post', status: 'start' });
-    const post = await postPhase(paths, v.manifest, begin.bundle, opts, progress, now);
-    timings.post = Date.now() - t;
-    phases.push('post');
-    progress({ event: 'phase', phase: 'post', status: 'done' });
-    return result(paths, v, plan, { phases, post, recovered, timings, dryRun: false, from: v.from });
+    const post = await run.phase('post', () => postPhase(paths, v.manifest, begin.bundle, opts, progress, now));
+    return result(paths, v, plan, { phases: run.phases, post, recovered, timings: run.timings, dryRun: false, from: v.from });
   } finally {
     lock.release();
+  }
+}
+
+/** The phases a run has completed, in order, and how long each took; each runs between its start and done events. */
+class PhaseRun {
+  readonly phases: Phase[] = [];
+  readonly timings: ApplyResult['timings'] = {};
+  constructor(private readonly progress: ProgressSink) {}
+
+  async phase<T>(phase: Phase, body: () => Promise<T>): Promise<T> {
+    const t = Date.now();
+    this.progress({ event: 'phase', phase, status: 'start' });
+    const value = await body();
+    this.timings[phase] = Date.now() - t;
+    this.phases.push(phase);
+    this.progress({ event: 'phase', phase, status: 'done' });
+    return value;
   }
 }
 
@@ -266,15 +268,6 @@ function refuseIfNeedsAttention(paths: SitePaths): void {
   if (marker) {
     throw new InstallError('NEEDS_ATTENTION', `the site needs attention (${marker.code}: ${marker.message}); updates are refused until an operator checks it and runs countersign recover --site ${paths.root} --clear`, { marker, attention: paths.attention });
   }
-}
-
-interface VerifiedRelease {
-  verified: Verified;
-  manifest: Manifest;
-  /** The installed version (null in the post phase, where it is not checked). */
-  from: string | null;
-  detected: DetectedVersion | null;
-  storeDir: string | null;
 }
 
 /**
@@ -335,33 +328,10 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
   return { verified, manifest, from, detected, storeDir: opts.store === undefined ? null : resolve(opts.store) };
 }
 
-/** Every post-update step's program must exist before any file is touched: else PREFLIGHT_FAILED (POST_COMMAND_MISSING) naming it. */
-function checkPostCommands(paths: SitePaths, manifest: Manifest, opts: ApplyOptions): void {
-  const missing = missingCommands(manifest.postUpdate, paths.root, opts.postEnv);
-  if (missing.length === 0) return;
-  throw preflightFailed(
-    missing.map(({ step, command }) => ({
-      code: 'POST_COMMAND_MISSING',
-      message: `post-update step ${step + 1} runs ${JSON.stringify(command)}, which is ${command.includes('/') ? 'not an executable file' : 'not found on the PATH'} here (${command.includes('/') ? `relative to ${paths.root}` : 'as the steps will run'}); install it, or run --phase files and the steps by hand`,
-    })),
-    [],
-  );
-}
-
 /** The store records this release as installed, in full or in part (apply --keep-local). */
 function installedHere(store: TrustStore, m: Manifest): boolean {
   const entry = store.state.installed[installedKey(m.product, m.component)];
   return entry?.version === m.version || entry?.partial?.version === m.version;
-}
-
-/** Keeping local files from a Critical or Highly Critical release may keep the vulnerable code: only when asked for in so many words. */
-function refuseRiskyKeep(plan: Plan, manifest: Manifest, opts: ApplyOptions): void {
-  if (plan.kept.length === 0 || opts.keepLocalDespiteRisk || !manifest.risk || riskLevelRank(manifest.risk.level) < riskLevelRank('Critical')) return;
-  throw new InstallError(
-    'KEEP_LOCAL_REFUSED',
-    `${manifest.product} ${manifest.component} ${manifest.version} is rated ${manifest.risk.level}; keeping ${plan.kept.map((k) => k.path).join(', ')} may keep the vulnerable code, so --keep-local is refused for it (--keep-local-despite-risk keeps them anyway); nothing was touched`,
-    { level: manifest.risk.level, files: plan.kept },
-  );
 }
 
 /** Runs a verification, adding `extra` reasons to its VerificationError, or throwing them when it passed. */
@@ -394,77 +364,6 @@ function peekManifest(input: BundleInput): Manifest | undefined {
     return opened.kind === 'manifest' ? manifestFromPayload(opened.payloadBytes) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function preflightFailed(problems: Problem[], localChanges: LocalChange[]): InstallError {
-  const list = problems.map((p) => `${p.code}: ${p.message}`).join('; ');
-  return new InstallError('PREFLIGHT_FAILED', `preflight refused the update, nothing was touched: ${list}`, { problems, localChanges });
-}
-
-/** Phase 1's checks of the site (after verification): throws PREFLIGHT_FAILED or LOCAL_CHANGES, else returns the plan. */
-function preflight(paths: SitePaths, v: VerifiedRelease, opts: ApplyOptions, dry: boolean): Plan {
-  const facts = inspectSite(paths, v.manifest);
-  const plan = planUpdate(v.manifest, facts, { keepLocal: opts.keepLocal });
-  const problems = [...plan.problems];
-  if (!opts.allowSharedWrite) problems.push(...sharedWriteProblems(plan, facts));
-  // Not waived by allowSharedWrite (plan.ts rootParentProblems): whoever can swap the root redirects everything.
-  problems.push(...rootParentProblems(inspectRootParents(paths.root), paths.owner));
-  if (dry) problems.push(...stateDirProblems(paths)); // a real run refuses these in ensureStateDir
-  const unpinnable = pinningUnavailable();
-  if (unpinnable !== null) problems.push({ code: 'UNSUPPORTED_PLATFORM', message: `the installer acts only through directories pinned by descriptor, and ${unpinnable}` });
-  if (v.detected && v.from !== null && !isSameRelease(v.detected.version, v.from)) {
-    problems.push({
-      code: 'VERSION_MISMATCH',
-      path: v.detected.path,
-      message: `${v.detected.path} says ${v.detected.version}, but ${opts.store !== undefined ? 'the trust store records' : 'the installed version given is'} ${v.from}; if the site was changed by hand, record it (countersign trust record)`,
-    });
-  }
-  // Staging must be on the site's file system (rename() is atomic only within one), and hold the new files.
-  const where = dry && !lstatOrMissing(paths.stateDir) ? dirname(paths.stateDir) : paths.stateDir;
-  try {
-    if (statSync(where).dev !== facts.dev) {
-      problems.push({ code: 'OTHER_FILESYSTEM', path: paths.stateDir, message: `the state directory ${paths.stateDir} is on another file system than the site; pass a --state-dir on the site's file system (outside the web root)` });
-    }
-    const space = checkSpace(plan, statfsSync(where), where);
-    if (space) problems.push(space);
-  } catch (err) {
-    problems.push({ code: 'STATE_DIR', path: where, message: `cannot examine ${where}: ${errnoOf(err)}` });
-  }
-  if (!dry) {
-    const hardLinks = probeHardLinks(paths);
-    if (hardLinks) problems.push(hardLinks);
-  }
-  if (problems.length > 0) throw preflightFailed(problems, plan.localChanges);
-  if (plan.localChanges.length > 0) {
-    const versionFileKept = opts.keepLocal && plan.localChanges.some((c) => c.path === plan.versionFile || c.path === v.manifest.versionFile);
-    const list = plan.localChanges.map((c) => `${c.path} (${c.found === null ? 'missing' : 'modified'})`).join(', ');
-    throw new InstallError(
-      'LOCAL_CHANGES',
-      versionFileKept
-        ? `the version file cannot be kept: the site would report the new version with an old ${list}; nothing was touched`
-        : `${plan.localChanges.length} file${plan.localChanges.length === 1 ? ' was' : 's were'} changed on this site since the installed release, nothing was touched: ${list}${opts.keepLocal ? '' : ' (--keep-local keeps them and applies the rest)'}`,
-      { files: plan.localChanges },
-    );
-  }
-  return plan;
-}
-
-/** Hard-link backups need a file system that supports hard links; probed once in the state directory. */
-function probeHardLinks(paths: SitePaths): Problem | null {
-  const probe = statePath(paths, 'link-probe');
-  const linked = statePath(paths, 'link-probe.link');
-  rmSync(probe, { force: true });
-  rmSync(linked, { force: true });
-  try {
-    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
-    linkSync(probe, linked);
-    return null;
-  } catch (err) {
-    return { code: 'NO_HARD_LINKS', path: paths.stateDir, message: `cannot make a hard link in ${paths.stateDir} (${errnoOf(err)}); backups need a file system with hard links` };
-  } finally {
-    rmSync(probe, { force: true });
-    rmSync(linked, { force: true });
   }
 }
 
