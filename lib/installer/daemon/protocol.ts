@@ -30,7 +30,7 @@
 // taken once the whole bundle is in (QUEUE_FULL then). Once the bundle is in, the client
 // just waits; if it goes away (seen at the next heartbeat: the daemon does not read from it any more), a
 // queued job is dropped, and a running one runs to its end (and is logged).
-import { UsageError } from '../../errors.js';
+import { UsageError, type CountersignError } from '../../errors.js';
 import { parseStrictJson } from '../../json.js';
 import { stringifyForOutput } from '../../json.js';
 
@@ -93,6 +93,21 @@ export interface FinalLine {
   [key: string]: unknown;
 }
 
+/** What a worker run came to (runWorker, worker.ts); the final line is built from it (answerFor). */
+export interface WorkerOutcome {
+  /** The worker's exit code, or null when a signal ended it. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Its one JSON result on stdout, when it printed one. */
+  result?: Record<string, unknown>;
+  timedOut: boolean;
+  /** The spawn itself failed (e.g. EPERM changing ids, ENOENT for the site root). */
+  spawnError?: string;
+  /** The last lines of stderr that were not progress events. */
+  stderrTail: string[];
+  pid?: number;
+}
+
 /** Parses and checks the header line (without its newline). Throws UsageError('USAGE') with the reason. */
 export function parseHeader(text: string): RequestHeader {
   let value: unknown;
@@ -130,6 +145,37 @@ export function encodeLine(value: ProgressLine | FinalLine, fallback: () => Prog
 
 export function isFinalLine(value: unknown): value is FinalLine {
   return typeof value === 'object' && value !== null && typeof (value as FinalLine).ok === 'boolean';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers
+
+export function refusal(code: DaemonCode | CountersignError['code'], message: string, site?: string, job?: string, exit: 0 | 1 | 2 = exitFor(code)): FinalLine {
+  return { ok: false, code, message, exit, ...(site !== undefined && { site }), ...(job !== undefined && { job }) };
+}
+
+function exitFor(code: string): 1 | 2 {
+  return code === 'NOT_AN_UPDATE' || code === 'WORKER_FAILED' || code === 'WORKER_TIMEOUT' ? 1 : 2;
+}
+
+export function internal(err: unknown, log: (e: Record<string, unknown>) => void, site?: string): FinalLine {
+  log({ event: 'internal-error', site, error: (err as Error)?.stack ?? String(err) });
+  return refusal('WORKER_FAILED', 'the installer failed internally; see its log', site, undefined, 1);
+}
+
+/** The answer for a worker's outcome: its own result when it gave a consistent one, else WORKER_*. */
+export function answerFor(outcome: WorkerOutcome): FinalLine {
+  const r = outcome.result;
+  const stderr = outcome.stderrTail.length > 0 ? { stderr: outcome.stderrTail } : {};
+  if (outcome.timedOut) return { ...refusal('WORKER_TIMEOUT', 'the worker ran too long and was killed; recovery ran after it'), ...stderr };
+  if (outcome.spawnError && outcome.exitCode !== 0) return { ...refusal('WORKER_FAILED', `the worker could not be started: ${outcome.spawnError}`), ...stderr };
+  if (outcome.signal) return { ...refusal('WORKER_FAILED', `the worker was ended by ${outcome.signal}; recovery ran after it`), ...stderr, ...(r && { result: r }) };
+  const exit = outcome.exitCode;
+  if (r && r.ok === true && exit === 0) return { ok: true, exit: 0, result: r };
+  if (r && r.ok === false && (exit === 1 || exit === 2)) {
+    return { ok: false, code: typeof r.code === 'string' ? r.code : 'WORKER_FAILED', ...(typeof r.message === 'string' && { message: r.message }), exit, result: r };
+  }
+  return { ...refusal('WORKER_FAILED', r ? `the worker exited ${exit} with a result that says ok: ${String(r.ok)}` : `the worker exited ${exit} without a JSON result`), ...stderr, ...(r && { result: r }) };
 }
 
 /** Splits a byte stream into lines of at most `max` bytes; a longer line is reported, not buffered. */

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { LineSplitter, MAX_PROGRESS_LINE_BYTES } from './protocol.js';
+import { LineSplitter, MAX_PROGRESS_LINE_BYTES, type WorkerOutcome } from './protocol.js';
 import type { SiteConfig } from './config.js';
 
 /** How to start the countersign CLI: `execPath ...args <command> ...`. */
@@ -68,20 +68,6 @@ export function recoverArgs(site: SiteConfig): string[] {
 
 function stateDirArgs(site: SiteConfig): string[] {
   return site.stateDir === undefined ? [] : ['--state-dir', site.stateDir];
-}
-
-export interface WorkerOutcome {
-  /** The worker's exit code, or null when a signal ended it. */
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  /** Its one JSON result on stdout, when it printed one. */
-  result?: Record<string, unknown>;
-  timedOut: boolean;
-  /** The spawn itself failed (e.g. EPERM changing ids, ENOENT for the site root). */
-  spawnError?: string;
-  /** The last lines of stderr that were not progress events. */
-  stderrTail: string[];
-  pid?: number;
 }
 
 export interface RunWorkerOptions {
