@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../lib/errors.js';
+import { UsageError } from '../lib/core/errors.js';
 import { readInstallerConfig } from '../lib/installer/daemon/config.js';
 import { submitBundle } from '../lib/installer/daemon/client.js';
 import { SITE_NAME, type FinalLine, type ProgressLine } from '../lib/installer/daemon/protocol.js';

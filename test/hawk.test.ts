@@ -19,7 +19,7 @@ import {
   type HawkRequest,
   type ServerAuthOptions,
 } from '../lib/distribution/hawk.js';
-import { utf8 } from '../lib/bytes.js';
+import { utf8 } from '../lib/core/bytes.js';
 import { codeOf, rejectionOf } from './support/codes.js';
 
 // The reference implementation (CommonJS, untyped): only the parts these tests call.

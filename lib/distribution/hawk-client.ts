@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { AuthError, CountersignError, DistributionError } from '../errors.js';
+import { errnoOf } from '../core/errno.js';
+import { AuthError, CountersignError, DistributionError } from '../core/errors.js';
 import { authenticateResponse, authenticateStaleTimestamp, clientAuthorization, headerValue, payloadHash, payloadHasher, type HawkArtifacts, type HawkCredentials } from './hawk.js';
 import { guardedLookup, isPrivateAddress } from './address-guard.js';
 
@@ -279,6 +280,5 @@ function signedFailure(status: number, body: Uint8Array, url: URL): CountersignE
 }
 
 function unreachable(url: URL, err: unknown): DistributionError {
-  const e = err as NodeJS.ErrnoException;
-  return new DistributionError('UNREACHABLE', `cannot reach ${url.host}: ${e.code ?? e.message}`);
+  return new DistributionError('UNREACHABLE', `cannot reach ${url.host}: ${errnoOf(err)}`);
 }

@@ -7,10 +7,10 @@ import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { utf8 } from '../bytes.js';
-import { AuthError, CountersignError, DistributionError } from '../errors.js';
+import { utf8 } from '../core/bytes.js';
+import { AuthError, CountersignError, DistributionError } from '../core/errors.js';
 import { authenticateRequest, checkPayload, headerValue, payloadHash, payloadHasher, serverAuthorization, type HawkArtifacts, type HawkCredentials, type NonceCache } from './hawk.js';
-import { stringifyForOutput } from '../json.js';
+import { stringifyForOutput } from '../core/json.js';
 import { JSON_TYPE } from './messages.js';
 import type { AuthLimits } from './rate-limit.js';
 

@@ -8,7 +8,7 @@
 // the host/port it is configured to be reached at, never the request's Host header, so a request
 // signed for one site or port cannot be replayed against another.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { AuthError, UsageError, type AuthCode } from '../errors.js';
+import { AuthError, UsageError, type AuthCode } from '../core/errors.js';
 
 export interface HawkCredentials {
   id: string;

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import { hardenServer } from './hawk-server.js';
+import { errnoOf } from '../core/errno.js';
 
 export interface Listening {
   /** The address actually bound (port 0 picks a free one). */

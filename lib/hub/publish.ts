@@ -9,11 +9,11 @@ import { dirname, join, resolve } from 'node:path';
 import { openBundleFile } from '../node/bundle-file.js';
 import { fsyncDir, tempPathFor } from '../node/durable.js';
 import { BUNDLE_TYPE, offerName } from '../distribution/messages.js';
-import { FormatError, UsageError } from '../errors.js';
+import { FormatError, UsageError } from '../core/errors.js';
 import { payloadHasher } from '../distribution/hawk.js';
-import type { Manifest } from '../manifest.js';
-import { openStore } from '../store.js';
-import { verifyBundle } from '../verify.js';
+import type { Manifest } from '../core/manifest.js';
+import { openStore } from '../node/trust-store.js';
+import { verifyBundle } from '../core/verify.js';
 import type { OfferRecord, Registry } from './registry.js';
 import { errnoOf } from '../core/errno.js';
 

@@ -5,8 +5,8 @@
 // credentials and is answered signed. The hub holds no signing key: what it serves proves itself.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, join } from 'node:path';
-import { fromBase64, utf8 } from '../bytes.js';
-import { CountersignError, DistributionError } from '../errors.js';
+import { fromBase64, utf8 } from '../core/bytes.js';
+import { CountersignError, DistributionError } from '../core/errors.js';
 import { HAWK_SKEW_SECONDS, NonceCache } from '../distribution/hawk.js';
 import { resolvesToPrivate } from '../distribution/address-guard.js';
 import { hawkCall } from '../distribution/hawk-client.js';

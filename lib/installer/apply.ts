@@ -9,22 +9,23 @@
 //   post   run the post-update steps (post.ts); a failure leaves the files new and the site marked
 //          "needs attention" until an operator clears it.
 import { resolve } from 'node:path';
-import { openBundleFile } from '../bundle-file.js';
-import { openEnvelope } from '../envelope.js';
-import { FormatError, InstallError, UsageError, VerificationError, type Reason } from '../errors.js';
-import { manifestFromPayload, type Manifest } from '../manifest.js';
-import type { TrustedPolicy } from '../policy.js';
-import { publicSigner } from '../quorum.js';
-import { installedKey, openStore, siteFor, verifyWithStore, type TrustStore } from '../store.js';
-import { formatTimestamp } from '../time.js';
-import { parseVersion } from '../version.js';
-import { verifyBundle, type BundleInput, type Limits, type Verified } from '../verify.js';
+import { openBundleFile } from '../node/bundle-file.js';
+import { openEnvelope } from '../core/envelope.js';
+import { FormatError, InstallError, UsageError, VerificationError, type Reason } from '../core/errors.js';
+import { manifestFromPayload, type Manifest } from '../core/manifest.js';
+import type { TrustedPolicy } from '../core/policy.js';
+import { publicSigner } from '../core/quorum.js';
+import { installedKey, siteFor, verifyWithStore, type TrustStore } from '../core/trust-state.js';
+import { openStore } from '../node/trust-store.js';
+import { formatTimestamp } from '../core/time.js';
+import { parseVersion } from '../core/version.js';
+import { verifyBundle, type BundleInput, type Limits, type Verified } from '../core/verify.js';
 import { commitPlan, finishCommitted } from './commit.js';
 import { noProgress, type ProgressEvent, type ProgressSink } from './events.js';
 import { lstatOrMissing } from './fsutil.js';
 import { describeFault, Points, type InstallHooks } from './hooks.js';
 import { detectInstalledVersion, type DetectedVersion } from './inspect.js';
-import type { JournalBegin } from './journal.js';
+import { JOURNAL_FORMAT, type JournalBegin } from './journal.js';
 import { fault, PinnedDir } from './pinned-dir.js';
 import { countSteps, describeSteps, type LocalChange, type Plan, type Step } from './plan.js';
 import { DEFAULT_POST_TIMEOUT_MS, describeStepFailure, runPostUpdate, type PostStepResult } from './post.js';

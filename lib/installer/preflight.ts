@@ -4,12 +4,13 @@
 // failure is PREFLIGHT_FAILED (every problem), LOCAL_CHANGES or KEEP_LOCAL_REFUSED, nothing touched.
 import { closeSync, constants, linkSync, openSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InstallError } from '../errors.js';
-import type { Manifest } from '../manifest.js';
-import { riskLevelRank } from '../risk.js';
-import { isSameRelease } from '../version.js';
-import type { Verified } from '../verify.js';
-import { errnoOf, lstatOrMissing } from './fsutil.js';
+import { InstallError } from '../core/errors.js';
+import type { Manifest } from '../core/manifest.js';
+import { riskLevelRank } from '../core/risk.js';
+import { isSameRelease } from '../core/version.js';
+import type { Verified } from '../core/verify.js';
+import { lstatOrMissing } from './fsutil.js';
+import { errnoOf } from '../core/errno.js';
 import { inspectRootParents, inspectSite, type DetectedVersion } from './inspect.js';
 import { pinningUnavailable } from './pinned-dir.js';
 import { checkSpace, planUpdate, rootParentProblems, sharedWriteProblems, type LocalChange, type Plan, type Problem } from './plan.js';

@@ -5,12 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { constants, existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fromBase64, fromUtf8, toBase64 } from '../bytes.js';
-import { commitPending, tempPathFor, writeDurably } from '../durable.js';
-import { CountersignError, DistributionError, StoreError, UsageError } from '../errors.js';
+import { fromBase64, fromUtf8, toBase64 } from '../core/bytes.js';
+import { commitPending, tempPathFor, writeDurably } from '../node/durable.js';
+import { CountersignError, DistributionError, StoreError, UsageError } from '../core/errors.js';
 import type { HawkCredentials } from '../distribution/hawk.js';
-import { parseStrictJson } from '../json.js';
-import { validate } from '../schema.js';
+import { parseStrictJson } from '../core/json.js';
+import { validate } from '../core/schema.js';
+import { errnoOf } from '../core/errno.js';
 
 export const CREDENTIALS_FILE = 'hub-credentials.json';
 const MAX_CREDENTIALS_BYTES = 64 * 1024;

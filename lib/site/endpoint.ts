@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CountersignError, DistributionError } from '../errors.js';
+import { CountersignError, DistributionError } from '../core/errors.js';
 import { NonceCache, type HawkCredentials } from '../distribution/hawk.js';
 import {
   authenticate,

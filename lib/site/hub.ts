@@ -7,7 +7,7 @@ import { promises as dns } from 'node:dns';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import { isPrivateAddress } from '../distribution/address-guard.js';
 
 /** The flag that lets a site talk to a hub on a loopback or private address. */

@@ -6,8 +6,8 @@
 import type https from 'node:https';
 import { rmSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { utf8 } from '../bytes.js';
-import { DistributionError, UsageError } from '../errors.js';
+import { utf8 } from '../core/bytes.js';
+import { DistributionError, UsageError } from '../core/errors.js';
 import { unsignedPost } from '../distribution/hawk-client.js';
 import { JSON_TYPE } from '../distribution/messages.js';
 import { credentialsPath, newCredentials, writeCredentials, type SiteCredentials } from './credentials.js';

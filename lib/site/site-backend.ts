@@ -10,7 +10,8 @@ import type { Manifest } from '../core/manifest.js';
 import { meetsRisk, type RiskLevel } from '../core/risk.js';
 import { applyBundle } from '../installer/apply.js';
 import { submitBundle } from '../installer/daemon/client.js';
-import { openStore, verifyWithStore } from '../store.js';
+import { verifyWithStore } from '../core/trust-state.js';
+import { openStore } from '../node/trust-store.js';
 import type { Installed } from './choose.js';
 import type { SiteBackend } from './agent.js';
 

@@ -5,7 +5,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { submitBundle } from '../../lib/installer/daemon/client.js';
 import type { ProgressLine } from '../../lib/installer/daemon/protocol.js';
-import { openStore, recordInstall } from '../../lib/store.js';
+import { openStore, recordInstall } from '../../lib/node/trust-store.js';
 import { runCli } from '../support/cli.js';
 import { BASE_TREE, NEW_TREE } from '../support/fixtures.js';
 import { bundleBytes, isRoot, labConfig, makeLab, realWorker, requireOwner, startHarness, treeListing, writeBundle, type Harness, type Lab } from './daemon-support.js';

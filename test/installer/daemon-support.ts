@@ -5,7 +5,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initStore } from '../../lib/store.js';
+import { initStore } from '../../lib/node/trust-store.js';
 import { resolveInstallerConfig, type InstallerConfig } from '../../lib/installer/daemon/config.js';
 import { startDaemon, type Daemon, type DaemonOptions } from '../../lib/installer/daemon/serve.js';
 import { workerCommand, type WorkerCommand } from '../../lib/installer/daemon/worker.js';

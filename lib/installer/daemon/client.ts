@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { createConnection } from 'node:net';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../core/errors.js';
 import { encodeHeader, isFinalLine, LineSplitter, MAX_LINE_BYTES, type FinalLine, type ProgressLine } from './protocol.js';
 
 export interface SubmitOptions {

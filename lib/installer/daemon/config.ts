@@ -21,9 +21,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
-import { UsageError } from '../../errors.js';
-import { parseStrictJson } from '../../json.js';
-import { validate } from '../../schema.js';
+import { UsageError } from '../../core/errors.js';
+import { parseStrictJson } from '../../core/json.js';
+import { validate } from '../../core/schema.js';
+import { errnoOf } from '../../core/errno.js';
 
 export const DEFAULT_SPOOL = '/var/lib/countersign-installer/spool';
 export const DEFAULTS = {

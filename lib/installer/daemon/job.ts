@@ -2,11 +2,12 @@
 // dropped if its client has gone, verifies the bundle as the daemon (the worker verifies it again: it trusts
 // nothing the daemon says), and has a worker apply it as the site's owner.
 import { closeSync, lstatSync, openSync } from 'node:fs';
-import { openBundleFile, type OpenedInput } from '../../bundle-file.js';
-import { CountersignError, StoreError, UsageError, VerificationError, toReason } from '../../errors.js';
-import { publicSigner } from '../../quorum.js';
-import { openStore, storeFiles, verifyWithStore } from '../../store.js';
-import type { Verified } from '../../verify.js';
+import { openBundleFile, type OpenedInput } from '../../node/bundle-file.js';
+import { CountersignError, StoreError, UsageError, VerificationError, toReason } from '../../core/errors.js';
+import { publicSigner } from '../../core/quorum.js';
+import { verifyWithStore } from '../../core/trust-state.js';
+import { openStore, storeFiles } from '../../node/trust-store.js';
+import type { Verified } from '../../core/verify.js';
 import type { SiteConfig } from './config.js';
 import { answerFor, internal, refusal, type FinalLine, type WorkerOutcome } from './protocol.js';
 import type { Reservation } from './queue.js';

@@ -30,9 +30,9 @@
 // taken once the whole bundle is in (QUEUE_FULL then). Once the bundle is in, the client
 // just waits; if it goes away (seen at the next heartbeat: the daemon does not read from it any more), a
 // queued job is dropped, and a running one runs to its end (and is logged).
-import { UsageError, type CountersignError } from '../../errors.js';
-import { parseStrictJson } from '../../json.js';
-import { stringifyForOutput } from '../../json.js';
+import { UsageError, type CountersignError } from '../../core/errors.js';
+import { parseStrictJson } from '../../core/json.js';
+import { stringifyForOutput } from '../../core/json.js';
 
 /** The header line, newline included. */
 export const MAX_HEADER_BYTES = 4096;

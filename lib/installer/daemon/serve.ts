@@ -36,7 +36,7 @@
 import { randomBytes } from 'node:crypto';
 import { statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { stringifyForOutput } from '../../json.js';
+import { stringifyForOutput } from '../../core/json.js';
 import type { InstallerConfig, SiteConfig } from './config.js';
 import { queueJob, recoverSite, type JobContext } from './job.js';
 import { internal, refusal } from './protocol.js';

@@ -2,7 +2,8 @@
 // lines, then exactly one final line, then the end; protocol.ts).
 import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, type Server, type Socket } from 'node:net';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../core/errors.js';
+import { errnoOf } from '../../core/errno.js';
 import { encodeLine, MAX_PROGRESS_LINE_BYTES, type FinalLine } from './protocol.js';
 
 const SOCKET_MODE = 0o660;
@@ -97,13 +98,13 @@ export async function listen(server: Server, path: string, gid: number): Promise
       }
     });
   } catch (err) {
-    throw new UsageError('IO', `cannot listen on ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot listen on ${path}: ${errnoOf(err)}`);
   }
   try {
     chownSync(path, process.getuid!(), gid);
     chmodSync(path, SOCKET_MODE);
   } catch (err) {
     server.close();
-    throw new UsageError('IO', `cannot give ${path} group ${gid}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot give ${path} group ${gid}: ${errnoOf(err)}`);
   }
 }

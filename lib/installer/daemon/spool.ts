@@ -3,7 +3,8 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../core/errors.js';
+import { errnoOf } from '../../core/errno.js';
 
 const SPOOL_MODE = 0o700;
 /** The spooled bundle: only the daemon writes it; 0444 lets the worker re-open its stdin (/proc/self/fd/0). */
@@ -48,7 +49,7 @@ export function prepareSpool(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: SPOOL_MODE });
   } catch (err) {
-    throw new UsageError('IO', `cannot create the spool ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError('IO', `cannot create the spool ${dir}: ${errnoOf(err)}`);
   }
   const info = lstatSync(dir);
   if (!info.isDirectory()) throw new UsageError('USAGE', `the spool ${dir} is not a directory`);

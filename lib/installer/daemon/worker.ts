@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LineSplitter, MAX_PROGRESS_LINE_BYTES, type WorkerOutcome } from './protocol.js';
 import type { SiteConfig } from './config.js';
+import { errnoOf } from '../../core/errno.js';
 
 /** How to start the countersign CLI: `execPath ...args <command> ...`. */
 export interface WorkerCommand {
@@ -105,7 +106,7 @@ export function runWorker(opts: RunWorkerOptions): Promise<WorkerOutcome> {
         windowsHide: true,
       });
     } catch (err) {
-      done({ exitCode: null, signal: null, timedOut: false, spawnError: (err as NodeJS.ErrnoException).code ?? (err as Error).message, stderrTail });
+      done({ exitCode: null, signal: null, timedOut: false, spawnError: errnoOf(err), stderrTail });
       return;
     }
     opts.onSpawn?.(child.pid);
