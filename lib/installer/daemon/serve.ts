@@ -37,7 +37,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { stringifyForOutput } from '../../core/json.js';
-import type { InstallerConfig, SiteConfig } from './config.js';
+import type { InstallerConfig } from './config.js';
 import { queueJob, recoverSite, type JobContext } from './job.js';
 import { internal, refusal } from './protocol.js';
 import { SiteQueue } from './queue.js';
@@ -92,8 +92,7 @@ export async function startDaemon(config: InstallerConfig, opts: DaemonOptions):
     now: opts.now ?? (() => new Date()),
     heartbeatMs: opts.heartbeatMs ?? 10_000,
     closing: () => closing,
-    worker: (site: SiteConfig, args: string[], stdin: number | 'ignore', onProgress?: (e: Record<string, unknown>) => void) =>
-      runWorker({ site, command, args, stdin, timeoutMs: config.jobTimeoutMs, spawn: opts.spawn, onProgress }),
+    worker: (site, args, stdin, onProgress) => runWorker({ site, command, args, stdin, timeoutMs: config.jobTimeoutMs, spawn: opts.spawn, onProgress }),
     track: <T>(p: Promise<T>): Promise<T> => {
       jobs.add(p);
       void p.finally(() => jobs.delete(p)).catch(() => undefined);
