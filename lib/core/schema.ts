@@ -3,7 +3,7 @@
 import { FormatError } from './errors.js';
 import * as validators from './generated/validators.js';
 
-export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store' | 'installer-config' | 'hub-index' | 'site-reply' | 'site-registration' | 'site-credentials';
+export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store' | 'installer-config' | 'hub-index' | 'site-reply' | 'site-registration' | 'site-credentials' | 'journal-record';
 
 interface Validator {
   (value: unknown): boolean;
@@ -24,6 +24,7 @@ const BY_NAME: Record<SchemaName, Validator> = {
   'site-reply': validators.siteReply,
   'site-registration': validators.siteRegistration,
   'site-credentials': validators.siteCredentials,
+  'journal-record': validators.journalRecord,
 };
 
 /** Returns `value` typed as T when it matches the schema, else throws FormatError('SCHEMA_INVALID'). */

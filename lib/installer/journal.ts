@@ -20,6 +20,7 @@
 import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { InstallError } from '../core/errors.js';
 import { checkPath } from '../core/paths.js';
+import { validate } from '../core/schema.js';
 import type { Points } from './hooks.js';
 import type { PinnedDir } from './pinned-dir.js';
 
@@ -67,101 +68,36 @@ function corrupt(message: string, line?: number): never {
   throw new InstallError('JOURNAL_CORRUPT', `the journal is unreadable${line === undefined ? '' : ` at line ${line}`}: ${message}; nothing was touched. Look at the site and the journal, then move the journal away by hand`, line === undefined ? {} : { line });
 }
 
-const DIGITS = /^(?:0|[1-9][0-9]{0,19})$/;
-const SHA256 = /^[0-9a-f]{64}$/;
-const MODE = /^0[0-7]{3}$/;
-const ROOT_ID = /^(?:0|[1-9][0-9]{0,19}):(?:0|[1-9][0-9]{0,19})$/;
+type JournalRecord = JournalBegin | ({ t: 'step'; n: number } & JournalStep) | { t: 'commit' };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** The record's shape, by schemas/journal-record.schema.json: fields, types, patterns. */
+function shaped(value: unknown, line: number): JournalRecord {
+  try {
+    return validate<JournalRecord>('journal-record', value, 'the record');
+  } catch (err) {
+    return corrupt((err as Error).message, line);
+  }
 }
 
-function exactKeys(o: Record<string, unknown>, keys: string[], line: number): void {
-  const have = Object.keys(o).sort();
-  const want = [...keys].sort();
-  if (have.length !== want.length || have.some((k, i) => k !== want[i])) corrupt(`expected the fields ${want.join(', ')}, found ${have.join(', ')}`, line);
-}
-
-function str(o: Record<string, unknown>, key: string, line: number): string {
-  const v = o[key];
-  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) corrupt(`${key} is not a string`, line);
-  return v;
-}
-
-function relPath(o: Record<string, unknown>, line: number): string {
-  const path = str(o, 'path', line);
+function safePath(path: string, line: number): void {
   try {
     checkPath(path);
   } catch (err) {
     corrupt(`unsafe path: ${(err as Error).message}`, line);
   }
-  return path;
 }
 
-function slotOf(o: Record<string, unknown>, line: number): number {
-  const v = o.slot;
-  if (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > 1_000_000) corrupt('slot is not a small non-negative integer', line);
-  return v as number;
+/** What the schema cannot say: the format is ours, and every path is one the installer could have written. */
+function checkBegin(begin: JournalBegin): JournalBegin {
+  if (begin.format !== JOURNAL_FORMAT) corrupt(`format ${JSON.stringify(begin.format)} is not ${JOURNAL_FORMAT}`, 1);
+  for (const path of begin.kept ?? []) safePath(path, 1);
+  return begin;
 }
 
-function digits(o: Record<string, unknown>, key: string, line: number): string {
-  const v = str(o, key, line);
-  if (!DIGITS.test(v)) corrupt(`${key} is not a decimal number`, line);
-  return v;
-}
-
-function parseBegin(o: Record<string, unknown>): JournalBegin {
-  exactKeys(o, ['t', 'format', 'site', 'bundle', 'product', 'component', 'from', 'to', 'store', 'created', ...('root' in o ? ['root'] : []), ...('kept' in o ? ['kept'] : [])], 1);
-  if ('root' in o && !ROOT_ID.test(str(o, 'root', 1))) corrupt('root is not a DEV:INO identity', 1);
-  if (o.format !== JOURNAL_FORMAT) corrupt(`format ${JSON.stringify(o.format)} is not ${JOURNAL_FORMAT}`, 1);
-  const site = str(o, 'site', 1);
-  if (!site.startsWith('/')) corrupt('site is not an absolute path', 1);
-  const bundle = str(o, 'bundle', 1);
-  if (!SHA256.test(bundle)) corrupt('bundle is not a SHA-256', 1);
-  if (o.from !== null) str(o, 'from', 1);
-  if (o.store !== null && !str(o, 'store', 1).startsWith('/')) corrupt('store is not an absolute path', 1);
-  return {
-    t: 'begin',
-    format: JOURNAL_FORMAT,
-    site,
-    ...('root' in o && { root: o.root as string }),
-    bundle,
-    product: str(o, 'product', 1),
-    component: str(o, 'component', 1),
-    from: o.from as string | null,
-    to: str(o, 'to', 1),
-    store: o.store as string | null,
-    created: str(o, 'created', 1),
-    ...('kept' in o && { kept: keptPaths(o.kept) }),
-  };
-}
-
-function keptPaths(value: unknown): string[] {
-  if (!Array.isArray(value) || value.length === 0) corrupt('kept is not a list of paths', 1);
-  return (value as unknown[]).map((path) => relPath({ path }, 1));
-}
-
-function parseStep(o: Record<string, unknown>, line: number): JournalStep {
-  switch (o.op) {
-    case 'mkdir':
-      exactKeys(o, ['t', 'n', 'op', 'path'], line);
-      return { op: 'mkdir', path: relPath(o, line) };
-    case 'add':
-    case 'modify':
-      exactKeys(o, ['t', 'n', 'op', 'path', 'slot', 'dev', 'ino'], line);
-      return { op: o.op, path: relPath(o, line), slot: slotOf(o, line), dev: digits(o, 'dev', line), ino: digits(o, 'ino', line) };
-    case 'delete':
-      exactKeys(o, ['t', 'n', 'op', 'path', 'slot'], line);
-      return { op: 'delete', path: relPath(o, line), slot: slotOf(o, line) };
-    case 'rmdir': {
-      exactKeys(o, ['t', 'n', 'op', 'path', 'mode'], line);
-      const mode = str(o, 'mode', line);
-      if (!MODE.test(mode)) corrupt('mode is not an octal mode such as 0755', line);
-      return { op: 'rmdir', path: relPath(o, line), mode };
-    }
-    default:
-      return corrupt(`unknown op ${JSON.stringify(o.op)}`, line);
-  }
+function stepOf(record: { t: 'step'; n: number } & JournalStep, line: number): JournalStep {
+  const { t: _t, n: _n, ...step } = record;
+  safePath(step.path, line);
+  return step;
 }
 
 /** Parses a journal's text (see the top of this file); throws InstallError('JOURNAL_CORRUPT'). */
@@ -180,30 +116,29 @@ export function parseJournal(text: string): ParsedJournal {
     } catch {
       corrupt('not JSON', i + 1);
     }
-    if (!isObject(value)) corrupt('not a JSON object', i + 1);
-    return value;
+    return shaped(value, i + 1);
   });
-  if (records[0]!.t !== 'begin') corrupt('the first record is not "begin"', 1);
-  const begin = parseBegin(records[0]!);
+  const first = records[0]!;
+  if (first.t !== 'begin') corrupt('the first record is not "begin"', 1);
+  const begin = checkBegin(first);
   const steps: JournalStep[] = [];
   let committed = false;
   for (let i = 1; i < records.length; i++) {
     const r = records[i]!;
     if (committed) corrupt('a record after "commit"', i + 1);
     if (r.t === 'commit') {
-      exactKeys(r, ['t'], i + 1);
       committed = true;
     } else if (r.t === 'step') {
       if (r.n !== steps.length + 1) corrupt(`step number ${JSON.stringify(r.n)} where ${steps.length + 1} was due`, i + 1);
-      steps.push(parseStep(r, i + 1));
+      steps.push(stepOf(r, i + 1));
     } else {
-      corrupt(`unknown record type ${JSON.stringify(r.t)}`, i + 1);
+      corrupt('a second "begin" record', i + 1);
     }
   }
   return { begin, steps, committed, tornBytes: torn };
 }
 
-export function encodeRecord(record: JournalBegin | ({ t: 'step'; n: number } & JournalStep) | { t: 'commit' }): string {
+export function encodeRecord(record: JournalRecord): string {
   return JSON.stringify(record) + '\n';
 }
 

@@ -1774,18 +1774,1359 @@ return errors === 0;
 }
 validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const manifest = validate25;
-const schema43 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/manifest.schema.json","title":"Update manifest","description":"What a release changes on a site and the archive that carries it.","type":"object","additionalProperties":false,"required":["product","component","version","appliesTo","risk","advisory","archive","files","postUpdate","versionFile","created","expires","policyVersion"],"properties":{"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"appliesTo":{"type":"array","maxItems":1000,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"}},"risk":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["vector","score","level"],"properties":{"vector":{"type":"string","maxLength":200},"score":{"type":"integer","minimum":0,"maximum":25},"level":{"enum":["Not Critical","Less Critical","Moderately Critical","Critical","Highly Critical"]}}}]},"advisory":{"oneOf":[{"type":"null"},{"type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"}]},"archive":{"type":"object","additionalProperties":false,"required":["name","size","sha256","sha512"],"properties":{"name":{"type":"string","pattern":"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sha512":{"type":"string","pattern":"^[0-9a-f]{128}$"}}},"files":{"type":"array","maxItems":100000,"items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode"],"properties":{"op":{"const":"add"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]}}},{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode","previousSha256"],"properties":{"op":{"const":"modify"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},{"type":"object","additionalProperties":false,"required":["op","path","previousSha256"],"properties":{"op":{"const":"delete"},"path":{"type":"string","minLength":1,"maxLength":1024},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}]}},"postUpdate":{"type":"array","maxItems":32,"items":{"type":"array","minItems":1,"maxItems":64,"items":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}},"versionFile":{"description":"The path (one of the add/modify ops) of the file that carries the version number: written last by the installer and read to detect the installed version; null when the release changes no such file.","oneOf":[{"type":"null"},{"type":"string","minLength":1,"maxLength":1024}]},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
-const pattern28 = new RegExp("^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$", "u");
-const pattern30 = new RegExp("^[0-9a-f]{128}$", "u");
-const pattern35 = new RegExp("^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$", "u");
-const pattern36 = new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", "u");
+export const journalRecord = validate25;
+const schema43 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/journal-record.schema.json","title":"Journal record","description":"One line of the installer's write-ahead journal (spec/journal.md): the begin record, a step, or the commit. The order of records, the step numbering, the format number and the safety of paths are checked by lib/installer/journal.ts beyond this shape.","oneOf":[{"$ref":"#/$defs/begin"},{"$ref":"#/$defs/mkdir"},{"$ref":"#/$defs/add"},{"$ref":"#/$defs/delete"},{"$ref":"#/$defs/rmdir"},{"$ref":"#/$defs/commit"}],"$defs":{"text":{"type":"string","minLength":1,"maxLength":4096},"absolute":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/"},"digits":{"type":"string","pattern":"^(?:0|[1-9][0-9]{0,19})$"},"slot":{"type":"integer","minimum":0,"maximum":1000000},"n":{"type":"integer","minimum":1},"begin":{"type":"object","additionalProperties":false,"required":["t","format","site","bundle","product","component","from","to","store","created"],"properties":{"t":{"const":"begin"},"format":{"type":"integer","description":"The journal format; a reader refuses any it does not know (checked in code, for a clear message)."},"site":{"$ref":"#/$defs/absolute","description":"The resolved site root."},"root":{"type":"string","pattern":"^(?:0|[1-9][0-9]{0,19}):(?:0|[1-9][0-9]{0,19})$","description":"DEV:INO of the site root when the run started; absent in journals written before it was added."},"bundle":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"SHA-256 of the manifest payload being applied."},"product":{"$ref":"#/$defs/text"},"component":{"$ref":"#/$defs/text"},"from":{"oneOf":[{"type":"null"},{"$ref":"#/$defs/text"}]},"to":{"$ref":"#/$defs/text"},"store":{"oneOf":[{"type":"null"},{"$ref":"#/$defs/absolute"}],"description":"The trust store the update was verified against."},"created":{"$ref":"#/$defs/text"},"kept":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/text"},"description":"Locally modified files the update left as they were (apply --keep-local); absent when none."}}},"mkdir":{"type":"object","additionalProperties":false,"required":["t","n","op","path"],"properties":{"t":{"const":"step"},"n":{"$ref":"#/$defs/n"},"op":{"const":"mkdir"},"path":{"$ref":"#/$defs/text"}}},"add":{"type":"object","additionalProperties":false,"required":["t","n","op","path","slot","dev","ino"],"properties":{"t":{"const":"step"},"n":{"$ref":"#/$defs/n"},"op":{"enum":["add","modify"]},"path":{"$ref":"#/$defs/text"},"slot":{"$ref":"#/$defs/slot"},"dev":{"$ref":"#/$defs/digits"},"ino":{"$ref":"#/$defs/digits"}}},"delete":{"type":"object","additionalProperties":false,"required":["t","n","op","path","slot"],"properties":{"t":{"const":"step"},"n":{"$ref":"#/$defs/n"},"op":{"const":"delete"},"path":{"$ref":"#/$defs/text"},"slot":{"$ref":"#/$defs/slot"}}},"rmdir":{"type":"object","additionalProperties":false,"required":["t","n","op","path","mode"],"properties":{"t":{"const":"step"},"n":{"$ref":"#/$defs/n"},"op":{"const":"rmdir"},"path":{"$ref":"#/$defs/text"},"mode":{"type":"string","pattern":"^0[0-7]{3}$"}}},"commit":{"type":"object","additionalProperties":false,"required":["t"],"properties":{"t":{"const":"commit"}}}}};
+const schema69 = {"type":"object","additionalProperties":false,"required":["t"],"properties":{"t":{"const":"commit"}}};
+const schema44 = {"type":"object","additionalProperties":false,"required":["t","format","site","bundle","product","component","from","to","store","created"],"properties":{"t":{"const":"begin"},"format":{"type":"integer","description":"The journal format; a reader refuses any it does not know (checked in code, for a clear message)."},"site":{"$ref":"#/$defs/absolute","description":"The resolved site root."},"root":{"type":"string","pattern":"^(?:0|[1-9][0-9]{0,19}):(?:0|[1-9][0-9]{0,19})$","description":"DEV:INO of the site root when the run started; absent in journals written before it was added."},"bundle":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"SHA-256 of the manifest payload being applied."},"product":{"$ref":"#/$defs/text"},"component":{"$ref":"#/$defs/text"},"from":{"oneOf":[{"type":"null"},{"$ref":"#/$defs/text"}]},"to":{"$ref":"#/$defs/text"},"store":{"oneOf":[{"type":"null"},{"$ref":"#/$defs/absolute"}],"description":"The trust store the update was verified against."},"created":{"$ref":"#/$defs/text"},"kept":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/text"},"description":"Locally modified files the update left as they were (apply --keep-local); absent when none."}}};
+const schema45 = {"type":"string","minLength":1,"maxLength":4096,"pattern":"^/"};
+const schema46 = {"type":"string","minLength":1,"maxLength":4096};
+const pattern24 = new RegExp("^(?:0|[1-9][0-9]{0,19}):(?:0|[1-9][0-9]{0,19})$", "u");
+
+function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate26.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((((((((((data.t === undefined) && (missing0 = "t")) || ((data.format === undefined) && (missing0 = "format"))) || ((data.site === undefined) && (missing0 = "site"))) || ((data.bundle === undefined) && (missing0 = "bundle"))) || ((data.product === undefined) && (missing0 = "product"))) || ((data.component === undefined) && (missing0 = "component"))) || ((data.from === undefined) && (missing0 = "from"))) || ((data.to === undefined) && (missing0 = "to"))) || ((data.store === undefined) && (missing0 = "store"))) || ((data.created === undefined) && (missing0 = "created"))){
+validate26.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!(func4.call(schema44.properties, key0))){
+validate26.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.t !== undefined){
+const _errs2 = errors;
+if("begin" !== data.t){
+validate26.errors = [{instancePath:instancePath+"/t",schemaPath:"#/properties/t/const",keyword:"const",params:{allowedValue: "begin"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.format !== undefined){
+let data1 = data.format;
+const _errs3 = errors;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+validate26.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.site !== undefined){
+let data2 = data.site;
+const _errs5 = errors;
+const _errs6 = errors;
+if(errors === _errs6){
+if(typeof data2 === "string"){
+if(func1(data2) > 4096){
+validate26.errors = [{instancePath:instancePath+"/site",schemaPath:"#/$defs/absolute/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data2) < 1){
+validate26.errors = [{instancePath:instancePath+"/site",schemaPath:"#/$defs/absolute/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+else {
+if(!pattern15.test(data2)){
+validate26.errors = [{instancePath:instancePath+"/site",schemaPath:"#/$defs/absolute/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/site",schemaPath:"#/$defs/absolute/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.root !== undefined){
+let data3 = data.root;
+const _errs8 = errors;
+if(errors === _errs8){
+if(typeof data3 === "string"){
+if(!pattern24.test(data3)){
+validate26.errors = [{instancePath:instancePath+"/root",schemaPath:"#/properties/root/pattern",keyword:"pattern",params:{pattern: "^(?:0|[1-9][0-9]{0,19}):(?:0|[1-9][0-9]{0,19})$"},message:"must match pattern \""+"^(?:0|[1-9][0-9]{0,19}):(?:0|[1-9][0-9]{0,19})$"+"\""}];
+return false;
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/root",schemaPath:"#/properties/root/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.bundle !== undefined){
+let data4 = data.bundle;
+const _errs10 = errors;
+if(errors === _errs10){
+if(typeof data4 === "string"){
+if(!pattern4.test(data4)){
+validate26.errors = [{instancePath:instancePath+"/bundle",schemaPath:"#/properties/bundle/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+return false;
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/bundle",schemaPath:"#/properties/bundle/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.product !== undefined){
+let data5 = data.product;
+const _errs12 = errors;
+const _errs13 = errors;
+if(errors === _errs13){
+if(typeof data5 === "string"){
+if(func1(data5) > 4096){
+validate26.errors = [{instancePath:instancePath+"/product",schemaPath:"#/$defs/text/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data5) < 1){
+validate26.errors = [{instancePath:instancePath+"/product",schemaPath:"#/$defs/text/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/product",schemaPath:"#/$defs/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.component !== undefined){
+let data6 = data.component;
+const _errs15 = errors;
+const _errs16 = errors;
+if(errors === _errs16){
+if(typeof data6 === "string"){
+if(func1(data6) > 4096){
+validate26.errors = [{instancePath:instancePath+"/component",schemaPath:"#/$defs/text/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data6) < 1){
+validate26.errors = [{instancePath:instancePath+"/component",schemaPath:"#/$defs/text/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/component",schemaPath:"#/$defs/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs15 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.from !== undefined){
+let data7 = data.from;
+const _errs18 = errors;
+const _errs19 = errors;
+let valid4 = false;
+let passing0 = null;
+const _errs20 = errors;
+if(data7 !== null){
+const err0 = {instancePath:instancePath+"/from",schemaPath:"#/properties/from/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs20 === errors;
+if(_valid0){
+valid4 = true;
+passing0 = 0;
+}
+const _errs22 = errors;
+const _errs23 = errors;
+if(errors === _errs23){
+if(typeof data7 === "string"){
+if(func1(data7) > 4096){
+const err1 = {instancePath:instancePath+"/from",schemaPath:"#/$defs/text/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+else {
+if(func1(data7) < 1){
+const err2 = {instancePath:instancePath+"/from",schemaPath:"#/$defs/text/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/from",schemaPath:"#/$defs/text/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+var _valid0 = _errs22 === errors;
+if(_valid0 && valid4){
+valid4 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid4 = true;
+passing0 = 1;
+}
+}
+if(!valid4){
+const err4 = {instancePath:instancePath+"/from",schemaPath:"#/properties/from/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+validate26.errors = vErrors;
+return false;
+}
+else {
+errors = _errs19;
+if(vErrors !== null){
+if(_errs19){
+vErrors.length = _errs19;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs18 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.to !== undefined){
+let data8 = data.to;
+const _errs25 = errors;
+const _errs26 = errors;
+if(errors === _errs26){
+if(typeof data8 === "string"){
+if(func1(data8) > 4096){
+validate26.errors = [{instancePath:instancePath+"/to",schemaPath:"#/$defs/text/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data8) < 1){
+validate26.errors = [{instancePath:instancePath+"/to",schemaPath:"#/$defs/text/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/to",schemaPath:"#/$defs/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs25 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.store !== undefined){
+let data9 = data.store;
+const _errs28 = errors;
+const _errs29 = errors;
+let valid7 = false;
+let passing1 = null;
+const _errs30 = errors;
+if(data9 !== null){
+const err5 = {instancePath:instancePath+"/store",schemaPath:"#/properties/store/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+var _valid1 = _errs30 === errors;
+if(_valid1){
+valid7 = true;
+passing1 = 0;
+}
+const _errs32 = errors;
+const _errs33 = errors;
+if(errors === _errs33){
+if(typeof data9 === "string"){
+if(func1(data9) > 4096){
+const err6 = {instancePath:instancePath+"/store",schemaPath:"#/$defs/absolute/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+else {
+if(func1(data9) < 1){
+const err7 = {instancePath:instancePath+"/store",schemaPath:"#/$defs/absolute/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+else {
+if(!pattern15.test(data9)){
+const err8 = {instancePath:instancePath+"/store",schemaPath:"#/$defs/absolute/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/store",schemaPath:"#/$defs/absolute/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid1 = _errs32 === errors;
+if(_valid1 && valid7){
+valid7 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid7 = true;
+passing1 = 1;
+}
+}
+if(!valid7){
+const err10 = {instancePath:instancePath+"/store",schemaPath:"#/properties/store/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+validate26.errors = vErrors;
+return false;
+}
+else {
+errors = _errs29;
+if(vErrors !== null){
+if(_errs29){
+vErrors.length = _errs29;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs28 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.created !== undefined){
+let data10 = data.created;
+const _errs35 = errors;
+const _errs36 = errors;
+if(errors === _errs36){
+if(typeof data10 === "string"){
+if(func1(data10) > 4096){
+validate26.errors = [{instancePath:instancePath+"/created",schemaPath:"#/$defs/text/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data10) < 1){
+validate26.errors = [{instancePath:instancePath+"/created",schemaPath:"#/$defs/text/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/created",schemaPath:"#/$defs/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs35 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.kept !== undefined){
+let data11 = data.kept;
+const _errs38 = errors;
+if(errors === _errs38){
+if(Array.isArray(data11)){
+if(data11.length < 1){
+validate26.errors = [{instancePath:instancePath+"/kept",schemaPath:"#/properties/kept/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+return false;
+}
+else {
+var valid10 = true;
+const len0 = data11.length;
+for(let i0=0; i0<len0; i0++){
+let data12 = data11[i0];
+const _errs40 = errors;
+const _errs41 = errors;
+if(errors === _errs41){
+if(typeof data12 === "string"){
+if(func1(data12) > 4096){
+validate26.errors = [{instancePath:instancePath+"/kept/" + i0,schemaPath:"#/$defs/text/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data12) < 1){
+validate26.errors = [{instancePath:instancePath+"/kept/" + i0,schemaPath:"#/$defs/text/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/kept/" + i0,schemaPath:"#/$defs/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid10 = _errs40 === errors;
+if(!valid10){
+break;
+}
+}
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/kept",schemaPath:"#/properties/kept/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs38 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate26.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate26.errors = vErrors;
+return errors === 0;
+}
+validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema53 = {"type":"object","additionalProperties":false,"required":["t","n","op","path"],"properties":{"t":{"const":"step"},"n":{"$ref":"#/$defs/n"},"op":{"const":"mkdir"},"path":{"$ref":"#/$defs/text"}}};
+const schema54 = {"type":"integer","minimum":1};
+
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate28.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((((data.t === undefined) && (missing0 = "t")) || ((data.n === undefined) && (missing0 = "n"))) || ((data.op === undefined) && (missing0 = "op"))) || ((data.path === undefined) && (missing0 = "path"))){
+validate28.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((key0 === "t") || (key0 === "n")) || (key0 === "op")) || (key0 === "path"))){
+validate28.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.t !== undefined){
+const _errs2 = errors;
+if("step" !== data.t){
+validate28.errors = [{instancePath:instancePath+"/t",schemaPath:"#/properties/t/const",keyword:"const",params:{allowedValue: "step"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.n !== undefined){
+let data1 = data.n;
+const _errs3 = errors;
+const _errs4 = errors;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+validate28.errors = [{instancePath:instancePath+"/n",schemaPath:"#/$defs/n/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs4){
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 1 || isNaN(data1)){
+validate28.errors = [{instancePath:instancePath+"/n",schemaPath:"#/$defs/n/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.op !== undefined){
+const _errs6 = errors;
+if("mkdir" !== data.op){
+validate28.errors = [{instancePath:instancePath+"/op",schemaPath:"#/properties/op/const",keyword:"const",params:{allowedValue: "mkdir"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.path !== undefined){
+let data3 = data.path;
+const _errs7 = errors;
+const _errs8 = errors;
+if(errors === _errs8){
+if(typeof data3 === "string"){
+if(func1(data3) > 4096){
+validate28.errors = [{instancePath:instancePath+"/path",schemaPath:"#/$defs/text/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data3) < 1){
+validate28.errors = [{instancePath:instancePath+"/path",schemaPath:"#/$defs/text/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/path",schemaPath:"#/$defs/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate28.errors = vErrors;
+return errors === 0;
+}
+validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema56 = {"type":"object","additionalProperties":false,"required":["t","n","op","path","slot","dev","ino"],"properties":{"t":{"const":"step"},"n":{"$ref":"#/$defs/n"},"op":{"enum":["add","modify"]},"path":{"$ref":"#/$defs/text"},"slot":{"$ref":"#/$defs/slot"},"dev":{"$ref":"#/$defs/digits"},"ino":{"$ref":"#/$defs/digits"}}};
+const schema59 = {"type":"integer","minimum":0,"maximum":1000000};
+const schema60 = {"type":"string","pattern":"^(?:0|[1-9][0-9]{0,19})$"};
+const pattern27 = new RegExp("^(?:0|[1-9][0-9]{0,19})$", "u");
+
+function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate30.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((((((data.t === undefined) && (missing0 = "t")) || ((data.n === undefined) && (missing0 = "n"))) || ((data.op === undefined) && (missing0 = "op"))) || ((data.path === undefined) && (missing0 = "path"))) || ((data.slot === undefined) && (missing0 = "slot"))) || ((data.dev === undefined) && (missing0 = "dev"))) || ((data.ino === undefined) && (missing0 = "ino"))){
+validate30.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!(((((((key0 === "t") || (key0 === "n")) || (key0 === "op")) || (key0 === "path")) || (key0 === "slot")) || (key0 === "dev")) || (key0 === "ino"))){
+validate30.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.t !== undefined){
+const _errs2 = errors;
+if("step" !== data.t){
+validate30.errors = [{instancePath:instancePath+"/t",schemaPath:"#/properties/t/const",keyword:"const",params:{allowedValue: "step"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.n !== undefined){
+let data1 = data.n;
+const _errs3 = errors;
+const _errs4 = errors;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+validate30.errors = [{instancePath:instancePath+"/n",schemaPath:"#/$defs/n/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs4){
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 1 || isNaN(data1)){
+validate30.errors = [{instancePath:instancePath+"/n",schemaPath:"#/$defs/n/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.op !== undefined){
+let data2 = data.op;
+const _errs6 = errors;
+if(!((data2 === "add") || (data2 === "modify"))){
+validate30.errors = [{instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema56.properties.op.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.path !== undefined){
+let data3 = data.path;
+const _errs7 = errors;
+const _errs8 = errors;
+if(errors === _errs8){
+if(typeof data3 === "string"){
+if(func1(data3) > 4096){
+validate30.errors = [{instancePath:instancePath+"/path",schemaPath:"#/$defs/text/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data3) < 1){
+validate30.errors = [{instancePath:instancePath+"/path",schemaPath:"#/$defs/text/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate30.errors = [{instancePath:instancePath+"/path",schemaPath:"#/$defs/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.slot !== undefined){
+let data4 = data.slot;
+const _errs10 = errors;
+const _errs11 = errors;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+validate30.errors = [{instancePath:instancePath+"/slot",schemaPath:"#/$defs/slot/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs11){
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 1000000 || isNaN(data4)){
+validate30.errors = [{instancePath:instancePath+"/slot",schemaPath:"#/$defs/slot/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"}];
+return false;
+}
+else {
+if(data4 < 0 || isNaN(data4)){
+validate30.errors = [{instancePath:instancePath+"/slot",schemaPath:"#/$defs/slot/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.dev !== undefined){
+let data5 = data.dev;
+const _errs13 = errors;
+const _errs14 = errors;
+if(errors === _errs14){
+if(typeof data5 === "string"){
+if(!pattern27.test(data5)){
+validate30.errors = [{instancePath:instancePath+"/dev",schemaPath:"#/$defs/digits/pattern",keyword:"pattern",params:{pattern: "^(?:0|[1-9][0-9]{0,19})$"},message:"must match pattern \""+"^(?:0|[1-9][0-9]{0,19})$"+"\""}];
+return false;
+}
+}
+else {
+validate30.errors = [{instancePath:instancePath+"/dev",schemaPath:"#/$defs/digits/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs13 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ino !== undefined){
+let data6 = data.ino;
+const _errs16 = errors;
+const _errs17 = errors;
+if(errors === _errs17){
+if(typeof data6 === "string"){
+if(!pattern27.test(data6)){
+validate30.errors = [{instancePath:instancePath+"/ino",schemaPath:"#/$defs/digits/pattern",keyword:"pattern",params:{pattern: "^(?:0|[1-9][0-9]{0,19})$"},message:"must match pattern \""+"^(?:0|[1-9][0-9]{0,19})$"+"\""}];
+return false;
+}
+}
+else {
+validate30.errors = [{instancePath:instancePath+"/ino",schemaPath:"#/$defs/digits/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs16 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate30.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate30.errors = vErrors;
+return errors === 0;
+}
+validate30.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema62 = {"type":"object","additionalProperties":false,"required":["t","n","op","path","slot"],"properties":{"t":{"const":"step"},"n":{"$ref":"#/$defs/n"},"op":{"const":"delete"},"path":{"$ref":"#/$defs/text"},"slot":{"$ref":"#/$defs/slot"}}};
+
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate32.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((((data.t === undefined) && (missing0 = "t")) || ((data.n === undefined) && (missing0 = "n"))) || ((data.op === undefined) && (missing0 = "op"))) || ((data.path === undefined) && (missing0 = "path"))) || ((data.slot === undefined) && (missing0 = "slot"))){
+validate32.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!(((((key0 === "t") || (key0 === "n")) || (key0 === "op")) || (key0 === "path")) || (key0 === "slot"))){
+validate32.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.t !== undefined){
+const _errs2 = errors;
+if("step" !== data.t){
+validate32.errors = [{instancePath:instancePath+"/t",schemaPath:"#/properties/t/const",keyword:"const",params:{allowedValue: "step"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.n !== undefined){
+let data1 = data.n;
+const _errs3 = errors;
+const _errs4 = errors;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+validate32.errors = [{instancePath:instancePath+"/n",schemaPath:"#/$defs/n/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs4){
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 1 || isNaN(data1)){
+validate32.errors = [{instancePath:instancePath+"/n",schemaPath:"#/$defs/n/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.op !== undefined){
+const _errs6 = errors;
+if("delete" !== data.op){
+validate32.errors = [{instancePath:instancePath+"/op",schemaPath:"#/properties/op/const",keyword:"const",params:{allowedValue: "delete"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.path !== undefined){
+let data3 = data.path;
+const _errs7 = errors;
+const _errs8 = errors;
+if(errors === _errs8){
+if(typeof data3 === "string"){
+if(func1(data3) > 4096){
+validate32.errors = [{instancePath:instancePath+"/path",schemaPath:"#/$defs/text/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data3) < 1){
+validate32.errors = [{instancePath:instancePath+"/path",schemaPath:"#/$defs/text/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate32.errors = [{instancePath:instancePath+"/path",schemaPath:"#/$defs/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.slot !== undefined){
+let data4 = data.slot;
+const _errs10 = errors;
+const _errs11 = errors;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+validate32.errors = [{instancePath:instancePath+"/slot",schemaPath:"#/$defs/slot/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs11){
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 1000000 || isNaN(data4)){
+validate32.errors = [{instancePath:instancePath+"/slot",schemaPath:"#/$defs/slot/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"}];
+return false;
+}
+else {
+if(data4 < 0 || isNaN(data4)){
+validate32.errors = [{instancePath:instancePath+"/slot",schemaPath:"#/$defs/slot/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate32.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate32.errors = vErrors;
+return errors === 0;
+}
+validate32.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema66 = {"type":"object","additionalProperties":false,"required":["t","n","op","path","mode"],"properties":{"t":{"const":"step"},"n":{"$ref":"#/$defs/n"},"op":{"const":"rmdir"},"path":{"$ref":"#/$defs/text"},"mode":{"type":"string","pattern":"^0[0-7]{3}$"}}};
+const pattern29 = new RegExp("^0[0-7]{3}$", "u");
+
+function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate34.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((((data.t === undefined) && (missing0 = "t")) || ((data.n === undefined) && (missing0 = "n"))) || ((data.op === undefined) && (missing0 = "op"))) || ((data.path === undefined) && (missing0 = "path"))) || ((data.mode === undefined) && (missing0 = "mode"))){
+validate34.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!(((((key0 === "t") || (key0 === "n")) || (key0 === "op")) || (key0 === "path")) || (key0 === "mode"))){
+validate34.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.t !== undefined){
+const _errs2 = errors;
+if("step" !== data.t){
+validate34.errors = [{instancePath:instancePath+"/t",schemaPath:"#/properties/t/const",keyword:"const",params:{allowedValue: "step"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.n !== undefined){
+let data1 = data.n;
+const _errs3 = errors;
+const _errs4 = errors;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+validate34.errors = [{instancePath:instancePath+"/n",schemaPath:"#/$defs/n/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs4){
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 1 || isNaN(data1)){
+validate34.errors = [{instancePath:instancePath+"/n",schemaPath:"#/$defs/n/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.op !== undefined){
+const _errs6 = errors;
+if("rmdir" !== data.op){
+validate34.errors = [{instancePath:instancePath+"/op",schemaPath:"#/properties/op/const",keyword:"const",params:{allowedValue: "rmdir"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.path !== undefined){
+let data3 = data.path;
+const _errs7 = errors;
+const _errs8 = errors;
+if(errors === _errs8){
+if(typeof data3 === "string"){
+if(func1(data3) > 4096){
+validate34.errors = [{instancePath:instancePath+"/path",schemaPath:"#/$defs/text/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+return false;
+}
+else {
+if(func1(data3) < 1){
+validate34.errors = [{instancePath:instancePath+"/path",schemaPath:"#/$defs/text/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate34.errors = [{instancePath:instancePath+"/path",schemaPath:"#/$defs/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mode !== undefined){
+let data4 = data.mode;
+const _errs10 = errors;
+if(errors === _errs10){
+if(typeof data4 === "string"){
+if(!pattern29.test(data4)){
+validate34.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0[0-7]{3}$"},message:"must match pattern \""+"^0[0-7]{3}$"+"\""}];
+return false;
+}
+}
+else {
+validate34.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate34.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate34.errors = vErrors;
+return errors === 0;
+}
+validate34.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://countersign.dev/schemas/manifest.schema.json" */;
+/*# sourceURL="https://countersign.dev/schemas/journal-record.schema.json" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate25.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+const _errs0 = errors;
+let valid0 = false;
+let passing0 = null;
+const _errs1 = errors;
+if(!(validate26(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs1 === errors;
+if(_valid0){
+valid0 = true;
+passing0 = 0;
+var props0 = true;
+}
+const _errs2 = errors;
+if(!(validate28(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs2 === errors;
+if(_valid0 && valid0){
+valid0 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid0 = true;
+passing0 = 1;
+if(props0 !== true){
+props0 = true;
+}
+}
+const _errs3 = errors;
+if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs3 === errors;
+if(_valid0 && valid0){
+valid0 = false;
+passing0 = [passing0, 2];
+}
+else {
+if(_valid0){
+valid0 = true;
+passing0 = 2;
+if(props0 !== true){
+props0 = true;
+}
+}
+const _errs4 = errors;
+if(!(validate32(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs4 === errors;
+if(_valid0 && valid0){
+valid0 = false;
+passing0 = [passing0, 3];
+}
+else {
+if(_valid0){
+valid0 = true;
+passing0 = 3;
+if(props0 !== true){
+props0 = true;
+}
+}
+const _errs5 = errors;
+if(!(validate34(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs5 === errors;
+if(_valid0 && valid0){
+valid0 = false;
+passing0 = [passing0, 4];
+}
+else {
+if(_valid0){
+valid0 = true;
+passing0 = 4;
+if(props0 !== true){
+props0 = true;
+}
+}
+const _errs6 = errors;
+const _errs7 = errors;
+if(errors === _errs7){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.t === undefined) && (missing0 = "t")){
+const err0 = {instancePath,schemaPath:"#/$defs/commit/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+else {
+const _errs9 = errors;
+for(const key0 in data){
+if(!(key0 === "t")){
+const err1 = {instancePath,schemaPath:"#/$defs/commit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+break;
+}
+}
+if(_errs9 === errors){
+if(data.t !== undefined){
+if("commit" !== data.t){
+const err2 = {instancePath:instancePath+"/t",schemaPath:"#/$defs/commit/properties/t/const",keyword:"const",params:{allowedValue: "commit"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+}
+}
+}
+else {
+const err3 = {instancePath,schemaPath:"#/$defs/commit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+var _valid0 = _errs6 === errors;
+if(_valid0 && valid0){
+valid0 = false;
+passing0 = [passing0, 5];
+}
+else {
+if(_valid0){
+valid0 = true;
+passing0 = 5;
+if(props0 !== true){
+props0 = true;
+}
+}
+}
+}
+}
+}
+}
+if(!valid0){
+const err4 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+validate25.errors = vErrors;
+return false;
+}
+else {
+errors = _errs0;
+if(vErrors !== null){
+if(_errs0){
+vErrors.length = _errs0;
+}
+else {
+vErrors = null;
+}
+}
+}
+validate25.errors = vErrors;
+evaluated0.props = props0;
+return errors === 0;
+}
+validate25.evaluated = {"dynamicProps":true,"dynamicItems":false};
+
+export const manifest = validate36;
+const schema70 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/manifest.schema.json","title":"Update manifest","description":"What a release changes on a site and the archive that carries it.","type":"object","additionalProperties":false,"required":["product","component","version","appliesTo","risk","advisory","archive","files","postUpdate","versionFile","created","expires","policyVersion"],"properties":{"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"appliesTo":{"type":"array","maxItems":1000,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"}},"risk":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["vector","score","level"],"properties":{"vector":{"type":"string","maxLength":200},"score":{"type":"integer","minimum":0,"maximum":25},"level":{"enum":["Not Critical","Less Critical","Moderately Critical","Critical","Highly Critical"]}}}]},"advisory":{"oneOf":[{"type":"null"},{"type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"}]},"archive":{"type":"object","additionalProperties":false,"required":["name","size","sha256","sha512"],"properties":{"name":{"type":"string","pattern":"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sha512":{"type":"string","pattern":"^[0-9a-f]{128}$"}}},"files":{"type":"array","maxItems":100000,"items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode"],"properties":{"op":{"const":"add"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]}}},{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode","previousSha256"],"properties":{"op":{"const":"modify"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},{"type":"object","additionalProperties":false,"required":["op","path","previousSha256"],"properties":{"op":{"const":"delete"},"path":{"type":"string","minLength":1,"maxLength":1024},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}]}},"postUpdate":{"type":"array","maxItems":32,"items":{"type":"array","minItems":1,"maxItems":64,"items":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}},"versionFile":{"description":"The path (one of the add/modify ops) of the file that carries the version number: written last by the installer and read to detect the installed version; null when the release changes no such file.","oneOf":[{"type":"null"},{"type":"string","minLength":1,"maxLength":1024}]},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
+const pattern35 = new RegExp("^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$", "u");
+const pattern37 = new RegExp("^[0-9a-f]{128}$", "u");
+const pattern42 = new RegExp("^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$", "u");
+const pattern43 = new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", "u");
+
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://countersign.dev/schemas/manifest.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate36.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1796,14 +3137,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((((((((((data.product === undefined) && (missing0 = "product")) || ((data.component === undefined) && (missing0 = "component"))) || ((data.version === undefined) && (missing0 = "version"))) || ((data.appliesTo === undefined) && (missing0 = "appliesTo"))) || ((data.risk === undefined) && (missing0 = "risk"))) || ((data.advisory === undefined) && (missing0 = "advisory"))) || ((data.archive === undefined) && (missing0 = "archive"))) || ((data.files === undefined) && (missing0 = "files"))) || ((data.postUpdate === undefined) && (missing0 = "postUpdate"))) || ((data.versionFile === undefined) && (missing0 = "versionFile"))) || ((data.created === undefined) && (missing0 = "created"))) || ((data.expires === undefined) && (missing0 = "expires"))) || ((data.policyVersion === undefined) && (missing0 = "policyVersion"))){
-validate25.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate36.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!(func4.call(schema43.properties, key0))){
-validate25.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+if(!(func4.call(schema70.properties, key0))){
+validate36.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -1815,12 +3156,12 @@ const _errs2 = errors;
 if(errors === _errs2){
 if(typeof data0 === "string"){
 if(!pattern8.test(data0)){
-validate25.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
+validate36.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate36.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -1836,12 +3177,12 @@ const _errs4 = errors;
 if(errors === _errs4){
 if(typeof data1 === "string"){
 if(!pattern8.test(data1)){
-validate25.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
+validate36.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate36.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -1857,12 +3198,12 @@ const _errs6 = errors;
 if(errors === _errs6){
 if(typeof data2 === "string"){
 if(!pattern10.test(data2)){
-validate25.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+validate36.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate36.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -1878,7 +3219,7 @@ const _errs8 = errors;
 if(errors === _errs8){
 if(Array.isArray(data3)){
 if(data3.length > 1000){
-validate25.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate36.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
@@ -1890,12 +3231,12 @@ const _errs10 = errors;
 if(errors === _errs10){
 if(typeof data4 === "string"){
 if(!pattern10.test(data4)){
-validate25.errors = [{instancePath:instancePath+"/appliesTo/" + i0,schemaPath:"#/properties/appliesTo/items/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+validate36.errors = [{instancePath:instancePath+"/appliesTo/" + i0,schemaPath:"#/properties/appliesTo/items/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/appliesTo/" + i0,schemaPath:"#/properties/appliesTo/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate36.errors = [{instancePath:instancePath+"/appliesTo/" + i0,schemaPath:"#/properties/appliesTo/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -1916,7 +3257,7 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-validate25.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
+validate36.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"}];
 return false;
 break;
 }
@@ -1927,7 +3268,7 @@ indices0[item0] = i1;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate36.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -2071,7 +3412,7 @@ if(data5.level !== undefined){
 let data8 = data5.level;
 const _errs23 = errors;
 if(!(((((data8 === "Not Critical") || (data8 === "Less Critical")) || (data8 === "Moderately Critical")) || (data8 === "Critical")) || (data8 === "Highly Critical"))){
-const err8 = {instancePath:instancePath+"/risk/level",schemaPath:"#/properties/risk/oneOf/1/properties/level/enum",keyword:"enum",params:{allowedValues: schema43.properties.risk.oneOf[1].properties.level.enum},message:"must be equal to one of the allowed values"};
+const err8 = {instancePath:instancePath+"/risk/level",schemaPath:"#/properties/risk/oneOf/1/properties/level/enum",keyword:"enum",params:{allowedValues: schema70.properties.risk.oneOf[1].properties.level.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2121,7 +3462,7 @@ else {
 vErrors.push(err10);
 }
 errors++;
-validate25.errors = vErrors;
+validate36.errors = vErrors;
 return false;
 }
 else {
@@ -2208,7 +3549,7 @@ else {
 vErrors.push(err14);
 }
 errors++;
-validate25.errors = vErrors;
+validate36.errors = vErrors;
 return false;
 }
 else {
@@ -2235,14 +3576,14 @@ if(errors === _errs30){
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 let missing2;
 if(((((data10.name === undefined) && (missing2 = "name")) || ((data10.size === undefined) && (missing2 = "size"))) || ((data10.sha256 === undefined) && (missing2 = "sha256"))) || ((data10.sha512 === undefined) && (missing2 = "sha512"))){
-validate25.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+validate36.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
 const _errs32 = errors;
 for(const key2 in data10){
 if(!((((key2 === "name") || (key2 === "size")) || (key2 === "sha256")) || (key2 === "sha512"))){
-validate25.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
+validate36.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -2253,13 +3594,13 @@ let data11 = data10.name;
 const _errs33 = errors;
 if(errors === _errs33){
 if(typeof data11 === "string"){
-if(!pattern28.test(data11)){
-validate25.errors = [{instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/properties/name/pattern",keyword:"pattern",params:{pattern: "^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},message:"must match pattern \""+"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"+"\""}];
+if(!pattern35.test(data11)){
+validate36.errors = [{instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/properties/name/pattern",keyword:"pattern",params:{pattern: "^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},message:"must match pattern \""+"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate36.errors = [{instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -2273,18 +3614,18 @@ if(data10.size !== undefined){
 let data12 = data10.size;
 const _errs35 = errors;
 if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-validate25.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate36.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs35){
 if((typeof data12 == "number") && (isFinite(data12))){
 if(data12 > 9007199254740991 || isNaN(data12)){
-validate25.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate36.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data12 < 0 || isNaN(data12)){
-validate25.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate36.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -2302,12 +3643,12 @@ const _errs37 = errors;
 if(errors === _errs37){
 if(typeof data13 === "string"){
 if(!pattern4.test(data13)){
-validate25.errors = [{instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+validate36.errors = [{instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate36.errors = [{instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -2322,13 +3663,13 @@ let data14 = data10.sha512;
 const _errs39 = errors;
 if(errors === _errs39){
 if(typeof data14 === "string"){
-if(!pattern30.test(data14)){
-validate25.errors = [{instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/properties/sha512/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{128}$"},message:"must match pattern \""+"^[0-9a-f]{128}$"+"\""}];
+if(!pattern37.test(data14)){
+validate36.errors = [{instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/properties/sha512/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{128}$"},message:"must match pattern \""+"^[0-9a-f]{128}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/properties/sha512/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate36.errors = [{instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/properties/sha512/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -2344,7 +3685,7 @@ var valid6 = true;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate36.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -2360,7 +3701,7 @@ const _errs41 = errors;
 if(errors === _errs41){
 if(Array.isArray(data15)){
 if(data15.length > 100000){
-validate25.errors = [{instancePath:instancePath+"/files",schemaPath:"#/properties/files/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
+validate36.errors = [{instancePath:instancePath+"/files",schemaPath:"#/properties/files/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
 return false;
 }
 else {
@@ -2547,7 +3888,7 @@ if(data16.mode !== undefined){
 let data21 = data16.mode;
 const _errs55 = errors;
 if(!((data21 === "0644") || (data21 === "0755"))){
-const err26 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/0/properties/mode/enum",keyword:"enum",params:{allowedValues: schema43.properties.files.items.oneOf[0].properties.mode.enum},message:"must be equal to one of the allowed values"};
+const err26 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/0/properties/mode/enum",keyword:"enum",params:{allowedValues: schema70.properties.files.items.oneOf[0].properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2760,7 +4101,7 @@ if(data16.mode !== undefined){
 let data26 = data16.mode;
 const _errs66 = errors;
 if(!((data26 === "0644") || (data26 === "0755"))){
-const err39 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/1/properties/mode/enum",keyword:"enum",params:{allowedValues: schema43.properties.files.items.oneOf[1].properties.mode.enum},message:"must be equal to one of the allowed values"};
+const err39 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/1/properties/mode/enum",keyword:"enum",params:{allowedValues: schema70.properties.files.items.oneOf[1].properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3004,7 +4345,7 @@ else {
 vErrors.push(err52);
 }
 errors++;
-validate25.errors = vErrors;
+validate36.errors = vErrors;
 return false;
 }
 else {
@@ -3026,7 +4367,7 @@ break;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/files",schemaPath:"#/properties/files/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate36.errors = [{instancePath:instancePath+"/files",schemaPath:"#/properties/files/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -3042,7 +4383,7 @@ const _errs77 = errors;
 if(errors === _errs77){
 if(Array.isArray(data31)){
 if(data31.length > 32){
-validate25.errors = [{instancePath:instancePath+"/postUpdate",schemaPath:"#/properties/postUpdate/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"}];
+validate36.errors = [{instancePath:instancePath+"/postUpdate",schemaPath:"#/properties/postUpdate/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"}];
 return false;
 }
 else {
@@ -3054,12 +4395,12 @@ const _errs79 = errors;
 if(errors === _errs79){
 if(Array.isArray(data32)){
 if(data32.length > 64){
-validate25.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"}];
+validate36.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"}];
 return false;
 }
 else {
 if(data32.length < 1){
-validate25.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+validate36.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
@@ -3071,24 +4412,24 @@ const _errs81 = errors;
 if(errors === _errs81){
 if(typeof data33 === "string"){
 if(func1(data33) > 4096){
-validate25.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+validate36.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
 if(func1(data33) < 1){
-validate25.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate36.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
-if(!pattern35.test(data33)){
-validate25.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
+if(!pattern42.test(data33)){
+validate36.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
 return false;
 }
 }
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate36.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3101,7 +4442,7 @@ break;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate36.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -3113,7 +4454,7 @@ break;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/postUpdate",schemaPath:"#/properties/postUpdate/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate36.errors = [{instancePath:instancePath+"/postUpdate",schemaPath:"#/properties/postUpdate/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -3202,7 +4543,7 @@ else {
 vErrors.push(err57);
 }
 errors++;
-validate25.errors = vErrors;
+validate36.errors = vErrors;
 return false;
 }
 else {
@@ -3227,13 +4568,13 @@ let data35 = data.created;
 const _errs89 = errors;
 if(errors === _errs89){
 if(typeof data35 === "string"){
-if(!pattern36.test(data35)){
-validate25.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+if(!pattern43.test(data35)){
+validate36.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate36.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3248,13 +4589,13 @@ let data36 = data.expires;
 const _errs91 = errors;
 if(errors === _errs91){
 if(typeof data36 === "string"){
-if(!pattern36.test(data36)){
-validate25.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+if(!pattern43.test(data36)){
+validate36.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate36.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3268,18 +4609,18 @@ if(data.policyVersion !== undefined){
 let data37 = data.policyVersion;
 const _errs93 = errors;
 if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-validate25.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate36.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs93){
 if((typeof data37 == "number") && (isFinite(data37))){
 if(data37 > 1000000000 || isNaN(data37)){
-validate25.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+validate36.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
 if(data37 < 1 || isNaN(data37)){
-validate25.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate36.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -3306,23 +4647,23 @@ var valid0 = true;
 }
 }
 else {
-validate25.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate36.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate25.errors = vErrors;
+validate36.errors = vErrors;
 return errors === 0;
 }
-validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const partialSignature = validate26;
-const schema44 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/partial-signature.schema.json","title":"Partial signature","description":"One signer's signature over one envelope payload, small enough for a USB stick or e-mail.","type":"object","additionalProperties":false,"required":["type","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sig":{"type":"string","pattern":"^[A-Za-z0-9+/]{86}==$"}}};
+export const partialSignature = validate37;
+const schema71 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/partial-signature.schema.json","title":"Partial signature","description":"One signer's signature over one envelope payload, small enough for a USB stick or e-mail.","type":"object","additionalProperties":false,"required":["type","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sig":{"type":"string","pattern":"^[A-Za-z0-9+/]{86}==$"}}};
 
-function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/partial-signature.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate26.evaluated;
+const evaluated0 = validate37.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3333,14 +4674,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.type === undefined) && (missing0 = "type")) || ((data.payloadType === undefined) && (missing0 = "payloadType"))) || ((data.payloadSha256 === undefined) && (missing0 = "payloadSha256"))) || ((data.keyid === undefined) && (missing0 = "keyid"))) || ((data.sig === undefined) && (missing0 = "sig"))){
-validate26.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate37.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
 if(!(((((key0 === "type") || (key0 === "payloadType")) || (key0 === "payloadSha256")) || (key0 === "keyid")) || (key0 === "sig"))){
-validate26.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+validate37.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -3349,7 +4690,7 @@ if(_errs1 === errors){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("countersign-partial-signature" !== data.type){
-validate26.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "countersign-partial-signature"},message:"must be equal to constant"}];
+validate37.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "countersign-partial-signature"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3364,18 +4705,18 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(typeof data1 === "string"){
 if(func1(data1) > 200){
-validate26.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
+validate37.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
 return false;
 }
 else {
 if(func1(data1) < 1){
-validate26.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate37.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate37.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3391,12 +4732,12 @@ const _errs5 = errors;
 if(errors === _errs5){
 if(typeof data2 === "string"){
 if(!pattern4.test(data2)){
-validate26.errors = [{instancePath:instancePath+"/payloadSha256",schemaPath:"#/properties/payloadSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+validate37.errors = [{instancePath:instancePath+"/payloadSha256",schemaPath:"#/properties/payloadSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/payloadSha256",schemaPath:"#/properties/payloadSha256/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate37.errors = [{instancePath:instancePath+"/payloadSha256",schemaPath:"#/properties/payloadSha256/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3412,12 +4753,12 @@ const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data3 === "string"){
 if(!pattern4.test(data3)){
-validate26.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+validate37.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate37.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3433,12 +4774,12 @@ const _errs9 = errors;
 if(errors === _errs9){
 if(typeof data4 === "string"){
 if(!pattern5.test(data4)){
-validate26.errors = [{instancePath:instancePath+"/sig",schemaPath:"#/properties/sig/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{86}==$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{86}==$"+"\""}];
+validate37.errors = [{instancePath:instancePath+"/sig",schemaPath:"#/properties/sig/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{86}==$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{86}==$"+"\""}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/sig",schemaPath:"#/properties/sig/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate37.errors = [{instancePath:instancePath+"/sig",schemaPath:"#/properties/sig/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3455,24 +4796,24 @@ var valid0 = true;
 }
 }
 else {
-validate26.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate37.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate26.errors = vErrors;
+validate37.errors = vErrors;
 return errors === 0;
 }
-validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const policy = validate27;
-const schema45 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/policy.schema.json","title":"Trust policy","description":"Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key.","type":"object","additionalProperties":false,"required":["version","expires","threshold","signers"],"properties":{"version":{"type":"integer","minimum":1,"maximum":1000000000},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"threshold":{"type":"integer","description":"m; checked against the number of distinct signers (BAD_THRESHOLD)"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}}}}};
-const pattern43 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
+export const policy = validate38;
+const schema72 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/policy.schema.json","title":"Trust policy","description":"Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key.","type":"object","additionalProperties":false,"required":["version","expires","threshold","signers"],"properties":{"version":{"type":"integer","minimum":1,"maximum":1000000000},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"threshold":{"type":"integer","description":"m; checked against the number of distinct signers (BAD_THRESHOLD)"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}}}}};
+const pattern50 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
 
-function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/policy.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate27.evaluated;
+const evaluated0 = validate38.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3483,14 +4824,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.version === undefined) && (missing0 = "version")) || ((data.expires === undefined) && (missing0 = "expires"))) || ((data.threshold === undefined) && (missing0 = "threshold"))) || ((data.signers === undefined) && (missing0 = "signers"))){
-validate27.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate38.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((key0 === "version") || (key0 === "expires")) || (key0 === "threshold")) || (key0 === "signers"))){
-validate27.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+validate38.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -3500,18 +4841,18 @@ if(data.version !== undefined){
 let data0 = data.version;
 const _errs2 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-validate27.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate38.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs2){
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 > 1000000000 || isNaN(data0)){
-validate27.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+validate38.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
 if(data0 < 1 || isNaN(data0)){
-validate27.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate38.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -3528,13 +4869,13 @@ let data1 = data.expires;
 const _errs4 = errors;
 if(errors === _errs4){
 if(typeof data1 === "string"){
-if(!pattern36.test(data1)){
-validate27.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+if(!pattern43.test(data1)){
+validate38.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate38.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3548,7 +4889,7 @@ if(data.threshold !== undefined){
 let data2 = data.threshold;
 const _errs6 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-validate27.errors = [{instancePath:instancePath+"/threshold",schemaPath:"#/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate38.errors = [{instancePath:instancePath+"/threshold",schemaPath:"#/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -3563,12 +4904,12 @@ const _errs8 = errors;
 if(errors === _errs8){
 if(Array.isArray(data3)){
 if(data3.length > 255){
-validate27.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
+validate38.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
 return false;
 }
 else {
 if(data3.length < 1){
-validate27.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+validate38.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
@@ -3581,14 +4922,14 @@ if(errors === _errs10){
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 let missing1;
 if((((data4.id === undefined) && (missing1 = "id")) || ((data4.publicKey === undefined) && (missing1 = "publicKey"))) || ((data4.name === undefined) && (missing1 = "name"))){
-validate27.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate38.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 const _errs12 = errors;
 for(const key1 in data4){
 if(!(((key1 === "id") || (key1 === "publicKey")) || (key1 === "name"))){
-validate27.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
+validate38.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -3600,12 +4941,12 @@ const _errs13 = errors;
 if(errors === _errs13){
 if(typeof data5 === "string"){
 if(!pattern4.test(data5)){
-validate27.errors = [{instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/properties/signers/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+validate38.errors = [{instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/properties/signers/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/properties/signers/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate38.errors = [{instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/properties/signers/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3620,13 +4961,13 @@ let data6 = data4.publicKey;
 const _errs15 = errors;
 if(errors === _errs15){
 if(typeof data6 === "string"){
-if(!pattern43.test(data6)){
-validate27.errors = [{instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/properties/signers/items/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
+if(!pattern50.test(data6)){
+validate38.errors = [{instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/properties/signers/items/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/properties/signers/items/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate38.errors = [{instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/properties/signers/items/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3642,24 +4983,24 @@ const _errs17 = errors;
 if(errors === _errs17){
 if(typeof data7 === "string"){
 if(func1(data7) > 200){
-validate27.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
+validate38.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
 return false;
 }
 else {
 if(func1(data7) < 1){
-validate27.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate38.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
-if(!pattern35.test(data7)){
-validate27.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
+if(!pattern42.test(data7)){
+validate38.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
 return false;
 }
 }
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate38.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3674,7 +5015,7 @@ var valid2 = true;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate38.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -3687,7 +5028,7 @@ break;
 }
 }
 else {
-validate27.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate38.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -3703,23 +5044,23 @@ var valid0 = true;
 }
 }
 else {
-validate27.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate38.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate27.errors = vErrors;
+validate38.errors = vErrors;
 return errors === 0;
 }
-validate27.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const publicKey = validate28;
-const schema46 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/public-key.schema.json","title":"Public key file","type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey"],"properties":{"type":{"const":"countersign-public-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"}}};
+export const publicKey = validate39;
+const schema73 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/public-key.schema.json","title":"Public key file","type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey"],"properties":{"type":{"const":"countersign-public-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"}}};
 
-function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/public-key.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate28.evaluated;
+const evaluated0 = validate39.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3730,14 +5071,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.type === undefined) && (missing0 = "type")) || ((data.keyid === undefined) && (missing0 = "keyid"))) || ((data.name === undefined) && (missing0 = "name"))) || ((data.publicKey === undefined) && (missing0 = "publicKey"))){
-validate28.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate39.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((key0 === "type") || (key0 === "keyid")) || (key0 === "name")) || (key0 === "publicKey"))){
-validate28.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+validate39.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -3746,7 +5087,7 @@ if(_errs1 === errors){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("countersign-public-key" !== data.type){
-validate28.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "countersign-public-key"},message:"must be equal to constant"}];
+validate39.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "countersign-public-key"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3761,12 +5102,12 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(typeof data1 === "string"){
 if(!pattern4.test(data1)){
-validate28.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+validate39.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate39.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3782,24 +5123,24 @@ const _errs5 = errors;
 if(errors === _errs5){
 if(typeof data2 === "string"){
 if(func1(data2) > 200){
-validate28.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
+validate39.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
 return false;
 }
 else {
 if(func1(data2) < 1){
-validate28.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate39.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
-if(!pattern35.test(data2)){
-validate28.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
+if(!pattern42.test(data2)){
+validate39.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
 return false;
 }
 }
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate39.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3814,13 +5155,13 @@ let data3 = data.publicKey;
 const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data3 === "string"){
-if(!pattern43.test(data3)){
-validate28.errors = [{instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
+if(!pattern50.test(data3)){
+validate39.errors = [{instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate39.errors = [{instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3836,23 +5177,23 @@ var valid0 = true;
 }
 }
 else {
-validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate39.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate28.errors = vErrors;
+validate39.errors = vErrors;
 return errors === 0;
 }
-validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const revocation = validate29;
-const schema47 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/revocation.schema.json","title":"Revocation","description":"A release that must no longer be installed anywhere, signed by a quorum of the policy.","type":"object","additionalProperties":false,"required":["product","component","version","reason","created","policyVersion"],"properties":{"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"reason":{"type":"string","minLength":1,"maxLength":1000,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
+export const revocation = validate40;
+const schema74 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/revocation.schema.json","title":"Revocation","description":"A release that must no longer be installed anywhere, signed by a quorum of the policy.","type":"object","additionalProperties":false,"required":["product","component","version","reason","created","policyVersion"],"properties":{"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"reason":{"type":"string","minLength":1,"maxLength":1000,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
 
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/revocation.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate29.evaluated;
+const evaluated0 = validate40.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3863,14 +5204,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((((data.product === undefined) && (missing0 = "product")) || ((data.component === undefined) && (missing0 = "component"))) || ((data.version === undefined) && (missing0 = "version"))) || ((data.reason === undefined) && (missing0 = "reason"))) || ((data.created === undefined) && (missing0 = "created"))) || ((data.policyVersion === undefined) && (missing0 = "policyVersion"))){
-validate29.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate40.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "product") || (key0 === "component")) || (key0 === "version")) || (key0 === "reason")) || (key0 === "created")) || (key0 === "policyVersion"))){
-validate29.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+validate40.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -3882,12 +5223,12 @@ const _errs2 = errors;
 if(errors === _errs2){
 if(typeof data0 === "string"){
 if(!pattern8.test(data0)){
-validate29.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
+validate40.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate29.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate40.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3903,12 +5244,12 @@ const _errs4 = errors;
 if(errors === _errs4){
 if(typeof data1 === "string"){
 if(!pattern8.test(data1)){
-validate29.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
+validate40.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate29.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate40.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3924,12 +5265,12 @@ const _errs6 = errors;
 if(errors === _errs6){
 if(typeof data2 === "string"){
 if(!pattern10.test(data2)){
-validate29.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+validate40.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate29.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate40.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3945,24 +5286,24 @@ const _errs8 = errors;
 if(errors === _errs8){
 if(typeof data3 === "string"){
 if(func1(data3) > 1000){
-validate29.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
+validate40.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
 return false;
 }
 else {
 if(func1(data3) < 1){
-validate29.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate40.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
-if(!pattern35.test(data3)){
-validate29.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
+if(!pattern42.test(data3)){
+validate40.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
 return false;
 }
 }
 }
 }
 else {
-validate29.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate40.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3977,13 +5318,13 @@ let data4 = data.created;
 const _errs10 = errors;
 if(errors === _errs10){
 if(typeof data4 === "string"){
-if(!pattern36.test(data4)){
-validate29.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+if(!pattern43.test(data4)){
+validate40.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
 }
 else {
-validate29.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate40.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3997,18 +5338,18 @@ if(data.policyVersion !== undefined){
 let data5 = data.policyVersion;
 const _errs12 = errors;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-validate29.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate40.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs12){
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 1000000000 || isNaN(data5)){
-validate29.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+validate40.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
 if(data5 < 1 || isNaN(data5)){
-validate29.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate40.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -4028,23 +5369,23 @@ var valid0 = true;
 }
 }
 else {
-validate29.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate40.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate29.errors = vErrors;
+validate40.errors = vErrors;
 return errors === 0;
 }
-validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate40.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const secretKey = validate30;
-const schema48 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/secret-key.schema.json","title":"Secret key file","description":"An Ed25519 seed, encrypted with scrypt + XChaCha20-Poly1305, or (tests and demos only) in the clear.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","ciphertext"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"object","additionalProperties":false,"required":["name","N","r","p","salt"],"properties":{"name":{"const":"scrypt"},"N":{"type":"integer"},"r":{"type":"integer"},"p":{"type":"integer"},"salt":{"type":"string","maxLength":64}}},"cipher":{"type":"object","additionalProperties":false,"required":["name","nonce"],"properties":{"name":{"const":"xchacha20-poly1305"},"nonce":{"type":"string","maxLength":64}}},"ciphertext":{"type":"string","maxLength":128}}},{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","seed","warning"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"null"},"cipher":{"type":"null"},"seed":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"warning":{"type":"string"}}}]};
+export const secretKey = validate41;
+const schema75 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/secret-key.schema.json","title":"Secret key file","description":"An Ed25519 seed, encrypted with scrypt + XChaCha20-Poly1305, or (tests and demos only) in the clear.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","ciphertext"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"object","additionalProperties":false,"required":["name","N","r","p","salt"],"properties":{"name":{"const":"scrypt"},"N":{"type":"integer"},"r":{"type":"integer"},"p":{"type":"integer"},"salt":{"type":"string","maxLength":64}}},"cipher":{"type":"object","additionalProperties":false,"required":["name","nonce"],"properties":{"name":{"const":"xchacha20-poly1305"},"nonce":{"type":"string","maxLength":64}}},"ciphertext":{"type":"string","maxLength":128}}},{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","seed","warning"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"null"},"cipher":{"type":"null"},"seed":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"warning":{"type":"string"}}}]};
 
-function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/secret-key.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate30.evaluated;
+const evaluated0 = validate41.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4162,7 +5503,7 @@ vErrors.push(err6);
 errors++;
 }
 else {
-if(!pattern35.test(data2)){
+if(!pattern42.test(data2)){
 const err7 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/0/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -4197,7 +5538,7 @@ let data3 = data.publicKey;
 const _errs9 = errors;
 if(errors === _errs9){
 if(typeof data3 === "string"){
-if(!pattern43.test(data3)){
+if(!pattern50.test(data3)){
 const err9 = {instancePath:instancePath+"/publicKey",schemaPath:"#/oneOf/0/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -4657,7 +5998,7 @@ vErrors.push(err35);
 errors++;
 }
 else {
-if(!pattern35.test(data16)){
+if(!pattern42.test(data16)){
 const err36 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/1/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
 if(vErrors === null){
 vErrors = [err36];
@@ -4692,7 +6033,7 @@ let data17 = data.publicKey;
 const _errs39 = errors;
 if(errors === _errs39){
 if(typeof data17 === "string"){
-if(!pattern43.test(data17)){
+if(!pattern50.test(data17)){
 const err38 = {instancePath:instancePath+"/publicKey",schemaPath:"#/oneOf/1/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err38];
@@ -4761,7 +6102,7 @@ let data20 = data.seed;
 const _errs45 = errors;
 if(errors === _errs45){
 if(typeof data20 === "string"){
-if(!pattern43.test(data20)){
+if(!pattern50.test(data20)){
 const err42 = {instancePath:instancePath+"/seed",schemaPath:"#/oneOf/1/properties/seed/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -4850,7 +6191,7 @@ else {
 vErrors.push(err46);
 }
 errors++;
-validate30.errors = vErrors;
+validate41.errors = vErrors;
 return false;
 }
 else {
@@ -4864,21 +6205,21 @@ vErrors = null;
 }
 }
 }
-validate30.errors = vErrors;
+validate41.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate30.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate41.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-export const siteCredentials = validate31;
-const schema49 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-credentials.schema.json","title":"Site credentials","description":"DIR/hub-credentials.json in a site's trust store (mode 0600): the hub the site registered with and the secret it shares with it.","type":"object","additionalProperties":false,"required":["format","hub","site","key","endpoint","registered"],"properties":{"format":{"const":1},"hub":{"type":"string","maxLength":2000,"pattern":"^https?://"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."},"key":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"endpoint":{"oneOf":[{"type":"null"},{"type":"string","maxLength":2000,"pattern":"^https?://"}]},"registered":{"oneOf":[{"type":"null"},{"type":"string","maxLength":40}],"description":"When the hub accepted the registration; null while it is pending."}}};
-const pattern60 = new RegExp("^https?://", "u");
+export const siteCredentials = validate42;
+const schema76 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-credentials.schema.json","title":"Site credentials","description":"DIR/hub-credentials.json in a site's trust store (mode 0600): the hub the site registered with and the secret it shares with it.","type":"object","additionalProperties":false,"required":["format","hub","site","key","endpoint","registered"],"properties":{"format":{"const":1},"hub":{"type":"string","maxLength":2000,"pattern":"^https?://"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."},"key":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"endpoint":{"oneOf":[{"type":"null"},{"type":"string","maxLength":2000,"pattern":"^https?://"}]},"registered":{"oneOf":[{"type":"null"},{"type":"string","maxLength":40}],"description":"When the hub accepted the registration; null while it is pending."}}};
+const pattern67 = new RegExp("^https?://", "u");
 
-function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/site-credentials.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate31.evaluated;
+const evaluated0 = validate42.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4889,14 +6230,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((((data.format === undefined) && (missing0 = "format")) || ((data.hub === undefined) && (missing0 = "hub"))) || ((data.site === undefined) && (missing0 = "site"))) || ((data.key === undefined) && (missing0 = "key"))) || ((data.endpoint === undefined) && (missing0 = "endpoint"))) || ((data.registered === undefined) && (missing0 = "registered"))){
-validate31.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate42.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "format") || (key0 === "hub")) || (key0 === "site")) || (key0 === "key")) || (key0 === "endpoint")) || (key0 === "registered"))){
-validate31.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -4905,7 +6246,7 @@ if(_errs1 === errors){
 if(data.format !== undefined){
 const _errs2 = errors;
 if(1 !== data.format){
-validate31.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
+validate42.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4920,18 +6261,18 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(typeof data1 === "string"){
 if(func1(data1) > 2000){
-validate31.errors = [{instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/maxLength",keyword:"maxLength",params:{limit: 2000},message:"must NOT have more than 2000 characters"}];
+validate42.errors = [{instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/maxLength",keyword:"maxLength",params:{limit: 2000},message:"must NOT have more than 2000 characters"}];
 return false;
 }
 else {
-if(!pattern60.test(data1)){
-validate31.errors = [{instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""}];
+if(!pattern67.test(data1)){
+validate42.errors = [{instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""}];
 return false;
 }
 }
 }
 else {
-validate31.errors = [{instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate42.errors = [{instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -4947,12 +6288,12 @@ const _errs5 = errors;
 if(errors === _errs5){
 if(typeof data2 === "string"){
 if(!pattern6.test(data2)){
-validate31.errors = [{instancePath:instancePath+"/site",schemaPath:"#/properties/site/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{32}$"},message:"must match pattern \""+"^[0-9a-f]{32}$"+"\""}];
+validate42.errors = [{instancePath:instancePath+"/site",schemaPath:"#/properties/site/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{32}$"},message:"must match pattern \""+"^[0-9a-f]{32}$"+"\""}];
 return false;
 }
 }
 else {
-validate31.errors = [{instancePath:instancePath+"/site",schemaPath:"#/properties/site/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate42.errors = [{instancePath:instancePath+"/site",schemaPath:"#/properties/site/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -4967,13 +6308,13 @@ let data3 = data.key;
 const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data3 === "string"){
-if(!pattern43.test(data3)){
-validate31.errors = [{instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
+if(!pattern50.test(data3)){
+validate42.errors = [{instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
 }
 else {
-validate31.errors = [{instancePath:instancePath+"/key",schemaPath:"#/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate42.errors = [{instancePath:instancePath+"/key",schemaPath:"#/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -5019,7 +6360,7 @@ vErrors.push(err1);
 errors++;
 }
 else {
-if(!pattern60.test(data4)){
+if(!pattern67.test(data4)){
 const err2 = {instancePath:instancePath+"/endpoint",schemaPath:"#/properties/endpoint/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -5062,7 +6403,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate31.errors = vErrors;
+validate42.errors = vErrors;
 return false;
 }
 else {
@@ -5149,7 +6490,7 @@ else {
 vErrors.push(err8);
 }
 errors++;
-validate31.errors = vErrors;
+validate42.errors = vErrors;
 return false;
 }
 else {
@@ -5177,23 +6518,23 @@ var valid0 = true;
 }
 }
 else {
-validate31.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate31.errors = vErrors;
+validate42.errors = vErrors;
 return errors === 0;
 }
-validate31.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const siteRegistration = validate32;
-const schema50 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-registration.schema.json","title":"Site registration","description":"Sent by `countersign site register` to the hub: the site's id, its shared Hawk secret, and the endpoint the hub pushes to (null: the site polls).","type":"object","additionalProperties":false,"required":["type","site","key","endpoint"],"properties":{"type":{"const":"register"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."},"key":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$","description":"32 random bytes, base64."},"endpoint":{"oneOf":[{"type":"null"},{"type":"string","maxLength":2000,"pattern":"^https?://"}]}}};
+export const siteRegistration = validate43;
+const schema77 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-registration.schema.json","title":"Site registration","description":"Sent by `countersign site register` to the hub: the site's id, its shared Hawk secret, and the endpoint the hub pushes to (null: the site polls).","type":"object","additionalProperties":false,"required":["type","site","key","endpoint"],"properties":{"type":{"const":"register"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."},"key":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$","description":"32 random bytes, base64."},"endpoint":{"oneOf":[{"type":"null"},{"type":"string","maxLength":2000,"pattern":"^https?://"}]}}};
 
-function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/site-registration.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate32.evaluated;
+const evaluated0 = validate43.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5204,14 +6545,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.type === undefined) && (missing0 = "type")) || ((data.site === undefined) && (missing0 = "site"))) || ((data.key === undefined) && (missing0 = "key"))) || ((data.endpoint === undefined) && (missing0 = "endpoint"))){
-validate32.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate43.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((key0 === "type") || (key0 === "site")) || (key0 === "key")) || (key0 === "endpoint"))){
-validate32.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+validate43.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -5220,7 +6561,7 @@ if(_errs1 === errors){
 if(data.type !== undefined){
 const _errs2 = errors;
 if("register" !== data.type){
-validate32.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "register"},message:"must be equal to constant"}];
+validate43.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "register"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -5235,12 +6576,12 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(typeof data1 === "string"){
 if(!pattern6.test(data1)){
-validate32.errors = [{instancePath:instancePath+"/site",schemaPath:"#/properties/site/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{32}$"},message:"must match pattern \""+"^[0-9a-f]{32}$"+"\""}];
+validate43.errors = [{instancePath:instancePath+"/site",schemaPath:"#/properties/site/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{32}$"},message:"must match pattern \""+"^[0-9a-f]{32}$"+"\""}];
 return false;
 }
 }
 else {
-validate32.errors = [{instancePath:instancePath+"/site",schemaPath:"#/properties/site/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate43.errors = [{instancePath:instancePath+"/site",schemaPath:"#/properties/site/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -5255,13 +6596,13 @@ let data2 = data.key;
 const _errs5 = errors;
 if(errors === _errs5){
 if(typeof data2 === "string"){
-if(!pattern43.test(data2)){
-validate32.errors = [{instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
+if(!pattern50.test(data2)){
+validate43.errors = [{instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
 }
 else {
-validate32.errors = [{instancePath:instancePath+"/key",schemaPath:"#/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate43.errors = [{instancePath:instancePath+"/key",schemaPath:"#/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -5307,7 +6648,7 @@ vErrors.push(err1);
 errors++;
 }
 else {
-if(!pattern60.test(data3)){
+if(!pattern67.test(data3)){
 const err2 = {instancePath:instancePath+"/endpoint",schemaPath:"#/properties/endpoint/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -5350,7 +6691,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate32.errors = vErrors;
+validate43.errors = vErrors;
 return false;
 }
 else {
@@ -5376,24 +6717,24 @@ var valid0 = true;
 }
 }
 else {
-validate32.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate43.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate32.errors = vErrors;
+validate43.errors = vErrors;
 return errors === 0;
 }
-validate32.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate43.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const siteReply = validate33;
-const schema51 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-reply.schema.json","title":"Site reply","description":"A site's answer in the conversation: the next package it wants, or done with what happened to each package it received.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","name"],"properties":{"type":{"const":"want"},"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."}}},{"type":"object","additionalProperties":false,"required":["type","results"],"properties":{"type":{"const":"done"},"results":{"type":"array","maxItems":10000,"items":{"type":"object","additionalProperties":false,"required":["name","status"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."},"status":{"enum":["installed","verified","rejected","failed","partial"],"description":"installed: verified and applied; verified: verified and kept for an operator; rejected: failed verification (code says why); failed: verified or not, could not be kept or installed; partial: applied earlier with locally modified files kept (kept names them), so the site still runs the version before."},"kept":{"description":"With partial: the files the release changes that the site kept as they were.","type":"array","maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"code":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"},"message":{"type":"string","maxLength":2000}}}}}},{"type":"object","additionalProperties":false,"required":["type","site"],"properties":{"type":{"const":"hello"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."}}}]};
-const pattern69 = new RegExp("^[A-Z][A-Z0-9_]{0,63}$", "u");
+export const siteReply = validate44;
+const schema78 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-reply.schema.json","title":"Site reply","description":"A site's answer in the conversation: the next package it wants, or done with what happened to each package it received.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","name"],"properties":{"type":{"const":"want"},"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."}}},{"type":"object","additionalProperties":false,"required":["type","results"],"properties":{"type":{"const":"done"},"results":{"type":"array","maxItems":10000,"items":{"type":"object","additionalProperties":false,"required":["name","status"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."},"status":{"enum":["installed","verified","rejected","failed","partial"],"description":"installed: verified and applied; verified: verified and kept for an operator; rejected: failed verification (code says why); failed: verified or not, could not be kept or installed; partial: applied earlier with locally modified files kept (kept names them), so the site still runs the version before."},"kept":{"description":"With partial: the files the release changes that the site kept as they were.","type":"array","maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"code":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"},"message":{"type":"string","maxLength":2000}}}}}},{"type":"object","additionalProperties":false,"required":["type","site"],"properties":{"type":{"const":"hello"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."}}}]};
+const pattern76 = new RegExp("^[A-Z][A-Z0-9_]{0,63}$", "u");
 
-function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/site-reply.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate33.evaluated;
+const evaluated0 = validate44.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5639,7 +6980,7 @@ if(data4.status !== undefined){
 let data6 = data4.status;
 const _errs18 = errors;
 if(!(((((data6 === "installed") || (data6 === "verified")) || (data6 === "rejected")) || (data6 === "failed")) || (data6 === "partial"))){
-const err14 = {instancePath:instancePath+"/results/" + i0+"/status",schemaPath:"#/oneOf/1/properties/results/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema51.oneOf[1].properties.results.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err14 = {instancePath:instancePath+"/results/" + i0+"/status",schemaPath:"#/oneOf/1/properties/results/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema78.oneOf[1].properties.results.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5740,7 +7081,7 @@ let data9 = data4.code;
 const _errs23 = errors;
 if(errors === _errs23){
 if(typeof data9 === "string"){
-if(!pattern69.test(data9)){
+if(!pattern76.test(data9)){
 const err20 = {instancePath:instancePath+"/results/" + i0+"/code",schemaPath:"#/oneOf/1/properties/results/items/properties/code/pattern",keyword:"pattern",params:{pattern: "^[A-Z][A-Z0-9_]{0,63}$"},message:"must match pattern \""+"^[A-Z][A-Z0-9_]{0,63}$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -5988,7 +7329,7 @@ else {
 vErrors.push(err33);
 }
 errors++;
-validate33.errors = vErrors;
+validate44.errors = vErrors;
 return false;
 }
 else {
@@ -6002,21 +7343,21 @@ vErrors = null;
 }
 }
 }
-validate33.errors = vErrors;
+validate44.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate33.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate44.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-export const store = validate34;
-const schema52 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/store.schema.json","title":"Site trust store","description":"DIR/state.json of a site trust store: the pinned signed policy, the rotations accepted from it, the revocations accepted, and what the site has installed. Signed documents are kept as their envelope JSON text and re-verified every time the store is opened.","type":"object","additionalProperties":false,"required":["format","pinned","rotations","highestPolicyVersion","installed","revocations"],"properties":{"format":{"const":1},"pinned":{"description":"The signed policy envelope pinned by `trust init`, as JSON text.","type":"string","minLength":2,"maxLength":262144},"rotations":{"description":"Signed policy envelopes N+1, N+2, ... accepted by `trust update`, in order, as JSON text.","type":"array","maxItems":1000,"items":{"type":"string","minLength":2,"maxLength":262144}},"highestPolicyVersion":{"description":"The highest policy version this site has trusted; it never goes down and must equal the version the chain walks to.","type":"integer","minimum":1,"maximum":1000000000},"installed":{"description":"Keyed by product/component, e.g. drupal/core.","type":"object","maxProperties":10000,"propertyNames":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["version","highest","updated"],"properties":{"version":{"description":"The version installed now.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"highest":{"description":"The highest version ever installed; a release not above it is ROLLBACK.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"updated":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"partial":{"description":"A release applied only in part (apply --keep-local kept locally modified files it changes). `version` stays the one before, so the release is still offered; cleared by the next full install or trust record.","type":"object","additionalProperties":false,"required":["version","kept","recorded"],"properties":{"version":{"description":"The release applied in part.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"kept":{"description":"The files it changes that were kept as the site had them, relative to the site root.","type":"array","minItems":1,"maxItems":100000,"items":{"type":"string","minLength":1,"maxLength":4096}},"recorded":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}},"revocations":{"type":"array","maxItems":100000,"items":{"type":"object","additionalProperties":false,"required":["envelope","policyVersion","accepted"],"properties":{"envelope":{"description":"The signed revocation envelope, as JSON text.","type":"string","minLength":2,"maxLength":262144},"policyVersion":{"description":"The trusted policy version whose quorum it was verified against when accepted.","type":"integer","minimum":1,"maximum":1000000000},"accepted":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}};
-const pattern71 = new RegExp("^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$", "u");
+export const store = validate45;
+const schema79 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/store.schema.json","title":"Site trust store","description":"DIR/state.json of a site trust store: the pinned signed policy, the rotations accepted from it, the revocations accepted, and what the site has installed. Signed documents are kept as their envelope JSON text and re-verified every time the store is opened.","type":"object","additionalProperties":false,"required":["format","pinned","rotations","highestPolicyVersion","installed","revocations"],"properties":{"format":{"const":1},"pinned":{"description":"The signed policy envelope pinned by `trust init`, as JSON text.","type":"string","minLength":2,"maxLength":262144},"rotations":{"description":"Signed policy envelopes N+1, N+2, ... accepted by `trust update`, in order, as JSON text.","type":"array","maxItems":1000,"items":{"type":"string","minLength":2,"maxLength":262144}},"highestPolicyVersion":{"description":"The highest policy version this site has trusted; it never goes down and must equal the version the chain walks to.","type":"integer","minimum":1,"maximum":1000000000},"installed":{"description":"Keyed by product/component, e.g. drupal/core.","type":"object","maxProperties":10000,"propertyNames":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["version","highest","updated"],"properties":{"version":{"description":"The version installed now.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"highest":{"description":"The highest version ever installed; a release not above it is ROLLBACK.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"updated":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"partial":{"description":"A release applied only in part (apply --keep-local kept locally modified files it changes). `version` stays the one before, so the release is still offered; cleared by the next full install or trust record.","type":"object","additionalProperties":false,"required":["version","kept","recorded"],"properties":{"version":{"description":"The release applied in part.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"kept":{"description":"The files it changes that were kept as the site had them, relative to the site root.","type":"array","minItems":1,"maxItems":100000,"items":{"type":"string","minLength":1,"maxLength":4096}},"recorded":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}},"revocations":{"type":"array","maxItems":100000,"items":{"type":"object","additionalProperties":false,"required":["envelope","policyVersion","accepted"],"properties":{"envelope":{"description":"The signed revocation envelope, as JSON text.","type":"string","minLength":2,"maxLength":262144},"policyVersion":{"description":"The trusted policy version whose quorum it was verified against when accepted.","type":"integer","minimum":1,"maximum":1000000000},"accepted":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}};
+const pattern78 = new RegExp("^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$", "u");
 
-function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/store.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate34.evaluated;
+const evaluated0 = validate45.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6027,14 +7368,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((((data.format === undefined) && (missing0 = "format")) || ((data.pinned === undefined) && (missing0 = "pinned"))) || ((data.rotations === undefined) && (missing0 = "rotations"))) || ((data.highestPolicyVersion === undefined) && (missing0 = "highestPolicyVersion"))) || ((data.installed === undefined) && (missing0 = "installed"))) || ((data.revocations === undefined) && (missing0 = "revocations"))){
-validate34.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate45.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "format") || (key0 === "pinned")) || (key0 === "rotations")) || (key0 === "highestPolicyVersion")) || (key0 === "installed")) || (key0 === "revocations"))){
-validate34.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+validate45.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -6043,7 +7384,7 @@ if(_errs1 === errors){
 if(data.format !== undefined){
 const _errs2 = errors;
 if(1 !== data.format){
-validate34.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
+validate45.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -6058,18 +7399,18 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(typeof data1 === "string"){
 if(func1(data1) > 262144){
-validate34.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
+validate45.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
 return false;
 }
 else {
 if(func1(data1) < 2){
-validate34.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
+validate45.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
 return false;
 }
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate45.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -6085,7 +7426,7 @@ const _errs5 = errors;
 if(errors === _errs5){
 if(Array.isArray(data2)){
 if(data2.length > 1000){
-validate34.errors = [{instancePath:instancePath+"/rotations",schemaPath:"#/properties/rotations/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+validate45.errors = [{instancePath:instancePath+"/rotations",schemaPath:"#/properties/rotations/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
@@ -6097,18 +7438,18 @@ const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data3 === "string"){
 if(func1(data3) > 262144){
-validate34.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
+validate45.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
 return false;
 }
 else {
 if(func1(data3) < 2){
-validate34.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
+validate45.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
 return false;
 }
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate45.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -6120,7 +7461,7 @@ break;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/rotations",schemaPath:"#/properties/rotations/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate45.errors = [{instancePath:instancePath+"/rotations",schemaPath:"#/properties/rotations/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -6134,18 +7475,18 @@ if(data.highestPolicyVersion !== undefined){
 let data4 = data.highestPolicyVersion;
 const _errs9 = errors;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-validate34.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate45.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs9){
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 1000000000 || isNaN(data4)){
-validate34.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+validate45.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
 if(data4 < 1 || isNaN(data4)){
-validate34.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate45.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -6163,7 +7504,7 @@ const _errs11 = errors;
 if(errors === _errs11){
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 if(Object.keys(data5).length > 10000){
-validate34.errors = [{instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/maxProperties",keyword:"maxProperties",params:{limit: 10000},message:"must NOT have more than 10000 properties"}];
+validate45.errors = [{instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/maxProperties",keyword:"maxProperties",params:{limit: 10000},message:"must NOT have more than 10000 properties"}];
 return false;
 }
 else {
@@ -6171,7 +7512,7 @@ for(const key1 in data5){
 const _errs13 = errors;
 if(errors === _errs13){
 if(typeof key1 === "string"){
-if(!pattern71.test(key1)){
+if(!pattern78.test(key1)){
 const err0 = {instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"+"\"",propertyName:key1};
 if(vErrors === null){
 vErrors = [err0];
@@ -6203,7 +7544,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate34.errors = vErrors;
+validate45.errors = vErrors;
 return false;
 break;
 }
@@ -6216,14 +7557,14 @@ if(errors === _errs16){
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 let missing1;
 if((((data6.version === undefined) && (missing1 = "version")) || ((data6.highest === undefined) && (missing1 = "highest"))) || ((data6.updated === undefined) && (missing1 = "updated"))){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 const _errs18 = errors;
 for(const key3 in data6){
 if(!((((key3 === "version") || (key3 === "highest")) || (key3 === "updated")) || (key3 === "partial"))){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -6235,12 +7576,12 @@ const _errs19 = errors;
 if(errors === _errs19){
 if(typeof data7 === "string"){
 if(!pattern10.test(data7)){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/version",schemaPath:"#/properties/installed/additionalProperties/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/version",schemaPath:"#/properties/installed/additionalProperties/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/version",schemaPath:"#/properties/installed/additionalProperties/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/version",schemaPath:"#/properties/installed/additionalProperties/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -6256,12 +7597,12 @@ const _errs21 = errors;
 if(errors === _errs21){
 if(typeof data8 === "string"){
 if(!pattern10.test(data8)){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/highest",schemaPath:"#/properties/installed/additionalProperties/properties/highest/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/highest",schemaPath:"#/properties/installed/additionalProperties/properties/highest/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/highest",schemaPath:"#/properties/installed/additionalProperties/properties/highest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/highest",schemaPath:"#/properties/installed/additionalProperties/properties/highest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -6276,13 +7617,13 @@ let data9 = data6.updated;
 const _errs23 = errors;
 if(errors === _errs23){
 if(typeof data9 === "string"){
-if(!pattern36.test(data9)){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/updated",schemaPath:"#/properties/installed/additionalProperties/properties/updated/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+if(!pattern43.test(data9)){
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/updated",schemaPath:"#/properties/installed/additionalProperties/properties/updated/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/updated",schemaPath:"#/properties/installed/additionalProperties/properties/updated/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/updated",schemaPath:"#/properties/installed/additionalProperties/properties/updated/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -6299,14 +7640,14 @@ if(errors === _errs25){
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 let missing2;
 if((((data10.version === undefined) && (missing2 = "version")) || ((data10.kept === undefined) && (missing2 = "kept"))) || ((data10.recorded === undefined) && (missing2 = "recorded"))){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial",schemaPath:"#/properties/installed/additionalProperties/properties/partial/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial",schemaPath:"#/properties/installed/additionalProperties/properties/partial/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
 const _errs27 = errors;
 for(const key4 in data10){
 if(!(((key4 === "version") || (key4 === "kept")) || (key4 === "recorded"))){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial",schemaPath:"#/properties/installed/additionalProperties/properties/partial/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial",schemaPath:"#/properties/installed/additionalProperties/properties/partial/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -6318,12 +7659,12 @@ const _errs28 = errors;
 if(errors === _errs28){
 if(typeof data11 === "string"){
 if(!pattern10.test(data11)){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/version",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/version",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/version",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/version",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -6339,12 +7680,12 @@ const _errs30 = errors;
 if(errors === _errs30){
 if(Array.isArray(data12)){
 if(data12.length > 100000){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
 return false;
 }
 else {
 if(data12.length < 1){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
@@ -6356,18 +7697,18 @@ const _errs32 = errors;
 if(errors === _errs32){
 if(typeof data13 === "string"){
 if(func1(data13) > 4096){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept/" + i1,schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept/" + i1,schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
 if(func1(data13) < 1){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept/" + i1,schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept/" + i1,schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept/" + i1,schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept/" + i1,schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -6380,7 +7721,7 @@ break;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -6395,13 +7736,13 @@ let data14 = data10.recorded;
 const _errs34 = errors;
 if(errors === _errs34){
 if(typeof data14 === "string"){
-if(!pattern36.test(data14)){
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/recorded",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/recorded/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+if(!pattern43.test(data14)){
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/recorded",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/recorded/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/recorded",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/recorded/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/recorded",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/recorded/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -6416,7 +7757,7 @@ var valid5 = true;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial",schemaPath:"#/properties/installed/additionalProperties/properties/partial/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial",schemaPath:"#/properties/installed/additionalProperties/properties/partial/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -6432,7 +7773,7 @@ var valid4 = true;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate45.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -6445,7 +7786,7 @@ break;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate45.errors = [{instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -6461,7 +7802,7 @@ const _errs36 = errors;
 if(errors === _errs36){
 if(Array.isArray(data15)){
 if(data15.length > 100000){
-validate34.errors = [{instancePath:instancePath+"/revocations",schemaPath:"#/properties/revocations/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
+validate45.errors = [{instancePath:instancePath+"/revocations",schemaPath:"#/properties/revocations/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
 return false;
 }
 else {
@@ -6474,14 +7815,14 @@ if(errors === _errs38){
 if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
 let missing3;
 if((((data16.envelope === undefined) && (missing3 = "envelope")) || ((data16.policyVersion === undefined) && (missing3 = "policyVersion"))) || ((data16.accepted === undefined) && (missing3 = "accepted"))){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i2,schemaPath:"#/properties/revocations/items/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+validate45.errors = [{instancePath:instancePath+"/revocations/" + i2,schemaPath:"#/properties/revocations/items/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
 return false;
 }
 else {
 const _errs40 = errors;
 for(const key5 in data16){
 if(!(((key5 === "envelope") || (key5 === "policyVersion")) || (key5 === "accepted"))){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i2,schemaPath:"#/properties/revocations/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
+validate45.errors = [{instancePath:instancePath+"/revocations/" + i2,schemaPath:"#/properties/revocations/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -6493,18 +7834,18 @@ const _errs41 = errors;
 if(errors === _errs41){
 if(typeof data17 === "string"){
 if(func1(data17) > 262144){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
+validate45.errors = [{instancePath:instancePath+"/revocations/" + i2+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
 return false;
 }
 else {
 if(func1(data17) < 2){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
+validate45.errors = [{instancePath:instancePath+"/revocations/" + i2+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
 return false;
 }
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate45.errors = [{instancePath:instancePath+"/revocations/" + i2+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -6518,18 +7859,18 @@ if(data16.policyVersion !== undefined){
 let data18 = data16.policyVersion;
 const _errs43 = errors;
 if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate45.errors = [{instancePath:instancePath+"/revocations/" + i2+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs43){
 if((typeof data18 == "number") && (isFinite(data18))){
 if(data18 > 1000000000 || isNaN(data18)){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+validate45.errors = [{instancePath:instancePath+"/revocations/" + i2+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
 if(data18 < 1 || isNaN(data18)){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate45.errors = [{instancePath:instancePath+"/revocations/" + i2+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -6546,13 +7887,13 @@ let data19 = data16.accepted;
 const _errs45 = errors;
 if(errors === _errs45){
 if(typeof data19 === "string"){
-if(!pattern36.test(data19)){
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+if(!pattern43.test(data19)){
+validate45.errors = [{instancePath:instancePath+"/revocations/" + i2+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i2+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate45.errors = [{instancePath:instancePath+"/revocations/" + i2+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -6567,7 +7908,7 @@ var valid8 = true;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/revocations/" + i2,schemaPath:"#/properties/revocations/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate45.errors = [{instancePath:instancePath+"/revocations/" + i2,schemaPath:"#/properties/revocations/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -6579,7 +7920,7 @@ break;
 }
 }
 else {
-validate34.errors = [{instancePath:instancePath+"/revocations",schemaPath:"#/properties/revocations/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate45.errors = [{instancePath:instancePath+"/revocations",schemaPath:"#/properties/revocations/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -6597,12 +7938,12 @@ var valid0 = true;
 }
 }
 else {
-validate34.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate45.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate34.errors = vErrors;
+validate45.errors = vErrors;
 return errors === 0;
 }
-validate34.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
