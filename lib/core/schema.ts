@@ -3,7 +3,7 @@
 import { FormatError } from './errors.js';
 import * as validators from './generated/validators.js';
 
-export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store' | 'installer-config' | 'hub-index' | 'site-reply' | 'site-registration' | 'site-credentials' | 'journal-record';
+export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store' | 'installer-config' | 'hub-index' | 'site-reply' | 'site-registration' | 'site-credentials' | 'journal-record' | 'conformance-vectors';
 
 interface Validator {
   (value: unknown): boolean;
@@ -25,6 +25,7 @@ const BY_NAME: Record<SchemaName, Validator> = {
   'site-registration': validators.siteRegistration,
   'site-credentials': validators.siteCredentials,
   'journal-record': validators.journalRecord,
+  'conformance-vectors': validators.conformanceVectors,
 };
 
 /** Returns `value` typed as T when it matches the schema, else throws FormatError('SCHEMA_INVALID'). */

@@ -48,14 +48,15 @@ export function mixedOrderKey(seed: Uint8Array, j = 1): Uint8Array {
  * cofactorless check [S]B - [k]A' == R. With R = rB + T' and S = r + k·a: [S]B - [k]A' = rB - [k]T,
  * so it holds exactly when T' = -[k]T. k = SHA-512(R || A' || M) mod L depends on R, so pick T' = [i]T
  * and retry with fresh r until k happens to satisfy it (one try in ord(T) on average).
+ * `nonce` gives the 64 bytes r is taken from at each attempt (random unless a caller needs fixed output).
  */
-export function signForMixedOrderKey(message: Uint8Array, seed: Uint8Array, j = 1): Uint8Array {
+export function signForMixedOrderKey(message: Uint8Array, seed: Uint8Array, j = 1, nonce: (attempt: number) => Uint8Array = () => crypto.randomBytes(64)): Uint8Array {
   const a = secretScalar(seed);
   const key = mixedOrderKey(seed, j);
   const T = torsion(j);
   for (let attempt = 0; attempt < 1000; attempt++) {
     const i = attempt % 8;
-    const r = le(crypto.randomBytes(64)) % L;
+    const r = le(nonce(attempt)) % L;
     const R = Point.BASE.multiply(r).add(T.multiplyUnsafe(BigInt(i))).toBytes();
     const k = le(crypto.createHash('sha512').update(R).update(key).update(message).digest()) % L;
     if (!T.multiplyUnsafe(BigInt(i)).add(T.multiplyUnsafe(k % 8n)).is0()) continue; // T' != -[k]T
