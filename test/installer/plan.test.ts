@@ -175,6 +175,8 @@ describe('installer journal format', () => {
   ].join('');
 
   it('reads back every step, uncommitted until the commit record', () => {
+    expect(parseJournal(text.replace('"site":"/srv/site"', '"site":"/srv/site","root":"2049:1234"')).begin?.root, 'the root identity').to.equal('2049:1234');
+    expect(parseJournal(text.replace('"created"', '"kept":["b.php"],"created"')).begin?.kept, 'kept').to.deep.equal(['b.php']);
     const j = parseJournal(text);
     expect(j.begin).to.deep.equal(begin);
     expect(j.steps.map((s) => s.op)).to.deep.equal(['mkdir', 'add', 'modify', 'delete', 'rmdir']);
@@ -204,6 +206,12 @@ describe('installer journal format', () => {
       'another format': text.replace('"format":1', '"format":2'),
       'a relative site': text.replace('"/srv/site"', '"srv/site"'),
       'a bad slot': text + '{"t":"step","n":6,"op":"delete","path":"x","slot":"../1"}\n',
+      'a root that is no DEV:INO': text.replace('"site":"/srv/site"', '"site":"/srv/site","root":"2049"'),
+      'an empty kept list': text.replace('"created"', '"kept":[],"created"'),
+      'a kept path breaking the rules': text.replace('"created"', '"kept":["../x"],"created"'),
+      'a dev that is no decimal number': text.replace('"dev":"2049","ino":"12"', '"dev":"0x801","ino":"12"'),
+      'a bundle that is no SHA-256': text.replace(H('c'), 'c'.repeat(63)),
+      'a second begin record': text + encodeRecord(begin),
     };
     for (const [what, t] of Object.entries(cases)) expect(codes(() => parseJournal(t)), what).to.equal('JOURNAL_CORRUPT');
   });
