@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { Point } from '@noble/ed25519';
-import { toBase64, utf8 } from '../../lib/bytes.js';
-import { canonicalBytes } from '../../lib/canonical.js';
-import { keyId } from '../../lib/ed25519.js';
-import { createEnvelope, pae, type Envelope } from '../../lib/envelope.js';
-import type { SiteState } from '../../lib/manifest.js';
-import type { Policy } from '../../lib/policy.js';
+import { toBase64, utf8 } from '../../lib/core/bytes.js';
+import { canonicalBytes } from '../../lib/core/canonical.js';
+import { keyId } from '../../lib/core/ed25519.js';
+import { createEnvelope, pae, type Envelope } from '../../lib/core/envelope.js';
+import type { SiteState } from '../../lib/core/manifest.js';
+import type { Policy } from '../../lib/core/policy.js';
 import { bundleBytes, envelopeBytes, fixtures, FIXTURE_NOW, MANIFEST_EXPIRES, RELEASE_SPECS, sign, signedBy, type ReleaseFixture } from '../attacks/generate.js';
 import { hostileTar, releaseEntries, resigned, tarOf, withArchive } from '../attacks/support.js';
 import { mixedOrderKey, signForMixedOrderKey, T8 } from '../support/torsion.js';

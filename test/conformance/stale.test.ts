@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validate } from '../../lib/schema.js';
+import { validate } from '../../lib/core/schema.js';
 import { listFiles, vectorFiles, VECTORS_DIR } from './generate.js';
 
 describe('conformance vectors (spec/vectors/conformance/)', () => {
