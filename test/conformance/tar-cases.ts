@@ -66,8 +66,34 @@ export const GOOD_TAR = archive(header({ path: 'ok.php', size: 3 }), content(Buf
 export function hostileTarCases(): Array<[string, Buffer, ArchiveCode]> {
   const good = GOOD_TAR;
   const cases: Array<[string, () => Buffer, ArchiveCode]> = [
-    ['a symbolic link', () => archive(header({ path: 'ok.php', set: [[FIELD.typeflag, '2'], [FIELD.linkname, '/etc/passwd']] })), 'UNSAFE_PATH'],
-    ['a hard link', () => archive(header({ path: 'ok.php', set: [[FIELD.typeflag, '1'], [FIELD.linkname, 'other.php']] })), 'UNSAFE_PATH'],
+    [
+      'a symbolic link',
+      () =>
+        archive(
+          header({
+            path: 'ok.php',
+            set: [
+              [FIELD.typeflag, '2'],
+              [FIELD.linkname, '/etc/passwd'],
+            ],
+          }),
+        ),
+      'UNSAFE_PATH',
+    ],
+    [
+      'a hard link',
+      () =>
+        archive(
+          header({
+            path: 'ok.php',
+            set: [
+              [FIELD.typeflag, '1'],
+              [FIELD.linkname, 'other.php'],
+            ],
+          }),
+        ),
+      'UNSAFE_PATH',
+    ],
     ['a character device', () => archive(header({ set: [[FIELD.typeflag, '3']] })), 'UNSAFE_PATH'],
     ['a block device', () => archive(header({ set: [[FIELD.typeflag, '4']] })), 'UNSAFE_PATH'],
     ['a FIFO', () => archive(header({ set: [[FIELD.typeflag, '6']] })), 'UNSAFE_PATH'],
@@ -94,12 +120,16 @@ export function hostileTarCases(): Array<[string, Buffer, ArchiveCode]> {
     ['mode 0777', () => archive(header({ set: [[FIELD.mode, '0000777\0']] })), 'ARCHIVE_MALFORMED'],
     ['mode 0600', () => archive(header({ set: [[FIELD.mode, '0000600\0']] })), 'ARCHIVE_MALFORMED'],
     ['a bad checksum', () => archive(header({ set: [[FIELD.name, 'y']], keepChecksum: true })), 'ARCHIVE_MALFORMED'],
-    ['a checksum in another spelling', () => {
-      const block = header();
-      const sum = headerChecksum(block);
-      block.write(sum.toString(8).padStart(7, '0') + '\0', FIELD.chksum, 'latin1');
-      return archive(block);
-    }, 'ARCHIVE_MALFORMED'],
+    [
+      'a checksum in another spelling',
+      () => {
+        const block = header();
+        const sum = headerChecksum(block);
+        block.write(sum.toString(8).padStart(7, '0') + '\0', FIELD.chksum, 'latin1');
+        return archive(block);
+      },
+      'ARCHIVE_MALFORMED',
+    ],
     ['old GNU magic', () => archive(header({ set: [[FIELD.magic, 'ustar  \0']] })), 'ARCHIVE_MALFORMED'],
     ['uid 1000', () => archive(header({ set: [[FIELD.uid, '0001750\0']] })), 'ARCHIVE_MALFORMED'],
     ['gid 33', () => archive(header({ set: [[FIELD.gid, '0000041\0']] })), 'ARCHIVE_MALFORMED'],
@@ -121,14 +151,22 @@ export function hostileTarCases(): Array<[string, Buffer, ArchiveCode]> {
     ['a case-fold duplicate', () => archive(header({ path: 'A.php' }), header({ path: 'a.php' })), 'UNSAFE_PATH'],
     ['a file that is also a directory', () => archive(header({ path: 'a' }), header({ path: 'a/b.php' })), 'UNSAFE_PATH'],
     ['entries out of byte order', () => archive(header({ path: 'b.php' }), header({ path: 'a.php' })), 'ARCHIVE_MALFORMED'],
-    ['non-zero padding', () => {
-      const padded = content(Buffer.from('abc'));
-      padded[100] = 1;
-      return archive(header({ size: 3 }), padded);
-    }, 'ARCHIVE_MALFORMED'],
+    [
+      'non-zero padding',
+      () => {
+        const padded = content(Buffer.from('abc'));
+        padded[100] = 1;
+        return archive(header({ size: 3 }), padded);
+      },
+      'ARCHIVE_MALFORMED',
+    ],
     ['trailing garbage after the end marker', () => Buffer.concat([good, Buffer.from('x')]), 'ARCHIVE_MALFORMED'],
     ['a third zero block (record padding)', () => Buffer.concat([good, Buffer.alloc(BLOCK_SIZE)]), 'ARCHIVE_MALFORMED'],
-    ['a single zero block followed by an entry', () => Buffer.concat([header({ path: 'a' }), Buffer.alloc(BLOCK_SIZE), header({ path: 'b' }), END]), 'ARCHIVE_MALFORMED'],
+    [
+      'a single zero block followed by an entry',
+      () => Buffer.concat([header({ path: 'a' }), Buffer.alloc(BLOCK_SIZE), header({ path: 'b' }), END]),
+      'ARCHIVE_MALFORMED',
+    ],
     ['truncation inside a header', () => good.subarray(0, 100), 'ARCHIVE_MALFORMED'],
     ['truncation inside the content', () => good.subarray(0, BLOCK_SIZE + 2), 'ARCHIVE_MALFORMED'],
     ['truncation inside the padding', () => good.subarray(0, BLOCK_SIZE + 200), 'ARCHIVE_MALFORMED'],
