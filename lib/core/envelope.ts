@@ -1,5 +1,6 @@
 // DSSE envelopes: a payload's exact bytes plus signatures over PAE(payloadType, payload).
 // Verifiers work on the decoded payload bytes and never re-serialise parsed JSON.
+import type * as generated from './generated/types.js';
 import { createHash } from 'node:crypto';
 import { fromBase64, fromUtf8, toBase64, utf8, concatBytes } from './bytes.js';
 import { FormatError } from './errors.js';
@@ -14,16 +15,8 @@ export const PAYLOAD_TYPES = {
 
 export type DocumentKind = keyof typeof PAYLOAD_TYPES;
 
-export interface EnvelopeSignature {
-  keyid: string;
-  sig: string;
-}
-
-export interface Envelope {
-  payloadType: string;
-  payload: string;
-  signatures: EnvelopeSignature[];
-}
+export type Envelope = generated.Envelope;
+export type EnvelopeSignature = Envelope['signatures'][number];
 
 /** An envelope whose payload has been decoded and checked to be canonical JSON of a known kind. */
 export interface OpenedEnvelope {

@@ -1,70 +1,28 @@
 // The update manifest: what a release changes on a site, and the archive that carries it.
+import type * as generated from './generated/types.js';
 import { parseCanonical } from './canonical.js';
 import { FormatError, ReleaseError, type Reason } from './errors.js';
-import { checkPath, checkPathSet, type FileMode } from './paths.js';
-import { computeRisk, type Risk } from './risk.js';
+import { checkPath, checkPathSet } from './paths.js';
+import { computeRisk } from './risk.js';
 import { validate } from './schema.js';
 import { parseTimestamp } from './time.js';
 import { compareVersions, isSameRelease, parseVersion, sameScheme } from './version.js';
 
+/**
+ * `component` is `core` or the machine name of a module, plugin or theme; `appliesTo` the installed versions
+ * this release may be applied to (empty: any); `postUpdate` argv arrays, never run through a shell;
+ * `versionFile` the file that carries the version number (e.g. core/lib/Drupal.php), written last;
+ * `policyVersion` the policy version the signers expected (an older site needs the rotation chain).
+ */
+export type Manifest = generated.Manifest;
+export type FileOp = Manifest['files'][number];
 /** A new file the site must not have yet. */
-export interface AddOp {
-  op: 'add';
-  path: string;
-  sha256: string;
-  size: number;
-  mode: FileMode;
-}
-
+export type AddOp = Extract<FileOp, { op: 'add' }>;
 /** A changed file; `previousSha256` is what the site must currently have. */
-export interface ModifyOp {
-  op: 'modify';
-  path: string;
-  sha256: string;
-  size: number;
-  mode: FileMode;
-  previousSha256: string;
-}
-
+export type ModifyOp = Extract<FileOp, { op: 'modify' }>;
 /** A removed file; `previousSha256` is what the site must currently have. */
-export interface DeleteOp {
-  op: 'delete';
-  path: string;
-  previousSha256: string;
-}
-
-export type FileOp = AddOp | ModifyOp | DeleteOp;
-
-export interface ArchiveRef {
-  name: string;
-  size: number;
-  sha256: string;
-  sha512: string;
-}
-
-export interface Manifest {
-  product: string;
-  /** `core`, or the machine name of a module, plugin or theme. */
-  component: string;
-  version: string;
-  /** Installed versions this release may be applied to; empty means any. */
-  appliesTo: string[];
-  risk: Risk | null;
-  advisory: string | null;
-  archive: ArchiveRef;
-  files: FileOp[];
-  /** Post-update steps as argv arrays; never run through a shell. */
-  postUpdate: string[][];
-  /**
-   * The file that carries the version number (e.g. core/lib/Drupal.php; `build` names one of the
-   * add/modify ops): the installer writes it last and reads it to detect the installed version. null: none.
-   */
-  versionFile: string | null;
-  created: string;
-  expires: string;
-  /** The policy version the signers expected; a site with an older policy needs the rotation chain. */
-  policyVersion: number;
-}
+export type DeleteOp = Extract<FileOp, { op: 'delete' }>;
+export type ArchiveRef = Manifest['archive'];
 
 /** Decodes and checks a manifest payload: canonical bytes, schema, and rules a schema cannot state. */
 export function manifestFromPayload(payloadBytes: Uint8Array, what = 'manifest'): Manifest {

@@ -1,18 +1,13 @@
 // Partial signatures: what one signer sends back after reviewing a document offline.
+import type * as generated from './generated/types.js';
 import { fromBase64, toBase64 } from './bytes.js';
 import { keyId, signMessage } from './ed25519.js';
 import { kindOf, pae, parseJsonBytes, type EnvelopeSignature, type OpenedEnvelope } from './envelope.js';
 import type { Reason } from './errors.js';
 import { validate } from './schema.js';
 
-export interface PartialSignature {
-  type: 'countersign-partial-signature';
-  payloadType: string;
-  /** Hex SHA-256 of the envelope payload bytes this signature covers. */
-  payloadSha256: string;
-  keyid: string;
-  sig: string;
-}
+/** `payloadSha256` is the hex SHA-256 of the envelope payload bytes this signature covers. */
+export type PartialSignature = generated.PartialSignature;
 
 export const MAX_PARTIAL_BYTES = 4096;
 

@@ -1,4 +1,5 @@
 // The trust policy: which Ed25519 keys may sign, and how many distinct ones must (m of n).
+import type * as generated from './generated/types.js';
 import { fromBase64, toBase64, toHex } from './bytes.js';
 import { canonicalBytes, parseCanonical } from './canonical.js';
 import { isStrongPublicKey, keyId } from './ed25519.js';
@@ -8,12 +9,7 @@ import { countQuorum, describeQuorum, publicSigner, type KeyRing, type Signer } 
 import { validate } from './schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
 
-export interface Policy {
-  version: number;
-  expires: string;
-  threshold: number;
-  signers: Signer[];
-}
+export type Policy = generated.Policy;
 
 /** A policy whose rules have been checked, with its keys decoded: its key ring and the document. */
 export interface CheckedPolicy extends KeyRing {

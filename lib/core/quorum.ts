@@ -1,16 +1,13 @@
 // Counting a quorum: distinct authorised public keys with a valid signature, compared with m.
 // Signatures and key ids are only hints; the set that is counted is a set of key bytes.
+import type * as generated from './generated/types.js';
 import { fromBase64, toHex } from './bytes.js';
 import { verifyStrict } from './ed25519.js';
 import { pae, type EnvelopeSignature } from './envelope.js';
 import { SignatureError, type Reason } from './errors.js';
 
-export interface Signer {
-  /** Hex SHA-256 of the raw public key; always recomputed from the key bytes. */
-  id: string;
-  publicKey: string;
-  name: string;
-}
+/** `id` is the hex SHA-256 of the raw public key; always recomputed from the key bytes. */
+export type Signer = generated.Policy['signers'][number];
 
 /** Who may sign and how many must: the keys decoded, m of them required (the shape of tuf-js's Role). */
 export interface KeyRing {

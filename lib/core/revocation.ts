@@ -1,4 +1,5 @@
 // Revocations: a release that must no longer be installed, signed by a quorum like any other document.
+import type * as generated from './generated/types.js';
 import { canonicalBytes, parseCanonical } from './canonical.js';
 import { createEnvelope, expectKind, openEnvelope, type Envelope } from './envelope.js';
 import type { Reason } from './errors.js';
@@ -9,15 +10,8 @@ import { validate } from './schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
 import { mayBeSameRelease, parseVersion } from './version.js';
 
-export interface Revocation {
-  product: string;
-  component: string;
-  version: string;
-  reason: string;
-  created: string;
-  /** The policy version whose quorum is expected to sign it. */
-  policyVersion: number;
-}
+/** `policyVersion` is the policy version whose quorum is expected to sign it. */
+export type Revocation = generated.Revocation;
 
 export function createRevocation(opts: { product: string; component: string; version: string; reason: string; created: Date; policyVersion: number }): Envelope {
   const revocation: Revocation = { ...opts, created: formatTimestamp(opts.created) };

@@ -2,6 +2,7 @@
 // (rotations, revocations, the expired-tail rule), recording an install, which site a release is for,
 // verifying as that site and describing the store. lib/node/trust-store.ts reads and writes it
 // (spec/trust-store.md).
+import type * as generated from './generated/types.js';
 import { fromUtf8, utf8 } from './bytes.js';
 import { openEnvelope, type Envelope } from './envelope.js';
 import { CountersignError, FormatError, StoreError, UsageError, VerificationError, toReason, type ErrorCode, type Reason } from './errors.js';
@@ -19,45 +20,13 @@ const MAX_ROTATIONS = 1000;
 const MAX_REVOCATIONS = 100_000;
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
-export interface InstalledRelease {
-  /** The version installed now. */
-  version: string;
-  /** The highest version ever installed; never lowered. */
-  highest: string;
-  /** When it was last recorded. */
-  updated: string;
-  /** A release applied only in part (apply --keep-local): `version` stays the one before, so the release is still offered. */
-  partial?: PartialInstall;
-}
-
-export interface PartialInstall {
-  /** The release applied in part. */
-  version: string;
-  /** The files it changes that the site kept as they were (locally modified). */
-  kept: string[];
-  recorded: string;
-}
-
-export interface StoredRevocation {
-  /** The signed revocation envelope, as JSON text. */
-  envelope: string;
-  /** The trusted policy version it was verified against when accepted (and is re-verified against). */
-  policyVersion: number;
-  accepted: string;
-}
-
 /** DIR/state.json, as schemas/store.schema.json describes it. */
-export interface StoreState {
-  format: typeof STORE_FORMAT;
-  /** The signed policy envelope pinned by initStore, as JSON text. */
-  pinned: string;
-  /** Signed policy envelopes N+1, N+2, ... accepted since, in order, as JSON text. */
-  rotations: string[];
-  highestPolicyVersion: number;
-  /** Keyed by `product/component`. */
-  installed: Record<string, InstalledRelease>;
-  revocations: StoredRevocation[];
-}
+export type StoreState = generated.Store;
+/** `updated` is when it was last recorded; `highest` is never lowered. */
+export type InstalledRelease = StoreState['installed'][string];
+export type PartialInstall = NonNullable<InstalledRelease['partial']>;
+/** Re-verified against `policyVersion` every time the store is opened. */
+export type StoredRevocation = StoreState['revocations'][number];
 
 /** An opened, fully re-verified store: a snapshot; writers re-read it under the lock. */
 export interface TrustStore {

@@ -11,10 +11,10 @@
 //   GET  {hub}/v1/bundles/NAME                     → bundle bytes
 //   POST {hub}/v1/report                           {type:done, results}       → {type:done, results:[]}
 //   POST {hub}/v1/sites                            registration (unauthenticated; the hub then says hello to the endpoint)
+import type * as generated from '../core/generated/types.js';
 import { fromUtf8 } from '../core/bytes.js';
 import { DistributionError } from '../core/errors.js';
 import { parseStrictJson } from '../core/json.js';
-import type { Risk } from '../core/risk.js';
 import { validate } from '../core/schema.js';
 
 export const JSON_TYPE = 'application/json';
@@ -22,48 +22,18 @@ export const BUNDLE_TYPE = 'application/vnd.countersign.bundle';
 /** Largest JSON message either side reads; an index of 10,000 offers fits. */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+/** `campaign` is the push event this index belongs to; null when a site polled. */
+export type IndexMessage = generated.HubIndex;
 /** One package on offer, as sites see it: no hub-side paths. */
-export interface IndexEntry {
-  name: string;
-  product: string;
-  component: string;
-  version: string;
-  appliesTo: string[];
-  risk: Risk | null;
-  advisory: string | null;
-  size: number;
-  sha256: string;
-}
+export type IndexEntry = IndexMessage['offers'][number];
 
-export interface IndexMessage {
-  type: 'index';
-  /** The push event this index belongs to; null when a site polled. */
-  campaign: string | null;
-  offers: IndexEntry[];
-}
-
-/** partial: applied earlier with locally modified files kept (apply --keep-local); the site still runs the version before. */
-export type ResultStatus = 'installed' | 'verified' | 'rejected' | 'failed' | 'partial';
-
+export type SiteReply = generated.SiteReply;
 /** What happened to one package a site received (or, when partial, what the site did with it before). */
-export interface PackageResult {
-  name: string;
-  status: ResultStatus;
-  code?: string;
-  message?: string;
-  /** With partial: the files the release changes that the site kept as they were. */
-  kept?: string[];
-}
+export type PackageResult = Extract<SiteReply, { type: 'done' }>['results'][number];
+/** partial: applied earlier with locally modified files kept (apply --keep-local); the site still runs the version before. */
+export type ResultStatus = PackageResult['status'];
 
-export type SiteReply = { type: 'want'; name: string } | { type: 'done'; results: PackageResult[] } | { type: 'hello'; site: string };
-
-export interface Registration {
-  type: 'register';
-  site: string;
-  /** The shared secret, base64. */
-  key: string;
-  endpoint: string | null;
-}
+export type Registration = generated.SiteRegistration;
 
 /** Parses a message body of the given schema; anything else is DistributionError('PROTOCOL'). */
 export function parseMessage<T>(schema: 'hub-index' | 'site-reply' | 'site-registration', body: Uint8Array, what: string): T {

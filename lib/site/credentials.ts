@@ -1,6 +1,7 @@
 // A site's registration with a hub: DIR/hub-credentials.json in the site's trust store directory, mode
 // 0600, the only place the shared Hawk secret is kept on the site. Written whole, durably (temporary
 // file, fsync, rename), before the hub is contacted, so the site endpoint can answer the hub's hello.
+import type * as generated from '../core/generated/types.js';
 import { randomBytes } from 'node:crypto';
 import { constants, existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -16,17 +17,8 @@ import { errnoOf } from '../core/errno.js';
 export const CREDENTIALS_FILE = 'hub-credentials.json';
 const MAX_CREDENTIALS_BYTES = 64 * 1024;
 
-export interface SiteCredentials {
-  format: 1;
-  hub: string;
-  /** 16 random bytes, hex: the Hawk id. */
-  site: string;
-  /** 32 random bytes, base64: the Hawk key. */
-  key: string;
-  endpoint: string | null;
-  /** When the hub accepted the registration; null while pending. */
-  registered: string | null;
-}
+/** `site` (16 random bytes, hex) is the Hawk id; `key` (32 random bytes, base64) the Hawk key. */
+export type SiteCredentials = generated.SiteCredentials;
 
 export function credentialsPath(storeDir: string): string {
   return join(storeDir, CREDENTIALS_FILE);

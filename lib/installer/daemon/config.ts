@@ -18,6 +18,7 @@
 // Users and groups are names (resolved once, at start, with getent, falling back to /etc/passwd and
 // /etc/group) or numeric ids. A site owned by root (uid 0) or run with group 0 is refused: the point of the
 // daemon is that workers never have more than the site owner's rights.
+import type * as generated from '../../core/generated/types.js';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
@@ -39,23 +40,8 @@ export const DEFAULTS = {
 };
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
-type Principal = string | number;
-
 /** The file as written (schemas/installer-config.schema.json). */
-export interface InstallerConfigFile {
-  socketGroup?: Principal;
-  spool?: string;
-  cli?: string;
-  maxBundleBytes?: number;
-  maxQueue?: number;
-  maxConnections?: number;
-  maxConnectionsPerSite?: number;
-  headerTimeoutMs?: number;
-  idleTimeoutMs?: number;
-  receiveTimeoutMs?: number;
-  jobTimeoutMs?: number;
-  sites: Record<string, { root: string; user: Principal; group: Principal; store: string; stateDir?: string; allowSharedWrite?: boolean }>;
-}
+export type InstallerConfigFile = generated.InstallerConfig;
 
 export interface SiteConfig {
   name: string;
@@ -184,7 +170,7 @@ function checkPath(path: string, what: string): string {
   return trimmed;
 }
 
-function resolveUser(principal: Principal, lookup: NonNullable<ResolveOptions['lookup']>, where: string): { uid: number; name?: string; home?: string } {
+function resolveUser(principal: generated.InstallerConfigPrincipal, lookup: NonNullable<ResolveOptions['lookup']>, where: string): { uid: number; name?: string; home?: string } {
   const entry = lookup('passwd', String(principal));
   if (typeof principal === 'number') {
     // A numeric uid needs no entry; when there is one, it gives the worker its USER and HOME.
@@ -196,7 +182,7 @@ function resolveUser(principal: Principal, lookup: NonNullable<ResolveOptions['l
   return { uid, name: entry[0], home: entry[5] };
 }
 
-function resolveGroup(principal: Principal, lookup: NonNullable<ResolveOptions['lookup']>, where: string): number {
+function resolveGroup(principal: generated.InstallerConfigPrincipal, lookup: NonNullable<ResolveOptions['lookup']>, where: string): number {
   if (typeof principal === 'number') return principal;
   const entry = lookup('group', principal);
   if (!entry) throw new UsageError('USAGE', `${where}: there is no group ${JSON.stringify(principal)}`);
