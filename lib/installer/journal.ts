@@ -19,6 +19,7 @@
 // ignored; anything else unreadable is JOURNAL_CORRUPT, and then nothing is touched.
 import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { InstallError } from '../core/errors.js';
+import type * as generated from '../core/generated/types.js';
 import { checkPath } from '../core/paths.js';
 import { validate } from '../core/schema.js';
 import type { Points } from './hooks.js';
@@ -28,6 +29,7 @@ export const JOURNAL_FORMAT = 1;
 /** A journal larger than this is not one countersign wrote (100,000 files at well under 1 KiB a record). */
 export const MAX_JOURNAL_BYTES = 256 * 1024 * 1024;
 
+/** The begin record once read back: narrower than the schema's (the format is checked in code); test/schema-types.test.ts keeps the two in step. */
 export interface JournalBegin {
   t: 'begin';
   format: typeof JOURNAL_FORMAT;
@@ -48,6 +50,7 @@ export interface JournalBegin {
   kept?: string[];
 }
 
+/** A step record without its `t` and `n`; test/schema-types.test.ts keeps it in step with the schema's step records. */
 export type JournalStep =
   | { op: 'mkdir'; path: string }
   | { op: 'add'; path: string; slot: number; dev: string; ino: string }
@@ -68,7 +71,8 @@ function corrupt(message: string, line?: number): never {
   throw new InstallError('JOURNAL_CORRUPT', `the journal is unreadable${line === undefined ? '' : ` at line ${line}`}: ${message}; nothing was touched. Look at the site and the journal, then move the journal away by hand`, line === undefined ? {} : { line });
 }
 
-type JournalRecord = JournalBegin | ({ t: 'step'; n: number } & JournalStep) | { t: 'commit' };
+type JournalRecord = generated.JournalRecord;
+type StepRecord = Extract<JournalRecord, { t: 'step' }>;
 
 /** The record's shape, by schemas/journal-record.schema.json: fields, types, patterns. */
 function shaped(value: unknown, line: number): JournalRecord {
@@ -88,13 +92,13 @@ function safePath(path: string, line: number): void {
 }
 
 /** What the schema cannot say: the format is ours, and every path is one the installer could have written. */
-function checkBegin(begin: JournalBegin): JournalBegin {
+function checkBegin(begin: generated.JournalRecordBegin): JournalBegin {
   if (begin.format !== JOURNAL_FORMAT) corrupt(`format ${JSON.stringify(begin.format)} is not ${JOURNAL_FORMAT}`, 1);
   for (const path of begin.kept ?? []) safePath(path, 1);
-  return begin;
+  return { ...begin, format: JOURNAL_FORMAT };
 }
 
-function stepOf(record: { t: 'step'; n: number } & JournalStep, line: number): JournalStep {
+function stepOf(record: StepRecord, line: number): JournalStep {
   const { t: _t, n: _n, ...step } = record;
   safePath(step.path, line);
   return step;

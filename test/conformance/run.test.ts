@@ -18,15 +18,9 @@ import { TarReader, type TarHeader } from '../../lib/core/tar.js';
 import { verifyBundle, type BundleInput } from '../../lib/core/verify.js';
 import { compareVersions, parseVersion } from '../../lib/core/version.js';
 import { VECTORS_DIR } from './generate.js';
+import type { ConformanceVectors, ConformanceVectorsCase } from '../../lib/core/generated/types.js';
 
-interface Case {
-  id: string;
-  description: string;
-  op: string;
-  expect: 'ok' | string[];
-  result?: unknown;
-  [input: string]: unknown;
-}
+type Case = ConformanceVectorsCase;
 
 type Outcome = { expect: 'ok' | string[]; result?: unknown };
 
@@ -117,7 +111,7 @@ const OPS: Record<string, (c: Case) => unknown> = {
 for (const name of readdirSync(VECTORS_DIR)
   .filter((n) => n.endsWith('.json'))
   .sort()) {
-  const family = JSON.parse(readFileSync(join(VECTORS_DIR, name), 'utf8')) as { family: string; description: string; cases: Case[] };
+  const family = JSON.parse(readFileSync(join(VECTORS_DIR, name), 'utf8')) as ConformanceVectors;
   describe(`conformance: ${family.family} (${name})`, () => {
     for (const c of family.cases) {
       it(`${c.id}: ${c.description}`, async () => {
