@@ -8,6 +8,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { bytesEqual, fromBase64, toBase64, utf8 } from './bytes.js';
 import { keyId, publicKeyFromSeed } from './ed25519.js';
 import { CountersignError, KeyError } from './errors.js';
+import type * as generated from './generated/types.js';
 import { validate, type SchemaName } from './schema.js';
 
 export const PUBLIC_KEY_FILE_TYPE = 'countersign-public-key';
@@ -113,7 +114,7 @@ function pretty(value: unknown): string {
 }
 
 /** Parses a key file's JSON and checks it against its schema (exact members, types, printable name). */
-function parseKeyJson(text: string, expectedType: string, schema: SchemaName): Record<string, unknown> {
+function parseKeyJson<T>(text: string, expectedType: string, schema: SchemaName): T {
   if (typeof text !== 'string') throw formatError('key file is not text');
   if (text.length > MAX_FILE_LENGTH) throw formatError('key file is too large');
   let value: unknown;
@@ -129,7 +130,7 @@ function parseKeyJson(text: string, expectedType: string, schema: SchemaName): R
     throw formatError(`key file type is not ${expectedType}`);
   }
   try {
-    return validate<Record<string, unknown>>(schema, value, 'key file');
+    return validate<T>(schema, value, 'key file');
   } catch (err) {
     throw err instanceof CountersignError ? formatError(err.message) : err;
   }
@@ -145,7 +146,7 @@ function base64Field(value: unknown, what: string): Uint8Array {
 }
 
 /** The public key and its checked id; the key id must be the SHA-256 of the key bytes. */
-function readPublicHalf(obj: Record<string, unknown>): { publicKey: Uint8Array; keyid: string; name: string } {
+function readPublicHalf(obj: generated.PublicKey | generated.SecretKey): { publicKey: Uint8Array; keyid: string; name: string } {
   const publicKey = base64Field(obj.publicKey, 'publicKey');
   if (publicKey.length !== KEY_BYTES) throw formatError(`publicKey must be ${KEY_BYTES} bytes`);
   const keyid = keyId(publicKey);
@@ -157,12 +158,12 @@ function readPublicHalf(obj: Record<string, unknown>): { publicKey: Uint8Array; 
 
 export function formatPublicKeyFile(publicKey: Uint8Array, name: string): string {
   checkBytes(publicKey, KEY_BYTES, 'public key');
-  return pretty({ type: PUBLIC_KEY_FILE_TYPE, keyid: keyId(publicKey), name: checkName(name), publicKey: toBase64(publicKey) });
+  return pretty({ type: PUBLIC_KEY_FILE_TYPE, keyid: keyId(publicKey), name: checkName(name), publicKey: toBase64(publicKey) } satisfies generated.PublicKey);
 }
 
 /** Reads a public key file; the key id is recomputed from the key bytes, never trusted. */
 export function parsePublicKeyFile(text: string): PublicKeyFile {
-  return readPublicHalf(parseKeyJson(text, PUBLIC_KEY_FILE_TYPE, 'public-key'));
+  return readPublicHalf(parseKeyJson<generated.PublicKey>(text, PUBLIC_KEY_FILE_TYPE, 'public-key'));
 }
 
 // ---- secret key files ----
@@ -195,7 +196,7 @@ export async function encryptSecretKey(
       kdf: { name: 'scrypt', N: params.N, r: params.r, p: params.p, salt: toBase64(salt) },
       cipher: { name: 'xchacha20-poly1305', nonce: toBase64(nonce) },
       ciphertext: toBase64(ciphertext),
-    });
+    } satisfies generated.SecretKey);
   } finally {
     key.fill(0);
   }
@@ -216,7 +217,7 @@ export function unencryptedSecretKey(seed: Uint8Array, publicKey: Uint8Array, na
     cipher: null,
     seed: toBase64(seed),
     warning: UNENCRYPTED_WARNING,
-  });
+  } satisfies generated.SecretKey);
 }
 
 /**
@@ -224,7 +225,7 @@ export function unencryptedSecretKey(seed: Uint8Array, publicKey: Uint8Array, na
  * A wrong passphrase and a modified file are the same BAD_PASSPHRASE; no error ever quotes the passphrase.
  */
 export async function decryptSecretKey(text: string, passphrase: string | undefined): Promise<SecretKey> {
-  const obj = parseKeyJson(text, SECRET_KEY_FILE_TYPE, 'secret-key');
+  const obj = parseKeyJson<generated.SecretKey>(text, SECRET_KEY_FILE_TYPE, 'secret-key');
 
   if (obj.kdf === null && obj.cipher === null) {
     if (obj.warning !== UNENCRYPTED_WARNING) throw formatError(`an unencrypted key file must carry the warning ${JSON.stringify(UNENCRYPTED_WARNING)}`);
@@ -236,12 +237,10 @@ export async function decryptSecretKey(text: string, passphrase: string | undefi
   }
 
   const { publicKey, keyid, name } = readPublicHalf(obj);
-  const kdfObj = obj.kdf as Record<string, unknown>;
-  const params = checkScryptParams(kdfObj.N, kdfObj.r, kdfObj.p);
-  const salt = base64Field(kdfObj.salt, 'kdf salt');
+  const params = checkScryptParams(obj.kdf.N, obj.kdf.r, obj.kdf.p);
+  const salt = base64Field(obj.kdf.salt, 'kdf salt');
   if (salt.length < MIN_SALT_BYTES || salt.length > SALT_BYTES) throw formatError(`kdf salt must be ${MIN_SALT_BYTES} to ${SALT_BYTES} bytes`);
-  const cipherObj = obj.cipher as Record<string, unknown>;
-  const nonce = base64Field(cipherObj.nonce, 'cipher nonce');
+  const nonce = base64Field(obj.cipher.nonce, 'cipher nonce');
   if (nonce.length !== NONCE_BYTES) throw formatError(`cipher nonce must be ${NONCE_BYTES} bytes`);
   const ciphertext = base64Field(obj.ciphertext, 'ciphertext');
   if (ciphertext.length !== KEY_BYTES + TAG_BYTES) throw formatError(`ciphertext must be ${KEY_BYTES + TAG_BYTES} bytes`);
@@ -267,6 +266,6 @@ export async function decryptSecretKey(text: string, passphrase: string | undefi
  * type is checked here; decryptSecretKey checks everything else. Not a secret key file: KEY_FORMAT.
  */
 export function secretKeyIsEncrypted(text: string): boolean {
-  const obj = parseKeyJson(text, SECRET_KEY_FILE_TYPE, 'secret-key');
+  const obj = parseKeyJson<generated.SecretKey>(text, SECRET_KEY_FILE_TYPE, 'secret-key');
   return !(obj.kdf === null && obj.cipher === null);
 }
