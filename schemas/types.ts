@@ -20,7 +20,22 @@ export interface SchemaNode {
 }
 
 // Keywords that only constrain values TypeScript cannot express; anything else is refused so a new keyword is not silently dropped.
-const IGNORED = new Set(['$schema', 'title', 'description', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum', 'minItems', 'maxItems', 'uniqueItems', 'minProperties', 'maxProperties', 'propertyNames']);
+const IGNORED = new Set([
+  '$schema',
+  'title',
+  'description',
+  'pattern',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'maximum',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minProperties',
+  'maxProperties',
+  'propertyNames',
+]);
 const HANDLED = new Set(['$id', 'type', 'properties', 'required', 'additionalProperties', 'enum', 'const', 'items', 'oneOf', 'anyOf', '$ref', '$defs']);
 
 export function pascalCase(name: string): string {
@@ -33,12 +48,22 @@ export function generateTypes(schemas: ReadonlyMap<string, SchemaNode>): string 
   for (const [base, schema] of [...schemas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const root = pascalCase(base);
     const defs = schema.$defs ?? {};
-    const named = new Map(Object.entries(defs).filter(([, def]) => isNamed(def)).map(([key]) => [key, root + pascalCase(key)]));
-    const emit = (node: SchemaNode, indent: string): string => typeOf(node, indent, (ref) => {
-      const key = /^#\/\$defs\/([A-Za-z0-9_-]+)$/.exec(ref)?.[1];
-      if (key === undefined || !(key in defs)) throw new Error(`${base}: unsupported $ref ${ref}`);
-      return named.get(key) ?? emit(defs[key]!, indent);
-    }, base);
+    const named = new Map(
+      Object.entries(defs)
+        .filter(([, def]) => isNamed(def))
+        .map(([key]) => [key, root + pascalCase(key)]),
+    );
+    const emit = (node: SchemaNode, indent: string): string =>
+      typeOf(
+        node,
+        indent,
+        (ref) => {
+          const key = /^#\/\$defs\/([A-Za-z0-9_-]+)$/.exec(ref)?.[1];
+          if (key === undefined || !(key in defs)) throw new Error(`${base}: unsupported $ref ${ref}`);
+          return named.get(key) ?? emit(defs[key]!, indent);
+        },
+        base,
+      );
     out.push(declaration(root, schema, emit, doc(schema.title, schema.description, '')));
     for (const [key, name] of named) out.push(declaration(name, defs[key]!, emit, doc(undefined, defs[key]!.description, '')));
   }
@@ -50,7 +75,14 @@ function declaration(name: string, node: SchemaNode, emit: (node: SchemaNode, in
 }
 
 function isNamed(def: SchemaNode): boolean {
-  return def.type === 'object' || def.properties !== undefined || def.oneOf !== undefined || def.anyOf !== undefined || def.enum !== undefined || def.const !== undefined;
+  return (
+    def.type === 'object' ||
+    def.properties !== undefined ||
+    def.oneOf !== undefined ||
+    def.anyOf !== undefined ||
+    def.enum !== undefined ||
+    def.const !== undefined
+  );
 }
 
 function typeOf(node: SchemaNode, indent: string, ref: (ref: string) => string, where: string): string {
@@ -64,21 +96,29 @@ function typeOf(node: SchemaNode, indent: string, ref: (ref: string) => string, 
   if (alternatives !== undefined) return alternatives.map((alt) => typeOf(alt, indent, ref, where)).join(' | ');
   const types = node.type === undefined ? [] : Array.isArray(node.type) ? node.type : [node.type];
   if (types.length === 0) return node.properties !== undefined ? objectType(node, indent, ref, where) : 'unknown';
-  return types.map((t) => {
-    switch (t) {
-      case 'string': return 'string';
-      case 'integer':
-      case 'number': return 'number';
-      case 'boolean': return 'boolean';
-      case 'null': return 'null';
-      case 'array': {
-        const item = node.items === undefined ? 'unknown' : typeOf(node.items, indent, ref, where);
-        return node.items !== undefined && isUnion(node.items) ? `Array<${item}>` : `${item}[]`;
+  return types
+    .map((t) => {
+      switch (t) {
+        case 'string':
+          return 'string';
+        case 'integer':
+        case 'number':
+          return 'number';
+        case 'boolean':
+          return 'boolean';
+        case 'null':
+          return 'null';
+        case 'array': {
+          const item = node.items === undefined ? 'unknown' : typeOf(node.items, indent, ref, where);
+          return node.items !== undefined && isUnion(node.items) ? `Array<${item}>` : `${item}[]`;
+        }
+        case 'object':
+          return objectType(node, indent, ref, where);
+        default:
+          throw new Error(`${where}: unknown type ${t}`);
       }
-      case 'object': return objectType(node, indent, ref, where);
-      default: throw new Error(`${where}: unknown type ${t}`);
-    }
-  }).join(' | ');
+    })
+    .join(' | ');
 }
 
 function isUnion(node: SchemaNode): boolean {
