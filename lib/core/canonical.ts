@@ -77,9 +77,10 @@ export function canonicalBytes(value: unknown): Uint8Array {
 /**
  * Parses bytes that must already be canonical JSON. Anything with a second spelling (whitespace,
  * duplicate or unsorted members, other escapes or number forms, a BOM) is NOT_CANONICAL, so one
- * signed document has exactly one accepted byte string.
+ * signed document has exactly one accepted byte string. `first` sees the parsed value before that check
+ * (the format check: a newer format may spell itself differently).
  */
-export function parseCanonical(bytes: Uint8Array, what: string): unknown {
+export function parseCanonical(bytes: Uint8Array, what: string, first?: (parsed: unknown) => void): unknown {
   const text = fromUtf8(bytes, what);
   let parsed: unknown;
   try {
@@ -87,6 +88,7 @@ export function parseCanonical(bytes: Uint8Array, what: string): unknown {
   } catch {
     throw new FormatError('MALFORMED', `${what} is not valid JSON`);
   }
+  first?.(parsed);
   if (!bytesEqual(canonicalBytes(parsed), bytes)) {
     throw new FormatError('NOT_CANONICAL', `${what} is not in canonical JSON form (RFC 8785)`);
   }

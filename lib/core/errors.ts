@@ -1,7 +1,7 @@
 // One error class per family, each carrying a stable `code` from a closed union.
 // Callers and tests branch on `code`, never on the message.
 
-export type FormatCode = 'MALFORMED' | 'SCHEMA_INVALID' | 'NOT_CANONICAL' | 'SIZE_LIMIT' | 'WRONG_TYPE';
+export type FormatCode = 'MALFORMED' | 'SCHEMA_INVALID' | 'NOT_CANONICAL' | 'SIZE_LIMIT' | 'WRONG_TYPE' | 'FORMAT_UNSUPPORTED';
 export type KeyCode = 'BAD_PASSPHRASE' | 'WEAK_KEY' | 'KEY_FORMAT' | 'PASSPHRASE_MISMATCH';
 export type PolicyCode =
   | 'DUPLICATE_KEY'
@@ -82,7 +82,10 @@ export class CountersignError extends Error {
   }
 }
 
-/** A document is not well-formed, not canonical, not of the expected type, or too large. */
+/**
+ * A document is not well-formed, not canonical, not of the expected type, or too large; or it is in a format
+ * (payload `format`, bundle version or section) newer than this release reads (FORMAT_UNSUPPORTED).
+ */
 export class FormatError extends CountersignError {
   declare readonly code: FormatCode;
   constructor(code: FormatCode, message: string, details?: Record<string, unknown>) {

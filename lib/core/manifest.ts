@@ -4,6 +4,7 @@ import { parseCanonical } from './canonical.js';
 import { FormatError, ReleaseError, type Reason } from './errors.js';
 import { checkPath, checkPathSet } from './paths.js';
 import { computeRisk } from './risk.js';
+import { checkPayloadFormat } from './format.js';
 import { validate } from './schema.js';
 import { parseTimestamp } from './time.js';
 import { compareVersions, isSameRelease, parseVersion, sameScheme } from './version.js';
@@ -26,7 +27,7 @@ export type ArchiveRef = Manifest['archive'];
 
 /** Decodes and checks a manifest payload: canonical bytes, schema, and rules a schema cannot state. */
 export function manifestFromPayload(payloadBytes: Uint8Array, what = 'manifest'): Manifest {
-  const manifest = validate<Manifest>('manifest', parseCanonical(payloadBytes, what), what);
+  const manifest = validate<Manifest>('manifest', parseCanonical(payloadBytes, what, (v) => checkPayloadFormat('manifest', v)), what);
   checkManifest(manifest);
   return manifest;
 }

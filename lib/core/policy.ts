@@ -6,6 +6,7 @@ import { isStrongPublicKey, keyId } from './ed25519.js';
 import { openEnvelope, expectKind, createEnvelope, type Envelope } from './envelope.js';
 import { PolicyError } from './errors.js';
 import { countQuorum, describeQuorum, publicSigner, type KeyRing, type Signer } from './quorum.js';
+import { checkPayloadFormat, PAYLOAD_FORMAT } from './format.js';
 import { validate } from './schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
 
@@ -81,6 +82,7 @@ export function checkPolicyFresh(policy: Policy, now: Date): void {
 
 export function createPolicy(opts: { threshold: number; signers: NewSigner[]; expires: Date; version?: number }): Policy {
   const policy: Policy = {
+    format: PAYLOAD_FORMAT,
     version: opts.version ?? 1,
     expires: formatTimestamp(opts.expires),
     threshold: opts.threshold,
@@ -108,7 +110,7 @@ export function policyEnvelope(policy: Policy): Envelope {
 
 /** Decodes and checks a policy payload (canonical bytes, schema, rules). Expiry is checked separately. */
 export function policyFromPayload(payloadBytes: Uint8Array, what = 'policy'): CheckedPolicy {
-  return checkPolicy(validate<Policy>('policy', parseCanonical(payloadBytes, what), what));
+  return checkPolicy(validate<Policy>('policy', parseCanonical(payloadBytes, what, (v) => checkPayloadFormat('policy', v)), what));
 }
 
 /** Reads a policy envelope without looking at its signatures (for signing and assembling). */

@@ -1,6 +1,7 @@
 // Revocations: a release that must no longer be installed, signed by a quorum like any other document.
 import type * as generated from './generated/types.js';
 import { canonicalBytes, parseCanonical } from './canonical.js';
+import { checkPayloadFormat, PAYLOAD_FORMAT } from './format.js';
 import { createEnvelope, expectKind, openEnvelope, type Envelope } from './envelope.js';
 import type { Reason } from './errors.js';
 import type { Manifest } from './manifest.js';
@@ -14,13 +15,13 @@ import { mayBeSameRelease, parseVersion } from './version.js';
 export type Revocation = generated.Revocation;
 
 export function createRevocation(opts: { product: string; component: string; version: string; reason: string; created: Date; policyVersion: number }): Envelope {
-  const revocation: Revocation = { ...opts, created: formatTimestamp(opts.created) };
+  const revocation: Revocation = { format: PAYLOAD_FORMAT, ...opts, created: formatTimestamp(opts.created) };
   checkRevocation(validate<Revocation>('revocation', revocation, 'revocation'));
   return createEnvelope('revocation', canonicalBytes(revocation));
 }
 
 export function revocationFromPayload(payloadBytes: Uint8Array, what = 'revocation'): Revocation {
-  return checkRevocation(validate<Revocation>('revocation', parseCanonical(payloadBytes, what), what));
+  return checkRevocation(validate<Revocation>('revocation', parseCanonical(payloadBytes, what, (v) => checkPayloadFormat('revocation', v)), what));
 }
 
 function checkRevocation(revocation: Revocation): Revocation {

@@ -17,6 +17,7 @@ import { checkStatedVersion, defaultVersionFile, parseVersionText, versionFileCa
 import { parseVersion } from '../core/version.js';
 import { fdSink } from './fd-sink.js';
 import { errnoOf } from '../core/errno.js';
+import { PAYLOAD_FORMAT } from '../core/format.js';
 
 export interface TreeFile {
   path: string;
@@ -200,6 +201,7 @@ export function buildRelease(req: ReleaseRequest, archiveOut: number | TarSink):
   const versionStated = statedVersion(versionFile, candidates, sourceTexts);
   if (versionStated) checkStatedVersion(versionStated.path, versionStated.version, req.version, 'the source tree');
   const manifest: Manifest = {
+    format: PAYLOAD_FORMAT,
     product: req.product,
     component: req.component,
     version: req.version,

@@ -189,6 +189,8 @@ export type JournalRecordCommit = {
 
 /** Update manifest: What a release changes on a site and the archive that carries it. */
 export type Manifest = {
+  /** The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
+  format?: 1;
   product: string;
   component: string;
   version: string;
@@ -242,6 +244,8 @@ export type PartialSignature = {
 
 /** Trust policy: Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key. */
 export type Policy = {
+  /** The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
+  format?: 1;
   version: number;
   expires: string;
   /** m; checked against the number of distinct signers (BAD_THRESHOLD) */
@@ -263,6 +267,8 @@ export type PublicKey = {
 
 /** Revocation: A release that must no longer be installed anywhere, signed by a quorum of the policy. */
 export type Revocation = {
+  /** The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
+  format?: 1;
   product: string;
   component: string;
   version: string;

@@ -3930,7 +3930,7 @@ return errors === 0;
 validate28.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 export const manifest = validate39;
-const schema82 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/manifest.schema.json","title":"Update manifest","description":"What a release changes on a site and the archive that carries it.","type":"object","additionalProperties":false,"required":["product","component","version","appliesTo","risk","advisory","archive","files","postUpdate","versionFile","created","expires","policyVersion"],"properties":{"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"appliesTo":{"type":"array","maxItems":1000,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"}},"risk":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["vector","score","level"],"properties":{"vector":{"type":"string","maxLength":200},"score":{"type":"integer","minimum":0,"maximum":25},"level":{"enum":["Not Critical","Less Critical","Moderately Critical","Critical","Highly Critical"]}}}]},"advisory":{"oneOf":[{"type":"null"},{"type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"}]},"archive":{"type":"object","additionalProperties":false,"required":["name","size","sha256","sha512"],"properties":{"name":{"type":"string","pattern":"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sha512":{"type":"string","pattern":"^[0-9a-f]{128}$"}}},"files":{"type":"array","maxItems":100000,"items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode"],"properties":{"op":{"const":"add"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]}}},{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode","previousSha256"],"properties":{"op":{"const":"modify"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},{"type":"object","additionalProperties":false,"required":["op","path","previousSha256"],"properties":{"op":{"const":"delete"},"path":{"type":"string","minLength":1,"maxLength":1024},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}]}},"postUpdate":{"type":"array","maxItems":32,"items":{"type":"array","minItems":1,"maxItems":64,"items":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}},"versionFile":{"description":"The path (one of the add/modify ops) of the file that carries the version number: written last by the installer and read to detect the installed version; null when the release changes no such file.","oneOf":[{"type":"null"},{"type":"string","minLength":1,"maxLength":1024}]},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
+const schema82 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/manifest.schema.json","title":"Update manifest","description":"What a release changes on a site and the archive that carries it.","type":"object","additionalProperties":false,"required":["product","component","version","appliesTo","risk","advisory","archive","files","postUpdate","versionFile","created","expires","policyVersion"],"properties":{"format":{"description":"The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","const":1},"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"appliesTo":{"type":"array","maxItems":1000,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"}},"risk":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["vector","score","level"],"properties":{"vector":{"type":"string","maxLength":200},"score":{"type":"integer","minimum":0,"maximum":25},"level":{"enum":["Not Critical","Less Critical","Moderately Critical","Critical","Highly Critical"]}}}]},"advisory":{"oneOf":[{"type":"null"},{"type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"}]},"archive":{"type":"object","additionalProperties":false,"required":["name","size","sha256","sha512"],"properties":{"name":{"type":"string","pattern":"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sha512":{"type":"string","pattern":"^[0-9a-f]{128}$"}}},"files":{"type":"array","maxItems":100000,"items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode"],"properties":{"op":{"const":"add"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]}}},{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode","previousSha256"],"properties":{"op":{"const":"modify"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},{"type":"object","additionalProperties":false,"required":["op","path","previousSha256"],"properties":{"op":{"const":"delete"},"path":{"type":"string","minLength":1,"maxLength":1024},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}]}},"postUpdate":{"type":"array","maxItems":32,"items":{"type":"array","minItems":1,"maxItems":64,"items":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}},"versionFile":{"description":"The path (one of the add/modify ops) of the file that carries the version number: written last by the installer and read to detect the installed version; null when the release changes no such file.","oneOf":[{"type":"null"},{"type":"string","minLength":1,"maxLength":1024}]},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
 const pattern46 = new RegExp("^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$", "u");
 const pattern48 = new RegExp("^[0-9a-f]{128}$", "u");
 const pattern53 = new RegExp("^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$", "u");
@@ -3963,12 +3963,24 @@ break;
 }
 }
 if(_errs1 === errors){
-if(data.product !== undefined){
-let data0 = data.product;
+if(data.format !== undefined){
 const _errs2 = errors;
-if(errors === _errs2){
-if(typeof data0 === "string"){
-if(!pattern19.test(data0)){
+if(1 !== data.format){
+validate39.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.product !== undefined){
+let data1 = data.product;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data1 === "string"){
+if(!pattern19.test(data1)){
 validate39.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
 return false;
 }
@@ -3978,18 +3990,18 @@ validate39.errors = [{instancePath:instancePath+"/product",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs2 === errors;
+var valid0 = _errs3 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.component !== undefined){
-let data1 = data.component;
-const _errs4 = errors;
-if(errors === _errs4){
-if(typeof data1 === "string"){
-if(!pattern19.test(data1)){
+let data2 = data.component;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data2 === "string"){
+if(!pattern19.test(data2)){
 validate39.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
 return false;
 }
@@ -3999,18 +4011,18 @@ validate39.errors = [{instancePath:instancePath+"/component",schemaPath:"#/prope
 return false;
 }
 }
-var valid0 = _errs4 === errors;
+var valid0 = _errs5 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.version !== undefined){
-let data2 = data.version;
-const _errs6 = errors;
-if(errors === _errs6){
-if(typeof data2 === "string"){
-if(!pattern21.test(data2)){
+let data3 = data.version;
+const _errs7 = errors;
+if(errors === _errs7){
+if(typeof data3 === "string"){
+if(!pattern21.test(data3)){
 validate39.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
@@ -4020,30 +4032,30 @@ validate39.errors = [{instancePath:instancePath+"/version",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs6 === errors;
+var valid0 = _errs7 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.appliesTo !== undefined){
-let data3 = data.appliesTo;
-const _errs8 = errors;
-if(errors === _errs8){
-if(Array.isArray(data3)){
-if(data3.length > 1000){
+let data4 = data.appliesTo;
+const _errs9 = errors;
+if(errors === _errs9){
+if(Array.isArray(data4)){
+if(data4.length > 1000){
 validate39.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/properties/appliesTo/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
 return false;
 }
 else {
 var valid1 = true;
-const len0 = data3.length;
+const len0 = data4.length;
 for(let i0=0; i0<len0; i0++){
-let data4 = data3[i0];
-const _errs10 = errors;
-if(errors === _errs10){
-if(typeof data4 === "string"){
-if(!pattern21.test(data4)){
+let data5 = data4[i0];
+const _errs11 = errors;
+if(errors === _errs11){
+if(typeof data5 === "string"){
+if(!pattern21.test(data5)){
 validate39.errors = [{instancePath:instancePath+"/appliesTo/" + i0,schemaPath:"#/properties/appliesTo/items/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
@@ -4053,18 +4065,18 @@ validate39.errors = [{instancePath:instancePath+"/appliesTo/" + i0,schemaPath:"#
 return false;
 }
 }
-var valid1 = _errs10 === errors;
+var valid1 = _errs11 === errors;
 if(!valid1){
 break;
 }
 }
 if(valid1){
-let i1 = data3.length;
+let i1 = data4.length;
 let j0;
 if(i1 > 1){
 const indices0 = {};
 for(;i1--;){
-let item0 = data3[i1];
+let item0 = data4[i1];
 if(typeof item0 !== "string"){
 continue;
 }
@@ -4085,20 +4097,20 @@ validate39.errors = [{instancePath:instancePath+"/appliesTo",schemaPath:"#/prope
 return false;
 }
 }
-var valid0 = _errs8 === errors;
+var valid0 = _errs9 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.risk !== undefined){
-let data5 = data.risk;
-const _errs12 = errors;
+let data6 = data.risk;
 const _errs13 = errors;
+const _errs14 = errors;
 let valid3 = false;
 let passing0 = null;
-const _errs14 = errors;
-if(data5 !== null){
+const _errs15 = errors;
+if(data6 !== null){
 const err0 = {instancePath:instancePath+"/risk",schemaPath:"#/properties/risk/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err0];
@@ -4108,16 +4120,16 @@ vErrors.push(err0);
 }
 errors++;
 }
-var _valid0 = _errs14 === errors;
+var _valid0 = _errs15 === errors;
 if(_valid0){
 valid3 = true;
 passing0 = 0;
 }
-const _errs16 = errors;
-if(errors === _errs16){
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+const _errs17 = errors;
+if(errors === _errs17){
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 let missing1;
-if((((data5.vector === undefined) && (missing1 = "vector")) || ((data5.score === undefined) && (missing1 = "score"))) || ((data5.level === undefined) && (missing1 = "level"))){
+if((((data6.vector === undefined) && (missing1 = "vector")) || ((data6.score === undefined) && (missing1 = "score"))) || ((data6.level === undefined) && (missing1 = "level"))){
 const err1 = {instancePath:instancePath+"/risk",schemaPath:"#/properties/risk/oneOf/1/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
 if(vErrors === null){
 vErrors = [err1];
@@ -4128,8 +4140,8 @@ vErrors.push(err1);
 errors++;
 }
 else {
-const _errs18 = errors;
-for(const key1 in data5){
+const _errs19 = errors;
+for(const key1 in data6){
 if(!(((key1 === "vector") || (key1 === "score")) || (key1 === "level"))){
 const err2 = {instancePath:instancePath+"/risk",schemaPath:"#/properties/risk/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -4142,13 +4154,13 @@ errors++;
 break;
 }
 }
-if(_errs18 === errors){
-if(data5.vector !== undefined){
-let data6 = data5.vector;
-const _errs19 = errors;
-if(errors === _errs19){
-if(typeof data6 === "string"){
-if(func2(data6) > 200){
+if(_errs19 === errors){
+if(data6.vector !== undefined){
+let data7 = data6.vector;
+const _errs20 = errors;
+if(errors === _errs20){
+if(typeof data7 === "string"){
+if(func2(data7) > 200){
 const err3 = {instancePath:instancePath+"/risk/vector",schemaPath:"#/properties/risk/oneOf/1/properties/vector/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
 if(vErrors === null){
 vErrors = [err3];
@@ -4170,16 +4182,16 @@ vErrors.push(err4);
 errors++;
 }
 }
-var valid4 = _errs19 === errors;
+var valid4 = _errs20 === errors;
 }
 else {
 var valid4 = true;
 }
 if(valid4){
-if(data5.score !== undefined){
-let data7 = data5.score;
-const _errs21 = errors;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+if(data6.score !== undefined){
+let data8 = data6.score;
+const _errs22 = errors;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
 const err5 = {instancePath:instancePath+"/risk/score",schemaPath:"#/properties/risk/oneOf/1/properties/score/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err5];
@@ -4189,9 +4201,9 @@ vErrors.push(err5);
 }
 errors++;
 }
-if(errors === _errs21){
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 25 || isNaN(data7)){
+if(errors === _errs22){
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 25 || isNaN(data8)){
 const err6 = {instancePath:instancePath+"/risk/score",schemaPath:"#/properties/risk/oneOf/1/properties/score/maximum",keyword:"maximum",params:{comparison: "<=", limit: 25},message:"must be <= 25"};
 if(vErrors === null){
 vErrors = [err6];
@@ -4202,7 +4214,7 @@ vErrors.push(err6);
 errors++;
 }
 else {
-if(data7 < 0 || isNaN(data7)){
+if(data8 < 0 || isNaN(data8)){
 const err7 = {instancePath:instancePath+"/risk/score",schemaPath:"#/properties/risk/oneOf/1/properties/score/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err7];
@@ -4215,16 +4227,16 @@ errors++;
 }
 }
 }
-var valid4 = _errs21 === errors;
+var valid4 = _errs22 === errors;
 }
 else {
 var valid4 = true;
 }
 if(valid4){
-if(data5.level !== undefined){
-let data8 = data5.level;
-const _errs23 = errors;
-if(!(((((data8 === "Not Critical") || (data8 === "Less Critical")) || (data8 === "Moderately Critical")) || (data8 === "Critical")) || (data8 === "Highly Critical"))){
+if(data6.level !== undefined){
+let data9 = data6.level;
+const _errs24 = errors;
+if(!(((((data9 === "Not Critical") || (data9 === "Less Critical")) || (data9 === "Moderately Critical")) || (data9 === "Critical")) || (data9 === "Highly Critical"))){
 const err8 = {instancePath:instancePath+"/risk/level",schemaPath:"#/properties/risk/oneOf/1/properties/level/enum",keyword:"enum",params:{allowedValues: schema82.properties.risk.oneOf[1].properties.level.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err8];
@@ -4234,7 +4246,7 @@ vErrors.push(err8);
 }
 errors++;
 }
-var valid4 = _errs23 === errors;
+var valid4 = _errs24 === errors;
 }
 else {
 var valid4 = true;
@@ -4255,7 +4267,7 @@ vErrors.push(err9);
 errors++;
 }
 }
-var _valid0 = _errs16 === errors;
+var _valid0 = _errs17 === errors;
 if(_valid0 && valid3){
 valid3 = false;
 passing0 = [passing0, 1];
@@ -4279,30 +4291,30 @@ validate39.errors = vErrors;
 return false;
 }
 else {
-errors = _errs13;
+errors = _errs14;
 if(vErrors !== null){
-if(_errs13){
-vErrors.length = _errs13;
+if(_errs14){
+vErrors.length = _errs14;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs12 === errors;
+var valid0 = _errs13 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.advisory !== undefined){
-let data9 = data.advisory;
-const _errs24 = errors;
+let data10 = data.advisory;
 const _errs25 = errors;
+const _errs26 = errors;
 let valid5 = false;
 let passing1 = null;
-const _errs26 = errors;
-if(data9 !== null){
+const _errs27 = errors;
+if(data10 !== null){
 const err11 = {instancePath:instancePath+"/advisory",schemaPath:"#/properties/advisory/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err11];
@@ -4312,15 +4324,15 @@ vErrors.push(err11);
 }
 errors++;
 }
-var _valid1 = _errs26 === errors;
+var _valid1 = _errs27 === errors;
 if(_valid1){
 valid5 = true;
 passing1 = 0;
 }
-const _errs28 = errors;
-if(errors === _errs28){
-if(typeof data9 === "string"){
-if(!pattern23.test(data9)){
+const _errs29 = errors;
+if(errors === _errs29){
+if(typeof data10 === "string"){
+if(!pattern23.test(data10)){
 const err12 = {instancePath:instancePath+"/advisory",schemaPath:"#/properties/advisory/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._-]{1,64}$"+"\""};
 if(vErrors === null){
 vErrors = [err12];
@@ -4342,7 +4354,7 @@ vErrors.push(err13);
 errors++;
 }
 }
-var _valid1 = _errs28 === errors;
+var _valid1 = _errs29 === errors;
 if(_valid1 && valid5){
 valid5 = false;
 passing1 = [passing1, 1];
@@ -4366,48 +4378,48 @@ validate39.errors = vErrors;
 return false;
 }
 else {
-errors = _errs25;
+errors = _errs26;
 if(vErrors !== null){
-if(_errs25){
-vErrors.length = _errs25;
+if(_errs26){
+vErrors.length = _errs26;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs24 === errors;
+var valid0 = _errs25 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.archive !== undefined){
-let data10 = data.archive;
-const _errs30 = errors;
-if(errors === _errs30){
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+let data11 = data.archive;
+const _errs31 = errors;
+if(errors === _errs31){
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 let missing2;
-if(((((data10.name === undefined) && (missing2 = "name")) || ((data10.size === undefined) && (missing2 = "size"))) || ((data10.sha256 === undefined) && (missing2 = "sha256"))) || ((data10.sha512 === undefined) && (missing2 = "sha512"))){
+if(((((data11.name === undefined) && (missing2 = "name")) || ((data11.size === undefined) && (missing2 = "size"))) || ((data11.sha256 === undefined) && (missing2 = "sha256"))) || ((data11.sha512 === undefined) && (missing2 = "sha512"))){
 validate39.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
-const _errs32 = errors;
-for(const key2 in data10){
+const _errs33 = errors;
+for(const key2 in data11){
 if(!((((key2 === "name") || (key2 === "size")) || (key2 === "sha256")) || (key2 === "sha512"))){
 validate39.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs32 === errors){
-if(data10.name !== undefined){
-let data11 = data10.name;
-const _errs33 = errors;
-if(errors === _errs33){
-if(typeof data11 === "string"){
-if(!pattern46.test(data11)){
+if(_errs33 === errors){
+if(data11.name !== undefined){
+let data12 = data11.name;
+const _errs34 = errors;
+if(errors === _errs34){
+if(typeof data12 === "string"){
+if(!pattern46.test(data12)){
 validate39.errors = [{instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/properties/name/pattern",keyword:"pattern",params:{pattern: "^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},message:"must match pattern \""+"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"+"\""}];
 return false;
 }
@@ -4417,45 +4429,45 @@ validate39.errors = [{instancePath:instancePath+"/archive/name",schemaPath:"#/pr
 return false;
 }
 }
-var valid6 = _errs33 === errors;
+var valid6 = _errs34 === errors;
 }
 else {
 var valid6 = true;
 }
 if(valid6){
-if(data10.size !== undefined){
-let data12 = data10.size;
-const _errs35 = errors;
-if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
+if(data11.size !== undefined){
+let data13 = data11.size;
+const _errs36 = errors;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
 validate39.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs35){
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 > 9007199254740991 || isNaN(data12)){
+if(errors === _errs36){
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 > 9007199254740991 || isNaN(data13)){
 validate39.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
-if(data12 < 0 || isNaN(data12)){
+if(data13 < 0 || isNaN(data13)){
 validate39.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-var valid6 = _errs35 === errors;
+var valid6 = _errs36 === errors;
 }
 else {
 var valid6 = true;
 }
 if(valid6){
-if(data10.sha256 !== undefined){
-let data13 = data10.sha256;
-const _errs37 = errors;
-if(errors === _errs37){
-if(typeof data13 === "string"){
-if(!pattern15.test(data13)){
+if(data11.sha256 !== undefined){
+let data14 = data11.sha256;
+const _errs38 = errors;
+if(errors === _errs38){
+if(typeof data14 === "string"){
+if(!pattern15.test(data14)){
 validate39.errors = [{instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
@@ -4465,18 +4477,18 @@ validate39.errors = [{instancePath:instancePath+"/archive/sha256",schemaPath:"#/
 return false;
 }
 }
-var valid6 = _errs37 === errors;
+var valid6 = _errs38 === errors;
 }
 else {
 var valid6 = true;
 }
 if(valid6){
-if(data10.sha512 !== undefined){
-let data14 = data10.sha512;
-const _errs39 = errors;
-if(errors === _errs39){
-if(typeof data14 === "string"){
-if(!pattern48.test(data14)){
+if(data11.sha512 !== undefined){
+let data15 = data11.sha512;
+const _errs40 = errors;
+if(errors === _errs40){
+if(typeof data15 === "string"){
+if(!pattern48.test(data15)){
 validate39.errors = [{instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/properties/sha512/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{128}$"},message:"must match pattern \""+"^[0-9a-f]{128}$"+"\""}];
 return false;
 }
@@ -4486,7 +4498,7 @@ validate39.errors = [{instancePath:instancePath+"/archive/sha512",schemaPath:"#/
 return false;
 }
 }
-var valid6 = _errs39 === errors;
+var valid6 = _errs40 === errors;
 }
 else {
 var valid6 = true;
@@ -4502,35 +4514,35 @@ validate39.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs30 === errors;
+var valid0 = _errs31 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.files !== undefined){
-let data15 = data.files;
-const _errs41 = errors;
-if(errors === _errs41){
-if(Array.isArray(data15)){
-if(data15.length > 100000){
+let data16 = data.files;
+const _errs42 = errors;
+if(errors === _errs42){
+if(Array.isArray(data16)){
+if(data16.length > 100000){
 validate39.errors = [{instancePath:instancePath+"/files",schemaPath:"#/properties/files/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
 return false;
 }
 else {
 var valid7 = true;
-const len1 = data15.length;
+const len1 = data16.length;
 for(let i2=0; i2<len1; i2++){
-let data16 = data15[i2];
-const _errs43 = errors;
+let data17 = data16[i2];
 const _errs44 = errors;
+const _errs45 = errors;
 let valid8 = false;
 let passing2 = null;
-const _errs45 = errors;
-if(errors === _errs45){
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+const _errs46 = errors;
+if(errors === _errs46){
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
 let missing3;
-if((((((data16.op === undefined) && (missing3 = "op")) || ((data16.path === undefined) && (missing3 = "path"))) || ((data16.sha256 === undefined) && (missing3 = "sha256"))) || ((data16.size === undefined) && (missing3 = "size"))) || ((data16.mode === undefined) && (missing3 = "mode"))){
+if((((((data17.op === undefined) && (missing3 = "op")) || ((data17.path === undefined) && (missing3 = "path"))) || ((data17.sha256 === undefined) && (missing3 = "sha256"))) || ((data17.size === undefined) && (missing3 = "size"))) || ((data17.mode === undefined) && (missing3 = "mode"))){
 const err15 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/0/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
 if(vErrors === null){
 vErrors = [err15];
@@ -4541,8 +4553,8 @@ vErrors.push(err15);
 errors++;
 }
 else {
-const _errs47 = errors;
-for(const key3 in data16){
+const _errs48 = errors;
+for(const key3 in data17){
 if(!(((((key3 === "op") || (key3 === "path")) || (key3 === "sha256")) || (key3 === "size")) || (key3 === "mode"))){
 const err16 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -4555,10 +4567,10 @@ errors++;
 break;
 }
 }
-if(_errs47 === errors){
-if(data16.op !== undefined){
-const _errs48 = errors;
-if("add" !== data16.op){
+if(_errs48 === errors){
+if(data17.op !== undefined){
+const _errs49 = errors;
+if("add" !== data17.op){
 const err17 = {instancePath:instancePath+"/files/" + i2+"/op",schemaPath:"#/properties/files/items/oneOf/0/properties/op/const",keyword:"const",params:{allowedValue: "add"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err17];
@@ -4568,18 +4580,18 @@ vErrors.push(err17);
 }
 errors++;
 }
-var valid9 = _errs48 === errors;
+var valid9 = _errs49 === errors;
 }
 else {
 var valid9 = true;
 }
 if(valid9){
-if(data16.path !== undefined){
-let data18 = data16.path;
-const _errs49 = errors;
-if(errors === _errs49){
-if(typeof data18 === "string"){
-if(func2(data18) > 1024){
+if(data17.path !== undefined){
+let data19 = data17.path;
+const _errs50 = errors;
+if(errors === _errs50){
+if(typeof data19 === "string"){
+if(func2(data19) > 1024){
 const err18 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/0/properties/path/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err18];
@@ -4590,7 +4602,7 @@ vErrors.push(err18);
 errors++;
 }
 else {
-if(func2(data18) < 1){
+if(func2(data19) < 1){
 const err19 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/0/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err19];
@@ -4613,18 +4625,18 @@ vErrors.push(err20);
 errors++;
 }
 }
-var valid9 = _errs49 === errors;
+var valid9 = _errs50 === errors;
 }
 else {
 var valid9 = true;
 }
 if(valid9){
-if(data16.sha256 !== undefined){
-let data19 = data16.sha256;
-const _errs51 = errors;
-if(errors === _errs51){
-if(typeof data19 === "string"){
-if(!pattern15.test(data19)){
+if(data17.sha256 !== undefined){
+let data20 = data17.sha256;
+const _errs52 = errors;
+if(errors === _errs52){
+if(typeof data20 === "string"){
+if(!pattern15.test(data20)){
 const err21 = {instancePath:instancePath+"/files/" + i2+"/sha256",schemaPath:"#/properties/files/items/oneOf/0/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err21];
@@ -4646,16 +4658,16 @@ vErrors.push(err22);
 errors++;
 }
 }
-var valid9 = _errs51 === errors;
+var valid9 = _errs52 === errors;
 }
 else {
 var valid9 = true;
 }
 if(valid9){
-if(data16.size !== undefined){
-let data20 = data16.size;
-const _errs53 = errors;
-if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
+if(data17.size !== undefined){
+let data21 = data17.size;
+const _errs54 = errors;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
 const err23 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/0/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err23];
@@ -4665,9 +4677,9 @@ vErrors.push(err23);
 }
 errors++;
 }
-if(errors === _errs53){
-if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 > 9007199254740991 || isNaN(data20)){
+if(errors === _errs54){
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 9007199254740991 || isNaN(data21)){
 const err24 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/0/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"};
 if(vErrors === null){
 vErrors = [err24];
@@ -4678,7 +4690,7 @@ vErrors.push(err24);
 errors++;
 }
 else {
-if(data20 < 0 || isNaN(data20)){
+if(data21 < 0 || isNaN(data21)){
 const err25 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/0/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err25];
@@ -4691,16 +4703,16 @@ errors++;
 }
 }
 }
-var valid9 = _errs53 === errors;
+var valid9 = _errs54 === errors;
 }
 else {
 var valid9 = true;
 }
 if(valid9){
-if(data16.mode !== undefined){
-let data21 = data16.mode;
-const _errs55 = errors;
-if(!((data21 === "0644") || (data21 === "0755"))){
+if(data17.mode !== undefined){
+let data22 = data17.mode;
+const _errs56 = errors;
+if(!((data22 === "0644") || (data22 === "0755"))){
 const err26 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/0/properties/mode/enum",keyword:"enum",params:{allowedValues: schema82.properties.files.items.oneOf[0].properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err26];
@@ -4710,7 +4722,7 @@ vErrors.push(err26);
 }
 errors++;
 }
-var valid9 = _errs55 === errors;
+var valid9 = _errs56 === errors;
 }
 else {
 var valid9 = true;
@@ -4733,17 +4745,17 @@ vErrors.push(err27);
 errors++;
 }
 }
-var _valid2 = _errs45 === errors;
+var _valid2 = _errs46 === errors;
 if(_valid2){
 valid8 = true;
 passing2 = 0;
 var props1 = true;
 }
-const _errs56 = errors;
-if(errors === _errs56){
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+const _errs57 = errors;
+if(errors === _errs57){
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
 let missing4;
-if(((((((data16.op === undefined) && (missing4 = "op")) || ((data16.path === undefined) && (missing4 = "path"))) || ((data16.sha256 === undefined) && (missing4 = "sha256"))) || ((data16.size === undefined) && (missing4 = "size"))) || ((data16.mode === undefined) && (missing4 = "mode"))) || ((data16.previousSha256 === undefined) && (missing4 = "previousSha256"))){
+if(((((((data17.op === undefined) && (missing4 = "op")) || ((data17.path === undefined) && (missing4 = "path"))) || ((data17.sha256 === undefined) && (missing4 = "sha256"))) || ((data17.size === undefined) && (missing4 = "size"))) || ((data17.mode === undefined) && (missing4 = "mode"))) || ((data17.previousSha256 === undefined) && (missing4 = "previousSha256"))){
 const err28 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"};
 if(vErrors === null){
 vErrors = [err28];
@@ -4754,8 +4766,8 @@ vErrors.push(err28);
 errors++;
 }
 else {
-const _errs58 = errors;
-for(const key4 in data16){
+const _errs59 = errors;
+for(const key4 in data17){
 if(!((((((key4 === "op") || (key4 === "path")) || (key4 === "sha256")) || (key4 === "size")) || (key4 === "mode")) || (key4 === "previousSha256"))){
 const err29 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -4768,10 +4780,10 @@ errors++;
 break;
 }
 }
-if(_errs58 === errors){
-if(data16.op !== undefined){
-const _errs59 = errors;
-if("modify" !== data16.op){
+if(_errs59 === errors){
+if(data17.op !== undefined){
+const _errs60 = errors;
+if("modify" !== data17.op){
 const err30 = {instancePath:instancePath+"/files/" + i2+"/op",schemaPath:"#/properties/files/items/oneOf/1/properties/op/const",keyword:"const",params:{allowedValue: "modify"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err30];
@@ -4781,18 +4793,18 @@ vErrors.push(err30);
 }
 errors++;
 }
-var valid10 = _errs59 === errors;
+var valid10 = _errs60 === errors;
 }
 else {
 var valid10 = true;
 }
 if(valid10){
-if(data16.path !== undefined){
-let data23 = data16.path;
-const _errs60 = errors;
-if(errors === _errs60){
-if(typeof data23 === "string"){
-if(func2(data23) > 1024){
+if(data17.path !== undefined){
+let data24 = data17.path;
+const _errs61 = errors;
+if(errors === _errs61){
+if(typeof data24 === "string"){
+if(func2(data24) > 1024){
 const err31 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/1/properties/path/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err31];
@@ -4803,7 +4815,7 @@ vErrors.push(err31);
 errors++;
 }
 else {
-if(func2(data23) < 1){
+if(func2(data24) < 1){
 const err32 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err32];
@@ -4826,18 +4838,18 @@ vErrors.push(err33);
 errors++;
 }
 }
-var valid10 = _errs60 === errors;
+var valid10 = _errs61 === errors;
 }
 else {
 var valid10 = true;
 }
 if(valid10){
-if(data16.sha256 !== undefined){
-let data24 = data16.sha256;
-const _errs62 = errors;
-if(errors === _errs62){
-if(typeof data24 === "string"){
-if(!pattern15.test(data24)){
+if(data17.sha256 !== undefined){
+let data25 = data17.sha256;
+const _errs63 = errors;
+if(errors === _errs63){
+if(typeof data25 === "string"){
+if(!pattern15.test(data25)){
 const err34 = {instancePath:instancePath+"/files/" + i2+"/sha256",schemaPath:"#/properties/files/items/oneOf/1/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err34];
@@ -4859,16 +4871,16 @@ vErrors.push(err35);
 errors++;
 }
 }
-var valid10 = _errs62 === errors;
+var valid10 = _errs63 === errors;
 }
 else {
 var valid10 = true;
 }
 if(valid10){
-if(data16.size !== undefined){
-let data25 = data16.size;
-const _errs64 = errors;
-if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
+if(data17.size !== undefined){
+let data26 = data17.size;
+const _errs65 = errors;
+if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
 const err36 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/1/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err36];
@@ -4878,9 +4890,9 @@ vErrors.push(err36);
 }
 errors++;
 }
-if(errors === _errs64){
-if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 > 9007199254740991 || isNaN(data25)){
+if(errors === _errs65){
+if((typeof data26 == "number") && (isFinite(data26))){
+if(data26 > 9007199254740991 || isNaN(data26)){
 const err37 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/1/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"};
 if(vErrors === null){
 vErrors = [err37];
@@ -4891,7 +4903,7 @@ vErrors.push(err37);
 errors++;
 }
 else {
-if(data25 < 0 || isNaN(data25)){
+if(data26 < 0 || isNaN(data26)){
 const err38 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/1/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err38];
@@ -4904,16 +4916,16 @@ errors++;
 }
 }
 }
-var valid10 = _errs64 === errors;
+var valid10 = _errs65 === errors;
 }
 else {
 var valid10 = true;
 }
 if(valid10){
-if(data16.mode !== undefined){
-let data26 = data16.mode;
-const _errs66 = errors;
-if(!((data26 === "0644") || (data26 === "0755"))){
+if(data17.mode !== undefined){
+let data27 = data17.mode;
+const _errs67 = errors;
+if(!((data27 === "0644") || (data27 === "0755"))){
 const err39 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/1/properties/mode/enum",keyword:"enum",params:{allowedValues: schema82.properties.files.items.oneOf[1].properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err39];
@@ -4923,18 +4935,18 @@ vErrors.push(err39);
 }
 errors++;
 }
-var valid10 = _errs66 === errors;
+var valid10 = _errs67 === errors;
 }
 else {
 var valid10 = true;
 }
 if(valid10){
-if(data16.previousSha256 !== undefined){
-let data27 = data16.previousSha256;
-const _errs67 = errors;
-if(errors === _errs67){
-if(typeof data27 === "string"){
-if(!pattern15.test(data27)){
+if(data17.previousSha256 !== undefined){
+let data28 = data17.previousSha256;
+const _errs68 = errors;
+if(errors === _errs68){
+if(typeof data28 === "string"){
+if(!pattern15.test(data28)){
 const err40 = {instancePath:instancePath+"/files/" + i2+"/previousSha256",schemaPath:"#/properties/files/items/oneOf/1/properties/previousSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err40];
@@ -4956,7 +4968,7 @@ vErrors.push(err41);
 errors++;
 }
 }
-var valid10 = _errs67 === errors;
+var valid10 = _errs68 === errors;
 }
 else {
 var valid10 = true;
@@ -4980,7 +4992,7 @@ vErrors.push(err42);
 errors++;
 }
 }
-var _valid2 = _errs56 === errors;
+var _valid2 = _errs57 === errors;
 if(_valid2 && valid8){
 valid8 = false;
 passing2 = [passing2, 1];
@@ -4993,11 +5005,11 @@ if(props1 !== true){
 props1 = true;
 }
 }
-const _errs69 = errors;
-if(errors === _errs69){
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+const _errs70 = errors;
+if(errors === _errs70){
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
 let missing5;
-if((((data16.op === undefined) && (missing5 = "op")) || ((data16.path === undefined) && (missing5 = "path"))) || ((data16.previousSha256 === undefined) && (missing5 = "previousSha256"))){
+if((((data17.op === undefined) && (missing5 = "op")) || ((data17.path === undefined) && (missing5 = "path"))) || ((data17.previousSha256 === undefined) && (missing5 = "previousSha256"))){
 const err43 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/2/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"};
 if(vErrors === null){
 vErrors = [err43];
@@ -5008,8 +5020,8 @@ vErrors.push(err43);
 errors++;
 }
 else {
-const _errs71 = errors;
-for(const key5 in data16){
+const _errs72 = errors;
+for(const key5 in data17){
 if(!(((key5 === "op") || (key5 === "path")) || (key5 === "previousSha256"))){
 const err44 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -5022,10 +5034,10 @@ errors++;
 break;
 }
 }
-if(_errs71 === errors){
-if(data16.op !== undefined){
-const _errs72 = errors;
-if("delete" !== data16.op){
+if(_errs72 === errors){
+if(data17.op !== undefined){
+const _errs73 = errors;
+if("delete" !== data17.op){
 const err45 = {instancePath:instancePath+"/files/" + i2+"/op",schemaPath:"#/properties/files/items/oneOf/2/properties/op/const",keyword:"const",params:{allowedValue: "delete"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err45];
@@ -5035,18 +5047,18 @@ vErrors.push(err45);
 }
 errors++;
 }
-var valid11 = _errs72 === errors;
+var valid11 = _errs73 === errors;
 }
 else {
 var valid11 = true;
 }
 if(valid11){
-if(data16.path !== undefined){
-let data29 = data16.path;
-const _errs73 = errors;
-if(errors === _errs73){
-if(typeof data29 === "string"){
-if(func2(data29) > 1024){
+if(data17.path !== undefined){
+let data30 = data17.path;
+const _errs74 = errors;
+if(errors === _errs74){
+if(typeof data30 === "string"){
+if(func2(data30) > 1024){
 const err46 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/2/properties/path/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err46];
@@ -5057,7 +5069,7 @@ vErrors.push(err46);
 errors++;
 }
 else {
-if(func2(data29) < 1){
+if(func2(data30) < 1){
 const err47 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/2/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err47];
@@ -5080,18 +5092,18 @@ vErrors.push(err48);
 errors++;
 }
 }
-var valid11 = _errs73 === errors;
+var valid11 = _errs74 === errors;
 }
 else {
 var valid11 = true;
 }
 if(valid11){
-if(data16.previousSha256 !== undefined){
-let data30 = data16.previousSha256;
-const _errs75 = errors;
-if(errors === _errs75){
-if(typeof data30 === "string"){
-if(!pattern15.test(data30)){
+if(data17.previousSha256 !== undefined){
+let data31 = data17.previousSha256;
+const _errs76 = errors;
+if(errors === _errs76){
+if(typeof data31 === "string"){
+if(!pattern15.test(data31)){
 const err49 = {instancePath:instancePath+"/files/" + i2+"/previousSha256",schemaPath:"#/properties/files/items/oneOf/2/properties/previousSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err49];
@@ -5113,7 +5125,7 @@ vErrors.push(err50);
 errors++;
 }
 }
-var valid11 = _errs75 === errors;
+var valid11 = _errs76 === errors;
 }
 else {
 var valid11 = true;
@@ -5134,7 +5146,7 @@ vErrors.push(err51);
 errors++;
 }
 }
-var _valid2 = _errs69 === errors;
+var _valid2 = _errs70 === errors;
 if(_valid2 && valid8){
 valid8 = false;
 passing2 = [passing2, 2];
@@ -5162,17 +5174,17 @@ validate39.errors = vErrors;
 return false;
 }
 else {
-errors = _errs44;
+errors = _errs45;
 if(vErrors !== null){
-if(_errs44){
-vErrors.length = _errs44;
+if(_errs45){
+vErrors.length = _errs45;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid7 = _errs43 === errors;
+var valid7 = _errs44 === errors;
 if(!valid7){
 break;
 }
@@ -5184,57 +5196,57 @@ validate39.errors = [{instancePath:instancePath+"/files",schemaPath:"#/propertie
 return false;
 }
 }
-var valid0 = _errs41 === errors;
+var valid0 = _errs42 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.postUpdate !== undefined){
-let data31 = data.postUpdate;
-const _errs77 = errors;
-if(errors === _errs77){
-if(Array.isArray(data31)){
-if(data31.length > 32){
+let data32 = data.postUpdate;
+const _errs78 = errors;
+if(errors === _errs78){
+if(Array.isArray(data32)){
+if(data32.length > 32){
 validate39.errors = [{instancePath:instancePath+"/postUpdate",schemaPath:"#/properties/postUpdate/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"}];
 return false;
 }
 else {
 var valid12 = true;
-const len2 = data31.length;
+const len2 = data32.length;
 for(let i3=0; i3<len2; i3++){
-let data32 = data31[i3];
-const _errs79 = errors;
-if(errors === _errs79){
-if(Array.isArray(data32)){
-if(data32.length > 64){
+let data33 = data32[i3];
+const _errs80 = errors;
+if(errors === _errs80){
+if(Array.isArray(data33)){
+if(data33.length > 64){
 validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"}];
 return false;
 }
 else {
-if(data32.length < 1){
+if(data33.length < 1){
 validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
 var valid13 = true;
-const len3 = data32.length;
+const len3 = data33.length;
 for(let i4=0; i4<len3; i4++){
-let data33 = data32[i4];
-const _errs81 = errors;
-if(errors === _errs81){
-if(typeof data33 === "string"){
-if(func2(data33) > 4096){
+let data34 = data33[i4];
+const _errs82 = errors;
+if(errors === _errs82){
+if(typeof data34 === "string"){
+if(func2(data34) > 4096){
 validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
-if(func2(data33) < 1){
+if(func2(data34) < 1){
 validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
-if(!pattern53.test(data33)){
+if(!pattern53.test(data34)){
 validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
 return false;
 }
@@ -5246,7 +5258,7 @@ validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,sch
 return false;
 }
 }
-var valid13 = _errs81 === errors;
+var valid13 = _errs82 === errors;
 if(!valid13){
 break;
 }
@@ -5259,7 +5271,7 @@ validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"
 return false;
 }
 }
-var valid12 = _errs79 === errors;
+var valid12 = _errs80 === errors;
 if(!valid12){
 break;
 }
@@ -5271,20 +5283,20 @@ validate39.errors = [{instancePath:instancePath+"/postUpdate",schemaPath:"#/prop
 return false;
 }
 }
-var valid0 = _errs77 === errors;
+var valid0 = _errs78 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.versionFile !== undefined){
-let data34 = data.versionFile;
-const _errs83 = errors;
+let data35 = data.versionFile;
 const _errs84 = errors;
+const _errs85 = errors;
 let valid14 = false;
 let passing3 = null;
-const _errs85 = errors;
-if(data34 !== null){
+const _errs86 = errors;
+if(data35 !== null){
 const err53 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err53];
@@ -5294,15 +5306,15 @@ vErrors.push(err53);
 }
 errors++;
 }
-var _valid3 = _errs85 === errors;
+var _valid3 = _errs86 === errors;
 if(_valid3){
 valid14 = true;
 passing3 = 0;
 }
-const _errs87 = errors;
-if(errors === _errs87){
-if(typeof data34 === "string"){
-if(func2(data34) > 1024){
+const _errs88 = errors;
+if(errors === _errs88){
+if(typeof data35 === "string"){
+if(func2(data35) > 1024){
 const err54 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/1/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err54];
@@ -5313,7 +5325,7 @@ vErrors.push(err54);
 errors++;
 }
 else {
-if(func2(data34) < 1){
+if(func2(data35) < 1){
 const err55 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err55];
@@ -5336,7 +5348,7 @@ vErrors.push(err56);
 errors++;
 }
 }
-var _valid3 = _errs87 === errors;
+var _valid3 = _errs88 === errors;
 if(_valid3 && valid14){
 valid14 = false;
 passing3 = [passing3, 1];
@@ -5360,28 +5372,28 @@ validate39.errors = vErrors;
 return false;
 }
 else {
-errors = _errs84;
+errors = _errs85;
 if(vErrors !== null){
-if(_errs84){
-vErrors.length = _errs84;
+if(_errs85){
+vErrors.length = _errs85;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs83 === errors;
+var valid0 = _errs84 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.created !== undefined){
-let data35 = data.created;
-const _errs89 = errors;
-if(errors === _errs89){
-if(typeof data35 === "string"){
-if(!pattern11.test(data35)){
+let data36 = data.created;
+const _errs90 = errors;
+if(errors === _errs90){
+if(typeof data36 === "string"){
+if(!pattern11.test(data36)){
 validate39.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
@@ -5391,18 +5403,18 @@ validate39.errors = [{instancePath:instancePath+"/created",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs89 === errors;
+var valid0 = _errs90 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.expires !== undefined){
-let data36 = data.expires;
-const _errs91 = errors;
-if(errors === _errs91){
-if(typeof data36 === "string"){
-if(!pattern11.test(data36)){
+let data37 = data.expires;
+const _errs92 = errors;
+if(errors === _errs92){
+if(typeof data37 === "string"){
+if(!pattern11.test(data37)){
 validate39.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
@@ -5412,37 +5424,38 @@ validate39.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs91 === errors;
+var valid0 = _errs92 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.policyVersion !== undefined){
-let data37 = data.policyVersion;
-const _errs93 = errors;
-if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+let data38 = data.policyVersion;
+const _errs94 = errors;
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
 validate39.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs93){
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 > 1000000000 || isNaN(data37)){
+if(errors === _errs94){
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 1000000000 || isNaN(data38)){
 validate39.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
-if(data37 < 1 || isNaN(data37)){
+if(data38 < 1 || isNaN(data38)){
 validate39.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
 }
-var valid0 = _errs93 === errors;
+var valid0 = _errs94 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }
@@ -5619,7 +5632,7 @@ return errors === 0;
 validate40.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const policy = validate41;
-const schema84 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/policy.schema.json","title":"Trust policy","description":"Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key.","type":"object","additionalProperties":false,"required":["version","expires","threshold","signers"],"properties":{"version":{"type":"integer","minimum":1,"maximum":1000000000},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"threshold":{"type":"integer","description":"m; checked against the number of distinct signers (BAD_THRESHOLD)"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}}}}};
+const schema84 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/policy.schema.json","title":"Trust policy","description":"Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key.","type":"object","additionalProperties":false,"required":["version","expires","threshold","signers"],"properties":{"format":{"description":"The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","const":1},"version":{"type":"integer","minimum":1,"maximum":1000000000},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"threshold":{"type":"integer","description":"m; checked against the number of distinct signers (BAD_THRESHOLD)"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}}}}};
 const pattern61 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
 
 function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -5643,33 +5656,18 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((key0 === "version") || (key0 === "expires")) || (key0 === "threshold")) || (key0 === "signers"))){
+if(!(((((key0 === "format") || (key0 === "version")) || (key0 === "expires")) || (key0 === "threshold")) || (key0 === "signers"))){
 validate41.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
 if(_errs1 === errors){
-if(data.version !== undefined){
-let data0 = data.version;
+if(data.format !== undefined){
 const _errs2 = errors;
-if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-validate41.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+if(1 !== data.format){
+validate41.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
 return false;
-}
-if(errors === _errs2){
-if((typeof data0 == "number") && (isFinite(data0))){
-if(data0 > 1000000000 || isNaN(data0)){
-validate41.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
-return false;
-}
-else {
-if(data0 < 1 || isNaN(data0)){
-validate41.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
 }
 var valid0 = _errs2 === errors;
 }
@@ -5677,12 +5675,39 @@ else {
 var valid0 = true;
 }
 if(valid0){
+if(data.version !== undefined){
+let data1 = data.version;
+const _errs3 = errors;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+validate41.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs3){
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 > 1000000000 || isNaN(data1)){
+validate41.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+return false;
+}
+else {
+if(data1 < 1 || isNaN(data1)){
+validate41.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.expires !== undefined){
-let data1 = data.expires;
-const _errs4 = errors;
-if(errors === _errs4){
-if(typeof data1 === "string"){
-if(!pattern11.test(data1)){
+let data2 = data.expires;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data2 === "string"){
+if(!pattern11.test(data2)){
 validate41.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
@@ -5692,68 +5717,68 @@ validate41.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs4 === errors;
+var valid0 = _errs5 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.threshold !== undefined){
-let data2 = data.threshold;
-const _errs6 = errors;
-if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+let data3 = data.threshold;
+const _errs7 = errors;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
 validate41.errors = [{instancePath:instancePath+"/threshold",schemaPath:"#/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-var valid0 = _errs6 === errors;
+var valid0 = _errs7 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.signers !== undefined){
-let data3 = data.signers;
-const _errs8 = errors;
-if(errors === _errs8){
-if(Array.isArray(data3)){
-if(data3.length > 255){
+let data4 = data.signers;
+const _errs9 = errors;
+if(errors === _errs9){
+if(Array.isArray(data4)){
+if(data4.length > 255){
 validate41.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
 return false;
 }
 else {
-if(data3.length < 1){
+if(data4.length < 1){
 validate41.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
 var valid1 = true;
-const len0 = data3.length;
+const len0 = data4.length;
 for(let i0=0; i0<len0; i0++){
-let data4 = data3[i0];
-const _errs10 = errors;
-if(errors === _errs10){
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+let data5 = data4[i0];
+const _errs11 = errors;
+if(errors === _errs11){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 let missing1;
-if((((data4.id === undefined) && (missing1 = "id")) || ((data4.publicKey === undefined) && (missing1 = "publicKey"))) || ((data4.name === undefined) && (missing1 = "name"))){
+if((((data5.id === undefined) && (missing1 = "id")) || ((data5.publicKey === undefined) && (missing1 = "publicKey"))) || ((data5.name === undefined) && (missing1 = "name"))){
 validate41.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
-const _errs12 = errors;
-for(const key1 in data4){
+const _errs13 = errors;
+for(const key1 in data5){
 if(!(((key1 === "id") || (key1 === "publicKey")) || (key1 === "name"))){
 validate41.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs12 === errors){
-if(data4.id !== undefined){
-let data5 = data4.id;
-const _errs13 = errors;
-if(errors === _errs13){
-if(typeof data5 === "string"){
-if(!pattern15.test(data5)){
+if(_errs13 === errors){
+if(data5.id !== undefined){
+let data6 = data5.id;
+const _errs14 = errors;
+if(errors === _errs14){
+if(typeof data6 === "string"){
+if(!pattern15.test(data6)){
 validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/properties/signers/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
@@ -5763,18 +5788,18 @@ validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/id",schemaPat
 return false;
 }
 }
-var valid2 = _errs13 === errors;
+var valid2 = _errs14 === errors;
 }
 else {
 var valid2 = true;
 }
 if(valid2){
-if(data4.publicKey !== undefined){
-let data6 = data4.publicKey;
-const _errs15 = errors;
-if(errors === _errs15){
-if(typeof data6 === "string"){
-if(!pattern61.test(data6)){
+if(data5.publicKey !== undefined){
+let data7 = data5.publicKey;
+const _errs16 = errors;
+if(errors === _errs16){
+if(typeof data7 === "string"){
+if(!pattern61.test(data7)){
 validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/properties/signers/items/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -5784,28 +5809,28 @@ validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/publicKey",sc
 return false;
 }
 }
-var valid2 = _errs15 === errors;
+var valid2 = _errs16 === errors;
 }
 else {
 var valid2 = true;
 }
 if(valid2){
-if(data4.name !== undefined){
-let data7 = data4.name;
-const _errs17 = errors;
-if(errors === _errs17){
-if(typeof data7 === "string"){
-if(func2(data7) > 200){
+if(data5.name !== undefined){
+let data8 = data5.name;
+const _errs18 = errors;
+if(errors === _errs18){
+if(typeof data8 === "string"){
+if(func2(data8) > 200){
 validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
 return false;
 }
 else {
-if(func2(data7) < 1){
+if(func2(data8) < 1){
 validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
-if(!pattern53.test(data7)){
+if(!pattern53.test(data8)){
 validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
 return false;
 }
@@ -5817,7 +5842,7 @@ validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaP
 return false;
 }
 }
-var valid2 = _errs17 === errors;
+var valid2 = _errs18 === errors;
 }
 else {
 var valid2 = true;
@@ -5832,7 +5857,7 @@ validate41.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/p
 return false;
 }
 }
-var valid1 = _errs10 === errors;
+var valid1 = _errs11 === errors;
 if(!valid1){
 break;
 }
@@ -5845,10 +5870,11 @@ validate41.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs8 === errors;
+var valid0 = _errs9 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }
@@ -6000,7 +6026,7 @@ return errors === 0;
 validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const revocation = validate43;
-const schema86 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/revocation.schema.json","title":"Revocation","description":"A release that must no longer be installed anywhere, signed by a quorum of the policy.","type":"object","additionalProperties":false,"required":["product","component","version","reason","created","policyVersion"],"properties":{"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"reason":{"type":"string","minLength":1,"maxLength":1000,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
+const schema86 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/revocation.schema.json","title":"Revocation","description":"A release that must no longer be installed anywhere, signed by a quorum of the policy.","type":"object","additionalProperties":false,"required":["product","component","version","reason","created","policyVersion"],"properties":{"format":{"description":"The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","const":1},"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"reason":{"type":"string","minLength":1,"maxLength":1000,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
 
 function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/revocation.schema.json" */;
@@ -6023,19 +6049,31 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((((key0 === "product") || (key0 === "component")) || (key0 === "version")) || (key0 === "reason")) || (key0 === "created")) || (key0 === "policyVersion"))){
+if(!(((((((key0 === "format") || (key0 === "product")) || (key0 === "component")) || (key0 === "version")) || (key0 === "reason")) || (key0 === "created")) || (key0 === "policyVersion"))){
 validate43.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
 if(_errs1 === errors){
-if(data.product !== undefined){
-let data0 = data.product;
+if(data.format !== undefined){
 const _errs2 = errors;
-if(errors === _errs2){
-if(typeof data0 === "string"){
-if(!pattern19.test(data0)){
+if(1 !== data.format){
+validate43.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.product !== undefined){
+let data1 = data.product;
+const _errs3 = errors;
+if(errors === _errs3){
+if(typeof data1 === "string"){
+if(!pattern19.test(data1)){
 validate43.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
 return false;
 }
@@ -6045,18 +6083,18 @@ validate43.errors = [{instancePath:instancePath+"/product",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs2 === errors;
+var valid0 = _errs3 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.component !== undefined){
-let data1 = data.component;
-const _errs4 = errors;
-if(errors === _errs4){
-if(typeof data1 === "string"){
-if(!pattern19.test(data1)){
+let data2 = data.component;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data2 === "string"){
+if(!pattern19.test(data2)){
 validate43.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
 return false;
 }
@@ -6066,18 +6104,18 @@ validate43.errors = [{instancePath:instancePath+"/component",schemaPath:"#/prope
 return false;
 }
 }
-var valid0 = _errs4 === errors;
+var valid0 = _errs5 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.version !== undefined){
-let data2 = data.version;
-const _errs6 = errors;
-if(errors === _errs6){
-if(typeof data2 === "string"){
-if(!pattern21.test(data2)){
+let data3 = data.version;
+const _errs7 = errors;
+if(errors === _errs7){
+if(typeof data3 === "string"){
+if(!pattern21.test(data3)){
 validate43.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
 return false;
 }
@@ -6087,28 +6125,28 @@ validate43.errors = [{instancePath:instancePath+"/version",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs6 === errors;
+var valid0 = _errs7 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.reason !== undefined){
-let data3 = data.reason;
-const _errs8 = errors;
-if(errors === _errs8){
-if(typeof data3 === "string"){
-if(func2(data3) > 1000){
+let data4 = data.reason;
+const _errs9 = errors;
+if(errors === _errs9){
+if(typeof data4 === "string"){
+if(func2(data4) > 1000){
 validate43.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
 return false;
 }
 else {
-if(func2(data3) < 1){
+if(func2(data4) < 1){
 validate43.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
-if(!pattern53.test(data3)){
+if(!pattern53.test(data4)){
 validate43.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
 return false;
 }
@@ -6120,18 +6158,18 @@ validate43.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properti
 return false;
 }
 }
-var valid0 = _errs8 === errors;
+var valid0 = _errs9 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.created !== undefined){
-let data4 = data.created;
-const _errs10 = errors;
-if(errors === _errs10){
-if(typeof data4 === "string"){
-if(!pattern11.test(data4)){
+let data5 = data.created;
+const _errs11 = errors;
+if(errors === _errs11){
+if(typeof data5 === "string"){
+if(!pattern11.test(data5)){
 validate43.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
@@ -6141,37 +6179,38 @@ validate43.errors = [{instancePath:instancePath+"/created",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs10 === errors;
+var valid0 = _errs11 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.policyVersion !== undefined){
-let data5 = data.policyVersion;
-const _errs12 = errors;
-if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+let data6 = data.policyVersion;
+const _errs13 = errors;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
 validate43.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs12){
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 > 1000000000 || isNaN(data5)){
+if(errors === _errs13){
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 1000000000 || isNaN(data6)){
 validate43.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
-if(data5 < 1 || isNaN(data5)){
+if(data6 < 1 || isNaN(data6)){
 validate43.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
 }
-var valid0 = _errs12 === errors;
+var valid0 = _errs13 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }

@@ -1,0 +1,43 @@
+// Format versions of signed payloads and bundles (spec/versioning.md): what this release reads, and the
+// one refusal, FORMAT_UNSUPPORTED, for anything newer.
+import { FormatError } from './errors.js';
+
+/** The payload `format` this release writes; a payload without the member is this format too. */
+export const PAYLOAD_FORMAT = 1;
+/** The bundle header version this release writes. */
+export const BUNDLE_FORMAT = 2;
+
+/** Each known format and the countersign release that introduced it (the table in spec/versioning.md). */
+const INTRODUCED = {
+  payload: { 1: '0.1.0' },
+  bundle: { 1: '0.1.0', 2: '0.2.0' },
+} as const satisfies Record<string, Record<number, string>>;
+
+/**
+ * New formats ship only in a new minor release, so one this release does not know needs at least the minor
+ * after the newest release in the table.
+ */
+const NEXT_RELEASE = '0.3.0';
+
+export type FormattedDocument = 'policy' | 'manifest' | 'revocation' | 'bundle';
+
+/** Refuses a format this release does not read: FORMAT_UNSUPPORTED with {document, format, supported}. */
+export function unsupportedFormat(document: FormattedDocument, format: unknown, what = `${document} format ${String(format)}`): FormatError {
+  const supported = Object.keys(INTRODUCED[document === 'bundle' ? 'bundle' : 'payload']).map(Number);
+  return new FormatError('FORMAT_UNSUPPORTED', `${what} is not supported by this countersign (it reads ${supported.join(', ')}); update countersign to >= ${NEXT_RELEASE}`, {
+    document,
+    format,
+    supported,
+  });
+}
+
+/**
+ * Checks a parsed payload's `format` before its schema is: absent is format 1; any other value than a known
+ * one (even a malformed one: it may be a newer encoding) is FORMAT_UNSUPPORTED, never SCHEMA_INVALID.
+ */
+export function checkPayloadFormat(document: Exclude<FormattedDocument, 'bundle'>, value: unknown): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('format' in value)) return;
+  const format = (value as { format: unknown }).format;
+  if (typeof format === 'number' && Object.hasOwn(INTRODUCED.payload, format)) return;
+  throw unsupportedFormat(document, format);
+}
