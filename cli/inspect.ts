@@ -48,8 +48,13 @@ async function describeAt(file: string, path: string): Promise<{ data: Record<st
   await input.close(); // inspect reads the header and envelope only
   if (input.isBundle) {
     const summary = summarizeDocument(openEnvelope(input.envelopeBytes, path));
-    const lines = [`${path}: countersign bundle (envelope + ${input.archive?.size ?? 0}-byte archive); not verified`, ...summary.lines.map((l) => `  ${l}`)];
-    return { data: { file: 'bundle', ...summaryData(summary), archiveBytes: input.archive?.size ?? 0 }, lines };
+    const sections = (input.layout?.sections ?? []).map(({ name, length }) => ({ name, length }));
+    const lines = [
+      `${path}: countersign bundle v${input.layout?.version} (${sections.map((x) => `${x.name} ${x.length} bytes`).join(', ')}); not verified`,
+      ...summary.lines.map((l) => `  ${l}`),
+      `  ${formatLine(summary)}`,
+    ];
+    return { data: { file: 'bundle', bundleFormat: input.layout?.version, sections, ...summaryData(summary), archiveBytes: input.archive?.size ?? 0 }, lines };
   }
   if (await isTar(file)) return describeTar(file, path);
   if (sniffKind(input.envelopeBytes) === undefined) throw new UsageError('WRONG_KIND', `${path} is not a countersign file`);
@@ -80,13 +85,23 @@ async function describeAt(file: string, path: string): Promise<{ data: Record<st
   }
   if (value && typeof value === 'object' && 'payloadType' in value) {
     const summary = summarizeDocument(openEnvelope(input.envelopeBytes, path));
-    return { data: { file: 'envelope', ...summaryData(summary) }, lines: [`${path}: signed-document envelope; not verified`, ...summary.lines.map((l) => `  ${l}`)] };
+    return { data: { file: 'envelope', ...summaryData(summary) }, lines: [`${path}: signed-document envelope; not verified`, ...summary.lines.map((l) => `  ${l}`), `  ${formatLine(summary)}`] };
   }
   throw new UsageError('WRONG_KIND', `${path} is not a countersign file`);
 }
 
 function summaryData(s: ReturnType<typeof summarizeDocument>): Record<string, unknown> {
-  return { kind: s.kind, payloadType: s.payloadType, payloadSha256: s.payloadSha256, signatures: s.signatures, document: s.manifest ?? s.policy };
+  return { kind: s.kind, payloadType: s.payloadType, payloadSha256: s.payloadSha256, payloadFormat: payloadFormat(s), signatures: s.signatures, document: s.manifest ?? s.policy };
+}
+
+/** A payload without `format` is format 1 (spec/versioning.md); anything newer was refused when it was parsed. */
+function payloadFormat(s: ReturnType<typeof summarizeDocument>): number {
+  return (s.manifest ?? s.policy ?? s.revocation)?.format ?? 1;
+}
+
+function formatLine(s: ReturnType<typeof summarizeDocument>): string {
+  const stated = (s.manifest ?? s.policy ?? s.revocation)?.format !== undefined;
+  return `Format:       ${payloadFormat(s)}${stated ? '' : ' (not stated: written before 0.2.0)'}`;
 }
 
 async function isTar(path: string): Promise<boolean> {

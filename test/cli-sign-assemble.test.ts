@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envelopePayload, listing, makeCliKeys, makeCliPolicy, runCli, runCliOk, type CliKey, scriptedPrompter } from './support/cli.js';
 import { BASE_TREE, NEW_TREE, NOW, tempDir, writeTree } from './support/fixtures.js';
+import { parseBundleHeader } from '../lib/core/bundle.js';
 
 const RISK = 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default';
 const EXAMPLE_KEYS = fileURLToPath(new URL('../keys-example/', import.meta.url));
@@ -363,12 +364,13 @@ describe('cli sign and assemble', () => {
       expect((r.json.couldSign as Array<{ name: string }>).map((s) => s.name)).to.deep.equal(['carol']);
       expect((r.json.problems as Array<{ code: string }>).map((p) => p.code).sort()).to.deep.equal(['BAD_SIGNATURE', 'UNKNOWN_KEY']);
       expect(listing(d)).to.deep.equal(['drupal-10.2.4.bundle']);
-      // The bundle: header line, the envelope with the two counted signatures, then the archive bytes.
+      // The bundle: a v2 header naming the envelope (with the two counted signatures) and the archive, then their bytes.
       const bytes = readFileSync(bundle);
-      const header = /^countersign-bundle v1 (\d+)\n/.exec(bytes.subarray(0, 64).toString('latin1'))!;
-      expect(header, 'bundle header').to.not.equal(null);
-      const envelopeEnd = header[0].length + Number(header[1]);
-      const envelope = JSON.parse(bytes.subarray(header[0].length, envelopeEnd).toString('utf8'));
+      const layout = parseBundleHeader(bytes, Infinity, bytes.length);
+      expect(layout.sections.map((x) => x.name), 'bundle header').to.deep.equal(['envelope', 'archive']);
+      expect(layout.version).to.equal(2);
+      const envelopeEnd = layout.envelope.offset + layout.envelope.length;
+      const envelope = JSON.parse(bytes.subarray(layout.envelope.offset, envelopeEnd).toString('utf8'));
       expect(envelope.signatures.map((s: { keyid: string }) => s.keyid)).to.deep.equal([keys.alice!.keyid, keys.bob!.keyid]);
       expect(bytes.subarray(envelopeEnd).equals(readFileSync(archive))).to.equal(true);
       // And it verifies.

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { envelopePayload, makeCliKeys, makeCliPolicy, runCli, runCliOk, type CliKey } from './support/cli.js';
 import { BASE_TREE, NEW_TREE, NOW, tempDir, writeTree } from './support/fixtures.js';
 import { bundledCli } from './installer/support.js';
+import { bundleHeader, parseBundleHeader } from '../lib/core/bundle.js';
 
 const RISK = 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default';
 const EXAMPLE_KEYS = fileURLToPath(new URL('../keys-example/', import.meta.url));
@@ -18,11 +19,9 @@ interface Reason {
 
 /** Splits a bundle file into its header, envelope JSON and archive bytes. */
 function splitBundle(bytes: Buffer): { envelope: Record<string, any>; archive: Buffer; envelopeStart: number } {
-  const header = /^countersign-bundle v1 (\d+)\n/.exec(bytes.subarray(0, 64).toString('latin1'));
-  if (!header) throw new Error('not a bundle');
-  const envelopeStart = header[0].length;
-  const envelopeEnd = envelopeStart + Number(header[1]);
-  return { envelope: JSON.parse(bytes.subarray(envelopeStart, envelopeEnd).toString('utf8')), archive: bytes.subarray(envelopeEnd), envelopeStart };
+  const { envelope } = parseBundleHeader(bytes, Infinity, bytes.length);
+  const envelopeEnd = envelope.offset + envelope.length;
+  return { envelope: JSON.parse(bytes.subarray(envelope.offset, envelopeEnd).toString('utf8')), archive: bytes.subarray(envelopeEnd), envelopeStart: envelope.offset };
 }
 
 describe('cli verify and inspect', () => {
@@ -158,9 +157,14 @@ describe('cli verify and inspect', () => {
       }
     });
 
-    it('the bundle file truncated by one byte, or extended by one byte: DIGEST_MISMATCH', async () => {
-      expectRejected(await verifyVariant('truncated.bundle', bundleBytes.subarray(0, bundleBytes.length - 1)), 'DIGEST_MISMATCH');
-      expectRejected(await verifyVariant('extended.bundle', Buffer.concat([bundleBytes, Buffer.of(0)])), 'DIGEST_MISMATCH');
+    it('the bundle file truncated by one byte, or extended by one byte: MALFORMED (v2 section lengths), DIGEST_MISMATCH (v1)', async () => {
+      expectRejected(await verifyVariant('truncated.bundle', bundleBytes.subarray(0, bundleBytes.length - 1)), 'MALFORMED');
+      expectRejected(await verifyVariant('extended.bundle', Buffer.concat([bundleBytes, Buffer.of(0)])), 'MALFORMED');
+      const { envelope, archive: archivePart } = splitBundle(bundleBytes);
+      const env = Buffer.from(JSON.stringify(envelope));
+      const v1 = Buffer.concat([Buffer.from(`countersign-bundle v1 ${env.length}\n`), env, archivePart]);
+      expectRejected(await verifyVariant('truncated-v1.bundle', v1.subarray(0, v1.length - 1)), 'DIGEST_MISMATCH');
+      expectRejected(await verifyVariant('extended-v1.bundle', Buffer.concat([v1, Buffer.of(0)])), 'DIGEST_MISMATCH');
     });
 
     it('signatures swapped between signers inside the envelope: BAD_SIGNATURE is not counted, QUORUM_NOT_MET', async () => {
@@ -171,7 +175,7 @@ describe('cli verify and inspect', () => {
         { keyid: b!.keyid, sig: a!.sig },
       ];
       const envelopeText = Buffer.from(JSON.stringify(envelope, null, 2) + '\n', 'utf8');
-      const header = Buffer.from(`countersign-bundle v1 ${envelopeText.length}\n`, 'latin1');
+      const header = Buffer.from(bundleHeader(envelopeText.length, archivePart.length));
       expect(envelopeStart).to.equal(header.length);
       const r = await verifyVariant('swapped.bundle', Buffer.concat([header, envelopeText, archivePart]));
       const reasons = expectRejected(r, 'QUORUM_NOT_MET');
@@ -370,7 +374,7 @@ describe('cli verify and inspect', () => {
       const { envelope, archive: arch } = splitBundle(bundleBytes);
       envelope.signatures.push({ keyid: '\u001b[2K\rOK: fake', sig: envelope.signatures[0].sig });
       const env = Buffer.from(JSON.stringify(envelope));
-      const r = await verifyVariant('escape.bundle', Buffer.concat([Buffer.from(`countersign-bundle v1 ${env.length}\n`), env, arch]));
+      const r = await verifyVariant('escape.bundle', Buffer.concat([bundleHeader(env.length, arch.length), env, arch]));
       expectRejected(r, 'SCHEMA_INVALID');
     });
   });

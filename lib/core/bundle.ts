@@ -1,35 +1,100 @@
-// The bundle file: one header line, the signed envelope, then the archive.
+// The bundle file (spec/bundle.md): a header, then the signed envelope, then the archive. v2 (written since
+// 0.2.0) names each section and its length; v1 (still read) gives the envelope's length, the archive is the rest.
 // The envelope comes first so it can be read and verified before a byte of the archive is touched.
 import { utf8 } from './bytes.js';
 import { FormatError } from './errors.js';
+import { BUNDLE_FORMAT, unsupportedFormat } from './format.js';
 
-const MAGIC = 'countersign-bundle v1 ';
-const HEADER = /^countersign-bundle v1 ([1-9][0-9]{0,8})\n/;
-/** The header is never longer than this; readers fetch this many bytes first. */
-export const BUNDLE_HEADER_MAX = 64;
+const PREFIX = 'countersign-bundle v';
+const VERSION = /^countersign-bundle v([1-9][0-9]{0,8}) /;
+const V1 = /^countersign-bundle v1 ([1-9][0-9]{0,8})\n/;
+const V2 = /^countersign-bundle v2 ([1-9])\n/;
+const SECTION = /([a-z]{1,16}) (0|[1-9][0-9]{0,15})\n/y;
+/**
+ * The header is never longer than this; readers fetch this many bytes first. 256: a v2 first line
+ * (24 bytes) and three section lines of at most 34 bytes each (16-letter name, 16-digit length) fit twice over.
+ */
+export const BUNDLE_HEADER_MAX = 256;
+
+export type SectionName = 'envelope' | 'proof' | 'archive';
+const KNOWN: readonly string[] = ['envelope', 'proof', 'archive'] satisfies SectionName[];
+
+export interface BundleSection {
+  name: SectionName;
+  offset: number;
+  length: number;
+}
 
 export interface BundleLayout {
-  envelopeOffset: number;
-  envelopeLength: number;
-  /** Where the archive starts: everything after the envelope. */
-  archiveOffset: number;
+  version: 1 | 2;
+  /** In file order; a v1 bundle has an envelope and an archive (the rest of the file, perhaps empty). */
+  sections: BundleSection[];
+  envelope: BundleSection;
+  archive?: BundleSection;
 }
 
-export function bundleHeader(envelopeLength: number): Uint8Array {
-  return utf8(`${MAGIC}${envelopeLength}\n`);
+/** A v2 header for an envelope followed by an archive. */
+export function bundleHeader(envelopeLength: number, archiveLength: number): Uint8Array {
+  return utf8(`${PREFIX}${BUNDLE_FORMAT} 2\nenvelope ${envelopeLength}\narchive ${archiveLength}\n`);
 }
 
+/** Any version's header, so a newer bundle is refused as FORMAT_UNSUPPORTED rather than read as an envelope. */
 export function looksLikeBundle(head: Uint8Array): boolean {
-  return Buffer.from(head.subarray(0, MAGIC.length)).toString('latin1') === MAGIC;
+  return Buffer.from(head.subarray(0, PREFIX.length)).toString('latin1') === PREFIX;
 }
 
-export function parseBundleHeader(head: Uint8Array, maxEnvelope: number): BundleLayout {
-  const m = HEADER.exec(Buffer.from(head.subarray(0, BUNDLE_HEADER_MAX)).toString('latin1'));
+/** Reads the header of a bundle of `fileSize` bytes whose first bytes (up to BUNDLE_HEADER_MAX) are `head`. */
+export function parseBundleHeader(head: Uint8Array, maxEnvelope: number, fileSize: number): BundleLayout {
+  const text = Buffer.from(head.subarray(0, BUNDLE_HEADER_MAX)).toString('latin1');
+  const version = VERSION.exec(text);
+  if (!version) throw new FormatError('MALFORMED', 'not a countersign bundle (bad header line)');
+  if (version[1] === '1') return parseV1(text, maxEnvelope, fileSize);
+  if (version[1] === '2') return parseV2(text, maxEnvelope, fileSize);
+  throw unsupportedFormat('bundle', Number(version[1]), `bundle v${version[1]}`);
+}
+
+function parseV1(text: string, maxEnvelope: number, fileSize: number): BundleLayout {
+  const m = V1.exec(text);
   if (!m) throw new FormatError('MALFORMED', 'not a countersign bundle (bad header line)');
-  const envelopeLength = Number(m[1]);
-  if (envelopeLength > maxEnvelope) {
-    throw new FormatError('SIZE_LIMIT', `bundle envelope is ${envelopeLength} bytes; the limit is ${maxEnvelope}`);
+  const envelope: BundleSection = { name: 'envelope', offset: m[0].length, length: Number(m[1]) };
+  checkEnvelopeSize(envelope, maxEnvelope);
+  const archiveOffset = envelope.offset + envelope.length;
+  if (archiveOffset > fileSize) throw new FormatError('MALFORMED', 'the bundle is truncated inside its envelope');
+  const archive: BundleSection = { name: 'archive', offset: archiveOffset, length: fileSize - archiveOffset };
+  return { version: 1, sections: [envelope, archive], envelope, archive };
+}
+
+function parseV2(text: string, maxEnvelope: number, fileSize: number): BundleLayout {
+  const m = V2.exec(text);
+  if (!m) throw new FormatError('MALFORMED', 'bad bundle v2 header line (countersign-bundle v2 <count>)');
+  const lines: Array<{ name: string; length: number }> = [];
+  SECTION.lastIndex = m[0].length;
+  for (let i = 0; i < Number(m[1]); i++) {
+    const line = SECTION.exec(text);
+    if (!line) throw new FormatError('MALFORMED', `bundle section line ${i + 1} is not "<name> <length>" within the first ${BUNDLE_HEADER_MAX} bytes`);
+    const name = line[1]!;
+    // The proof section is defined but no verifier reads it yet: refused rather than skipped unchecked.
+    if (!KNOWN.includes(name) || name === 'proof') throw unsupportedFormat('bundle', 2, `bundle section "${name}"`);
+    if (lines.some((l) => l.name === name)) throw unsupportedFormat('bundle', 2, `a duplicated bundle section "${name}"`);
+    lines.push({ name, length: Number(line[2]) });
   }
-  const envelopeOffset = m[0].length;
-  return { envelopeOffset, envelopeLength, archiveOffset: envelopeOffset + envelopeLength };
+  if (lines[0]?.name !== 'envelope') throw new FormatError('MALFORMED', 'the first bundle section must be the envelope');
+  const archiveAt = lines.findIndex((l) => l.name === 'archive');
+  if (archiveAt !== -1 && archiveAt !== lines.length - 1) throw new FormatError('MALFORMED', 'the archive must be the last bundle section');
+  let offset = SECTION.lastIndex;
+  const sections = lines.map(({ name, length }) => {
+    const section = { name: name as SectionName, offset, length };
+    offset += length;
+    return section;
+  });
+  const envelope = sections[0]!;
+  checkEnvelopeSize(envelope, maxEnvelope);
+  if (offset !== fileSize) throw new FormatError('MALFORMED', `the bundle's sections add up to ${offset} bytes, but it has ${fileSize}`);
+  return { version: 2, sections, envelope, archive: sections.find((s) => s.name === 'archive') };
+}
+
+function checkEnvelopeSize(envelope: BundleSection, maxEnvelope: number): void {
+  if (envelope.length > maxEnvelope) {
+    throw new FormatError('SIZE_LIMIT', `bundle envelope is ${envelope.length} bytes; the limit is ${maxEnvelope}`);
+  }
 }

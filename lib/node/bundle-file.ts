@@ -1,7 +1,7 @@
 // Bundle files on disk: read the envelope first, expose the archive as a lazily streamed range of the open file.
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { bundleHeader, BUNDLE_HEADER_MAX, looksLikeBundle, parseBundleHeader } from '../core/bundle.js';
+import { bundleHeader, BUNDLE_HEADER_MAX, looksLikeBundle, parseBundleHeader, type BundleLayout } from '../core/bundle.js';
 import { serializeEnvelope, type Envelope, MAX_ENVELOPE_BYTES } from '../core/envelope.js';
 import { CountersignError, FormatError, UsageError } from '../core/errors.js';
 import { readHandleChunks } from './file-chunks.js';
@@ -12,6 +12,8 @@ import { errnoOf } from '../core/errno.js';
 export interface OpenedInput extends BundleInput {
   /** True for a bundle (header + envelope + archive), false for a bare envelope JSON file. */
   isBundle: boolean;
+  /** A bundle's header version and sections, as read. */
+  layout?: BundleLayout;
   /** Closes the file the archive is streamed from. */
   close(): Promise<void>;
 }
@@ -36,15 +38,19 @@ export async function openBundleFile(path: string, maxEnvelope = MAX_ENVELOPE_BY
       await fh.close();
       return { envelopeBytes, isBundle: false, close: async () => undefined };
     }
-    const layout = parseBundleHeader(head, maxEnvelope);
-    if (layout.archiveOffset > size) throw new FormatError('MALFORMED', `${path} is truncated inside its envelope`);
-    const envelopeBytes = new Uint8Array(layout.envelopeLength);
-    await readFully(fh, envelopeBytes, layout.envelopeOffset, path);
-    const archiveSize = size - layout.archiveOffset;
+    const layout = parseBundleHeader(head, maxEnvelope, size);
+    const envelopeBytes = new Uint8Array(layout.envelope.length);
+    await readFully(fh, envelopeBytes, layout.envelope.offset, path);
+    const { archive } = layout;
+    if (!archive) {
+      await fh.close();
+      return { envelopeBytes, isBundle: true, layout, close: async () => undefined };
+    }
     return {
       envelopeBytes,
       isBundle: true,
-      archive: { size: archiveSize, chunks: () => readHandleChunks(fh, layout.archiveOffset, archiveSize) },
+      layout,
+      archive: { size: archive.length, chunks: () => readHandleChunks(fh, archive.offset, archive.length) },
       close: () => fh.close(),
     };
   } catch (err) {
@@ -87,7 +93,7 @@ function ioError(err: unknown, path: string): unknown {
 }
 
 /**
- * Writes header + envelope + archive to a temporary file, fsyncs, and moves it into place: an existing
+ * Writes a v2 header + envelope + archive to a temporary file, fsyncs, and moves it into place: an existing
  * target is replaced only with `force` (else OUTPUT_EXISTS).
  */
 export async function writeBundleFile(target: string, envelope: Envelope, archive: ArchiveInput, opts: { force?: boolean } = {}): Promise<void> {
@@ -98,7 +104,7 @@ export async function writeBundleFile(target: string, envelope: Envelope, archiv
     throw new UsageError('IO', `cannot write bundle ${target}: ${err.code ?? err.message}`);
   });
   try {
-    await fh.write(bundleHeader(envelopeBytes.length));
+    await fh.write(bundleHeader(envelopeBytes.length, archive.size));
     await fh.write(envelopeBytes);
     for await (const chunk of archive.chunks()) await fh.write(chunk);
     await fh.sync();

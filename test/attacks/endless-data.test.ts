@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBundleFile } from '../../lib/node/bundle-file.js';
+import { concatBytes, utf8 } from '../../lib/core/bytes.js';
 import type { ArchiveInput } from '../../lib/core/verify.js';
 import { bundleBytes, envelopeBytes, fixtures } from './generate.js';
 import { accepts, input, rejected, rejection, resigned, sha256Hex, siteOptions, tarOf, untouchable, withArchive } from './support.js';
@@ -120,9 +121,17 @@ describe('Endless data attack', function () {
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('a bundle file extended to 2 GiB (sparse): DIGEST_MISMATCH without reading the archive', async () => {
-      const path = join(dir, 'huge.bundle');
+    it('a v2 bundle file extended to 2 GiB (sparse): MALFORMED from its section lengths, before the envelope is read', async () => {
+      const path = join(dir, 'huge-v2.bundle');
       writeFileSync(path, bundleBytes(envelope, archive));
+      truncateSync(path, 2 * GiB);
+      expect((await rejected(openBundleFile(path))).code).to.equal('MALFORMED');
+    });
+
+    it('a v1 bundle file extended to 2 GiB (sparse): DIGEST_MISMATCH without reading the archive', async () => {
+      const path = join(dir, 'huge.bundle');
+      const env = envelopeBytes(envelope);
+      writeFileSync(path, concatBytes(utf8(`countersign-bundle v1 ${env.length}\n`), env, archive));
       truncateSync(path, 2 * GiB);
       const bundle = await openBundleFile(path);
       try {

@@ -83,7 +83,7 @@ export function envelopeBytes(envelope: Envelope): Uint8Array {
 /** Header line, envelope, archive: the bundle file format (lib/core/bundle.ts). */
 export function bundleBytes(envelope: Envelope, archive: Uint8Array): Uint8Array {
   const env = envelopeBytes(envelope);
-  return concatBytes(bundleHeader(env.length), env, archive);
+  return concatBytes(bundleHeader(env.length, archive.length), env, archive);
 }
 
 // ---------------------------------------------------------------------------------------------

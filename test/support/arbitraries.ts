@@ -26,15 +26,11 @@ export function openBundleBytes(
     if (file.length > maxEnvelope) throw new FormatError('SIZE_LIMIT', `${file.length} bytes; an envelope may be at most ${maxEnvelope}`);
     return { envelopeBytes: file, isBundle: false };
   }
-  const layout = parseBundleHeader(head, maxEnvelope);
-  if (layout.archiveOffset > file.length) throw new FormatError('MALFORMED', 'truncated inside its envelope');
-  const archive = file.subarray(layout.archiveOffset);
-  return {
-    envelopeBytes: file.subarray(layout.envelopeOffset, layout.archiveOffset),
-    isBundle: true,
-    archiveBytes: archive,
-    archive: { size: archive.length, chunks: () => inChunks(archive, chunkSizes) },
-  };
+  const layout = parseBundleHeader(head, maxEnvelope, file.length);
+  const envelopeBytes = file.subarray(layout.envelope.offset, layout.envelope.offset + layout.envelope.length);
+  if (!layout.archive) return { envelopeBytes, isBundle: true };
+  const archive = file.subarray(layout.archive.offset, layout.archive.offset + layout.archive.length);
+  return { envelopeBytes, isBundle: true, archiveBytes: archive, archive: { size: archive.length, chunks: () => inChunks(archive, chunkSizes) } };
 }
 
 /** Splits bytes into chunks whose sizes cycle through `sizes` (each at least 1). */
@@ -54,7 +50,7 @@ export const chunkSizesArb = fc.array(
 );
 
 export function rebundle(envelope: Uint8Array, archive: Uint8Array): Uint8Array {
-  return concatBytes(bundleHeader(envelope.length), envelope, archive);
+  return concatBytes(bundleHeader(envelope.length, archive.length), envelope, archive);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -141,7 +141,7 @@ export async function* chunked(bytes: Uint8Array, size = 1000): AsyncGenerator<U
 
 export function bundleFileBytes(envelope: Envelope, archive: Uint8Array): Uint8Array {
   const env = envelopeBytes(envelope);
-  return concatBytes(bundleHeader(env.length), env, archive);
+  return concatBytes(bundleHeader(env.length, archive.length), env, archive);
 }
 
 /** The manifest with its archive size and digests replaced by those of `archive`. */
