@@ -1,0 +1,169 @@
+// spec/versioning.md: bundle v1 and v2, payload `format`, and FORMAT_UNSUPPORTED for anything newer.
+import { expect } from 'chai';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openBundleFile } from '../lib/bundle-file.js';
+import { concatBytes, utf8 } from '../lib/bytes.js';
+import { canonicalBytes } from '../lib/canonical.js';
+import { createEnvelope } from '../lib/envelope.js';
+import { CountersignError, VerificationError, type ErrorCode } from '../lib/errors.js';
+import { createPolicy, policyFromPayload, readPolicyDocument } from '../lib/policy.js';
+import { createRevocation, revocationFromPayload } from '../lib/revocation.js';
+import { verifyBundle, type VerifyOptions } from '../lib/verify.js';
+import { runCli } from './support/cli.js';
+import { bundleFileBytes, envelopeBytes, makePolicy, makeRelease, NOW, signedBy, tempDir, type TestPolicy } from './support/fixtures.js';
+
+async function codeOf(promise: Promise<unknown>): Promise<{ code: ErrorCode; details: Record<string, unknown> }> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).to.be.instanceOf(CountersignError);
+    const e = err as CountersignError;
+    if (e instanceof VerificationError) return { code: e.reasons[0]!.code, details: e.reasons[0]!.details ?? {} };
+    return { code: e.code, details: e.details };
+  }
+  throw new Error('expected a rejection');
+}
+
+const codeOfSync = (f: () => unknown) => codeOf(Promise.resolve().then(f));
+
+describe('versioning (spec/versioning.md)', () => {
+  let dir: string;
+  let p: TestPolicy;
+  let opts: VerifyOptions;
+  const release = makeRelease();
+  let env: Uint8Array;
+  let n = 0;
+
+  before(() => {
+    dir = tempDir();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => {
+    p = makePolicy(5, 3);
+    opts = { trusted: p.trusted, now: NOW, site: { product: 'drupal', component: 'core', installed: '10.2.3' } };
+    env = envelopeBytes(signedBy(release.envelope, p.signers.slice(0, 3)));
+  });
+
+  /** Writes `bytes` to a new file, opens it as openBundleFile does, verifies it, and closes it. */
+  async function verifyFile(bytes: Uint8Array) {
+    const path = join(dir, `b${n++}.bundle`);
+    writeFileSync(path, bytes);
+    const input = await openBundleFile(path);
+    try {
+      return { layout: input.layout, verified: await verifyBundle(input, opts) };
+    } finally {
+      await input.close();
+    }
+  }
+
+  /** A v2 bundle with the given section lines (name, length) and bytes. */
+  function v2(lines: Array<[string, number]>, ...bytes: Uint8Array[]): Uint8Array {
+    return concatBytes(utf8(`countersign-bundle v2 ${lines.length}\n${lines.map(([name, length]) => `${name} ${length}\n`).join('')}`), ...bytes);
+  }
+
+  describe('bundles', () => {
+    it('a v1 bundle (envelope, then the archive as the rest of the file) is accepted', async () => {
+      const { layout, verified } = await verifyFile(concatBytes(utf8(`countersign-bundle v1 ${env.length}\n`), env, release.archive));
+      expect(layout?.version).to.equal(1);
+      expect(verified.document.kind).to.equal('manifest');
+    });
+
+    it('a v2 bundle (envelope and archive sections), as assemble writes it, is accepted', async () => {
+      const bytes = bundleFileBytes(signedBy(release.envelope, p.signers.slice(0, 3)), release.archive);
+      expect(Buffer.from(bytes.subarray(0, 24)).toString('latin1')).to.equal('countersign-bundle v2 2\n');
+      const { layout, verified } = await verifyFile(bytes);
+      expect(layout?.sections.map((s) => [s.name, s.length])).to.deep.equal([['envelope', env.length], ['archive', release.archive.length]]);
+      expect(verified.document.kind).to.equal('manifest');
+    });
+
+    it('a v2 bundle with an unknown section: FORMAT_UNSUPPORTED', async () => {
+      const extra = utf8('{}');
+      const r = await codeOf(verifyFile(v2([['envelope', env.length], ['signatures', extra.length], ['archive', release.archive.length]], env, extra, release.archive)));
+      expect(r.code).to.equal('FORMAT_UNSUPPORTED');
+      expect(r.details).to.deep.include({ document: 'bundle', format: 2 });
+    });
+
+    it('a v2 bundle with a duplicated section (a second envelope, or a second archive): FORMAT_UNSUPPORTED', async () => {
+      const twoEnvelopes = v2([['envelope', env.length], ['envelope', env.length], ['archive', release.archive.length]], env, env, release.archive);
+      expect((await codeOf(verifyFile(twoEnvelopes))).code).to.equal('FORMAT_UNSUPPORTED');
+      const twoArchives = v2([['envelope', env.length], ['archive', 0], ['archive', release.archive.length]], env, release.archive);
+      expect((await codeOf(verifyFile(twoArchives))).code).to.equal('FORMAT_UNSUPPORTED');
+    });
+
+    it('a proof section is refused with FORMAT_UNSUPPORTED until a verifier checks proofs', async () => {
+      const proof = utf8('{}');
+      const r = await codeOf(verifyFile(v2([['envelope', env.length], ['proof', proof.length], ['archive', release.archive.length]], env, proof, release.archive)));
+      expect(r.code).to.equal('FORMAT_UNSUPPORTED');
+    });
+
+    it('a v3 header: FORMAT_UNSUPPORTED with the versions this release reads', async () => {
+      const r = await codeOf(verifyFile(concatBytes(utf8(`countersign-bundle v3 1\nenvelope ${env.length}\n`), env)));
+      expect(r.code).to.equal('FORMAT_UNSUPPORTED');
+      expect(r.details).to.deep.equal({ document: 'bundle', format: 3, supported: [1, 2] });
+    });
+
+    it('v2 section lengths that do not add up to the file size (one byte short or over): MALFORMED', async () => {
+      const lines = (archive: number): Array<[string, number]> => [['envelope', env.length], ['archive', archive]];
+      expect((await codeOf(verifyFile(v2(lines(release.archive.length + 1), env, release.archive)))).code).to.equal('MALFORMED');
+      expect((await codeOf(verifyFile(v2(lines(release.archive.length - 1), env, release.archive)))).code).to.equal('MALFORMED');
+      expect((await codeOf(verifyFile(v2([['envelope', env.length + 1]], env)))).code).to.equal('MALFORMED');
+    });
+
+    it('v2 sections out of order (the envelope not first, the archive not last): MALFORMED', async () => {
+      expect((await codeOf(verifyFile(v2([['archive', release.archive.length], ['envelope', env.length]], release.archive, env)))).code).to.equal('MALFORMED');
+    });
+
+    it('inspect shows the bundle version and its sections; a v3 bundle is FORMAT_UNSUPPORTED, exit 1', async () => {
+      const path = join(dir, 'inspect.bundle');
+      writeFileSync(path, bundleFileBytes(signedBy(release.envelope, p.signers.slice(0, 3)), release.archive));
+      const r = await runCli(['inspect', path, '--json'], { now: NOW });
+      expect(r.json).to.deep.include({ bundleFormat: 2, payloadFormat: 1, sections: [{ name: 'envelope', length: env.length }, { name: 'archive', length: release.archive.length }] });
+      writeFileSync(path, concatBytes(utf8(`countersign-bundle v3 1\nenvelope ${env.length}\n`), env));
+      const v3 = await runCli(['inspect', path, '--json'], { now: NOW });
+      expect(v3.code).to.equal(1);
+      expect(v3.json).to.include({ ok: false, code: 'FORMAT_UNSUPPORTED' });
+    });
+  });
+
+  describe('payload format', () => {
+    const resigned = (payload: Record<string, unknown>) =>
+      ({ envelopeBytes: envelopeBytes(signedBy(createEnvelope('manifest', canonicalBytes(payload)), p.signers.slice(0, 3))), archive: { size: release.archive.length, chunks: async function* () { yield release.archive; } } });
+
+    it('writers emit format 1: build, policy init/rotate, revoke', () => {
+      expect(release.manifest.format).to.equal(1);
+      expect(createPolicy({ threshold: 1, signers: [{ name: 'a', publicKey: p.signers[0]!.publicKey }], expires: new Date('2027-01-01T00:00:00Z') }).format).to.equal(1);
+      const revocation = createRevocation({ product: 'drupal', component: 'core', version: '10.2.4', reason: 'r', created: NOW, policyVersion: 1 });
+      expect(revocationFromPayload(Buffer.from(revocation.payload, 'base64')).format).to.equal(1);
+    });
+
+    it('a payload with format 1 is accepted', async () => {
+      const v = await verifyBundle(resigned({ ...release.manifest, format: 1 }), opts);
+      expect(v.document.kind === 'manifest' && v.document.manifest.format).to.equal(1);
+    });
+
+    it('a payload without format is format 1 and accepted (documents written before 0.2.0)', async () => {
+      const { format: _, ...old } = release.manifest;
+      const v = await verifyBundle(resigned(old), opts);
+      expect(v.document.kind).to.equal('manifest');
+      // keys-example/policy.signed.json predates the member and still reads.
+      const policy = readPolicyDocument(readFileSync('keys-example/policy.signed.json'));
+      expect(policy.policy).to.not.have.property('format');
+    });
+
+    it('a payload with format 2: FORMAT_UNSUPPORTED, not SCHEMA_INVALID, even with a member the schema does not know', async () => {
+      for (const payload of [{ ...release.manifest, format: 2 }, { ...release.manifest, format: 2, log: 'x' }, { ...release.manifest, format: '2' }]) {
+        const r = await codeOf(verifyBundle(resigned(payload), opts));
+        expect(r.code).to.equal('FORMAT_UNSUPPORTED');
+        expect(r.details).to.deep.include({ document: 'manifest', supported: [1] });
+      }
+    });
+
+    it('policy and revocation payloads with format 2 (trust store, rotation, revoke): FORMAT_UNSUPPORTED', async () => {
+      const policy = { ...p.trusted.policy, format: 2 };
+      expect((await codeOfSync(() => policyFromPayload(canonicalBytes(policy)))).code).to.equal('FORMAT_UNSUPPORTED');
+      const revocation = { product: 'drupal', component: 'core', version: '10.2.4', reason: 'r', created: '2026-11-23T12:00:00Z', policyVersion: 1, format: 2 };
+      expect((await codeOfSync(() => revocationFromPayload(canonicalBytes(revocation)))).code).to.equal('FORMAT_UNSUPPORTED');
+    });
+  });
+});
