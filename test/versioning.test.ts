@@ -2,14 +2,14 @@
 import { expect } from 'chai';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openBundleFile } from '../lib/bundle-file.js';
-import { concatBytes, utf8 } from '../lib/bytes.js';
-import { canonicalBytes } from '../lib/canonical.js';
-import { createEnvelope } from '../lib/envelope.js';
-import { CountersignError, VerificationError, type ErrorCode } from '../lib/errors.js';
-import { createPolicy, policyFromPayload, readPolicyDocument } from '../lib/policy.js';
-import { createRevocation, revocationFromPayload } from '../lib/revocation.js';
-import { verifyBundle, type VerifyOptions } from '../lib/verify.js';
+import { openBundleFile } from '../lib/node/bundle-file.js';
+import { concatBytes, utf8 } from '../lib/core/bytes.js';
+import { canonicalBytes } from '../lib/core/canonical.js';
+import { createEnvelope } from '../lib/core/envelope.js';
+import { CountersignError, VerificationError, type ErrorCode } from '../lib/core/errors.js';
+import { createPolicy, policyFromPayload, readPolicyDocument } from '../lib/core/policy.js';
+import { createRevocation, revocationFromPayload } from '../lib/core/revocation.js';
+import { verifyBundle, type VerifyOptions } from '../lib/core/verify.js';
 import { runCli } from './support/cli.js';
 import { bundleFileBytes, envelopeBytes, makePolicy, makeRelease, NOW, signedBy, tempDir, type TestPolicy } from './support/fixtures.js';
 
