@@ -22,9 +22,9 @@ const NEXT_RELEASE = '0.3.0';
 export type FormattedDocument = 'policy' | 'manifest' | 'revocation' | 'bundle';
 
 /** Refuses a format this release does not read: FORMAT_UNSUPPORTED with {document, format, supported}. */
-export function unsupportedFormat(document: FormattedDocument, format: unknown, what = `${document} format ${String(format)}`): FormatError {
+export function unsupportedFormat(document: FormattedDocument, format: unknown, what = `${document} format ${JSON.stringify(format)}`): FormatError {
   const supported = Object.keys(INTRODUCED[document === 'bundle' ? 'bundle' : 'payload']).map(Number);
-  return new FormatError('FORMAT_UNSUPPORTED', `${what} is not supported by this countersign (it reads ${supported.join(', ')}); update countersign to >= ${NEXT_RELEASE}`, {
+  return new FormatError('FORMAT_UNSUPPORTED', `${what} is not supported by this countersign (it reads ${document === 'bundle' ? 'bundle v' : 'format '}${supported.join(', ')}); update countersign to >= ${NEXT_RELEASE}`, {
     document,
     format,
     supported,
