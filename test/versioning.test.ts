@@ -73,27 +73,73 @@ describe('versioning (spec/versioning.md)', () => {
       const bytes = bundleFileBytes(signedBy(release.envelope, p.signers.slice(0, 3)), release.archive);
       expect(Buffer.from(bytes.subarray(0, 24)).toString('latin1')).to.equal('countersign-bundle v2 2\n');
       const { layout, verified } = await verifyFile(bytes);
-      expect(layout?.sections.map((s) => [s.name, s.length])).to.deep.equal([['envelope', env.length], ['archive', release.archive.length]]);
+      expect(layout?.sections.map((s) => [s.name, s.length])).to.deep.equal([
+        ['envelope', env.length],
+        ['archive', release.archive.length],
+      ]);
       expect(verified.document.kind).to.equal('manifest');
     });
 
     it('a v2 bundle with an unknown section: FORMAT_UNSUPPORTED', async () => {
       const extra = utf8('{}');
-      const r = await codeOf(verifyFile(v2([['envelope', env.length], ['signatures', extra.length], ['archive', release.archive.length]], env, extra, release.archive)));
+      const r = await codeOf(
+        verifyFile(
+          v2(
+            [
+              ['envelope', env.length],
+              ['signatures', extra.length],
+              ['archive', release.archive.length],
+            ],
+            env,
+            extra,
+            release.archive,
+          ),
+        ),
+      );
       expect(r.code).to.equal('FORMAT_UNSUPPORTED');
       expect(r.details).to.deep.include({ document: 'bundle', format: 2 });
     });
 
     it('a v2 bundle with a duplicated section (a second envelope, or a second archive): FORMAT_UNSUPPORTED', async () => {
-      const twoEnvelopes = v2([['envelope', env.length], ['envelope', env.length], ['archive', release.archive.length]], env, env, release.archive);
+      const twoEnvelopes = v2(
+        [
+          ['envelope', env.length],
+          ['envelope', env.length],
+          ['archive', release.archive.length],
+        ],
+        env,
+        env,
+        release.archive,
+      );
       expect((await codeOf(verifyFile(twoEnvelopes))).code).to.equal('FORMAT_UNSUPPORTED');
-      const twoArchives = v2([['envelope', env.length], ['archive', 0], ['archive', release.archive.length]], env, release.archive);
+      const twoArchives = v2(
+        [
+          ['envelope', env.length],
+          ['archive', 0],
+          ['archive', release.archive.length],
+        ],
+        env,
+        release.archive,
+      );
       expect((await codeOf(verifyFile(twoArchives))).code).to.equal('FORMAT_UNSUPPORTED');
     });
 
     it('a proof section is refused with FORMAT_UNSUPPORTED until a verifier checks proofs', async () => {
       const proof = utf8('{}');
-      const r = await codeOf(verifyFile(v2([['envelope', env.length], ['proof', proof.length], ['archive', release.archive.length]], env, proof, release.archive)));
+      const r = await codeOf(
+        verifyFile(
+          v2(
+            [
+              ['envelope', env.length],
+              ['proof', proof.length],
+              ['archive', release.archive.length],
+            ],
+            env,
+            proof,
+            release.archive,
+          ),
+        ),
+      );
       expect(r.code).to.equal('FORMAT_UNSUPPORTED');
     });
 
@@ -104,21 +150,46 @@ describe('versioning (spec/versioning.md)', () => {
     });
 
     it('v2 section lengths that do not add up to the file size (one byte short or over): MALFORMED', async () => {
-      const lines = (archive: number): Array<[string, number]> => [['envelope', env.length], ['archive', archive]];
+      const lines = (archive: number): Array<[string, number]> => [
+        ['envelope', env.length],
+        ['archive', archive],
+      ];
       expect((await codeOf(verifyFile(v2(lines(release.archive.length + 1), env, release.archive)))).code).to.equal('MALFORMED');
       expect((await codeOf(verifyFile(v2(lines(release.archive.length - 1), env, release.archive)))).code).to.equal('MALFORMED');
       expect((await codeOf(verifyFile(v2([['envelope', env.length + 1]], env)))).code).to.equal('MALFORMED');
     });
 
     it('v2 sections out of order (the envelope not first, the archive not last): MALFORMED', async () => {
-      expect((await codeOf(verifyFile(v2([['archive', release.archive.length], ['envelope', env.length]], release.archive, env)))).code).to.equal('MALFORMED');
+      expect(
+        (
+          await codeOf(
+            verifyFile(
+              v2(
+                [
+                  ['archive', release.archive.length],
+                  ['envelope', env.length],
+                ],
+                release.archive,
+                env,
+              ),
+            ),
+          )
+        ).code,
+      ).to.equal('MALFORMED');
     });
 
     it('inspect shows the bundle version and its sections; a v3 bundle is FORMAT_UNSUPPORTED, exit 1', async () => {
       const path = join(dir, 'inspect.bundle');
       writeFileSync(path, bundleFileBytes(signedBy(release.envelope, p.signers.slice(0, 3)), release.archive));
       const r = await runCli(['inspect', path, '--json'], { now: NOW });
-      expect(r.json).to.deep.include({ bundleFormat: 2, payloadFormat: 1, sections: [{ name: 'envelope', length: env.length }, { name: 'archive', length: release.archive.length }] });
+      expect(r.json).to.deep.include({
+        bundleFormat: 2,
+        payloadFormat: 1,
+        sections: [
+          { name: 'envelope', length: env.length },
+          { name: 'archive', length: release.archive.length },
+        ],
+      });
       writeFileSync(path, concatBytes(utf8(`countersign-bundle v3 1\nenvelope ${env.length}\n`), env));
       const v3 = await runCli(['inspect', path, '--json'], { now: NOW });
       expect(v3.code).to.equal(1);
@@ -127,12 +198,21 @@ describe('versioning (spec/versioning.md)', () => {
   });
 
   describe('payload format', () => {
-    const resigned = (payload: Record<string, unknown>) =>
-      ({ envelopeBytes: envelopeBytes(signedBy(createEnvelope('manifest', canonicalBytes(payload)), p.signers.slice(0, 3))), archive: { size: release.archive.length, chunks: async function* () { yield release.archive; } } });
+    const resigned = (payload: Record<string, unknown>) => ({
+      envelopeBytes: envelopeBytes(signedBy(createEnvelope('manifest', canonicalBytes(payload)), p.signers.slice(0, 3))),
+      archive: {
+        size: release.archive.length,
+        chunks: async function* () {
+          yield release.archive;
+        },
+      },
+    });
 
     it('writers emit format 1: build, policy init/rotate, revoke', () => {
       expect(release.manifest.format).to.equal(1);
-      expect(createPolicy({ threshold: 1, signers: [{ name: 'a', publicKey: p.signers[0]!.publicKey }], expires: new Date('2027-01-01T00:00:00Z') }).format).to.equal(1);
+      expect(
+        createPolicy({ threshold: 1, signers: [{ name: 'a', publicKey: p.signers[0]!.publicKey }], expires: new Date('2027-01-01T00:00:00Z') }).format,
+      ).to.equal(1);
       const revocation = createRevocation({ product: 'drupal', component: 'core', version: '10.2.4', reason: 'r', created: NOW, policyVersion: 1 });
       expect(revocationFromPayload(Buffer.from(revocation.payload, 'base64')).format).to.equal(1);
     });
@@ -152,7 +232,11 @@ describe('versioning (spec/versioning.md)', () => {
     });
 
     it('a payload with format 2: FORMAT_UNSUPPORTED, not SCHEMA_INVALID, even with a member the schema does not know', async () => {
-      for (const payload of [{ ...release.manifest, format: 2 }, { ...release.manifest, format: 2, log: 'x' }, { ...release.manifest, format: '2' }]) {
+      for (const payload of [
+        { ...release.manifest, format: 2 },
+        { ...release.manifest, format: 2, log: 'x' },
+        { ...release.manifest, format: '2' },
+      ]) {
         const r = await codeOf(verifyBundle(resigned(payload), opts));
         expect(r.code).to.equal('FORMAT_UNSUPPORTED');
         expect(r.details).to.deep.include({ document: 'manifest', supported: [1] });

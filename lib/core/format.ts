@@ -24,11 +24,15 @@ export type FormattedDocument = 'policy' | 'manifest' | 'revocation' | 'bundle';
 /** Refuses a format this release does not read: FORMAT_UNSUPPORTED with {document, format, supported}. */
 export function unsupportedFormat(document: FormattedDocument, format: unknown, what = `${document} format ${JSON.stringify(format)}`): FormatError {
   const supported = Object.keys(INTRODUCED[document === 'bundle' ? 'bundle' : 'payload']).map(Number);
-  return new FormatError('FORMAT_UNSUPPORTED', `${what} is not supported by this countersign (it reads ${document === 'bundle' ? 'bundle v' : 'format '}${supported.join(', ')}); update countersign to >= ${NEXT_RELEASE}`, {
-    document,
-    format,
-    supported,
-  });
+  return new FormatError(
+    'FORMAT_UNSUPPORTED',
+    `${what} is not supported by this countersign (it reads ${document === 'bundle' ? 'bundle v' : 'format '}${supported.join(', ')}); update countersign to >= ${NEXT_RELEASE}`,
+    {
+      document,
+      format,
+      supported,
+    },
+  );
 }
 
 /**
