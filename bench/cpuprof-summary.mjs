@@ -60,12 +60,39 @@ for (const [id, us] of self) {
 
 // Inclusive time of named functions (each sample counted once per function name).
 const WATCH = [
-  'run', 'parseAsync', 'createParser', 'handler',
-  'loadTrustedPolicy', 'readBundleFile', 'verifyBundle', 'openEnvelope', 'manifestFromPayload', 'countQuorum', 'verifyStrict',
-  'verifyArchiveStream', 'readFileChunks', 'push',
-  'validator', 'compile', 'compileSchema',
-  'buildRelease', 'scanTree', 'walk', 'add', 'checkPathSet', 'sortByPathBytes', 'canonicalBytes', 'validate', 'checkManifest',
-  'serializeEnvelope', 'writeDurably', 'readFileSync', 'writeSync', 'fsyncSync', 'lstatSync', 'readdirSync',
+  'run',
+  'parseAsync',
+  'createParser',
+  'handler',
+  'loadTrustedPolicy',
+  'readBundleFile',
+  'verifyBundle',
+  'openEnvelope',
+  'manifestFromPayload',
+  'countQuorum',
+  'verifyStrict',
+  'verifyArchiveStream',
+  'readFileChunks',
+  'push',
+  'validator',
+  'compile',
+  'compileSchema',
+  'buildRelease',
+  'scanTree',
+  'walk',
+  'add',
+  'checkPathSet',
+  'sortByPathBytes',
+  'canonicalBytes',
+  'validate',
+  'checkManifest',
+  'serializeEnvelope',
+  'writeDurably',
+  'readFileSync',
+  'writeSync',
+  'fsyncSync',
+  'lstatSync',
+  'readdirSync',
 ];
 const inclusive = new Map();
 for (const [id, us] of self) {
@@ -73,7 +100,12 @@ for (const [id, us] of self) {
   for (let n = id; n !== undefined; n = parent.get(n)) {
     const cf = byId.get(n).callFrame;
     if (WATCH.includes(cf.functionName) && (cf.url.includes('/dist/') || cf.url.includes('ajv') || cf.url.startsWith('node:fs') || cf.url.includes('yargs'))) {
-      names.add(`${cf.functionName} (${cf.url.replace(/^.*\/(node_modules\/[^/]+|dist\/[^/]+\/[^/]+)$/, '$1').replace(/^.*\/(node_modules\/[^/]+)\/.*$/, '$1').replace(/^file:\/\//, '')})`);
+      names.add(
+        `${cf.functionName} (${cf.url
+          .replace(/^.*\/(node_modules\/[^/]+|dist\/[^/]+\/[^/]+)$/, '$1')
+          .replace(/^.*\/(node_modules\/[^/]+)\/.*$/, '$1')
+          .replace(/^file:\/\//, '')})`,
+      );
     }
   }
   for (const name of names) inclusive.set(name, (inclusive.get(name) ?? 0) + us);
@@ -86,7 +118,9 @@ const result = {
   wallMs: ms(prof.endTime - prof.startTime),
   sampledMs: ms(totalUs),
   byArea: sorted(areas).map(([area, us]) => ({ area, ms: ms(us), pct: (100 * us) / totalUs })),
-  topSelf: sorted(funcs).slice(0, top).map(([fn, us]) => ({ fn, ms: ms(us), pct: (100 * us) / totalUs })),
+  topSelf: sorted(funcs)
+    .slice(0, top)
+    .map(([fn, us]) => ({ fn, ms: ms(us), pct: (100 * us) / totalUs })),
   inclusive: sorted(inclusive).map(([fn, us]) => ({ fn, ms: ms(us), pct: (100 * us) / totalUs })),
 };
 if (outPath) writeFileSync(outPath, JSON.stringify(result, null, 2));

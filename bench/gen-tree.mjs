@@ -55,7 +55,7 @@ if (mode === 'one') {
   mkdirSync(dirname(target), { recursive: true });
   const next = keystream(seed);
   const fd = openSync(target, 'w');
-  for (let left = bytes; left > 0; ) {
+  for (let left = bytes; left > 0;) {
     const piece = next(Math.min(left, 8 << 20));
     writeSync(fd, piece);
     left -= piece.length;

@@ -17,7 +17,9 @@ rmSync(next, { recursive: true, force: true });
 cpSync(site, next, { recursive: true, preserveTimestamps: true });
 
 function files(dir) {
-  return readdirSync(dir).sort().flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
+  return readdirSync(dir)
+    .sort()
+    .flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
 }
 const all = files(next);
 const step = Math.floor(all.length / changed);
@@ -27,7 +29,13 @@ const remove = picked.slice(modify.length, modify.length + Math.floor(changed * 
 const addCount = changed - modify.length - remove.length;
 const out = [];
 for (const f of modify) {
-  writeFileSync(f, createHash('sha512').update(`modified ${relative(next, f)}`).digest('hex').repeat(8));
+  writeFileSync(
+    f,
+    createHash('sha512')
+      .update(`modified ${relative(next, f)}`)
+      .digest('hex')
+      .repeat(8),
+  );
   out.push(relative(next, f));
 }
 for (const f of remove) rmSync(f);

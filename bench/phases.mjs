@@ -131,7 +131,11 @@ decomposition.push(await pass('read only (readFileChunks, 1 MiB x2 buffers)', ()
   const h = createHash('sha256');
   const b = createHash('sha512');
   for await (const c of readFileChunks(bundlePath)) (h.update(c), b.update(c));
-  decomposition.push({ pass: 'whole bundle file: read + SHA-256 + SHA-512 only (floor for the two archive digests)', ms: performance.now() - t, MBps: archive.size / 1e6 / ((performance.now() - t) / 1000) });
+  decomposition.push({
+    pass: 'whole bundle file: read + SHA-256 + SHA-512 only (floor for the two archive digests)',
+    ms: performance.now() - t,
+    MBps: archive.size / 1e6 / ((performance.now() - t) / 1000),
+  });
 }
 
 const result = {

@@ -27,7 +27,24 @@ const progress = { finished: 0 };
 const tail = { start: null, finishedBefore: 0, polls: 0, pollMs: 0 };
 const ticker = setInterval(() => process.stderr.write(`   [hub ${mode} c=${concurrency}] ${progress.finished}/${N} sites\n`), 15_000);
 
-const REGISTRY_METHODS = ['close', 'addSite', 'getSite', 'countSites', 'putOffer', 'getOffer', 'listOffers', 'createCampaign', 'getCampaign', 'unfinishedCampaign', 'claimDeliveries', 'finishDelivery', 'campaignProgress', 'deliveryResults', 'finishCampaign', 'nextDue'];
+const REGISTRY_METHODS = [
+  'close',
+  'addSite',
+  'getSite',
+  'countSites',
+  'putOffer',
+  'getOffer',
+  'listOffers',
+  'createCampaign',
+  'getCampaign',
+  'unfinishedCampaign',
+  'claimDeliveries',
+  'finishDelivery',
+  'campaignProgress',
+  'deliveryResults',
+  'finishCampaign',
+  'nextDue',
+];
 
 /** The registry with the synchronous time of each call counted (better-sqlite3 blocks the event loop for exactly that long). */
 function timedRegistry(registry, acc) {
@@ -91,7 +108,8 @@ async function hawkRun() {
     retryBaseMs: 500,
     agent,
     log: (e) => {
-      if (e.event === 'delivery-failed') failedAttempts[`${e.code}${e.final ? ' (final)' : ''}`] = (failedAttempts[`${e.code}${e.final ? ' (final)' : ''}`] ?? 0) + 1;
+      if (e.event === 'delivery-failed')
+        failedAttempts[`${e.code}${e.final ? ' (final)' : ''}`] = (failedAttempts[`${e.code}${e.final ? ' (final)' : ''}`] ?? 0) + 1;
     },
   });
   const patchMs = performance.now() - t0;
@@ -102,7 +120,10 @@ async function hawkRun() {
   const failures = {
     codes: failedAttempts,
     retries: deliveries.reduce((a, d) => a + d.attempts - 1, 0),
-    sample: deliveries.filter((d) => d.state === 'failed').slice(0, 3).map((d) => d.result),
+    sample: deliveries
+      .filter((d) => d.state === 'failed')
+      .slice(0, 3)
+      .map((d) => d.result),
   };
   await registry.close();
   return {
@@ -120,7 +141,10 @@ async function hawkRun() {
     registryMs: Object.fromEntries(Object.entries(registryMs).map(([k, v]) => [k, { calls: v.calls, ms: round(v.ms) }])),
     registryTotalMs: round(Object.values(registryMs).reduce((a, v) => a + v.ms, 0)),
     failures,
-    tail: tailMs === null ? null : { ms: round(tailMs), sites: summary.done + summary.failed - tail.finishedBefore, claimPolls: tail.polls, registryPollMs: round(tail.pollMs) },
+    tail:
+      tailMs === null
+        ? null
+        : { ms: round(tailMs), sites: summary.done + summary.failed - tail.finishedBefore, claimPolls: tail.polls, registryPollMs: round(tail.pollMs) },
     indexJson: JSON.stringify(index),
     campaign: summary.campaign,
   };

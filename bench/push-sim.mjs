@@ -56,11 +56,41 @@ const env = { ...process.env, COUNTERSIGN_PASSPHRASE: readFileSync(join(ROOT, 'k
 const cli = (...args) => execFileSync(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 const rel = join(WORK, 'release');
 const BUNDLE = join(WORK, 'drupal-10.2.4.bundle');
-cli('build', '--source', join(ROOT, 'demo/sample/drupal-10.2.4'), '--base', join(ROOT, 'demo/sample/drupal-10.2.3'), '--product', 'drupal', '--version', '10.2.4', '--applies-to', '10.2.3', '--risk', RISK, '--advisory', 'SA-CORE-2026-001', '--policy', POLICY, '--out', rel);
+cli(
+  'build',
+  '--source',
+  join(ROOT, 'demo/sample/drupal-10.2.4'),
+  '--base',
+  join(ROOT, 'demo/sample/drupal-10.2.3'),
+  '--product',
+  'drupal',
+  '--version',
+  '10.2.4',
+  '--applies-to',
+  '10.2.3',
+  '--risk',
+  RISK,
+  '--advisory',
+  'SA-CORE-2026-001',
+  '--policy',
+  POLICY,
+  '--out',
+  rel,
+);
 const sigs = [];
 for (const who of ['alice', 'bob', 'carol']) {
   const sig = join(WORK, `${who}.sig`);
-  cli('sign', join(rel, 'drupal-10.2.4.manifest.json'), '--archive', join(rel, 'drupal-10.2.4.tar'), '--key', join(ROOT, `keys-example/${who}.key`), '--yes', '--out', sig);
+  cli(
+    'sign',
+    join(rel, 'drupal-10.2.4.manifest.json'),
+    '--archive',
+    join(rel, 'drupal-10.2.4.tar'),
+    '--key',
+    join(ROOT, `keys-example/${who}.key`),
+    '--yes',
+    '--out',
+    sig,
+  );
   sigs.push(sig);
 }
 cli('assemble', join(rel, 'drupal-10.2.4.manifest.json'), '--policy', POLICY, '--out', BUNDLE, ...sigs);
@@ -82,14 +112,15 @@ sim.once('exit', (code, signal) => {
   }
 });
 
-const fromSim = (type) => new Promise((resolve) => {
-  const on = (msg) => {
-    if (msg.type !== type) return;
-    sim.off('message', on);
-    resolve(msg);
-  };
-  sim.on('message', on);
-});
+const fromSim = (type) =>
+  new Promise((resolve) => {
+    const on = (msg) => {
+      if (msg.type !== type) return;
+      sim.off('message', on);
+      resolve(msg);
+    };
+    sim.on('message', on);
+  });
 const ask = (msg, type) => {
   const answer = fromSim(type);
   sim.send(msg);
@@ -97,7 +128,9 @@ const ask = (msg, type) => {
 };
 const ready = await fromSim('ready');
 const simSetup = await ask({ cmd: 'stats' }, 'stats');
-note(`simulator: ${N} site endpoints on port(s) ${ready.ports.join(', ')}, set up in ${(ready.setupMs / 1000).toFixed(1)} s; RSS ${mib(ready.baselineRssKiB)} -> ${mib(ready.rssKiB)} MiB`);
+note(
+  `simulator: ${N} site endpoints on port(s) ${ready.ports.join(', ')}, set up in ${(ready.setupMs / 1000).toFixed(1)} s; RSS ${mib(ready.baselineRssKiB)} -> ${mib(ready.rssKiB)} MiB`,
+);
 
 // --- The registry template: N sites, added one by one with addSite -----------------------------
 t = performance.now();
@@ -107,7 +140,14 @@ const TEMPLATE = join(WORK, 'template.db');
   const registry = await openRegistry(`sqlite:${TEMPLATE}`);
   const registered = new Date().toISOString();
   for (let i = 0; i < N; i++) {
-    await registry.addSite({ id: siteId(seed, i), endpoint: siteBase(ready.ports, i, 's'), key: siteKey(seed, i), registered, address: '127.0.0.1', privateEndpoint: true });
+    await registry.addSite({
+      id: siteId(seed, i),
+      endpoint: siteBase(ready.ports, i, 's'),
+      key: siteKey(seed, i),
+      registered,
+      address: '127.0.0.1',
+      privateEndpoint: true,
+    });
   }
   await registry.close();
 }
@@ -121,7 +161,14 @@ const PROBE_TEMPLATE = join(WORK, 'probe.db');
   const registry = await openRegistry(`sqlite:${PROBE_TEMPLATE}`);
   const registered = new Date().toISOString();
   for (let i = 0; i < PROBE; i++) {
-    await registry.addSite({ id: siteId(seed, i), endpoint: siteBase(ready.ports, i, 's'), key: siteKey(seed, i), registered, address: '127.0.0.1', privateEndpoint: true });
+    await registry.addSite({
+      id: siteId(seed, i),
+      endpoint: siteBase(ready.ports, i, 's'),
+      key: siteKey(seed, i),
+      registered,
+      address: '127.0.0.1',
+      privateEndpoint: true,
+    });
   }
   await registry.close();
 }
@@ -154,16 +201,31 @@ async function run(mode, concurrency, extra = {}, probe = 0) {
   const simStats = await ask({ cmd: 'stats' }, 'stats');
   const { off } = await ask({ cmd: 'check', mode, ...(probe ? { below: probe } : {}) }, 'check');
   const complete = result.done === sites && result.failed === 0 && off === 0;
-  const entry = { ...result, indexJson: undefined, probe: probe > 0, sites, wallMs: Math.round(wallMs), sitesNotVerifiedExactlyOnce: off, complete, simulator: { cpuMs: simStats.cpuMs, elu: simStats.elu, rssKiB: simStats.rssKiB, maxRssKiB: simStats.maxRssKiB, heapUsedKiB: simStats.heapUsedKiB } };
+  const entry = {
+    ...result,
+    indexJson: undefined,
+    probe: probe > 0,
+    sites,
+    wallMs: Math.round(wallMs),
+    sitesNotVerifiedExactlyOnce: off,
+    complete,
+    simulator: { cpuMs: simStats.cpuMs, elu: simStats.elu, rssKiB: simStats.rssKiB, maxRssKiB: simStats.maxRssKiB, heapUsedKiB: simStats.heapUsedKiB },
+  };
   runs.push(entry);
   const conv = result.conversationMs;
   note(
     `${(probe && mode === 'hawk' ? `${mode} probe` : mode).padEnd(12)} c=${String(concurrency).padEnd(4)} ${String(result.sitesPerSecond).padStart(7)} sites/s  ${result.done}/${sites} done, ${result.failed} failed` +
       `${off ? `, ${off} sites NOT verified` : ''}  conversation p50 ${conv?.p50 ?? '-'} ms p99 ${conv?.p99 ?? '-'} ms` +
       `  hub RSS ${mib(result.hub.maxRssKiB)} MiB, CPU ${(result.hub.cpuMs / 1000).toFixed(1)} s (ELU ${result.hub.elu}); sim CPU ${(simStats.cpuMs / 1000).toFixed(1)} s (ELU ${simStats.elu})` +
-      (mode === 'hawk' ? `  publish ${result.publishMs} ms, time to patch ${(result.patchMs / 1000).toFixed(1)} s, registry ${(result.registryTotalMs / 1000).toFixed(1)} s` : '') +
-      (result.failures && Object.keys(result.failures.codes).length ? `; failed attempts ${JSON.stringify(result.failures.codes)}, retries ${result.failures.retries}` : '') +
-      (result.tail ? `; tail: last ${result.tail.sites} sites took ${(result.tail.ms / 1000).toFixed(1)} s, ${result.tail.claimPolls} empty-claim polls (${(result.tail.registryPollMs / 1000).toFixed(1)} s of registry)` : ''),
+      (mode === 'hawk'
+        ? `  publish ${result.publishMs} ms, time to patch ${(result.patchMs / 1000).toFixed(1)} s, registry ${(result.registryTotalMs / 1000).toFixed(1)} s`
+        : '') +
+      (result.failures && Object.keys(result.failures.codes).length
+        ? `; failed attempts ${JSON.stringify(result.failures.codes)}, retries ${result.failures.retries}`
+        : '') +
+      (result.tail
+        ? `; tail: last ${result.tail.sites} sites took ${(result.tail.ms / 1000).toFixed(1)} s, ${result.tail.claimPolls} empty-claim polls (${(result.tail.registryPollMs / 1000).toFixed(1)} s of registry)`
+        : ''),
   );
   return { result, entry };
 }
@@ -202,7 +264,11 @@ const results = {
   setup: {
     releaseMs: Math.round(releaseMs),
     simulatorSetupMs: ready.setupMs,
-    simulatorRssKiB: { beforeSites: ready.baselineRssKiB, afterSites: ready.rssKiB, perSiteBytes: Math.round(((ready.rssKiB - ready.baselineRssKiB) * 1024) / N) },
+    simulatorRssKiB: {
+      beforeSites: ready.baselineRssKiB,
+      afterSites: ready.rssKiB,
+      perSiteBytes: Math.round(((ready.rssKiB - ready.baselineRssKiB) * 1024) / N),
+    },
     registryFillMs: Math.round(registryFillMs),
   },
   runs,

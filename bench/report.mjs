@@ -84,8 +84,18 @@ const results = {
   push: push && (push.skipped ? { skipped: push.skipped } : push),
   profile: {
     verifyPhases: phases,
-    verifyCpuProfile: verifyProf && { wallMs: verifyProf.wallMs, byArea: verifyProf.byArea.slice(0, 12), topSelf: verifyProf.topSelf, inclusive: verifyProf.inclusive },
-    buildCpuProfile: buildProf && { wallMs: buildProf.wallMs, byArea: buildProf.byArea.slice(0, 12), topSelf: buildProf.topSelf, inclusive: buildProf.inclusive },
+    verifyCpuProfile: verifyProf && {
+      wallMs: verifyProf.wallMs,
+      byArea: verifyProf.byArea.slice(0, 12),
+      topSelf: verifyProf.topSelf,
+      inclusive: verifyProf.inclusive,
+    },
+    buildCpuProfile: buildProf && {
+      wallMs: buildProf.wallMs,
+      byArea: buildProf.byArea.slice(0, 12),
+      topSelf: buildProf.topSelf,
+      inclusive: buildProf.inclusive,
+    },
   },
 };
 writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
@@ -93,18 +103,26 @@ writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n'
 // ---- table ----------------------------------------------------------------------------------
 const W = 44;
 const fmt = (x) => (x === null || x === undefined ? '-' : x.toFixed(1));
-const ratioText = (r) => (r ? `${r.value.toFixed(2)}x${r.target !== undefined ? `  (target <= ${r.target.toFixed(2)}: ${r.meetsTarget ? 'met' : 'NOT met'})` : ''}` : '-');
+const ratioText = (r) =>
+  r ? `${r.value.toFixed(2)}x${r.target !== undefined ? `  (target <= ${r.target.toFixed(2)}: ${r.meetsTarget ? 'met' : 'NOT met'})` : ''}` : '-';
 function section(title, list, base) {
-  const lines = [title, `  ${'command'.padEnd(W)} ${'mean ms'.padStart(9)} ${'± sd'.padStart(7)} ${'median'.padStart(8)} ${'min'.padStart(8)}   ${base} / this`];
+  const lines = [
+    title,
+    `  ${'command'.padEnd(W)} ${'mean ms'.padStart(9)} ${'± sd'.padStart(7)} ${'median'.padStart(8)} ${'min'.padStart(8)}   ${base} / this`,
+  ];
   const b = list.find((c) => c.name === base);
   for (const c of list) {
     const r = b && c !== b ? `${(b.meanMs / c.meanMs).toFixed(2)}x` : '';
-    lines.push(`  ${c.name.padEnd(W)} ${fmt(c.meanMs).padStart(9)} ${fmt(c.stddevMs).padStart(7)} ${fmt(c.medianMs).padStart(8)} ${fmt(c.minMs).padStart(8)}   ${r}`);
+    lines.push(
+      `  ${c.name.padEnd(W)} ${fmt(c.meanMs).padStart(9)} ${fmt(c.stddevMs).padStart(7)} ${fmt(c.medianMs).padStart(8)} ${fmt(c.minMs).padStart(8)}   ${r}`,
+    );
   }
   return lines;
 }
 const out = [];
-out.push(`countersign bench  ${meta?.date ?? ''}  node ${meta?.node ?? '?'}  ${meta?.cores ?? '?'} cores  ${meta?.cpu ?? ''}  [${meta?.timer ?? ''}; ${meta?.runs} runs, ${meta?.warmup} warm-up]`);
+out.push(
+  `countersign bench  ${meta?.date ?? ''}  node ${meta?.node ?? '?'}  ${meta?.cores ?? '?'} cores  ${meta?.cpu ?? ''}  [${meta?.timer ?? ''}; ${meta?.runs} runs, ${meta?.warmup} warm-up]`,
+);
 out.push('');
 out.push(...section('1. Verify, 64 MiB archive (whole process, page cache warm)', verify, 'countersign verify'));
 out.push(`  ratio countersign / minisign   = ${ratioText(results.verify.ratios.countersignOverMinisign)}`);
@@ -144,7 +162,10 @@ function pushSection(p) {
     `  ${'run'.padEnd(36)} ${'conc'.padStart(4)} ${'sites/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'hub RSS'.padStart(10)} ${'hub CPU s'.padStart(9)} ${'sim CPU s'.padStart(9)}  done/failed`,
   ];
   for (const r of p.runs) {
-    const name = r.probe && r.mode === 'hawk' ? `countersign, unloaded (${r.sites} sites)` : `${label[r.mode] ?? r.mode}${r.sites !== p.sites ? ` (${r.sites} sites)` : ''}`;
+    const name =
+      r.probe && r.mode === 'hawk'
+        ? `countersign, unloaded (${r.sites} sites)`
+        : `${label[r.mode] ?? r.mode}${r.sites !== p.sites ? ` (${r.sites} sites)` : ''}`;
     lines.push(
       `  ${name.padEnd(36)} ${String(r.concurrency).padStart(4)} ${num(r.sitesPerSecond).padStart(8)} ${num(r.conversationMs?.p50).padStart(8)} ${num(r.conversationMs?.p99).padStart(8)} ${mibText(r.hub.maxRssKiB).padStart(10)} ${num(r.hub.cpuMs / 1000).padStart(9)} ${num(r.simulator.cpuMs / 1000).padStart(9)}  ${r.done}/${r.failed}${r.complete ? '' : '  INCOMPLETE'}`,
     );
@@ -158,10 +179,18 @@ function pushSection(p) {
     `  registry (SQLite, synchronous) held the hub's event loop ${num(s.registryMsPerSite, 2)} ms per site`,
     ...p.runs
       .filter((r) => r.mode === 'hawk' && !r.probe && r.tail)
-      .map((r) => `  c=${r.concurrency} tail (nothing left to lease -> campaign end): last ${r.tail.sites} sites took ${num(r.tail.ms / 1000)} s; idle workers polled the registry ${r.tail.claimPolls} times (${num(r.tail.registryPollMs / 1000)} s of its event loop)`),
+      .map(
+        (r) =>
+          `  c=${r.concurrency} tail (nothing left to lease -> campaign end): last ${r.tail.sites} sites took ${num(r.tail.ms / 1000)} s; idle workers polled the registry ${r.tail.claimPolls} times (${num(r.tail.registryPollMs / 1000)} s of its event loop)`,
+      ),
     ...p.runs
       .filter((r) => r.failures && Object.keys(r.failures.codes).length)
-      .map((r) => `  c=${r.concurrency} failed attempts: ${Object.entries(r.failures.codes).map(([k, v]) => `${v} ${k}`).join(', ')}; ${r.failures.retries} retries`),
+      .map(
+        (r) =>
+          `  c=${r.concurrency} failed attempts: ${Object.entries(r.failures.codes)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ')}; ${r.failures.retries} retries`,
+      ),
     `  ratio countersign / plain HTTP            = ${ratio(s.ratioCountersignOverPlain, 'time for the same fan-out: Hawk + protocol + registry + site verification')}`,
     `  ratio countersign / plain HTTP + verify   = ${ratio(s.ratioCountersignOverPlainVerify, 'Hawk + protocol + registry alone')}`,
     `  ratio plain + verify / plain HTTP         = ${ratio(s.ratioPlainVerifyOverPlain, 'site verification + spool fsync alone')}`,

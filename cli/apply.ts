@@ -33,7 +33,7 @@ interface ApplyArgs {
 
 export const INTERFACE =
   'For programs (the installer daemon runs `apply /dev/stdin --site ROOT --store STORE --json --progress` as the site owner): ' +
-  'BUNDLE may be /dev/stdin when the bundle file is the process\'s stdin (a regular file: it is opened again through /proc and read twice, once to verify ' +
+  "BUNDLE may be /dev/stdin when the bundle file is the process's stdin (a regular file: it is opened again through /proc and read twice, once to verify " +
   'and once to install; a pipe is refused). With --json, stdout carries exactly one JSON object: {"ok":true, site, product, component, from, to, bundle, ' +
   'phases, changes:[{op,path}], counts, kept, partial, post:[{argv,exitCode,signal,timedOut,durationMs,stdout,stderr,...}], recovered, timings, ...} or {"ok":false, code, message, details|reasons}. ' +
   'With --progress, stderr carries one JSON object per line per event: {"event":"phase"|"verified"|"plan"|"staged"|"file"|"committed"|"rollback"|"post"|"recover", ...}. ' +
@@ -53,35 +53,65 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
     builder: (y) =>
       y
         .positional('bundle', { type: 'string', demandOption: true, describe: 'The release bundle (a regular file; /dev/stdin when stdin is the bundle file)' })
-        .option('site', { type: 'string', demandOption: true, describe: "The site root: the directory the release's paths are relative to (for a module, plugin or theme: its own directory)" })
-        .option('store', { type: 'string', describe: "The site's trust store (countersign trust init): policy, revocations, installed version; the install is recorded in it" })
+        .option('site', {
+          type: 'string',
+          demandOption: true,
+          describe: "The site root: the directory the release's paths are relative to (for a module, plugin or theme: its own directory)",
+        })
+        .option('store', {
+          type: 'string',
+          describe: "The site's trust store (countersign trust init): policy, revocations, installed version; the install is recorded in it",
+        })
         .option('policy', { type: 'string', describe: 'The signed policy the site pins, when it keeps no trust store' })
-        .option('installed', { type: 'string', describe: "With --policy: the version installed now (default: read from the site's version file, e.g. core/lib/Drupal.php)" })
-        .option('product', { type: 'string', describe: "The product this site runs, e.g. drupal (a release for another is WRONG_TARGET); default: what the site's version files say" })
-        .option('component', { type: 'string', describe: "The component being updated: core, or a module/plugin/theme name; default: what the site's version files say" })
-        .option('phase', { choices: APPLY_PHASES as ApplyPhase[], default: 'all' as ApplyPhase, describe: 'Run one phase (in order: check, files, post) or all of them' })
+        .option('installed', {
+          type: 'string',
+          describe: "With --policy: the version installed now (default: read from the site's version file, e.g. core/lib/Drupal.php)",
+        })
+        .option('product', {
+          type: 'string',
+          describe: "The product this site runs, e.g. drupal (a release for another is WRONG_TARGET); default: what the site's version files say",
+        })
+        .option('component', {
+          type: 'string',
+          describe: "The component being updated: core, or a module/plugin/theme name; default: what the site's version files say",
+        })
+        .option('phase', {
+          choices: APPLY_PHASES as ApplyPhase[],
+          default: 'all' as ApplyPhase,
+          describe: 'Run one phase (in order: check, files, post) or all of them',
+        })
         .option('dry-run', { type: 'boolean', describe: 'Verify and preflight, report every step that would be taken (op and path), write nothing at all' })
         .option('keep-local', {
           type: 'boolean',
           describe:
             'Keep locally modified files (skip their ops, report them) instead of refusing with LOCAL_CHANGES; never the version file. The release is then only partly installed: the store keeps the old version and records the kept files, so the release is offered again. Refused for releases rated Critical or above (KEEP_LOCAL_REFUSED) without --keep-local-despite-risk',
         })
-        .option('keep-local-despite-risk', { type: 'boolean', describe: 'With --keep-local: keep local files even from a release rated Critical or Highly Critical (they may be where the fix is)' })
+        .option('keep-local-despite-risk', {
+          type: 'boolean',
+          describe: 'With --keep-local: keep local files even from a release rated Critical or Highly Critical (they may be where the fix is)',
+        })
         .option('allow-shared-write', {
           type: 'boolean',
-          describe: 'Accept code directories that users other than the site owner can write (group/other-writable, or another owner), e.g. when the web server owns the code; without it such a directory is PREFLIGHT_FAILED (SHARED_WRITE). Never waives ROOT_PARENT (a directory above the site root someone else can change)',
+          describe:
+            'Accept code directories that users other than the site owner can write (group/other-writable, or another owner), e.g. when the web server owns the code; without it such a directory is PREFLIGHT_FAILED (SHARED_WRITE). Never waives ROOT_PARENT (a directory above the site root someone else can change)',
         })
-        .option('post-timeout', { type: 'number', describe: 'Seconds each post-update step may run before it is killed (SIGKILL, with its process group); default 300' })
-        .option('state-dir', { type: 'string', describe: 'The state directory (default PARENT/.countersign-SITENAME); on the site\'s file system, outside the web root' })
+        .option('post-timeout', {
+          type: 'number',
+          describe: 'Seconds each post-update step may run before it is killed (SIGKILL, with its process group); default 300',
+        })
+        .option('state-dir', {
+          type: 'string',
+          describe: "The state directory (default PARENT/.countersign-SITENAME); on the site's file system, outside the web root",
+        })
         .option('progress', { type: 'boolean', describe: 'Print one JSON object per event on stderr, one per line' })
         .option('now', { type: 'string', describe: 'Reference time (ISO-8601) instead of the clock, for tests and audits' })
         .epilogue(
           [
             'check: verifies the bundle completely before any byte of the archive is written (signatures, quorum, expiry, applicability and rollback against ' +
-              'the installed version, archive digests), detects the installed version from the site\'s version file, and preflights: every modified or deleted ' +
+              "the installed version, archive digests), detects the installed version from the site's version file, and preflights: every modified or deleted " +
               'file still has the hash the release expects (else LOCAL_CHANGES, listing every such file; nothing touched), no added file exists yet, no symbolic ' +
               'link on any path below the site root (the root itself may be given through one: it is resolved once), no case-fold collision, free space, ' +
-              'staging on the site\'s file system. An unfinished journal is recovered first (countersign recover).',
+              "staging on the site's file system. An unfinished journal is recovered first (countersign recover).",
             'files: stages the new files beside the site, fsyncs and re-hashes them from disk, then commits file by file under a write-ahead journal ' +
               '(hard-link backups; rename() into place; new directories 0755; the file carrying the version number last; emptied directories removed). ' +
               'Any failure rolls back automatically (COMMIT_FAILED: the tree is the old release again). Then the install is recorded in the store.',
@@ -103,28 +133,36 @@ export function applyCommand(ctx: Context): CommandModule<object, ApplyArgs> {
     handler: async (args) => {
       if (args.now) ctx.now = timeFlag('--now', args.now);
       if ((args.store === undefined) === (args.policy === undefined)) throw new UsageError('USAGE', 'give exactly one of --store or --policy');
-      if (args.store !== undefined && args.installed !== undefined) throw new UsageError('USAGE', '--installed: with --store, the installed version comes from the store (countersign trust record)');
+      if (args.store !== undefined && args.installed !== undefined)
+        throw new UsageError('USAGE', '--installed: with --store, the installed version comes from the store (countersign trust record)');
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
-      if (args.postTimeout !== undefined && !(Number.isFinite(args.postTimeout) && args.postTimeout > 0)) throw new UsageError('USAGE', '--post-timeout must be a positive number of seconds');
+      if (args.postTimeout !== undefined && !(Number.isFinite(args.postTimeout) && args.postTimeout > 0))
+        throw new UsageError('USAGE', '--post-timeout must be a positive number of seconds');
       const trusted = args.policy === undefined ? undefined : loadTrustedPolicy(readDocument(args.policy, 'policy'), args.policy);
-      const result = await withBundlePath(args.bundle, (bundle) => withPostOutput(ctx, !args.json, applyBundle(bundle, {
-        site: args.site,
-        store: args.store,
-        trusted,
-        installed: args.installed,
-        product: args.product,
-        component: args.component,
-        keepLocalDespiteRisk: args.keepLocalDespiteRisk,
-        phase: args.phase,
-        dryRun: args.dryRun,
-        keepLocal: args.keepLocal,
-        allowSharedWrite: args.allowSharedWrite,
-        postTimeoutMs: args.postTimeout === undefined ? undefined : args.postTimeout * 1000,
-        stateDir: args.stateDir,
-        now: ctx.now,
-        onProgress: args.progress ? (event) => ctx.err(stringifyForOutput(event)) : undefined,
-        hooks: hooksFromEnv(ctx.env),
-      })));
+      const result = await withBundlePath(args.bundle, (bundle) =>
+        withPostOutput(
+          ctx,
+          !args.json,
+          applyBundle(bundle, {
+            site: args.site,
+            store: args.store,
+            trusted,
+            installed: args.installed,
+            product: args.product,
+            component: args.component,
+            keepLocalDespiteRisk: args.keepLocalDespiteRisk,
+            phase: args.phase,
+            dryRun: args.dryRun,
+            keepLocal: args.keepLocal,
+            allowSharedWrite: args.allowSharedWrite,
+            postTimeoutMs: args.postTimeout === undefined ? undefined : args.postTimeout * 1000,
+            stateDir: args.stateDir,
+            now: ctx.now,
+            onProgress: args.progress ? (event) => ctx.err(stringifyForOutput(event)) : undefined,
+            hooks: hooksFromEnv(ctx.env),
+          }),
+        ),
+      );
       if (args.json) ctx.out(stringifyForOutput({ ok: true, ...result }));
       else ctx.out(humanLines(result).join('\n'));
     },
@@ -167,7 +205,8 @@ export function humanLines(r: ApplyResult): string[] {
         : `${r.phases.includes('files') ? (r.partial ? 'Applied in part' : 'Applied') : 'Checked'} ${release} in ${r.site} (phases: ${r.phases.join(', ')})`,
     );
     lines.push(`  signed by ${r.signedBy.map((s) => s.name).join(', ')}`);
-    if (r.phases.includes('check')) lines.push(`  ${r.phases.includes('files') ? '' : 'would be: '}${files}${r.versionFile ? `; ${r.versionFile} written last` : ''}`);
+    if (r.phases.includes('check'))
+      lines.push(`  ${r.phases.includes('files') ? '' : 'would be: '}${files}${r.versionFile ? `; ${r.versionFile} written last` : ''}`);
     for (const p of r.post) lines.push(...postLines(p));
   }
   if (r.detected) lines.push(`  before the update, the site's ${r.detected.path} said ${r.detected.version}`);
@@ -187,13 +226,26 @@ const SHOWN_WIDTH = 300;
 
 /** What a post-update step did: its argv, how it ended, how long it took, and the end of its output (already escaped). */
 export function postLines(p: PostStepResult): string[] {
-  const ended = p.spawnError ? `could not be started (${p.spawnError})` : p.timedOut ? 'ran past the timeout and was killed' : p.signal ? `ended by ${p.signal}` : `exit ${p.exitCode}`;
+  const ended = p.spawnError
+    ? `could not be started (${p.spawnError})`
+    : p.timedOut
+      ? 'ran past the timeout and was killed'
+      : p.signal
+        ? `ended by ${p.signal}`
+        : `exit ${p.exitCode}`;
   const stream = (name: string, text: string): string[] => {
     const all = text.split('\n');
     if (all.at(-1) === '') all.pop();
     if (all.length === 0) return [];
     const shown = all.slice(-SHOWN_LINES);
-    return [`    ${name}${shown.length < all.length ? ` (last ${shown.length} of ${all.length} lines)` : ''}:`, ...shown.map((l) => `    | ${l.length > SHOWN_WIDTH ? `${l.slice(0, SHOWN_WIDTH)}...` : l}`)];
+    return [
+      `    ${name}${shown.length < all.length ? ` (last ${shown.length} of ${all.length} lines)` : ''}:`,
+      ...shown.map((l) => `    | ${l.length > SHOWN_WIDTH ? `${l.slice(0, SHOWN_WIDTH)}...` : l}`),
+    ];
   };
-  return [`  post-update ${JSON.stringify(p.argv)}: ${ended} (${(p.durationMs / 1000).toFixed(1)} s)`, ...stream('stdout', p.stdout), ...stream('stderr', p.stderr)];
+  return [
+    `  post-update ${JSON.stringify(p.argv)}: ${ended} (${(p.durationMs / 1000).toFixed(1)} s)`,
+    ...stream('stdout', p.stdout),
+    ...stream('stderr', p.stderr),
+  ];
 }

@@ -59,11 +59,22 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
         const report = allProblems.map((p) => `  ${p.code}: ${p.message}`);
         const first = sides[0]!.quorum;
         const who = { signedBy: first.signedBy.map(publicSigner), couldSign: first.couldSign.map(publicSigner), threshold: first.threshold };
-        const sideData = sides.map((x) => ({ policy: x.label, met: x.quorum.met, signed: x.quorum.signedBy.length, threshold: x.quorum.threshold, signedBy: x.quorum.signedBy.map(publicSigner), couldSign: x.quorum.couldSign.map(publicSigner) }));
+        const sideData = sides.map((x) => ({
+          policy: x.label,
+          met: x.quorum.met,
+          signed: x.quorum.signedBy.length,
+          threshold: x.quorum.threshold,
+          signedBy: x.quorum.signedBy.map(publicSigner),
+          couldSign: x.quorum.couldSign.map(publicSigner),
+        }));
         const short = sides.filter((x) => !x.quorum.met);
         if (short.length > 0) {
           const summary = short.map((x) => `${x.label}: ${describeQuorum(x.quorum)}`).join('; ');
-          const err = new SignatureError('QUORUM_NOT_MET', `quorum not met (${summary}); nothing was written`, { ...who, sides: sideData, problems: allProblems });
+          const err = new SignatureError('QUORUM_NOT_MET', `quorum not met (${summary}); nothing was written`, {
+            ...who,
+            sides: sideData,
+            problems: allProblems,
+          });
           fail(ctx, args, err, [`error[QUORUM_NOT_MET]: quorum not met; nothing was written`, ...sides.flatMap(sideLines), ...report]);
           return;
         }

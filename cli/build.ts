@@ -49,7 +49,11 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
         .option('product', { type: 'string', demandOption: true, describe: 'Product machine name, e.g. drupal' })
         .option('component', { type: 'string', default: 'core', describe: 'core, or a module/plugin/theme machine name' })
         .option('version', { type: 'string', demandOption: true, describe: 'The version being released' })
-        .option('applies-to', { type: 'string', array: true, describe: 'An installed version this update applies to (repeat), or "any" (default: the version in --base\'s version file; any without --base)' })
+        .option('applies-to', {
+          type: 'string',
+          array: true,
+          describe: 'An installed version this update applies to (repeat), or "any" (default: the version in --base\'s version file; any without --base)',
+        })
         .option('risk', { type: 'string', describe: 'Drupal risk vector, e.g. AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default' })
         .option('advisory', { type: 'string', describe: 'Advisory id, e.g. SA-CORE-2026-001' })
         .option('post-update', { type: 'string', array: true, describe: 'A post-update command, split on spaces or given as a JSON array (repeat)' })
@@ -65,16 +69,25 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
         .option('force', FORCE_OPTION)
         .conflicts('policy', 'policy-version')
         .epilogue('Archives are reproducible: entries sorted by path bytes, mtime = $SOURCE_DATE_EPOCH (or 0), owner 0, modes 0644/0755.')
-        .epilogue(examples('countersign build --source drupal-10.2.4 --base drupal-10.2.3 --product drupal --version 10.2.4 --applies-to 10.2.3 --risk AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default --post-update "drush updb -y" --out release/  # writes release/drupal-10.2.4.manifest.json and release/drupal-10.2.4.tar')),
+        .epilogue(
+          examples(
+            'countersign build --source drupal-10.2.4 --base drupal-10.2.3 --product drupal --version 10.2.4 --applies-to 10.2.3 --risk AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default --post-update "drush updb -y" --out release/  # writes release/drupal-10.2.4.manifest.json and release/drupal-10.2.4.tar',
+          ),
+        ),
     handler: (args) => {
       const epoch = ctx.env.SOURCE_DATE_EPOCH;
       if (epoch !== undefined && !/^\d{1,11}$/.test(epoch)) throw new UsageError('USAGE', 'SOURCE_DATE_EPOCH must be a whole number of seconds');
       const created = epoch !== undefined ? new Date(Number(epoch) * 1000) : ctx.now;
-      for (const [flag, value] of [['--product', args.product], ['--component', args.component]] as const) {
-        if (!MACHINE_NAME.test(value)) throw new UsageError('USAGE', `${flag} ${JSON.stringify(value)} must be a machine name (a-z, 0-9, _; starting with a letter)`);
+      for (const [flag, value] of [
+        ['--product', args.product],
+        ['--component', args.component],
+      ] as const) {
+        if (!MACHINE_NAME.test(value))
+          throw new UsageError('USAGE', `${flag} ${JSON.stringify(value)} must be a machine name (a-z, 0-9, _; starting with a letter)`);
       }
       checkFlag('--version', () => parseVersion(args.version));
-      if (args.base !== undefined && resolve(args.base) === resolve(args.source)) throw new UsageError('USAGE', '--source and --base are the same directory: nothing to release');
+      if (args.base !== undefined && resolve(args.base) === resolve(args.source))
+        throw new UsageError('USAGE', '--source and --base are the same directory: nothing to release');
       const appliesTo = appliesToFlag(args.appliesTo);
       if (args.risk) checkFlag('--risk', () => computeRisk(args.risk!));
       const expires = args.expires ? timeFlag('--expires', args.expires) : addDays(created, 30);
@@ -106,7 +119,12 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
               expires,
               policyVersion,
               mtime: epoch !== undefined ? Number(epoch) : 0,
-              versionFile: args.versionFile === undefined ? undefined : args.versionFile === 'none' ? null : checkFlag('--version-file', () => (checkPath(args.versionFile!), args.versionFile!)),
+              versionFile:
+                args.versionFile === undefined
+                  ? undefined
+                  : args.versionFile === 'none'
+                    ? null
+                    : checkFlag('--version-file', () => (checkPath(args.versionFile!), args.versionFile!)),
             },
             fd,
           );
@@ -127,7 +145,19 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
       succeed(
         ctx,
         args,
-        { manifest: manifestPath, archive: archivePath, product: m.product, component: m.component, version: m.version, files: c, archiveSha256: m.archive.sha256, archiveSize: m.archive.size, risk: m.risk, versionFile: m.versionFile, appliesTo: m.appliesTo },
+        {
+          manifest: manifestPath,
+          archive: archivePath,
+          product: m.product,
+          component: m.component,
+          version: m.version,
+          files: c,
+          archiveSha256: m.archive.sha256,
+          archiveSize: m.archive.size,
+          risk: m.risk,
+          versionFile: m.versionFile,
+          appliesTo: m.appliesTo,
+        },
         [
           `Built ${m.product} ${m.component} ${m.version}: ${c.add} added, ${c.modify} modified, ${c.delete} deleted`,
           `  ${manifestPath}  (unsigned manifest)`,

@@ -83,7 +83,6 @@ function dbUrl(ctx: Context, args: DbArgs): string {
   return url;
 }
 
-
 function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
   return {
     command: 'serve',
@@ -92,10 +91,16 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
       y
         .options(dbOptions)
         .option('listen', { type: 'string', default: '127.0.0.1:8440', describe: 'HOST:PORT to listen on' })
-        .option('public-url', { type: 'string', describe: 'The URL sites reach the hub at (default: from --listen); its host and port are pinned in every Hawk MAC' })
+        .option('public-url', {
+          type: 'string',
+          describe: 'The URL sites reach the hub at (default: from --listen); its host and port are pinned in every Hawk MAC',
+        })
         .option('tls-cert', { type: 'string', describe: 'PEM certificate: serve HTTPS (registration sends the shared secret, so use TLS beyond loopback)' })
         .option('tls-key', { type: 'string', describe: 'PEM private key for --tls-cert' })
-        .option('allow-private-endpoints', { type: 'boolean', describe: 'Accept site endpoints on loopback/private addresses (refused by default: the hub must not be aimed at internal services)' })
+        .option('allow-private-endpoints', {
+          type: 'boolean',
+          describe: 'Accept site endpoints on loopback/private addresses (refused by default: the hub must not be aimed at internal services)',
+        })
         .epilogue(
           `${HOW}\n\nLogs one JSON object per line on stderr. Failed authentication is limited per source address and per credential ` +
             '(429 past the limit; a valid request is never locked out), registration per address and overall; bodies are capped. ' +
@@ -114,7 +119,9 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
       // Bound first so that port 0 works: the public URL (pinned in every MAC) needs the real port.
       let handler: ReturnType<typeof hubRequestHandler> | undefined;
       const server = await listen((req, res) => handler!(req, res), { ...address, tls });
-      const publicUrl = new URL(args['public-url'] ?? `${tls ? 'https' : 'http'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${server.port}/`);
+      const publicUrl = new URL(
+        args['public-url'] ?? `${tls ? 'https' : 'http'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${server.port}/`,
+      );
       handler = hubRequestHandler({ registry, bundlesDir: args.bundles, publicUrl, allowPrivateEndpoints: Boolean(args['allow-private-endpoints']), log });
       log({ event: 'listening', url: publicUrl.href, registry: registry.kind });
       await untilSignal();
@@ -127,12 +134,12 @@ function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
 function publishCommand(ctx: Context): CommandModule<object, PublishArgs> {
   return {
     command: 'publish <bundle>',
-    describe: 'Verify a bundle against the hub\'s own trust store and add it to the index',
+    describe: "Verify a bundle against the hub's own trust store and add it to the index",
     builder: (y) =>
       y
         .positional('bundle', { type: 'string', demandOption: true, describe: 'The assembled bundle' })
         .options(dbOptions)
-        .option('store', { type: 'string', demandOption: true, describe: 'The hub\'s trust store (countersign trust init): the policy bundles must meet' })
+        .option('store', { type: 'string', demandOption: true, describe: "The hub's trust store (countersign trust init): the policy bundles must meet" })
         .epilogue(
           'The bundle is copied into --bundles, the copy is verified (quorum, digests, expiry, revocations) and hashed, and only then ' +
             'offered, under PRODUCT-COMPONENT-VERSION with its applies-to versions and risk. Publishing the same bundle again changes nothing; ' +
@@ -167,7 +174,7 @@ function publishCommand(ctx: Context): CommandModule<object, PublishArgs> {
 function pushCommand(ctx: Context): CommandModule<object, PushArgs> {
   return {
     command: 'push',
-    describe: 'Run one update event: push the index to every registered site and hold each site\'s conversation',
+    describe: "Run one update event: push the index to every registered site and hold each site's conversation",
     builder: (y) =>
       y
         .options(dbOptions)
@@ -187,7 +194,8 @@ function pushCommand(ctx: Context): CommandModule<object, PushArgs> {
     handler: async (args) => {
       const minRisk = riskFlag('--only-risk-at-least', args['only-risk-at-least']);
       for (const flag of ['concurrency', 'max-attempts', 'retry-base-ms'] as const) {
-        if (!Number.isInteger(args[flag]) || args[flag] < (flag === 'retry-base-ms' ? 0 : 1)) throw new UsageError('USAGE', `--${flag} must be a positive integer`);
+        if (!Number.isInteger(args[flag]) || args[flag] < (flag === 'retry-base-ms' ? 0 : 1))
+          throw new UsageError('USAGE', `--${flag} must be a positive integer`);
       }
       const { openRegistry } = await import('../lib/hub/open-registry.js');
       const { runPush } = await import('../lib/hub/push.js');
@@ -239,7 +247,9 @@ function statusCommand(ctx: Context): CommandModule<object, StatusArgs> {
       y
         .option('db', dbOptions.db)
         .option('campaign', { type: 'string', describe: 'The campaign id (default: the newest)' })
-        .epilogue('Reads the registry only. Exit 0 when every site of the campaign is done, 1 when some failed or are still pending, 2 usage or registry error.')
+        .epilogue(
+          'Reads the registry only. Exit 0 when every site of the campaign is done, 1 when some failed or are still pending, 2 usage or registry error.',
+        )
         .epilogue(examples('countersign hub status --db sqlite:hub.db')),
     handler: async (args) => {
       const { openRegistry } = await import('../lib/hub/open-registry.js');
@@ -262,7 +272,8 @@ function statusCommand(ctx: Context): CommandModule<object, StatusArgs> {
         lines.push(`  polling sites: ${q.total} (seen since the campaign began ${q.seen}, not yet ${q.unseen})`);
         for (const f of report.failed) lines.push(failedLine(f));
         for (const s of q.sites.filter((x) => !x.seen)) lines.push(`  NOT SEEN ${s.site} (polls; last seen ${s.lastSeen ?? 'never'})`);
-        for (const q of report.problems) lines.push(`  ${q.result.status.toUpperCase()} ${q.site}: ${q.result.name} ${q.result.code ?? ''} ${q.result.message ?? ''}`);
+        for (const q of report.problems)
+          lines.push(`  ${q.result.status.toUpperCase()} ${q.site}: ${q.result.name} ${q.result.code ?? ''} ${q.result.message ?? ''}`);
         ctx.out(lines.join('\n'));
       } finally {
         await registry.close();

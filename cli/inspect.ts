@@ -69,7 +69,10 @@ async function describeAt(file: string, path: string): Promise<{ data: Record<st
     }
     case 'countersign-public-key': {
       const k = parsePublicKeyFile(fromUtf8(input.envelopeBytes));
-      return { data: { file: 'public-key', keyid: k.keyid, name: k.name }, lines: [`${path}: public key`, `  Name:        ${k.name}`, `  Key id:      ${k.keyid}`] };
+      return {
+        data: { file: 'public-key', keyid: k.keyid, name: k.name },
+        lines: [`${path}: public key`, `  Name:        ${k.name}`, `  Key id:      ${k.keyid}`],
+      };
     }
     case 'countersign-secret-key': {
       const encrypted = secretKeyIsEncrypted(fromUtf8(input.envelopeBytes));
@@ -85,13 +88,23 @@ async function describeAt(file: string, path: string): Promise<{ data: Record<st
   }
   if (value && typeof value === 'object' && 'payloadType' in value) {
     const summary = summarizeDocument(openEnvelope(input.envelopeBytes, path));
-    return { data: { file: 'envelope', ...summaryData(summary) }, lines: [`${path}: signed-document envelope; not verified`, ...summary.lines.map((l) => `  ${l}`), `  ${formatLine(summary)}`] };
+    return {
+      data: { file: 'envelope', ...summaryData(summary) },
+      lines: [`${path}: signed-document envelope; not verified`, ...summary.lines.map((l) => `  ${l}`), `  ${formatLine(summary)}`],
+    };
   }
   throw new UsageError('WRONG_KIND', `${path} is not a countersign file`);
 }
 
 function summaryData(s: ReturnType<typeof summarizeDocument>): Record<string, unknown> {
-  return { kind: s.kind, payloadType: s.payloadType, payloadSha256: s.payloadSha256, payloadFormat: payloadFormat(s), signatures: s.signatures, document: s.manifest ?? s.policy };
+  return {
+    kind: s.kind,
+    payloadType: s.payloadType,
+    payloadSha256: s.payloadSha256,
+    payloadFormat: payloadFormat(s),
+    signatures: s.signatures,
+    document: s.manifest ?? s.policy,
+  };
 }
 
 /** A payload without `format` is format 1 (spec/versioning.md); anything newer was refused when it was parsed. */

@@ -11,12 +11,12 @@ import { withBundlePath } from './documents.js';
 
 const EXIT_CODES =
   'Exit codes of submit: 0 the update was applied; 1 it was rejected (a verification code, NOT_AN_UPDATE) or failed while being applied ' +
-  '(the worker\'s code, e.g. LOCAL_CHANGES, or WORKER_FAILED, WORKER_TIMEOUT); 2 the request was not served: UNKNOWN_SITE, BAD_REQUEST, ' +
+  "(the worker's code, e.g. LOCAL_CHANGES, or WORKER_FAILED, WORKER_TIMEOUT); 2 the request was not served: UNKNOWN_SITE, BAD_REQUEST, " +
   'BUNDLE_TOO_LARGE, QUEUE_FULL, TIMEOUT, SHUTTING_DOWN, a STORE_* error, or IO (the installer cannot be reached or gave no answer).';
 
 const HOW =
-  'The daemon verifies each bundle itself, as its own user, against the site\'s trust store, and refuses anything that fails ' +
-  'without starting a worker. A verified bundle is applied by a worker (countersign apply) running as the site owner\'s uid/gid, ' +
+  "The daemon verifies each bundle itself, as its own user, against the site's trust store, and refuses anything that fails " +
+  "without starting a worker. A verified bundle is applied by a worker (countersign apply) running as the site owner's uid/gid, " +
   'with a scrubbed environment, in the site root. One job per site at a time (the rest wait, up to maxQueue); sites run concurrently. ' +
   'A client names only a configured site: paths, users, stores and commands come from the config.';
 
@@ -56,11 +56,19 @@ export function installerCommand(ctx: Context): CommandModule<object, object> {
 function serveCommand(ctx: Context): CommandModule<object, ServeArgs> {
   return {
     command: 'serve',
-    describe: 'Run the installer daemon (as root, so that workers can take each site owner\'s uid/gid)',
+    describe: "Run the installer daemon (as root, so that workers can take each site owner's uid/gid)",
     builder: (y) =>
       y
-        .option('socket', { type: 'string', demandOption: true, describe: 'The Unix socket to listen on (created mode 0660, group: the config\'s socketGroup or the sites\' group)' })
-        .option('config', { type: 'string', demandOption: true, describe: 'The config (JSON, schemas/installer-config.schema.json): each site name with its root, user, group and trust store' })
+        .option('socket', {
+          type: 'string',
+          demandOption: true,
+          describe: "The Unix socket to listen on (created mode 0660, group: the config's socketGroup or the sites' group)",
+        })
+        .option('config', {
+          type: 'string',
+          demandOption: true,
+          describe: 'The config (JSON, schemas/installer-config.schema.json): each site name with its root, user, group and trust store',
+        })
         .epilogue(
           `${HOW} Refuses to start when the socket is live (another daemon) or the path is not a socket; a stale socket is removed. ` +
             'At start every site is recovered (countersign recover, as its owner) before its first job. Logs one JSON object per line on stderr. ' +
@@ -84,10 +92,12 @@ function submitCommand(ctx: Context): CommandModule<object, SubmitArgs> {
     builder: (y) =>
       y
         .positional('bundle', { type: 'string', demandOption: true, describe: 'The bundle file' })
-        .option('socket', { type: 'string', demandOption: true, describe: 'The installer\'s socket' })
+        .option('socket', { type: 'string', demandOption: true, describe: "The installer's socket" })
         .option('site', { type: 'string', demandOption: true, describe: 'The site name, as configured in the installer' })
         .option('progress', { type: 'boolean', describe: 'Print each progress event as one JSON object per line on stderr' })
-        .epilogue(`Progress goes to stderr (human lines, or JSON with --progress); the result to stdout (one JSON object with --json: the daemon's answer).\n\n${EXIT_CODES}`)
+        .epilogue(
+          `Progress goes to stderr (human lines, or JSON with --progress); the result to stdout (one JSON object with --json: the daemon's answer).\n\n${EXIT_CODES}`,
+        )
         .epilogue(examples('countersign installer submit --socket /run/countersign/installer.sock --site example drupal-10.2.4.bundle --json')),
     handler: async (args) => {
       if (!SITE_NAME.test(args.site)) throw new UsageError('USAGE', `--site ${JSON.stringify(args.site)} is not a site name (a-z, 0-9, ., _, -)`);
@@ -132,7 +142,9 @@ function describeProgress(line: ProgressLine): string {
       case 'accepted':
         return `installer: accepted (job ${String(p.job)}, ${String(p.size)} bytes)`;
       case 'received':
-        return typeof p.queued === 'number' ? `installer: received; waiting behind ${p.queued} job${p.queued === 1 ? '' : 's'} for this site` : 'installer: received';
+        return typeof p.queued === 'number'
+          ? `installer: received; waiting behind ${p.queued} job${p.queued === 1 ? '' : 's'} for this site`
+          : 'installer: received';
       case 'waiting':
         return `installer: still waiting behind ${String(p.ahead)} job${p.ahead === 1 ? '' : 's'}`;
       case 'started':
@@ -143,7 +155,13 @@ function describeProgress(line: ProgressLine): string {
         return `installer: applying as uid ${String(p.uid)}, gid ${String(p.gid)}`;
     }
   }
-  const text = describeWorkerEvent(p) ?? (typeof p.message === 'string' ? p.message : Object.entries(p).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' '));
+  const text =
+    describeWorkerEvent(p) ??
+    (typeof p.message === 'string'
+      ? p.message
+      : Object.entries(p)
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(' '));
   return `${line.source}: ${text.length > 300 ? `${text.slice(0, 300)}...` : text}`;
 }
 

@@ -26,12 +26,21 @@ export function keygenCommand(ctx: Context): CommandModule<object, KeygenArgs> {
     describe: 'Generate a signing key pair: PREFIX.key (encrypted secret) and PREFIX.pub',
     builder: (y) =>
       y
-        .option('out', { type: 'string', demandOption: true, describe: 'Path prefix for PREFIX.key and PREFIX.pub (a missing directory is created, mode 0700)' })
+        .option('out', {
+          type: 'string',
+          demandOption: true,
+          describe: 'Path prefix for PREFIX.key and PREFIX.pub (a missing directory is created, mode 0700)',
+        })
         .option('name', { type: 'string', describe: 'Display name, e.g. "Alice <alice@example.org>" (default: the prefix)' })
-        .option('passphrase-file', { type: 'string', describe: 'Read the passphrase from the first line of this file (else $COUNTERSIGN_PASSPHRASE, else a prompt)' })
+        .option('passphrase-file', {
+          type: 'string',
+          describe: 'Read the passphrase from the first line of this file (else $COUNTERSIGN_PASSPHRASE, else a prompt)',
+        })
         .option('unencrypted', { type: 'boolean', describe: 'Store the secret key in the clear. For tests and demos only.' })
         .option('force', FORCE_OPTION)
-        .epilogue('The secret key is encrypted with scrypt (N=2^17, r=8) and XChaCha20-Poly1305. A weak passphrase is warned about. Existing files are replaced only with --force.')
+        .epilogue(
+          'The secret key is encrypted with scrypt (N=2^17, r=8) and XChaCha20-Poly1305. A weak passphrase is warned about. Existing files are replaced only with --force.',
+        )
         .epilogue(examples('countersign keygen --out ~/.countersign/alice --name "Alice <alice@example.org>"  # asks for a passphrase twice')),
     handler: async (args) => {
       const keyPath = `${args.out}.key`;

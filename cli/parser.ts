@@ -22,55 +22,60 @@ import { siteCommand } from './site.js';
 import { errnoOf } from '../lib/core/errno.js';
 
 export function createParser(ctx: Context): Argv {
-  return yargs()
-    .scriptName('countersign')
-    .usage(
-      '$0 <command> [options]\n\n' +
-        'Quorum-signed releases: a release is installable only when m of n trusted keys have signed it.\n' +
-        'Ceremony: keygen -> policy init -> build -> sign (each signer, offline) -> assemble -> verify.\n' +
-        'On a site: trust init -> apply (check, files, post; recover after a crash).\n' +
-        'Distribution: hub serve / hub publish / hub push; on a site: site serve + site register, or site poll.\n' +
-        '`countersign help COMMAND` (or COMMAND --help) explains a command; `countersign --version` (-V) prints the version.',
-    )
-    .option('json', { type: 'boolean', describe: 'Print one JSON object (ok: true|false) instead of text', global: true })
-    .option('debug', { type: 'boolean', describe: 'Print stack traces of internal errors', global: true })
-    .command(keygenCommand(ctx))
-    .command(policyCommand(ctx))
-    .command(buildCommand(ctx))
-    .command(signCommand(ctx))
-    .command(assembleCommand(ctx))
-    .command(verifyCommand(ctx))
-    .command(trustCommand(ctx))
-    .command(applyCommand(ctx))
-    .command(recoverCommand(ctx))
-    .command(installerCommand(ctx))
-    .command(hubCommand(ctx))
-    .command(siteCommand(ctx))
-    .command(revokeCommand(ctx))
-    .command(inspectCommand(ctx))
-    .command(helpCommand(ctx))
-    .demandCommand(1, SUBCOMMAND_NEEDED)
-    .recommendCommands()
-    .strict()
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilogue('Exit codes: 0 success, 1 rejected (a check failed), 2 usage or I/O error, or a trust store error (STORE_MISSING, STORE_EXISTS, STORE_LOCKED, STORE_CORRUPT).')
-    .epilogue(examples('countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3'))
-    .exitProcess(false)
-    .fail((msg, err) => {
-      if (err) throw err;
-      if (msg === SUBCOMMAND_NEEDED) throw new UsageError('USAGE', 'name a command (listed above)', { showHelp: true });
-      throw new UsageError('USAGE', msg.startsWith('Did you mean') ? `unknown command. ${msg}` : msg);
-    })
-    .help()
-    // `--version` is taken by `build`, where it names the release being built; run() answers the top-level one.
-    .version(false);
+  return (
+    yargs()
+      .scriptName('countersign')
+      .usage(
+        '$0 <command> [options]\n\n' +
+          'Quorum-signed releases: a release is installable only when m of n trusted keys have signed it.\n' +
+          'Ceremony: keygen -> policy init -> build -> sign (each signer, offline) -> assemble -> verify.\n' +
+          'On a site: trust init -> apply (check, files, post; recover after a crash).\n' +
+          'Distribution: hub serve / hub publish / hub push; on a site: site serve + site register, or site poll.\n' +
+          '`countersign help COMMAND` (or COMMAND --help) explains a command; `countersign --version` (-V) prints the version.',
+      )
+      .option('json', { type: 'boolean', describe: 'Print one JSON object (ok: true|false) instead of text', global: true })
+      .option('debug', { type: 'boolean', describe: 'Print stack traces of internal errors', global: true })
+      .command(keygenCommand(ctx))
+      .command(policyCommand(ctx))
+      .command(buildCommand(ctx))
+      .command(signCommand(ctx))
+      .command(assembleCommand(ctx))
+      .command(verifyCommand(ctx))
+      .command(trustCommand(ctx))
+      .command(applyCommand(ctx))
+      .command(recoverCommand(ctx))
+      .command(installerCommand(ctx))
+      .command(hubCommand(ctx))
+      .command(siteCommand(ctx))
+      .command(revokeCommand(ctx))
+      .command(inspectCommand(ctx))
+      .command(helpCommand(ctx))
+      .demandCommand(1, SUBCOMMAND_NEEDED)
+      .recommendCommands()
+      .strict()
+      .wrap(Math.min(110, process.stdout.columns || 100))
+      .epilogue(
+        'Exit codes: 0 success, 1 rejected (a check failed), 2 usage or I/O error, or a trust store error (STORE_MISSING, STORE_EXISTS, STORE_LOCKED, STORE_CORRUPT).',
+      )
+      .epilogue(examples('countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3'))
+      .exitProcess(false)
+      .fail((msg, err) => {
+        if (err) throw err;
+        if (msg === SUBCOMMAND_NEEDED) throw new UsageError('USAGE', 'name a command (listed above)', { showHelp: true });
+        throw new UsageError('USAGE', msg.startsWith('Did you mean') ? `unknown command. ${msg}` : msg);
+      })
+      .help()
+      // `--version` is taken by `build`, where it names the release being built; run() answers the top-level one.
+      .version(false)
+  );
 }
 
 function helpCommand(ctx: Context): CommandModule<object, { command?: string[] }> {
   return {
     command: 'help [command..]',
     describe: 'Explain a command (the same as COMMAND --help)',
-    builder: (y) => y.positional('command', { type: 'string', array: true, describe: 'A command, e.g. hub push' }).epilogue(examples('countersign help hub push')),
+    builder: (y) =>
+      y.positional('command', { type: 'string', array: true, describe: 'A command, e.g. hub push' }).epilogue(examples('countersign help hub push')),
     handler: (args) => parseAndPrint(ctx, [...(args.command ?? []), '--help']),
   };
 }
@@ -108,7 +113,10 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       ctx.out(json ? JSON.stringify({ ok: true, version }) : `countersign ${version}`);
       return ctx.exitCode;
     }
-    await parseAndPrint(ctx, argv.map((a) => (a === '-' ? STDIN : a)));
+    await parseAndPrint(
+      ctx,
+      argv.map((a) => (a === '-' ? STDIN : a)),
+    );
   } catch (caught) {
     // The stand-in for `-` reached a path that is not read as a document (node refuses its NUL).
     const err =

@@ -52,11 +52,19 @@ function policyInitCommand(ctx: Context): CommandModule<object, PolicyInitArgs> 
         .option('expires', { type: 'string', describe: 'ISO-8601 expiry (default: one year from now)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Where to write the policy envelope' })
         .option('force', FORCE_OPTION)
-        .epilogue('Then: countersign sign policy.json --key K.key (by at least m signers) and countersign assemble policy.json --policy policy.json --out policy.signed.json SIG...')
-        .epilogue(examples('countersign policy init --threshold 3 --signer a.pub --signer b.pub --signer c.pub --signer d.pub --signer e.pub --out policy.json  # 3-of-5')),
+        .epilogue(
+          'Then: countersign sign policy.json --key K.key (by at least m signers) and countersign assemble policy.json --policy policy.json --out policy.signed.json SIG...',
+        )
+        .epilogue(
+          examples(
+            'countersign policy init --threshold 3 --signer a.pub --signer b.pub --signer c.pub --signer d.pub --signer e.pub --out policy.json  # 3-of-5',
+          ),
+        ),
     handler: (args) => {
       if (!Number.isInteger(args.threshold)) throw new UsageError('USAGE', '--threshold must be a whole number');
-      const policy = fromCallersInput(() => createPolicy({ threshold: args.threshold, signers: args.signer.map(readSigner), expires: expiryFlag(ctx, args.expires) }));
+      const policy = fromCallersInput(() =>
+        createPolicy({ threshold: args.threshold, signers: args.signer.map(readSigner), expires: expiryFlag(ctx, args.expires) }),
+      );
       writePolicy(ctx, args, policy, `Next: at least ${policy.threshold} signers run "countersign sign ${args.out} --key THEIR.key".`);
     },
   };
@@ -82,7 +90,11 @@ function policyRotateCommand(ctx: Context): CommandModule<object, PolicyRotateAr
         .option('from', { type: 'string', demandOption: true, describe: 'The current signed policy (version N)' })
         .option('threshold', { type: 'number', describe: 'The new m (default: unchanged)' })
         .option('add-signer', { type: 'string', array: true, describe: 'A public key file to add (repeat)' })
-        .option('remove-signer', { type: 'string', array: true, describe: 'A signer to remove: key id, a unique prefix of it (8+ hex digits), or exact name (repeat)' })
+        .option('remove-signer', {
+          type: 'string',
+          array: true,
+          describe: 'A signer to remove: key id, a unique prefix of it (8+ hex digits), or exact name (repeat)',
+        })
         .option('expires', { type: 'string', describe: 'ISO-8601 expiry (default: one year from now)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Where to write policy N+1' })
         .option('force', FORCE_OPTION)
@@ -90,7 +102,9 @@ function policyRotateCommand(ctx: Context): CommandModule<object, PolicyRotateAr
           'Version N+1 takes effect only when a quorum of N AND a quorum of N+1 sign it: countersign assemble policy-2.json --policy policy.signed.json --out policy-2.signed.json SIG... ' +
             'Sites accept it with countersign trust update --store DIR policy-2.signed.json; from then on a removed key counts for nothing.',
         )
-        .epilogue(examples('countersign policy rotate --from policy.signed.json --remove-signer 43e2adfe --add-signer frank.pub --out policy-2.json  # a lost laptop')),
+        .epilogue(
+          examples('countersign policy rotate --from policy.signed.json --remove-signer 43e2adfe --add-signer frank.pub --out policy-2.json  # a lost laptop'),
+        ),
     handler: (args) => {
       const current = loadTrustedPolicy(readDocument(args.from, 'policy'), args.from).policy;
       const removed = new Set((args.removeSigner ?? []).map((r) => findSigner(current.signers, r).id));

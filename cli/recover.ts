@@ -23,7 +23,10 @@ export function recoverCommand(ctx: Context): CommandModule<object, RecoverArgs>
       y
         .option('site', { type: 'string', demandOption: true, describe: 'The site root, as given to apply' })
         .option('state-dir', { type: 'string', describe: 'The state directory, when apply was given one' })
-        .option('store', { type: 'string', describe: "The site's trust store, as given to apply: a committed update is recorded there (a journal naming another store is refused)" })
+        .option('store', {
+          type: 'string',
+          describe: "The site's trust store, as given to apply: a committed update is recorded there (a journal naming another store is refused)",
+        })
         .option('clear', { type: 'boolean', describe: 'Also remove the "needs attention" marker a failed post-update step left (after checking the site)' })
         .option('progress', { type: 'boolean', describe: 'Print one JSON object per event on stderr, one per line' })
         .epilogue(
@@ -70,6 +73,9 @@ function humanLines(r: RecoverResult): string[] {
     ...r.warnings.map((w) => `  warning: ${w}`),
   ];
   if (r.cleared) lines.push('Cleared the "needs attention" marker: updates are accepted again');
-  if (r.needsAttention) lines.push(`The site needs attention (${r.needsAttention.code}): ${r.needsAttention.message}. After checking it, run countersign recover --site ${r.site} --clear`);
+  if (r.needsAttention)
+    lines.push(
+      `The site needs attention (${r.needsAttention.code}): ${r.needsAttention.message}. After checking it, run countersign recover --site ${r.site} --clear`,
+    );
   return lines;
 }

@@ -33,8 +33,14 @@ export function revokeCommand(ctx: Context): CommandModule<object, RevokeArgs> {
         .option('policy', { type: 'string', describe: 'The signed policy whose quorum will sign (its version is recorded; default 1)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Where to write the revocation envelope' })
         .option('force', FORCE_OPTION)
-        .epilogue('Then: countersign sign revoke-10.2.4.json --key K.key (a quorum), countersign assemble revoke-10.2.4.json --policy policy.signed.json --out revoke-10.2.4.signed.json SIG..., and sites run countersign trust update --store DIR revoke-10.2.4.signed.json.')
-        .epilogue(examples('countersign revoke --product drupal --version 10.2.4 --reason "breaks multilingual sites" --policy policy.signed.json --out revoke-10.2.4.json')),
+        .epilogue(
+          'Then: countersign sign revoke-10.2.4.json --key K.key (a quorum), countersign assemble revoke-10.2.4.json --policy policy.signed.json --out revoke-10.2.4.signed.json SIG..., and sites run countersign trust update --store DIR revoke-10.2.4.signed.json.',
+        )
+        .epilogue(
+          examples(
+            'countersign revoke --product drupal --version 10.2.4 --reason "breaks multilingual sites" --policy policy.signed.json --out revoke-10.2.4.json',
+          ),
+        ),
     handler: (args) => {
       refuseExisting([args.out], args.force);
       checkFlag('--version', () => parseVersion(args.version));

@@ -35,16 +35,27 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
     describe: 'Review a document and write one partial signature (works offline)',
     builder: (y) =>
       y
-        .positional('doc', { type: 'string', demandOption: true, describe: 'A manifest, policy, revocation or bundle; - reads it from standard input (then give --out)' })
+        .positional('doc', {
+          type: 'string',
+          demandOption: true,
+          describe: 'A manifest, policy, revocation or bundle; - reads it from standard input (then give --out)',
+        })
         .option('key', { type: 'string', demandOption: true, describe: 'Your secret key file (PREFIX.key)' })
         .option('archive', { type: 'string', describe: "Re-hash this archive and refuse to sign if it differs from the manifest's" })
-        .option('policy', { type: 'string', describe: 'The policy in force: a new policy is then reviewed as a rotation (who is added and removed, threshold, expiry)' })
+        .option('policy', {
+          type: 'string',
+          describe: 'The policy in force: a new policy is then reviewed as a rotation (who is added and removed, threshold, expiry)',
+        })
         .option('yes', { type: 'boolean', describe: 'Do not ask for confirmation (you reviewed the summary another way)' })
         .option('out', { type: 'string', describe: 'Partial signature file (default: DOC.<keyid>.sig beside DOC)' })
         .option('passphrase-file', { type: 'string', describe: 'Read the key passphrase from this file (else $COUNTERSIGN_PASSPHRASE, else a prompt)' })
         .option('force', FORCE_OPTION)
         .epilogue('Send the small .sig file back to the release manager by any channel: it proves nothing until a quorum is assembled.')
-        .epilogue(examples('countersign sign drupal-10.2.4.manifest.json --archive drupal-10.2.4.tar --key ~/.countersign/alice.key  # shows the summary, asks, writes the .sig')),
+        .epilogue(
+          examples(
+            'countersign sign drupal-10.2.4.manifest.json --archive drupal-10.2.4.tar --key ~/.countersign/alice.key  # shows the summary, asks, writes the .sig',
+          ),
+        ),
     handler: (args) => {
       if (args.doc === STDIN && args.out === undefined) throw new UsageError('USAGE', 'DOC - (standard input): give --out for the partial signature');
       // A wrong --key, or an output that exists, fails now: before the review and the passphrase.

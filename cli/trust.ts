@@ -74,7 +74,9 @@ function initCommand(ctx: Context): CommandModule<object, InitArgs> {
           describe: 'What the site runs now, PRODUCT/COMPONENT=VERSION (repeat); PRODUCT=VERSION means its core',
         })
         .epilogue(`Refuses a directory that already holds a store (STORE_EXISTS). ${LAYOUT}\n\n${EXIT_CODES}`)
-        .epilogue(examples('countersign trust init --policy policy.signed.json --store DIR --installed drupal/core=10.2.3 --installed drupal/pathauto=8.x-1.12')),
+        .epilogue(
+          examples('countersign trust init --policy policy.signed.json --store DIR --installed drupal/core=10.2.3 --installed drupal/pathauto=8.x-1.12'),
+        ),
     handler: async (args) => {
       const installed = (args.installed ?? []).map((text) => parseInstalledSpec(text));
       const bytes = readDocument(args.policy, 'policy');
@@ -151,7 +153,9 @@ function showCommand(ctx: Context): CommandModule<object, StoreArgs> {
   return {
     command: 'show',
     describe: 'Show the trusted policy, the highest policy version seen, installed releases and revocations',
-    builder: (y) => storeOption(y).epilogue(`The store is re-verified as it is read.\n\n${EXIT_CODES}`)
+    builder: (y) =>
+      storeOption(y)
+        .epilogue(`The store is re-verified as it is read.\n\n${EXIT_CODES}`)
         .epilogue(examples('countersign trust show --store /var/lib/countersign/example.org')),
     handler: async (args) => {
       const summary = describeStore(await openStore(args.store), ctx.now);
@@ -168,7 +172,11 @@ function recordCommand(ctx: Context): CommandModule<object, RecordArgs> {
       storeOption(y)
         .positional('release', { type: 'string', array: true, demandOption: true, describe: 'PRODUCT/COMPONENT=VERSION, or PRODUCT=VERSION for its core' })
         .epilogue(EXIT_CODES)
-        .epilogue(examples('countersign trust record --store DIR drupal/core=10.2.3  # after a manual downgrade: 10.2.4 stays the highest, so releases up to 10.2.4 remain ROLLBACK')),
+        .epilogue(
+          examples(
+            'countersign trust record --store DIR drupal/core=10.2.3  # after a manual downgrade: 10.2.4 stays the highest, so releases up to 10.2.4 remain ROLLBACK',
+          ),
+        ),
     handler: async (args) => {
       const specs = args.release.map((text) => parseInstalledSpec(text));
       const keys = specs.map((s) => `${s.product}/${s.component}`);
@@ -202,7 +210,9 @@ function summaryLines(s: StoreSummary): string[] {
         : []),
     ]),
     `Revocations: ${s.revocations.length}`,
-    ...s.revocations.map((r) => `  ${r.product} ${r.component} ${r.version}: ${r.reason} (created ${r.created}; accepted ${r.accepted} under policy ${r.acceptedUnder})`),
+    ...s.revocations.map(
+      (r) => `  ${r.product} ${r.component} ${r.version}: ${r.reason} (created ${r.created}; accepted ${r.accepted} under policy ${r.acceptedUnder})`,
+    ),
   ];
 }
 
@@ -214,6 +224,7 @@ export function checkTrustSource(args: { policy?: string; store?: string; produc
   if ((args.policy === undefined) === (args.store === undefined)) throw new UsageError('USAGE', 'give exactly one of --policy or --store');
   if (args.store === undefined) return;
   const given = (['product', 'component', 'installed'] as const).filter((f) => args[f] !== undefined);
-  if (given.length > 0) throw new UsageError('USAGE', `--${given.join(', --')}: with --store, what the site runs comes from the store (countersign trust record)`);
+  if (given.length > 0)
+    throw new UsageError('USAGE', `--${given.join(', --')}: with --store, what the site runs comes from the store (countersign trust record)`);
   if (args.chain !== undefined) throw new UsageError('USAGE', '--chain: with --store, accept rotations into the store first (countersign trust update)');
 }

@@ -36,7 +36,11 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
       y
         .positional('bundle', { type: 'string', demandOption: true, describe: 'A bundle, or a signed envelope' })
         .option('policy', { type: 'string', describe: 'The signed policy this site pins (or --store)' })
-        .option('store', { type: 'string', describe: "A site trust store (countersign trust init) instead of --policy: its policy and revocations, and the release's product/component as installed (rollback: below the highest ever installed); a store error (STORE_*) exits 2" })
+        .option('store', {
+          type: 'string',
+          describe:
+            "A site trust store (countersign trust init) instead of --policy: its policy and revocations, and the release's product/component as installed (rollback: below the highest ever installed); a store error (STORE_*) exits 2",
+        })
         .option('archive', { type: 'string', describe: 'The archive, when BUNDLE is a bare signed manifest' })
         .option('product', { type: 'string', describe: 'The product this site runs, e.g. drupal (a release for another is WRONG_TARGET)' })
         .option('component', { type: 'string', describe: 'The component being updated: core, or a module/plugin/theme name' })
@@ -44,7 +48,9 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
         .option('chain', { type: 'string', array: true, describe: 'Signed policy rotations to walk from --policy (version N+1, N+2, ... in order)' })
         .option('revocation', { type: 'string', array: true, describe: 'A signed revocation to honour (repeat); it must verify against the policy' })
         .option('now', { type: 'string', describe: 'Reference time (ISO-8601) instead of the clock, for tests and audits' })
-        .epilogue('Checks, in order: sizes, strict parsing and canonical bytes, the policy, every signature, the quorum, expiry/applicability/rollback, then the archive streamed against the signed digests. Every reason found is reported with its code.')
+        .epilogue(
+          'Checks, in order: sizes, strict parsing and canonical bytes, the policy, every signature, the quorum, expiry/applicability/rollback, then the archive streamed against the signed digests. Every reason found is reported with its code.',
+        )
         .epilogue(examples('countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3')),
     handler: async (args) => {
       if (args.now) ctx.now = timeFlag('--now', args.now);
@@ -55,10 +61,15 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
       const store = args.store === undefined ? undefined : await openStore(args.store); // a store error exits 2, never a rejection
       try {
         const pinned = store ? store.trusted : loadTrustedPolicy(readDocument(args.policy!, 'policy'), args.policy!);
-        const trusted = walkPolicyChain(pinned, (args.chain ?? []).map((f) => readDocument(f, 'policy rotation')));
+        const trusted = walkPolicyChain(
+          pinned,
+          (args.chain ?? []).map((f) => readDocument(f, 'policy rotation')),
+        );
         const revocations = (args.revocation ?? []).map((f) => verifyRevocation(readDocument(f, 'revocation'), trusted, f));
         const verified = await withDocument(args.bundle, args.archive, ({ envelopeBytes, archive }) =>
-          store ? verifyWithStore(store, { envelopeBytes, archive }, { now, revocations }) : verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations }),
+          store
+            ? verifyWithStore(store, { envelopeBytes, archive }, { now, revocations })
+            : verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations }),
         );
         const q = verified.quorum;
         const doc = verified.document;

@@ -43,7 +43,9 @@ function say(text: string): void {
 }
 
 async function countersign(args: string[], expectExit = 0): Promise<void> {
-  const shown = args.map((a) => (a.startsWith(work) ? relative(work, a) || '.' : a.startsWith(root) ? relative(root, a) : a)).map((a) => (/\s/.test(a) ? `"${a}"` : a));
+  const shown = args
+    .map((a) => (a.startsWith(work) ? relative(work, a) || '.' : a.startsWith(root) ? relative(root, a) : a))
+    .map((a) => (/\s/.test(a) ? `"${a}"` : a));
   process.stdout.write(`$ countersign ${shown.join(' ')}\n`);
   const ctx: Context = {
     out: (t) => process.stdout.write(indent(t)),
@@ -59,7 +61,13 @@ async function countersign(args: string[], expectExit = 0): Promise<void> {
 }
 
 function indent(text: string): string {
-  return text.replace(/\n$/, '').split('\n').map((l) => `  ${l}`).join('\n') + '\n';
+  return (
+    text
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n') + '\n'
+  );
 }
 
 process.stdout.write(`countersign demo — working in ${work} (${keep ? 'kept afterwards' : 'removed afterwards; --keep keeps it'})\n`);
@@ -86,15 +94,27 @@ async function ceremony(): Promise<void> {
   say('1. The release manager builds drupal 10.2.4 as the difference from 10.2.3');
   await countersign([
     'build',
-    '--source', join(root, 'demo/sample/drupal-10.2.4'),
-    '--base', join(root, 'demo/sample/drupal-10.2.3'),
-    '--product', 'drupal', '--version', '10.2.4', '--applies-to', '10.2.3',
-    '--risk', 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default',
-    '--advisory', 'SA-CORE-2026-001',
+    '--source',
+    join(root, 'demo/sample/drupal-10.2.4'),
+    '--base',
+    join(root, 'demo/sample/drupal-10.2.3'),
+    '--product',
+    'drupal',
+    '--version',
+    '10.2.4',
+    '--applies-to',
+    '10.2.3',
+    '--risk',
+    'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default',
+    '--advisory',
+    'SA-CORE-2026-001',
     // A real Drupal release would run `drush updb -y`; the demo site has no database, so it only says so.
-    '--post-update', 'echo post-update: database updates would run here (drush updb -y)',
-    '--policy', policy,
-    '--out', out,
+    '--post-update',
+    'echo post-update: database updates would run here (drush updb -y)',
+    '--policy',
+    policy,
+    '--out',
+    out,
   ]);
   const manifest = join(out, 'drupal-10.2.4.manifest.json');
   const archive = join(out, 'drupal-10.2.4.tar');
@@ -105,7 +125,9 @@ async function ceremony(): Promise<void> {
   }
 
   say('3. The release manager tries to assemble with two signatures: the policy needs 3 of 5, so nothing is written');
-  process.stdout.write('  (bob.sig is given twice on purpose: a second partial from the same key is a DUPLICATE_SIGNATURE and never counts, so this is still 2 of 3)\n');
+  process.stdout.write(
+    '  (bob.sig is given twice on purpose: a second partial from the same key is a DUPLICATE_SIGNATURE and never counts, so this is still 2 of 3)\n',
+  );
   await countersign(['assemble', manifest, '--policy', policy, '--out', bundle, join(work, 'alice.sig'), join(work, 'bob.sig'), join(work, 'bob.sig')], 1);
   process.stdout.write(`  bundle written? ${existsSync(bundle) ? 'YES (bug!)' : 'no'}\n`);
 
@@ -163,7 +185,9 @@ async function distributionDemo(): Promise<void> {
     await countersign(['site', 'poll', '--store', polling, '--inbox', join(work, 'inbox'), '--allow-private']);
     await countersign(['hub', 'status', '--db', db]);
   } finally {
-    await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve).kill('SIGTERM')))));
+    await Promise.all(
+      children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve).kill('SIGTERM')))),
+    );
   }
 }
 

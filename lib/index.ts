@@ -6,7 +6,17 @@ export { openBundleFile, openArchiveFile, writeBundleFile, type OpenedInput } fr
 export { buildRelease, scanTree, type ReleaseRequest, type BuiltRelease } from './node/build.js';
 export { applyBundle, applyOpened, APPLY_PHASES, type ApplyOptions, type ApplyResult, type ApplyPhase } from './installer/apply.js';
 export { recoverSite, type RecoverOptions, type RecoverResult, type RecoverAction } from './installer/recover.js';
-export { planUpdate, checkSpace, type Plan, type Step, type SiteFacts, type NodeFact, type LocalChange, type Problem, type ProblemCode } from './installer/plan.js';
+export {
+  planUpdate,
+  checkSpace,
+  type Plan,
+  type Step,
+  type SiteFacts,
+  type NodeFact,
+  type LocalChange,
+  type Problem,
+  type ProblemCode,
+} from './installer/plan.js';
 export { parseJournal, JOURNAL_FORMAT, type JournalBegin, type JournalStep, type ParsedJournal } from './installer/journal.js';
 export { sitePaths, type SitePaths } from './installer/state.js';
 export type { ProgressEvent, ProgressSink } from './installer/events.js';

@@ -28,7 +28,11 @@ function refOf(bytes: Uint8Array): ArchiveRef {
 
 function tarOf(files: File[]): Buffer {
   const chunks: Buffer[] = [];
-  writeTar((c) => chunks.push(Buffer.from(c)), sortByPathBytes(files).map((f) => ({ path: f.path, mode: f.mode, content: f.data })), MTIME);
+  writeTar(
+    (c) => chunks.push(Buffer.from(c)),
+    sortByPathBytes(files).map((f) => ({ path: f.path, mode: f.mode, content: f.data })),
+    MTIME,
+  );
   return Buffer.concat(chunks);
 }
 
@@ -104,7 +108,11 @@ describe('archive: verifyArchiveStream', () => {
 
   it('accepts modify and delete ops (a delete has no entry)', async () => {
     const [first, ...rest] = addOps(files) as [FileOp & { op: 'add' }, ...FileOp[]];
-    const mixed: FileOp[] = [{ ...first, op: 'modify', previousSha256: '0'.repeat(64) }, ...rest, { op: 'delete', path: 'core/old.php', previousSha256: '1'.repeat(64) }];
+    const mixed: FileOp[] = [
+      { ...first, op: 'modify', previousSha256: '0'.repeat(64) },
+      ...rest,
+      { op: 'delete', path: 'core/old.php', previousSha256: '1'.repeat(64) },
+    ];
     await verifyArchiveStream([bytes], ref, mixed);
   });
 
@@ -263,7 +271,11 @@ describe('archive: verifyArchiveStream', () => {
     });
 
     it('a malformed archive reference → FormatError', async () => {
-      for (const broken of [{ ...ref, size: -1 }, { ...ref, sha256: ref.sha256.toUpperCase() }, { ...ref, sha512: 'x' }]) {
+      for (const broken of [
+        { ...ref, size: -1 },
+        { ...ref, sha256: ref.sha256.toUpperCase() },
+        { ...ref, sha512: 'x' },
+      ]) {
         let caught: unknown;
         await verifyArchiveStream([bytes], broken, ops).catch((e: unknown) => (caught = e));
         expect(caught).to.be.instanceOf(FormatError);

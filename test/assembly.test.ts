@@ -21,7 +21,12 @@ describe('assembly: the quorums a document needs', () => {
   it('a rotation needs the quorum of N and of N+1, and keeps every signature that counts for either', () => {
     const newcomer = makePolicy(1, 1).signers[0]!;
     const members = [...p.signers.slice(1), newcomer];
-    const v2 = createPolicy({ threshold: 3, signers: members.map((s) => ({ publicKey: s.publicKey, name: s.name })), expires: new Date('2030-01-01'), version: 2 });
+    const v2 = createPolicy({
+      threshold: 3,
+      signers: members.map((s) => ({ publicKey: s.publicKey, name: s.name })),
+      expires: new Date('2030-01-01'),
+      version: 2,
+    });
     const doc = openEnvelope(envelopeBytes(createEnvelope('policy', canonicalBytes(v2))));
     const newOnly = [p.signers[1]!, p.signers[2]!, newcomer].map((s) => sign(s, doc.envelope));
     expect(assemblyQuorums(doc, newOnly, pinned, NOW).map((x) => x.quorum.met)).to.deep.equal([false, true]);
@@ -32,7 +37,12 @@ describe('assembly: the quorums a document needs', () => {
   });
 
   it('only version 1 may be assembled against itself; a later version is a rotation', () => {
-    const v2 = createPolicy({ threshold: 3, signers: p.signers.map((s) => ({ publicKey: s.publicKey, name: s.name })), expires: new Date('2030-01-01'), version: 2 });
+    const v2 = createPolicy({
+      threshold: 3,
+      signers: p.signers.map((s) => ({ publicKey: s.publicKey, name: s.name })),
+      expires: new Date('2030-01-01'),
+      version: 2,
+    });
     const bytes = envelopeBytes(createEnvelope('policy', canonicalBytes(v2)));
     expect(codeOf(() => assemblyQuorums(openEnvelope(bytes), [], bytes, NOW))).to.equal('USAGE');
   });

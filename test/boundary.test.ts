@@ -66,12 +66,16 @@ describe('layout boundary (lib/core is pure; no import cycles)', () => {
   });
 
   it('no lib/core/ file imports the file system, the network, processes or threads', () => {
-    const offending = [...graph].filter(([file]) => file.startsWith(CORE)).flatMap(([file, imports]) => imports.filter((i) => IO_MODULES.test(i.spec)).map((i) => `${file} -> ${i.spec}`));
+    const offending = [...graph]
+      .filter(([file]) => file.startsWith(CORE))
+      .flatMap(([file, imports]) => imports.filter((i) => IO_MODULES.test(i.spec)).map((i) => `${file} -> ${i.spec}`));
     expect(offending).to.deep.equal([]);
   });
 
   it('no lib/core/ file imports a file outside lib/core/', () => {
-    const offending = [...graph].filter(([file]) => file.startsWith(CORE)).flatMap(([file, imports]) => imports.filter((i) => i.target !== null && !i.target.startsWith(CORE)).map((i) => `${file} -> ${i.target}`));
+    const offending = [...graph]
+      .filter(([file]) => file.startsWith(CORE))
+      .flatMap(([file, imports]) => imports.filter((i) => i.target !== null && !i.target.startsWith(CORE)).map((i) => `${file} -> ${i.target}`));
     expect(offending).to.deep.equal([]);
   });
 
@@ -87,12 +91,34 @@ describe('layout boundary (lib/core is pure; no import cycles)', () => {
   });
 
   it('the cycle finder sees a cycle (a -> b -> a) and none in a chain', () => {
-    expect(cyclesOf(new Map([['a', ['b']], ['b', ['a']]]))).to.deep.equal([['a', 'b', 'a']]);
-    expect(cyclesOf(new Map([['a', ['b']], ['b', ['c']], ['c', []]]))).to.deep.equal([]);
+    expect(
+      cyclesOf(
+        new Map([
+          ['a', ['b']],
+          ['b', ['a']],
+        ]),
+      ),
+    ).to.deep.equal([['a', 'b', 'a']]);
+    expect(
+      cyclesOf(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', []],
+        ]),
+      ),
+    ).to.deep.equal([]);
   });
 
   it('the import reader sees multi-line, type-only, re-export and dynamic imports', () => {
-    const text = "import {\n  a,\n  b,\n} from './x.js';\nimport type { T } from '../y.js';\nexport * from './z.js';\nconst m = await import('node:fs');\nimport 'node:net';\n";
-    expect(importsOf('lib/core/f.ts', text).map((i) => i.target ?? i.spec)).to.deep.equal(['lib/core/x.ts', 'lib/y.ts', 'lib/core/z.ts', 'node:fs', 'node:net']);
+    const text =
+      "import {\n  a,\n  b,\n} from './x.js';\nimport type { T } from '../y.js';\nexport * from './z.js';\nconst m = await import('node:fs');\nimport 'node:net';\n";
+    expect(importsOf('lib/core/f.ts', text).map((i) => i.target ?? i.spec)).to.deep.equal([
+      'lib/core/x.ts',
+      'lib/y.ts',
+      'lib/core/z.ts',
+      'node:fs',
+      'node:net',
+    ]);
   });
 });

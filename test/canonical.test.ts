@@ -8,11 +8,18 @@ import { codeOf } from './support/codes.js';
 const JCS = new URL('./vectors/jcs/', import.meta.url);
 
 function fromSpacedHex(text: string): Uint8Array {
-  return new Uint8Array(text.split(/\s+/).filter((h) => h !== '').map((h) => parseInt(h, 16)));
+  return new Uint8Array(
+    text
+      .split(/\s+/)
+      .filter((h) => h !== '')
+      .map((h) => parseInt(h, 16)),
+  );
 }
 
 describe('canonical: RFC 8785 vectors', () => {
-  const names = readdirSync(new URL('input/', JCS)).filter((n) => n.endsWith('.json')).sort();
+  const names = readdirSync(new URL('input/', JCS))
+    .filter((n) => n.endsWith('.json'))
+    .sort();
 
   it('finds the vectors', () => {
     expect(names.length).to.be.greaterThanOrEqual(6);

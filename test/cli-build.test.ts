@@ -52,11 +52,16 @@ describe('cli build', () => {
 
   const buildArgs = (source: string, out: string, extra: string[] = []) => [
     'build',
-    '--source', source,
-    '--product', 'drupal',
-    '--version', '10.2.4',
-    '--expires', EXPIRES,
-    '--out', out,
+    '--source',
+    source,
+    '--product',
+    'drupal',
+    '--version',
+    '10.2.4',
+    '--expires',
+    EXPIRES,
+    '--out',
+    out,
     ...extra,
   ];
 
@@ -66,7 +71,25 @@ describe('cli build', () => {
     newTree = writeTree(join(dir, 'drupal-10.2.4'), NEW_TREE);
     const out = join(dir, 'rel');
     const r = await runCliOk(
-      [...buildArgs(newTree, out, ['--base', oldTree, '--applies-to', '10.2.3', '--applies-to', '10.2.2', '--risk', RISK, '--advisory', 'SA-CORE-2026-001', '--post-update', 'drush updb -y', '--post-update', '["drush", "php:eval", "echo 1;"]']), '--json'],
+      [
+        ...buildArgs(newTree, out, [
+          '--base',
+          oldTree,
+          '--applies-to',
+          '10.2.3',
+          '--applies-to',
+          '10.2.2',
+          '--risk',
+          RISK,
+          '--advisory',
+          'SA-CORE-2026-001',
+          '--post-update',
+          'drush updb -y',
+          '--post-update',
+          '["drush", "php:eval", "echo 1;"]',
+        ]),
+        '--json',
+      ],
       { now: NOW },
     );
     rel = { dir: out, manifest: join(out, 'drupal-10.2.4.manifest.json'), archive: join(out, 'drupal-10.2.4.tar'), json: r.json };
@@ -88,7 +111,13 @@ describe('cli build', () => {
       const m = envelopePayload(rel.manifest);
       const byPath = Object.fromEntries((m.files as Array<Record<string, unknown>>).map((f) => [f.path, f]));
       expect(Object.keys(byPath).sort()).to.deep.equal(['core/bootstrap.inc', 'core/legacy.inc', 'core/lib/Drupal.php', 'core/lib/Sanitizer.php']);
-      expect(byPath['core/lib/Sanitizer.php']).to.deep.equal({ op: 'add', path: 'core/lib/Sanitizer.php', sha256: sha256Hex(NEW_TREE['core/lib/Sanitizer.php'].content), size: 13, mode: '0755' });
+      expect(byPath['core/lib/Sanitizer.php']).to.deep.equal({
+        op: 'add',
+        path: 'core/lib/Sanitizer.php',
+        sha256: sha256Hex(NEW_TREE['core/lib/Sanitizer.php'].content),
+        size: 13,
+        mode: '0755',
+      });
       for (const p of ['core/bootstrap.inc', 'core/lib/Drupal.php'] as const) {
         expect(byPath[p]).to.include({ op: 'modify', sha256: sha256Hex(NEW_TREE[p]), previousSha256: sha256Hex(BASE_TREE[p]), mode: '0644' });
       }
@@ -121,7 +150,15 @@ describe('cli build', () => {
 
     it('records applies-to, advisory, post-update commands (split on spaces or JSON), expiry and policy version', () => {
       const m = envelopePayload(rel.manifest);
-      expect(m).to.include({ product: 'drupal', component: 'core', version: '10.2.4', advisory: 'SA-CORE-2026-001', expires: EXPIRES, created: '2026-11-23T12:00:00Z', policyVersion: 1 });
+      expect(m).to.include({
+        product: 'drupal',
+        component: 'core',
+        version: '10.2.4',
+        advisory: 'SA-CORE-2026-001',
+        expires: EXPIRES,
+        created: '2026-11-23T12:00:00Z',
+        policyVersion: 1,
+      });
       expect(m.appliesTo).to.deep.equal(['10.2.3', '10.2.2']);
       expect(m.postUpdate).to.deep.equal([
         ['drush', 'updb', '-y'],
@@ -149,7 +186,12 @@ describe('cli build', () => {
       const m = envelopePayload(join(out, 'drupal-10.2.4.manifest.json'));
       expect((m.files as Array<{ op: string }>).every((f) => f.op === 'add')).to.equal(true);
       expect(m.files.some((f: Record<string, unknown>) => 'previousSha256' in f)).to.equal(false);
-      expect(tarEntries(join(out, 'drupal-10.2.4.tar')).map((e) => e.path)).to.deep.equal(['core/bootstrap.inc', 'core/lib/Drupal.php', 'core/lib/Sanitizer.php', 'index.php']);
+      expect(tarEntries(join(out, 'drupal-10.2.4.tar')).map((e) => e.path)).to.deep.equal([
+        'core/bootstrap.inc',
+        'core/lib/Drupal.php',
+        'core/lib/Sanitizer.php',
+        'index.php',
+      ]);
       expect(m.risk).to.equal(null);
       expect(m.advisory).to.equal(null);
       expect(m.appliesTo).to.deep.equal([]);
@@ -166,7 +208,7 @@ describe('cli build', () => {
   describe('applies-to and the version file', () => {
     const drupal = (v: string) => `<?php class Drupal { const VERSION = '${v}'; }\n`;
 
-    it('with --base and no --applies-to: the base tree\'s version, read from its version file', async () => {
+    it("with --base and no --applies-to: the base tree's version, read from its version file", async () => {
       const out = join(dir, 'default-applies');
       const r = await runCliOk([...buildArgs(newTree, out, ['--base', oldTree]), '--json'], { now: NOW });
       expect(r.json.appliesTo).to.deep.equal(['10.2.3']);
@@ -177,7 +219,10 @@ describe('cli build', () => {
       const out = join(dir, 'any');
       const r = await runCliOk([...buildArgs(newTree, out, ['--base', oldTree, '--applies-to', 'any']), '--json'], { now: NOW });
       expect(r.json.appliesTo).to.deep.equal([]);
-      const mixed = await runCli([...buildArgs(newTree, join(dir, 'any-mixed'), ['--base', oldTree, '--applies-to', 'any', '--applies-to', '10.2.3']), '--json'], { now: NOW });
+      const mixed = await runCli(
+        [...buildArgs(newTree, join(dir, 'any-mixed'), ['--base', oldTree, '--applies-to', 'any', '--applies-to', '10.2.3']), '--json'],
+        { now: NOW },
+      );
       expect(mixed.json).to.include({ ok: false, code: 'USAGE' });
       expect(existsSync(join(dir, 'any-mixed'))).to.equal(false);
     });
@@ -192,9 +237,15 @@ describe('cli build', () => {
 
     it('--version 10.3.9 over a tree whose core/lib/Drupal.php says 10.3.2: VERSION_FILE_MISMATCH, nothing written', async () => {
       const source = writeTree(join(dir, 'says-10.3.2'), { ...NEW_TREE, 'core/lib/Drupal.php': drupal('10.3.2') });
-      for (const [name, extra] of [['modified', ['--base', oldTree]], ['full tree', []]] as const) {
+      for (const [name, extra] of [
+        ['modified', ['--base', oldTree]],
+        ['full tree', []],
+      ] as const) {
         const out = join(dir, `mismatch-${name.replace(' ', '-')}`);
-        const r = await runCli(['build', '--source', source, '--product', 'drupal', '--version', '10.3.9', '--expires', EXPIRES, '--out', out, '--json', ...extra], { now: NOW });
+        const r = await runCli(
+          ['build', '--source', source, '--product', 'drupal', '--version', '10.3.9', '--expires', EXPIRES, '--out', out, '--json', ...extra],
+          { now: NOW },
+        );
         expect(r.code, name).to.equal(2);
         expect(r.json, name).to.include({ ok: false, code: 'VERSION_FILE_MISMATCH' });
         expect((r.json.details as Record<string, unknown>).stated, name).to.equal('10.3.2');
@@ -205,7 +256,10 @@ describe('cli build', () => {
     it('also when the release leaves the version file unchanged (the site would go on saying the old version)', async () => {
       const base = writeTree(join(dir, 'same-old'), { ...BASE_TREE, 'core/lib/Drupal.php': drupal('10.3.2') });
       const source = writeTree(join(dir, 'same-new'), { ...NEW_TREE, 'core/lib/Drupal.php': drupal('10.3.2') });
-      const r = await runCli(['build', '--source', source, '--base', base, '--product', 'drupal', '--version', '10.3.9', '--expires', EXPIRES, '--out', join(dir, 'same'), '--json'], { now: NOW });
+      const r = await runCli(
+        ['build', '--source', source, '--base', base, '--product', 'drupal', '--version', '10.3.9', '--expires', EXPIRES, '--out', join(dir, 'same'), '--json'],
+        { now: NOW },
+      );
       expect(r.json).to.include({ ok: false, code: 'VERSION_FILE_MISMATCH' });
     });
   });
@@ -365,7 +419,7 @@ describe('cli build', () => {
       expect(existsSync(out)).to.equal(false);
     });
 
-    it('a source identical to the base: nothing to release (exit 2, the caller\'s own input)', async () => {
+    it("a source identical to the base: nothing to release (exit 2, the caller's own input)", async () => {
       const out = join(dir, 'identical');
       mkdirSync(out);
       const r = await runCli([...buildArgs(newTree, out, ['--base', newTree]), '--json'], { now: NOW });
@@ -377,7 +431,9 @@ describe('cli build', () => {
     it('an invalid --version or --applies-to: a usage error (exit 2) caused by BAD_VERSION', async () => {
       const out = join(dir, 'bad-version');
       mkdirSync(out);
-      const r1 = await runCli(['build', '--source', newTree, '--product', 'drupal', '--version', 'banana', '--expires', EXPIRES, '--out', out, '--json'], { now: NOW });
+      const r1 = await runCli(['build', '--source', newTree, '--product', 'drupal', '--version', 'banana', '--expires', EXPIRES, '--out', out, '--json'], {
+        now: NOW,
+      });
       expect(r1.code).to.equal(2);
       expect(r1.json.details).to.include({ flag: '--version', cause: 'BAD_VERSION' });
       const r2 = await runCli([...buildArgs(newTree, out, ['--applies-to', 'ten']), '--json'], { now: NOW });
@@ -389,7 +445,9 @@ describe('cli build', () => {
     it('an expiry in the past: exit 2', async () => {
       const out = join(dir, 'past');
       mkdirSync(out);
-      const r = await runCli(['build', '--source', newTree, '--product', 'drupal', '--version', '10.2.4', '--expires', '2026-01-01', '--out', out, '--json'], { now: NOW });
+      const r = await runCli(['build', '--source', newTree, '--product', 'drupal', '--version', '10.2.4', '--expires', '2026-01-01', '--out', out, '--json'], {
+        now: NOW,
+      });
       expect(r.code).to.equal(2);
       expect(r.json.ok).to.equal(false);
       expect(listing(out)).to.deep.equal([]);

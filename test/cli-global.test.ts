@@ -96,7 +96,10 @@ describe('cli --help: every command and subcommand', () => {
     }
     expect(pages.length, 'pages walked').to.be.greaterThan(25);
     for (const page of ['trust show', 'installer serve', 'hub serve', 'hub publish', 'hub push', 'hub status', 'site serve', 'site register', 'site poll']) {
-      expect(pages.map((p) => p.join(' ')), page).to.include(page);
+      expect(
+        pages.map((p) => p.join(' ')),
+        page,
+      ).to.include(page);
     }
     let longest = 0;
     for (const path of pages) {
@@ -115,7 +118,11 @@ describe('cli --help: every command and subcommand', () => {
         longest = Math.max(longest, line.length);
       }
       // `help --help` is the top-level page (yargs' own reading of `help`).
-      if (path[0] !== 'help') expect(examples.some((l) => l.startsWith(`  ${name} `)), `${name}: an example of itself`).to.equal(true);
+      if (path[0] !== 'help')
+        expect(
+          examples.some((l) => l.startsWith(`  ${name} `)),
+          `${name}: an example of itself`,
+        ).to.equal(true);
     }
     expect(longest, 'some examples are longer than the help width, and still one line').to.be.greaterThan(110);
   });
@@ -171,12 +178,48 @@ describe('cli: one overwrite rule for every output', () => {
     const rel = join(dir, 'rel');
     const commands: Array<{ args: string[]; outputs: string[] }> = [
       {
-        args: ['build', '--source', source, '--base', base, '--product', 'drupal', '--version', '10.2.4', '--applies-to', '10.2.3', '--expires', '2027-01-01T00:00:00Z', '--out', rel],
+        args: [
+          'build',
+          '--source',
+          source,
+          '--base',
+          base,
+          '--product',
+          'drupal',
+          '--version',
+          '10.2.4',
+          '--applies-to',
+          '10.2.3',
+          '--expires',
+          '2027-01-01T00:00:00Z',
+          '--out',
+          rel,
+        ],
         outputs: [join(rel, 'drupal-10.2.4.manifest.json'), join(rel, 'drupal-10.2.4.tar')],
       },
-      { args: ['revoke', '--product', 'drupal', '--version', '10.2.4', '--policy', policy.signed, '--out', join(dir, 'revoke.json')], outputs: [join(dir, 'revoke.json')] },
-      { args: ['policy', 'init', '--threshold', '1', '--signer', keys.alice!.pub, '--expires', '2028-01-01T00:00:00Z', '--out', join(dir, 'p1.json')], outputs: [join(dir, 'p1.json')] },
-      { args: ['policy', 'rotate', '--from', policy.signed, '--add-signer', join(dir, 'carol.pub'), '--expires', '2028-01-01T00:00:00Z', '--out', join(dir, 'p2.json')], outputs: [join(dir, 'p2.json')] },
+      {
+        args: ['revoke', '--product', 'drupal', '--version', '10.2.4', '--policy', policy.signed, '--out', join(dir, 'revoke.json')],
+        outputs: [join(dir, 'revoke.json')],
+      },
+      {
+        args: ['policy', 'init', '--threshold', '1', '--signer', keys.alice!.pub, '--expires', '2028-01-01T00:00:00Z', '--out', join(dir, 'p1.json')],
+        outputs: [join(dir, 'p1.json')],
+      },
+      {
+        args: [
+          'policy',
+          'rotate',
+          '--from',
+          policy.signed,
+          '--add-signer',
+          join(dir, 'carol.pub'),
+          '--expires',
+          '2028-01-01T00:00:00Z',
+          '--out',
+          join(dir, 'p2.json'),
+        ],
+        outputs: [join(dir, 'p2.json')],
+      },
       { args: ['keygen', '--out', join(dir, 'dave'), '--unencrypted'], outputs: [join(dir, 'dave.key'), join(dir, 'dave.pub')] },
     ];
     await makeCliKeys(dir, ['carol']);
@@ -189,7 +232,11 @@ describe('cli: one overwrite rule for every output', () => {
       expect(r.json, name).to.include({ ok: false, code: 'OUTPUT_EXISTS' });
       outputs.forEach((o, i) => expect(readFileSync(o).equals(before[i]!), `${name}: ${o} untouched`).to.equal(true));
       await runCliOk([...args, '--force'], { now: NOW });
-      for (const o of outputs) expect(listing(dirname(o)).filter((f) => f.endsWith('.tmp')), `${name}: no temporary file`).to.deep.equal([]);
+      for (const o of outputs)
+        expect(
+          listing(dirname(o)).filter((f) => f.endsWith('.tmp')),
+          `${name}: no temporary file`,
+        ).to.deep.equal([]);
     }
   });
 

@@ -116,7 +116,7 @@ describe('cli keygen', () => {
     expect(listing(dir)).to.deep.equal([]);
   });
 
-  it('--out in a directory that does not exist (the README\'s ~/.countersign/alice): creates it, mode 0700', async () => {
+  it("--out in a directory that does not exist (the README's ~/.countersign/alice): creates it, mode 0700", async () => {
     await runCliOk(['keygen', '--out', join(dir, 'missing', 'deeper', 'frank'), '--unencrypted', '--json']);
     for (const d of ['missing', join('missing', 'deeper')]) expect(statSync(join(dir, d)).mode & 0o777, d).to.equal(0o700);
     expect(listing(join(dir, 'missing', 'deeper'))).to.deep.equal(['frank.key', 'frank.pub']);
@@ -199,10 +199,16 @@ describe('cli keygen at a terminal (passphrases)', () => {
 
   it('a mismatch asks for both again instead of failing; three mismatches fail with nothing written', async () => {
     const asked: string[] = [];
-    const ok = await runCli(['keygen', '--out', join(dir, 'b'), '--json'], { interactive: true, prompter: scriptedPrompter(asked, [STRONG, 'typo', STRONG, STRONG]) });
+    const ok = await runCli(['keygen', '--out', join(dir, 'b'), '--json'], {
+      interactive: true,
+      prompter: scriptedPrompter(asked, [STRONG, 'typo', STRONG, STRONG]),
+    });
     expect(ok.code, ok.stderr).to.equal(0);
     expect(asked).to.have.length(4);
-    const r = await runCli(['keygen', '--out', join(dir, 'c'), '--json'], { interactive: true, prompter: scriptedPrompter([], [STRONG, 'x', STRONG, 'y', STRONG, 'z']) });
+    const r = await runCli(['keygen', '--out', join(dir, 'c'), '--json'], {
+      interactive: true,
+      prompter: scriptedPrompter([], [STRONG, 'x', STRONG, 'y', STRONG, 'z']),
+    });
     expect(r.code).to.equal(2);
     expect(r.json).to.include({ ok: false, code: 'PASSPHRASE_MISMATCH' });
     expect(listing(dir)).to.deep.equal(['b.key', 'b.pub']);
@@ -264,7 +270,9 @@ describe('cli policy init', () => {
     expect(policy).to.include({ version: 1, threshold: 2, expires });
     expect(policy.signers.map((s: { name: string }) => s.name)).to.deep.equal(['alice', 'bob', 'carol']);
     // Human output says what comes next.
-    const human = await runCli(['policy', 'init', '--threshold', '1', ...signers('alice'), '--expires', expires, '--out', join(dir, 'ok-human.json')], { now: NOW });
+    const human = await runCli(['policy', 'init', '--threshold', '1', ...signers('alice'), '--expires', expires, '--out', join(dir, 'ok-human.json')], {
+      now: NOW,
+    });
     expect(human.code).to.equal(0);
     expect(human.stdout).to.contain('1 of 1');
     expect(human.stdout).to.contain('countersign sign');
@@ -276,7 +284,7 @@ describe('cli policy init', () => {
     expect(envelopePayload(out).expires).to.equal('2027-11-23T12:00:00Z');
   });
 
-  it('refuses a threshold above the number of signers (BAD_THRESHOLD, exit 2: the caller\'s own input, nothing written)', async () => {
+  it("refuses a threshold above the number of signers (BAD_THRESHOLD, exit 2: the caller's own input, nothing written)", async () => {
     const out = join(dir, 'too-high.json');
     const r = await init(['--threshold', '3', ...signers('alice', 'bob'), '--expires', expires, '--out', out]);
     expect(r.code).to.equal(2);

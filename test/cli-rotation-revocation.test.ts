@@ -29,7 +29,25 @@ describe('cli policy rotation and revocation', () => {
     v1 = await makeCliPolicy(dir, [keys.alice!, keys.bob!, keys.carol!, keys.dave!], { threshold: 3, expires: '2028-01-01T00:00:00Z', now: NOW });
     const out = join(dir, 'rel');
     await runCliOk(
-      ['build', '--source', writeTree(join(dir, 'new'), NEW_TREE), '--base', writeTree(join(dir, 'old'), BASE_TREE), '--product', 'drupal', '--version', '10.2.4', '--applies-to', '10.2.3', '--policy', v1.signed, '--expires', '2027-01-01T00:00:00Z', '--out', out],
+      [
+        'build',
+        '--source',
+        writeTree(join(dir, 'new'), NEW_TREE),
+        '--base',
+        writeTree(join(dir, 'old'), BASE_TREE),
+        '--product',
+        'drupal',
+        '--version',
+        '10.2.4',
+        '--applies-to',
+        '10.2.3',
+        '--policy',
+        v1.signed,
+        '--expires',
+        '2027-01-01T00:00:00Z',
+        '--out',
+        out,
+      ],
       opts,
     );
     const manifest = join(out, 'drupal-10.2.4.manifest.json');
@@ -46,7 +64,23 @@ describe('cli policy rotation and revocation', () => {
     before(async () => {
       v2 = join(dir, 'policy-2.json');
       v2signed = join(dir, 'policy-2.signed.json');
-      await runCliOk(['policy', 'rotate', '--from', v1.signed, '--remove-signer', keys.dave!.keyid.slice(0, 12), '--add-signer', keys.frank!.pub, '--expires', '2028-06-01T00:00:00Z', '--out', v2], opts);
+      await runCliOk(
+        [
+          'policy',
+          'rotate',
+          '--from',
+          v1.signed,
+          '--remove-signer',
+          keys.dave!.keyid.slice(0, 12),
+          '--add-signer',
+          keys.frank!.pub,
+          '--expires',
+          '2028-06-01T00:00:00Z',
+          '--out',
+          v2,
+        ],
+        opts,
+      );
     });
 
     it('writes version N+1 with the signer removed and the new one added', () => {
@@ -86,7 +120,27 @@ describe('cli policy rotation and revocation', () => {
     it('a removed key counts for nothing after the rotation (verify --chain)', async () => {
       const out = join(dir, 'rel-evil');
       await runCliOk(
-        ['build', '--source', writeTree(join(dir, 'evil'), { ...NEW_TREE, 'core/lib/Drupal.php': "<?php class Drupal { const VERSION = '10.2.5'; }\n", 'core/x.php': '<?php evil();\n' }), '--base', join(dir, 'old'), '--product', 'drupal', '--version', '10.2.5', '--policy', v2signed, '--expires', '2027-01-01T00:00:00Z', '--out', out],
+        [
+          'build',
+          '--source',
+          writeTree(join(dir, 'evil'), {
+            ...NEW_TREE,
+            'core/lib/Drupal.php': "<?php class Drupal { const VERSION = '10.2.5'; }\n",
+            'core/x.php': '<?php evil();\n',
+          }),
+          '--base',
+          join(dir, 'old'),
+          '--product',
+          'drupal',
+          '--version',
+          '10.2.5',
+          '--policy',
+          v2signed,
+          '--expires',
+          '2027-01-01T00:00:00Z',
+          '--out',
+          out,
+        ],
         opts,
       );
       const manifest = join(out, 'drupal-10.2.5.manifest.json');
@@ -109,7 +163,10 @@ describe('cli policy rotation and revocation', () => {
   describe('revoke', () => {
     it('a revocation signed by a quorum makes verify refuse the release (REVOKED)', async () => {
       const rev = join(dir, 'revoke.json');
-      await runCliOk(['revoke', '--product', 'drupal', '--version', '10.2.4', '--reason', 'breaks multilingual sites', '--policy', v1.signed, '--out', rev], opts);
+      await runCliOk(
+        ['revoke', '--product', 'drupal', '--version', '10.2.4', '--reason', 'breaks multilingual sites', '--policy', v1.signed, '--out', rev],
+        opts,
+      );
       const signedRev = join(dir, 'revoke.signed.json');
       await runCliOk(['assemble', rev, '--policy', v1.signed, '--out', signedRev, ...(await sign(rev, ['alice', 'bob', 'carol']))], opts);
       const ok = await runCli(['verify', signedRev, '--policy', v1.signed, '--json'], opts);

@@ -114,7 +114,12 @@ describe('cli sign and assemble', () => {
       expect(r.json).to.include({ ok: true, signature: out, keyid: keys.carol!.keyid, signer: 'carol', kind: 'manifest', payloadSha256 });
       expect(r.stderr).to.contain('1 added, 2 modified, 1 deleted');
       const partial = JSON.parse(readFileSync(out, 'utf8'));
-      expect(partial).to.include({ type: 'countersign-partial-signature', payloadType: 'application/vnd.countersign.manifest+json', payloadSha256, keyid: keys.carol!.keyid });
+      expect(partial).to.include({
+        type: 'countersign-partial-signature',
+        payloadType: 'application/vnd.countersign.manifest+json',
+        payloadSha256,
+        keyid: keys.carol!.keyid,
+      });
       expect(Buffer.from(partial.sig, 'base64')).to.have.length(64);
     });
 
@@ -131,7 +136,10 @@ describe('cli sign and assemble', () => {
 
     it('without --yes and without a terminal: refuses (exit 2) after showing the summary, and writes no signature', async () => {
       const d = outDir('no-yes');
-      const r = await runCli(['sign', manifest, '--archive', archive, '--key', keys.alice!.key, '--out', join(d, 'alice.sig')], { ...opts, interactive: false });
+      const r = await runCli(['sign', manifest, '--archive', archive, '--key', keys.alice!.key, '--out', join(d, 'alice.sig')], {
+        ...opts,
+        interactive: false,
+      });
       expect(r.code).to.equal(2);
       expect(r.stderr).to.contain('--yes');
       expect(r.stdout).to.contain('1 added, 2 modified, 1 deleted');
@@ -147,7 +155,10 @@ describe('cli sign and assemble', () => {
       const bytes = readFileSync(archive);
       bytes[bytes.length - 1500]! ^= 0x20;
       writeFileSync(join(d, 'tampered.tar'), bytes);
-      const r = await runCli(['sign', manifest, '--archive', join(d, 'tampered.tar'), '--key', keys.alice!.key, '--yes', '--out', join(d, 'alice.sig'), '--json'], opts);
+      const r = await runCli(
+        ['sign', manifest, '--archive', join(d, 'tampered.tar'), '--key', keys.alice!.key, '--yes', '--out', join(d, 'alice.sig'), '--json'],
+        opts,
+      );
       expect(r.code).to.equal(1);
       expect(r.json).to.include({ ok: false, code: 'DIGEST_MISMATCH' });
       expect(listing(d)).to.deep.equal(['tampered.tar']);
@@ -173,13 +184,19 @@ describe('cli sign and assemble', () => {
       expect(r.stdout).to.match(/Threshold:\s+2 of 3/);
       for (const n of ['alice', 'bob', 'carol']) expect(r.stdout).to.contain(n);
       expect(r.stdout).to.match(/Expires:\s+2028-01-01T00:00:00Z/);
-      expect(JSON.parse(readFileSync(out, 'utf8'))).to.include({ payloadType: 'application/vnd.countersign.policy+json', payloadSha256: sha256Hex(payloadBytes(policy.unsigned)) });
+      expect(JSON.parse(readFileSync(out, 'utf8'))).to.include({
+        payloadType: 'application/vnd.countersign.policy+json',
+        payloadSha256: sha256Hex(payloadBytes(policy.unsigned)),
+      });
     });
 
-    it('an encrypted key with a wrong passphrase: BAD_PASSPHRASE, exit 2 (the caller\'s own input), no stack trace, passphrase never shown, nothing written', async () => {
+    it("an encrypted key with a wrong passphrase: BAD_PASSPHRASE, exit 2 (the caller's own input), no stack trace, passphrase never shown, nothing written", async () => {
       const d = outDir('bad-passphrase');
       const wrong = 'not-the-passphrase-3b9e1c';
-      const r = await runCli(['sign', manifest, '--key', join(EXAMPLE_KEYS, 'alice.key'), '--yes', '--out', join(d, 'alice.sig')], { ...opts, env: { COUNTERSIGN_PASSPHRASE: wrong } });
+      const r = await runCli(['sign', manifest, '--key', join(EXAMPLE_KEYS, 'alice.key'), '--yes', '--out', join(d, 'alice.sig')], {
+        ...opts,
+        env: { COUNTERSIGN_PASSPHRASE: wrong },
+      });
       expect(r.code).to.equal(2);
       expect(r.stderr).to.contain('BAD_PASSPHRASE');
       expect(r.stdout + r.stderr).not.to.contain(wrong);
@@ -191,7 +208,10 @@ describe('cli sign and assemble', () => {
       const d = outDir('good-passphrase');
       const passFile = join(EXAMPLE_KEYS, 'PASSPHRASE-TEST-ONLY');
       const passphrase = readFileSync(passFile, 'utf8').split('\n')[0]!;
-      const r = await runCli(['sign', manifest, '--key', join(EXAMPLE_KEYS, 'alice.key'), '--passphrase-file', passFile, '--yes', '--out', join(d, 'alice.sig'), '--json'], opts);
+      const r = await runCli(
+        ['sign', manifest, '--key', join(EXAMPLE_KEYS, 'alice.key'), '--passphrase-file', passFile, '--yes', '--out', join(d, 'alice.sig'), '--json'],
+        opts,
+      );
       expect(r.code).to.equal(0);
       expect(r.json).to.include({ ok: true, keyid: JSON.parse(readFileSync(join(EXAMPLE_KEYS, 'alice.pub'), 'utf8')).keyid });
       expect(r.stdout + r.stderr).not.to.contain(passphrase);
@@ -239,7 +259,11 @@ describe('cli sign and assemble', () => {
     it('Ctrl-C at the confirmation: "cancelled", CANCELLED, exit 2, nothing written', async () => {
       const d = outDir('ctrl-c');
       const cancel = Object.assign(new Error('User force closed the prompt with SIGINT'), { name: 'ExitPromptError' });
-      const r = await runCli(['sign', manifest, '--key', keys.alice!.key, '--out', join(d, 'a.sig')], { ...opts, interactive: true, prompter: scriptedPrompter([], [cancel]) });
+      const r = await runCli(['sign', manifest, '--key', keys.alice!.key, '--out', join(d, 'a.sig')], {
+        ...opts,
+        interactive: true,
+        prompter: scriptedPrompter([], [cancel]),
+      });
       expect(r.code).to.equal(2);
       expect(r.stderr).to.match(/^error\[CANCELLED\]: cancelled$/m);
       expect(listing(d)).to.deep.equal([]);
@@ -250,7 +274,11 @@ describe('cli sign and assemble', () => {
       const out = join(d, 'a.sig');
       writeFileSync(out, 'keep me');
       const asked: string[] = [];
-      const r = await runCli(['sign', manifest, '--key', keys.alice!.key, '--out', out, '--json'], { ...opts, interactive: true, prompter: scriptedPrompter(asked, []) });
+      const r = await runCli(['sign', manifest, '--key', keys.alice!.key, '--out', out, '--json'], {
+        ...opts,
+        interactive: true,
+        prompter: scriptedPrompter(asked, []),
+      });
       expect(r.code).to.equal(2);
       expect(r.json).to.include({ ok: false, code: 'OUTPUT_EXISTS' });
       expect(asked).to.deep.equal([]);
@@ -260,7 +288,7 @@ describe('cli sign and assemble', () => {
       expect(listing(d)).to.deep.equal(['a.sig']);
     });
 
-    it('the default name is DOC.<keyid prefix>.sig, and the README\'s glob DOC.*.sig finds it', async () => {
+    it("the default name is DOC.<keyid prefix>.sig, and the README's glob DOC.*.sig finds it", async () => {
       const d = outDir('default-name');
       copyFileSync(policy.unsigned, join(d, 'policy.json'));
       const r = await runCliOk(['sign', join(d, 'policy.json'), '--key', keys.bob!.key, '--yes', '--json'], opts);
@@ -298,7 +326,11 @@ describe('cli sign and assemble', () => {
     });
 
     it('missing --key or DOC, or an unknown flag: exit 2 USAGE; --help has an example', async () => {
-      for (const args of [['sign', manifest, '--yes'], ['sign', '--key', keys.alice!.key, '--yes'], ['sign', manifest, '--key', keys.alice!.key, '--yes', '--frobnicate']]) {
+      for (const args of [
+        ['sign', manifest, '--yes'],
+        ['sign', '--key', keys.alice!.key, '--yes'],
+        ['sign', manifest, '--key', keys.alice!.key, '--yes', '--frobnicate'],
+      ]) {
         const r = await runCli([...args, '--json'], opts);
         expect(r.code, args.join(' ')).to.equal(2);
         expect(r.json).to.include({ ok: false, code: 'USAGE' });
@@ -316,7 +348,12 @@ describe('cli sign and assemble', () => {
       const r = await runCli(['assemble', manifest, '--policy', policy.signed, '--out', bundle, sig.alice!, sig.mallory!, '--json'], opts);
       expect(r.code).to.equal(1);
       expect(r.json).to.include({ ok: false, code: 'QUORUM_NOT_MET' });
-      const details = r.json.details as { signedBy: Array<{ id: string; name: string }>; couldSign: Array<{ id: string; name: string }>; threshold: number; problems: Array<{ code: string }> };
+      const details = r.json.details as {
+        signedBy: Array<{ id: string; name: string }>;
+        couldSign: Array<{ id: string; name: string }>;
+        threshold: number;
+        problems: Array<{ code: string }>;
+      };
       expect(details.signedBy).to.deep.equal([{ id: keys.alice!.keyid, name: 'alice' }]);
       expect(details.couldSign).to.deep.equal([
         { id: keys.bob!.keyid, name: 'bob' },
@@ -341,7 +378,22 @@ describe('cli sign and assemble', () => {
       const d = outDir('never-counted');
       const bundle = join(d, 'drupal-10.2.4.bundle');
       const r = await runCli(
-        ['assemble', manifest, '--policy', policy.signed, '--out', bundle, sig.alice!, sig.alice!, sig.aliceCopy!, sig.bobForged!, sig.mallory!, sig.bobOnOther!, sig.bobOnPolicy!, '--json'],
+        [
+          'assemble',
+          manifest,
+          '--policy',
+          policy.signed,
+          '--out',
+          bundle,
+          sig.alice!,
+          sig.alice!,
+          sig.aliceCopy!,
+          sig.bobForged!,
+          sig.mallory!,
+          sig.bobOnOther!,
+          sig.bobOnPolicy!,
+          '--json',
+        ],
         opts,
       );
       expect(r.code).to.equal(1);
@@ -357,7 +409,10 @@ describe('cli sign and assemble', () => {
     it('at the threshold: writes exactly one bundle that keeps only the counted signatures, and reports the rest', async () => {
       const d = outDir('at-threshold');
       const bundle = join(d, 'drupal-10.2.4.bundle');
-      const r = await runCli(['assemble', manifest, '--policy', policy.signed, '--out', bundle, sig.mallory!, sig.bobForged!, sig.bob!, sig.alice!, '--json'], opts);
+      const r = await runCli(
+        ['assemble', manifest, '--policy', policy.signed, '--out', bundle, sig.mallory!, sig.bobForged!, sig.bob!, sig.alice!, '--json'],
+        opts,
+      );
       expect(r.code).to.equal(0);
       expect(r.json).to.include({ ok: true, bundle, kind: 'manifest', signed: 2, threshold: 2 });
       expect((r.json.signedBy as Array<{ name: string }>).map((s) => s.name)).to.deep.equal(['alice', 'bob']);
@@ -367,7 +422,10 @@ describe('cli sign and assemble', () => {
       // The bundle: a v2 header naming the envelope (with the two counted signatures) and the archive, then their bytes.
       const bytes = readFileSync(bundle);
       const layout = parseBundleHeader(bytes, Infinity, bytes.length);
-      expect(layout.sections.map((x) => x.name), 'bundle header').to.deep.equal(['envelope', 'archive']);
+      expect(
+        layout.sections.map((x) => x.name),
+        'bundle header',
+      ).to.deep.equal(['envelope', 'archive']);
       expect(layout.version).to.equal(2);
       const envelopeEnd = layout.envelope.offset + layout.envelope.length;
       const envelope = JSON.parse(bytes.subarray(layout.envelope.offset, envelopeEnd).toString('utf8'));
@@ -477,7 +535,10 @@ describe('cli sign and assemble', () => {
     it('a manifest whose archive is neither given nor beside it: exit 2, nothing written', async () => {
       const d = outDir('no-archive');
       copyFileSync(manifest, join(d, 'drupal-10.2.4.manifest.json'));
-      const r = await runCli(['assemble', join(d, 'drupal-10.2.4.manifest.json'), '--policy', policy.signed, '--out', join(d, 'x.bundle'), sig.alice!, sig.bob!, '--json'], opts);
+      const r = await runCli(
+        ['assemble', join(d, 'drupal-10.2.4.manifest.json'), '--policy', policy.signed, '--out', join(d, 'x.bundle'), sig.alice!, sig.bob!, '--json'],
+        opts,
+      );
       expect(r.code).to.equal(2);
       expect(r.json.ok).to.equal(false);
       expect(listing(d)).to.deep.equal(['drupal-10.2.4.manifest.json']);
@@ -489,7 +550,9 @@ describe('cli sign and assemble', () => {
       const unsigned = await runCli(['assemble', manifest, '--policy', policy.unsigned, '--out', bundle, sig.alice!, sig.bob!, '--json'], opts);
       expect(unsigned.code).to.equal(1);
       expect(unsigned.json).to.include({ ok: false, code: 'POLICY_UNSIGNED' });
-      const expired = await runCli(['assemble', manifest, '--policy', policy.signed, '--out', bundle, sig.alice!, sig.bob!, '--json'], { now: new Date('2028-02-01T00:00:00Z') });
+      const expired = await runCli(['assemble', manifest, '--policy', policy.signed, '--out', bundle, sig.alice!, sig.bob!, '--json'], {
+        now: new Date('2028-02-01T00:00:00Z'),
+      });
       expect(expired.code).to.equal(1);
       expect(expired.json).to.include({ ok: false, code: 'POLICY_EXPIRED' });
       expect(listing(d)).to.deep.equal([]);
@@ -534,7 +597,10 @@ describe('cli sign and assemble', () => {
 
     it('--out in a directory that does not exist, for a policy: exit 2 IO, nothing written', async () => {
       const d = outDir('policy-out-missing-dir');
-      const r = await runCli(['assemble', policy.unsigned, '--policy', policy.unsigned, '--out', join(d, 'nodir', 'p.json'), sig.aliceOnPolicy!, sig.bobOnPolicy!, '--json'], opts);
+      const r = await runCli(
+        ['assemble', policy.unsigned, '--policy', policy.unsigned, '--out', join(d, 'nodir', 'p.json'), sig.aliceOnPolicy!, sig.bobOnPolicy!, '--json'],
+        opts,
+      );
       expect(r.code).to.equal(2);
       expect(r.json).to.include({ ok: false, code: 'IO' });
       expect(listing(d)).to.deep.equal([]);

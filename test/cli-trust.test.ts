@@ -54,7 +54,10 @@ describe('cli trust', () => {
   describe('init / show / update', () => {
     it('round trip: init pins v1 with what is installed; update takes v2, v3 and a revocation in order; show reports it all', async () => {
       const dir = nextStore();
-      const created = await runCliOk(['trust', 'init', '--policy', f.v1!, '--store', dir, '--installed', 'drupal/core=10.2.3', '--installed', 'wordpress=6.4.2', '--json'], opts);
+      const created = await runCliOk(
+        ['trust', 'init', '--policy', f.v1!, '--store', dir, '--installed', 'drupal/core=10.2.3', '--installed', 'wordpress=6.4.2', '--json'],
+        opts,
+      );
       expect(created.json).to.deep.include({ ok: true, pinnedVersion: 1, highestPolicyVersion: 1 });
 
       const before = await runCliOk(['trust', 'show', '--store', dir, '--json'], opts);
@@ -86,7 +89,10 @@ describe('cli trust', () => {
       const dir = await init();
       await recordInstall(dir, 'drupal', 'core', '10.2.4', { now: NOW, kept: ['core/modules/system/system.module', 'README.txt'] });
       const shown = await runCliOk(['trust', 'show', '--store', dir, '--json'], opts);
-      expect((shown.json.installed as unknown[])[0]).to.deep.include({ version: '10.2.3', partial: { version: '10.2.4', kept: ['core/modules/system/system.module', 'README.txt'], recorded: '2026-11-23T12:00:00Z' } });
+      expect((shown.json.installed as unknown[])[0]).to.deep.include({
+        version: '10.2.3',
+        partial: { version: '10.2.4', kept: ['core/modules/system/system.module', 'README.txt'], recorded: '2026-11-23T12:00:00Z' },
+      });
       const human = await runCliOk(['trust', 'show', '--store', dir], opts);
       expect(human.stdout).to.contain('drupal/core  10.2.3');
       expect(human.stdout).to.contain('10.2.4 PARTLY INSTALLED');
@@ -190,7 +196,8 @@ describe('cli trust', () => {
     it('help documents the layout, the permissions and the exit codes of store errors', async () => {
       const r = await runCliOk(['trust', '--help']);
       const text = r.stdout.replace(/\s+/g, ' ');
-      for (const s of ['state.json', '0644', '0755', 'STORE_CORRUPT', 'STORE_LOCKED', '2 usage or I/O error, and every store error']) expect(text).to.contain(s);
+      for (const s of ['state.json', '0644', '0755', 'STORE_CORRUPT', 'STORE_LOCKED', '2 usage or I/O error, and every store error'])
+        expect(text).to.contain(s);
     });
   });
 
@@ -233,7 +240,13 @@ describe('cli trust', () => {
 
     it('needs exactly one of --policy and --store; with --store the site comes from the store', async () => {
       const dir = await init();
-      for (const extra of [['--store', dir, '--policy', f.v1!], [], ['--store', dir, '--installed', '10.2.3'], ['--store', dir, '--product', 'drupal'], ['--store', dir, '--chain', f.v2!]]) {
+      for (const extra of [
+        ['--store', dir, '--policy', f.v1!],
+        [],
+        ['--store', dir, '--installed', '10.2.3'],
+        ['--store', dir, '--product', 'drupal'],
+        ['--store', dir, '--chain', f.v2!],
+      ]) {
         const r = await runCli(['verify', f.bundle!, ...extra, '--json'], opts);
         expect([r.code, r.json.code], extra.join(' ')).to.deep.equal([2, 'USAGE']);
       }

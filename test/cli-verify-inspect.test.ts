@@ -21,7 +21,11 @@ interface Reason {
 function splitBundle(bytes: Buffer): { envelope: Record<string, any>; archive: Buffer; envelopeStart: number } {
   const { envelope } = parseBundleHeader(bytes, Infinity, bytes.length);
   const envelopeEnd = envelope.offset + envelope.length;
-  return { envelope: JSON.parse(bytes.subarray(envelope.offset, envelopeEnd).toString('utf8')), archive: bytes.subarray(envelopeEnd), envelopeStart: envelope.offset };
+  return {
+    envelope: JSON.parse(bytes.subarray(envelope.offset, envelopeEnd).toString('utf8')),
+    archive: bytes.subarray(envelopeEnd),
+    envelopeStart: envelope.offset,
+  };
 }
 
 describe('cli verify and inspect', () => {
@@ -42,7 +46,27 @@ describe('cli verify and inspect', () => {
     const newTree = writeTree(join(dir, 'drupal-10.2.4'), NEW_TREE);
     const out = join(dir, 'rel');
     await runCliOk(
-      ['build', '--source', newTree, '--base', oldTree, '--product', 'drupal', '--version', '10.2.4', '--applies-to', '10.2.3', '--risk', RISK, '--policy', policy.signed, '--expires', '2027-01-01T00:00:00Z', '--out', out],
+      [
+        'build',
+        '--source',
+        newTree,
+        '--base',
+        oldTree,
+        '--product',
+        'drupal',
+        '--version',
+        '10.2.4',
+        '--applies-to',
+        '10.2.3',
+        '--risk',
+        RISK,
+        '--policy',
+        policy.signed,
+        '--expires',
+        '2027-01-01T00:00:00Z',
+        '--out',
+        out,
+      ],
       opts,
     );
     manifest = join(out, 'drupal-10.2.4.manifest.json');
@@ -223,7 +247,10 @@ describe('cli verify and inspect', () => {
     });
 
     it('a directory given as the bundle (or to inspect): exit 2, code IO', async () => {
-      for (const args of [['verify', dir, '--policy', policy.signed], ['inspect', dir]]) {
+      for (const args of [
+        ['verify', dir, '--policy', policy.signed],
+        ['inspect', dir],
+      ]) {
         const r = await runCli([...args, '--json'], opts);
         expect(r.code, args[0]).to.equal(2);
         expect(r.json, args[0]).to.include({ ok: false, code: 'IO' });
@@ -285,7 +312,21 @@ describe('cli verify and inspect', () => {
         const i = await runCli(['installer', 'submit', '--socket', join(dir, 'no.sock'), '--site', 'example', file, '--json'], opts);
         expect(i.code, file).to.equal(2);
         expect(i.json, file).to.include({ ok: false, code: 'WRONG_KIND' });
-        const h = await runCli(['hub', 'publish', file, '--db', `sqlite:${join(dir, 'kinds-hub.db')}`, '--bundles', join(dir, 'kinds-bundles'), '--store', join(dir, 'no-store'), '--json'], opts);
+        const h = await runCli(
+          [
+            'hub',
+            'publish',
+            file,
+            '--db',
+            `sqlite:${join(dir, 'kinds-hub.db')}`,
+            '--bundles',
+            join(dir, 'kinds-bundles'),
+            '--store',
+            join(dir, 'no-store'),
+            '--json',
+          ],
+          opts,
+        );
         expect(h.code, file).to.equal(2);
         expect(h.json, file).to.include({ ok: false, code: 'WRONG_KIND' });
       }
@@ -352,7 +393,10 @@ describe('cli verify and inspect', () => {
     });
 
     it('--product or --component other than the release: WRONG_TARGET', async () => {
-      for (const flags of [['--product', 'wordpress'], ['--component', 'views']]) {
+      for (const flags of [
+        ['--product', 'wordpress'],
+        ['--component', 'views'],
+      ]) {
         const r = await runCli(['verify', bundle, '--policy', policy.signed, '--installed', '10.2.3', ...flags, '--json'], opts);
         expectRejected(r, 'WRONG_TARGET');
       }

@@ -229,13 +229,19 @@ describe('ed25519: our strict checks, with OpenSSL made to accept everything', (
     it(`rejects every ${name} small-order R`, () => {
       for (const r of hexes) {
         const forged = new Uint8Array([...fromHex(r), ...sig.subarray(32)]);
-        expect(withPermissiveOpenSSL(() => verifyStrict(forged, msg, PUB)), r).to.equal(false);
+        expect(
+          withPermissiveOpenSSL(() => verifyStrict(forged, msg, PUB)),
+          r,
+        ).to.equal(false);
       }
     });
   }
   it('rejects small-order and non-canonical public keys', () => {
     for (const pk of [...SMALL_ORDER_ENCODINGS, ...NON_CANONICAL_SMALL_ORDER.map((h) => fromHex(h))]) {
-      expect(withPermissiveOpenSSL(() => verifyStrict(sig, msg, pk)), toHex(pk)).to.equal(false);
+      expect(
+        withPermissiveOpenSSL(() => verifyStrict(sig, msg, pk)),
+        toHex(pk),
+      ).to.equal(false);
     }
   });
 });
@@ -300,8 +306,12 @@ describe('ed25519: API', () => {
     expect(toHex(signMessage(utf8('same'), SEED))).to.equal(toHex(signMessage(utf8('same'), SEED)));
   });
   it('wrong-length seeds throw KeyError KEY_FORMAT', () => {
-    expect(() => signMessage(utf8('x'), SEED.subarray(1))).to.throw().with.property('code', 'KEY_FORMAT');
-    expect(() => publicKeyFromSeed(new Uint8Array(64))).to.throw().with.property('code', 'KEY_FORMAT');
+    expect(() => signMessage(utf8('x'), SEED.subarray(1)))
+      .to.throw()
+      .with.property('code', 'KEY_FORMAT');
+    expect(() => publicKeyFromSeed(new Uint8Array(64)))
+      .to.throw()
+      .with.property('code', 'KEY_FORMAT');
   });
   it('keyId is the lower-case hex SHA-256 of the raw key', () => {
     expect(keyId(PUB)).to.equal('21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9');

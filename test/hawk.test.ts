@@ -39,7 +39,16 @@ interface Reference {
     header(
       uri: string,
       method: string,
-      options: { credentials: RefCredentials; timestamp?: number; nonce?: string; payload?: Buffer | string; contentType?: string; ext?: string; app?: string; dlg?: string },
+      options: {
+        credentials: RefCredentials;
+        timestamp?: number;
+        nonce?: string;
+        payload?: Buffer | string;
+        contentType?: string;
+        ext?: string;
+        app?: string;
+        dlg?: string;
+      },
     ): { header: string; artifacts: RefArtifacts };
     authenticate(res: RefResponse, credentials: RefCredentials, artifacts: RefArtifacts, options?: { payload?: Buffer | string; required?: boolean }): unknown;
   };
@@ -80,7 +89,6 @@ function sign(over: { now?: number; nonce?: string; ext?: string; payloadHash?: 
   return clientAuthorization(CREDS, over.req ?? REQ, { payloadHash: over.payloadHash ?? BODY_HASH, now: over.now ?? NOW, nonce: over.nonce, ext: over.ext });
 }
 
-
 async function codeOfRequest(authorization: string | undefined, req: HawkRequest = REQ, opts: ServerAuthOptions = serverOpts()): Promise<string> {
   return (await rejectionOf(authenticateRequest({ ...req, authorization }, opts))).code;
 }
@@ -106,7 +114,14 @@ describe('hawk: interoperability with the reference package', () => {
   after(() => Hawk.utils.setTimeFunction(Date.now));
 
   it('their client.header is accepted by our authenticateRequest, and the body by checkPayload', async () => {
-    const { header } = Hawk.client.header(URI, REQ.method, { credentials: REF_CREDS, timestamp: NOW_S, nonce: 'Ab3-x_', payload: Buffer.from(BODY), contentType: CT, ext: 'build 42; ok' });
+    const { header } = Hawk.client.header(URI, REQ.method, {
+      credentials: REF_CREDS,
+      timestamp: NOW_S,
+      nonce: 'Ab3-x_',
+      payload: Buffer.from(BODY),
+      contentType: CT,
+      ext: 'build 42; ok',
+    });
     const { credentials, artifacts } = await authenticateRequest({ ...REQ, authorization: header }, serverOpts());
     expect(credentials).to.deep.equal(CREDS);
     expect(artifacts).to.include({ ...REQ, ts: NOW_S, nonce: 'Ab3-x_', hash: BODY_HASH, ext: 'build 42; ok', id: ID });
@@ -119,10 +134,12 @@ describe('hawk: interoperability with the reference package', () => {
     const result = await Hawk.server.authenticate(req, (id) => (id === ID ? REF_CREDS : null), { payload: Buffer.from(BODY) });
     expect(result.artifacts).to.include({ id: ID, mac: artifacts.mac, hash: BODY_HASH, ext: 'hello world', nonce: artifacts.nonce });
     // The reference really does check the payload: a different body fails there too.
-    const refused = await Hawk.server.authenticate(req, () => REF_CREDS, { payload: Buffer.from('{}') }).then(
-      () => 'accepted',
-      (err: Error) => err.message,
-    );
+    const refused = await Hawk.server
+      .authenticate(req, () => REF_CREDS, { payload: Buffer.from('{}') })
+      .then(
+        () => 'accepted',
+        (err: Error) => err.message,
+      );
     expect(refused).to.equal('Bad payload hash');
   });
 
@@ -142,7 +159,9 @@ describe('hawk: interoperability with the reference package', () => {
     const header = serverAuthorization(credentials, artifacts, { payloadHash: payloadHash('application/octet-stream', reply), ext: 'r2' });
     const res = { headers: { 'server-authorization': header, 'content-type': 'application/octet-stream' } };
     Hawk.client.authenticate(res, REF_CREDS, ref.artifacts, { payload: Buffer.from(reply), required: true });
-    expect(() => Hawk.client.authenticate(res, REF_CREDS, ref.artifacts, { payload: Buffer.from('other'), required: true })).to.throw('Bad response payload mac');
+    expect(() => Hawk.client.authenticate(res, REF_CREDS, ref.artifacts, { payload: Buffer.from('other'), required: true })).to.throw(
+      'Bad response payload mac',
+    );
   });
 
   const bodies: [string, string, Uint8Array][] = [
@@ -291,7 +310,19 @@ describe('hawk: authenticateRequest', () => {
     ['an unknown attribute', () => `${sign().header}, foo="bar"`],
     ['an app attribute', () => `${sign().header}, app="some-app"`],
     ['a dlg attribute', () => `${sign().header}, dlg="some-app"`],
-    ['app and dlg signed as the reference does', () => Hawk.client.header(URI, REQ.method, { credentials: REF_CREDS, timestamp: NOW_S, nonce: 'oz', payload: Buffer.from(BODY), contentType: CT, app: 'a1', dlg: 'd1' }).header],
+    [
+      'app and dlg signed as the reference does',
+      () =>
+        Hawk.client.header(URI, REQ.method, {
+          credentials: REF_CREDS,
+          timestamp: NOW_S,
+          nonce: 'oz',
+          payload: Buffer.from(BODY),
+          contentType: CT,
+          app: 'a1',
+          dlg: 'd1',
+        }).header,
+    ],
     [
       'a character outside Hawk’s set',
       () => `Hawk id="${ID}", ts="${NOW_S}", nonce="n1", hash="${BODY_HASH}", ext="café", mac="${refMac({ nonce: 'n1', ext: 'café' })}"`,

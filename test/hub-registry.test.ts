@@ -36,7 +36,6 @@ function offer(name: string, fields: Partial<OfferRecord> = {}): OfferRecord {
   };
 }
 
-
 async function addSites(registry: Registry, n: number, endpoint = true): Promise<void> {
   const ids = Array.from({ length: n }, (_, i) => `site-${String(i).padStart(5, '0')}`);
   // A few at a time: PostgreSQL commits them in groups; SQLite runs them one by one anyway.
@@ -111,7 +110,14 @@ function registryBehaviour(backend: Backend): void {
       await registry.addSite(site('idle', null));
       await registry.addSite(site('pushed'));
       await registry.recordPoll('poller', [{ name: 'drupal-core-10.2.4', status: 'failed', code: 'UNREACHABLE', message: 'down' }], at(1000));
-      await registry.recordPoll('poller', [{ name: 'drupal-core-10.2.4', status: 'installed' }, { name: 'drupal-core-10.2.5', status: 'partial', kept: ['README.txt'] }], at(2000));
+      await registry.recordPoll(
+        'poller',
+        [
+          { name: 'drupal-core-10.2.4', status: 'installed' },
+          { name: 'drupal-core-10.2.5', status: 'partial', kept: ['README.txt'] },
+        ],
+        at(2000),
+      );
       await registry.recordPoll('poller', [], at(3000));
       await registry.recordPoll('pushed', [{ name: 'drupal-core-10.2.4', status: 'installed' }], at(3000));
       expect(await (await another()).pollingSites()).to.deep.equal([
@@ -236,14 +242,21 @@ function registryBehaviour(backend: Backend): void {
       expect(await registry.nextDue('c1')).to.equal(null);
 
       expect(await registry.finishDelivery('c1', first[0]!.siteId, 'runner-a', { state: 'done', result: { installed: '10.2.4' } }, at(1000))).to.equal(true);
-      expect(await registry.finishDelivery('c1', first[1]!.siteId, 'runner-a', { state: 'failed', result: { error: 'LOCAL_CHANGES' } }, at(1000))).to.equal(true);
+      expect(await registry.finishDelivery('c1', first[1]!.siteId, 'runner-a', { state: 'failed', result: { error: 'LOCAL_CHANGES' } }, at(1000))).to.equal(
+        true,
+      );
       expect(await registry.campaignProgress('c1')).to.deep.equal({ pending: 0, running: 3, done: 1, failed: 1, total: 5 });
       // Finished deliveries are never claimed again, even long after their lease would have ended.
       expect((await registry.claimDeliveries('c1', 'runner-b', 10, at(10 * LEASE), LEASE)).map((c) => c.siteId).sort()).to.deep.equal(
         [first[2]!, ...rest].map((c) => c.siteId).sort(),
       );
       const results = await registry.deliveryResults('c1');
-      expect(results.find((r) => r.siteId === first[0]!.siteId)).to.deep.equal({ siteId: first[0]!.siteId, state: 'done', attempts: 1, result: { installed: '10.2.4' } });
+      expect(results.find((r) => r.siteId === first[0]!.siteId)).to.deep.equal({
+        siteId: first[0]!.siteId,
+        state: 'done',
+        attempts: 1,
+        result: { installed: '10.2.4' },
+      });
       expect(results.find((r) => r.siteId === first[1]!.siteId)?.state).to.equal('failed');
     });
 
@@ -331,7 +344,8 @@ function registryBehaviour(backend: Backend): void {
       expect(await other.rememberNonce('site-b', 'n1', 1795003200, expires, T0)).to.equal(true);
       expect(await other.rememberNonce('site-a', 'n1', 1795003201, expires, T0)).to.equal(true);
       // After enough new nonces the expired ones are purged, and the old triple may be recorded again.
-      for (let i = 0; i < NONCE_PURGE_EVERY; i++) await registry.rememberNonce('site-c', `m${i}`, 1795003300, '2026-11-23T13:00:00.000Z', '2026-11-23T12:30:00.000Z');
+      for (let i = 0; i < NONCE_PURGE_EVERY; i++)
+        await registry.rememberNonce('site-c', `m${i}`, 1795003300, '2026-11-23T13:00:00.000Z', '2026-11-23T12:30:00.000Z');
       expect(await registry.rememberNonce('site-a', 'n1', 1795003200, expires, '2026-11-23T12:30:00.000Z')).to.equal(true);
     });
 

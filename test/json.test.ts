@@ -25,8 +25,24 @@ describe('strict JSON for envelopes', () => {
   });
 
   it('refuses what JSON refuses: trailing commas, garbage, control characters, BOM, deep nesting', () => {
-    for (const bad of ['"\\x41"', '"\\u12"', '"\\', '{"a":1,}', '[1,]', '{"a":1} x', '"a\nb"', '\ufeff{}', '[' .repeat(100) + ']'.repeat(100), '01', 'NaN', "{'a':1}"]) {
-      expect(codeOf(() => parseStrictJson(bad, 'e')), JSON.stringify(bad)).to.equal('MALFORMED');
+    for (const bad of [
+      '"\\x41"',
+      '"\\u12"',
+      '"\\',
+      '{"a":1,}',
+      '[1,]',
+      '{"a":1} x',
+      '"a\nb"',
+      '\ufeff{}',
+      '['.repeat(100) + ']'.repeat(100),
+      '01',
+      'NaN',
+      "{'a':1}",
+    ]) {
+      expect(
+        codeOf(() => parseStrictJson(bad, 'e')),
+        JSON.stringify(bad),
+      ).to.equal('MALFORMED');
     }
   });
 });

@@ -128,7 +128,14 @@ describe('keyfile: unencrypted secret key files', () => {
     }
     expect(await codeOf(() => unencryptedSecretKey(SEED, OTHER_PUB, 'mismatch'))).to.equal('KEY_FORMAT');
     const text = unencryptedSecretKey(SEED, PUB, 'demo');
-    expect(await codeOf(() => decryptSecretKey(edit(text, (o) => (o.seed = toBase64(OTHER_SEED))), undefined))).to.equal('KEY_FORMAT');
+    expect(
+      await codeOf(() =>
+        decryptSecretKey(
+          edit(text, (o) => (o.seed = toBase64(OTHER_SEED))),
+          undefined,
+        ),
+      ),
+    ).to.equal('KEY_FORMAT');
   });
 
   it('requires the warning and exact members', async () => {
@@ -218,7 +225,14 @@ describe('keyfile: encrypted secret key files', () => {
 
   it('a modified key id is refused: alone it no longer matches the key, with a matching key the AEAD fails', async () => {
     const otherId = createHash('sha256').update(OTHER_PUB).digest('hex');
-    expect(await codeOf(() => decryptSecretKey(edit(text, (o) => (o.keyid = otherId)), PASSPHRASE))).to.equal('KEY_FORMAT');
+    expect(
+      await codeOf(() =>
+        decryptSecretKey(
+          edit(text, (o) => (o.keyid = otherId)),
+          PASSPHRASE,
+        ),
+      ),
+    ).to.equal('KEY_FORMAT');
     const swapped = edit(text, (o) => {
       o.keyid = otherId;
       o.publicKey = toBase64(OTHER_PUB);
@@ -288,9 +302,24 @@ describe('keyfile: encrypted secret key files', () => {
     const mine = await encryptSecretKey(SEED, PUB, 'Alice', secret, FAST);
     const errors = [
       await caught(() => decryptSecretKey(text, secret)), // wrong passphrase for `text`
-      await caught(() => decryptSecretKey(edit(mine, (o) => (o.ciphertext = flipByte(o.ciphertext, 3))), secret)),
-      await caught(() => decryptSecretKey(edit(mine, (o) => (o.kdf.N = 2 ** 30)), secret)),
-      await caught(() => decryptSecretKey(edit(mine, (o) => (o.keyid = '00'.repeat(32))), secret)),
+      await caught(() =>
+        decryptSecretKey(
+          edit(mine, (o) => (o.ciphertext = flipByte(o.ciphertext, 3))),
+          secret,
+        ),
+      ),
+      await caught(() =>
+        decryptSecretKey(
+          edit(mine, (o) => (o.kdf.N = 2 ** 30)),
+          secret,
+        ),
+      ),
+      await caught(() =>
+        decryptSecretKey(
+          edit(mine, (o) => (o.keyid = '00'.repeat(32))),
+          secret,
+        ),
+      ),
       await caught(() => decryptSecretKey('{"type":', secret)),
       await caught(() => decryptSecretKey(mine.replace('scrypt', 'bcrypt'), secret)),
       await caught(() => encryptSecretKey(SEED, OTHER_PUB, 'Alice', secret, FAST)),

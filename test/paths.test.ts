@@ -1,15 +1,6 @@
 import { expect } from 'chai';
 import { ArchiveError } from '../lib/core/errors.js';
-import {
-  PathSet,
-  caseFoldKey,
-  checkPath,
-  checkPathSet,
-  comparePathBytes,
-  normaliseMode,
-  sortByPathBytes,
-  ustarSplit,
-} from '../lib/core/paths.js';
+import { PathSet, caseFoldKey, checkPath, checkPathSet, comparePathBytes, normaliseMode, sortByPathBytes, ustarSplit } from '../lib/core/paths.js';
 
 function expectUnsafe(fn: () => void, rule?: RegExp): ArchiveError {
   try {

@@ -17,7 +17,10 @@ describe('policy rules', () => {
 
   it('threshold between 1 and the number of distinct signers (BAD_THRESHOLD)', () => {
     for (const threshold of [0, -1, 4]) {
-      expect(codeOf(() => createPolicy({ threshold, signers: named(['a', 'b', 'c']), expires })), String(threshold)).to.equal('BAD_THRESHOLD');
+      expect(
+        codeOf(() => createPolicy({ threshold, signers: named(['a', 'b', 'c']), expires })),
+        String(threshold),
+      ).to.equal('BAD_THRESHOLD');
     }
   });
 
@@ -27,7 +30,10 @@ describe('policy rules', () => {
 
   it('names with invisible or control characters are refused by the schema', () => {
     for (const bad of ['Alice\u200b', 'Ali\u202ece', 'Al\x1b[2Kice', '\u3164']) {
-      expect(codeOf(() => createPolicy({ threshold: 1, signers: named([bad, 'b', 'c']), expires })), JSON.stringify(bad)).to.equal('SCHEMA_INVALID');
+      expect(
+        codeOf(() => createPolicy({ threshold: 1, signers: named([bad, 'b', 'c']), expires })),
+        JSON.stringify(bad),
+      ).to.equal('SCHEMA_INVALID');
     }
   });
 
@@ -73,7 +79,10 @@ describe('policy init and rotate: warnings and what a rotation changes', () => {
   });
 
   it('policy init warns (stderr, and warnings in --json) on a 1-of-n policy and on an expiry > 5 years, and still writes it', async () => {
-    const r = await runCli(['policy', 'init', '--threshold', '1', ...signers('alice', 'bob'), '--expires', '2035-01-01T00:00:00Z', '--out', join(dir, 'lax.json'), '--json'], { now: NOW });
+    const r = await runCli(
+      ['policy', 'init', '--threshold', '1', ...signers('alice', 'bob'), '--expires', '2035-01-01T00:00:00Z', '--out', join(dir, 'lax.json'), '--json'],
+      { now: NOW },
+    );
     expect(r.code).to.equal(0);
     expect(r.json.warnings).to.have.length(2);
     expect(r.stderr.match(/^warning: /gm)).to.have.length(2);
@@ -84,7 +93,20 @@ describe('policy init and rotate: warnings and what a rotation changes', () => {
 
   it('policy rotate prints who is added and removed and how threshold and expiry change (and warns as init does)', async () => {
     const { signed } = await makeCliPolicy(dir, [keys.alice!, keys.bob!, keys.carol!], { threshold: 2, expires: '2027-06-01T00:00:00Z', now: NOW, name: 'v1' });
-    const args = ['policy', 'rotate', '--from', signed, '--remove-signer', 'bob', '--add-signer', keys.frank!.pub, '--threshold', '1', '--expires', '2027-12-01T00:00:00Z'];
+    const args = [
+      'policy',
+      'rotate',
+      '--from',
+      signed,
+      '--remove-signer',
+      'bob',
+      '--add-signer',
+      keys.frank!.pub,
+      '--threshold',
+      '1',
+      '--expires',
+      '2027-12-01T00:00:00Z',
+    ];
     const json = await runCli([...args, '--out', join(dir, 'v2.json'), '--json'], { now: NOW });
     expect(json.code, json.stderr).to.equal(0);
     expect(json.json.changes).to.deep.equal({

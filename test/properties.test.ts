@@ -49,7 +49,19 @@ import {
   type PoolKey,
   type Region,
 } from './support/arbitraries.js';
-import { bundleFileBytes, bundleInput, envelopeBytes, makePolicy, makeRelease, makeSigners, manifestEnvelope, NOW, signedBy, tempDir, type TestSigner } from './support/fixtures.js';
+import {
+  bundleFileBytes,
+  bundleInput,
+  envelopeBytes,
+  makePolicy,
+  makeRelease,
+  makeSigners,
+  manifestEnvelope,
+  NOW,
+  signedBy,
+  tempDir,
+  type TestSigner,
+} from './support/fixtures.js';
 
 // Codes are stable identifiers from lib/core/errors.ts (a closed union that other work keeps extending):
 // checked for their shape rather than against a copy of the list.
@@ -73,7 +85,8 @@ function assertCoded(err: unknown): asserts err is CountersignError {
  */
 function assertRejection(err: unknown): asserts err is VerificationError {
   assertCoded(err);
-  if (!(err instanceof VerificationError)) throw new Error(`verifyBundle rejected with ${err.constructor.name} ${err.code}, not a VerificationError: ${err.message}`);
+  if (!(err instanceof VerificationError))
+    throw new Error(`verifyBundle rejected with ${err.constructor.name} ${err.code}, not a VerificationError: ${err.message}`);
   expect(err.reasons, 'reasons').to.be.an('array').that.is.not.empty;
   for (const r of err.reasons) {
     expect(r.code, 'reason code').to.be.a('string').that.matches(CODE);
@@ -166,14 +179,26 @@ function sigSpecArb(poolSize: number, ids: readonly string[], validWeight = 6): 
     { weight: 2, arbitrary: fc.record({ k: fc.constant('repeat' as const), i: fc.nat(20) }) },
     {
       weight: 1,
-      arbitrary: fc.record({ k: fc.constant('random' as const), keyid: fc.oneof(hex64Arb, fc.constantFrom(...ids), fc.constantFrom(...ids.map((id) => id.toUpperCase()))), sig: fc.uint8Array({ minLength: 64, maxLength: 64 }) }),
+      arbitrary: fc.record({
+        k: fc.constant('random' as const),
+        keyid: fc.oneof(hex64Arb, fc.constantFrom(...ids), fc.constantFrom(...ids.map((id) => id.toUpperCase()))),
+        sig: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+      }),
     },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('otherDoc' as const), s }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('wrongType' as const), s }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('truncated' as const), s }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('malleable' as const), s }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('corrupt' as const), s, at: fc.nat(63), mask: fc.integer({ min: 1, max: 255 }) }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant('corruptText' as const), s, at: fc.oneof(fc.nat(87), fc.constantFrom(84, 85)), ch: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ ') }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant('corruptText' as const),
+        s,
+        at: fc.oneof(fc.nat(87), fc.constantFrom(84, 85)),
+        ch: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ '),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ k: fc.constant('swapId' as const), s, as: s }) },
   );
 }
@@ -188,7 +213,13 @@ interface SignaturePool {
   wrongType: readonly string[];
 }
 
-function makeSignaturePool(signers: readonly TestSigner[], payloadType: string, payload: Uint8Array, otherPayload: Uint8Array, otherType: string): SignaturePool {
+function makeSignaturePool(
+  signers: readonly TestSigner[],
+  payloadType: string,
+  payload: Uint8Array,
+  otherPayload: Uint8Array,
+  otherType: string,
+): SignaturePool {
   const sig = (s: TestSigner, type: string, bytes: Uint8Array) => toBase64(signMessage(refPae(type, bytes), s.seed));
   return {
     signers,
@@ -263,7 +294,13 @@ function keyHexSet(signers: ReadonlyArray<{ publicKey: string }>): Set<string> {
 }
 
 /** Everything countQuorum promises, against the reference model. */
-function checkQuorumAgainstReference(q: QuorumResult, message: Uint8Array, sigs: readonly EnvelopeSignature[], entries: readonly RefEntry[], threshold: number): Set<string> {
+function checkQuorumAgainstReference(
+  q: QuorumResult,
+  message: Uint8Array,
+  sigs: readonly EnvelopeSignature[],
+  entries: readonly RefEntry[],
+  threshold: number,
+): Set<string> {
   const expected = referenceSigners(message, sigs, entries);
   expect(q.signedBy.length, 'signedBy.length = distinct valid authorised keys').to.equal(expected.size);
   expect(q.met, `met (threshold ${threshold}, ${expected.size} distinct valid keys)`).to.equal(expected.size >= threshold);
@@ -303,7 +340,10 @@ describe('properties (fast-check)', () => {
   const foreignSig = signedBy(unsignedOther, [p.signers[0]!]).signatures[0]!;
 
   /** Reads mutated bundle bytes as a site does and verifies them; asserts the failure is a coded one. */
-  async function siteVerdict(bytes: Uint8Array, chunkSizes: readonly number[]): Promise<{ verified: Verified; input: ReturnType<typeof openBundleBytes> } | { error: CountersignError }> {
+  async function siteVerdict(
+    bytes: Uint8Array,
+    chunkSizes: readonly number[],
+  ): Promise<{ verified: Verified; input: ReturnType<typeof openBundleBytes> } | { error: CountersignError }> {
     let input: ReturnType<typeof openBundleBytes>;
     try {
       input = openBundleBytes(bytes, chunkSizes);
@@ -355,7 +395,9 @@ describe('properties (fast-check)', () => {
     it('overwriting or flipping 1..8 bytes anywhere (header, envelope, archive)', async function () {
       this.timeout(300_000);
       await fc.assert(
-        fc.asyncProperty(fc.array(editArb(REGIONS), { minLength: 1, maxLength: 8 }), chunkSizesArb, (edits, sizes) => mutationOracle(applyEdits(file, edits), sizes, 'overwrite')),
+        fc.asyncProperty(fc.array(editArb(REGIONS), { minLength: 1, maxLength: 8 }), chunkSizesArb, (edits, sizes) =>
+          mutationOracle(applyEdits(file, edits), sizes, 'overwrite'),
+        ),
         { numRuns: 1500 },
       );
     });
@@ -484,14 +526,12 @@ describe('properties (fast-check)', () => {
     const validSigs = signedBy(release.envelope, p.signers).signatures;
     const ids = p.signers.map((s) => s.id);
 
-    const deepArb = fc
-      .tuple(fc.integer({ min: 1, max: 50_000 }), fc.constantFrom('array', 'object', 'in-signatures', 'in-payload'))
-      .map(([d, shape]) => {
-        const deep = shape === 'object' ? `${'{"a":'.repeat(d)}1${'}'.repeat(d)}` : `${'['.repeat(d)}${']'.repeat(d)}`;
-        if (shape === 'in-signatures') return utf8(`{"payloadType":"${PAYLOAD_TYPES.manifest}","payload":"","signatures":[${deep}]}`);
-        if (shape === 'in-payload') return utf8(`{"payloadType":"${PAYLOAD_TYPES.manifest}","payload":${deep},"signatures":[]}`);
-        return utf8(deep);
-      });
+    const deepArb = fc.tuple(fc.integer({ min: 1, max: 50_000 }), fc.constantFrom('array', 'object', 'in-signatures', 'in-payload')).map(([d, shape]) => {
+      const deep = shape === 'object' ? `${'{"a":'.repeat(d)}1${'}'.repeat(d)}` : `${'['.repeat(d)}${']'.repeat(d)}`;
+      if (shape === 'in-signatures') return utf8(`{"payloadType":"${PAYLOAD_TYPES.manifest}","payload":"","signatures":[${deep}]}`);
+      if (shape === 'in-payload') return utf8(`{"payloadType":"${PAYLOAD_TYPES.manifest}","payload":${deep},"signatures":[]}`);
+      return utf8(deep);
+    });
 
     const randomDocumentBytes = fc.oneof(
       fc.uint8Array({ maxLength: 2048 }),
@@ -523,7 +563,10 @@ describe('properties (fast-check)', () => {
       this.timeout(300_000);
       await fc.assert(
         fc.asyncProperty(randomDocumentBytes, archiveArb, chunkSizesArb, async (envelope, archive, sizes) => {
-          const v = await expectCodedVerdict({ envelopeBytes: envelope, archive: archive && { size: archive.length, chunks: () => inChunks(archive, sizes) } }, 'random envelope');
+          const v = await expectCodedVerdict(
+            { envelopeBytes: envelope, archive: archive && { size: archive.length, chunks: () => inChunks(archive, sizes) } },
+            'random envelope',
+          );
           expect(v, 'random input accepted').to.equal(undefined);
         }),
         { numRuns: 1000 },
@@ -559,18 +602,28 @@ describe('properties (fast-check)', () => {
         },
       );
       const envelopeArb = fc.record({
-        payloadType: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...Object.values(PAYLOAD_TYPES)) }, fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 210 })),
+        payloadType: fc.oneof(
+          { weight: 4, arbitrary: fc.constantFrom(...Object.values(PAYLOAD_TYPES)) },
+          fc.string({ maxLength: 40 }),
+          fc.string({ unit: 'binary', maxLength: 210 }),
+        ),
         payload: payloadArb,
         signatures: fc.oneof({ arbitrary: fc.array(sigArb, { maxLength: 6 }), weight: 19 }, fc.jsonValue({ maxDepth: 1 })),
         drop: fc.oneof({ weight: 19, arbitrary: fc.constant(null) }, fc.constantFrom('payloadType', 'payload', 'signatures')),
-        extra: fc.oneof({ weight: 19, arbitrary: fc.constant(null) }, fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 1 }), { minKeys: 1, maxKeys: 2 })),
+        extra: fc.oneof(
+          { weight: 19, arbitrary: fc.constant(null) },
+          fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 1 }), { minKeys: 1, maxKeys: 2 }),
+        ),
         indent: fc.constantFrom(0, 2),
       });
       await fc.assert(
         fc.asyncProperty(envelopeArb, archiveArb, async (e, archive) => {
           const obj: Record<string, unknown> = { ...(e.extra ?? {}), payloadType: e.payloadType, payload: e.payload, signatures: e.signatures };
           if (e.drop) delete obj[e.drop];
-          await expectCodedVerdict({ envelopeBytes: utf8(JSON.stringify(obj, null, e.indent)), archive: archive && { size: archive.length, chunks: () => inChunks(archive, [1000]) } }, 'structured envelope');
+          await expectCodedVerdict(
+            { envelopeBytes: utf8(JSON.stringify(obj, null, e.indent)), archive: archive && { size: archive.length, chunks: () => inChunks(archive, [1000]) } },
+            'structured envelope',
+          );
         }),
         { numRuns: 1500 },
       );
@@ -601,7 +654,9 @@ describe('properties (fast-check)', () => {
         fc.asyncProperty(fc.array(policyMutatorArb(pool), { minLength: 1, maxLength: 3 }), fc.nat(), async (mutators, salt) => {
           const policy = structuredClone(p.policy) as Policy;
           for (const mutate of mutators) mutate(policy);
-          const own = Array.isArray(policy.signers) ? policy.signers.map((s) => (s && typeof s === 'object' ? byKey.get(s.publicKey) : undefined)).filter((s) => s !== undefined) : [];
+          const own = Array.isArray(policy.signers)
+            ? policy.signers.map((s) => (s && typeof s === 'object' ? byKey.get(s.publicKey) : undefined)).filter((s) => s !== undefined)
+            : [];
           // The old quorum always signs; each of the new policy's own keys signs or not, by the salt.
           const signers = [...new Set([...quorum, ...own.filter((_, i) => (salt >> i) & 1 || salt % 3 === 0)])];
           const bytes = envelopeBytes(signedBy(createEnvelope('policy', payloadBytesOf(policy)), signers));
@@ -610,9 +665,14 @@ describe('properties (fast-check)', () => {
             expect(v.document.kind).to.equal('policy');
             const accepted = (v.document as { policy: Policy }).policy;
             // Either the trusted policy itself, or exactly the next version (rotation rules).
-            if (!bytesEqual(payloadBytesOf(accepted), trustedBytes)) expect(accepted.version, 'an accepted new policy is version N+1').to.equal(p.policy.version + 1);
+            if (!bytesEqual(payloadBytesOf(accepted), trustedBytes))
+              expect(accepted.version, 'an accepted new policy is version N+1').to.equal(p.policy.version + 1);
           }
-          for (const [name, call] of [['loadTrustedPolicy', () => loadTrustedPolicy(bytes)], ['verifyRotation', () => verifyRotation(p.trusted, bytes)], ['readPolicyDocument', () => readPolicyDocument(bytes)]] as const) {
+          for (const [name, call] of [
+            ['loadTrustedPolicy', () => loadTrustedPolicy(bytes)],
+            ['verifyRotation', () => verifyRotation(p.trusted, bytes)],
+            ['readPolicyDocument', () => readPolicyDocument(bytes)],
+          ] as const) {
             try {
               call();
               tally(name, 'ok');
@@ -629,7 +689,12 @@ describe('properties (fast-check)', () => {
     const TAR_REGIONS = tarRegions(release.archive);
     const mutatedArchiveArb = fc.oneof(
       { weight: 3, arbitrary: fc.array(editArb(TAR_REGIONS), { minLength: 1, maxLength: 4 }).map((edits) => applyEdits(release.archive, edits)) },
-      { weight: 2, arbitrary: fc.oneof(insertArb(TAR_REGIONS, release.archive.length), deleteArb(TAR_REGIONS), duplicateArb(TAR_REGIONS), truncateArb(TAR_REGIONS)).map((s) => applySplice(release.archive, s)) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .oneof(insertArb(TAR_REGIONS, release.archive.length), deleteArb(TAR_REGIONS), duplicateArb(TAR_REGIONS), truncateArb(TAR_REGIONS))
+          .map((s) => applySplice(release.archive, s)),
+      },
       fc.uint8Array({ minLength: release.archive.length, maxLength: release.archive.length }),
       fc.uint8Array({ maxLength: 6000 }),
     );
@@ -647,7 +712,10 @@ describe('properties (fast-check)', () => {
           // Half the time the quorum signs a manifest with the mutated archive's digests (same file
           // ops), so the tar reader and the per-entry checks decide inside verifyBundle.
           const envelope = resign ? envelopeBytes(signedBy(manifestEnvelope({ ...release.manifest, archive: archiveRefOf(bytes) }), quorum)) : signedBytes;
-          const v = await expectCodedVerdict({ envelopeBytes: envelope, archive: { size: bytes.length, chunks: () => inChunks(bytes, sizes) } }, resign ? 'archive (re-signed digests)' : 'archive');
+          const v = await expectCodedVerdict(
+            { envelopeBytes: envelope, archive: { size: bytes.length, chunks: () => inChunks(bytes, sizes) } },
+            resign ? 'archive (re-signed digests)' : 'archive',
+          );
           expect(v !== undefined, 'accepted iff the archive is the signed one').to.equal(bytesEqual(bytes, release.archive));
         }),
         { numRuns: 800 },
@@ -682,7 +750,14 @@ describe('properties (fast-check)', () => {
       const mutatedDoc = fc.nat(docs.length - 1).chain((i) =>
         fc.oneof(
           fc.array(editArb([[0, docs[i]!.length]]), { minLength: 1, maxLength: 4 }).map((edits) => applyEdits(docs[i]!, edits)),
-          fc.oneof(insertArb([[0, docs[i]!.length]], docs[i]!.length), deleteArb([[0, docs[i]!.length]]), duplicateArb([[0, docs[i]!.length]]), truncateArb([[0, docs[i]!.length]])).map((s) => applySplice(docs[i]!, s)),
+          fc
+            .oneof(
+              insertArb([[0, docs[i]!.length]], docs[i]!.length),
+              deleteArb([[0, docs[i]!.length]]),
+              duplicateArb([[0, docs[i]!.length]]),
+              truncateArb([[0, docs[i]!.length]]),
+            )
+            .map((s) => applySplice(docs[i]!, s)),
         ),
       );
       const input = fc.oneof(randomDocumentBytes, mutatedDoc, fc.uint8Array({ minLength: 4000, maxLength: 5000 }));
@@ -714,7 +789,10 @@ describe('properties (fast-check)', () => {
       const text = fromUtf8(signedBytes);
       const badEscape = fc.oneof(
         fc.constantFrom('\\a', '\\x41', '\\u00zz', '\\u12"', '\\\n', '\\U0041', "\\'", '\\0'),
-        fc.integer({ min: 0x20, max: 0x7e }).filter((c) => !'"\\/bfnrtu'.includes(String.fromCharCode(c))).map((c) => `\\${String.fromCharCode(c)}`),
+        fc
+          .integer({ min: 0x20, max: 0x7e })
+          .filter((c) => !'"\\/bfnrtu'.includes(String.fromCharCode(c)))
+          .map((c) => `\\${String.fromCharCode(c)}`),
       );
       await fc.assert(
         fc.asyncProperty(fc.constantFrom('envelope', 'partial'), fc.nat(), badEscape, async (doc, where, bad) => {
@@ -762,8 +840,20 @@ describe('properties (fast-check)', () => {
 
     it('bad caller inputs (reference time, installed version) give UsageError, never anything else', async function () {
       this.timeout(120_000);
-      const siteArb = fc.record({ product: fc.constantFrom('drupal', 'wordpress'), component: fc.constantFrom('core', 'views'), installed: fc.oneof(versionArb, fc.string({ maxLength: 70 })) }, { requiredKeys: [] });
-      const nowArb = fc.oneof(fc.date(), fc.constant(new Date(NaN)), timestampArb.map((t) => new Date(t)), fc.constant(NOW));
+      const siteArb = fc.record(
+        {
+          product: fc.constantFrom('drupal', 'wordpress'),
+          component: fc.constantFrom('core', 'views'),
+          installed: fc.oneof(versionArb, fc.string({ maxLength: 70 })),
+        },
+        { requiredKeys: [] },
+      );
+      const nowArb = fc.oneof(
+        fc.date(),
+        fc.constant(new Date(NaN)),
+        timestampArb.map((t) => new Date(t)),
+        fc.constant(NOW),
+      );
       await fc.assert(
         fc.asyncProperty(nowArb, siteArb, async (now, site) => {
           try {
@@ -791,13 +881,23 @@ describe('properties (fast-check)', () => {
     const doc = { envelope: { payloadType: PAYLOAD_TYPES.manifest }, payloadBytes: payload };
     const message = refPae(PAYLOAD_TYPES.manifest, payload);
     const sigPool = makeSignaturePool(everyone, PAYLOAD_TYPES.manifest, payload, canonicalBytes({ release: 'other', n: 2 }), PAYLOAD_TYPES.policy);
-    const specs = fc.array(sigSpecArb(everyone.length, everyone.map((s) => s.id)), { maxLength: 12 });
+    const specs = fc.array(
+      sigSpecArb(
+        everyone.length,
+        everyone.map((s) => s.id),
+      ),
+      { maxLength: 12 },
+    );
     const policies = new Map<string, CheckedPolicy>();
     const policyFor = (members: readonly number[], threshold: number): CheckedPolicy => {
       const key = `${members.join(',')}/${threshold}`;
       let checked = policies.get(key);
       if (!checked) {
-        const policy = createPolicy({ threshold, signers: members.map((i) => ({ publicKey: poolSigners[i]!.publicKey, name: `s${i}` })), expires: new Date('2030-01-01T00:00:00Z') });
+        const policy = createPolicy({
+          threshold,
+          signers: members.map((i) => ({ publicKey: poolSigners[i]!.publicKey, name: `s${i}` })),
+          expires: new Date('2030-01-01T00:00:00Z'),
+        });
         checked = checkPolicy(policy);
         policies.set(key, checked);
       }
@@ -808,21 +908,27 @@ describe('properties (fast-check)', () => {
       this.timeout(300_000);
       const outcomes = { met: 0, notMet: 0 };
       fc.assert(
-        fc.property(fc.shuffledSubarray([...poolSigners.keys()], { minLength: 1, maxLength: 7 }), fc.nat(), specs, fc.integer(), (members, t, specList, salt) => {
-          const threshold = 1 + (t % members.length);
-          const checked = policyFor(members, threshold);
-          const entries = members.map((i) => ({ id: poolSigners[i]!.id, publicKey: poolSigners[i]!.publicKey }));
-          const sigs = signatureFor(specList, sigPool);
-          const q = countQuorum(doc, sigs, checked);
-          const expected = checkQuorumAgainstReference(q, message, sigs, entries, threshold);
-          expect(q.signedBy.length + q.couldSign.length, 'signedBy + couldSign = policy signers').to.equal(members.length);
-          // The verdict does not depend on the order the signatures come in.
-          const again = countQuorum(doc, shuffled(sigs, salt), checked);
-          expect(again.met).to.equal(q.met);
-          expect([...keyHexSet(again.signedBy)].sort()).to.deep.equal([...expected].sort());
-          outcomes[q.met ? 'met' : 'notMet']++;
-          tally('countQuorum', q.met ? 'met' : 'not met');
-        }),
+        fc.property(
+          fc.shuffledSubarray([...poolSigners.keys()], { minLength: 1, maxLength: 7 }),
+          fc.nat(),
+          specs,
+          fc.integer(),
+          (members, t, specList, salt) => {
+            const threshold = 1 + (t % members.length);
+            const checked = policyFor(members, threshold);
+            const entries = members.map((i) => ({ id: poolSigners[i]!.id, publicKey: poolSigners[i]!.publicKey }));
+            const sigs = signatureFor(specList, sigPool);
+            const q = countQuorum(doc, sigs, checked);
+            const expected = checkQuorumAgainstReference(q, message, sigs, entries, threshold);
+            expect(q.signedBy.length + q.couldSign.length, 'signedBy + couldSign = policy signers').to.equal(members.length);
+            // The verdict does not depend on the order the signatures come in.
+            const again = countQuorum(doc, shuffled(sigs, salt), checked);
+            expect(again.met).to.equal(q.met);
+            expect([...keyHexSet(again.signedBy)].sort()).to.deep.equal([...expected].sort());
+            outcomes[q.met ? 'met' : 'notMet']++;
+            tally('countQuorum', q.met ? 'met' : 'not met');
+          },
+        ),
         { numRuns: 3000 },
       );
       expect(outcomes.met, 'quorum met in some cases').to.be.greaterThan(100);
@@ -831,16 +937,23 @@ describe('properties (fast-check)', () => {
 
     it('hand-built policies listing one key under several ids (bypassing checkPolicy) still count each key once', function () {
       this.timeout(300_000);
-      const entryArb = fc.uniqueArray(fc.nat(poolSigners.length - 1), { minLength: 1, maxLength: 7 }).chain((ids) =>
-        fc.tuple(fc.constant(ids), fc.array(fc.oneof(fc.constant(-1), fc.nat(ids.length - 1)), { minLength: ids.length, maxLength: ids.length }), fc.nat()),
-      );
+      const entryArb = fc
+        .uniqueArray(fc.nat(poolSigners.length - 1), { minLength: 1, maxLength: 7 })
+        .chain((ids) =>
+          fc.tuple(fc.constant(ids), fc.array(fc.oneof(fc.constant(-1), fc.nat(ids.length - 1)), { minLength: ids.length, maxLength: ids.length }), fc.nat()),
+        );
       fc.assert(
         fc.property(entryArb, specs, ([ids, borrow, t], specList) => {
           // Entry i carries pool signer ids[i]'s id, and either its own key or entry borrow[i]'s key.
           const entries = ids.map((id, i) => ({ id: poolSigners[id]!.id, publicKey: poolSigners[borrow[i]! < 0 ? id : ids[borrow[i]!]!]!.publicKey }));
           const threshold = 1 + (t % ids.length);
           const forged: CheckedPolicy = {
-            policy: { version: 1, expires: '2030-01-01T00:00:00Z', threshold, signers: entries.map((e, i) => ({ id: e.id, publicKey: toBase64(e.publicKey), name: `e${i}` })) },
+            policy: {
+              version: 1,
+              expires: '2030-01-01T00:00:00Z',
+              threshold,
+              signers: entries.map((e, i) => ({ id: e.id, publicKey: toBase64(e.publicKey), name: `e${i}` })),
+            },
             threshold,
             keys: entries.map((e, i) => ({ signer: { id: e.id, publicKey: toBase64(e.publicKey), name: `e${i}` }, publicKey: e.publicKey })),
           };
@@ -858,7 +971,14 @@ describe('properties (fast-check)', () => {
       const pool = makeSignaturePool(signers, signed.payloadType, originalPayload, Buffer.from(unsignedOther.payload, 'base64'), PAYLOAD_TYPES.policy);
       const entries = p.signers.map((s) => ({ id: s.id, publicKey: s.publicKey }));
       const msg = refPae(signed.payloadType, originalPayload);
-      const e2eSpecs = fc.array(sigSpecArb(signers.length, signers.map((s) => s.id), 14), { maxLength: 9 });
+      const e2eSpecs = fc.array(
+        sigSpecArb(
+          signers.length,
+          signers.map((s) => s.id),
+          14,
+        ),
+        { maxLength: 9 },
+      );
       const outcomes = { accepted: 0, quorum: 0, schema: 0 };
       await fc.assert(
         fc.asyncProperty(e2eSpecs, async (specList) => {
@@ -909,22 +1029,28 @@ describe('properties (fast-check): the version order', () => {
 
   it('every generated version parses, and is of the scheme it was generated for', () => {
     fc.assert(
-      fc.property(schemeArb.chain((s) => fc.tuple(fc.constant(s), releaseVersionArb(s))), ([scheme, v]) => {
-        parseVersion(v);
-        expect(versionScheme(v)).to.equal(scheme);
-      }),
+      fc.property(
+        schemeArb.chain((s) => fc.tuple(fc.constant(s), releaseVersionArb(s))),
+        ([scheme, v]) => {
+          parseVersion(v);
+          expect(versionScheme(v)).to.equal(scheme);
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('within a scheme: total (-1, 0 or 1, never a throw), reflexive and antisymmetric', () => {
     fc.assert(
-      fc.property(schemeArb.chain((s) => fc.tuple(releaseVersionArb(s), releaseVersionArb(s))), ([a, b]) => {
-        const ab = compareVersions(a, b);
-        expect([-1, 0, 1]).to.include(ab);
-        expect(compareVersions(b, a)).to.equal(ab === 0 ? 0 : -ab);
-        expect(compareVersions(a, a)).to.equal(0);
-      }),
+      fc.property(
+        schemeArb.chain((s) => fc.tuple(releaseVersionArb(s), releaseVersionArb(s))),
+        ([a, b]) => {
+          const ab = compareVersions(a, b);
+          expect([-1, 0, 1]).to.include(ab);
+          expect(compareVersions(b, a)).to.equal(ab === 0 ? 0 : -ab);
+          expect(compareVersions(a, a)).to.equal(0);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -932,17 +1058,20 @@ describe('properties (fast-check): the version order', () => {
   it('within a scheme: transitive (for <=, and for equality)', () => {
     let chains = 0;
     fc.assert(
-      fc.property(schemeArb.chain((s) => fc.tuple(releaseVersionArb(s), releaseVersionArb(s), releaseVersionArb(s))), (vs) => {
-        const [a, b, c] = [...vs].sort(compareVersions) as [string, string, string];
-        if (compareVersions(a, b) <= 0 && compareVersions(b, c) <= 0) chains++;
-        expect(compareVersions(a, b), `${a} <= ${b}`).to.be.at.most(0);
-        expect(compareVersions(b, c), `${b} <= ${c}`).to.be.at.most(0);
-        expect(compareVersions(a, c), `${a} <= ${c}`).to.be.at.most(0);
-        // Without sorting: a <= b and b <= c imply a <= c; a = b and b = c imply a = c.
-        const [x, y, z] = vs;
-        if (compareVersions(x, y) <= 0 && compareVersions(y, z) <= 0) expect(compareVersions(x, z)).to.be.at.most(0);
-        if (compareVersions(x, y) === 0 && compareVersions(y, z) === 0) expect(compareVersions(x, z)).to.equal(0);
-      }),
+      fc.property(
+        schemeArb.chain((s) => fc.tuple(releaseVersionArb(s), releaseVersionArb(s), releaseVersionArb(s))),
+        (vs) => {
+          const [a, b, c] = [...vs].sort(compareVersions) as [string, string, string];
+          if (compareVersions(a, b) <= 0 && compareVersions(b, c) <= 0) chains++;
+          expect(compareVersions(a, b), `${a} <= ${b}`).to.be.at.most(0);
+          expect(compareVersions(b, c), `${b} <= ${c}`).to.be.at.most(0);
+          expect(compareVersions(a, c), `${a} <= ${c}`).to.be.at.most(0);
+          // Without sorting: a <= b and b <= c imply a <= c; a = b and b = c imply a = c.
+          const [x, y, z] = vs;
+          if (compareVersions(x, y) <= 0 && compareVersions(y, z) <= 0) expect(compareVersions(x, z)).to.be.at.most(0);
+          if (compareVersions(x, y) === 0 && compareVersions(y, z) === 0) expect(compareVersions(x, z)).to.equal(0);
+        },
+      ),
       { numRuns: 2000 },
     );
     expect(chains).to.be.greaterThan(0);

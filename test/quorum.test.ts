@@ -19,7 +19,11 @@ describe('quorum: counted over distinct authorised public keys', () => {
   const release = doc('10.2.4');
 
   it('meets the threshold with m distinct valid signatures', () => {
-    const q = countQuorum(release, signers.slice(0, 3).map((s) => sign(s, release.envelope)), checked);
+    const q = countQuorum(
+      release,
+      signers.slice(0, 3).map((s) => sign(s, release.envelope)),
+      checked,
+    );
     expect(q.met).to.equal(true);
     expect(q.signedBy.map((s) => s.name)).to.deep.equal(['signer-0', 'signer-1', 'signer-2']);
     expect(q.couldSign.map((s) => s.name)).to.deep.equal(['signer-3', 'signer-4']);
@@ -53,7 +57,14 @@ describe('quorum: counted over distinct authorised public keys', () => {
   it('createPolicy refuses one key listed twice (DUPLICATE_KEY)', () => {
     const [a] = signers as [TestSigner];
     expect(() =>
-      createPolicy({ threshold: 1, signers: [{ publicKey: a.publicKey, name: 'a' }, { publicKey: a.publicKey, name: 'b' }], expires: new Date('2030-01-01') }),
+      createPolicy({
+        threshold: 1,
+        signers: [
+          { publicKey: a.publicKey, name: 'a' },
+          { publicKey: a.publicKey, name: 'b' },
+        ],
+        expires: new Date('2030-01-01'),
+      }),
     )
       .to.throw(PolicyError)
       .with.property('code', 'DUPLICATE_KEY');
@@ -61,7 +72,11 @@ describe('quorum: counted over distinct authorised public keys', () => {
 
   it('signatures by unknown keys are reported and never counted', () => {
     const strangers = makeSigners(3);
-    const q = countQuorum(release, strangers.map((s) => sign(s, release.envelope)), checked);
+    const q = countQuorum(
+      release,
+      strangers.map((s) => sign(s, release.envelope)),
+      checked,
+    );
     expect(q.met).to.equal(false);
     expect(q.signedBy).to.have.length(0);
     expect(q.problems.map((p) => p.code)).to.deep.equal(['UNKNOWN_KEY', 'UNKNOWN_KEY', 'UNKNOWN_KEY']);
@@ -77,7 +92,11 @@ describe('quorum: counted over distinct authorised public keys', () => {
 
   it('signatures over another document never count', () => {
     const other = doc('10.2.5');
-    const q = countQuorum(release, signers.slice(0, 3).map((s) => sign(s, other.envelope)), checked);
+    const q = countQuorum(
+      release,
+      signers.slice(0, 3).map((s) => sign(s, other.envelope)),
+      checked,
+    );
     expect(q.met).to.equal(false);
     expect(q.problems.map((p) => p.code)).to.deep.equal(['BAD_SIGNATURE', 'BAD_SIGNATURE', 'BAD_SIGNATURE']);
   });

@@ -51,8 +51,15 @@ function words(line: string, home: string, cwd: string): string[] {
     }
     const slash = word.lastIndexOf('/');
     const dir = slash < 0 ? '.' : word.slice(0, slash);
-    const pattern = new RegExp(`^${word.slice(slash + 1).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
-    const matches = readdirSync(join(cwd, dir)).filter((f) => pattern.test(f) && !f.startsWith('.')).sort();
+    const pattern = new RegExp(
+      `^${word
+        .slice(slash + 1)
+        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')}$`,
+    );
+    const matches = readdirSync(join(cwd, dir))
+      .filter((f) => pattern.test(f) && !f.startsWith('.'))
+      .sort();
     // sh keeps a glob that matches nothing as it is: the command then fails on it, as it would for a person.
     out.push(...(matches.length ? matches.map((f) => (slash < 0 ? f : `${dir}/${f}`)) : [word]));
   }

@@ -79,7 +79,11 @@ describe('risk: computeRisk', () => {
       'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default'.repeat(10),
       '24/25 AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default',
     ];
-    for (const v of bad) expect(codeOf(() => computeRisk(v)), v).to.equal('BAD_RISK_VECTOR');
+    for (const v of bad)
+      expect(
+        codeOf(() => computeRisk(v)),
+        v,
+      ).to.equal('BAD_RISK_VECTOR');
     expect(codeOf(() => computeRisk(42 as unknown as string))).to.equal('BAD_RISK_VECTOR');
   });
 });
@@ -115,7 +119,11 @@ describe('risk: levels', () => {
   });
 
   it('refuses scores outside 0..25', () => {
-    for (const s of [-1, 26, 2.5, NaN]) expect(codeOf(() => riskLevelForScore(s)), String(s)).to.equal('BAD_RISK_VECTOR');
+    for (const s of [-1, 26, 2.5, NaN])
+      expect(
+        codeOf(() => riskLevelForScore(s)),
+        String(s),
+      ).to.equal('BAD_RISK_VECTOR');
   });
 
   it('ranks levels from Not Critical (0) to Highly Critical (4)', () => {

@@ -15,6 +15,8 @@ describe('schemas', () => {
 
   it('rejects properties a schema does not name (additionalProperties: false)', () => {
     const envelope = { payloadType: 'x', payload: '', signatures: [], extra: true };
-    expect(() => validate('envelope', envelope, 'envelope')).to.throw(FormatError).with.property('code', 'SCHEMA_INVALID');
+    expect(() => validate('envelope', envelope, 'envelope'))
+      .to.throw(FormatError)
+      .with.property('code', 'SCHEMA_INVALID');
   });
 });

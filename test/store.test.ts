@@ -14,7 +14,6 @@ import { initStore, openStore, recordInstall, storeFiles, updateStore } from '..
 import { bundleInput, envelopeBytes, makePolicy, makeRelease, NOW, tempDir } from './support/fixtures.js';
 import { firstGeneration, nextGeneration, revocationBytes, signedRelease, type Generation } from './support/store-fixtures.js';
 
-
 async function verifyCodes(p: Promise<unknown>): Promise<string[]> {
   try {
     await p;
@@ -92,7 +91,9 @@ describe('site trust store (lib/core/trust-state.ts, lib/node/trust-store.ts)', 
 
     it('refuses a malformed --installed spec as a usage error', () => {
       for (const bad of ['drupal', 'drupal/core/x=1', 'Drupal=10.2.3', 'drupal=10.x-dev', 'drupal/=1.0']) {
-        expect(() => parseInstalledSpec(bad), bad).to.throw(CountersignError).with.property('code', 'USAGE');
+        expect(() => parseInstalledSpec(bad), bad)
+          .to.throw(CountersignError)
+          .with.property('code', 'USAGE');
       }
       expect(parseInstalledSpec('drupal=10.2.3')).to.deep.equal({ product: 'drupal', component: 'core', version: '10.2.3' });
     });
@@ -242,7 +243,16 @@ describe('site trust store (lib/core/trust-state.ts, lib/node/trust-store.ts)', 
     it('a revocation must verify against the policy trusted at that point (after a rotation, the new keys)', async () => {
       const v2 = nextGeneration(v1);
       const dir = await newStore();
-      const r = await updateStore(dir, [file('v1-revoke', revocationBytes(v1, '10.2.4')), file('v2', v2.bytes), file('v1-keys', revocationBytes(v1, '10.2.5')), file('v2-keys', revocationBytes(v2, '10.2.6'))], opts);
+      const r = await updateStore(
+        dir,
+        [
+          file('v1-revoke', revocationBytes(v1, '10.2.4')),
+          file('v2', v2.bytes),
+          file('v1-keys', revocationBytes(v1, '10.2.5')),
+          file('v2-keys', revocationBytes(v2, '10.2.6')),
+        ],
+        opts,
+      );
       expect(r.results.map((x) => (x.status === 'rejected' ? x.code : x.status))).to.deep.equal(['accepted', 'accepted', 'QUORUM_NOT_MET', 'accepted']);
       // The revocation accepted under v1 still re-verifies on open, against v1, after the rotation.
       const store = await openStore(dir);
@@ -279,7 +289,11 @@ describe('site trust store (lib/core/trust-state.ts, lib/node/trust-store.ts)', 
     it('a release recorded with kept files is partial: the version before stays (and the release still verifies), a full install clears it', async () => {
       const dir = await newStore();
       const partial = await recordInstall(dir, 'drupal', 'core', '10.2.4', { ...opts, kept: ['core/modules/system/system.module'] });
-      expect(partial).to.deep.include({ version: '10.2.3', highest: '10.2.3', partial: { version: '10.2.4', kept: ['core/modules/system/system.module'], recorded: partial.updated } });
+      expect(partial).to.deep.include({
+        version: '10.2.3',
+        highest: '10.2.3',
+        partial: { version: '10.2.4', kept: ['core/modules/system/system.module'], recorded: partial.updated },
+      });
       const store = await openStore(dir);
       expect(store.state.installed['drupal/core']!.partial?.version).to.equal('10.2.4');
       const signed = signedRelease(v1, release);
@@ -439,7 +453,9 @@ describe('site trust store (lib/core/trust-state.ts, lib/node/trust-store.ts)', 
         let out = '';
         let err = '';
         child.stderr.on('data', (d) => (err += d));
-        const done = new Promise<string>((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`)))));
+        const done = new Promise<string>((resolve, reject) =>
+          child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`)))),
+        );
         const ready = new Promise<void>((resolve, reject) => {
           child.stdout.on('data', (d) => (out += d).includes('ready') && resolve());
           done.catch(reject);

@@ -12,7 +12,13 @@ import { envelopeBytes, makePolicy, makeRelease, makeSigners, manifestEnvelope, 
 describe('what a signer is shown', () => {
   it('lists every file operation, however many, including the last one in sort order', () => {
     const release = makeRelease();
-    const files = Array.from({ length: 60 }, (_, i) => ({ op: 'add' as const, path: `core/f${String(i).padStart(2, '0')}.php`, sha256: 'a'.repeat(64), size: 1, mode: '0644' as const }));
+    const files = Array.from({ length: 60 }, (_, i) => ({
+      op: 'add' as const,
+      path: `core/f${String(i).padStart(2, '0')}.php`,
+      sha256: 'a'.repeat(64),
+      size: 1,
+      mode: '0644' as const,
+    }));
     files.push({ op: 'add', path: 'zz/backdoor.php', sha256: 'b'.repeat(64), size: 1, mode: '0644' });
     const doc = openEnvelope(envelopeBytes(manifestEnvelope({ ...release.manifest, files })));
     const text = summarizeDocument(doc).lines.join('\n');
@@ -41,7 +47,12 @@ describe('what a signer is shown: keys, rotations, applicability and the version
   const p1 = makePolicy(4, 3);
   const [a, b, c, d] = p1.signers as [TestSigner, TestSigner, TestSigner, TestSigner];
   const frank = { ...makeSigners(1)[0]!, name: 'frank' };
-  const p2 = createPolicy({ version: 2, threshold: 2, expires: new Date('2031-06-01T00:00:00Z'), signers: [a, c, d, frank].map((s) => ({ publicKey: s.publicKey, name: s.name })) });
+  const p2 = createPolicy({
+    version: 2,
+    threshold: 2,
+    expires: new Date('2031-06-01T00:00:00Z'),
+    signers: [a, c, d, frank].map((s) => ({ publicKey: s.publicKey, name: s.name })),
+  });
   const p2doc = openEnvelope(envelopeBytes(createEnvelope('policy', canonicalBytes(p2))));
 
   it("shows every signer's full key id (64 hex digits), not a prefix", () => {

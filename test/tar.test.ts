@@ -7,15 +7,7 @@ import { dirname, join } from 'node:path';
 import { ArchiveError, type ArchiveCode } from '../lib/core/errors.js';
 import { sortByPathBytes, type FileMode } from '../lib/core/paths.js';
 import { END, FIELD, GOOD_TAR, archive, content, header, hostileTarCases } from './conformance/tar-cases.js';
-import {
-  BLOCK_SIZE,
-  TarReader,
-  TarWriter,
-  writeTar,
-  type TarEntry,
-  type TarHeader,
-  type TarSummary,
-} from '../lib/core/tar.js';
+import { BLOCK_SIZE, TarReader, TarWriter, writeTar, type TarEntry, type TarHeader, type TarSummary } from '../lib/core/tar.js';
 import { fdSink } from '../lib/node/fd-sink.js';
 
 const MTIME = 1_700_000_000; // 2023-11-14 22:13:20 UTC
@@ -70,7 +62,6 @@ function toBytes(entries: TarEntry[], mtime = MTIME): { bytes: Buffer; summary: 
   return { bytes: Buffer.concat(chunks), summary };
 }
 
-
 describe('tar: writer and reader round trip', () => {
   let dir: string;
   before(() => {
@@ -111,7 +102,10 @@ describe('tar: writer and reader round trip', () => {
     expect(summary.size).to.equal(bytes.length);
     const check = (archiveBytes: Uint8Array, expected: typeof files, chunkSize: number) => {
       const got = readTar(archiveBytes, chunkSize);
-      expect(got.map((e) => e.header.path), `chunk ${chunkSize}`).to.deep.equal(expected.map((f) => f.path));
+      expect(
+        got.map((e) => e.header.path),
+        `chunk ${chunkSize}`,
+      ).to.deep.equal(expected.map((f) => f.path));
       got.forEach((e, i) => {
         const f = expected[i]!;
         expect(e.header).to.deep.equal({ path: f.path, mode: f.mode, size: f.data.length, mtime: MTIME });
@@ -201,7 +195,12 @@ describe('tar: writer and reader round trip', () => {
         chmodSync(target, f.mode === '0755' ? 0o755 : 0o644);
       }
       const list = join(dir, 'gnu-list.txt');
-      writeFileSync(list, sorted().map((f) => f.path).join('\n') + '\n');
+      writeFileSync(
+        list,
+        sorted()
+          .map((f) => f.path)
+          .join('\n') + '\n',
+      );
       const theirs = join(dir, 'gnu.tar');
       execFileSync(
         gnu,
@@ -238,11 +237,32 @@ describe('tar: writer and reader round trip', () => {
 describe('tar: writer refuses what the reader would refuse', () => {
   const data = () => Buffer.from('x');
   it('entries out of path byte order', () => {
-    expect(codeOf(() => toBytes([{ path: 'b', mode: '0644', content: data() }, { path: 'a', mode: '0644', content: data() }]))).to.equal('ARCHIVE_MALFORMED');
+    expect(
+      codeOf(() =>
+        toBytes([
+          { path: 'b', mode: '0644', content: data() },
+          { path: 'a', mode: '0644', content: data() },
+        ]),
+      ),
+    ).to.equal('ARCHIVE_MALFORMED');
   });
   it('the same path twice and case-fold duplicates', () => {
-    expect(codeOf(() => toBytes([{ path: 'a', mode: '0644', content: data() }, { path: 'a', mode: '0644', content: data() }]))).to.equal('UNSAFE_PATH');
-    expect(codeOf(() => toBytes([{ path: 'A', mode: '0644', content: data() }, { path: 'a', mode: '0644', content: data() }]))).to.equal('UNSAFE_PATH');
+    expect(
+      codeOf(() =>
+        toBytes([
+          { path: 'a', mode: '0644', content: data() },
+          { path: 'a', mode: '0644', content: data() },
+        ]),
+      ),
+    ).to.equal('UNSAFE_PATH');
+    expect(
+      codeOf(() =>
+        toBytes([
+          { path: 'A', mode: '0644', content: data() },
+          { path: 'a', mode: '0644', content: data() },
+        ]),
+      ),
+    ).to.equal('UNSAFE_PATH');
   });
   it('unsafe paths', () => {
     expect(codeOf(() => toBytes([{ path: '../x', mode: '0644', content: data() }]))).to.equal('UNSAFE_PATH');
@@ -272,7 +292,10 @@ describe('tar: reader refuses hostile archives', () => {
   for (const [what, bytes, code] of hostileTarCases()) {
     it(`${what} → ${code}`, () => {
       expect(codeOf(() => readTar(bytes))).to.equal(code);
-      expect(codeOf(() => readTar(bytes, 7)), 'in 7-byte chunks').to.equal(code);
+      expect(
+        codeOf(() => readTar(bytes, 7)),
+        'in 7-byte chunks',
+      ).to.equal(code);
     });
   }
 

@@ -30,10 +30,13 @@ function untouchable(size: number): BundleInput['archive'] {
 
 function tarOf(entries: Array<{ path: string; content: string; mode?: '0644' | '0755' }>): Uint8Array {
   const chunks: Uint8Array[] = [];
-  writeTar((c) => chunks.push(new Uint8Array(c)), entries.map((e) => ({ path: e.path, mode: e.mode ?? '0644', content: Buffer.from(e.content) })), 0);
+  writeTar(
+    (c) => chunks.push(new Uint8Array(c)),
+    entries.map((e) => ({ path: e.path, mode: e.mode ?? '0644', content: Buffer.from(e.content) })),
+    0,
+  );
   return concatBytes(...chunks);
 }
-
 
 describe('verifyBundle', () => {
   let p: TestPolicy;
@@ -173,7 +176,10 @@ describe('verifyBundle', () => {
     }
 
     it('an unsafe path in a signed manifest: UNSAFE_PATH, and the archive is never read', async () => {
-      const m = { ...release.manifest, files: [...release.manifest.files, { op: 'add' as const, path: '../../etc/cron.d/x', sha256: '0'.repeat(64), size: 1, mode: '0644' as const }] };
+      const m = {
+        ...release.manifest,
+        files: [...release.manifest.files, { op: 'add' as const, path: '../../etc/cron.d/x', sha256: '0'.repeat(64), size: 1, mode: '0644' as const }],
+      };
       const env = signedBy(manifestEnvelope(m), quorum());
       expect(await rejection({ ...bundleInput(env), archive: untouchable(release.archive.length) }, opts)).to.deep.equal(['UNSAFE_PATH']);
     });
@@ -254,20 +260,34 @@ describe('verifyBundle', () => {
     });
 
     it('another version-1 policy signed by the trusted quorum is a replay (POLICY_ROLLBACK)', async () => {
-      const other = createPolicy({ threshold: 3, signers: p.signers.map((s) => ({ publicKey: s.publicKey, name: `${s.name}-other` })), expires: new Date('2030-01-01') });
+      const other = createPolicy({
+        threshold: 3,
+        signers: p.signers.map((s) => ({ publicKey: s.publicKey, name: `${s.name}-other` })),
+        expires: new Date('2030-01-01'),
+      });
       const env = signedBy(createEnvelope('policy', canonicalBytes(other)), quorum());
       expect(await rejection(bundleInput(env), opts)).to.deep.equal(['POLICY_ROLLBACK']);
     });
 
     it('a version that skips ahead is rejected (POLICY_VERSION_GAP), as is an expired one', async () => {
-      const v3 = createPolicy({ threshold: 3, signers: p.signers.map((s) => ({ publicKey: s.publicKey, name: s.name })), expires: new Date('2026-11-01'), version: 3 });
+      const v3 = createPolicy({
+        threshold: 3,
+        signers: p.signers.map((s) => ({ publicKey: s.publicKey, name: s.name })),
+        expires: new Date('2026-11-01'),
+        version: 3,
+      });
       const env = signedBy(createEnvelope('policy', canonicalBytes(v3)), quorum());
       expect(await rejection(bundleInput(env), opts)).to.deep.equal(['POLICY_VERSION_GAP', 'POLICY_EXPIRED']);
     });
 
     it('version N+1 needs the quorum of its own keys too', async () => {
       const newcomers = makePolicy(3, 2).signers;
-      const v2 = createPolicy({ threshold: 2, signers: newcomers.map((s) => ({ publicKey: s.publicKey, name: s.name })), expires: new Date('2030-01-01'), version: 2 });
+      const v2 = createPolicy({
+        threshold: 2,
+        signers: newcomers.map((s) => ({ publicKey: s.publicKey, name: s.name })),
+        expires: new Date('2030-01-01'),
+        version: 2,
+      });
       const unsigned = createEnvelope('policy', canonicalBytes(v2));
       expect(await rejection(bundleInput(signedBy(unsigned, quorum())), opts)).to.deep.equal(['QUORUM_NOT_MET']);
       const v = await verifyBundle(bundleInput(signedBy(unsigned, [...quorum(), ...newcomers.slice(0, 2)])), opts);

@@ -59,7 +59,11 @@ describe('version: parseVersion', () => {
       '１０.2.3', // full-width digits
       '1'.repeat(65),
     ];
-    for (const v of bad) expect(codeOf(() => parseVersion(v)), JSON.stringify(v)).to.equal('BAD_VERSION');
+    for (const v of bad)
+      expect(
+        codeOf(() => parseVersion(v)),
+        JSON.stringify(v),
+      ).to.equal('BAD_VERSION');
     expect(codeOf(() => parseVersion(10 as unknown as string))).to.equal('BAD_VERSION');
     expect(codeOf(() => compareVersions('10.2.3', 'latest'))).to.equal('BAD_VERSION');
   });
@@ -80,7 +84,18 @@ describe('version: compareVersions', () => {
   });
 
   it('orders pre-releases dev < alpha < beta < rc < release', () => {
-    expectAscending(['10.3.0-dev', '10.3.0-alpha1', '10.3.0-alpha2', '10.3.0-beta1', '10.3.0-beta2', '10.3.0-rc1', '10.3.0-rc2', '10.3.0', '10.3.1-alpha1', '10.3.1']);
+    expectAscending([
+      '10.3.0-dev',
+      '10.3.0-alpha1',
+      '10.3.0-alpha2',
+      '10.3.0-beta1',
+      '10.3.0-beta2',
+      '10.3.0-rc1',
+      '10.3.0-rc2',
+      '10.3.0',
+      '10.3.1-alpha1',
+      '10.3.1',
+    ]);
     expectAscending(['10.2.9', '10.3.0-dev']);
     expectAscending(['6.5-beta3', '6.5-RC1', '6.5-rc2', '6.5']);
     expect(compareVersions('6.5-RC1', '6.5-rc1')).to.equal(0);
@@ -101,9 +116,20 @@ describe('version: compareVersions', () => {
   it('never compares a legacy version with a numeric one (VERSION_SCHEME_MISMATCH), either way round', () => {
     // The old mixed rule was not transitive: 7.x-5.0 < 8.x-1.0 < 4.0.0 and yet 7.x-5.0 > 4.0.0.
     expect(compareVersions('7.x-5.0', '8.x-1.0')).to.equal(-1);
-    for (const [a, b] of [['7.x-5.0', '4.0.0'], ['8.x-1.0', '4.0.0'], ['8.x-1.2', '1.2.0'], ['8.x-1.2', '1.2']]) {
-      expect(codeOf(() => compareVersions(a!, b!)), `${a} vs ${b}`).to.equal('VERSION_SCHEME_MISMATCH');
-      expect(codeOf(() => compareVersions(b!, a!)), `${b} vs ${a}`).to.equal('VERSION_SCHEME_MISMATCH');
+    for (const [a, b] of [
+      ['7.x-5.0', '4.0.0'],
+      ['8.x-1.0', '4.0.0'],
+      ['8.x-1.2', '1.2.0'],
+      ['8.x-1.2', '1.2'],
+    ]) {
+      expect(
+        codeOf(() => compareVersions(a!, b!)),
+        `${a} vs ${b}`,
+      ).to.equal('VERSION_SCHEME_MISMATCH');
+      expect(
+        codeOf(() => compareVersions(b!, a!)),
+        `${b} vs ${a}`,
+      ).to.equal('VERSION_SCHEME_MISMATCH');
     }
   });
 

@@ -137,7 +137,9 @@ export async function verifyArchiveStream(
     total += chunk.length;
     if (total > expected.size) {
       // Leaving the loop by throwing calls the iterator's return(): nothing more is pulled.
-      const reasons = [reason('DIGEST_MISMATCH', `archive longer than declared (more than ${expected.size} bytes)`, { expectedSize: expected.size, bytesRead: total })];
+      const reasons = [
+        reason('DIGEST_MISMATCH', `archive longer than declared (more than ${expected.size} bytes)`, { expectedSize: expected.size, bytesRead: total }),
+      ];
       if (tarError !== null) reasons.push(toReason(tarError));
       fail(reasons);
     }
@@ -149,13 +151,20 @@ export async function verifyArchiveStream(
 
   const reasons: Reason[] = [];
   if (total < expected.size) {
-    reasons.push(reason('DIGEST_MISMATCH', `archive shorter than declared (${total} of ${expected.size} bytes)`, { expectedSize: expected.size, bytesRead: total }));
+    reasons.push(
+      reason('DIGEST_MISMATCH', `archive shorter than declared (${total} of ${expected.size} bytes)`, { expectedSize: expected.size, bytesRead: total }),
+    );
   } else {
     const sha256 = archive256.digest('hex');
     const sha512 = archive512.digest('hex');
     const differ = [...(sha256 !== expected.sha256 ? ['SHA-256'] : []), ...(sha512 !== expected.sha512 ? ['SHA-512'] : [])];
     if (differ.length > 0) {
-      reasons.push(reason('DIGEST_MISMATCH', `archive ${differ.join(' and ')} differ from the manifest`, { expected: { sha256: expected.sha256, sha512: expected.sha512 }, actual: { sha256, sha512 } }));
+      reasons.push(
+        reason('DIGEST_MISMATCH', `archive ${differ.join(' and ')} differ from the manifest`, {
+          expected: { sha256: expected.sha256, sha512: expected.sha512 },
+          actual: { sha256, sha512 },
+        }),
+      );
     }
   }
   if (tarError !== null) {

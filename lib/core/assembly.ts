@@ -18,7 +18,13 @@ export interface QuorumSide {
  * A new policy (version 1): its own signers. A rotation to version N+1: the current signed policy N
  * and the new policy itself, as sites will check it.
  */
-export function assemblyQuorums(doc: OpenedEnvelope, signatures: readonly EnvelopeSignature[], policyBytes: Uint8Array, now: Date, policyName = 'policy'): QuorumSide[] {
+export function assemblyQuorums(
+  doc: OpenedEnvelope,
+  signatures: readonly EnvelopeSignature[],
+  policyBytes: Uint8Array,
+  now: Date,
+  policyName = 'policy',
+): QuorumSide[] {
   if (doc.kind !== 'policy') {
     const trusted = loadTrustedPolicy(policyBytes, policyName);
     checkPolicyFresh(trusted.policy, now);
@@ -29,7 +35,10 @@ export function assemblyQuorums(doc: OpenedEnvelope, signatures: readonly Envelo
   expectKind(given, 'policy', policyName);
   if (bytesEqual(given.payloadBytes, doc.payloadBytes)) {
     if (next.policy.version !== 1) {
-      throw new UsageError('USAGE', `policy version ${next.policy.version} is a rotation: assemble it with --policy set to the signed policy ${next.policy.version - 1}`);
+      throw new UsageError(
+        'USAGE',
+        `policy version ${next.policy.version} is a rotation: assemble it with --policy set to the signed policy ${next.policy.version - 1}`,
+      );
     }
     return [{ label: 'policy 1 (its own signers)', quorum: countQuorum(doc, signatures, next) }];
   }

@@ -4,14 +4,38 @@ export { canonicalize, canonicalBytes, parseCanonical } from './canonical.js';
 export { verifyStrict, isStrongPublicKey, keyId, generateSeed, publicKeyFromSeed, signMessage } from './ed25519.js';
 export { PAYLOAD_TYPES, pae, openEnvelope, createEnvelope, serializeEnvelope, type Envelope, type EnvelopeSignature, type OpenedEnvelope } from './envelope.js';
 export * from './errors.js';
-export { createPolicy, checkPolicy, loadTrustedPolicy, readPolicyDocument, policyEnvelope, type Policy, type CheckedPolicy, type TrustedPolicy } from './policy.js';
+export {
+  createPolicy,
+  checkPolicy,
+  loadTrustedPolicy,
+  readPolicyDocument,
+  policyEnvelope,
+  type Policy,
+  type CheckedPolicy,
+  type TrustedPolicy,
+} from './policy.js';
 export { verifyRotation, walkPolicyChain, MAX_CHAIN_LENGTH } from './rotation.js';
 export { assemblyQuorums, keptSignatures, uncountedProblems, type QuorumSide } from './assembly.js';
 export { countQuorum, requireQuorum, describeQuorum, type QuorumResult, type Signer, type KeyRing } from './quorum.js';
 export { manifestFromPayload, checkRelease, countFileOps, type Manifest, type FileOp, type ArchiveRef } from './manifest.js';
 export { signDocument, parsePartial, serializePartial, type PartialSignature } from './partial-signature.js';
 export { verifyBundle, DEFAULT_LIMITS, type BundleInput, type VerifyOptions, type Verified, type Limits } from './verify.js';
-export { verifyWithStore, siteFor, describeStore, parseInstalledSpec, STORE_FORMAT, type TrustStore, type StoreState, type InstalledRelease, type InstalledSpec, type StoredRevocation, type StoreVerifyOptions, type UpdateFile, type UpdateOutcome, type StoreSummary } from './trust-state.js';
+export {
+  verifyWithStore,
+  siteFor,
+  describeStore,
+  parseInstalledSpec,
+  STORE_FORMAT,
+  type TrustStore,
+  type StoreState,
+  type InstalledRelease,
+  type InstalledSpec,
+  type StoredRevocation,
+  type StoreVerifyOptions,
+  type UpdateFile,
+  type UpdateOutcome,
+  type StoreSummary,
+} from './trust-state.js';
 export { verifyArchiveStream } from './archive-verify.js';
 export { computeRisk, RISK_LEVELS, type Risk, type RiskLevel } from './risk.js';
 export { compareVersions, parseVersion } from './version.js';

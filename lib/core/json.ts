@@ -39,7 +39,7 @@ export function parseStrictJson(text: string, what: string): unknown {
       const obj: Record<string, unknown> = {};
       const keys = new Set<string>();
       ws();
-      if (text[at] === '}') return at++, obj;
+      if (text[at] === '}') return (at++, obj);
       for (;;) {
         ws();
         if (text[at] !== '"') fail('expected a string key');
@@ -59,7 +59,7 @@ export function parseStrictJson(text: string, what: string): unknown {
       at++;
       const arr: unknown[] = [];
       ws();
-      if (text[at] === ']') return at++, arr;
+      if (text[at] === ']') return (at++, arr);
       for (;;) {
         arr.push(value(depth + 1));
         ws();

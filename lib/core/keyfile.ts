@@ -169,13 +169,7 @@ export function parsePublicKeyFile(text: string): PublicKeyFile {
 // ---- secret key files ----
 
 /** Seals `seed` under `passphrase`; returns the key file text. */
-export async function encryptSecretKey(
-  seed: Uint8Array,
-  publicKey: Uint8Array,
-  name: string,
-  passphrase: string,
-  opts: EncryptOptions = {},
-): Promise<string> {
+export async function encryptSecretKey(seed: Uint8Array, publicKey: Uint8Array, name: string, passphrase: string, opts: EncryptOptions = {}): Promise<string> {
   checkBytes(seed, KEY_BYTES, 'seed');
   checkBytes(publicKey, KEY_BYTES, 'public key');
   checkName(name);

@@ -27,7 +27,11 @@ export type ArchiveRef = Manifest['archive'];
 
 /** Decodes and checks a manifest payload: canonical bytes, schema, and rules a schema cannot state. */
 export function manifestFromPayload(payloadBytes: Uint8Array, what = 'manifest'): Manifest {
-  const manifest = validate<Manifest>('manifest', parseCanonical(payloadBytes, what, (v) => checkPayloadFormat('manifest', v)), what);
+  const manifest = validate<Manifest>(
+    'manifest',
+    parseCanonical(payloadBytes, what, (v) => checkPayloadFormat('manifest', v)),
+    what,
+  );
   checkManifest(manifest);
   return manifest;
 }
@@ -37,7 +41,10 @@ export function checkManifest(manifest: Manifest): void {
   for (const v of manifest.appliesTo) {
     // A release of one scheme applied over another could never pass the rollback check: refuse it when signed, not when installed.
     if (!sameScheme(v, manifest.version)) {
-      throw new ReleaseError('VERSION_SCHEME_MISMATCH', `${manifest.version} cannot apply to ${v}: legacy (N.x-) and numeric versions are never compared`, { version: manifest.version, appliesTo: v });
+      throw new ReleaseError('VERSION_SCHEME_MISMATCH', `${manifest.version} cannot apply to ${v}: legacy (N.x-) and numeric versions are never compared`, {
+        version: manifest.version,
+        appliesTo: v,
+      });
     }
   }
   const created = parseTimestamp(manifest.created, 'manifest creation time');
@@ -48,7 +55,10 @@ export function checkManifest(manifest: Manifest): void {
   if (manifest.risk) {
     const computed = computeRisk(manifest.risk.vector);
     if (computed.score !== manifest.risk.score || computed.level !== manifest.risk.level) {
-      throw new ReleaseError('BAD_RISK_VECTOR', `risk ${manifest.risk.score} (${manifest.risk.level}) is not what ${manifest.risk.vector} scores (${computed.score}, ${computed.level})`);
+      throw new ReleaseError(
+        'BAD_RISK_VECTOR',
+        `risk ${manifest.risk.score} (${manifest.risk.level}) is not what ${manifest.risk.vector} scores (${computed.score}, ${computed.level})`,
+      );
     }
   }
   checkPathSet(manifest.files.map((f) => f.path));
@@ -56,7 +66,9 @@ export function checkManifest(manifest: Manifest): void {
     checkPath(manifest.versionFile);
     // `build` only names a file the release adds or modifies; a release that deletes it has none left to carry the version.
     if (manifest.files.some((f) => f.op === 'delete' && f.path === manifest.versionFile)) {
-      throw new FormatError('SCHEMA_INVALID', `versionFile ${JSON.stringify(manifest.versionFile)} is a file this release deletes`, { versionFile: manifest.versionFile });
+      throw new FormatError('SCHEMA_INVALID', `versionFile ${JSON.stringify(manifest.versionFile)} is a file this release deletes`, {
+        versionFile: manifest.versionFile,
+      });
     }
   }
 }
@@ -88,12 +100,20 @@ export function checkRelease(manifest: Manifest, policyVersion: number, site: Si
   const reasons: Reason[] = [];
   // "Not before expiry" rather than "after expiry", so an invalid reference time fails closed.
   if (!(now.getTime() < parseTimestamp(manifest.expires).getTime())) {
-    reasons.push({ code: 'EXPIRED', message: `manifest for ${manifest.product} ${manifest.version} expired at ${manifest.expires}`, details: { expires: manifest.expires } });
+    reasons.push({
+      code: 'EXPIRED',
+      message: `manifest for ${manifest.product} ${manifest.version} expired at ${manifest.expires}`,
+      details: { expires: manifest.expires },
+    });
   }
   for (const field of ['product', 'component'] as const) {
     const want = site[field];
     if (want !== undefined && manifest[field] !== want) {
-      reasons.push({ code: 'WRONG_TARGET', message: `this release is for ${field} ${manifest[field]}, not ${want}`, details: { field, expected: want, found: manifest[field] } });
+      reasons.push({
+        code: 'WRONG_TARGET',
+        message: `this release is for ${field} ${manifest[field]}, not ${want}`,
+        details: { field, expected: want, found: manifest[field] },
+      });
     }
   }
   // Versions of another scheme are never ordered (lib/core/version.ts): each is a reason of its own, and is
@@ -125,7 +145,11 @@ export function checkRelease(manifest: Manifest, policyVersion: number, site: Si
     reasons.push({
       code: 'ROLLBACK',
       message: `${manifest.version} is not newer than ${floor[0]} ${floor[1]}`,
-      details: { installed: site.installed, ...(site.highestInstalled !== undefined && { highestInstalled: site.highestInstalled }), version: manifest.version },
+      details: {
+        installed: site.installed,
+        ...(site.highestInstalled !== undefined && { highestInstalled: site.highestInstalled }),
+        version: manifest.version,
+      },
     });
   }
   if (manifest.policyVersion > policyVersion) {

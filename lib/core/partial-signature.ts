@@ -39,7 +39,11 @@ export function partialMismatch(partial: PartialSignature, doc: OpenedEnvelope, 
     return { code: 'WRONG_DOCUMENT', message: `${what} signs a ${signs}, not this ${doc.kind}`, details: { keyid: partial.keyid } };
   }
   if (partial.payloadSha256 !== doc.payloadSha256) {
-    return { code: 'WRONG_DOCUMENT', message: `${what} signs another document (payload ${partial.payloadSha256.slice(0, 16)}…)`, details: { keyid: partial.keyid } };
+    return {
+      code: 'WRONG_DOCUMENT',
+      message: `${what} signs another document (payload ${partial.payloadSha256.slice(0, 16)}…)`,
+      details: { keyid: partial.keyid },
+    };
   }
   return undefined;
 }

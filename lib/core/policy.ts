@@ -110,7 +110,13 @@ export function policyEnvelope(policy: Policy): Envelope {
 
 /** Decodes and checks a policy payload (canonical bytes, schema, rules). Expiry is checked separately. */
 export function policyFromPayload(payloadBytes: Uint8Array, what = 'policy'): CheckedPolicy {
-  return checkPolicy(validate<Policy>('policy', parseCanonical(payloadBytes, what, (v) => checkPayloadFormat('policy', v)), what));
+  return checkPolicy(
+    validate<Policy>(
+      'policy',
+      parseCanonical(payloadBytes, what, (v) => checkPayloadFormat('policy', v)),
+      what,
+    ),
+  );
 }
 
 /** Reads a policy envelope without looking at its signatures (for signing and assembling). */

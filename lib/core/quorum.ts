@@ -56,7 +56,11 @@ export function countQuorum(doc: SignedDocument, signatures: readonly EnvelopeSi
       sig = undefined;
     }
     if (!sig || !verifyStrict(sig, message, key.publicKey)) {
-      problems.push({ code: 'BAD_SIGNATURE', message: `signature claiming to be from ${key.signer.name} does not verify over this document`, details: { keyid: s.keyid } });
+      problems.push({
+        code: 'BAD_SIGNATURE',
+        message: `signature claiming to be from ${key.signer.name} does not verify over this document`,
+        details: { keyid: s.keyid },
+      });
       continue;
     }
     counted.set(keyHex, { keyid: key.signer.id, sig: s.sig });

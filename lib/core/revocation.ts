@@ -14,14 +14,27 @@ import { mayBeSameRelease, parseVersion } from './version.js';
 /** `policyVersion` is the policy version whose quorum is expected to sign it. */
 export type Revocation = generated.Revocation;
 
-export function createRevocation(opts: { product: string; component: string; version: string; reason: string; created: Date; policyVersion: number }): Envelope {
+export function createRevocation(opts: {
+  product: string;
+  component: string;
+  version: string;
+  reason: string;
+  created: Date;
+  policyVersion: number;
+}): Envelope {
   const revocation: Revocation = { format: PAYLOAD_FORMAT, ...opts, created: formatTimestamp(opts.created) };
   checkRevocation(validate<Revocation>('revocation', revocation, 'revocation'));
   return createEnvelope('revocation', canonicalBytes(revocation));
 }
 
 export function revocationFromPayload(payloadBytes: Uint8Array, what = 'revocation'): Revocation {
-  return checkRevocation(validate<Revocation>('revocation', parseCanonical(payloadBytes, what, (v) => checkPayloadFormat('revocation', v)), what));
+  return checkRevocation(
+    validate<Revocation>(
+      'revocation',
+      parseCanonical(payloadBytes, what, (v) => checkPayloadFormat('revocation', v)),
+      what,
+    ),
+  );
 }
 
 function checkRevocation(revocation: Revocation): Revocation {

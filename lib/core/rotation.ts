@@ -22,7 +22,10 @@ export function countRotation(doc: SignedDocument, signatures: readonly Envelope
 }
 
 export function requireRotationQuorums(q: RotationQuorums, fromVersion: number): void {
-  for (const [side, quorum, version] of [['current', q.current, fromVersion], ['next', q.next, fromVersion + 1]] as const) {
+  for (const [side, quorum, version] of [
+    ['current', q.current, fromVersion],
+    ['next', q.next, fromVersion + 1],
+  ] as const) {
     if (!quorum.met) {
       throw new SignatureError('QUORUM_NOT_MET', `rotation to policy ${fromVersion + 1} lacks the quorum of policy ${version}: ${describeQuorum(quorum)}`, {
         side,
@@ -38,13 +41,19 @@ export function requireRotationQuorums(q: RotationQuorums, fromVersion: number):
 export function checkRotationVersion(current: CheckedPolicy, next: CheckedPolicy): void {
   const from = current.policy.version;
   const to = next.policy.version;
-  if (to <= from) throw new PolicyError('POLICY_ROLLBACK', `policy version ${to} is not newer than the trusted version ${from}`, { trusted: from, offered: to });
-  if (to !== from + 1) throw new PolicyError('POLICY_VERSION_GAP', `policy version ${to} cannot follow version ${from}: each rotation must be exactly +1`, { trusted: from, offered: to });
+  if (to <= from)
+    throw new PolicyError('POLICY_ROLLBACK', `policy version ${to} is not newer than the trusted version ${from}`, { trusted: from, offered: to });
+  if (to !== from + 1)
+    throw new PolicyError('POLICY_VERSION_GAP', `policy version ${to} cannot follow version ${from}: each rotation must be exactly +1`, {
+      trusted: from,
+      offered: to,
+    });
 }
 
 /** Verifies one rotation step (freshness aside) and returns the newly trusted policy. */
 export function verifyRotation(current: TrustedPolicy, nextBytes: Uint8Array, what = 'policy rotation'): TrustedPolicy {
-  if (nextBytes.length > MAX_POLICY_BYTES) throw new FormatError('SIZE_LIMIT', `${what} is ${nextBytes.length} bytes; a policy may be at most ${MAX_POLICY_BYTES}`);
+  if (nextBytes.length > MAX_POLICY_BYTES)
+    throw new FormatError('SIZE_LIMIT', `${what} is ${nextBytes.length} bytes; a policy may be at most ${MAX_POLICY_BYTES}`);
   const opened = openEnvelope(nextBytes, what);
   expectKind(opened, 'policy', what);
   const next = policyFromPayload(opened.payloadBytes, what);

@@ -3,7 +3,22 @@
 import { FormatError } from './errors.js';
 import * as validators from './generated/validators.js';
 
-export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store' | 'installer-config' | 'hub-index' | 'site-reply' | 'site-registration' | 'site-credentials' | 'journal-record' | 'conformance-vectors';
+export type SchemaName =
+  | 'envelope'
+  | 'policy'
+  | 'manifest'
+  | 'revocation'
+  | 'partial-signature'
+  | 'public-key'
+  | 'secret-key'
+  | 'store'
+  | 'installer-config'
+  | 'hub-index'
+  | 'site-reply'
+  | 'site-registration'
+  | 'site-credentials'
+  | 'journal-record'
+  | 'conformance-vectors';
 
 interface Validator {
   (value: unknown): boolean;

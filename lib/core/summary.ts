@@ -98,7 +98,11 @@ function policyLines(p: Policy, doc: OpenedEnvelope, current: Policy | undefined
     `Policy:       version ${p.version}`,
     `Threshold:    ${p.threshold} of ${p.signers.length} signers`,
     ...p.signers.map((s, i) => `${i === 0 ? 'Signers:' : '        '}      ${s.name}  ${s.id}`),
-    ...(current ? rotationLines(current, p) : p.version > 1 ? ['Changes:      NOT SHOWN: countersign sign DOC --policy CURRENT shows who is added and removed'] : []),
+    ...(current
+      ? rotationLines(current, p)
+      : p.version > 1
+        ? ['Changes:      NOT SHOWN: countersign sign DOC --policy CURRENT shows who is added and removed']
+        : []),
     `Expires:      ${p.expires}`,
     `Payload:      sha256 ${doc.payloadSha256}`,
     `Signatures:   ${doc.envelope.signatures.length} attached (not verified here)`,

@@ -79,7 +79,8 @@ export function parseInstalledSpec(text: string): InstalledSpec {
  * a quorum of its own keys; it may have expired) and `installed` recorded at `now`.
  */
 export function initialState(policyBytes: Uint8Array, installedSpecs: readonly InstalledSpec[], now: Date): StoreState {
-  if (policyBytes.length > MAX_POLICY_BYTES) throw new FormatError('SIZE_LIMIT', `the policy is ${policyBytes.length} bytes; a policy may be at most ${MAX_POLICY_BYTES}`);
+  if (policyBytes.length > MAX_POLICY_BYTES)
+    throw new FormatError('SIZE_LIMIT', `the policy is ${policyBytes.length} bytes; a policy may be at most ${MAX_POLICY_BYTES}`);
   const pinned = loadTrustedPolicy(policyBytes, 'policy to pin');
   const installed: Record<string, InstalledRelease> = {};
   for (const spec of installedSpecs) {
@@ -124,7 +125,9 @@ export function loadStore(dir: string, path: string, bytes: Uint8Array): TrustSt
   const pinned = step('holds a pinned policy that no longer verifies', () => loadTrustedPolicy(utf8(state.pinned), 'pinned policy'));
   const policies: TrustedPolicy[] = [pinned];
   state.rotations.forEach((text, i) => {
-    policies.push(step(`holds rotation ${i + 1} that does not follow from the policy before it`, () => verifyRotation(policies.at(-1)!, utf8(text), `rotation ${i + 1}`)));
+    policies.push(
+      step(`holds rotation ${i + 1} that does not follow from the policy before it`, () => verifyRotation(policies.at(-1)!, utf8(text), `rotation ${i + 1}`)),
+    );
   });
   const trusted = policies.at(-1)!;
   if (state.highestPolicyVersion !== trusted.policy.version) {
@@ -140,7 +143,8 @@ export function loadStore(dir: string, path: string, bytes: Uint8Array): TrustSt
         parseTimestamp(entry.partial.recorded, 'partial install time');
       }
     });
-    if (!sameScheme(entry.highest, entry.version) || compareVersions(entry.highest, entry.version) < 0) throw corrupt(path, `records ${key} ${entry.version} installed above its highest ever ${entry.highest}`);
+    if (!sameScheme(entry.highest, entry.version) || compareVersions(entry.highest, entry.version) < 0)
+      throw corrupt(path, `records ${key} ${entry.version} installed above its highest ever ${entry.highest}`);
   }
   const revocations = state.revocations.map((r, i) =>
     step(`holds revocation ${i + 1} that no longer verifies`, () => {
@@ -213,7 +217,12 @@ function rejectExpiredTail(results: UpdateOutcome[], state: StoreState, policies
       state.highestPolicyVersion = policies.at(-1)!.policy.version;
       const at = results.findLastIndex((r) => r.status === 'accepted' && r.kind === 'policy');
       const reason = toReason(err);
-      results[at] = { file: results[at]!.file, status: 'rejected', code: reason.code, message: `${reason.message}; no fresher policy follows it in this update` };
+      results[at] = {
+        file: results[at]!.file,
+        status: 'rejected',
+        code: reason.code,
+        message: `${reason.message}; no fresher policy follows it in this update`,
+      };
     }
   }
 }
@@ -366,6 +375,10 @@ export function describeStore(store: TrustStore, now: Date): StoreSummary {
         const [product, component] = key.split('/') as [string, string];
         return { product, component, ...e };
       }),
-    revocations: store.revocations.map((r, i) => ({ ...r, acceptedUnder: store.state.revocations[i]!.policyVersion, accepted: store.state.revocations[i]!.accepted })),
+    revocations: store.revocations.map((r, i) => ({
+      ...r,
+      acceptedUnder: store.state.revocations[i]!.policyVersion,
+      accepted: store.state.revocations[i]!.accepted,
+    })),
   };
 }

@@ -49,10 +49,7 @@ export interface VerifyOptions {
   limits?: Partial<Limits>;
 }
 
-export type VerifiedDocument =
-  | { kind: 'manifest'; manifest: Manifest }
-  | { kind: 'policy'; policy: Policy }
-  | { kind: 'revocation'; revocation: Revocation };
+export type VerifiedDocument = { kind: 'manifest'; manifest: Manifest } | { kind: 'policy'; policy: Policy } | { kind: 'revocation'; revocation: Revocation };
 
 export interface Verified {
   document: VerifiedDocument;
@@ -139,7 +136,10 @@ export async function verifyBundle(input: BundleInput, opts: VerifyOptions): Pro
 /** The caller's own inputs: a bad one is a usage error, never a reason to accept or reject a bundle. */
 function checkCallerInputs(now: Date, site: SiteState): void {
   if (!(now instanceof Date) || !Number.isFinite(now.getTime())) throw new UsageError('USAGE', 'the reference time is not a valid date');
-  for (const [what, version] of [['installed version', site.installed], ['highest installed version', site.highestInstalled]] as const) {
+  for (const [what, version] of [
+    ['installed version', site.installed],
+    ['highest installed version', site.highestInstalled],
+  ] as const) {
     if (version === undefined) continue;
     try {
       parseVersion(version);

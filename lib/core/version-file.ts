@@ -82,7 +82,11 @@ export function parseVersionText(text: string): string | null {
  */
 export function checkStatedVersion(path: string, stated: string | null, version: string, where: string): void {
   if (stated !== null && !isSameRelease(stated, version)) {
-    throw new UsageError('VERSION_FILE_MISMATCH', `${path} in ${where} says ${stated}, not ${version}: the site would record one version while running another`, { path, stated, version });
+    throw new UsageError(
+      'VERSION_FILE_MISMATCH',
+      `${path} in ${where} says ${stated}, not ${version}: the site would record one version while running another`,
+      { path, stated, version },
+    );
   }
 }
 

@@ -114,9 +114,13 @@ export function compareVersions(a: string | Version, b: string | Version): -1 | 
   const va = typeof a === 'string' ? parseVersion(a) : a;
   const vb = typeof b === 'string' ? parseVersion(b) : b;
   if ((va.core === null) !== (vb.core === null)) {
-    throw new ReleaseError('VERSION_SCHEME_MISMATCH', `${va.text} and ${vb.text} are of different version schemes (legacy N.x- and numeric) and cannot be compared`, {
-      versions: [va.text, vb.text],
-    });
+    throw new ReleaseError(
+      'VERSION_SCHEME_MISMATCH',
+      `${va.text} and ${vb.text} are of different version schemes (legacy N.x- and numeric) and cannot be compared`,
+      {
+        versions: [va.text, vb.text],
+      },
+    );
   }
   if (va.core !== null && vb.core !== null && va.core !== vb.core) return sign(va.core - vb.core);
   return compareAfterPrefix(va, vb);

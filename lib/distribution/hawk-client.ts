@@ -11,7 +11,16 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { errnoOf } from '../core/errno.js';
 import { AuthError, CountersignError, DistributionError } from '../core/errors.js';
-import { authenticateResponse, authenticateStaleTimestamp, clientAuthorization, headerValue, payloadHash, payloadHasher, type HawkArtifacts, type HawkCredentials } from './hawk.js';
+import {
+  authenticateResponse,
+  authenticateStaleTimestamp,
+  clientAuthorization,
+  headerValue,
+  payloadHash,
+  payloadHasher,
+  type HawkArtifacts,
+  type HawkCredentials,
+} from './hawk.js';
 import { guardedLookup, isPrivateAddress } from './address-guard.js';
 
 export interface Peer {
@@ -117,7 +126,14 @@ async function callOnce(peer: Peer, method: 'GET' | 'POST', path: string, body: 
   }
 }
 
-async function exchange(request: http.ClientRequest, url: URL, peer: Peer, artifacts: HawkArtifacts, body: CallBody | undefined, opts: CallOptions): Promise<CallResult> {
+async function exchange(
+  request: http.ClientRequest,
+  url: URL,
+  peer: Peer,
+  artifacts: HawkArtifacts,
+  body: CallBody | undefined,
+  opts: CallOptions,
+): Promise<CallResult> {
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     request.once('response', resolve);
     request.once('timeout', () => request.destroy(new Error('timed out')));

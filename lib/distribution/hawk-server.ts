@@ -9,7 +9,17 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { utf8 } from '../core/bytes.js';
 import { AuthError, CountersignError, DistributionError } from '../core/errors.js';
-import { authenticateRequest, checkPayload, headerValue, payloadHash, payloadHasher, serverAuthorization, type HawkArtifacts, type HawkCredentials, type NonceCache } from './hawk.js';
+import {
+  authenticateRequest,
+  checkPayload,
+  headerValue,
+  payloadHash,
+  payloadHasher,
+  serverAuthorization,
+  type HawkArtifacts,
+  type HawkCredentials,
+  type NonceCache,
+} from './hawk.js';
 import { stringifyForOutput } from '../core/json.js';
 import { JSON_TYPE } from './messages.js';
 import type { AuthLimits } from './rate-limit.js';
@@ -80,7 +90,10 @@ export function addressKey(address: string): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 export interface BodyOptions {
@@ -147,7 +160,12 @@ export function replySignedError(res: ServerResponse, auth: Authenticated, statu
 }
 
 /** Streams a file as a signed body whose Hawk payload hash was computed beforehand. */
-export async function replyFile(res: ServerResponse, auth: Authenticated, contentType: string, file: { path: string; size: number; hawkHash: string }): Promise<void> {
+export async function replyFile(
+  res: ServerResponse,
+  auth: Authenticated,
+  contentType: string,
+  file: { path: string; size: number; hawkHash: string },
+): Promise<void> {
   const stream = createReadStream(file.path);
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());

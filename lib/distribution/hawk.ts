@@ -105,10 +105,7 @@ export function clientAuthorization(
   if (ext !== '' && !ATTRIBUTE_VALUE.test(ext)) throw new UsageError('USAGE', 'ext has characters a header cannot carry');
   const fields = { ...pick(req), ts: Math.floor(opts.now / 1000), nonce, hash: opts.payloadHash, ext };
   const mac = calculateMac('header', creds.key, fields);
-  const header =
-    `Hawk id="${creds.id}", ts="${fields.ts}", nonce="${nonce}", hash="${fields.hash}"` +
-    (ext !== '' ? `, ext="${ext}"` : '') +
-    `, mac="${mac}"`;
+  const header = `Hawk id="${creds.id}", ts="${fields.ts}", nonce="${nonce}", hash="${fields.hash}"` + (ext !== '' ? `, ext="${ext}"` : '') + `, mac="${mac}"`;
   return { header, artifacts: { ...fields, mac, id: creds.id } };
 }
 
@@ -318,8 +315,7 @@ type MacFields = HawkRequest & { ts: number; nonce: string; hash: string; ext: s
 
 function calculateMac(type: 'header' | 'response', key: Uint8Array, f: MacFields): string {
   const normalized =
-    `hawk.1.${type}\n${f.ts}\n${f.nonce}\n${f.method.toUpperCase()}\n${f.resource}\n` +
-    `${f.host.toLowerCase()}\n${f.port}\n${f.hash}\n${f.ext}\n`;
+    `hawk.1.${type}\n${f.ts}\n${f.nonce}\n${f.method.toUpperCase()}\n${f.resource}\n` + `${f.host.toLowerCase()}\n${f.port}\n${f.hash}\n${f.ext}\n`;
   return createHmac('sha256', key).update(normalized).digest('base64');
 }
 

@@ -44,7 +44,9 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
   } else server = http.createServer(serve);
   hardenServer(server);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new UsageError('IO', `cannot listen on ${opts.host}:${opts.port}: ${err.code ?? err.message}`)));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new UsageError('IO', `cannot listen on ${opts.host}:${opts.port}: ${err.code ?? err.message}`)),
+    );
     server.listen(opts.port, opts.host, () => resolve());
   });
   const address = server.address() as AddressInfo;

@@ -52,7 +52,11 @@ export async function publishBundle(
   }
 }
 
-async function verifyAndOffer(registry: Registry | (() => Promise<Registry>), temp: string, opts: { bundlePath: string; bundlesDir: string; storeDir: string; now: Date }): Promise<PublishResult> {
+async function verifyAndOffer(
+  registry: Registry | (() => Promise<Registry>),
+  temp: string,
+  opts: { bundlePath: string; bundlesDir: string; storeDir: string; now: Date },
+): Promise<PublishResult> {
   const store = await openStore(opts.storeDir);
   const input = await openBundleFile(temp);
   let manifest: Manifest;

@@ -195,24 +195,47 @@ async function openCampaign(opts: PushOptions): Promise<{ campaign: CampaignReco
 }
 
 /** One site's conversation: the index, then each package it asks for, until it says done. */
-export async function converse(site: SiteRecord, campaign: string, indexBytes: Uint8Array, offers: ReadonlyMap<string, OfferRecord>, opts: Pick<PushOptions, 'allowPrivate' | 'agent' | 'httpsAgent' | 'timeoutMs' | 'bundlesDir'>): Promise<PackageResult[]> {
-  const peer: Peer = { base: withSlash(new URL(site.endpoint!)), creds: { id: site.id, key: site.key }, allowPrivate: opts.allowPrivate && site.privateEndpoint, agents: { http: opts.agent, https: opts.httpsAgent }, timeoutMs: opts.timeoutMs };
+export async function converse(
+  site: SiteRecord,
+  campaign: string,
+  indexBytes: Uint8Array,
+  offers: ReadonlyMap<string, OfferRecord>,
+  opts: Pick<PushOptions, 'allowPrivate' | 'agent' | 'httpsAgent' | 'timeoutMs' | 'bundlesDir'>,
+): Promise<PackageResult[]> {
+  const peer: Peer = {
+    base: withSlash(new URL(site.endpoint!)),
+    creds: { id: site.id, key: site.key },
+    allowPrivate: opts.allowPrivate && site.privateEndpoint,
+    agents: { http: opts.agent, https: opts.httpsAgent },
+    timeoutMs: opts.timeoutMs,
+  };
   const answer = async (path: string, body: Parameters<typeof hawkCall>[3]) =>
     parseMessage<SiteReply>('site-reply', (await hawkCall(peer, 'POST', path, body, { maxResponseBytes: 4 * 1024 * 1024 })).body, `${site.id}'s answer`);
   let reply = await answer('index', { contentType: JSON_TYPE, bytes: indexBytes });
   const sent = new Set<string>();
   while (reply.type === 'want') {
     const offer = offers.get(reply.name);
-    if (!offer || sent.has(offer.name)) throw new DistributionError('PROTOCOL', `site asked for ${JSON.stringify(reply.name)}, which this campaign does not offer or already sent`);
+    if (!offer || sent.has(offer.name))
+      throw new DistributionError('PROTOCOL', `site asked for ${JSON.stringify(reply.name)}, which this campaign does not offer or already sent`);
     sent.add(offer.name);
     const query = new URLSearchParams({ campaign, name: offer.name });
-    reply = await answer(`package?${query}`, { contentType: BUNDLE_TYPE, file: { path: bundlePath(opts.bundlesDir, offer), size: offer.size, hawkHash: offer.hawkHash } });
+    reply = await answer(`package?${query}`, {
+      contentType: BUNDLE_TYPE,
+      file: { path: bundlePath(opts.bundlesDir, offer), size: offer.size, hawkHash: offer.hawkHash },
+    });
   }
   if (reply.type !== 'done') throw new DistributionError('PROTOCOL', 'site answered hello inside a conversation');
   return reply.results;
 }
 
-async function summarize(registry: Registry, campaign: CampaignRecord, resumed: boolean, elapsedMs: number, finishedHere: number, durations: number[]): Promise<PushSummary> {
+async function summarize(
+  registry: Registry,
+  campaign: CampaignRecord,
+  resumed: boolean,
+  elapsedMs: number,
+  finishedHere: number,
+  durations: number[],
+): Promise<PushSummary> {
   const report = (await campaignReport(registry, campaign.id))!;
   const p = report.progress;
   durations.sort((a, b) => a - b);

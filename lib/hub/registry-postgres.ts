@@ -193,7 +193,16 @@ class PostgresRegistry implements Registry {
 
   async getSite(id: string): Promise<SiteRecord | undefined> {
     const row = (await this.#query<SiteRow>('reading a site', 'SELECT * FROM sites WHERE id = $1', [id])).rows[0];
-    return row && { id: row.id, endpoint: row.endpoint, key: new Uint8Array(row.key), registered: row.registered.toISOString(), address: row.address, privateEndpoint: row.private_endpoint };
+    return (
+      row && {
+        id: row.id,
+        endpoint: row.endpoint,
+        key: new Uint8Array(row.key),
+        registered: row.registered.toISOString(),
+        address: row.address,
+        privateEndpoint: row.private_endpoint,
+      }
+    );
   }
 
   async countSites(): Promise<number> {
@@ -240,10 +249,12 @@ class PostgresRegistry implements Registry {
   async createCampaign(c: NewCampaign): Promise<number> {
     const created = isoTime(c.created, 'created');
     return this.#transaction('creating a campaign', async (client) => {
-      const inserted = await client.query(
-        'INSERT INTO campaigns (id, created, offers, min_risk) VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (id) DO NOTHING',
-        [c.id, created, JSON.stringify(c.offers), c.minRisk],
-      );
+      const inserted = await client.query('INSERT INTO campaigns (id, created, offers, min_risk) VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (id) DO NOTHING', [
+        c.id,
+        created,
+        JSON.stringify(c.offers),
+        c.minRisk,
+      ]);
       if (inserted.rowCount === 0) throw conflict('campaign', 'id', c.id);
       const enrolled = await client.query(
         `INSERT INTO deliveries (campaign_id, site_id, state, next_attempt_at)
@@ -267,7 +278,8 @@ class PostgresRegistry implements Registry {
   }
 
   async recentCampaigns(limit: number): Promise<CampaignRecord[]> {
-    const rows = (await this.#query<CampaignRow>('reading campaigns', 'SELECT * FROM campaigns ORDER BY created DESC, id COLLATE "C" DESC LIMIT $1', [limit])).rows;
+    const rows = (await this.#query<CampaignRow>('reading campaigns', 'SELECT * FROM campaigns ORDER BY created DESC, id COLLATE "C" DESC LIMIT $1', [limit]))
+      .rows;
     return rows.map(campaignFromRow);
   }
 
@@ -328,10 +340,7 @@ class PostgresRegistry implements Registry {
   }
 
   async finishCampaign(id: string, now: string): Promise<void> {
-    const found = await this.#query('finishing a campaign', 'UPDATE campaigns SET finished = coalesce(finished, $1) WHERE id = $2', [
-      isoTime(now, 'now'),
-      id,
-    ]);
+    const found = await this.#query('finishing a campaign', 'UPDATE campaigns SET finished = coalesce(finished, $1) WHERE id = $2', [isoTime(now, 'now'), id]);
     if (found.rowCount === 0) throw unknownCampaign(id);
   }
 
@@ -353,18 +362,22 @@ class PostgresRegistry implements Registry {
       this.#noncesSincePurge = 0;
       await this.#query('purging nonces', 'DELETE FROM nonces WHERE expires < $1', [isoTime(now, 'now')]);
     }
-    const added = await this.#query(
-      'recording a nonce',
-      'INSERT INTO nonces (credential, nonce, ts, expires) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-      [credential, nonce, ts, isoTime(expires, 'expires')],
-    );
+    const added = await this.#query('recording a nonce', 'INSERT INTO nonces (credential, nonce, ts, expires) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+      credential,
+      nonce,
+      ts,
+      isoTime(expires, 'expires'),
+    ]);
     return added.rowCount === 1;
   }
 
   async recordPoll(siteId: string, results: PackageResult[], now: string): Promise<void> {
     const at = isoTime(now, 'now');
     await this.#transaction('recording a poll', async (client) => {
-      await client.query('INSERT INTO site_polls (site_id, last_seen) VALUES ($1, $2) ON CONFLICT (site_id) DO UPDATE SET last_seen = excluded.last_seen', [siteId, at]);
+      await client.query('INSERT INTO site_polls (site_id, last_seen) VALUES ($1, $2) ON CONFLICT (site_id) DO UPDATE SET last_seen = excluded.last_seen', [
+        siteId,
+        at,
+      ]);
       for (const r of results) {
         await client.query(
           `INSERT INTO site_reports (site_id, name, status, code, message, kept, reported) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)

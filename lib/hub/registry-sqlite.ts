@@ -206,7 +206,16 @@ class SqliteRegistry implements Registry {
 
   async getSite(id: string): Promise<SiteRecord | undefined> {
     const row = this.#run('reading a site', () => this.#sql('SELECT * FROM sites WHERE id = ?').get(id)) as SiteRow | undefined;
-    return row && { id: row.id, endpoint: row.endpoint, key: new Uint8Array(row.key), registered: row.registered, address: row.address, privateEndpoint: row.private_endpoint === 1 };
+    return (
+      row && {
+        id: row.id,
+        endpoint: row.endpoint,
+        key: new Uint8Array(row.key),
+        registered: row.registered,
+        address: row.address,
+        privateEndpoint: row.private_endpoint === 1,
+      }
+    );
   }
 
   async countSites(): Promise<number> {
@@ -262,9 +271,12 @@ class SqliteRegistry implements Registry {
     return this.#run('creating a campaign', () =>
       this.#db
         .transaction(() => {
-          const inserted = this.#sql(
-            'INSERT INTO campaigns (id, created, offers, min_risk) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
-          ).run(c.id, created, JSON.stringify(c.offers), c.minRisk);
+          const inserted = this.#sql('INSERT INTO campaigns (id, created, offers, min_risk) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING').run(
+            c.id,
+            created,
+            JSON.stringify(c.offers),
+            c.minRisk,
+          );
           if (inserted.changes === 0) throw conflict('campaign', 'id', c.id);
           return this.#sql(
             `INSERT INTO deliveries (campaign_id, site_id, state, next_attempt_at)
@@ -330,17 +342,19 @@ class SqliteRegistry implements Registry {
 
   async finishCampaign(id: string, now: string): Promise<void> {
     const finished = isoTime(now, 'now');
-    const found = this.#run('finishing a campaign', () =>
-      this.#sql('UPDATE campaigns SET finished = coalesce(finished, ?) WHERE id = ?').run(finished, id),
-    );
+    const found = this.#run('finishing a campaign', () => this.#sql('UPDATE campaigns SET finished = coalesce(finished, ?) WHERE id = ?').run(finished, id));
     if (found.changes === 0) throw unknownCampaign(id);
   }
 
   async nextDue(campaignId: string): Promise<string | null> {
-    return this.#run('reading deliveries', () =>
-      (this.#sql("SELECT min(next_attempt_at) AS due FROM deliveries WHERE campaign_id = ? AND state = 'pending'").get(campaignId) as {
-        due: string | null;
-      }).due,
+    return this.#run(
+      'reading deliveries',
+      () =>
+        (
+          this.#sql("SELECT min(next_attempt_at) AS due FROM deliveries WHERE campaign_id = ? AND state = 'pending'").get(campaignId) as {
+            due: string | null;
+          }
+        ).due,
     );
   }
 
@@ -352,7 +366,12 @@ class SqliteRegistry implements Registry {
         this.#noncesSincePurge = 0;
         this.#sql('DELETE FROM nonces WHERE expires < ?').run(isoTime(now, 'now'));
       }
-      const added = this.#sql('INSERT INTO nonces (credential, nonce, ts, expires) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(credential, nonce, ts, isoTime(expires, 'expires'));
+      const added = this.#sql('INSERT INTO nonces (credential, nonce, ts, expires) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
+        credential,
+        nonce,
+        ts,
+        isoTime(expires, 'expires'),
+      );
       return added.changes === 1;
     });
   }
@@ -362,7 +381,10 @@ class SqliteRegistry implements Registry {
     this.#run('recording a poll', () =>
       this.#db
         .transaction(() => {
-          this.#sql('INSERT INTO site_polls (site_id, last_seen) VALUES (?, ?) ON CONFLICT (site_id) DO UPDATE SET last_seen = excluded.last_seen').run(siteId, at);
+          this.#sql('INSERT INTO site_polls (site_id, last_seen) VALUES (?, ?) ON CONFLICT (site_id) DO UPDATE SET last_seen = excluded.last_seen').run(
+            siteId,
+            at,
+          );
           for (const r of results) {
             this.#sql(
               `INSERT INTO site_reports (site_id, name, status, code, message, kept, reported) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -382,7 +404,10 @@ class SqliteRegistry implements Registry {
       const reports = this.#sql(
         'SELECT r.site_id AS siteId, r.name, r.status, r.code, r.message, r.kept, r.reported FROM site_reports r JOIN sites s ON s.id = r.site_id WHERE s.endpoint IS NULL ORDER BY r.site_id, r.name',
       ).all() as Array<Omit<PollReport, 'kept'> & { siteId: string; kept: string | null }>;
-      return groupReports(sites, reports.map((r) => ({ ...r, kept: r.kept === null ? null : (JSON.parse(r.kept) as string[]) })));
+      return groupReports(
+        sites,
+        reports.map((r) => ({ ...r, kept: r.kept === null ? null : (JSON.parse(r.kept) as string[]) })),
+      );
     });
   }
 

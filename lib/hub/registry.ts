@@ -199,14 +199,21 @@ export function missingRegistry(where: string): DistributionError {
 /** Refuses a registry written by a newer countersign; `found` is null for a new one. */
 export function checkSchemaVersion(found: number | null): void {
   if (found !== null && found > SCHEMA_VERSION) {
-    throw new DistributionError('REGISTRY', `registry: schema version ${found} is newer than this countersign supports (${SCHEMA_VERSION}); upgrade countersign`, {
-      schemaVersion: found,
-    });
+    throw new DistributionError(
+      'REGISTRY',
+      `registry: schema version ${found} is newer than this countersign supports (${SCHEMA_VERSION}); upgrade countersign`,
+      {
+        schemaVersion: found,
+      },
+    );
   }
 }
 
 /** Polling sites with their reports (both ordered by site id) attached. */
-export function groupReports(sites: Array<{ id: string; registered: string; lastSeen: string | null }>, reports: Array<PollReport & { siteId: string }>): PollingSite[] {
+export function groupReports(
+  sites: Array<{ id: string; registered: string; lastSeen: string | null }>,
+  reports: Array<PollReport & { siteId: string }>,
+): PollingSite[] {
   const bySite = new Map<string, PollReport[]>();
   for (const { siteId, ...report } of reports) {
     const list = bySite.get(siteId) ?? [];

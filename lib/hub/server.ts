@@ -22,7 +22,16 @@ import {
   type Authenticated,
   type HawkServerConfig,
 } from '../distribution/hawk-server.js';
-import { BUNDLE_TYPE, JSON_TYPE, MAX_MESSAGE_BYTES, parseMessage, type IndexEntry, type Registration, type SiteReply, type PackageResult } from '../distribution/messages.js';
+import {
+  BUNDLE_TYPE,
+  JSON_TYPE,
+  MAX_MESSAGE_BYTES,
+  parseMessage,
+  type IndexEntry,
+  type Registration,
+  type SiteReply,
+  type PackageResult,
+} from '../distribution/messages.js';
 import { AuthLimits, RateLimiter } from '../distribution/rate-limit.js';
 import { withSlash } from '../distribution/url.js';
 import type { OfferRecord, Registry } from './registry.js';
@@ -153,7 +162,11 @@ async function report(req: IncomingMessage, res: ServerResponse, auth: Authentic
   const { body } = await readAuthenticatedBody(req, auth, { max: MAX_MESSAGE_BYTES });
   const message = parseMessage<SiteReply>('site-reply', body, 'report');
   if (message.type !== 'done') throw new DistributionError('PROTOCOL', 'a report is a done message');
-  opts.log?.({ event: 'poll-report', site: auth.creds.id, results: message.results.map((r: PackageResult) => ({ name: r.name, status: r.status, code: r.code ?? null })) });
+  opts.log?.({
+    event: 'poll-report',
+    site: auth.creds.id,
+    results: message.results.map((r: PackageResult) => ({ name: r.name, status: r.status, code: r.code ?? null })),
+  });
   // What `hub status` shows for sites that are never pushed to.
   await opts.registry.recordPoll(auth.creds.id, message.results, new Date().toISOString());
   replyJson(res, auth, 200, { type: 'done', results: [] });
@@ -179,7 +192,14 @@ async function register(req: IncomingMessage, res: ServerResponse, opts: HubServ
     }
     await sayHello(endpoint, creds, privateEndpoint, opts.log);
   }
-  await opts.registry.addSite({ id: creds.id, endpoint: endpoint?.href ?? null, key: creds.key, registered: new Date(now).toISOString(), address, privateEndpoint });
+  await opts.registry.addSite({
+    id: creds.id,
+    endpoint: endpoint?.href ?? null,
+    key: creds.key,
+    registered: new Date(now).toISOString(),
+    address,
+    privateEndpoint,
+  });
   opts.log?.({ event: 'registered', site: creds.id, endpoint: endpoint?.href ?? null, address });
   const answer = utf8(JSON.stringify({ type: 'registered', site: creds.id, endpoint: endpoint?.href ?? null }));
   res.writeHead(201, { 'content-type': JSON_TYPE, 'content-length': answer.length });

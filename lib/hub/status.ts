@@ -55,7 +55,13 @@ export async function campaignReport(registry: Registry, id?: string): Promise<C
     if (delivery.state === 'failed') {
       const last = (delivery.result ?? {}) as { code?: string; message?: string };
       const site = await registry.getSite(delivery.siteId);
-      failed.push({ site: delivery.siteId, endpoint: site?.endpoint ?? null, attempts: delivery.attempts, code: last.code ?? null, message: last.message ?? null });
+      failed.push({
+        site: delivery.siteId,
+        endpoint: site?.endpoint ?? null,
+        attempts: delivery.attempts,
+        code: last.code ?? null,
+        message: last.message ?? null,
+      });
       continue;
     }
     for (const result of (delivery.result as { results?: PackageResult[] } | null)?.results ?? []) {
@@ -77,7 +83,17 @@ async function pollingStatus(registry: Registry, campaign: CampaignRecord, probl
   });
   for (const s of sites) {
     for (const r of s.reports) {
-      if (r.status === 'rejected' || r.status === 'failed' || r.status === 'partial') problems.push({ site: s.site, result: { name: r.name, status: r.status, ...(r.code ? { code: r.code } : {}), ...(r.message ? { message: r.message } : {}), ...(r.kept ? { kept: r.kept } : {}) } });
+      if (r.status === 'rejected' || r.status === 'failed' || r.status === 'partial')
+        problems.push({
+          site: s.site,
+          result: {
+            name: r.name,
+            status: r.status,
+            ...(r.code ? { code: r.code } : {}),
+            ...(r.message ? { message: r.message } : {}),
+            ...(r.kept ? { kept: r.kept } : {}),
+          },
+        });
     }
   }
   const seen = sites.filter((s) => s.seen).length;

@@ -33,7 +33,19 @@ import { checkPostCommands, preflight, preflightFailed, refuseRiskyKeep, type Ve
 import { readJournal, recoverLocked, type RecoverAction } from './recover.js';
 import { stageFiles } from './stage.js';
 import { siteTarget, targetReasons, type Target } from './target.js';
-import { clearAttention, ensureStateDir, lockSite, readAttention, readPhaseState, removeWorkDirs, sitePaths, writeAttention, writePhaseState, type Phase, type SitePaths } from './state.js';
+import {
+  clearAttention,
+  ensureStateDir,
+  lockSite,
+  readAttention,
+  readPhaseState,
+  removeWorkDirs,
+  sitePaths,
+  writeAttention,
+  writePhaseState,
+  type Phase,
+  type SitePaths,
+} from './state.js';
 
 export type ApplyPhase = Phase | 'all';
 export const APPLY_PHASES: readonly ApplyPhase[] = ['check', 'files', 'post', 'all'];
@@ -119,7 +131,8 @@ export async function applyBundle(bundlePath: string, opts: ApplyOptions): Promi
 
 function checkOptions(opts: ApplyOptions): ApplyPhase {
   if ((opts.store === undefined) === (opts.trusted === undefined)) throw new UsageError('USAGE', 'give exactly one of a trust store or a trusted policy');
-  if (opts.store !== undefined && opts.installed !== undefined) throw new UsageError('USAGE', 'with a trust store, the installed version comes from the store (countersign trust record)');
+  if (opts.store !== undefined && opts.installed !== undefined)
+    throw new UsageError('USAGE', 'with a trust store, the installed version comes from the store (countersign trust record)');
   if (opts.installed !== undefined) {
     try {
       parseVersion(opts.installed);
@@ -129,7 +142,8 @@ function checkOptions(opts: ApplyOptions): ApplyPhase {
   }
   const phase = opts.phase ?? 'all';
   if (!APPLY_PHASES.includes(phase)) throw new UsageError('USAGE', `phase ${JSON.stringify(phase)} is not one of ${APPLY_PHASES.join(', ')}`);
-  if (opts.postTimeoutMs !== undefined && !(Number.isFinite(opts.postTimeoutMs) && opts.postTimeoutMs > 0)) throw new UsageError('USAGE', 'the post-update timeout must be a positive number');
+  if (opts.postTimeoutMs !== undefined && !(Number.isFinite(opts.postTimeoutMs) && opts.postTimeoutMs > 0))
+    throw new UsageError('USAGE', 'the post-update timeout must be a positive number');
   return phase;
 }
 
@@ -146,7 +160,8 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
   try {
     const points = new Points(opts.hooks);
     const recovery = await recoverLocked(paths, points, progress, now, opts.store === undefined ? null : resolve(opts.store));
-    const recovered = recovery.action === 'none' ? null : { action: recovery.action, steps: recovery.steps, update: recovery.update, warnings: recovery.warnings };
+    const recovered =
+      recovery.action === 'none' ? null : { action: recovery.action, steps: recovery.steps, update: recovery.update, warnings: recovery.warnings };
     refuseIfNeedsAttention(paths);
     const run = new PhaseRun(progress);
 
@@ -156,9 +171,13 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
         progress(verifiedEvent(v));
         const state = readPhaseState(paths);
         if (!state || state.bundle !== v.verified.payloadSha256 || (state.phase !== 'files' && state.phase !== 'post')) {
-          throw new InstallError('PHASE_ORDER', `the post phase runs after the files phase of the same release; ${state ? `the last phase completed here is ${state.phase} of ${state.product} ${state.component} ${state.to}` : 'no phase has completed here'}`, {
-            state,
-          });
+          throw new InstallError(
+            'PHASE_ORDER',
+            `the post phase runs after the files phase of the same release; ${state ? `the last phase completed here is ${state.phase} of ${state.product} ${state.component} ${state.to}` : 'no phase has completed here'}`,
+            {
+              state,
+            },
+          );
         }
         return { v, post: await postPhase(paths, v.manifest, v.verified.payloadSha256, opts, progress, now), from: state.from };
       });
@@ -241,7 +260,16 @@ async function dryRun(input: BundleInput, opts: ApplyOptions, phase: ApplyPhase,
     refuseIfNeedsAttention(paths);
     const journal = readJournal(paths);
     if (journal?.begin) {
-      throw preflightFailed([{ code: 'UNFINISHED_JOURNAL', path: paths.journal, message: `an interrupted update (${journal.begin.product} ${journal.begin.component} ${journal.begin.to}) awaits recovery; a real apply would roll it back first (countersign recover --site ${paths.root})` }], []);
+      throw preflightFailed(
+        [
+          {
+            code: 'UNFINISHED_JOURNAL',
+            path: paths.journal,
+            message: `an interrupted update (${journal.begin.product} ${journal.begin.component} ${journal.begin.to}) awaits recovery; a real apply would roll it back first (countersign recover --site ${paths.root})`,
+          },
+        ],
+        [],
+      );
     }
   }
   if (phase === 'post') {
@@ -257,17 +285,39 @@ async function dryRun(input: BundleInput, opts: ApplyOptions, phase: ApplyPhase,
   refuseRiskyKeep(plan, v.manifest, opts);
   if (phase !== 'check') checkPostCommands(paths, v.manifest, opts);
   progress({ event: 'plan', counts: countSteps(plan.steps), kept: plan.kept.length });
-  return result(paths, v, plan, { phases: [], post: phase === 'check' ? [] : plannedPost(v.manifest), recovered: null, timings: {}, dryRun: true, from: v.from });
+  return result(paths, v, plan, {
+    phases: [],
+    post: phase === 'check' ? [] : plannedPost(v.manifest),
+    recovered: null,
+    timings: {},
+    dryRun: true,
+    from: v.from,
+  });
 }
 
 function plannedPost(manifest: Manifest): PostStepResult[] {
-  return manifest.postUpdate.map((argv, step) => ({ step, argv, exitCode: null, signal: null, timedOut: false, spawnError: null, durationMs: 0, stdout: '', stderr: '', ok: false }));
+  return manifest.postUpdate.map((argv, step) => ({
+    step,
+    argv,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    spawnError: null,
+    durationMs: 0,
+    stdout: '',
+    stderr: '',
+    ok: false,
+  }));
 }
 
 function refuseIfNeedsAttention(paths: SitePaths): void {
   const marker = readAttention(paths);
   if (marker) {
-    throw new InstallError('NEEDS_ATTENTION', `the site needs attention (${marker.code}: ${marker.message}); updates are refused until an operator checks it and runs countersign recover --site ${paths.root} --clear`, { marker, attention: paths.attention });
+    throw new InstallError(
+      'NEEDS_ATTENTION',
+      `the site needs attention (${marker.code}: ${marker.message}); updates are refused until an operator checks it and runs countersign recover --site ${paths.root} --clear`,
+      { marker, attention: paths.attention },
+    );
   }
 }
 
@@ -316,7 +366,15 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
         if (installed === undefined) {
           // Verify anyway, so a bad bundle is reported as such rather than as an unknown version.
           await verifyBundle(input, { trusted: opts.trusted!, now, site: target, limits: opts.limits });
-          throw preflightFailed([{ code: 'VERSION_UNKNOWN', message: `cannot tell which version of ${peeked.product} ${peeked.component} the site runs (no version file found among ${[peeked.versionFile, 'the usual ones'].filter(Boolean).join(', ')}); pass the installed version` }], []);
+          throw preflightFailed(
+            [
+              {
+                code: 'VERSION_UNKNOWN',
+                message: `cannot tell which version of ${peeked.product} ${peeked.component} the site runs (no version file found among ${[peeked.versionFile, 'the usual ones'].filter(Boolean).join(', ')}); pass the installed version`,
+              },
+            ],
+            [],
+          );
         }
       }
     }
@@ -349,12 +407,23 @@ async function withReasons(extra: Reason[], verify: () => Promise<Verified>): Pr
 }
 
 function verifiedEvent(v: VerifiedRelease): ProgressEvent {
-  return { event: 'verified', product: v.manifest.product, component: v.manifest.component, from: v.from, to: v.manifest.version, signedBy: v.verified.quorum.signedBy.map((s) => s.name) };
+  return {
+    event: 'verified',
+    product: v.manifest.product,
+    component: v.manifest.component,
+    from: v.from,
+    to: v.manifest.version,
+    signedBy: v.verified.quorum.signedBy.map((s) => s.name),
+  };
 }
 
 function manifestOf(verified: Verified): Manifest {
   if (verified.document.kind !== 'manifest') {
-    throw new FormatError('WRONG_TYPE', `this is a signed ${verified.document.kind}, not a release bundle; apply installs releases (a policy or revocation goes to countersign trust update)`, { found: verified.document.kind });
+    throw new FormatError(
+      'WRONG_TYPE',
+      `this is a signed ${verified.document.kind}, not a release bundle; apply installs releases (a policy or revocation goes to countersign trust update)`,
+      { found: verified.document.kind },
+    );
   }
   return verified.document.manifest;
 }
@@ -373,18 +442,44 @@ function peekManifest(input: BundleInput): Manifest | undefined {
  * /proc/self/fd/N, so a root renamed away and replaced after the commit never gets them run in the
  * replacement, nor in a root other than the one this run pinned at its start, paths.rootId).
  */
-async function postPhase(paths: SitePaths, manifest: Manifest, bundle: string, opts: ApplyOptions, progress: ProgressSink, now: Date): Promise<PostStepResult[]> {
+async function postPhase(
+  paths: SitePaths,
+  manifest: Manifest,
+  bundle: string,
+  opts: ApplyOptions,
+  progress: ProgressSink,
+  now: Date,
+): Promise<PostStepResult[]> {
   const release = { bundle, product: manifest.product, component: manifest.component, version: manifest.version };
   const done = () => {
     const state = readPhaseState(paths);
-    writePhaseState(paths, { bundle, product: manifest.product, component: manifest.component, from: state?.bundle === bundle ? state.from : null, to: manifest.version, phase: 'post' }, now);
+    writePhaseState(
+      paths,
+      {
+        bundle,
+        product: manifest.product,
+        component: manifest.component,
+        from: state?.bundle === bundle ? state.from : null,
+        to: manifest.version,
+        phase: 'post',
+      },
+      now,
+    );
   };
   if (manifest.postUpdate.length === 0) {
     done();
     return [];
   }
   // Written first, so a crash in the middle of a step also leaves the site marked.
-  writeAttention(paths, { code: 'POST_UPDATE_INTERRUPTED', message: `the post-update steps of ${manifest.product} ${manifest.component} ${manifest.version} were started and did not finish`, ...release }, now);
+  writeAttention(
+    paths,
+    {
+      code: 'POST_UPDATE_INTERRUPTED',
+      message: `the post-update steps of ${manifest.product} ${manifest.component} ${manifest.version} were started and did not finish`,
+      ...release,
+    },
+    now,
+  );
   let root: PinnedDir;
   try {
     root = PinnedDir.open(paths.root);
@@ -395,15 +490,24 @@ async function postPhase(paths: SitePaths, manifest: Manifest, bundle: string, o
   } catch (err) {
     const message = `the post-update steps of ${manifest.product} ${manifest.component} ${manifest.version} were not run: ${describeFault(err)}`;
     writeAttention(paths, { code: 'POST_UPDATE_FAILED', message, ...release }, now);
-    throw new InstallError('POST_UPDATE_FAILED', `${message}; the site needs attention, and updates are refused until an operator runs countersign recover --site ${paths.root} --clear`, {
-      cause: describeFault(err),
-      post: [],
-      attention: paths.attention,
-    });
+    throw new InstallError(
+      'POST_UPDATE_FAILED',
+      `${message}; the site needs attention, and updates are refused until an operator runs countersign recover --site ${paths.root} --clear`,
+      {
+        cause: describeFault(err),
+        post: [],
+        attention: paths.attention,
+      },
+    );
   }
   let results: PostStepResult[];
   try {
-    results = await runPostUpdate(manifest.postUpdate, { cwd: root.self, timeoutMs: opts.postTimeoutMs ?? DEFAULT_POST_TIMEOUT_MS, env: opts.postEnv, progress });
+    results = await runPostUpdate(manifest.postUpdate, {
+      cwd: root.self,
+      timeoutMs: opts.postTimeoutMs ?? DEFAULT_POST_TIMEOUT_MS,
+      env: opts.postEnv,
+      progress,
+    });
   } finally {
     root.close();
   }
@@ -414,7 +518,18 @@ async function postPhase(paths: SitePaths, manifest: Manifest, bundle: string, o
     throw new InstallError(
       'POST_UPDATE_FAILED',
       `${message}. The new files of ${manifest.product} ${manifest.component} ${manifest.version} stay in place; the site needs attention, and updates are refused until an operator runs countersign recover --site ${paths.root} --clear (then apply --phase post runs the steps again)`,
-      { step: failed.step, argv: failed.argv, exitCode: failed.exitCode, signal: failed.signal, timedOut: failed.timedOut, spawnError: failed.spawnError, stdout: failed.stdout, stderr: failed.stderr, post: results, attention: paths.attention },
+      {
+        step: failed.step,
+        argv: failed.argv,
+        exitCode: failed.exitCode,
+        signal: failed.signal,
+        timedOut: failed.timedOut,
+        spawnError: failed.spawnError,
+        stdout: failed.stdout,
+        stderr: failed.stderr,
+        post: results,
+        attention: paths.attention,
+      },
     );
   }
   done();
@@ -426,7 +541,14 @@ function result(
   paths: SitePaths,
   v: VerifiedRelease,
   plan: Plan | null,
-  extra: { phases: Phase[]; post: PostStepResult[]; recovered: ApplyResult['recovered']; timings: ApplyResult['timings']; dryRun: boolean; from: string | null },
+  extra: {
+    phases: Phase[];
+    post: PostStepResult[];
+    recovered: ApplyResult['recovered'];
+    timings: ApplyResult['timings'];
+    dryRun: boolean;
+    from: string | null;
+  },
 ): ApplyResult {
   const steps = plan?.steps ?? [];
   return {

@@ -153,7 +153,9 @@ export function commitPlan(ctx: CommitContext): void {
   } catch (err) {
     rmSync(statePath(paths, 'journal'), { force: true });
     removeWorkDirs(paths);
-    throw new InstallError('COMMIT_FAILED', `cannot start the journal ${paths.journal} (${describeFault(err)}); nothing in the site was touched`, { cause: errnoOf(err) });
+    throw new InstallError('COMMIT_FAILED', `cannot start the journal ${paths.journal} (${describeFault(err)}); nothing in the site was touched`, {
+      cause: errnoOf(err),
+    });
   }
   const logged: JournalStep[] = [];
   let tree: PinnedTree | undefined;
@@ -161,7 +163,8 @@ export function commitPlan(ctx: CommitContext): void {
   try {
     try {
       tree = new PinnedTree(PinnedDir.open(paths.root), (rel) => plan.checkedDirs.get(rel));
-      if (tree.root.id !== paths.rootId || tree.root.id !== plan.checkedDirs.get('')) throw fault('ESTALE', `the site root ${paths.root} is not the directory the preflight checked`);
+      if (tree.root.id !== paths.rootId || tree.root.id !== plan.checkedDirs.get(''))
+        throw fault('ESTALE', `the site root ${paths.root} is not the directory the preflight checked`);
       const { staging, backups } = workDirs(paths);
       if (!staging || !backups) throw fault('ENOENT', 'the staging or backups directory is missing');
       const w: Work = { tree, staging, backups, touched: new Set() };
@@ -195,14 +198,18 @@ export function commitPlan(ctx: CommitContext): void {
           { failedAt: what, cause, rollbackCause: describeFault(rollbackErr) },
         );
       }
-      throw new InstallError('COMMIT_FAILED', `the update failed at ${what} (${cause}); rolled back ${undone.undone} step${undone.undone === 1 ? '' : 's'}: the site is the old release again`, {
-        failedAt: current ? { op: current.op, path: current.path } : null,
-        cause,
-        ...(err instanceof InstallError && { causeCode: err.code, causeDetails: err.details }),
-        errno: err instanceof InstallError ? undefined : errnoOf(err),
-        rolledBack: undone.undone,
-        warnings: undone.warnings,
-      });
+      throw new InstallError(
+        'COMMIT_FAILED',
+        `the update failed at ${what} (${cause}); rolled back ${undone.undone} step${undone.undone === 1 ? '' : 's'}: the site is the old release again`,
+        {
+          failedAt: current ? { op: current.op, path: current.path } : null,
+          cause,
+          ...(err instanceof InstallError && { causeCode: err.code, causeDetails: err.details }),
+          errno: err instanceof InstallError ? undefined : errnoOf(err),
+          rolledBack: undone.undone,
+          warnings: undone.warnings,
+        },
+      );
     }
   } finally {
     tree?.close();
@@ -253,7 +260,8 @@ export function undoStep(dirs: UndoDirs, tree: PinnedTree | undefined, backups: 
       try {
         rmdirSync(dir.at(name));
       } catch (err) {
-        if (errnoOf(err) === 'ENOTEMPTY' || errnoOf(err) === 'EEXIST') return `left ${step.path}: the directory this update created holds files it did not put there`;
+        if (errnoOf(err) === 'ENOTEMPTY' || errnoOf(err) === 'EEXIST')
+          return `left ${step.path}: the directory this update created holds files it did not put there`;
         if (errnoOf(err) !== 'ENOENT') throw err;
       }
       tree?.forget(step.path);
@@ -291,7 +299,14 @@ export function undoStep(dirs: UndoDirs, tree: PinnedTree | undefined, backups: 
  * Undoes `steps` last first through pinned directories, makes it durable, then removes staging, backups
  * and the journal. Throws (leaving the journal) when an undo fails, e.g. because a link was planted on the way.
  */
-export function rollback(paths: SitePaths, dirs: UndoDirs, tree: PinnedTree | undefined, steps: readonly JournalStep[], points: Points, progress: ProgressSink): UndoReport {
+export function rollback(
+  paths: SitePaths,
+  dirs: UndoDirs,
+  tree: PinnedTree | undefined,
+  steps: readonly JournalStep[],
+  points: Points,
+  progress: ProgressSink,
+): UndoReport {
   const warnings: string[] = [];
   const { backups } = workDirs(paths);
   for (let i = steps.length - 1; i >= 0; i--) {
@@ -315,7 +330,11 @@ export function rollback(paths: SitePaths, dirs: UndoDirs, tree: PinnedTree | un
 export function rollbackFresh(paths: SitePaths, rootId: string, steps: readonly JournalStep[], points: Points, progress: ProgressSink): UndoReport {
   const tree = new PinnedTree(PinnedDir.open(paths.root));
   try {
-    if (tree.root.id !== rootId) throw fault('ESTALE', `the site root ${paths.root} is the directory ${tree.root.id}, not ${rootId}, the one the update acted in (moved or replaced since)`);
+    if (tree.root.id !== rootId)
+      throw fault(
+        'ESTALE',
+        `the site root ${paths.root} is the directory ${tree.root.id}, not ${rootId}, the one the update acted in (moved or replaced since)`,
+      );
     return rollback(paths, (rel, missingOk) => (missingOk ? tree.dirOrMissing(rel) : tree.dir(rel)), tree, steps, points, progress);
   } finally {
     tree.close();

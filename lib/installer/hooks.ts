@@ -76,5 +76,5 @@ function stepNumber(text: string | undefined): number | undefined {
 export function describeFault(err: unknown): string {
   const code = errnoOf(err);
   const message = (err as Error)?.message;
-  return message && message !== code && !message.startsWith(`${code}:`) ? `${code}: ${message}` : message ?? code;
+  return message && message !== code && !message.startsWith(`${code}:`) ? `${code}: ${message}` : (message ?? code);
 }

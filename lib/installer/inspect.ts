@@ -69,7 +69,10 @@ export function inspectSite(site: SiteRoot, manifest: Pick<Manifest, 'files'>): 
 /** `root`: the pinned root's path (/proc/self/fd/N); `display`: its name in messages. */
 function inspect(root: string, display: string, manifest: Pick<Manifest, 'files'>): SiteFacts {
   const rootFact = factOf(`${root}/.`); // through the magic link, to the directory itself
-  if (rootFact.kind !== 'dir') throw new InstallError('PREFLIGHT_FAILED', `the site root ${display} is not a directory`, { problems: [{ code: 'NOT_A_DIRECTORY', path: display, message: 'the site root is not a directory' }] });
+  if (rootFact.kind !== 'dir')
+    throw new InstallError('PREFLIGHT_FAILED', `the site root ${display} is not a directory`, {
+      problems: [{ code: 'NOT_A_DIRECTORY', path: display, message: 'the site root is not a directory' }],
+    });
   const nodes = new Map<string, NodeFact>();
   const listings = new Map<string, string[]>();
   const node = (rel: string): NodeFact => {

@@ -68,7 +68,11 @@ export interface ParsedJournal {
 }
 
 function corrupt(message: string, line?: number): never {
-  throw new InstallError('JOURNAL_CORRUPT', `the journal is unreadable${line === undefined ? '' : ` at line ${line}`}: ${message}; nothing was touched. Look at the site and the journal, then move the journal away by hand`, line === undefined ? {} : { line });
+  throw new InstallError(
+    'JOURNAL_CORRUPT',
+    `the journal is unreadable${line === undefined ? '' : ` at line ${line}`}: ${message}; nothing was touched. Look at the site and the journal, then move the journal away by hand`,
+    line === undefined ? {} : { line },
+  );
 }
 
 type JournalRecord = generated.JournalRecord;
@@ -216,7 +220,7 @@ export class JournalWriter {
   private write(text: string): void {
     const fd = this.open();
     const bytes = Buffer.from(text, 'utf8');
-    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
     fdatasyncSync(fd);
   }
 }

@@ -125,7 +125,8 @@ function openDir(path: string, display: string): number {
   } catch (err) {
     const code = errnoOf(err);
     // O_NOFOLLOW|O_DIRECTORY on a link answers ENOTDIR (or ELOOP): say which it is.
-    if ((code === 'ENOTDIR' || code === 'ELOOP') && lstatQuiet(path)?.isSymbolicLink()) throw fault('ELOOP', `${display} is a symbolic link (refusing to follow it)`);
+    if ((code === 'ENOTDIR' || code === 'ELOOP') && lstatQuiet(path)?.isSymbolicLink())
+      throw fault('ELOOP', `${display} is a symbolic link (refusing to follow it)`);
     if (code === 'ENOTDIR') throw fault('ENOTDIR', `${display} is not a directory`);
     if (code === 'ENOENT') throw fault('ENOENT', `${display} is missing`);
     throw err;

@@ -148,7 +148,11 @@ export function planUpdate(manifest: Pick<Manifest, 'files' | 'product' | 'compo
     const key = caseFoldKey(name);
     const other = names.get(key);
     if (other !== undefined && other !== name) {
-      problem('CASE_COLLISION', path, `${path} would sit beside ${JSON.stringify(parent === '' ? other : `${parent}/${other}`)}, the same name after case folding`);
+      problem(
+        'CASE_COLLISION',
+        path,
+        `${path} would sit beside ${JSON.stringify(parent === '' ? other : `${parent}/${other}`)}, the same name after case folding`,
+      );
     }
     names.set(key, name);
   };
@@ -175,7 +179,8 @@ export function planUpdate(manifest: Pick<Manifest, 'files' | 'product' | 'compo
         blocked = true;
         break;
       }
-      if (node.dev !== facts.dev) problem('OTHER_FILESYSTEM', dir, `${dir} is on another file system than the site root (a mount point); files cannot be renamed into it atomically`);
+      if (node.dev !== facts.dev)
+        problem('OTHER_FILESYSTEM', dir, `${dir} is on another file system than the site root (a mount point); files cannot be renamed into it atomically`);
     }
     if (blocked) return;
     const target = missingFrom >= 0 ? MISSING : (facts.nodes.get(op.path) ?? MISSING);
@@ -194,7 +199,8 @@ export function planUpdate(manifest: Pick<Manifest, 'files' | 'product' | 'compo
       return;
     }
 
-    if (target.kind === 'symlink') return problem('SYMLINK', op.path, `${op.path} is a symbolic link; the release ${op.op === 'modify' ? 'modifies' : 'deletes'} a regular file there`);
+    if (target.kind === 'symlink')
+      return problem('SYMLINK', op.path, `${op.path} is a symbolic link; the release ${op.op === 'modify' ? 'modifies' : 'deletes'} a regular file there`);
     if (target.kind === 'dir' || target.kind === 'other') return problem('NOT_A_FILE', op.path, `${op.path} is not a regular file`);
     const found = target.kind === 'file' ? (target.sha256 ?? null) : null;
     if (target.kind === 'file' && target.sha256 === undefined) throw new Error(`internal: ${op.path} was not hashed`);
@@ -204,7 +210,11 @@ export function planUpdate(manifest: Pick<Manifest, 'files' | 'product' | 'compo
       else localChanges.push(change);
       return;
     }
-    fileSteps.push(op.op === 'modify' ? { op: 'modify', path: op.path, slot, sha256: op.sha256, size: op.size, mode: op.mode, previousSha256: op.previousSha256 } : { op: 'delete', path: op.path, slot, previousSha256: op.previousSha256 });
+    fileSteps.push(
+      op.op === 'modify'
+        ? { op: 'modify', path: op.path, slot, sha256: op.sha256, size: op.size, mode: op.mode, previousSha256: op.previousSha256 }
+        : { op: 'delete', path: op.path, slot, previousSha256: op.previousSha256 },
+    );
   });
 
   const rmdirs = emptiedDirectories(fileSteps, ops, kept, facts);
@@ -249,9 +259,17 @@ export function sharedWriteProblems(plan: Pick<Plan, 'steps'>, facts: SiteFacts)
     const where = dir === '' ? 'the site root' : dir;
     const others = node.mode & 0o022;
     if (others !== 0) {
-      problems.push({ code: 'SHARED_WRITE', path: dir, message: `${where} is writable by ${(others & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(node.mode & 0o7777).toString(8)}), so another user could swap what the update writes to; make it writable by the site owner only, or pass --allow-shared-write when the web server is meant to own the code` });
+      problems.push({
+        code: 'SHARED_WRITE',
+        path: dir,
+        message: `${where} is writable by ${(others & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(node.mode & 0o7777).toString(8)}), so another user could swap what the update writes to; make it writable by the site owner only, or pass --allow-shared-write when the web server is meant to own the code`,
+      });
     } else if (owner !== undefined && node.uid !== undefined && node.uid !== owner && node.uid !== 0) {
-      problems.push({ code: 'SHARED_WRITE', path: dir, message: `${where} is owned by uid ${node.uid}, not by the site owner (uid ${owner}), so that user could swap what the update writes to; chown it to the site owner, or pass --allow-shared-write` });
+      problems.push({
+        code: 'SHARED_WRITE',
+        path: dir,
+        message: `${where} is owned by uid ${node.uid}, not by the site owner (uid ${owner}), so that user could swap what the update writes to; chown it to the site owner, or pass --allow-shared-write`,
+      });
     }
   }
   return problems;
@@ -282,12 +300,19 @@ export function rootParentProblems(parents: readonly RootParentFact[], owner: nu
   const trusted = (uid: number) => uid === 0 || uid === owner;
   const problems: Problem[] = [];
   const refuse = (path: string, why: string) =>
-    problems.push({ code: 'ROOT_PARENT', path, message: `${path}, above the site root, ${why}, so they could swap the site root for a decoy the update would go into; the site must sit below directories only the site owner or root can change` });
+    problems.push({
+      code: 'ROOT_PARENT',
+      path,
+      message: `${path}, above the site root, ${why}, so they could swap the site root for a decoy the update would go into; the site must sit below directories only the site owner or root can change`,
+    });
   for (const p of parents) {
     if (!p.isDir) refuse(p.path, p.error ? `cannot be examined (${p.error}) to tell who can change it` : 'is no longer a directory (a link was put there)');
     else if (!trusted(p.uid)) refuse(p.path, `is owned by uid ${p.uid}, neither the site owner (uid ${owner}) nor root`);
     else if ((p.mode & 0o022) !== 0 && !((p.mode & 0o1000) !== 0 && trusted(p.childUid))) {
-      refuse(p.path, `is writable by ${(p.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(p.mode & 0o7777).toString(8)}${(p.mode & 0o1000) !== 0 ? `, sticky, but its entry on the way is owned by uid ${p.childUid}` : ''})`);
+      refuse(
+        p.path,
+        `is writable by ${(p.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(p.mode & 0o7777).toString(8)}${(p.mode & 0o1000) !== 0 ? `, sticky, but its entry on the way is owned by uid ${p.childUid}` : ''})`,
+      );
     }
   }
   return problems;
@@ -312,7 +337,9 @@ function emptiedDirectories(fileSteps: FileStep[], ops: FileOp[], kept: LocalCha
     gone.get(parent)!.add(nameOf(path));
   };
   deletes.forEach((d) => remove(d.path));
-  const candidates = [...new Set(deletes.flatMap((d) => ancestors(d.path)))].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? -1 : a > b ? 1 : 0));
+  const candidates = [...new Set(deletes.flatMap((d) => ancestors(d.path)))].sort(
+    (a, b) => b.split('/').length - a.split('/').length || (a < b ? -1 : a > b ? 1 : 0),
+  );
   const steps: Step[] = [];
   for (const dir of candidates) {
     if (stays.has(dir)) continue;

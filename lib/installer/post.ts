@@ -75,10 +75,28 @@ export function runStep(argv: string[], step: number, opts: PostOptions): Promis
     let spawnError: string | null = null;
     let child;
     try {
-      child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: ['ignore', 'pipe', 'pipe'], detached: true, windowsHide: true });
+      child = spawn(argv[0]!, argv.slice(1), {
+        cwd: opts.cwd,
+        env: opts.env ?? process.env,
+        shell: false,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        windowsHide: true,
+      });
     } catch (e) {
       const code = errnoOf(e);
-      done({ step, argv, exitCode: null, signal: null, timedOut: false, spawnError: code, durationMs: Date.now() - started, stdout: '', stderr: '', ok: false });
+      done({
+        step,
+        argv,
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        spawnError: code,
+        durationMs: Date.now() - started,
+        stdout: '',
+        stderr: '',
+        ok: false,
+      });
       return;
     }
     const killGroup = () => {
@@ -116,7 +134,17 @@ export async function runPostUpdate(steps: readonly string[][], opts: PostOption
     opts.progress?.({ event: 'post', step: i, argv, status: 'start' });
     const r = await runStep(argv, i, opts);
     results.push(r);
-    opts.progress?.({ event: 'post', step: i, argv, status: r.ok ? 'done' : 'failed', exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, durationMs: r.durationMs, ...(r.spawnError && { spawnError: r.spawnError }) });
+    opts.progress?.({
+      event: 'post',
+      step: i,
+      argv,
+      status: r.ok ? 'done' : 'failed',
+      exitCode: r.exitCode,
+      signal: r.signal,
+      timedOut: r.timedOut,
+      durationMs: r.durationMs,
+      ...(r.spawnError && { spawnError: r.spawnError }),
+    });
     if (!r.ok) break;
   }
   return results;
@@ -128,7 +156,12 @@ export async function runPostUpdate(steps: readonly string[][], opts: PostOption
  * does. Null when there is no executable regular file there.
  */
 export function findCommand(command: string, cwd: string, env: NodeJS.ProcessEnv = process.env): string | null {
-  const candidates = command.includes('/') ? [isAbsolute(command) ? command : join(cwd, command)] : (env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(isAbsolute(d) ? d : join(cwd, d), command));
+  const candidates = command.includes('/')
+    ? [isAbsolute(command) ? command : join(cwd, command)]
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter((d) => d !== '')
+        .map((d) => join(isAbsolute(d) ? d : join(cwd, d), command));
   for (const path of candidates) {
     try {
       if (!statSync(path).isFile()) continue;

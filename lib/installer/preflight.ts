@@ -45,7 +45,8 @@ export function preflight(paths: SitePaths, v: VerifiedRelease, opts: PreflightO
   problems.push(...rootParentProblems(inspectRootParents(paths.root), paths.owner));
   if (dry) problems.push(...stateDirProblems(paths)); // a real run refuses these in ensureStateDir
   const unpinnable = pinningUnavailable();
-  if (unpinnable !== null) problems.push({ code: 'UNSUPPORTED_PLATFORM', message: `the installer acts only through directories pinned by descriptor, and ${unpinnable}` });
+  if (unpinnable !== null)
+    problems.push({ code: 'UNSUPPORTED_PLATFORM', message: `the installer acts only through directories pinned by descriptor, and ${unpinnable}` });
   if (v.detected && v.from !== null && !isSameRelease(v.detected.version, v.from)) {
     problems.push({
       code: 'VERSION_MISMATCH',
@@ -57,7 +58,11 @@ export function preflight(paths: SitePaths, v: VerifiedRelease, opts: PreflightO
   const where = dry && !lstatOrMissing(paths.stateDir) ? dirname(paths.stateDir) : paths.stateDir;
   try {
     if (statSync(where).dev !== facts.dev) {
-      problems.push({ code: 'OTHER_FILESYSTEM', path: paths.stateDir, message: `the state directory ${paths.stateDir} is on another file system than the site; pass a --state-dir on the site's file system (outside the web root)` });
+      problems.push({
+        code: 'OTHER_FILESYSTEM',
+        path: paths.stateDir,
+        message: `the state directory ${paths.stateDir} is on another file system than the site; pass a --state-dir on the site's file system (outside the web root)`,
+      });
     }
     const space = checkSpace(plan, statfsSync(where), where);
     if (space) problems.push(space);
@@ -94,7 +99,11 @@ function probeHardLinks(paths: SitePaths): Problem | null {
     linkSync(probe, linked);
     return null;
   } catch (err) {
-    return { code: 'NO_HARD_LINKS', path: paths.stateDir, message: `cannot make a hard link in ${paths.stateDir} (${errnoOf(err)}); backups need a file system with hard links` };
+    return {
+      code: 'NO_HARD_LINKS',
+      path: paths.stateDir,
+      message: `cannot make a hard link in ${paths.stateDir} (${errnoOf(err)}); backups need a file system with hard links`,
+    };
   } finally {
     rmSync(probe, { force: true });
     rmSync(linked, { force: true });

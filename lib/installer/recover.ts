@@ -18,7 +18,18 @@ import { noProgress, type ProgressSink } from './events.js';
 import { lstatOrMissing } from './fsutil.js';
 import { describeFault, Points, type InstallHooks } from './hooks.js';
 import { MAX_JOURNAL_BYTES, parseJournal, type ParsedJournal } from './journal.js';
-import { clearAttention, ensureStateDir, hasWorkDirs, lockSite, readAttention, removeWorkDirs, sitePaths, statePath, type AttentionMarker, type SitePaths } from './state.js';
+import {
+  clearAttention,
+  ensureStateDir,
+  hasWorkDirs,
+  lockSite,
+  readAttention,
+  removeWorkDirs,
+  sitePaths,
+  statePath,
+  type AttentionMarker,
+  type SitePaths,
+} from './state.js';
 import { errnoOf } from '../core/errno.js';
 
 export interface RecoverOptions {
@@ -81,7 +92,8 @@ export function readJournal(paths: SitePaths): ParsedJournal | undefined {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new InstallError('JOURNAL_CORRUPT', `${paths.journal} is not a regular file; nothing was touched`);
-    if (st.size > MAX_JOURNAL_BYTES) throw new InstallError('JOURNAL_CORRUPT', `${paths.journal} is ${st.size} bytes, larger than any journal countersign writes; nothing was touched`);
+    if (st.size > MAX_JOURNAL_BYTES)
+      throw new InstallError('JOURNAL_CORRUPT', `${paths.journal} is ${st.size} bytes, larger than any journal countersign writes; nothing was touched`);
     return parseJournal(readFileSync(fd).toString('utf8'));
   } finally {
     closeSync(fd);
@@ -105,7 +117,10 @@ function storeFor(paths: SitePaths, journalStore: string | null, store: string |
   if (journalStore === null) return null; // verified against no store: nothing to record anywhere
   if (store === undefined) {
     if (!committed) return null; // a rollback never writes to a store
-    throw new UsageError('USAGE', `the interrupted update in ${paths.stateDir} is committed and must be recorded in its trust store; run countersign recover --site ${paths.root} --store STORE`);
+    throw new UsageError(
+      'USAGE',
+      `the interrupted update in ${paths.stateDir} is committed and must be recorded in its trust store; run countersign recover --site ${paths.root} --store STORE`,
+    );
   }
   if (store === null || storeKey(store) !== storeKey(journalStore)) {
     throw new InstallError(
@@ -118,7 +133,13 @@ function storeFor(paths: SitePaths, journalStore: string | null, store: string |
 }
 
 /** Recovery while the caller holds the site's lock (apply runs it first). `store`: see storeFor. */
-export async function recoverLocked(paths: SitePaths, points: Points, progress: ProgressSink, now: Date, store?: string | null): Promise<Omit<RecoverResult, 'cleared' | 'needsAttention'>> {
+export async function recoverLocked(
+  paths: SitePaths,
+  points: Points,
+  progress: ProgressSink,
+  now: Date,
+  store?: string | null,
+): Promise<Omit<RecoverResult, 'cleared' | 'needsAttention'>> {
   const base = { site: paths.root, stateDir: paths.stateDir };
   const journal = readJournal(paths);
   if (!journal) {
@@ -136,7 +157,9 @@ export async function recoverLocked(paths: SitePaths, points: Points, progress: 
     return { ...base, action: 'cleaned', steps: 0, update: null, warnings: [] };
   }
   if (begin.site !== paths.root) {
-    throw new InstallError('JOURNAL_CORRUPT', `the journal in ${paths.stateDir} belongs to the site ${begin.site}, not ${paths.root}; nothing was touched`, { journalSite: begin.site });
+    throw new InstallError('JOURNAL_CORRUPT', `the journal in ${paths.stateDir} belongs to the site ${begin.site}, not ${paths.root}; nothing was touched`, {
+      journalSite: begin.site,
+    });
   }
   // The journal names the directory the steps acted in; an older journal does not, and then the root pinned at this run's start stands in.
   if (begin.root !== undefined && begin.root !== paths.rootId) {

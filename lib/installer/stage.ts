@@ -72,7 +72,7 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
       },
       onEntryData(data: Uint8Array) {
         if (!current) return;
-        for (let done = 0; done < data.length; ) done += writeSync(current.fd, data, done, data.length - done);
+        for (let done = 0; done < data.length;) done += writeSync(current.fd, data, done, data.length - done);
         current.hash.update(data);
         current.size += data.length;
       },
@@ -102,11 +102,15 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
       if (!id) throw stagingFailed(`the archive holds no entry for ${step.path}`, { path: step.path });
       // Read back from disk: what gets renamed into the site is exactly what the quorum signed, and is the file written.
       const back = hashFile(staging.at(String(step.slot)));
-      if (back.dev !== id.dev || back.ino !== id.ino) throw stagingFailed(`staging/${step.slot} (${step.path}) is not the file just written`, { path: step.path });
+      if (back.dev !== id.dev || back.ino !== id.ino)
+        throw stagingFailed(`staging/${step.slot} (${step.path}) is not the file just written`, { path: step.path });
       if (back.sha256 !== step.sha256 || back.size !== step.size) {
-        throw stagingFailed(`${step.path} reads back from disk with other content than the manifest's (size ${back.size}, SHA-256 ${back.sha256})`, { path: step.path });
+        throw stagingFailed(`${step.path} reads back from disk with other content than the manifest's (size ${back.size}, SHA-256 ${back.sha256})`, {
+          path: step.path,
+        });
       }
-      if ((back.stat.mode & 0o7777) !== Number.parseInt(step.mode, 8)) throw stagingFailed(`${step.path} was staged with mode ${(back.stat.mode & 0o7777).toString(8)}, not ${step.mode}`, { path: step.path });
+      if ((back.stat.mode & 0o7777) !== Number.parseInt(step.mode, 8))
+        throw stagingFailed(`${step.path} was staged with mode ${(back.stat.mode & 0o7777).toString(8)}, not ${step.mode}`, { path: step.path });
       staged.set(step.slot, { slot: step.slot, path: step.path, dev: id.dev, ino: id.ino });
     }
     staging.fsync();

@@ -111,7 +111,9 @@ export function sitePaths(site: string, stateDir?: string): SitePaths {
 }
 
 function stateDirProblem(paths: SitePaths, message: string): InstallError {
-  return new InstallError('PREFLIGHT_FAILED', `state directory ${paths.stateDir}: ${message}`, { problems: [{ code: 'STATE_DIR', path: paths.stateDir, message }] });
+  return new InstallError('PREFLIGHT_FAILED', `state directory ${paths.stateDir}: ${message}`, {
+    problems: [{ code: 'STATE_DIR', path: paths.stateDir, message }],
+  });
 }
 
 /** The uids trusted with the state directory and its parent: the site owner and root. */
@@ -121,7 +123,8 @@ function trusted(paths: SitePaths, uid: number): boolean {
 
 /** Why the state directory's parent (pinned) would let someone else swap the state directory, or null. */
 function parentProblem(paths: SitePaths, parent: PinnedDir): string | null {
-  if (!trusted(paths, parent.uid)) return `its parent ${parent.display} is owned by uid ${parent.uid}, neither the site owner (uid ${paths.owner}) nor root: its owner could swap the state directory`;
+  if (!trusted(paths, parent.uid))
+    return `its parent ${parent.display} is owned by uid ${parent.uid}, neither the site owner (uid ${paths.owner}) nor root: its owner could swap the state directory`;
   if ((parent.mode & 0o022) !== 0) {
     return `its parent ${parent.display} is writable by ${(parent.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(parent.mode & 0o7777).toString(8)}), who could swap the state directory; make it writable by its owner only`;
   }
@@ -228,7 +231,11 @@ export async function lockSite(paths: SitePaths, timeoutMs = SITE_LOCK_TIMEOUT_M
   } catch (err) {
     closePins(paths);
     if (err instanceof StoreError && err.code === 'STORE_LOCKED') {
-      throw new InstallError('SITE_BUSY', `another countersign apply or recover is working on ${paths.root} (lock ${paths.lock}); try again later`, err.details);
+      throw new InstallError(
+        'SITE_BUSY',
+        `another countersign apply or recover is working on ${paths.root} (lock ${paths.lock}); try again later`,
+        err.details,
+      );
     }
     throw err;
   }

@@ -45,7 +45,11 @@ export function identifySite(root: SiteRoot, component: string): IdentifiedSite[
  * say; a problem instead when they say nothing (TARGET_UNKNOWN) or claim more than one product and
  * none was given (TARGET_AMBIGUOUS: the release's own product is never picked from among them).
  */
-export function siteTarget(root: SiteRoot, release: Pick<Manifest, 'product' | 'component'>, given: Target): { target: Target; identified: IdentifiedSite[]; problem: Problem | null } {
+export function siteTarget(
+  root: SiteRoot,
+  release: Pick<Manifest, 'product' | 'component'>,
+  given: Target,
+): { target: Target; identified: IdentifiedSite[]; problem: Problem | null } {
   const identified = given.product !== undefined && given.component !== undefined ? [] : identifySite(root, given.component ?? release.component);
   const claims = given.product === undefined ? identified : identified.filter((s) => s.product === given.product);
   const products = [...new Set(claims.map((s) => s.product))];
@@ -67,7 +71,11 @@ export function targetReasons(manifest: Pick<Manifest, 'product' | 'component'>,
   for (const field of ['product', 'component'] as const) {
     const want = target[field];
     if (want !== undefined && manifest[field] !== want) {
-      reasons.push({ code: 'WRONG_TARGET', message: `this release is for ${field} ${manifest[field]}, not ${want}`, details: { field, expected: want, found: manifest[field] } });
+      reasons.push({
+        code: 'WRONG_TARGET',
+        message: `this release is for ${field} ${manifest[field]}, not ${want}`,
+        details: { field, expected: want, found: manifest[field] },
+      });
     }
   }
   return reasons;

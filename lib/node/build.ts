@@ -234,7 +234,11 @@ function baseVersion(base: string, candidates: readonly string[], texts: Readonl
     const stated = texts.has(path) ? parseVersionText(texts.get(path)!) : null;
     if (stated !== null) return stated;
   }
-  throw new UsageError('USAGE', `cannot tell which version the base tree ${base} is (no version in ${candidates.join(', ') || 'a known version file'}): pass --applies-to VERSION, or --applies-to any`, {
-    candidates,
-  });
+  throw new UsageError(
+    'USAGE',
+    `cannot tell which version the base tree ${base} is (no version in ${candidates.join(', ') || 'a known version file'}): pass --applies-to VERSION, or --applies-to any`,
+    {
+      candidates,
+    },
+  );
 }

@@ -24,13 +24,15 @@ export function refuseExisting(paths: string[], force = false): void {
   }
 }
 
-
 /**
  * Writes every file to a temporary name first (fsynced), then renames them all into place.
  * If anything fails before the renames, every temporary file is removed and no target is touched.
  */
 export function writeFilesAtomically(files: Array<{ path: string; data: Uint8Array | string; mode?: number }>, opts: { force?: boolean } = {}): void {
-  refuseExisting(files.map((f) => f.path), opts.force);
+  refuseExisting(
+    files.map((f) => f.path),
+    opts.force,
+  );
   const pending: PendingFile[] = [];
   try {
     for (const f of files) {

@@ -4,6 +4,6 @@ import type { TarSink } from '../core/tar.js';
 
 export function fdSink(fd: number): TarSink {
   return (bytes) => {
-    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
   };
 }

@@ -55,8 +55,7 @@ export async function* readHandleChunks(
     let spare = new Uint8Array(bufferSize);
     let position = start;
     let remaining = length;
-    const readInto = (buffer: Uint8Array) =>
-      handle.read(buffer, 0, Math.min(chunkSize, remaining), position);
+    const readInto = (buffer: Uint8Array) => handle.read(buffer, 0, Math.min(chunkSize, remaining), position);
     pending = readInto(current);
     for (;;) {
       const { bytesRead } = await pending;

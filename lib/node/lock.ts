@@ -84,11 +84,10 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
     }
     if (Date.now() >= deadline) {
       const who = holder ? `process ${holder.pid}` : seen === undefined ? 'other writers' : 'an unknown holder (the lock file is not one countersign wrote)';
-      throw new StoreError(
-        'STORE_LOCKED',
-        `${path} is held by ${who}; waited ${timeoutMs} ms. If no countersign process is using this store, remove ${path}`,
-        { lock: path, pid: holder?.pid ?? null },
-      );
+      throw new StoreError('STORE_LOCKED', `${path} is held by ${who}; waited ${timeoutMs} ms. If no countersign process is using this store, remove ${path}`, {
+        lock: path,
+        pid: holder?.pid ?? null,
+      });
     }
     await sleep(retryMs + Math.random() * retryMs);
   }

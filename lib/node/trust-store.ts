@@ -76,7 +76,11 @@ export function storeFiles(dir: string): { state: string; lock: string } {
  * quorum of its own keys). Refuses, with STORE_EXISTS, a directory that already holds a store. The
  * pinned policy may have expired (a site can still walk rotations from it); verification checks expiry.
  */
-export async function initStore(dir: string, policyBytes: Uint8Array, opts: StoreWriteOptions & { installed?: readonly InstalledSpec[] } = {}): Promise<TrustStore> {
+export async function initStore(
+  dir: string,
+  policyBytes: Uint8Array,
+  opts: StoreWriteOptions & { installed?: readonly InstalledSpec[] } = {},
+): Promise<TrustStore> {
   const state = initialState(policyBytes, opts.installed ?? [], opts.now ?? new Date());
   const files = storeFiles(dir);
   if (existsSync(files.state)) throw storeExists(dir);
@@ -174,7 +178,14 @@ export async function updateStore(dir: string, files: readonly UpdateFile[], opt
     const count = (status: UpdateOutcome['status']) => results.filter((r) => r.status === status).length;
     const accepted = count('accepted');
     if (accepted > 0) writeState(dir, state);
-    return { results, accepted, unchanged: count('unchanged'), rejected: count('rejected'), written: accepted > 0, store: accepted > 0 ? await openStore(dir) : store };
+    return {
+      results,
+      accepted,
+      unchanged: count('unchanged'),
+      rejected: count('rejected'),
+      written: accepted > 0,
+      store: accepted > 0 ? await openStore(dir) : store,
+    };
   });
 }
 

@@ -26,7 +26,14 @@ export function credentialsPath(storeDir: string): string {
 
 /** A new id and secret for `hub`; nothing is written. */
 export function newCredentials(hub: URL, endpoint: URL | null): SiteCredentials {
-  return { format: 1, hub: hub.href, site: randomBytes(16).toString('hex'), key: toBase64(randomBytes(32)), endpoint: endpoint?.href ?? null, registered: null };
+  return {
+    format: 1,
+    hub: hub.href,
+    site: randomBytes(16).toString('hex'),
+    key: toBase64(randomBytes(32)),
+    endpoint: endpoint?.href ?? null,
+    registered: null,
+  };
 }
 
 export function hawkCredentials(c: SiteCredentials): HawkCredentials {
@@ -57,7 +64,8 @@ export async function readCredentials(storeDir: string): Promise<SiteCredentials
     try {
       const info = await fh.stat();
       if (!info.isFile() || info.size > MAX_CREDENTIALS_BYTES) throw new StoreError('STORE_CORRUPT', `${path} is not a credentials file`);
-      if ((info.mode & 0o077) !== 0) throw new StoreError('STORE_CORRUPT', `${path} is readable by others (mode ${(info.mode & 0o777).toString(8)}); it must be 0600`);
+      if ((info.mode & 0o077) !== 0)
+        throw new StoreError('STORE_CORRUPT', `${path} is readable by others (mode ${(info.mode & 0o777).toString(8)}); it must be 0600`);
       text = fromUtf8(new Uint8Array(await fh.readFile()), path);
     } finally {
       await fh.close();

@@ -18,7 +18,13 @@ export async function checkHubAddress(hub: URL, allowPrivate: boolean): Promise<
   if (allowPrivate) return;
   const host = hub.hostname.replace(/^\[|\]$/g, '');
   // A name that does not resolve is left to the call, which reports it UNREACHABLE.
-  const addresses = isIP(host) !== 0 ? [host] : await dns.lookup(host, { all: true }).then((a) => a.map((x) => x.address), () => []);
+  const addresses =
+    isIP(host) !== 0
+      ? [host]
+      : await dns.lookup(host, { all: true }).then(
+          (a) => a.map((x) => x.address),
+          () => [],
+        );
   if (!addresses.some(isPrivateAddress)) return;
   throw new UsageError('USAGE', `the hub ${hub.host} is on a loopback or private address; pass ${ALLOW_PRIVATE_FLAG} to use it`, { flag: ALLOW_PRIVATE_FLAG });
 }

@@ -35,21 +35,40 @@ export interface PollResult {
 export async function pollHub(opts: PollOptions): Promise<PollResult> {
   const base = withSlash(new URL(`${opts.credentials.hub.replace(/\/+$/, '')}/v1`));
   await checkHubAddress(base, opts.allowPrivate);
-  const peer: Peer = { base, creds: hawkCredentials(opts.credentials), allowPrivate: opts.allowPrivate, agents: { https: opts.httpsAgent }, timeoutMs: opts.timeoutMs };
-  const index = parseMessage<IndexMessage>('hub-index', (await hawkCall(peer, 'GET', 'index', undefined, { maxResponseBytes: MAX_MESSAGE_BYTES })).body, 'index');
+  const peer: Peer = {
+    base,
+    creds: hawkCredentials(opts.credentials),
+    allowPrivate: opts.allowPrivate,
+    agents: { https: opts.httpsAgent },
+    timeoutMs: opts.timeoutMs,
+  };
+  const index = parseMessage<IndexMessage>(
+    'hub-index',
+    (await hawkCall(peer, 'GET', 'index', undefined, { maxResponseBytes: MAX_MESSAGE_BYTES })).body,
+    'index',
+  );
   let reply = await opts.agent.onIndex(index, 'poll');
   while (reply.type === 'want') {
     const entry = opts.agent.claim('poll', reply.name);
     if (!entry) throw new DistributionError('PROTOCOL', `the agent asked for ${reply.name} and forgot it`);
     const file = join(opts.spoolDir, `${randomBytes(12).toString('hex')}.bundle`);
     try {
-      await hawkCall(peer, 'GET', `bundles/${encodeURIComponent(entry.name)}`, undefined, { maxResponseBytes: Math.min(entry.size, opts.maxBundleBytes), responseFile: file });
+      await hawkCall(peer, 'GET', `bundles/${encodeURIComponent(entry.name)}`, undefined, {
+        maxResponseBytes: Math.min(entry.size, opts.maxBundleBytes),
+        responseFile: file,
+      });
       reply = await opts.agent.onPackage('poll', entry, file);
     } finally {
       await rm(file, { force: true });
     }
   }
   if (reply.type !== 'done') throw new DistributionError('PROTOCOL', 'unexpected reply');
-  await hawkCall(peer, 'POST', 'report', { contentType: JSON_TYPE, bytes: utf8(JSON.stringify({ type: 'done', results: reply.results })) }, { maxResponseBytes: 64 * 1024 });
+  await hawkCall(
+    peer,
+    'POST',
+    'report',
+    { contentType: JSON_TYPE, bytes: utf8(JSON.stringify({ type: 'done', results: reply.results })) },
+    { maxResponseBytes: 64 * 1024 },
+  );
   return { offers: index.offers.length, results: reply.results };
 }

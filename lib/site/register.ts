@@ -47,12 +47,16 @@ async function sendRegistration(opts: RegisterOptions, creds: SiteCredentials): 
   const body = utf8(JSON.stringify({ type: 'register', site: creds.site, key: creds.key, endpoint: creds.endpoint }));
   const url = new URL('v1/sites', opts.hub.href.endsWith('/') ? opts.hub : `${opts.hub.href}/`);
   // A redirect would carry the secret to wherever the hub (or someone in between) says: unsignedPost never follows one.
-  const response = await unsignedPost(url, { contentType: JSON_TYPE, bytes: body }, {
-    allowPrivate: opts.allowPrivate,
-    agent: url.protocol === 'https:' ? opts.httpsAgent : undefined,
-    timeoutMs: opts.timeoutMs ?? 30_000,
-    maxResponseBytes: 16 * 1024,
-  });
+  const response = await unsignedPost(
+    url,
+    { contentType: JSON_TYPE, bytes: body },
+    {
+      allowPrivate: opts.allowPrivate,
+      agent: url.protocol === 'https:' ? opts.httpsAgent : undefined,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      maxResponseBytes: 16 * 1024,
+    },
+  );
   if (response.status === 201) return;
   const text = Buffer.from(response.body).toString('utf8');
   let hubCode = 'PROTOCOL';

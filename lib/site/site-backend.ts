@@ -16,9 +16,7 @@ import type { Installed } from './choose.js';
 import type { SiteBackend } from './agent.js';
 
 export type SiteInstaller =
-  | { kind: 'in-process'; site: string; stateDir?: string }
-  | { kind: 'daemon'; socket: string; site: string }
-  | { kind: 'inbox'; dir: string };
+  { kind: 'in-process'; site: string; stateDir?: string } | { kind: 'daemon'; socket: string; site: string } | { kind: 'inbox'; dir: string };
 
 export interface StoreBackendOptions {
   storeDir: string;
@@ -68,9 +66,13 @@ async function verifyThenAct(opts: StoreBackendOptions, entry: IndexEntry, file:
       await input.close();
     }
     if (manifest.product !== entry.product || manifest.component !== entry.component || manifest.version !== entry.version) {
-      throw new DistributionError('PROTOCOL', `the bundle is ${manifest.product} ${manifest.component} ${manifest.version}, not the ${entry.name} the index announced`);
+      throw new DistributionError(
+        'PROTOCOL',
+        `the bundle is ${manifest.product} ${manifest.component} ${manifest.version}, not the ${entry.name} the index announced`,
+      );
     }
-    if (!meetsRisk(manifest, opts.minRisk)) throw new DistributionError('PROTOCOL', `${entry.name} is rated below this site's risk threshold (${opts.minRisk})`);
+    if (!meetsRisk(manifest, opts.minRisk))
+      throw new DistributionError('PROTOCOL', `${entry.name} is rated below this site's risk threshold (${opts.minRisk})`);
   } catch (err) {
     return outcome(entry, 'rejected', err);
   }

@@ -13,7 +13,8 @@ describe('Extraneous content attack (archive entries the manifest does not sign 
   const byPath = (path: string) => entries.find((e) => e.path === path)!;
 
   /** Verifies release A's signed operations with `archive` in place of its own, digests re-signed by the quorum. */
-  const verifyWith = (archive: Uint8Array) => rejection(input(resigned(withArchive(f.releaseA.manifest, archive), [alice, carol, dave]), archive), siteOptions());
+  const verifyWith = (archive: Uint8Array) =>
+    rejection(input(resigned(withArchive(f.releaseA.manifest, archive), [alice, carol, dave]), archive), siteOptions());
 
   it("release A's entries, written again by hand, are its archive byte for byte (control)", () => {
     expect(Buffer.from(tarOf(entries)).equals(Buffer.from(f.releaseA.archive))).to.equal(true);

@@ -37,14 +37,27 @@ describe('attack fixtures (test/attacks/fixtures/)', () => {
     expect(v2.policy.version).to.equal(2);
     const cases = [
       { file: 'drupal-core-10.2.4.bundle', trusted: v1, site: SITE_10_2_3, signedBy: ['Alice (TEST ONLY)', 'Bob (TEST ONLY)', 'Carol (TEST ONLY)'] },
-      { file: 'drupal-core-10.2.5.bundle', trusted: v1, site: { ...SITE_10_2_3, installed: '10.2.4' }, signedBy: ['Alice (TEST ONLY)', 'Carol (TEST ONLY)', 'Dave (TEST ONLY)', 'Erin (TEST ONLY)'] },
-      { file: 'drupal-webform-6.2.1.bundle', trusted: v2, site: { product: 'drupal', component: 'webform', installed: '6.2.0' }, signedBy: ['Alice (TEST ONLY)', 'Dave (TEST ONLY)', 'Frank (TEST ONLY)'] },
+      {
+        file: 'drupal-core-10.2.5.bundle',
+        trusted: v1,
+        site: { ...SITE_10_2_3, installed: '10.2.4' },
+        signedBy: ['Alice (TEST ONLY)', 'Carol (TEST ONLY)', 'Dave (TEST ONLY)', 'Erin (TEST ONLY)'],
+      },
+      {
+        file: 'drupal-webform-6.2.1.bundle',
+        trusted: v2,
+        site: { product: 'drupal', component: 'webform', installed: '6.2.0' },
+        signedBy: ['Alice (TEST ONLY)', 'Dave (TEST ONLY)', 'Frank (TEST ONLY)'],
+      },
     ];
     for (const c of cases) {
       const bundle = await openBundleFile(join(FIXTURES_DIR, c.file));
       try {
         const v = await verifyBundle(bundle, { trusted: c.trusted, now: FIXTURE_NOW, site: c.site });
-        expect(v.quorum.signedBy.map((s) => s.name), c.file).to.deep.equal(c.signedBy);
+        expect(
+          v.quorum.signedBy.map((s) => s.name),
+          c.file,
+        ).to.deep.equal(c.signedBy);
       } finally {
         await bundle.close();
       }

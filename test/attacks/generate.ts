@@ -218,7 +218,10 @@ export const RELEASE_SPECS = {
     appliesTo: ['10.2.4'],
     riskVector: 'AC:Basic/A:User/CI:Some/II:Some/E:Proof/TD:Default',
     advisory: 'SA-CORE-2026-002',
-    postUpdate: [['drush', 'updb', '-y'], ['drush', 'cr']],
+    postUpdate: [
+      ['drush', 'updb', '-y'],
+      ['drush', 'cr'],
+    ],
     policyVersion: 1,
     base: DRUPAL_10_2_4,
     source: DRUPAL_10_2_5,

@@ -29,7 +29,10 @@ describe('Indefinite freeze attack (stale documents served forever)', () => {
   });
 
   it('an expired manifest verified against an expired trusted policy: POLICY_EXPIRED and EXPIRED', async () => {
-    expect(await rejection(input(f.releaseA.envelope, f.releaseA.archive), siteOptions({ now: afterPolicyExpiry }))).to.deep.equal(['POLICY_EXPIRED', 'EXPIRED']);
+    expect(await rejection(input(f.releaseA.envelope, f.releaseA.archive), siteOptions({ now: afterPolicyExpiry }))).to.deep.equal([
+      'POLICY_EXPIRED',
+      'EXPIRED',
+    ]);
   });
 
   it('the expired trusted policy itself: POLICY_EXPIRED', async () => {
@@ -47,13 +50,21 @@ describe('Indefinite freeze attack (stale documents served forever)', () => {
   it('a release verified against a chain whose last policy has expired: POLICY_EXPIRED', async () => {
     // verifyRotation checks signatures and versions only ("freshness aside"); verifyBundle checks the result's expiry.
     const trusted = verifyRotation(f.trustedV1, envelopeBytes(staleV2));
-    expect(await rejection(input(f.releaseB.envelope, f.releaseB.archive), siteOptions({ trusted, site: { product: 'drupal', component: 'core', installed: '10.2.4' } }))).to.deep.equal(['POLICY_EXPIRED']);
+    expect(
+      await rejection(
+        input(f.releaseB.envelope, f.releaseB.archive),
+        siteOptions({ trusted, site: { product: 'drupal', component: 'core', installed: '10.2.4' } }),
+      ),
+    ).to.deep.equal(['POLICY_EXPIRED']);
   });
 
   it('an expired intermediate policy in a chain is fine when the last one is fresh (v1 → expired v2 → v3)', async () => {
     const v3 = policyDocument(makePolicy(3, 3, [alice, carol, dave, erin, frank], POLICY_V2_EXPIRES), [alice, carol, dave]);
     const trusted = walkPolicyChain(f.trustedV1, [envelopeBytes(staleV2), envelopeBytes(v3)], siteOptions().now);
     expect(trusted.policy.version).to.equal(3);
-    await accepts(input(f.releaseB.envelope, f.releaseB.archive), siteOptions({ trusted, site: { product: 'drupal', component: 'core', installed: '10.2.4' } }));
+    await accepts(
+      input(f.releaseB.envelope, f.releaseB.archive),
+      siteOptions({ trusted, site: { product: 'drupal', component: 'core', installed: '10.2.4' } }),
+    );
   });
 });

@@ -27,7 +27,11 @@ describe('Malicious mirror attack (re-packed bundles)', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Writes a bundle file with `envelopeText` (as a mirror re-serialised it) and the release's own archive, then opens it. */
-  async function repacked<T>(release: ReleaseFixture, envelopeText: string, use: (bundle: Awaited<ReturnType<typeof openBundleFile>>) => Promise<T>): Promise<T> {
+  async function repacked<T>(
+    release: ReleaseFixture,
+    envelopeText: string,
+    use: (bundle: Awaited<ReturnType<typeof openBundleFile>>) => Promise<T>,
+  ): Promise<T> {
     const env = new TextEncoder().encode(envelopeText);
     const path = join(dir, `mirror-${n++}.bundle`);
     writeFileSync(path, concatBytes(bundleHeader(env.length, release.archive.length), env, release.archive));
@@ -60,7 +64,10 @@ describe('Malicious mirror attack (re-packed bundles)', () => {
   });
 
   it('strings re-escaped (\\u0061 for "a", \\/ for "/"): accepted', async () => {
-    const text = JSON.stringify(f.releaseB.envelope).replace(/"payloadType":"([^"]*)"/, (_m, t: string) => `"payloadType":"${t.replace(/a/g, '\\u0061').replace(/\//g, '\\/')}"`);
+    const text = JSON.stringify(f.releaseB.envelope).replace(
+      /"payloadType":"([^"]*)"/,
+      (_m, t: string) => `"payloadType":"${t.replace(/a/g, '\\u0061').replace(/\//g, '\\/')}"`,
+    );
     expect(text).to.include('\\u0061');
     await accept(f.releaseB, text, siteB);
   });

@@ -17,7 +17,7 @@ describe('Mix-and-match attack', () => {
     await accepts(input(f.releaseB.envelope, f.releaseB.archive), site10_2_4);
   });
 
-  it("manifest of B with the archive of A (other size): DIGEST_MISMATCH, the archive never read", async () => {
+  it('manifest of B with the archive of A (other size): DIGEST_MISMATCH, the archive never read', async () => {
     expect(f.releaseA.archive.length).to.not.equal(f.releaseB.archive.length);
     const codes = await rejection({ ...input(f.releaseB.envelope), archive: untouchable(f.releaseA.archive.length) }, site10_2_4);
     expect(codes).to.deep.equal(['DIGEST_MISMATCH']);
@@ -46,14 +46,14 @@ describe('Mix-and-match attack', () => {
     }
   });
 
-  it("signatures of manifest A attached to manifest B: QUORUM_NOT_MET (every one BAD_SIGNATURE)", async () => {
+  it('signatures of manifest A attached to manifest B: QUORUM_NOT_MET (every one BAD_SIGNATURE)', async () => {
     const env = { ...f.releaseB.envelope, signatures: f.releaseA.envelope.signatures };
     const reasons = await rejectionReasons({ ...input(env), archive: untouchable(f.releaseB.archive.length) }, site10_2_4);
     expect(reasons.map((r) => r.code)).to.deep.equal(['QUORUM_NOT_MET']);
     expect(quorumProblems(reasons[0])).to.deep.equal(['BAD_SIGNATURE', 'BAD_SIGNATURE', 'BAD_SIGNATURE']);
   });
 
-  it('signatures of manifest B attached to manifest A, with A\'s archive: QUORUM_NOT_MET (every one BAD_SIGNATURE)', async () => {
+  it("signatures of manifest B attached to manifest A, with A's archive: QUORUM_NOT_MET (every one BAD_SIGNATURE)", async () => {
     const env = { ...f.releaseA.envelope, signatures: f.releaseB.envelope.signatures };
     const reasons = await rejectionReasons(input(env, f.releaseA.archive), siteOptions());
     expect(reasons.map((r) => r.code)).to.deep.equal(['QUORUM_NOT_MET']);

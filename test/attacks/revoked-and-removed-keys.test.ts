@@ -22,7 +22,10 @@ describe('Revoked releases and removed keys', () => {
     });
 
     it('the revocation of A does not touch release B', async () => {
-      await accepts(input(f.releaseB.envelope, f.releaseB.archive), siteOptions({ revocations: revocations(), site: { product: 'drupal', component: 'core', installed: '10.2.4' } }));
+      await accepts(
+        input(f.releaseB.envelope, f.releaseB.archive),
+        siteOptions({ revocations: revocations(), site: { product: 'drupal', component: 'core', installed: '10.2.4' } }),
+      );
     });
 
     it('a revocation signed by m−1 keys is refused: QUORUM_NOT_MET (verifyRevocation)', () => {
@@ -66,8 +69,11 @@ describe('Revoked releases and removed keys', () => {
       expect(quorumProblems(reasons[0])).to.deep.equal(['UNKNOWN_KEY']);
     });
 
-    it("release B, signed before the rotation by keys still trusted, verified after it: accepted", async () => {
-      await accepts(input(f.releaseB.envelope, f.releaseB.archive), siteOptions({ trusted: trusted(), site: { product: 'drupal', component: 'core', installed: '10.2.4' } }));
+    it('release B, signed before the rotation by keys still trusted, verified after it: accepted', async () => {
+      await accepts(
+        input(f.releaseB.envelope, f.releaseB.archive),
+        siteOptions({ trusted: trusted(), site: { product: 'drupal', component: 'core', installed: '10.2.4' } }),
+      );
     });
 
     it('the removed key + (m−1) current keys sign a rotation to v3: QUORUM_NOT_MET (verifyRotation)', () => {
@@ -78,13 +84,23 @@ describe('Revoked releases and removed keys', () => {
     });
 
     it('the removed key + (m−1) current keys sign a revocation: QUORUM_NOT_MET (verifyRevocation)', () => {
-      const revocation = createRevocation({ product: 'drupal', component: 'webform', version: '6.2.1', reason: 'bogus', created: FIXTURE_NOW, policyVersion: 2 });
+      const revocation = createRevocation({
+        product: 'drupal',
+        component: 'webform',
+        version: '6.2.1',
+        reason: 'bogus',
+        created: FIXTURE_NOW,
+        policyVersion: 2,
+      });
       expect(thrown(() => verifyRevocation(envelopeBytes(signedBy(revocation, [bob, alice, carol])), trusted())).code).to.equal('QUORUM_NOT_MET');
     });
 
     it('a site still pinned to v1 (no rotation chain) is told it needs the chain: POLICY_STALE and QUORUM_NOT_MET', async () => {
       // Release C expects policy 2 and is signed by frank, whom v1 does not know.
-      expect(await rejection(input(f.releaseC.envelope, f.releaseC.archive), siteOptions({ site: webformSite }))).to.deep.equal(['QUORUM_NOT_MET', 'POLICY_STALE']);
+      expect(await rejection(input(f.releaseC.envelope, f.releaseC.archive), siteOptions({ site: webformSite }))).to.deep.equal([
+        'QUORUM_NOT_MET',
+        'POLICY_STALE',
+      ]);
     });
   });
 });

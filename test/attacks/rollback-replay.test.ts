@@ -21,19 +21,29 @@ describe('Rollback attack (old releases and old policies replayed)', () => {
   const afterRotation = { trusted: f.trustedV2 };
 
   it('release A (10.2.4, for 10.2.3) replayed to a site on 10.2.5: NOT_APPLICABLE and ROLLBACK', async () => {
-    expect(await rejection(input(f.releaseA.envelope, f.releaseA.archive), siteOptions({ site: core('10.2.5') }))).to.deep.equal(['NOT_APPLICABLE', 'ROLLBACK']);
+    expect(await rejection(input(f.releaseA.envelope, f.releaseA.archive), siteOptions({ site: core('10.2.5') }))).to.deep.equal([
+      'NOT_APPLICABLE',
+      'ROLLBACK',
+    ]);
   });
 
   it('release A replayed to a site that already installed it (10.2.4): NOT_APPLICABLE and ROLLBACK', async () => {
-    expect(await rejection(input(f.releaseA.envelope, f.releaseA.archive), siteOptions({ site: core('10.2.4') }))).to.deep.equal(['NOT_APPLICABLE', 'ROLLBACK']);
+    expect(await rejection(input(f.releaseA.envelope, f.releaseA.archive), siteOptions({ site: core('10.2.4') }))).to.deep.equal([
+      'NOT_APPLICABLE',
+      'ROLLBACK',
+    ]);
   });
 
   it('release C (webform 6.2.1, applies to any earlier version) replayed to a site on 6.2.2: ROLLBACK', async () => {
-    expect(await rejection(input(f.releaseC.envelope, f.releaseC.archive), siteOptions({ ...afterRotation, site: webform('6.2.2') }))).to.deep.equal(['ROLLBACK']);
+    expect(await rejection(input(f.releaseC.envelope, f.releaseC.archive), siteOptions({ ...afterRotation, site: webform('6.2.2') }))).to.deep.equal([
+      'ROLLBACK',
+    ]);
   });
 
   it('release C replayed to a site that already runs 6.2.1: ROLLBACK', async () => {
-    expect(await rejection(input(f.releaseC.envelope, f.releaseC.archive), siteOptions({ ...afterRotation, site: webform('6.2.1') }))).to.deep.equal(['ROLLBACK']);
+    expect(await rejection(input(f.releaseC.envelope, f.releaseC.archive), siteOptions({ ...afterRotation, site: webform('6.2.1') }))).to.deep.equal([
+      'ROLLBACK',
+    ]);
   });
 
   it('release C to a site on 6.2.0 is accepted (control)', async () => {

@@ -124,7 +124,11 @@ function contentBytes(content: string | Uint8Array): Uint8Array {
 /** A well-formed archive from the library's writer (entries must be sorted and distinct). */
 export function tarOf(entries: readonly PlainEntry[]): Uint8Array {
   const chunks: Uint8Array[] = [];
-  writeTar((c) => chunks.push(new Uint8Array(c)), entries.map((e) => ({ path: e.path, mode: e.mode ?? '0644', content: contentBytes(e.content) })), 0);
+  writeTar(
+    (c) => chunks.push(new Uint8Array(c)),
+    entries.map((e) => ({ path: e.path, mode: e.mode ?? '0644', content: contentBytes(e.content) })),
+    0,
+  );
   return concatBytes(...chunks);
 }
 

@@ -28,7 +28,7 @@ describe('Torsion attack: one secret as two signers (A and A + T)', () => {
   const listed = (s: { name: string; publicKey: Uint8Array; id: string }) => ({ name: s.name, publicKey: toBase64(s.publicKey), id: s.id });
 
   /** A policy document written by hand (createPolicy would refuse it), signed by the given people and by Alice as her twin. */
-  function hostilePolicy(policy: Policy, signers: typeof alice[]): Envelope {
+  function hostilePolicy(policy: Policy, signers: (typeof alice)[]): Envelope {
     const unsigned = createEnvelope('policy', canonicalBytes(policy));
     const message = pae(unsigned.payloadType, canonicalBytes(policy));
     const twinSig = { keyid: twin.id, sig: toBase64(signForMixedOrderKey(message, alice.seed)) };
@@ -39,7 +39,7 @@ describe('Torsion attack: one secret as two signers (A and A + T)', () => {
   const founding: Policy = { version: 1, expires: '2027-06-01T00:00:00Z', threshold: 3, signers: [listed(alice), twin, listed(bob), listed(carol)] };
   const foundingDoc = hostilePolicy(founding, [alice, bob]);
 
-  it('the attack is real: libsodium (and verifyStrict) accept the twin signature made with Alice\'s secret', async () => {
+  it("the attack is real: libsodium (and verifyStrict) accept the twin signature made with Alice's secret", async () => {
     const message = pae(foundingDoc.payloadType, canonicalBytes(founding));
     const twinSig = Buffer.from(foundingDoc.signatures.at(-1)!.sig, 'base64');
     expect(await libsodiumVerifies(twinSig, message, twinKey)).to.equal(true);
@@ -50,7 +50,11 @@ describe('Torsion attack: one secret as two signers (A and A + T)', () => {
   it('the twin key is refused where keys are admitted: isStrongPublicKey and createPolicy (WEAK_KEY)', () => {
     expect(isStrongPublicKey(twinKey)).to.equal(false);
     const err = thrown(() =>
-      createPolicy({ threshold: 3, expires: POLICY_V2_EXPIRES, signers: [alice, { ...alice, publicKey: twinKey, name: twin.name }, bob].map((s) => ({ publicKey: s.publicKey, name: s.name })) }),
+      createPolicy({
+        threshold: 3,
+        expires: POLICY_V2_EXPIRES,
+        signers: [alice, { ...alice, publicKey: twinKey, name: twin.name }, bob].map((s) => ({ publicKey: s.publicKey, name: s.name })),
+      }),
     );
     expect(err.code).to.equal('WEAK_KEY');
     expect(err.details.id).to.equal(twin.id);
@@ -94,10 +98,15 @@ describe('Torsion attack: one secret as two signers (A and A + T)', () => {
       const twinPub = join(dir, 'alice-2.pub');
       writeFileSync(twinPub, formatPublicKeyFile(mixedOrderKey(seed), 'alice, second laptop'));
       const out = join(dir, 'twin-policy.json');
-      const init = await runCli(['policy', 'init', '--threshold', '3', '--signer', keys.alice!.pub, '--signer', twinPub, '--signer', keys.bob!.pub, '--out', out, '--json'], { now: FIXTURE_NOW });
+      const init = await runCli(
+        ['policy', 'init', '--threshold', '3', '--signer', keys.alice!.pub, '--signer', twinPub, '--signer', keys.bob!.pub, '--out', out, '--json'],
+        { now: FIXTURE_NOW },
+      );
       expect(init.json).to.include({ ok: false, code: 'WEAK_KEY' });
       const { signed } = await makeCliPolicy(dir, [keys.alice!, keys.bob!, keys.carol!], { threshold: 2, expires: '2027-01-01T00:00:00Z', now: FIXTURE_NOW });
-      const rotate = await runCli(['policy', 'rotate', '--from', signed, '--add-signer', twinPub, '--threshold', '3', '--out', out, '--json'], { now: FIXTURE_NOW });
+      const rotate = await runCli(['policy', 'rotate', '--from', signed, '--add-signer', twinPub, '--threshold', '3', '--out', out, '--json'], {
+        now: FIXTURE_NOW,
+      });
       expect(rotate.json).to.include({ ok: false, code: 'WEAK_KEY' });
       expect(() => readFileSync(out)).to.throw();
     } finally {

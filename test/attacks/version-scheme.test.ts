@@ -21,13 +21,10 @@ describe('Version-scheme attack: a replayed legacy release after a move to numer
   // webform 7.x-5.0, applicable to any installed version (empty appliesTo), signed by a quorum long ago.
   const replayed = signedRelease(
     gen,
-    makeRelease(
-      { component: 'webform', version: '7.x-5.0', appliesTo: [] },
-      {
-        base: { 'webform.info': 'version = "7.x-4.9"\n', 'webform.module': '<?php // 4.9\n' },
-        source: { 'webform.info': 'version = "7.x-5.0"\n', 'webform.module': '<?php // 5.0\n' },
-      } as unknown as Parameters<typeof makeRelease>[1],
-    ),
+    makeRelease({ component: 'webform', version: '7.x-5.0', appliesTo: [] }, {
+      base: { 'webform.info': 'version = "7.x-4.9"\n', 'webform.module': '<?php // 4.9\n' },
+      source: { 'webform.info': 'version = "7.x-5.0"\n', 'webform.module': '<?php // 5.0\n' },
+    } as unknown as Parameters<typeof makeRelease>[1]),
   );
 
   it('a store whose history is 7.x-5.0, then 8.x-1.0, then 4.0.0 refuses the replayed 7.x-5.0 (VERSION_SCHEME_MISMATCH, never accepted)', async () => {
@@ -72,7 +69,14 @@ describe('Version-scheme attack: a replayed legacy release after a move to numer
   });
 
   it('a revocation errs towards refusing: 8.x-1.2 revoked also refuses 1.2.0 (and 1.2.0 revoked refuses 8.x-1.2), never 7.x-1.2', () => {
-    const revoked = (version: string): Revocation => ({ product: 'drupal', component: 'webform', version, reason: 'x', created: '2026-11-01T00:00:00Z', policyVersion: 1 });
+    const revoked = (version: string): Revocation => ({
+      product: 'drupal',
+      component: 'webform',
+      version,
+      reason: 'x',
+      created: '2026-11-01T00:00:00Z',
+      policyVersion: 1,
+    });
     const release = (version: string) => ({ product: 'drupal', component: 'webform', version });
     expect(revokes(revoked('8.x-1.2'), release('1.2.0'))).to.equal(true);
     expect(revokes(revoked('1.2.0'), release('8.x-1.2'))).to.equal(true);

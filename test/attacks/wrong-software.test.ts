@@ -28,7 +28,9 @@ describe('Wrong software installation attack', () => {
   });
 
   it('the webform module offered as an update of drupal core: WRONG_TARGET (component)', async () => {
-    expect(await rejection(c(), siteOptions({ trusted: f.trustedV2, site: { product: 'drupal', component: 'core', installed: '6.2.0' } }))).to.deep.equal(['WRONG_TARGET']);
+    expect(await rejection(c(), siteOptions({ trusted: f.trustedV2, site: { product: 'drupal', component: 'core', installed: '6.2.0' } }))).to.deep.equal([
+      'WRONG_TARGET',
+    ]);
   });
 
   it('both product and component wrong: WRONG_TARGET twice', async () => {
@@ -40,7 +42,9 @@ describe('Wrong software installation attack', () => {
   });
 
   it('release B (for 10.2.4) offered to a site still on 10.2.3 (skipping a release): NOT_APPLICABLE', async () => {
-    expect(await rejection(input(f.releaseB.envelope, f.releaseB.archive), site({ product: 'drupal', component: 'core', installed: '10.2.3' }))).to.deep.equal(['NOT_APPLICABLE']);
+    expect(await rejection(input(f.releaseB.envelope, f.releaseB.archive), site({ product: 'drupal', component: 'core', installed: '10.2.3' }))).to.deep.equal([
+      'NOT_APPLICABLE',
+    ]);
   });
 
   it('release A offered to a site on another branch (10.1.8): NOT_APPLICABLE', async () => {

@@ -66,21 +66,30 @@ describe('site: which package it asks for', () => {
       score: fc.option(fc.integer({ min: 0, max: 25 }), { nil: null }),
     });
     fc.assert(
-      fc.property(fc.array(offerArb, { maxLength: 12 }), versionArb, fc.option(fc.constantFrom(...RISK_LEVELS), { nil: null }), (specs, installedVersion, minRisk: RiskLevel | null) => {
-        const offers = specs.map((o) =>
-          offer(o.version, { component: o.component, appliesTo: o.appliesTo, risk: o.score === null ? null : { vector: 'x', score: o.score, level: riskLevelForScore(o.score) } }),
-        );
-        const installed: Installed[] = [{ product: 'drupal', component: 'core', version: installedVersion }];
-        const eligible = (o: IndexEntry) =>
-          o.component === 'core' &&
-          compareVersions(o.version, installedVersion) > 0 &&
-          (o.appliesTo.length === 0 || o.appliesTo.includes(installedVersion)) &&
-          meetsRisk(o, minRisk);
-        const chosen = nextWanted(offers, installed, { minRisk, asked: new Set() });
-        const candidates = offers.filter(eligible);
-        if (candidates.length === 0) return chosen === undefined;
-        return chosen !== undefined && eligible(chosen) && candidates.every((c) => compareVersions(c.version, chosen.version) <= 0);
-      }),
+      fc.property(
+        fc.array(offerArb, { maxLength: 12 }),
+        versionArb,
+        fc.option(fc.constantFrom(...RISK_LEVELS), { nil: null }),
+        (specs, installedVersion, minRisk: RiskLevel | null) => {
+          const offers = specs.map((o) =>
+            offer(o.version, {
+              component: o.component,
+              appliesTo: o.appliesTo,
+              risk: o.score === null ? null : { vector: 'x', score: o.score, level: riskLevelForScore(o.score) },
+            }),
+          );
+          const installed: Installed[] = [{ product: 'drupal', component: 'core', version: installedVersion }];
+          const eligible = (o: IndexEntry) =>
+            o.component === 'core' &&
+            compareVersions(o.version, installedVersion) > 0 &&
+            (o.appliesTo.length === 0 || o.appliesTo.includes(installedVersion)) &&
+            meetsRisk(o, minRisk);
+          const chosen = nextWanted(offers, installed, { minRisk, asked: new Set() });
+          const candidates = offers.filter(eligible);
+          if (candidates.length === 0) return chosen === undefined;
+          return chosen !== undefined && eligible(chosen) && candidates.every((c) => compareVersions(c.version, chosen.version) <= 0);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

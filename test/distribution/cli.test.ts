@@ -19,7 +19,10 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts a long-running command and resolves with the first JSON log line that says it is listening. */
-async function startServing(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; listening: Record<string, unknown>; log: () => string }> {
+async function startServing(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; listening: Record<string, unknown>; log: () => string }> {
   const cli = await bundledCli();
   const child = spawn(process.execPath, [cli, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -50,7 +53,27 @@ function privateCa(dir: string): { caCert: string; cert: string; key: string } |
   writeFileSync(ext, 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
   writeFileSync(join(dir, 'README'), 'not a certificate\n');
   const steps = [
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=countersign test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-days', '2', '-keyout', caKey, '-out', caCert],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      '/CN=countersign test CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign',
+      '-days',
+      '2',
+      '-keyout',
+      caKey,
+      '-out',
+      caCert,
+    ],
     ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', csr],
     ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', cert],
   ];
@@ -147,7 +170,29 @@ describe('distribution: the hub and site commands, as separate processes', funct
     const dir = tempDir('countersign-dist-tls-');
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
-    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const made = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-days',
+        '2',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
     if (made.error || made.status !== 0) {
       console.log('      openssl is not available to make a test certificate: skipping');
       return this.skip();
@@ -160,7 +205,10 @@ describe('distribution: the hub and site commands, as separate processes', funct
     const db = `sqlite:${join(dir, 'hub.db')}`;
     const bundles = join(dir, 'bundles');
     expect((await runChild(['hub', 'publish', release.bundle, '--db', db, '--bundles', bundles, '--store', hubStore])).code).to.equal(0);
-    const hub = await startServing(['hub', 'serve', '--db', db, '--bundles', bundles, '--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key, '--allow-private-endpoints'], env);
+    const hub = await startServing(
+      ['hub', 'serve', '--db', db, '--bundles', bundles, '--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key, '--allow-private-endpoints'],
+      env,
+    );
     children.push(hub.child);
     expect(String(hub.listening.url)).to.match(/^https:/);
     const root = writeSite(join(dir, 'www', 'site'), OLD);
@@ -169,7 +217,10 @@ describe('distribution: the hub and site commands, as separate processes', funct
     const endpoint = `https://127.0.0.1:${await freePort()}/countersign`;
     const site = await startServing(['site', 'serve', '--store', siteStore, '--endpoint', endpoint, '--site', root, '--tls-cert', cert, '--tls-key', key], env);
     children.push(site.child);
-    const registered = await runChild(['site', 'register', '--allow-private', '--hub', String(hub.listening.url), '--endpoint', endpoint, '--store', siteStore, '--json'], { env });
+    const registered = await runChild(
+      ['site', 'register', '--allow-private', '--hub', String(hub.listening.url), '--endpoint', endpoint, '--store', siteStore, '--json'],
+      { env },
+    );
     expect(registered.code, registered.stdout + registered.stderr).to.equal(0);
     const pushed = await runChild(['hub', 'push', '--db', db, '--bundles', bundles, '--allow-private-endpoints', '--json'], { env });
     expect(pushed.code, pushed.stdout + pushed.stderr).to.equal(0);
@@ -181,13 +232,31 @@ describe('distribution: the hub and site commands, as separate processes', funct
     const noDb = await runChild(['hub', 'push', '--bundles', '/nonexistent', '--json'], { env: { COUNTERSIGN_HUB_DB: '' } });
     expect(noDb.code).to.equal(2);
     expect(JSON.parse(noDb.stdout)).to.include({ ok: false, code: 'USAGE' });
-    const badRisk = await runChild(['hub', 'push', '--db', 'sqlite:/nonexistent/x.db', '--bundles', '/nonexistent', '--only-risk-at-least', 'Severe', '--json']);
+    const badRisk = await runChild([
+      'hub',
+      'push',
+      '--db',
+      'sqlite:/nonexistent/x.db',
+      '--bundles',
+      '/nonexistent',
+      '--only-risk-at-least',
+      'Severe',
+      '--json',
+    ]);
     expect(badRisk.code).to.equal(2);
     const badDb = await runChild(['hub', 'push', '--db', 'mysql://x', '--bundles', '/nonexistent', '--json']);
     expect(JSON.parse(badDb.stdout)).to.include({ ok: false, code: 'USAGE' });
     const nowhere = await runChild(['site', 'poll', '--store', tempDir(), '--json']);
     expect(nowhere.code).to.equal(2);
-    for (const cmd of [['hub', 'serve'], ['hub', 'publish'], ['hub', 'push'], ['hub', 'status'], ['site', 'register'], ['site', 'serve'], ['site', 'poll']]) {
+    for (const cmd of [
+      ['hub', 'serve'],
+      ['hub', 'publish'],
+      ['hub', 'push'],
+      ['hub', 'status'],
+      ['site', 'register'],
+      ['site', 'serve'],
+      ['site', 'poll'],
+    ]) {
       const help = await runChild([...cmd, '--help']);
       expect(help.code, cmd.join(' ')).to.equal(0);
       expect(help.stdout).to.match(/Hawk|quorum|hub/);
@@ -278,7 +347,18 @@ describe('distribution: the hub and site commands, as separate processes', funct
     const untrusted = await runChild(['site', 'register', '--allow-private', '--hub', hubUrl, '--store', store, '--json']);
     expect(untrusted.code).to.equal(2);
     expect(JSON.parse(untrusted.stdout)).to.include({ ok: false, code: 'UNREACHABLE' });
-    const notPem = await runChild(['site', 'register', '--allow-private', '--hub', hubUrl, '--store', store, '--ca-file', ca.key.replace('key.pem', 'README'), '--json']);
+    const notPem = await runChild([
+      'site',
+      'register',
+      '--allow-private',
+      '--hub',
+      hubUrl,
+      '--store',
+      store,
+      '--ca-file',
+      ca.key.replace('key.pem', 'README'),
+      '--json',
+    ]);
     expect(notPem.code).to.equal(2);
     const registered = await runChild(['site', 'register', '--allow-private', '--ca-file', ca.caCert, '--hub', hubUrl, '--store', store, '--json']);
     expect(registered.code, registered.stdout).to.equal(0);

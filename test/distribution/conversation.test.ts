@@ -24,7 +24,6 @@ import { CountersignError } from '../../lib/core/errors.js';
 import { expectedSnapshot, NEW, OLD, snapshot, tempDir } from '../installer/support.js';
 import { inboxHas, liveRelease, startHub, startSite, type Hub, type Site } from './support.js';
 
-
 interface Raw {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -32,8 +31,19 @@ interface Raw {
 }
 
 /** One request with a Hawk header made from `creds` (which may be wrong), as an attacker would send it. */
-function rawHawk(url: URL, creds: HawkCredentials, method: 'GET' | 'POST', body: Uint8Array | undefined, contentType = JSON_TYPE, opts: { authorization?: string } = {}): Promise<Raw & { authorization: string }> {
-  const { header } = clientAuthorization(creds, { method, resource: url.pathname + url.search, host: url.hostname, port: Number(url.port) }, { payloadHash: payloadHash(body ? contentType : '', body ?? new Uint8Array()), now: Date.now() });
+function rawHawk(
+  url: URL,
+  creds: HawkCredentials,
+  method: 'GET' | 'POST',
+  body: Uint8Array | undefined,
+  contentType = JSON_TYPE,
+  opts: { authorization?: string } = {},
+): Promise<Raw & { authorization: string }> {
+  const { header } = clientAuthorization(
+    creds,
+    { method, resource: url.pathname + url.search, host: url.hostname, port: Number(url.port) },
+    { payloadHash: payloadHash(body ? contentType : '', body ?? new Uint8Array()), now: Date.now() },
+  );
   const authorization = opts.authorization ?? header;
   return new Promise((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = { authorization, 'content-length': body?.length ?? 0 };
@@ -71,7 +81,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     return s;
   }
 
-  it('registers a site only after its endpoint answers the hub\'s hello with the same secret; the secret is kept 0600', async () => {
+  it("registers a site only after its endpoint answers the hub's hello with the same secret; the secret is kept 0600", async () => {
     const s = await site();
     const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
     expect(creds.registered).to.be.a('string');
@@ -96,7 +106,9 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const strict = await startHub(release, { allowPrivate: false });
     try {
       const s = await site();
-      expect(await rejectionCode(registerSite({ hub: strict.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true }))).to.equal('ENDPOINT_UNVERIFIED');
+      expect(await rejectionCode(registerSite({ hub: strict.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true }))).to.equal(
+        'ENDPOINT_UNVERIFIED',
+      );
       expect(strict.events.some((e) => e.event === 'registered')).to.equal(false);
     } finally {
       await strict.close();
@@ -107,7 +119,9 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const foreign = liveRelease(tempDir('countersign-foreign-'), { policy: makePolicy(5, 3) });
     const before = (await hub.registry.listOffers()).length;
     const files = readdirSync(hub.bundles).sort();
-    expect(await rejectionCode(publishBundle(hub.registry, { bundlePath: foreign.bundle, bundlesDir: hub.bundles, storeDir: hub.store, now: new Date() }))).to.equal('QUORUM_NOT_MET');
+    expect(
+      await rejectionCode(publishBundle(hub.registry, { bundlePath: foreign.bundle, bundlesDir: hub.bundles, storeDir: hub.store, now: new Date() })),
+    ).to.equal('QUORUM_NOT_MET');
     expect((await hub.registry.listOffers()).length).to.equal(before);
     expect(readdirSync(hub.bundles).sort()).to.deep.equal(files);
   });
@@ -116,7 +130,15 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const a = await site();
     const b = await site();
     for (const s of [a, b]) await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
-    const summary = await runPush({ registry: hub.registry, bundlesDir: hub.bundles, concurrency: 4, minRisk: null, allowPrivate: true, retryBaseMs: 10, maxAttempts: 1 });
+    const summary = await runPush({
+      registry: hub.registry,
+      bundlesDir: hub.bundles,
+      concurrency: 4,
+      minRisk: null,
+      allowPrivate: true,
+      retryBaseMs: 10,
+      maxAttempts: 1,
+    });
     // Sites registered by earlier tests take part too; every one with an endpoint is done.
     expect(summary.failed).to.equal(0);
     expect(summary.done).to.equal(summary.total);
@@ -130,7 +152,15 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
       expect(delivery?.state).to.equal('done');
       expect((delivery?.result as { results: unknown[] }).results).to.deep.equal([{ name: 'drupal-core-10.2.4', status: 'installed' }]);
     }
-    const again = await runPush({ registry: hub.registry, bundlesDir: hub.bundles, concurrency: 4, minRisk: null, allowPrivate: true, retryBaseMs: 10, maxAttempts: 1 });
+    const again = await runPush({
+      registry: hub.registry,
+      bundlesDir: hub.bundles,
+      concurrency: 4,
+      minRisk: null,
+      allowPrivate: true,
+      retryBaseMs: 10,
+      maxAttempts: 1,
+    });
     expect(again.campaign).to.not.equal(summary.campaign);
     expect(again.packages.installed).to.equal(0);
     for (const s of [a, b]) expect(s.events.filter((e) => e.event === 'package')).to.have.length(1);
@@ -140,7 +170,13 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const s = await site({ installer: 'inbox' });
     const creds = await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store, allowPrivate: true });
     expect(creds.endpoint).to.equal(null);
-    const result = await pollHub({ credentials: await readCredentials(s.store), agent: s.agent, spoolDir: s.spool, maxBundleBytes: 1 << 26, allowPrivate: true });
+    const result = await pollHub({
+      credentials: await readCredentials(s.store),
+      agent: s.agent,
+      spoolDir: s.spool,
+      maxBundleBytes: 1 << 26,
+      allowPrivate: true,
+    });
     expect(result.results).to.deep.equal([{ name: 'drupal-core-10.2.4', status: 'verified' }]);
     expect(inboxHas(s, 'drupal-core-10.2.4')).to.equal(true);
     expect(snapshot(s.root)).to.deep.equal(expectedSnapshot(OLD));
@@ -154,14 +190,37 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     await registerSite({ hub: hub.url, endpoint: pushed.endpoint, storeDir: pushed.store, allowPrivate: true });
     const pollCreds = await registerSite({ hub: hub.url, endpoint: null, storeDir: polling.store, allowPrivate: true });
     for (const s of [pushed, polling]) await recordInstall(s.store, 'drupal', 'core', '10.2.4', { kept });
-    const summary = await runPush({ registry: hub.registry, bundlesDir: hub.bundles, concurrency: 4, minRisk: null, allowPrivate: true, retryBaseMs: 10, maxAttempts: 1 });
+    const summary = await runPush({
+      registry: hub.registry,
+      bundlesDir: hub.bundles,
+      concurrency: 4,
+      minRisk: null,
+      allowPrivate: true,
+      retryBaseMs: 10,
+      maxAttempts: 1,
+    });
     const id = (await readCredentials(pushed.store)).site;
     const delivery = (await hub.registry.deliveryResults(summary.campaign)).find((r) => r.siteId === id);
     expect((delivery?.result as { results: Array<Record<string, unknown>> }).results).to.deep.equal([
-      { name: 'drupal-core-10.2.4', status: 'partial', code: 'PARTIALLY_INSTALLED', message: 'applied in part: 2 files kept as the site had them: core/modules/system/system.module, README.txt', kept },
+      {
+        name: 'drupal-core-10.2.4',
+        status: 'partial',
+        code: 'PARTIALLY_INSTALLED',
+        message: 'applied in part: 2 files kept as the site had them: core/modules/system/system.module, README.txt',
+        kept,
+      },
     ]);
-    expect(pushed.events.filter((e) => e.event === 'package'), 'reported, not received again').to.have.length(0);
-    const polled = await pollHub({ credentials: await readCredentials(polling.store), agent: polling.agent, spoolDir: polling.spool, maxBundleBytes: 1 << 26, allowPrivate: true });
+    expect(
+      pushed.events.filter((e) => e.event === 'package'),
+      'reported, not received again',
+    ).to.have.length(0);
+    const polled = await pollHub({
+      credentials: await readCredentials(polling.store),
+      agent: polling.agent,
+      spoolDir: polling.spool,
+      maxBundleBytes: 1 << 26,
+      allowPrivate: true,
+    });
     expect(polled.results.map((r) => r.status)).to.deep.equal(['partial']);
     const report = (await campaignReport(hub.registry, summary.campaign))!;
     expect(report.packages.partial).to.be.at.least(1);
@@ -175,14 +234,26 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const other = await site({ installed: '10.1.0', installer: 'inbox' });
     for (const s of [high, other]) await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store, allowPrivate: true });
     // The release scores 24 (Highly Critical): wanted at that threshold.
-    const r1 = await pollHub({ credentials: await readCredentials(high.store), agent: high.agent, spoolDir: high.spool, maxBundleBytes: 1 << 26, allowPrivate: true });
+    const r1 = await pollHub({
+      credentials: await readCredentials(high.store),
+      agent: high.agent,
+      spoolDir: high.spool,
+      maxBundleBytes: 1 << 26,
+      allowPrivate: true,
+    });
     expect(r1.results.map((r) => r.status)).to.deep.equal(['verified']);
     // 10.2.4 applies to 10.2.3 only.
-    const r2 = await pollHub({ credentials: await readCredentials(other.store), agent: other.agent, spoolDir: other.spool, maxBundleBytes: 1 << 26, allowPrivate: true });
+    const r2 = await pollHub({
+      credentials: await readCredentials(other.store),
+      agent: other.agent,
+      spoolDir: other.spool,
+      maxBundleBytes: 1 << 26,
+      allowPrivate: true,
+    });
     expect(r2.results).to.deep.equal([]);
   });
 
-  it('a hostile hub cannot install anything: a tampered bundle sent with a correct Hawk hash is rejected by the site\'s own verification', async () => {
+  it("a hostile hub cannot install anything: a tampered bundle sent with a correct Hawk hash is rejected by the site's own verification", async () => {
     const s = await site();
     const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
     const offer = (await hub.registry.listOffers())[0]!;
@@ -192,7 +263,13 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     writeFileSync(forged, bytes);
     const forgedOffer = { ...offer, file: forged, hawkHash: payloadHash(BUNDLE_TYPE, bytes) };
     const index: IndexMessage = { type: 'index', campaign: randomBytes(16).toString('hex'), offers: [indexEntry(forgedOffer)] };
-    const results = await converse((await hub.registry.getSite(creds.site))!, index.campaign!, Buffer.from(JSON.stringify(index)), new Map([[offer.name, forgedOffer]]), { allowPrivate: true, bundlesDir: dir });
+    const results = await converse(
+      (await hub.registry.getSite(creds.site))!,
+      index.campaign!,
+      Buffer.from(JSON.stringify(index)),
+      new Map([[offer.name, forgedOffer]]),
+      { allowPrivate: true, bundlesDir: dir },
+    );
     expect(results).to.have.length(1);
     expect(results[0]!.status).to.equal('rejected');
     expect(results[0]!.code).to.equal('DIGEST_MISMATCH');
@@ -207,7 +284,10 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const lie = { ...offer, name: 'drupal-core-10.2.5', version: '10.2.5' };
     const campaign = randomBytes(16).toString('hex');
     const index: IndexMessage = { type: 'index', campaign, offers: [indexEntry(lie)] };
-    const results = await converse((await hub.registry.getSite(creds.site))!, campaign, Buffer.from(JSON.stringify(index)), new Map([[lie.name, lie]]), { allowPrivate: true, bundlesDir: hub.bundles });
+    const results = await converse((await hub.registry.getSite(creds.site))!, campaign, Buffer.from(JSON.stringify(index)), new Map([[lie.name, lie]]), {
+      allowPrivate: true,
+      bundlesDir: hub.bundles,
+    });
     expect(results).to.have.length(1);
     expect(results[0]).to.include({ name: 'drupal-core-10.2.5', status: 'rejected', code: 'PROTOCOL' });
     expect(snapshot(s.root)).to.deep.equal(expectedSnapshot(OLD));
@@ -215,7 +295,9 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
 
   it('registration refuses a plain-http hub beyond loopback (the secret would travel in clear)', async () => {
     const s = await site({ installer: 'inbox' });
-    expect(await rejectionCode(registerSite({ hub: new URL('http://hub.example.org/'), endpoint: null, storeDir: s.store, allowPrivate: true }))).to.equal('USAGE');
+    expect(await rejectionCode(registerSite({ hub: new URL('http://hub.example.org/'), endpoint: null, storeDir: s.store, allowPrivate: true }))).to.equal(
+      'USAGE',
+    );
     expect(existsSync(credentialsPath(s.store))).to.equal(false);
   });
 
@@ -226,7 +308,12 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const bad = { ...offer, hawkHash: payloadHash(BUNDLE_TYPE, Buffer.from('something else')) };
     const campaign = randomBytes(16).toString('hex');
     const index: IndexMessage = { type: 'index', campaign, offers: [indexEntry(offer)] };
-    const code = await rejectionCode(converse((await hub.registry.getSite(creds.site))!, campaign, Buffer.from(JSON.stringify(index)), new Map([[offer.name, bad]]), { allowPrivate: true, bundlesDir: hub.bundles }));
+    const code = await rejectionCode(
+      converse((await hub.registry.getSite(creds.site))!, campaign, Buffer.from(JSON.stringify(index)), new Map([[offer.name, bad]]), {
+        allowPrivate: true,
+        bundlesDir: hub.bundles,
+      }),
+    );
     expect(code).to.equal('PROTOCOL'); // the site's signed 401 answer
     expect(s.events.some((e) => e.event === 'package')).to.equal(false);
     expect(readdirSync(s.spool)).to.deep.equal([]);
@@ -252,11 +339,16 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const s = await site({ installer: 'inbox' });
     const creds = hawkCredentials(await registerSite({ hub: hub.url, endpoint: null, storeDir: s.store, allowPrivate: true }));
     // A second hub process behind the same public URL, with its own in-memory nonce cache.
-    const second = await listen(hubRequestHandler({ registry: hub.registry, bundlesDir: hub.bundles, publicUrl: hub.url, allowPrivateEndpoints: true }), { host: '127.0.0.1', port: 0 });
+    const second = await listen(hubRequestHandler({ registry: hub.registry, bundlesDir: hub.bundles, publicUrl: hub.url, allowPrivateEndpoints: true }), {
+      host: '127.0.0.1',
+      port: 0,
+    });
     try {
       const first = await rawHawk(new URL('/v1/index', hub.url), creds, 'GET', undefined);
       expect(first.status).to.equal(200);
-      const replayed = await rawHawk(new URL(`http://127.0.0.1:${second.port}/v1/index`), creds, 'GET', undefined, JSON_TYPE, { authorization: first.authorization });
+      const replayed = await rawHawk(new URL(`http://127.0.0.1:${second.port}/v1/index`), creds, 'GET', undefined, JSON_TYPE, {
+        authorization: first.authorization,
+      });
       expect(replayed.status).to.equal(401);
     } finally {
       await second.close();
@@ -274,10 +366,22 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     }
     // 401 first, then 429 once the credential's and the address's failure budgets are spent.
     expect([...statuses].sort()).to.deep.equal([401, 429]);
-    const forgedPackage = await rawHawk(new URL(`${s.endpoint.href}/package?campaign=x&name=y`), { id: creds.id, key: randomBytes(32) }, 'POST', Buffer.alloc(1000), BUNDLE_TYPE);
+    const forgedPackage = await rawHawk(
+      new URL(`${s.endpoint.href}/package?campaign=x&name=y`),
+      { id: creds.id, key: randomBytes(32) },
+      'POST',
+      Buffer.alloc(1000),
+      BUNDLE_TYPE,
+    );
     expect(forgedPackage.status).to.equal(429);
     // The real hub, same address, same credential id: still answered.
-    const answer = await hawkCall({ base: new URL(`${s.endpoint.href}/`), creds, allowPrivate: true }, 'POST', 'hello', { contentType: JSON_TYPE, bytes: Buffer.from(JSON.stringify({ type: 'hello', site: creds.id })) }, { maxResponseBytes: 1024 });
+    const answer = await hawkCall(
+      { base: new URL(`${s.endpoint.href}/`), creds, allowPrivate: true },
+      'POST',
+      'hello',
+      { contentType: JSON_TYPE, bytes: Buffer.from(JSON.stringify({ type: 'hello', site: creds.id })) },
+      { maxResponseBytes: 1024 },
+    );
     expect(JSON.parse(Buffer.from(answer.body).toString())).to.deep.equal({ type: 'hello', site: creds.id });
     expect(s.events.some((e) => e.event === 'package')).to.equal(false);
     expect(snapshot(s.root)).to.deep.equal(expectedSnapshot(OLD));
@@ -291,7 +395,15 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     await hub.registry.createCampaign({ id: campaign, created: new Date().toISOString(), offers, minRisk: null });
     // A runner took every delivery and died: its 1 ms leases have expired.
     await hub.registry.claimDeliveries(campaign, 'dead-runner', 1000, new Date().toISOString(), 1);
-    const summary = await runPush({ registry: hub.registry, bundlesDir: hub.bundles, concurrency: 4, minRisk: null, allowPrivate: true, retryBaseMs: 10, maxAttempts: 2 });
+    const summary = await runPush({
+      registry: hub.registry,
+      bundlesDir: hub.bundles,
+      concurrency: 4,
+      minRisk: null,
+      allowPrivate: true,
+      retryBaseMs: 10,
+      maxAttempts: 2,
+    });
     expect(summary.campaign).to.equal(campaign);
     expect(summary.resumed).to.equal(true);
     expect((await hub.registry.getCampaign(campaign))?.finished).to.be.a('string');
@@ -299,7 +411,10 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     // The hub crashed after the site finished but before recording it: the same campaign again.
     const offer = (await hub.registry.getOffer(offers[0]!))!;
     const index: IndexMessage = { type: 'index', campaign, offers: [indexEntry(offer)] };
-    const again = await converse((await hub.registry.getSite(creds.site))!, campaign, Buffer.from(JSON.stringify(index)), new Map([[offer.name, offer]]), { allowPrivate: true, bundlesDir: hub.bundles });
+    const again = await converse((await hub.registry.getSite(creds.site))!, campaign, Buffer.from(JSON.stringify(index)), new Map([[offer.name, offer]]), {
+      allowPrivate: true,
+      bundlesDir: hub.bundles,
+    });
     expect(again).to.deep.equal([{ name: offer.name, status: 'installed' }]);
     expect(s.events.filter((e) => e.event === 'package')).to.have.length(1);
   });
@@ -309,8 +424,23 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const creds = await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
     // As if the name had resolved publicly at registration and points at loopback now.
     const rebound = randomBytes(16).toString('hex');
-    await hub.registry.addSite({ id: rebound, endpoint: s.endpoint.href, key: hawkCredentials(await readCredentials(s.store)).key, registered: new Date().toISOString(), address: '192.0.2.1', privateEndpoint: false });
-    const summary = await runPush({ registry: hub.registry, bundlesDir: hub.bundles, concurrency: 4, minRisk: null, allowPrivate: true, retryBaseMs: 5, maxAttempts: 1 });
+    await hub.registry.addSite({
+      id: rebound,
+      endpoint: s.endpoint.href,
+      key: hawkCredentials(await readCredentials(s.store)).key,
+      registered: new Date().toISOString(),
+      address: '192.0.2.1',
+      privateEndpoint: false,
+    });
+    const summary = await runPush({
+      registry: hub.registry,
+      bundlesDir: hub.bundles,
+      concurrency: 4,
+      minRisk: null,
+      allowPrivate: true,
+      retryBaseMs: 5,
+      maxAttempts: 1,
+    });
     const results = await hub.registry.deliveryResults(summary.campaign);
     expect(results.find((r) => r.siteId === rebound)).to.deep.include({ state: 'failed' });
     expect((results.find((r) => r.siteId === rebound)!.result as { code: string }).code).to.equal('UNREACHABLE');
@@ -321,7 +451,15 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const s = await site();
     await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true });
     await s.close();
-    const summary = await runPush({ registry: hub.registry, bundlesDir: hub.bundles, concurrency: 2, minRisk: null, allowPrivate: true, retryBaseMs: 5, maxAttempts: 3 });
+    const summary = await runPush({
+      registry: hub.registry,
+      bundlesDir: hub.bundles,
+      concurrency: 2,
+      minRisk: null,
+      allowPrivate: true,
+      retryBaseMs: 5,
+      maxAttempts: 3,
+    });
     expect(summary.failed).to.be.greaterThanOrEqual(1);
     const failed = (await hub.registry.deliveryResults(summary.campaign)).filter((r) => r.state === 'failed');
     expect(failed.map((r) => r.attempts)).to.include(3);
@@ -335,14 +473,24 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     const s = await site();
     const creds = hawkCredentials(await registerSite({ hub: hub.url, endpoint: s.endpoint, storeDir: s.store, allowPrivate: true }));
     const peer = { base: new URL(`${s.endpoint.href}/`), creds, allowPrivate: true };
-    const unasked = await rejectionCode(hawkCall(peer, 'POST', 'package?campaign=c&name=drupal-core-10.2.4', { contentType: BUNDLE_TYPE, bytes: Buffer.alloc(10) }, { maxResponseBytes: 4096 }));
+    const unasked = await rejectionCode(
+      hawkCall(peer, 'POST', 'package?campaign=c&name=drupal-core-10.2.4', { contentType: BUNDLE_TYPE, bytes: Buffer.alloc(10) }, { maxResponseBytes: 4096 }),
+    );
     expect(unasked).to.equal('PROTOCOL');
     const offer = (await hub.registry.listOffers())[0]!;
     const campaign = randomBytes(16).toString('hex');
     const index: IndexMessage = { type: 'index', campaign, offers: [{ ...indexEntry(offer), size: 100 }] };
     const reply = await hawkCall(peer, 'POST', 'index', { contentType: JSON_TYPE, bytes: Buffer.from(JSON.stringify(index)) }, { maxResponseBytes: 4096 });
     expect(JSON.parse(Buffer.from(reply.body).toString())).to.deep.equal({ type: 'want', name: offer.name });
-    const big = await rejectionCode(hawkCall(peer, 'POST', `package?campaign=${campaign}&name=${offer.name}`, { contentType: BUNDLE_TYPE, bytes: Buffer.alloc(101) }, { maxResponseBytes: 4096 }));
+    const big = await rejectionCode(
+      hawkCall(
+        peer,
+        'POST',
+        `package?campaign=${campaign}&name=${offer.name}`,
+        { contentType: BUNDLE_TYPE, bytes: Buffer.alloc(101) },
+        { maxResponseBytes: 4096 },
+      ),
+    );
     expect(big).to.equal('TOO_LARGE');
   });
 
@@ -352,7 +500,12 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
       const codes: string[] = [];
       for (let i = 0; i < 3; i++) {
         const s = await site({ installer: 'inbox' });
-        codes.push(await registerSite({ hub: limited.url, endpoint: null, storeDir: s.store, allowPrivate: true }).then(() => 'ok', (e: CountersignError) => `${e.code}:${String(e.details.hubCode)}`));
+        codes.push(
+          await registerSite({ hub: limited.url, endpoint: null, storeDir: s.store, allowPrivate: true }).then(
+            () => 'ok',
+            (e: CountersignError) => `${e.code}:${String(e.details.hubCode)}`,
+          ),
+        );
       }
       expect(codes).to.deep.equal(['ok', 'ok', 'PROTOCOL:RATE_LIMITED']);
     } finally {

@@ -11,7 +11,18 @@ import { registerSite } from '../../lib/site/register.js';
 import { storeBackend } from '../../lib/site/site-backend.js';
 import { openStore } from '../../lib/node/trust-store.js';
 import { NEW_TREE } from '../support/fixtures.js';
-import { bundleBytes, labConfig, makeLab, realWorker, requireOwner, startHarness, treeListing, writeBundle, type Harness, type Lab } from '../installer/daemon-support.js';
+import {
+  bundleBytes,
+  labConfig,
+  makeLab,
+  realWorker,
+  requireOwner,
+  startHarness,
+  treeListing,
+  writeBundle,
+  type Harness,
+  type Lab,
+} from '../installer/daemon-support.js';
 import { startHub, type Hub } from './support.js';
 
 describe('distribution: a polling site installs through the installer daemon', function () {
@@ -25,14 +36,16 @@ describe('distribution: a polling site installs through the installer daemon', f
     if (lab) rmSync(lab.base, { recursive: true, force: true });
   });
 
-  it('polls, verifies, submits to the daemon socket; the daemon\'s worker applies it as the site owner', async function () {
+  it("polls, verifies, submits to the daemon socket; the daemon's worker applies it as the site owner", async function () {
     lab = await makeLab(requireOwner(this), ['alpha']);
     h = await startHarness(labConfig(lab), lab, { worker: realWorker() });
     const bundle = writeBundle(lab, 'release.bundle', bundleBytes(lab));
     hub = await startHub({ policyBytes: lab.generation.bytes, bundle });
     const { root, store } = lab.sites.alpha!;
     await registerSite({ hub: hub.url, endpoint: null, storeDir: store, allowPrivate: true });
-    const agent = new SiteAgent(storeBackend({ storeDir: store, installer: { kind: 'daemon', socket: lab.socket, site: 'alpha' }, minRisk: null }), { minRisk: null });
+    const agent = new SiteAgent(storeBackend({ storeDir: store, installer: { kind: 'daemon', socket: lab.socket, site: 'alpha' }, minRisk: null }), {
+      minRisk: null,
+    });
     const spool = join(lab.base, 'site-spool');
     mkdirSync(spool, { mode: 0o700 });
     const result = await pollHub({ credentials: await readCredentials(store), agent, spoolDir: spool, maxBundleBytes: 1 << 26, allowPrivate: true });

@@ -35,7 +35,14 @@ async function siteEndpoint(): Promise<{ server: Listening; base: URL }> {
   let handler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   const server = await listen((req, res) => handler!(req, res), { host: '127.0.0.1', port: 0 });
   const endpoint = new URL(`http://127.0.0.1:${server.port}/countersign`);
-  handler = siteRequestHandler({ endpoint, credentials: async () => creds, agent: {} as SiteAgent, spoolDir: tempDir(), maxBundleBytes: 1024, nonces: new NonceCache() });
+  handler = siteRequestHandler({
+    endpoint,
+    credentials: async () => creds,
+    agent: {} as SiteAgent,
+    spoolDir: tempDir(),
+    maxBundleBytes: 1024,
+    nonces: new NonceCache(),
+  });
   return { server, base: new URL(`${endpoint.href}/`) };
 }
 
@@ -46,7 +53,7 @@ describe('distribution: the Hawk HTTP client', function () {
     for (const s of servers) await s.close();
   });
 
-  it('corrects its clock from the peer\'s signed stale-timestamp answer and retries once', async () => {
+  it("corrects its clock from the peer's signed stale-timestamp answer and retries once", async () => {
     const { server, base } = await siteEndpoint();
     servers.push(server);
     const peer: Peer = { base, creds, allowPrivate: true, clockOffsetMs: -10 * 60_000 };
@@ -66,7 +73,7 @@ describe('distribution: the Hawk HTTP client', function () {
     expect(peer.clockOffsetMs ?? 0).to.equal(0);
   });
 
-  it('gives up on a peer that trickles its answer, at the call\'s deadline (UNREACHABLE)', async () => {
+  it("gives up on a peer that trickles its answer, at the call's deadline (UNREACHABLE)", async () => {
     const timers: NodeJS.Timeout[] = [];
     const slow = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': 1000 });
@@ -75,7 +82,9 @@ describe('distribution: the Hawk HTTP client', function () {
     });
     servers.push(slow);
     const started = Date.now();
-    const code = await rejectionCode(hawkCall({ base: new URL(`http://127.0.0.1:${slow.port}/`), creds, allowPrivate: true, timeoutMs: 600 }, 'POST', 'x', HELLO, { maxResponseBytes: 4096 }));
+    const code = await rejectionCode(
+      hawkCall({ base: new URL(`http://127.0.0.1:${slow.port}/`), creds, allowPrivate: true, timeoutMs: 600 }, 'POST', 'x', HELLO, { maxResponseBytes: 4096 }),
+    );
     for (const t of timers) clearInterval(t);
     expect(code).to.equal('UNREACHABLE');
     expect(Date.now() - started).to.be.lessThan(3_000);
@@ -87,7 +96,9 @@ describe('distribution: the Hawk HTTP client', function () {
       res.end(Buffer.alloc(200 * 1024, 0x20));
     });
     servers.push(big);
-    const code = await rejectionCode(hawkCall({ base: new URL(`http://127.0.0.1:${big.port}/`), creds, allowPrivate: true }, 'GET', 'x', undefined, { maxResponseBytes: 1 << 26 }));
+    const code = await rejectionCode(
+      hawkCall({ base: new URL(`http://127.0.0.1:${big.port}/`), creds, allowPrivate: true }, 'GET', 'x', undefined, { maxResponseBytes: 1 << 26 }),
+    );
     expect(code).to.equal('TOO_LARGE');
   });
 
@@ -101,11 +112,22 @@ describe('distribution: the Hawk HTTP client', function () {
       const dir = tempDir();
       const outcomes: string[] = [];
       for (let i = 0; i < 20; i++) {
-        const call = hawkCall({ base: new URL(`${hub.url.href}v1/`), creds: site, allowPrivate: true, agents: { http: agent } }, 'GET', 'bundles/drupal-core-10.2.4', undefined, {
-          maxResponseBytes: 1 << 26,
-          responseFile: join(dir, `${i}.bundle`),
-        });
-        outcomes.push(await call.then(() => 'ok', (err: CountersignError) => err.code));
+        const call = hawkCall(
+          { base: new URL(`${hub.url.href}v1/`), creds: site, allowPrivate: true, agents: { http: agent } },
+          'GET',
+          'bundles/drupal-core-10.2.4',
+          undefined,
+          {
+            maxResponseBytes: 1 << 26,
+            responseFile: join(dir, `${i}.bundle`),
+          },
+        );
+        outcomes.push(
+          await call.then(
+            () => 'ok',
+            (err: CountersignError) => err.code,
+          ),
+        );
       }
       expect(outcomes.filter((o) => o !== 'ok')).to.deep.equal([]);
     } finally {
@@ -126,7 +148,9 @@ describe('distribution: the Hawk HTTP client', function () {
     servers.push(elsewhere, redirecting);
     const store = join(tempDir(), 'trust');
     await initStore(store, envelopeBytes(makePolicy().signed), { now: new Date() });
-    const code = await rejectionCode(registerSite({ hub: new URL(`http://127.0.0.1:${redirecting.port}/`), endpoint: null, storeDir: store, allowPrivate: true }));
+    const code = await rejectionCode(
+      registerSite({ hub: new URL(`http://127.0.0.1:${redirecting.port}/`), endpoint: null, storeDir: store, allowPrivate: true }),
+    );
     expect(code).to.equal('UNREACHABLE');
     expect(seen).to.deep.equal([]);
     expect(existsSync(credentialsPath(store))).to.equal(false);

@@ -53,7 +53,13 @@ describe('distribution: hub status and the push summary say who is still exposed
     let report = (await campaignReport(h.registry, summary.campaign))!;
     expect(report.polling).to.include({ total: 2, seen: 0, unseen: 2 });
 
-    await pollHub({ credentials: await readCredentials(polling.store), agent: polling.agent, spoolDir: polling.spool, maxBundleBytes: 1 << 26, allowPrivate: true });
+    await pollHub({
+      credentials: await readCredentials(polling.store),
+      agent: polling.agent,
+      spoolDir: polling.spool,
+      maxBundleBytes: 1 << 26,
+      allowPrivate: true,
+    });
     report = (await campaignReport(h.registry, summary.campaign))!;
     expect(report.polling).to.include({ total: 2, seen: 1, unseen: 1 });
     const seen = report.polling.sites.find((s) => s.site === a.site)!;

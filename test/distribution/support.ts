@@ -37,7 +37,10 @@ export interface Hub {
   close(): Promise<void>;
 }
 
-export async function startHub(release: Pick<Release, 'policyBytes' | 'bundle'>, opts: { db?: string; allowPrivate?: boolean; registrationsPerAddress?: number } = {}): Promise<Hub> {
+export async function startHub(
+  release: Pick<Release, 'policyBytes' | 'bundle'>,
+  opts: { db?: string; allowPrivate?: boolean; registrationsPerAddress?: number } = {},
+): Promise<Hub> {
   const dir = tempDir('countersign-hub-');
   const store = join(dir, 'trust');
   await initStore(store, release.policyBytes, { now: new Date() });
@@ -84,7 +87,10 @@ export interface Site {
 }
 
 /** A drupal 10.2.3 site with a trust store and a running endpoint (not yet registered). */
-export async function startSite(release: Release, opts: { installer?: 'in-process' | 'inbox'; minRisk?: RiskLevel | null; installed?: string } = {}): Promise<Site> {
+export async function startSite(
+  release: Release,
+  opts: { installer?: 'in-process' | 'inbox'; minRisk?: RiskLevel | null; installed?: string } = {},
+): Promise<Site> {
   const dir = tempDir('countersign-site-');
   const root = writeSite(join(dir, 'www', 'site'), OLD);
   const store = join(dir, 'trust');
@@ -93,7 +99,9 @@ export async function startSite(release: Release, opts: { installer?: 'in-proces
   mkdirSync(spool, { mode: 0o700 });
   const installer: SiteInstaller = opts.installer === 'inbox' ? { kind: 'inbox', dir: join(dir, 'inbox') } : { kind: 'in-process', site: root };
   const events: Array<Record<string, unknown>> = [];
-  const agent = new SiteAgent(storeBackend({ storeDir: store, installer, minRisk: opts.minRisk ?? null, log: (e) => events.push(e) }), { minRisk: opts.minRisk ?? null });
+  const agent = new SiteAgent(storeBackend({ storeDir: store, installer, minRisk: opts.minRisk ?? null, log: (e) => events.push(e) }), {
+    minRisk: opts.minRisk ?? null,
+  });
   let handler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   const server = await listen((req, res) => handler!(req, res), { host: '127.0.0.1', port: 0 });
   const endpoint = new URL(`http://127.0.0.1:${server.port}/countersign`);

@@ -50,7 +50,14 @@ describe('installer apply: the three phases', function () {
     expect(readFileSync(join(s.dir, 'www', 'post-ran'), 'utf8'), 'the post step ran in the site root').to.equal(s.site);
     expect(r.post.map((p) => p.exitCode)).to.deep.equal([0]);
     expect(events.filter((e) => e.event === 'file')).to.have.length(18);
-    expect(events.filter((e) => e.event === 'phase').map((e) => `${e.phase} ${e.status}`)).to.deep.equal(['check start', 'check done', 'files start', 'files done', 'post start', 'post done']);
+    expect(events.filter((e) => e.event === 'phase').map((e) => `${e.phase} ${e.status}`)).to.deep.equal([
+      'check start',
+      'check done',
+      'files start',
+      'files done',
+      'post start',
+      'post done',
+    ]);
   });
 
   it('the state directory sits beside the site, mode 0700, and holds nothing of the release once done', async () => {
@@ -77,7 +84,10 @@ describe('installer apply: the three phases', function () {
     expect(post.phases).to.deep.equal(['post']);
     expect(post.post.map((p) => p.ok)).to.deep.equal([true]);
     const again = await rejectionOf(applyBundle(s.release.bundle, opts));
-    expect((again as VerificationError).reasons.map((r) => r.code), 'the same release again').to.deep.equal(['NOT_APPLICABLE', 'ROLLBACK']);
+    expect(
+      (again as VerificationError).reasons.map((r) => r.code),
+      'the same release again',
+    ).to.deep.equal(['NOT_APPLICABLE', 'ROLLBACK']);
   });
 
   it('--phase files without a check first re-runs the check', async () => {
@@ -87,13 +97,16 @@ describe('installer apply: the three phases', function () {
     expect(snapshot(s.site)).to.deep.equal(newSnap);
   });
 
-  it('with --policy, the installed version is read from the site\'s version file; --installed overrides it', async () => {
+  it("with --policy, the installed version is read from the site's version file; --installed overrides it", async () => {
     const s = await makeSetup();
     const trusted = loadTrustedPolicy(s.release.policyBytes);
     const dry = await applyBundle(s.release.bundle, { site: s.site, trusted, now: NOW, dryRun: true });
     expect(dry.from).to.equal('10.2.3');
     expect(dry.detected).to.deep.equal({ path: 'core/lib/Drupal.php', version: '10.2.3' });
-    expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, now: NOW, installed: '10.2.2', dryRun: true }))).code, 'told 10.2.2').to.equal('NOT_APPLICABLE');
+    expect(
+      (await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, now: NOW, installed: '10.2.2', dryRun: true }))).code,
+      'told 10.2.2',
+    ).to.equal('NOT_APPLICABLE');
     const r = await applyBundle(s.release.bundle, { site: s.site, trusted, now: NOW });
     expect(r.phases).to.deep.equal(['check', 'files', 'post']);
     expect(snapshot(s.site)).to.deep.equal(newSnap);
@@ -205,7 +218,12 @@ describe('installer apply: locally modified files', function () {
     expect(err).to.be.instanceOf(InstallError);
     expect(err.code).to.equal('LOCAL_CHANGES');
     const files = err.details.files as Array<{ path: string; found: string | null }>;
-    expect(files.map((f) => f.path)).to.deep.equal(['README.txt', 'core/includes/legacy.inc', 'core/modules/old/old.module', 'core/modules/system/system.module']);
+    expect(files.map((f) => f.path)).to.deep.equal([
+      'README.txt',
+      'core/includes/legacy.inc',
+      'core/modules/old/old.module',
+      'core/modules/system/system.module',
+    ]);
     expect(files.find((f) => f.path === 'core/includes/legacy.inc')!.found).to.equal(null);
     expect(err.message).to.contain('README.txt').and.to.contain('core/modules/system/system.module');
     expect(snapshot(s.site)).to.deep.equal(before);
@@ -226,13 +244,21 @@ describe('installer apply: locally modified files', function () {
     expect(after['core/includes/legacy.inc']).to.equal(undefined);
     expect(after['core/modules/old'], 'a directory holding a kept file stays').to.equal('dir 0755');
     expect(after['core/modules/old/old.info.yml']).to.equal(undefined);
-    for (const changed of ['core/lib/Drupal.php', 'core/includes/bootstrap.inc', 'core/scripts/update.sh', 'sites/default/settings.php']) expect(after[changed], changed).to.equal(newSnap[changed]);
+    for (const changed of ['core/lib/Drupal.php', 'core/includes/bootstrap.inc', 'core/scripts/update.sh', 'sites/default/settings.php'])
+      expect(after[changed], changed).to.equal(newSnap[changed]);
     // The kept files may be where the fix is: the site is not at 10.2.4, and the store says so.
     const entry = (await openStore(s.store)).state.installed['drupal/core']!;
     expect(entry).to.deep.include({ version: '10.2.3', highest: '10.2.3' });
     expect(entry.partial).to.deep.include({ version: '10.2.4', kept: KEPT });
     // So the release is still offered to this site (what it reports installed is 10.2.3).
-    const offer = { name: 'drupal-core-10.2.4', product: 'drupal', component: 'core', version: '10.2.4', appliesTo: ['10.2.3'], risk: null } as unknown as IndexEntry;
+    const offer = {
+      name: 'drupal-core-10.2.4',
+      product: 'drupal',
+      component: 'core',
+      version: '10.2.4',
+      appliesTo: ['10.2.3'],
+      risk: null,
+    } as unknown as IndexEntry;
     const installed = await storeBackend({ storeDir: s.store, installer: { kind: 'inbox', dir: join(s.dir, 'inbox') }, minRisk: null }).installed();
     expect(nextWanted([offer], installed, { minRisk: null, asked: new Set() })?.name).to.equal('drupal-core-10.2.4');
     // A full install later (or trust record after merging by hand) clears it.
@@ -258,7 +284,11 @@ describe('installer apply: locally modified files', function () {
 
   it('a crash after the commit record keeps the kept files in the journal: recovery records the install as partial too', async () => {
     const s = await modifiedSite(LESS_CRITICAL);
-    const hooks = { point: (_n: number, label: string) => { if (label === 'logged commit') throw Object.assign(new Error('EIO: injected'), { code: 'EIO' }); } };
+    const hooks = {
+      point: (_n: number, label: string) => {
+        if (label === 'logged commit') throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+      },
+    };
     await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, keepLocal: true, hooks }));
     expect(readFileSync(join(s.stateDir, 'journal'), 'utf8')).to.contain('"kept":["README.txt"');
     await recoverSite(s.site, { store: s.store, now: NOW });
@@ -302,7 +332,11 @@ describe('installer apply: a failure in the middle of the commit rolls back', fu
           site: s.site,
           store: s.store,
           now: NOW,
-          hooks: { point: (n) => { if (n === k) throw Object.assign(new Error('injected'), { code: 'EIO' }); } },
+          hooks: {
+            point: (n) => {
+              if (n === k) throw Object.assign(new Error('injected'), { code: 'EIO' });
+            },
+          },
         }),
       );
       const label = `k=${k} (${labels[k - 1]})`;
@@ -352,7 +386,11 @@ describe('installer apply: a failure in the middle of the commit rolls back', fu
         site: s.site,
         store: s.store,
         now: NOW,
-        hooks: { point: (_n, label) => { if (label === 'journal begin') writeFileSync(join(s.site, 'core/scripts/cron.sh'), '#!/bin/sh\n# edited meanwhile\n'); } },
+        hooks: {
+          point: (_n, label) => {
+            if (label === 'journal begin') writeFileSync(join(s.site, 'core/scripts/cron.sh'), '#!/bin/sh\n# edited meanwhile\n');
+          },
+        },
       }),
     );
     expect(err.code).to.equal('COMMIT_FAILED');
@@ -505,7 +543,7 @@ describe('installer apply: one job per site, anywhere the operator puts the stat
     expect(snapshot(s.site)).to.deep.equal(newSnap);
   });
 
-  it('--state-dir puts the state elsewhere on the site\'s file system; recover finds it there', async () => {
+  it("--state-dir puts the state elsewhere on the site's file system; recover finds it there", async () => {
     const s = await makeSetup();
     const stateDir = join(s.dir, 'var', 'countersign-site');
     mkdirSync(join(s.dir, 'var'));
@@ -515,7 +553,11 @@ describe('installer apply: one job per site, anywhere the operator puts the stat
       now: NOW,
       stateDir,
       phase: 'files',
-      hooks: { point: (_n, label) => { if (label === 'logged step 6: modify core/includes/bootstrap.inc') throw Object.assign(new Error('disk error'), { code: 'EIO' }); } },
+      hooks: {
+        point: (_n, label) => {
+          if (label === 'logged step 6: modify core/includes/bootstrap.inc') throw Object.assign(new Error('disk error'), { code: 'EIO' });
+        },
+      },
     }).catch((e: unknown) => e as CountersignError);
     expect((r as CountersignError).code).to.equal('COMMIT_FAILED');
     expect(existsSync(s.stateDir), 'nothing beside the site').to.equal(false);
@@ -535,7 +577,11 @@ describe('installer apply: the trust store decides what is installed', function 
         site: s.site,
         store: relative(process.cwd(), s.store),
         now: NOW,
-        hooks: { point: (_n, label) => { if (label === 'logged commit') throw Object.assign(new Error('disk error'), { code: 'EIO' }); } },
+        hooks: {
+          point: (_n, label) => {
+            if (label === 'logged commit') throw Object.assign(new Error('disk error'), { code: 'EIO' });
+          },
+        },
       }),
     );
     expect(err.code).to.equal('FINISH_FAILED');
@@ -575,12 +621,18 @@ describe('installer apply: a release for another product or component is WRONG_T
     expect((await rejectionOf(applyBundle(release.bundle, { site, trusted, now: NOW }))).code).to.equal('WRONG_TARGET');
   });
 
-  it('with a store that records both products, the site\'s version file still says which one this tree is', async () => {
+  it("with a store that records both products, the site's version file still says which one this tree is", async () => {
     const dir = tempDir();
     const release = makeBundle(dir, { edit: (m) => ({ ...m, product: 'wordpress' }) });
     const site = writeSite(join(dir, 'www', 'site'), OLD);
     const store = join(dir, 'store');
-    await initStore(store, release.policyBytes, { now: NOW, installed: [{ product: 'drupal', component: 'core', version: '10.2.3' }, { product: 'wordpress', component: 'core', version: '10.2.3' }] });
+    await initStore(store, release.policyBytes, {
+      now: NOW,
+      installed: [
+        { product: 'drupal', component: 'core', version: '10.2.3' },
+        { product: 'wordpress', component: 'core', version: '10.2.3' },
+      ],
+    });
     const err = await rejectionOf(applyBundle(release.bundle, { site, store, now: NOW }));
     expect(reasonCodes(err)).to.deep.equal(['WRONG_TARGET']);
     expect(snapshot(site)).to.deep.equal(oldSnap);
@@ -589,9 +641,21 @@ describe('installer apply: a release for another product or component is WRONG_T
   it('checks --product and --component as given, and refuses (TARGET_UNKNOWN) when neither they nor a version file say what the site is', async () => {
     const s = await makeSetup();
     const trusted = loadTrustedPolicy(s.release.policyBytes);
-    expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', product: 'backdrop', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
-    expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', component: 'views', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
-    const ok = await applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', product: 'drupal', component: 'core', now: NOW, dryRun: true });
+    expect(
+      (await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', product: 'backdrop', now: NOW, dryRun: true }))).code,
+    ).to.equal('WRONG_TARGET');
+    expect(
+      (await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', component: 'views', now: NOW, dryRun: true }))).code,
+    ).to.equal('WRONG_TARGET');
+    const ok = await applyBundle(s.release.bundle, {
+      site: s.site,
+      trusted,
+      installed: '10.2.3',
+      product: 'drupal',
+      component: 'core',
+      now: NOW,
+      dryRun: true,
+    });
     expect(ok.dryRun).to.equal(true);
     rmSync(join(s.site, 'core', 'lib', 'Drupal.php'));
     const unknown = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, installed: '10.2.3', now: NOW, dryRun: true }));
@@ -599,7 +663,7 @@ describe('installer apply: a release for another product or component is WRONG_T
     expect((unknown.details.problems as Array<{ code: string }>).map((p) => p.code)).to.deep.equal(['TARGET_UNKNOWN']);
   });
 
-  it('a module release is checked against the module directory\'s own version file', async () => {
+  it("a module release is checked against the module directory's own version file", async () => {
     const base: Tree = { 'views.info.yml': "name: Views\nversion: '8.x-3.1'\n", 'views.module': '<?php // 3.1\n' };
     const source: Tree = { 'views.info.yml': "name: Views\nversion: '8.x-3.2'\n", 'views.module': '<?php // 3.2\n' };
     const dir = tempDir();
@@ -609,8 +673,15 @@ describe('installer apply: a release for another product or component is WRONG_T
     expect((await applyBundle(release.bundle, { site, trusted, now: NOW, dryRun: true })).component).to.equal('views');
     // The same release pointed at a core tree, or at a WordPress plugin called views: not this site.
     const core = writeSite(join(dir, 'www', 'core'), { ...OLD, ...base });
-    expect((await rejectionOf(applyBundle(release.bundle, { site: core, trusted, installed: '8.x-3.1', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
-    const plugin = writeSite(join(dir, 'www', 'plugin'), { 'views.php': '<?php\n/*\n * Plugin Name: Views\n * Version: 8.x-3.1\n */\n', 'views.module': '<?php // 3.1\n' });
-    expect((await rejectionOf(applyBundle(release.bundle, { site: plugin, trusted, installed: '8.x-3.1', now: NOW, dryRun: true }))).code).to.equal('WRONG_TARGET');
+    expect((await rejectionOf(applyBundle(release.bundle, { site: core, trusted, installed: '8.x-3.1', now: NOW, dryRun: true }))).code).to.equal(
+      'WRONG_TARGET',
+    );
+    const plugin = writeSite(join(dir, 'www', 'plugin'), {
+      'views.php': '<?php\n/*\n * Plugin Name: Views\n * Version: 8.x-3.1\n */\n',
+      'views.module': '<?php // 3.1\n',
+    });
+    expect((await rejectionOf(applyBundle(release.bundle, { site: plugin, trusted, installed: '8.x-3.1', now: NOW, dryRun: true }))).code).to.equal(
+      'WRONG_TARGET',
+    );
   });
 });

@@ -14,7 +14,17 @@ describe('countersign apply / recover (CLI)', function () {
   it('apply --help documents the phases, the state directory and the interface for programs', async () => {
     const r = await runCli(['apply', '--help']);
     expect(r.code).to.equal(0);
-    for (const text of ['/dev/stdin', '--progress', '--json', 'Exit codes', 'LOCAL_CHANGES', 'COMMIT_FAILED', 'NEEDS_ATTENTION', '.countersign-SITENAME', 'recover --site DIR --clear']) {
+    for (const text of [
+      '/dev/stdin',
+      '--progress',
+      '--json',
+      'Exit codes',
+      'LOCAL_CHANGES',
+      'COMMIT_FAILED',
+      'NEEDS_ATTENTION',
+      '.countersign-SITENAME',
+      'recover --site DIR --clear',
+    ]) {
       expect(r.stdout, text).to.contain(text);
     }
     expect(r.stdout, 'test-only fault hooks').not.to.match(/COUNTERSIGN_TEST_/);
@@ -105,7 +115,10 @@ describe('countersign apply / recover (CLI)', function () {
       expect(child.code, child.stderr).to.equal(0);
       expect(child.stdout.trimEnd().split('\n')).to.have.length(1);
       expect(JSON.parse(child.stdout)).to.include({ ok: true, to: '10.2.4' });
-      const events = child.stderr.trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string });
+      const events = child.stderr
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { event: string });
       expect(events.every((e) => typeof e.event === 'string')).to.equal(true);
       expect(events.filter((e) => e.event === 'file')).to.have.length(18);
       expect(events.map((e) => e.event)).to.include.members(['phase', 'verified', 'plan', 'staged', 'committed']);

@@ -9,7 +9,21 @@ import { join } from 'node:path';
 import { applyBundle } from '../../lib/installer/apply.js';
 import { recoverSite } from '../../lib/installer/recover.js';
 import { openStore } from '../../lib/node/trust-store.js';
-import { expectedSnapshot, makeBundle, makeStore, NEW, NOW, OLD, pool, runChild, snapshot, tempDir, writeSite, type Release, type Snapshot } from './support.js';
+import {
+  expectedSnapshot,
+  makeBundle,
+  makeStore,
+  NEW,
+  NOW,
+  OLD,
+  pool,
+  runChild,
+  snapshot,
+  tempDir,
+  writeSite,
+  type Release,
+  type Snapshot,
+} from './support.js';
 
 const CONCURRENCY = 2;
 
@@ -50,7 +64,12 @@ describe('installer: a crash at every journal step leaves the old release or the
 
   it('the update has the shape the test needs: adds in new directories, modifies, a mode change, deletes emptying a directory, the version file last', () => {
     const ops = release.manifest.files.map((f) => `${f.op} ${f.path}`);
-    expect(ops).to.include.members(['add core/modules/new/src/Controller/NewController.php', 'delete core/modules/old/old.module', 'modify sites/default/settings.php', 'modify core/lib/Drupal.php']);
+    expect(ops).to.include.members([
+      'add core/modules/new/src/Controller/NewController.php',
+      'delete core/modules/old/old.module',
+      'modify sites/default/settings.php',
+      'modify core/lib/Drupal.php',
+    ]);
     expect(release.manifest.versionFile).to.equal('core/lib/Drupal.php');
     const logged = labels.filter((l) => l.startsWith('logged step'));
     expect(logged.at(-2)).to.match(/modify core\/lib\/Drupal\.php$/);
@@ -63,9 +82,12 @@ describe('installer: a crash at every journal step leaves the old release or the
     const outcomes = await pool(
       cases.map((k) => async () => {
         const s = await freshSite(join(dir, `k${k}`));
-        const child = await runChild(['apply', release.bundle, '--site', s.site, '--store', s.store, '--phase', 'files', '--json', '--now', NOW.toISOString()], {
-          env: { COUNTERSIGN_TEST_CRASH_AT_STEP: String(k) },
-        });
+        const child = await runChild(
+          ['apply', release.bundle, '--site', s.site, '--store', s.store, '--phase', 'files', '--json', '--now', NOW.toISOString()],
+          {
+            env: { COUNTERSIGN_TEST_CRASH_AT_STEP: String(k) },
+          },
+        );
         const crashed = child.signal === 'SIGKILL';
         if (!crashed && !(k > labels.length && child.code === 0)) {
           throw new Error(`k=${k}: the child neither crashed nor finished: exit ${child.code} ${child.signal}\n${child.stdout}\n${child.stderr}`);

@@ -8,7 +8,19 @@ import type { ProgressLine } from '../../lib/installer/daemon/protocol.js';
 import { openStore, recordInstall } from '../../lib/node/trust-store.js';
 import { runCli } from '../support/cli.js';
 import { BASE_TREE, NEW_TREE } from '../support/fixtures.js';
-import { bundleBytes, isRoot, labConfig, makeLab, realWorker, requireOwner, startHarness, treeListing, writeBundle, type Harness, type Lab } from './daemon-support.js';
+import {
+  bundleBytes,
+  isRoot,
+  labConfig,
+  makeLab,
+  realWorker,
+  requireOwner,
+  startHarness,
+  treeListing,
+  writeBundle,
+  type Harness,
+  type Lab,
+} from './daemon-support.js';
 
 const expectedTree = (tree: Record<string, string | { content: string }>) =>
   Object.fromEntries(Object.entries(tree).map(([path, spec]) => [path, typeof spec === 'string' ? spec : spec.content]));
@@ -36,7 +48,7 @@ describe('installer daemon with the real worker (countersign apply)', function (
     rmSync(lab.base, { recursive: true, force: true });
   });
 
-  it('a release for another product is WRONG_TARGET in the worker, even when the store records that product too: the site\'s version file says what the tree is', async () => {
+  it("a release for another product is WRONG_TARGET in the worker, even when the store records that product too: the site's version file says what the tree is", async () => {
     h = await startHarness(labConfig(lab), lab, { worker: realWorker() });
     const { root, store } = lab.sites.alpha!;
     await recordInstall(store, 'wordpress', 'core', '10.2.3');
@@ -46,12 +58,17 @@ describe('installer daemon with the real worker (countersign apply)', function (
     expect(files(root)).to.deep.equal(before);
   });
 
-  it('applies a good bundle as the site owner: the client gets the worker\'s progress and result, the tree is the new release, owned by the owner', async () => {
+  it("applies a good bundle as the site owner: the client gets the worker's progress and result, the tree is the new release, owned by the owner", async () => {
     h = await startHarness(labConfig(lab), lab, { worker: realWorker(), recover: true });
     const { root, store } = lab.sites.alpha!;
     const bytes = bundleBytes(lab, { postUpdate: [['/usr/bin/touch', 'post-update-ran']] });
     const progress: ProgressLine[] = [];
-    const final = await submitBundle({ socket: lab.socket, site: 'alpha', bundle: writeBundle(lab, 'good.bundle', bytes), onProgress: (p) => progress.push(p) });
+    const final = await submitBundle({
+      socket: lab.socket,
+      site: 'alpha',
+      bundle: writeBundle(lab, 'good.bundle', bytes),
+      onProgress: (p) => progress.push(p),
+    });
     expect(final, JSON.stringify(final)).to.include({ ok: true, exit: 0, site: 'alpha' });
     const result = final.result as Record<string, unknown>;
     expect(result).to.include({ ok: true, product: 'drupal', component: 'core', to: '10.2.4' });
@@ -72,7 +89,7 @@ describe('installer daemon with the real worker (countersign apply)', function (
     expect(readdirSync(lab.outside)).to.deep.equal(['keep.txt']);
   });
 
-  it('answers the worker\'s refusal (LOCAL_CHANGES) with exit 1, and the tree is untouched', async () => {
+  it("answers the worker's refusal (LOCAL_CHANGES) with exit 1, and the tree is untouched", async () => {
     h = await startHarness(labConfig(lab), lab, { worker: realWorker() });
     const { root } = lab.sites.alpha!;
     writeFileSync(join(root, 'core/bootstrap.inc'), '<?php // patched by hand\n');

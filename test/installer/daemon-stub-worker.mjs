@@ -12,7 +12,17 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } 
 const [command, ...rest] = process.argv.slice(2);
 const control = existsSync('.stub-control.json') ? JSON.parse(readFileSync('.stub-control.json', 'utf8')) : {};
 const start = Date.now();
-const record = { command, argv: process.argv.slice(2), uid: process.getuid(), gid: process.getgid(), euid: process.geteuid(), groups: groupsLine(), cwd: process.cwd(), env: { ...process.env }, start };
+const record = {
+  command,
+  argv: process.argv.slice(2),
+  uid: process.getuid(),
+  gid: process.getgid(),
+  euid: process.geteuid(),
+  groups: groupsLine(),
+  cwd: process.cwd(),
+  env: { ...process.env },
+  start,
+};
 
 if (command === 'apply') {
   const bytes = readFileSync('/dev/stdin');
@@ -36,13 +46,23 @@ if (command === 'apply' && control.noResult) {
   process.exit(control.exit ?? 0);
 }
 const exit = command === 'apply' ? (control.exit ?? 0) : 0;
-const result = command === 'apply' ? (control.result ?? { ok: exit === 0, ...(exit !== 0 && { code: 'STUB_FAILED', message: 'the stub was told to fail' }) }) : { ok: true, recovered: false };
+const result =
+  command === 'apply'
+    ? (control.result ?? { ok: exit === 0, ...(exit !== 0 && { code: 'STUB_FAILED', message: 'the stub was told to fail' }) })
+    : { ok: true, recovered: false };
 process.stdout.write(JSON.stringify({ ...result, stub: true, argv: rest, ...(control.bigResult && { pad: 'y'.repeat(control.bigResult) }) }) + '\n');
 process.exitCode = exit;
 
 function groupsLine() {
   try {
-    return readFileSync('/proc/self/status', 'utf8').match(/^Groups:(.*)$/m)?.[1].trim().split(/\s+/).filter(Boolean).map(Number) ?? null;
+    return (
+      readFileSync('/proc/self/status', 'utf8')
+        .match(/^Groups:(.*)$/m)?.[1]
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number) ?? null
+    );
   } catch {
     return null;
   }

@@ -107,7 +107,9 @@ export function chownTree(path: string, owner: Owner): void {
 }
 
 export function labConfig(lab: Lab, extra: Record<string, unknown> = {}): InstallerConfig {
-  const sites = Object.fromEntries(Object.entries(lab.sites).map(([name, s]) => [name, { root: s.root, store: s.store, user: lab.owner.uid, group: lab.owner.gid }]));
+  const sites = Object.fromEntries(
+    Object.entries(lab.sites).map(([name, s]) => [name, { root: s.root, store: s.store, user: lab.owner.uid, group: lab.owner.gid }]),
+  );
   return resolveInstallerConfig({ spool: lab.spool, idleTimeoutMs: 5000, ...extra, sites });
 }
 
@@ -201,7 +203,11 @@ export interface RawAnswer {
 }
 
 /** Sends raw bytes (header and body as given) and collects every line of the answer. */
-export function rawRequest(socket: string, chunks: Array<Buffer | string>, opts: { end?: boolean; timeoutMs?: number; stopAt?: (p: ProgressLine) => boolean } = {}): Promise<RawAnswer> {
+export function rawRequest(
+  socket: string,
+  chunks: Array<Buffer | string>,
+  opts: { end?: boolean; timeoutMs?: number; stopAt?: (p: ProgressLine) => boolean } = {},
+): Promise<RawAnswer> {
   return new Promise((resolveAnswer, reject) => {
     const started = Date.now();
     const client = createConnection(socket);
@@ -225,7 +231,13 @@ export function rawRequest(socket: string, chunks: Array<Buffer | string>, opts:
       text += d.toString('utf8');
       // The final line is the last thing the daemon says; a client that is still sending stops there.
       const stop = (value: unknown) => isFinalLine(value) || (opts.stopAt !== undefined && opts.stopAt(value as ProgressLine));
-      if (text.split('\n').slice(0, -1).some((l) => stop(JSON.parse(l)))) client.destroy();
+      if (
+        text
+          .split('\n')
+          .slice(0, -1)
+          .some((l) => stop(JSON.parse(l)))
+      )
+        client.destroy();
     });
     client.on('error', () => undefined);
     client.on('close', () => {

@@ -81,7 +81,7 @@ describe('installer daemon', function () {
       expect(statSync(lab.spool).mode & 0o777).to.equal(0o700);
     });
 
-    it('answers with the worker\'s own failure code and exit status, and WORKER_FAILED when it gives no result', async () => {
+    it("answers with the worker's own failure code and exit status, and WORKER_FAILED when it gives no result", async () => {
       h = await startHarness(labConfig(lab), lab);
       const path = writeBundle(lab, 'good.bundle', bundleBytes(lab));
       stubControl(lab.sites.alpha!.root, { exit: 1, result: { ok: false, code: 'LOCAL_CHANGES', message: '2 files were changed locally' } });
@@ -98,19 +98,50 @@ describe('installer daemon', function () {
       h = await startHarness(labConfig(lab), lab);
       stubControl(lab.sites.alpha!.root, { bigProgress: MAX_PROGRESS_LINE_BYTES, bigResult: 2 * 1024 * 1024 });
       const progress: ProgressLine[] = [];
-      const final = await submitBundle({ socket: lab.socket, site: 'alpha', bundle: writeBundle(lab, 'good.bundle', bundleBytes(lab)), onProgress: (p) => progress.push(p) });
+      const final = await submitBundle({
+        socket: lab.socket,
+        site: 'alpha',
+        bundle: writeBundle(lab, 'good.bundle', bundleBytes(lab)),
+        onProgress: (p) => progress.push(p),
+      });
       expect(final).to.include({ ok: true });
       expect(((final.result as Record<string, string>).pad ?? '').length).to.equal(2 * 1024 * 1024);
       expect(progress.filter((p) => p.source === 'worker').map((p) => p.progress.event)).to.deep.equal(['phase', 'phase', 'phase']);
     });
 
-    it('logs what each post-update step ran and printed, from the worker\'s result (ok or POST_UPDATE_FAILED)', async () => {
+    it("logs what each post-update step ran and printed, from the worker's result (ok or POST_UPDATE_FAILED)", async () => {
       h = await startHarness(labConfig(lab), lab);
-      const step = { step: 0, argv: ['drush', 'updb', '-y'], exitCode: 0, signal: null, timedOut: false, spawnError: null, durationMs: 12, stdout: '3 updates\n', stderr: '', ok: true };
+      const step = {
+        step: 0,
+        argv: ['drush', 'updb', '-y'],
+        exitCode: 0,
+        signal: null,
+        timedOut: false,
+        spawnError: null,
+        durationMs: 12,
+        stdout: '3 updates\n',
+        stderr: '',
+        ok: true,
+      };
       const path = writeBundle(lab, 'good.bundle', bundleBytes(lab));
       stubControl(lab.sites.alpha!.root, { result: { ok: true, post: [step] } });
       expect(await submitBundle({ socket: lab.socket, site: 'alpha', bundle: path })).to.include({ ok: true });
-      expect(h.logs.filter((l) => l.event === 'post')).to.deep.equal([{ event: 'post', site: 'alpha', job: h.logs.find((l) => l.event === 'post')!.job, step: 0, argv: step.argv, exitCode: 0, signal: null, timedOut: false, spawnError: null, durationMs: 12, stdout: '3 updates\n', stderr: '' }]);
+      expect(h.logs.filter((l) => l.event === 'post')).to.deep.equal([
+        {
+          event: 'post',
+          site: 'alpha',
+          job: h.logs.find((l) => l.event === 'post')!.job,
+          step: 0,
+          argv: step.argv,
+          exitCode: 0,
+          signal: null,
+          timedOut: false,
+          spawnError: null,
+          durationMs: 12,
+          stdout: '3 updates\n',
+          stderr: '',
+        },
+      ]);
       const failed = { ...step, exitCode: 3, ok: false, stderr: 'table locked\n' };
       stubControl(lab.sites.beta!.root, { exit: 1, result: { ok: false, code: 'POST_UPDATE_FAILED', message: 'step 1 failed', details: { post: [failed] } } });
       expect(await submitBundle({ socket: lab.socket, site: 'beta', bundle: path })).to.include({ ok: false, code: 'POST_UPDATE_FAILED' });
@@ -144,11 +175,13 @@ describe('installer daemon', function () {
       bytes[bytes.length - 600]! ^= 0x01;
       const final = await submitBundle({ socket: lab.socket, site: 'alpha', bundle: writeBundle(lab, 'altered.bundle', bytes) });
       expect(final).to.include({ ok: false, exit: 1 });
-      expect((final.reasons as Array<{ code: string }>).map((r) => r.code)).to.satisfy((codes: string[]) => codes.some((c) => ['DIGEST_MISMATCH', 'ARCHIVE_MALFORMED', 'ENTRY_MISMATCH'].includes(c)));
+      expect((final.reasons as Array<{ code: string }>).map((r) => r.code)).to.satisfy((codes: string[]) =>
+        codes.some((c) => ['DIGEST_MISMATCH', 'ARCHIVE_MALFORMED', 'ENTRY_MISMATCH'].includes(c)),
+      );
       expect(h.applySpawns()).to.equal(0);
     });
 
-    it('verifies against the named site\'s own store: a release another site does not run is WRONG_TARGET there', async () => {
+    it("verifies against the named site's own store: a release another site does not run is WRONG_TARGET there", async () => {
       h = await startHarness(labConfig(lab), lab);
       const plugin = bundleBytes(lab, { component: 'pathauto' });
       const final = await submitBundle({ socket: lab.socket, site: 'beta', bundle: writeBundle(lab, 'plugin.bundle', plugin) });
@@ -296,7 +329,9 @@ describe('installer daemon', function () {
       await h.daemon.close();
       h = undefined;
       // A stale socket: its listener killed (SIGKILL), so nothing unlinked it.
-      const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(lab.socket)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(lab.socket)}, () => console.log('up'))`], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       await new Promise<void>((r) => holder.stdout!.once('data', () => r()));
       holder.kill('SIGKILL');
       await new Promise((r) => holder.once('exit', r));
@@ -341,7 +376,10 @@ describe('installer daemon', function () {
       stubControl(lab.sites.alpha!.root, { sleepMs: 800 });
       stubControl(lab.sites.beta!.root, { sleepMs: 800 });
       const path = writeBundle(lab, 'good.bundle', bundleBytes(lab));
-      const [ra, rb] = await Promise.all([submitBundle({ socket: lab.socket, site: 'alpha', bundle: path }), submitBundle({ socket: lab.socket, site: 'beta', bundle: path })]);
+      const [ra, rb] = await Promise.all([
+        submitBundle({ socket: lab.socket, site: 'alpha', bundle: path }),
+        submitBundle({ socket: lab.socket, site: 'beta', bundle: path }),
+      ]);
       expect(ra.ok && rb.ok).to.equal(true);
       const [x] = stubLog(lab.sites.alpha!.root);
       const [y] = stubLog(lab.sites.beta!.root);
@@ -357,7 +395,10 @@ describe('installer daemon', function () {
       await waitFor(() => events.some((p) => p.progress.event === 'worker'));
       const bytes = readFileSync(path);
       // A client that sends its bundle, sees it queued, and hangs up.
-      const gone = await rawRequest(lab.socket, [header({ site: 'alpha', size: bytes.length }), bytes], { end: false, stopAt: (p) => p.progress.event === 'waiting' });
+      const gone = await rawRequest(lab.socket, [header({ site: 'alpha', size: bytes.length }), bytes], {
+        end: false,
+        stopAt: (p) => p.progress.event === 'waiting',
+      });
       expect(gone.progress.map((p) => p.progress.event)).to.include.members(['received', 'waiting']);
       expect(await running).to.include({ ok: true });
       await waitFor(() => h!.logs.some((l) => l.event === 'dropped'));
@@ -386,14 +427,17 @@ describe('installer daemon', function () {
       // One running job and one waiting: two slow uploads used to hold both places for as long as they trickled.
       h = await startHarness(labConfig(lab, { maxQueue: 1 }), lab);
       const bytes = bundleBytes(lab);
-      const slow = [await stalled(lab.socket, 'alpha', bytes.length, bytes.subarray(0, 100)), await stalled(lab.socket, 'alpha', bytes.length, bytes.subarray(0, 100))];
+      const slow = [
+        await stalled(lab.socket, 'alpha', bytes.length, bytes.subarray(0, 100)),
+        await stalled(lab.socket, 'alpha', bytes.length, bytes.subarray(0, 100)),
+      ];
       await waitFor(() => h!.logs.filter((l) => l.event === 'accepted').length === 2);
       const final = await submitBundle({ socket: lab.socket, site: 'alpha', bundle: writeBundle(lab, 'good.bundle', bytes) });
       expect(final).to.include({ ok: true, exit: 0 });
       for (const s of slow) s.destroy();
     });
 
-    it('bounds the connections per site: idle ones beyond it are refused, and another site\'s submission still goes through', async () => {
+    it("bounds the connections per site: idle ones beyond it are refused, and another site's submission still goes through", async () => {
       h = await startHarness(labConfig(lab, { maxConnections: 8, maxConnectionsPerSite: 2 }), lab);
       const bytes = bundleBytes(lab);
       // Eight connections that name alpha and then say nothing more: only two are kept.
@@ -436,7 +480,12 @@ describe('installer daemon', function () {
       ]);
       expect(stubLog(lab.sites.beta!.root).map((r) => r.command)).to.deep.equal(['recover']);
       expect(stubLog(lab.sites.beta!.root)[0]!.uid).to.equal(lab.owner.uid);
-      expect(h.logs.filter((l) => l.event === 'recover').map((l) => l.site).sort()).to.deep.equal(['alpha', 'beta']);
+      expect(
+        h.logs
+          .filter((l) => l.event === 'recover')
+          .map((l) => l.site)
+          .sort(),
+      ).to.deep.equal(['alpha', 'beta']);
     });
 
     it('refuses what still waits when it stops, lets the running job finish, and removes its socket', async () => {
@@ -457,7 +506,7 @@ describe('installer daemon', function () {
   });
 
   describe('privilege', () => {
-    it('runs the worker as the site owner (uid, gid, no other group): what it writes is the owner\'s, and it cannot reach the spool or outside its rights', async function () {
+    it("runs the worker as the site owner (uid, gid, no other group): what it writes is the owner's, and it cannot reach the spool or outside its rights", async function () {
       if (!isRoot) {
         console.log('      (skipped: not running as root, so the daemon cannot run workers as another user)');
         this.skip();
@@ -513,7 +562,9 @@ describe('installer daemon', function () {
 
     it('installer serve reads its config, serves, and on SIGTERM stops and removes its socket', async () => {
       const config = join(lab.base, 'installer.json');
-      const sites = Object.fromEntries(Object.entries(lab.sites).map(([name, x]) => [name, { root: x.root, store: x.store, user: lab.owner.uid, group: lab.owner.gid }]));
+      const sites = Object.fromEntries(
+        Object.entries(lab.sites).map(([name, x]) => [name, { root: x.root, store: x.store, user: lab.owner.uid, group: lab.owner.gid }]),
+      );
       writeFileSync(config, JSON.stringify({ spool: lab.spool, cli: STUB_WORKER, sites }));
       const serve = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli/main.ts'), 'installer', 'serve', '--socket', lab.socket, '--config', config], {
         cwd: REPO,
@@ -543,13 +594,16 @@ describe('installer daemon', function () {
 describe('installer config', () => {
   const site = { root: '/srv/a', user: 'www-owner', group: 'www-data', store: '/var/lib/countersign/a' };
   const lookup = (db: 'passwd' | 'group', key: string): string[] | undefined => {
-    const passwd: Record<string, string[]> = { 'www-owner': ['www-owner', 'x', '1500', '1500', '', '/home/www-owner', '/bin/sh'], root: ['root', 'x', '0', '0', '', '/root', '/bin/sh'] };
+    const passwd: Record<string, string[]> = {
+      'www-owner': ['www-owner', 'x', '1500', '1500', '', '/home/www-owner', '/bin/sh'],
+      root: ['root', 'x', '0', '0', '', '/root', '/bin/sh'],
+    };
     const group: Record<string, string[]> = { 'www-data': ['www-data', 'x', '33', ''], other: ['other', 'x', '34', ''], root: ['root', 'x', '0', ''] };
     return db === 'passwd' ? (passwd[key] ?? Object.values(passwd).find((e) => e[2] === key)) : group[key];
   };
   const resolve = (raw: unknown) => resolveInstallerConfig(raw, { lookup, uid: 0, gid: 0 });
 
-  it('resolves user and group names, and takes the sites\' common group for the socket', () => {
+  it("resolves user and group names, and takes the sites' common group for the socket", () => {
     const config = resolve({ sites: { a: site } });
     expect(config.sites.get('a')).to.include({ uid: 1500, gid: 33, root: '/srv/a', userName: 'www-owner', home: '/home/www-owner' });
     expect(config.socketGid).to.equal(33);
@@ -582,7 +636,14 @@ describe('installer config', () => {
   it('accepts installer/config.example.json', () => {
     const example = JSON.parse(readFileSync(join(REPO, 'installer/config.example.json'), 'utf8'));
     const users = (db: 'passwd' | 'group', key: string) =>
-      db === 'passwd' ? ({ example: ['example', 'x', '1501', '1501', '', '/srv/www/example.org', '/bin/sh'], shop: ['shop', 'x', '1502', '1502', '', '/srv/www/shop.example.org', '/bin/sh'] } as Record<string, string[]>)[key] : lookup(db, key);
+      db === 'passwd'
+        ? (
+            {
+              example: ['example', 'x', '1501', '1501', '', '/srv/www/example.org', '/bin/sh'],
+              shop: ['shop', 'x', '1502', '1502', '', '/srv/www/shop.example.org', '/bin/sh'],
+            } as Record<string, string[]>
+          )[key]
+        : lookup(db, key);
     const config = resolveInstallerConfig(example, { lookup: users, uid: 0, gid: 0 });
     expect([...config.sites.keys()]).to.deep.equal(['example-org', 'shop-example-org']);
     expect(config.sites.get('shop-example-org')).to.include({ uid: 1502, gid: 33, stateDir: '/srv/www/shop.example.org/.countersign' });

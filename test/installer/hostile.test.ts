@@ -59,7 +59,10 @@ describe('installer: hostile archives and trees', function () {
     const out = outside();
     rmSync(join(s.site, 'core/lib/Drupal.php'));
     symlinkSync(join(out.dir, 'lib/Drupal.php'), join(s.site, 'core/lib/Drupal.php'));
-    expect(problemCodes(await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }))), 'a linked version file says nothing').to.deep.equal([`TARGET_UNKNOWN ${s.site}`]);
+    expect(
+      problemCodes(await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }))),
+      'a linked version file says nothing',
+    ).to.deep.equal([`TARGET_UNKNOWN ${s.site}`]);
     const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, product: 'drupal', component: 'core' }));
     expect(err.code).to.equal('PREFLIGHT_FAILED');
     expect(problemCodes(err)).to.include('SYMLINK core/lib/Drupal.php');
@@ -173,8 +176,22 @@ describe('installer: hostile archives and trees', function () {
     const s = await makeSetup();
     const out = outside();
     mkdirSync(s.stateDir, { mode: 0o700 });
-    const begin = { t: 'begin', format: 1, site: s.site, bundle: 'c'.repeat(64), product: 'drupal', component: 'core', from: '10.2.3', to: '10.2.4', store: null, created: '2026-11-23T12:00:00Z' } as const;
-    writeFileSync(join(s.stateDir, 'journal'), encodeRecord(begin) + `{"t":"step","n":1,"op":"delete","path":"../../${out.dir.split('/').pop()}/victim.php","slot":0}\n`);
+    const begin = {
+      t: 'begin',
+      format: 1,
+      site: s.site,
+      bundle: 'c'.repeat(64),
+      product: 'drupal',
+      component: 'core',
+      from: '10.2.3',
+      to: '10.2.4',
+      store: null,
+      created: '2026-11-23T12:00:00Z',
+    } as const;
+    writeFileSync(
+      join(s.stateDir, 'journal'),
+      encodeRecord(begin) + `{"t":"step","n":1,"op":"delete","path":"../../${out.dir.split('/').pop()}/victim.php","slot":0}\n`,
+    );
     const err = await rejectionOf(recoverSite(s.site, { now: NOW }));
     expect(err.code).to.equal('JOURNAL_CORRUPT');
     const err2 = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }));
@@ -186,7 +203,18 @@ describe('installer: hostile archives and trees', function () {
   it("a journal of another site is JOURNAL_CORRUPT (recovery never applies one site's journal to another)", async () => {
     const s = await makeSetup();
     mkdirSync(s.stateDir, { mode: 0o700 });
-    const begin = { t: 'begin', format: 1, site: '/srv/other', bundle: 'c'.repeat(64), product: 'drupal', component: 'core', from: '10.2.3', to: '10.2.4', store: null, created: '2026-11-23T12:00:00Z' } as const;
+    const begin = {
+      t: 'begin',
+      format: 1,
+      site: '/srv/other',
+      bundle: 'c'.repeat(64),
+      product: 'drupal',
+      component: 'core',
+      from: '10.2.3',
+      to: '10.2.4',
+      store: null,
+      created: '2026-11-23T12:00:00Z',
+    } as const;
     writeFileSync(join(s.stateDir, 'journal'), encodeRecord(begin) + encodeRecord({ t: 'step', n: 1, op: 'delete', path: 'index.php', slot: 0 }));
     expect((await rejectionOf(recoverSite(s.site, { now: NOW }))).code).to.equal('JOURNAL_CORRUPT');
     expect(snapshot(s.site)).to.deep.equal(oldSnap);

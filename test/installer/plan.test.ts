@@ -51,7 +51,17 @@ describe('installer plan: order of the commit', () => {
       'core/lib/Drupal.php',
     );
     const f = facts(
-      { a: 'dir', core: 'dir', 'core/lib': 'dir', 'core/lib/Drupal.php': H('0'), 'b.txt': H('0'), old: 'dir', 'old/sub': 'dir', 'old/sub/gone.php': H('0'), 'old/top.php': H('0') },
+      {
+        a: 'dir',
+        core: 'dir',
+        'core/lib': 'dir',
+        'core/lib/Drupal.php': H('0'),
+        'b.txt': H('0'),
+        old: 'dir',
+        'old/sub': 'dir',
+        'old/sub/gone.php': H('0'),
+        'old/top.php': H('0'),
+      },
       { '': ['a', 'b.txt', 'core', 'old'], a: [], old: ['sub', 'top.php'], 'old/sub': ['gone.php'] },
     );
     const plan = planUpdate(m, f);
@@ -73,14 +83,20 @@ describe('installer plan: order of the commit', () => {
     expect(plan.stagedBytes).to.equal(10 + 20 + 20 + 10);
   });
 
-  it('the version file defaults to the product\'s own (drupal core: core/lib/Drupal.php) when the manifest names none', () => {
-    const plan = planUpdate(manifest([modify('core/lib/Drupal.php'), modify('index.php')]), facts({ core: 'dir', 'core/lib': 'dir', 'core/lib/Drupal.php': H('0'), 'index.php': H('0') }));
+  it("the version file defaults to the product's own (drupal core: core/lib/Drupal.php) when the manifest names none", () => {
+    const plan = planUpdate(
+      manifest([modify('core/lib/Drupal.php'), modify('index.php')]),
+      facts({ core: 'dir', 'core/lib': 'dir', 'core/lib/Drupal.php': H('0'), 'index.php': H('0') }),
+    );
     expect(plan.steps.at(-1)!.path).to.equal('core/lib/Drupal.php');
   });
 
   it('keeps a directory that still holds something, or that a kept or added file needs', () => {
     const m = manifest([del('d/a.php'), del('e/b.php'), del('k/c.php', H('0'))]);
-    const f = facts({ d: 'dir', 'd/a.php': H('0'), e: 'dir', 'e/b.php': H('0'), k: 'dir', 'k/c.php': H('9') }, { d: ['a.php', 'other.txt'], e: ['b.php'], k: ['c.php'] });
+    const f = facts(
+      { d: 'dir', 'd/a.php': H('0'), e: 'dir', 'e/b.php': H('0'), k: 'dir', 'k/c.php': H('9') },
+      { d: ['a.php', 'other.txt'], e: ['b.php'], k: ['c.php'] },
+    );
     const plan = planUpdate(m, f, { keepLocal: true });
     expect(plan.steps.map((s) => `${s.op} ${s.path}`)).to.deep.equal(['delete d/a.php', 'delete e/b.php', 'rmdir e']);
     expect(plan.kept.map((k) => k.path)).to.deep.equal(['k/c.php']);
@@ -88,9 +104,15 @@ describe('installer plan: order of the commit', () => {
 
   it('refuses a manifest path that breaks the path rules even though verification already did (UNSAFE_PATH)', () => {
     for (const path of ['../outside.php', '/etc/passwd', 'a/../../x', 'core\\x.php', 'a//b']) {
-      expect(codes(() => planUpdate(manifest([add(path)]), facts({}))), path).to.equal('UNSAFE_PATH');
+      expect(
+        codes(() => planUpdate(manifest([add(path)]), facts({}))),
+        path,
+      ).to.equal('UNSAFE_PATH');
     }
-    expect(codes(() => planUpdate(manifest([add('core/A.php'), add('core/a.php')]), facts({ core: 'dir' }))), 'case-fold duplicates').to.equal('UNSAFE_PATH');
+    expect(
+      codes(() => planUpdate(manifest([add('core/A.php'), add('core/a.php')]), facts({ core: 'dir' }))),
+      'case-fold duplicates',
+    ).to.equal('UNSAFE_PATH');
   });
 });
 
@@ -116,7 +138,11 @@ describe('installer plan: local changes', () => {
   });
 
   it('keepLocal never keeps the version file: the site would report a version it does not run', () => {
-    const plan = planUpdate(manifest([modify('core/lib/Drupal.php'), modify('a.php')], 'core/lib/Drupal.php'), facts({ core: 'dir', 'core/lib': 'dir', 'core/lib/Drupal.php': H('5'), 'a.php': H('6') }), { keepLocal: true });
+    const plan = planUpdate(
+      manifest([modify('core/lib/Drupal.php'), modify('a.php')], 'core/lib/Drupal.php'),
+      facts({ core: 'dir', 'core/lib': 'dir', 'core/lib/Drupal.php': H('5'), 'a.php': H('6') }),
+      { keepLocal: true },
+    );
     expect(plan.localChanges.map((c) => c.path)).to.deep.equal(['core/lib/Drupal.php']);
     expect(plan.kept.map((c) => c.path)).to.deep.equal(['a.php']);
   });
@@ -144,7 +170,9 @@ describe('installer plan: preflight problems', () => {
   });
 
   it('case-fold collisions with what the site has, and between new names', () => {
-    expect(problems(manifest([add('core/lib/Security/S.php')]), facts({ core: 'dir', 'core/lib': 'dir' }, { 'core/lib': ['security', 'Drupal.php'] }))).to.deep.equal(['CASE_COLLISION core/lib/Security']);
+    expect(
+      problems(manifest([add('core/lib/Security/S.php')]), facts({ core: 'dir', 'core/lib': 'dir' }, { 'core/lib': ['security', 'Drupal.php'] })),
+    ).to.deep.equal(['CASE_COLLISION core/lib/Security']);
     expect(problems(manifest([add('README.TXT')]), facts({}, { '': ['readme.txt'] }))).to.deep.equal(['CASE_COLLISION README.TXT']);
     expect(problems(manifest([add('Mod/a.php'), add('mod/b.php')]), facts({}, { '': [] }))).to.deep.equal(['CASE_COLLISION mod']);
   });
@@ -164,7 +192,18 @@ describe('installer plan: space', () => {
 });
 
 describe('installer journal format', () => {
-  const begin: JournalBegin = { t: 'begin', format: 1, site: '/srv/site', bundle: H('c'), product: 'drupal', component: 'core', from: '10.2.3', to: '10.2.4', store: null, created: '2026-11-23T12:00:00Z' };
+  const begin: JournalBegin = {
+    t: 'begin',
+    format: 1,
+    site: '/srv/site',
+    bundle: H('c'),
+    product: 'drupal',
+    component: 'core',
+    from: '10.2.3',
+    to: '10.2.4',
+    store: null,
+    created: '2026-11-23T12:00:00Z',
+  };
   const text = [
     encodeRecord(begin),
     encodeRecord({ t: 'step', n: 1, op: 'mkdir', path: 'core/x' }),
@@ -213,7 +252,11 @@ describe('installer journal format', () => {
       'a bundle that is no SHA-256': text.replace(H('c'), 'c'.repeat(63)),
       'a second begin record': text + encodeRecord(begin),
     };
-    for (const [what, t] of Object.entries(cases)) expect(codes(() => parseJournal(t)), what).to.equal('JOURNAL_CORRUPT');
+    for (const [what, t] of Object.entries(cases))
+      expect(
+        codes(() => parseJournal(t)),
+        what,
+      ).to.equal('JOURNAL_CORRUPT');
   });
 });
 

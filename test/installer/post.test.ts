@@ -19,7 +19,14 @@ describe('installer: post-update steps', function () {
   this.timeout(60_000);
 
   it('run in order, in the site root, without a shell; their output is captured', async () => {
-    const s = await makeSetup({ request: { postUpdate: [['echo', '$(touch pwned)', '; touch pwned2'], [NODE, '-e', 'console.log(process.cwd()); console.error("warn")']] } });
+    const s = await makeSetup({
+      request: {
+        postUpdate: [
+          ['echo', '$(touch pwned)', '; touch pwned2'],
+          [NODE, '-e', 'console.log(process.cwd()); console.error("warn")'],
+        ],
+      },
+    });
     const r = await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW });
     expect(r.post.map((p) => [p.ok, p.exitCode])).to.deep.equal([
       [true, 0],
@@ -48,7 +55,9 @@ describe('installer: post-update steps', function () {
     for (const phase of ['all', 'post', 'check'] as const) {
       expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, phase }))).code, phase).to.equal('NEEDS_ATTENTION');
     }
-    expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }))).code, 'dry run').to.equal('NEEDS_ATTENTION');
+    expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun: true }))).code, 'dry run').to.equal(
+      'NEEDS_ATTENTION',
+    );
 
     const look = await recoverSite(s.site, { now: NOW });
     expect(look.action).to.equal('none');
@@ -75,7 +84,9 @@ describe('installer: post-update steps', function () {
   });
 
   it('a step whose program does not exist: a dry run and a full apply refuse before any file is touched (PREFLIGHT_FAILED, POST_COMMAND_MISSING naming it)', async () => {
-    const s = await makeSetup({ request: { postUpdate: [['sh', '-c', 'true'], ['core/scripts/cron.sh'], ['countersign-no-such-program-xyz', 'updb'], ['vendor/bin/drush']] } });
+    const s = await makeSetup({
+      request: { postUpdate: [['sh', '-c', 'true'], ['core/scripts/cron.sh'], ['countersign-no-such-program-xyz', 'updb'], ['vendor/bin/drush']] },
+    });
     const before = snapshot(s.site);
     for (const dryRun of [true, false]) {
       const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, dryRun }));
@@ -89,7 +100,7 @@ describe('installer: post-update steps', function () {
     expect((await openStore(s.store)).state.installed['drupal/core']!.version).to.equal('10.2.3');
   });
 
-  it('programs are found on the PATH of the steps\' environment, or as an executable path inside the site', async () => {
+  it("programs are found on the PATH of the steps' environment, or as an executable path inside the site", async () => {
     const site = await makeSetup();
     expect(findCommand('sh', site.site, { PATH: '/usr/bin:/bin' })).to.match(/\/sh$/);
     expect(findCommand('sh', site.site, { PATH: '' })).to.equal(null);
@@ -128,7 +139,7 @@ describe('installer: post-update steps', function () {
     expect(json.json.phases).to.deep.equal(['post']);
   });
 
-  it('a failing step\'s output is shown before the error', async () => {
+  it("a failing step's output is shown before the error", async () => {
     const s = await makeSetup({ request: { postUpdate: [[NODE, '-e', 'console.log("table users is locked"); process.exit(4)']] } });
     const r = await runCli(['apply', s.release.bundle, '--site', s.site, '--store', s.store, '--now', NOW.toISOString()]);
     expect(r.code).to.equal(1);

@@ -25,7 +25,10 @@ const newSnap = expectedSnapshot(NEW);
 
 /** Another site beside this one: nothing may ever be written there. */
 function otherSite(): { dir: string; before: ReturnType<typeof snapshot> } {
-  const dir = writeSite(join(tempDir('countersign-other-site-'), 'site'), { 'core/includes/bootstrap.inc': '<?php // the other site\n', 'index.php': '<?php // other\n' });
+  const dir = writeSite(join(tempDir('countersign-other-site-'), 'site'), {
+    'core/includes/bootstrap.inc': '<?php // the other site\n',
+    'index.php': '<?php // other\n',
+  });
   return { dir, before: snapshot(dir) };
 }
 
@@ -145,7 +148,9 @@ describe('installer: no path swapped under the installer redirects it', function
             expect(refused.code).to.equal('PREFLIGHT_FAILED');
             expect(problemCodes(refused)).to.include('SHARED_WRITE core');
           }
-          const [inc, away, target] = [join(s.site, 'core/includes'), join(s.site, 'core/.includes-away'), join(other.dir, 'core/includes')].map((p) => JSON.stringify(p));
+          const [inc, away, target] = [join(s.site, 'core/includes'), join(s.site, 'core/.includes-away'), join(other.dir, 'core/includes')].map((p) =>
+            JSON.stringify(p),
+          );
           const swap = `fs.renameSync(${inc}, ${away}); fs.symlinkSync(${target}, ${inc})`;
           const r =
             how === 'blindly, in a loop'
@@ -169,7 +174,9 @@ describe('installer: no path swapped under the installer redirects it', function
             renameSync(awayPath, incPath);
           }
           const tree = snapshot(s.site);
-          expect([JSON.stringify(oldSnap), JSON.stringify(newSnap)], `run ${i} (${code}): the tree is one release`).to.include(JSON.stringify(tree, Object.keys(tree).sort()));
+          expect([JSON.stringify(oldSnap), JSON.stringify(newSnap)], `run ${i} (${code}): the tree is one release`).to.include(
+            JSON.stringify(tree, Object.keys(tree).sort()),
+          );
         }
         console.log(`      outcomes: ${JSON.stringify(outcomes)}`);
       });
@@ -296,7 +303,10 @@ describe('installer: no path swapped under the installer redirects it', function
 
     it('the daemon passes --allow-shared-write only for a site configured with allowSharedWrite', () => {
       const site = { root: '/srv/a/web', user: 1500, group: 1500, store: '/var/lib/countersign/a' };
-      const config = resolveInstallerConfig({ sites: { a: site, b: { ...site, root: '/srv/b/web', allowSharedWrite: true } } }, { uid: 0, gid: 0, lookup: () => undefined });
+      const config = resolveInstallerConfig(
+        { sites: { a: site, b: { ...site, root: '/srv/b/web', allowSharedWrite: true } } },
+        { uid: 0, gid: 0, lookup: () => undefined },
+      );
       expect(applyArgs(config.sites.get('a')!)).to.not.include('--allow-shared-write');
       expect(applyArgs(config.sites.get('b')!)).to.include('--allow-shared-write');
     });
@@ -313,7 +323,9 @@ describe('installer: no path swapped under the installer redirects it', function
 
   it('the pinning mechanism is probed: a descriptor directory that does not resolve is reported (and then every apply and recover refuses, UNSUPPORTED_PLATFORM)', () => {
     expect(pinningUnavailable(), 'here, /proc/self/fd works').to.equal(null);
-    expect(pinningUnavailable(join(tempDir('countersign-no-proc-'), 'fd'))).to.be.a('string').and.to.contain('not available');
+    expect(pinningUnavailable(join(tempDir('countersign-no-proc-'), 'fd')))
+      .to.be.a('string')
+      .and.to.contain('not available');
   });
 
   describe('a journal names the store it writes to (item 4)', () => {
@@ -322,7 +334,18 @@ describe('installer: no path swapped under the installer redirects it', function
       const s = await makeSetup();
       const elsewhere = await makeStore(tempDir('countersign-other-store-'), s.release);
       mkdirSync(s.stateDir, { mode: 0o700 });
-      const begin = { t: 'begin', format: 1, site: s.site, bundle: 'c'.repeat(64), product: 'drupal', component: 'core', from: '10.2.3', to: '10.9.9', store: names === 'own' ? s.store : elsewhere, created: '2026-11-23T12:00:00Z' } as const;
+      const begin = {
+        t: 'begin',
+        format: 1,
+        site: s.site,
+        bundle: 'c'.repeat(64),
+        product: 'drupal',
+        component: 'core',
+        from: '10.2.3',
+        to: '10.9.9',
+        store: names === 'own' ? s.store : elsewhere,
+        created: '2026-11-23T12:00:00Z',
+      } as const;
       writeFileSync(join(s.stateDir, 'journal'), encodeRecord(begin) + encodeRecord({ t: 'commit' }));
       return { s, elsewhere };
     }

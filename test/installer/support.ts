@@ -27,7 +27,7 @@ export const OLD: Tree = {
   'core/lib/Drupal.php': "<?php\nclass Drupal {\n  const VERSION = '10.2.3';\n}\n",
   'core/includes/bootstrap.inc': '<?php print $_GET["q"];\n',
   'core/includes/legacy.inc': '<?php // removed in 10.2.4\n',
-  'core/modules/old/old.info.yml': "name: Old\ntype: module\n",
+  'core/modules/old/old.info.yml': 'name: Old\ntype: module\n',
   'core/modules/old/old.module': '<?php // the old module, removed in 10.2.4\n',
   'core/modules/system/system.module': '<?php function system_help() {}\n',
   'core/scripts/cron.sh': { content: '#!/bin/sh\nphp cron.php\n', mode: 0o755 },
@@ -40,7 +40,7 @@ export const NEW: Tree = {
   'core/lib/Drupal.php': "<?php\nclass Drupal {\n  const VERSION = '10.2.4';\n}\n",
   'core/lib/Security/Sanitizer.php': '<?php final class Sanitizer {}\n',
   'core/includes/bootstrap.inc': '<?php print htmlspecialchars($_GET["q"]);\n',
-  'core/modules/new/new.info.yml': "name: New\ntype: module\n",
+  'core/modules/new/new.info.yml': 'name: New\ntype: module\n',
   'core/modules/new/src/Controller/NewController.php': '<?php final class NewController {}\n',
   'core/modules/system/system.module': '<?php function system_help() { return ""; }\n',
   'core/scripts/cron.sh': { content: '#!/bin/sh\nexec php cron.php\n', mode: 0o755 },
@@ -121,7 +121,10 @@ export interface Release {
 }
 
 /** Builds OLD → NEW (or the given trees) with the real builder, signs it with a 3-of-5 quorum and writes the bundle file into `dir`. */
-export function makeBundle(dir: string, opts: { base?: Tree; source?: Tree; request?: Partial<ReleaseRequest>; policy?: TestPolicy; edit?: (m: Manifest) => Manifest; name?: string } = {}): Release {
+export function makeBundle(
+  dir: string,
+  opts: { base?: Tree; source?: Tree; request?: Partial<ReleaseRequest>; policy?: TestPolicy; edit?: (m: Manifest) => Manifest; name?: string } = {},
+): Release {
   const work = mkdtempSync(join(dir, 'build-'));
   const chunks: Uint8Array[] = [];
   const built = buildRelease(
@@ -163,7 +166,9 @@ export async function makeStore(dir: string, release: Release, installed = '10.2
 }
 
 /** A fresh directory holding a site (OLD by default) at DIR/www/site, a store and a bundle. */
-export async function makeSetup(opts: Parameters<typeof makeBundle>[1] & { site?: Tree } = {}): Promise<{ dir: string; site: string; release: Release; store: string; stateDir: string }> {
+export async function makeSetup(
+  opts: Parameters<typeof makeBundle>[1] & { site?: Tree } = {},
+): Promise<{ dir: string; site: string; release: Release; store: string; stateDir: string }> {
   const dir = tempDir();
   const release = makeBundle(dir, opts);
   const site = writeSite(join(dir, 'www', 'site'), opts.site ?? OLD);

@@ -34,10 +34,15 @@ function code(fn: () => unknown): string {
 describe('manifest versionFile', function () {
   this.timeout(60_000);
 
-  it('build names the product\'s version file when the release writes it: drupal core, a contrib module, none', () => {
+  it("build names the product's version file when the release writes it: drupal core, a contrib module, none", () => {
     const dir = tempDir();
     expect(makeBundle(dir).manifest.versionFile).to.equal('core/lib/Drupal.php');
-    const webform = makeBundle(dir, { base: WEBFORM_OLD, source: WEBFORM_NEW, request: { component: 'webform', version: '6.2.1', appliesTo: [] }, name: 'w.bundle' });
+    const webform = makeBundle(dir, {
+      base: WEBFORM_OLD,
+      source: WEBFORM_NEW,
+      request: { component: 'webform', version: '6.2.1', appliesTo: [] },
+      name: 'w.bundle',
+    });
     expect(webform.manifest.versionFile).to.equal('webform.info.yml');
     const none = makeBundle(dir, { base: { 'a.php': '1' }, source: { 'a.php': '2' }, name: 'n.bundle' });
     expect(none.manifest.versionFile).to.equal(null);
@@ -49,14 +54,33 @@ describe('manifest versionFile', function () {
     expect(code(() => manifestFromPayload(canonicalBytes({ ...manifest, versionFile: '../Drupal.php' })))).to.equal('UNSAFE_PATH');
     expect(code(() => manifestFromPayload(canonicalBytes({ ...manifest, versionFile: 7 })))).to.equal('SCHEMA_INVALID');
     const { versionFile: _omitted, ...without } = manifest;
-    expect(code(() => manifestFromPayload(canonicalBytes(without))), 'the field is required (null for none)').to.equal('SCHEMA_INVALID');
+    expect(
+      code(() => manifestFromPayload(canonicalBytes(without))),
+      'the field is required (null for none)',
+    ).to.equal('SCHEMA_INVALID');
   });
 
   it('build --version-file picks another file, "none" none; a file the release does not write is a usage error', async () => {
     const dir = tempDir();
     const base = writeSite(join(dir, 'old'), { 'VERSION.txt': '1.0.0\n', 'a.php': '1' });
     const source = writeSite(join(dir, 'new'), { 'VERSION.txt': '1.0.1\n', 'a.php': '2' });
-    const args = (out: string, extra: string[]) => ['build', '--source', source, '--base', base, '--product', 'drupal', '--version', '1.0.1', '--applies-to', '1.0.0', '--out', join(dir, out), '--json', ...extra];
+    const args = (out: string, extra: string[]) => [
+      'build',
+      '--source',
+      source,
+      '--base',
+      base,
+      '--product',
+      'drupal',
+      '--version',
+      '1.0.1',
+      '--applies-to',
+      '1.0.0',
+      '--out',
+      join(dir, out),
+      '--json',
+      ...extra,
+    ];
     const picked = await runCli(args('picked', ['--version-file', 'VERSION.txt']), { now: NOW });
     expect(picked.code, picked.stdout).to.equal(0);
     expect(picked.json.versionFile).to.equal('VERSION.txt');

@@ -26,7 +26,7 @@ describe('review: post-update steps run in the site that was updated, not whatev
           if (label !== 'journal removed') return;
           renameSync(s.site, moved);
           mkdirSync(s.site);
-          writeFileSync(join(s.site, 'index.php'), '<?php // the attacker\'s decoy\n');
+          writeFileSync(join(s.site, 'index.php'), "<?php // the attacker's decoy\n");
         },
       },
     }).then(

@@ -47,13 +47,20 @@ describe('review: a site root swapped from above never receives the update', fun
 
   describe('(a) a directory above the site root that someone else can write is ROOT_PARENT', () => {
     it('group- or world-writable at any level up to /: PREFLIGHT_FAILED (ROOT_PARENT) naming it, --allow-shared-write or not; nothing touched', async () => {
-      for (const [level, mode] of [['www', 0o777], ['www', 0o775], ['up', 0o777], ['up', 0o775]] as const) {
+      for (const [level, mode] of [
+        ['www', 0o777],
+        ['www', 0o775],
+        ['up', 0o777],
+        ['up', 0o775],
+      ] as const) {
         const s = await deepSetup();
         const dir = level === 'www' ? join(s.up, 'www') : s.up;
         chmodSync(dir, mode);
         for (const allowSharedWrite of [false, true]) {
           for (const dryRun of [true, false]) {
-            const err = await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, stateDir: s.stateDir, now: NOW, allowSharedWrite, dryRun }));
+            const err = await rejectionOf(
+              applyBundle(s.release.bundle, { site: s.site, store: s.store, stateDir: s.stateDir, now: NOW, allowSharedWrite, dryRun }),
+            );
             const what = `${level} ${mode.toString(8)} allowSharedWrite=${allowSharedWrite} dryRun=${dryRun}`;
             expect(err.code, what).to.equal('PREFLIGHT_FAILED');
             expect(problemCodes(err), what).to.deep.equal([`ROOT_PARENT ${dir}`]);
@@ -64,7 +71,7 @@ describe('review: a site root swapped from above never receives the update', fun
       }
     });
 
-    it('a sticky world-writable directory (like /tmp) is accepted when the entry on the way is the site owner\'s or root\'s', async () => {
+    it("a sticky world-writable directory (like /tmp) is accepted when the entry on the way is the site owner's or root's", async () => {
       const s = await deepSetup();
       chmodSync(s.up, 0o1777);
       const r = await applyBundle(s.release.bundle, { site: s.site, store: s.store, stateDir: s.stateDir, now: NOW });
@@ -142,13 +149,28 @@ describe('review: a site root swapped from above never receives the update', fun
       const st = statSync(s.site, { bigint: true });
       mkdirSync(join(s.site, 'core/made-by-update'));
       mkdirSync(s.stateDir, { mode: 0o700 });
-      const begin = { t: 'begin', format: 1, site: s.site, root: `${st.dev}:${st.ino}`, bundle: 'c'.repeat(64), product: 'drupal', component: 'core', from: '10.2.3', to: '10.2.4', store: s.store, created: '2026-11-23T12:00:00Z' } as const;
+      const begin = {
+        t: 'begin',
+        format: 1,
+        site: s.site,
+        root: `${st.dev}:${st.ino}`,
+        bundle: 'c'.repeat(64),
+        product: 'drupal',
+        component: 'core',
+        from: '10.2.3',
+        to: '10.2.4',
+        store: s.store,
+        created: '2026-11-23T12:00:00Z',
+      } as const;
       writeFileSync(join(s.stateDir, 'journal'), encodeRecord(begin) + encodeRecord({ t: 'step', n: 1, op: 'mkdir', path: 'core/made-by-update' }));
       const real = swapRoot(s.site, s.dir);
       const err = await rejectionOf(recoverSite(s.site, { now: NOW, store: s.store }));
       expect(err.code).to.equal('JOURNAL_CORRUPT');
       expect(existsSync(join(s.site, 'core/made-by-update')), 'nothing undone in the decoy').to.equal(true);
-      expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }))).code, 'nor by the recovery apply runs first').to.equal('JOURNAL_CORRUPT');
+      expect(
+        (await rejectionOf(applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW }))).code,
+        'nor by the recovery apply runs first',
+      ).to.equal('JOURNAL_CORRUPT');
       // Put back, the real root is recovered (the journal's root is it).
       rmSync(s.site, { recursive: true });
       renameSync(real, s.site);
@@ -165,7 +187,13 @@ describe('review: with a trust store too, the site must say which product it is'
 
   async function storeOfBoth(dir: string, policyBytes: Uint8Array): Promise<string> {
     const store = join(dir, 'store-both');
-    await initStore(store, policyBytes, { now: NOW, installed: [{ product: 'drupal', component: 'core', version: '10.2.3' }, { product: 'wordpress', component: 'core', version: '10.2.3' }] });
+    await initStore(store, policyBytes, {
+      now: NOW,
+      installed: [
+        { product: 'drupal', component: 'core', version: '10.2.3' },
+        { product: 'wordpress', component: 'core', version: '10.2.3' },
+      ],
+    });
     return store;
   }
 
@@ -181,12 +209,16 @@ describe('review: with a trust store too, the site must say which product it is'
     writeFileSync(join(dir, 'Drupal.php'), OLD['core/lib/Drupal.php'] as string);
     mkdirSync(join(site, 'core/lib'));
     symlinkSync(join(dir, 'Drupal.php'), join(site, 'core/lib/Drupal.php'));
-    expect(problemCodes(await rejectionOf(applyBundle(release.bundle, { site, store, now: NOW, dryRun: true }))), 'a link is no version file').to.deep.equal([`TARGET_UNKNOWN ${site}`]);
+    expect(problemCodes(await rejectionOf(applyBundle(release.bundle, { site, store, now: NOW, dryRun: true }))), 'a link is no version file').to.deep.equal([
+      `TARGET_UNKNOWN ${site}`,
+    ]);
     rmSync(join(site, 'core/lib'), { recursive: true });
     expect(snapshot(site)).to.deep.equal(expectedSnapshot(noVersionFile(OLD)));
     expect(await installed(store, 'wordpress')).to.equal('10.2.3');
     // Said explicitly, it is checked as given.
-    expect((await rejectionOf(applyBundle(release.bundle, { site, store, now: NOW, dryRun: true, product: 'drupal', component: 'core' }))).code).to.equal('WRONG_TARGET');
+    expect((await rejectionOf(applyBundle(release.bundle, { site, store, now: NOW, dryRun: true, product: 'drupal', component: 'core' }))).code).to.equal(
+      'WRONG_TARGET',
+    );
     expect((await applyBundle(release.bundle, { site, store, now: NOW, dryRun: true, product: 'wordpress', component: 'core' })).dryRun).to.equal(true);
   });
 

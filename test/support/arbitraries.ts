@@ -45,7 +45,11 @@ export async function* inChunks(bytes: Uint8Array, sizes: readonly number[]): As
 
 /** Chunk sizes for streaming: tiny (1..16, tar blocks split everywhere), around a block, or large. */
 export const chunkSizesArb = fc.array(
-  fc.oneof({ arbitrary: fc.integer({ min: 1, max: 16 }), weight: 1 }, { arbitrary: fc.integer({ min: 500, max: 530 }), weight: 1 }, { arbitrary: fc.integer({ min: 1, max: 5000 }), weight: 2 }),
+  fc.oneof(
+    { arbitrary: fc.integer({ min: 1, max: 16 }), weight: 1 },
+    { arbitrary: fc.integer({ min: 500, max: 530 }), weight: 1 },
+    { arbitrary: fc.integer({ min: 1, max: 5000 }), weight: 2 },
+  ),
   { minLength: 1, maxLength: 6 },
 );
 
@@ -59,7 +63,17 @@ export function rebundle(envelope: Uint8Array, archive: Uint8Array): Uint8Array 
 /** Bytes that matter to JSON, base64, the header line, UTF-8 and tar, mixed in with random ones. */
 const INTERESTING = [
   ...Array.from(' \t\n\r"\\,:{}[]0189aAfFzZ+/=u-.x', (c) => c.charCodeAt(0)),
-  0x00, 0x01, 0x7f, 0x80, 0xbf, 0xc0, 0xc3, 0xe2, 0xef, 0xbb, 0xff,
+  0x00,
+  0x01,
+  0x7f,
+  0x80,
+  0xbf,
+  0xc0,
+  0xc3,
+  0xe2,
+  0xef,
+  0xbb,
+  0xff,
 ];
 const BASE64_ALPHABET = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', (c) => c.charCodeAt(0));
 /** Random bytes, bytes that matter to the formats, and base64 letters (which keep JSON and base64 valid). */
@@ -69,7 +83,10 @@ export const byteArb = fc.oneof(
   { arbitrary: fc.constantFrom(...BASE64_ALPHABET), weight: 2 },
 );
 export const bytesArb = (maxLength: number) =>
-  fc.oneof(fc.uint8Array({ minLength: 1, maxLength }), fc.array(byteArb, { minLength: 1, maxLength }).map((a) => Uint8Array.from(a)));
+  fc.oneof(
+    fc.uint8Array({ minLength: 1, maxLength }),
+    fc.array(byteArb, { minLength: 1, maxLength }).map((a) => Uint8Array.from(a)),
+  );
 
 export type Region = readonly [start: number, end: number];
 
@@ -79,15 +96,16 @@ export function positionArb(regions: readonly Region[]): fc.Arbitrary<number> {
   return fc.oneof(...usable.map(([s, e]) => fc.integer({ min: s, max: e - 1 })));
 }
 
-export type Edit =
-  | { kind: 'set'; at: number; value: number }
-  | { kind: 'xor'; at: number; mask: number }
-  | { kind: 'run'; at: number; bytes: Uint8Array };
+export type Edit = { kind: 'set'; at: number; value: number } | { kind: 'xor'; at: number; mask: number } | { kind: 'run'; at: number; bytes: Uint8Array };
 
 export const editArb = (regions: readonly Region[]): fc.Arbitrary<Edit> =>
   fc.oneof(
     fc.record({ kind: fc.constant('set' as const), at: positionArb(regions), value: byteArb }),
-    fc.record({ kind: fc.constant('xor' as const), at: positionArb(regions), mask: fc.oneof(fc.constantFrom(1, 2, 4, 8, 16, 32, 64, 128), fc.integer({ min: 1, max: 255 })) }),
+    fc.record({
+      kind: fc.constant('xor' as const),
+      at: positionArb(regions),
+      mask: fc.oneof(fc.constantFrom(1, 2, 4, 8, 16, 32, 64, 128), fc.integer({ min: 1, max: 255 })),
+    }),
     fc.record({ kind: fc.constant('run' as const), at: positionArb(regions), bytes: bytesArb(16) }),
   );
 
@@ -113,7 +131,11 @@ export function insertArb(regions: readonly Region[], length: number): fc.Arbitr
   return fc.record({ kind: fc.constant('insert' as const), at: fc.oneof(positionArb(regions), fc.constant(length)), bytes: bytesArb(64) });
 }
 export function deleteArb(regions: readonly Region[]): fc.Arbitrary<Splice> {
-  return fc.record({ kind: fc.constant('delete' as const), at: positionArb(regions), length: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 600 })) });
+  return fc.record({
+    kind: fc.constant('delete' as const),
+    at: positionArb(regions),
+    length: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 600 })),
+  });
 }
 export function duplicateArb(regions: readonly Region[]): fc.Arbitrary<Splice> {
   return fc.record({
@@ -195,12 +217,26 @@ export const rewriteArb: fc.Arbitrary<Rewrite> = fc.oneof(
     json: fc.jsonValue({ maxDepth: 2 }),
     where: fc.constantFrom('before' as const, 'after' as const),
   }),
-  fc.record({ kind: fc.constant('extraMember' as const), name: fc.oneof(fc.constantFrom('payloadtype', 'Payload', 'signature', 'keyid', '__proto__'), fc.string({ maxLength: 10 })), json: fc.jsonValue({ maxDepth: 2 }) }),
-  fc.record({ kind: fc.constant('sigs' as const), op: fc.constantFrom('drop' as const, 'dup' as const, 'reverse' as const, 'empty' as const, 'extraField' as const, 'appendForeign' as const), index: fc.nat(5) }),
-  fc.record({ kind: fc.constant('payloadSpelling' as const), op: fc.constantFrom('unpadded' as const, 'urlsafe' as const, 'mimeLines' as const, 'trailingNewline' as const, 'leadingSpace' as const, 'uEscape' as const) }),
+  fc.record({
+    kind: fc.constant('extraMember' as const),
+    name: fc.oneof(fc.constantFrom('payloadtype', 'Payload', 'signature', 'keyid', '__proto__'), fc.string({ maxLength: 10 })),
+    json: fc.jsonValue({ maxDepth: 2 }),
+  }),
+  fc.record({
+    kind: fc.constant('sigs' as const),
+    op: fc.constantFrom('drop' as const, 'dup' as const, 'reverse' as const, 'empty' as const, 'extraField' as const, 'appendForeign' as const),
+    index: fc.nat(5),
+  }),
+  fc.record({
+    kind: fc.constant('payloadSpelling' as const),
+    op: fc.constantFrom('unpadded' as const, 'urlsafe' as const, 'mimeLines' as const, 'trailingNewline' as const, 'leadingSpace' as const, 'uEscape' as const),
+  }),
   fc.record({
     kind: fc.constant('payloadType' as const),
-    value: fc.oneof(fc.constantFrom(...Object.values(PAYLOAD_TYPES), PAYLOAD_TYPES.manifest.toUpperCase(), `${PAYLOAD_TYPES.manifest} `), fc.string({ maxLength: 60 })),
+    value: fc.oneof(
+      fc.constantFrom(...Object.values(PAYLOAD_TYPES), PAYLOAD_TYPES.manifest.toUpperCase(), `${PAYLOAD_TYPES.manifest} `),
+      fc.string({ maxLength: 60 }),
+    ),
   }),
 );
 
@@ -230,7 +266,10 @@ export function rewriteEnvelope(text: string, rewrites: readonly Rewrite[], styl
   for (const r of rewrites) {
     switch (r.kind) {
       case 'reorder':
-        order = order.map((m, i) => ({ m, k: (Math.imul(i + 1, r.salt | 1) ^ r.salt) >>> 0 })).sort((a, b) => a.k - b.k).map((x) => x.m);
+        order = order
+          .map((m, i) => ({ m, k: (Math.imul(i + 1, r.salt | 1) ^ r.salt) >>> 0 }))
+          .sort((a, b) => a.k - b.k)
+          .map((x) => x.m);
         break;
       case 'escapeKey': {
         const k = keys[r.member]!;
@@ -248,7 +287,12 @@ export function rewriteEnvelope(text: string, rewrites: readonly Rewrite[], styl
         break;
       }
       case 'dupMember': {
-        const value = r.value === 'same' ? [payloadType, payload, JSON.stringify(sigs)][r.member]! : r.value === 'other' ? JSON.stringify(ctx.otherPayload) : JSON.stringify(r.json);
+        const value =
+          r.value === 'same'
+            ? [payloadType, payload, JSON.stringify(sigs)][r.member]!
+            : r.value === 'other'
+              ? JSON.stringify(ctx.otherPayload)
+              : JSON.stringify(r.json);
         dups.push({ member: { key: keys[r.member]!, value }, where: r.where, of: r.member });
         break;
       }
@@ -311,9 +355,34 @@ export const hex64Arb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(toHe
 export const hex128Arb = fc.uint8Array({ minLength: 64, maxLength: 64 }).map(toHex);
 
 export const versionArb: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('10.2.3', '10.2.4', '10.2.5', '10.3.0-rc1', '10.2.4-RC1', '10.2.4-dev', '8.x-1.2', '7.x-3.9', '6.5', '11.0.0-alpha0', '10.2.4+build.7', '010.2.4', '10.2.3.0', '10.2.3.0.0', '999999999.0', '1000000000.0', '10.x-dev', '8.x-1.x-dev', '1.0.0-beta01', '0'),
+  fc.constantFrom(
+    '10.2.3',
+    '10.2.4',
+    '10.2.5',
+    '10.3.0-rc1',
+    '10.2.4-RC1',
+    '10.2.4-dev',
+    '8.x-1.2',
+    '7.x-3.9',
+    '6.5',
+    '11.0.0-alpha0',
+    '10.2.4+build.7',
+    '010.2.4',
+    '10.2.3.0',
+    '10.2.3.0.0',
+    '999999999.0',
+    '1000000000.0',
+    '10.x-dev',
+    '8.x-1.x-dev',
+    '1.0.0-beta01',
+    '0',
+  ),
   fc
-    .tuple(fc.array(fc.oneof(fc.nat(20), fc.nat()), { minLength: 1, maxLength: 6 }), fc.constantFrom('', '-dev', '-rc1', '-beta2', '-alpha', '+b', '-RC03', '-rc'), fc.option(fc.nat(12)))
+    .tuple(
+      fc.array(fc.oneof(fc.nat(20), fc.nat()), { minLength: 1, maxLength: 6 }),
+      fc.constantFrom('', '-dev', '-rc1', '-beta2', '-alpha', '+b', '-RC03', '-rc'),
+      fc.option(fc.nat(12)),
+    )
     .map(([nums, suffix, core]) => `${core === null ? '' : `${core}.x-`}${nums.join('.')}${suffix}`),
   fc.stringMatching(/^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/),
 );
@@ -325,7 +394,12 @@ const versionNumberArb = fc.oneof({ weight: 5, arbitrary: fc.nat(3) }, { weight:
 export type VersionSchemeName = 'legacy' | 'numeric';
 
 export function releaseVersionArb(scheme?: VersionSchemeName): fc.Arbitrary<string> {
-  const core = scheme === 'numeric' ? fc.constant(null) : scheme === 'legacy' ? fc.oneof(fc.constantFrom(6, 7, 8), versionNumberArb) : fc.option(fc.constantFrom(6, 7, 8), { nil: null });
+  const core =
+    scheme === 'numeric'
+      ? fc.constant(null)
+      : scheme === 'legacy'
+        ? fc.oneof(fc.constantFrom(6, 7, 8), versionNumberArb)
+        : fc.option(fc.constantFrom(6, 7, 8), { nil: null });
   const pre = fc.oneof(
     { weight: 3, arbitrary: fc.constant('') },
     fc.constantFrom('-dev', '-DEV'),
@@ -338,10 +412,28 @@ export function releaseVersionArb(scheme?: VersionSchemeName): fc.Arbitrary<stri
 }
 
 export const timestampArb: fc.Arbitrary<string> = fc.oneof(
-  fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')),
-  fc.constantFrom('2026-11-23T12:00:00Z', '2026-11-23T11:59:59Z', '2026-11-23T12:00:01Z', '2026-02-29T00:00:00Z', '2024-02-29T24:00:00Z', '0000-01-01T00:00:00Z', '9999-12-31T23:59:60Z', '2026-13-01T00:00:00Z'),
   fc
-    .tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }))
+    .date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
+    .map((d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')),
+  fc.constantFrom(
+    '2026-11-23T12:00:00Z',
+    '2026-11-23T11:59:59Z',
+    '2026-11-23T12:00:01Z',
+    '2026-02-29T00:00:00Z',
+    '2024-02-29T24:00:00Z',
+    '0000-01-01T00:00:00Z',
+    '9999-12-31T23:59:60Z',
+    '2026-13-01T00:00:00Z',
+  ),
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: 9999 }),
+      fc.integer({ min: 0, max: 99 }),
+      fc.integer({ min: 0, max: 99 }),
+      fc.integer({ min: 0, max: 99 }),
+      fc.integer({ min: 0, max: 99 }),
+      fc.integer({ min: 0, max: 99 }),
+    )
     .map(([y, mo, d, h, mi, s]) => `${String(y).padStart(4, '0')}-${p2(mo)}-${p2(d)}T${p2(h)}:${p2(mi)}:${p2(s)}Z`),
   fc.string({ maxLength: 25 }),
 );
@@ -349,23 +441,110 @@ function p2(n: number): string {
   return String(n).padStart(2, '0');
 }
 
-const SEGMENTS = ['core', 'lib', 'Core', 'LIB', 'Drupal.php', 'drupal.php', 'bootstrap.inc', 'legacy.inc', 'Sanitizer.php', '.', '..', '...', 'CON', 'con.txt', 'aux.php', 'COM¹', 'x.', 'x ', ' x', 'ﬁle', 'ſ', 'e\u0301', 'é', 'a\u200bb', 'a\u202eb', 'a:b', 'a\\b', 'a\0b', 'K', '\u212a', 'x'.repeat(100), 'y'.repeat(101), 'ß', 'ss', '.htaccess', '~', ''];
+const SEGMENTS = [
+  'core',
+  'lib',
+  'Core',
+  'LIB',
+  'Drupal.php',
+  'drupal.php',
+  'bootstrap.inc',
+  'legacy.inc',
+  'Sanitizer.php',
+  '.',
+  '..',
+  '...',
+  'CON',
+  'con.txt',
+  'aux.php',
+  'COM¹',
+  'x.',
+  'x ',
+  ' x',
+  'ﬁle',
+  'ſ',
+  'e\u0301',
+  'é',
+  'a\u200bb',
+  'a\u202eb',
+  'a:b',
+  'a\\b',
+  'a\0b',
+  'K',
+  '\u212a',
+  'x'.repeat(100),
+  'y'.repeat(101),
+  'ß',
+  'ss',
+  '.htaccess',
+  '~',
+  '',
+];
 export const pathArb: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('core/lib/Drupal.php', 'core/bootstrap.inc', 'core/legacy.inc', 'core/lib/Sanitizer.php', 'core/lib', 'core/lib/Drupal.php/x', 'index.php', '/etc/passwd', 'core//lib', 'core/', `${'p/'.repeat(80)}f`, `${'q'.repeat(156)}/f`),
-  fc.array(fc.oneof({ arbitrary: fc.constantFrom(...SEGMENTS), weight: 3 }, { arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }), weight: 1 }), { minLength: 1, maxLength: 5 }).map((s) => s.join('/')),
+  fc.constantFrom(
+    'core/lib/Drupal.php',
+    'core/bootstrap.inc',
+    'core/legacy.inc',
+    'core/lib/Sanitizer.php',
+    'core/lib',
+    'core/lib/Drupal.php/x',
+    'index.php',
+    '/etc/passwd',
+    'core//lib',
+    'core/',
+    `${'p/'.repeat(80)}f`,
+    `${'q'.repeat(156)}/f`,
+  ),
+  fc
+    .array(
+      fc.oneof({ arbitrary: fc.constantFrom(...SEGMENTS), weight: 3 }, { arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }), weight: 1 }),
+      { minLength: 1, maxLength: 5 },
+    )
+    .map((s) => s.join('/')),
   fc.string({ unit: 'binary', maxLength: 300 }),
 );
 
 const RISK_PARTS = ['AC', 'A', 'CI', 'II', 'E', 'TD', 'X', 'ac', ''];
-const RISK_VALUES = ['None', 'Basic', 'Complex', 'User', 'Admin', 'All', 'Some', 'Exploit', 'Proof', 'Theoretical', 'Default', 'Uncommon', 'none', 'constructor', '__proto__', 'toString', 'hasOwnProperty', ''];
+const RISK_VALUES = [
+  'None',
+  'Basic',
+  'Complex',
+  'User',
+  'Admin',
+  'All',
+  'Some',
+  'Exploit',
+  'Proof',
+  'Theoretical',
+  'Default',
+  'Uncommon',
+  'none',
+  'constructor',
+  '__proto__',
+  'toString',
+  'hasOwnProperty',
+  '',
+];
 export const riskVectorArb: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default', 'AC:Basic/A:None/CI:None/II:None/E:Exploit/TD:Default', 'AC:Complex/A:Admin/CI:None/II:None/E:Theoretical/TD:Uncommon', 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:All'),
-  fc.tuple(fc.constantFrom(...RISK_PARTS), fc.constantFrom(...RISK_VALUES)).map(([k, v]) => `${k}:${v}`).chain((first) =>
-    fc.array(fc.tuple(fc.constantFrom(...RISK_PARTS), fc.constantFrom(...RISK_VALUES)), { maxLength: 7 }).map((rest) => [first, ...rest.map(([k, v]) => `${k}:${v}`)].join('/')),
+  fc.constantFrom(
+    'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default',
+    'AC:Basic/A:None/CI:None/II:None/E:Exploit/TD:Default',
+    'AC:Complex/A:Admin/CI:None/II:None/E:Theoretical/TD:Uncommon',
+    'AC:None/A:None/CI:All/II:All/E:Exploit/TD:All',
   ),
-  fc.array(fc.constantFrom('AC', 'A', 'CI', 'II', 'E', 'TD'), { minLength: 6, maxLength: 6 }).chain((codes) =>
-    fc.array(fc.constantFrom(...RISK_VALUES), { minLength: 6, maxLength: 6 }).map((vals) => codes.map((c, i) => `${c}:${vals[i]}`).join('/')),
-  ),
+  fc
+    .tuple(fc.constantFrom(...RISK_PARTS), fc.constantFrom(...RISK_VALUES))
+    .map(([k, v]) => `${k}:${v}`)
+    .chain((first) =>
+      fc
+        .array(fc.tuple(fc.constantFrom(...RISK_PARTS), fc.constantFrom(...RISK_VALUES)), { maxLength: 7 })
+        .map((rest) => [first, ...rest.map(([k, v]) => `${k}:${v}`)].join('/')),
+    ),
+  fc
+    .array(fc.constantFrom('AC', 'A', 'CI', 'II', 'E', 'TD'), { minLength: 6, maxLength: 6 })
+    .chain((codes) =>
+      fc.array(fc.constantFrom(...RISK_VALUES), { minLength: 6, maxLength: 6 }).map((vals) => codes.map((c, i) => `${c}:${vals[i]}`).join('/')),
+    ),
   fc.string({ maxLength: 210 }),
 );
 
@@ -408,7 +587,14 @@ export function manifestMutatorArb(base: Manifest): fc.Arbitrary<Mutator<Manifes
     versionArb.map((v) => set('version', v)),
     fc.array(versionArb, { maxLength: 4 }).map((a) => set('appliesTo', a)),
     fc
-      .oneof(fc.constant(null), fc.record({ vector: riskVectorArb, score: fc.integer({ min: 0, max: 25 }), level: fc.constantFrom('Not Critical', 'Less Critical', 'Moderately Critical', 'Critical', 'Highly Critical') }))
+      .oneof(
+        fc.constant(null),
+        fc.record({
+          vector: riskVectorArb,
+          score: fc.integer({ min: 0, max: 25 }),
+          level: fc.constantFrom('Not Critical', 'Less Critical', 'Moderately Critical', 'Critical', 'Highly Critical'),
+        }),
+      )
       .map((r) => set('risk', r)),
     riskVectorArb.map((v) => set('risk.vector', v)),
     fc.oneof(fc.constant(null), fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/), fc.string({ maxLength: 70 })).map((a) => set('advisory', a)),
@@ -434,7 +620,11 @@ export function manifestMutatorArb(base: Manifest): fc.Arbitrary<Mutator<Manifes
         if (Array.isArray(m.files)) m.files.push({ op: 'add', path, sha256, size, mode: '0644' });
       }),
     ),
-    fc.array(fc.array(fc.oneof(fc.constantFrom('drush', 'updb', '-y', '$(rm -rf /)', ''), fc.string({ unit: 'grapheme', maxLength: 12 })), { maxLength: 4 }), { maxLength: 3 }).map((v) => set('postUpdate', v)),
+    fc
+      .array(fc.array(fc.oneof(fc.constantFrom('drush', 'updb', '-y', '$(rm -rf /)', ''), fc.string({ unit: 'grapheme', maxLength: 12 })), { maxLength: 4 }), {
+        maxLength: 3,
+      })
+      .map((v) => set('postUpdate', v)),
     timestampArb.map((t) => set('created', t)),
     timestampArb.map((t) => set('expires', t)),
     fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer(), fc.constant(1e9), fc.constant(1e9 + 1)).map((v) => set('policyVersion', v)),
@@ -483,10 +673,17 @@ export function policyMutatorArb(pool: readonly PoolKey[]): fc.Arbitrary<Mutator
     fc.oneof(fc.constantFrom(0, 1, 2, 3), fc.integer(), fc.constant(1e9), fc.constant(1e9 + 1)).map((v) => set('version', v)),
     timestampArb.map((t) => set('expires', t)),
     fc.oneof(fc.integer({ min: -1, max: 9 }), fc.integer(), fc.constant(1.5)).map((t) => set('threshold', t)),
-    fc.shuffledSubarray([...pool], { minLength: 0, maxLength: 8 }).map((ks) => mut<Policy>(`signers = [${ks.map((k) => k.name).join(', ')}]`, (p) => void (p.signers = ks.map(entry)))),
+    fc
+      .shuffledSubarray([...pool], { minLength: 0, maxLength: 8 })
+      .map((ks) => mut<Policy>(`signers = [${ks.map((k) => k.name).join(', ')}]`, (p) => void (p.signers = ks.map(entry)))),
     fc.tuple(idx, fc.nat(pool.length - 1)).map(([i, j]) => onSigner(i, `replaced by ${pool[j]!.name}`, (s) => Object.assign(s, entry(pool[j]!)))),
     fc
-      .tuple(idx, fc.oneof(fc.constantFrom(...WEAK_KEYS), fc.uint8Array({ minLength: 32, maxLength: 32 })), fc.constantFrom('recompute', 'keep', 'random'), hex64Arb)
+      .tuple(
+        idx,
+        fc.oneof(fc.constantFrom(...WEAK_KEYS), fc.uint8Array({ minLength: 32, maxLength: 32 })),
+        fc.constantFrom('recompute', 'keep', 'random'),
+        hex64Arb,
+      )
       .map(([i, key, idMode, randomId]) =>
         onSigner(i, `publicKey = ${toHex(key)}, id ${idMode}`, (s) => {
           s.publicKey = toBase64(key);
@@ -495,17 +692,33 @@ export function policyMutatorArb(pool: readonly PoolKey[]): fc.Arbitrary<Mutator
         }),
       ),
     fc
-      .tuple(idx, fc.oneof(fc.constantFrom('signer-0', 'SIGNER-0', 'ｓigner-0', 'signer-0\u200b', ' ', 'Ǆ', 'ǆ', 'K', '\u212a'), fc.string({ unit: 'binary', minLength: 1, maxLength: 20 })))
+      .tuple(
+        idx,
+        fc.oneof(
+          fc.constantFrom('signer-0', 'SIGNER-0', 'ｓigner-0', 'signer-0\u200b', ' ', 'Ǆ', 'ǆ', 'K', '\u212a'),
+          fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }),
+        ),
+      )
       .map(([i, n]) => onSigner(i, `name = ${show(n)}`, (s) => void (s.name = n))),
     fc.tuple(idx, hex64Arb).map(([i, h]) => onSigner(i, `id = ${h}`, (s) => void (s.id = h))),
-    fc.tuple(idx, fc.boolean()).map(([i, rename]) => onSigner(i, rename ? 'listed again under another name' : 'listed twice', (s, p) => void p.signers.push({ ...(s as unknown as Policy['signers'][number]), name: rename ? `${String(s.name)}-again` : (s.name as string) }))),
-    fc.tuple(fc.constantFrom('version', 'expires', 'threshold', 'signers', 'extra'), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined))).map(([k, v]) =>
-      mut<Policy>(v === undefined ? `delete ${k}` : `${k} = ${show(v)}`, (p) => {
-        const rec = p as unknown as Record<string, unknown>;
-        if (v === undefined) delete rec[k];
-        else rec[k] = v;
-      }),
-    ),
+    fc
+      .tuple(idx, fc.boolean())
+      .map(([i, rename]) =>
+        onSigner(
+          i,
+          rename ? 'listed again under another name' : 'listed twice',
+          (s, p) => void p.signers.push({ ...(s as unknown as Policy['signers'][number]), name: rename ? `${String(s.name)}-again` : (s.name as string) }),
+        ),
+      ),
+    fc
+      .tuple(fc.constantFrom('version', 'expires', 'threshold', 'signers', 'extra'), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined)))
+      .map(([k, v]) =>
+        mut<Policy>(v === undefined ? `delete ${k}` : `${k} = ${show(v)}`, (p) => {
+          const rec = p as unknown as Record<string, unknown>;
+          if (v === undefined) delete rec[k];
+          else rec[k] = v;
+        }),
+      ),
   );
 }
 

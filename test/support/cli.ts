@@ -12,7 +12,10 @@ export interface CliResult {
   json: Record<string, unknown>;
 }
 
-export async function runCli(args: string[], opts: { env?: Record<string, string>; now?: Date; interactive?: boolean; prompter?: Prompter } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; now?: Date; interactive?: boolean; prompter?: Prompter } = {},
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const ctx: Context = {
@@ -86,7 +89,10 @@ export async function makeCliPolicy(
   const base = joinPath(dir, opts.name ?? 'policy');
   const unsigned = `${base}.json`;
   const signed = `${base}.signed.json`;
-  await runCliOk(['policy', 'init', '--threshold', String(opts.threshold), ...signers.flatMap((s) => ['--signer', s.pub]), '--expires', opts.expires, '--out', unsigned], { now: opts.now });
+  await runCliOk(
+    ['policy', 'init', '--threshold', String(opts.threshold), ...signers.flatMap((s) => ['--signer', s.pub]), '--expires', opts.expires, '--out', unsigned],
+    { now: opts.now },
+  );
   const sigs: string[] = [];
   for (const s of signers.slice(0, opts.threshold)) {
     const sig = `${base}.${s.name}.sig`;

@@ -45,7 +45,12 @@ export function nextGeneration(prev: Generation, opts: { version?: number; expir
 }
 
 /** A revocation of drupal core `version`, signed by `signers` (default: a quorum of `gen`). */
-export function revocationBytes(gen: Generation, version = '10.2.4', signers = gen.signers.slice(0, gen.threshold), created = new Date('2026-11-22T00:00:00Z')): Uint8Array {
+export function revocationBytes(
+  gen: Generation,
+  version = '10.2.4',
+  signers = gen.signers.slice(0, gen.threshold),
+  created = new Date('2026-11-22T00:00:00Z'),
+): Uint8Array {
   const env = createRevocation({ product: 'drupal', component: 'core', version, reason: 'breaks multilingual sites', created, policyVersion: gen.version });
   return envelopeBytes(signedBy(env, signers));
 }

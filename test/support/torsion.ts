@@ -50,16 +50,28 @@ export function mixedOrderKey(seed: Uint8Array, j = 1): Uint8Array {
  * and retry with fresh r until k happens to satisfy it (one try in ord(T) on average).
  * `nonce` gives the 64 bytes r is taken from at each attempt (random unless a caller needs fixed output).
  */
-export function signForMixedOrderKey(message: Uint8Array, seed: Uint8Array, j = 1, nonce: (attempt: number) => Uint8Array = () => crypto.randomBytes(64)): Uint8Array {
+export function signForMixedOrderKey(
+  message: Uint8Array,
+  seed: Uint8Array,
+  j = 1,
+  nonce: (attempt: number) => Uint8Array = () => crypto.randomBytes(64),
+): Uint8Array {
   const a = secretScalar(seed);
   const key = mixedOrderKey(seed, j);
   const T = torsion(j);
   for (let attempt = 0; attempt < 1000; attempt++) {
     const i = attempt % 8;
     const r = le(nonce(attempt)) % L;
-    const R = Point.BASE.multiply(r).add(T.multiplyUnsafe(BigInt(i))).toBytes();
+    const R = Point.BASE.multiply(r)
+      .add(T.multiplyUnsafe(BigInt(i)))
+      .toBytes();
     const k = le(crypto.createHash('sha512').update(R).update(key).update(message).digest()) % L;
-    if (!T.multiplyUnsafe(BigInt(i)).add(T.multiplyUnsafe(k % 8n)).is0()) continue; // T' != -[k]T
+    if (
+      !T.multiplyUnsafe(BigInt(i))
+        .add(T.multiplyUnsafe(k % 8n))
+        .is0()
+    )
+      continue; // T' != -[k]T
     return new Uint8Array([...R, ...le32((r + k * a) % L)]);
   }
   throw new Error('no signature found for the mixed-order key');

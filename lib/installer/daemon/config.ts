@@ -122,7 +122,10 @@ export function resolveInstallerConfig(raw: unknown, opts: ResolveOptions = {}):
     if (user.uid === 0) throw new UsageError('USAGE', `${where}: the site owner may not be root (uid 0); workers run as the owner`);
     if (gid === 0) throw new UsageError('USAGE', `${where}: the group may not be group 0`);
     if (selfUid !== 0 && (user.uid !== selfUid || gid !== selfGid)) {
-      throw new UsageError('USAGE', `${where}: the daemon runs as uid ${selfUid} (not root), so it can only run workers as itself (uid ${selfUid}, gid ${selfGid}), not as uid ${user.uid} gid ${gid}`);
+      throw new UsageError(
+        'USAGE',
+        `${where}: the daemon runs as uid ${selfUid} (not root), so it can only run workers as itself (uid ${selfUid}, gid ${selfGid}), not as uid ${user.uid} gid ${gid}`,
+      );
     }
     sites.set(name, {
       name,
@@ -142,7 +145,10 @@ export function resolveInstallerConfig(raw: unknown, opts: ResolveOptions = {}):
   } else {
     const gids = [...new Set([...sites.values()].map((s) => s.gid))];
     if (gids.length !== 1) {
-      throw new UsageError('USAGE', `the sites have different groups (${gids.join(', ')}): name the socket's group with "socketGroup", or run one daemon per group`);
+      throw new UsageError(
+        'USAGE',
+        `the sites have different groups (${gids.join(', ')}): name the socket's group with "socketGroup", or run one daemon per group`,
+      );
     }
     socketGid = gids[0]!;
   }
@@ -170,7 +176,11 @@ function checkPath(path: string, what: string): string {
   return trimmed;
 }
 
-function resolveUser(principal: generated.InstallerConfigPrincipal, lookup: NonNullable<ResolveOptions['lookup']>, where: string): { uid: number; name?: string; home?: string } {
+function resolveUser(
+  principal: generated.InstallerConfigPrincipal,
+  lookup: NonNullable<ResolveOptions['lookup']>,
+  where: string,
+): { uid: number; name?: string; home?: string } {
   const entry = lookup('passwd', String(principal));
   if (typeof principal === 'number') {
     // A numeric uid needs no entry; when there is one, it gives the worker its USER and HOME.

@@ -94,7 +94,8 @@ async function runJob(ctx: JobContext, site: SiteConfig, job: string, spool: Spo
     const final = { ...answerFor(outcome), site: site.name, job };
     for (const step of postSteps(outcome.result)) log({ event: 'post', site: site.name, job, ...step });
     log({ event: 'applied', site: site.name, job, ok: final.ok, code: final.code, ...outcomeSummary(outcome) });
-    if (outcome.timedOut || outcome.signal) await recoverSite(ctx, site, `the worker of job ${job} was ${outcome.timedOut ? 'killed after jobTimeoutMs' : `ended by ${outcome.signal}`}`);
+    if (outcome.timedOut || outcome.signal)
+      await recoverSite(ctx, site, `the worker of job ${job} was ${outcome.timedOut ? 'killed after jobTimeoutMs' : `ended by ${outcome.signal}`}`);
     conn.answer(final);
   } catch (err) {
     conn.answer({ ...internal(err, log, site.name), job });
@@ -116,14 +117,28 @@ async function verifySpooled(site: SiteConfig, path: string, now: Date, log: (e:
     input = await openBundleFile(path);
     const verified = await verifyWithStore(store, input, { now });
     if (verified.document.kind !== 'manifest' || !input.isBundle) {
-      return { ok: false, refusal: refusal('NOT_AN_UPDATE', verified.document.kind !== 'manifest' ? `this is a signed ${verified.document.kind}, not an update bundle (use countersign trust update)` : 'this is a bare signed manifest, not a bundle with its archive', undefined, undefined, 1) };
+      return {
+        ok: false,
+        refusal: refusal(
+          'NOT_AN_UPDATE',
+          verified.document.kind !== 'manifest'
+            ? `this is a signed ${verified.document.kind}, not an update bundle (use countersign trust update)`
+            : 'this is a bare signed manifest, not a bundle with its archive',
+          undefined,
+          undefined,
+          1,
+        ),
+      };
     }
     return { ok: true, manifest: verified.document.manifest, signedBy: verified.quorum.signedBy.map((s) => publicSigner(s).name) };
   } catch (err) {
     if (err instanceof StoreError) {
       // The store is the site's: its details (which may quote the file) go to the log, not to the client.
       log({ event: 'store-error', site: site.name, job, code: err.code, message: err.message, details: err.details });
-      return { ok: false, refusal: refusal(err.code, `the trust store of site ${site.name} cannot be used (${err.code}); the installer's log says why`, undefined, undefined, 2) };
+      return {
+        ok: false,
+        refusal: refusal(err.code, `the trust store of site ${site.name} cannot be used (${err.code}); the installer's log says why`, undefined, undefined, 2),
+      };
     }
     if (err instanceof VerificationError) {
       log({ event: 'rejected', site: site.name, job, code: err.code, reasons: err.reasons.map((r) => r.code) });
@@ -162,7 +177,19 @@ function checkStoreFile(dir: string): void {
 function postSteps(result: WorkerOutcome['result']): Array<Record<string, unknown>> {
   const post = (result?.post ?? (result?.details as Record<string, unknown> | undefined)?.post) as unknown;
   if (!Array.isArray(post)) return [];
-  return post.filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null).map(({ step, argv, exitCode, signal, timedOut, spawnError, durationMs, stdout, stderr }) => ({ step, argv, exitCode, signal, timedOut, spawnError, durationMs, stdout, stderr }));
+  return post
+    .filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null)
+    .map(({ step, argv, exitCode, signal, timedOut, spawnError, durationMs, stdout, stderr }) => ({
+      step,
+      argv,
+      exitCode,
+      signal,
+      timedOut,
+      spawnError,
+      durationMs,
+      stdout,
+      stderr,
+    }));
 }
 
 function outcomeSummary(o: WorkerOutcome): Record<string, unknown> {

@@ -125,7 +125,8 @@ export function parseHeader(text: string): RequestHeader {
   }
   const { site, size } = value as Record<string, unknown>;
   if (typeof site !== 'string' || site.length === 0 || site.length > 64) throw new UsageError('USAGE', 'the header needs "site", a site name');
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1) throw new UsageError('USAGE', 'the header needs "size", the bundle length in bytes (a positive integer)');
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1)
+    throw new UsageError('USAGE', 'the header needs "size", the bundle length in bytes (a positive integer)');
   return { site, size };
 }
 
@@ -134,7 +135,6 @@ export function encodeHeader(header: RequestHeader): Buffer {
   if (line.length > MAX_HEADER_BYTES) throw new UsageError('USAGE', `the site name is too long`);
   return line;
 }
-
 
 /** One answer line; a line over `max` bytes is replaced by `fallback` (which must be short). */
 export function encodeLine(value: ProgressLine | FinalLine, fallback: () => ProgressLine | FinalLine, max = MAX_LINE_BYTES): string {
@@ -169,13 +169,27 @@ export function answerFor(outcome: WorkerOutcome): FinalLine {
   const stderr = outcome.stderrTail.length > 0 ? { stderr: outcome.stderrTail } : {};
   if (outcome.timedOut) return { ...refusal('WORKER_TIMEOUT', 'the worker ran too long and was killed; recovery ran after it'), ...stderr };
   if (outcome.spawnError && outcome.exitCode !== 0) return { ...refusal('WORKER_FAILED', `the worker could not be started: ${outcome.spawnError}`), ...stderr };
-  if (outcome.signal) return { ...refusal('WORKER_FAILED', `the worker was ended by ${outcome.signal}; recovery ran after it`), ...stderr, ...(r && { result: r }) };
+  if (outcome.signal)
+    return { ...refusal('WORKER_FAILED', `the worker was ended by ${outcome.signal}; recovery ran after it`), ...stderr, ...(r && { result: r }) };
   const exit = outcome.exitCode;
   if (r && r.ok === true && exit === 0) return { ok: true, exit: 0, result: r };
   if (r && r.ok === false && (exit === 1 || exit === 2)) {
-    return { ok: false, code: typeof r.code === 'string' ? r.code : 'WORKER_FAILED', ...(typeof r.message === 'string' && { message: r.message }), exit, result: r };
+    return {
+      ok: false,
+      code: typeof r.code === 'string' ? r.code : 'WORKER_FAILED',
+      ...(typeof r.message === 'string' && { message: r.message }),
+      exit,
+      result: r,
+    };
   }
-  return { ...refusal('WORKER_FAILED', r ? `the worker exited ${exit} with a result that says ok: ${String(r.ok)}` : `the worker exited ${exit} without a JSON result`), ...stderr, ...(r && { result: r }) };
+  return {
+    ...refusal(
+      'WORKER_FAILED',
+      r ? `the worker exited ${exit} with a result that says ok: ${String(r.ok)}` : `the worker exited ${exit} without a JSON result`,
+    ),
+    ...stderr,
+    ...(r && { result: r }),
+  };
 }
 
 /** Splits a byte stream into lines of at most `max` bytes; a longer line is reported, not buffered. */

@@ -36,7 +36,14 @@ export class Uploads {
  * paused: anything after the bundle is never read), or undefined when the connection was answered (a refusal,
  * a timeout) or went away; until the client waits for its job (conn.waiting), the spooled file goes with it.
  */
-export async function receive(socket: Socket, conn: Connection, config: InstallerConfig, uploads: Uploads, job: string, log: (e: Record<string, unknown>) => void): Promise<Submission | undefined> {
+export async function receive(
+  socket: Socket,
+  conn: Connection,
+  config: InstallerConfig,
+  uploads: Uploads,
+  job: string,
+  log: (e: Record<string, unknown>) => void,
+): Promise<Submission | undefined> {
   socket.setTimeout(config.idleTimeoutMs, () => conn.answer(refusal('TIMEOUT', `nothing received for ${config.idleTimeoutMs} ms`)));
   const headerDeadline = setTimeout(() => conn.answer(refusal('TIMEOUT', `no header line within ${config.headerTimeoutMs} ms`)), config.headerTimeoutMs);
   headerDeadline.unref();
@@ -73,7 +80,9 @@ export async function receive(socket: Socket, conn: Connection, config: Installe
     }
     uploadDone = uploads.begin(site.name);
     if (!uploadDone) {
-      conn.answer(refusal('TOO_MANY_CONNECTIONS', `site ${site.name} already has ${config.maxConnectionsPerSite} bundles arriving; try again later`, site.name));
+      conn.answer(
+        refusal('TOO_MANY_CONNECTIONS', `site ${site.name} already has ${config.maxConnectionsPerSite} bundles arriving; try again later`, site.name),
+      );
       return undefined;
     }
     conn.onEnd(uploadDone);
@@ -141,7 +150,9 @@ export async function receive(socket: Socket, conn: Connection, config: Installe
   }
   if (conn.ended) return undefined;
   if (size === undefined || received < size) {
-    conn.answer(refusal('BAD_REQUEST', size !== undefined ? `the connection ended after ${received} of ${size} bytes` : 'the connection ended before a header line'));
+    conn.answer(
+      refusal('BAD_REQUEST', size !== undefined ? `the connection ended after ${received} of ${size} bytes` : 'the connection ended before a header line'),
+    );
     return undefined;
   }
   socket.pause(); // anything after the bundle is never read

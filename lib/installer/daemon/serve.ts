@@ -128,7 +128,19 @@ export async function startDaemon(config: InstallerConfig, opts: DaemonOptions):
   const socketIno = statSync(opts.socket).ino;
   log({ event: 'listening', socket: opts.socket, sites: [...config.sites.keys()], gid: config.socketGid });
 
-  const recovered = opts.recover === false ? Promise.resolve() : Promise.all([...config.sites.values()].map((site) => ctx.track(queues.get(site.name)!.reserveInternal().run(() => recoverSite(ctx, site, 'start'))))).then(() => undefined);
+  const recovered =
+    opts.recover === false
+      ? Promise.resolve()
+      : Promise.all(
+          [...config.sites.values()].map((site) =>
+            ctx.track(
+              queues
+                .get(site.name)!
+                .reserveInternal()
+                .run(() => recoverSite(ctx, site, 'start')),
+            ),
+          ),
+        ).then(() => undefined);
 
   return {
     socket: opts.socket,

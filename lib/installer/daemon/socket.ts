@@ -33,13 +33,28 @@ export class Connection {
 
   progress(event: Record<string, unknown>, source: 'daemon' | 'worker' = 'daemon'): void {
     if (this.ended || this.socket.destroyed) return;
-    this.socket.write(encodeLine({ progress: event, source }, () => ({ progress: { event: 'cut', note: 'a progress event longer than the line limit was left out' }, source }), MAX_PROGRESS_LINE_BYTES));
+    this.socket.write(
+      encodeLine(
+        { progress: event, source },
+        () => ({ progress: { event: 'cut', note: 'a progress event longer than the line limit was left out' }, source }),
+        MAX_PROGRESS_LINE_BYTES,
+      ),
+    );
   }
 
   answer(final: FinalLine): void {
     if (this.ended) return;
     if (!this.socket.destroyed) {
-      this.socket.write(encodeLine(final, () => ({ ok: final.ok, code: final.code, message: final.message ?? 'the full answer was longer than the line limit; see the log', exit: final.exit, site: final.site, job: final.job })));
+      this.socket.write(
+        encodeLine(final, () => ({
+          ok: final.ok,
+          code: final.code,
+          message: final.message ?? 'the full answer was longer than the line limit; see the log',
+          exit: final.exit,
+          site: final.site,
+          job: final.job,
+        })),
+      );
       this.socket.end();
       this.socket.pause();
       setTimeout(() => this.socket.destroy(), LINGER_MS).unref();

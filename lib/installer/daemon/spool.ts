@@ -53,7 +53,8 @@ export function prepareSpool(dir: string): void {
   }
   const info = lstatSync(dir);
   if (!info.isDirectory()) throw new UsageError('USAGE', `the spool ${dir} is not a directory`);
-  if (info.uid !== process.getuid!()) throw new UsageError('USAGE', `the spool ${dir} is owned by uid ${info.uid}, not by the daemon (uid ${process.getuid!()})`);
+  if (info.uid !== process.getuid!())
+    throw new UsageError('USAGE', `the spool ${dir} is owned by uid ${info.uid}, not by the daemon (uid ${process.getuid!()})`);
   if ((info.mode & 0o777) !== SPOOL_MODE) chmodSync(dir, SPOOL_MODE);
   // Bundles left by a daemon that stopped mid-job: their clients are gone.
   for (const name of readdirSync(dir)) if (name.endsWith('.bundle')) rmSync(join(dir, name), { force: true });

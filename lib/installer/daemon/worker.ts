@@ -60,7 +60,18 @@ export function workerEnv(site: SiteConfig): Record<string, string> {
 }
 
 export function applyArgs(site: SiteConfig): string[] {
-  return ['apply', '/dev/stdin', '--site', site.root, '--store', site.store, ...stateDirArgs(site), ...(site.allowSharedWrite ? ['--allow-shared-write'] : []), '--json', '--progress'];
+  return [
+    'apply',
+    '/dev/stdin',
+    '--site',
+    site.root,
+    '--store',
+    site.store,
+    ...stateDirArgs(site),
+    ...(site.allowSharedWrite ? ['--allow-shared-write'] : []),
+    '--json',
+    '--progress',
+  ];
 }
 
 export function recoverArgs(site: SiteConfig): string[] {
