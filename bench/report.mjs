@@ -121,7 +121,7 @@ function section(title, list, base) {
 }
 const out = [];
 out.push(
-  `countersign bench  ${meta?.date ?? ''}  node ${meta?.node ?? '?'}  ${meta?.cores ?? '?'} cores  ${meta?.cpu ?? ''}  [${meta?.timer ?? ''}; ${meta?.runs} runs, ${meta?.warmup} warm-up]`,
+  `countersign bench  ${meta?.date ?? ''}  node ${meta?.node ?? '?'}  ${meta?.cores ?? '?'} cores  ${meta?.cpu ?? ''}${meta?.shaExtensions === undefined ? '' : meta.shaExtensions ? ' (SHA extensions)' : ' (no SHA extensions)'}  [${meta?.timer ?? ''}; ${meta?.runs} runs, ${meta?.warmup} warm-up]`,
 );
 out.push('');
 out.push(...section('1. Verify, 64 MiB archive (whole process, page cache warm)', verify, 'countersign verify'));

@@ -44,6 +44,9 @@ install_pkg() { # install_pkg COMMAND DEBIAN-PACKAGE
 }
 mkdir -p "$OUT"
 rm -rf "$WORK" && mkdir -p "$WORK"
+# The test keys, copied owner-only (sign warns about a key file others can read).
+KEYS=$WORK/keys
+mkdir -p "$KEYS" && install -m 0600 keys-example/*.key "$KEYS/"
 install_pkg minisign minisign || { echo "minisign is required and could not be installed (see $OUT/apt-minisign.log)" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || install_pkg /usr/bin/time time || { echo "/usr/bin/time is required (package 'time')" >&2; exit 1; }
 HAVE_HYPERFINE=0
@@ -51,14 +54,18 @@ if [[ ${BENCH_NO_HYPERFINE:-0} != 1 ]] && install_pkg hyperfine hyperfine; then 
 [[ -f dist/countersign.mjs ]] || { echo "dist/ is missing: run via 'npm run bench' (or 'npm run build' first)" >&2; exit 1; }
 
 note "node $(node --version), $(minisign -v 2>&1 | head -1), $( ((HAVE_HYPERFINE)) && hyperfine --version || echo 'no hyperfine: plain loop timing'), $(nproc) cores"
-note "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+# SHA extensions (sha_ni on x86, sha2 on arm64) decide node:crypto's SHA-256 speed: figures from machines that differ here do not compare.
+if grep -qwE 'sha_ni|sha2' /proc/cpuinfo; then SHA_EXT=true; else SHA_EXT=false; fi
+note "$CPU_MODEL, SHA extensions: $( [[ $SHA_EXT == true ]] && echo yes || echo no)"
 cat >"$OUT/meta.json" <<EOF
 {
   "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
   "node": "$(node --version)",
   "minisign": "$(minisign -v 2>&1 | head -1)",
   "timer": "$( ((HAVE_HYPERFINE)) && hyperfine --version || echo 'bash loop ($EPOCHREALTIME)')",
-  "cpu": "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')",
+  "cpu": "$CPU_MODEL",
+  "shaExtensions": $SHA_EXT,
   "cores": $(nproc),
   "runs": $RUNS,
   "warmup": $WARMUP,
@@ -115,7 +122,7 @@ make_bundle() {
   for who in alice bob carol; do
     local extra=()
     [[ $check == --archive ]] && extra=(--archive "$archive")
-    "${CLI[@]}" sign "$manifest" "${extra[@]}" --key "keys-example/$who.key" --yes --out "$rel/$who.sig" >/dev/null
+    "${CLI[@]}" sign "$manifest" "${extra[@]}" --key "$KEYS/$who.key" --yes --out "$rel/$who.sig" >/dev/null
     sigs+=("$rel/$who.sig")
   done
   "${CLI[@]}" assemble "$manifest" --policy "$POLICY" --out "$bundle" "${sigs[@]}" >/dev/null
@@ -202,17 +209,17 @@ node bench/gen-update.mjs "$WORK/site0" "$WORK/site1" 500 "$WORK/changed.txt" | 
 "${CLI[@]}" build --source "$WORK/site1" --base "$WORK/site0" --product bench --version 1.0.1 --applies-to 1.0.0 --policy "$POLICY" --out "$WORK/aout" >/dev/null
 ASIGS=()
 for who in alice bob carol; do
-  "${CLI[@]}" sign "$WORK/aout/bench-1.0.1.manifest.json" --key "keys-example/$who.key" --yes --out "$WORK/apply.$who.sig" >/dev/null
+  "${CLI[@]}" sign "$WORK/aout/bench-1.0.1.manifest.json" --key "$KEYS/$who.key" --yes --out "$WORK/apply.$who.sig" >/dev/null
   ASIGS+=("$WORK/apply.$who.sig")
 done
 "${CLI[@]}" assemble "$WORK/aout/bench-1.0.1.manifest.json" --policy "$POLICY" --out "$WORK/apply.bundle" "${ASIGS[@]}" >/dev/null
 FRESH="rm -rf $WORK/site $WORK/.countersign-site && cp -a $WORK/site0 $WORK/site && sync"
 bench "$OUT/apply.hyperfine.json" bash -- \
-  "countersign apply" "$FRESH" "node dist/countersign.mjs apply $WORK/apply.bundle --site $WORK/site --policy $POLICY --installed 1.0.0" \
+  "countersign apply" "$FRESH" "node dist/countersign.mjs apply $WORK/apply.bundle --site $WORK/site --policy $POLICY --product bench --component core --installed 1.0.0" \
   "rsync changed files" "$FRESH" "rsync -a --files-from=$WORK/changed.txt $WORK/site1/ $WORK/site/ && (cd $WORK/site && xargs -r rm -f) < $WORK/changed.txt.deleted"
 # The update must have produced the new tree exactly.
 eval "$FRESH"
-node dist/countersign.mjs apply "$WORK/apply.bundle" --site "$WORK/site" --policy "$POLICY" --installed 1.0.0 >/dev/null
+node dist/countersign.mjs apply "$WORK/apply.bundle" --site "$WORK/site" --policy "$POLICY" --product bench --component core --installed 1.0.0 >/dev/null
 diff -r "$WORK/site" "$WORK/site1" >/dev/null && note "apply result equals the new tree" || note "WARNING: apply result differs from the new tree"
 
 # ---------------------------------------------------------------------------------------------
