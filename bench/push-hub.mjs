@@ -27,29 +27,16 @@ const progress = { finished: 0 };
 const tail = { start: null, finishedBefore: 0, polls: 0, pollMs: 0 };
 const ticker = setInterval(() => process.stderr.write(`   [hub ${mode} c=${concurrency}] ${progress.finished}/${N} sites\n`), 15_000);
 
-const REGISTRY_METHODS = [
-  'close',
-  'addSite',
-  'getSite',
-  'countSites',
-  'putOffer',
-  'getOffer',
-  'listOffers',
-  'createCampaign',
-  'getCampaign',
-  'unfinishedCampaign',
-  'claimDeliveries',
-  'finishDelivery',
-  'campaignProgress',
-  'deliveryResults',
-  'finishCampaign',
-  'nextDue',
-];
+/** Every method a registry has (its class's prototype), so a method added to the interface is timed too. */
+function registryMethods(registry) {
+  const proto = Object.getPrototypeOf(registry);
+  return Object.getOwnPropertyNames(proto).filter((name) => name !== 'constructor' && typeof proto[name] === 'function');
+}
 
 /** The registry with the synchronous time of each call counted (better-sqlite3 blocks the event loop for exactly that long). */
 function timedRegistry(registry, acc) {
   const wrapped = { kind: registry.kind };
-  for (const name of REGISTRY_METHODS) {
+  for (const name of registryMethods(registry)) {
     wrapped[name] = (...args) => {
       const t = performance.now();
       let result;
