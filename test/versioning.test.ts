@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBundleFile } from '../lib/node/bundle-file.js';
+import { parseBundleHeader } from '../lib/core/bundle.js';
 import { concatBytes, utf8 } from '../lib/core/bytes.js';
 import { canonicalBytes } from '../lib/core/canonical.js';
 import { createEnvelope } from '../lib/core/envelope.js';
@@ -157,6 +158,19 @@ describe('versioning (spec/versioning.md)', () => {
       expect((await codeOf(verifyFile(v2(lines(release.archive.length + 1), env, release.archive)))).code).to.equal('MALFORMED');
       expect((await codeOf(verifyFile(v2(lines(release.archive.length - 1), env, release.archive)))).code).to.equal('MALFORMED');
       expect((await codeOf(verifyFile(v2([['envelope', env.length + 1]], env)))).code).to.equal('MALFORMED');
+    });
+
+    it('a v2 section length of 16 digits is MALFORMED: above 2^53 it would round, and a rounded sum could match the file size', () => {
+      const header = utf8('countersign-bundle v2 2\nenvelope 10\narchive 9007199254740993\n');
+      // 9007199254740993 reads as 9007199254740992: with 15 digits at most, no length can round.
+      const roundedSize = header.length + 10 + 9007199254740992;
+      let code: string | undefined;
+      try {
+        parseBundleHeader(header, 1 << 20, roundedSize);
+      } catch (err) {
+        code = (err as CountersignError).code;
+      }
+      expect(code).to.equal('MALFORMED');
     });
 
     it('v2 sections out of order (the envelope not first, the archive not last): MALFORMED', async () => {

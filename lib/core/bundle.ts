@@ -9,10 +9,11 @@ const PREFIX = 'countersign-bundle v';
 const VERSION = /^countersign-bundle v([1-9][0-9]{0,8}) /;
 const V1 = /^countersign-bundle v1 ([1-9][0-9]{0,8})\n/;
 const V2 = /^countersign-bundle v2 ([1-9])\n/;
-const SECTION = /([a-z]{1,16}) (0|[1-9][0-9]{0,15})\n/y;
+// At most 15 digits: every length stays an exact integer (2^53 has 16 digits), so the sum check cannot round.
+const SECTION = /([a-z]{1,16}) (0|[1-9][0-9]{0,14})\n/y;
 /**
  * The header is never longer than this; readers fetch this many bytes first. 256: a v2 first line
- * (24 bytes) and three section lines of at most 34 bytes each (16-letter name, 16-digit length) fit twice over.
+ * (24 bytes) and three section lines of at most 34 bytes each (16-letter name, 15-digit length) fit twice over.
  */
 export const BUNDLE_HEADER_MAX = 256;
 
