@@ -816,11 +816,11 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const envelope = validate23;
-const schema43 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/envelope.schema.json","title":"DSSE envelope","description":"A countersign document: base64 payload (canonical JSON) and signatures over DSSE PAE(payloadType, payload).","type":"object","additionalProperties":false,"required":["payloadType","payload","signatures"],"properties":{"payloadType":{"type":"string","minLength":1,"maxLength":200},"payload":{"type":"string","maxLength":22369622},"signatures":{"type":"array","maxItems":1024,"items":{"type":"object","additionalProperties":false,"required":["keyid","sig"],"properties":{"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"hex SHA-256 of the signer's raw public key"},"sig":{"type":"string","pattern":"^[A-Za-z0-9+/]{86}==$"}}}}}};
+const schema43 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/envelope.schema.json","title":"DSSE envelope","description":"A countersign document: base64 payload (canonical JSON) and signatures over DSSE PAE(payloadType, payload).","type":"object","additionalProperties":false,"required":["payloadType","payload","signatures"],"properties":{"payloadType":{"type":"string","minLength":1,"maxLength":200},"payload":{"type":"string","maxLength":22369622},"signatures":{"type":"array","maxItems":1024,"items":{"type":"object","additionalProperties":false,"required":["keyid","sig"],"properties":{"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"hex SHA-256 of the signer's raw public key"},"sig":{"type":"string","minLength":4,"maxLength":2048,"pattern":"^[A-Za-z0-9+/]*={0,2}$","description":"base64; read by the kind of the policy entry of keyid: 64 raw Ed25519 bytes for countersign keys (policy format 1 has no other kind), else as in a format 2 partial signature"}}}}}};
 import ucs2length from "ajv/dist/runtime/ucs2length.js";
 const func2 = ucs2length.default ?? ucs2length;
 const pattern15 = new RegExp("^[0-9a-f]{64}$", "u");
-const pattern16 = new RegExp("^[A-Za-z0-9+/]{86}==$", "u");
+const pattern16 = new RegExp("^[A-Za-z0-9+/]*={0,2}$", "u");
 
 function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/envelope.schema.json" */;
@@ -956,9 +956,21 @@ let data5 = data3.sig;
 const _errs13 = errors;
 if(errors === _errs13){
 if(typeof data5 === "string"){
-if(!pattern16.test(data5)){
-validate23.errors = [{instancePath:instancePath+"/signatures/" + i0+"/sig",schemaPath:"#/properties/signatures/items/properties/sig/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{86}==$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{86}==$"+"\""}];
+if(func2(data5) > 2048){
+validate23.errors = [{instancePath:instancePath+"/signatures/" + i0+"/sig",schemaPath:"#/properties/signatures/items/properties/sig/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"}];
 return false;
+}
+else {
+if(func2(data5) < 4){
+validate23.errors = [{instancePath:instancePath+"/signatures/" + i0+"/sig",schemaPath:"#/properties/signatures/items/properties/sig/minLength",keyword:"minLength",params:{limit: 4},message:"must NOT have fewer than 4 characters"}];
+return false;
+}
+else {
+if(!pattern16.test(data5)){
+validate23.errors = [{instancePath:instancePath+"/signatures/" + i0+"/sig",schemaPath:"#/properties/signatures/items/properties/sig/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]*={0,2}$"},message:"must match pattern \""+"^[A-Za-z0-9+/]*={0,2}$"+"\""}];
+return false;
+}
+}
 }
 }
 else {
@@ -5483,7 +5495,10 @@ return errors === 0;
 validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const partialSignature = validate40;
-const schema83 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/partial-signature.schema.json","title":"Partial signature","description":"One signer's signature over one envelope payload, small enough for a USB stick or e-mail.","type":"object","additionalProperties":false,"required":["type","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sig":{"type":"string","pattern":"^[A-Za-z0-9+/]{86}==$"}}};
+const schema83 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/partial-signature.schema.json","title":"Partial signature","description":"One signer's signature over one envelope payload, small enough for a USB stick or e-mail. Without format: a countersign key's raw Ed25519 signature (format 1); format 2 names the signer kind.","oneOf":[{"$ref":"#/$defs/v1"},{"$ref":"#/$defs/v2"}],"$defs":{"v1":{"type":"object","additionalProperties":false,"required":["type","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sig":{"type":"string","pattern":"^[A-Za-z0-9+/]{86}==$"}}},"v2":{"type":"object","additionalProperties":false,"required":["type","format","kind","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"format":{"const":2},"kind":{"enum":["countersign","ssh-ed25519","sk-ssh-ed25519@openssh.com","minisign","signify"],"description":"The signer kind it was made with; the policy entry of its key decides how it is verified"},"sig":{"type":"string","minLength":4,"maxLength":2048,"pattern":"^[A-Za-z0-9+/]*={0,2}$","description":"base64 of: the raw Ed25519 signature (countersign); the SSHSIG blob (SSH kinds); struct[74] | global signature[64] | trusted comment (minisign); struct[74] (signify)"}}}}};
+const schema84 = {"type":"object","additionalProperties":false,"required":["type","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sig":{"type":"string","pattern":"^[A-Za-z0-9+/]{86}==$"}}};
+const schema85 = {"type":"object","additionalProperties":false,"required":["type","format","kind","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"format":{"const":2},"kind":{"enum":["countersign","ssh-ed25519","sk-ssh-ed25519@openssh.com","minisign","signify"],"description":"The signer kind it was made with; the policy entry of its key decides how it is verified"},"sig":{"type":"string","minLength":4,"maxLength":2048,"pattern":"^[A-Za-z0-9+/]*={0,2}$","description":"base64 of: the raw Ed25519 signature (countersign); the SSHSIG blob (SSH kinds); struct[74] | global signature[64] | trusted comment (minisign); struct[74] (signify)"}}};
+const pattern58 = new RegExp("^[A-Za-z0-9+/]{86}==$", "u");
 
 function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/partial-signature.schema.json" */;
@@ -5496,123 +5511,200 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(errors === 0){
+const _errs0 = errors;
+let valid0 = false;
+let passing0 = null;
+const _errs1 = errors;
+const _errs2 = errors;
+if(errors === _errs2){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.type === undefined) && (missing0 = "type")) || ((data.payloadType === undefined) && (missing0 = "payloadType"))) || ((data.payloadSha256 === undefined) && (missing0 = "payloadSha256"))) || ((data.keyid === undefined) && (missing0 = "keyid"))) || ((data.sig === undefined) && (missing0 = "sig"))){
-validate40.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
+const err0 = {instancePath,schemaPath:"#/$defs/v1/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
+if(vErrors === null){
+vErrors = [err0];
 }
 else {
-const _errs1 = errors;
+vErrors.push(err0);
+}
+errors++;
+}
+else {
+const _errs4 = errors;
 for(const key0 in data){
 if(!(((((key0 === "type") || (key0 === "payloadType")) || (key0 === "payloadSha256")) || (key0 === "keyid")) || (key0 === "sig"))){
-validate40.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
-return false;
+const err1 = {instancePath,schemaPath:"#/$defs/v1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
 break;
 }
 }
-if(_errs1 === errors){
+if(_errs4 === errors){
 if(data.type !== undefined){
-const _errs2 = errors;
+const _errs5 = errors;
 if("countersign-partial-signature" !== data.type){
-validate40.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "countersign-partial-signature"},message:"must be equal to constant"}];
-return false;
-}
-var valid0 = _errs2 === errors;
+const err2 = {instancePath:instancePath+"/type",schemaPath:"#/$defs/v1/properties/type/const",keyword:"const",params:{allowedValue: "countersign-partial-signature"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err2];
 }
 else {
-var valid0 = true;
+vErrors.push(err2);
 }
-if(valid0){
+errors++;
+}
+var valid2 = _errs5 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data.payloadType !== undefined){
 let data1 = data.payloadType;
-const _errs3 = errors;
-if(errors === _errs3){
+const _errs6 = errors;
+if(errors === _errs6){
 if(typeof data1 === "string"){
 if(func2(data1) > 200){
-validate40.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
-return false;
+const err3 = {instancePath:instancePath+"/payloadType",schemaPath:"#/$defs/v1/properties/payloadType/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
 }
 else {
 if(func2(data1) < 1){
-validate40.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
+const err4 = {instancePath:instancePath+"/payloadType",schemaPath:"#/$defs/v1/properties/payloadType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
 }
 }
 }
 else {
-validate40.errors = [{instancePath:instancePath+"/payloadType",schemaPath:"#/properties/payloadType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs3 === errors;
+const err5 = {instancePath:instancePath+"/payloadType",schemaPath:"#/$defs/v1/properties/payloadType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
 }
 else {
-var valid0 = true;
+vErrors.push(err5);
 }
-if(valid0){
+errors++;
+}
+}
+var valid2 = _errs6 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data.payloadSha256 !== undefined){
 let data2 = data.payloadSha256;
-const _errs5 = errors;
-if(errors === _errs5){
+const _errs8 = errors;
+if(errors === _errs8){
 if(typeof data2 === "string"){
 if(!pattern15.test(data2)){
-validate40.errors = [{instancePath:instancePath+"/payloadSha256",schemaPath:"#/properties/payloadSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
-return false;
+const err6 = {instancePath:instancePath+"/payloadSha256",schemaPath:"#/$defs/v1/properties/payloadSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
 }
 }
 else {
-validate40.errors = [{instancePath:instancePath+"/payloadSha256",schemaPath:"#/properties/payloadSha256/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs5 === errors;
+const err7 = {instancePath:instancePath+"/payloadSha256",schemaPath:"#/$defs/v1/properties/payloadSha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err7];
 }
 else {
-var valid0 = true;
+vErrors.push(err7);
 }
-if(valid0){
+errors++;
+}
+}
+var valid2 = _errs8 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data.keyid !== undefined){
 let data3 = data.keyid;
-const _errs7 = errors;
-if(errors === _errs7){
+const _errs10 = errors;
+if(errors === _errs10){
 if(typeof data3 === "string"){
 if(!pattern15.test(data3)){
-validate40.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
-return false;
+const err8 = {instancePath:instancePath+"/keyid",schemaPath:"#/$defs/v1/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
 }
 }
 else {
-validate40.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs7 === errors;
+const err9 = {instancePath:instancePath+"/keyid",schemaPath:"#/$defs/v1/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
 }
 else {
-var valid0 = true;
+vErrors.push(err9);
 }
-if(valid0){
+errors++;
+}
+}
+var valid2 = _errs10 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
 if(data.sig !== undefined){
 let data4 = data.sig;
-const _errs9 = errors;
-if(errors === _errs9){
+const _errs12 = errors;
+if(errors === _errs12){
 if(typeof data4 === "string"){
-if(!pattern16.test(data4)){
-validate40.errors = [{instancePath:instancePath+"/sig",schemaPath:"#/properties/sig/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{86}==$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{86}==$"+"\""}];
-return false;
+if(!pattern58.test(data4)){
+const err10 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v1/properties/sig/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{86}==$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{86}==$"+"\""};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
 }
 }
 else {
-validate40.errors = [{instancePath:instancePath+"/sig",schemaPath:"#/properties/sig/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs9 === errors;
+const err11 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v1/properties/sig/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
 }
 else {
-var valid0 = true;
+vErrors.push(err11);
+}
+errors++;
+}
+}
+var valid2 = _errs12 === errors;
+}
+else {
+var valid2 = true;
 }
 }
 }
@@ -5622,18 +5714,348 @@ var valid0 = true;
 }
 }
 else {
-validate40.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+const err12 = {instancePath,schemaPath:"#/$defs/v1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+var _valid0 = _errs1 === errors;
+if(_valid0){
+valid0 = true;
+passing0 = 0;
+var props0 = true;
+}
+const _errs14 = errors;
+const _errs15 = errors;
+if(errors === _errs15){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing1;
+if((((((((data.type === undefined) && (missing1 = "type")) || ((data.format === undefined) && (missing1 = "format"))) || ((data.kind === undefined) && (missing1 = "kind"))) || ((data.payloadType === undefined) && (missing1 = "payloadType"))) || ((data.payloadSha256 === undefined) && (missing1 = "payloadSha256"))) || ((data.keyid === undefined) && (missing1 = "keyid"))) || ((data.sig === undefined) && (missing1 = "sig"))){
+const err13 = {instancePath,schemaPath:"#/$defs/v2/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+else {
+const _errs17 = errors;
+for(const key1 in data){
+if(!(((((((key1 === "type") || (key1 === "payloadType")) || (key1 === "payloadSha256")) || (key1 === "keyid")) || (key1 === "format")) || (key1 === "kind")) || (key1 === "sig"))){
+const err14 = {instancePath,schemaPath:"#/$defs/v2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+break;
+}
+}
+if(_errs17 === errors){
+if(data.type !== undefined){
+const _errs18 = errors;
+if("countersign-partial-signature" !== data.type){
+const err15 = {instancePath:instancePath+"/type",schemaPath:"#/$defs/v2/properties/type/const",keyword:"const",params:{allowedValue: "countersign-partial-signature"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+var valid4 = _errs18 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data.payloadType !== undefined){
+let data6 = data.payloadType;
+const _errs19 = errors;
+if(errors === _errs19){
+if(typeof data6 === "string"){
+if(func2(data6) > 200){
+const err16 = {instancePath:instancePath+"/payloadType",schemaPath:"#/$defs/v2/properties/payloadType/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+else {
+if(func2(data6) < 1){
+const err17 = {instancePath:instancePath+"/payloadType",schemaPath:"#/$defs/v2/properties/payloadType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/payloadType",schemaPath:"#/$defs/v2/properties/payloadType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+var valid4 = _errs19 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data.payloadSha256 !== undefined){
+let data7 = data.payloadSha256;
+const _errs21 = errors;
+if(errors === _errs21){
+if(typeof data7 === "string"){
+if(!pattern15.test(data7)){
+const err19 = {instancePath:instancePath+"/payloadSha256",schemaPath:"#/$defs/v2/properties/payloadSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/payloadSha256",schemaPath:"#/$defs/v2/properties/payloadSha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+var valid4 = _errs21 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data.keyid !== undefined){
+let data8 = data.keyid;
+const _errs23 = errors;
+if(errors === _errs23){
+if(typeof data8 === "string"){
+if(!pattern15.test(data8)){
+const err21 = {instancePath:instancePath+"/keyid",schemaPath:"#/$defs/v2/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/keyid",schemaPath:"#/$defs/v2/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+var valid4 = _errs23 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data.format !== undefined){
+const _errs25 = errors;
+if(2 !== data.format){
+const err23 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/v2/properties/format/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+var valid4 = _errs25 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data.kind !== undefined){
+let data10 = data.kind;
+const _errs26 = errors;
+if(!(((((data10 === "countersign") || (data10 === "ssh-ed25519")) || (data10 === "sk-ssh-ed25519@openssh.com")) || (data10 === "minisign")) || (data10 === "signify"))){
+const err24 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/v2/properties/kind/enum",keyword:"enum",params:{allowedValues: schema85.properties.kind.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+var valid4 = _errs26 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data.sig !== undefined){
+let data11 = data.sig;
+const _errs27 = errors;
+if(errors === _errs27){
+if(typeof data11 === "string"){
+if(func2(data11) > 2048){
+const err25 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v2/properties/sig/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+else {
+if(func2(data11) < 4){
+const err26 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v2/properties/sig/minLength",keyword:"minLength",params:{limit: 4},message:"must NOT have fewer than 4 characters"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+else {
+if(!pattern16.test(data11)){
+const err27 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v2/properties/sig/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]*={0,2}$"},message:"must match pattern \""+"^[A-Za-z0-9+/]*={0,2}$"+"\""};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v2/properties/sig/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+var valid4 = _errs27 === errors;
+}
+else {
+var valid4 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err29 = {instancePath,schemaPath:"#/$defs/v2/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+var _valid0 = _errs14 === errors;
+if(_valid0 && valid0){
+valid0 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid0 = true;
+passing0 = 1;
+if(props0 !== true){
+props0 = true;
+}
+}
+}
+if(!valid0){
+const err30 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+validate40.errors = vErrors;
 return false;
+}
+else {
+errors = _errs0;
+if(vErrors !== null){
+if(_errs0){
+vErrors.length = _errs0;
+}
+else {
+vErrors = null;
+}
 }
 }
 validate40.errors = vErrors;
+evaluated0.props = props0;
 return errors === 0;
 }
-validate40.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate40.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 export const policy = validate41;
-const schema84 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/policy.schema.json","title":"Trust policy","description":"Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key.","type":"object","additionalProperties":false,"required":["version","expires","threshold","signers"],"properties":{"format":{"description":"The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","const":1},"version":{"type":"integer","minimum":1,"maximum":1000000000},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"threshold":{"type":"integer","description":"m; checked against the number of distinct signers (BAD_THRESHOLD)"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}}}}};
-const pattern61 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
+const schema86 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/policy.schema.json","title":"Trust policy","description":"Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key, whatever the signer's kind (format 2: countersign, OpenSSH, FIDO2 security key via OpenSSH, minisign, signify).","type":"object","additionalProperties":false,"required":["version","expires","threshold","signers"],"properties":{"format":{"description":"The payload's format version (spec/versioning.md); absent means 1. Format 2 adds signer kinds; a verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","enum":[1,2]},"version":{"type":"integer","minimum":1,"maximum":1000000000},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"threshold":{"type":"integer","description":"m; checked against the number of distinct signers (BAD_THRESHOLD)"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"oneOf":[{"$ref":"#/$defs/countersign"},{"$ref":"#/$defs/ssh"},{"$ref":"#/$defs/sk"},{"$ref":"#/$defs/minisign"},{"$ref":"#/$defs/signify"}]}}},"$defs":{"countersign":{"description":"A countersign key (countersign keygen): signatures are raw Ed25519 over DSSE PAE. No kind (format 1) means this kind.","type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"countersign"}}},"ssh":{"description":"An OpenSSH Ed25519 key: SSHSIG (sha512) over DSSE PAE in the document type's namespace.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"ssh-ed25519"}}},"sk":{"description":"An OpenSSH FIDO2 security key (ed25519-sk): SSHSIG over DSSE PAE; user presence is always required.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","application"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"sk-ssh-ed25519@openssh.com"},"application":{"type":"string","minLength":1,"maxLength":256,"pattern":"^[\\x21-\\x7e]+$","description":"The FIDO application string the key was made for, pinned (usually ssh:)"},"userVerification":{"type":"boolean","description":"true: a signature must carry the user-verified flag (PIN or biometric) as well as user presence"}}},"minisign":{"description":"A minisign key: prehashed (ED) or legacy (Ed) signature over DSSE PAE, and its global signature over the trusted comment.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"minisign"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}},"signify":{"description":"An OpenBSD signify key: Ed25519 over DSSE PAE (signify -S -m pae.bin).","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"signify"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}}}};
+const schema87 = {"description":"A countersign key (countersign keygen): signatures are raw Ed25519 over DSSE PAE. No kind (format 1) means this kind.","type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"countersign"}}};
+const schema88 = {"description":"An OpenSSH Ed25519 key: SSHSIG (sha512) over DSSE PAE in the document type's namespace.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"ssh-ed25519"}}};
+const schema89 = {"description":"An OpenSSH FIDO2 security key (ed25519-sk): SSHSIG over DSSE PAE; user presence is always required.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","application"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"sk-ssh-ed25519@openssh.com"},"application":{"type":"string","minLength":1,"maxLength":256,"pattern":"^[\\x21-\\x7e]+$","description":"The FIDO application string the key was made for, pinned (usually ssh:)"},"userVerification":{"type":"boolean","description":"true: a signature must carry the user-verified flag (PIN or biometric) as well as user presence"}}};
+const schema90 = {"description":"A minisign key: prehashed (ED) or legacy (Ed) signature over DSSE PAE, and its global signature over the trusted comment.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"minisign"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}};
+const schema91 = {"description":"An OpenBSD signify key: Ed25519 over DSSE PAE (signify -S -m pae.bin).","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"signify"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}};
+const pattern64 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
+const pattern72 = new RegExp("^[\\x21-\\x7e]+$", "u");
+const pattern76 = new RegExp("^[0-9a-f]{16}$", "u");
 
 function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/policy.schema.json" */;
@@ -5664,9 +6086,10 @@ break;
 }
 if(_errs1 === errors){
 if(data.format !== undefined){
+let data0 = data.format;
 const _errs2 = errors;
-if(1 !== data.format){
-validate41.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
+if(!((data0 === 1) || (data0 === 2))){
+validate41.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema86.properties.format.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -5756,96 +6179,180 @@ const len0 = data4.length;
 for(let i0=0; i0<len0; i0++){
 let data5 = data4[i0];
 const _errs11 = errors;
-if(errors === _errs11){
+const _errs12 = errors;
+let valid2 = false;
+let passing0 = null;
+const _errs13 = errors;
+const _errs14 = errors;
+if(errors === _errs14){
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 let missing1;
 if((((data5.id === undefined) && (missing1 = "id")) || ((data5.publicKey === undefined) && (missing1 = "publicKey"))) || ((data5.name === undefined) && (missing1 = "name"))){
-validate41.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
-return false;
+const err0 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/countersign/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
+if(vErrors === null){
+vErrors = [err0];
 }
 else {
-const _errs13 = errors;
+vErrors.push(err0);
+}
+errors++;
+}
+else {
+const _errs16 = errors;
 for(const key1 in data5){
-if(!(((key1 === "id") || (key1 === "publicKey")) || (key1 === "name"))){
-validate41.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
-return false;
+if(!((((key1 === "id") || (key1 === "publicKey")) || (key1 === "name")) || (key1 === "kind"))){
+const err1 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/countersign/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
 break;
 }
 }
-if(_errs13 === errors){
+if(_errs16 === errors){
 if(data5.id !== undefined){
 let data6 = data5.id;
-const _errs14 = errors;
-if(errors === _errs14){
+const _errs17 = errors;
+if(errors === _errs17){
 if(typeof data6 === "string"){
 if(!pattern15.test(data6)){
-validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/properties/signers/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
-return false;
+const err2 = {instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/$defs/countersign/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
 }
 }
 else {
-validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/properties/signers/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid2 = _errs14 === errors;
+const err3 = {instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/$defs/countersign/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
 }
 else {
-var valid2 = true;
+vErrors.push(err3);
 }
-if(valid2){
+errors++;
+}
+}
+var valid4 = _errs17 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
 if(data5.publicKey !== undefined){
 let data7 = data5.publicKey;
-const _errs16 = errors;
-if(errors === _errs16){
+const _errs19 = errors;
+if(errors === _errs19){
 if(typeof data7 === "string"){
-if(!pattern61.test(data7)){
-validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/properties/signers/items/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
-return false;
+if(!pattern64.test(data7)){
+const err4 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/countersign/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
 }
 }
 else {
-validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/properties/signers/items/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid2 = _errs16 === errors;
+const err5 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/countersign/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
 }
 else {
-var valid2 = true;
+vErrors.push(err5);
 }
-if(valid2){
+errors++;
+}
+}
+var valid4 = _errs19 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
 if(data5.name !== undefined){
 let data8 = data5.name;
-const _errs18 = errors;
-if(errors === _errs18){
+const _errs21 = errors;
+if(errors === _errs21){
 if(typeof data8 === "string"){
 if(func2(data8) > 200){
-validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
-return false;
+const err6 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/countersign/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
 }
 else {
 if(func2(data8) < 1){
-validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
+const err7 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/countersign/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
 }
 else {
 if(!pattern53.test(data8)){
-validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
-return false;
+const err8 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/countersign/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
 }
 }
 }
 }
 else {
-validate41.errors = [{instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/properties/signers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid2 = _errs18 === errors;
+const err9 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/countersign/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
 }
 else {
-var valid2 = true;
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var valid4 = _errs21 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data5.kind !== undefined){
+const _errs23 = errors;
+if("countersign" !== data5.kind){
+const err10 = {instancePath:instancePath+"/signers/" + i0+"/kind",schemaPath:"#/$defs/countersign/properties/kind/const",keyword:"const",params:{allowedValue: "countersign"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+var valid4 = _errs23 === errors;
+}
+else {
+var valid4 = true;
+}
 }
 }
 }
@@ -5853,8 +6360,996 @@ var valid2 = true;
 }
 }
 else {
-validate41.errors = [{instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+const err11 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/countersign/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+var _valid0 = _errs13 === errors;
+if(_valid0){
+valid2 = true;
+passing0 = 0;
+var props0 = true;
+}
+const _errs24 = errors;
+const _errs25 = errors;
+if(errors === _errs25){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+let missing2;
+if(((((data5.id === undefined) && (missing2 = "id")) || ((data5.publicKey === undefined) && (missing2 = "publicKey"))) || ((data5.name === undefined) && (missing2 = "name"))) || ((data5.kind === undefined) && (missing2 = "kind"))){
+const err12 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/ssh/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+else {
+const _errs27 = errors;
+for(const key2 in data5){
+if(!((((key2 === "id") || (key2 === "publicKey")) || (key2 === "name")) || (key2 === "kind"))){
+const err13 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/ssh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+break;
+}
+}
+if(_errs27 === errors){
+if(data5.id !== undefined){
+let data10 = data5.id;
+const _errs28 = errors;
+if(errors === _errs28){
+if(typeof data10 === "string"){
+if(!pattern15.test(data10)){
+const err14 = {instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/$defs/ssh/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/$defs/ssh/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+var valid6 = _errs28 === errors;
+}
+else {
+var valid6 = true;
+}
+if(valid6){
+if(data5.publicKey !== undefined){
+let data11 = data5.publicKey;
+const _errs30 = errors;
+if(errors === _errs30){
+if(typeof data11 === "string"){
+if(!pattern64.test(data11)){
+const err16 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/ssh/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/ssh/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+var valid6 = _errs30 === errors;
+}
+else {
+var valid6 = true;
+}
+if(valid6){
+if(data5.name !== undefined){
+let data12 = data5.name;
+const _errs32 = errors;
+if(errors === _errs32){
+if(typeof data12 === "string"){
+if(func2(data12) > 200){
+const err18 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/ssh/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+else {
+if(func2(data12) < 1){
+const err19 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/ssh/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+else {
+if(!pattern53.test(data12)){
+const err20 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/ssh/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/ssh/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+var valid6 = _errs32 === errors;
+}
+else {
+var valid6 = true;
+}
+if(valid6){
+if(data5.kind !== undefined){
+const _errs34 = errors;
+if("ssh-ed25519" !== data5.kind){
+const err22 = {instancePath:instancePath+"/signers/" + i0+"/kind",schemaPath:"#/$defs/ssh/properties/kind/const",keyword:"const",params:{allowedValue: "ssh-ed25519"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+var valid6 = _errs34 === errors;
+}
+else {
+var valid6 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/ssh/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+var _valid0 = _errs24 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 1;
+if(props0 !== true){
+props0 = true;
+}
+}
+const _errs35 = errors;
+const _errs36 = errors;
+if(errors === _errs36){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+let missing3;
+if((((((data5.id === undefined) && (missing3 = "id")) || ((data5.publicKey === undefined) && (missing3 = "publicKey"))) || ((data5.name === undefined) && (missing3 = "name"))) || ((data5.kind === undefined) && (missing3 = "kind"))) || ((data5.application === undefined) && (missing3 = "application"))){
+const err24 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/sk/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+else {
+const _errs38 = errors;
+for(const key3 in data5){
+if(!((((((key3 === "id") || (key3 === "publicKey")) || (key3 === "name")) || (key3 === "kind")) || (key3 === "application")) || (key3 === "userVerification"))){
+const err25 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/sk/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+break;
+}
+}
+if(_errs38 === errors){
+if(data5.id !== undefined){
+let data14 = data5.id;
+const _errs39 = errors;
+if(errors === _errs39){
+if(typeof data14 === "string"){
+if(!pattern15.test(data14)){
+const err26 = {instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/$defs/sk/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/$defs/sk/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+var valid8 = _errs39 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data5.publicKey !== undefined){
+let data15 = data5.publicKey;
+const _errs41 = errors;
+if(errors === _errs41){
+if(typeof data15 === "string"){
+if(!pattern64.test(data15)){
+const err28 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/sk/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/sk/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+var valid8 = _errs41 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data5.name !== undefined){
+let data16 = data5.name;
+const _errs43 = errors;
+if(errors === _errs43){
+if(typeof data16 === "string"){
+if(func2(data16) > 200){
+const err30 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/sk/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+else {
+if(func2(data16) < 1){
+const err31 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/sk/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+else {
+if(!pattern53.test(data16)){
+const err32 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/sk/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/sk/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+var valid8 = _errs43 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data5.kind !== undefined){
+const _errs45 = errors;
+if("sk-ssh-ed25519@openssh.com" !== data5.kind){
+const err34 = {instancePath:instancePath+"/signers/" + i0+"/kind",schemaPath:"#/$defs/sk/properties/kind/const",keyword:"const",params:{allowedValue: "sk-ssh-ed25519@openssh.com"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+var valid8 = _errs45 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data5.application !== undefined){
+let data18 = data5.application;
+const _errs46 = errors;
+if(errors === _errs46){
+if(typeof data18 === "string"){
+if(func2(data18) > 256){
+const err35 = {instancePath:instancePath+"/signers/" + i0+"/application",schemaPath:"#/$defs/sk/properties/application/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+else {
+if(func2(data18) < 1){
+const err36 = {instancePath:instancePath+"/signers/" + i0+"/application",schemaPath:"#/$defs/sk/properties/application/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+else {
+if(!pattern72.test(data18)){
+const err37 = {instancePath:instancePath+"/signers/" + i0+"/application",schemaPath:"#/$defs/sk/properties/application/pattern",keyword:"pattern",params:{pattern: "^[\\x21-\\x7e]+$"},message:"must match pattern \""+"^[\\x21-\\x7e]+$"+"\""};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/signers/" + i0+"/application",schemaPath:"#/$defs/sk/properties/application/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+var valid8 = _errs46 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data5.userVerification !== undefined){
+const _errs48 = errors;
+if(typeof data5.userVerification !== "boolean"){
+const err39 = {instancePath:instancePath+"/signers/" + i0+"/userVerification",schemaPath:"#/$defs/sk/properties/userVerification/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+var valid8 = _errs48 === errors;
+}
+else {
+var valid8 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/sk/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+var _valid0 = _errs35 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 2];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 2;
+if(props0 !== true){
+props0 = true;
+}
+}
+const _errs50 = errors;
+const _errs51 = errors;
+if(errors === _errs51){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+let missing4;
+if((((((data5.id === undefined) && (missing4 = "id")) || ((data5.publicKey === undefined) && (missing4 = "publicKey"))) || ((data5.name === undefined) && (missing4 = "name"))) || ((data5.kind === undefined) && (missing4 = "kind"))) || ((data5.keynum === undefined) && (missing4 = "keynum"))){
+const err41 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/minisign/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+else {
+const _errs53 = errors;
+for(const key4 in data5){
+if(!(((((key4 === "id") || (key4 === "publicKey")) || (key4 === "name")) || (key4 === "kind")) || (key4 === "keynum"))){
+const err42 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/minisign/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+break;
+}
+}
+if(_errs53 === errors){
+if(data5.id !== undefined){
+let data20 = data5.id;
+const _errs54 = errors;
+if(errors === _errs54){
+if(typeof data20 === "string"){
+if(!pattern15.test(data20)){
+const err43 = {instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/$defs/minisign/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+else {
+const err44 = {instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/$defs/minisign/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+var valid10 = _errs54 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data5.publicKey !== undefined){
+let data21 = data5.publicKey;
+const _errs56 = errors;
+if(errors === _errs56){
+if(typeof data21 === "string"){
+if(!pattern64.test(data21)){
+const err45 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/minisign/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/minisign/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+var valid10 = _errs56 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data5.name !== undefined){
+let data22 = data5.name;
+const _errs58 = errors;
+if(errors === _errs58){
+if(typeof data22 === "string"){
+if(func2(data22) > 200){
+const err47 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/minisign/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+else {
+if(func2(data22) < 1){
+const err48 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/minisign/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+else {
+if(!pattern53.test(data22)){
+const err49 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/minisign/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/minisign/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+var valid10 = _errs58 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data5.kind !== undefined){
+const _errs60 = errors;
+if("minisign" !== data5.kind){
+const err51 = {instancePath:instancePath+"/signers/" + i0+"/kind",schemaPath:"#/$defs/minisign/properties/kind/const",keyword:"const",params:{allowedValue: "minisign"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+var valid10 = _errs60 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data5.keynum !== undefined){
+let data24 = data5.keynum;
+const _errs61 = errors;
+if(errors === _errs61){
+if(typeof data24 === "string"){
+if(!pattern76.test(data24)){
+const err52 = {instancePath:instancePath+"/signers/" + i0+"/keynum",schemaPath:"#/$defs/minisign/properties/keynum/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{16}$"},message:"must match pattern \""+"^[0-9a-f]{16}$"+"\""};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/signers/" + i0+"/keynum",schemaPath:"#/$defs/minisign/properties/keynum/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+var valid10 = _errs61 === errors;
+}
+else {
+var valid10 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err54 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/minisign/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+var _valid0 = _errs50 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 3];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 3;
+if(props0 !== true){
+props0 = true;
+}
+}
+const _errs63 = errors;
+const _errs64 = errors;
+if(errors === _errs64){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+let missing5;
+if((((((data5.id === undefined) && (missing5 = "id")) || ((data5.publicKey === undefined) && (missing5 = "publicKey"))) || ((data5.name === undefined) && (missing5 = "name"))) || ((data5.kind === undefined) && (missing5 = "kind"))) || ((data5.keynum === undefined) && (missing5 = "keynum"))){
+const err55 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/signify/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+else {
+const _errs66 = errors;
+for(const key5 in data5){
+if(!(((((key5 === "id") || (key5 === "publicKey")) || (key5 === "name")) || (key5 === "kind")) || (key5 === "keynum"))){
+const err56 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/signify/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+break;
+}
+}
+if(_errs66 === errors){
+if(data5.id !== undefined){
+let data25 = data5.id;
+const _errs67 = errors;
+if(errors === _errs67){
+if(typeof data25 === "string"){
+if(!pattern15.test(data25)){
+const err57 = {instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/$defs/signify/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/signers/" + i0+"/id",schemaPath:"#/$defs/signify/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+var valid12 = _errs67 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data5.publicKey !== undefined){
+let data26 = data5.publicKey;
+const _errs69 = errors;
+if(errors === _errs69){
+if(typeof data26 === "string"){
+if(!pattern64.test(data26)){
+const err59 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/signify/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+else {
+const err60 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/signify/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+var valid12 = _errs69 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data5.name !== undefined){
+let data27 = data5.name;
+const _errs71 = errors;
+if(errors === _errs71){
+if(typeof data27 === "string"){
+if(func2(data27) > 200){
+const err61 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/signify/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+else {
+if(func2(data27) < 1){
+const err62 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/signify/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+else {
+if(!pattern53.test(data27)){
+const err63 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/signify/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err64 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/signify/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+var valid12 = _errs71 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data5.kind !== undefined){
+const _errs73 = errors;
+if("signify" !== data5.kind){
+const err65 = {instancePath:instancePath+"/signers/" + i0+"/kind",schemaPath:"#/$defs/signify/properties/kind/const",keyword:"const",params:{allowedValue: "signify"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+var valid12 = _errs73 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data5.keynum !== undefined){
+let data29 = data5.keynum;
+const _errs74 = errors;
+if(errors === _errs74){
+if(typeof data29 === "string"){
+if(!pattern76.test(data29)){
+const err66 = {instancePath:instancePath+"/signers/" + i0+"/keynum",schemaPath:"#/$defs/signify/properties/keynum/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{16}$"},message:"must match pattern \""+"^[0-9a-f]{16}$"+"\""};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/signers/" + i0+"/keynum",schemaPath:"#/$defs/signify/properties/keynum/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+var valid12 = _errs74 === errors;
+}
+else {
+var valid12 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err68 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/$defs/signify/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+var _valid0 = _errs63 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 4];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 4;
+if(props0 !== true){
+props0 = true;
+}
+}
+}
+}
+}
+}
+if(!valid2){
+const err69 = {instancePath:instancePath+"/signers/" + i0,schemaPath:"#/properties/signers/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+validate41.errors = vErrors;
 return false;
+}
+else {
+errors = _errs12;
+if(vErrors !== null){
+if(_errs12){
+vErrors.length = _errs12;
+}
+else {
+vErrors = null;
+}
 }
 }
 var valid1 = _errs11 === errors;
@@ -5893,7 +7388,7 @@ return errors === 0;
 validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const publicKey = validate42;
-const schema85 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/public-key.schema.json","title":"Public key file","type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey"],"properties":{"type":{"const":"countersign-public-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"}}};
+const schema92 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/public-key.schema.json","title":"Public key file","type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey"],"properties":{"type":{"const":"countersign-public-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"}}};
 
 function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/public-key.schema.json" */;
@@ -5994,7 +7489,7 @@ let data3 = data.publicKey;
 const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data3 === "string"){
-if(!pattern61.test(data3)){
+if(!pattern64.test(data3)){
 validate42.errors = [{instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -6026,7 +7521,7 @@ return errors === 0;
 validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const revocation = validate43;
-const schema86 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/revocation.schema.json","title":"Revocation","description":"A release that must no longer be installed anywhere, signed by a quorum of the policy.","type":"object","additionalProperties":false,"required":["product","component","version","reason","created","policyVersion"],"properties":{"format":{"description":"The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","const":1},"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"reason":{"type":"string","minLength":1,"maxLength":1000,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
+const schema93 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/revocation.schema.json","title":"Revocation","description":"A release that must no longer be installed anywhere, signed by a quorum of the policy.","type":"object","additionalProperties":false,"required":["product","component","version","reason","created","policyVersion"],"properties":{"format":{"description":"The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","const":1},"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"reason":{"type":"string","minLength":1,"maxLength":1000,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
 
 function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/revocation.schema.json" */;
@@ -6231,7 +7726,7 @@ return errors === 0;
 validate43.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const secretKey = validate44;
-const schema87 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/secret-key.schema.json","title":"Secret key file","description":"An Ed25519 seed, encrypted with scrypt + XChaCha20-Poly1305, or (tests and demos only) in the clear.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","ciphertext"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"object","additionalProperties":false,"required":["name","N","r","p","salt"],"properties":{"name":{"const":"scrypt"},"N":{"type":"integer"},"r":{"type":"integer"},"p":{"type":"integer"},"salt":{"type":"string","maxLength":64}}},"cipher":{"type":"object","additionalProperties":false,"required":["name","nonce"],"properties":{"name":{"const":"xchacha20-poly1305"},"nonce":{"type":"string","maxLength":64}}},"ciphertext":{"type":"string","maxLength":128}}},{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","seed","warning"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"null"},"cipher":{"type":"null"},"seed":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"warning":{"type":"string"}}}]};
+const schema94 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/secret-key.schema.json","title":"Secret key file","description":"An Ed25519 seed, encrypted with scrypt + XChaCha20-Poly1305, or (tests and demos only) in the clear.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","ciphertext"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"object","additionalProperties":false,"required":["name","N","r","p","salt"],"properties":{"name":{"const":"scrypt"},"N":{"type":"integer"},"r":{"type":"integer"},"p":{"type":"integer"},"salt":{"type":"string","maxLength":64}}},"cipher":{"type":"object","additionalProperties":false,"required":["name","nonce"],"properties":{"name":{"const":"xchacha20-poly1305"},"nonce":{"type":"string","maxLength":64}}},"ciphertext":{"type":"string","maxLength":128}}},{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","seed","warning"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"null"},"cipher":{"type":"null"},"seed":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"warning":{"type":"string"}}}]};
 
 function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/secret-key.schema.json" */;
@@ -6390,7 +7885,7 @@ let data3 = data.publicKey;
 const _errs9 = errors;
 if(errors === _errs9){
 if(typeof data3 === "string"){
-if(!pattern61.test(data3)){
+if(!pattern64.test(data3)){
 const err9 = {instancePath:instancePath+"/publicKey",schemaPath:"#/oneOf/0/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -6885,7 +8380,7 @@ let data17 = data.publicKey;
 const _errs39 = errors;
 if(errors === _errs39){
 if(typeof data17 === "string"){
-if(!pattern61.test(data17)){
+if(!pattern64.test(data17)){
 const err38 = {instancePath:instancePath+"/publicKey",schemaPath:"#/oneOf/1/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err38];
@@ -6954,7 +8449,7 @@ let data20 = data.seed;
 const _errs45 = errors;
 if(errors === _errs45){
 if(typeof data20 === "string"){
-if(!pattern61.test(data20)){
+if(!pattern64.test(data20)){
 const err42 = {instancePath:instancePath+"/seed",schemaPath:"#/oneOf/1/properties/seed/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -7064,8 +8559,8 @@ return errors === 0;
 validate44.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 export const siteCredentials = validate45;
-const schema88 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-credentials.schema.json","title":"Site credentials","description":"DIR/hub-credentials.json in a site's trust store (mode 0600): the hub the site registered with and the secret it shares with it.","type":"object","additionalProperties":false,"required":["format","hub","site","key","endpoint","registered"],"properties":{"format":{"const":1},"hub":{"type":"string","maxLength":2000,"pattern":"^https?://"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."},"key":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"endpoint":{"oneOf":[{"type":"null"},{"type":"string","maxLength":2000,"pattern":"^https?://"}]},"registered":{"oneOf":[{"type":"null"},{"type":"string","maxLength":40}],"description":"When the hub accepted the registration; null while it is pending."}}};
-const pattern78 = new RegExp("^https?://", "u");
+const schema95 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-credentials.schema.json","title":"Site credentials","description":"DIR/hub-credentials.json in a site's trust store (mode 0600): the hub the site registered with and the secret it shares with it.","type":"object","additionalProperties":false,"required":["format","hub","site","key","endpoint","registered"],"properties":{"format":{"const":1},"hub":{"type":"string","maxLength":2000,"pattern":"^https?://"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."},"key":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"endpoint":{"oneOf":[{"type":"null"},{"type":"string","maxLength":2000,"pattern":"^https?://"}]},"registered":{"oneOf":[{"type":"null"},{"type":"string","maxLength":40}],"description":"When the hub accepted the registration; null while it is pending."}}};
+const pattern96 = new RegExp("^https?://", "u");
 
 function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/site-credentials.schema.json" */;
@@ -7117,7 +8612,7 @@ validate45.errors = [{instancePath:instancePath+"/hub",schemaPath:"#/properties/
 return false;
 }
 else {
-if(!pattern78.test(data1)){
+if(!pattern96.test(data1)){
 validate45.errors = [{instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""}];
 return false;
 }
@@ -7160,7 +8655,7 @@ let data3 = data.key;
 const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data3 === "string"){
-if(!pattern61.test(data3)){
+if(!pattern64.test(data3)){
 validate45.errors = [{instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -7212,7 +8707,7 @@ vErrors.push(err1);
 errors++;
 }
 else {
-if(!pattern78.test(data4)){
+if(!pattern96.test(data4)){
 const err2 = {instancePath:instancePath+"/endpoint",schemaPath:"#/properties/endpoint/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -7380,7 +8875,7 @@ return errors === 0;
 validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const siteRegistration = validate46;
-const schema89 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-registration.schema.json","title":"Site registration","description":"Sent by `countersign site register` to the hub: the site's id, its shared Hawk secret, and the endpoint the hub pushes to (null: the site polls).","type":"object","additionalProperties":false,"required":["type","site","key","endpoint"],"properties":{"type":{"const":"register"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."},"key":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$","description":"32 random bytes, base64."},"endpoint":{"oneOf":[{"type":"null"},{"type":"string","maxLength":2000,"pattern":"^https?://"}]}}};
+const schema96 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-registration.schema.json","title":"Site registration","description":"Sent by `countersign site register` to the hub: the site's id, its shared Hawk secret, and the endpoint the hub pushes to (null: the site polls).","type":"object","additionalProperties":false,"required":["type","site","key","endpoint"],"properties":{"type":{"const":"register"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."},"key":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$","description":"32 random bytes, base64."},"endpoint":{"oneOf":[{"type":"null"},{"type":"string","maxLength":2000,"pattern":"^https?://"}]}}};
 
 function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/site-registration.schema.json" */;
@@ -7448,7 +8943,7 @@ let data2 = data.key;
 const _errs5 = errors;
 if(errors === _errs5){
 if(typeof data2 === "string"){
-if(!pattern61.test(data2)){
+if(!pattern64.test(data2)){
 validate46.errors = [{instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -7500,7 +8995,7 @@ vErrors.push(err1);
 errors++;
 }
 else {
-if(!pattern78.test(data3)){
+if(!pattern96.test(data3)){
 const err2 = {instancePath:instancePath+"/endpoint",schemaPath:"#/properties/endpoint/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -7579,8 +9074,8 @@ return errors === 0;
 validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const siteReply = validate47;
-const schema90 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-reply.schema.json","title":"Site reply","description":"A site's answer in the conversation: the next package it wants, or done with what happened to each package it received.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","name"],"properties":{"type":{"const":"want"},"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."}}},{"type":"object","additionalProperties":false,"required":["type","results"],"properties":{"type":{"const":"done"},"results":{"type":"array","maxItems":10000,"items":{"type":"object","additionalProperties":false,"required":["name","status"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."},"status":{"enum":["installed","verified","rejected","failed","partial"],"description":"installed: verified and applied; verified: verified and kept for an operator; rejected: failed verification (code says why); failed: verified or not, could not be kept or installed; partial: applied earlier with locally modified files kept (kept names them), so the site still runs the version before."},"kept":{"description":"With partial: the files the release changes that the site kept as they were.","type":"array","maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"code":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"},"message":{"type":"string","maxLength":2000}}}}}},{"type":"object","additionalProperties":false,"required":["type","site"],"properties":{"type":{"const":"hello"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."}}}]};
-const pattern87 = new RegExp("^[A-Z][A-Z0-9_]{0,63}$", "u");
+const schema97 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-reply.schema.json","title":"Site reply","description":"A site's answer in the conversation: the next package it wants, or done with what happened to each package it received.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","name"],"properties":{"type":{"const":"want"},"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."}}},{"type":"object","additionalProperties":false,"required":["type","results"],"properties":{"type":{"const":"done"},"results":{"type":"array","maxItems":10000,"items":{"type":"object","additionalProperties":false,"required":["name","status"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."},"status":{"enum":["installed","verified","rejected","failed","partial"],"description":"installed: verified and applied; verified: verified and kept for an operator; rejected: failed verification (code says why); failed: verified or not, could not be kept or installed; partial: applied earlier with locally modified files kept (kept names them), so the site still runs the version before."},"kept":{"description":"With partial: the files the release changes that the site kept as they were.","type":"array","maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"code":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"},"message":{"type":"string","maxLength":2000}}}}}},{"type":"object","additionalProperties":false,"required":["type","site"],"properties":{"type":{"const":"hello"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."}}}]};
+const pattern105 = new RegExp("^[A-Z][A-Z0-9_]{0,63}$", "u");
 
 function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/site-reply.schema.json" */;
@@ -7832,7 +9327,7 @@ if(data4.status !== undefined){
 let data6 = data4.status;
 const _errs18 = errors;
 if(!(((((data6 === "installed") || (data6 === "verified")) || (data6 === "rejected")) || (data6 === "failed")) || (data6 === "partial"))){
-const err14 = {instancePath:instancePath+"/results/" + i0+"/status",schemaPath:"#/oneOf/1/properties/results/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema90.oneOf[1].properties.results.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err14 = {instancePath:instancePath+"/results/" + i0+"/status",schemaPath:"#/oneOf/1/properties/results/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema97.oneOf[1].properties.results.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -7933,7 +9428,7 @@ let data9 = data4.code;
 const _errs23 = errors;
 if(errors === _errs23){
 if(typeof data9 === "string"){
-if(!pattern87.test(data9)){
+if(!pattern105.test(data9)){
 const err20 = {instancePath:instancePath+"/results/" + i0+"/code",schemaPath:"#/oneOf/1/properties/results/items/properties/code/pattern",keyword:"pattern",params:{pattern: "^[A-Z][A-Z0-9_]{0,63}$"},message:"must match pattern \""+"^[A-Z][A-Z0-9_]{0,63}$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -8202,8 +9697,8 @@ return errors === 0;
 validate47.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 export const store = validate48;
-const schema91 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/store.schema.json","title":"Site trust store","description":"DIR/state.json of a site trust store: the pinned signed policy, the rotations accepted from it, the revocations accepted, and what the site has installed. Signed documents are kept as their envelope JSON text and re-verified every time the store is opened.","type":"object","additionalProperties":false,"required":["format","pinned","rotations","highestPolicyVersion","installed","revocations"],"properties":{"format":{"const":1},"pinned":{"description":"The signed policy envelope pinned by `trust init`, as JSON text.","type":"string","minLength":2,"maxLength":262144},"rotations":{"description":"Signed policy envelopes N+1, N+2, ... accepted by `trust update`, in order, as JSON text.","type":"array","maxItems":1000,"items":{"type":"string","minLength":2,"maxLength":262144}},"highestPolicyVersion":{"description":"The highest policy version this site has trusted; it never goes down and must equal the version the chain walks to.","type":"integer","minimum":1,"maximum":1000000000},"installed":{"description":"Keyed by product/component, e.g. drupal/core.","type":"object","maxProperties":10000,"propertyNames":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["version","highest","updated"],"properties":{"version":{"description":"The version installed now.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"highest":{"description":"The highest version ever installed; a release not above it is ROLLBACK.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"updated":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"partial":{"description":"A release applied only in part (apply --keep-local kept locally modified files it changes). `version` stays the one before, so the release is still offered; cleared by the next full install or trust record.","type":"object","additionalProperties":false,"required":["version","kept","recorded"],"properties":{"version":{"description":"The release applied in part.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"kept":{"description":"The files it changes that were kept as the site had them, relative to the site root.","type":"array","minItems":1,"maxItems":100000,"items":{"type":"string","minLength":1,"maxLength":4096}},"recorded":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}},"revocations":{"type":"array","maxItems":100000,"items":{"type":"object","additionalProperties":false,"required":["envelope","policyVersion","accepted"],"properties":{"envelope":{"description":"The signed revocation envelope, as JSON text.","type":"string","minLength":2,"maxLength":262144},"policyVersion":{"description":"The trusted policy version whose quorum it was verified against when accepted.","type":"integer","minimum":1,"maximum":1000000000},"accepted":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}};
-const pattern89 = new RegExp("^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$", "u");
+const schema98 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/store.schema.json","title":"Site trust store","description":"DIR/state.json of a site trust store: the pinned signed policy, the rotations accepted from it, the revocations accepted, and what the site has installed. Signed documents are kept as their envelope JSON text and re-verified every time the store is opened.","type":"object","additionalProperties":false,"required":["format","pinned","rotations","highestPolicyVersion","installed","revocations"],"properties":{"format":{"const":1},"pinned":{"description":"The signed policy envelope pinned by `trust init`, as JSON text.","type":"string","minLength":2,"maxLength":262144},"rotations":{"description":"Signed policy envelopes N+1, N+2, ... accepted by `trust update`, in order, as JSON text.","type":"array","maxItems":1000,"items":{"type":"string","minLength":2,"maxLength":262144}},"highestPolicyVersion":{"description":"The highest policy version this site has trusted; it never goes down and must equal the version the chain walks to.","type":"integer","minimum":1,"maximum":1000000000},"installed":{"description":"Keyed by product/component, e.g. drupal/core.","type":"object","maxProperties":10000,"propertyNames":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["version","highest","updated"],"properties":{"version":{"description":"The version installed now.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"highest":{"description":"The highest version ever installed; a release not above it is ROLLBACK.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"updated":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"partial":{"description":"A release applied only in part (apply --keep-local kept locally modified files it changes). `version` stays the one before, so the release is still offered; cleared by the next full install or trust record.","type":"object","additionalProperties":false,"required":["version","kept","recorded"],"properties":{"version":{"description":"The release applied in part.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"kept":{"description":"The files it changes that were kept as the site had them, relative to the site root.","type":"array","minItems":1,"maxItems":100000,"items":{"type":"string","minLength":1,"maxLength":4096}},"recorded":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}},"revocations":{"type":"array","maxItems":100000,"items":{"type":"object","additionalProperties":false,"required":["envelope","policyVersion","accepted"],"properties":{"envelope":{"description":"The signed revocation envelope, as JSON text.","type":"string","minLength":2,"maxLength":262144},"policyVersion":{"description":"The trusted policy version whose quorum it was verified against when accepted.","type":"integer","minimum":1,"maximum":1000000000},"accepted":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}};
+const pattern107 = new RegExp("^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$", "u");
 
 function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/store.schema.json" */;
@@ -8364,7 +9859,7 @@ for(const key1 in data5){
 const _errs13 = errors;
 if(errors === _errs13){
 if(typeof key1 === "string"){
-if(!pattern89.test(key1)){
+if(!pattern107.test(key1)){
 const err0 = {instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"+"\"",propertyName:key1};
 if(vErrors === null){
 vErrors = [err0];
