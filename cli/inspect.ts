@@ -5,7 +5,8 @@ import { openEnvelope, parseJsonBytes } from '../lib/core/envelope.js';
 import { UsageError } from '../lib/core/errors.js';
 import { readFileChunks } from '../lib/node/file-chunks.js';
 import { parsePublicKeyFile, secretKeyIsEncrypted } from '../lib/core/keyfile.js';
-import { parsePartial } from '../lib/core/partial-signature.js';
+import { parsePartial, partialKind } from '../lib/core/partial-signature.js';
+import { partialLines } from './sign-tools.js';
 import { summarizeDocument } from '../lib/core/summary.js';
 import { TarReader, type TarHeader } from '../lib/core/tar.js';
 import type { Context } from './context.js';
@@ -62,9 +63,16 @@ async function describeAt(file: string, path: string): Promise<{ data: Record<st
   switch (value?.type) {
     case 'countersign-partial-signature': {
       const p = parsePartial(input.envelopeBytes, path);
+      const tool = partialLines(partialKind(p), p.sig);
       return {
-        data: { file: 'partial-signature', ...p },
-        lines: [`${path}: partial signature`, `  Key id:      ${p.keyid}`, `  Signs:       ${p.payloadType}`, `  Payload:     sha256 ${p.payloadSha256}`],
+        data: { file: 'partial-signature', ...p, ...(tool.data && { signature: tool.data }) },
+        lines: [
+          `${path}: partial signature`,
+          `  Key id:      ${p.keyid}`,
+          `  Signs:       ${p.payloadType}`,
+          `  Payload:     sha256 ${p.payloadSha256}`,
+          ...tool.lines,
+        ],
       };
     }
     case 'countersign-public-key': {

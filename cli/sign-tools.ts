@@ -2,12 +2,20 @@
 // review), or by hand offline: --emit-pae writes the exact bytes to sign, --import-signature turns the tool's
 // output into a partial signature. Every signature is checked by our own verifier before a partial is written.
 import { basename } from 'node:path';
-import { fromUtf8 } from '../lib/core/bytes.js';
+import { fromBase64, fromUtf8 } from '../lib/core/bytes.js';
 import { keyId } from '../lib/core/ed25519.js';
 import { pae } from '../lib/core/envelope.js';
-import { KeyError, UsageError } from '../lib/core/errors.js';
+import { CountersignError, KeyError, UsageError } from '../lib/core/errors.js';
 import { serializePartial, toolPartial } from '../lib/core/partial-signature.js';
-import { describeSignatureInfo, importSignature, parseSignerFile, SSHSIG_NAMESPACES, type NewSigner } from '../lib/core/signer-kinds.js';
+import {
+  describeSignatureBytes,
+  describeSignatureInfo,
+  importSignature,
+  parseSignerFile,
+  SSHSIG_NAMESPACES,
+  type NewSigner,
+  type SignerKind,
+} from '../lib/core/signer-kinds.js';
 import { SK_SSH_ED25519, SSH_ED25519, SSHSIG_HASH } from '../lib/core/sshsig.js';
 import { refuseExisting, writeFilesAtomically } from '../lib/node/durable.js';
 import { sshKeygenSign } from '../lib/node/ssh-keygen.js';
@@ -127,4 +135,37 @@ async function emitPae(ctx: Context, args: ToolArgs, file: string): Promise<void
       `Then: countersign sign ${docName} --import-signature ${file}.sig --signer YOUR.pub --out PARTIAL.sig`,
     ]);
   });
+}
+
+/** inspect's lines for a partial made with another tool: its kind and what the signature names (not verified). */
+export function partialLines(kind: SignerKind, sig: string): { data?: Record<string, unknown>; lines: string[] } {
+  if (kind === 'countersign') return { lines: [] };
+  try {
+    const data = describeSignatureBytes(kind, fromBase64(sig));
+    const lines = Object.entries(data).map(
+      ([k, v]) => `  ${`${LABELS[k] ?? k}:`.padEnd(13)}${k === 'trustedComment' ? JSON.stringify(v) : k === 'flags' ? flagsText(Number(v)) : String(v)}`,
+    );
+    return { data, lines: [`  Kind:        ${kind}`, ...lines] };
+  } catch (err) {
+    if (!(err instanceof CountersignError)) throw err;
+    return { lines: [`  Kind:        ${kind}`, `  Signature:   unreadable (${err.code}: ${err.message})`] };
+  }
+}
+
+const LABELS: Record<string, string> = {
+  fingerprint: 'Key',
+  namespace: 'Namespace',
+  hashAlg: 'Hash',
+  application: 'Application',
+  flags: 'Flags',
+  counter: 'Counter',
+  keyId: 'Key id',
+  algorithm: 'Algorithm',
+  trustedComment: 'Comment',
+  keyNumber: 'Key number',
+};
+
+function flagsText(flags: number): string {
+  const said = [flags & 0x01 ? 'user present' : 'NO user presence', ...(flags & 0x04 ? ['user verified'] : [])];
+  return `0x${flags.toString(16).padStart(2, '0')} (${said.join(', ')})`;
 }

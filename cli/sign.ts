@@ -96,7 +96,12 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
  * The review a signer sees before any key is used, whichever tool signs: the document's summary, the archive
  * re-hashed against the manifest (and its version file read), the rotation's changes with --policy.
  */
-export async function showReview(ctx: Context, args: { policy?: string; json?: boolean }, { doc, archive, archiveFile }: LoadedDocument, heading = 'Signing:'): Promise<void> {
+export async function showReview(
+  ctx: Context,
+  args: { policy?: string; json?: boolean },
+  { doc, archive, archiveFile }: LoadedDocument,
+  heading = 'Signing:',
+): Promise<void> {
   const current = args.policy === undefined ? undefined : loadTrustedPolicy(readDocument(args.policy, 'policy'), args.policy).policy;
   let summary = summarizeDocument(doc, { current });
   const archiveLines: string[] = [];

@@ -109,7 +109,11 @@ export function encodeMinisignSignature(s: MinisignSignature): Uint8Array {
 
 export function decodeMinisignSignature(bytes: Uint8Array): MinisignSignature {
   if (bytes.length < STRUCT_BYTES + 64) throw new SignatureError('SIGNATURE_MALFORMED', `a minisign signature is at least ${STRUCT_BYTES + 64} bytes`);
-  return fromStruct(bytes.subarray(0, STRUCT_BYTES), bytes.slice(STRUCT_BYTES, STRUCT_BYTES + 64), Buffer.from(bytes.subarray(STRUCT_BYTES + 64)).toString('latin1'));
+  return fromStruct(
+    bytes.subarray(0, STRUCT_BYTES),
+    bytes.slice(STRUCT_BYTES, STRUCT_BYTES + 64),
+    Buffer.from(bytes.subarray(STRUCT_BYTES + 64)).toString('latin1'),
+  );
 }
 
 /** signify's .sig (without -e): untrusted comment, then "Ed" | keynum | sig. The 74 bytes are what a partial carries. */
@@ -143,5 +147,6 @@ export function verifySignify(bytes: Uint8Array, message: Uint8Array, key: Minis
   if (bytes.length !== STRUCT_BYTES) throw new SignatureError('SIGNATURE_MALFORMED', `a signify signature is ${STRUCT_BYTES} bytes, not ${bytes.length}`);
   if (bytes[0] !== 0x45 || bytes[1] !== 0x64) throw new SignatureError('WRONG_SIGNATURE_ALG', 'a signify signature has algorithm "Ed"');
   checkKeynum(bytes.subarray(2, 10), key);
-  if (!verifyStrict(bytes.subarray(10), message, key.publicKey)) throw new SignatureError('BAD_SIGNATURE', 'the signify signature does not verify over this document');
+  if (!verifyStrict(bytes.subarray(10), message, key.publicKey))
+    throw new SignatureError('BAD_SIGNATURE', 'the signify signature does not verify over this document');
 }

@@ -17,7 +17,16 @@ import {
   type MinisignPublicKey,
 } from './minisign.js';
 import type { Signer } from './quorum.js';
-import { dearmourSshSignature, parseSshPublicKeyLine, parseSshsig, sshFingerprint, SK_SSH_ED25519, SSH_ED25519, verifySshsig, type SshPublicKey } from './sshsig.js';
+import {
+  dearmourSshSignature,
+  parseSshPublicKeyLine,
+  parseSshsig,
+  sshFingerprint,
+  SK_SSH_ED25519,
+  SSH_ED25519,
+  verifySshsig,
+  type SshPublicKey,
+} from './sshsig.js';
 
 export const SIGNER_KINDS = ['countersign', SSH_ED25519, SK_SSH_ED25519, 'minisign', 'signify'] as const;
 export type SignerKind = (typeof SIGNER_KINDS)[number];
@@ -123,7 +132,8 @@ export function describeSignatureInfo(info: SignatureInfo): string {
     const flags = info.flags ?? 0;
     return `security key counter ${info.counter}, flags 0x${flags.toString(16).padStart(2, '0')} (user present${flags & 0x04 ? ', user verified' : ''})`;
   }
-  if (info.trustedComment !== undefined) return `minisign ${info.prehashed ? 'prehashed (ED)' : 'legacy (Ed)'}, trusted comment ${JSON.stringify(info.trustedComment)}`;
+  if (info.trustedComment !== undefined)
+    return `minisign ${info.prehashed ? 'prehashed (ED)' : 'legacy (Ed)'}, trusted comment ${JSON.stringify(info.trustedComment)}`;
   return '';
 }
 
@@ -148,7 +158,10 @@ export function parseSignerFile(text: string, fallbackName: string): NewSigner {
     const key = parseMinisignPublicKey(text);
     return { publicKey: key.publicKey, name: fallbackName, kind: key.tool, keynum: key.keynum };
   }
-  throw new KeyError('KEY_FORMAT', 'not a public key file: expected a countersign .pub, an OpenSSH ssh-ed25519 / sk-ssh-ed25519 .pub line, or a minisign / signify .pub');
+  throw new KeyError(
+    'KEY_FORMAT',
+    'not a public key file: expected a countersign .pub, an OpenSSH ssh-ed25519 / sk-ssh-ed25519 .pub line, or a minisign / signify .pub',
+  );
 }
 
 /** A policy entry's shape for a new signer (the caller adds id and base64 key). */
@@ -207,5 +220,30 @@ export function signerAsNew(s: Signer): NewSigner {
     case 'minisign':
     case 'signify':
       return { ...base, kind: s.kind, keynum: fromHexBytes(s.keynum) };
+  }
+}
+
+/** What a partial's signature bytes say, read but not verified (inspect): the key in its tool's terms, a counter. */
+export function describeSignatureBytes(kind: SignerKind, sig: Uint8Array): Record<string, string | number> {
+  switch (kind) {
+    case 'countersign':
+      return {};
+    case SSH_ED25519:
+    case SK_SSH_ED25519: {
+      const s = parseSshsig(sig);
+      return {
+        fingerprint: sshFingerprint(s.key),
+        namespace: s.namespace,
+        hashAlg: s.hashAlg,
+        ...(s.key.application !== undefined && { application: s.key.application }),
+        ...(s.flags !== undefined && { flags: s.flags, counter: s.counter! }),
+      };
+    }
+    case 'minisign': {
+      const s = decodeMinisignSignature(sig);
+      return { keyId: minisignKeyId(s.keynum), algorithm: s.alg, trustedComment: s.trustedComment };
+    }
+    case 'signify':
+      return { keyNumber: toHex(sig.subarray(2, 10)) };
   }
 }

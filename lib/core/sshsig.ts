@@ -229,14 +229,19 @@ export function verifySshsig(blob: Uint8Array, message: Uint8Array, expected: Ss
   if (sig.key.type !== expected.key.type) throw fail('WRONG_SIGNATURE_ALG', `a ${sig.key.type} signature for a ${expected.key.type} signer`);
   if (!bytesEqual(sig.key.publicKey, expected.key.publicKey)) throw fail('WRONG_SIGNER_KEY', 'the SSH signature names another key');
   if (sig.key.type === SK_SSH_ED25519 && sig.key.application !== expected.key.application) {
-    throw fail('WRONG_APPLICATION', `the security key's application is ${JSON.stringify(sig.key.application)}, not ${JSON.stringify(expected.key.application)}`);
+    throw fail(
+      'WRONG_APPLICATION',
+      `the security key's application is ${JSON.stringify(sig.key.application)}, not ${JSON.stringify(expected.key.application)}`,
+    );
   }
   if (sig.namespace !== expected.namespace) {
     throw fail('WRONG_NAMESPACE', `the SSH signature is for namespace ${JSON.stringify(sig.namespace.slice(0, 100))}, not ${expected.namespace}`);
   }
   if (sig.reserved.length !== 0) throw fail('RESERVED_NOT_EMPTY', 'the SSH signature has a non-empty reserved field');
-  if (sig.hashAlg !== SSHSIG_HASH) throw fail('WRONG_HASH_ALG', `the SSH signature hashes with ${JSON.stringify(sig.hashAlg.slice(0, 32))}, not ${SSHSIG_HASH}`);
-  let signed = sshSignedData(sig.namespace, message);
+  if (sig.hashAlg !== SSHSIG_HASH)
+    throw fail('WRONG_HASH_ALG', `the SSH signature hashes with ${JSON.stringify(sig.hashAlg.slice(0, 32))}, not ${SSHSIG_HASH}`);
+  // Built from the blob's own fields: each rule above is then the only thing refusing what it refuses.
+  let signed = sshSignedData(sig.namespace, message, sig.hashAlg, sig.reserved);
   if (sig.key.type === SK_SSH_ED25519) {
     const flags = sig.flags!;
     if ((flags & SK_USER_PRESENT) === 0) throw fail('USER_NOT_PRESENT', `the security key signed without a touch (flags 0x${hex2(flags)})`);
