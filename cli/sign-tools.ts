@@ -24,7 +24,7 @@ import { readDocument, withDocument } from './documents.js';
 import { readInput, STDIN } from './files.js';
 import { succeed } from './output.js';
 import { askConfirmation } from './passphrase.js';
-import { defaultOut, showReview } from './sign.js';
+import { defaultOut, showReview } from './sign-review.js';
 
 export interface ToolArgs {
   doc: string;

@@ -16,7 +16,7 @@ import {
   verifySignify,
   type MinisignPublicKey,
 } from './minisign.js';
-import type { Signer } from './quorum.js';
+import type * as generated from './generated/types.js';
 import {
   dearmourSshSignature,
   parseSshPublicKeyLine,
@@ -30,6 +30,8 @@ import {
 
 export const SIGNER_KINDS = ['countersign', SSH_ED25519, SK_SSH_ED25519, 'minisign', 'signify'] as const;
 export type SignerKind = (typeof SIGNER_KINDS)[number];
+/** A policy entry (quorum.ts's Signer). */
+type Signer = generated.Policy['signers'][number];
 
 /**
  * The SSHSIG namespace of each document type. The DSSE PAE already binds the payload type; the namespace also keeps
