@@ -91,7 +91,13 @@ export function signWithTool(ctx: Context, args: ToolArgs, mode: Exclude<SignMod
       if (!args.yes && !(await askConfirmation(ctx, 'Sign this document?'))) throw new UsageError('DECLINED', 'not signed: you declined');
       if (signer.kind === SK_SSH_ED25519) ctx.err('Touch your security key when it blinks (ssh-keygen may ask for its PIN first).');
       const data = pae(doc.envelope.payloadType, doc.payloadBytes);
-      text = await sshKeygenSign({ keyFile: args.sshKey!, agent: args.sshAgent === true, namespace: SSHSIG_NAMESPACES[doc.kind], data });
+      text = await sshKeygenSign({
+        keyFile: args.sshKey!,
+        agent: args.sshAgent === true,
+        namespace: SSHSIG_NAMESPACES[doc.kind],
+        data,
+        onMessage: (line) => ctx.err(`ssh-keygen: ${line}`),
+      });
     } else {
       await showReview(ctx, args, loaded, 'Importing a signature over:');
     }
