@@ -42,6 +42,8 @@ export type ConformanceVectorsCase = {
   publicKey?: string;
   message?: string;
   signature?: string;
+  /** verifyBundle, when given: the codes of the signatures reported and not counted (unknown, duplicate, refused), in order; from the QUORUM_NOT_MET reason when the quorum fails, else from the verified document's warnings. */
+  problems?: string[];
 };
 
 /** DSSE envelope: A countersign document: base64 payload (canonical JSON) and signatures over DSSE PAE(payloadType, payload). */
