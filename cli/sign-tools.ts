@@ -11,6 +11,7 @@ import {
   describeSignatureBytes,
   describeSignatureInfo,
   importSignature,
+  newSignerLabel,
   parseSignerFile,
   SSHSIG_NAMESPACES,
   type NewSigner,
@@ -88,6 +89,7 @@ export function signWithTool(ctx: Context, args: ToolArgs, mode: Exclude<SignMod
     let text = sigText;
     if (text === undefined) {
       await showReview(ctx, args, loaded);
+      (args.json ? ctx.err : ctx.out)(`  Signing with: ${signer.name}, ${newSignerLabel(signer)}`);
       if (!args.yes && !(await askConfirmation(ctx, 'Sign this document?'))) throw new UsageError('DECLINED', 'not signed: you declined');
       if (signer.kind === SK_SSH_ED25519) ctx.err('Touch your security key when it blinks (ssh-keygen may ask for its PIN first).');
       const data = pae(doc.envelope.payloadType, doc.payloadBytes);

@@ -6,8 +6,11 @@ import { canonicalBytes } from '../lib/core/canonical.js';
 import { signMessage } from '../lib/core/ed25519.js';
 import { createEnvelope, PAYLOAD_TYPES, type Envelope } from '../lib/core/envelope.js';
 import { parsePartial } from '../lib/core/partial-signature.js';
-import { createPolicy, policyFromPayload, type CheckedPolicy } from '../lib/core/policy.js';
+import { createPolicy, loadTrustedPolicy, policyFromPayload, type CheckedPolicy } from '../lib/core/policy.js';
 import { countQuorum } from '../lib/core/quorum.js';
+import { assemblyQuorums, keptSignatures } from '../lib/core/assembly.js';
+import { walkPolicyChain } from '../lib/core/rotation.js';
+import { rotationLines } from '../lib/core/summary.js';
 import { parseSignerFile, SSHSIG_NAMESPACES, signerAsNew } from '../lib/core/signer-kinds.js';
 import { parseMinisignPublicKey, parseMinisignSignatureFile, parseSignifySignatureFile } from '../lib/core/minisign.js';
 import { dearmourSshSignature, parseSshPublicKeyLine, SK_SSH_ED25519, SSH_ED25519, sshPublicKeyBlob } from '../lib/core/sshsig.js';
@@ -211,6 +214,37 @@ describe('signer kinds', () => {
           kind,
         ).to.equal('WEAK_KEY');
       }
+    });
+  });
+
+  describe('rotation to another kind', () => {
+    it('a key listed as countersign in N and as SSH in N+1 signs twice, once per side, and the bundle keeps both (walkPolicyChain accepts it)', () => {
+      const bob = kindSigner();
+      const v1 = createPolicy({ threshold: 2, signers: [newSigner(s, 'alice', 'countersign'), newSigner(bob, 'bob', 'countersign')], expires: EXPIRES });
+      const v1Env = createEnvelope('policy', canonicalBytes(v1));
+      const v1Signed = { ...v1Env, signatures: [s, bob].map((k) => asSignature(k, signMessage(messageOf(v1Env), k.seed))) };
+      const v2 = createPolicy({
+        version: 2,
+        threshold: 2,
+        signers: [newSigner(s, 'alice', SSH_ED25519), newSigner(bob, 'bob', 'countersign')],
+        expires: EXPIRES,
+      });
+      const v2Env = createEnvelope('policy', canonicalBytes(v2));
+      const m = messageOf(v2Env);
+      const signatures = [
+        asSignature(s, signMessage(m, s.seed)),
+        asSignature(s, sshSign(s, m, SSH_ED25519, { namespace: SSHSIG_NAMESPACES.policy })),
+        asSignature(bob, signMessage(m, bob.seed)),
+      ];
+      const v1Bytes = utf8(JSON.stringify(v1Signed));
+      const doc = { envelope: v2Env, kind: 'policy' as const, payloadBytes: Buffer.from(v2Env.payload, 'base64'), payloadSha256: '' };
+      const sides = assemblyQuorums(doc, signatures, v1Bytes, new Date('2026-06-01T00:00:00Z'));
+      expect(sides.map((x) => x.quorum.met)).to.deep.equal([true, true]);
+      const kept = keptSignatures(sides);
+      expect(kept).to.have.length(3);
+      const trusted = walkPolicyChain(loadTrustedPolicy(v1Bytes), [utf8(JSON.stringify({ ...v2Env, signatures: kept }))], new Date('2026-06-01T00:00:00Z'));
+      expect(trusted.policy.version).to.equal(2);
+      expect(rotationLines(v1, v2).join('\n')).to.contain(`Changed:    alice  ${s.id}: countersign -> ssh-ed25519 SHA256:`);
     });
   });
 

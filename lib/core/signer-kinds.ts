@@ -181,6 +181,11 @@ export function kindMembers(s: NewSigner, userVerification: boolean): Record<str
   }
 }
 
+/** signerLabel for a key about to sign or be listed: which tool, which key in that tool's terms. */
+export function newSignerLabel(s: NewSigner): string {
+  return signerLabel(entryOf(s, ''));
+}
+
 /** A policy-like entry for a signer file (no user-verification requirement): what an imported signature is checked against. */
 function entryOf(s: NewSigner, id: string): Signer {
   return { id, publicKey: Buffer.from(s.publicKey).toString('base64'), name: s.name, ...kindMembers(s, false) } as Signer;
