@@ -6,7 +6,7 @@ import { UsageError } from '../lib/core/errors.js';
 import { readFileChunks } from '../lib/node/file-chunks.js';
 import { parsePublicKeyFile, secretKeyIsEncrypted } from '../lib/core/keyfile.js';
 import { parsePartial, partialKind } from '../lib/core/partial-signature.js';
-import { partialLines } from './sign-tools.js';
+import { describeToolKey, partialLines } from './sign-tools.js';
 import { summarizeDocument } from '../lib/core/summary.js';
 import { TarReader, type TarHeader } from '../lib/core/tar.js';
 import type { Context } from './context.js';
@@ -58,7 +58,11 @@ async function describeAt(file: string, path: string): Promise<{ data: Record<st
     return { data: { file: 'bundle', bundleFormat: input.layout?.version, sections, ...summaryData(summary), archiveBytes: input.archive?.size ?? 0 }, lines };
   }
   if (await isTar(file)) return describeTar(file, path);
-  if (sniffKind(input.envelopeBytes) === undefined) throw new UsageError('WRONG_KIND', `${path} is not a countersign file`);
+  if (sniffKind(input.envelopeBytes) === undefined) {
+    const key = describeToolKey(input.envelopeBytes, path);
+    if (key) return key;
+    throw new UsageError('WRONG_KIND', `${path} is not a countersign file`);
+  }
   const value = parseJsonBytes(input.envelopeBytes, path) as Record<string, unknown> | null;
   switch (value?.type) {
     case 'countersign-partial-signature': {

@@ -177,3 +177,25 @@ function flagsText(flags: number): string {
   const said = [flags & 0x01 ? 'user present' : 'NO user presence', ...(flags & 0x04 ? ['user verified'] : [])];
   return `0x${flags.toString(16).padStart(2, '0')} (${said.join(', ')})`;
 }
+
+/** inspect for a public key file of another tool (OpenSSH, minisign, signify): its kind, its key in that tool's terms, its countersign key id. */
+export function describeToolKey(bytes: Uint8Array, path: string): { data: Record<string, unknown>; lines: string[] } | undefined {
+  let signer: NewSigner;
+  try {
+    signer = parseSignerFile(fromUtf8(bytes), basename(path).replace(/\.pub$/, ''));
+  } catch (err) {
+    if (err instanceof CountersignError) return undefined;
+    throw err;
+  }
+  const keyid = keyId(signer.publicKey);
+  const label = newSignerLabel(signer);
+  return {
+    data: { file: 'public-key', kind: signer.kind, keyid, name: signer.name, key: label },
+    lines: [
+      `${path}: ${signer.kind} public key (a --signer file for policy init)`,
+      `  Name:        ${signer.name}`,
+      `  Key:         ${label}`,
+      `  Key id:      ${keyid}`,
+    ],
+  };
+}

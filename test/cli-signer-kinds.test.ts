@@ -94,6 +94,9 @@ describe('cli signer kinds with ssh-keygen, minisign and signify', function () {
     expect(shown).to.contain(`ssh-ed25519 ${fingerprint}`);
     expect(shown).to.contain(`minisign key id ${minisignId}`);
     expect(shown).to.contain('signify key number');
+    // The .pub files themselves, before any policy.
+    expect((await runCliOk(['inspect', at('alice_ed25519.pub')], opts)).stdout).to.contain(`Key:         ssh-ed25519 ${fingerprint}`);
+    expect((await runCliOk(['inspect', at('bob.pub'), '--json'], opts)).json).to.include({ kind: 'minisign', key: `minisign key id ${minisignId}` });
   });
 
   it('one raw key listed twice (as an SSH key and again): policy init refuses it (DUPLICATE_KEY)', async () => {
