@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { KeyError, UsageError } from '../lib/core/errors.js';
-import { parseSignerFile, signerAsNew, signerKind, signerLabel } from '../lib/core/signer-kinds.js';
+import { parseSignerFile } from '../lib/core/signer-files.js';
+import { signerAsNew, signerKind, signerLabel } from '../lib/core/signer-kinds.js';
 import { createPolicy, loadTrustedPolicy, policyEnvelope, policyWarnings, type NewSigner, type Policy } from '../lib/core/policy.js';
 import type { Signer } from '../lib/core/quorum.js';
 import { policyChanges, rotationLines } from '../lib/core/summary.js';

@@ -7,16 +7,8 @@ import { keyId } from '../lib/core/ed25519.js';
 import { pae } from '../lib/core/envelope.js';
 import { CountersignError, KeyError, UsageError } from '../lib/core/errors.js';
 import { serializePartial, toolPartial } from '../lib/core/partial-signature.js';
-import {
-  describeSignatureBytes,
-  describeSignatureInfo,
-  importSignature,
-  newSignerLabel,
-  parseSignerFile,
-  SSHSIG_NAMESPACES,
-  type NewSigner,
-  type SignerKind,
-} from '../lib/core/signer-kinds.js';
+import { importSignature, newSignerLabel, parseSignerFile } from '../lib/core/signer-files.js';
+import { describeSignatureBytes, describeSignatureInfo, SSHSIG_NAMESPACES, type NewSigner, type SignerKind } from '../lib/core/signer-kinds.js';
 import { SK_SSH_ED25519, SSH_ED25519, SSHSIG_HASH } from '../lib/core/sshsig.js';
 import { refuseExisting, writeFilesAtomically } from '../lib/node/durable.js';
 import { sshKeygenSign } from '../lib/node/ssh-keygen.js';

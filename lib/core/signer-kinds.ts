@@ -2,31 +2,11 @@
 // says which tool's signature format its signatures are in, so a signature is read only as its trusted entry's kind.
 import { fromBase64, toHex } from './bytes.js';
 import { verifyStrict } from './ed25519.js';
-import { pae, type DocumentKind, type OpenedEnvelope } from './envelope.js';
-import { KeyError, SignatureError } from './errors.js';
-import { parsePublicKeyFile } from './keyfile.js';
-import {
-  decodeMinisignSignature,
-  minisignKeyId,
-  parseMinisignPublicKey,
-  parseMinisignSignatureFile,
-  parseSignifySignatureFile,
-  encodeMinisignSignature,
-  verifyMinisign,
-  verifySignify,
-  type MinisignPublicKey,
-} from './minisign.js';
+import type { DocumentKind } from './envelope.js';
+import { SignatureError } from './errors.js';
 import type * as generated from './generated/types.js';
-import {
-  dearmourSshSignature,
-  parseSshPublicKeyLine,
-  parseSshsig,
-  sshFingerprint,
-  SK_SSH_ED25519,
-  SSH_ED25519,
-  verifySshsig,
-  type SshPublicKey,
-} from './sshsig.js';
+import { decodeMinisignSignature, minisignKeyId, verifyMinisign, verifySignify, type MinisignPublicKey } from './minisign.js';
+import { parseSshsig, sshFingerprint, SK_SSH_ED25519, SSH_ED25519, verifySshsig, type SshPublicKey } from './sshsig.js';
 
 export const SIGNER_KINDS = ['countersign', SSH_ED25519, SK_SSH_ED25519, 'minisign', 'signify'] as const;
 export type SignerKind = (typeof SIGNER_KINDS)[number];
@@ -139,33 +119,6 @@ export function describeSignatureInfo(info: SignatureInfo): string {
   return '';
 }
 
-/**
- * A --signer file in any format, told apart strictly: a countersign .pub (JSON), an OpenSSH .pub line
- * (ssh-ed25519 or sk-ssh-ed25519@openssh.com), a minisign or signify .pub. `fallbackName` names keys whose file
- * carries no name (minisign, signify, an SSH line without a comment).
- */
-export function parseSignerFile(text: string, fallbackName: string): NewSigner {
-  if (text.startsWith('{')) {
-    const pub = parsePublicKeyFile(text);
-    return { publicKey: pub.publicKey, name: pub.name, kind: 'countersign' };
-  }
-  if (text.startsWith(`${SSH_ED25519} `) || text.startsWith(`${SK_SSH_ED25519} `)) {
-    const key = parseSshPublicKeyLine(text);
-    const name = key.comment || fallbackName;
-    return key.type === SK_SSH_ED25519
-      ? { publicKey: key.publicKey, name, kind: SK_SSH_ED25519, application: key.application }
-      : { publicKey: key.publicKey, name, kind: SSH_ED25519 };
-  }
-  if (text.startsWith('untrusted comment: ')) {
-    const key = parseMinisignPublicKey(text);
-    return { publicKey: key.publicKey, name: fallbackName, kind: key.tool, keynum: key.keynum };
-  }
-  throw new KeyError(
-    'KEY_FORMAT',
-    'not a public key file: expected a countersign .pub, an OpenSSH ssh-ed25519 / sk-ssh-ed25519 .pub line, or a minisign / signify .pub',
-  );
-}
-
 /** A policy entry's shape for a new signer (the caller adds id and base64 key). */
 export function kindMembers(s: NewSigner, userVerification: boolean): Record<string, unknown> {
   const kind = s.kind ?? 'countersign';
@@ -179,38 +132,6 @@ export function kindMembers(s: NewSigner, userVerification: boolean): Record<str
     case 'signify':
       return { kind, keynum: toHex(s.keynum!) };
   }
-}
-
-/** signerLabel for a key about to sign or be listed: which tool, which key in that tool's terms. */
-export function newSignerLabel(s: NewSigner): string {
-  return signerLabel(entryOf(s, ''));
-}
-
-/** A policy-like entry for a signer file (no user-verification requirement): what an imported signature is checked against. */
-function entryOf(s: NewSigner, id: string): Signer {
-  return { id, publicKey: Buffer.from(s.publicKey).toString('base64'), name: s.name, ...kindMembers(s, false) } as Signer;
-}
-
-/**
- * A signature made by hand with ssh-keygen, minisign or signify over `countersign sign --emit-pae`'s bytes, turned
- * into the bytes a partial carries, after verifying it for `signer` over `doc` (UV is the policy's to require).
- */
-export function importSignature(sigText: string, signer: NewSigner, id: string, doc: OpenedEnvelope): { sig: Uint8Array; info: SignatureInfo } {
-  const kind = signer.kind ?? 'countersign';
-  let sig: Uint8Array;
-  if (kind === SSH_ED25519 || kind === SK_SSH_ED25519) {
-    sig = dearmourSshSignature(sigText);
-    parseSshsig(sig);
-  } else if (kind === 'minisign') {
-    sig = encodeMinisignSignature(parseMinisignSignatureFile(sigText));
-    decodeMinisignSignature(sig);
-  } else if (kind === 'signify') {
-    sig = parseSignifySignatureFile(sigText);
-  } else {
-    throw new KeyError('KEY_FORMAT', 'a countersign key signs with countersign sign --key; there is nothing to import');
-  }
-  const info = verifySignerSignature(entryOf(signer, id), signer.publicKey, sig, doc.kind, pae(doc.envelope.payloadType, doc.payloadBytes));
-  return { sig, info };
 }
 
 /** A policy entry as a NewSigner again, kind and requirements kept (policy rotate keeps signers as they were). */
