@@ -79,8 +79,9 @@ const quorum = countQuorum(opened, opened.envelope.signatures, trusted);
 const release = checkRelease(manifest, trusted.policy.version, {}, now);
 mark(`quorum (${opened.envelope.signatures.length} Ed25519 verifies) + release checks`);
 if (!quorum.met || release.length) throw new Error('the bench bundle does not verify');
-await verifyArchiveStream(input.archive.chunks(), manifest.archive, manifest.files);
-mark(`archive pass, first in this process (${(input.archive.size / 2 ** 20).toFixed(1)} MiB: read + SHA-256 + SHA-512 + tar + entry SHA-256)`);
+// As verifyBundle runs it: a format-2 archive is rebuilt from the manifest and its own digest is not recomputed.
+await verifyArchiveStream(input.archive.chunks(), manifest.archive, manifest.files, { checkDigest: false });
+mark(`archive pass, first in this process (${(input.archive.size / 2 ** 20).toFixed(1)} MiB: read + rebuilt headers + entry SHA-256)`);
 const inProcessMs = performance.now();
 
 // --- Whole verifyBundle again, warm (JIT and page cache hot), as a cross-check --------------
@@ -119,12 +120,16 @@ decomposition.push(await pass('read only (readFileChunks, 1 MiB x2 buffers)', ()
   const a = createHash('sha256');
   const b = createHash('sha512');
   const e = createHash('sha256');
-  decomposition.push(await pass('read + SHA-256 + SHA-512 + SHA-256 again (= archive.ts hashing)', (c) => (a.update(c), b.update(c), e.update(c))));
+  decomposition.push(await pass('read + SHA-256 + SHA-512 + SHA-256 again (= format-1 manifests)', (c) => (a.update(c), b.update(c), e.update(c))));
 }
 {
   const t = performance.now();
-  await verifyArchiveStream(archive.chunks(), manifest.archive, manifest.files);
-  decomposition.push({ pass: 'verifyArchiveStream (warm)', ms: performance.now() - t, MBps: archive.size / 1e6 / ((performance.now() - t) / 1000) });
+  await verifyArchiveStream(archive.chunks(), manifest.archive, manifest.files, { checkDigest: false });
+  decomposition.push({
+    pass: 'verifyArchiveStream (warm, as verify runs it)',
+    ms: performance.now() - t,
+    MBps: archive.size / 1e6 / ((performance.now() - t) / 1000),
+  });
 }
 {
   const t = performance.now();

@@ -130,7 +130,7 @@ make_bundle() {
 }
 
 # ---------------------------------------------------------------------------------------------
-say "1. Verify: 64 MiB release, whole process: countersign verify vs minisign -Vm vs sha256sum"
+say "1. Verify: 64 MiB release, whole process: countersign verify vs one Node SHA-256 pass vs minisign -Vm vs sha256sum"
 node bench/gen-tree.mjs one "$WORK/v64/src/payload.bin" $((64 << 20)) 64 >/dev/null
 make_bundle "$WORK/v64/src" "$WORK/v64/rel" "$WORK/v64.bundle" --archive
 ARCHIVE64=$WORK/v64/rel/bench-1.0.0.tar
@@ -140,6 +140,7 @@ minisign -Vm "$ARCHIVE64" -p "$OUT/minisign.pub" >/dev/null
 note "bundle $(stat -c %s "$WORK/v64.bundle") bytes; archive $(stat -c %s "$ARCHIVE64") bytes"
 bench "$OUT/verify.hyperfine.json" none -- \
   "countersign verify" "" "node dist/countersign.mjs verify $WORK/v64.bundle --policy $POLICY" \
+  "node SHA-256 pass (1 MiB buffer)" "" "node bench/sha256-pass.mjs $ARCHIVE64" \
   "minisign -Vm" "" "minisign -Vm $ARCHIVE64 -p $OUT/minisign.pub" \
   "sha256sum" "" "sha256sum $ARCHIVE64" \
   "openssl dgst -sha256 (context)" "" "openssl dgst -sha256 $ARCHIVE64" \

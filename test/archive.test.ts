@@ -98,7 +98,7 @@ async function tampered(tamperedFiles: File[], manifestOps: FileOp[] = ops): Pro
   return failure(verifyArchiveStream([t], refOf(t), manifestOps));
 }
 
-describe('archive: verifyArchiveStream', () => {
+describe('archive: verifyArchiveStream, format 1 (archive SHA-256 and SHA-512 checked; strict tar parse)', () => {
   it('accepts the archive the manifest describes, in any chunking, sync or async', async () => {
     for (const size of [1, 100, 512, 4096, 1 << 20]) {
       await verifyArchiveStream(counted(bytes, size).chunks, ref, ops);

@@ -169,15 +169,19 @@ describe('cli verify and inspect', () => {
       expect(codes).to.include.members(['POLICY_EXPIRED', 'EXPIRED', 'NOT_APPLICABLE']);
     });
 
-    it('one flipped byte anywhere in the archive part of the bundle: DIGEST_MISMATCH', async () => {
+    it('one flipped byte anywhere in the archive part of the bundle: the header is not the rebuilt one, the content not the signed one', async () => {
       const { archive: archivePart } = splitBundle(bundleBytes);
       const archiveStart = bundleBytes.length - archivePart.length;
       // A tar header byte, a content byte, and the final end-of-archive zero block.
-      for (const offset of [archiveStart + 10, archiveStart + 512 + 3, bundleBytes.length - 1]) {
+      for (const [offset, code] of [
+        [archiveStart + 10, 'ARCHIVE_MALFORMED'],
+        [archiveStart + 512 + 3, 'ENTRY_MISMATCH'],
+        [bundleBytes.length - 1, 'ARCHIVE_MALFORMED'],
+      ] as const) {
         const bytes = Buffer.from(bundleBytes);
         bytes[offset]! ^= 0x01;
         const r = await verifyVariant(`flip-${offset}.bundle`, bytes, ['--installed', '10.2.3']);
-        expectRejected(r, 'DIGEST_MISMATCH');
+        expectRejected(r, code);
       }
     });
 
@@ -383,7 +387,7 @@ describe('cli verify and inspect', () => {
       tampered[tampered.length - 1]! ^= 1;
       const t = run(['verify', '-', '--policy', policy.signed, ...when], tampered);
       expect(t.status).to.equal(1);
-      expect(JSON.parse(t.stdout)).to.include({ ok: false, code: 'DIGEST_MISMATCH' });
+      expect(JSON.parse(t.stdout)).to.include({ ok: false, code: 'ARCHIVE_MALFORMED' }); // the end marker's last byte
       const i = run(['inspect', '-', '--json'], readFileSync(archive));
       expect(i.status, i.stderr).to.equal(0);
       expect(JSON.parse(i.stdout)).to.include({ ok: true, file: 'archive' });

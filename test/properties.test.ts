@@ -698,11 +698,11 @@ describe('properties (fast-check)', () => {
       fc.uint8Array({ minLength: release.archive.length, maxLength: release.archive.length }),
       fc.uint8Array({ maxLength: 6000 }),
     );
+    // Format 2: the same files and mtime, the mutated archive's size and SHA-256 (which verify does not recompute).
     const archiveRefOf = (bytes: Uint8Array) => ({
       ...release.manifest.archive,
       size: bytes.length,
       sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
-      sha512: crypto.createHash('sha512').update(bytes).digest('hex'),
     });
 
     it('a valid envelope with random or mutated archive bytes, in random chunks: accepted only for the signed archive', async function () {

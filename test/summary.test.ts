@@ -32,6 +32,11 @@ describe('what a signer is shown', () => {
     expect(text).to.contain('["drush","updb -y"]');
   });
 
+  it("shows a format-2 manifest's signed archive mtime", () => {
+    const lines = summarizeDocument(openEnvelope(envelopeBytes(makeRelease({ mtime: 1_700_000_000 }).envelope))).lines;
+    expect(lines).to.include('  mtime       1700000000 (every entry)');
+  });
+
   it('marks attached signatures as not verified', () => {
     const text = summarizeDocument(openEnvelope(envelopeBytes(makeRelease().envelope))).lines.join('\n');
     expect(text).to.contain('not verified');

@@ -119,11 +119,11 @@ describe('tar: writer and reader round trip', () => {
     for (const chunkSize of [1, 7]) check(smallBytes, small, chunkSize);
   });
 
-  it('returns size, SHA-256, SHA-512 of the archive and per-entry records', () => {
+  it('returns size and SHA-256 of the archive and per-entry records', () => {
     const { file, summary } = writeFile('b.tar');
     const bytes = readFileSync(file);
+    expect(summary.size).to.equal(bytes.length);
     expect(summary.sha256).to.equal(sha256(bytes));
-    expect(summary.sha512).to.equal(createHash('sha512').update(bytes).digest('hex'));
     expect(summary.entries).to.deep.equal(sorted().map((f) => ({ path: f.path, mode: f.mode, size: f.data.length, sha256: sha256(f.data) })));
   });
 

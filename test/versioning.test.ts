@@ -12,7 +12,7 @@ import { createPolicy, policyFromPayload, readPolicyDocument } from '../lib/core
 import { createRevocation, revocationFromPayload } from '../lib/core/revocation.js';
 import { verifyBundle, type VerifyOptions } from '../lib/core/verify.js';
 import { runCli } from './support/cli.js';
-import { bundleFileBytes, envelopeBytes, makePolicy, makeRelease, NOW, signedBy, tempDir, type TestPolicy } from './support/fixtures.js';
+import { asFormat1, bundleFileBytes, envelopeBytes, makePolicy, makeRelease, NOW, signedBy, tempDir, type TestPolicy } from './support/fixtures.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<{ code: ErrorCode; details: Record<string, unknown> }> {
   try {
@@ -198,7 +198,7 @@ describe('versioning (spec/versioning.md)', () => {
       const r = await runCli(['inspect', path, '--json'], { now: NOW });
       expect(r.json).to.deep.include({
         bundleFormat: 2,
-        payloadFormat: 1,
+        payloadFormat: 2,
         sections: [
           { name: 'envelope', length: env.length },
           { name: 'archive', length: release.archive.length },
@@ -212,18 +212,20 @@ describe('versioning (spec/versioning.md)', () => {
   });
 
   describe('payload format', () => {
-    const resigned = (payload: Record<string, unknown>) => ({
+    const resigned = (payload: Record<string, unknown>, archive = release.archive) => ({
       envelopeBytes: envelopeBytes(signedBy(createEnvelope('manifest', canonicalBytes(payload)), p.signers.slice(0, 3))),
       archive: {
-        size: release.archive.length,
+        size: archive.length,
         chunks: async function* () {
-          yield release.archive;
+          yield archive;
         },
       },
     });
+    const format1 = () => asFormat1(release.manifest, release.archive);
 
-    it('writers emit format 1: build, policy init/rotate, revoke', () => {
-      expect(release.manifest.format).to.equal(1);
+    it('writers emit manifest format 2 (build) and policy and revocation format 1 (policy init/rotate, revoke)', () => {
+      expect(release.manifest.format).to.equal(2);
+      expect(release.manifest.archive).to.have.keys(['name', 'size', 'sha256', 'mtime']);
       expect(
         createPolicy({ threshold: 1, signers: [{ name: 'a', publicKey: p.signers[0]!.publicKey }], expires: new Date('2027-01-01T00:00:00Z') }).format,
       ).to.equal(1);
@@ -231,13 +233,47 @@ describe('versioning (spec/versioning.md)', () => {
       expect(revocationFromPayload(Buffer.from(revocation.payload, 'base64')).format).to.equal(1);
     });
 
-    it('a payload with format 1 is accepted', async () => {
-      const v = await verifyBundle(resigned({ ...release.manifest, format: 1 }), opts);
+    it('a manifest with format 1 (archive sha512, no mtime) is accepted', async () => {
+      const v = await verifyBundle(resigned(format1()), opts);
       expect(v.document.kind === 'manifest' && v.document.manifest.format).to.equal(1);
     });
 
+    it('format 1: the archive SHA-256 and SHA-512 are checked (they bind the unsigned mtime), each alone is enough', async () => {
+      // The same entries at another mtime: every header differs, the contents do not.
+      const other = makeRelease({ mtime: 1 }).archive;
+      expect(other.length).to.equal(release.archive.length);
+      expect((await codeOf(verifyBundle(resigned(format1(), other), opts))).code).to.equal('DIGEST_MISMATCH');
+      const m = format1();
+      for (const archive of [
+        { ...m.archive, sha512: '0'.repeat(128) },
+        { ...m.archive, sha256: '0'.repeat(64) },
+      ]) {
+        expect((await codeOf(verifyBundle(resigned({ ...m, archive }), opts))).code).to.equal('DIGEST_MISMATCH');
+      }
+    });
+
+    it('format 2: the entries must have the signed mtime; the archive SHA-256 is implied, not recomputed', async () => {
+      const other = makeRelease({ mtime: 1 }).archive;
+      expect((await codeOf(verifyBundle(resigned(release.manifest, other), opts))).code).to.equal('ENTRY_MISMATCH');
+      // A quorum that signs a wrong archive SHA-256 misleads mirrors, not sites: every byte is checked without it.
+      const v = await verifyBundle(resigned({ ...release.manifest, archive: { ...release.manifest.archive, sha256: '0'.repeat(64) } }), opts);
+      expect(v.document.kind).to.equal('manifest');
+    });
+
+    it('the archive member must have the shape of the format: SCHEMA_INVALID', async () => {
+      const { mtime: _, ...noMtime } = release.manifest.archive as { mtime: number };
+      for (const payload of [
+        { ...format1(), archive: release.manifest.archive },
+        { ...release.manifest, archive: format1().archive },
+        { ...release.manifest, archive: { ...release.manifest.archive, sha512: '0'.repeat(128) } },
+        { ...release.manifest, archive: noMtime },
+      ]) {
+        expect((await codeOf(verifyBundle(resigned(payload), opts))).code).to.equal('SCHEMA_INVALID');
+      }
+    });
+
     it('a payload without format is format 1 and accepted (documents written before 0.2.0)', async () => {
-      const { format: _, ...old } = release.manifest;
+      const { format: _, ...old } = format1();
       const v = await verifyBundle(resigned(old), opts);
       expect(v.document.kind).to.equal('manifest');
       // keys-example/policy.signed.json predates the member and still reads.
@@ -245,15 +281,15 @@ describe('versioning (spec/versioning.md)', () => {
       expect(policy.policy).to.not.have.property('format');
     });
 
-    it('a payload with format 2: FORMAT_UNSUPPORTED, not SCHEMA_INVALID, even with a member the schema does not know', async () => {
+    it('a manifest with format 3: FORMAT_UNSUPPORTED, not SCHEMA_INVALID, even with a member the schema does not know', async () => {
       for (const payload of [
-        { ...release.manifest, format: 2 },
-        { ...release.manifest, format: 2, log: 'x' },
+        { ...release.manifest, format: 3 },
+        { ...release.manifest, format: 3, log: 'x' },
         { ...release.manifest, format: '2' },
       ]) {
         const r = await codeOf(verifyBundle(resigned(payload), opts));
         expect(r.code).to.equal('FORMAT_UNSUPPORTED');
-        expect(r.details).to.deep.include({ document: 'manifest', supported: [1] });
+        expect(r.details).to.deep.include({ document: 'manifest', supported: [1, 2] });
       }
     });
 

@@ -24,6 +24,10 @@ export type ModifyOp = Extract<FileOp, { op: 'modify' }>;
 /** A removed file; `previousSha256` is what the site must currently have. */
 export type DeleteOp = Extract<FileOp, { op: 'delete' }>;
 export type ArchiveRef = Manifest['archive'];
+/** Format 1's archive: size, SHA-256 and SHA-512 (the entries' mtime is not signed, so the digests bind the headers). */
+export type ArchiveRefV1 = Extract<ArchiveRef, { sha512: string }>;
+/** Format 2's archive: size, SHA-256 (for mirrors) and the entries' mtime, with which the files fix every archive byte. */
+export type ArchiveRefV2 = Extract<ArchiveRef, { mtime: number }>;
 
 /** Decodes and checks a manifest payload: canonical bytes, schema, and rules a schema cannot state. */
 export function manifestFromPayload(payloadBytes: Uint8Array, what = 'manifest'): Manifest {
@@ -38,6 +42,7 @@ export function manifestFromPayload(payloadBytes: Uint8Array, what = 'manifest')
 
 export function checkManifest(manifest: Manifest): void {
   parseVersion(manifest.version);
+  checkArchiveRef(manifest);
   for (const v of manifest.appliesTo) {
     // A release of one scheme applied over another could never pass the rollback check: refuse it when signed, not when installed.
     if (!sameScheme(v, manifest.version)) {
@@ -70,6 +75,16 @@ export function checkManifest(manifest: Manifest): void {
         versionFile: manifest.versionFile,
       });
     }
+  }
+}
+
+/** The archive member has the shape of the manifest's format: sha512 in format 1, mtime in format 2. */
+function checkArchiveRef(manifest: Manifest): void {
+  const format = manifest.format ?? 1;
+  if ((format === 2) !== 'mtime' in manifest.archive) {
+    throw new FormatError('SCHEMA_INVALID', `a format ${format} manifest's archive must name ${format === 2 ? 'mtime, not sha512' : 'sha512, not mtime'}`, {
+      format,
+    });
   }
 }
 

@@ -61,6 +61,8 @@ function manifestLines(m: Manifest, doc: OpenedEnvelope, context: ReviewContext)
     ...fileLines(m),
     `Archive:      ${m.archive.name}, ${m.archive.size} bytes`,
     `  sha256      ${m.archive.sha256}`,
+    // Format 2 signs the entries' mtime (the archive is rebuilt from it on verify), so the reviewer sees it too.
+    ...('mtime' in m.archive ? [`  mtime       ${m.archive.mtime} (every entry)`] : []),
     ...postUpdateLines(m),
     versionFileLine(m, context.versionFileSays),
     `Created:      ${m.created}`,

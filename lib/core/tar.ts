@@ -46,7 +46,6 @@ export interface TarSummary {
   /** Archive length in bytes. */
   size: number;
   sha256: string;
-  sha512: string;
   entries: TarEntryRecord[];
 }
 
@@ -58,6 +57,11 @@ function writeOctal(block: Uint8Array, offset: number, width: number, value: num
   const digits = value.toString(8).padStart(width - 1, '0');
   for (let i = 0; i < width - 1; i++) block[offset + i] = digits.charCodeAt(i);
   block[offset + width - 1] = 0;
+}
+
+/** Zero bytes after an entry of `size` bytes, up to the next block boundary. */
+export function paddingOf(size: number): number {
+  return (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
 }
 
 /** Sum of the header's bytes with the checksum field counted as eight spaces. */
@@ -115,7 +119,6 @@ export class TarWriter {
   private readonly stage: Uint8Array;
   private staged = 0;
   private readonly sha256: Hash = createHash('sha256');
-  private readonly sha512: Hash = createHash('sha512');
   private size = 0;
   private readonly paths = new PathSet();
   private previous: Buffer | null = null;
@@ -155,7 +158,7 @@ export class TarWriter {
     const header = encodeHeader({ path: entry.path, mode: entry.mode, size: content.length, mtime: this.mtime });
     this.emit(header);
     this.emit(content);
-    const pad = (BLOCK_SIZE - (content.length % BLOCK_SIZE)) % BLOCK_SIZE;
+    const pad = paddingOf(content.length);
     if (pad > 0) this.emit(ZEROS.subarray(0, pad));
     const record: TarEntryRecord = {
       path: entry.path,
@@ -174,7 +177,7 @@ export class TarWriter {
     this.emit(ZEROS);
     this.flush();
     this.finished = true;
-    return { size: this.size, sha256: this.sha256.digest('hex'), sha512: this.sha512.digest('hex'), entries: this.records };
+    return { size: this.size, sha256: this.sha256.digest('hex'), entries: this.records };
   }
 
   private emit(bytes: Uint8Array): void {
@@ -200,7 +203,6 @@ export class TarWriter {
 
   private output(bytes: Uint8Array): void {
     this.sha256.update(bytes);
-    this.sha512.update(bytes);
     this.size += bytes.length;
     this.sink(bytes);
   }
@@ -496,7 +498,7 @@ export class TarReader {
   }
 
   private afterData(): void {
-    const pad = (BLOCK_SIZE - (this.current!.size % BLOCK_SIZE)) % BLOCK_SIZE;
+    const pad = paddingOf(this.current!.size);
     if (pad > 0) {
       this.state = 'padding';
       this.remaining = pad;

@@ -17,7 +17,7 @@ import { checkStatedVersion, defaultVersionFile, parseVersionText, versionFileCa
 import { parseVersion } from '../core/version.js';
 import { fdSink } from './fd-sink.js';
 import { errnoOf } from '../core/errno.js';
-import { PAYLOAD_FORMAT } from '../core/format.js';
+import { MANIFEST_FORMAT } from '../core/format.js';
 
 export interface TreeFile {
   path: string;
@@ -201,14 +201,14 @@ export function buildRelease(req: ReleaseRequest, archiveOut: number | TarSink):
   const versionStated = statedVersion(versionFile, candidates, sourceTexts);
   if (versionStated) checkStatedVersion(versionStated.path, versionStated.version, req.version, 'the source tree');
   const manifest: Manifest = {
-    format: PAYLOAD_FORMAT,
+    format: MANIFEST_FORMAT,
     product: req.product,
     component: req.component,
     version: req.version,
     appliesTo,
     risk,
     advisory: req.advisory ?? null,
-    archive: { name: archiveFileName(req.product, req.version), size: archive.size, sha256: archive.sha256, sha512: archive.sha512 },
+    archive: { name: archiveFileName(req.product, req.version), size: archive.size, sha256: archive.sha256, mtime: req.mtime },
     files: sorted,
     postUpdate: req.postUpdate,
     versionFile,

@@ -23,11 +23,11 @@ describe('Mix-and-match attack', () => {
     expect(codes).to.deep.equal(['DIGEST_MISMATCH']);
   });
 
-  it('manifest of B with the archive of C (same size, streamed): DIGEST_MISMATCH, then the entry differences', async () => {
+  it('manifest of B with the archive of C (same size, streamed): the first entry is not the one B lists', async () => {
     expect(f.releaseC.archive.length).to.equal(f.releaseB.archive.length);
     const codes = await rejection(input(f.releaseB.envelope, f.releaseC.archive), site10_2_4);
-    expect(codes[0]).to.equal('DIGEST_MISMATCH');
-    expect(codes).to.deep.equal(['DIGEST_MISMATCH', 'ENTRY_EXTRA', 'ENTRY_EXTRA', 'ENTRY_EXTRA', 'ENTRY_MISSING', 'ENTRY_MISSING', 'ENTRY_MISSING']);
+    // B's manifest rebuilds its first header; C's first entry is a path B does not install (the walk stops there).
+    expect(codes).to.deep.equal(['ENTRY_EXTRA']);
   });
 
   it('bundle file re-assembled from the envelope of B and the archive of A: DIGEST_MISMATCH', async () => {

@@ -17,7 +17,7 @@ describe('Type confusion attack (a signature of one document kind used for anoth
   const relabel = (env: Envelope, kind: keyof typeof PAYLOAD_TYPES): Envelope => ({ ...env, payloadType: PAYLOAD_TYPES[kind] });
   const noArchive = () => untouchable(f.releaseA.archive.length);
 
-  it('signed manifest A relabelled as a policy: SCHEMA_INVALID (the payload is no policy)', async () => {
+  it('signed manifest A relabelled as a policy: SCHEMA_INVALID (a format-2 manifest read as a format-2 policy is no policy)', async () => {
     expect(await rejection({ ...input(relabel(f.releaseA.envelope, 'policy')), archive: noArchive() }, siteOptions())).to.deep.equal(['SCHEMA_INVALID']);
   });
 

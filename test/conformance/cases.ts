@@ -24,7 +24,9 @@ import {
   type ReleaseFixture,
 } from '../attacks/generate.js';
 import { hostileTar, releaseEntries, resigned, tarOf, withArchive } from '../attacks/support.js';
+import { asFormat1 } from '../support/fixtures.js';
 import { mixedOrderKey, signForMixedOrderKey, T8 } from '../support/torsion.js';
+import { BLOCK_SIZE, headerChecksum, writeTar } from '../../lib/core/tar.js';
 import { GOOD_TAR, archive, header, hostileTarCases } from './tar-cases.js';
 import { kindCases } from './kind-cases.js';
 
@@ -309,6 +311,70 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
     ['ARCHIVE_MALFORMED'],
   );
 
+  // Format 2: the archive is rebuilt from the manifest (spec/bundle.md "Archive verification"). The same
+  // manifest, bytes changed where only the rebuild (not an entry hash) can see it.
+  const archiveA = f.releaseA.archive;
+  const changed = (edit: (bytes: Uint8Array) => void) => {
+    const bytes = archiveA.slice();
+    edit(bytes);
+    return bundle(f.releaseA, f.releaseA.envelope, bytes);
+  };
+  /** Sets one header byte and recomputes that header's checksum, as a careful forger would. */
+  const forged = (block: number, offset: number, value: number) =>
+    changed((bytes) => {
+      const header = bytes.subarray(block * BLOCK_SIZE, (block + 1) * BLOCK_SIZE);
+      header[offset] = value;
+      header.set(utf8(headerChecksum(header).toString(8).padStart(6, '0')), 148);
+    });
+  const firstSize = (f.releaseA.manifest.files.find((op) => op.op !== 'delete') as { size: number }).size;
+  const firstPadding = (BLOCK_SIZE - (firstSize % BLOCK_SIZE)) % BLOCK_SIZE;
+  const retimed = (mtime: number) => {
+    const chunks: Uint8Array[] = [];
+    writeTar(
+      (c) => chunks.push(new Uint8Array(c)),
+      entries.map((e) => ({ path: e.path, mode: e.mode ?? '0644', content: typeof e.content === 'string' ? utf8(e.content) : e.content })),
+      mtime,
+    );
+    return concatBytes(...chunks);
+  };
+  if (firstPadding === 0) throw new Error('release A: its first entry needs padding for the padding case');
+  add(
+    'a-header-reserved-byte',
+    'a header whose reserved byte 500 is set, its checksum recomputed: not the header rebuilt from the manifest',
+    forged(0, 500, 0x41),
+    ['ARCHIVE_MALFORMED'],
+  );
+  add('a-header-devmajor', 'a header whose devmajor reads 1, its checksum recomputed: not the header rebuilt from the manifest', forged(0, 335, 0x31), [
+    'ARCHIVE_MALFORMED',
+  ]);
+  add('a-header-mtime', 'every entry at mtime 1 where the manifest says 0 (same length, same contents)', bundle(f.releaseA, f.releaseA.envelope, retimed(1)), [
+    'ENTRY_MISMATCH',
+  ]);
+  add(
+    'a-padding-not-zero',
+    "a non-zero byte in the first entry's padding",
+    changed((b) => (b[BLOCK_SIZE + firstSize] = 1)),
+    ['ARCHIVE_MALFORMED'],
+  );
+  add(
+    'a-end-marker-first-block',
+    'a non-zero byte in the first end-of-archive block',
+    changed((b) => (b[b.length - 2 * BLOCK_SIZE] = 1)),
+    ['ARCHIVE_MALFORMED'],
+  );
+  add(
+    'a-end-marker-last-byte',
+    'the last byte of the end-of-archive marker is not zero',
+    changed((b) => (b[b.length - 1] = 1)),
+    ['ARCHIVE_MALFORMED'],
+  );
+  add(
+    'a-archive-sha256-wrong',
+    'format 2: a manifest whose archive sha256 is wrong but whose files and mtime fix the archive: accepted (the digest is for mirrors; verification does not depend on it)',
+    bundle(f.releaseA, resigned({ ...f.releaseA.manifest, archive: { ...f.releaseA.manifest.archive, sha256: '0'.repeat(64) } }, [alice, carol, dave])),
+    'ok',
+  );
+
   // The envelope's own spelling.
   const e = f.releaseA.envelope;
   add(
@@ -429,31 +495,69 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
     ['MALFORMED'],
   );
   add(
-    'payload-format-2',
-    'a manifest payload with format 2, even with a member the schema does not know: not SCHEMA_INVALID',
-    bundle(f.releaseA, resigned({ ...f.releaseA.manifest, format: 2, log: 'x' } as never, [alice, carol, dave])),
+    'payload-format-3',
+    'a manifest payload with format 3, even with a member the schema does not know: not SCHEMA_INVALID',
+    bundle(f.releaseA, resigned({ ...f.releaseA.manifest, format: 3, log: 'x' } as never, [alice, carol, dave])),
     ['FORMAT_UNSUPPORTED'],
   );
-  const { format: _, ...formatless } = f.releaseA.manifest;
+  const format1 = asFormat1(f.releaseA.manifest, archA);
+  const { format: _, ...formatless } = format1;
   add(
     'payload-format-absent',
-    'a manifest payload without format (written before 0.2.0): format 1, accepted',
+    'a manifest payload without format (written before 0.2.0, archive sha512): format 1, accepted',
     bundle(f.releaseA, resigned(formatless, [alice, carol, dave])),
     'ok',
   );
   add(
     'payload-format-1',
-    'a manifest payload with format 1: accepted',
-    bundle(f.releaseA, resigned({ ...f.releaseA.manifest, format: 1 }, [alice, carol, dave])),
+    'a manifest payload with format 1 (archive size, sha256, sha512; no mtime), as 0.2.0 wrote it: accepted',
+    bundle(f.releaseA, resigned(format1, [alice, carol, dave])),
     'ok',
+  );
+  add(
+    'payload-format-1-sha512-wrong',
+    'format 1: the archive sha512 is checked, and a wrong one alone is enough',
+    bundle(f.releaseA, resigned({ ...format1, archive: { ...format1.archive, sha512: '0'.repeat(128) } }, [alice, carol, dave])),
+    ['DIGEST_MISMATCH'],
+  );
+  add(
+    'payload-format-1-sha256-wrong',
+    'format 1: the archive sha256 is checked',
+    bundle(f.releaseA, resigned({ ...format1, archive: { ...format1.archive, sha256: '0'.repeat(64) } }, [alice, carol, dave])),
+    ['DIGEST_MISMATCH'],
+  );
+  add(
+    'payload-format-1-mtime',
+    'format 1: the entries at another mtime than the archive the digests were made of (format 1 does not sign the mtime; its digests bind it)',
+    bundle(f.releaseA, resigned(format1, [alice, carol, dave]), retimed(1)),
+    ['DIGEST_MISMATCH'],
+  );
+  add(
+    'payload-format-1-archive-mtime',
+    'format 1 with the archive member of format 2 (mtime, no sha512)',
+    bundle(f.releaseA, resigned({ ...format1, archive: f.releaseA.manifest.archive }, [alice, carol, dave])),
+    ['SCHEMA_INVALID'],
+  );
+  add(
+    'payload-format-2-archive-sha512',
+    'format 2 with the archive member of format 1 (sha512, no mtime)',
+    bundle(f.releaseA, resigned({ ...f.releaseA.manifest, archive: format1.archive }, [alice, carol, dave])),
+    ['SCHEMA_INVALID'],
   );
 
   // Signed documents without an archive: type confusion and rotations.
   const relabel = (env: Envelope, kind: 'policy' | 'manifest') => ({ ...env, payloadType: createEnvelope(kind, new Uint8Array()).payloadType });
   add(
     'manifest-as-policy',
-    'signed manifest A relabelled as a policy',
+    'signed manifest A (format 2) relabelled as a policy: policy format 2 exists (signer kinds), and the payload is no policy',
     { envelope: envelopeBytes(relabel(f.releaseA.envelope, 'policy')) },
+    ['SCHEMA_INVALID'],
+    { site: {} },
+  );
+  add(
+    'manifest-format-1-as-policy',
+    'a signed format-1 manifest relabelled as a policy: the payload is no policy',
+    { envelope: envelopeBytes(relabel(resigned(asFormat1(f.releaseA.manifest, f.releaseA.archive), [alice, carol, dave]), 'policy')) },
     ['SCHEMA_INVALID'],
     { site: {} },
   );

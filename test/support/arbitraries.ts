@@ -602,6 +602,7 @@ export function manifestMutatorArb(base: Manifest): fc.Arbitrary<Mutator<Manifes
     numberLikeArb(base.archive.size).map((v) => set('archive.size', v)),
     hex64Arb.map((h) => set('archive.sha256', h)),
     hex128Arb.map((h) => set('archive.sha512', h)),
+    numberLikeArb(0).map((v) => set('archive.mtime', v)),
     fc.tuple(fileIndex, pathArb).map(([i, v]) => setFile(i, 'path', v)),
     fc.tuple(fileIndex, numberLikeArb(49)).map(([i, v]) => setFile(i, 'size', v)),
     fc.tuple(fileIndex, fc.constantFrom('0644', '0755', '0600', '4755', 'rwx')).map(([i, v]) => setFile(i, 'mode', v)),

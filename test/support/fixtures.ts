@@ -144,15 +144,16 @@ export function bundleFileBytes(envelope: Envelope, archive: Uint8Array): Uint8A
   return concatBytes(bundleHeader(env.length, archive.length), env, archive);
 }
 
-/** The manifest with its archive size and digests replaced by those of `archive`. */
+/** The manifest as release 0.2.0 wrote it (format 1): the archive's SHA-512 instead of its entries' mtime. */
+export function asFormat1(manifest: Manifest, archive: Uint8Array): Manifest {
+  const { name, size, sha256 } = manifest.archive;
+  return { ...manifest, format: 1, archive: { name, size, sha256, sha512: createHash('sha512').update(archive).digest('hex') } };
+}
+
+/** The manifest with its archive size and digests (SHA-512 too in format 1) replaced by those of `archive`. */
 export function withArchive(manifest: Manifest, archive: Uint8Array): Manifest {
-  return {
-    ...manifest,
-    archive: {
-      ...manifest.archive,
-      size: archive.length,
-      sha256: createHash('sha256').update(archive).digest('hex'),
-      sha512: createHash('sha512').update(archive).digest('hex'),
-    },
-  };
+  const size = archive.length;
+  const sha256 = createHash('sha256').update(archive).digest('hex');
+  if ('mtime' in manifest.archive) return { ...manifest, archive: { ...manifest.archive, size, sha256 } };
+  return { ...manifest, archive: { ...manifest.archive, size, sha256, sha512: createHash('sha512').update(archive).digest('hex') } };
 }

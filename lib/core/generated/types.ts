@@ -192,8 +192,8 @@ export type JournalRecordCommit = {
 
 /** Update manifest: What a release changes on a site and the archive that carries it. */
 export type Manifest = {
-  /** The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
-  format?: 1;
+  /** The manifest's format version (spec/versioning.md); absent means 1. Format 1 names the archive's SHA-512; format 2 names its entries' mtime instead, so the archive is rebuilt from the manifest (spec/bundle.md). A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
+  format?: 1 | 2;
   product: string;
   component: string;
   version: string;
@@ -209,6 +209,13 @@ export type Manifest = {
     size: number;
     sha256: string;
     sha512: string;
+  } | {
+    name: string;
+    size: number;
+    /** SHA-256 of the whole archive, for mirrors and `sign --archive`; a verifier need not recompute it (spec/bundle.md). */
+    sha256: string;
+    /** Every entry's ustar mtime, in seconds (SOURCE_DATE_EPOCH at build, or 0). */
+    mtime: number;
   };
   files: Array<{
     op: "add";

@@ -3983,10 +3983,10 @@ return errors === 0;
 validate28.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 export const manifest = validate39;
-const schema83 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/manifest.schema.json","title":"Update manifest","description":"What a release changes on a site and the archive that carries it.","type":"object","additionalProperties":false,"required":["product","component","version","appliesTo","risk","advisory","archive","files","postUpdate","versionFile","created","expires","policyVersion"],"properties":{"format":{"description":"The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","const":1},"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"appliesTo":{"type":"array","maxItems":1000,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"}},"risk":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["vector","score","level"],"properties":{"vector":{"type":"string","maxLength":200},"score":{"type":"integer","minimum":0,"maximum":25},"level":{"enum":["Not Critical","Less Critical","Moderately Critical","Critical","Highly Critical"]}}}]},"advisory":{"oneOf":[{"type":"null"},{"type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"}]},"archive":{"type":"object","additionalProperties":false,"required":["name","size","sha256","sha512"],"properties":{"name":{"type":"string","pattern":"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sha512":{"type":"string","pattern":"^[0-9a-f]{128}$"}}},"files":{"type":"array","maxItems":100000,"items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode"],"properties":{"op":{"const":"add"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]}}},{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode","previousSha256"],"properties":{"op":{"const":"modify"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},{"type":"object","additionalProperties":false,"required":["op","path","previousSha256"],"properties":{"op":{"const":"delete"},"path":{"type":"string","minLength":1,"maxLength":1024},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}]}},"postUpdate":{"type":"array","maxItems":32,"items":{"type":"array","minItems":1,"maxItems":64,"items":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}},"versionFile":{"description":"The path (one of the add/modify ops) of the file that carries the version number: written last by the installer and read to detect the installed version; null when the release changes no such file.","oneOf":[{"type":"null"},{"type":"string","minLength":1,"maxLength":1024}]},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
+const schema83 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/manifest.schema.json","title":"Update manifest","description":"What a release changes on a site and the archive that carries it.","type":"object","additionalProperties":false,"required":["product","component","version","appliesTo","risk","advisory","archive","files","postUpdate","versionFile","created","expires","policyVersion"],"properties":{"format":{"description":"The manifest's format version (spec/versioning.md); absent means 1. Format 1 names the archive's SHA-512; format 2 names its entries' mtime instead, so the archive is rebuilt from the manifest (spec/bundle.md). A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","enum":[1,2]},"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"appliesTo":{"type":"array","maxItems":1000,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"}},"risk":{"oneOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["vector","score","level"],"properties":{"vector":{"type":"string","maxLength":200},"score":{"type":"integer","minimum":0,"maximum":25},"level":{"enum":["Not Critical","Less Critical","Moderately Critical","Critical","Highly Critical"]}}}]},"advisory":{"oneOf":[{"type":"null"},{"type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"}]},"archive":{"oneOf":[{"description":"Format 1 (absent format or 1): the archive's size, SHA-256 and SHA-512.","type":"object","additionalProperties":false,"required":["name","size","sha256","sha512"],"properties":{"name":{"type":"string","pattern":"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sha512":{"type":"string","pattern":"^[0-9a-f]{128}$"}}},{"description":"Format 2: the archive's size, SHA-256 and its entries' mtime; the manifest's files and mtime fix every archive byte.","type":"object","additionalProperties":false,"required":["name","size","sha256","mtime"],"properties":{"name":{"type":"string","pattern":"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"sha256":{"description":"SHA-256 of the whole archive, for mirrors and `sign --archive`; a verifier need not recompute it (spec/bundle.md).","type":"string","pattern":"^[0-9a-f]{64}$"},"mtime":{"description":"Every entry's ustar mtime, in seconds (SOURCE_DATE_EPOCH at build, or 0).","type":"integer","minimum":0,"maximum":8589934591}}}]},"files":{"type":"array","maxItems":100000,"items":{"oneOf":[{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode"],"properties":{"op":{"const":"add"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]}}},{"type":"object","additionalProperties":false,"required":["op","path","sha256","size","mode","previousSha256"],"properties":{"op":{"const":"modify"},"path":{"type":"string","minLength":1,"maxLength":1024},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer","minimum":0,"maximum":9007199254740991},"mode":{"enum":["0644","0755"]},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},{"type":"object","additionalProperties":false,"required":["op","path","previousSha256"],"properties":{"op":{"const":"delete"},"path":{"type":"string","minLength":1,"maxLength":1024},"previousSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}]}},"postUpdate":{"type":"array","maxItems":32,"items":{"type":"array","minItems":1,"maxItems":64,"items":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"}}},"versionFile":{"description":"The path (one of the add/modify ops) of the file that carries the version number: written last by the installer and read to detect the installed version; null when the release changes no such file.","oneOf":[{"type":"null"},{"type":"string","minLength":1,"maxLength":1024}]},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
 const pattern47 = new RegExp("^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$", "u");
 const pattern49 = new RegExp("^[0-9a-f]{128}$", "u");
-const pattern54 = new RegExp("^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$", "u");
+const pattern56 = new RegExp("^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$", "u");
 
 function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/manifest.schema.json" */;
@@ -4017,9 +4017,10 @@ break;
 }
 if(_errs1 === errors){
 if(data.format !== undefined){
+let data0 = data.format;
 const _errs2 = errors;
-if(1 !== data.format){
-validate39.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
+if(!((data0 === 1) || (data0 === 2))){
+validate39.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema83.properties.format.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -4450,153 +4451,15 @@ if(valid0){
 if(data.archive !== undefined){
 let data11 = data.archive;
 const _errs31 = errors;
-if(errors === _errs31){
+const _errs32 = errors;
+let valid6 = false;
+let passing2 = null;
+const _errs33 = errors;
+if(errors === _errs33){
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 let missing2;
 if(((((data11.name === undefined) && (missing2 = "name")) || ((data11.size === undefined) && (missing2 = "size"))) || ((data11.sha256 === undefined) && (missing2 = "sha256"))) || ((data11.sha512 === undefined) && (missing2 = "sha512"))){
-validate39.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
-return false;
-}
-else {
-const _errs33 = errors;
-for(const key2 in data11){
-if(!((((key2 === "name") || (key2 === "size")) || (key2 === "sha256")) || (key2 === "sha512"))){
-validate39.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs33 === errors){
-if(data11.name !== undefined){
-let data12 = data11.name;
-const _errs34 = errors;
-if(errors === _errs34){
-if(typeof data12 === "string"){
-if(!pattern47.test(data12)){
-validate39.errors = [{instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/properties/name/pattern",keyword:"pattern",params:{pattern: "^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},message:"must match pattern \""+"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"+"\""}];
-return false;
-}
-}
-else {
-validate39.errors = [{instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid6 = _errs34 === errors;
-}
-else {
-var valid6 = true;
-}
-if(valid6){
-if(data11.size !== undefined){
-let data13 = data11.size;
-const _errs36 = errors;
-if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-validate39.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs36){
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 > 9007199254740991 || isNaN(data13)){
-validate39.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
-return false;
-}
-else {
-if(data13 < 0 || isNaN(data13)){
-validate39.errors = [{instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-}
-var valid6 = _errs36 === errors;
-}
-else {
-var valid6 = true;
-}
-if(valid6){
-if(data11.sha256 !== undefined){
-let data14 = data11.sha256;
-const _errs38 = errors;
-if(errors === _errs38){
-if(typeof data14 === "string"){
-if(!pattern16.test(data14)){
-validate39.errors = [{instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
-return false;
-}
-}
-else {
-validate39.errors = [{instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid6 = _errs38 === errors;
-}
-else {
-var valid6 = true;
-}
-if(valid6){
-if(data11.sha512 !== undefined){
-let data15 = data11.sha512;
-const _errs40 = errors;
-if(errors === _errs40){
-if(typeof data15 === "string"){
-if(!pattern49.test(data15)){
-validate39.errors = [{instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/properties/sha512/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{128}$"},message:"must match pattern \""+"^[0-9a-f]{128}$"+"\""}];
-return false;
-}
-}
-else {
-validate39.errors = [{instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/properties/sha512/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid6 = _errs40 === errors;
-}
-else {
-var valid6 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-validate39.errors = [{instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs31 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.files !== undefined){
-let data16 = data.files;
-const _errs42 = errors;
-if(errors === _errs42){
-if(Array.isArray(data16)){
-if(data16.length > 100000){
-validate39.errors = [{instancePath:instancePath+"/files",schemaPath:"#/properties/files/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
-return false;
-}
-else {
-var valid7 = true;
-const len1 = data16.length;
-for(let i2=0; i2<len1; i2++){
-let data17 = data16[i2];
-const _errs44 = errors;
-const _errs45 = errors;
-let valid8 = false;
-let passing2 = null;
-const _errs46 = errors;
-if(errors === _errs46){
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-let missing3;
-if((((((data17.op === undefined) && (missing3 = "op")) || ((data17.path === undefined) && (missing3 = "path"))) || ((data17.sha256 === undefined) && (missing3 = "sha256"))) || ((data17.size === undefined) && (missing3 = "size"))) || ((data17.mode === undefined) && (missing3 = "mode"))){
-const err15 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/0/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
+const err15 = {instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/oneOf/0/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4606,10 +4469,10 @@ vErrors.push(err15);
 errors++;
 }
 else {
-const _errs48 = errors;
-for(const key3 in data17){
-if(!(((((key3 === "op") || (key3 === "path")) || (key3 === "sha256")) || (key3 === "size")) || (key3 === "mode"))){
-const err16 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+const _errs35 = errors;
+for(const key2 in data11){
+if(!((((key2 === "name") || (key2 === "size")) || (key2 === "sha256")) || (key2 === "sha512"))){
+const err16 = {instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -4620,11 +4483,14 @@ errors++;
 break;
 }
 }
-if(_errs48 === errors){
-if(data17.op !== undefined){
-const _errs49 = errors;
-if("add" !== data17.op){
-const err17 = {instancePath:instancePath+"/files/" + i2+"/op",schemaPath:"#/properties/files/items/oneOf/0/properties/op/const",keyword:"const",params:{allowedValue: "add"},message:"must be equal to constant"};
+if(_errs35 === errors){
+if(data11.name !== undefined){
+let data12 = data11.name;
+const _errs36 = errors;
+if(errors === _errs36){
+if(typeof data12 === "string"){
+if(!pattern47.test(data12)){
+const err17 = {instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/oneOf/0/properties/name/pattern",keyword:"pattern",params:{pattern: "^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},message:"must match pattern \""+"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"+"\""};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4633,19 +4499,9 @@ vErrors.push(err17);
 }
 errors++;
 }
-var valid9 = _errs49 === errors;
 }
 else {
-var valid9 = true;
-}
-if(valid9){
-if(data17.path !== undefined){
-let data19 = data17.path;
-const _errs50 = errors;
-if(errors === _errs50){
-if(typeof data19 === "string"){
-if(func2(data19) > 1024){
-const err18 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/0/properties/path/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+const err18 = {instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/oneOf/0/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -4654,9 +4510,18 @@ vErrors.push(err18);
 }
 errors++;
 }
+}
+var valid7 = _errs36 === errors;
+}
 else {
-if(func2(data19) < 1){
-const err19 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/0/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+var valid7 = true;
+}
+if(valid7){
+if(data11.size !== undefined){
+let data13 = data11.size;
+const _errs38 = errors;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+const err19 = {instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/oneOf/0/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -4665,10 +4530,10 @@ vErrors.push(err19);
 }
 errors++;
 }
-}
-}
-else {
-const err20 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/0/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(errors === _errs38){
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 > 9007199254740991 || isNaN(data13)){
+const err20 = {instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/oneOf/0/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -4677,20 +4542,9 @@ vErrors.push(err20);
 }
 errors++;
 }
-}
-var valid9 = _errs50 === errors;
-}
 else {
-var valid9 = true;
-}
-if(valid9){
-if(data17.sha256 !== undefined){
-let data20 = data17.sha256;
-const _errs52 = errors;
-if(errors === _errs52){
-if(typeof data20 === "string"){
-if(!pattern16.test(data20)){
-const err21 = {instancePath:instancePath+"/files/" + i2+"/sha256",schemaPath:"#/properties/files/items/oneOf/0/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(data13 < 0 || isNaN(data13)){
+const err21 = {instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/oneOf/0/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -4700,8 +4554,21 @@ vErrors.push(err21);
 errors++;
 }
 }
+}
+}
+var valid7 = _errs38 === errors;
+}
 else {
-const err22 = {instancePath:instancePath+"/files/" + i2+"/sha256",schemaPath:"#/properties/files/items/oneOf/0/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+var valid7 = true;
+}
+if(valid7){
+if(data11.sha256 !== undefined){
+let data14 = data11.sha256;
+const _errs40 = errors;
+if(errors === _errs40){
+if(typeof data14 === "string"){
+if(!pattern16.test(data14)){
+const err22 = {instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/oneOf/0/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -4711,17 +4578,8 @@ vErrors.push(err22);
 errors++;
 }
 }
-var valid9 = _errs52 === errors;
-}
 else {
-var valid9 = true;
-}
-if(valid9){
-if(data17.size !== undefined){
-let data21 = data17.size;
-const _errs54 = errors;
-if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-const err23 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/0/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err23 = {instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/oneOf/0/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -4730,10 +4588,20 @@ vErrors.push(err23);
 }
 errors++;
 }
-if(errors === _errs54){
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 > 9007199254740991 || isNaN(data21)){
-const err24 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/0/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"};
+}
+var valid7 = _errs40 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data11.sha512 !== undefined){
+let data15 = data11.sha512;
+const _errs42 = errors;
+if(errors === _errs42){
+if(typeof data15 === "string"){
+if(!pattern49.test(data15)){
+const err24 = {instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/oneOf/0/properties/sha512/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{128}$"},message:"must match pattern \""+"^[0-9a-f]{128}$"+"\""};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -4742,9 +4610,9 @@ vErrors.push(err24);
 }
 errors++;
 }
+}
 else {
-if(data21 < 0 || isNaN(data21)){
-const err25 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/0/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err25 = {instancePath:instancePath+"/archive/sha512",schemaPath:"#/properties/archive/oneOf/0/properties/sha512/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -4754,19 +4622,19 @@ vErrors.push(err25);
 errors++;
 }
 }
-}
-}
-var valid9 = _errs54 === errors;
+var valid7 = _errs42 === errors;
 }
 else {
-var valid9 = true;
+var valid7 = true;
 }
-if(valid9){
-if(data17.mode !== undefined){
-let data22 = data17.mode;
-const _errs56 = errors;
-if(!((data22 === "0644") || (data22 === "0755"))){
-const err26 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/0/properties/mode/enum",keyword:"enum",params:{allowedValues: schema83.properties.files.items.oneOf[0].properties.mode.enum},message:"must be equal to one of the allowed values"};
+}
+}
+}
+}
+}
+}
+else {
+const err26 = {instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -4775,20 +4643,19 @@ vErrors.push(err26);
 }
 errors++;
 }
-var valid9 = _errs56 === errors;
 }
-else {
-var valid9 = true;
+var _valid2 = _errs33 === errors;
+if(_valid2){
+valid6 = true;
+passing2 = 0;
+var props1 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-else {
-const err27 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const _errs44 = errors;
+if(errors === _errs44){
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+let missing3;
+if(((((data11.name === undefined) && (missing3 = "name")) || ((data11.size === undefined) && (missing3 = "size"))) || ((data11.sha256 === undefined) && (missing3 = "sha256"))) || ((data11.mtime === undefined) && (missing3 = "mtime"))){
+const err27 = {instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/oneOf/1/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -4797,19 +4664,11 @@ vErrors.push(err27);
 }
 errors++;
 }
-}
-var _valid2 = _errs46 === errors;
-if(_valid2){
-valid8 = true;
-passing2 = 0;
-var props1 = true;
-}
-const _errs57 = errors;
-if(errors === _errs57){
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-let missing4;
-if(((((((data17.op === undefined) && (missing4 = "op")) || ((data17.path === undefined) && (missing4 = "path"))) || ((data17.sha256 === undefined) && (missing4 = "sha256"))) || ((data17.size === undefined) && (missing4 = "size"))) || ((data17.mode === undefined) && (missing4 = "mode"))) || ((data17.previousSha256 === undefined) && (missing4 = "previousSha256"))){
-const err28 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"};
+else {
+const _errs46 = errors;
+for(const key3 in data11){
+if(!((((key3 === "name") || (key3 === "size")) || (key3 === "sha256")) || (key3 === "mtime"))){
+const err28 = {instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -4817,12 +4676,17 @@ else {
 vErrors.push(err28);
 }
 errors++;
+break;
 }
-else {
-const _errs59 = errors;
-for(const key4 in data17){
-if(!((((((key4 === "op") || (key4 === "path")) || (key4 === "sha256")) || (key4 === "size")) || (key4 === "mode")) || (key4 === "previousSha256"))){
-const err29 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+}
+if(_errs46 === errors){
+if(data11.name !== undefined){
+let data16 = data11.name;
+const _errs47 = errors;
+if(errors === _errs47){
+if(typeof data16 === "string"){
+if(!pattern47.test(data16)){
+const err29 = {instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/oneOf/1/properties/name/pattern",keyword:"pattern",params:{pattern: "^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"},message:"must match pattern \""+"^(?!\\.+$)[A-Za-z0-9._+-]{1,200}$"+"\""};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -4830,14 +4694,10 @@ else {
 vErrors.push(err29);
 }
 errors++;
-break;
 }
 }
-if(_errs59 === errors){
-if(data17.op !== undefined){
-const _errs60 = errors;
-if("modify" !== data17.op){
-const err30 = {instancePath:instancePath+"/files/" + i2+"/op",schemaPath:"#/properties/files/items/oneOf/1/properties/op/const",keyword:"const",params:{allowedValue: "modify"},message:"must be equal to constant"};
+else {
+const err30 = {instancePath:instancePath+"/archive/name",schemaPath:"#/properties/archive/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -4846,19 +4706,18 @@ vErrors.push(err30);
 }
 errors++;
 }
-var valid10 = _errs60 === errors;
+}
+var valid8 = _errs47 === errors;
 }
 else {
-var valid10 = true;
+var valid8 = true;
 }
-if(valid10){
-if(data17.path !== undefined){
-let data24 = data17.path;
-const _errs61 = errors;
-if(errors === _errs61){
-if(typeof data24 === "string"){
-if(func2(data24) > 1024){
-const err31 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/1/properties/path/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(valid8){
+if(data11.size !== undefined){
+let data17 = data11.size;
+const _errs49 = errors;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+const err31 = {instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/oneOf/1/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -4867,9 +4726,10 @@ vErrors.push(err31);
 }
 errors++;
 }
-else {
-if(func2(data24) < 1){
-const err32 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(errors === _errs49){
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 9007199254740991 || isNaN(data17)){
+const err32 = {instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/oneOf/1/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -4878,10 +4738,9 @@ vErrors.push(err32);
 }
 errors++;
 }
-}
-}
 else {
-const err33 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data17 < 0 || isNaN(data17)){
+const err33 = {instancePath:instancePath+"/archive/size",schemaPath:"#/properties/archive/oneOf/1/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -4891,19 +4750,21 @@ vErrors.push(err33);
 errors++;
 }
 }
-var valid10 = _errs61 === errors;
+}
+}
+var valid8 = _errs49 === errors;
 }
 else {
-var valid10 = true;
+var valid8 = true;
 }
-if(valid10){
-if(data17.sha256 !== undefined){
-let data25 = data17.sha256;
-const _errs63 = errors;
-if(errors === _errs63){
-if(typeof data25 === "string"){
-if(!pattern16.test(data25)){
-const err34 = {instancePath:instancePath+"/files/" + i2+"/sha256",schemaPath:"#/properties/files/items/oneOf/1/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(valid8){
+if(data11.sha256 !== undefined){
+let data18 = data11.sha256;
+const _errs51 = errors;
+if(errors === _errs51){
+if(typeof data18 === "string"){
+if(!pattern16.test(data18)){
+const err34 = {instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/oneOf/1/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -4914,7 +4775,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath:instancePath+"/files/" + i2+"/sha256",schemaPath:"#/properties/files/items/oneOf/1/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err35 = {instancePath:instancePath+"/archive/sha256",schemaPath:"#/properties/archive/oneOf/1/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -4924,17 +4785,17 @@ vErrors.push(err35);
 errors++;
 }
 }
-var valid10 = _errs63 === errors;
+var valid8 = _errs51 === errors;
 }
 else {
-var valid10 = true;
+var valid8 = true;
 }
-if(valid10){
-if(data17.size !== undefined){
-let data26 = data17.size;
-const _errs65 = errors;
-if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
-const err36 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/1/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(valid8){
+if(data11.mtime !== undefined){
+let data19 = data11.mtime;
+const _errs53 = errors;
+if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
+const err36 = {instancePath:instancePath+"/archive/mtime",schemaPath:"#/properties/archive/oneOf/1/properties/mtime/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -4943,10 +4804,10 @@ vErrors.push(err36);
 }
 errors++;
 }
-if(errors === _errs65){
-if((typeof data26 == "number") && (isFinite(data26))){
-if(data26 > 9007199254740991 || isNaN(data26)){
-const err37 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/1/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"};
+if(errors === _errs53){
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 8589934591 || isNaN(data19)){
+const err37 = {instancePath:instancePath+"/archive/mtime",schemaPath:"#/properties/archive/oneOf/1/properties/mtime/maximum",keyword:"maximum",params:{comparison: "<=", limit: 8589934591},message:"must be <= 8589934591"};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -4956,8 +4817,8 @@ vErrors.push(err37);
 errors++;
 }
 else {
-if(data26 < 0 || isNaN(data26)){
-const err38 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/1/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(data19 < 0 || isNaN(data19)){
+const err38 = {instancePath:instancePath+"/archive/mtime",schemaPath:"#/properties/archive/oneOf/1/properties/mtime/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -4969,17 +4830,19 @@ errors++;
 }
 }
 }
-var valid10 = _errs65 === errors;
+var valid8 = _errs53 === errors;
 }
 else {
-var valid10 = true;
+var valid8 = true;
 }
-if(valid10){
-if(data17.mode !== undefined){
-let data27 = data17.mode;
-const _errs67 = errors;
-if(!((data27 === "0644") || (data27 === "0755"))){
-const err39 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/1/properties/mode/enum",keyword:"enum",params:{allowedValues: schema83.properties.files.items.oneOf[1].properties.mode.enum},message:"must be equal to one of the allowed values"};
+}
+}
+}
+}
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -4988,19 +4851,23 @@ vErrors.push(err39);
 }
 errors++;
 }
-var valid10 = _errs67 === errors;
+}
+var _valid2 = _errs44 === errors;
+if(_valid2 && valid6){
+valid6 = false;
+passing2 = [passing2, 1];
 }
 else {
-var valid10 = true;
+if(_valid2){
+valid6 = true;
+passing2 = 1;
+if(props1 !== true){
+props1 = true;
 }
-if(valid10){
-if(data17.previousSha256 !== undefined){
-let data28 = data17.previousSha256;
-const _errs68 = errors;
-if(errors === _errs68){
-if(typeof data28 === "string"){
-if(!pattern16.test(data28)){
-const err40 = {instancePath:instancePath+"/files/" + i2+"/previousSha256",schemaPath:"#/properties/files/items/oneOf/1/properties/previousSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+}
+}
+if(!valid6){
+const err40 = {instancePath:instancePath+"/archive",schemaPath:"#/properties/archive/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -5008,10 +4875,50 @@ else {
 vErrors.push(err40);
 }
 errors++;
-}
+validate39.errors = vErrors;
+return false;
 }
 else {
-const err41 = {instancePath:instancePath+"/files/" + i2+"/previousSha256",schemaPath:"#/properties/files/items/oneOf/1/properties/previousSha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+errors = _errs32;
+if(vErrors !== null){
+if(_errs32){
+vErrors.length = _errs32;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs31 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.files !== undefined){
+let data20 = data.files;
+const _errs55 = errors;
+if(errors === _errs55){
+if(Array.isArray(data20)){
+if(data20.length > 100000){
+validate39.errors = [{instancePath:instancePath+"/files",schemaPath:"#/properties/files/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
+return false;
+}
+else {
+var valid9 = true;
+const len1 = data20.length;
+for(let i2=0; i2<len1; i2++){
+let data21 = data20[i2];
+const _errs57 = errors;
+const _errs58 = errors;
+let valid10 = false;
+let passing3 = null;
+const _errs59 = errors;
+if(errors === _errs59){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+let missing4;
+if((((((data21.op === undefined) && (missing4 = "op")) || ((data21.path === undefined) && (missing4 = "path"))) || ((data21.sha256 === undefined) && (missing4 = "sha256"))) || ((data21.size === undefined) && (missing4 = "size"))) || ((data21.mode === undefined) && (missing4 = "mode"))){
+const err41 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/0/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -5020,22 +4927,11 @@ vErrors.push(err41);
 }
 errors++;
 }
-}
-var valid10 = _errs68 === errors;
-}
 else {
-var valid10 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err42 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const _errs61 = errors;
+for(const key4 in data21){
+if(!(((((key4 === "op") || (key4 === "path")) || (key4 === "sha256")) || (key4 === "size")) || (key4 === "mode"))){
+const err42 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -5043,27 +4939,14 @@ else {
 vErrors.push(err42);
 }
 errors++;
+break;
 }
 }
-var _valid2 = _errs57 === errors;
-if(_valid2 && valid8){
-valid8 = false;
-passing2 = [passing2, 1];
-}
-else {
-if(_valid2){
-valid8 = true;
-passing2 = 1;
-if(props1 !== true){
-props1 = true;
-}
-}
-const _errs70 = errors;
-if(errors === _errs70){
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-let missing5;
-if((((data17.op === undefined) && (missing5 = "op")) || ((data17.path === undefined) && (missing5 = "path"))) || ((data17.previousSha256 === undefined) && (missing5 = "previousSha256"))){
-const err43 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/2/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"};
+if(_errs61 === errors){
+if(data21.op !== undefined){
+const _errs62 = errors;
+if("add" !== data21.op){
+const err43 = {instancePath:instancePath+"/files/" + i2+"/op",schemaPath:"#/properties/files/items/oneOf/0/properties/op/const",keyword:"const",params:{allowedValue: "add"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -5072,11 +4955,19 @@ vErrors.push(err43);
 }
 errors++;
 }
+var valid11 = _errs62 === errors;
+}
 else {
-const _errs72 = errors;
-for(const key5 in data17){
-if(!(((key5 === "op") || (key5 === "path")) || (key5 === "previousSha256"))){
-const err44 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+var valid11 = true;
+}
+if(valid11){
+if(data21.path !== undefined){
+let data23 = data21.path;
+const _errs63 = errors;
+if(errors === _errs63){
+if(typeof data23 === "string"){
+if(func2(data23) > 1024){
+const err44 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/0/properties/path/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -5084,14 +4975,10 @@ else {
 vErrors.push(err44);
 }
 errors++;
-break;
 }
-}
-if(_errs72 === errors){
-if(data17.op !== undefined){
-const _errs73 = errors;
-if("delete" !== data17.op){
-const err45 = {instancePath:instancePath+"/files/" + i2+"/op",schemaPath:"#/properties/files/items/oneOf/2/properties/op/const",keyword:"const",params:{allowedValue: "delete"},message:"must be equal to constant"};
+else {
+if(func2(data23) < 1){
+const err45 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/0/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -5100,19 +4987,10 @@ vErrors.push(err45);
 }
 errors++;
 }
-var valid11 = _errs73 === errors;
+}
 }
 else {
-var valid11 = true;
-}
-if(valid11){
-if(data17.path !== undefined){
-let data30 = data17.path;
-const _errs74 = errors;
-if(errors === _errs74){
-if(typeof data30 === "string"){
-if(func2(data30) > 1024){
-const err46 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/2/properties/path/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+const err46 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/0/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -5121,9 +4999,20 @@ vErrors.push(err46);
 }
 errors++;
 }
+}
+var valid11 = _errs63 === errors;
+}
 else {
-if(func2(data30) < 1){
-const err47 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/2/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+var valid11 = true;
+}
+if(valid11){
+if(data21.sha256 !== undefined){
+let data24 = data21.sha256;
+const _errs65 = errors;
+if(errors === _errs65){
+if(typeof data24 === "string"){
+if(!pattern16.test(data24)){
+const err47 = {instancePath:instancePath+"/files/" + i2+"/sha256",schemaPath:"#/properties/files/items/oneOf/0/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -5133,9 +5022,8 @@ vErrors.push(err47);
 errors++;
 }
 }
-}
 else {
-const err48 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/2/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err48 = {instancePath:instancePath+"/files/" + i2+"/sha256",schemaPath:"#/properties/files/items/oneOf/0/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -5145,19 +5033,17 @@ vErrors.push(err48);
 errors++;
 }
 }
-var valid11 = _errs74 === errors;
+var valid11 = _errs65 === errors;
 }
 else {
 var valid11 = true;
 }
 if(valid11){
-if(data17.previousSha256 !== undefined){
-let data31 = data17.previousSha256;
-const _errs76 = errors;
-if(errors === _errs76){
-if(typeof data31 === "string"){
-if(!pattern16.test(data31)){
-const err49 = {instancePath:instancePath+"/files/" + i2+"/previousSha256",schemaPath:"#/properties/files/items/oneOf/2/properties/previousSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(data21.size !== undefined){
+let data25 = data21.size;
+const _errs67 = errors;
+if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
+const err49 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/0/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -5166,9 +5052,10 @@ vErrors.push(err49);
 }
 errors++;
 }
-}
-else {
-const err50 = {instancePath:instancePath+"/files/" + i2+"/previousSha256",schemaPath:"#/properties/files/items/oneOf/2/properties/previousSha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(errors === _errs67){
+if((typeof data25 == "number") && (isFinite(data25))){
+if(data25 > 9007199254740991 || isNaN(data25)){
+const err50 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/0/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -5177,19 +5064,9 @@ vErrors.push(err50);
 }
 errors++;
 }
-}
-var valid11 = _errs76 === errors;
-}
 else {
-var valid11 = true;
-}
-}
-}
-}
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data25 < 0 || isNaN(data25)){
+const err51 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/0/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -5199,23 +5076,19 @@ vErrors.push(err51);
 errors++;
 }
 }
-var _valid2 = _errs70 === errors;
-if(_valid2 && valid8){
-valid8 = false;
-passing2 = [passing2, 2];
+}
+}
+var valid11 = _errs67 === errors;
 }
 else {
-if(_valid2){
-valid8 = true;
-passing2 = 2;
-if(props1 !== true){
-props1 = true;
+var valid11 = true;
 }
-}
-}
-}
-if(!valid8){
-const err52 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf"};
+if(valid11){
+if(data21.mode !== undefined){
+let data26 = data21.mode;
+const _errs69 = errors;
+if(!((data26 === "0644") || (data26 === "0755"))){
+const err52 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/0/properties/mode/enum",keyword:"enum",params:{allowedValues: schema83.properties.files.items.oneOf[0].properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -5223,22 +5096,471 @@ else {
 vErrors.push(err52);
 }
 errors++;
+}
+var valid11 = _errs69 === errors;
+}
+else {
+var valid11 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+var _valid3 = _errs59 === errors;
+if(_valid3){
+valid10 = true;
+passing3 = 0;
+var props2 = true;
+}
+const _errs70 = errors;
+if(errors === _errs70){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+let missing5;
+if(((((((data21.op === undefined) && (missing5 = "op")) || ((data21.path === undefined) && (missing5 = "path"))) || ((data21.sha256 === undefined) && (missing5 = "sha256"))) || ((data21.size === undefined) && (missing5 = "size"))) || ((data21.mode === undefined) && (missing5 = "mode"))) || ((data21.previousSha256 === undefined) && (missing5 = "previousSha256"))){
+const err54 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+else {
+const _errs72 = errors;
+for(const key5 in data21){
+if(!((((((key5 === "op") || (key5 === "path")) || (key5 === "sha256")) || (key5 === "size")) || (key5 === "mode")) || (key5 === "previousSha256"))){
+const err55 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+break;
+}
+}
+if(_errs72 === errors){
+if(data21.op !== undefined){
+const _errs73 = errors;
+if("modify" !== data21.op){
+const err56 = {instancePath:instancePath+"/files/" + i2+"/op",schemaPath:"#/properties/files/items/oneOf/1/properties/op/const",keyword:"const",params:{allowedValue: "modify"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+var valid12 = _errs73 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data21.path !== undefined){
+let data28 = data21.path;
+const _errs74 = errors;
+if(errors === _errs74){
+if(typeof data28 === "string"){
+if(func2(data28) > 1024){
+const err57 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/1/properties/path/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+else {
+if(func2(data28) < 1){
+const err58 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+var valid12 = _errs74 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data21.sha256 !== undefined){
+let data29 = data21.sha256;
+const _errs76 = errors;
+if(errors === _errs76){
+if(typeof data29 === "string"){
+if(!pattern16.test(data29)){
+const err60 = {instancePath:instancePath+"/files/" + i2+"/sha256",schemaPath:"#/properties/files/items/oneOf/1/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+else {
+const err61 = {instancePath:instancePath+"/files/" + i2+"/sha256",schemaPath:"#/properties/files/items/oneOf/1/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+var valid12 = _errs76 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data21.size !== undefined){
+let data30 = data21.size;
+const _errs78 = errors;
+if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
+const err62 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/1/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+if(errors === _errs78){
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 > 9007199254740991 || isNaN(data30)){
+const err63 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/1/properties/size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+else {
+if(data30 < 0 || isNaN(data30)){
+const err64 = {instancePath:instancePath+"/files/" + i2+"/size",schemaPath:"#/properties/files/items/oneOf/1/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+}
+}
+var valid12 = _errs78 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data21.mode !== undefined){
+let data31 = data21.mode;
+const _errs80 = errors;
+if(!((data31 === "0644") || (data31 === "0755"))){
+const err65 = {instancePath:instancePath+"/files/" + i2+"/mode",schemaPath:"#/properties/files/items/oneOf/1/properties/mode/enum",keyword:"enum",params:{allowedValues: schema83.properties.files.items.oneOf[1].properties.mode.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+var valid12 = _errs80 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data21.previousSha256 !== undefined){
+let data32 = data21.previousSha256;
+const _errs81 = errors;
+if(errors === _errs81){
+if(typeof data32 === "string"){
+if(!pattern16.test(data32)){
+const err66 = {instancePath:instancePath+"/files/" + i2+"/previousSha256",schemaPath:"#/properties/files/items/oneOf/1/properties/previousSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/files/" + i2+"/previousSha256",schemaPath:"#/properties/files/items/oneOf/1/properties/previousSha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+var valid12 = _errs81 === errors;
+}
+else {
+var valid12 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err68 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+var _valid3 = _errs70 === errors;
+if(_valid3 && valid10){
+valid10 = false;
+passing3 = [passing3, 1];
+}
+else {
+if(_valid3){
+valid10 = true;
+passing3 = 1;
+if(props2 !== true){
+props2 = true;
+}
+}
+const _errs83 = errors;
+if(errors === _errs83){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+let missing6;
+if((((data21.op === undefined) && (missing6 = "op")) || ((data21.path === undefined) && (missing6 = "path"))) || ((data21.previousSha256 === undefined) && (missing6 = "previousSha256"))){
+const err69 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/2/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+else {
+const _errs85 = errors;
+for(const key6 in data21){
+if(!(((key6 === "op") || (key6 === "path")) || (key6 === "previousSha256"))){
+const err70 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+break;
+}
+}
+if(_errs85 === errors){
+if(data21.op !== undefined){
+const _errs86 = errors;
+if("delete" !== data21.op){
+const err71 = {instancePath:instancePath+"/files/" + i2+"/op",schemaPath:"#/properties/files/items/oneOf/2/properties/op/const",keyword:"const",params:{allowedValue: "delete"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+var valid13 = _errs86 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data21.path !== undefined){
+let data34 = data21.path;
+const _errs87 = errors;
+if(errors === _errs87){
+if(typeof data34 === "string"){
+if(func2(data34) > 1024){
+const err72 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/2/properties/path/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+else {
+if(func2(data34) < 1){
+const err73 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/2/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+}
+}
+else {
+const err74 = {instancePath:instancePath+"/files/" + i2+"/path",schemaPath:"#/properties/files/items/oneOf/2/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+var valid13 = _errs87 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data21.previousSha256 !== undefined){
+let data35 = data21.previousSha256;
+const _errs89 = errors;
+if(errors === _errs89){
+if(typeof data35 === "string"){
+if(!pattern16.test(data35)){
+const err75 = {instancePath:instancePath+"/files/" + i2+"/previousSha256",schemaPath:"#/properties/files/items/oneOf/2/properties/previousSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+else {
+const err76 = {instancePath:instancePath+"/files/" + i2+"/previousSha256",schemaPath:"#/properties/files/items/oneOf/2/properties/previousSha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+var valid13 = _errs89 === errors;
+}
+else {
+var valid13 = true;
+}
+}
+}
+}
+}
+}
+else {
+const err77 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+var _valid3 = _errs83 === errors;
+if(_valid3 && valid10){
+valid10 = false;
+passing3 = [passing3, 2];
+}
+else {
+if(_valid3){
+valid10 = true;
+passing3 = 2;
+if(props2 !== true){
+props2 = true;
+}
+}
+}
+}
+if(!valid10){
+const err78 = {instancePath:instancePath+"/files/" + i2,schemaPath:"#/properties/files/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
 validate39.errors = vErrors;
 return false;
 }
 else {
-errors = _errs45;
+errors = _errs58;
 if(vErrors !== null){
-if(_errs45){
-vErrors.length = _errs45;
+if(_errs58){
+vErrors.length = _errs58;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid7 = _errs44 === errors;
-if(!valid7){
+var valid9 = _errs57 === errors;
+if(!valid9){
 break;
 }
 }
@@ -5249,57 +5571,57 @@ validate39.errors = [{instancePath:instancePath+"/files",schemaPath:"#/propertie
 return false;
 }
 }
-var valid0 = _errs42 === errors;
+var valid0 = _errs55 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.postUpdate !== undefined){
-let data32 = data.postUpdate;
-const _errs78 = errors;
-if(errors === _errs78){
-if(Array.isArray(data32)){
-if(data32.length > 32){
+let data36 = data.postUpdate;
+const _errs91 = errors;
+if(errors === _errs91){
+if(Array.isArray(data36)){
+if(data36.length > 32){
 validate39.errors = [{instancePath:instancePath+"/postUpdate",schemaPath:"#/properties/postUpdate/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"}];
 return false;
 }
 else {
-var valid12 = true;
-const len2 = data32.length;
+var valid14 = true;
+const len2 = data36.length;
 for(let i3=0; i3<len2; i3++){
-let data33 = data32[i3];
-const _errs80 = errors;
-if(errors === _errs80){
-if(Array.isArray(data33)){
-if(data33.length > 64){
+let data37 = data36[i3];
+const _errs93 = errors;
+if(errors === _errs93){
+if(Array.isArray(data37)){
+if(data37.length > 64){
 validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"}];
 return false;
 }
 else {
-if(data33.length < 1){
+if(data37.length < 1){
 validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"#/properties/postUpdate/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
-var valid13 = true;
-const len3 = data33.length;
+var valid15 = true;
+const len3 = data37.length;
 for(let i4=0; i4<len3; i4++){
-let data34 = data33[i4];
-const _errs82 = errors;
-if(errors === _errs82){
-if(typeof data34 === "string"){
-if(func2(data34) > 4096){
+let data38 = data37[i4];
+const _errs95 = errors;
+if(errors === _errs95){
+if(typeof data38 === "string"){
+if(func2(data38) > 4096){
 validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
 return false;
 }
 else {
-if(func2(data34) < 1){
+if(func2(data38) < 1){
 validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
-if(!pattern54.test(data34)){
+if(!pattern56.test(data38)){
 validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,schemaPath:"#/properties/postUpdate/items/items/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
 return false;
 }
@@ -5311,8 +5633,8 @@ validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3+"/" + i4,sch
 return false;
 }
 }
-var valid13 = _errs82 === errors;
-if(!valid13){
+var valid15 = _errs95 === errors;
+if(!valid15){
 break;
 }
 }
@@ -5324,8 +5646,8 @@ validate39.errors = [{instancePath:instancePath+"/postUpdate/" + i3,schemaPath:"
 return false;
 }
 }
-var valid12 = _errs80 === errors;
-if(!valid12){
+var valid14 = _errs93 === errors;
+if(!valid14){
 break;
 }
 }
@@ -5336,117 +5658,117 @@ validate39.errors = [{instancePath:instancePath+"/postUpdate",schemaPath:"#/prop
 return false;
 }
 }
-var valid0 = _errs78 === errors;
+var valid0 = _errs91 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.versionFile !== undefined){
-let data35 = data.versionFile;
-const _errs84 = errors;
-const _errs85 = errors;
-let valid14 = false;
-let passing3 = null;
-const _errs86 = errors;
-if(data35 !== null){
-const err53 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
+let data39 = data.versionFile;
+const _errs97 = errors;
+const _errs98 = errors;
+let valid16 = false;
+let passing4 = null;
+const _errs99 = errors;
+if(data39 !== null){
+const err79 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
-vErrors = [err53];
+vErrors = [err79];
 }
 else {
-vErrors.push(err53);
+vErrors.push(err79);
 }
 errors++;
 }
-var _valid3 = _errs86 === errors;
-if(_valid3){
-valid14 = true;
-passing3 = 0;
+var _valid4 = _errs99 === errors;
+if(_valid4){
+valid16 = true;
+passing4 = 0;
 }
-const _errs88 = errors;
-if(errors === _errs88){
-if(typeof data35 === "string"){
-if(func2(data35) > 1024){
-const err54 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/1/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+const _errs101 = errors;
+if(errors === _errs101){
+if(typeof data39 === "string"){
+if(func2(data39) > 1024){
+const err80 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/1/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
-vErrors = [err54];
+vErrors = [err80];
 }
 else {
-vErrors.push(err54);
+vErrors.push(err80);
 }
 errors++;
 }
 else {
-if(func2(data35) < 1){
-const err55 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(func2(data39) < 1){
+const err81 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
-vErrors = [err55];
+vErrors = [err81];
 }
 else {
-vErrors.push(err55);
-}
-errors++;
-}
-}
-}
-else {
-const err56 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
+vErrors.push(err81);
 }
 errors++;
 }
 }
-var _valid3 = _errs88 === errors;
-if(_valid3 && valid14){
-valid14 = false;
-passing3 = [passing3, 1];
 }
 else {
-if(_valid3){
-valid14 = true;
-passing3 = 1;
-}
-}
-if(!valid14){
-const err57 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf"};
+const err82 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
-vErrors = [err57];
+vErrors = [err82];
 }
 else {
-vErrors.push(err57);
+vErrors.push(err82);
+}
+errors++;
+}
+}
+var _valid4 = _errs101 === errors;
+if(_valid4 && valid16){
+valid16 = false;
+passing4 = [passing4, 1];
+}
+else {
+if(_valid4){
+valid16 = true;
+passing4 = 1;
+}
+}
+if(!valid16){
+const err83 = {instancePath:instancePath+"/versionFile",schemaPath:"#/properties/versionFile/oneOf",keyword:"oneOf",params:{passingSchemas: passing4},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
 }
 errors++;
 validate39.errors = vErrors;
 return false;
 }
 else {
-errors = _errs85;
+errors = _errs98;
 if(vErrors !== null){
-if(_errs85){
-vErrors.length = _errs85;
+if(_errs98){
+vErrors.length = _errs98;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs84 === errors;
+var valid0 = _errs97 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.created !== undefined){
-let data36 = data.created;
-const _errs90 = errors;
-if(errors === _errs90){
-if(typeof data36 === "string"){
-if(!pattern11.test(data36)){
+let data40 = data.created;
+const _errs103 = errors;
+if(errors === _errs103){
+if(typeof data40 === "string"){
+if(!pattern11.test(data40)){
 validate39.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
@@ -5456,18 +5778,18 @@ validate39.errors = [{instancePath:instancePath+"/created",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs90 === errors;
+var valid0 = _errs103 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.expires !== undefined){
-let data37 = data.expires;
-const _errs92 = errors;
-if(errors === _errs92){
-if(typeof data37 === "string"){
-if(!pattern11.test(data37)){
+let data41 = data.expires;
+const _errs105 = errors;
+if(errors === _errs105){
+if(typeof data41 === "string"){
+if(!pattern11.test(data41)){
 validate39.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
@@ -5477,34 +5799,34 @@ validate39.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs92 === errors;
+var valid0 = _errs105 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.policyVersion !== undefined){
-let data38 = data.policyVersion;
-const _errs94 = errors;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+let data42 = data.policyVersion;
+const _errs107 = errors;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
 validate39.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs94){
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 1000000000 || isNaN(data38)){
+if(errors === _errs107){
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 1000000000 || isNaN(data42)){
 validate39.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
-if(data38 < 1 || isNaN(data38)){
+if(data42 < 1 || isNaN(data42)){
 validate39.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
 }
-var valid0 = _errs94 === errors;
+var valid0 = _errs107 === errors;
 }
 else {
 var valid0 = true;
@@ -5539,7 +5861,7 @@ export const partialSignature = validate40;
 const schema84 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/partial-signature.schema.json","title":"Partial signature","description":"One signer's signature over one envelope payload, small enough for a USB stick or e-mail. Without format: a countersign key's raw Ed25519 signature (format 1); format 2 names the signer kind.","oneOf":[{"$ref":"#/$defs/v1"},{"$ref":"#/$defs/v2"}],"$defs":{"v1":{"type":"object","additionalProperties":false,"required":["type","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sig":{"type":"string","pattern":"^[A-Za-z0-9+/]{86}==$"}}},"v2":{"type":"object","additionalProperties":false,"required":["type","format","kind","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"format":{"const":2},"kind":{"enum":["countersign","ssh-ed25519","sk-ssh-ed25519@openssh.com","minisign","signify"],"description":"The signer kind it was made with; the policy entry of its key decides how it is verified"},"sig":{"type":"string","minLength":4,"maxLength":2048,"pattern":"^[A-Za-z0-9+/]*={0,2}$","description":"base64 of: the raw Ed25519 signature (countersign); the SSHSIG blob (SSH kinds); struct[74] | global signature[64] | trusted comment (minisign); struct[74] (signify)"}}}}};
 const schema85 = {"type":"object","additionalProperties":false,"required":["type","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sig":{"type":"string","pattern":"^[A-Za-z0-9+/]{86}==$"}}};
 const schema86 = {"type":"object","additionalProperties":false,"required":["type","format","kind","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"format":{"const":2},"kind":{"enum":["countersign","ssh-ed25519","sk-ssh-ed25519@openssh.com","minisign","signify"],"description":"The signer kind it was made with; the policy entry of its key decides how it is verified"},"sig":{"type":"string","minLength":4,"maxLength":2048,"pattern":"^[A-Za-z0-9+/]*={0,2}$","description":"base64 of: the raw Ed25519 signature (countersign); the SSHSIG blob (SSH kinds); struct[74] | global signature[64] | trusted comment (minisign); struct[74] (signify)"}}};
-const pattern59 = new RegExp("^[A-Za-z0-9+/]{86}==$", "u");
+const pattern61 = new RegExp("^[A-Za-z0-9+/]{86}==$", "u");
 
 function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/partial-signature.schema.json" */;
@@ -5720,7 +6042,7 @@ let data4 = data.sig;
 const _errs12 = errors;
 if(errors === _errs12){
 if(typeof data4 === "string"){
-if(!pattern59.test(data4)){
+if(!pattern61.test(data4)){
 const err10 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v1/properties/sig/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{86}==$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{86}==$"+"\""};
 if(vErrors === null){
 vErrors = [err10];
@@ -6094,9 +6416,9 @@ const schema89 = {"description":"An OpenSSH Ed25519 key: SSHSIG (sha512) over DS
 const schema90 = {"description":"An OpenSSH FIDO2 security key (ed25519-sk): SSHSIG over DSSE PAE; user presence is always required.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","application"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"sk-ssh-ed25519@openssh.com"},"application":{"type":"string","minLength":1,"maxLength":256,"pattern":"^[\\x21-\\x7e]+$","description":"The FIDO application string the key was made for, pinned (usually ssh:)"},"userVerification":{"type":"boolean","description":"true: a signature must carry the user-verified flag (PIN or biometric) as well as user presence"}}};
 const schema91 = {"description":"A minisign key: prehashed (ED) or legacy (Ed) signature over DSSE PAE, and its global signature over the trusted comment.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"minisign"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}};
 const schema92 = {"description":"An OpenBSD signify key: Ed25519 over DSSE PAE (signify -S -m pae.bin).","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"signify"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}};
-const pattern65 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
-const pattern73 = new RegExp("^[\\x21-\\x7e]+$", "u");
-const pattern77 = new RegExp("^[0-9a-f]{16}$", "u");
+const pattern67 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
+const pattern75 = new RegExp("^[\\x21-\\x7e]+$", "u");
+const pattern79 = new RegExp("^[0-9a-f]{16}$", "u");
 
 function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/policy.schema.json" */;
@@ -6292,7 +6614,7 @@ let data7 = data5.publicKey;
 const _errs19 = errors;
 if(errors === _errs19){
 if(typeof data7 === "string"){
-if(!pattern65.test(data7)){
+if(!pattern67.test(data7)){
 const err4 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/countersign/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err4];
@@ -6347,7 +6669,7 @@ vErrors.push(err7);
 errors++;
 }
 else {
-if(!pattern54.test(data8)){
+if(!pattern56.test(data8)){
 const err8 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/countersign/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -6486,7 +6808,7 @@ let data11 = data5.publicKey;
 const _errs30 = errors;
 if(errors === _errs30){
 if(typeof data11 === "string"){
-if(!pattern65.test(data11)){
+if(!pattern67.test(data11)){
 const err16 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/ssh/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err16];
@@ -6541,7 +6863,7 @@ vErrors.push(err19);
 errors++;
 }
 else {
-if(!pattern54.test(data12)){
+if(!pattern56.test(data12)){
 const err20 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/ssh/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -6687,7 +7009,7 @@ let data15 = data5.publicKey;
 const _errs41 = errors;
 if(errors === _errs41){
 if(typeof data15 === "string"){
-if(!pattern65.test(data15)){
+if(!pattern67.test(data15)){
 const err28 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/sk/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err28];
@@ -6742,7 +7064,7 @@ vErrors.push(err31);
 errors++;
 }
 else {
-if(!pattern54.test(data16)){
+if(!pattern56.test(data16)){
 const err32 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/sk/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
 if(vErrors === null){
 vErrors = [err32];
@@ -6817,7 +7139,7 @@ vErrors.push(err36);
 errors++;
 }
 else {
-if(!pattern73.test(data18)){
+if(!pattern75.test(data18)){
 const err37 = {instancePath:instancePath+"/signers/" + i0+"/application",schemaPath:"#/$defs/sk/properties/application/pattern",keyword:"pattern",params:{pattern: "^[\\x21-\\x7e]+$"},message:"must match pattern \""+"^[\\x21-\\x7e]+$"+"\""};
 if(vErrors === null){
 vErrors = [err37];
@@ -6965,7 +7287,7 @@ let data21 = data5.publicKey;
 const _errs56 = errors;
 if(errors === _errs56){
 if(typeof data21 === "string"){
-if(!pattern65.test(data21)){
+if(!pattern67.test(data21)){
 const err45 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/minisign/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err45];
@@ -7020,7 +7342,7 @@ vErrors.push(err48);
 errors++;
 }
 else {
-if(!pattern54.test(data22)){
+if(!pattern56.test(data22)){
 const err49 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/minisign/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
 if(vErrors === null){
 vErrors = [err49];
@@ -7073,7 +7395,7 @@ let data24 = data5.keynum;
 const _errs61 = errors;
 if(errors === _errs61){
 if(typeof data24 === "string"){
-if(!pattern77.test(data24)){
+if(!pattern79.test(data24)){
 const err52 = {instancePath:instancePath+"/signers/" + i0+"/keynum",schemaPath:"#/$defs/minisign/properties/keynum/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{16}$"},message:"must match pattern \""+"^[0-9a-f]{16}$"+"\""};
 if(vErrors === null){
 vErrors = [err52];
@@ -7200,7 +7522,7 @@ let data26 = data5.publicKey;
 const _errs69 = errors;
 if(errors === _errs69){
 if(typeof data26 === "string"){
-if(!pattern65.test(data26)){
+if(!pattern67.test(data26)){
 const err59 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/signify/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err59];
@@ -7255,7 +7577,7 @@ vErrors.push(err62);
 errors++;
 }
 else {
-if(!pattern54.test(data27)){
+if(!pattern56.test(data27)){
 const err63 = {instancePath:instancePath+"/signers/" + i0+"/name",schemaPath:"#/$defs/signify/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
 if(vErrors === null){
 vErrors = [err63];
@@ -7308,7 +7630,7 @@ let data29 = data5.keynum;
 const _errs74 = errors;
 if(errors === _errs74){
 if(typeof data29 === "string"){
-if(!pattern77.test(data29)){
+if(!pattern79.test(data29)){
 const err66 = {instancePath:instancePath+"/signers/" + i0+"/keynum",schemaPath:"#/$defs/signify/properties/keynum/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{16}$"},message:"must match pattern \""+"^[0-9a-f]{16}$"+"\""};
 if(vErrors === null){
 vErrors = [err66];
@@ -7507,7 +7829,7 @@ validate42.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties
 return false;
 }
 else {
-if(!pattern54.test(data2)){
+if(!pattern56.test(data2)){
 validate42.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
 return false;
 }
@@ -7530,7 +7852,7 @@ let data3 = data.publicKey;
 const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data3 === "string"){
-if(!pattern65.test(data3)){
+if(!pattern67.test(data3)){
 validate42.errors = [{instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -7682,7 +8004,7 @@ validate43.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properti
 return false;
 }
 else {
-if(!pattern54.test(data4)){
+if(!pattern56.test(data4)){
 validate43.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
 return false;
 }
@@ -7891,7 +8213,7 @@ vErrors.push(err6);
 errors++;
 }
 else {
-if(!pattern54.test(data2)){
+if(!pattern56.test(data2)){
 const err7 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/0/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -7926,7 +8248,7 @@ let data3 = data.publicKey;
 const _errs9 = errors;
 if(errors === _errs9){
 if(typeof data3 === "string"){
-if(!pattern65.test(data3)){
+if(!pattern67.test(data3)){
 const err9 = {instancePath:instancePath+"/publicKey",schemaPath:"#/oneOf/0/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -8386,7 +8708,7 @@ vErrors.push(err35);
 errors++;
 }
 else {
-if(!pattern54.test(data16)){
+if(!pattern56.test(data16)){
 const err36 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/1/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
 if(vErrors === null){
 vErrors = [err36];
@@ -8421,7 +8743,7 @@ let data17 = data.publicKey;
 const _errs39 = errors;
 if(errors === _errs39){
 if(typeof data17 === "string"){
-if(!pattern65.test(data17)){
+if(!pattern67.test(data17)){
 const err38 = {instancePath:instancePath+"/publicKey",schemaPath:"#/oneOf/1/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err38];
@@ -8490,7 +8812,7 @@ let data20 = data.seed;
 const _errs45 = errors;
 if(errors === _errs45){
 if(typeof data20 === "string"){
-if(!pattern65.test(data20)){
+if(!pattern67.test(data20)){
 const err42 = {instancePath:instancePath+"/seed",schemaPath:"#/oneOf/1/properties/seed/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
@@ -8601,7 +8923,7 @@ validate44.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 export const siteCredentials = validate45;
 const schema96 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-credentials.schema.json","title":"Site credentials","description":"DIR/hub-credentials.json in a site's trust store (mode 0600): the hub the site registered with and the secret it shares with it.","type":"object","additionalProperties":false,"required":["format","hub","site","key","endpoint","registered"],"properties":{"format":{"const":1},"hub":{"type":"string","maxLength":2000,"pattern":"^https?://"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."},"key":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"endpoint":{"oneOf":[{"type":"null"},{"type":"string","maxLength":2000,"pattern":"^https?://"}]},"registered":{"oneOf":[{"type":"null"},{"type":"string","maxLength":40}],"description":"When the hub accepted the registration; null while it is pending."}}};
-const pattern97 = new RegExp("^https?://", "u");
+const pattern99 = new RegExp("^https?://", "u");
 
 function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/site-credentials.schema.json" */;
@@ -8653,7 +8975,7 @@ validate45.errors = [{instancePath:instancePath+"/hub",schemaPath:"#/properties/
 return false;
 }
 else {
-if(!pattern97.test(data1)){
+if(!pattern99.test(data1)){
 validate45.errors = [{instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""}];
 return false;
 }
@@ -8696,7 +9018,7 @@ let data3 = data.key;
 const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data3 === "string"){
-if(!pattern65.test(data3)){
+if(!pattern67.test(data3)){
 validate45.errors = [{instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -8748,7 +9070,7 @@ vErrors.push(err1);
 errors++;
 }
 else {
-if(!pattern97.test(data4)){
+if(!pattern99.test(data4)){
 const err2 = {instancePath:instancePath+"/endpoint",schemaPath:"#/properties/endpoint/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -8984,7 +9306,7 @@ let data2 = data.key;
 const _errs5 = errors;
 if(errors === _errs5){
 if(typeof data2 === "string"){
-if(!pattern65.test(data2)){
+if(!pattern67.test(data2)){
 validate46.errors = [{instancePath:instancePath+"/key",schemaPath:"#/properties/key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -9036,7 +9358,7 @@ vErrors.push(err1);
 errors++;
 }
 else {
-if(!pattern97.test(data3)){
+if(!pattern99.test(data3)){
 const err2 = {instancePath:instancePath+"/endpoint",schemaPath:"#/properties/endpoint/oneOf/1/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -9116,7 +9438,7 @@ validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const siteReply = validate47;
 const schema98 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/site-reply.schema.json","title":"Site reply","description":"A site's answer in the conversation: the next package it wants, or done with what happened to each package it received.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","name"],"properties":{"type":{"const":"want"},"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."}}},{"type":"object","additionalProperties":false,"required":["type","results"],"properties":{"type":{"const":"done"},"results":{"type":"array","maxItems":10000,"items":{"type":"object","additionalProperties":false,"required":["name","status"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._+-]{0,199}$","description":"An offer's name on this hub: product-component-version, lower case."},"status":{"enum":["installed","verified","rejected","failed","partial"],"description":"installed: verified and applied; verified: verified and kept for an operator; rejected: failed verification (code says why); failed: verified or not, could not be kept or installed; partial: applied earlier with locally modified files kept (kept names them), so the site still runs the version before."},"kept":{"description":"With partial: the files the release changes that the site kept as they were.","type":"array","maxItems":1000,"items":{"type":"string","minLength":1,"maxLength":4096}},"code":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"},"message":{"type":"string","maxLength":2000}}}}}},{"type":"object","additionalProperties":false,"required":["type","site"],"properties":{"type":{"const":"hello"},"site":{"type":"string","pattern":"^[0-9a-f]{32}$","description":"A site's id: 16 random bytes in hex, chosen by the site."}}}]};
-const pattern106 = new RegExp("^[A-Z][A-Z0-9_]{0,63}$", "u");
+const pattern108 = new RegExp("^[A-Z][A-Z0-9_]{0,63}$", "u");
 
 function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/site-reply.schema.json" */;
@@ -9469,7 +9791,7 @@ let data9 = data4.code;
 const _errs23 = errors;
 if(errors === _errs23){
 if(typeof data9 === "string"){
-if(!pattern106.test(data9)){
+if(!pattern108.test(data9)){
 const err20 = {instancePath:instancePath+"/results/" + i0+"/code",schemaPath:"#/oneOf/1/properties/results/items/properties/code/pattern",keyword:"pattern",params:{pattern: "^[A-Z][A-Z0-9_]{0,63}$"},message:"must match pattern \""+"^[A-Z][A-Z0-9_]{0,63}$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -9739,7 +10061,7 @@ validate47.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 export const store = validate48;
 const schema99 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/store.schema.json","title":"Site trust store","description":"DIR/state.json of a site trust store: the pinned signed policy, the rotations accepted from it, the revocations accepted, and what the site has installed. Signed documents are kept as their envelope JSON text and re-verified every time the store is opened.","type":"object","additionalProperties":false,"required":["format","pinned","rotations","highestPolicyVersion","installed","revocations"],"properties":{"format":{"const":1},"pinned":{"description":"The signed policy envelope pinned by `trust init`, as JSON text.","type":"string","minLength":2,"maxLength":262144},"rotations":{"description":"Signed policy envelopes N+1, N+2, ... accepted by `trust update`, in order, as JSON text.","type":"array","maxItems":1000,"items":{"type":"string","minLength":2,"maxLength":262144}},"highestPolicyVersion":{"description":"The highest policy version this site has trusted; it never goes down and must equal the version the chain walks to.","type":"integer","minimum":1,"maximum":1000000000},"installed":{"description":"Keyed by product/component, e.g. drupal/core.","type":"object","maxProperties":10000,"propertyNames":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["version","highest","updated"],"properties":{"version":{"description":"The version installed now.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"highest":{"description":"The highest version ever installed; a release not above it is ROLLBACK.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"updated":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"partial":{"description":"A release applied only in part (apply --keep-local kept locally modified files it changes). `version` stays the one before, so the release is still offered; cleared by the next full install or trust record.","type":"object","additionalProperties":false,"required":["version","kept","recorded"],"properties":{"version":{"description":"The release applied in part.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"kept":{"description":"The files it changes that were kept as the site had them, relative to the site root.","type":"array","minItems":1,"maxItems":100000,"items":{"type":"string","minLength":1,"maxLength":4096}},"recorded":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}},"revocations":{"type":"array","maxItems":100000,"items":{"type":"object","additionalProperties":false,"required":["envelope","policyVersion","accepted"],"properties":{"envelope":{"description":"The signed revocation envelope, as JSON text.","type":"string","minLength":2,"maxLength":262144},"policyVersion":{"description":"The trusted policy version whose quorum it was verified against when accepted.","type":"integer","minimum":1,"maximum":1000000000},"accepted":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}};
-const pattern108 = new RegExp("^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$", "u");
+const pattern110 = new RegExp("^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$", "u");
 
 function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/store.schema.json" */;
@@ -9900,7 +10222,7 @@ for(const key1 in data5){
 const _errs13 = errors;
 if(errors === _errs13){
 if(typeof key1 === "string"){
-if(!pattern108.test(key1)){
+if(!pattern110.test(key1)){
 const err0 = {instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"+"\"",propertyName:key1};
 if(vErrors === null){
 vErrors = [err0];
