@@ -1,20 +1,49 @@
-// Bundles the CLI into one executable file. One module instead of ~150 saves about a quarter of the
-// start-up time of every command (bench/), which is most of the cost of verifying a typical release.
-// `npm run build` bundles the compiled dist/cli/main.js into dist/countersign.mjs; tests bundle the
-// sources the same way. The library stays unbundled in dist/lib for embedding.
+// Bundles the CLI into one executable entry plus a chunk per command (dist/chunks/): a command loads only
+// its own code (cli/parser.ts imports each command module on demand), and a few modules instead of ~150
+// save most of the start-up time of every command (bench/), which is most of the cost of verifying a
+// typical release. `npm run build` bundles the compiled dist/cli/main.js into dist/countersign.mjs; tests
+// bundle the sources the same way. The library stays unbundled in dist/lib for embedding.
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Bundles `entry` (the CLI's main module, compiled or TypeScript) into the executable `outfile`. Only the
- * tests' bundle passes `testHooks: true`: the shipped one ignores the TEST-ONLY fault variables
- * (lib/installer/hooks.ts), whatever the environment says.
+ * yargs' Node shim imports cliui and string-width, which only render help pages but cost more at start-up
+ * than a whole verify (string-width builds an Intl.Segmenter and Unicode-property regular expressions).
+ * Each is replaced by a function that loads the module on its first call: a require() of an ES module,
+ * which esbuild bundles as a module evaluated on first use.
+ */
+const lazyHelpRendering = {
+  name: 'lazy-help-rendering',
+  setup(b) {
+    b.onResolve({ filter: /^(cliui|string-width)$/ }, async (args) => {
+      if (!/yargs[\\/]lib[\\/]platform-shims[\\/]/.test(args.importer)) return undefined;
+      const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'lazy-default' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-default' }, (args) => ({
+      contents: `export default function lazy(...args) {\n  return require(${JSON.stringify(args.path)}).default(...args);\n}\n`,
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+/**
+ * Bundles `entry` (the CLI's main module, compiled or TypeScript) into the executable `outfile`, with its
+ * chunks in `chunks/` beside it. Only the tests' bundle passes `testHooks: true`: the shipped one ignores
+ * the TEST-ONLY fault variables (lib/installer/hooks.ts), whatever the environment says.
  */
 export async function bundleCli(entry, outfile, { testHooks = false } = {}) {
+  const outdir = dirname(outfile);
+  rmSync(join(outdir, 'chunks'), { recursive: true, force: true }); // a previous build's chunks
   await build({
-    entryPoints: [entry],
-    outfile,
+    entryPoints: [{ in: entry, out: basename(outfile).replace(/\.mjs$/, '') }],
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -23,6 +52,7 @@ export async function bundleCli(entry, outfile, { testHooks = false } = {}) {
     // drivers are native or load optional native modules: resolved from node_modules at run time.
     external: ['inquirer', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', 'better-sqlite3', 'pg'],
     define: { COUNTERSIGN_TEST_HOOKS: testHooks ? 'true' : 'false' },
+    plugins: [lazyHelpRendering],
     // Bundled CommonJS dependencies (ajv's runtime, yargs' helpers) still call require().
     banner: { js: "import { createRequire as __countersignRequire } from 'node:module';\nconst require = __countersignRequire(import.meta.url);" },
     logLevel: 'warning',
