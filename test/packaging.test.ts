@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { hooksFromEnv } from '../lib/installer/hooks.js';
 import { bundleCli } from '../scripts/bundle-cli.mjs';
 import { CLI, makeSetup, NEW, REPO, snapshot, expectedSnapshot } from './installer/support.js';
@@ -30,6 +31,32 @@ describe('packaging', function () {
     const license = readFileSync(join(REPO, 'LICENSE'), 'utf8');
     expect(license).to.contain('Apache License').and.to.contain('Version 2.0, January 2004').and.to.contain('END OF TERMS AND CONDITIONS');
     expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).license).to.equal('Apache-2.0');
+  });
+
+  it('importing countersign or countersign/core (e.g. for verifyBundle) loads none of pg, better-sqlite3, inquirer', () => {
+    // A resolve hook reports every module the imports load, whether import()ed or imported statically.
+    const hook = `let port; export function initialize(data) { port = data.port; }
+      export async function resolve(specifier, context, next) { const r = await next(specifier, context); port.postMessage(r.url); return r; }`;
+    const script = `import { register } from 'node:module';
+      import { MessageChannel } from 'node:worker_threads';
+      const { port1, port2 } = new MessageChannel();
+      const seen = [];
+      port1.on('message', (url) => seen.push(url));
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}), { data: { port: port2 }, transferList: [port2] });
+      const lib = await import(${JSON.stringify(pathToFileURL(join(REPO, 'lib/index.ts')).href)});
+      const core = await import(${JSON.stringify(pathToFileURL(join(REPO, 'lib/core/index.ts')).href)});
+      if (typeof lib.verifyBundle !== 'function' || typeof core.verifyBundle !== 'function') throw new Error('no verifyBundle');
+      await new Promise((r) => setTimeout(r, 50));
+      port1.close();
+      console.log(JSON.stringify(seen));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    const loaded = JSON.parse(r.stdout) as string[];
+    expect(
+      loaded.some((url) => url.includes('/node_modules/@noble/ed25519/')),
+      'the hook sees packages',
+    ).to.equal(true);
+    expect(loaded.filter((url) => /\/node_modules\/(pg|better-sqlite3|inquirer)\//.test(url))).to.deep.equal([]);
   });
 
   describe('the shipped CLI bundle and the TEST-ONLY fault hooks', () => {
