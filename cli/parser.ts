@@ -1,6 +1,6 @@
 // The countersign command line: one yargs CommandModule per file, exported so tests drive it in-process.
 // Each command's file (and what it imports) is loaded only when the command line needs it: see COMMANDS.
-import yargs, { type Argv, type CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { CountersignError, UsageError } from '../lib/core/errors.js';
 import type { Context } from './context.js';
@@ -54,6 +54,7 @@ async function commandsFor(argv: readonly string[]): Promise<CommandFactory[]> {
 
 /** The parser for `argv`, with the commands it needs (commandsFor). */
 export async function createParser(ctx: Context, argv: readonly string[]): Promise<Argv> {
+  const { default: yargs } = await import('yargs'); // not loaded for --version
   const parser = yargs()
     .scriptName('countersign')
     .usage(

@@ -10,22 +10,31 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * yargs' Node shim imports cliui and string-width, which only render help pages but cost more at start-up
- * than a whole verify (string-width builds an Intl.Segmenter and Unicode-property regular expressions).
- * Each is replaced by a function that loads the module on its first call: a require() of an ES module,
- * which esbuild bundles as a module evaluated on first use.
+ * than a whole verify (string-width builds an Intl.Segmenter and Unicode-property regular expressions), and
+ * node:assert, for two assertions that never fail. Each cliui and string-width is replaced by a function
+ * that loads the module on its first call (a require() of an ES module, which esbuild bundles as a module
+ * evaluated on first use); the assertions load node:assert only to throw its own error.
  */
-const lazyHelpRendering = {
-  name: 'lazy-help-rendering',
+const SHIM_STUBS = {
+  cliui: (path) => `export default function lazy(...args) {\n  return require(${JSON.stringify(path)}).default(...args);\n}\n`,
+  'string-width': (path) => `export default function lazy(...args) {\n  return require(${JSON.stringify(path)}).default(...args);\n}\n`,
+  assert: () =>
+    'export function strictEqual(a, b, m) {\n  if (!Object.is(a, b)) require("node:assert").strictEqual(a, b, m);\n}\n' +
+    'export function notStrictEqual(a, b, m) {\n  if (Object.is(a, b)) require("node:assert").notStrictEqual(a, b, m);\n}\n',
+};
+const lazyYargsShim = {
+  name: 'lazy-yargs-shim',
   setup(b) {
-    b.onResolve({ filter: /^(cliui|string-width)$/ }, async (args) => {
+    b.onResolve({ filter: /^(cliui|string-width|assert)$/ }, async (args) => {
       if (!/yargs[\\/]lib[\\/]platform-shims[\\/]/.test(args.importer)) return undefined;
+      if (args.path === 'assert') return { path: 'assert', namespace: 'yargs-shim-stub' };
       const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir });
       if (real.errors.length > 0) return { errors: real.errors };
-      return { path: real.path, namespace: 'lazy-default' };
+      return { path: real.path, namespace: 'yargs-shim-stub', pluginData: args.path };
     });
-    b.onLoad({ filter: /.*/, namespace: 'lazy-default' }, (args) => ({
-      contents: `export default function lazy(...args) {\n  return require(${JSON.stringify(args.path)}).default(...args);\n}\n`,
-      resolveDir: dirname(args.path),
+    b.onLoad({ filter: /.*/, namespace: 'yargs-shim-stub' }, (args) => ({
+      contents: SHIM_STUBS[args.pluginData ?? args.path](args.path),
+      resolveDir: args.path === 'assert' ? undefined : dirname(args.path),
     }));
   },
 };
@@ -52,7 +61,7 @@ export async function bundleCli(entry, outfile, { testHooks = false } = {}) {
     // drivers are native or load optional native modules: resolved from node_modules at run time.
     external: ['inquirer', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', 'better-sqlite3', 'pg'],
     define: { COUNTERSIGN_TEST_HOOKS: testHooks ? 'true' : 'false' },
-    plugins: [lazyHelpRendering],
+    plugins: [lazyYargsShim],
     // Bundled CommonJS dependencies (ajv's runtime, yargs' helpers) still call require().
     banner: { js: "import { createRequire as __countersignRequire } from 'node:module';\nconst require = __countersignRequire(import.meta.url);" },
     logLevel: 'warning',
