@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
  * than a whole verify (string-width builds an Intl.Segmenter and Unicode-property regular expressions), and
  * node:assert, for two assertions that never fail. Each cliui and string-width is replaced by a function
  * that loads the module on its first call (a require() of an ES module, which esbuild bundles as a module
- * evaluated on first use); the assertions load node:assert only to throw its own error.
+ * evaluated on first use); the assertions load node:assert only to throw its own error. y18n would look for
+ * yargs' locale files beside the bundle, where they never are (each miss an exception): it is given a file
+ * system without them, so it answers exactly as before, in yargs' own English.
  */
 const SHIM_STUBS = {
   cliui: (path) => `export default function lazy(...args) {\n  return require(${JSON.stringify(path)}).default(...args);\n}\n`,
@@ -21,11 +23,19 @@ const SHIM_STUBS = {
   assert: () =>
     'export function strictEqual(a, b, m) {\n  if (!Object.is(a, b)) require("node:assert").strictEqual(a, b, m);\n}\n' +
     'export function notStrictEqual(a, b, m) {\n  if (Object.is(a, b)) require("node:assert").notStrictEqual(a, b, m);\n}\n',
+  y18n: (path) => {
+    const lib = join(dirname(path), 'build', 'lib');
+    return (
+      `import { y18n } from ${JSON.stringify(join(lib, 'index.js'))};\nimport shim from ${JSON.stringify(join(lib, 'platform-shims', 'node.js'))};\n` +
+      "const missing = () => { throw Object.assign(new Error('no locale files'), { code: 'ENOENT' }); };\n" +
+      'export default (opts) => y18n(opts, { ...shim, fs: { ...shim.fs, readFileSync: missing }, exists: () => false });\n'
+    );
+  },
 };
 const lazyYargsShim = {
   name: 'lazy-yargs-shim',
   setup(b) {
-    b.onResolve({ filter: /^(cliui|string-width|assert)$/ }, async (args) => {
+    b.onResolve({ filter: /^(cliui|string-width|assert|y18n)$/ }, async (args) => {
       if (!/yargs[\\/]lib[\\/]platform-shims[\\/]/.test(args.importer)) return undefined;
       if (args.path === 'assert') return { path: 'assert', namespace: 'yargs-shim-stub' };
       const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir });
