@@ -80,6 +80,39 @@ describe('packaging', function () {
       expect(hooksFromEnv({ COUNTERSIGN_TEST_FAIL_AT_STEP: '1' })).to.not.equal(undefined);
     });
 
+    it('verify loads its own command chunk and no other command (nor help rendering): the parser imports commands on demand', async () => {
+      const s = await makeSetup();
+      // A resolve hook reports every ES module the process loads; printed when it exits.
+      const hook = `let port; export function initialize(data) { port = data.port; }
+        export async function resolve(specifier, context, next) { const r = await next(specifier, context); port.postMessage(r.url); return r; }`;
+      const setup = `import { register } from 'node:module';
+        import { MessageChannel } from 'node:worker_threads';
+        const { port1, port2 } = new MessageChannel();
+        const seen = new Set();
+        port1.on('message', (url) => seen.add(url));
+        port1.unref();
+        register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}), { data: { port: port2 }, transferList: [port2] });
+        process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify([...seen]) + '\\n'));`;
+      const r = spawnSync(
+        process.execPath,
+        ['--import', `data:text/javascript,${encodeURIComponent(setup)}`, cli, 'verify', s.release.bundle, '--store', s.store],
+        {
+          cwd: REPO,
+          encoding: 'utf8',
+        },
+      );
+      expect(r.status, r.stderr).to.equal(0);
+      const loaded = JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[];
+      const chunks = loaded.filter((url) => url.includes('/chunks/')).map((url) => url.replace(/.*\/chunks\//, ''));
+      const commands = chunks.filter((name) => /^(keygen|policy|build|sign|assemble|verify|trust|apply|recover|installer|hub|site|revoke|inspect)-/.test(name));
+      expect(commands.map((name) => name.replace(/-.*/, ''))).to.deep.equal(['verify']);
+      expect(
+        chunks.some((name) => name.startsWith('yargs-')),
+        'yargs is loaded to parse',
+      ).to.equal(true);
+      expect(chunks.filter((name) => name.includes('help-rendering'))).to.deep.equal([]);
+    });
+
     it('apply --help and recover --help do not mention them', async () => {
       for (const command of ['apply', 'recover']) {
         const r = await runBundle(cli, [command, '--help'], {});
