@@ -50,7 +50,7 @@ mark('import dist/cli/* (all command modules)');
 // --- yargs: build the parser and parse a verify command line (handler is a no-op) ------------
 {
   const ctx = { out() {}, err() {}, env: {}, interactive: false, now: new Date(), exitCode: 0 };
-  const parser = createParser(ctx);
+  const parser = await createParser(ctx, ['--help']);
   await parser.parseAsync(['--help'], {}, () => {});
 }
 mark('yargs: build parser with 7 commands + render --help (upper bound of CLI parse cost)');

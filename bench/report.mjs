@@ -17,6 +17,7 @@ const phases = load('verify.phases.json');
 const verifyProf = load('verify.cpuprof.json');
 const buildProf = load('build.cpuprof.json');
 const push = load('push.json'); // section 6 (bench/push-sim.mjs)
+const startupRaw = load('startup.hyperfine.json'); // section 7
 
 const ms = (s) => Math.round(s * 1e5) / 100; // seconds -> ms, 2 decimals
 function commands(raw) {
@@ -43,6 +44,7 @@ function ratio(list, num, den, target) {
 const verify = commands(verifyRaw);
 const build = commands(buildRaw);
 const apply = commands(applyRaw);
+const startup = commands(startupRaw);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[s.length >> 1] : null;
@@ -84,6 +86,19 @@ const results = {
     ratio1GiBOver64MiB: rss1g && rss64 ? { value: round(rss1g / rss64, 3), target: 1.1, meetsTarget: rss1g / rss64 <= 1.1 } : null,
   },
   push: push && (push.skipped ? { skipped: push.skipped } : push),
+  startup: startup.length
+    ? {
+        what: 'whole-process start-up of the CLI vs a bare node (NODE_EXTRA_CA_CERTS unset): --version, verify of the demo release (3-of-5), inspect of a public key',
+        commands: startup,
+        ratios: {
+          versionOverNode: ratio(startup, 'countersign --version', 'node -e 0'),
+          verifyOverNode: ratio(startup, 'countersign verify (demo bundle)', 'node -e 0', 2.0),
+          inspectOverNode: ratio(startup, 'countersign inspect alice.pub', 'node -e 0'),
+        },
+        // CPU (user + system) per process: steadier than wall time on a machine other work is loading.
+        cpuMsPerProcess: Object.fromEntries((startupRaw?.results ?? []).map((r) => [r.command, ms((r.user ?? 0) + (r.system ?? 0))])),
+      }
+    : null,
   profile: {
     verifyPhases: phases,
     verifyCpuProfile: verifyProf && {
@@ -150,6 +165,17 @@ if (phases) {
   out.push(`  ${'in-process total'.padEnd(96)} ${phases.inProcessTotalMs.toFixed(1).padStart(7)} ms`);
 }
 if (push) out.push('', ...pushSection(push));
+if (startup.length) {
+  out.push('', ...section('7. Start-up (whole process, vs a bare node start)', startup, 'node -e 0'));
+  out.push(`  ratio verify (demo bundle) / node -e 0 = ${ratioText(results.startup.ratios.verifyOverNode)}`);
+  out.push(
+    `  ratio --version / node -e 0 = ${ratioText(results.startup.ratios.versionOverNode)}; inspect / node -e 0 = ${ratioText(results.startup.ratios.inspectOverNode)}`,
+  );
+  const cpu = results.startup.cpuMsPerProcess;
+  const base = cpu['node -e 0'];
+  const cpuText = Object.entries(cpu).map(([k, v]) => `${k} ${fmt(v)} ms${base && k !== 'node -e 0' ? ` (${(v / base).toFixed(2)}x)` : ''}`);
+  out.push(`  CPU (user + sys) per process: ${cpuText.join('; ')}`);
+}
 console.log(out.join('\n'));
 console.log(`\nwrote ${join(dir, 'results.json')}`);
 

@@ -10,7 +10,7 @@
 # (force the plain-loop fallback), BENCH_KEEP_WORK=1 (keep bench/out/work for inspection).
 # Section 6 (push to simulated sites, bench/push-sim.mjs): BENCH_SKIP_PUSH=1, BENCH_PUSH_SITES (10000),
 # BENCH_PUSH_CONCURRENCY (64,256), BENCH_PUSH_PORTS (1), BENCH_PUSH_PLAIN_VERIFY=0,
-# BENCH_PUSH_PLAIN_VERIFY_SITES (3000). Section 6 alone:
+# BENCH_PUSH_PLAIN_VERIFY_SITES (3000). Section 7 (start-up) times whole processes against node -e 0. Section 6 alone:
 #   npm run build && node bench/push-sim.mjs && node bench/report.mjs bench/out
 set -euo pipefail
 
@@ -232,6 +232,21 @@ elif ! node bench/push-sim.mjs "$WORK/push" "$OUT/push.json"; then
   note "WARNING: section 6 failed (see above)"
   printf '{"skipped":"failed: see the bench log"}\n' >"$OUT/push.json"
 fi
+
+# ---------------------------------------------------------------------------------------------
+say "7. Start-up: countersign --version, verify of the demo release (6 files, 3-of-5), inspect of a key vs node -e 0"
+make_bundle demo/sample/drupal-10.2.4 "$WORK/demo/rel" "$WORK/demo.bundle"
+note "demo bundle $(stat -c %s "$WORK/demo.bundle") bytes"
+# NODE_EXTRA_CA_CERTS makes every node start parse that CA file (~100 ms here), which would hide the CLI's own cost.
+[[ -n ${NODE_EXTRA_CA_CERTS:-} ]] && note "NODE_EXTRA_CA_CERTS is unset for this section (it adds the same CA parsing to every command)"
+(
+  unset NODE_EXTRA_CA_CERTS
+  bench "$OUT/startup.hyperfine.json" none -- \
+    "node -e 0" "" "node -e 0" \
+    "countersign --version" "" "node dist/countersign.mjs --version" \
+    "countersign verify (demo bundle)" "" "node dist/countersign.mjs verify $WORK/demo.bundle --policy $POLICY" \
+    "countersign inspect alice.pub" "" "node dist/countersign.mjs inspect keys-example/alice.pub"
+)
 
 # ---------------------------------------------------------------------------------------------
 say "Results"

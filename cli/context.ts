@@ -1,5 +1,4 @@
 // What every command needs from the outside world, injectable so tests drive the parser in-process.
-import { isatty } from 'node:tty';
 
 /** Questions to the person at the terminal (inquirer by default). */
 export interface Prompter {
@@ -33,13 +32,20 @@ function line(text: string): string {
   return safe.endsWith('\n') ? safe : safe + '\n';
 }
 
+/** node:tty's isatty, loaded when first asked (node:tty loads node:net, which a verify never needs). */
+export function isatty(fd: number): boolean {
+  return process.getBuiltinModule('node:tty').isatty(fd);
+}
+
 export function processContext(): Context {
   return {
     out: (text) => process.stdout.write(line(text)),
     err: (text) => process.stderr.write(line(text)),
     env: process.env,
     // isatty(0), not process.stdin.isTTY: creating process.stdin would make a piped fd 0 non-blocking.
-    interactive: isatty(0) && isatty(2),
+    get interactive() {
+      return isatty(0) && isatty(2);
+    },
     now: new Date(),
     exitCode: 0,
   };

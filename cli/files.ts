@@ -1,10 +1,10 @@
 // Reading the files a command is given, with clear I/O errors; `-` is standard input (a pipe or a file).
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../lib/core/errors.js';
 import { errnoOf } from '../lib/core/errno.js';
+import { isatty } from './context.js';
 
 /**
  * `-` on the command line, as commands see it: yargs would turn a bare `-` into an empty string, so run()

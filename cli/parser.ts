@@ -1,73 +1,98 @@
 // The countersign command line: one yargs CommandModule per file, exported so tests drive it in-process.
-import yargs, { type Argv, type CommandModule } from 'yargs';
+// Each command's file (and what it imports) is loaded only when the command line needs it: see COMMANDS.
+import type { Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { CountersignError, UsageError } from '../lib/core/errors.js';
 import type { Context } from './context.js';
 import { STDIN } from './files.js';
 import { fail, renderHelp, SUBCOMMAND_NEEDED, examples } from './output.js';
-import { assembleCommand } from './assemble.js';
-import { buildCommand } from './build.js';
-import { inspectCommand } from './inspect.js';
-import { keygenCommand } from './keygen.js';
-import { revokeCommand } from './revoke.js';
-import { policyCommand } from './policy.js';
-import { signCommand } from './sign.js';
-import { verifyCommand } from './verify.js';
-import { trustCommand } from './trust.js';
-import { applyCommand } from './apply.js';
-import { recoverCommand } from './recover.js';
-import { installerCommand } from './installer.js';
-import { hubCommand } from './hub.js';
-import { siteCommand } from './site.js';
 import { errnoOf } from '../lib/core/errno.js';
 
-export function createParser(ctx: Context): Argv {
-  return (
-    yargs()
-      .scriptName('countersign')
-      .usage(
-        '$0 <command> [options]\n\n' +
-          'Quorum-signed releases: a release is installable only when m of n trusted keys have signed it.\n' +
-          'Ceremony: keygen -> policy init -> build -> sign (each signer, offline) -> assemble -> verify.\n' +
-          'On a site: trust init -> apply (check, files, post; recover after a crash).\n' +
-          'Distribution: hub serve / hub publish / hub push; on a site: site serve + site register, or site poll.\n' +
-          '`countersign help COMMAND` (or COMMAND --help) explains a command; `countersign --version` (-V) prints the version.',
-      )
-      .option('json', { type: 'boolean', describe: 'Print one JSON object (ok: true|false) instead of text', global: true })
-      .option('debug', { type: 'boolean', describe: 'Print stack traces of internal errors', global: true })
-      .command(keygenCommand(ctx))
-      .command(policyCommand(ctx))
-      .command(buildCommand(ctx))
-      .command(signCommand(ctx))
-      .command(assembleCommand(ctx))
-      .command(verifyCommand(ctx))
-      .command(trustCommand(ctx))
-      .command(applyCommand(ctx))
-      .command(recoverCommand(ctx))
-      .command(installerCommand(ctx))
-      .command(hubCommand(ctx))
-      .command(siteCommand(ctx))
-      .command(revokeCommand(ctx))
-      .command(inspectCommand(ctx))
-      .command(helpCommand(ctx))
-      .demandCommand(1, SUBCOMMAND_NEEDED)
-      .recommendCommands()
-      .strict()
-      .wrap(Math.min(110, process.stdout.columns || 100))
-      .epilogue(
-        'Exit codes: 0 success, 1 rejected (a check failed), 2 usage or I/O error, or a trust store error (STORE_MISSING, STORE_EXISTS, STORE_LOCKED, STORE_CORRUPT).',
-      )
-      .epilogue(examples('countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3'))
-      .exitProcess(false)
-      .fail((msg, err) => {
-        if (err) throw err;
-        if (msg === SUBCOMMAND_NEEDED) throw new UsageError('USAGE', 'name a command (listed above)', { showHelp: true });
-        throw new UsageError('USAGE', msg.startsWith('Did you mean') ? `unknown command. ${msg}` : msg);
-      })
-      .help()
-      // `--version` is taken by `build`, where it names the release being built; run() answers the top-level one.
-      .version(false)
-  );
+// Each command has its own argument type.
+type CommandFactory = (ctx: Context) => CommandModule<object, any>;
+
+/**
+ * Every top-level command, in the order the help page lists them: cli/NAME.ts exports NAMECommand. Each is
+ * loaded on demand, and a bundler splits each into a chunk of its own, so `verify` never loads (or
+ * compiles) the hub's or the builder's code.
+ */
+const COMMANDS: Record<string, () => Promise<object>> = {
+  keygen: () => import('./keygen.js'),
+  policy: () => import('./policy.js'),
+  build: () => import('./build.js'),
+  sign: () => import('./sign.js'),
+  assemble: () => import('./assemble.js'),
+  verify: () => import('./verify.js'),
+  trust: () => import('./trust.js'),
+  apply: () => import('./apply.js'),
+  recover: () => import('./recover.js'),
+  installer: () => import('./installer.js'),
+  hub: () => import('./hub.js'),
+  site: () => import('./site.js'),
+  revoke: () => import('./revoke.js'),
+  inspect: () => import('./inspect.js'),
+};
+
+// Under a CommonJS loader (mocha require()s the tests through tsx), import() would load a second copy of
+// every module a command shares with the parser (the error classes, the examples registry): require() then.
+const commonJsRequire = typeof module === 'object' ? require : undefined;
+
+async function loadCommand(name: string): Promise<CommandFactory> {
+  const loaded = (commonJsRequire ? commonJsRequire(`./${name}.js`) : await COMMANDS[name]!()) as Record<string, CommandFactory>;
+  return loaded[`${name}Command`]!;
+}
+
+/**
+ * The commands `argv` needs: only the one it names, unless it asks for help (a page may list every
+ * command) or names none that is known (the error suggests the nearest, or lists them all).
+ */
+async function commandsFor(argv: readonly string[]): Promise<CommandFactory[]> {
+  const first = argv.find((a) => !a.startsWith('-'));
+  const names = first !== undefined && Object.hasOwn(COMMANDS, first) && !argv.some((a) => a === '--help' || a === '-h') ? [first] : Object.keys(COMMANDS);
+  return Promise.all(names.map(loadCommand));
+}
+
+/** The parser for `argv`, with the commands it needs (commandsFor). */
+export async function createParser(ctx: Context, argv: readonly string[]): Promise<Argv> {
+  const { default: yargs } = await import('yargs'); // not loaded for --version
+  const parser = yargs()
+    .scriptName('countersign')
+    .usage(
+      '$0 <command> [options]\n\n' +
+        'Quorum-signed releases: a release is installable only when m of n trusted keys have signed it.\n' +
+        'Ceremony: keygen -> policy init -> build -> sign (each signer, offline) -> assemble -> verify.\n' +
+        'On a site: trust init -> apply (check, files, post; recover after a crash).\n' +
+        'Distribution: hub serve / hub publish / hub push; on a site: site serve + site register, or site poll.\n' +
+        '`countersign help COMMAND` (or COMMAND --help) explains a command; `countersign --version` (-V) prints the version.',
+    )
+    .option('json', { type: 'boolean', describe: 'Print one JSON object (ok: true|false) instead of text', global: true })
+    .option('debug', { type: 'boolean', describe: 'Print stack traces of internal errors', global: true });
+  for (const command of await commandsFor(argv)) parser.command(command(ctx));
+  parser
+    .command(helpCommand(ctx))
+    .demandCommand(1, SUBCOMMAND_NEEDED)
+    .recommendCommands()
+    .strict()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .epilogue(
+      'Exit codes: 0 success, 1 rejected (a check failed), 2 usage or I/O error, or a trust store error (STORE_MISSING, STORE_EXISTS, STORE_LOCKED, STORE_CORRUPT).',
+    )
+    .epilogue(examples('countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3'))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      if (msg === SUBCOMMAND_NEEDED) throw new UsageError('USAGE', 'name a command (listed above)', { showHelp: true });
+      throw new UsageError('USAGE', msg.startsWith('Did you mean') ? `unknown command. ${msg}` : msg);
+    })
+    .help()
+    // `--version` is taken by `build`, where it names the release being built; run() answers the top-level one.
+    .version(false);
+  // yargs renders the command's help page after every handler, in case the handler asks for it; ours never
+  // do (run() answers help with a parse of its own), and the rendering would cost more than a verify.
+  (parser as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } })
+    .getInternalMethods()
+    .getUsageInstance().cacheHelpMessage = () => {};
+  return parser;
 }
 
 function helpCommand(ctx: Context): CommandModule<object, { command?: string[] }> {
@@ -81,7 +106,8 @@ function helpCommand(ctx: Context): CommandModule<object, { command?: string[] }
 }
 
 async function parseAndPrint(ctx: Context, argv: string[]): Promise<void> {
-  await createParser(ctx).parseAsync(argv, {}, (_err, _args, output) => {
+  const parser = await createParser(ctx, argv);
+  await parser.parseAsync(argv, {}, (_err, _args, output) => {
     if (output) ctx.out(renderHelp(output));
   });
 }

@@ -179,6 +179,54 @@ describe('ed25519: isStrongPublicKey', () => {
   });
 });
 
+/** The admission rule as first written (lib/core/ed25519.ts before X25519): strict decoding, not of small order, [L]A = O by double-and-add. */
+function referenceAdmits(encoding: Uint8Array): boolean {
+  let A: Point;
+  try {
+    A = Point.fromBytes(encoding, false);
+  } catch {
+    return false;
+  }
+  if (A.double().double().double().is0()) return false;
+  let acc = Point.ZERO;
+  for (const bit of L.toString(2)) {
+    acc = acc.double();
+    if (bit === '1') acc = acc.add(A);
+  }
+  return acc.is0();
+}
+
+describe('ed25519: isStrongPublicKey equals the [L]A = O reference formula', () => {
+  it('on random keys plus each of the 8 torsion offsets (A + [j]T8, j = 0..7), both verdicts seen', () => {
+    const seen = new Set<boolean>();
+    for (let i = 0; i < 40; i++) {
+      const A = Point.fromBytes(publicKeyFromSeed(generateSeed()));
+      SMALL_ORDER_POINTS.forEach((T, j) => {
+        const key = A.add(T).toBytes();
+        const expected = referenceAdmits(key);
+        expect(isStrongPublicKey(key), `${toHex(key)} (offset ${j})`).to.equal(expected);
+        expect(expected, `offset ${j}`).to.equal(j === 0);
+        seen.add(expected);
+      });
+    }
+    expect([...seen].sort()).to.deep.equal([false, true]);
+  });
+  it('on random 32-byte strings (most that decode are points of mixed order), the small-order points and the base point', () => {
+    const inputs = [...Array.from({ length: 300 }, () => new Uint8Array(crypto.randomBytes(32))), ...SMALL_ORDER_ENCODINGS, Point.BASE.toBytes()];
+    let points = 0;
+    for (const key of inputs) {
+      try {
+        Point.fromBytes(key, false);
+        points++;
+      } catch {
+        // not a point: refused by both
+      }
+      expect(isStrongPublicKey(key), toHex(key)).to.equal(referenceAdmits(key));
+    }
+    expect(points, 'inputs that are curve points').to.be.greaterThan(100);
+  });
+});
+
 describe('ed25519: mixed-order keys, a key-admission rule and not a signature verdict', () => {
   // libsodium verifies signatures against A + T, so verifyStrict must too (a PHP site verifying
   // with ext-sodium reaches the same verdict); such keys are kept out of policies instead.

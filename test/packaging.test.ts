@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { hooksFromEnv } from '../lib/installer/hooks.js';
 import { bundleCli } from '../scripts/bundle-cli.mjs';
 import { CLI, makeSetup, NEW, REPO, snapshot, expectedSnapshot } from './installer/support.js';
@@ -32,6 +33,32 @@ describe('packaging', function () {
     expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).license).to.equal('Apache-2.0');
   });
 
+  it('importing countersign or countersign/core (e.g. for verifyBundle) loads none of pg, better-sqlite3, inquirer', () => {
+    // A resolve hook reports every module the imports load, whether import()ed or imported statically.
+    const hook = `let port; export function initialize(data) { port = data.port; }
+      export async function resolve(specifier, context, next) { const r = await next(specifier, context); port.postMessage(r.url); return r; }`;
+    const script = `import { register } from 'node:module';
+      import { MessageChannel } from 'node:worker_threads';
+      const { port1, port2 } = new MessageChannel();
+      const seen = [];
+      port1.on('message', (url) => seen.push(url));
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}), { data: { port: port2 }, transferList: [port2] });
+      const lib = await import(${JSON.stringify(pathToFileURL(join(REPO, 'lib/index.ts')).href)});
+      const core = await import(${JSON.stringify(pathToFileURL(join(REPO, 'lib/core/index.ts')).href)});
+      if (typeof lib.verifyBundle !== 'function' || typeof core.verifyBundle !== 'function') throw new Error('no verifyBundle');
+      await new Promise((r) => setTimeout(r, 50));
+      port1.close();
+      console.log(JSON.stringify(seen));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    const loaded = JSON.parse(r.stdout) as string[];
+    expect(
+      loaded.some((url) => url.includes('/node_modules/@noble/ed25519/')),
+      'the hook sees packages',
+    ).to.equal(true);
+    expect(loaded.filter((url) => /\/node_modules\/(pg|better-sqlite3|inquirer)\//.test(url))).to.deep.equal([]);
+  });
+
   describe('the shipped CLI bundle and the TEST-ONLY fault hooks', () => {
     let cli: string;
     before(async () => {
@@ -51,6 +78,39 @@ describe('packaging', function () {
 
     it('are honoured in-process by the tests only because the root hook enabled them', () => {
       expect(hooksFromEnv({ COUNTERSIGN_TEST_FAIL_AT_STEP: '1' })).to.not.equal(undefined);
+    });
+
+    it('verify loads its own command chunk and no other command (nor help rendering): the parser imports commands on demand', async () => {
+      const s = await makeSetup();
+      // A resolve hook reports every ES module the process loads; printed when it exits.
+      const hook = `let port; export function initialize(data) { port = data.port; }
+        export async function resolve(specifier, context, next) { const r = await next(specifier, context); port.postMessage(r.url); return r; }`;
+      const setup = `import { register } from 'node:module';
+        import { MessageChannel } from 'node:worker_threads';
+        const { port1, port2 } = new MessageChannel();
+        const seen = new Set();
+        port1.on('message', (url) => seen.add(url));
+        port1.unref();
+        register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}), { data: { port: port2 }, transferList: [port2] });
+        process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify([...seen]) + '\\n'));`;
+      const r = spawnSync(
+        process.execPath,
+        ['--import', `data:text/javascript,${encodeURIComponent(setup)}`, cli, 'verify', s.release.bundle, '--store', s.store],
+        {
+          cwd: REPO,
+          encoding: 'utf8',
+        },
+      );
+      expect(r.status, r.stderr).to.equal(0);
+      const loaded = JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[];
+      const chunks = loaded.filter((url) => url.includes('/chunks/')).map((url) => url.replace(/.*\/chunks\//, ''));
+      const commands = chunks.filter((name) => /^(keygen|policy|build|sign|assemble|verify|trust|apply|recover|installer|hub|site|revoke|inspect)-/.test(name));
+      expect(commands.map((name) => name.replace(/-.*/, ''))).to.deep.equal(['verify']);
+      expect(
+        chunks.some((name) => name.startsWith('yargs-')),
+        'yargs is loaded to parse',
+      ).to.equal(true);
+      expect(chunks.filter((name) => name.includes('help-rendering'))).to.deep.equal([]);
     });
 
     it('apply --help and recover --help do not mention them', async () => {

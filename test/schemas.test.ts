@@ -1,12 +1,25 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import { compileTypes, compileValidators, GENERATED, GENERATED_TYPES } from '../schemas/compile.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { compileTypes, compileValidators, GENERATED, GENERATED_SERVICES, GENERATED_TYPES, SERVICE_SCHEMAS } from '../schemas/compile.js';
 import { validate } from '../lib/core/schema.js';
 import { FormatError } from '../lib/core/errors.js';
 
 describe('schemas', () => {
   it('lib/core/generated/validators.ts is what schemas/*.schema.json compile to (run `npm run schemas`)', () => {
     expect(readFileSync(GENERATED, 'utf8')).to.equal(compileValidators());
+  });
+
+  it('lib/core/generated/service-validators.ts is what the service schemas compile to (run `npm run schemas`)', () => {
+    expect(readFileSync(GENERATED_SERVICES, 'utf8')).to.equal(compileValidators({ services: true }));
+  });
+
+  it('every service schema exists, and only service-schema.ts in lib/core loads their validators (a verify never does)', () => {
+    const names = readdirSync(new URL('../schemas/', import.meta.url)).filter((f) => f.endsWith('.schema.json'));
+    for (const name of SERVICE_SCHEMAS) expect(names, name).to.include(`${name}.schema.json`);
+    const core = new URL('../lib/core/', import.meta.url);
+    for (const file of readdirSync(core).filter((f) => f.endsWith('.ts') && f !== 'service-schema.ts')) {
+      expect(readFileSync(new URL(file, core), 'utf8'), file).not.to.match(/service-(schema|validators)\.js/);
+    }
   });
 
   it('lib/core/generated/types.ts is what schemas/*.schema.json generate (run `npm run schemas`)', () => {

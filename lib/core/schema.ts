@@ -1,26 +1,12 @@
-// JSON Schema validation for every countersign document. The schemas live in `schemas/`; ajv compiles
-// them ahead of time into lib/core/generated/validators.ts (npm run schemas), which keeps CLI start-up short.
+// JSON Schema validation for every countersign document and key file. The schemas live in `schemas/`; ajv
+// compiles them ahead of time into lib/core/generated/validators.ts (npm run schemas), which keeps CLI
+// start-up short. The hub's, sites' and installer's own schemas are in service-schema.ts.
 import { FormatError } from './errors.js';
 import * as validators from './generated/validators.js';
 
-export type SchemaName =
-  | 'envelope'
-  | 'policy'
-  | 'manifest'
-  | 'revocation'
-  | 'partial-signature'
-  | 'public-key'
-  | 'secret-key'
-  | 'store'
-  | 'installer-config'
-  | 'hub-index'
-  | 'site-reply'
-  | 'site-registration'
-  | 'site-credentials'
-  | 'journal-record'
-  | 'conformance-vectors';
+export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store';
 
-interface Validator {
+export interface Validator {
   (value: unknown): boolean;
   errors?: Array<{ instancePath: string; message?: string }> | null;
 }
@@ -34,18 +20,15 @@ const BY_NAME: Record<SchemaName, Validator> = {
   'public-key': validators.publicKey,
   'secret-key': validators.secretKey,
   store: validators.store,
-  'installer-config': validators.installerConfig,
-  'hub-index': validators.hubIndex,
-  'site-reply': validators.siteReply,
-  'site-registration': validators.siteRegistration,
-  'site-credentials': validators.siteCredentials,
-  'journal-record': validators.journalRecord,
-  'conformance-vectors': validators.conformanceVectors,
 };
 
 /** Returns `value` typed as T when it matches the schema, else throws FormatError('SCHEMA_INVALID'). */
 export function validate<T>(name: SchemaName, value: unknown, what: string): T {
-  const fn = BY_NAME[name];
+  return validateWith<T>(BY_NAME[name], name, value, what);
+}
+
+/** validate() with the validator `fn` of the schema `name`. */
+export function validateWith<T>(fn: Validator, name: string, value: unknown, what: string): T {
   if (!fn(value)) {
     const e = fn.errors?.[0];
     const where = e?.instancePath || '(top level)';

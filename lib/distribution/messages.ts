@@ -15,7 +15,7 @@ import type * as generated from '../core/generated/types.js';
 import { fromUtf8 } from '../core/bytes.js';
 import { DistributionError } from '../core/errors.js';
 import { parseStrictJson } from '../core/json.js';
-import { validate } from '../core/schema.js';
+import { validateService } from '../core/service-schema.js';
 
 export const JSON_TYPE = 'application/json';
 export const BUNDLE_TYPE = 'application/vnd.countersign.bundle';
@@ -39,7 +39,7 @@ export type Registration = generated.SiteRegistration;
 export function parseMessage<T>(schema: 'hub-index' | 'site-reply' | 'site-registration', body: Uint8Array, what: string): T {
   if (body.length > MAX_MESSAGE_BYTES) throw new DistributionError('TOO_LARGE', `${what} is larger than ${MAX_MESSAGE_BYTES} bytes`);
   try {
-    return validate<T>(schema, parseStrictJson(fromUtf8(body, what), what), what);
+    return validateService<T>(schema, parseStrictJson(fromUtf8(body, what), what), what);
   } catch (err) {
     throw new DistributionError('PROTOCOL', `${what}: ${(err as Error).message}`);
   }

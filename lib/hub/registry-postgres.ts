@@ -2,6 +2,7 @@
 // processes on any number of machines: deliveries are claimed with FOR UPDATE SKIP LOCKED, so two
 // runners never hold the same one. Times are timestamptz, keys bytea, JSON jsonb.
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { importOptional } from '../node/optional-dependency.js';
 import type { PackageResult } from '../distribution/messages.js';
 import {
   SCHEMA_VERSION,
@@ -139,7 +140,7 @@ interface CampaignRow {
 export async function openPostgresRegistry(url: string, opts: OpenOptions = {}): Promise<Registry> {
   let pool: Pool | undefined;
   try {
-    const { default: pg } = await import('pg');
+    const { default: pg } = await importOptional<typeof import('pg')>('pg', 'a postgres:// registry');
     pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'countersign-hub' });
     // An idle connection that drops emits 'error' on the pool, which would kill the process unheard;
     // the next query that needs a connection reports the failure instead.

@@ -4,6 +4,7 @@
 // better-sqlite3 is synchronous: each method runs to completion before its promise settles.
 import { closeSync, existsSync, openSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
+import { importOptional } from '../node/optional-dependency.js';
 import type { PackageResult } from '../distribution/messages.js';
 import type { Risk } from '../core/risk.js';
 import {
@@ -138,7 +139,7 @@ interface CampaignRow {
 export async function openSqliteRegistry(path: string, opts: OpenOptions = {}): Promise<Registry> {
   let db: Database | undefined;
   try {
-    const { default: Sqlite } = await import('better-sqlite3');
+    const { default: Sqlite } = await importOptional<{ default: typeof import('better-sqlite3') }>('better-sqlite3', 'a sqlite: registry');
     if (opts.mustExist && (path === ':memory:' || !existsSync(path))) throw missingRegistry(`sqlite:${path}`);
     // Create the file ourselves so that it is 0600 from the start; SQLite gives -wal and -shm the same mode.
     if (path !== ':memory:') closeSync(openSync(path, 'a', 0o600));

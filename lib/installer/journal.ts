@@ -21,7 +21,7 @@ import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync
 import { InstallError } from '../core/errors.js';
 import type * as generated from '../core/generated/types.js';
 import { checkPath } from '../core/paths.js';
-import { validate } from '../core/schema.js';
+import { validateService } from '../core/service-schema.js';
 import type { Points } from './hooks.js';
 import type { PinnedDir } from './pinned-dir.js';
 
@@ -81,7 +81,7 @@ type StepRecord = Extract<JournalRecord, { t: 'step' }>;
 /** The record's shape, by schemas/journal-record.schema.json: fields, types, patterns. */
 function shaped(value: unknown, line: number): JournalRecord {
   try {
-    return validate<JournalRecord>('journal-record', value, 'the record');
+    return validateService<JournalRecord>('journal-record', value, 'the record');
   } catch (err) {
     return corrupt((err as Error).message, line);
   }

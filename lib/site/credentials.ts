@@ -11,7 +11,7 @@ import { commitPending, tempPathFor, writeDurably } from '../node/durable.js';
 import { CountersignError, DistributionError, StoreError, UsageError } from '../core/errors.js';
 import type { HawkCredentials } from '../distribution/hawk.js';
 import { parseStrictJson } from '../core/json.js';
-import { validate } from '../core/schema.js';
+import { validateService } from '../core/service-schema.js';
 import { errnoOf } from '../core/errno.js';
 
 export const CREDENTIALS_FILE = 'hub-credentials.json';
@@ -48,7 +48,7 @@ export function writeCredentials(storeDir: string, creds: SiteCredentials, repla
   }
   const temp = tempPathFor(target);
   try {
-    writeDurably(temp, `${JSON.stringify(validate<SiteCredentials>('site-credentials', creds, 'site credentials'), null, 2)}\n`, 0o600);
+    writeDurably(temp, `${JSON.stringify(validateService<SiteCredentials>('site-credentials', creds, 'site credentials'), null, 2)}\n`, 0o600);
   } catch (err) {
     throw new UsageError('IO', `cannot write ${target}: ${errnoOf(err)}`);
   }
@@ -78,7 +78,7 @@ export async function readCredentials(storeDir: string): Promise<SiteCredentials
     throw new UsageError('IO', `cannot read ${path}: ${errnoOf(err)}`);
   }
   try {
-    return validate<SiteCredentials>('site-credentials', parseStrictJson(text, path), path);
+    return validateService<SiteCredentials>('site-credentials', parseStrictJson(text, path), path);
   } catch (err) {
     throw new StoreError('STORE_CORRUPT', (err as Error).message);
   }

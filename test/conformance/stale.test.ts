@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validate } from '../../lib/core/schema.js';
+import { validateService } from '../../lib/core/service-schema.js';
 import { listFiles, vectorFiles, VECTORS_DIR } from './generate.js';
 
 describe('conformance vectors (spec/vectors/conformance/)', () => {
@@ -18,7 +18,7 @@ describe('conformance vectors (spec/vectors/conformance/)', () => {
   it('every family file matches schemas/conformance-vectors.schema.json, and case ids are unique', () => {
     const ids = new Set<string>();
     for (const name of [...fresh.keys()].filter((n) => !n.includes('/'))) {
-      const family = validate<{ cases: Array<{ id: string }> }>('conformance-vectors', JSON.parse(readFileSync(join(VECTORS_DIR, name), 'utf8')), name);
+      const family = validateService<{ cases: Array<{ id: string }> }>('conformance-vectors', JSON.parse(readFileSync(join(VECTORS_DIR, name), 'utf8')), name);
       for (const c of family.cases) {
         expect(ids.has(c.id), `duplicate id ${c.id}`).to.equal(false);
         ids.add(c.id);

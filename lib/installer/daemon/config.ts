@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { parseStrictJson } from '../../core/json.js';
-import { validate } from '../../core/schema.js';
+import { validateService } from '../../core/service-schema.js';
 import { errnoOf } from '../../core/errno.js';
 
 export const DEFAULT_SPOOL = '/var/lib/countersign-installer/spool';
@@ -105,7 +105,7 @@ export function readInstallerConfig(path: string, opts: ResolveOptions = {}): In
 export function resolveInstallerConfig(raw: unknown, opts: ResolveOptions = {}): InstallerConfig {
   let file: InstallerConfigFile;
   try {
-    file = validate<InstallerConfigFile>('installer-config', raw, 'the installer config');
+    file = validateService<InstallerConfigFile>('installer-config', raw, 'the installer config');
   } catch (err) {
     throw new UsageError('USAGE', (err as Error).message);
   }
