@@ -133,6 +133,14 @@ final class Cli
                 return Revocation::verify(self::readDocument($f, 'revocation'), $trusted, $f);
             }, $args['revocation']);
             $bundle = BundleFile::open($args['bundle']);
+            if (!$bundle->isBundle) {
+                $found = self::sniff($bundle->envelopeBytes);
+                if ($found === 'envelope') {
+                    throw new UsageException('WRONG_KIND', $args['bundle'] . ' is a signed-document envelope of an unknown type, not a bundle or a signed document', ['file' => $args['bundle'], 'found' => 'envelope', 'expected' => ['bundle', 'manifest', 'policy', 'revocation']]);
+                }
+            }
+            // Read once under the file's own name first, as the TypeScript CLI does: a broken envelope is reported by path.
+            Envelope::open($bundle->envelopeBytes, $args['bundle']);
             $archive = $bundle->archive;
             $archivePath = $args['archive'] ?? null;
             if ($archivePath === null && $archive === null && !$bundle->isBundle) {
