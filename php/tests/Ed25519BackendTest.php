@@ -126,6 +126,10 @@ final class Ed25519BackendTest extends TestCase
 
     public function testPurePhpSubgroupCheckMatchesSodium(): void
     {
+        $this->assertSame('ext-sodium', Ed25519::admissionBackend(), 'this libsodium refuses mixed-order keys in pk_to_curve25519');
+        Ed25519::useBackend(Ed25519::BACKEND_COMPAT);
+        $this->assertSame('php', Ed25519::admissionBackend());
+        Ed25519::useBackend(false);
         // Without ext-sodium, admission computes [L]A in PHP (Curve25519): same answers on random, torsioned and junk keys.
         for ($i = 0; $i < 12; $i++) {
             $pk = sodium_crypto_sign_publickey(sodium_crypto_sign_seed_keypair(hash('sha256', 'k' . $i, true)));
