@@ -192,7 +192,8 @@ final class Ed25519
         static $ok = null;
         if ($ok === null) {
             $ok = false;
-            if (function_exists('sodium_crypto_sign_ed25519_pk_to_curve25519')) {
+            // ext-sodium only: sodium_compat polyfills this function, and its checks are not libsodium's.
+            if (extension_loaded('sodium') && function_exists('sodium_crypto_sign_ed25519_pk_to_curve25519')) {
                 try {
                     sodium_crypto_sign_ed25519_pk_to_curve25519((string) hex2bin('6a72dab2647906d547a724ca98543e04fdf60ad51be2af9d86c07c3c26dac885'));
                     try {
