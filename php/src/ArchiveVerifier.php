@@ -5,15 +5,22 @@ declare(strict_types=1);
 namespace Countersign;
 
 /**
- * Verification step 7 (lib/core/archive-verify.ts) in one pass over the bytes: count them, feed the archive digests
- * the manifest signs (SHA-256, and SHA-512 when the manifest carries one), parse the tar strictly, and SHA-256 each
- * wanted entry's content. Reasons in rank order: DIGEST_MISMATCH, then the first tar problem, then ENTRY_EXTRA,
- * ENTRY_MISMATCH, ENTRY_MISSING; at most 100 kept.
+ * Verification step 7 (lib/core/archive-verify.ts, spec/bundle.md "Archive verification"): the archive is exactly the
+ * one the manifest describes, in one pass over the bytes.
+ *
+ * Format 2 (archive.mtime): the archive is rebuilt from the manifest while it streams (RebuiltArchive). Headers, padding
+ * and the end marker are compared with what the signed files and mtime imply, each content is hashed once against
+ * its op's SHA-256: together these fix every byte, so the archive's own digest is implied and is not computed
+ * (archive.sha256 is for mirrors; a verdict never depends on it). Format 1 (archive.sha512, no mtime): SHA-256 and
+ * SHA-512 of the whole archive are checked, the tar is parsed strictly and each entry compared with its op
+ * (ParsedArchive), as 0.2.0 did.
+ *
+ * Reasons in rank order: DIGEST_MISMATCH, then the structural problem (ARCHIVE_MALFORMED, UNSAFE_PATH, SIZE_LIMIT),
+ * then ENTRY_EXTRA, ENTRY_MISMATCH, ENTRY_MISSING; at most 100 kept, the count of all given.
  */
 final class ArchiveVerifier
 {
     public const MAX_REASONS = 100;
-    private const ENTRY_BUFFER = 8388608;
     private const RANK = ['DIGEST_MISMATCH' => 0, 'ARCHIVE_MALFORMED' => 1, 'UNSAFE_PATH' => 1, 'SIZE_LIMIT' => 1, 'ENTRY_EXTRA' => 2, 'ENTRY_MISMATCH' => 3, 'ENTRY_MISSING' => 4];
 
     /**
@@ -22,16 +29,7 @@ final class ArchiveVerifier
      */
     public static function verify(ArchiveInput $archive, array $expected, array $ops, int $maxEntries = 100000): void
     {
-        if (!is_int($expected['size']) || $expected['size'] < 0) {
-            throw new FormatException('MALFORMED', 'archive size is not a non-negative integer');
-        }
-        if (!preg_match('/^[0-9a-f]{64}$/D', $expected['sha256'])) {
-            throw new FormatException('MALFORMED', 'archive sha256 is not 64 lower-case hex digits');
-        }
-        $with512 = array_key_exists('sha512', $expected);
-        if ($with512 && !preg_match('/^[0-9a-f]{128}$/D', $expected['sha512'])) {
-            throw new FormatException('MALFORMED', 'archive sha512 is not 128 lower-case hex digits');
-        }
+        self::checkRef($expected);
         Paths::checkSet(array_map(function ($op) {
             return $op['path'];
         }, $ops));
@@ -48,143 +46,112 @@ final class ArchiveVerifier
             throw new ArchiveException('SIZE_LIMIT', 'manifest lists ' . count($wanted) . ' files to install, more than the limit of ' . $maxEntries, ['maxEntries' => $maxEntries]);
         }
 
-        $h256 = hash_init('sha256');
-        $h512 = $with512 ? hash_init('sha512') : null;
+        $rebuilt = array_key_exists('mtime', $expected);
+        $check = $rebuilt ? new RebuiltArchive($wanted, $deleted, $expected['mtime']) : new ParsedArchive($wanted, $deleted, $maxEntries);
+        $digests = $rebuilt ? [] : [['SHA-256', hash_init('sha256'), $expected['sha256']], ['SHA-512', hash_init('sha512'), $expected['sha512']]];
+
         $total = 0;
-        $seen = [];
-        // Entries up to ENTRY_BUFFER bytes are hashed by OpenSSL in one call (SHA-NI where the CPU has it; PHP 8.2's own
-        // SHA-256 has no such path and is several times slower); larger ones stream through hash_update. Memory stays bounded.
-        $entryHash = null;
-        $entryBuffer = null;
-        $openssl = function_exists('openssl_digest');
-        $reader = new TarReader(
-            function (array $header) use (&$entryHash, &$entryBuffer, $wanted, $openssl): void {
-                $entryHash = null;
-                $entryBuffer = null;
-                if (isset($wanted['k' . $header['path']])) {
-                    if ($openssl && $header['size'] <= self::ENTRY_BUFFER) {
-                        $entryBuffer = '';
-                    } else {
-                        $entryHash = hash_init('sha256');
-                    }
-                }
-            },
-            function (string $data) use (&$entryHash, &$entryBuffer): void {
-                if ($entryBuffer !== null) {
-                    $entryBuffer .= $data;
-                } elseif ($entryHash !== null) {
-                    hash_update($entryHash, $data);
-                }
-            },
-            function (array $header) use (&$entryHash, &$entryBuffer, &$seen): void {
-                $digest = null;
-                if ($entryBuffer !== null) {
-                    $digest = openssl_digest($entryBuffer, 'sha256');
-                } elseif ($entryHash !== null) {
-                    $digest = hash_final($entryHash);
-                }
-                $seen[] = [$header, $digest === false ? null : $digest];
-                $entryHash = null;
-                $entryBuffer = null;
-            },
-            $maxEntries
-        );
-        $tarError = null;
+        $walking = true;
         foreach ($archive->chunks() as $chunk) {
             if ($chunk === '') {
                 continue;
             }
             $total += strlen($chunk);
             if ($total > $expected['size']) {
-                $reasons = [['code' => 'DIGEST_MISMATCH', 'message' => 'archive longer than declared (more than ' . $expected['size'] . ' bytes)', 'details' => ['expectedSize' => $expected['size'], 'bytesRead' => $total]]];
-                if ($tarError !== null) {
-                    $reasons[] = $tarError->toReason();
-                }
-                self::fail($reasons);
+                // The declared size is signed: a hostile mirror must not make us read without bound.
+                $longer = self::reason('DIGEST_MISMATCH', 'archive longer than declared (more than ' . $expected['size'] . ' bytes)', ['expectedSize' => $expected['size'], 'bytesRead' => $total]);
+                self::fail(array_merge([$longer], $walking ? [] : $check->end()));
             }
-            hash_update($h256, $chunk);
-            if ($h512 !== null) {
-                hash_update($h512, $chunk);
+            foreach ($digests as $d) {
+                hash_update($d[1], $chunk);
             }
-            if ($tarError === null) {
-                try {
-                    $reader->push($chunk);
-                } catch (ArchiveException $e) {
-                    $tarError = $e;
-                }
+            if ($walking) {
+                $walking = $check->push($chunk);
             }
-        }
-        if ($tarError === null) {
-            try {
-                $reader->end();
-            } catch (ArchiveException $e) {
-                $tarError = $e;
+            // Nothing left to learn from the rest: stop reading it.
+            if (!$walking && count($digests) === 0) {
+                break;
             }
         }
 
         $reasons = [];
-        if ($total < $expected['size']) {
-            $reasons[] = ['code' => 'DIGEST_MISMATCH', 'message' => 'archive shorter than declared (' . $total . ' of ' . $expected['size'] . ' bytes)', 'details' => ['expectedSize' => $expected['size'], 'bytesRead' => $total]];
-        } else {
-            $sha256 = hash_final($h256);
-            $sha512 = $h512 !== null ? hash_final($h512) : null;
-            $differ = [];
-            if ($sha256 !== $expected['sha256']) {
-                $differ[] = 'SHA-256';
-            }
-            if ($with512 && $sha512 !== $expected['sha512']) {
-                $differ[] = 'SHA-512';
-            }
-            if (count($differ) > 0) {
-                $exp = ['sha256' => $expected['sha256']];
-                $act = ['sha256' => $sha256];
-                if ($with512) {
-                    $exp['sha512'] = $expected['sha512'];
-                    $act['sha512'] = $sha512;
-                }
-                $reasons[] = ['code' => 'DIGEST_MISMATCH', 'message' => 'archive ' . implode(' and ', $differ) . ' differ from the manifest', 'details' => ['expected' => $exp, 'actual' => $act]];
-            }
-        }
-        if ($tarError !== null) {
-            $reasons[] = $tarError->toReason();
-        } else {
-            $found = [];
-            foreach ($seen as list($header, $sha256)) {
-                $k = 'k' . $header['path'];
-                if (!isset($wanted[$k])) {
-                    $why = isset($deleted[$k]) ? 'the manifest deletes this file' : 'not in the manifest';
-                    $reasons[] = ['code' => 'ENTRY_EXTRA', 'message' => 'archive entry ' . Json::quote($header['path']) . ': ' . $why, 'details' => ['path' => $header['path']]];
-                    continue;
-                }
-                $op = $wanted[$k];
-                $found[$k] = true;
+        if ($walking || count($digests) > 0) {
+            if ($total < $expected['size']) {
+                $reasons[] = self::reason('DIGEST_MISMATCH', 'archive shorter than declared (' . $total . ' of ' . $expected['size'] . ' bytes)', ['expectedSize' => $expected['size'], 'bytesRead' => $total]);
+            } else {
+                $exp = [];
+                $act = [];
                 $differ = [];
-                if ($header['size'] !== $op['size']) {
-                    $differ[] = 'size ' . $header['size'] . ' ≠ ' . $op['size'];
-                }
-                if ($sha256 !== $op['sha256']) {
-                    $differ[] = 'SHA-256';
-                }
-                if ($header['mode'] !== $op['mode']) {
-                    $differ[] = 'mode ' . $header['mode'] . ' ≠ ' . $op['mode'];
+                foreach ($digests as list($name, $context, $want)) {
+                    $key = strtolower(str_replace('-', '', $name));
+                    $exp[$key] = $want;
+                    $act[$key] = hash_final($context);
+                    if ($act[$key] !== $want) {
+                        $differ[] = $name;
+                    }
                 }
                 if (count($differ) > 0) {
-                    $reasons[] = [
-                        'code' => 'ENTRY_MISMATCH',
-                        'message' => 'archive entry ' . Json::quote($header['path']) . ' differs from its ' . $op['op'] . ' op: ' . implode(', ', $differ),
-                        'details' => ['path' => $header['path'], 'expected' => ['size' => $op['size'], 'sha256' => $op['sha256'], 'mode' => $op['mode']], 'actual' => ['size' => $header['size'], 'sha256' => $sha256, 'mode' => $header['mode']]],
-                    ];
-                }
-            }
-            foreach ($wanted as $k => $op) {
-                if (!isset($found[$k])) {
-                    $reasons[] = ['code' => 'ENTRY_MISSING', 'message' => 'no archive entry for ' . $op['op'] . ' op ' . Json::quote($op['path']), 'details' => ['path' => $op['path']]];
+                    $reasons[] = self::reason('DIGEST_MISMATCH', 'archive ' . implode(' and ', $differ) . ' differ from the manifest', ['expected' => $exp, 'actual' => $act]);
                 }
             }
         }
+        $reasons = array_merge($reasons, $check->end());
         if (count($reasons) > 0) {
             self::fail($reasons);
         }
+    }
+
+    /** @param array<string,mixed> $expected */
+    private static function checkRef(array $expected): void
+    {
+        if (!is_int($expected['size'] ?? null) || $expected['size'] < 0) {
+            throw new FormatException('MALFORMED', 'archive size is not a non-negative integer');
+        }
+        if (!is_string($expected['sha256'] ?? null) || !preg_match('/^[0-9a-f]{64}$/D', $expected['sha256'])) {
+            throw new FormatException('MALFORMED', 'archive sha256 is not 64 lower-case hex digits');
+        }
+        if (array_key_exists('mtime', $expected)) {
+            if (!is_int($expected['mtime']) || $expected['mtime'] < 0 || $expected['mtime'] > TarReader::MAX_NUMBER) {
+                throw new FormatException('MALFORMED', 'archive mtime is not an integer in [0, ' . TarReader::MAX_NUMBER . ']');
+            }
+        } elseif (!is_string($expected['sha512'] ?? null) || !preg_match('/^[0-9a-f]{128}$/D', $expected['sha512'])) {
+            throw new FormatException('MALFORMED', 'archive sha512 is not 128 lower-case hex digits');
+        }
+    }
+
+    /** @param array<string,mixed>|null $details @return array<string,mixed> */
+    public static function reason(string $code, string $message, ?array $details = null): array
+    {
+        return $details === null ? ['code' => $code, 'message' => $message] : ['code' => $code, 'message' => $message, 'details' => $details];
+    }
+
+    /**
+     * @param array<string,mixed> $op
+     * @param list<string> $differ
+     * @param array<string,mixed> $actual
+     * @param array<string,mixed> $expected added to the op's size, sha256 and mode
+     * @return array<string,mixed>
+     */
+    public static function mismatch(array $op, array $differ, array $actual, array $expected = []): array
+    {
+        return self::reason('ENTRY_MISMATCH', 'archive entry ' . Json::quote($op['path']) . ' differs from its ' . $op['op'] . ' op: ' . implode(', ', $differ), [
+            'path' => $op['path'],
+            'expected' => array_merge(['size' => $op['size'], 'sha256' => $op['sha256'], 'mode' => $op['mode']], $expected),
+            'actual' => $actual,
+        ]);
+    }
+
+    /** @param array<string,mixed> $op @return array<string,mixed> */
+    public static function missing(array $op): array
+    {
+        return self::reason('ENTRY_MISSING', 'no archive entry for ' . $op['op'] . ' op ' . Json::quote($op['path']), ['path' => $op['path']]);
+    }
+
+    /** @param array<string,true> $deleted @return array<string,mixed> */
+    public static function extra(string $path, array $deleted): array
+    {
+        $why = isset($deleted['k' . $path]) ? 'the manifest deletes this file' : 'not in the manifest';
+        return self::reason('ENTRY_EXTRA', 'archive entry ' . Json::quote($path) . ': ' . $why, ['path' => $path]);
     }
 
     /** @param list<array<string,mixed>> $reasons @return never */

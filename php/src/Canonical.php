@@ -4,7 +4,7 @@ declare(strict_types=1);
 
 namespace Countersign;
 
-/** Signed payloads: bytes that must already be RFC 8785 canonical (lib/core/canonical.ts parseCanonical, lib/core/format.ts). */
+/** Signed payloads: bytes that must already be RFC 8785 canonical (lib/core/canonical.ts parseCanonical; formats: Format.php). */
 final class Canonical
 {
     /**
@@ -25,29 +25,16 @@ final class Canonical
         return $parsed;
     }
 
-    /** Absent `format` is 1; any other value, even a malformed one, is FORMAT_UNSUPPORTED (never SCHEMA_INVALID). @param mixed $value */
+    /** The payload format check (Format::checkPayload: the per-document table). @param mixed $value */
     public static function checkPayloadFormat(string $document, $value): void
     {
-        if (!$value instanceof JsonObject || !$value->has('format')) {
-            return;
-        }
-        $format = $value->get('format');
-        if (is_float($format) && $format === 1.0) {
-            return;
-        }
-        throw self::unsupported($document, $format, $document . ' format ' . Json::stringify(self::plain($format)));
+        Format::checkPayload($document, $value);
     }
 
     /** @param mixed $format */
     public static function unsupported(string $document, $format, string $what): FormatException
     {
-        $supported = $document === 'bundle' ? [1, 2] : [1];
-        $reads = ($document === 'bundle' ? 'bundle v' : 'format ') . implode(', ', $supported);
-        return new FormatException('FORMAT_UNSUPPORTED', $what . ' is not supported by this countersign (it reads ' . $reads . '); update countersign to >= 0.3.0', [
-            'document' => $document,
-            'format' => self::plain($format),
-            'supported' => $supported,
-        ]);
+        return Format::unsupported($document, $format, $what);
     }
 
     /**

@@ -22,6 +22,7 @@ final class Manifest
     public static function check(array $m): void
     {
         Version::parse($m['version']);
+        self::checkArchiveRef($m);
         foreach ($m['appliesTo'] as $v) {
             if (!Version::sameScheme($v, $m['version'])) {
                 throw new ReleaseException('VERSION_SCHEME_MISMATCH', $m['version'] . ' cannot apply to ' . $v . ': legacy (N.x-) and numeric versions are never compared', ['version' => $m['version'], 'appliesTo' => $v]);
@@ -49,6 +50,15 @@ final class Manifest
                     throw new FormatException('SCHEMA_INVALID', 'versionFile ' . Json::quote($m['versionFile']) . ' is a file this release deletes', ['versionFile' => $m['versionFile']]);
                 }
             }
+        }
+    }
+
+    /** The archive member has the shape of the manifest's format: sha512 in format 1, mtime in format 2. @param array<string,mixed> $m */
+    private static function checkArchiveRef(array $m): void
+    {
+        $format = $m['format'] ?? 1;
+        if (($format === 2) !== array_key_exists('mtime', $m['archive'])) {
+            throw new FormatException('SCHEMA_INVALID', 'a format ' . $format . " manifest's archive must name " . ($format === 2 ? 'mtime, not sha512' : 'sha512, not mtime'), ['format' => $format]);
         }
     }
 

@@ -12,7 +12,9 @@ namespace Countersign;
  */
 final class TarReader
 {
-    private const BLOCK = 512;
+    public const BLOCK = 512;
+    /** Largest entry size and mtime that fit 11 octal digits. */
+    public const MAX_NUMBER = 8589934591;
     private const UNSAFE_KINDS = ['1' => 'a hard link', '2' => 'a symbolic link', '3' => 'a character device', '4' => 'a block device', '6' => 'a FIFO'];
     private const OTHER_KINDS = ["\0" => 'an old-style (pre-POSIX) regular file', '5' => 'a directory', '7' => 'a contiguous file', 'x' => 'a pax extended header', 'g' => 'a pax global header', 'L' => 'a GNU long name', 'K' => 'a GNU long link name'];
 
@@ -181,7 +183,7 @@ final class TarReader
 
     private function afterData(): void
     {
-        $pad = (self::BLOCK - $this->current['size'] % self::BLOCK) % self::BLOCK;
+        $pad = self::paddingOf($this->current['size']);
         if ($pad > 0) {
             $this->state = 'padding';
             $this->remaining = $pad;
@@ -234,6 +236,12 @@ final class TarReader
         $p = $cut(substr($block, 345, 155));
         $n = $cut(substr($block, 0, 100));
         return self::lossy($p !== '' ? $p . '/' . $n : $n);
+    }
+
+    /** Zero bytes after an entry of $size bytes, up to the next block boundary. */
+    public static function paddingOf(int $size): int
+    {
+        return (self::BLOCK - $size % self::BLOCK) % self::BLOCK;
     }
 
     public static function checksum(string $block): int
@@ -306,7 +314,13 @@ final class TarReader
         }
         Paths::check($path);
         $header = ['path' => $path, 'mode' => $mode, 'size' => $size, 'mtime' => $mtime];
-        if (!hash_equals(self::encodeHeader($header), $block)) {
+        // Everything parsed; now the whole block must be the one the writer emits for these facts.
+        try {
+            $canonical = self::encodeHeader($header);
+        } catch (ArchiveException $e) {
+            self::malformed($where . ': path cannot be stored in a canonical ustar header');
+        }
+        if ($canonical !== $block) {
             self::malformed($where . ': header is not in canonical form');
         }
         return $header;
@@ -317,7 +331,16 @@ final class TarReader
     {
         $split = Paths::ustarSplit($h['path']);
         if ($split === null) {
-            self::malformed('path cannot be stored in a canonical ustar header');
+            throw new ArchiveException('UNSAFE_PATH', 'path ' . Json::quote($h['path']) . ' does not fit a ustar header', ['path' => $h['path']]);
+        }
+        if ($h['size'] < 0 || $h['size'] > self::MAX_NUMBER) {
+            self::malformed('entry size ' . $h['size'] . ' out of ustar range');
+        }
+        if ($h['mtime'] < 0 || $h['mtime'] > self::MAX_NUMBER) {
+            self::malformed('mtime ' . $h['mtime'] . ' out of ustar range');
+        }
+        if ($h['mode'] !== '0644' && $h['mode'] !== '0755') {
+            self::malformed('mode ' . $h['mode'] . ' is not 0644 or 0755');
         }
         $octal = function (int $v, int $width): string {
             return str_pad(decoct($v), $width - 1, '0', STR_PAD_LEFT) . "\0";
