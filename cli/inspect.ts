@@ -5,7 +5,8 @@ import { openEnvelope, parseJsonBytes } from '../lib/core/envelope.js';
 import { UsageError } from '../lib/core/errors.js';
 import { readFileChunks } from '../lib/node/file-chunks.js';
 import { parsePublicKeyFile, secretKeyIsEncrypted } from '../lib/core/keyfile.js';
-import { parsePartial } from '../lib/core/partial-signature.js';
+import { parsePartial, partialKind } from '../lib/core/partial-signature.js';
+import { describeToolKey, partialLines } from './sign-tools.js';
 import { summarizeDocument } from '../lib/core/summary.js';
 import { TarReader, type TarHeader } from '../lib/core/tar.js';
 import type { Context } from './context.js';
@@ -57,14 +58,25 @@ async function describeAt(file: string, path: string): Promise<{ data: Record<st
     return { data: { file: 'bundle', bundleFormat: input.layout?.version, sections, ...summaryData(summary), archiveBytes: input.archive?.size ?? 0 }, lines };
   }
   if (await isTar(file)) return describeTar(file, path);
-  if (sniffKind(input.envelopeBytes) === undefined) throw new UsageError('WRONG_KIND', `${path} is not a countersign file`);
+  if (sniffKind(input.envelopeBytes) === undefined) {
+    const key = describeToolKey(input.envelopeBytes, path);
+    if (key) return key;
+    throw new UsageError('WRONG_KIND', `${path} is not a countersign file`);
+  }
   const value = parseJsonBytes(input.envelopeBytes, path) as Record<string, unknown> | null;
   switch (value?.type) {
     case 'countersign-partial-signature': {
       const p = parsePartial(input.envelopeBytes, path);
+      const tool = partialLines(partialKind(p), p.sig);
       return {
-        data: { file: 'partial-signature', ...p },
-        lines: [`${path}: partial signature`, `  Key id:      ${p.keyid}`, `  Signs:       ${p.payloadType}`, `  Payload:     sha256 ${p.payloadSha256}`],
+        data: { file: 'partial-signature', ...p, ...(tool.data && { signature: tool.data }) },
+        lines: [
+          `${path}: partial signature`,
+          `  Key id:      ${p.keyid}`,
+          `  Signs:       ${p.payloadType}`,
+          `  Payload:     sha256 ${p.payloadSha256}`,
+          ...tool.lines,
+        ],
       };
     }
     case 'countersign-public-key': {

@@ -1,13 +1,15 @@
 import type { CommandModule } from 'yargs';
 import { KeyError, UsageError } from '../lib/core/errors.js';
-import { parsePublicKeyFile } from '../lib/core/keyfile.js';
+import { parseSignerFile } from '../lib/core/signer-files.js';
+import { signerAsNew, signerKind, signerLabel } from '../lib/core/signer-kinds.js';
 import { createPolicy, loadTrustedPolicy, policyEnvelope, policyWarnings, type NewSigner, type Policy } from '../lib/core/policy.js';
 import type { Signer } from '../lib/core/quorum.js';
 import { policyChanges, rotationLines } from '../lib/core/summary.js';
 import { serializeEnvelope } from '../lib/core/envelope.js';
 import { writeFilesAtomically } from '../lib/node/durable.js';
-import { fromBase64, fromUtf8 } from '../lib/core/bytes.js';
+import { fromUtf8 } from '../lib/core/bytes.js';
 import { addDays } from '../lib/core/time.js';
+import { basename } from 'node:path';
 import { FORCE_OPTION, timeFlag } from './flags.js';
 import type { Context } from './context.js';
 import { readDocument } from './documents.js';
@@ -16,6 +18,7 @@ import { examples, fromCallersInput, SUBCOMMAND_NEEDED, succeed } from './output
 interface PolicyInitArgs {
   threshold: number;
   signer: string[];
+  userVerification?: boolean;
   expires?: string;
   out: string;
   force?: boolean;
@@ -48,7 +51,13 @@ function policyInitCommand(ctx: Context): CommandModule<object, PolicyInitArgs> 
     builder: (y) =>
       y
         .option('threshold', { type: 'number', demandOption: true, describe: 'm: how many distinct signers must sign' })
-        .option('signer', { type: 'string', array: true, demandOption: true, describe: 'A public key file (repeat for each signer)' })
+        .option('signer', {
+          type: 'string',
+          array: true,
+          demandOption: true,
+          describe: 'A public key file (repeat for each signer): countersign .pub, OpenSSH ssh-ed25519 or sk-ssh-ed25519 .pub, minisign or signify .pub',
+        })
+        .option('user-verification', USER_VERIFICATION_OPTION)
         .option('expires', { type: 'string', describe: 'ISO-8601 expiry (default: one year from now)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Where to write the policy envelope' })
         .option('force', FORCE_OPTION)
@@ -63,7 +72,12 @@ function policyInitCommand(ctx: Context): CommandModule<object, PolicyInitArgs> 
     handler: (args) => {
       if (!Number.isInteger(args.threshold)) throw new UsageError('USAGE', '--threshold must be a whole number');
       const policy = fromCallersInput(() =>
-        createPolicy({ threshold: args.threshold, signers: args.signer.map(readSigner), expires: expiryFlag(ctx, args.expires) }),
+        createPolicy({
+          threshold: args.threshold,
+          signers: args.signer.map(readSigner),
+          expires: expiryFlag(ctx, args.expires),
+          userVerification: args.userVerification,
+        }),
       );
       writePolicy(ctx, args, policy, `Next: at least ${policy.threshold} signers run "countersign sign ${args.out} --key THEIR.key".`);
     },
@@ -75,6 +89,7 @@ interface PolicyRotateArgs {
   threshold?: number;
   addSigner?: string[];
   removeSigner?: string[];
+  userVerification?: boolean;
   expires?: string;
   out: string;
   force?: boolean;
@@ -89,7 +104,8 @@ function policyRotateCommand(ctx: Context): CommandModule<object, PolicyRotateAr
       y
         .option('from', { type: 'string', demandOption: true, describe: 'The current signed policy (version N)' })
         .option('threshold', { type: 'number', describe: 'The new m (default: unchanged)' })
-        .option('add-signer', { type: 'string', array: true, describe: 'A public key file to add (repeat)' })
+        .option('add-signer', { type: 'string', array: true, describe: 'A public key file to add, in any --signer format of policy init (repeat)' })
+        .option('user-verification', USER_VERIFICATION_OPTION)
         .option('remove-signer', {
           type: 'string',
           array: true,
@@ -108,7 +124,7 @@ function policyRotateCommand(ctx: Context): CommandModule<object, PolicyRotateAr
     handler: (args) => {
       const current = loadTrustedPolicy(readDocument(args.from, 'policy'), args.from).policy;
       const removed = new Set((args.removeSigner ?? []).map((r) => findSigner(current.signers, r).id));
-      const kept = current.signers.filter((s) => !removed.has(s.id)).map((s) => ({ publicKey: fromBase64(s.publicKey), name: s.name }));
+      const kept = current.signers.filter((s) => !removed.has(s.id)).map(signerAsNew);
       const threshold = args.threshold ?? current.threshold;
       if (!Number.isInteger(threshold)) throw new UsageError('USAGE', '--threshold must be a whole number');
       const next = fromCallersInput(() =>
@@ -117,6 +133,7 @@ function policyRotateCommand(ctx: Context): CommandModule<object, PolicyRotateAr
           signers: [...kept, ...(args.addSigner ?? []).map(readSigner)],
           expires: expiryFlag(ctx, args.expires),
           version: current.version + 1,
+          userVerification: args.userVerification,
         }),
       );
       writePolicy(
@@ -130,10 +147,15 @@ function policyRotateCommand(ctx: Context): CommandModule<object, PolicyRotateAr
   };
 }
 
+const USER_VERIFICATION_OPTION = {
+  type: 'boolean',
+  describe: 'Require user verification (security-key PIN or biometric) as well as a touch from every sk-ssh-ed25519 signer added',
+} as const;
+
+/** The format is told from the file itself (lib/core/signer-kinds.ts); minisign and signify keys are named after their file. */
 function readSigner(file: string): NewSigner {
   try {
-    const pub = parsePublicKeyFile(fromUtf8(readDocument(file, 'public key file')));
-    return { publicKey: pub.publicKey, name: pub.name };
+    return parseSignerFile(fromUtf8(readDocument(file, 'public key file')), basename(file).replace(/\.pub$/, ''));
   } catch (err) {
     if (err instanceof KeyError) throw new KeyError(err.code, `${file}: ${err.message}`);
     throw err;
@@ -167,13 +189,13 @@ function writePolicy(ctx: Context, args: { out: string; force?: boolean; json?: 
       policy: args.out,
       version: policy.version,
       threshold: policy.threshold,
-      signers: policy.signers.map(({ id, name }) => ({ id, name })),
+      signers: policy.signers.map((s) => ({ id: s.id, name: s.name, kind: signerKind(s), key: signerLabel(s) })),
       ...(current && { changes: policyChanges(current, policy) }),
       warnings,
     },
     [
       `Wrote ${args.out}: policy version ${policy.version}, ${policy.threshold} of ${policy.signers.length} signers, expires ${policy.expires}`,
-      ...policy.signers.map((s) => `  ${s.name}  ${s.id}`),
+      ...policy.signers.map((s) => `  ${s.name}  ${s.id}${signerKind(s) === 'countersign' ? '' : `  ${signerLabel(s)}`}`),
       ...(current ? rotationLines(current, policy) : []),
       next,
     ],

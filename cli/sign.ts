@@ -1,25 +1,22 @@
 import type { CommandModule } from 'yargs';
 import { statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { verifyArchiveStream } from '../lib/core/archive-verify.js';
 import { fromUtf8 } from '../lib/core/bytes.js';
 import { refuseExisting, writeFilesAtomically } from '../lib/node/durable.js';
 import { KeyError, UsageError } from '../lib/core/errors.js';
 import { secretKeyIsEncrypted } from '../lib/core/keyfile.js';
 import { serializePartial, signDocument } from '../lib/core/partial-signature.js';
-import { versionFileOf, versionInArchive, checkStatedVersion } from '../lib/core/version-file.js';
-import { loadTrustedPolicy } from '../lib/core/policy.js';
-import { summarizeDocument } from '../lib/core/summary.js';
 import type { Context } from './context.js';
 import { readDocument, withDocument } from './documents.js';
 import { examples, succeed } from './output.js';
 import { askConfirmation, unlockSecretKey } from './passphrase.js';
 import { FORCE_OPTION } from './flags.js';
 import { STDIN } from './files.js';
+import { signWithTool, TOOL_OPTIONS, toolMode, type ToolArgs } from './sign-tools.js';
+import { defaultOut, showReview } from './sign-review.js';
 
-interface SignArgs {
+interface SignArgs extends ToolArgs {
   doc: string;
-  key: string;
+  key?: string;
   archive?: string;
   policy?: string;
   yes?: boolean;
@@ -40,7 +37,8 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
           demandOption: true,
           describe: 'A manifest, policy, revocation or bundle; - reads it from standard input (then give --out)',
         })
-        .option('key', { type: 'string', demandOption: true, describe: 'Your secret key file (PREFIX.key)' })
+        .option('key', { type: 'string', describe: 'Your secret key file (PREFIX.key); or sign with --ssh-key, or offline with --emit-pae' })
+        .options(TOOL_OPTIONS)
         .option('archive', { type: 'string', describe: "Re-hash this archive and refuse to sign if it differs from the manifest's" })
         .option('policy', {
           type: 'string',
@@ -54,38 +52,27 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
         .epilogue(
           examples(
             'countersign sign drupal-10.2.4.manifest.json --archive drupal-10.2.4.tar --key ~/.countersign/alice.key  # shows the summary, asks, writes the .sig',
+            'countersign sign drupal-10.2.4.manifest.json --ssh-key ~/.ssh/id_ed25519_sk  # the same review, then touch the security key',
+            'countersign sign drupal-10.2.4.manifest.json --emit-pae pae.bin  # then minisign -S -m pae.bin offline, and --import-signature pae.bin.minisig --signer minisign.pub',
           ),
         ),
     handler: (args) => {
-      if (args.doc === STDIN && args.out === undefined) throw new UsageError('USAGE', 'DOC - (standard input): give --out for the partial signature');
+      const mode = toolMode(args);
+      if (args.doc === STDIN && args.out === undefined && mode !== 'emit-pae') {
+        throw new UsageError('USAGE', 'DOC - (standard input): give --out for the partial signature');
+      }
+      if (mode !== 'key') return signWithTool(ctx, args, mode);
       // A wrong --key, or an output that exists, fails now: before the review and the passphrase.
-      const keyText = fromUtf8(readDocument(args.key, 'secret key file'), 'secret key file');
+      const keyFile = args.key!;
+      const keyText = fromUtf8(readDocument(keyFile, 'secret key file'), 'secret key file');
       const encrypted = secretKeyIsEncrypted(keyText);
       const out = args.out ?? defaultOut(args.doc, claimedKeyId(keyText));
       refuseExisting([out], args.force);
-      return withDocument(args.doc, args.archive, async ({ doc, archive, archiveFile }) => {
-        const current = args.policy === undefined ? undefined : loadTrustedPolicy(readDocument(args.policy, 'policy'), args.policy).policy;
-        let summary = summarizeDocument(doc, { current });
-        const archiveLines: string[] = [];
-        if (summary.manifest) {
-          if (archive) {
-            await verifyArchiveStream(archive.chunks(), summary.manifest.archive, summary.manifest.files);
-            archiveLines.push(`Archive check: re-hashed ${archiveFile}; size, digests and every entry match`);
-            // What the site will report after installing it: read from the verified archive, and it must be this release's version.
-            const versionFile = versionFileOf(summary.manifest);
-            if (versionFile !== null) {
-              const says = await versionInArchive(archive.chunks(), versionFile);
-              checkStatedVersion(versionFile, says, summary.manifest.version, 'the archive');
-              summary = summarizeDocument(doc, { current, versionFileSays: says });
-            }
-          } else {
-            archiveLines.push(`Archive check: NOT DONE: ${summary.manifest.archive.name} is not beside the manifest (pass --archive to re-hash it)`);
-          }
-        }
-        if (!encrypted) ctx.err(`warning: ${args.key} is an UNENCRYPTED key, fit only for tests and demos`);
-        if (args.key !== STDIN && (statSync(args.key).mode & 0o077) !== 0) ctx.err(`warning: ${args.key} is readable by other users; chmod 600 it`);
-        const lines = [...summary.lines, ...archiveLines];
-        (args.json ? ctx.err : ctx.out)(['Signing:', ...lines.map((l) => `  ${l}`)].join('\n'));
+      return withDocument(args.doc, args.archive, async (loaded) => {
+        const { doc } = loaded;
+        if (!encrypted) ctx.err(`warning: ${keyFile} is an UNENCRYPTED key, fit only for tests and demos`);
+        if (keyFile !== STDIN && (statSync(keyFile).mode & 0o077) !== 0) ctx.err(`warning: ${keyFile} is readable by other users; chmod 600 it`);
+        await showReview(ctx, args, loaded);
         if (!args.yes && !(await askConfirmation(ctx, 'Sign this document?'))) {
           throw new UsageError('DECLINED', 'not signed: you declined');
         }
@@ -98,11 +85,6 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
       });
     },
   };
-}
-
-/** DOC.<first 8 hex digits of the key id>.sig beside DOC (`.json` dropped): release/drupal-10.2.4.manifest.1a2b3c4d.sig. */
-function defaultOut(doc: string, keyid: string): string {
-  return join(dirname(doc), `${basename(doc).replace(/\.json$/, '')}.${keyid.slice(0, 8)}.sig`);
 }
 
 /** The key id a secret key file names (checked against its key when it is decrypted), for the default --out. */

@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { CountersignError, VerificationError, toReason } from '../lib/core/errors.js';
 import { loadTrustedPolicy } from '../lib/core/policy.js';
-import { describeSigners, publicSigner } from '../lib/core/quorum.js';
+import { describeSigners, publicSigner, type QuorumResult } from '../lib/core/quorum.js';
+import { describeSignatureInfo } from '../lib/core/signer-kinds.js';
 import { verifyBundle, type VerifiedDocument } from '../lib/core/verify.js';
 import { walkPolicyChain } from '../lib/core/rotation.js';
 import { verifyRevocation } from '../lib/core/revocation.js';
@@ -82,6 +83,7 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
             document: doc.kind === 'manifest' ? doc.manifest : doc.kind === 'policy' ? doc.policy : doc.revocation,
             payloadSha256: verified.payloadSha256,
             signedBy: q.signedBy.map(publicSigner),
+            signedWith: q.signedWith,
             threshold: q.threshold,
             warnings: verified.warnings,
             notChecked: doc.kind === 'manifest' ? verified.notChecked : [],
@@ -89,6 +91,7 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           [
             `OK: ${what}`,
             `Signed by ${describeSigners(q)}: ${q.signedBy.map((s) => s.name).join(', ')}`,
+            ...toolLines(q),
             ...verified.warnings.map((w) => `  note ${w.code}: ${w.message}`),
             ...(doc.kind === 'manifest' && verified.notChecked.length > 0
               ? [`  not checked against a site: ${verified.notChecked.join(', ')} (pass --${verified.notChecked.join(', --')})`]
@@ -106,6 +109,16 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
       }
     },
   };
+}
+
+/** Signatures made with another tool than countersign: which, and what they said (a security key's counter). */
+function toolLines(q: QuorumResult): string[] {
+  return q.signedBy.flatMap((s, i) => {
+    const info = q.signedWith[i]!;
+    if (info.kind === 'countersign') return [];
+    const extra = describeSignatureInfo(info);
+    return [`  ${s.name}: ${info.kind}${extra ? `, ${extra}` : ''}`];
+  });
 }
 
 function describeVerified(doc: VerifiedDocument): string {

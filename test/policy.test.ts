@@ -113,6 +113,7 @@ describe('policy init and rotate: warnings and what a rotation changes', () => {
       version: { from: 1, to: 2 },
       added: [{ id: keys.frank!.keyid, name: 'frank' }],
       removed: [{ id: keys.bob!.keyid, name: 'bob' }],
+      changed: [],
       threshold: { from: '2 of 3', to: '1 of 3' },
       expires: { from: '2027-06-01T00:00:00Z', to: '2027-12-01T00:00:00Z' },
     });

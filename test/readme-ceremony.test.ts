@@ -3,6 +3,7 @@
 // collecting the .pub files, and one signing line run once by each of three members.
 import { expect } from 'chai';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readmeCommands, words } from './support/readme.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Prompter } from '../cli/context.js';
@@ -15,55 +16,7 @@ const PASSPHRASE = readFileSync(join(EXAMPLE_KEYS, 'PASSPHRASE-TEST-ONLY'), 'utf
 
 /** The ceremony's commands: continuation lines joined, comments and blank lines dropped. */
 function ceremonyCommands(): string[] {
-  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const block = /^## The ceremony\n[\s\S]*?^```sh\n([\s\S]*?)^```$/m.exec(readme)?.[1];
-  if (!block) throw new Error('README.md has no ```sh block under "## The ceremony"');
-  return block
-    .replace(/\\\n\s*/g, '')
-    .split('\n')
-    .map(stripComment)
-    .filter((l) => l.trim() !== '');
-}
-
-function stripComment(line: string): string {
-  let quote = '';
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quote) quote = c === quote ? '' : quote;
-    else if (c === '"' || c === "'") quote = c;
-    else if (c === '#' && (i === 0 || /\s/.test(line[i - 1]!))) return line.slice(0, i);
-  }
-  return line;
-}
-
-/** Shell words as sh would split them here: quotes, a leading ~/, and * globs within one directory. */
-function words(line: string, home: string, cwd: string): string[] {
-  const out: string[] = [];
-  for (const m of line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) {
-    if (m[3] === undefined) {
-      out.push(m[1] ?? m[2]!);
-      continue;
-    }
-    const word = m[3].replace(/^~\//, `${home}/`);
-    if (!word.includes('*')) {
-      out.push(word);
-      continue;
-    }
-    const slash = word.lastIndexOf('/');
-    const dir = slash < 0 ? '.' : word.slice(0, slash);
-    const pattern = new RegExp(
-      `^${word
-        .slice(slash + 1)
-        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '[^/]*')}$`,
-    );
-    const matches = readdirSync(join(cwd, dir))
-      .filter((f) => pattern.test(f) && !f.startsWith('.'))
-      .sort();
-    // sh keeps a glob that matches nothing as it is: the command then fails on it, as it would for a person.
-    out.push(...(matches.length ? matches.map((f) => (slash < 0 ? f : `${dir}/${f}`)) : [word]));
-  }
-  return out;
+  return readmeCommands('The ceremony', 1);
 }
 
 describe('README: the ceremony, as written', function () {

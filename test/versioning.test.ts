@@ -257,8 +257,8 @@ describe('versioning (spec/versioning.md)', () => {
       }
     });
 
-    it('policy and revocation payloads with format 2 (trust store, rotation, revoke): FORMAT_UNSUPPORTED', async () => {
-      const policy = { ...p.trusted.policy, format: 2 };
+    it('policy payloads with format 3 and revocation payloads with format 2 (trust store, rotation, revoke): FORMAT_UNSUPPORTED', async () => {
+      const policy = { ...p.trusted.policy, format: 3 }; // format 2 is read since 0.3.0 (signer kinds)
       expect((await codeOfSync(() => policyFromPayload(canonicalBytes(policy)))).code).to.equal('FORMAT_UNSUPPORTED');
       const revocation = { product: 'drupal', component: 'core', version: '10.2.4', reason: 'r', created: '2026-11-23T12:00:00Z', policyVersion: 1, format: 2 };
       expect((await codeOfSync(() => revocationFromPayload(canonicalBytes(revocation)))).code).to.equal('FORMAT_UNSUPPORTED');

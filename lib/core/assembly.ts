@@ -73,9 +73,12 @@ export function uncountedProblems(sides: QuorumSide[]): Reason[] {
   return out;
 }
 
-/** Every signature that counts for some side, each key once. */
+/**
+ * Every signature that counts for some side, each once. A key may count with two signatures, one per side, when a
+ * rotation changes its kind (a countersign key listed again as an SSH key).
+ */
 export function keptSignatures(sides: QuorumSide[]): EnvelopeSignature[] {
   const kept = new Map<string, EnvelopeSignature>();
-  for (const x of sides) for (const s of x.quorum.signatures) kept.set(s.keyid, s);
+  for (const x of sides) for (const s of x.quorum.signatures) kept.set(`${s.keyid} ${s.sig}`, s);
   return [...kept.values()];
 }

@@ -4,12 +4,18 @@ import { FormatError } from './errors.js';
 
 /** The payload `format` this release writes; a payload without the member is this format too. */
 export const PAYLOAD_FORMAT = 1;
+/** The policy payload format that adds signer kinds (lib/core/signer-kinds.ts); written only when a signer needs it. */
+export const POLICY_KINDS_FORMAT = 2;
+/** The partial-signature format that names its signer kind; countersign keys still write format 1 (no `format`). */
+export const PARTIAL_KINDS_FORMAT = 2;
 /** The bundle header version this release writes. */
 export const BUNDLE_FORMAT = 2;
 
 /** Each known format and the countersign release that introduced it (the table in spec/versioning.md). */
 const INTRODUCED = {
   payload: { 1: '0.1.0' },
+  policy: { 1: '0.1.0', 2: '0.3.0' },
+  'partial-signature': { 1: '0.1.0', 2: '0.3.0' },
   bundle: { 1: '0.1.0', 2: '0.2.0' },
 } as const satisfies Record<string, Record<number, string>>;
 
@@ -17,13 +23,13 @@ const INTRODUCED = {
  * New formats ship only in a new minor release, so one this release does not know needs at least the minor
  * after the newest release in the table.
  */
-const NEXT_RELEASE = '0.3.0';
+const NEXT_RELEASE = '0.4.0';
 
-export type FormattedDocument = 'policy' | 'manifest' | 'revocation' | 'bundle';
+export type FormattedDocument = 'policy' | 'manifest' | 'revocation' | 'bundle' | 'partial-signature';
 
 /** Refuses a format this release does not read: FORMAT_UNSUPPORTED with {document, format, supported}. */
 export function unsupportedFormat(document: FormattedDocument, format: unknown, what = `${document} format ${JSON.stringify(format)}`): FormatError {
-  const supported = Object.keys(INTRODUCED[document === 'bundle' ? 'bundle' : 'payload']).map(Number);
+  const supported = Object.keys(formatsOf(document)).map(Number);
   return new FormatError(
     'FORMAT_UNSUPPORTED',
     `${what} is not supported by this countersign (it reads ${document === 'bundle' ? 'bundle v' : 'format '}${supported.join(', ')}); update countersign to >= ${NEXT_RELEASE}`,
@@ -39,9 +45,13 @@ export function unsupportedFormat(document: FormattedDocument, format: unknown, 
  * Checks a parsed payload's `format` before its schema is: absent is format 1; any other value than a known
  * one (even a malformed one: it may be a newer encoding) is FORMAT_UNSUPPORTED, never SCHEMA_INVALID.
  */
+function formatsOf(document: FormattedDocument): Record<number, string> {
+  return document === 'manifest' || document === 'revocation' ? INTRODUCED.payload : INTRODUCED[document];
+}
+
 export function checkPayloadFormat(document: Exclude<FormattedDocument, 'bundle'>, value: unknown): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || !('format' in value)) return;
   const format = (value as { format: unknown }).format;
-  if (typeof format === 'number' && Object.hasOwn(INTRODUCED.payload, format)) return;
+  if (typeof format === 'number' && Object.hasOwn(formatsOf(document), format)) return;
   throw unsupportedFormat(document, format);
 }

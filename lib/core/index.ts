@@ -18,7 +18,11 @@ export { verifyRotation, walkPolicyChain, MAX_CHAIN_LENGTH } from './rotation.js
 export { assemblyQuorums, keptSignatures, uncountedProblems, type QuorumSide } from './assembly.js';
 export { countQuorum, requireQuorum, describeQuorum, type QuorumResult, type Signer, type KeyRing } from './quorum.js';
 export { manifestFromPayload, checkRelease, countFileOps, type Manifest, type FileOp, type ArchiveRef } from './manifest.js';
-export { signDocument, parsePartial, serializePartial, type PartialSignature } from './partial-signature.js';
+export { signDocument, toolPartial, parsePartial, serializePartial, type PartialSignature } from './partial-signature.js';
+export { SIGNER_KINDS, SSHSIG_NAMESPACES, verifySignerSignature, signerLabel, type SignerKind, type SignatureInfo, type NewSigner } from './signer-kinds.js';
+export { parseSignerFile, importSignature } from './signer-files.js';
+export { parseSshsig, verifySshsig, parseSshPublicKeyLine, dearmourSshSignature, sshFingerprint, type SshSignature, type SshPublicKey } from './sshsig.js';
+export { parseMinisignPublicKey, parseMinisignSignatureFile, parseSignifySignatureFile, verifyMinisign, verifySignify, minisignKeyId } from './minisign.js';
 export { verifyBundle, DEFAULT_LIMITS, type BundleInput, type VerifyOptions, type Verified, type Limits } from './verify.js';
 export {
   verifyWithStore,

@@ -2,6 +2,8 @@
 import type * as generated from './generated/types.js';
 import { fromBase64, toBase64 } from './bytes.js';
 import { keyId, signMessage } from './ed25519.js';
+import { checkPayloadFormat, PARTIAL_KINDS_FORMAT } from './format.js';
+import type { SignerKind } from './signer-kinds.js';
 import { kindOf, pae, parseJsonBytes, type EnvelopeSignature, type OpenedEnvelope } from './envelope.js';
 import type { Reason } from './errors.js';
 import { validate } from './schema.js';
@@ -22,8 +24,28 @@ export function signDocument(doc: OpenedEnvelope, seed: Uint8Array, publicKey: U
   };
 }
 
+/** A partial signature made with another tool (ssh-keygen, minisign, signify): format 2, naming its kind. */
+export function toolPartial(doc: OpenedEnvelope, kind: SignerKind, publicKey: Uint8Array, sig: Uint8Array): PartialSignature {
+  return {
+    type: 'countersign-partial-signature',
+    format: PARTIAL_KINDS_FORMAT,
+    kind,
+    payloadType: doc.envelope.payloadType,
+    payloadSha256: doc.payloadSha256,
+    keyid: keyId(publicKey),
+    sig: toBase64(sig),
+  };
+}
+
+/** The kind a partial says it was made with (format 1: a countersign key); the policy entry decides how it is verified. */
+export function partialKind(partial: PartialSignature): SignerKind {
+  return 'kind' in partial ? partial.kind : 'countersign';
+}
+
 export function parsePartial(bytes: Uint8Array, what = 'partial signature'): PartialSignature {
-  const partial = validate<PartialSignature>('partial-signature', parseJsonBytes(bytes, what, MAX_PARTIAL_BYTES), what);
+  const value = parseJsonBytes(bytes, what, MAX_PARTIAL_BYTES);
+  checkPayloadFormat('partial-signature', value);
+  const partial = validate<PartialSignature>('partial-signature', value, what);
   fromBase64(partial.sig, `${what} sig`);
   return partial;
 }

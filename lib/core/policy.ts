@@ -4,9 +4,10 @@ import { fromBase64, toBase64, toHex } from './bytes.js';
 import { canonicalBytes, parseCanonical } from './canonical.js';
 import { isStrongPublicKey, keyId } from './ed25519.js';
 import { openEnvelope, expectKind, createEnvelope, type Envelope } from './envelope.js';
-import { PolicyError } from './errors.js';
+import { FormatError, PolicyError } from './errors.js';
 import { countQuorum, describeQuorum, publicSigner, type KeyRing, type Signer } from './quorum.js';
-import { checkPayloadFormat, PAYLOAD_FORMAT } from './format.js';
+import { checkPayloadFormat, PAYLOAD_FORMAT, POLICY_KINDS_FORMAT } from './format.js';
+import { kindMembers, signerKind, type NewSigner } from './signer-kinds.js';
 import { validate } from './schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
 
@@ -27,22 +28,24 @@ declare const TRUSTED: unique symbol;
  */
 export type TrustedPolicy = CheckedPolicy & { readonly [TRUSTED]: true };
 
-export interface NewSigner {
-  publicKey: Uint8Array;
-  name: string;
-}
+export type { NewSigner } from './signer-kinds.js';
 
 /** Applies every policy rule a site relies on; throws the first PolicyError found. */
 export function checkPolicy(policy: Policy): CheckedPolicy {
   const seenKeys = new Map<string, string>();
   const seenNames = new Set<string>();
   const keys: CheckedPolicy['keys'] = [];
+  // Signer kinds are format 2 members: a format 1 policy with them would read differently in a verifier before 0.3.0.
+  if ((policy.format ?? 1) < POLICY_KINDS_FORMAT && policy.signers.some((s) => s.kind !== undefined)) {
+    throw new FormatError('SCHEMA_INVALID', `signer kinds need policy format ${POLICY_KINDS_FORMAT}`);
+  }
   for (const signer of policy.signers) {
     const publicKey = fromBase64(signer.publicKey, `public key of ${signer.name}`);
     const hex = toHex(publicKey);
     const first = seenKeys.get(hex);
     if (first !== undefined) {
-      throw new PolicyError('DUPLICATE_KEY', `the key of ${signer.name} is already listed for ${first}`, { id: signer.id });
+      // Whatever the kinds: one Ed25519 key is one signer, bound to one signature format (spec/documents.md).
+      throw new PolicyError('DUPLICATE_KEY', `the key of ${signer.name} (${signerKind(signer)}) is already listed for ${first}`, { id: signer.id });
     }
     seenKeys.set(hex, signer.name);
     // Names are only for people, but two signers shown alike could not be told apart in a review.
@@ -80,14 +83,24 @@ export function checkPolicyFresh(policy: Policy, now: Date): void {
   }
 }
 
-export function createPolicy(opts: { threshold: number; signers: NewSigner[]; expires: Date; version?: number }): Policy {
-  const policy: Policy = {
-    format: PAYLOAD_FORMAT,
+/**
+ * A policy of countersign keys only is written as format 1, readable by every release; any other kind makes it format 2,
+ * with every entry's kind stated. `userVerification`: require it of every security key added here.
+ */
+export function createPolicy(opts: { threshold: number; signers: NewSigner[]; expires: Date; version?: number; userVerification?: boolean }): Policy {
+  const kinds = opts.signers.some((s) => (s.kind ?? 'countersign') !== 'countersign');
+  const policy = {
+    format: kinds ? POLICY_KINDS_FORMAT : PAYLOAD_FORMAT,
     version: opts.version ?? 1,
     expires: formatTimestamp(opts.expires),
     threshold: opts.threshold,
-    signers: opts.signers.map((s) => ({ id: keyId(s.publicKey), publicKey: toBase64(s.publicKey), name: s.name })),
-  };
+    signers: opts.signers.map((s) => ({
+      id: keyId(s.publicKey),
+      publicKey: toBase64(s.publicKey),
+      name: s.name,
+      ...(kinds && kindMembers(s, opts.userVerification === true)),
+    })),
+  } as Policy;
   checkPolicy(validate<Policy>('policy', policy, 'policy'));
   return policy;
 }

@@ -2,9 +2,9 @@
 // Signatures and key ids are only hints; the set that is counted is a set of key bytes.
 import type * as generated from './generated/types.js';
 import { fromBase64, toHex } from './bytes.js';
-import { verifyStrict } from './ed25519.js';
-import { pae, type EnvelopeSignature } from './envelope.js';
-import { SignatureError, type Reason } from './errors.js';
+import { kindOf, pae, type EnvelopeSignature } from './envelope.js';
+import { CountersignError, SignatureError, type Reason } from './errors.js';
+import { verifySignerSignature, type SignatureInfo } from './signer-kinds.js';
 
 /** `id` is the hex SHA-256 of the raw public key; always recomputed from the key bytes. */
 export type Signer = generated.Policy['signers'][number];
@@ -28,6 +28,8 @@ export interface QuorumResult {
   couldSign: Signer[];
   /** One valid signature per counted key, in policy order: what a bundle keeps. */
   signatures: EnvelopeSignature[];
+  /** What each counted signature said beyond "valid" (its kind; a security key's counter), parallel to signedBy. */
+  signedWith: SignatureInfo[];
   /** Unknown keys, bad and duplicate signatures: reported, never counted. */
   problems: Reason[];
   met: boolean;
@@ -35,8 +37,9 @@ export interface QuorumResult {
 
 export function countQuorum(doc: SignedDocument, signatures: readonly EnvelopeSignature[], ring: KeyRing): QuorumResult {
   const message = pae(doc.envelope.payloadType, doc.payloadBytes);
+  const docKind = kindOf(doc.envelope.payloadType);
   const byId = new Map(ring.keys.map((k) => [k.signer.id, k]));
-  const counted = new Map<string, EnvelopeSignature>(); // raw key hex -> the signature that counted
+  const counted = new Map<string, { sig: EnvelopeSignature; info: SignatureInfo }>(); // raw key hex -> the signature that counted
   const problems: Reason[] = [];
   for (const s of signatures) {
     const key = byId.get(s.keyid);
@@ -55,32 +58,37 @@ export function countQuorum(doc: SignedDocument, signatures: readonly EnvelopeSi
     } catch {
       sig = undefined;
     }
-    if (!sig || !verifyStrict(sig, message, key.publicKey)) {
-      problems.push({
-        code: 'BAD_SIGNATURE',
-        message: `signature claiming to be from ${key.signer.name} does not verify over this document`,
-        details: { keyid: s.keyid },
-      });
+    let info: SignatureInfo;
+    try {
+      if (!sig || docKind === undefined) throw new SignatureError('BAD_SIGNATURE', 'not base64, or over an unknown document type');
+      // Read as the trusted entry's kind, never as the signature claims (lib/core/signer-kinds.ts).
+      info = verifySignerSignature(key.signer, key.publicKey, sig, docKind, message);
+    } catch (err) {
+      if (!(err instanceof CountersignError)) throw err;
+      const why = err.code === 'BAD_SIGNATURE' ? 'does not verify over this document' : `is refused: ${err.message}`;
+      problems.push({ code: err.code, message: `signature claiming to be from ${key.signer.name} ${why}`, details: { keyid: s.keyid } });
       continue;
     }
-    counted.set(keyHex, { keyid: key.signer.id, sig: s.sig });
+    counted.set(keyHex, { sig: { keyid: key.signer.id, sig: s.sig }, info });
   }
   const signedBy: Signer[] = [];
   const couldSign: Signer[] = [];
   const kept: EnvelopeSignature[] = [];
+  const signedWith: SignatureInfo[] = [];
   for (const k of ring.keys) {
     const keyHex = toHex(k.publicKey);
-    const sig = counted.get(keyHex);
-    if (sig) {
-      counted.delete(keyHex); // a key listed twice still counts once
+    const found = counted.get(keyHex);
+    if (found) {
+      counted.delete(keyHex); // a key listed twice (even as two kinds) still counts once
       signedBy.push(k.signer);
-      kept.push(sig);
+      kept.push(found.sig);
+      signedWith.push(found.info);
     } else {
       couldSign.push(k.signer);
     }
   }
   const threshold = ring.threshold;
-  return { threshold, signedBy, couldSign, signatures: kept, problems, met: signedBy.length >= threshold };
+  return { threshold, signedBy, couldSign, signatures: kept, signedWith, problems, met: signedBy.length >= threshold };
 }
 
 export function describeQuorum(q: QuorumResult): string {

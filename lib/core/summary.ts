@@ -5,6 +5,7 @@ import { versionFileOf } from './version-file.js';
 import { countFileOps, manifestFromPayload, type Manifest } from './manifest.js';
 import { policyFromPayload, type Policy } from './policy.js';
 import { revocationFromPayload, type Revocation } from './revocation.js';
+import { signerLabel } from './signer-kinds.js';
 
 export interface DocumentSummary {
   kind: OpenedEnvelope['kind'];
@@ -97,7 +98,7 @@ function policyLines(p: Policy, doc: OpenedEnvelope, current: Policy | undefined
     `Type:         trust policy (${doc.envelope.payloadType})`,
     `Policy:       version ${p.version}`,
     `Threshold:    ${p.threshold} of ${p.signers.length} signers`,
-    ...p.signers.map((s, i) => `${i === 0 ? 'Signers:' : '        '}      ${s.name}  ${s.id}`),
+    ...p.signers.flatMap((s, i) => [`${i === 0 ? 'Signers:' : '        '}      ${s.name}  ${s.id}`, ...kindLine(s)]),
     ...(current
       ? rotationLines(current, p)
       : p.version > 1
@@ -107,6 +108,11 @@ function policyLines(p: Policy, doc: OpenedEnvelope, current: Policy | undefined
     `Payload:      sha256 ${doc.payloadSha256}`,
     `Signatures:   ${doc.envelope.signatures.length} attached (not verified here)`,
   ];
+}
+
+/** The signer kind under a signer of another kind than countersign: which tool, which key in that tool's terms. */
+function kindLine(s: Policy['signers'][number]): string[] {
+  return s.kind === undefined || s.kind === 'countersign' ? [] : [`                ${signerLabel(s)}`];
 }
 
 function revocationLines(r: Revocation, doc: OpenedEnvelope): string[] {
@@ -125,6 +131,8 @@ export interface PolicyChanges {
   version: { from: number; to: number };
   added: Array<{ id: string; name: string }>;
   removed: Array<{ id: string; name: string }>;
+  /** Signers kept whose kind (or security-key requirements) change: `from` and `to` as signerLabel words them. */
+  changed: Array<{ id: string; name: string; from: string; to: string }>;
   threshold: { from: string; to: string };
   expires: { from: string; to: string };
 }
@@ -137,6 +145,10 @@ export function policyChanges(current: Policy, next: Policy): PolicyChanges {
     version: { from: current.version, to: next.version },
     added: next.signers.filter((s) => !before.has(s.id)).map(({ id, name }) => ({ id, name })),
     removed: current.signers.filter((s) => !after.has(s.id)).map(({ id, name }) => ({ id, name })),
+    changed: next.signers.flatMap((s) => {
+      const was = current.signers.find((c) => c.id === s.id);
+      return was && signerLabel(was) !== signerLabel(s) ? [{ id: s.id, name: s.name, from: signerLabel(was), to: signerLabel(s) }] : [];
+    }),
     threshold: { from: `${current.threshold} of ${current.signers.length}`, to: `${next.threshold} of ${next.signers.length}` },
     expires: { from: current.expires, to: next.expires },
   };
@@ -144,7 +156,7 @@ export function policyChanges(current: Policy, next: Policy): PolicyChanges {
 
 /** policyChanges in words, with full key ids. */
 export function rotationLines(current: Policy, next: Policy): string[] {
-  const { added, removed, threshold, expires } = policyChanges(current, next);
+  const { added, removed, changed, threshold, expires } = policyChanges(current, next);
   const list = (label: string, signers: PolicyChanges['added']) =>
     signers.length === 0 ? [`  ${label}nobody`] : signers.map((s, i) => `  ${i === 0 ? label : ' '.repeat(label.length)}${s.name}  ${s.id}`);
   const change = (a: string, b: string) => (a === b ? `${a} (unchanged)` : `${a} -> ${b}`);
@@ -152,6 +164,7 @@ export function rotationLines(current: Policy, next: Policy): string[] {
     `Rotation:     from version ${current.version} to ${next.version}${next.version === current.version + 1 ? '' : ' (NOT the next version: sites will refuse it)'}`,
     ...list('Added:      ', added),
     ...list('Removed:    ', removed),
+    ...changed.map((c) => `  Changed:    ${c.name}  ${c.id}: ${c.from} -> ${c.to}`),
     `  Threshold:  ${change(threshold.from, threshold.to)}`,
     `  Expires:    ${change(expires.from, expires.to)}`,
   ];

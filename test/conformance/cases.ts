@@ -26,6 +26,7 @@ import {
 import { hostileTar, releaseEntries, resigned, tarOf, withArchive } from '../attacks/support.js';
 import { mixedOrderKey, signForMixedOrderKey, T8 } from '../support/torsion.js';
 import { GOOD_TAR, archive, header, hostileTarCases } from './tar-cases.js';
+import { kindCases } from './kind-cases.js';
 
 export type Expect = 'ok' | string[];
 
@@ -87,7 +88,7 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
     description: string,
     what: Input,
     expect: Expect,
-    opts: { trusted?: typeof pinV1; site?: SiteState; revocations?: string[]; now?: string } = {},
+    opts: { trusted?: typeof pinV1; site?: SiteState; revocations?: string[]; now?: string; problems?: string[] } = {},
   ) => {
     let inputs: Record<string, string>;
     if ('bundle' in what) {
@@ -110,6 +111,7 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
       revocations: opts.revocations ?? [],
       now: opts.now ?? now,
       expect,
+      ...(opts.problems && { problems: opts.problems }),
     });
   };
   const bundle = (release: ReleaseFixture, envelope: Envelope = release.envelope, archive: Uint8Array = release.archive) => ({
@@ -471,6 +473,9 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
     ['WEAK_KEY'],
     { site: {} },
   );
+
+  // Signer kinds (policy format 2): test/conformance/kind-cases.ts.
+  kindCases({ add, doc, alice, release: f.releaseA, bundleBytes, site: siteA as Record<string, string> });
 
   return {
     family: 'bundle',

@@ -22,7 +22,7 @@ import type { ConformanceVectors, ConformanceVectorsCase } from '../../lib/core/
 
 type Case = ConformanceVectorsCase;
 
-type Outcome = { expect: 'ok' | string[]; result?: unknown };
+type Outcome = { expect: 'ok' | string[]; result?: unknown; problems?: string[] };
 
 const file = (name: string) => new Uint8Array(readFileSync(join(VECTORS_DIR, name)));
 const b64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
@@ -34,10 +34,16 @@ async function outcome(fn: () => unknown): Promise<Outcome> {
     const result = await fn();
     return { expect: 'ok', result };
   } catch (err) {
-    if (err instanceof VerificationError) return { expect: err.reasons.map((r) => r.code) };
+    if (err instanceof VerificationError) return { expect: err.reasons.map((r) => r.code), problems: quorumProblems(err) };
     if (err instanceof CountersignError) return { expect: [err.code] };
     throw err;
   }
+}
+
+/** The codes of the signatures a failed quorum reported and did not count. */
+function quorumProblems(err: VerificationError): string[] | undefined {
+  const quorum = err.reasons.find((r) => r.code === 'QUORUM_NOT_MET');
+  return (quorum?.details?.problems as Array<{ code: string }> | undefined)?.map((p) => p.code);
 }
 
 async function verifyCase(c: Case): Promise<unknown> {
@@ -50,7 +56,7 @@ async function verifyCase(c: Case): Promise<unknown> {
   if (typeof c.bundle === 'string') {
     const bundle = await openBundleFile(join(VECTORS_DIR, c.bundle));
     try {
-      await verifyBundle(bundle, opts);
+      return problemsOf(await verifyBundle(bundle, opts));
     } finally {
       await bundle.close();
     }
@@ -67,10 +73,11 @@ async function verifyCase(c: Case): Promise<unknown> {
         },
       }),
     };
-    await verifyBundle(input, opts);
+    return problemsOf(await verifyBundle(input, opts));
   }
-  return undefined;
 }
+
+const problemsOf = (v: { warnings: Array<{ code: string }> }) => ({ problems: v.warnings.map((w) => w.code) });
 
 function readTar(c: Case): Array<{ path: string; mode: string; size: number; sha256: string }> {
   const entries: Array<{ path: string; mode: string; size: number; sha256: string }> = [];
@@ -120,6 +127,7 @@ for (const name of readdirSync(VECTORS_DIR)
         const got = await outcome(() => op(c));
         expect(got.expect, 'verdict').to.deep.equal(c.expect);
         if ('result' in c) expect(got.result, 'result').to.deep.equal(c.result);
+        if ('problems' in c) expect(got.problems ?? (got.result as { problems?: string[] } | undefined)?.problems, 'problems').to.deep.equal(c.problems);
       });
     }
   });

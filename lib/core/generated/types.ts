@@ -42,6 +42,8 @@ export type ConformanceVectorsCase = {
   publicKey?: string;
   message?: string;
   signature?: string;
+  /** verifyBundle, when given: the codes of the signatures reported and not counted (unknown, duplicate, refused), in order; from the QUORUM_NOT_MET reason when the quorum fails, else from the verified document's warnings. */
+  problems?: string[];
 };
 
 /** DSSE envelope: A countersign document: base64 payload (canonical JSON) and signatures over DSSE PAE(payloadType, payload). */
@@ -51,6 +53,7 @@ export type Envelope = {
   signatures: {
     /** hex SHA-256 of the signer's raw public key */
     keyid: string;
+    /** base64; read by the kind of the policy entry of keyid: 64 raw Ed25519 bytes for countersign keys (policy format 1 has no other kind), else as in a format 2 partial signature */
     sig: string;
   }[];
 };
@@ -233,8 +236,10 @@ export type Manifest = {
   policyVersion: number;
 };
 
-/** Partial signature: One signer's signature over one envelope payload, small enough for a USB stick or e-mail. */
-export type PartialSignature = {
+/** Partial signature: One signer's signature over one envelope payload, small enough for a USB stick or e-mail. Without format: a countersign key's raw Ed25519 signature (format 1); format 2 names the signer kind. */
+export type PartialSignature = PartialSignatureV1 | PartialSignatureV2;
+
+export type PartialSignatureV1 = {
   type: "countersign-partial-signature";
   payloadType: string;
   payloadSha256: string;
@@ -242,19 +247,75 @@ export type PartialSignature = {
   sig: string;
 };
 
-/** Trust policy: Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key. */
+export type PartialSignatureV2 = {
+  type: "countersign-partial-signature";
+  payloadType: string;
+  payloadSha256: string;
+  keyid: string;
+  format: 2;
+  /** The signer kind it was made with; the policy entry of its key decides how it is verified */
+  kind: "countersign" | "ssh-ed25519" | "sk-ssh-ed25519@openssh.com" | "minisign" | "signify";
+  /** base64 of: the raw Ed25519 signature (countersign); the SSHSIG blob (SSH kinds); struct[74] | global signature[64] | trusted comment (minisign); struct[74] (signify) */
+  sig: string;
+};
+
+/** Trust policy: Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key, whatever the signer's kind (format 2: countersign, OpenSSH, FIDO2 security key via OpenSSH, minisign, signify). */
 export type Policy = {
-  /** The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
-  format?: 1;
+  /** The payload's format version (spec/versioning.md); absent means 1. Format 2 adds signer kinds; a verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
+  format?: 1 | 2;
   version: number;
   expires: string;
   /** m; checked against the number of distinct signers (BAD_THRESHOLD) */
   threshold: number;
-  signers: {
-    id: string;
-    publicKey: string;
-    name: string;
-  }[];
+  signers: Array<PolicyCountersign | PolicySsh | PolicySk | PolicyMinisign | PolicySignify>;
+};
+
+/** A countersign key (countersign keygen): signatures are raw Ed25519 over DSSE PAE. No kind (format 1) means this kind. */
+export type PolicyCountersign = {
+  id: string;
+  publicKey: string;
+  name: string;
+  kind?: "countersign";
+};
+
+/** An OpenSSH Ed25519 key: SSHSIG (sha512) over DSSE PAE in the document type's namespace. */
+export type PolicySsh = {
+  id: string;
+  publicKey: string;
+  name: string;
+  kind: "ssh-ed25519";
+};
+
+/** An OpenSSH FIDO2 security key (ed25519-sk): SSHSIG over DSSE PAE; user presence is always required. */
+export type PolicySk = {
+  id: string;
+  publicKey: string;
+  name: string;
+  kind: "sk-ssh-ed25519@openssh.com";
+  /** The FIDO application string the key was made for, pinned (usually ssh:) */
+  application: string;
+  /** true: a signature must carry the user-verified flag (PIN or biometric) as well as user presence */
+  userVerification?: boolean;
+};
+
+/** A minisign key: prehashed (ED) or legacy (Ed) signature over DSSE PAE, and its global signature over the trusted comment. */
+export type PolicyMinisign = {
+  id: string;
+  publicKey: string;
+  name: string;
+  kind: "minisign";
+  /** The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id) */
+  keynum: string;
+};
+
+/** An OpenBSD signify key: Ed25519 over DSSE PAE (signify -S -m pae.bin). */
+export type PolicySignify = {
+  id: string;
+  publicKey: string;
+  name: string;
+  kind: "signify";
+  /** The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id) */
+  keynum: string;
 };
 
 /** Public key file */
