@@ -32,18 +32,24 @@ final class Canonical
             return;
         }
         $format = $value->get('format');
-        if (is_float($format) && $format === 1.0) {
+        if (is_float($format) && in_array((int) $format, self::formats($document), true) && (float) (int) $format === $format) {
             return;
         }
         throw self::unsupported($document, $format, $document . ' format ' . Json::stringify(self::plain($format)));
     }
 
+    /** The formats this release reads (lib/core/format.ts INTRODUCED; policy format 2 adds signer kinds). @return list<int> */
+    private static function formats(string $document): array
+    {
+        return $document === 'bundle' || $document === 'policy' || $document === 'partial-signature' ? [1, 2] : [1];
+    }
+
     /** @param mixed $format */
     public static function unsupported(string $document, $format, string $what): FormatException
     {
-        $supported = $document === 'bundle' ? [1, 2] : [1];
+        $supported = self::formats($document);
         $reads = ($document === 'bundle' ? 'bundle v' : 'format ') . implode(', ', $supported);
-        return new FormatException('FORMAT_UNSUPPORTED', $what . ' is not supported by this countersign (it reads ' . $reads . '); update countersign to >= 0.3.0', [
+        return new FormatException('FORMAT_UNSUPPORTED', $what . ' is not supported by this countersign (it reads ' . $reads . '); update countersign to >= 0.4.0', [
             'document' => $document,
             'format' => self::plain($format),
             'supported' => $supported,

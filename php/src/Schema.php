@@ -13,6 +13,8 @@ final class Schema
 {
     /** @var array<string,array<string,mixed>> */
     private static $schemas = [];
+    /** @var array<string,mixed> the schema being applied, for "$ref": "#/$defs/NAME" */
+    private static $root = [];
 
     /**
      * @param mixed $value a parsed value (JsonObject, list, string, float, bool, null)
@@ -24,6 +26,7 @@ final class Schema
             $text = file_get_contents(__DIR__ . '/../resources/schemas/' . $name . '.schema.json');
             self::$schemas[$name] = json_decode((string) $text, true, 64, JSON_THROW_ON_ERROR);
         }
+        self::$root = self::$schemas[$name];
         $error = self::check(self::$schemas[$name], $value, '');
         if ($error !== null) {
             $where = $error[0] === '' ? '(top level)' : $error[0];
@@ -39,6 +42,12 @@ final class Schema
      */
     private static function check(array $s, $v, string $path): ?array
     {
+        if (isset($s['$ref'])) {
+            $e = self::check(self::$root['$defs'][substr($s['$ref'], strlen('#/$defs/'))], $v, $path);
+            if ($e !== null) {
+                return $e;
+            }
+        }
         if (isset($s['oneOf'])) {
             $passed = 0;
             foreach ($s['oneOf'] as $sub) {
