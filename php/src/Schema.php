@@ -50,13 +50,18 @@ final class Schema
         }
         if (isset($s['oneOf'])) {
             $passed = 0;
+            $firstError = null;
             foreach ($s['oneOf'] as $sub) {
-                if (self::check($sub, $v, $path) === null) {
+                $e = self::check($sub, $v, $path);
+                if ($e === null) {
                     $passed++;
+                } elseif ($firstError === null) {
+                    $firstError = $e;
                 }
             }
             if ($passed !== 1) {
-                return [$path, 'must match exactly one schema in oneOf'];
+                // ajv's first error is the first failing branch's own, before its oneOf error.
+                return $firstError ?? [$path, 'must match exactly one schema in oneOf'];
             }
         }
         if (array_key_exists('const', $s) && !self::equal($s['const'], $v)) {
