@@ -1,7 +1,8 @@
 // The PHP verifier's signer kinds (php/src/SignerKinds/) beside lib/core's, rule by rule: every SSHSIG, security
 // key, minisign and signify refusal of test/signer-kinds.test.ts and more (truncations, other key and signature
 // types, high bytes in quoted fields, minisign comments at their limit), under every document type, and the policy
-// rules of format 2 (DUPLICATE_KEY across kinds, kinds in format 1, format 3, each kind's schema). Both sides count
+// rules of format 2 (DUPLICATE_KEY across kinds, kinds in format 1, format 3, each kind's schema), and rotations that
+// change a key's kind. Both sides count
 // the same quorum and must give the same verdict, the same codes AND the same messages (verify --json shows them).
 // A disagreement is a security bug: the case is named. Skipped, with a message, where php is not installed.
 import { expect } from 'chai';
@@ -10,9 +11,10 @@ import { join, resolve } from 'node:path';
 import { concatBytes, fromBase64, toBase64, utf8 } from '../lib/core/bytes.js';
 import { canonicalBytes } from '../lib/core/canonical.js';
 import { keyId, signMessage } from '../lib/core/ed25519.js';
-import { PAYLOAD_TYPES, pae } from '../lib/core/envelope.js';
+import { createEnvelope, PAYLOAD_TYPES, pae } from '../lib/core/envelope.js';
 import { CountersignError } from '../lib/core/errors.js';
-import { createPolicy, policyFromPayload } from '../lib/core/policy.js';
+import { createPolicy, loadTrustedPolicy, policyFromPayload } from '../lib/core/policy.js';
+import { walkPolicyChain } from '../lib/core/rotation.js';
 import { countQuorum, type Signer } from '../lib/core/quorum.js';
 import { SSHSIG_NAMESPACES } from '../lib/core/signer-kinds.js';
 import { SK_SSH_ED25519, SSH_ED25519 } from '../lib/core/sshsig.js';
@@ -35,7 +37,14 @@ interface PolicyCase {
   id: string;
   policy: string;
 }
-type Case = QuorumCase | PolicyCase;
+/** A pinned policy envelope and a chain of rotations (base64 envelope bytes), walked at `now`. */
+interface RotationCase {
+  id: string;
+  pin: string;
+  chain: string[];
+  now: string;
+}
+type Case = QuorumCase | PolicyCase | RotationCase;
 
 const u32 = (n: number) => {
   const b = new Uint8Array(4);
@@ -293,10 +302,49 @@ function cases(): Case[] {
   addPolicy('second entry broken', policy([entry(a, 'A', { kind: SSH_ED25519 }), entry(b, 'B', { kind: 'minisign', keynum: 'xx' })]));
   const weak = mixedOrderKey(a.seed);
   addPolicy('WEAK_KEY for an ssh entry', policy([{ id: keyId(weak), publicKey: toBase64(weak), name: 'W', kind: SSH_ED25519 }]));
+
+  // Rotations that change a key's kind: the old quorum reads each signature as the old entry's kind, the new as the new.
+  const now = '2026-06-01T00:00:00Z';
+  const v1 = createPolicy({ threshold: 2, signers: [newSigner(a, 'alice', 'countersign'), newSigner(b, 'bob', 'countersign')], expires: EXPIRES });
+  const v1Env = createEnvelope('policy', canonicalBytes(v1));
+  const pin = toBase64(
+    utf8(JSON.stringify({ ...v1Env, signatures: [a, b].map((k) => ({ keyid: k.id, sig: toBase64(signMessage(messageOf(v1Env), k.seed)) })) })),
+  );
+  const rotation = (id: string, signers: Array<ReturnType<typeof newSigner>>, sign: (m: Uint8Array) => Array<[KindSigner, Uint8Array]>) => {
+    const env = createEnvelope('policy', canonicalBytes(createPolicy({ version: 2, threshold: 2, signers, expires: EXPIRES })));
+    const signatures = sign(messageOf(env)).map(([k, sig]) => ({ keyid: k.id, sig: toBase64(sig) }));
+    out.push({ id, pin, chain: [toBase64(utf8(JSON.stringify({ ...env, signatures })))], now });
+  };
+  const toSsh = [newSigner(a, 'alice', SSH_ED25519), newSigner(b, 'bob', 'countersign')];
+  const raw = (k: KindSigner, m: Uint8Array): [KindSigner, Uint8Array] => [k, signMessage(m, k.seed)];
+  const sshOf = (k: KindSigner, m: Uint8Array): [KindSigner, Uint8Array] => [k, sshSign(k, m, SSH_ED25519, { namespace: SSHSIG_NAMESPACES.policy })];
+  rotation('rotation countersign -> ssh, both signatures kept', toSsh, (m) => [raw(a, m), sshOf(a, m), raw(b, m)]);
+  rotation('rotation countersign -> ssh, raw signature only', toSsh, (m) => [raw(a, m), raw(b, m)]);
+  rotation('rotation countersign -> ssh, ssh signature only', toSsh, (m) => [sshOf(a, m), raw(b, m)]);
+  rotation('rotation countersign -> ssh, ssh signature in the release namespace', toSsh, (m) => [
+    raw(a, m),
+    [a, sshSign(a, m, SSH_ED25519, { namespace: NS })],
+    raw(b, m),
+  ]);
   return out;
 }
 
+const messageOf = (env: { payloadType: string; payload: string }) => pae(env.payloadType, fromBase64(env.payload));
+
 function tsOutcome(c: Case): unknown {
+  if ('pin' in c) {
+    try {
+      const trusted = walkPolicyChain(
+        loadTrustedPolicy(fromBase64(c.pin)),
+        c.chain.map((x) => fromBase64(x)),
+        new Date(c.now),
+      );
+      return { ok: true, version: trusted.policy.version };
+    } catch (err) {
+      if (err instanceof CountersignError) return { ok: false, code: err.code, message: err.message };
+      throw err;
+    }
+  }
   if ('policy' in c) {
     try {
       policyFromPayload(fromBase64(c.policy));

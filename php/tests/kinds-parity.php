@@ -2,8 +2,8 @@
 
 // test/php-signer-kinds.test.ts: reads a JSON list of cases on stdin, answers with what this verifier makes of each,
 // for the mocha test to compare with lib/core: a quorum (met, each problem's code and message, signedWith) over a ring
-// of policy entries taken as given (so a ring that checkPolicy would refuse can be counted too), or a policy payload's
-// verdict (ok, or code and message).
+// of policy entries taken as given (so a ring that checkPolicy would refuse can be counted too), a policy payload's
+// verdict, or a rotation chain's (ok, or code and message).
 declare(strict_types=1);
 
 require __DIR__ . '/../autoload.php';
@@ -13,9 +13,22 @@ use Countersign\CountersignException;
 use Countersign\Envelope;
 use Countersign\Policy;
 use Countersign\Quorum;
+use Countersign\Rotation;
+use Countersign\Time;
 
 $out = [];
 foreach (json_decode((string) stream_get_contents(STDIN), true, 64, JSON_THROW_ON_ERROR) as $c) {
+    if (isset($c['pin'])) {
+        try {
+            $trusted = Rotation::walk(Policy::loadTrusted(base64_decode($c['pin'], true)), array_map(function ($x) {
+                return base64_decode($x, true);
+            }, $c['chain']), Time::parse($c['now']));
+            $out[] = ['ok' => true, 'version' => $trusted->version()];
+        } catch (CountersignException $e) {
+            $out[] = ['ok' => false, 'code' => $e->getErrorCode(), 'message' => $e->getMessage()];
+        }
+        continue;
+    }
     if (isset($c['policy'])) {
         try {
             Policy::fromPayload(base64_decode($c['policy'], true));
