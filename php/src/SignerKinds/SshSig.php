@@ -26,7 +26,7 @@ final class SshSig
 
     /**
      * An SSHSIG blob, checked for framing only (magic, version, lengths, types, no trailing bytes).
-     * @return array{version:int,type:string,publicKey:string,application:?string,namespace:string,reserved:string,hashAlg:string,signature:string,flags:?int,counter:?int}
+     * @return array{version:int|float,type:string,publicKey:string,application:?string,namespace:string,reserved:string,hashAlg:string,signature:string,flags:?int,counter:int|float|null,counterBytes:string}
      */
     public static function parse(string $blob): array
     {
@@ -37,7 +37,7 @@ final class SshSig
         $version = $r->u32();
         // Refused before the rest is read: another version may lay the fields out differently.
         if ($version !== 1) {
-            throw new SignatureException('SIGNATURE_VERSION', 'SSHSIG version ' . $version . '; only version 1 is read');
+            throw new SignatureException('SIGNATURE_VERSION', 'SSHSIG version ' . sprintf('%.0f', $version) . '; only version 1 is read');
         }
         $key = self::readKeyBlob($r->string(), 'the key in the SSH signature');
         $namespace = $r->string();
@@ -56,12 +56,14 @@ final class SshSig
         }
         $flags = null;
         $counter = null;
+        $counterBytes = '';
         if ($key['type'] === self::SK_SSH_ED25519) {
             $flags = $s->u8();
-            $counter = $s->u32();
+            $counterBytes = $s->raw(4);
+            $counter = (new WireReader($counterBytes, 'the counter'))->u32();
         }
         $s->end();
-        return $key + ['version' => $version, 'namespace' => $namespace, 'reserved' => $reserved, 'hashAlg' => $hashAlg, 'signature' => $signature, 'flags' => $flags, 'counter' => $counter];
+        return $key + ['version' => $version, 'namespace' => $namespace, 'reserved' => $reserved, 'hashAlg' => $hashAlg, 'signature' => $signature, 'flags' => $flags, 'counter' => $counter, 'counterBytes' => $counterBytes];
     }
 
     /** @return array{type:string,publicKey:string,application:?string} */
@@ -126,7 +128,7 @@ final class SshSig
                 throw new SignatureException('USER_NOT_VERIFIED', 'the policy requires user verification (PIN or biometric) and the flags 0x' . sprintf('%02x', $flags) . ' lack it');
             }
             // PROTOCOL.u2f: SHA256(application) | flags | u32 counter | SHA256(data), 69 bytes.
-            $signed = hash('sha256', (string) $sig['application'], true) . chr($flags) . pack('N', (int) $sig['counter']) . hash('sha256', $signed, true);
+            $signed = hash('sha256', (string) $sig['application'], true) . chr($flags) . $sig['counterBytes'] . hash('sha256', $signed, true);
         }
         if (!Ed25519::verifyStrict($sig['signature'], $signed, $sig['publicKey'])) {
             throw new SignatureException('BAD_SIGNATURE', 'the SSH signature does not verify over this document');

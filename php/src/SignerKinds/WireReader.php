@@ -37,14 +37,20 @@ final class WireReader
         return ord($this->raw(1));
     }
 
-    public function u32(): int
+    /** @return int|float a float only on 32-bit PHP, for values of 2^31 and more */
+    public function u32()
     {
-        return (int) unpack('N', $this->raw(4))[1];
+        $v = unpack('N', $this->raw(4))[1];
+        return $v < 0 ? $v + 4294967296 : $v;
     }
 
     public function string(): string
     {
-        return $this->raw($this->u32());
+        $n = $this->u32();
+        if (!is_int($n)) {
+            throw new SignatureException('SIGNATURE_MALFORMED', $this->what . ' is truncated');
+        }
+        return $this->raw($n);
     }
 
     public function end(): void
