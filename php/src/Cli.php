@@ -174,6 +174,7 @@ final class Cli
                 'document' => $verified->document,
                 'payloadSha256' => $verified->payloadSha256,
                 'signedBy' => array_map([Quorum::class, 'publicSigner'], $q['signedBy']),
+                'signedWith' => $q['signedWith'],
                 'threshold' => $q['threshold'],
                 'warnings' => $verified->warnings,
                 'notChecked' => $verified->kind === 'manifest' ? $verified->notChecked : [],
@@ -184,6 +185,14 @@ final class Cli
         $lines = ['OK: ' . self::describe($verified), 'Signed by ' . Quorum::describeSigners($q) . ': ' . implode(', ', array_map(function ($s) {
             return $s['name'];
         }, $q['signedBy']))];
+        // Signatures made with another tool than countersign: which, and what they said (a security key's counter).
+        foreach ($q['signedBy'] as $i => $s) {
+            $info = $q['signedWith'][$i];
+            if ($info['kind'] !== 'countersign') {
+                $extra = SignerKinds\SignerKind::describe($info);
+                $lines[] = '  ' . $s['name'] . ': ' . $info['kind'] . ($extra !== '' ? ', ' . $extra : '');
+            }
+        }
         foreach ($verified->warnings as $w) {
             $lines[] = '  note ' . $w['code'] . ': ' . $w['message'];
         }

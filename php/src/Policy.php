@@ -4,6 +4,8 @@ declare(strict_types=1);
 
 namespace Countersign;
 
+use Countersign\SignerKinds\SignerKind;
+
 /**
  * A checked trust policy (lib/core/policy.ts): the document, its threshold and its keys decoded. $trusted is set only
  * by loadTrusted() and Rotation, so a merely parsed policy is never taken for a trusted one.
@@ -14,7 +16,7 @@ final class Policy
     public $policy;
     /** @var int */
     public $threshold;
-    /** @var list<array{signer:array{id:string,publicKey:string,name:string},publicKey:string}> */
+    /** @var list<array{signer:array<string,mixed>,publicKey:string}> signer: the entry (id, publicKey, name; format 2: kind and its members) */
     public $keys = [];
     /** @var bool */
     public $trusted = false;
@@ -37,11 +39,17 @@ final class Policy
         $seenKeys = [];
         $seenNames = [];
         $out = new self();
+        // Signer kinds are format 2 members: a format 1 policy with them would read differently in a verifier before 0.3.0.
+        if (($policy['format'] ?? 1) < 2 && count(array_filter($policy['signers'], function ($s) {
+            return isset($s['kind']);
+        })) > 0) {
+            throw new FormatException('SCHEMA_INVALID', 'signer kinds need policy format 2');
+        }
         foreach ($policy['signers'] as $signer) {
             $publicKey = Bytes::fromBase64($signer['publicKey'], 'public key of ' . $signer['name']);
             $hex = bin2hex($publicKey);
             if (isset($seenKeys[$hex])) {
-                throw new PolicyException('DUPLICATE_KEY', 'the key of ' . $signer['name'] . ' is already listed for ' . $seenKeys[$hex], ['id' => $signer['id']]);
+                throw new PolicyException('DUPLICATE_KEY', 'the key of ' . $signer['name'] . ' (' . SignerKind::of($signer) . ') is already listed for ' . $seenKeys[$hex], ['id' => $signer['id']]);
             }
             $seenKeys[$hex] = $signer['name'];
             $nameKey = 'k' . self::nameKey($signer['name']);
@@ -95,6 +103,8 @@ final class Policy
     /** The policy a site pins: well-formed and signed by a quorum of its own keys (else POLICY_UNSIGNED). */
     public static function loadTrusted(string $envelopeBytes, string $what = 'trusted policy'): self
     {
+        // Trust rests on the self-signature: without Ed25519 stop here, before any other verdict on the pin.
+        Ed25519::requireBackend();
         $opened = Envelope::open($envelopeBytes, $what);
         $opened->expectKind('policy', $what);
         $checked = self::fromPayload($opened->payloadBytes, $what);

@@ -4,12 +4,14 @@ declare(strict_types=1);
 
 namespace Countersign;
 
+use Countersign\SignerKinds\SignerKind;
+
 /** Counting a quorum over distinct authorised public-key bytes (lib/core/quorum.ts countQuorum). */
 final class Quorum
 {
     /**
      * @param list<array{keyid:string,sig:string}> $signatures
-     * @return array{threshold:int,signedBy:list<array<string,string>>,couldSign:list<array<string,string>>,signatures:list<array<string,string>>,problems:list<array<string,mixed>>,met:bool}
+     * @return array{threshold:int,signedBy:list<array<string,string>>,couldSign:list<array<string,string>>,signatures:list<array<string,string>>,signedWith:list<array<string,mixed>>,problems:list<array<string,mixed>>,met:bool}
      */
     public static function count(Envelope $doc, array $signatures, Policy $ring): array
     {
@@ -37,26 +39,35 @@ final class Quorum
             } catch (FormatException $e) {
                 $sig = null;
             }
-            if ($sig === null || !Ed25519::verifyStrict($sig, $message, $key['publicKey'])) {
-                $problems[] = ['code' => 'BAD_SIGNATURE', 'message' => 'signature claiming to be from ' . $key['signer']['name'] . ' does not verify over this document', 'details' => ['keyid' => $s['keyid']]];
+            try {
+                if ($sig === null || !isset(SignerKind::SSHSIG_NAMESPACES[$doc->kind])) {
+                    throw new SignatureException('BAD_SIGNATURE', 'not base64, or over an unknown document type');
+                }
+                // Read as the trusted entry's kind, never as the signature claims (src/SignerKinds/SignerKind.php).
+                $info = SignerKind::verify($key['signer'], $key['publicKey'], $sig, $doc->kind, $message);
+            } catch (SignatureException $e) {
+                $why = $e->getErrorCode() === 'BAD_SIGNATURE' ? 'does not verify over this document' : 'is refused: ' . $e->getMessage();
+                $problems[] = ['code' => $e->getErrorCode(), 'message' => 'signature claiming to be from ' . $key['signer']['name'] . ' ' . $why, 'details' => ['keyid' => $s['keyid']]];
                 continue;
             }
-            $counted[$keyHex] = ['keyid' => $key['signer']['id'], 'sig' => $s['sig']];
+            $counted[$keyHex] = ['sig' => ['keyid' => $key['signer']['id'], 'sig' => $s['sig']], 'info' => $info];
         }
         $signedBy = [];
         $couldSign = [];
         $kept = [];
+        $signedWith = [];
         foreach ($ring->keys as $k) {
             $keyHex = bin2hex($k['publicKey']);
             if (isset($counted[$keyHex])) {
-                $kept[] = $counted[$keyHex];
-                unset($counted[$keyHex]);
+                $kept[] = $counted[$keyHex]['sig'];
+                $signedWith[] = $counted[$keyHex]['info'];
+                unset($counted[$keyHex]); // a key listed twice (even as two kinds) still counts once
                 $signedBy[] = $k['signer'];
             } else {
                 $couldSign[] = $k['signer'];
             }
         }
-        return ['threshold' => $ring->threshold, 'signedBy' => $signedBy, 'couldSign' => $couldSign, 'signatures' => $kept, 'problems' => $problems, 'met' => count($signedBy) >= $ring->threshold];
+        return ['threshold' => $ring->threshold, 'signedBy' => $signedBy, 'couldSign' => $couldSign, 'signatures' => $kept, 'signedWith' => $signedWith, 'problems' => $problems, 'met' => count($signedBy) >= $ring->threshold];
     }
 
     /** @param array<string,mixed> $q */

@@ -41,5 +41,8 @@ final class ConformanceTest extends TestCase
         if (array_key_exists('result', $c)) {
             $this->assertSame($c['result'], $got['result'], $c['id'] . ' result');
         }
+        if (array_key_exists('problems', $c)) {
+            $this->assertSame($c['problems'], $got['problems'] ?? $got['result']['problems'] ?? null, $c['id'] . ' problems');
+        }
     }
 }

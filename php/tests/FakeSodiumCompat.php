@@ -14,4 +14,10 @@ final class ParagonIE_Sodium_Compat
         }
         return (self::$verify)($sig, $msg, $pk);
     }
+
+    /** BLAKE2b (minisign's prehash), as sodium_compat has it. */
+    public static function crypto_generichash(string $msg, string $key = '', int $length = 32): string
+    {
+        return sodium_crypto_generichash($msg, $key, $length);
+    }
 }

@@ -35,7 +35,7 @@ final class VectorRunner
             $result = self::run($c, $dir);
             return ['expect' => 'ok', 'result' => $result];
         } catch (VerificationException $e) {
-            return ['expect' => $e->getCodes()];
+            return ['expect' => $e->getCodes(), 'problems' => self::quorumProblems($e)];
         } catch (CountersignException $e) {
             return ['expect' => [$e->getErrorCode()]];
         }
@@ -59,15 +59,13 @@ final class VectorRunner
                 if (is_string($c['bundle'] ?? null)) {
                     $bundle = BundleFile::open($dir . '/' . $c['bundle']);
                     try {
-                        Verifier::verifyBundle($bundle->envelopeBytes, $bundle->archive, $opts);
+                        return self::problemsOf(Verifier::verifyBundle($bundle->envelopeBytes, $bundle->archive, $opts));
                     } finally {
                         $bundle->close();
                     }
-                } else {
-                    $archive = is_string($c['archive'] ?? null) ? new StringArchive($file($c['archive'])) : null;
-                    Verifier::verifyBundle($file($c['envelope']), $archive, $opts);
                 }
-                return null;
+                $archive = is_string($c['archive'] ?? null) ? new StringArchive($file($c['archive'])) : null;
+                return self::problemsOf(Verifier::verifyBundle($file($c['envelope']), $archive, $opts));
             case 'verifyWithStore':
                 $store = TrustStore::open($dir . '/' . $c['store']);
                 $bundle = BundleFile::open($dir . '/' . $c['bundle']);
@@ -115,6 +113,31 @@ final class VectorRunner
                 return Ed25519::isStrongPublicKey((string) hex2bin($c['publicKey']));
         }
         throw new \LogicException('unknown op ' . $c['op']);
+    }
+
+    /** The codes of the signatures a failed quorum reported and did not count (spec/vectors/README.md `problems`). @return list<string>|null */
+    private static function quorumProblems(VerificationException $e): ?array
+    {
+        foreach ($e->getReasons() as $r) {
+            if ($r['code'] === 'QUORUM_NOT_MET') {
+                return self::codes($r['details']['problems'] ?? []);
+            }
+        }
+        return null;
+    }
+
+    /** A verified bundle's outcome: the codes of its warnings. @return array{problems:list<string>} */
+    private static function problemsOf(\Countersign\Verified $v): array
+    {
+        return ['problems' => self::codes($v->warnings)];
+    }
+
+    /** @param list<array<string,mixed>> $reasons @return list<string> */
+    private static function codes(array $reasons): array
+    {
+        return array_map(function (array $r): string {
+            return $r['code'];
+        }, $reasons);
     }
 
     /** Buffer#toString('utf8'): invalid sequences become U+FFFD (the runner decodes before parseStrictJson). */
