@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { runs } from './support/soak.js';
 import { ArchiveError } from '../lib/core/errors.js';
 import {
   PathSet,
@@ -209,7 +210,7 @@ describe('paths: the fast paths agree with the full rules', () => {
   it('checkPath gives the verdict and message of the full check on every path', () => {
     fc.assert(
       fc.property(path, (p) => verdict(checkPath, p) === verdict(checkPathFully, p)),
-      { numRuns: 5000 },
+      runs(5000),
     );
     expect(verdict(checkPath, 'a'.repeat(101))).to.equal(verdict(checkPathFully, 'a'.repeat(101)));
   });
@@ -219,7 +220,7 @@ describe('paths: the fast paths agree with the full rules', () => {
       fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 40 }), (p) => {
         expect(caseFoldKey(p)).to.equal(p.normalize('NFC').toUpperCase().toLowerCase().normalize('NFC'));
       }),
-      { numRuns: 2000 },
+      runs(2000),
     );
   });
 
@@ -236,7 +237,7 @@ describe('paths: the fast paths agree with the full rules', () => {
           expect(sortByPathBytes(items)).to.deep.equal(expected);
         },
       ),
-      { numRuns: 2000 },
+      runs(2000),
     );
   });
 });
