@@ -109,6 +109,7 @@ const sim = fork(
   [JSON.stringify({ sites: N, ports: PORTS, seed, policy: POLICY, spoolDir: join(WORK, 'spool'), verifyCache: VERIFY_CACHE })],
   {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: profileArgs('sites'),
   },
 );
 const simExited = new Promise((resolve) => sim.once('exit', resolve));
@@ -185,7 +186,9 @@ function hub(mode, concurrency, extra = {}) {
   const dir = join(WORK, `hub-${mode}-${concurrency}`);
   const cfg = { mode, concurrency, sites: N, ports: ready.ports, dir, template: TEMPLATE, bundle: BUNDLE, policy: POLICY, ...extra };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bench/push-hub.mjs'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...profileArgs(`hub-${mode}-c${concurrency}`), join(ROOT, 'bench/push-hub.mjs'), JSON.stringify(cfg)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.once('error', reject);
@@ -250,6 +253,7 @@ if (PLAIN_VERIFY) plainVerify = await run('plain-verify', best.result.concurrenc
 // Unloaded: the first PROBE sites, one conversation at a time (what a site waits when the hub is idle).
 const probeRun = await run('hawk', 1, {}, PROBE);
 const simEnd = await ask({ cmd: 'stats' }, 'stats');
+const verifyCost = await ask({ cmd: 'verify-cost', file: BUNDLE, times: 20 }, 'verify-cost');
 finished = true;
 sim.send({ cmd: 'exit' });
 await simExited;
@@ -315,6 +319,7 @@ const results = {
     fullVerifications: simEnd.verify?.real ?? null,
     msPerFullVerification: simEnd.verify?.real ? r3(simEnd.verify.realMs / simEnd.verify.real) : null,
     cachedVerifications: simEnd.verify?.cached ?? null,
+    msPerSequentialVerification: r3(verifyCost.msPerVerify),
   },
   // Other work on the machine skews every number here; the 1-minute load average says how much there was.
   loadAverage: { before: loadBefore, after: loadavg().map((x) => Math.round(x * 100) / 100) },
@@ -324,6 +329,12 @@ writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
 note(`section 6 took ${(results.elapsedMs / 1000).toFixed(1)} s; wrote ${OUT}`);
 if (!best.entry.complete) {
   console.error('WARNING: the chosen countersign run did not reach every site (see runs[] in the JSON)');
+}
+
+/** BENCH_PUSH_PROFILE=DIR: CPU profiles of the hub (one per run) and of the simulator in DIR (summarise with bench/cpuprof-summary.mjs). */
+function profileArgs(name) {
+  const dir = process.env.BENCH_PUSH_PROFILE;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
 }
 
 function mib(kib) {

@@ -18,6 +18,7 @@
 //   {cmd:'stats'}                  → CPU time, event-loop utilization, RSS, counters
 //   {cmd:'check', mode, below?}    → how many sites did NOT verify (receive, for plain) exactly once since
 //                                   the last check of that mode (with `below`: only sites numbered below it)
+//   {cmd:'verify-cost', file, times} → ms per full verifyBundle of `file`, run `times` times in a row
 //   {cmd:'exit'}
 //
 //   node bench/push-sites.mjs (forked; configuration in argv[2] as JSON)
@@ -230,6 +231,11 @@ process.on('message', async (msg) => {
     for (let i = 0; i < N; i++) if (c[i] - before[i] !== (msg.below === undefined || i < msg.below ? 1 : 0)) off += 1;
     before.set(c);
     process.send({ type: 'check', off });
+  } else if (msg.cmd === 'verify-cost') {
+    // What one site pays: the bundle verified in full, one after another (a site verifies once per received bundle).
+    const t0 = performance.now();
+    for (let k = 0; k < msg.times; k++) await verifyReally(msg.file);
+    process.send({ type: 'verify-cost', msPerVerify: (performance.now() - t0) / msg.times });
   } else if (msg.cmd === 'exit') {
     for (const s of servers) await s.close();
     process.exit(0);

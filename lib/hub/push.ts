@@ -5,12 +5,14 @@
 // leaves its leases to expire and be taken again; a resumed runner never re-creates the campaign, and a
 // site that already finished a campaign answers "done" again without receiving anything twice.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Agent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import { utf8 } from '../core/bytes.js';
 import { CountersignError, DistributionError, UsageError } from '../core/errors.js';
 import { hawkCall, type Peer } from '../distribution/hawk-client.js';
+import { payloadHash } from '../distribution/hawk.js';
 import { BUNDLE_TYPE, JSON_TYPE, parseMessage, type IndexMessage, type PackageResult, type SiteReply } from '../distribution/messages.js';
 import { meetsRisk, type RiskLevel } from '../core/risk.js';
 import type { CampaignRecord, DeliveryOutcome, OfferRecord, Registry, SiteRecord } from './registry.js';
@@ -77,6 +79,8 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
   }
   const index: IndexMessage = { type: 'index', campaign: campaign.id, offers: [...offers.values()].map(indexEntry) };
   const indexBytes = utf8(JSON.stringify(index));
+  // Computed once for every site of the campaign: the index's payload hash, and the bytes of small bundles.
+  const shared = { indexHawkHash: payloadHash(JSON_TYPE, indexBytes), bundleBytes: await smallBundles(offers, opts.bundlesDir) };
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const leaseMs = opts.leaseMs ?? 300_000;
   const durations: number[] = [];
@@ -95,7 +99,7 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
     let outcome: DeliveryOutcome;
     try {
       if (!site?.endpoint) throw new DistributionError('NOT_REGISTERED', `site ${siteId} has no endpoint`);
-      const results = await converse(site, campaign.id, indexBytes, offers, opts);
+      const results = await converse(site, campaign.id, indexBytes, offers, { ...opts, ...shared });
       durations.push(Date.now() - t0);
       outcome = { state: 'done', result: { results, ms: Date.now() - t0 } };
     } catch (err) {
@@ -183,6 +187,20 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
   return summarize(opts.registry, campaign, resumed, Date.now() - started, finishedHere, durations);
 }
 
+/** Bundles up to this size are read once per campaign and sent from memory; larger ones are streamed from their file to each site. */
+const IN_MEMORY_BUNDLE_BYTES = 8 * 1024 * 1024;
+
+/** The small published bundles of a campaign, read once; one whose bytes no longer match its offer is left to be sent from its file (and refused by the site). */
+async function smallBundles(offers: ReadonlyMap<string, OfferRecord>, bundlesDir: string): Promise<Map<string, Uint8Array>> {
+  const bytes = new Map<string, Uint8Array>();
+  for (const offer of offers.values()) {
+    if (offer.size > IN_MEMORY_BUNDLE_BYTES) continue;
+    const data = await readFile(bundlePath(bundlesDir, offer)).catch(() => null);
+    if (data && data.length === offer.size && payloadHash(BUNDLE_TYPE, data) === offer.hawkHash) bytes.set(offer.name, data);
+  }
+  return bytes;
+}
+
 /**
  * Outcomes of finished deliveries, written to the registry together: at most FLUSH_MS after the first
  * one waiting, or once MAX_BATCH wait. Delaying the record is safe: until it is written the delivery is
@@ -261,7 +279,12 @@ export async function converse(
   campaign: string,
   indexBytes: Uint8Array,
   offers: ReadonlyMap<string, OfferRecord>,
-  opts: Pick<PushOptions, 'allowPrivate' | 'agent' | 'httpsAgent' | 'timeoutMs' | 'bundlesDir'>,
+  opts: Pick<PushOptions, 'allowPrivate' | 'agent' | 'httpsAgent' | 'timeoutMs' | 'bundlesDir'> & {
+    /** payloadHash of indexBytes, when computed beforehand. */
+    indexHawkHash?: string;
+    /** Bundles already read, by offer name (smallBundles); the others are streamed from bundlesDir. */
+    bundleBytes?: ReadonlyMap<string, Uint8Array>;
+  },
 ): Promise<PackageResult[]> {
   const peer: Peer = {
     base: withSlash(new URL(site.endpoint!)),
@@ -272,7 +295,7 @@ export async function converse(
   };
   const answer = async (path: string, body: Parameters<typeof hawkCall>[3]) =>
     parseMessage<SiteReply>('site-reply', (await hawkCall(peer, 'POST', path, body, { maxResponseBytes: 4 * 1024 * 1024 })).body, `${site.id}'s answer`);
-  let reply = await answer('index', { contentType: JSON_TYPE, bytes: indexBytes });
+  let reply = await answer('index', { contentType: JSON_TYPE, bytes: indexBytes, hawkHash: opts.indexHawkHash });
   const sent = new Set<string>();
   while (reply.type === 'want') {
     const offer = offers.get(reply.name);
@@ -280,10 +303,13 @@ export async function converse(
       throw new DistributionError('PROTOCOL', `site asked for ${JSON.stringify(reply.name)}, which this campaign does not offer or already sent`);
     sent.add(offer.name);
     const query = new URLSearchParams({ campaign, name: offer.name });
-    reply = await answer(`package?${query}`, {
-      contentType: BUNDLE_TYPE,
-      file: { path: bundlePath(opts.bundlesDir, offer), size: offer.size, hawkHash: offer.hawkHash },
-    });
+    const bytes = opts.bundleBytes?.get(offer.name);
+    reply = await answer(
+      `package?${query}`,
+      bytes
+        ? { contentType: BUNDLE_TYPE, bytes, hawkHash: offer.hawkHash }
+        : { contentType: BUNDLE_TYPE, file: { path: bundlePath(opts.bundlesDir, offer), size: offer.size, hawkHash: offer.hawkHash } },
+    );
   }
   if (reply.type !== 'done') throw new DistributionError('PROTOCOL', 'site answered hello inside a conversation');
   return reply.results;
