@@ -16,7 +16,8 @@
 //      BENCH_PUSH_PLAIN_VERIFY_SITES (3000) sites: its rate is steady (skip: BENCH_PUSH_PLAIN_VERIFY=0).
 //   4. an unloaded probe: countersign to the first 200 sites at concurrency 1 (conversation time without queueing).
 // Knobs: BENCH_PUSH_SITES (10000), BENCH_PUSH_CONCURRENCY (64,256), BENCH_PUSH_PORTS (1),
-// BENCH_PUSH_PLAIN_VERIFY (1), BENCH_PUSH_PLAIN_VERIFY_SITES (3000).
+// BENCH_PUSH_PLAIN_VERIFY (1), BENCH_PUSH_PLAIN_VERIFY_SITES (3000), BENCH_PUSH_VERIFY_CACHE (1: the simulator verifies
+// each distinct bundle once and only hashes repeats, for both countersign and plain+verify; 0: every site verifies in full).
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -101,9 +102,16 @@ note(`release: drupal core 10.2.4 (Highly Critical, 3 of 5 signatures), bundle $
 // --- The site simulator ----------------------------------------------------------------------
 const seed = randomBytes(16).toString('hex');
 let finished = false;
-const sim = fork(join(ROOT, 'bench/push-sites.mjs'), [JSON.stringify({ sites: N, ports: PORTS, seed, policy: POLICY, spoolDir: join(WORK, 'spool') })], {
-  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-});
+// BENCH_PUSH_VERIFY_CACHE=0: the simulator verifies every bundle in full, as 10,000 real sites would each once (on 10,000 machines).
+const VERIFY_CACHE = process.env.BENCH_PUSH_VERIFY_CACHE !== '0';
+const sim = fork(
+  join(ROOT, 'bench/push-sites.mjs'),
+  [JSON.stringify({ sites: N, ports: PORTS, seed, policy: POLICY, spoolDir: join(WORK, 'spool'), verifyCache: VERIFY_CACHE })],
+  {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: profileArgs('sites'),
+  },
+);
 const simExited = new Promise((resolve) => sim.once('exit', resolve));
 sim.once('exit', (code, signal) => {
   if (!finished) {
@@ -178,7 +186,9 @@ function hub(mode, concurrency, extra = {}) {
   const dir = join(WORK, `hub-${mode}-${concurrency}`);
   const cfg = { mode, concurrency, sites: N, ports: ready.ports, dir, template: TEMPLATE, bundle: BUNDLE, policy: POLICY, ...extra };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bench/push-hub.mjs'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...profileArgs(`hub-${mode}-c${concurrency}`), join(ROOT, 'bench/push-hub.mjs'), JSON.stringify(cfg)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.once('error', reject);
@@ -243,6 +253,7 @@ if (PLAIN_VERIFY) plainVerify = await run('plain-verify', best.result.concurrenc
 // Unloaded: the first PROBE sites, one conversation at a time (what a site waits when the hub is idle).
 const probeRun = await run('hawk', 1, {}, PROBE);
 const simEnd = await ask({ cmd: 'stats' }, 'stats');
+const verifyCost = await ask({ cmd: 'verify-cost', file: BUNDLE, times: 20 }, 'verify-cost');
 finished = true;
 sim.send({ cmd: 'exit' });
 await simExited;
@@ -302,6 +313,14 @@ const results = {
     ratioCountersignOverPlainVerify: plainVerify ? r3(plainVerify.result.sitesPerSecond / b.sitesPerSecond) : null,
     ratioPlainVerifyOverPlain: plainVerify && plainAtBest ? r3(plainAtBest.result.sitesPerSecond / plainVerify.result.sitesPerSecond) : null,
   },
+  // What one site pays to verify the bundle (the simulator verifies each distinct bundle once and only hashes repeats unless BENCH_PUSH_VERIFY_CACHE=0).
+  siteVerify: {
+    cache: VERIFY_CACHE,
+    fullVerifications: simEnd.verify?.real ?? null,
+    msPerFullVerification: simEnd.verify?.real ? r3(simEnd.verify.realMs / simEnd.verify.real) : null,
+    cachedVerifications: simEnd.verify?.cached ?? null,
+    msPerSequentialVerification: r3(verifyCost.msPerVerify),
+  },
   // Other work on the machine skews every number here; the 1-minute load average says how much there was.
   loadAverage: { before: loadBefore, after: loadavg().map((x) => Math.round(x * 100) / 100) },
   elapsedMs: Math.round(performance.now() - started),
@@ -310,6 +329,12 @@ writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
 note(`section 6 took ${(results.elapsedMs / 1000).toFixed(1)} s; wrote ${OUT}`);
 if (!best.entry.complete) {
   console.error('WARNING: the chosen countersign run did not reach every site (see runs[] in the JSON)');
+}
+
+/** BENCH_PUSH_PROFILE=DIR: CPU profiles of the hub (one per run) and of the simulator in DIR (summarise with bench/cpuprof-summary.mjs). */
+function profileArgs(name) {
+  const dir = process.env.BENCH_PUSH_PROFILE;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
 }
 
 function mib(kib) {

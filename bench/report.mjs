@@ -224,5 +224,12 @@ function pushSection(p) {
     `  ratio countersign / plain HTTP + verify   = ${ratio(s.ratioCountersignOverPlainVerify, 'Hawk + protocol + registry alone')}`,
     `  ratio plain + verify / plain HTTP         = ${ratio(s.ratioPlainVerifyOverPlain, 'site verification + spool fsync alone')}`,
   );
+  if (p.siteVerify) {
+    lines.push(
+      p.siteVerify.cache
+        ? `  simulator verified each distinct bundle in full once (${p.siteVerify.fullVerifications}x, ${num(p.siteVerify.msPerFullVerification)} ms each, concurrently) and only hashed the other ${p.siteVerify.cachedVerifications}; a real site pays the full verification: ${num(p.siteVerify.msPerSequentialVerification)} ms here, one at a time (BENCH_PUSH_VERIFY_CACHE=0 to simulate that)`
+        : `  every simulated site verified in full: ${p.siteVerify.fullVerifications}x, ${num(p.siteVerify.msPerFullVerification)} ms each`,
+    );
+  }
   return lines;
 }

@@ -10,7 +10,9 @@
 # (force the plain-loop fallback), BENCH_KEEP_WORK=1 (keep bench/out/work for inspection).
 # Section 6 (push to simulated sites, bench/push-sim.mjs): BENCH_SKIP_PUSH=1, BENCH_PUSH_SITES (10000),
 # BENCH_PUSH_CONCURRENCY (64,256), BENCH_PUSH_PORTS (1), BENCH_PUSH_PLAIN_VERIFY=0,
-# BENCH_PUSH_PLAIN_VERIFY_SITES (3000). Section 7 (start-up) times whole processes against node -e 0. Section 6 alone:
+# BENCH_PUSH_PLAIN_VERIFY_SITES (3000), BENCH_PUSH_VERIFY_CACHE (1: the simulator verifies each distinct bundle once;
+# 0: every simulated site verifies in full), BENCH_PUSH_PROFILE=DIR (CPU profiles of hub and simulator).
+# Section 7 (start-up) times whole processes against node -e 0. Section 6 alone:
 #   npm run build && node bench/push-sim.mjs && node bench/report.mjs bench/out
 set -euo pipefail
 

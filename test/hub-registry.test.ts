@@ -292,6 +292,34 @@ function registryBehaviour(backend: Backend): void {
       expect(await registry.deliveryResults('c1')).to.deep.equal([{ siteId: claim!.siteId, state: 'done', attempts: 2, result: 'ok' }]);
     });
 
+    it('finishes several deliveries in one call: done, failed and retry, and false for one it does not hold', async () => {
+      await addSites(registry, 4);
+      await registry.createCampaign({ id: 'c1', created: T0, offers: ['o'], minRisk: null });
+      const claims = await registry.claimDeliveries('c1', 'runner-a', 3, T0, 60_000);
+      expect(claims).to.have.length(3);
+      const unclaimed = ['site-00000', 'site-00001', 'site-00002', 'site-00003'].find((id) => !claims.some((c) => c.siteId === id))!;
+      const held = await registry.finishDeliveries(
+        'c1',
+        'runner-a',
+        [
+          { siteId: claims[0]!.siteId, outcome: { state: 'done', result: { ok: 1 } } },
+          { siteId: claims[1]!.siteId, outcome: { state: 'failed', result: 'LOCAL_CHANGES' } },
+          { siteId: unclaimed, outcome: { state: 'done', result: 'not claimed' } },
+          { siteId: claims[2]!.siteId, outcome: { state: 'retry', nextAttemptAt: at(30_000), result: null } },
+        ],
+        at(1000),
+      );
+      expect(held).to.deep.equal([true, true, false, true]);
+      expect(await registry.finishDeliveries('c1', 'runner-a', [], at(1000))).to.deep.equal([]);
+      const state = new Map((await registry.deliveryResults('c1')).map((r) => [r.siteId, r]));
+      expect(state.get(claims[0]!.siteId)).to.deep.include({ state: 'done', result: { ok: 1 } });
+      expect(state.get(claims[1]!.siteId)).to.deep.include({ state: 'failed', result: 'LOCAL_CHANGES' });
+      expect(state.get(claims[2]!.siteId)).to.deep.include({ state: 'pending', result: null });
+      expect(state.get(unclaimed)).to.deep.include({ state: 'pending', attempts: 0 });
+      // The retried one is due only at its next attempt time; the unclaimed one is due now.
+      expect(await registry.claimDeliveries('c1', 'runner-a', 5, at(29_999), 60_000)).to.deep.equal([{ siteId: unclaimed, attempts: 1 }]);
+    });
+
     it('refuses to finish a delivery nobody holds', async () => {
       await addSites(registry, 1);
       await registry.createCampaign({ id: 'c1', created: T0, offers: ['o'], minRisk: null });

@@ -1,6 +1,18 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
+import { runs } from './support/soak.js';
 import { ArchiveError } from '../lib/core/errors.js';
-import { PathSet, caseFoldKey, checkPath, checkPathSet, comparePathBytes, normaliseMode, sortByPathBytes, ustarSplit } from '../lib/core/paths.js';
+import {
+  PathSet,
+  caseFoldKey,
+  checkPath,
+  checkPathFully,
+  checkPathSet,
+  comparePathBytes,
+  normaliseMode,
+  sortByPathBytes,
+  ustarSplit,
+} from '../lib/core/paths.js';
 
 function expectUnsafe(fn: () => void, rule?: RegExp): ArchiveError {
   try {
@@ -152,5 +164,80 @@ describe('paths: normaliseMode and byte order', () => {
     expect('\u{1F600}' < '\uff21').to.equal(true);
     expect(comparePathBytes('\u{1F600}', '\uff21')).to.equal(1);
     expect(items[0]!.path).to.equal('b'); // not mutated
+  });
+});
+
+describe('paths: the fast paths agree with the full rules', () => {
+  const verdict = (check: (p: string) => void, path: string): string => {
+    try {
+      check(path);
+      return 'ok';
+    } catch (err) {
+      return (err as ArchiveError).message;
+    }
+  };
+  // Paths near the rules' edges: dots, spaces, separators, device names, backslash, colon, controls and non-ASCII.
+  const piece = fc.constantFrom(
+    'a',
+    'Z',
+    '0',
+    '.',
+    '..',
+    ' ',
+    '/',
+    '//',
+    '\\',
+    ':',
+    'con',
+    'NUL',
+    'lpt1',
+    'com9',
+    'aux.',
+    '\u0000',
+    '\u001f',
+    '\u007f',
+    '~',
+    'é',
+    'ſ',
+    '\u200b',
+  );
+  const path = fc.oneof(
+    fc.array(piece, { maxLength: 12 }).map((p) => p.join('')),
+    fc.string({ maxLength: 120 }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+  );
+
+  it('checkPath gives the verdict and message of the full check on every path', () => {
+    fc.assert(
+      fc.property(path, (p) => verdict(checkPath, p) === verdict(checkPathFully, p)),
+      runs(5000),
+    );
+    expect(verdict(checkPath, 'a'.repeat(101))).to.equal(verdict(checkPathFully, 'a'.repeat(101)));
+  });
+
+  it('caseFoldKey of ASCII is the full fold', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 40 }), (p) => {
+        expect(caseFoldKey(p)).to.equal(p.normalize('NFC').toUpperCase().toLowerCase().normalize('NFC'));
+      }),
+      runs(2000),
+    );
+  });
+
+  it('sortByPathBytes orders by UTF-8 bytes with and without astral characters', () => {
+    const unit = fc.constantFrom('a', 'B', '/', '-', '\uff21', '\u{1F600}', '\u00e9', '\ud7ff', '\ue000');
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.array(unit, { maxLength: 5 }).map((u) => ({ path: u.join('') })),
+          { maxLength: 30 },
+        ),
+        (items) => {
+          const expected = [...items].sort((x, y) => Buffer.compare(Buffer.from(x.path, 'utf8'), Buffer.from(y.path, 'utf8')));
+          expect(sortByPathBytes(items)).to.deep.equal(expected);
+        },
+      ),
+      runs(2000),
+    );
   });
 });

@@ -6,6 +6,7 @@
 // shrunk counterexample; replay it with fc.assert(..., { seed, path }).
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { runs } from './support/soak.js';
 import crypto, { type KeyObject } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -388,7 +389,7 @@ describe('properties (fast-check)', () => {
           const verdict = await siteVerdict(file, sizes);
           expect(verdict, 'the valid bundle must verify').to.have.property('verified');
         }),
-        { numRuns: 200 },
+        runs(200),
       );
     });
 
@@ -398,7 +399,7 @@ describe('properties (fast-check)', () => {
         fc.asyncProperty(fc.array(editArb(REGIONS), { minLength: 1, maxLength: 8 }), chunkSizesArb, (edits, sizes) =>
           mutationOracle(applyEdits(file, edits), sizes, 'overwrite'),
         ),
-        { numRuns: 1500 },
+        runs(1500),
       );
     });
 
@@ -410,7 +411,7 @@ describe('properties (fast-check)', () => {
           tally('truncate', 'verified' in verdict ? 'accepted' : verdictOf(verdict.error));
           expect(verdict, 'a truncated bundle must be rejected').to.have.property('error');
         }),
-        { numRuns: 400 },
+        runs(400),
       );
     });
 
@@ -418,7 +419,7 @@ describe('properties (fast-check)', () => {
       this.timeout(300_000);
       await fc.assert(
         fc.asyncProperty(insertArb(REGIONS, file.length), chunkSizesArb, (s, sizes) => mutationOracle(applySplice(file, s), sizes, 'insert')),
-        { numRuns: 600 },
+        runs(600),
       );
     });
 
@@ -426,7 +427,7 @@ describe('properties (fast-check)', () => {
       this.timeout(300_000);
       await fc.assert(
         fc.asyncProperty(duplicateArb(REGIONS), chunkSizesArb, (s, sizes) => mutationOracle(applySplice(file, s), sizes, 'duplicate')),
-        { numRuns: 600 },
+        runs(600),
       );
     });
 
@@ -434,7 +435,7 @@ describe('properties (fast-check)', () => {
       this.timeout(300_000);
       await fc.assert(
         fc.asyncProperty(deleteArb(REGIONS), chunkSizesArb, (s, sizes) => mutationOracle(applySplice(file, s), sizes, 'delete')),
-        { numRuns: 400 },
+        runs(400),
       );
     });
 
@@ -448,7 +449,7 @@ describe('properties (fast-check)', () => {
       );
       await fc.assert(
         fc.asyncProperty(mutated, chunkSizesArb, (envelope, sizes) => mutationOracle(rebundle(envelope, release.archive), sizes, 'envelope+header')),
-        { numRuns: 1500 },
+        runs(1500),
       );
     });
 
@@ -461,7 +462,7 @@ describe('properties (fast-check)', () => {
         fc.asyncProperty(fc.array(rewriteArb, { maxLength: 3 }), styleArb, async (rewrites, style) => {
           await mutationOracle(rebundle(utf8(rewriteEnvelope(text, rewrites, style, ctx)), release.archive), [4096], 'json-rewrite');
         }),
-        { numRuns: 1500 },
+        runs(1500),
       );
       // Not vacuous: both branches of the oracle were taken.
       expect(accepted - before.accepted, 'some respellings accepted').to.be.greaterThan(0);
@@ -514,7 +515,7 @@ describe('properties (fast-check)', () => {
               await disk.close();
             }
           }),
-          { numRuns: 200 },
+          runs(200),
         );
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -569,7 +570,7 @@ describe('properties (fast-check)', () => {
           );
           expect(v, 'random input accepted').to.equal(undefined);
         }),
-        { numRuns: 1000 },
+        runs(1000),
       );
     });
 
@@ -625,7 +626,7 @@ describe('properties (fast-check)', () => {
             'structured envelope',
           );
         }),
-        { numRuns: 1500 },
+        runs(1500),
       );
     });
 
@@ -639,7 +640,7 @@ describe('properties (fast-check)', () => {
           const v = await expectCodedVerdict(bundleInput(env, withArchive ? release.archive : undefined), 'signed manifest');
           if (v) expect(v.document.kind).to.equal('manifest');
         }),
-        { numRuns: 800 },
+        runs(800),
       );
     });
 
@@ -682,7 +683,7 @@ describe('properties (fast-check)', () => {
             }
           }
         }),
-        { numRuns: 800 },
+        runs(800),
       );
     });
 
@@ -718,7 +719,7 @@ describe('properties (fast-check)', () => {
           );
           expect(v !== undefined, 'accepted iff the archive is the signed one').to.equal(bytesEqual(bytes, release.archive));
         }),
-        { numRuns: 800 },
+        runs(800),
       );
     });
 
@@ -739,7 +740,7 @@ describe('properties (fast-check)', () => {
           }
           expect(ok, 'the reader accepts exactly the bytes the writer emitted').to.equal(bytesEqual(bytes, release.archive));
         }),
-        { numRuns: 800 },
+        runs(800),
       );
     });
 
@@ -779,7 +780,7 @@ describe('properties (fast-check)', () => {
             }
           }
         }),
-        { numRuns: 1500 },
+        runs(1500),
       );
     });
 
@@ -814,7 +815,7 @@ describe('properties (fast-check)', () => {
             assertRejection(err);
           }
         }),
-        { numRuns: 200 },
+        runs(200),
       );
     });
 
@@ -834,7 +835,7 @@ describe('properties (fast-check)', () => {
           }
           expect(ok, 'another spelling accepted').to.equal(bytesEqual(other, canonical));
         }),
-        { numRuns: 500 },
+        runs(500),
       );
     });
 
@@ -868,7 +869,7 @@ describe('properties (fast-check)', () => {
             expect(Number.isFinite(now.getTime()), 'an invalid reference time is a usage error').to.equal(true);
           }
         }),
-        { numRuns: 300 },
+        runs(300),
       );
     });
   });
@@ -929,7 +930,7 @@ describe('properties (fast-check)', () => {
             tally('countQuorum', q.met ? 'met' : 'not met');
           },
         ),
-        { numRuns: 3000 },
+        runs(3000),
       );
       expect(outcomes.met, 'quorum met in some cases').to.be.greaterThan(100);
       expect(outcomes.notMet, 'quorum not met in some cases').to.be.greaterThan(100);
@@ -960,7 +961,7 @@ describe('properties (fast-check)', () => {
           const sigs = signatureFor(specList, sigPool);
           checkQuorumAgainstReference(countQuorum(doc, sigs, forged), message, sigs, entries, threshold);
         }),
-        { numRuns: 1000 },
+        runs(1000),
       );
     });
 
@@ -1012,7 +1013,7 @@ describe('properties (fast-check)', () => {
             tally('quorum end to end', 'QUORUM_NOT_MET');
           }
         }),
-        { numRuns: 500 },
+        runs(500),
       );
       expect(outcomes.accepted).to.be.greaterThan(20);
       expect(outcomes.quorum).to.be.greaterThan(20);
@@ -1040,7 +1041,7 @@ describe('properties (fast-check): the version order', () => {
           expect(versionScheme(v)).to.equal(scheme);
         },
       ),
-      { numRuns: 500 },
+      runs(500),
     );
   });
 
@@ -1055,7 +1056,7 @@ describe('properties (fast-check): the version order', () => {
           expect(compareVersions(a, a)).to.equal(0);
         },
       ),
-      { numRuns: 2000 },
+      runs(2000),
     );
   });
 
@@ -1076,7 +1077,7 @@ describe('properties (fast-check): the version order', () => {
           if (compareVersions(x, y) === 0 && compareVersions(y, z) === 0) expect(compareVersions(x, z)).to.equal(0);
         },
       ),
-      { numRuns: 2000 },
+      runs(2000),
     );
     expect(chains).to.be.greaterThan(0);
   });
@@ -1087,7 +1088,7 @@ describe('properties (fast-check): the version order', () => {
         expect(mismatchCode(legacy, numeric)).to.equal('VERSION_SCHEME_MISMATCH');
         expect(mismatchCode(numeric, legacy)).to.equal('VERSION_SCHEME_MISMATCH');
       }),
-      { numRuns: 500 },
+      runs(500),
     );
   });
 });

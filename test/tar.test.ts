@@ -5,7 +5,7 @@ import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ArchiveError, type ArchiveCode } from '../lib/core/errors.js';
-import { sortByPathBytes, type FileMode } from '../lib/core/paths.js';
+import { checkPathSet, sortByPathBytes, type FileMode } from '../lib/core/paths.js';
 import { END, FIELD, GOOD_TAR, archive, content, header, hostileTarCases } from './conformance/tar-cases.js';
 import { BLOCK_SIZE, TarReader, TarWriter, writeTar, type TarEntry, type TarHeader, type TarSummary } from '../lib/core/tar.js';
 import { fdSink } from '../lib/node/fd-sink.js';
@@ -275,6 +275,14 @@ describe('tar: writer refuses what the reader would refuse', () => {
     expect(codeOf(() => w.add({ path: '/abs', mode: '0644', content: data() }))).to.equal('UNSAFE_PATH');
     expect(codeOf(() => w.add({ path: 'ok', mode: '0644', content: data() }))).to.equal('UNSAFE_PATH');
     expect(codeOf(() => w.finish())).to.equal('UNSAFE_PATH');
+  });
+  it('with acceptedPaths, only paths of that accepted set (which are not checked again)', () => {
+    const accepted = checkPathSet(['a', 'b/c']);
+    const w = new TarWriter(() => undefined, { mtime: MTIME, acceptedPaths: accepted });
+    w.add({ path: 'b/c', mode: '0644', content: data() });
+    expect(codeOf(() => w.add({ path: 'b/d', mode: '0644', content: data() }))).to.equal('ARCHIVE_MALFORMED');
+    const unsafe = new TarWriter(() => undefined, { mtime: MTIME, acceptedPaths: accepted });
+    expect(codeOf(() => unsafe.add({ path: '../x', mode: '0644', content: data() }))).to.equal('ARCHIVE_MALFORMED');
   });
   it('a bad mtime', () => {
     expect(() => toBytes([], -1)).to.throw(RangeError);

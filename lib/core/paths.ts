@@ -43,8 +43,21 @@ export function ustarSplit(bytes: Uint8Array): { prefix: Uint8Array; name: Uint8
   return null;
 }
 
+// A fast accept for the common case, printable ASCII without '\\' or ':': segments that are non-empty and do
+// not end with a dot or a space (so never '.' or '..'), at most 100 bytes (the ustar name field alone), and
+// no Windows device name. ASCII is NFC, well-formed and free of format characters, so a match passes every
+// rule of checkPath; anything else takes the full check, which also names the rule it breaks.
+const SAFE_ASCII_PATH = /^[^\x00-\x1f\x7f-\uffff\\:/]*[^\x00-\x1f\x7f-\uffff\\:/. ](?:\/[^\x00-\x1f\x7f-\uffff\\:/]*[^\x00-\x1f\x7f-\uffff\\:/. ])*$/;
+const RESERVED_ASCII_SEGMENT = /(?:^|\/)(?:con|prn|aux|nul|com[0-9]|lpt[0-9])(?:\.|\/|$)/i;
+
 /** Throws ArchiveError('UNSAFE_PATH') naming the path and the first rule it breaks. */
 export function checkPath(path: string): void {
+  if (typeof path === 'string' && path.length <= USTAR_NAME_MAX && SAFE_ASCII_PATH.test(path) && !RESERVED_ASCII_SEGMENT.test(path)) return;
+  checkPathFully(path);
+}
+
+/** checkPath without the fast accept (exported for the test that the two agree). */
+export function checkPathFully(path: string): void {
   if (typeof path !== 'string') unsafe(String(path), 'not a string');
   if (path.length === 0) unsafe(path, 'empty');
   if (path.includes('\0')) unsafe(path, 'contains NUL');
@@ -71,6 +84,8 @@ export function checkPath(path: string): void {
   }
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /**
  * The key under which two paths collide on a case-insensitive file system.
  * toLowerCase() alone misses pairs that only meet in upper case: 'ſ' (long s) and 's', 'ς' and
@@ -82,6 +97,8 @@ export function checkPath(path: string): void {
  * leave a string unnormalised ('İ' lower-cases to 'i' + U+0307).
  */
 export function caseFoldKey(path: string): string {
+  // ASCII: upper- then lower-casing is plain lower-casing, and NFC changes nothing.
+  if (ASCII.test(path)) return path.toLowerCase();
   return path.normalize('NFC').toUpperCase().toLowerCase().replace(/ς/g, 'σ').normalize('NFC');
 }
 
@@ -94,9 +111,15 @@ export function caseFoldKey(path: string): string {
 export class PathSet {
   private readonly files = new Map<string, string>();
   private readonly dirs = new Map<string, string>();
+  private readonly exact = new Set<string>();
 
   get size(): number {
     return this.files.size;
+  }
+
+  /** Whether this exact path was accepted. */
+  has(path: string): boolean {
+    return this.exact.has(path);
   }
 
   add(path: string): void {
@@ -119,13 +142,15 @@ export class PathSet {
     }
     for (const dir of ancestors) this.dirs.set(dir, path);
     this.files.set(key, path);
+    this.exact.add(path);
   }
 }
 
 /** Checks every path and the set as a whole; throws ArchiveError('UNSAFE_PATH') on the first problem. */
-export function checkPathSet(paths: Iterable<string>): void {
+export function checkPathSet(paths: Iterable<string>): PathSet {
   const set = new PathSet();
   for (const path of paths) set.add(path);
+  return set;
 }
 
 /** Any execute bit (user, group or other) makes a file 0755; everything else is 0644. Type, setuid, setgid and sticky bits are dropped. */
@@ -138,9 +163,14 @@ export function comparePathBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 /** A new array sorted by path in UTF-8 byte order, the order archives are written in. */
 export function sortByPathBytes<T extends { path: string }>(items: Iterable<T>): T[] {
-  const keyed = Array.from(items, (item) => ({ item, key: Buffer.from(item.path, 'utf8') }));
+  const list = Array.from(items);
+  // UTF-16 code unit order equals UTF-8 byte order unless a string holds a surrogate (an astral character).
+  if (!list.some((item) => SURROGATE.test(item.path))) return list.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  const keyed = list.map((item) => ({ item, key: Buffer.from(item.path, 'utf8') }));
   keyed.sort((x, y) => Buffer.compare(x.key, y.key));
   return keyed.map((k) => k.item);
 }

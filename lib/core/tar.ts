@@ -8,7 +8,7 @@
 // Numbers are zero-padded octal followed by a NUL, as GNU tar writes them; the checksum is six
 // octal digits, NUL, space. Given the same mode/owner options and `-b 1`, GNU tar
 // `--format=ustar` writes the same bytes (the tests check this).
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { ArchiveError } from './errors.js';
 import { PathSet, checkPath, ustarSplit, type FileMode } from './paths.js';
 
@@ -53,10 +53,13 @@ function malformed(message: string, details: Record<string, unknown> = {}): neve
   throw new ArchiveError('ARCHIVE_MALFORMED', message, details);
 }
 
+/** Zero-padded octal of `value` in width-1 digits, then a NUL; digits are written from the right, no string built. */
 function writeOctal(block: Uint8Array, offset: number, width: number, value: number): void {
-  const digits = value.toString(8).padStart(width - 1, '0');
-  for (let i = 0; i < width - 1; i++) block[offset + i] = digits.charCodeAt(i);
   block[offset + width - 1] = 0;
+  for (let i = width - 2; i >= 0; i--) {
+    block[offset + i] = 0x30 + (value % 8);
+    value = Math.floor(value / 8);
+  }
 }
 
 /** Zero bytes after an entry of `size` bytes, up to the next block boundary. */
@@ -73,35 +76,90 @@ export function headerChecksum(block: Uint8Array): number {
 }
 
 const MODE_BITS: Record<FileMode, number> = { '0644': 0o644, '0755': 0o755 };
+const USTAR_MAGIC = Uint8Array.of(0x75, 0x73, 0x74, 0x61, 0x72, 0x00, 0x30, 0x30); // "ustar\0" "00"
 
 /** The one header our writer emits for these facts. The path must already have passed checkPath. */
 export function encodeHeader(header: TarHeader): Uint8Array {
+  const block = new Uint8Array(BLOCK_SIZE);
+  writeHeader(block, 0, Buffer.from(header.path, 'utf8'), header);
+  return block;
+}
+
+/** The fields every header of one archive shares (mtime included; name, prefix, mode, size and checksum left zero), and its checksum so far. */
+interface HeaderTemplate {
+  mtime: number;
+  block: Uint8Array;
+  sum: number;
+}
+
+function headerTemplate(mtime: number): HeaderTemplate {
+  const block = new Uint8Array(BLOCK_SIZE);
+  writeOctal(block, 108, 8, 0);
+  writeOctal(block, 116, 8, 0);
+  writeOctal(block, 136, 12, mtime);
+  block[156] = 0x30; // '0': regular file
+  block.set(USTAR_MAGIC, 257);
+  writeOctal(block, 329, 8, 0);
+  writeOctal(block, 337, 8, 0);
+  return { mtime, block, sum: headerChecksum(block) };
+}
+
+let lastTemplate: HeaderTemplate | null = null;
+
+function sumBytes(bytes: Uint8Array, from = 0, to = bytes.length): number {
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += bytes[i]!;
+  return sum;
+}
+
+/**
+ * Writes encodeHeader's bytes for `header` (whose path is `pathBytes` in UTF-8) at `offset`, over whatever
+ * the block held: the writer builds headers in place in its staging buffer, from a template of the shared fields.
+ */
+function writeHeader(block: Uint8Array, offset: number, pathBytes: Uint8Array, header: TarHeader): void {
   const { path, mode, size, mtime } = header;
-  const split = ustarSplit(Buffer.from(path, 'utf8'));
+  const split = ustarSplit(pathBytes);
   if (split === null) throw new ArchiveError('UNSAFE_PATH', `path ${JSON.stringify(path)} does not fit a ustar header`, { path });
   if (!Number.isSafeInteger(size) || size < 0 || size > TAR_MAX_NUMBER) malformed(`entry size ${size} out of ustar range`);
   if (!Number.isSafeInteger(mtime) || mtime < 0 || mtime > TAR_MAX_NUMBER) malformed(`mtime ${mtime} out of ustar range`);
   const bits = MODE_BITS[mode];
   if (bits === undefined) malformed(`mode ${String(mode)} is not 0644 or 0755`);
-  const block = new Uint8Array(BLOCK_SIZE);
-  block.set(split.name, 0);
-  writeOctal(block, 100, 8, bits);
-  writeOctal(block, 108, 8, 0);
-  writeOctal(block, 116, 8, 0);
-  writeOctal(block, 124, 12, size);
-  writeOctal(block, 136, 12, mtime);
-  block[156] = 0x30; // '0': regular file
-  block.set([0x75, 0x73, 0x74, 0x61, 0x72, 0x00, 0x30, 0x30], 257); // "ustar\0" "00"
-  writeOctal(block, 329, 8, 0);
-  writeOctal(block, 337, 8, 0);
-  block.set(split.prefix, 345);
-  writeOctal(block, 148, 7, headerChecksum(block));
-  block[155] = 0x20;
-  return block;
+  const template = lastTemplate?.mtime === mtime ? lastTemplate : (lastTemplate = headerTemplate(mtime));
+  block.set(template.block, offset);
+  block.set(split.name, offset);
+  writeOctal(block, offset + 100, 8, bits);
+  writeOctal(block, offset + 124, 12, size);
+  block.set(split.prefix, offset + 345);
+  const sum =
+    template.sum + sumBytes(split.name) + sumBytes(split.prefix) + sumBytes(block, offset + 100, offset + 108) + sumBytes(block, offset + 124, offset + 136);
+  writeOctal(block, offset + 148, 7, sum);
+  block[offset + 155] = 0x20;
 }
 
-/** Where the writer's bytes go: a callback (an edge writes them to a file: lib/node/fd-sink.ts). */
-export type TarSink = (chunk: Uint8Array) => void;
+/** Where the writer's bytes go: a callback (an edge writes them to a file: lib/node/fd-sink.ts), or a DigestingTarSink. */
+export type TarSink = ((chunk: Uint8Array) => void) | DigestingTarSink;
+
+/**
+ * A sink that stages the bytes itself and computes the archive's SHA-256 and SHA-512 (lib/node/archive-sink.ts
+ * does both on another thread). The writer then neither stages nor hashes the archive; `write` must copy
+ * what it keeps, since the writer reuses its header block.
+ */
+export interface DigestingTarSink {
+  write(chunk: Uint8Array): void;
+  /** Called once, after the last write: the digests of every byte written, in hex. */
+  digests(): { sha256: string };
+}
+
+export interface TarWriterOptions {
+  mtime: number;
+  /** Staging buffer size (default 1 MiB); unused with a DigestingTarSink. */
+  bufferSize?: number;
+  /**
+   * The whole set of paths the caller already accepted with a PathSet (e.g. the scanned tree): each
+   * entry must be one of them, and is not checked again. A subset of an accepted set is itself acceptable.
+   */
+  acceptedPaths?: PathSet;
+}
 
 /**
  * Writes a deterministic ustar archive one entry at a time, synchronously, hashing as it goes.
@@ -114,25 +172,32 @@ export type TarSink = (chunk: Uint8Array) => void;
  * the output is incomplete and must be discarded.
  */
 export class TarWriter {
-  private readonly sink: TarSink;
+  private readonly sink: ((chunk: Uint8Array) => void) | null;
+  private readonly digesting: DigestingTarSink | null;
   private readonly mtime: number;
   private readonly stage: Uint8Array;
   private staged = 0;
-  private readonly sha256: Hash = createHash('sha256');
+  private readonly sha256: Hash | null;
   private size = 0;
-  private readonly paths = new PathSet();
+  private readonly paths: PathSet;
+  private readonly accepted: boolean;
   private previous: Buffer | null = null;
   private readonly records: TarEntryRecord[] = [];
   private finished = false;
   private failure: unknown = null;
 
-  constructor(out: TarSink, options: { mtime: number; bufferSize?: number }) {
+  constructor(out: TarSink, options: TarWriterOptions) {
     if (!Number.isSafeInteger(options.mtime) || options.mtime < 0 || options.mtime > TAR_MAX_NUMBER) {
       throw new RangeError(`mtime must be an integer number of seconds in [0, ${TAR_MAX_NUMBER}]`);
     }
-    this.sink = out;
+    this.sink = typeof out === 'function' ? out : null;
+    this.digesting = typeof out === 'function' ? null : out;
     this.mtime = options.mtime;
-    this.stage = new Uint8Array(Math.max(options.bufferSize ?? 1 << 20, 2 * BLOCK_SIZE));
+    // With a digesting sink the stage holds only the header being built.
+    this.stage = new Uint8Array(this.digesting ? BLOCK_SIZE : Math.max(options.bufferSize ?? 1 << 20, 2 * BLOCK_SIZE));
+    this.sha256 = this.digesting ? null : createHash('sha256');
+    this.paths = options.acceptedPaths ?? new PathSet();
+    this.accepted = options.acceptedPaths !== undefined;
   }
 
   add(entry: TarEntry): TarEntryRecord {
@@ -148,24 +213,19 @@ export class TarWriter {
 
   private append(entry: TarEntry): TarEntryRecord {
     const pathBytes = Buffer.from(entry.path, 'utf8');
-    this.paths.add(entry.path);
+    if (!this.accepted) this.paths.add(entry.path);
+    else if (!this.paths.has(entry.path)) malformed(`${JSON.stringify(entry.path)} is not one of the accepted paths`, { path: entry.path });
     if (this.previous !== null && Buffer.compare(this.previous, pathBytes) >= 0) {
       malformed(`entries must be added in path byte order: ${JSON.stringify(entry.path)} comes after the previous entry`, { path: entry.path });
     }
     this.previous = pathBytes;
     const content = typeof entry.content === 'function' ? entry.content() : entry.content;
     if (!(content instanceof Uint8Array)) throw new TypeError(`content of ${entry.path} is not a Uint8Array`);
-    const header = encodeHeader({ path: entry.path, mode: entry.mode, size: content.length, mtime: this.mtime });
-    this.emit(header);
+    this.emitHeader(pathBytes, { path: entry.path, mode: entry.mode, size: content.length, mtime: this.mtime });
     this.emit(content);
     const pad = paddingOf(content.length);
     if (pad > 0) this.emit(ZEROS.subarray(0, pad));
-    const record: TarEntryRecord = {
-      path: entry.path,
-      mode: entry.mode,
-      size: content.length,
-      sha256: createHash('sha256').update(content).digest('hex'),
-    };
+    const record: TarEntryRecord = { path: entry.path, mode: entry.mode, size: content.length, sha256: hash('sha256', content, 'hex') };
     this.records.push(record);
     return record;
   }
@@ -174,13 +234,32 @@ export class TarWriter {
   finish(): TarSummary {
     if (this.failure !== null) throw this.failure;
     if (this.finished) throw new Error('TarWriter: finish() called twice');
-    this.emit(ZEROS);
-    this.flush();
-    this.finished = true;
-    return { size: this.size, sha256: this.sha256.digest('hex'), entries: this.records };
+    try {
+      this.emit(ZEROS);
+      this.flush();
+      const digests = this.digesting ? this.digesting.digests() : { sha256: this.sha256!.digest('hex') };
+      this.finished = true;
+      return { size: this.size, ...digests, entries: this.records };
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    }
+  }
+
+  /** The header goes straight into the staging buffer (or the header block for a digesting sink). */
+  private emitHeader(pathBytes: Uint8Array, header: TarHeader): void {
+    if (this.digesting) {
+      writeHeader(this.stage, 0, pathBytes, header);
+      this.output(this.stage);
+      return;
+    }
+    if (this.stage.length - this.staged < BLOCK_SIZE) this.flush();
+    writeHeader(this.stage, this.staged, pathBytes, header);
+    this.staged += BLOCK_SIZE;
   }
 
   private emit(bytes: Uint8Array): void {
+    if (this.digesting) return this.output(bytes);
     if (bytes.length <= this.stage.length - this.staged) {
       this.stage.set(bytes, this.staged);
       this.staged += bytes.length;
@@ -202,9 +281,10 @@ export class TarWriter {
   }
 
   private output(bytes: Uint8Array): void {
-    this.sha256.update(bytes);
     this.size += bytes.length;
-    this.sink(bytes);
+    if (this.digesting) return this.digesting.write(bytes);
+    this.sha256!.update(bytes);
+    this.sink!(bytes);
   }
 }
 

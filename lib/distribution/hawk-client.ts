@@ -40,6 +40,8 @@ export interface Peer {
 export interface CallBody {
   contentType: string;
   bytes?: Uint8Array;
+  /** The Hawk payload hash of `bytes`, when computed beforehand (the same body sent to many peers). */
+  hawkHash?: string;
   /** A file sent as the body, with its Hawk payload hash computed beforehand. */
   file?: { path: string; size: number; hawkHash: string };
 }
@@ -94,7 +96,7 @@ async function callOnce(peer: Peer, method: 'GET' | 'POST', path: string, body: 
   }
   const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
   const contentType = body?.contentType ?? '';
-  const hash = body?.file ? body.file.hawkHash : payloadHash(contentType, body?.bytes ?? new Uint8Array());
+  const hash = body?.file ? body.file.hawkHash : (body?.hawkHash ?? payloadHash(contentType, body?.bytes ?? new Uint8Array()));
   const { header, artifacts } = clientAuthorization(
     peer.creds,
     { method, resource: url.pathname + url.search, host: url.hostname, port },

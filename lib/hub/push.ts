@@ -5,15 +5,17 @@
 // leaves its leases to expire and be taken again; a resumed runner never re-creates the campaign, and a
 // site that already finished a campaign answers "done" again without receiving anything twice.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Agent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import { utf8 } from '../core/bytes.js';
 import { CountersignError, DistributionError, UsageError } from '../core/errors.js';
 import { hawkCall, type Peer } from '../distribution/hawk-client.js';
+import { payloadHash } from '../distribution/hawk.js';
 import { BUNDLE_TYPE, JSON_TYPE, parseMessage, type IndexMessage, type PackageResult, type SiteReply } from '../distribution/messages.js';
 import { meetsRisk, type RiskLevel } from '../core/risk.js';
-import type { CampaignRecord, OfferRecord, Registry, SiteRecord } from './registry.js';
+import type { CampaignRecord, DeliveryOutcome, OfferRecord, Registry, SiteRecord } from './registry.js';
 import { withSlash } from '../distribution/url.js';
 import { bundlePath, indexEntry } from './server.js';
 import { campaignReport, type FailedSite } from './status.js';
@@ -77,6 +79,8 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
   }
   const index: IndexMessage = { type: 'index', campaign: campaign.id, offers: [...offers.values()].map(indexEntry) };
   const indexBytes = utf8(JSON.stringify(index));
+  // Computed once for every site of the campaign: the index's payload hash, and the bytes of small bundles.
+  const shared = { indexHawkHash: payloadHash(JSON_TYPE, indexBytes), bundleBytes: await smallBundles(offers, opts.bundlesDir) };
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const leaseMs = opts.leaseMs ?? 300_000;
   const durations: number[] = [];
@@ -92,10 +96,10 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
   const deliver = async (siteId: string, attempts: number) => {
     const site = await opts.registry.getSite(siteId);
     const t0 = Date.now();
-    let outcome: Parameters<Registry['finishDelivery']>[3];
+    let outcome: DeliveryOutcome;
     try {
       if (!site?.endpoint) throw new DistributionError('NOT_REGISTERED', `site ${siteId} has no endpoint`);
-      const results = await converse(site, campaign.id, indexBytes, offers, opts);
+      const results = await converse(site, campaign.id, indexBytes, offers, { ...opts, ...shared });
       durations.push(Date.now() - t0);
       outcome = { state: 'done', result: { results, ms: Date.now() - t0 } };
     } catch (err) {
@@ -107,10 +111,12 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
         : { state: 'retry', nextAttemptAt: new Date(Date.now() + delay).toISOString(), result: { code: e.code, message: e.message, attempts } };
       opts.log?.({ event: 'delivery-failed', site: siteId, attempts, code: e.code, message: e.message, final: last });
     }
-    if (await opts.registry.finishDelivery(campaign.id, siteId, owner, outcome, new Date().toISOString())) {
-      if (outcome.state !== 'retry') finishedHere += 1;
-    }
+    // Written with the other outcomes of the moment, in one transaction; the worker moves on meanwhile.
+    outcomes.add(siteId, outcome, (held) => {
+      if (held && outcome.state !== 'retry') finishedHere += 1;
+    });
   };
+  const outcomes = new OutcomeBatch(opts.registry, campaign.id, owner);
 
   const queue: Array<{ siteId: string; attempts: number }> = [];
   let inFlight = 0;
@@ -123,11 +129,12 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
     resolve();
   };
   let refilling: Promise<boolean> | undefined;
-  // Refills the local queue from the registry, never beyond `concurrency` held at once; false when the
-  // campaign has nothing left for anyone.
+  // Refills the local queue from the registry, never beyond twice `concurrency` held at once (one round in
+  // flight, the next queued, so a claim takes many deliveries rather than one per finished site); false
+  // when the campaign has nothing left for anyone.
   const refill = async (): Promise<boolean> => {
     for (;;) {
-      const room = opts.concurrency - inFlight - queue.length;
+      const room = 2 * opts.concurrency - inFlight - queue.length;
       if (room > 0) {
         const claims = await opts.registry.claimDeliveries(campaign.id, owner, room, new Date().toISOString(), leaseMs);
         if (claims.length > 0) {
@@ -140,6 +147,7 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
         await finished;
         continue;
       }
+      await outcomes.flush(); // our own finished deliveries must not count as running
       const p = await opts.registry.campaignProgress(campaign.id);
       if (p.pending === 0 && p.running === 0) return false;
       // Retries not yet due, or deliveries leased by another runner (taken over when the lease ends).
@@ -169,12 +177,83 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
   };
   try {
     await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, worker));
+    await outcomes.flush();
   } finally {
     if (progressTimer) clearInterval(progressTimer);
+    await outcomes.settle();
   }
   await opts.registry.finishCampaign(campaign.id, new Date().toISOString());
   await report();
   return summarize(opts.registry, campaign, resumed, Date.now() - started, finishedHere, durations);
+}
+
+/** Bundles up to this size are read once per campaign and sent from memory; larger ones are streamed from their file to each site. */
+const IN_MEMORY_BUNDLE_BYTES = 8 * 1024 * 1024;
+
+/** The small published bundles of a campaign, read once; one whose bytes no longer match its offer is left to be sent from its file (and refused by the site). */
+async function smallBundles(offers: ReadonlyMap<string, OfferRecord>, bundlesDir: string): Promise<Map<string, Uint8Array>> {
+  const bytes = new Map<string, Uint8Array>();
+  for (const offer of offers.values()) {
+    if (offer.size > IN_MEMORY_BUNDLE_BYTES) continue;
+    const data = await readFile(bundlePath(bundlesDir, offer)).catch(() => null);
+    if (data && data.length === offer.size && payloadHash(BUNDLE_TYPE, data) === offer.hawkHash) bytes.set(offer.name, data);
+  }
+  return bytes;
+}
+
+/**
+ * Outcomes of finished deliveries, written to the registry together: at most FLUSH_MS after the first
+ * one waiting, or once MAX_BATCH wait. Delaying the record is safe: until it is written the delivery is
+ * still leased to this runner, and a site that finished a campaign answers "done" again if a resumed
+ * runner calls it. A failed write fails the next add() or flush(), as a failed finishDelivery did.
+ */
+class OutcomeBatch {
+  private static readonly FLUSH_MS = 20;
+  private static readonly MAX_BATCH = 256;
+  private waiting: Array<{ siteId: string; outcome: DeliveryOutcome; then: (held: boolean) => void }> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly campaign: string,
+    private readonly owner: string,
+  ) {}
+
+  add(siteId: string, outcome: DeliveryOutcome, then: (held: boolean) => void): void {
+    if (this.failure !== null) throw this.failure;
+    this.waiting.push({ siteId, outcome, then });
+    if (this.waiting.length >= OutcomeBatch.MAX_BATCH) void this.flush().catch(() => undefined);
+    else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), OutcomeBatch.FLUSH_MS);
+  }
+
+  /** Writes everything waiting (after any write under way); rethrows a failed write. */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.waiting;
+    this.waiting = [];
+    if (batch.length > 0) {
+      this.writing = this.writing.then(async () => {
+        if (this.failure !== null) return;
+        try {
+          const held = await this.registry.finishDeliveries(this.campaign, this.owner, batch, new Date().toISOString());
+          batch.forEach((item, i) => item.then(held[i] === true));
+        } catch (err) {
+          this.failure = err;
+        }
+      });
+    }
+    await this.writing;
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Waits for writes under way (after a failure elsewhere), without throwing. */
+  async settle(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.writing;
+  }
 }
 
 async function openCampaign(opts: PushOptions): Promise<{ campaign: CampaignRecord; resumed: boolean }> {
@@ -200,7 +279,12 @@ export async function converse(
   campaign: string,
   indexBytes: Uint8Array,
   offers: ReadonlyMap<string, OfferRecord>,
-  opts: Pick<PushOptions, 'allowPrivate' | 'agent' | 'httpsAgent' | 'timeoutMs' | 'bundlesDir'>,
+  opts: Pick<PushOptions, 'allowPrivate' | 'agent' | 'httpsAgent' | 'timeoutMs' | 'bundlesDir'> & {
+    /** payloadHash of indexBytes, when computed beforehand. */
+    indexHawkHash?: string;
+    /** Bundles already read, by offer name (smallBundles); the others are streamed from bundlesDir. */
+    bundleBytes?: ReadonlyMap<string, Uint8Array>;
+  },
 ): Promise<PackageResult[]> {
   const peer: Peer = {
     base: withSlash(new URL(site.endpoint!)),
@@ -211,7 +295,7 @@ export async function converse(
   };
   const answer = async (path: string, body: Parameters<typeof hawkCall>[3]) =>
     parseMessage<SiteReply>('site-reply', (await hawkCall(peer, 'POST', path, body, { maxResponseBytes: 4 * 1024 * 1024 })).body, `${site.id}'s answer`);
-  let reply = await answer('index', { contentType: JSON_TYPE, bytes: indexBytes });
+  let reply = await answer('index', { contentType: JSON_TYPE, bytes: indexBytes, hawkHash: opts.indexHawkHash });
   const sent = new Set<string>();
   while (reply.type === 'want') {
     const offer = offers.get(reply.name);
@@ -219,10 +303,13 @@ export async function converse(
       throw new DistributionError('PROTOCOL', `site asked for ${JSON.stringify(reply.name)}, which this campaign does not offer or already sent`);
     sent.add(offer.name);
     const query = new URLSearchParams({ campaign, name: offer.name });
-    reply = await answer(`package?${query}`, {
-      contentType: BUNDLE_TYPE,
-      file: { path: bundlePath(opts.bundlesDir, offer), size: offer.size, hawkHash: offer.hawkHash },
-    });
+    const bytes = opts.bundleBytes?.get(offer.name);
+    reply = await answer(
+      `package?${query}`,
+      bytes
+        ? { contentType: BUNDLE_TYPE, bytes, hawkHash: offer.hawkHash }
+        : { contentType: BUNDLE_TYPE, file: { path: bundlePath(opts.bundlesDir, offer), size: offer.size, hawkHash: offer.hawkHash } },
+    );
   }
   if (reply.type !== 'done') throw new DistributionError('PROTOCOL', 'site answered hello inside a conversation');
   return reply.results;

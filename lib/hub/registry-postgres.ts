@@ -314,6 +314,27 @@ class PostgresRegistry implements Registry {
     return done.rowCount === 1;
   }
 
+  async finishDeliveries(
+    campaignId: string,
+    owner: string,
+    items: ReadonlyArray<{ siteId: string; outcome: DeliveryOutcome }>,
+    now: string,
+  ): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    const rows = items.map((item) => outcomeRow(item.outcome, now));
+    // One statement over arrays: one round trip and one commit for the whole group.
+    const done = await this.#query<{ site_id: string }>(
+      'finishing deliveries',
+      `UPDATE deliveries d SET state = v.state, result = v.result::jsonb, next_attempt_at = coalesce(v.due::timestamptz, d.next_attempt_at), lease_owner = NULL, lease_until = NULL
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(site_id, state, result, due)
+       WHERE d.campaign_id = $5 AND d.site_id = v.site_id AND d.state = 'running' AND d.lease_owner = $6
+       RETURNING d.site_id`,
+      [items.map((i) => i.siteId), rows.map((r) => r.state), rows.map((r) => r.result), rows.map((r) => r.due), campaignId, owner],
+    );
+    const finished = new Set(done.rows.map((r) => r.site_id));
+    return items.map((item) => finished.has(item.siteId));
+  }
+
   async campaignProgress(campaignId: string): Promise<CampaignProgress> {
     const rows = (
       await this.#query<{ state: DeliveryState; n: number }>(

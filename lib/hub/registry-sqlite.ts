@@ -312,13 +312,27 @@ class SqliteRegistry implements Registry {
   }
 
   async finishDelivery(campaignId: string, siteId: string, owner: string, outcome: DeliveryOutcome, now: string): Promise<boolean> {
-    const row = outcomeRow(outcome, now);
-    const done = this.#run('finishing a delivery', () =>
-      this.#sql(
-        `UPDATE deliveries SET state = ?, result = ?, next_attempt_at = coalesce(?, next_attempt_at), lease_owner = NULL, lease_until = NULL
-         WHERE campaign_id = ? AND site_id = ? AND state = 'running' AND lease_owner = ?`,
-      ).run(row.state, row.result, row.due, campaignId, siteId, owner),
+    return this.#run('finishing a delivery', () => this.#finish(campaignId, siteId, owner, outcome, now));
+  }
+
+  async finishDeliveries(
+    campaignId: string,
+    owner: string,
+    items: ReadonlyArray<{ siteId: string; outcome: DeliveryOutcome }>,
+    now: string,
+  ): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    return this.#run('finishing deliveries', () =>
+      this.#db.transaction(() => items.map((item) => this.#finish(campaignId, item.siteId, owner, item.outcome, now))).immediate(),
     );
+  }
+
+  #finish(campaignId: string, siteId: string, owner: string, outcome: DeliveryOutcome, now: string): boolean {
+    const row = outcomeRow(outcome, now);
+    const done = this.#sql(
+      `UPDATE deliveries SET state = ?, result = ?, next_attempt_at = coalesce(?, next_attempt_at), lease_owner = NULL, lease_until = NULL
+       WHERE campaign_id = ? AND site_id = ? AND state = 'running' AND lease_owner = ?`,
+    ).run(row.state, row.result, row.due, campaignId, siteId, owner);
     return done.changes === 1;
   }
 

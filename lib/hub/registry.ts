@@ -143,6 +143,8 @@ export interface Registry {
   claimDeliveries(campaignId: string, owner: string, limit: number, now: string, leaseMs: number): Promise<DeliveryClaim[]>;
   /** false when `owner` no longer holds the delivery (someone else took it after the lease expired). */
   finishDelivery(campaignId: string, siteId: string, owner: string, outcome: DeliveryOutcome, now: string): Promise<boolean>;
+  /** finishDelivery for several deliveries, in one transaction (one commit, one flush); a result per item, in order. */
+  finishDeliveries(campaignId: string, owner: string, items: ReadonlyArray<{ siteId: string; outcome: DeliveryOutcome }>, now: string): Promise<boolean[]>;
   campaignProgress(campaignId: string): Promise<CampaignProgress>;
   /** Ordered by site id. */
   deliveryResults(campaignId: string): Promise<DeliveryResult[]>;

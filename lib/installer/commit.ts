@@ -1,12 +1,13 @@
-// The commit: the plan's steps, one at a time, each announced in the write-ahead journal (fdatasync'ed)
-// before it is taken; then every touched directory is fsynced and the commit record is written. A
+// The commit: the plan's steps, all announced in the write-ahead journal (one write, fdatasync'ed) before
+// the first is taken, then taken one at a time; then every touched directory is fsynced and the commit record is written. A
 // failure before the commit record is durable rolls every logged step back, last first.
 //
 // How each step is taken, and undone (undo checks what is on disk, so it is idempotent: it is safe for
 // a step that never happened, half happened, or was already undone):
 //   mkdir   mkdir PATH (0755)                                   undo: rmdir PATH if it is an empty directory
 //   add     link staging/SLOT → PATH (fails if PATH exists)      undo: unlink PATH if it is still that file (dev/ino)
-//   modify  link PATH → backups/SLOT, fsync backups/, check its  undo: rename backups/SLOT → PATH if the backup exists
+//   modify  link PATH → backups/SLOT (every modify's, before the  undo: rename backups/SLOT → PATH if the backup exists
+//           first step; then one fsync of backups/), check its
 //           hash again, rename staging/SLOT over PATH
 //   delete  rename PATH → backups/SLOT, check its hash again     undo: rename backups/SLOT → PATH if the backup exists
 //   rmdir   rmdir PATH (left alone if no longer empty)          undo: mkdir PATH with its old mode if it is missing
@@ -97,10 +98,8 @@ function takeStep(w: Work, step: Step, record: JournalStep, points: Points): voi
       return;
     }
     case 'modify': {
+      // The backup link was made, and backups/ fsynced, before the first step (backUp).
       const slot = String(step.slot);
-      linkSync(dir.at(name), w.backups.at(slot));
-      w.backups.fsync(); // the backup is durable before the file it keeps is replaced
-      points.hit(`backed up ${step.path}`);
       const { sha256 } = hashFile(w.backups.at(slot));
       if (sha256 !== step.previousSha256) throw changedSince(step.path, step.previousSha256, sha256);
       reidentify(w.staging, record as Extract<JournalStep, { op: 'modify' }>);
@@ -130,6 +129,15 @@ function takeStep(w: Work, step: Step, record: JournalStep, points: Points): voi
   }
 }
 
+/** The first half of a modify: link PATH → backups/SLOT. All are made before any step is taken; one fsync of backups/ then makes them durable. */
+function backUp(w: Work, step: Extract<Step, { op: 'modify' }>, points: Points): void {
+  const parent = parentOf(step.path);
+  const dir = w.tree.dir(parent);
+  w.tree.assertInPlace(parent);
+  linkSync(dir.at(nameOf(step.path)), w.backups.at(String(step.slot)));
+  points.hit(`backed up ${step.path}`);
+}
+
 export interface CommitContext {
   paths: SitePaths;
   plan: Plan;
@@ -145,7 +153,7 @@ export interface CommitContext {
  * after rolling back (the tree is the old release again), or ROLLBACK_FAILED if the rollback could not
  * finish (the journal is kept for `countersign recover`).
  */
-export function commitPlan(ctx: CommitContext): void {
+export async function commitPlan(ctx: CommitContext): Promise<void> {
   const { paths, plan, points, progress } = ctx;
   let journal: JournalWriter;
   try {
@@ -168,17 +176,31 @@ export function commitPlan(ctx: CommitContext): void {
       const { staging, backups } = workDirs(paths);
       if (!staging || !backups) throw fault('ENOENT', 'the staging or backups directory is missing');
       const w: Work = { tree, staging, backups, touched: new Set() };
-      for (const step of plan.steps) {
+      // Every step is logged, in one write and one fdatasync, before the first is taken: a crash leaves
+      // steps logged and not taken, whose undo finds nothing to undo (as for a crash between a record and its step).
+      const records = plan.steps.map((step) => journalStepOf(step, ctx.staged));
+      logged.push(...records);
+      journal.steps(records);
+      // Every backup, made durable by one fsync, before any file it keeps is replaced.
+      const modifies = plan.steps.filter((step) => step.op === 'modify');
+      for (const step of modifies) {
         current = step;
-        const record = journalStepOf(step, ctx.staged);
-        journal.step(record);
-        logged.push(record);
-        takeStep(w, step, record, points);
-        progress({ event: 'file', n: logged.length, total: plan.steps.length, op: step.op, path: step.path });
+        backUp(w, step, points);
       }
       current = undefined;
+      if (modifies.length > 0) {
+        backups.fsync();
+        points.hit('backups fsynced');
+      }
+      plan.steps.forEach((step, i) => {
+        current = step;
+        takeStep(w, step, records[i]!, points);
+        progress({ event: 'file', n: i + 1, total: plan.steps.length, op: step.op, path: step.path });
+      });
+      current = undefined;
       tree.assertAllInPlace(); // nothing moved away behind the steps already taken
-      for (const dir of w.touched) if (!dir.closed) dir.fsync();
+      // One flush per touched directory, issued together so the file system can group them.
+      await Promise.all([...w.touched].filter((dir) => !dir.closed).map((dir) => dir.fsyncAsync()));
       backups.fsync();
       points.hit('directories fsynced');
       journal.commit();

@@ -1,5 +1,6 @@
 // The write-ahead journal of a commit: STATE_DIR/journal, one JSON object per line, appended and
-// fdatasync'ed before the step it announces is taken. Recovery reads it back:
+// fdatasync'ed before the step it announces is taken (a commit logs all its steps in one write and one
+// fdatasync before taking the first: spec/journal.md). Recovery reads it back:
 //   - no "commit" record: every step logged is undone, last first (each undo is idempotent: it checks
 //     what is on disk, so a step that never happened, or was already undone, is left alone);
 //   - a "commit" record: the new release is complete; only recording and cleaning up remain.
@@ -153,7 +154,7 @@ export function encodeRecord(record: JournalRecord): string {
 /** Appends records to a new journal, each fdatasync'ed before append() returns. */
 export class JournalWriter {
   private fd: number | null;
-  private steps = 0;
+  private stepCount = 0;
   private constructor(
     readonly path: string,
     fd: number,
@@ -177,12 +178,17 @@ export class JournalWriter {
     return journal;
   }
 
-  /** Logs the next step; returns its number. */
-  step(step: JournalStep): number {
-    const n = ++this.steps;
-    this.write(encodeRecord({ t: 'step', n, ...step }));
-    this.points.hit(`logged step ${n}: ${step.op} ${step.path}`);
-    return n;
+  /**
+   * Logs the next steps, numbered on from the last, in one write and one fdatasync: a group of records costs
+   * one flush, not one each. Every step it logs must be taken only after this returns; a step logged but
+   * never taken is harmless, since its undo finds nothing to undo.
+   */
+  steps(steps: readonly JournalStep[]): void {
+    if (steps.length === 0) return;
+    const first = this.stepCount + 1;
+    this.write(steps.map((step, i) => encodeRecord({ t: 'step', n: first + i, ...step })).join(''));
+    this.stepCount += steps.length;
+    steps.forEach((step, i) => this.points.hit(`logged step ${first + i}: ${step.op} ${step.path}`));
   }
 
   /**

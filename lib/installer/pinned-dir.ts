@@ -14,7 +14,7 @@
 // through the descriptor, so swapping a directory after it was checked cannot redirect the action.
 // Where /proc/self/fd does not work so (no /proc, another kernel), the installer refuses to run
 // (PREFLIGHT_FAILED, problem UNSUPPORTED_PLATFORM).
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, fsync, fsyncSync, lstatSync, openSync, statSync, type BigIntStats } from 'node:fs';
 import { InstallError } from '../core/errors.js';
 import { errnoOf } from '../core/errno.js';
 
@@ -111,6 +111,12 @@ export class PinnedDir {
     } catch (err) {
       if (errnoOf(err) !== 'EINVAL') throw err;
     }
+  }
+
+  /** fsync() on the thread pool, so that the directories of a commit are flushed together, not one after another. */
+  fsyncAsync(): Promise<void> {
+    const fd = this.fd;
+    return new Promise((resolve, reject) => fsync(fd, (err) => (err && errnoOf(err) !== 'EINVAL' ? reject(err) : resolve())));
   }
 
   close(): void {

@@ -1,11 +1,11 @@
 // Staging: the new files are written beside the site (STATE_DIR/staging/SLOT, never under a name from
-// the archive), fsynced, and read back from disk and compared with the manifest before the commit.
+// the archive), fsynced (many at once, on the thread pool), and read back from disk and compared with the manifest before the commit.
 // Only the entries the plan stages are written; the archive is streamed again from the same open file
 // it was verified from, and hashed again as it goes, so a file changed in between is caught.
 // staging/ and backups/ are made in the pinned state directory and pinned themselves (paths.pins), so
 // the commit finds them, and the files in them, through the same descriptors.
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { CountersignError, InstallError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { TarReader, type TarHeader } from '../core/tar.js';
@@ -55,6 +55,7 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
   for (const s of plan.steps) if (s.op === 'add' || s.op === 'modify') wanted.set(s.path, s);
   const ids = new Map<number, { dev: string; ino: string }>();
   let current: { fd: number; step: StagedStep; hash: Hash; size: number } | null = null;
+  const syncs = new ParallelSync();
   const closeCurrent = () => {
     if (current) closeSync(current.fd);
     current = null;
@@ -79,11 +80,16 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
       onEntryEnd() {
         if (!current) return;
         const { fd, step } = current;
-        fchmodSync(fd, Number.parseInt(step.mode, 8));
-        fsyncSync(fd);
-        const id = fstatSync(fd, { bigint: true });
-        ids.set(step.slot, { dev: id.dev.toString(), ino: id.ino.toString() });
-        closeCurrent();
+        current = null;
+        try {
+          fchmodSync(fd, Number.parseInt(step.mode, 8));
+          const id = fstatSync(fd, { bigint: true });
+          ids.set(step.slot, { dev: id.dev.toString(), ino: id.ino.toString() });
+        } catch (err) {
+          closeSync(fd);
+          throw err;
+        }
+        syncs.add(fd);
       },
     });
     for await (const chunk of archive.chunks()) {
@@ -91,8 +97,10 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
       if (total > manifest.archive.size) throw stagingFailed('the archive grew since it was verified');
       archive256.update(chunk);
       reader.push(chunk);
+      await syncs.drain();
     }
     reader.end();
+    await syncs.drain();
     if (total !== manifest.archive.size || archive256.digest('hex') !== manifest.archive.sha256) {
       throw stagingFailed('the archive changed since it was verified (size or SHA-256 differ)');
     }
@@ -118,8 +126,45 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
     return staged;
   } catch (err) {
     closeCurrent();
+    await syncs.drain().catch(() => undefined);
     if (err instanceof InstallError) throw err;
     if (err instanceof CountersignError) throw stagingFailed(`the archive no longer reads as verified: ${err.code}: ${err.message}`, { cause: err.code });
     throw stagingFailed(describeFault(err), { errno: errnoOf(err) });
+  }
+}
+
+/**
+ * fsyncs staged files on the thread pool, many at a time (the file system then flushes them in a few
+ * journal commits, not one each), and closes each when its fsync is done. drain() waits for all of them and
+ * rethrows the first failure. At most MAX_IN_FLIGHT descriptors stay open: past that, a file is fsynced at once.
+ */
+class ParallelSync {
+  private static readonly MAX_IN_FLIGHT = 64;
+  private readonly pending: Promise<void>[] = [];
+  private failure: unknown = null;
+
+  add(fd: number): void {
+    if (this.pending.length >= ParallelSync.MAX_IN_FLIGHT) {
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
+    this.pending.push(
+      new Promise<void>((resolve) =>
+        fsync(fd, (err) => {
+          if (err && this.failure === null) this.failure = err;
+          closeSync(fd);
+          resolve();
+        }),
+      ),
+    );
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.pending.splice(0));
+    if (this.failure !== null) throw this.failure;
   }
 }

@@ -1,14 +1,13 @@
 // Building a release: scan the new tree (and the base tree), derive file operations, write the
 // deterministic archive, and produce the canonical manifest payload. File I/O lives here, at the edge.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
-import { join } from 'node:path';
 import { fromUtf8 } from '../core/bytes.js';
 import { canonicalBytes } from '../core/canonical.js';
 import { createEnvelope, type Envelope } from '../core/envelope.js';
 import { ArchiveError, FormatError, UsageError } from '../core/errors.js';
 import { checkManifest, type FileOp, type Manifest } from '../core/manifest.js';
-import { checkPathSet, normaliseMode, sortByPathBytes, type FileMode } from '../core/paths.js';
+import { checkPathSet, normaliseMode, sortByPathBytes, type FileMode, type PathSet } from '../core/paths.js';
 import { computeRisk } from '../core/risk.js';
 import { validate } from '../core/schema.js';
 import { TarWriter, type TarSink, type TarSummary } from '../core/tar.js';
@@ -16,6 +15,7 @@ import { formatTimestamp } from '../core/time.js';
 import { checkStatedVersion, defaultVersionFile, parseVersionText, versionFileCandidates } from '../core/version-file.js';
 import { parseVersion } from '../core/version.js';
 import { fdSink } from './fd-sink.js';
+import { ThreadedArchiveSink } from './archive-sink.js';
 import { errnoOf } from '../core/errno.js';
 import { MANIFEST_FORMAT } from '../core/format.js';
 
@@ -75,6 +75,11 @@ export function manifestFileName(product: string, version: string): string {
  * setuid/setgid/sticky bits are checked when each file is read (readTreeFile).
  */
 export function scanTree(root: string): TreeFile[] {
+  return scanCheckedTree(root).files;
+}
+
+/** scanTree, and the PathSet that accepted the tree's paths (the archive writer then need not check them again). */
+function scanCheckedTree(root: string): { files: TreeFile[]; paths: PathSet } {
   const files: TreeFile[] = [];
   let isDirectory = false;
   try {
@@ -85,15 +90,14 @@ export function scanTree(root: string): TreeFile[] {
   if (!isDirectory) throw new UsageError('IO', `${root} is not a directory`);
   walk(root, '', files);
   const sorted = sortByPathBytes(files);
-  checkPathSet(sorted.map((f) => f.path));
-  return sorted;
+  return { files: sorted, paths: checkPathSet(sorted.map((f) => f.path)) };
 }
 
 function walk(dir: string, prefix: string, out: TreeFile[]): void {
   for (const entry of readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
     const name = decodeName(entry.name, prefix);
     const path = prefix ? `${prefix}/${name}` : name;
-    const absolute = join(dir, name);
+    const absolute = `${dir}/${name}`;
     if (entry.isSymbolicLink()) refuse(path, 'is a symbolic link');
     if (entry.isDirectory()) walk(absolute, path, out);
     else if (entry.isFile()) out.push({ path, absolute });
@@ -145,14 +149,23 @@ function refuse(path: string, rule: string): never {
 }
 
 function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return hash('sha256', bytes, 'hex');
+}
+
+/** From this many files on, a build to a descriptor hashes and writes the archive on a worker thread (below it, starting one costs more than it saves). */
+const THREADED_FROM_FILES = 1000;
+
+export interface BuildOptions {
+  /** Hash and write the archive on a worker thread (only when the output is a descriptor). Default: for trees of 1,000 files or more. */
+  threaded?: boolean;
 }
 
 /**
  * Builds the release into `archiveOut` (a file descriptor or sink) and returns the manifest.
- * Each file is read once, synchronously into one reused buffer (fastest for many small files, see STACK.md).
+ * Each file is read once, synchronously into one reused buffer (fastest for many small files, see STACK.md);
+ * for a big tree written to a descriptor the archive digests and writes run on a worker thread meanwhile.
  */
-export function buildRelease(req: ReleaseRequest, archiveOut: number | TarSink): BuiltRelease {
+export function buildRelease(req: ReleaseRequest, archiveOut: number | TarSink, options: BuildOptions = {}): BuiltRelease {
   parseVersion(req.version);
   req.appliesTo?.forEach((v) => parseVersion(v));
   const risk = req.riskVector ? computeRisk(req.riskVector) : null;
@@ -160,7 +173,6 @@ export function buildRelease(req: ReleaseRequest, archiveOut: number | TarSink):
   // Where the version may be written, most specific first: the named version file, then the product's own.
   const candidates = [...(typeof req.versionFile === 'string' ? [req.versionFile] : []), ...versionFileCandidates(req.product, req.component)];
   const baseTexts = new Map<string, string>();
-  const sourceTexts = new Map<string, string>();
   const baseHashes = new Map<string, { sha256: string; mode: FileMode }>();
   if (req.base) {
     for (const f of scanTree(req.base)) {
@@ -169,11 +181,42 @@ export function buildRelease(req: ReleaseRequest, archiveOut: number | TarSink):
       baseHashes.set(f.path, { sha256: sha256(content), mode });
     }
   }
+  const source = scanCheckedTree(req.source);
+  const threaded = typeof archiveOut === 'number' && (options.threaded ?? source.files.length >= THREADED_FROM_FILES);
+  const sink = threaded ? new ThreadedArchiveSink(archiveOut) : null;
+  try {
+    return finishBuild(
+      req,
+      sink ?? (typeof archiveOut === 'number' ? fdSink(archiveOut) : archiveOut),
+      source,
+      reader,
+      candidates,
+      baseHashes,
+      baseTexts,
+      risk,
+    );
+  } finally {
+    // The worker must be done with the descriptor before the caller closes it.
+    sink?.release();
+  }
+}
+
+function finishBuild(
+  req: ReleaseRequest,
+  out: TarSink,
+  source: { files: TreeFile[]; paths: PathSet },
+  reader: FileReader,
+  candidates: string[],
+  baseHashes: Map<string, { sha256: string; mode: FileMode }>,
+  baseTexts: Map<string, string>,
+  risk: Manifest['risk'],
+): BuiltRelease {
   const appliesTo = req.appliesTo ?? (req.base ? [baseVersion(req.base, candidates, baseTexts)] : []);
-  const writer = new TarWriter(typeof archiveOut === 'number' ? fdSink(archiveOut) : archiveOut, { mtime: req.mtime });
+  const sourceTexts = new Map<string, string>();
+  const writer = new TarWriter(out, { mtime: req.mtime, acceptedPaths: source.paths });
   const files: FileOp[] = [];
   const seen = new Set<string>();
-  for (const f of scanTree(req.source)) {
+  for (const f of source.files) {
     seen.add(f.path);
     const { content, mode } = reader.read(f);
     if (candidates.includes(f.path)) sourceTexts.set(f.path, Buffer.from(content).toString('utf8'));

@@ -1,0 +1,47 @@
+// The grouped journal (spec/journal.md "fsync points"): every step record is in the journal before the
+// first step acts, and every modify's backup exists, with backups/ fsynced, before any file is replaced.
+import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyBundle } from '../../lib/installer/apply.js';
+import { parseJournal } from '../../lib/installer/journal.js';
+import { makeSetup, NEW, NOW, expectedSnapshot, snapshot } from './support.js';
+
+describe('installer: journal records grouped, backups made durable before any replacement', function () {
+  this.timeout(60_000);
+
+  it('all steps are logged before the first acts; all backups before the first replacement; the result is the new release', async () => {
+    const s = await makeSetup();
+    const labels: string[] = [];
+    let loggedAtFirstAction = -1;
+    let backupsAtFirstReplace = -1;
+    const modifies = s.release.manifest.files.filter((f) => f.op === 'modify');
+    await applyBundle(s.release.bundle, {
+      site: s.site,
+      store: s.store,
+      now: NOW,
+      phase: 'files',
+      hooks: {
+        point: (_n, label) => {
+          labels.push(label);
+          const action = /^(mkdir|linked|backed up|replaced|moved|rmdir) /.test(label);
+          if (action && loggedAtFirstAction === -1) {
+            loggedAtFirstAction = parseJournal(readFileSync(join(s.stateDir, 'journal'), 'utf8')).steps.length;
+          }
+          if (label.startsWith('replaced ') && backupsAtFirstReplace === -1) backupsAtFirstReplace = readdirSync(join(s.stateDir, 'backups')).length;
+        },
+      },
+    });
+    const steps = labels.filter((l) => l.startsWith('logged step')).length;
+    expect(steps).to.be.greaterThan(5);
+    expect(loggedAtFirstAction, 'records in the journal when the first step acts').to.equal(steps);
+    const firstReplace = labels.findIndex((l) => l.startsWith('replaced '));
+    const synced = labels.indexOf('backups fsynced');
+    const backedUp = labels.map((l, i) => (l.startsWith('backed up ') ? i : -1)).filter((i) => i >= 0);
+    expect(backedUp).to.have.length(modifies.length);
+    expect(synced, 'backups/ fsynced after every backup link').to.be.greaterThan(Math.max(...backedUp));
+    expect(firstReplace, 'and before the first replacement').to.be.greaterThan(synced);
+    expect(backupsAtFirstReplace, 'backup files when the first file is replaced').to.be.at.least(modifies.length);
+    expect(snapshot(s.site)).to.deep.equal(expectedSnapshot(NEW));
+  });
+});
