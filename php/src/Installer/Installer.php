@@ -273,14 +273,15 @@ final class Installer
         $dir = $this->p->at('staging');
         $cur = null;
         $pause = false;
+        $new = 0; // files staged by this run: at least one before it may pause, so every run makes progress
         try {
             $reader = new TarReader(
-                function (array $h) use (&$cur, &$pause, $wanted, $staged, $dir) {
+                function (array $h) use (&$cur, &$pause, &$new, $wanted, &$staged, $dir) {
                     $step = $wanted[$h['path']] ?? null;
                     if ($step === null || isset($staged[$step['slot']]) || $pause) {
                         return;
                     }
-                    if ($this->overBudget() && count($staged) > 0) {
+                    if ($new > 0 && $this->overBudget()) {
                         $pause = true;
                         return;
                     }
@@ -293,10 +294,11 @@ final class Installer
                         Fs::writeAll($cur['h'], $data, $cur['path']);
                     }
                 },
-                function () use (&$cur, &$staged) {
+                function () use (&$cur, &$staged, &$new) {
                     if ($cur === null) {
                         return;
                     }
+                    $new++;
                     chmod($cur['path'], intval($cur['step']['mode'], 8));
                     Fs::fsync($cur['h'], $cur['path']);
                     $st = fstat($cur['h']);

@@ -202,7 +202,9 @@ final class Journal
         }
         $r = [];
         foreach ($v->names() as $name) {
-            $r[$name] = $v->get($name);
+            $x = $v->get($name);
+            // JSON.parse numbers: integral ones within 2^53 are the schema's integers
+            $r[$name] = is_float($x) && floor($x) === $x && abs($x) <= 9007199254740992 ? (int) $x : $x;
         }
         $text = function ($x): bool {
             return is_string($x) && strlen($x) > 0 && \Countersign\Bytes::utf16Length($x) <= 4096;
