@@ -2,7 +2,7 @@
 // written under a new temporary directory, removed at the end unless `--keep` is given (then its path is
 // printed). `--hub` adds the distribution steps. Colour only on a terminal, and never with NO_COLOR set.
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -58,6 +58,22 @@ async function countersign(args: string[], expectExit = 0): Promise<void> {
   const code = await run(args, ctx);
   process.stdout.write(`  (exit ${code})\n`);
   if (code !== expectExit) throw new Error(`demo step exited ${code}, expected ${expectExit}`);
+}
+
+/** The same check by the PHP verifier (php/), as a shared host without Node runs it; skipped when php is absent. */
+function phpVerify(args: string[]): void {
+  const cli = join(root, 'php', 'bin', 'countersign-verify');
+  if (!existsSync(cli) || spawnSync('php', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    process.stdout.write('  (the PHP verifier is skipped: php is not installed)\n');
+    return;
+  }
+  const rest = args.slice(1);
+  const shown = rest.map((a) => (a.startsWith(work) ? relative(work, a) : a.startsWith(root) ? relative(root, a) : a));
+  process.stdout.write(`$ php php/bin/countersign-verify ${shown.join(' ')}\n`);
+  const r = spawnSync('php', [cli, ...rest], { encoding: 'utf8' });
+  process.stdout.write(indent((r.stdout + r.stderr).trimEnd()));
+  process.stdout.write(`  (exit ${r.status})\n`);
+  if (r.status !== 0) throw new Error(`the PHP verifier exited ${r.status}, expected 0`);
 }
 
 function indent(text: string): string {
@@ -137,6 +153,7 @@ async function ceremony(): Promise<void> {
 
   say('5. A site running 10.2.3 verifies the bundle against the policy it pins');
   await countersign(['verify', bundle, '--policy', policy, '--product', 'drupal', '--component', 'core', '--installed', '10.2.3']);
+  phpVerify(['verify', bundle, '--policy', policy, '--product', 'drupal', '--component', 'core', '--installed', '10.2.3']);
 
   say('6. The same bundle offered to a site already on 10.2.4 is a rollback');
   await countersign(['verify', bundle, '--policy', policy, '--product', 'drupal', '--installed', '10.2.4'], 1);

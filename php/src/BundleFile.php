@@ -70,6 +70,25 @@ final class BundleFile
         }
     }
 
+    /** An archive file given on its own, beside a bare envelope. */
+    public static function openArchive(string $path): self
+    {
+        if (!is_file($path)) {
+            throw new UsageException('IO', file_exists($path) ? $path . ' is not a regular file' : 'cannot read ' . $path . ': ENOENT');
+        }
+        $h = @fopen($path, 'rb');
+        if ($h === false) {
+            throw new UsageException('IO', 'cannot read ' . $path . ': EACCES');
+        }
+        $st = fstat($h);
+        $out = new self();
+        $out->envelopeBytes = '';
+        $out->isBundle = false;
+        $out->handle = $h;
+        $out->archive = new FileRangeArchive($h, 0, (int) ($st === false ? 0 : $st['size']));
+        return $out;
+    }
+
     public function close(): void
     {
         if ($this->handle !== null) {

@@ -12,8 +12,9 @@ namespace Countersign;
  * under small-order keys. No implementation at all: HostException ED25519_UNAVAILABLE, never a soft pass.
  *
  * Key admission (isStrongPublicKey) is stricter: canonical, on the curve, not of small order, in the prime-order
- * subgroup ([L]A = O). ext-sodium's crypto_scalarmult_ed25519_noclamp refuses exactly the keys that fail that
- * (ge25519_is_canonical, has_small_order, frombytes, is_on_main_subgroup); without it Curve25519 computes [L]A.
+ * subgroup ([L]A = O). After our canonical and small-order checks, ext-sodium's crypto_sign_ed25519_pk_to_curve25519
+ * refuses exactly the keys outside the main subgroup (checked once per process on a known mixed-order key); without
+ * it Curve25519 computes [L]A in PHP.
  */
 final class Ed25519
 {
@@ -161,17 +162,50 @@ final class Ed25519
         return $ok;
     }
 
+    /** Which implementation decides key admission here: 'ext-sodium' or 'php' (src/Curve25519.php). */
+    public static function admissionBackend(): string
+    {
+        return self::$forced !== self::BACKEND_COMPAT && self::$forced !== null && self::sodiumChecksSubgroup() ? 'ext-sodium' : 'php';
+    }
+
     private static function inSubgroup(string $publicKey): bool
     {
-        if (self::$forced !== self::BACKEND_COMPAT && self::$forced !== null && extension_loaded('sodium') && function_exists('sodium_crypto_scalarmult_ed25519_noclamp')) {
+        if (self::admissionBackend() === 'ext-sodium') {
             try {
-                // Refused (SodiumException) unless canonical, on the curve, not small order and in the main subgroup.
-                sodium_crypto_scalarmult_ed25519_noclamp("\x01" . str_repeat("\0", 31), $publicKey);
+                // libsodium refuses (SodiumException) a key of small order or outside the main subgroup.
+                sodium_crypto_sign_ed25519_pk_to_curve25519($publicKey);
                 return true;
             } catch (\Throwable $e) {
                 return false;
             }
         }
         return Curve25519::inPrimeOrderSubgroup($publicKey);
+    }
+
+    /**
+     * Whether this libsodium's crypto_sign_ed25519_pk_to_curve25519 refuses keys outside the prime-order subgroup
+     * (ge25519_is_on_main_subgroup, in released libsodium since 1.0.16): tried once on a key A and on A + T8 (a
+     * mixed-order key); an older library falls back to the pure-PHP [L]A check.
+     */
+    private static function sodiumChecksSubgroup(): bool
+    {
+        static $ok = null;
+        if ($ok === null) {
+            $ok = false;
+            // ext-sodium only: sodium_compat polyfills this function, and its checks are not libsodium's.
+            if (extension_loaded('sodium') && function_exists('sodium_crypto_sign_ed25519_pk_to_curve25519')) {
+                try {
+                    sodium_crypto_sign_ed25519_pk_to_curve25519((string) hex2bin('6a72dab2647906d547a724ca98543e04fdf60ad51be2af9d86c07c3c26dac885'));
+                    try {
+                        sodium_crypto_sign_ed25519_pk_to_curve25519((string) hex2bin('66d07a7fe71df95c393387dc18efd4725296a869d48f211ef4f1e0d572756dfa'));
+                    } catch (\Throwable $e) {
+                        $ok = true; // the mixed-order key is refused, the prime-order one accepted
+                    }
+                } catch (\Throwable $e) {
+                    $ok = false;
+                }
+            }
+        }
+        return $ok;
     }
 }

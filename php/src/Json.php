@@ -143,8 +143,9 @@ final class Json
         }
         // The strict parser matches numbers within the next 400 characters, as lib/core/json.ts does.
         $m = [];
-        $subject = $this->strict ? substr($this->text, $this->at, 400) : substr($this->text, $this->at, 10000);
-        if (!preg_match('/^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)/', $subject, $m)) {
+        $token = '/\G(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)/';
+        $found = $this->strict ? preg_match($token, substr($this->text, $this->at, 400), $m) : preg_match($token, $this->text, $m, 0, $this->at);
+        if ($found !== 1) {
             $this->fail('unexpected token');
         }
         $this->at += strlen($m[0]);
@@ -232,7 +233,14 @@ final class Json
                 }
             }
         }
-        return '"' . strtr($s, $map) . '"';
+        $quoted = strtr($s, $map);
+        if (self::hasLoneSurrogate($quoted)) {
+            // Well-formed JSON.stringify: a lone surrogate is written as its \udxxx escape, never as raw bytes.
+            $quoted = (string) preg_replace_callback('/\xed[\xa0-\xbf][\x80-\xbf]/', function (array $m): string {
+                return sprintf('\\u%04x', Bytes::utf8ToCodePoint($m[0]));
+            }, $quoted);
+        }
+        return '"' . $quoted . '"';
     }
 
     /** ECMAScript Number::toString of a double (RFC 8785 3.2.2.3). */
@@ -358,9 +366,10 @@ final class Json
     public static function stringifyForOutput($value): string
     {
         $text = self::stringify($value);
-        return (string) preg_replace_callback('/[\x{007f}-\x{009f}\x{061c}\x{200b}-\x{200f}\x{2028}\x{2029}\x{202a}-\x{202e}\x{2060}-\x{2069}\x{feff}]/u', function (array $m): string {
+        $safe = preg_replace_callback('/[\x{007f}-\x{009f}\x{061c}\x{200b}-\x{200f}\x{2028}\x{2029}\x{202a}-\x{202e}\x{2060}-\x{2069}\x{feff}]/u', function (array $m): string {
             return sprintf('\\u%04x', Bytes::utf8ToCodePoint($m[0]));
         }, $text);
+        return is_string($safe) ? $safe : $text;
     }
 
     /** @param mixed $value */

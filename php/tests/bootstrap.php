@@ -6,3 +6,4 @@ spl_autoload_register(function ($class) {
         require __DIR__ . '/' . substr($class, 18) . '.php';
     }
 });
+require __DIR__ . '/FakeSodiumCompat.php';

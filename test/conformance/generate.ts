@@ -5,10 +5,11 @@
 // Deterministic: the cases are built from the attack fixtures, the library's own writers and fixed
 // seeds, so a second run writes the same bytes; test/conformance/stale.test.ts fails when the
 // committed files differ from a fresh run.
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { vectorSet } from './cases.js';
+import { SHARED_DIR, sharedVectorFiles } from './shared.js';
 
 export const VECTORS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../spec/vectors/conformance');
 
@@ -50,4 +51,13 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(p
   // Files the generator no longer makes would otherwise linger as stale vectors.
   for (const name of listFiles(VECTORS_DIR)) if (!written.includes(name)) rmSync(join(VECTORS_DIR, name));
   console.log(`wrote ${written.length} files to ${VECTORS_DIR}`);
+  // The shared suite (test/vectors/shared/README.md): the families beyond the conformance set that both verifiers run.
+  const shared = sharedVectorFiles();
+  const present = existsSync(SHARED_DIR) ? listFiles(SHARED_DIR) : [];
+  for (const [name, bytes] of shared) {
+    mkdirSync(dirname(join(SHARED_DIR, name)), { recursive: true });
+    writeFileSync(join(SHARED_DIR, name), bytes);
+  }
+  for (const name of present) if (!shared.has(name) && name !== 'README.md') rmSync(join(SHARED_DIR, name));
+  console.log(`wrote ${shared.size} files to ${SHARED_DIR}`);
 }
