@@ -269,6 +269,26 @@ final class ApplyTest extends TestCase
         self::assertFileDoesNotExist($this->s['stateDir'] . '/journal');
     }
 
+    public function testAFileChangedAfterThePreflightIsCaughtAtItsBackupAndTheCommitRolledBack(): void
+    {
+        $site = $this->s['site'];
+        $points = new Points(function (int $n, string $label) use ($site): void {
+            if ($label === 'logged step 5: modify README.txt') {
+                file_put_contents($site . '/README.txt', "changed meanwhile\n");
+            }
+        });
+        $e = $this->failing(function () use ($points) {
+            $this->apply('release.bundle', ['points' => $points]);
+        });
+        self::assertSame('COMMIT_FAILED', $e->getErrorCode());
+        self::assertSame('LOCAL_CHANGES', $e->getDetails()['causeCode']);
+        self::assertSame("changed meanwhile\n", file_get_contents($site . '/README.txt'));
+        $expected = Support::expected('old');
+        $snap = Support::snapshot($site);
+        unset($expected['README.txt'], $snap['README.txt']);
+        self::assertSame($expected, $snap);
+    }
+
     public function testWithAPolicyTheInstalledVersionComesFromTheVersionFile(): void
     {
         $r = Installer::apply(Support::fixtures() . '/release.bundle', ['site' => $this->s['site'], 'trusted' => Support::policy(), 'now' => Support::now(), 'budget' => null]);
