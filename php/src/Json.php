@@ -49,8 +49,38 @@ final class Json
      */
     public static function parseLenient(string $text, string $what)
     {
-        $p = new self($text, $what, false);
-        return $p->document();
+        // json_decode is used only as a fast path, and only for its shape: objects are rebuilt as JsonObject with
+        // string names (never PHP array keys), integers become doubles as in JavaScript, and the last of equal names
+        // wins as in JSON.parse. Anything it refuses (lone surrogates, "\u0000" names, deep nesting) goes to our parser.
+        try {
+            $decoded = json_decode($text, false, self::LENIENT_MAX_DEPTH, JSON_THROW_ON_ERROR);
+            return self::fromDecoded($decoded);
+        } catch (\JsonException $e) {
+            $p = new self($text, $what, false);
+            return $p->document();
+        }
+    }
+
+    /**
+     * @param mixed $v
+     * @return mixed
+     */
+    private static function fromDecoded($v)
+    {
+        if ($v instanceof \stdClass) {
+            $o = new JsonObject();
+            foreach ($v as $name => $member) {
+                $o->set((string) $name, self::fromDecoded($member));
+            }
+            return $o;
+        }
+        if (is_array($v)) {
+            foreach ($v as $i => $item) {
+                $v[$i] = self::fromDecoded($item);
+            }
+            return $v;
+        }
+        return is_int($v) ? (float) $v : $v;
     }
 
     /** @return mixed */
@@ -167,7 +197,9 @@ final class Json
         $out = '';
         $text = $this->text;
         for (;;) {
-            $n = strcspn($text, "\"\\\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f", $this->at);
+            // PHP's strcspn() compares every byte with every byte of the mask; PCRE scans a megabyte payload at once.
+            $m = [];
+            $n = preg_match('/["\\\\\x00-\x1f]/', $text, $m, PREG_OFFSET_CAPTURE, $this->at) === 1 ? $m[0][1] - $this->at : strlen($text) - $this->at;
             $out .= substr($text, $this->at, $n);
             $this->at += $n;
             if ($this->at >= strlen($text)) {
@@ -327,7 +359,11 @@ final class Json
         }
         if ($value instanceof JsonObject) {
             $names = $value->names();
-            usort($names, [self::class, 'compareUtf16']);
+            if (preg_match('/[\xf0-\xf7]/', implode('', $names)) === 1) {
+                usort($names, [self::class, 'compareUtf16']);
+            } else {
+                sort($names, SORT_STRING); // no astral characters: byte order is UTF-16 code unit order
+            }
             $parts = [];
             foreach ($names as $name) {
                 if (self::hasLoneSurrogate($name)) {

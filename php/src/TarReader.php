@@ -203,7 +203,7 @@ final class TarReader
     private static function readOctal(string $block, int $offset, int $width, string $field, string $where): int
     {
         $digits = substr($block, $offset, $width - 1);
-        if (!preg_match('/^[0-7]*$/D', $digits) || $block[$offset + $width - 1] !== "\0") {
+        if (strspn($digits, '01234567') !== $width - 1 || $block[$offset + $width - 1] !== "\0") {
             self::malformed($where . ': ' . $field . ' field is not ' . ($width - 1) . ' octal digits and a NUL', ['field' => $field]);
         }
         return (int) octdec($digits);
@@ -239,8 +239,8 @@ final class TarReader
     public static function checksum(string $block): int
     {
         $sum = 8 * 0x20;
-        foreach ((array) unpack('C148a/x8/C356b', $block) as $v) {
-            $sum += $v;
+        foreach (count_chars(substr($block, 0, 148) . substr($block, 156, 356), 1) as $byte => $n) {
+            $sum += $byte * $n;
         }
         return $sum;
     }

@@ -29,7 +29,6 @@ final class HostLimitsTest extends TestCase
                 continue;
             }
             $this->assertSame(['UNICODE_UNAVAILABLE'], $r['got'], $r['id'] . ': expected ' . json_encode($r['expect']) . ', got ' . json_encode($r['got']));
-            $this->assertNotSame('ok', $r['expect'] === 'ok' ? 'never' : $r['got'], $r['id']);
             $unavailable++;
         }
         $this->assertGreaterThan(500, count($out));

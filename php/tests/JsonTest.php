@@ -19,6 +19,11 @@ final class JsonTest extends TestCase
         $this->assertInstanceOf(JsonObject::class, $v);
         $this->assertSame(['1', '01', '10', '9'], $v->names());
         $this->assertSame('{"01":"b","1":"a","10":"c","9":"d"}', Json::canonical($v));
+        $lenient = Json::parseLenient('{"1":"a","01":"b","10":"c","9":"d","":{},"x":[]}', 'x');
+        $this->assertSame(['1', '01', '10', '9', '', 'x'], $lenient->names());
+        $this->assertSame('{"":{},"01":"b","1":"a","10":"c","9":"d","x":[]}', Json::canonical($lenient));
+        $this->assertSame('{"a":1}', Json::canonical(Json::parseLenient('{"a":1,"a":1}', 'x')), 'the last of equal names wins, as in JSON.parse');
+        $this->assertSame('9007199254740992', Json::canonical(Json::parseLenient('9007199254740993', 'x')), 'integers are doubles, as in JavaScript');
     }
 
     public function testDuplicateKeysRefusedInEnvelopesLastWinsInPayloads(): void
