@@ -14,8 +14,22 @@ describe('php runner: PHPUnit (php/tests/Installer)', function () {
       console.log('    (skipped: php-cli and phpunit are not installed; apt-get install php-cli phpunit)');
       this.skip();
     }
-    const r = spawnSync('phpunit', ['--colors=never', '--do-not-cache-result', 'tests/Installer'], { cwd: join(REPO, 'php'), encoding: 'utf8' });
+    const r = spawnSync('phpunit', ['--colors=never', '--do-not-cache-result', '--testsuite', 'installer'], { cwd: join(REPO, 'php'), encoding: 'utf8' });
     expect(r.status, `${r.stdout}\n${r.stderr}`).to.equal(0);
     expect(r.stdout).to.match(/OK \(\d+ tests/);
+  });
+  it('phpunit.xml.dist splits tests/ into the verifier and installer suites, each test in one (npm test runs the crash matrix once)', function () {
+    if (!have('php', ['-v']) || !have('phpunit', ['--version'])) this.skip();
+    const list = (suite: string) => {
+      const r = spawnSync('phpunit', ['--list-tests', '--testsuite', suite], { cwd: join(REPO, 'php'), encoding: 'utf8' });
+      expect(r.status, r.stdout + r.stderr).to.equal(0);
+      return [...r.stdout.matchAll(/^ - (Countersign\\Tests\\\S+)::/gm)].map((m) => m[1]!);
+    };
+    const verifier = list('verifier');
+    const installer = list('installer');
+    expect(verifier.length).to.be.greaterThan(0);
+    expect(installer).to.include('Countersign\\Tests\\Installer\\CrashTest');
+    expect(verifier.filter((c) => c.startsWith('Countersign\\Tests\\Installer\\'))).to.deep.equal([]);
+    expect(installer.filter((c) => !c.startsWith('Countersign\\Tests\\Installer\\'))).to.deep.equal([]);
   });
 });

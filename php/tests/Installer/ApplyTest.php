@@ -4,8 +4,6 @@ declare(strict_types=1);
 
 namespace Countersign\Tests\Installer;
 
-require_once __DIR__ . "/Support.php";
-
 use Countersign\CountersignException;
 use Countersign\Installer\Fs;
 use Countersign\Installer\InstallException;

@@ -3,7 +3,7 @@
 // A minimal stand-in for the WordPress functions the mu-plugin uses (hooks, options, download_url, WP_Error), to run
 // php/integrations/wordpress/countersign-updates.php outside WordPress. Run by WordPressTest in a child php:
 //   php wp-standin.php ABSPATH STORE PACKAGE HOOK_EXTRA_JSON REQUIRED(0|1)
-// (the fixture bundles are valid from 2026-11-20 to 2026-12-20: the real clock is used, as the plugin does)
+// (the real clock is used, as the plugin does: the fixture bundles are valid from 2026-11-20 to 2100-01-01)
 [, $abspath, $store, $package, $extra, $required] = $argv;
 
 final class WP_Error
