@@ -115,6 +115,16 @@ describe('PHP verifier (php/)', function () {
       const store = await openStore(dir);
       expect(siteFor(store, 'drupal', 'core')).to.deep.equal({ product: 'drupal', component: 'core', installed: '10.2.4', highestInstalled: '10.2.4' });
       expect(store.state.installed['drupal/core']!.updated).to.equal('2026-05-28T20:26:40Z');
+      // a partial install (kept files: the PHP runner's --keep-local) reads as the TypeScript side writes it
+      const partial = `require ${JSON.stringify(join(ROOT, 'php/autoload.php'))}; Countersign\\TrustStore::recordInstall($argv[1], 'drupal', 'core', '10.2.5', 1780000001, 5000, ['README.txt']);`;
+      execFileSync('php', ['-r', partial, dir]);
+      const again = await openStore(dir);
+      expect(again.state.installed['drupal/core']).to.deep.equal({
+        version: '10.2.4',
+        highest: '10.2.4',
+        updated: '2026-05-28T20:26:41Z',
+        partial: { version: '10.2.5', kept: ['README.txt'], recorded: '2026-05-28T20:26:41Z' },
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -243,38 +243,4 @@ final class Fs
             return rmdir($path);
         });
     }
-
-    /** JSON.stringify(value, null, 2) of a Json::stringify-able value (JsonObject, stdClass, assoc arrays are objects). @param mixed $value */
-    public static function pretty($value, string $indent = ''): string
-    {
-        $inner = $indent . '  ';
-        if ($value instanceof \Countersign\JsonObject) {
-            if ($value->count() === 0) {
-                return '{}';
-            }
-            $parts = [];
-            foreach ($value->names() as $name) {
-                $parts[] = $inner . \Countersign\Json::quote($name) . ': ' . self::pretty($value->get($name), $inner);
-            }
-            return "{\n" . implode(",\n", $parts) . "\n" . $indent . '}';
-        }
-        if (is_array($value) && $value !== [] && array_keys($value) !== range(0, count($value) - 1)) {
-            $parts = [];
-            foreach ($value as $k => $v) {
-                $parts[] = $inner . \Countersign\Json::quote((string) $k) . ': ' . self::pretty($v, $inner);
-            }
-            return "{\n" . implode(",\n", $parts) . "\n" . $indent . '}';
-        }
-        if (is_array($value)) {
-            if ($value === []) {
-                return '[]';
-            }
-            $parts = [];
-            foreach ($value as $v) {
-                $parts[] = $inner . self::pretty($v, $inner);
-            }
-            return "[\n" . implode(",\n", $parts) . "\n" . $indent . ']';
-        }
-        return \Countersign\Json::stringify($value);
-    }
 }

@@ -14,6 +14,7 @@ use Countersign\Policy;
 use Countersign\Quorum;
 use Countersign\TarReader;
 use Countersign\Time;
+use Countersign\TrustStore;
 use Countersign\UsageException;
 use Countersign\VerificationException;
 use Countersign\Verifier;
@@ -452,7 +453,7 @@ final class Installer
             return Verifier::verifyBundle($bundle->envelopeBytes, $bundle->archive, ['trusted' => $trusted, 'now' => $this->now, 'site' => $site, 'revocations' => $revocations]);
         };
         if (isset($this->o['store'])) {
-            $store = SiteStore::open($this->o['store']);
+            $store = TrustStore::open($this->o['store']);
             $site = [];
             if ($mode === 'apply' && $peeked !== null) {
                 $found = VersionFile::siteTarget($this->p, $peeked, $given);
@@ -461,7 +462,7 @@ final class Installer
                     throw InstallException::preflight([$found['problem']]);
                 }
                 $site = $found['target'];
-                $installed = $store->site($peeked['product'], $peeked['component']);
+                $installed = self::floor($store, $peeked['product'], $peeked['component']);
                 if ($installed !== null && ($site['product'] ?? null) === $peeked['product'] && ($site['component'] ?? null) === $peeked['component']) {
                     $site += $installed;
                 } elseif ($installed !== null && !isset($site['product'])) {
@@ -472,13 +473,13 @@ final class Installer
             $m = $verified->document;
             $this->requireManifest($verified);
             if ($mode === 'apply') {
-                $entry = $store->site($m['product'], $m['component']);
+                $entry = $store->siteFor($m['product'], $m['component']);
                 if ($entry === null) {
                     throw new VerificationException([['code' => 'NOT_INSTALLED', 'message' => 'the trust store records no installed version of ' . $m['product'] . ' ' . $m['component'] . ' (countersign trust record)']]);
                 }
                 $from = $entry['installed'];
             } else {
-                $e = $store->entry($m['product'], $m['component']);
+                $e = $store->installedEntry($m['product'], $m['component']);
                 if (($e['version'] ?? null) !== $m['version'] && (($e['partial'] ?? [])['version'] ?? null) !== $m['version']) {
                     throw new InstallException('PHASE_ORDER', 'the trust store does not record ' . $m['product'] . ' ' . $m['component'] . ' ' . $m['version'] . ' as installed; run the files phase first');
                 }
@@ -510,6 +511,13 @@ final class Installer
             $detected = VersionFile::detect($this->p, $m);
         }
         return ['verified' => $verified, 'manifest' => $m, 'from' => $from, 'detected' => $detected];
+    }
+
+    /** What the store records for product/component as the site fields verifyBundle checks (installed, highestInstalled), or null. @return array{installed:string,highestInstalled:string}|null */
+    private static function floor(TrustStore $store, string $product, string $component): ?array
+    {
+        $site = $store->siteFor($product, $component);
+        return $site === null ? null : ['installed' => $site['installed'], 'highestInstalled' => $site['highestInstalled']];
     }
 
     private function requireManifest(\Countersign\Verified $v): void

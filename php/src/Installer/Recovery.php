@@ -103,7 +103,7 @@ final class Recovery
     {
         try {
             if ($begin['store'] !== null) {
-                SiteStore::recordInstall($begin['store'], $begin['product'], $begin['component'], $begin['to'], $begin['kept'] ?? [], $now);
+                \Countersign\TrustStore::recordInstall($begin['store'], $begin['product'], $begin['component'], $begin['to'], $now, 5000, $begin['kept'] ?? []);
                 $points->hit('install recorded in the trust store');
             }
             State::writePhase($p, ['bundle' => $begin['bundle'], 'product' => $begin['product'], 'component' => $begin['component'], 'from' => $begin['from'], 'to' => $begin['to'], 'phase' => 'files'], $now);

@@ -73,10 +73,12 @@ final class State
         }
     }
 
-    public static function lock(SitePaths $p, int $timeoutMs = 2000): Lock
+    public static function lock(SitePaths $p, int $timeoutMs = 2000): \Countersign\StoreLock
     {
+        $lock = new \Countersign\StoreLock($p->at('lock'), $timeoutMs); // the trust store's lock format: TypeScript and PHP exclude each other
         try {
-            return Lock::acquire($p->at('lock'), $timeoutMs);
+            $lock->acquire();
+            return $lock;
         } catch (\Countersign\StoreException $e) {
             throw new InstallException('SITE_BUSY', 'another countersign apply or recover is working on ' . $p->root . ' (lock ' . $p->at('lock') . '); try again later', $e->getDetails());
         }
@@ -108,7 +110,7 @@ final class State
     /** @param array<string,mixed> $value */
     public static function writeJson(SitePaths $p, string $name, array $value): void
     {
-        Fs::writeDurably($p->at($name), Fs::pretty($value) . "\n", 0600);
+        Fs::writeDurably($p->at($name), \Countersign\Json::pretty($value) . "\n", 0600);
     }
 
     /** @return array<string,mixed>|null */

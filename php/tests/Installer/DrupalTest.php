@@ -11,7 +11,7 @@ use PHPUnit\Framework\TestCase;
 /** The Drupal/Backdrop entry points: the class a site's update flow calls, and the drush/bee script. */
 final class DrupalTest extends TestCase
 {
-    public function testTheClassAndTheScriptApplyWithTheSiteStore(): void
+    public function testTheClassAndTheScriptApplyWithTheTrustStore(): void
     {
         $s = Support::setup();
         $dry = \CountersignUpdate::apply(Support::fixtures() . '/moderate.bundle', $s['site'], ['store' => $s['store'], 'dryRun' => true]);
