@@ -2,7 +2,7 @@
 // TypeScript `recover` (recoverSite), and a TypeScript apply killed at every point is recovered by php/bin/countersign-recover;
 // the tree must be byte-identical to the old or the new release and the trust store must agree. Skips when php is absent.
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyBundle } from '../../lib/installer/apply.js';
@@ -19,8 +19,10 @@ import {
   REPO,
   runChild,
   snapshot,
+  spawnCollect,
   tempDir,
   writeSite,
+  type ChildResult,
   type Release,
 } from '../installer/support.js';
 
@@ -28,23 +30,8 @@ const PHP = spawnSync('php', ['-r', 'echo PHP_VERSION;'], { encoding: 'utf8' });
 const HAVE_PHP = PHP.status === 0;
 const HOOKS = join(REPO, 'php', 'tests', 'Installer', 'enable-hooks.php');
 
-function php(
-  bin: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('php', ['-d', `auto_prepend_file=${HOOKS}`, join(REPO, 'php', 'bin', bin), ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+function php(bin: string, args: string[], env: Record<string, string>): Promise<ChildResult> {
+  return spawnCollect('php', ['-d', `auto_prepend_file=${HOOKS}`, join(REPO, 'php', 'bin', bin), ...args], { env });
 }
 
 describe('php runner: journals recovered across languages', function () {

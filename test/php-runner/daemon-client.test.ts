@@ -5,7 +5,6 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import {
   bundleBytes,
@@ -19,21 +18,12 @@ import {
   type Harness,
   type Lab,
 } from '../installer/daemon-support.js';
+import { spawnCollect, type ChildResult } from '../installer/support.js';
 
 const HAVE_PHP = spawnSync('php', ['-v']).status === 0;
 
-function submit(socket: string, site: string, bundle: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('php', [join(REPO, 'php', 'bin', 'countersign-submit'), '--socket', socket, '--site', site, bundle, '--json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function submit(socket: string, site: string, bundle: string): Promise<ChildResult> {
+  return spawnCollect('php', [join(REPO, 'php', 'bin', 'countersign-submit'), '--socket', socket, '--site', site, bundle, '--json']);
 }
 
 describe('php runner: the daemon client speaks the installer socket protocol', function () {

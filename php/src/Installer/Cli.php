@@ -9,7 +9,6 @@ use Countersign\Json;
 use Countersign\Policy;
 use Countersign\Time;
 use Countersign\UsageException;
-use Countersign\VerificationException;
 
 /** php/bin/countersign-apply and countersign-recover: the flags, output and exit codes of `countersign apply` / `recover`. */
 final class Cli
@@ -63,13 +62,7 @@ final class Cli
         }
         $code = $e->exitCode();
         if ($json) {
-            $body = ['ok' => false, 'code' => $e->getErrorCode(), 'message' => $e->getMessage()];
-            if ($e instanceof VerificationException) {
-                $body['reasons'] = $e->getReasons();
-            } elseif (count($e->getDetails()) > 0) {
-                $body['details'] = $e->getDetails();
-            }
-            self::out($body);
+            self::out($e->toFailure());
         } else {
             fwrite(STDERR, 'error[' . $e->getErrorCode() . ']: ' . $e->getMessage() . "\n");
         }
