@@ -51,7 +51,10 @@ describe('PHP verifier (php/)', function () {
       console.log('    (skipped: phpunit is not installed; apt-get install phpunit)');
       this.skip();
     }
-    const r = spawnSync('phpunit', ['-c', join(ROOT, 'php/phpunit.xml.dist'), '--do-not-cache-result'], { encoding: 'utf8', cwd: join(ROOT, 'php') });
+    const r = spawnSync('phpunit', ['-c', join(ROOT, 'php/phpunit.xml.dist'), '--testsuite', 'verifier', '--do-not-cache-result'], {
+      encoding: 'utf8',
+      cwd: join(ROOT, 'php'),
+    });
     expect(r.status, `phpunit failed:\n${r.stdout.slice(-6000)}\n${r.stderr}`).to.equal(0);
     expect(r.stdout).to.match(/OK \(\d+ tests/);
   });
@@ -112,6 +115,16 @@ describe('PHP verifier (php/)', function () {
       const store = await openStore(dir);
       expect(siteFor(store, 'drupal', 'core')).to.deep.equal({ product: 'drupal', component: 'core', installed: '10.2.4', highestInstalled: '10.2.4' });
       expect(store.state.installed['drupal/core']!.updated).to.equal('2026-05-28T20:26:40Z');
+      // a partial install (kept files: the PHP runner's --keep-local) reads as the TypeScript side writes it
+      const partial = `require ${JSON.stringify(join(ROOT, 'php/autoload.php'))}; Countersign\\TrustStore::recordInstall($argv[1], 'drupal', 'core', '10.2.5', 1780000001, 5000, ['README.txt']);`;
+      execFileSync('php', ['-r', partial, dir]);
+      const again = await openStore(dir);
+      expect(again.state.installed['drupal/core']).to.deep.equal({
+        version: '10.2.4',
+        highest: '10.2.4',
+        updated: '2026-05-28T20:26:41Z',
+        partial: { version: '10.2.5', kept: ['README.txt'], recorded: '2026-05-28T20:26:41Z' },
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

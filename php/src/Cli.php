@@ -210,13 +210,7 @@ final class Cli
             $e = new VerificationException([$e->toReason()]);
         }
         if ($json) {
-            $body = ['ok' => false, 'code' => $e->getErrorCode(), 'message' => $e->getMessage()];
-            if ($e instanceof VerificationException) {
-                $body['reasons'] = $e->getReasons();
-            } elseif (count($e->getDetails()) > 0) {
-                $body['details'] = $e->getDetails();
-            }
-            $this->line($this->out, Json::stringifyForOutput($body));
+            $this->line($this->out, Json::stringifyForOutput($e->toFailure()));
         } elseif ($verdict === true && $e instanceof VerificationException) {
             $lines = ['REJECTED: ' . $bundle];
             foreach ($e->getReasons() as $r) {

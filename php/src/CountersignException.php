@@ -40,6 +40,12 @@ class CountersignException extends \RuntimeException
         return 1;
     }
 
+    /** The --json body of a command this stopped (both CLIs): {ok: false, code, message, details?}; a verification gives reasons. @return array<string,mixed> */
+    public function toFailure(): array
+    {
+        return ['ok' => false] + $this->toReason();
+    }
+
     /** @return array{code:string,message:string,details?:array<string,mixed>} */
     public function toReason(): array
     {

@@ -452,4 +452,40 @@ final class Json
         }
         return 'null';
     }
+
+    /** JSON.stringify(value, null, 2): the values stringify takes, two-space indented (state files, journals). @param mixed $value */
+    public static function pretty($value, string $indent = ''): string
+    {
+        if ($value instanceof JsonObject) {
+            $members = [];
+            foreach ($value->names() as $name) {
+                $members[$name] = $value->get($name);
+            }
+        } elseif ($value instanceof \stdClass) {
+            $members = get_object_vars($value);
+        } elseif (is_array($value) && $value !== [] && array_keys($value) !== range(0, count($value) - 1)) {
+            $members = $value;
+        } elseif (is_array($value)) {
+            if ($value === []) {
+                return '[]';
+            }
+            $inner = $indent . '  ';
+            $parts = [];
+            foreach ($value as $v) {
+                $parts[] = $inner . self::pretty($v, $inner);
+            }
+            return "[\n" . implode(",\n", $parts) . "\n" . $indent . ']';
+        } else {
+            return self::stringify($value);
+        }
+        if ($members === []) {
+            return '{}';
+        }
+        $inner = $indent . '  ';
+        $parts = [];
+        foreach ($members as $k => $v) {
+            $parts[] = $inner . self::quote((string) $k) . ': ' . self::pretty($v, $inner);
+        }
+        return "{\n" . implode(",\n", $parts) . "\n" . $indent . '}';
+    }
 }

@@ -7,7 +7,8 @@ namespace Countersign;
 /**
  * DIR/lock as lib/node/lock.ts writes it: "PID\nTHREAD\nTOKEN\n", written beside and hard-linked into place (exclusive
  * create). A holder whose pid is not alive on this host is stale and taken over under a LOCK.takeover guard; a live
- * one past the timeout is STORE_LOCKED. Without ext-posix no holder can be judged dead, so none is taken over.
+ * one past the timeout is STORE_LOCKED (a takeover guard left by a dead process is removed). Without ext-posix a holder
+ * is judged by /proc/PID, and only where /proc is readable; elsewhere none is taken over.
  */
 final class StoreLock
 {
@@ -77,7 +78,8 @@ final class StoreLock
             return false; // this process: only this class takes the lock here, and it waits for itself
         }
         if (!function_exists('posix_kill')) {
-            return false;
+            // /proc/PID is gone for a dead process; only trusted where /proc is mounted and readable (not behind open_basedir)
+            return @is_dir('/proc/self') && !@file_exists('/proc/' . $pid);
         }
         return !posix_kill($pid, 0) && posix_get_last_error() !== 1; // 1: EPERM, alive as another user
     }
@@ -86,6 +88,11 @@ final class StoreLock
     {
         $guard = $this->path . '.takeover';
         if (!$this->createExclusive($guard, $mine)) {
+            // a guard whose holder died mid-takeover would block every later takeover: remove it, take over next round
+            $g = @file_get_contents($guard);
+            if (is_string($g) && preg_match('/^([1-9][0-9]{0,9})\n/', $g, $m) && $this->isStale((int) $m[1]) && @file_get_contents($guard) === $g) {
+                @unlink($guard);
+            }
             return false;
         }
         try {

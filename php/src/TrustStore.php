@@ -179,11 +179,22 @@ final class TrustStore
         return $verified;
     }
 
+    /** The installed entry of product/component ({version, highest, updated, partial?}) as plain arrays, or null. @return array<string,mixed>|null */
+    public function installedEntry(string $product, string $component): ?array
+    {
+        $installed = $this->raw->get('installed');
+        $entry = $installed instanceof JsonObject ? $installed->get($product . '/' . $component) : null;
+        return $entry instanceof JsonObject ? Canonical::plain($entry) : null;
+    }
+
     /**
      * Records product/component at version as installed (withInstall in lib/core/trust-state.ts): `highest` is never
-     * lowered within a scheme. Takes the lock, re-reads the store under it, writes durably.
+     * lowered within a scheme. With `kept` (files apply --keep-local left alone) it is a partial install: the version
+     * before and its floor stay, and `partial` records the release and the kept paths (spec/trust-store.md); that needs
+     * an earlier entry. Takes the lock, re-reads the store under it, checks the new state against the schema, writes durably.
+     * @param list<string> $kept
      */
-    public static function recordInstall(string $dir, string $product, string $component, string $version, ?int $now = null, int $lockTimeoutMs = 5000): void
+    public static function recordInstall(string $dir, string $product, string $component, string $version, ?int $now = null, int $lockTimeoutMs = 5000, array $kept = []): void
     {
         foreach (['product' => $product, 'component' => $component] as $field => $value) {
             if (!preg_match('/^[a-z][a-z0-9_]{0,63}$/D', $value)) {
@@ -196,6 +207,9 @@ final class TrustStore
             throw new UsageException('USAGE', 'version of ' . $product . '/' . $component . ': ' . $e->getMessage());
         }
         $now = $now ?? time();
+        if (!file_exists($dir . '/' . self::STATE_FILE) && !is_link($dir . '/' . self::STATE_FILE)) {
+            self::open($dir); // STORE_MISSING, before a lock is made in a directory that holds no store
+        }
         $lock = new StoreLock($dir . '/' . self::LOCK_FILE, $lockTimeoutMs);
         $lock->acquire();
         try {
@@ -203,23 +217,39 @@ final class TrustStore
             $installed = $store->raw->get('installed');
             $key = $product . '/' . $component;
             $before = $installed->get($key);
-            $highest = $version;
-            if ($before instanceof JsonObject && Version::sameScheme($before->get('highest'), $version) && Version::compare($before->get('highest'), $version) > 0) {
-                $highest = $before->get('highest');
-            }
             $entry = new JsonObject();
-            $entry->set('version', $version);
-            $entry->set('highest', $highest);
-            $entry->set('updated', Time::format($now));
+            if (count($kept) === 0) {
+                $highest = $version;
+                if ($before instanceof JsonObject && Version::sameScheme($before->get('highest'), $version) && Version::compare($before->get('highest'), $version) > 0) {
+                    $highest = $before->get('highest');
+                }
+                $entry->set('version', $version);
+                $entry->set('highest', $highest);
+                $entry->set('updated', Time::format($now));
+            } else {
+                if (!$before instanceof JsonObject) {
+                    throw new UsageException('USAGE', $key . ' ' . $version . ' cannot be recorded as partly installed: the store records no version of ' . $key . ' before it');
+                }
+                $partial = new JsonObject();
+                $partial->set('version', $version);
+                $partial->set('kept', array_values($kept));
+                $partial->set('recorded', Time::format($now));
+                $entry->set('version', $before->get('version'));
+                $entry->set('highest', $before->get('highest'));
+                $entry->set('updated', Time::format($now));
+                $entry->set('partial', $partial);
+            }
             $installed->set($key, $entry);
-            self::writeState($dir, $store->raw);
+            $text = Json::pretty($store->raw) . "\n";
+            Schema::validate('store', Json::parseLenient($text, 'trust store'), 'trust store'); // never write a store that open() would refuse
+            self::writeState($dir, $text);
         } finally {
             $lock->release();
         }
     }
 
-    /** JSON.stringify(state, null, 2) + LF, to a temporary file beside state.json, fsync, chmod 0644, rename. */
-    private static function writeState(string $dir, JsonObject $state): void
+    /** The new state.json: to a temporary file beside it, fsync, chmod 0644, rename, fsync DIR (each fsync where this PHP has it: 8.1). */
+    private static function writeState(string $dir, string $text): void
     {
         foreach (glob($dir . '/.state.json.*.tmp') ?: [] as $left) {
             @unlink($left); // leftovers of a writer that died; we hold the lock
@@ -229,7 +259,7 @@ final class TrustStore
         if ($h === false) {
             throw new UsageException('IO', 'cannot write ' . $temp);
         }
-        $ok = fwrite($h, self::pretty($state, '') . "\n") !== false && fflush($h);
+        $ok = fwrite($h, $text) === strlen($text) && fflush($h);
         if ($ok && function_exists('fsync')) {
             $ok = fsync($h);
         }
@@ -238,33 +268,13 @@ final class TrustStore
             @unlink($temp);
             throw new UsageException('IO', 'cannot write the trust store ' . $dir . '/' . self::STATE_FILE);
         }
-        // PHP cannot fsync a directory; the rename itself is atomic.
-    }
-
-    /** JSON.stringify(value, null, 2) @param mixed $v */
-    private static function pretty($v, string $indent): string
-    {
-        $inner = $indent . '  ';
-        if ($v instanceof JsonObject) {
-            if ($v->count() === 0) {
-                return '{}';
+        $d = function_exists('fsync') ? @fopen($dir, 'rb') : false; // the rename durable too (Linux opens a directory read-only)
+        if ($d !== false) {
+            $synced = @fsync($d);
+            fclose($d);
+            if (!$synced) {
+                throw new UsageException('IO', 'cannot fsync the trust store directory ' . $dir);
             }
-            $parts = [];
-            foreach ($v->names() as $n) {
-                $parts[] = $inner . Json::quote($n) . ': ' . self::pretty($v->get($n), $inner);
-            }
-            return "{\n" . implode(",\n", $parts) . "\n" . $indent . '}';
         }
-        if (is_array($v)) {
-            if ($v === []) {
-                return '[]';
-            }
-            $parts = [];
-            foreach ($v as $x) {
-                $parts[] = $inner . self::pretty($x, $inner);
-            }
-            return "[\n" . implode(",\n", $parts) . "\n" . $indent . ']';
-        }
-        return Json::stringify($v);
     }
 }

@@ -27,6 +27,12 @@ final class VerificationException extends CountersignException
         return $this->reasons;
     }
 
+    /** {ok: false, code, message, reasons}: every reason, not the details that repeat them. @return array<string,mixed> */
+    public function toFailure(): array
+    {
+        return ['ok' => false, 'code' => $this->getErrorCode(), 'message' => $this->getMessage(), 'reasons' => $this->reasons];
+    }
+
     /** @return list<string> */
     public function getCodes(): array
     {

@@ -207,14 +207,18 @@ export function bundledCli(): Promise<string> {
 
 /** Runs the countersign CLI, bundled from the sources (bundledCli), in a child process. */
 export async function runChild(args: string[], opts: { env?: Record<string, string>; stdin?: number | 'ignore' | 'pipe' } = {}): Promise<ChildResult> {
-  const cli = await bundledCli();
+  return spawnCollect(process.execPath, [await bundledCli(), ...args], { cwd: REPO, ...opts });
+}
+
+/** Runs a command in a child process (stdin ignored unless given) and collects its exit, stdout and stderr. */
+export function spawnCollect(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; stdin?: number | 'ignore' | 'pipe' } = {},
+): Promise<ChildResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      cwd: REPO,
-      env: { ...process.env, ...opts.env },
-      stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
     child.stdin?.end();
     let stdout = '';
     let stderr = '';

@@ -22,9 +22,10 @@ export interface TestSigner {
   id: string;
 }
 
-export function makeSigners(n: number): TestSigner[] {
+/** n fresh signers; with seedLabel, seed_i = SHA-256("seedLabel i") (TEST-ONLY keys, for fixtures that must regenerate byte for byte). */
+export function makeSigners(n: number, seedLabel?: string): TestSigner[] {
   return Array.from({ length: n }, (_, i) => {
-    const seed = generateSeed();
+    const seed = seedLabel === undefined ? generateSeed() : new Uint8Array(createHash('sha256').update(`${seedLabel} ${i}`, 'utf8').digest());
     const publicKey = publicKeyFromSeed(seed);
     return { name: `signer-${i}`, seed, publicKey, id: keyId(publicKey) };
   });
@@ -53,8 +54,8 @@ export interface TestPolicy {
   trusted: TrustedPolicy;
 }
 
-export function makePolicy(n = 5, threshold = 3, opts: { expires?: Date; version?: number } = {}): TestPolicy {
-  const signers = makeSigners(n);
+export function makePolicy(n = 5, threshold = 3, opts: { expires?: Date; version?: number; seedLabel?: string } = {}): TestPolicy {
+  const signers = makeSigners(n, opts.seedLabel);
   const policy = createPolicy({
     threshold,
     signers: signers.map((s) => ({ publicKey: s.publicKey, name: s.name })),
