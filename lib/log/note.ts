@@ -180,9 +180,11 @@ export function parseVkey(text: string): Vkey {
   const fail = (why: string): never => {
     throw new LogError('BAD_VKEY', `vkey ${JSON.stringify(text.slice(0, 200))}: ${why}`);
   };
-  const parts = text.split('+');
-  if (parts.length !== 3) fail('not <name>+<key id>+<key>');
-  const [name, id, key] = parts as [string, string, string];
+  // Names hold no "+", but base64 may: split at the first two only (as Go's note.NewVerifier does).
+  const first = text.indexOf('+');
+  const second = first < 0 ? -1 : text.indexOf('+', first + 1);
+  if (second < 0) fail('not <name>+<key id>+<key>');
+  const [name, id, key] = [text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1)];
   if (!isValidKeyName(name)) fail('the key name is empty or holds a space or control character');
   if (!/^[0-9a-f]{8}$/.test(id)) fail('the key id is not 8 lower-case hex digits');
   let raw: Uint8Array = new Uint8Array();

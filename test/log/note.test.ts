@@ -151,6 +151,10 @@ describe('log/note: C2SP signed-note', () => {
         why,
       ).to.equal('BAD_VKEY');
     }
+    // A "+" inside the base64 key is not a separator (names never hold one).
+    const plus = ed25519Signer('k', new Uint8Array(32).fill(8)).vkey;
+    expect(plus).to.equal('k+55d9cee6+AROY9ixtGkV8UbpqS189vS9p/KkyFiGNyJl+QWvRfZPK');
+    expect(parseVkey(plus).keyId).to.equal(0x55d9cee6);
     const identity = new Uint8Array(32);
     identity[0] = 1;
     const weak = `w+${computeKeyId('w', 1, identity).toString(16).padStart(8, '0')}+${b64(1, identity)}`;
