@@ -19,6 +19,8 @@ import { recoverCommand } from './recover.js';
 import { installerCommand } from './installer.js';
 import { hubCommand } from './hub.js';
 import { siteCommand } from './site.js';
+import { logCommand } from './log.js';
+import { witnessCommand } from './witness.js';
 import { errnoOf } from '../lib/core/errno.js';
 
 export function createParser(ctx: Context): Argv {
@@ -47,6 +49,8 @@ export function createParser(ctx: Context): Argv {
       .command(installerCommand(ctx))
       .command(hubCommand(ctx))
       .command(siteCommand(ctx))
+      .command(logCommand(ctx))
+      .command(witnessCommand(ctx))
       .command(revokeCommand(ctx))
       .command(inspectCommand(ctx))
       .command(helpCommand(ctx))

@@ -12,8 +12,8 @@ import { dirname, join } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { errnoOf } from '../core/errno.js';
 import { tempPathFor, fsyncDir } from '../node/durable.js';
-import { decodeEntryBundle, encodeEntryBundle, tilePath, TILE_WIDTH } from './tiles.js';
-import { HASH_BYTES } from './merkle.js';
+import { decodeEntryBundle, encodeEntryBundle, tilePath, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
+import { HASH_BYTES, type TreeNode } from './merkle.js';
 
 /** A tile level, or the entry bundles. */
 export type TileLevel = number | 'entries';
@@ -163,6 +163,15 @@ export class TileDir {
     // A new directory's own entry must reach its parent too.
     this.#dirs.add(dirname(dir));
   }
+}
+
+/** Keeps the hashes tiles hold from TreeEdge.append's nodes: tree levels 0, 8, 16, … are tile levels 0, 1, 2, …, in index order. */
+export function keepTileNode(levels: Map<number, Uint8Array[]>, node: TreeNode): void {
+  if (node.level % TILE_HEIGHT !== 0) return;
+  const level = node.level / TILE_HEIGHT;
+  let list = levels.get(level);
+  if (!list) levels.set(level, (list = []));
+  list.push(node.hash);
 }
 
 function readIfPresent(path: string): Uint8Array | undefined {

@@ -56,7 +56,9 @@ export class Replay {
   size = 0;
   policy: TrustedPolicy | undefined;
   readonly releases: ReleaseIndex;
-  revocations: Array<{ index: number; revocation: Revocation }> = [];
+  revocations: Array<{ index: number; revocation: Revocation; entry: Uint8Array }> = [];
+  /** The policy entries so far, in order (what a saved replay keeps to walk the chain again). */
+  policyEntries: Uint8Array[] = [];
 
   constructor(releases: ReleaseIndex = new Map()) {
     this.releases = releases;
@@ -137,9 +139,11 @@ export class Replay {
   /** Makes a checked entry part of the state. */
   apply(checked: ReplayedEntry, entry: Uint8Array): void {
     if (checked.index !== this.size) throw new LogError('ENTRY_INVALID', `entry ${checked.index} applied at ${this.size}`);
-    if (checked.kind === 'policy') this.policy = checked.policy;
-    else if (checked.kind === 'release') this.releases.set(checked.key, { index: checked.index, identity: entryIdentity(entry) });
-    else this.revocations.push({ index: checked.index, revocation: checked.revocation });
+    if (checked.kind === 'policy') {
+      this.policy = checked.policy;
+      this.policyEntries.push(entry);
+    } else if (checked.kind === 'release') this.releases.set(checked.key, { index: checked.index, identity: entryIdentity(entry) });
+    else this.revocations.push({ index: checked.index, revocation: checked.revocation, entry });
     this.size++;
   }
 
@@ -159,9 +163,31 @@ export class Replay {
     } else {
       if (!this.policy) throw new LogError('ENTRY_INVALID', `entry ${index} is a revocation before any policy`, { reason: 'NO_POLICY', index });
       const opened = openEnvelope(parsed.envelopeBytes);
-      this.revocations.push({ index, revocation: revocationFromPayload(opened.payloadBytes) });
+      this.revocations.push({ index, revocation: revocationFromPayload(opened.payloadBytes), entry });
     }
     this.size++;
+  }
+
+  /** A replay as saved: the policy chain is walked again; releases and revocations are taken as recorded. */
+  static restore(saved: {
+    size: number;
+    policyEntries: Uint8Array[];
+    releases: Iterable<[string, ReleaseRecord]>;
+    revocations: Array<{ index: number; entry: Uint8Array }>;
+  }): Replay {
+    const replay = new Replay();
+    for (const p of saved.policyEntries) {
+      if (parseEntry(p).kind !== 'policy') throw new LogError('ENTRY_INVALID', 'a saved policy entry is not a policy');
+      replay.adopt(p);
+    }
+    for (const [key, record] of saved.releases) replay.releases.set(key, record);
+    for (const r of saved.revocations) {
+      const parsed = parseEntry(r.entry);
+      if (parsed.kind !== 'revocation') throw new LogError('ENTRY_INVALID', 'a saved revocation entry is not a revocation');
+      replay.revocations.push({ index: r.index, revocation: revocationFromPayload(openEnvelope(parsed.envelopeBytes).payloadBytes), entry: r.entry });
+    }
+    replay.size = saved.size;
+    return replay;
   }
 
   /** check + apply. */

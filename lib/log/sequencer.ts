@@ -15,12 +15,11 @@ import { openEnvelope, sha256Hex } from '../core/envelope.js';
 import { entryForEnvelope } from './entry.js';
 import { Points, type InstallHooks } from '../installer/hooks.js';
 import { formatCheckpoint, parseSignedCheckpoint } from './checkpoint.js';
-import { emptyRoot, leafHash, TreeEdge, type TreeNode } from './merkle.js';
+import { emptyRoot, leafHash, TreeEdge } from './merkle.js';
 import { signNote, type NoteSigner } from './note.js';
-import { TileDir } from './publish.js';
+import { keepTileNode, TileDir } from './publish.js';
 import { entryIdentity, Replay } from './replay.js';
 import { createSequencerStore, type LockedLog, type NewEntry, type SequencerStore } from './sequencer-store.js';
-import { TILE_HEIGHT } from './tiles.js';
 
 export interface Submission {
   /** The entry's canonical bytes (entry.ts). */
@@ -214,13 +213,4 @@ export class Sequencer {
   #hit(label: string): void {
     this.#points.hit(`log: ${label}`);
   }
-}
-
-/** Keeps the hashes tiles hold: tree levels 0, 8, 16, … are tile levels 0, 1, 2, …, in index order. */
-function keepTileNode(levels: Map<number, Uint8Array[]>, node: TreeNode): void {
-  if (node.level % TILE_HEIGHT !== 0) return;
-  const level = node.level / TILE_HEIGHT;
-  let list = levels.get(level);
-  if (!list) levels.set(level, (list = []));
-  list.push(node.hash);
 }

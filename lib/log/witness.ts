@@ -13,6 +13,7 @@ import type { Cosigner } from './cosignature.js';
 import { emptyRoot, verifyConsistency } from './merkle.js';
 import { decodeBase64, ed25519Verifier, formatNote, verifyNote, type NoteVerifier } from './note.js';
 import type { WitnessStore } from './witness-store.js';
+import { Points, type InstallHooks } from '../installer/hooks.js';
 
 /** A request is a size line, at most 63 proof lines, a blank line and a checkpoint with its signatures. */
 export const MAX_ADD_CHECKPOINT_BYTES = 128 * 1024;
@@ -26,6 +27,8 @@ export interface WitnessAnswer {
 
 export interface WitnessOptions {
   cosigner: Cosigner;
+  /** TEST-ONLY fault points (lib/installer/hooks.ts): before the new state commits, and after, before the answer. */
+  hooks?: InstallHooks;
   /** The logs this witness serves, as vkeys; the origin of each is its key name. */
   logs: readonly string[];
   store: WitnessStore;
@@ -37,8 +40,10 @@ export class Witness {
   readonly #logs = new Map<string, NoteVerifier[]>();
   readonly #store: WitnessStore;
   readonly #now: () => Date;
+  readonly #points: Points;
 
   constructor(opts: WitnessOptions) {
+    this.#points = new Points(opts.hooks);
     this.#cosigner = opts.cosigner;
     for (const vkey of opts.logs) {
       const v = ed25519Verifier(vkey);
@@ -70,7 +75,7 @@ export class Witness {
     }
     if (old > checkpoint.size) return text(400, `old size ${old} is above the checkpoint size ${checkpoint.size}\n`);
     const now = this.#now();
-    return this.#store.locked(async (tx) => {
+    const answer = await this.#store.locked(async (tx) => {
       const held = await tx.get(checkpoint.origin);
       const heldSize = held?.size ?? 0;
       const fork = async (reason: string) =>
@@ -103,9 +108,12 @@ export class Witness {
         checkpoint: formatNote(checkpoint.note),
         updated: now.toISOString(),
       });
+      this.#points.hit('witness: state written, not committed');
       const line = this.#cosigner.cosign(checkpoint.note.text, Math.floor(now.getTime() / 1000));
       return { status: 200, body: `${line.line}\n`, contentType: 'text/plain; charset=utf-8' };
     });
+    if (answer.status === 200) this.#points.hit('witness: state committed, not answered');
+    return answer;
   }
 
   /** The HTTP handler: POST <prefix>/add-checkpoint, capped; everything else 404/405. */
