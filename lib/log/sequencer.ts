@@ -10,6 +10,7 @@
 //
 // After a crash the next run (or another process) publishes what step 3 committed; tiles staged but never
 // committed are overwritten by the next batch, whose entries take the same indexes.
+import { mkdirSync } from 'node:fs';
 import { CountersignError, StoreError } from '../core/errors.js';
 import { openEnvelope, sha256Hex } from '../core/envelope.js';
 import { entryForEnvelope } from './entry.js';
@@ -33,6 +34,8 @@ export interface Submission {
  * checkpoint published (a log with witnesses replaces it once they have cosigned one).
  */
 export async function initLog(opts: { db: string; tiles: string; signer: NoteSigner & { vkey: string }; keyPath: string; now: Date }): Promise<SequencerStore> {
+  // DIR first: the default database is beside it.
+  mkdirSync(opts.tiles, { recursive: true });
   const root = emptyRoot();
   const note = signNote(formatCheckpoint({ origin: opts.signer.name, size: 0, root, extensions: [] }), [opts.signer]);
   const store = await createSequencerStore(
