@@ -51,15 +51,18 @@ export async function mirrorOnce(source: LogSource, to: string, opts: { policy?:
 
   const edge = edgeOf(tiles, heldSize);
   if (held && Buffer.compare(edge.root(), held.root) !== 0) throw new LogError('LOG_INCONSISTENT', `the mirror's own tiles do not hash to its checkpoint`);
+  const lookups: Array<[string, number]> = [];
+  const manifests: Array<[string, Uint8Array]> = [];
   for (let start = heldSize; start < cp.size; start += CHUNK) {
     const end = Math.min(cp.size, start + CHUNK);
     const entries = await fetchEntries(source, start, end, cp.size);
     const levels = new Map<number, Uint8Array[]>();
     for (const [i, entry] of entries.entries()) {
       for (const node of edge.append(leafHash(entry))) keepTileNode(levels, node);
-      await copyManifest(source, tiles, entry);
+      const m = await fetchManifest(source, tiles, entry);
+      if (m) manifests.push(m);
       try {
-        tiles.writeLookup(entryIdentity(entry), start + i);
+        lookups.push([entryIdentity(entry), start + i]);
       } catch (err) {
         if (!(err instanceof CountersignError)) throw err;
       }
@@ -80,6 +83,10 @@ export async function mirrorOnce(source: LogSource, to: string, opts: { policy?:
       evidence,
     );
   }
+  // Manifests and lookup hints only for a tree that checked out (a forked source's would linger otherwise).
+  for (const [sha, payload] of manifests) tiles.writeManifest(sha, payload);
+  for (const [identity, index] of lookups) tiles.writeLookup(identity, index);
+  tiles.sync();
   tiles.publishCheckpoint(formatNote(cp.note));
   return { origin: cp.origin, from: heldSize, size: cp.size, advanced: true };
 }
@@ -103,16 +110,17 @@ function edgeOf(tiles: TileDir, size: number): TreeEdge {
   return new TreeEdge(size, hashes);
 }
 
-async function copyManifest(source: LogSource, tiles: TileDir, entry: Uint8Array): Promise<void> {
+/** The manifest a release entry names, when the mirror lacks it and the source's hashes right. */
+async function fetchManifest(source: LogSource, tiles: TileDir, entry: Uint8Array): Promise<[string, Uint8Array] | undefined> {
   let parsed;
   try {
     parsed = parseEntry(entry);
   } catch {
-    return; // not ours to judge: a monitor reports it
+    return undefined; // not ours to judge: a monitor reports it
   }
-  if (parsed.kind !== 'release') return;
+  if (parsed.kind !== 'release') return undefined;
   const sha = parsed.statement.payloadSha256;
-  if (tiles.readManifest(sha)) return;
+  if (tiles.readManifest(sha)) return undefined;
   const payload = await source.manifest(sha);
-  if (payload && sha256Hex(payload) === sha) tiles.writeManifest(sha, payload);
+  return payload && sha256Hex(payload) === sha ? [sha, payload] : undefined;
 }

@@ -7,8 +7,12 @@ import { createEnvelope, type Envelope } from '../../lib/core/envelope.js';
 import { createPolicy } from '../../lib/core/policy.js';
 import { createRevocation } from '../../lib/core/revocation.js';
 import type { Manifest } from '../../lib/core/manifest.js';
-import { ed25519Signer, type NoteSigner } from '../../lib/log/note.js';
-import { TileDir } from '../../lib/log/publish.js';
+import { sha256Hex } from '../../lib/core/envelope.js';
+import { formatCheckpoint } from '../../lib/log/checkpoint.js';
+import { leafHash, TreeEdge } from '../../lib/log/merkle.js';
+import { ed25519Signer, signNote, type NoteSigner } from '../../lib/log/note.js';
+import { entryIdentity } from '../../lib/log/replay.js';
+import { keepTileNode, TileDir } from '../../lib/log/publish.js';
 import { initLog, Sequencer, submissionFor, type Submission } from '../../lib/log/sequencer.js';
 import { openSequencerStore, type SequencerStore } from '../../lib/log/sequencer-store.js';
 import { envelopeBytes, makeRelease, makeSigners, manifestEnvelope, NOW, signedBy, type TestSigner } from '../support/fixtures.js';
@@ -97,4 +101,41 @@ export function revocation(team: Team, version: string, opts: { by?: TestSigner[
 
 export function sub(envelope: Envelope): Submission {
   return submissionFor(envelopeBytes(envelope));
+}
+
+/**
+ * A log that sequences whatever it is given, unchecked (a compromised sequencer): tiles, manifests and a checkpoint
+ * signed with `seed` in a new directory. What monitors and mirrors must catch.
+ */
+export function rogueLog(seed: Uint8Array, docs: readonly Envelope[]): { dir: string; checkpoint: string } {
+  const dir = join(tempDir('countersign-rogue-'), 'tiles');
+  const tiles = new TileDir(dir);
+  const signer = ed25519Signer(ORIGIN, seed);
+  const edge = new TreeEdge();
+  const levels = new Map<number, Uint8Array[]>();
+  const entries = docs.map((d) => {
+    const s = sub(d);
+    if (s.manifest) tiles.writeManifest(sha256Hex(s.manifest), s.manifest);
+    tiles.writeLookup(entryIdentity(s.entry), edge.size);
+    for (const node of edge.append(leafHash(s.entry))) keepTileNode(levels, node);
+    return s.entry;
+  });
+  tiles.stage(
+    0,
+    edge.size,
+    (l) => levels.get(l) ?? [],
+    entries,
+    () => {},
+  );
+  const checkpoint = signNote(formatCheckpoint({ origin: ORIGIN, size: edge.size, root: edge.root(), extensions: [] }), [signer]);
+  tiles.publishCheckpoint(checkpoint);
+  return { dir, checkpoint };
+}
+
+/** A tlog-policy for the log key alone (no witnesses), or with witness vkeys and a quorum of all of them. */
+export function logPolicy(logVkey: string, witnesses: Array<{ name: string; vkey: string }> = []): string {
+  const lines = [`log ${logVkey}`, ...witnesses.map((w) => `witness ${w.name} ${w.vkey}`)];
+  if (witnesses.length === 0) lines.push('quorum none');
+  else lines.push(`group all-witnesses all ${witnesses.map((w) => w.name).join(' ')}`, 'quorum all-witnesses');
+  return `${lines.join('\n')}\n`;
 }
