@@ -133,13 +133,12 @@ function addCommand(ctx: Context): CommandModule<object, AddArgs> {
         )
         .epilogue(examples('countersign log add policy.signed.json drupal-10.2.4.bundle --tiles /srv/log')),
     handler: async (args) => {
-      const [{ openSequencerStore }, { Sequencer, submissionFor }, { TileDir }, { openBundleFile }, { hooksFromEnv }, { refusalCode }] = await Promise.all([
+      const [{ openSequencerStore }, { Sequencer, submissionFor }, { TileDir }, { openBundleFile }, { hooksFromEnv }] = await Promise.all([
         import('../lib/log/sequencer-store.js'),
         import('../lib/log/sequencer.js'),
         import('../lib/log/publish.js'),
         import('../lib/node/bundle-file.js'),
         import('../lib/installer/hooks.js'),
-        import('../lib/log/replay.js'),
       ]);
       // Every file is read (and refused if unreadable) before the key is unlocked.
       const docs: Array<{ file: string; envelopeBytes: Uint8Array }> = [];
@@ -173,7 +172,7 @@ function addCommand(ctx: Context): CommandModule<object, AddArgs> {
           if (o.ok) results.push({ file, index: o.index, duplicate: o.duplicate });
           else {
             refused ??= o.error;
-            results.push({ file, code: refusalCode(o.error), message: o.error.message });
+            results.push({ file, code: o.error.code, message: o.error.message });
           }
         });
         const cp = await store.checkpoint();

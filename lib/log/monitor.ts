@@ -16,7 +16,7 @@ import { openCheckpoint, parseSignedCheckpoint, type SignedCheckpoint } from './
 import { describeEntry, parseEntry } from './entry.js';
 import { leafHash, TreeEdge, verifyConsistency } from './merkle.js';
 import { formatNote, verifyNote } from './note.js';
-import { Replay, refusalCode, type ReplayedEntry } from './replay.js';
+import { Replay, type ReplayedEntry } from './replay.js';
 import { fetchConsistencyProof, fetchEntries, type LogSource } from './tile-reader.js';
 import { quorumMet, type TlogPolicy } from './tlog-policy.js';
 import { TILE_WIDTH } from './tiles.js';
@@ -148,7 +148,7 @@ export async function monitorOnce(opts: MonitorOptions): Promise<MonitorReport> 
       } catch (err) {
         if (!(err instanceof CountersignError)) throw err;
         report.anomalies.push({
-          code: refusalCode(err),
+          code: err.code,
           message: `entry ${index} breaks the log's rules: ${err.message}`,
           index,
           evidence: [evidence(`entry-${index}.txt`, `${formatNote(cp.note)}\nentry ${index} (base64):\n${toBase64(entry)}\n`)],

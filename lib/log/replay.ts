@@ -9,7 +9,7 @@
 // The signer keys always come from the replayed policy chain, never from the entry under check.
 import { canonicalBytes } from '../core/canonical.js';
 import { sha256Hex } from '../core/envelope.js';
-import { CountersignError, SignatureError } from '../core/errors.js';
+import { SignatureError } from '../core/errors.js';
 import { manifestFromPayload, type Manifest } from '../core/manifest.js';
 import { loadTrustedPolicy, type TrustedPolicy } from '../core/policy.js';
 import { countQuorum, describeQuorum, publicSigner, type QuorumResult } from '../core/quorum.js';
@@ -119,10 +119,9 @@ export class Replay {
     if (first) {
       const same = first.identity === entryIdentity(entry) ? ' (the same release, logged twice)' : '';
       throw new LogError(
-        'ENTRY_INVALID',
+        'RELEASE_EXISTS',
         `${s.product} ${s.component} ${s.version} was already logged at entry ${first.index}${same}: the first release wins`,
         {
-          reason: 'RELEASE_EXISTS',
           index,
           first: first.index,
         },
@@ -132,7 +131,7 @@ export class Replay {
   }
 
   #current(index: number, kind: string): TrustedPolicy {
-    if (!this.policy) throw new LogError('ENTRY_INVALID', `entry ${index} is a ${kind}, but no policy is logged yet`, { reason: 'NO_POLICY', index });
+    if (!this.policy) throw new LogError('NO_POLICY', `entry ${index} is a ${kind}, but no policy is logged yet`, { index });
     return this.policy;
   }
 
@@ -161,7 +160,7 @@ export class Replay {
     } else if (parsed.kind === 'release') {
       this.releases.set(releaseKey(parsed.statement), { index, identity: entryIdentity(entry) });
     } else {
-      if (!this.policy) throw new LogError('ENTRY_INVALID', `entry ${index} is a revocation before any policy`, { reason: 'NO_POLICY', index });
+      if (!this.policy) throw new LogError('NO_POLICY', `entry ${index} is a revocation before any policy`, { index });
       const opened = openEnvelope(parsed.envelopeBytes);
       this.revocations.push({ index, revocation: revocationFromPayload(opened.payloadBytes), entry });
     }
@@ -196,11 +195,6 @@ export class Replay {
     this.apply(checked, entry);
     return checked;
   }
-}
-
-/** The code a refused entry is reported under: the reason ENTRY_INVALID carries, else the error's own. */
-export function refusalCode(err: CountersignError): string {
-  return err.code === 'ENTRY_INVALID' && typeof err.details.reason === 'string' ? err.details.reason : err.code;
 }
 
 /** Key ids of a policy's signers (for a watched key added to or removed from a policy). */

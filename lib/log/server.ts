@@ -17,7 +17,6 @@ import { RateLimiter } from '../distribution/rate-limit.js';
 import { cosignatureVerifier } from './cosignature.js';
 import { parseSignedCheckpoint } from './checkpoint.js';
 import { parseNote, verifyNote, formatNote, type NoteVerifier } from './note.js';
-import { refusalCode } from './replay.js';
 import { submissionFor, type AddOutcome, type Sequencer, type Submission } from './sequencer.js';
 import { fetchConsistencyProof, openLogSource } from './tile-reader.js';
 import { parseTilePath } from './tiles.js';
@@ -188,7 +187,7 @@ export class LogServer {
     batch.forEach((w, i) => {
       const o = outcomes[i]!;
       if (!o.ok) {
-        const code = refusalCode(o.error);
+        const code = o.error.code;
         return w.resolve({ status: o.error instanceof UsageError ? 400 : 422, body: { ok: false, code, message: o.error.message, details: o.error.details } });
       }
       if (!published || published.size <= o.index) {
