@@ -302,28 +302,40 @@ function proveCommand(ctx: Context): CommandModule<object, ProveArgs> {
       y
         .positional('bundle', { type: 'string', demandOption: true, describe: 'A bundle, or a signed policy or revocation' })
         .option('log', { type: 'string', demandOption: true, describe: "The log's URL (its tiles) or directory" })
-        .option('out', { type: 'string', demandOption: true, describe: 'The C2SP tlog-proof to write (verify … --log-proof reads it)' })
+        .option('out', {
+          type: 'string',
+          demandOption: true,
+          describe: 'For a bundle: the bundle with its proof section; for a policy or revocation: its C2SP tlog-proof',
+        })
         .option('force', FORCE_OPTION)
         .epilogue('NOT_LOGGED (exit 1) when the log has not published the document yet. The proof is checked before it is written.')
-        .epilogue(examples('countersign log prove drupal-10.2.4.bundle --log https://log.example.org/ --out drupal-10.2.4.proof')),
+        .epilogue(examples('countersign log prove drupal-10.2.4.bundle --log https://log.example.org/ --out drupal-10.2.4.logged.bundle')),
     handler: async (args) => {
-      const [{ refuseExisting, writeFilesAtomically }, { openBundleFile }, { openLogSource }, { proveDocument }] = await Promise.all([
-        import('../lib/node/durable.js'),
-        import('../lib/node/bundle-file.js'),
-        import('../lib/log/tile-reader.js'),
-        import('../lib/log/prove.js'),
-      ]);
+      const [{ refuseExisting, writeFilesAtomically }, { openBundleFile, writeBundleFile }, { openLogSource }, { proveDocument }, { openEnvelope }] =
+        await Promise.all([
+          import('../lib/node/durable.js'),
+          import('../lib/node/bundle-file.js'),
+          import('../lib/log/tile-reader.js'),
+          import('../lib/log/prove.js'),
+          import('../lib/core/envelope.js'),
+        ]);
       refuseExisting([args.out], args.force);
       const opened = await openBundleFile(args.bundle);
-      await opened.close();
-      const proved = await proveDocument(openLogSource(args.log), opened.envelopeBytes);
-      writeFilesAtomically([{ path: args.out, data: proved.proof }], { force: args.force });
-      succeed(
-        ctx,
-        args,
-        { out: args.out, index: proved.index, size: proved.size },
-        `Wrote ${args.out}: entry ${proved.index} in the checkpoint of size ${proved.size}`,
-      );
+      try {
+        const proved = await proveDocument(openLogSource(args.log), opened.envelopeBytes);
+        const proof = Buffer.from(proved.proof, 'utf8');
+        if (opened.archive) await writeBundleFile(args.out, openEnvelope(opened.envelopeBytes).envelope, opened.archive, { force: args.force, proof });
+        else writeFilesAtomically([{ path: args.out, data: proof }], { force: args.force });
+        const what = opened.archive ? 'the bundle with its proof' : 'the proof';
+        succeed(
+          ctx,
+          args,
+          { out: args.out, index: proved.index, size: proved.size, bundle: Boolean(opened.archive) },
+          `Wrote ${args.out} (${what}): entry ${proved.index} in the checkpoint of size ${proved.size}`,
+        );
+      } finally {
+        await opened.close();
+      }
     },
   };
 }
@@ -469,4 +481,53 @@ function mirrorCommand(ctx: Context): CommandModule<object, MirrorArgs> {
       }
     },
   };
+}
+
+/**
+ * `assemble --log URL|DIR`'s last step: submits the document to the log (POST /add at URL, or sequenced into the log
+ * at DIR with its own key) and attaches its proof: into the bundle, or beside a signed policy or revocation as FILE.proof.
+ */
+export async function logAndAttachProof(
+  ctx: Context,
+  location: string,
+  file: string,
+  flags: { passphraseFile?: string },
+): Promise<{ index: number; size: number; proofFile: string }> {
+  const [{ openBundleFile, writeBundleFile }, { writeFilesAtomically }, { openLogSource }, { proveDocument }, { openEnvelope }] = await Promise.all([
+    import('../lib/node/bundle-file.js'),
+    import('../lib/node/durable.js'),
+    import('../lib/log/tile-reader.js'),
+    import('../lib/log/prove.js'),
+    import('../lib/core/envelope.js'),
+  ]);
+  const opened = await openBundleFile(file);
+  try {
+    if (/^https?:\/\//.test(location)) {
+      const { submitToLog } = await import('../lib/log/submit.js');
+      await submitToLog(location, opened.envelopeBytes);
+    } else {
+      const [{ openSequencerStore }, { Sequencer, submissionFor }, { TileDir }] = await Promise.all([
+        import('../lib/log/sequencer-store.js'),
+        import('../lib/log/sequencer.js'),
+        import('../lib/log/publish.js'),
+      ]);
+      const store = await openSequencerStore(dbUrl({ tiles: location }));
+      try {
+        const meta = await store.meta();
+        const signer = await loadLogSigner(ctx, meta.keyPath, meta.origin, flags);
+        const [outcome] = await new Sequencer({ store, tiles: new TileDir(location), signer }).add([submissionFor(opened.envelopeBytes)]);
+        if (!outcome!.ok) throw outcome!.error;
+      } finally {
+        await store.close();
+      }
+    }
+    const proved = await proveDocument(openLogSource(location), opened.envelopeBytes);
+    const proof = Buffer.from(proved.proof, 'utf8');
+    let proofFile = file;
+    if (opened.archive) await writeBundleFile(file, openEnvelope(opened.envelopeBytes).envelope, opened.archive, { force: true, proof });
+    else writeFilesAtomically([{ path: (proofFile = `${file}.proof`), data: proof }], { force: true });
+    return { index: proved.index, size: proved.size, proofFile };
+  } finally {
+    await opened.close();
+  }
 }
