@@ -124,14 +124,14 @@ export function verifyLogProof(input: ProofCheckInput): ProofCheckResult {
   let newLargest: string | undefined = checkpointNote;
   if (input.largestSeen !== undefined) {
     const seen = parseSignedCheckpoint(input.largestSeen);
-    const evidence = { seen: input.largestSeen, presented: checkpointNote };
+    const evidence = { seen: input.largestSeen, presented: checkpointNote, kind: 'fork' };
     if (seen.origin !== cp.origin)
       throw new LogError('BAD_CHECKPOINT', `the largest checkpoint seen is for ${seen.origin}, this one for ${cp.origin}`, { origin: cp.origin });
     if (cp.size < seen.size) {
       throw new LogError(
         'LOG_INCONSISTENT',
         `the checkpoint has size ${cp.size}, smaller than the largest seen (${seen.size}): a rolled-back log, or an old proof`,
-        evidence,
+        { ...evidence, kind: 'rollback' },
       );
     }
     if (cp.size === seen.size) {

@@ -221,7 +221,7 @@ describe('log/verify-proof: a site checks a bundle is logged, in order, each ref
       err = e as typeof err;
     }
     expect(err.code).to.equal('LOG_INCONSISTENT');
-    expect(err.details).to.deep.include({ seen: large, presented: small });
+    expect(err.details).to.deep.include({ seen: large, presented: small, kind: 'rollback' });
     void index;
   });
 

@@ -1,0 +1,91 @@
+// The edge around verify-proof.ts for `verify --log-policy` and a store with a log policy: when a log location is
+// known (--log URL|DIR), the proof a bundle lacks is fetched from the tiles, and so is the consistency proof from
+// the largest checkpoint seen. Offline, the bundle's own proof is checked as it is.
+import type { StoreLogCheck } from '../core/trust-state.js';
+import { recordLog } from '../node/trust-store.js';
+import { parseSignedCheckpoint } from './checkpoint.js';
+import { LogError } from './errors.js';
+import { parseProof } from './proof.js';
+import { proveDocument } from './prove.js';
+import { fetchConsistencyProof, type LogSource } from './tile-reader.js';
+import { parseTlogPolicy } from './tlog-policy.js';
+import { verifyLogProof, type ProofCheckInput, type ProofCheckResult } from './verify-proof.js';
+
+export interface CheckLoggedInput extends Omit<ProofCheckInput, 'consistency'> {
+  /** Where to fetch a missing proof and consistency proofs from; undefined: offline. */
+  source?: LogSource;
+}
+
+export async function checkLogged(input: CheckLoggedInput): Promise<ProofCheckResult & { fetched: boolean }> {
+  let proof = input.proof;
+  let fetched = false;
+  if (proof === undefined && input.source) {
+    proof = (await proveDocument(input.source, input.envelopeBytes)).proof;
+    fetched = true;
+  }
+  let consistency: Uint8Array[] | undefined;
+  if (proof !== undefined && input.largestSeen !== undefined && input.source) {
+    const size = parseProof(proof).checkpoint.size;
+    const seen = parseSignedCheckpoint(input.largestSeen).size;
+    if (size > seen && seen > 0) {
+      try {
+        consistency = await fetchConsistencyProof(input.source, seen, size);
+      } catch (err) {
+        // The tiles could not prove it: checked offline below (reported 'unchecked'), never silently passed.
+        if (!(err instanceof LogError)) throw err;
+      }
+    }
+  }
+  return { ...verifyLogProof({ ...input, proof, ...(consistency ? { consistency } : {}) }), fetched };
+}
+
+/** What a verify command reports about the log. */
+export function describeLogged(r: ProofCheckResult & { fetched?: boolean }): Record<string, unknown> {
+  return {
+    index: r.index,
+    origin: r.checkpoint.origin,
+    size: r.checkpoint.size,
+    witnesses: r.witnesses,
+    cosigned: r.cosigned,
+    consistency: r.consistency,
+    ...(r.fetched ? { fetched: true } : {}),
+  };
+}
+
+/**
+ * The log check of a trust store with a log policy (verifyWithStore's checkLog): the store's policy and largest
+ * checkpoint seen; a fork's two checkpoints are recorded in the store as evidence before the refusal is reported.
+ */
+export function storeLogCheck(dir: string, opts: { now: Date; maxAgeSeconds?: number; source?: LogSource }): StoreLogCheck {
+  return async (input, log) => {
+    try {
+      const r = await checkLogged({
+        envelopeBytes: input.envelopeBytes,
+        proof: input.proof,
+        policy: parseTlogPolicy(log.policy),
+        now: opts.now,
+        ...(opts.maxAgeSeconds ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),
+        ...(log.largest ? { largestSeen: log.largest } : {}),
+        ...(opts.source ? { source: opts.source } : {}),
+      });
+      return { ...(r.newLargest ? { newLargest: r.newLargest } : {}), summary: describeLogged(r) };
+    } catch (err) {
+      const d = err instanceof LogError && err.code === 'LOG_INCONSISTENT' ? err.details : {};
+      if (d.kind === 'fork' && typeof d.seen === 'string' && typeof d.presented === 'string') {
+        await recordLog(dir, { fork: { seen: d.seen, presented: d.presented } }, { now: opts.now });
+      }
+      throw err;
+    }
+  };
+}
+
+const DURATION = /^([1-9][0-9]{0,9})(s|m|h|d)?$/;
+const UNIT = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+/** `--max-age`: a positive number of seconds, or with a unit s, m, h, d (7d, 36h). Undefined for anything else. */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION.exec(text);
+  if (!m) return undefined;
+  const seconds = Number(m[1]) * UNIT[(m[2] ?? 's') as keyof typeof UNIT];
+  return Number.isSafeInteger(seconds) ? seconds : undefined;
+}

@@ -1,0 +1,193 @@
+import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleHeader, parseBundleHeader } from '../../lib/core/bundle.js';
+import { concatBytes, utf8 } from '../../lib/core/bytes.js';
+import { verifyWithStore } from '../../lib/core/trust-state.js';
+import { entryForEnvelope } from '../../lib/log/entry.js';
+import { formatProof, parseProof, MAX_PROOF_BYTES } from '../../lib/log/proof.js';
+import { MAX_PROOF_SECTION_BYTES } from '../../lib/core/bundle.js';
+import { openBundleFile } from '../../lib/node/bundle-file.js';
+import { initStore, openStore } from '../../lib/node/trust-store.js';
+import { runCli } from '../support/cli.js';
+import { envelopeBytes, makePolicy, makeRelease, manifestEnvelope, signedBy, tempDir } from '../support/fixtures.js';
+import { MemoryLog } from './support.js';
+
+// `verify --log-policy`, `trust init --log-policy` and the bundle's proof section, end to end through the CLI.
+const T = Math.floor(new Date('2026-11-20T12:00:00Z').getTime() / 1000);
+const NOW = new Date((T + 3600) * 1000);
+
+describe('log: bundles carry their proof; verify --log-policy and a store with a log policy require it', () => {
+  const team = makePolicy(3, 2);
+  const release = makeRelease();
+  const signed = signedBy(release.envelope, team.signers.slice(0, 2));
+  const env = envelopeBytes(signed);
+  const dir = tempDir();
+  const policyFile = join(dir, 'policy.signed.json');
+  writeFileSync(policyFile, envelopeBytes(team.signed));
+
+  const log = new MemoryLog();
+  log.append(entryForEnvelope(envelopeBytes(team.signed)));
+  const index = log.append(entryForEnvelope(env));
+  const checkpoint = log.checkpoint(T);
+  const proof = utf8(log.proof(index, checkpoint));
+  const logPolicy = join(dir, 'log.policy');
+  writeFileSync(logPolicy, log.policy(2));
+
+  const bundleWith = (p?: Uint8Array): Uint8Array =>
+    concatBytes(bundleHeader(env.length, release.archive.length, p?.length), env, ...(p ? [p] : []), release.archive);
+  const write = (name: string, bytes: Uint8Array): string => {
+    const path = join(dir, name);
+    writeFileSync(path, bytes);
+    return path;
+  };
+  const logged = write('logged.bundle', bundleWith(proof));
+  const plain = write('plain.bundle', bundleWith());
+  const verify = (bundle: string, ...extra: string[]) => runCli(['verify', bundle, '--json', ...extra], { now: NOW });
+  const withPolicy = ['--policy', policyFile, '--product', 'drupal', '--component', 'core', '--installed', '10.2.3'];
+
+  it('the proof section is read back between envelope and archive, within its size cap', async () => {
+    const opened = await openBundleFile(logged);
+    expect(Buffer.from(opened.proof!).toString()).to.equal(Buffer.from(proof).toString());
+    expect(opened.layout!.sections.map((s) => s.name)).to.deep.equal(['envelope', 'proof', 'archive']);
+    await opened.close();
+    expect(MAX_PROOF_SECTION_BYTES).to.equal(MAX_PROOF_BYTES);
+    const big = bundleHeader(env.length, 0, MAX_PROOF_SECTION_BYTES + 1);
+    expect(() => parseBundleHeader(big, 16 << 20, big.length + env.length + MAX_PROOF_SECTION_BYTES + 1))
+      .to.throw()
+      .with.property('code', 'SIZE_LIMIT');
+  });
+
+  it('verify --log-policy accepts the logged bundle and reports where it is logged', async () => {
+    const r = await verify(logged, ...withPolicy, '--log-policy', logPolicy);
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(r.json.log).to.deep.include({ index, origin: log.signer.name, size: 2, witnesses: ['W1', 'W2', 'W3'], consistency: 'first' });
+    const human = await runCli(['verify', logged, ...withPolicy, '--log-policy', logPolicy], { now: NOW });
+    expect(human.stdout).to.match(/Logged: entry 1 of countersign\.example\/log \(size 2\), cosigned by W1, W2, W3/);
+  });
+
+  it('without a log policy the proof is not needed: a bundle without one still verifies, and one with one too', async () => {
+    expect((await verify(plain, ...withPolicy)).code).to.equal(0);
+    const carried = await verify(logged, ...withPolicy);
+    expect(carried.code).to.equal(0);
+    // Never shown as checked when it was not.
+    expect(carried.json.log).to.equal('carried, not checked (no log policy)');
+  });
+
+  it('a bundle without a proof is NOT_LOGGED under a log policy; a detached --log-proof is accepted', async () => {
+    const r = await verify(plain, ...withPolicy, '--log-policy', logPolicy);
+    expect(r.code).to.equal(1);
+    expect((r.json.reasons as Array<{ code: string }>)[0]!.code).to.equal('NOT_LOGGED');
+    const detached = write('release.proof', proof);
+    expect((await verify(plain, ...withPolicy, '--log-policy', logPolicy, '--log-proof', detached)).code).to.equal(0);
+  });
+
+  it('a stale checkpoint (--max-age), a short quorum and a proof for another release are refused with their codes', async () => {
+    const code = async (bundle: string, ...extra: string[]): Promise<string> => {
+      const r = await verify(bundle, ...withPolicy, '--log-policy', logPolicy, ...extra);
+      expect(r.code, r.stdout).to.equal(1);
+      return (r.json.reasons as Array<{ code: string }>)[0]!.code;
+    };
+    expect(await code(logged, '--max-age', '30m')).to.equal('CHECKPOINT_STALE');
+    const short = write('short.bundle', bundleWith(utf8(log.proof(index, log.checkpoint(T, 1)))));
+    expect(await code(short)).to.equal('WITNESS_QUORUM_NOT_MET');
+    const other = envelopeBytes(signedBy(manifestEnvelope({ ...release.manifest, version: '10.2.5' }), team.signers.slice(0, 2)));
+    const otherLog = new MemoryLog();
+    otherLog.append(entryForEnvelope(other));
+    const wrong = write('wrong.bundle', bundleWith(utf8(otherLog.proof(0, otherLog.checkpoint(T)))));
+    expect(await code(wrong)).to.equal('LOG_ENTRY_MISMATCH');
+    const bad = await runCli(['verify', logged, ...withPolicy, '--log-policy', logPolicy, '--max-age', 'soon'], { now: NOW });
+    expect(bad.code).to.equal(2);
+  });
+
+  it('trust init --log-policy: the store requires a proof, records the largest checkpoint, and keeps a fork as evidence', async () => {
+    const store = join(dir, 'store');
+    expect(
+      (await runCli(['trust', 'init', '--policy', policyFile, '--store', store, '--installed', 'drupal/core=10.2.3', '--log-policy', logPolicy])).code,
+    ).to.equal(0);
+    const state = (): { log: { largest?: string; forks: Array<{ seen: string; presented: string }> } } =>
+      JSON.parse(readFileSync(join(store, 'state.json'), 'utf8'));
+    expect(state().log.forks).to.deep.equal([]);
+
+    const none = await verify(plain, '--store', store);
+    expect((none.json.reasons as Array<{ code: string }>)[0]!.code).to.equal('NOT_LOGGED');
+    const ok = await verify(logged, '--store', store);
+    expect(ok.code, ok.stdout).to.equal(0);
+    expect(state().log.largest).to.equal(checkpoint);
+
+    // The log grows: a larger checkpoint is accepted (offline: consistency unchecked) and becomes the largest.
+    const grown = new MemoryLog();
+    for (const e of log.entries) grown.append(e);
+    grown.append(utf8('a later entry'));
+    const cp4 = grown.checkpoint(T);
+    const later = write('later.bundle', bundleWith(utf8(grown.proof(index, cp4))));
+    const r4 = await verify(later, '--store', store);
+    expect(r4.code).to.equal(0);
+    expect((r4.json.log as { consistency: string }).consistency).to.equal('unchecked');
+    expect(state().log.largest).to.equal(cp4);
+
+    // Rolled back to the size-3 checkpoint: LOG_INCONSISTENT, not a fork (no evidence kept).
+    const back = await verify(logged, '--store', store);
+    expect((back.json.reasons as Array<{ code: string }>)[0]!.code).to.equal('LOG_INCONSISTENT');
+    expect(state().log.forks).to.deep.equal([]);
+
+    // A fork: another tree of size 4 holding our entry at the same index.
+    const fork = new MemoryLog();
+    for (const e of log.entries) fork.append(e);
+    fork.append(utf8('another fourth entry'));
+    const forkCp = fork.checkpoint(T);
+    const forked = write('forked.bundle', bundleWith(utf8(fork.proof(index, forkCp))));
+    const f = await verify(forked, '--store', store);
+    expect(f.code).to.equal(1);
+    expect((f.json.reasons as Array<{ code: string }>)[0]!.code).to.equal('LOG_INCONSISTENT');
+    expect(state().log.forks).to.have.length(1);
+    expect(state().log.forks[0]).to.deep.include({ seen: cp4, presented: forkCp });
+    expect(state().log.largest, 'the largest is kept').to.equal(cp4);
+
+    // --log-policy beside such a store is a usage error; the store's own policy applies.
+    expect((await verify(logged, '--store', store, '--log-policy', logPolicy)).code).to.equal(2);
+  });
+
+  it('fails closed: a caller of verifyWithStore that brings no log check is refused NOT_LOGGED for a store with a log policy', async () => {
+    const store = join(dir, 'store2');
+    await initStore(store, envelopeBytes(team.signed), { installed: [{ product: 'drupal', component: 'core', version: '10.2.3' }], logPolicy: log.policy(2) });
+    const opened = await openStore(store);
+    const input = {
+      envelopeBytes: env,
+      archive: {
+        size: release.archive.length,
+        chunks: async function* () {
+          yield release.archive;
+        },
+      },
+      proof,
+    };
+    const err = await verifyWithStore(opened, input, { now: NOW }).then(
+      () => undefined,
+      (e: { code: string }) => e.code,
+    );
+    expect(err).to.equal('NOT_LOGGED');
+  });
+
+  it('a store whose log policy does not parse is STORE_CORRUPT; trust init refuses a bad log policy', async () => {
+    const store = join(dir, 'store3');
+    const bad = write('bad.policy', utf8('log nonsense\nquorum none\n'));
+    const r = await runCli(['trust', 'init', '--policy', policyFile, '--store', store, '--log-policy', bad]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr + r.stdout).to.match(/BAD_LOG_POLICY/);
+    const good = join(dir, 'store4');
+    await initStore(good, envelopeBytes(team.signed), { logPolicy: log.policy(2) });
+    const state = JSON.parse(readFileSync(join(good, 'state.json'), 'utf8')) as { log: { policy: string } };
+    state.log.policy = 'quorum nobody\n';
+    writeFileSync(join(good, 'state.json'), JSON.stringify(state));
+    const err = await openStore(good).then(
+      () => undefined,
+      (e: { code: string }) => e.code,
+    );
+    expect(err).to.equal('STORE_CORRUPT');
+  });
+
+  it('the proof round-trips through formatProof (what log prove writes)', () => {
+    expect(formatProof(parseProof(proof))).to.equal(Buffer.from(proof).toString());
+  });
+});
