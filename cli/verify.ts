@@ -15,7 +15,7 @@ import { readInput } from './files.js';
 import { checkLogged, describeLogged, parseDuration, storeLogCheck } from '../lib/log/check-logged.js';
 import { parseTlogPolicy } from '../lib/log/tlog-policy.js';
 import { openLogSource } from '../lib/log/tile-reader.js';
-import { openStore, recordLog } from '../lib/node/trust-store.js';
+import { openStore } from '../lib/node/trust-store.js';
 import { checkTrustSource } from './trust.js';
 
 interface VerifyArgs {
@@ -104,7 +104,6 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           const log = logged.check ? await logged.check(envelopeBytes, proof) : undefined;
           return { ...(await verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations })), ...(log ? { log } : {}) };
         });
-        if (store && verified.log?.newLargest) await logged.record!(store.dir, verified.log.newLargest);
         const q = verified.quorum;
         const doc = verified.document;
         const what = describeVerified(doc);
@@ -151,7 +150,6 @@ interface LogOptions {
   check?: (envelopeBytes: Uint8Array, proof: Uint8Array | undefined) => Promise<StoreLogVerdict>;
   /** With a store that has a log policy: its check. */
   checkLog?: StoreLogCheck;
-  record?: (dir: string, largest: string) => Promise<void>;
 }
 
 /** The log flags: a check when --log-policy is given or the store has a log policy, else none. */
@@ -167,7 +165,7 @@ async function logOptions(args: VerifyArgs, store: TrustStore | undefined, now: 
   const source = args.log === undefined ? undefined : openLogSource(args.log);
   const detached = args['log-proof'] === undefined ? undefined : readInput(args['log-proof'], 'log proof', 256 * 1024);
   const opts = { now, ...(maxAgeSeconds ? { maxAgeSeconds } : {}), ...(source ? { source } : {}) };
-  const base: LogOptions = { ...(detached ? { detached } : {}), record: (dir, largest) => recordLog(dir, { largest }, { now: opts.now }) };
+  const base: LogOptions = detached ? { detached } : {};
   if (store?.state.log) return { ...base, checkLog: storeLogCheck(store.dir, opts) };
   const policy = parseTlogPolicy(readInput(args['log-policy']!, 'log policy', 256 * 1024));
   return {

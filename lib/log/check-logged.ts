@@ -1,7 +1,8 @@
 // The edge around verify-proof.ts for `verify --log-policy` and a store with a log policy: when a log location is
 // known (--log URL|DIR), the proof a bundle lacks is fetched from the tiles, and so is the consistency proof from
 // the largest checkpoint seen. Offline, the bundle's own proof is checked as it is.
-import type { StoreLogCheck } from '../core/trust-state.js';
+import { StoreError, UsageError } from '../core/errors.js';
+import type { StoreLogCheck, TrustStore } from '../core/trust-state.js';
 import { recordLog } from '../node/trust-store.js';
 import { parseSignedCheckpoint } from './checkpoint.js';
 import { LogError } from './errors.js';
@@ -54,12 +55,25 @@ export function describeLogged(r: ProofCheckResult & { fetched?: boolean }): Rec
 
 /**
  * The log check of a trust store with a log policy (verifyWithStore's checkLog): the store's policy and largest
- * checkpoint seen; a fork's two checkpoints are recorded in the store as evidence before the refusal is reported.
+ * checkpoint seen. A larger checkpoint that passed is recorded as the largest at once (it is signed, witnessed and
+ * consistent whatever the rest of the bundle's checks say), and a fork's two checkpoints are recorded as evidence
+ * before the refusal is reported. Recording is best effort: a verifier that may not write the store (a web server
+ * user) still gets its verdict, and the summary says `recorded: false`.
  */
 export function storeLogCheck(dir: string, opts: { now: Date; maxAgeSeconds?: number; source?: LogSource }): StoreLogCheck {
-  return async (input, log) => {
+  const record = async (found: Parameters<typeof recordLog>[1]): Promise<boolean> => {
     try {
-      const r = await checkLogged({
+      await recordLog(dir, found, { now: opts.now });
+      return true;
+    } catch (err) {
+      if (err instanceof UsageError || err instanceof StoreError) return false;
+      throw err;
+    }
+  };
+  return async (input, log) => {
+    let r: Awaited<ReturnType<typeof checkLogged>>;
+    try {
+      r = await checkLogged({
         envelopeBytes: input.envelopeBytes,
         proof: input.proof,
         policy: parseTlogPolicy(log.policy),
@@ -68,14 +82,16 @@ export function storeLogCheck(dir: string, opts: { now: Date; maxAgeSeconds?: nu
         ...(log.largest ? { largestSeen: log.largest } : {}),
         ...(opts.source ? { source: opts.source } : {}),
       });
-      return { ...(r.newLargest ? { newLargest: r.newLargest } : {}), summary: describeLogged(r) };
     } catch (err) {
       const d = err instanceof LogError && err.code === 'LOG_INCONSISTENT' ? err.details : {};
       if (d.kind === 'fork' && typeof d.seen === 'string' && typeof d.presented === 'string') {
-        await recordLog(dir, { fork: { seen: d.seen, presented: d.presented } }, { now: opts.now });
+        const recorded = await record({ fork: { seen: d.seen, presented: d.presented } });
+        throw new LogError('LOG_INCONSISTENT', err instanceof Error ? err.message : String(err), { ...d, recorded });
       }
       throw err;
     }
+    const recorded = r.newLargest ? await record({ largest: r.newLargest }) : undefined;
+    return { ...(r.newLargest ? { newLargest: r.newLargest } : {}), summary: { ...describeLogged(r), ...(recorded === false ? { recorded } : {}) } };
   };
 }
 
@@ -88,4 +104,9 @@ export function parseDuration(text: string): number | undefined {
   if (!m) return undefined;
   const seconds = Number(m[1]) * UNIT[(m[2] ?? 's') as keyof typeof UNIT];
   return Number.isSafeInteger(seconds) ? seconds : undefined;
+}
+
+/** The checkLog option of verifyWithStore for a store that has a log policy (offline: the bundle's own proof), else none. */
+export function logCheckFor(store: TrustStore, now: Date): { checkLog?: StoreLogCheck } {
+  return store.state.log ? { checkLog: storeLogCheck(store.dir, { now }) } : {};
 }

@@ -9,6 +9,8 @@ import { formatProof, parseProof, MAX_PROOF_BYTES } from '../../lib/log/proof.js
 import { MAX_PROOF_SECTION_BYTES } from '../../lib/core/bundle.js';
 import { openBundleFile } from '../../lib/node/bundle-file.js';
 import { initStore, openStore } from '../../lib/node/trust-store.js';
+import { publishBundle } from '../../lib/hub/publish.js';
+import { openRegistry } from '../../lib/hub/open-registry.js';
 import { runCli } from '../support/cli.js';
 import { envelopeBytes, makePolicy, makeRelease, manifestEnvelope, signedBy, tempDir } from '../support/fixtures.js';
 import { MemoryLog } from './support.js';
@@ -185,6 +187,35 @@ describe('log: bundles carry their proof; verify --log-policy and a store with a
       (e: { code: string }) => e.code,
     );
     expect(err).to.equal('STORE_CORRUPT');
+  });
+
+  it('hub publish: a hub whose store has a log policy offers only logged bundles, and the offered file carries the proof', async () => {
+    const hubStore = join(dir, 'hub-store');
+    await initStore(hubStore, envelopeBytes(team.signed), { logPolicy: log.policy(2), now: NOW });
+    const registry = await openRegistry(`sqlite:${join(dir, 'hub.db')}`);
+    try {
+      const bundlesDir = join(dir, 'hub-bundles');
+      const refused = await publishBundle(registry, { bundlePath: plain, bundlesDir, storeDir: hubStore, now: NOW }).then(
+        () => undefined,
+        (e: { code: string }) => e.code,
+      );
+      expect(refused).to.equal('NOT_LOGGED');
+      const r = await publishBundle(registry, { bundlePath: logged, bundlesDir, storeDir: hubStore, now: NOW });
+      const offered = await openBundleFile(join(bundlesDir, r.offer.file));
+      expect(Buffer.from(offered.proof!).toString()).to.equal(Buffer.from(proof).toString());
+      await offered.close();
+    } finally {
+      await registry.close();
+    }
+    // A hub store without a log policy still offers a bundle without a proof.
+    const openHub = join(dir, 'hub-store-open');
+    await initStore(openHub, envelopeBytes(team.signed), { now: NOW });
+    const other = await openRegistry(`sqlite:${join(dir, 'hub-open.db')}`);
+    try {
+      expect((await publishBundle(other, { bundlePath: plain, bundlesDir: join(dir, 'hub-open'), storeDir: openHub, now: NOW })).outcome).to.equal('added');
+    } finally {
+      await other.close();
+    }
   });
 
   it('the proof round-trips through formatProof (what log prove writes)', () => {
