@@ -17,6 +17,7 @@ const phases = load('verify.phases.json');
 const verifyProf = load('verify.cpuprof.json');
 const buildProf = load('build.cpuprof.json');
 const push = load('push.json'); // section 6 (bench/push-sim.mjs)
+const logBench = load('log.json'); // section 7 (bench/log.mjs)
 
 const ms = (s) => Math.round(s * 1e5) / 100; // seconds -> ms, 2 decimals
 function commands(raw) {
@@ -98,6 +99,7 @@ const results = {
     },
   },
 };
+if (logBench) results.log = logBench;
 writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
 
 // ---- table ----------------------------------------------------------------------------------
@@ -147,6 +149,7 @@ if (phases) {
   out.push(`  ${'in-process total'.padEnd(96)} ${phases.inProcessTotalMs.toFixed(1).padStart(7)} ms`);
 }
 if (push) out.push('', ...pushSection(push));
+if (logBench) out.push('', ...logSection(logBench));
 console.log(out.join('\n'));
 console.log(`\nwrote ${join(dir, 'results.json')}`);
 
@@ -196,4 +199,20 @@ function pushSection(p) {
     `  ratio plain + verify / plain HTTP         = ${ratio(s.ratioPlainVerifyOverPlain, 'site verification + spool fsync alone')}`,
   );
   return lines;
+}
+
+function logSection(l) {
+  if (l.skipped) return ['7. Transparency log', `  ${l.skipped}`];
+  const rate = (r, ref) =>
+    r?.perSecond
+      ? `${r.perSecond.toFixed(0)}/s` +
+        (ref?.perSecond ? `  (bare inserts ${ref.perSecond.toFixed(0)}/s; ratio ${(ref.perSecond / r.perSecond).toFixed(1)}x)` : '')
+      : (r?.skipped ?? '-');
+  return [
+    `7. Transparency log (machine load ${l.meta.load.map((x) => x.toFixed(1)).join(' ')} on ${l.meta.cpus} cores)`,
+    `  appends, batches of ${l.meta.batch}, SQLite:     ${rate(l.sqlite, l.sqliteReference)}`,
+    `  appends, batches of ${l.meta.batch}, PostgreSQL: ${rate(l.postgres, l.postgresReference)}`,
+    `  offline proof: ${l.proof.bytes} bytes added; verify ${l.proof.verifyMicros.toFixed(0)} µs (the document's own quorum: ${l.proof.quorumMicros.toFixed(0)} µs)`,
+    `  monitor replay, ${l.replay.entries} entries over ${l.replay.server}: ${l.replay.monitorPerSecond.toFixed(0)} entries/s (reading and hashing alone: ${l.replay.readPerSecond.toFixed(0)}/s)`,
+  ];
 }

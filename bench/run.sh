@@ -10,7 +10,8 @@
 # (force the plain-loop fallback), BENCH_KEEP_WORK=1 (keep bench/out/work for inspection).
 # Section 6 (push to simulated sites, bench/push-sim.mjs): BENCH_SKIP_PUSH=1, BENCH_PUSH_SITES (10000),
 # BENCH_PUSH_CONCURRENCY (64,256), BENCH_PUSH_PORTS (1), BENCH_PUSH_PLAIN_VERIFY=0,
-# BENCH_PUSH_PLAIN_VERIFY_SITES (3000). Section 6 alone:
+# BENCH_PUSH_PLAIN_VERIFY_SITES (3000). Section 7 (the transparency log, bench/log.mjs): BENCH_SKIP_LOG=1,
+# BENCH_LOG_ENTRIES (1000000), BENCH_LOG_APPENDS (20000), BENCH_SKIP_LOG_PG=1. Section 6 alone:
 #   npm run build && node bench/push-sim.mjs && node bench/report.mjs bench/out
 set -euo pipefail
 
@@ -230,6 +231,16 @@ if [[ ${BENCH_SKIP_PUSH:-0} == 1 ]]; then
 elif ! node bench/push-sim.mjs "$WORK/push" "$OUT/push.json"; then
   note "WARNING: section 6 failed (see above)"
   printf '{"skipped":"failed: see the bench log"}\n' >"$OUT/push.json"
+fi
+
+# ---------------------------------------------------------------------------------------------
+say "7. Transparency log: appends/s into SQLite and PostgreSQL, offline proof size and verify time, monitor replay of ${BENCH_LOG_ENTRIES:-1000000} entries over python3 -m http.server"
+if [[ ${BENCH_SKIP_LOG:-0} == 1 ]]; then
+  note "skipped: BENCH_SKIP_LOG=1"
+  printf '{"skipped":"skipped: BENCH_SKIP_LOG=1"}\n' >"$OUT/log.json"
+elif ! node bench/log.mjs "$WORK/log" "$OUT/log.json"; then
+  note "WARNING: section 7 failed (see above)"
+  printf '{"skipped":"failed: see the bench log"}\n' >"$OUT/log.json"
 fi
 
 # ---------------------------------------------------------------------------------------------
