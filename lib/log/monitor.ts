@@ -71,7 +71,6 @@ interface SavedState {
   policies: string[];
   /** releaseKey -> [index, identity] */
   releases: Record<string, [number, string]>;
-  revocations: Array<[number, string]>;
 }
 
 const STATE_FILE = 'monitor-state.json';
@@ -108,7 +107,6 @@ export async function monitorOnce(opts: MonitorOptions): Promise<MonitorReport> 
         size: saved.size,
         policyEntries: saved.policies.map(bytes),
         releases: Object.entries(saved.releases).map(([key, [index, identity]]) => [key, { index, identity }]),
-        revocations: saved.revocations.map(([index, entry]) => ({ index, entry: bytes(entry) })),
       })
     : new Replay();
   const edge = saved ? new TreeEdge(saved.size, saved.edge.map(bytes)) : new TreeEdge();
@@ -242,7 +240,6 @@ function saveState(dir: string, cp: SignedCheckpoint, edge: TreeEdge, replay: Re
     edge: edge.hashes.map((h) => toBase64(h)),
     policies: replay.policyEntries.map((e) => toBase64(e)),
     releases,
-    revocations: replay.revocations.map((r) => [r.index, toBase64(r.entry)]),
   };
   writeFilesAtomically([{ path: join(dir, STATE_FILE), data: JSON.stringify(state) }], { force: true });
 }

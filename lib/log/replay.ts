@@ -56,7 +56,6 @@ export class Replay {
   size = 0;
   policy: TrustedPolicy | undefined;
   readonly releases: ReleaseIndex;
-  revocations: Array<{ index: number; revocation: Revocation; entry: Uint8Array }> = [];
   /** The policy entries so far, in order (what a saved replay keeps to walk the chain again). */
   policyEntries: Uint8Array[] = [];
 
@@ -146,7 +145,6 @@ export class Replay {
       this.policy = checked.policy;
       this.policyEntries.push(entry);
     } else if (checked.kind === 'release') this.releases.set(checked.key, { index: checked.index, identity: entryIdentity(entry) });
-    else this.revocations.push({ index: checked.index, revocation: checked.revocation, entry });
     this.size++;
   }
 
@@ -163,32 +161,21 @@ export class Replay {
         : loadTrustedPolicy(parsed.envelopeBytes, `policy at entry ${index}`);
     } else if (parsed.kind === 'release') {
       this.releases.set(releaseKey(parsed.statement), { index, identity: entryIdentity(entry) });
-    } else {
-      if (!this.policy) throw new LogError('NO_POLICY', `entry ${index} is a revocation before any policy`, { index });
-      const opened = openEnvelope(parsed.envelopeBytes);
-      this.revocations.push({ index, revocation: revocationFromPayload(opened.payloadBytes), entry });
-    }
+    } else if (!this.policy) throw new LogError('NO_POLICY', `entry ${index} is a revocation before any policy`, { index });
     this.size++;
   }
 
-  /** A replay as saved: the policy chain is walked again; releases and revocations are taken as recorded. */
-  static restore(saved: {
-    size: number;
-    policyEntries: Uint8Array[];
-    releases: Iterable<[string, ReleaseRecord]>;
-    revocations: Array<{ index: number; entry: Uint8Array }>;
-  }): Replay {
+  /**
+   * A replay as saved: the policy chain is walked again, the releases are taken as recorded. (A revocation changes
+   * no rule of the log: it is checked when replayed and reported, not kept.)
+   */
+  static restore(saved: { size: number; policyEntries: Uint8Array[]; releases: Iterable<[string, ReleaseRecord]> }): Replay {
     const replay = new Replay();
     for (const p of saved.policyEntries) {
       if (parseEntry(p).kind !== 'policy') throw new LogError('ENTRY_INVALID', 'a saved policy entry is not a policy');
       replay.adopt(p);
     }
     for (const [key, record] of saved.releases) replay.releases.set(key, record);
-    for (const r of saved.revocations) {
-      const parsed = parseEntry(r.entry);
-      if (parsed.kind !== 'revocation') throw new LogError('ENTRY_INVALID', 'a saved revocation entry is not a revocation');
-      replay.revocations.push({ index: r.index, revocation: revocationFromPayload(openEnvelope(parsed.envelopeBytes).payloadBytes), entry: r.entry });
-    }
     replay.size = saved.size;
     return replay;
   }
