@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { bundleHeader, parseBundleHeader } from '../../lib/core/bundle.js';
 import { concatBytes, utf8 } from '../../lib/core/bytes.js';
 import { verifyWithStore } from '../../lib/core/trust-state.js';
@@ -8,7 +8,9 @@ import { entryForEnvelope } from '../../lib/log/entry.js';
 import { formatProof, parseProof, MAX_PROOF_BYTES } from '../../lib/log/proof.js';
 import { MAX_PROOF_SECTION_BYTES } from '../../lib/core/bundle.js';
 import { openBundleFile } from '../../lib/node/bundle-file.js';
-import { initStore, openStore } from '../../lib/node/trust-store.js';
+import { initStore, openStore, recordLog } from '../../lib/node/trust-store.js';
+import { entryIdentity } from '../../lib/log/replay.js';
+import { encodeEntryBundle, tileContent, tilePath, tilesOfTree } from '../../lib/log/tiles.js';
 import { publishBundle } from '../../lib/hub/publish.js';
 import { openRegistry } from '../../lib/hub/open-registry.js';
 import { runCli } from '../support/cli.js';
@@ -216,6 +218,51 @@ describe('log: bundles carry their proof; verify --log-policy and a store with a
     } finally {
       await other.close();
     }
+  });
+
+  it('online (--log DIR): a missing proof is fetched from the tiles, and the consistency proof from the largest seen', async () => {
+    // A log directory as the publisher lays it out: checkpoint, tiles, entry bundles, index/<identity>.
+    const logDir = join(dir, 'log-dir');
+    const grown = new MemoryLog();
+    for (const e of log.entries) grown.append(e);
+    grown.append(utf8('later'));
+    const put = (path: string, bytes: Uint8Array | string): void => {
+      mkdirSync(dirname(join(logDir, path)), { recursive: true });
+      writeFileSync(join(logDir, path), bytes);
+    };
+    put('checkpoint', grown.checkpoint(T));
+    for (const t of tilesOfTree(grown.size)) {
+      const bytes = t.level === 'entries' ? encodeEntryBundle(grown.entries.slice(t.index * 256, t.index * 256 + t.width)) : tileContent(t, grown.hashAt);
+      put(tilePath(t), bytes);
+    }
+    put(`index/${entryIdentity(entryForEnvelope(env))}`, `${index}\n`);
+    const r = await verify(plain, ...withPolicy, '--log-policy', logPolicy, '--log', logDir);
+    expect(r.code, r.stdout).to.equal(0);
+    expect(r.json.log).to.deep.include({ index, size: 3, fetched: true });
+
+    // A store that holds the size-2 checkpoint gets the consistency proof 2 -> 3 from the tiles.
+    const store = join(dir, 'store-online');
+    await initStore(store, envelopeBytes(team.signed), { installed: [{ product: 'drupal', component: 'core', version: '10.2.3' }], logPolicy: log.policy(2) });
+    expect((await verify(logged, '--store', store)).code).to.equal(0);
+    const online = await verify(plain, '--store', store, '--log', logDir);
+    expect(online.code, online.stdout).to.equal(0);
+    expect(online.json.log).to.deep.include({ size: 3, consistency: 'proved', fetched: true });
+  });
+
+  it('recordLog never lowers the largest checkpoint (concurrent verifiers), and keeps each fork once', async () => {
+    const store = join(dir, 'store-record');
+    await initStore(store, envelopeBytes(team.signed), { logPolicy: log.policy(2) });
+    const grown = new MemoryLog();
+    for (const e of log.entries) grown.append(e);
+    grown.append(utf8('later'));
+    const big = grown.checkpoint(T);
+    await recordLog(store, { largest: big });
+    await recordLog(store, { largest: checkpoint });
+    const state = (): { log: { largest: string; forks: unknown[] } } => JSON.parse(readFileSync(join(store, 'state.json'), 'utf8'));
+    expect(state().log.largest).to.equal(big);
+    await recordLog(store, { fork: { seen: big, presented: checkpoint } });
+    await recordLog(store, { fork: { seen: big, presented: checkpoint } });
+    expect(state().log.forks).to.have.length(1);
   });
 
   it('the proof round-trips through formatProof (what log prove writes)', () => {
