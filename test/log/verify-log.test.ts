@@ -239,6 +239,11 @@ describe('log: bundles carry their proof; verify --log-policy and a store with a
     const r = await verify(plain, ...withPolicy, '--log-policy', logPolicy, '--log', logDir);
     expect(r.code, r.stdout).to.equal(0);
     expect(r.json.log).to.deep.include({ index, size: 3, fetched: true });
+    // A release the log does not hold: NOT_LOGGED, online too.
+    const unlogged = envelopeBytes(signedBy(manifestEnvelope({ ...release.manifest, version: '10.2.6' }), team.signers.slice(0, 2)));
+    const missing = await verify(write('unlogged.json', unlogged), '--policy', policyFile, '--log-policy', logPolicy, '--log', logDir);
+    expect(missing.code).to.equal(1);
+    expect((missing.json.reasons as Array<{ code: string }>)[0]!.code).to.equal('NOT_LOGGED');
 
     // A store that holds the size-2 checkpoint gets the consistency proof 2 -> 3 from the tiles.
     const store = join(dir, 'store-online');
