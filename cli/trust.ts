@@ -220,6 +220,12 @@ function summaryLines(s: StoreSummary): string[] {
     ...s.revocations.map(
       (r) => `  ${r.product} ${r.component} ${r.version}: ${r.reason} (created ${r.created}; accepted ${r.accepted} under policy ${r.acceptedUnder})`,
     ),
+    ...(s.log
+      ? [
+          `Transparency log: required (log policy); largest checkpoint seen ${s.log.largest ? `${s.log.largest.origin} size ${s.log.largest.size}` : 'none yet'}` +
+            (s.log.forks > 0 ? `; ${s.log.forks} FORK${s.log.forks === 1 ? '' : 'S'} DETECTED (evidence in state.json log.forks)` : ''),
+        ]
+      : []),
   ];
 }
 

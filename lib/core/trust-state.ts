@@ -396,6 +396,8 @@ export interface StoreSummary {
   rotations: number;
   installed: Array<InstalledSpec & InstalledRelease>;
   revocations: Array<Revocation & { acceptedUnder: number; accepted: string }>;
+  /** With a log policy: the largest checkpoint accepted (its first two lines: origin and size) and the forks kept. */
+  log?: { largest: { origin: string; size: number } | null; forks: number };
 }
 
 export function describeStore(store: TrustStore, now: Date): StoreSummary {
@@ -423,5 +425,13 @@ export function describeStore(store: TrustStore, now: Date): StoreSummary {
       acceptedUnder: store.state.revocations[i]!.policyVersion,
       accepted: store.state.revocations[i]!.accepted,
     })),
+    ...(store.state.log ? { log: { largest: checkpointHead(store.state.log.largest), forks: store.state.log.forks.length } } : {}),
   };
+}
+
+/** Origin and size of a checkpoint note the store holds (re-parsed in full when the store is opened). */
+function checkpointHead(note: string | undefined): { origin: string; size: number } | null {
+  if (note === undefined) return null;
+  const [origin, size] = note.split('\n');
+  return { origin: origin!, size: Number(size) };
 }

@@ -119,7 +119,7 @@ describe('log: bundles carry their proof; verify --log-policy and a store with a
     expect(ok.code, ok.stdout).to.equal(0);
     expect(state().log.largest).to.equal(checkpoint);
 
-    // The log grows: a larger checkpoint is accepted (offline: consistency unchecked) and becomes the largest.
+    // The log grows (2 -> 3): a larger checkpoint is accepted (offline: consistency unchecked) and becomes the largest.
     const grown = new MemoryLog();
     for (const e of log.entries) grown.append(e);
     grown.append(utf8('a later entry'));
@@ -130,12 +130,12 @@ describe('log: bundles carry their proof; verify --log-policy and a store with a
     expect((r4.json.log as { consistency: string }).consistency).to.equal('unchecked');
     expect(state().log.largest).to.equal(cp4);
 
-    // Rolled back to the size-3 checkpoint: LOG_INCONSISTENT, not a fork (no evidence kept).
+    // Rolled back to the size-2 checkpoint: LOG_INCONSISTENT, not a fork (no evidence kept).
     const back = await verify(logged, '--store', store);
     expect((back.json.reasons as Array<{ code: string }>)[0]!.code).to.equal('LOG_INCONSISTENT');
     expect(state().log.forks).to.deep.equal([]);
 
-    // A fork: another tree of size 4 holding our entry at the same index.
+    // A fork: another tree of size 3 holding our entry at the same index.
     const fork = new MemoryLog();
     for (const e of log.entries) fork.append(e);
     fork.append(utf8('another fourth entry'));
@@ -147,6 +147,9 @@ describe('log: bundles carry their proof; verify --log-policy and a store with a
     expect(state().log.forks).to.have.length(1);
     expect(state().log.forks[0]).to.deep.include({ seen: cp4, presented: forkCp });
     expect(state().log.largest, 'the largest is kept').to.equal(cp4);
+    const shown = await runCli(['trust', 'show', '--store', store, '--json']);
+    expect(shown.json.log).to.deep.equal({ largest: { origin: log.signer.name, size: 3 }, forks: 1 });
+    expect((await runCli(['trust', 'show', '--store', store])).stdout).to.match(/Transparency log: required .* size 3; 1 FORK DETECTED/);
 
     // --log-policy beside such a store is a usage error; the store's own policy applies.
     expect((await verify(logged, '--store', store, '--log-policy', logPolicy)).code).to.equal(2);
