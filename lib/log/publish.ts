@@ -110,9 +110,15 @@ export class TileDir {
   /**
    * DIR/index/<identity> holds the index of the entry with that identity (replay.ts entryIdentity), so `log prove`
    * finds a document's entry from a directory or a static server. A hint only: the proof is checked against the entry.
+   * Not fsynced (one per entry would be most of a batch's cost): one lost to a power cut is written again when the
+   * document is submitted again (the sequencer's duplicate path).
    */
   writeLookup(identity: string, index: number): void {
-    this.writeFile(join(this.dir, LOOKUP_DIR, identity), Buffer.from(`${index}\n`));
+    this.writeFile(join(this.dir, LOOKUP_DIR, identity), Buffer.from(`${index}\n`), { durable: false });
+  }
+
+  hasLookup(identity: string, index: number): boolean {
+    return Buffer.from(readIfPresent(join(this.dir, LOOKUP_DIR, identity)) ?? []).toString('latin1') === `${index}\n`;
   }
 
   readManifest(sha256: string): Uint8Array | undefined {
@@ -138,7 +144,7 @@ export class TileDir {
   }
 
   /** temp + fsync + rename: a reader sees the old file or the new one, never a part. */
-  writeFile(path: string, data: Uint8Array): void {
+  writeFile(path: string, data: Uint8Array, opts: { durable?: boolean } = {}): void {
     const dir = dirname(path);
     try {
       mkdirSync(dir, { recursive: true });
@@ -146,7 +152,7 @@ export class TileDir {
       const fd = openSync(temp, 'wx', 0o644);
       try {
         writeSync(fd, data);
-        fsyncSync(fd);
+        if (opts.durable !== false) fsyncSync(fd);
       } finally {
         closeSync(fd);
       }

@@ -119,6 +119,7 @@ export class Sequencer {
           const hash = new Uint8Array(Buffer.from(hex, 'hex'));
           const known = inBatch.get(hex) ?? (await log.indexOfHash(hash));
           if (known !== undefined) {
+            if (!this.tiles.hasLookup(hex, known)) this.tiles.writeLookup(hex, known);
             outcomes.push({ ok: true, index: known, duplicate: true });
             continue;
           }
