@@ -8,7 +8,7 @@ import { parseSignedCheckpoint } from './checkpoint.js';
 import { LogError } from './errors.js';
 import { parseProof } from './proof.js';
 import { proveDocument } from './prove.js';
-import { fetchConsistencyProof, type LogSource } from './tile-reader.js';
+import { fetchConsistencyProof, openLogSource, type LogSource } from './tile-reader.js';
 import { parseTlogPolicy } from './tlog-policy.js';
 import { verifyLogProof, type ProofCheckInput, type ProofCheckResult } from './verify-proof.js';
 
@@ -71,28 +71,44 @@ export function storeLogCheck(dir: string, opts: { now: Date; maxAgeSeconds?: nu
     }
   };
   return async (input, log) => {
+    const policy = parseTlogPolicy(log.policy);
+    const base = {
+      envelopeBytes: input.envelopeBytes,
+      policy,
+      now: opts.now,
+      ...(opts.maxAgeSeconds ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),
+      ...(log.largest ? { largestSeen: log.largest } : {}),
+    };
     let r: Awaited<ReturnType<typeof checkLogged>>;
     try {
-      r = await checkLogged({
-        envelopeBytes: input.envelopeBytes,
-        proof: input.proof,
-        policy: parseTlogPolicy(log.policy),
-        now: opts.now,
-        ...(opts.maxAgeSeconds ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),
-        ...(log.largest ? { largestSeen: log.largest } : {}),
-        ...(opts.source ? { source: opts.source } : {}),
-      });
-    } catch (err) {
-      const d = err instanceof LogError && err.code === 'LOG_INCONSISTENT' ? err.details : {};
-      if (d.kind === 'fork' && typeof d.seen === 'string' && typeof d.presented === 'string') {
-        const recorded = await record({ fork: { seen: d.seen, presented: d.presented } });
-        throw new LogError('LOG_INCONSISTENT', err instanceof Error ? err.message : String(err), { ...d, recorded });
+      r = await checkLogged({ ...base, proof: input.proof, ...(opts.source ? { source: opts.source } : {}) });
+    } catch (offline) {
+      // A bundle whose proof is missing or older than max-age (a release installed weeks after it was logged) gets a
+      // fresh proof from the log the policy names, when it names one by URL; if that fails, the first verdict stands.
+      const url = policy.logs.find((l) => l.url !== undefined)?.url;
+      const refresh =
+        offline instanceof LogError && (offline.code === 'NOT_LOGGED' || offline.code === 'CHECKPOINT_STALE') && !opts.source && url !== undefined;
+      if (!refresh) return reportFork(offline);
+      try {
+        r = await checkLogged({ ...base, proof: undefined, source: openLogSource(url) });
+      } catch (err) {
+        // A fork shown by the fresh proof is reported (and kept); any other failure leaves the offline verdict.
+        if (err instanceof LogError && err.code === 'LOG_INCONSISTENT') return reportFork(err);
+        throw new LogError(offline.code, `${offline.message} (and no fresh proof from ${url}: ${(err as Error).message})`, offline.details);
       }
-      throw err;
     }
     const recorded = r.newLargest ? await record({ largest: r.newLargest }) : undefined;
     return { ...(r.newLargest ? { newLargest: r.newLargest } : {}), summary: { ...describeLogged(r), ...(recorded === false ? { recorded } : {}) } };
   };
+
+  async function reportFork(err: unknown): Promise<never> {
+    const d = err instanceof LogError && err.code === 'LOG_INCONSISTENT' ? err.details : {};
+    if (d.kind === 'fork' && typeof d.seen === 'string' && typeof d.presented === 'string') {
+      const recorded = await record({ fork: { seen: d.seen, presented: d.presented } });
+      throw new LogError('LOG_INCONSISTENT', (err as Error).message, { ...d, recorded });
+    }
+    throw err;
+  }
 }
 
 const DURATION = /^([1-9][0-9]{0,9})(s|m|h|d)?$/;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bundleHeader, parseBundleHeader } from '../../lib/core/bundle.js';
 import { concatBytes, utf8 } from '../../lib/core/bytes.js';
@@ -255,6 +255,22 @@ describe('log: bundles carry their proof; verify --log-policy and a store with a
     const online = await verify(plain, '--store', store, '--log', logDir);
     expect(online.code, online.stdout).to.equal(0);
     expect(online.json.log).to.deep.include({ size: 3, consistency: 'proved', fetched: true });
+
+    // A store whose log policy names the log by URL refreshes a stale proof from it (a release installed weeks
+    // after it was logged); without the URL, or when the log cannot be read, the stale verdict stands.
+    const named = log.policy(2).replace(`log ${log.signer.vkey}`, `log ${log.signer.vkey} ${logDir}`);
+    const later = new Date(NOW.getTime() + 10 * 86400_000);
+    put('checkpoint', grown.checkpoint(Math.floor(later.getTime() / 1000) - 60));
+    const refreshing = join(dir, 'store-refresh');
+    await initStore(refreshing, envelopeBytes(team.signed), { installed: [{ product: 'drupal', component: 'core', version: '10.2.3' }], logPolicy: named });
+    const fresh = await runCli(['verify', logged, '--store', refreshing, '--json'], { now: later });
+    expect(fresh.code, fresh.stdout).to.equal(0);
+    expect(fresh.json.log).to.deep.include({ size: 3, fetched: true });
+    const stale = await runCli(['verify', logged, '--store', store, '--json'], { now: later });
+    expect((stale.json.reasons as Array<{ code: string }>)[0]!.code).to.equal('CHECKPOINT_STALE');
+    rmSync(logDir, { recursive: true });
+    const gone = await runCli(['verify', logged, '--store', refreshing, '--json'], { now: later });
+    expect((gone.json.reasons as Array<{ code: string }>)[0]!.code).to.equal('CHECKPOINT_STALE');
   });
 
   it('recordLog never lowers the largest checkpoint (concurrent verifiers), and keeps each fork once', async () => {
