@@ -2,7 +2,7 @@
 // "— <name> base64(keyID[4] || signature)". Verifier keys (vkeys) are "<name>+<hex keyID>+base64(type || key)".
 // Verification is the project's strict Ed25519 (libsodium's verdicts), never node:crypto's alone.
 import { createHash } from 'node:crypto';
-import { bytesEqual, concatBytes, fromUtf8, toBase64, utf8 } from '../core/bytes.js';
+import { concatBytes, fromUtf8, toBase64, utf8 } from '../core/bytes.js';
 import { isStrongPublicKey, publicKeyFromSeed, signMessage, verifyStrict } from '../core/ed25519.js';
 import { LogError } from './errors.js';
 
@@ -220,9 +220,4 @@ export function ed25519Signer(name: string, seed: Uint8Array): NoteSigner & { vk
   const publicKey = publicKeyFromSeed(seed);
   const vkey = formatVkey(name, SIG_ED25519, publicKey);
   return { name, keyId: computeKeyId(name, SIG_ED25519, publicKey), vkey, sign: (text) => signMessage(text, seed) };
-}
-
-/** Two vkeys wrap the same public key (tlog-policy: duplicates whatever their names). */
-export function sameKey(a: Vkey, b: Vkey): boolean {
-  return bytesEqual(a.publicKey, b.publicKey);
 }
