@@ -18,6 +18,7 @@ const verifyProf = load('verify.cpuprof.json');
 const buildProf = load('build.cpuprof.json');
 const push = load('push.json'); // section 6 (bench/push-sim.mjs)
 const startupRaw = load('startup.hyperfine.json'); // section 7
+const logBench = load('log.json'); // section 8 (bench/log.mjs)
 
 const ms = (s) => Math.round(s * 1e5) / 100; // seconds -> ms, 2 decimals
 function commands(raw) {
@@ -115,6 +116,7 @@ const results = {
     },
   },
 };
+if (logBench) results.log = logBench;
 writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
 
 // ---- table ----------------------------------------------------------------------------------
@@ -176,6 +178,7 @@ if (startup.length) {
   const cpuText = Object.entries(cpu).map(([k, v]) => `${k} ${fmt(v)} ms${base && k !== 'node -e 0' ? ` (${(v / base).toFixed(2)}x)` : ''}`);
   out.push(`  CPU (user + sys) per process: ${cpuText.join('; ')}`);
 }
+if (logBench) out.push('', ...logSection(logBench));
 console.log(out.join('\n'));
 console.log(`\nwrote ${join(dir, 'results.json')}`);
 
@@ -232,4 +235,20 @@ function pushSection(p) {
     );
   }
   return lines;
+}
+
+function logSection(l) {
+  if (l.skipped) return ['8. Transparency log', `  ${l.skipped}`];
+  const rate = (r, ref) =>
+    r?.perSecond
+      ? `${r.perSecond.toFixed(0)}/s` +
+        (ref?.perSecond ? `  (bare inserts ${ref.perSecond.toFixed(0)}/s; ratio ${(ref.perSecond / r.perSecond).toFixed(1)}x)` : '')
+      : (r?.skipped ?? '-');
+  return [
+    `8. Transparency log (machine load ${l.meta.load.map((x) => x.toFixed(1)).join(' ')} on ${l.meta.cpus} cores)`,
+    `  appends, batches of ${l.meta.batch}, SQLite:     ${rate(l.sqlite, l.sqliteReference)}`,
+    `  appends, batches of ${l.meta.batch}, PostgreSQL: ${rate(l.postgres, l.postgresReference)}`,
+    `  offline proof: ${l.proof.bytes} bytes added; verify ${l.proof.verifyMicros.toFixed(0)} µs (the document's own quorum: ${l.proof.quorumMicros.toFixed(0)} µs)`,
+    `  monitor replay, ${l.replay.entries} entries over ${l.replay.server}: ${l.replay.monitorPerSecond.toFixed(0)} entries/s (reading and hashing alone: ${l.replay.readPerSecond.toFixed(0)}/s)`,
+  ];
 }

@@ -12,7 +12,8 @@
 # BENCH_PUSH_CONCURRENCY (64,256), BENCH_PUSH_PORTS (1), BENCH_PUSH_PLAIN_VERIFY=0,
 # BENCH_PUSH_PLAIN_VERIFY_SITES (3000), BENCH_PUSH_VERIFY_CACHE (1: the simulator verifies each distinct bundle once;
 # 0: every simulated site verifies in full), BENCH_PUSH_PROFILE=DIR (CPU profiles of hub and simulator).
-# Section 7 (start-up) times whole processes against node -e 0. Section 6 alone:
+# Section 7 (start-up) times whole processes against node -e 0. Section 8 (the transparency log, bench/log.mjs):
+# BENCH_SKIP_LOG=1, BENCH_LOG_ENTRIES (1000000), BENCH_LOG_APPENDS (20000), BENCH_SKIP_LOG_PG=1. Section 6 alone:
 #   npm run build && node bench/push-sim.mjs && node bench/report.mjs bench/out
 set -euo pipefail
 
@@ -249,6 +250,16 @@ note "demo bundle $(stat -c %s "$WORK/demo.bundle") bytes"
     "countersign verify (demo bundle)" "" "node dist/countersign.mjs verify $WORK/demo.bundle --policy $POLICY" \
     "countersign inspect alice.pub" "" "node dist/countersign.mjs inspect keys-example/alice.pub"
 )
+
+# ---------------------------------------------------------------------------------------------
+say "8. Transparency log: appends/s into SQLite and PostgreSQL, offline proof size and verify time, monitor replay of ${BENCH_LOG_ENTRIES:-1000000} entries over python3 -m http.server"
+if [[ ${BENCH_SKIP_LOG:-0} == 1 ]]; then
+  note "skipped: BENCH_SKIP_LOG=1"
+  printf '{"skipped":"skipped: BENCH_SKIP_LOG=1"}\n' >"$OUT/log.json"
+elif ! node bench/log.mjs "$WORK/log" "$OUT/log.json"; then
+  note "WARNING: section 8 failed (see above)"
+  printf '{"skipped":"failed: see the bench log"}\n' >"$OUT/log.json"
+fi
 
 # ---------------------------------------------------------------------------------------------
 say "Results"

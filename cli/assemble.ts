@@ -20,6 +20,8 @@ interface AssembleArgs {
   out: string;
   sig: string[];
   force?: boolean;
+  log?: string;
+  passphraseFile?: string;
   json?: boolean;
 }
 
@@ -35,6 +37,8 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
         .option('archive', { type: 'string', describe: 'The release archive (default: the one named in the manifest, beside it)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Bundle file to write (a signed policy for a policy)' })
         .option('force', FORCE_OPTION)
+        .option('log', { type: 'string', describe: 'Last step: submit to this transparency log (URL of log serve, or a log DIR) and attach its proof' })
+        .option('passphrase-file', { type: 'string', describe: "With --log DIR: the log key's passphrase file (else $COUNTERSIGN_PASSPHRASE)" })
         .epilogue('Invalid, unknown and duplicate signatures are reported and never counted. Short of the quorum nothing is written (exit 1).')
         .epilogue(
           examples(
@@ -88,12 +92,20 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
         } else {
           writeFilesAtomically([{ path: args.out, data: serializeEnvelope(envelope) }], { force: args.force });
         }
-        succeed(ctx, args, { bundle: args.out, kind: doc.kind, signed: first.signedBy.length, ...who, sides: sideData, problems: allProblems }, [
-          `Quorum met: ${sides.map((x) => `${x.label}: ${describeSigners(x.quorum)}`).join('; ')}`,
-          ...sides.flatMap(sideLines),
-          ...(report.length ? ['Not counted:', ...report] : []),
-          `Wrote ${args.out}`,
-        ]);
+        // The log step comes last: the bundle is complete without it, and a log that is down can be retried with log prove.
+        const logged = args.log ? await (await import('./log.js')).logAndAttachProof(ctx, args.log, args.out, args) : undefined;
+        succeed(
+          ctx,
+          args,
+          { bundle: args.out, kind: doc.kind, signed: first.signedBy.length, ...who, sides: sideData, problems: allProblems, ...(logged ? { logged } : {}) },
+          [
+            `Quorum met: ${sides.map((x) => `${x.label}: ${describeSigners(x.quorum)}`).join('; ')}`,
+            ...sides.flatMap(sideLines),
+            ...(report.length ? ['Not counted:', ...report] : []),
+            `Wrote ${args.out}`,
+            ...(logged ? [`Logged as entry ${logged.index} of ${args.log}; proof attached (${logged.proofFile})`] : []),
+          ],
+        );
       });
     },
   };

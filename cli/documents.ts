@@ -92,6 +92,8 @@ export interface LoadedDocument {
   /** Where the archive bytes come from: a separate file, or the bundle itself. */
   archiveFile?: string;
   isBundle: boolean;
+  /** The bundle's proof section (a C2SP tlog-proof), when it has one. */
+  proof?: Uint8Array;
 }
 
 /**
@@ -118,7 +120,14 @@ export async function withDocument<T>(path: string, archivePath: string | undefi
         if (existsSync(sibling) && statSync(sibling).isFile()) archiveFile = sibling;
       }
       if (archiveFile && archiveFile !== path) separate = await openArchiveFile(archiveFile);
-      return await use({ doc, envelopeBytes: input.envelopeBytes, archive: separate ?? input.archive, archiveFile, isBundle: input.isBundle });
+      return await use({
+        doc,
+        envelopeBytes: input.envelopeBytes,
+        archive: separate ?? input.archive,
+        archiveFile,
+        isBundle: input.isBundle,
+        ...(input.proof ? { proof: input.proof } : {}),
+      });
     } finally {
       await separate?.close();
       await input.close();

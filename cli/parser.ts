@@ -29,6 +29,8 @@ const COMMANDS: Record<string, () => Promise<object>> = {
   installer: () => import('./installer.js'),
   hub: () => import('./hub.js'),
   site: () => import('./site.js'),
+  log: () => import('./log.js'),
+  witness: () => import('./witness.js'),
   revoke: () => import('./revoke.js'),
   inspect: () => import('./inspect.js'),
 };

@@ -4,6 +4,7 @@ import { describeStore, parseInstalledSpec, type StoreSummary, type UpdateOutcom
 import { initStore, openStore, recordInstall, updateStore } from '../lib/node/trust-store.js';
 import type { Context } from './context.js';
 import { readDocument } from './documents.js';
+import { readInput } from './files.js';
 import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';
 
 const EXIT_CODES =
@@ -24,6 +25,7 @@ interface StoreArgs {
 interface InitArgs extends StoreArgs {
   policy: string;
   installed?: string[];
+  'log-policy'?: string;
 }
 
 interface UpdateArgs extends StoreArgs {
@@ -73,6 +75,10 @@ function initCommand(ctx: Context): CommandModule<object, InitArgs> {
           array: true,
           describe: 'What the site runs now, PRODUCT/COMPONENT=VERSION (repeat); PRODUCT=VERSION means its core',
         })
+        .option('log-policy', {
+          type: 'string',
+          describe: 'A C2SP tlog-policy file (log, witnesses, quorum): every bundle verified against this store must then carry a log proof (spec/log.md)',
+        })
         .epilogue(`Refuses a directory that already holds a store (STORE_EXISTS). ${LAYOUT}\n\n${EXIT_CODES}`)
         .epilogue(
           examples('countersign trust init --policy policy.signed.json --store DIR --installed drupal/core=10.2.3 --installed drupal/pathauto=8.x-1.12'),
@@ -80,7 +86,8 @@ function initCommand(ctx: Context): CommandModule<object, InitArgs> {
     handler: async (args) => {
       const installed = (args.installed ?? []).map((text) => parseInstalledSpec(text));
       const bytes = readDocument(args.policy, 'policy');
-      const store = await initStore(args.store, bytes, { now: ctx.now, installed });
+      const logPolicy = args['log-policy'] === undefined ? undefined : Buffer.from(readInput(args['log-policy'], 'log policy', 256 * 1024)).toString('utf8');
+      const store = await initStore(args.store, bytes, { now: ctx.now, installed, ...(logPolicy === undefined ? {} : { logPolicy }) });
       const summary = describeStore(store, ctx.now);
       succeed(ctx, args, { store: args.store, ...summary }, [`Created the trust store ${args.store}`, ...summaryLines(summary)]);
     },
@@ -213,6 +220,12 @@ function summaryLines(s: StoreSummary): string[] {
     ...s.revocations.map(
       (r) => `  ${r.product} ${r.component} ${r.version}: ${r.reason} (created ${r.created}; accepted ${r.accepted} under policy ${r.acceptedUnder})`,
     ),
+    ...(s.log
+      ? [
+          `Transparency log: required (log policy); largest checkpoint seen ${s.log.largest ? `${s.log.largest.origin} size ${s.log.largest.size}` : 'none yet'}` +
+            (s.log.forks > 0 ? `; ${s.log.forks} FORK${s.log.forks === 1 ? '' : 'S'} DETECTED (evidence in state.json log.forks)` : ''),
+        ]
+      : []),
   ];
 }
 

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { CountersignError, VerificationError, toReason } from '../lib/core/errors.js';
+import { CountersignError, UsageError, VerificationError, toReason } from '../lib/core/errors.js';
 import { loadTrustedPolicy } from '../lib/core/policy.js';
 import { describeSigners, publicSigner, type QuorumResult } from '../lib/core/quorum.js';
 import { describeSignatureInfo } from '../lib/core/signer-kinds.js';
@@ -11,7 +11,11 @@ import { checkFlag, timeFlag } from './flags.js';
 import { readDocument, withDocument } from './documents.js';
 import { parseVersion } from '../lib/core/version.js';
 import { examples, exitCodeFor, fail, succeed } from './output.js';
-import { verifyWithStore } from '../lib/core/trust-state.js';
+import { verifyWithStore, type StoreLogCheck, type StoreLogVerdict, type TrustStore } from '../lib/core/trust-state.js';
+import { readInput } from './files.js';
+import { checkLogged, describeLogged, parseDuration, storeLogCheck } from '../lib/log/check-logged.js';
+import { parseTlogPolicy } from '../lib/log/tlog-policy.js';
+import { openLogSource } from '../lib/log/tile-reader.js';
 import { openStore } from '../lib/node/trust-store.js';
 import { checkTrustSource } from './trust.js';
 
@@ -27,6 +31,10 @@ interface VerifyArgs {
   revocation?: string[];
   now?: string;
   json?: boolean;
+  'log-policy'?: string;
+  'log-proof'?: string;
+  'max-age'?: string;
+  log?: string;
 }
 
 export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
@@ -49,10 +57,29 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
         .option('chain', { type: 'string', array: true, describe: 'Signed policy rotations to walk from --policy (version N+1, N+2, ... in order)' })
         .option('revocation', { type: 'string', array: true, describe: 'A signed revocation to honour (repeat); it must verify against the policy' })
         .option('now', { type: 'string', describe: 'Reference time (ISO-8601) instead of the clock, for tests and audits' })
+        .option('log-policy', {
+          type: 'string',
+          describe:
+            'A C2SP tlog-policy file: the document must be in the transparency log, cosigned by the witness quorum (NOT_LOGGED, BAD_PROOF, WITNESS_QUORUM_NOT_MET, CHECKPOINT_STALE, LOG_INCONSISTENT); a --store made with trust init --log-policy requires it anyway',
+        })
+        .option('log-proof', {
+          type: 'string',
+          describe: 'A detached C2SP tlog-proof (log prove --out), for a bare signed document or a bundle without a proof section',
+        })
+        .option('max-age', { type: 'string', describe: 'The oldest witness cosignature counted, e.g. 36h or 7d (default 7d): older is CHECKPOINT_STALE' })
+        .option('log', {
+          type: 'string',
+          describe: "The log (URL or DIR): fetch a missing proof, and the consistency proof from the store's largest checkpoint",
+        })
         .epilogue(
           'Checks, in order: sizes, strict parsing and canonical bytes, the policy, every signature, the quorum, expiry/applicability/rollback, then the archive streamed against the signed digests. Every reason found is reported with its code.',
         )
-        .epilogue(examples('countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3')),
+        .epilogue(
+          examples(
+            'countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3',
+            'countersign verify drupal-10.2.4.bundle --policy policy.signed.json --log-policy log.policy --max-age 36h',
+          ),
+        ),
     handler: async (args) => {
       if (args.now) ctx.now = timeFlag('--now', args.now);
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
@@ -60,6 +87,7 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
       const site = { product: args.product, component: args.component, installed: args.installed };
       checkTrustSource(args);
       const store = args.store === undefined ? undefined : await openStore(args.store); // a store error exits 2, never a rejection
+      const logged = await logOptions(args, store, now);
       try {
         const pinned = store ? store.trusted : loadTrustedPolicy(readDocument(args.policy!, 'policy'), args.policy!);
         const trusted = walkPolicyChain(
@@ -67,11 +95,16 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           (args.chain ?? []).map((f) => readDocument(f, 'policy rotation')),
         );
         const revocations = (args.revocation ?? []).map((f) => verifyRevocation(readDocument(f, 'revocation'), trusted, f));
-        const verified = await withDocument(args.bundle, args.archive, ({ envelopeBytes, archive }) =>
-          store
-            ? verifyWithStore(store, { envelopeBytes, archive }, { now, revocations })
-            : verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations }),
-        );
+        let carriesProof = false;
+        const verified = await withDocument(args.bundle, args.archive, async ({ envelopeBytes, archive, proof: section }) => {
+          const proof = logged.detached ?? section;
+          carriesProof = proof !== undefined;
+          if (store)
+            return verifyWithStore(store, { envelopeBytes, archive, proof }, { now, revocations, ...(logged.checkLog ? { checkLog: logged.checkLog } : {}) });
+          // The log is checked first: it reads no archive, and an unlogged bundle is refused before one is streamed.
+          const log = logged.check ? await logged.check(envelopeBytes, proof) : undefined;
+          return { ...(await verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations })), ...(log ? { log } : {}) };
+        });
         const q = verified.quorum;
         const doc = verified.document;
         const what = describeVerified(doc);
@@ -87,11 +120,13 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
             threshold: q.threshold,
             warnings: verified.warnings,
             notChecked: doc.kind === 'manifest' ? verified.notChecked : [],
+            ...(verified.log ? { log: verified.log.summary } : carriesProof ? { log: 'carried, not checked (no log policy)' } : {}),
           },
           [
             `OK: ${what}`,
             `Signed by ${describeSigners(q)}: ${q.signedBy.map((s) => s.name).join(', ')}`,
             ...toolLines(q),
+            ...(verified.log ? [describeLog(verified.log.summary)] : carriesProof ? ['  note: it carries a log proof, not checked (no --log-policy)'] : []),
             ...verified.warnings.map((w) => `  note ${w.code}: ${w.message}`),
             ...(doc.kind === 'manifest' && verified.notChecked.length > 0
               ? [`  not checked against a site: ${verified.notChecked.join(', ')} (pass --${verified.notChecked.join(', --')})`]
@@ -119,6 +154,46 @@ function toolLines(q: QuorumResult): string[] {
     const extra = describeSignatureInfo(info);
     return [`  ${s.name}: ${info.kind}${extra ? `, ${extra}` : ''}`];
   });
+}
+
+interface LogOptions {
+  /** A detached proof given with --log-proof. */
+  detached?: Uint8Array;
+  /** Without a store: the check --log-policy asks for. */
+  check?: (envelopeBytes: Uint8Array, proof: Uint8Array | undefined) => Promise<StoreLogVerdict>;
+  /** With a store that has a log policy: its check. */
+  checkLog?: StoreLogCheck;
+}
+
+/** The log flags: a check when --log-policy is given or the store has a log policy, else none. */
+async function logOptions(args: VerifyArgs, store: TrustStore | undefined, now: Date): Promise<LogOptions> {
+  const wanted = args['log-policy'] ?? args['log-proof'] ?? args['max-age'] ?? args.log;
+  if (wanted === undefined && !store?.state.log) return {};
+  const maxAgeSeconds = args['max-age'] === undefined ? undefined : parseDuration(args['max-age']);
+  if (args['max-age'] !== undefined && maxAgeSeconds === undefined)
+    throw new UsageError('USAGE', `--max-age ${args['max-age']} is not a duration such as 3600, 90m, 36h or 7d`);
+  if (!args['log-policy'] && !store?.state.log)
+    throw new UsageError('USAGE', '--log-proof, --max-age and --log need --log-policy (or a --store made with trust init --log-policy)');
+  if (args['log-policy'] && store?.state.log) throw new UsageError('USAGE', 'this store has its own log policy (trust init --log-policy); drop --log-policy');
+  const source = args.log === undefined ? undefined : openLogSource(args.log);
+  const detached = args['log-proof'] === undefined ? undefined : readInput(args['log-proof'], 'log proof', 256 * 1024);
+  const opts = { now, ...(maxAgeSeconds ? { maxAgeSeconds } : {}), ...(source ? { source } : {}) };
+  const base: LogOptions = detached ? { detached } : {};
+  if (store?.state.log) return { ...base, checkLog: storeLogCheck(store.dir, opts) };
+  const policy = parseTlogPolicy(readInput(args['log-policy']!, 'log policy', 256 * 1024));
+  return {
+    ...base,
+    check: async (envelopeBytes, proof) => {
+      const r = await checkLogged({ envelopeBytes, proof, policy, ...opts });
+      return { summary: describeLogged(r) };
+    },
+  };
+}
+
+function describeLog(s: Record<string, unknown>): string {
+  const w = (s.witnesses as string[]).join(', ') || 'no witness (quorum none)';
+  const c = s.cosigned as { newest: number } | null;
+  return `Logged: entry ${s.index} of ${s.origin} (size ${s.size}), cosigned by ${w}${c ? ` at ${new Date(c.newest * 1000).toISOString()}` : ''}; consistency with the largest seen: ${s.consistency}${s.fetched ? ' (proof fetched from the log)' : ''}`;
 }
 
 function describeVerified(doc: VerifiedDocument): string {

@@ -96,6 +96,8 @@ try {
   await ceremony();
   if (process.argv.includes('--hub')) await distributionDemo();
   else process.stdout.write('\n(Run `npm run demo -- --hub` to also see a hub push the release to one site and another site poll it.)\n');
+  if (process.argv.includes('--log')) await (await import('./log.js')).logDemo({ countersign, say, root, work, keys, policy, bundle, passphrase });
+  else process.stdout.write('(Run `npm run demo -- --log` to see the release logged in a witnessed transparency log and a monitor catch a split view.)\n');
 } finally {
   if (keep) process.stdout.write(`\nDone. Everything is kept in ${work}: ${readdirSync(work).join(', ')}\n`);
   else {

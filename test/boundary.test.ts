@@ -7,6 +7,11 @@ import { fileURLToPath } from 'node:url';
 // and nothing in lib/ or cli/ imports in a circle. Imports are read with a regex; no dependency needed.
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CORE = 'lib/core/';
+// The transparency log's pure modules (spec/log.md): proof and note verification do no I/O, so they are held to
+// lib/core's rules and may import only lib/core/ and each other. The edges (sequencer, tile reader, server) are not listed.
+const PURE_LOG = ['errors', 'merkle', 'note', 'checkpoint', 'cosignature', 'tiles', 'entry', 'proof', 'tlog-policy', 'verify-proof'].map(
+  (n) => `lib/log/${n}.ts`,
+);
 const IO_MODULES = /^(node:)?(fs|fs\/promises|net|dns|dns\/promises|http|https|http2|child_process|worker_threads)$/;
 const SPECIFIER = /(?:^|[\s;{}])(?:import|export)\s(?:[^'";]*?\sfrom\s*)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 
@@ -76,6 +81,17 @@ describe('layout boundary (lib/core is pure; no import cycles)', () => {
     const offending = [...graph]
       .filter(([file]) => file.startsWith(CORE))
       .flatMap(([file, imports]) => imports.filter((i) => i.target !== null && !i.target.startsWith(CORE)).map((i) => `${file} -> ${i.target}`));
+    expect(offending).to.deep.equal([]);
+  });
+
+  it('the pure lib/log/ files exist, import no I/O module, and import only lib/core/ and each other', () => {
+    for (const file of PURE_LOG) expect(graph.has(file), file).to.equal(true);
+    const offending = PURE_LOG.flatMap((file) =>
+      graph
+        .get(file)!
+        .filter((i) => IO_MODULES.test(i.spec) || (i.target !== null && !i.target.startsWith(CORE) && !PURE_LOG.includes(i.target)))
+        .map((i) => `${file} -> ${i.target ?? i.spec}`),
+    );
     expect(offending).to.deep.equal([]);
   });
 

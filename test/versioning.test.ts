@@ -125,23 +125,33 @@ describe('versioning (spec/versioning.md)', () => {
       expect((await codeOf(verifyFile(twoArchives))).code).to.equal('FORMAT_UNSUPPORTED');
     });
 
-    it('a proof section is refused with FORMAT_UNSUPPORTED until a verifier checks proofs', async () => {
-      const proof = utf8('{}');
-      const r = await codeOf(
-        verifyFile(
-          v2(
-            [
-              ['envelope', env.length],
-              ['proof', proof.length],
-              ['archive', release.archive.length],
-            ],
-            env,
-            proof,
-            release.archive,
-          ),
+    it('a proof section (between envelope and archive) is read; it is checked only where a log policy requires it (test/log/verify-log.test.ts)', async () => {
+      const proof = utf8('c2sp.org/tlog-proof@v1\nindex 0\n\n');
+      const { layout } = await verifyFile(
+        v2(
+          [
+            ['envelope', env.length],
+            ['proof', proof.length],
+            ['archive', release.archive.length],
+          ],
+          env,
+          proof,
+          release.archive,
         ),
       );
-      expect(r.code).to.equal('FORMAT_UNSUPPORTED');
+      expect(layout!.proof).to.deep.include({ name: 'proof', length: proof.length });
+      // Out of place: after the archive.
+      const late = v2(
+        [
+          ['envelope', env.length],
+          ['archive', release.archive.length],
+          ['proof', proof.length],
+        ],
+        env,
+        release.archive,
+        proof,
+      );
+      expect((await codeOf(verifyFile(late))).code).to.equal('MALFORMED');
     });
 
     it('a v3 header: FORMAT_UNSUPPORTED with the versions this release reads', async () => {

@@ -1,6 +1,8 @@
 // The bundle file (spec/bundle.md): a header, then the signed envelope, then the archive. v2 (written since
 // 0.2.0) names each section and its length; v1 (still read) gives the envelope's length, the archive is the rest.
-// The envelope comes first so it can be read and verified before a byte of the archive is touched.
+// The envelope comes first so it can be read and verified before a byte of the archive is touched. A v2 bundle may
+// carry a `proof` section between them: the C2SP tlog-proof that the document is in the transparency log
+// (spec/log.md), checked by lib/log/verify-proof.ts when a log policy requires it.
 import { utf8 } from './bytes.js';
 import { FormatError } from './errors.js';
 import { BUNDLE_FORMAT, unsupportedFormat } from './format.js';
@@ -31,12 +33,18 @@ export interface BundleLayout {
   /** In file order; a v1 bundle has an envelope and an archive (the rest of the file, perhaps empty). */
   sections: BundleSection[];
   envelope: BundleSection;
+  /** The transparency-log proof (v2 only), between the envelope and the archive. */
+  proof?: BundleSection;
   archive?: BundleSection;
 }
 
-/** A v2 header for an envelope followed by an archive. */
-export function bundleHeader(envelopeLength: number, archiveLength: number): Uint8Array {
-  return utf8(`${PREFIX}${BUNDLE_FORMAT} 2\nenvelope ${envelopeLength}\narchive ${archiveLength}\n`);
+/** The most a proof section may hold: lib/log/proof.ts MAX_PROOF_BYTES (a 16 KiB entry, 63 hashes, a cosigned checkpoint). */
+export const MAX_PROOF_SECTION_BYTES = 128 * 1024;
+
+/** A v2 header for an envelope, then a proof when its length is given, then an archive. */
+export function bundleHeader(envelopeLength: number, archiveLength: number, proofLength?: number): Uint8Array {
+  const proof = proofLength === undefined ? '' : `proof ${proofLength}\n`;
+  return utf8(`${PREFIX}${BUNDLE_FORMAT} ${proofLength === undefined ? 2 : 3}\nenvelope ${envelopeLength}\n${proof}archive ${archiveLength}\n`);
 }
 
 /** Any version's header, so a newer bundle is refused as FORMAT_UNSUPPORTED rather than read as an envelope. */
@@ -74,14 +82,17 @@ function parseV2(text: string, maxEnvelope: number, fileSize: number): BundleLay
     const line = SECTION.exec(text);
     if (!line) throw new FormatError('MALFORMED', `bundle section line ${i + 1} is not "<name> <length>" within the first ${BUNDLE_HEADER_MAX} bytes`);
     const name = line[1]!;
-    // The proof section is defined but no verifier reads it yet: refused rather than skipped unchecked.
-    if (!KNOWN.includes(name) || name === 'proof') throw unsupportedFormat('bundle', 2, `bundle section "${name}"`);
+    if (!KNOWN.includes(name)) throw unsupportedFormat('bundle', 2, `bundle section "${name}"`);
     if (lines.some((l) => l.name === name)) throw unsupportedFormat('bundle', 2, `a duplicated bundle section "${name}"`);
     lines.push({ name, length: Number(line[2]) });
   }
   if (lines[0]?.name !== 'envelope') throw new FormatError('MALFORMED', 'the first bundle section must be the envelope');
   const archiveAt = lines.findIndex((l) => l.name === 'archive');
   if (archiveAt !== -1 && archiveAt !== lines.length - 1) throw new FormatError('MALFORMED', 'the archive must be the last bundle section');
+  const proofLine = lines.find((l) => l.name === 'proof');
+  if (proofLine && proofLine.length > MAX_PROOF_SECTION_BYTES) {
+    throw new FormatError('SIZE_LIMIT', `the bundle's proof section is ${proofLine.length} bytes; the limit is ${MAX_PROOF_SECTION_BYTES}`);
+  }
   let offset = SECTION.lastIndex;
   const sections = lines.map(({ name, length }) => {
     const section = { name: name as SectionName, offset, length };
@@ -91,7 +102,8 @@ function parseV2(text: string, maxEnvelope: number, fileSize: number): BundleLay
   const envelope = sections[0]!;
   checkEnvelopeSize(envelope, maxEnvelope);
   if (offset !== fileSize) throw new FormatError('MALFORMED', `the bundle's sections add up to ${offset} bytes, but it has ${fileSize}`);
-  return { version: 2, sections, envelope, archive: sections.find((s) => s.name === 'archive') };
+  const proof = sections.find((s) => s.name === 'proof');
+  return { version: 2, sections, envelope, ...(proof ? { proof } : {}), archive: sections.find((s) => s.name === 'archive') };
 }
 
 function checkEnvelopeSize(envelope: BundleSection, maxEnvelope: number): void {

@@ -52,6 +52,21 @@ export type InstallCode =
   | 'KEEP_LOCAL_REFUSED';
 export type AuthCode = 'UNAUTHORIZED' | 'STALE_TIMESTAMP' | 'REPLAYED' | 'PAYLOAD_MISMATCH' | 'RATE_LIMITED' | 'BAD_SERVER_AUTH';
 export type DistributionCode = 'UNREACHABLE' | 'PROTOCOL' | 'UNKNOWN_PACKAGE' | 'TOO_LARGE' | 'NOT_REGISTERED' | 'ENDPOINT_UNVERIFIED' | 'REGISTRY';
+/** The transparency log's codes (lib/log/errors.ts holds the class; spec/log.md says what each means). */
+export type LogCode =
+  | 'NOT_LOGGED'
+  | 'BAD_PROOF'
+  | 'WITNESS_QUORUM_NOT_MET'
+  | 'CHECKPOINT_STALE'
+  | 'LOG_INCONSISTENT'
+  | 'BAD_NOTE'
+  | 'BAD_VKEY'
+  | 'BAD_CHECKPOINT'
+  | 'BAD_LOG_POLICY'
+  | 'LOG_ENTRY_MISMATCH'
+  | 'ENTRY_INVALID'
+  | 'RELEASE_EXISTS'
+  | 'NO_POLICY';
 
 export type ErrorCode =
   | FormatCode
@@ -65,6 +80,7 @@ export type ErrorCode =
   | InstallCode
   | AuthCode
   | DistributionCode
+  | LogCode
   | 'VERIFICATION_FAILED';
 
 export class CountersignError extends Error {

@@ -5,7 +5,18 @@
 import type * as generated from './generated/types.js';
 import { fromUtf8, utf8 } from './bytes.js';
 import { openEnvelope, type Envelope } from './envelope.js';
-import { CountersignError, FormatError, StoreError, UsageError, VerificationError, toReason, type ErrorCode, type Reason } from './errors.js';
+import {
+  CountersignError,
+  DistributionError,
+  FormatError,
+  KeyError,
+  StoreError,
+  UsageError,
+  VerificationError,
+  toReason,
+  type ErrorCode,
+  type Reason,
+} from './errors.js';
 import { manifestFromPayload, type Manifest, type SiteState } from './manifest.js';
 import { checkPolicyFresh, loadTrustedPolicy, type TrustedPolicy } from './policy.js';
 import { verifyRevocation, type Revocation } from './revocation.js';
@@ -78,7 +89,7 @@ export function parseInstalledSpec(text: string): InstalledSpec {
  * The state a new store starts with: `policyBytes` pinned (it must load as a trusted policy, signed by
  * a quorum of its own keys; it may have expired) and `installed` recorded at `now`.
  */
-export function initialState(policyBytes: Uint8Array, installedSpecs: readonly InstalledSpec[], now: Date): StoreState {
+export function initialState(policyBytes: Uint8Array, installedSpecs: readonly InstalledSpec[], now: Date, logPolicy?: string): StoreState {
   if (policyBytes.length > MAX_POLICY_BYTES)
     throw new FormatError('SIZE_LIMIT', `the policy is ${policyBytes.length} bytes; a policy may be at most ${MAX_POLICY_BYTES}`);
   const pinned = loadTrustedPolicy(policyBytes, 'policy to pin');
@@ -96,6 +107,8 @@ export function initialState(policyBytes: Uint8Array, installedSpecs: readonly I
     highestPolicyVersion: pinned.policy.version,
     installed,
     revocations: [],
+    // A log policy (checked by the caller, lib/log/tlog-policy.ts) makes every bundle verified here need a log proof.
+    ...(logPolicy === undefined ? {} : { log: { policy: logPolicy, forks: [] } }),
   };
 }
 
@@ -294,12 +307,24 @@ export function siteFor(store: TrustStore, product: string, component: string): 
   return { product, component, installed: entry.version, highestInstalled: entry.highest };
 }
 
+/** A log check (lib/log/check-logged.ts storeLogCheck): throws a coded error unless the document is logged. */
+export type StoreLogCheck = (input: BundleInput, log: NonNullable<StoreState['log']>) => Promise<StoreLogVerdict>;
+
+export interface StoreLogVerdict {
+  /** The checkpoint to record as the largest seen, when larger than the store's. */
+  newLargest?: string;
+  /** What to report (index, checkpoint, witnesses, consistency). */
+  summary: Record<string, unknown>;
+}
+
 export interface StoreVerifyOptions {
   /** Reference time, fixed once by the caller. */
   now: Date;
   limits?: Partial<Limits>;
   /** Revocations to honour in addition to the store's, for this check only (already verified). */
   revocations?: readonly Revocation[];
+  /** Required when the store has a log policy: without it such a store refuses every document (NOT_LOGGED). */
+  checkLog?: StoreLogCheck;
 }
 
 /**
@@ -308,7 +333,25 @@ export interface StoreVerifyOptions {
  * (current version for applicability, highest ever for rollback). A release for something this site
  * has not installed is WRONG_TARGET. Every reason found is reported, as by verifyBundle.
  */
-export async function verifyWithStore(store: TrustStore, input: BundleInput, opts: StoreVerifyOptions): Promise<Verified> {
+export async function verifyWithStore(store: TrustStore, input: BundleInput, opts: StoreVerifyOptions): Promise<Verified & { log?: StoreLogVerdict }> {
+  // A store with a log policy accepts only logged documents, checked first (no I/O, before the archive is read).
+  // Fail closed: a caller that cannot check proofs gets NOT_LOGGED, never a silent pass.
+  let log: StoreLogVerdict | undefined;
+  if (store.state.log) {
+    if (!opts.checkLog) {
+      throw new VerificationError([
+        { code: 'NOT_LOGGED', message: 'this trust store requires a logged bundle (it has a log policy), and this command does not check log proofs' },
+      ]);
+    }
+    try {
+      log = await opts.checkLog(input, store.state.log);
+    } catch (err) {
+      // An unreachable log or unreadable file is operational (exit 2), never a verdict on the document.
+      const operational = err instanceof UsageError || err instanceof StoreError || err instanceof DistributionError || err instanceof KeyError;
+      if (err instanceof CountersignError && !operational) throw new VerificationError([toReason(err)]);
+      throw err;
+    }
+  }
   const trusted = store.trusted;
   const revocations = [...store.revocations, ...(opts.revocations ?? [])];
   const target = peekManifest(input.envelopeBytes);
@@ -329,7 +372,7 @@ export async function verifyWithStore(store: TrustStore, input: BundleInput, opt
     throw err;
   }
   if (extra.length > 0) throw new VerificationError(extra);
-  return verified;
+  return log ? { ...verified, log } : verified;
 }
 
 /** The product/component a manifest envelope names; undefined for anything else (verifyBundle reports it). */
@@ -353,6 +396,8 @@ export interface StoreSummary {
   rotations: number;
   installed: Array<InstalledSpec & InstalledRelease>;
   revocations: Array<Revocation & { acceptedUnder: number; accepted: string }>;
+  /** With a log policy: the largest checkpoint accepted (its first two lines: origin and size) and the forks kept. */
+  log?: { largest: { origin: string; size: number } | null; forks: number };
 }
 
 export function describeStore(store: TrustStore, now: Date): StoreSummary {
@@ -380,5 +425,13 @@ export function describeStore(store: TrustStore, now: Date): StoreSummary {
       acceptedUnder: store.state.revocations[i]!.policyVersion,
       accepted: store.state.revocations[i]!.accepted,
     })),
+    ...(store.state.log ? { log: { largest: checkpointHead(store.state.log.largest), forks: store.state.log.forks.length } } : {}),
   };
+}
+
+/** Origin and size of a checkpoint note the store holds (re-parsed in full when the store is opened). */
+function checkpointHead(note: string | undefined): { origin: string; size: number } | null {
+  if (note === undefined) return null;
+  const [origin, size] = note.split('\n');
+  return { origin: origin!, size: Number(size) };
 }

@@ -35,6 +35,8 @@ export interface ArchiveInput {
 export interface BundleInput {
   envelopeBytes: Uint8Array;
   archive?: ArchiveInput;
+  /** A v2 bundle's proof section (a C2SP tlog-proof), read only by a log check (lib/log/verify-proof.ts). */
+  proof?: Uint8Array;
 }
 
 export interface VerifyOptions {

@@ -14,6 +14,7 @@ import { payloadHasher } from '../distribution/hawk.js';
 import type { Manifest } from '../core/manifest.js';
 import { openStore } from '../node/trust-store.js';
 import { verifyBundle } from '../core/verify.js';
+import { storeLogCheck } from '../log/check-logged.js';
 import type { OfferRecord, Registry } from './registry.js';
 import { errnoOf } from '../core/errno.js';
 
@@ -64,6 +65,8 @@ async function verifyAndOffer(
   let payloadSha256: string;
   try {
     if (!input.isBundle) throw new FormatError('WRONG_TYPE', `${opts.bundlePath} is a bare envelope; publish a bundle (countersign assemble --archive)`);
+    // A hub whose store has a log policy publishes only logged bundles; the proof section travels to sites in the file.
+    if (store.state.log) await storeLogCheck(opts.storeDir, { now: opts.now })(input, store.state.log);
     const verified = await verifyBundle(input, { trusted: store.trusted, now: opts.now, revocations: store.revocations });
     if (verified.document.kind !== 'manifest') throw new FormatError('WRONG_TYPE', `${opts.bundlePath} holds a ${verified.document.kind}, not a release`);
     manifest = verified.document.manifest;

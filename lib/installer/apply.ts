@@ -16,6 +16,7 @@ import { manifestFromPayload, type Manifest } from '../core/manifest.js';
 import type { TrustedPolicy } from '../core/policy.js';
 import { publicSigner } from '../core/quorum.js';
 import { installedKey, siteFor, verifyWithStore, type TrustStore } from '../core/trust-state.js';
+import { logCheckFor } from '../log/check-logged.js';
 import { openStore } from '../node/trust-store.js';
 import { formatTimestamp } from '../core/time.js';
 import { parseVersion } from '../core/version.js';
@@ -336,11 +337,11 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
       const peeked = peekManifest(input);
       const found = peeked ? siteTarget(paths, peeked, opts) : null;
       if (found?.problem) {
-        await verifyWithStore(store, input, { now, limits: opts.limits }); // a bad bundle is reported as such, not as an unknown site
+        await verifyWithStore(store, input, { now, limits: opts.limits, ...logCheckFor(store, now) }); // a bad bundle is reported as such, not as an unknown site
         throw preflightFailed([found.problem], []);
       }
       const wrong = peeked && found ? targetReasons(peeked, found.target) : [];
-      verified = await withReasons(wrong, () => verifyWithStore(store, input, { now, limits: opts.limits }));
+      verified = await withReasons(wrong, () => verifyWithStore(store, input, { now, limits: opts.limits, ...logCheckFor(store, now) }));
     } else {
       verified = await verifyBundle(input, { trusted: store.trusted, now, revocations: store.revocations, limits: opts.limits });
     }

@@ -14,6 +14,8 @@ export interface OpenedInput extends BundleInput {
   isBundle: boolean;
   /** A bundle's header version and sections, as read. */
   layout?: BundleLayout;
+  /** The bytes of a v2 bundle's proof section (a C2SP tlog-proof), when it has one. */
+  proof?: Uint8Array;
   /** Closes the file the archive is streamed from. */
   close(): Promise<void>;
 }
@@ -41,15 +43,18 @@ export async function openBundleFile(path: string, maxEnvelope = MAX_ENVELOPE_BY
     const layout = parseBundleHeader(head, maxEnvelope, size);
     const envelopeBytes = new Uint8Array(layout.envelope.length);
     await readFully(fh, envelopeBytes, layout.envelope.offset, path);
+    const proof = layout.proof && new Uint8Array(layout.proof.length);
+    if (proof) await readFully(fh, proof, layout.proof!.offset, path);
     const { archive } = layout;
     if (!archive) {
       await fh.close();
-      return { envelopeBytes, isBundle: true, layout, close: async () => undefined };
+      return { envelopeBytes, isBundle: true, layout, ...(proof ? { proof } : {}), close: async () => undefined };
     }
     return {
       envelopeBytes,
       isBundle: true,
       layout,
+      ...(proof ? { proof } : {}),
       archive: { size: archive.length, chunks: () => readHandleChunks(fh, archive.offset, archive.length) },
       close: () => fh.close(),
     };
@@ -93,10 +98,15 @@ function ioError(err: unknown, path: string): unknown {
 }
 
 /**
- * Writes a v2 header + envelope + archive to a temporary file, fsyncs, and moves it into place: an existing
- * target is replaced only with `force` (else OUTPUT_EXISTS).
+ * Writes a v2 header + envelope (+ proof, a C2SP tlog-proof, when given) + archive to a temporary file, fsyncs, and
+ * moves it into place: an existing target is replaced only with `force` (else OUTPUT_EXISTS).
  */
-export async function writeBundleFile(target: string, envelope: Envelope, archive: ArchiveInput, opts: { force?: boolean } = {}): Promise<void> {
+export async function writeBundleFile(
+  target: string,
+  envelope: Envelope,
+  archive: ArchiveInput,
+  opts: { force?: boolean; proof?: Uint8Array } = {},
+): Promise<void> {
   refuseExisting([target], opts.force);
   const envelopeBytes = Buffer.from(serializeEnvelope(envelope), 'utf8');
   const temp = tempPathFor(target);
@@ -104,8 +114,9 @@ export async function writeBundleFile(target: string, envelope: Envelope, archiv
     throw new UsageError('IO', `cannot write bundle ${target}: ${err.code ?? err.message}`);
   });
   try {
-    await fh.write(bundleHeader(envelopeBytes.length, archive.size));
+    await fh.write(bundleHeader(envelopeBytes.length, archive.size, opts.proof?.length));
     await fh.write(envelopeBytes);
+    if (opts.proof) await fh.write(opts.proof);
     for await (const chunk of archive.chunks()) await fh.write(chunk);
     await fh.sync();
     await fh.close();

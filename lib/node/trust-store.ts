@@ -35,6 +35,9 @@ import {
   type UpdateFile,
   type UpdateOutcome,
 } from '../core/trust-state.js';
+import { formatTimestamp } from '../core/time.js';
+import { parseSignedCheckpoint } from '../log/checkpoint.js';
+import { parseTlogPolicy } from '../log/tlog-policy.js';
 import { commitPending, tempPathFor, writeDurably } from './durable.js';
 import { withLock } from './lock.js';
 
@@ -79,9 +82,11 @@ export function storeFiles(dir: string): { state: string; lock: string } {
 export async function initStore(
   dir: string,
   policyBytes: Uint8Array,
-  opts: StoreWriteOptions & { installed?: readonly InstalledSpec[] } = {},
+  opts: StoreWriteOptions & { installed?: readonly InstalledSpec[]; logPolicy?: string } = {},
 ): Promise<TrustStore> {
-  const state = initialState(policyBytes, opts.installed ?? [], opts.now ?? new Date());
+  // A log policy that does not parse is refused before anything is written (BAD_LOG_POLICY).
+  if (opts.logPolicy !== undefined) parseTlogPolicy(opts.logPolicy);
+  const state = initialState(policyBytes, opts.installed ?? [], opts.now ?? new Date(), opts.logPolicy);
   const files = storeFiles(dir);
   if (existsSync(files.state)) throw storeExists(dir);
   try {
@@ -129,7 +134,42 @@ export async function openStore(dir: string): Promise<TrustStore> {
     }
     throw new UsageError('IO', `cannot read the trust store ${path}: ${code ?? (err as Error).message}`);
   }
-  return loadStore(dir, path, bytes);
+  const store = loadStore(dir, path, bytes);
+  // The log policy and the largest checkpoint are re-read like every signed document in the store.
+  const log = store.state.log;
+  if (log) {
+    try {
+      parseTlogPolicy(log.policy);
+      if (log.largest !== undefined) parseSignedCheckpoint(log.largest);
+    } catch (err) {
+      throw corrupt(path, `holds a log policy or checkpoint that does not parse (${(err as Error).message})`, err);
+    }
+  }
+  return store;
+}
+
+/**
+ * Records what a log check found, under the store's lock: `largest` replaces the largest checkpoint seen only when
+ * it is larger (re-read under the lock: it never goes down), and `fork` evidence is appended, kept forever.
+ */
+export async function recordLog(
+  dir: string,
+  found: { largest?: string; fork?: { seen: string; presented: string } },
+  opts: StoreWriteOptions = {},
+): Promise<void> {
+  const now = opts.now ?? new Date();
+  await withStore(dir, opts, (current) => {
+    const log = current.state.log;
+    if (!log) return;
+    const next = { ...log, forks: [...log.forks] };
+    if (found.largest !== undefined && (log.largest === undefined || parseSignedCheckpoint(found.largest).size > parseSignedCheckpoint(log.largest).size)) {
+      next.largest = found.largest;
+    }
+    if (found.fork && !log.forks.some((f) => f.seen === found.fork!.seen && f.presented === found.fork!.presented) && next.forks.length < 1000) {
+      next.forks.push({ ...found.fork, detected: formatTimestamp(now) });
+    }
+    if (next.largest !== log.largest || next.forks.length !== log.forks.length) writeState(dir, { ...current.state, log: next });
+  });
 }
 
 /** Writes state.json durably and atomically. Only ever called while holding the lock. */

@@ -11,6 +11,7 @@ import { meetsRisk, type RiskLevel } from '../core/risk.js';
 import { applyBundle } from '../installer/apply.js';
 import { submitBundle } from '../installer/daemon/client.js';
 import { verifyWithStore } from '../core/trust-state.js';
+import { logCheckFor } from '../log/check-logged.js';
 import { openStore } from '../node/trust-store.js';
 import type { Installed } from './choose.js';
 import type { SiteBackend } from './agent.js';
@@ -59,7 +60,7 @@ async function verifyThenAct(opts: StoreBackendOptions, entry: IndexEntry, file:
     const store = await openStore(opts.storeDir);
     const input = await openBundleFile(file);
     try {
-      const verified = await verifyWithStore(store, input, { now });
+      const verified = await verifyWithStore(store, input, { now, ...logCheckFor(store, now) });
       if (verified.document.kind !== 'manifest') throw new DistributionError('PROTOCOL', `${entry.name} is not a release`);
       manifest = verified.document.manifest;
     } finally {

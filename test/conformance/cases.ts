@@ -29,6 +29,9 @@ import { mixedOrderKey, signForMixedOrderKey, T8 } from '../support/torsion.js';
 import { BLOCK_SIZE, headerChecksum, writeTar } from '../../lib/core/tar.js';
 import { GOOD_TAR, archive, header, hostileTarCases } from './tar-cases.js';
 import { kindCases } from './kind-cases.js';
+import { entryForEnvelope } from '../../lib/log/entry.js';
+import { ed25519Signer, formatNote, parseNote, signNote } from '../../lib/log/note.js';
+import { MemoryLog } from '../log/support.js';
 
 export type Expect = 'ok' | string[];
 
@@ -454,7 +457,7 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
   );
   add(
     'v2-proof-section',
-    'a v2 bundle with a proof section (no verifier checks proofs yet)',
+    'a v2 bundle with a proof section: read, and checked only under a log policy (the log family), so without one the bundle verifies',
     sectioned(
       [
         ['envelope', envA.length],
@@ -465,7 +468,37 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
       utf8('{}'),
       archA,
     ),
-    ['FORMAT_UNSUPPORTED'],
+    'ok',
+  );
+  add(
+    'v2-proof-after-archive',
+    'a v2 bundle whose proof section comes after the archive',
+    sectioned(
+      [
+        ['envelope', envA.length],
+        ['archive', archA.length],
+        ['proof', 2],
+      ],
+      envA,
+      archA,
+      utf8('{}'),
+    ),
+    ['MALFORMED'],
+  );
+  add(
+    'v2-proof-too-large',
+    'a v2 bundle declaring a proof section over 131072 bytes',
+    sectioned(
+      [
+        ['envelope', envA.length],
+        ['proof', 131073],
+        ['archive', archA.length],
+      ],
+      envA,
+      new Uint8Array(131073),
+      archA,
+    ),
+    ['SIZE_LIMIT'],
   );
   add('v3-header', 'a bundle v3 header', { bundle: concatBytes(utf8(`countersign-bundle v3 1\nenvelope ${envA.length}\n`), envA) }, ['FORMAT_UNSUPPORTED']);
   add(
@@ -990,9 +1023,152 @@ function ed25519Family(): Family {
   };
 }
 
-/** Every family, and the files the bundle family refers to. */
+// ---------------------------------------------------------------------------------------------
+// The transparency log: a document's offline proof (C2SP tlog-proof) under a C2SP tlog-policy (spec/log.md)
+
+function logFamily(files: Map<string, Uint8Array>): Family {
+  const f = fixtures();
+  const file = (name: string, bytes: Uint8Array | string) => {
+    files.set(`log/${name}`, typeof bytes === 'string' ? utf8(bytes) : bytes);
+    return `log/${name}`;
+  };
+  // Deterministic keys: the log from the seed 32 x 0x01 (LOG.md's worked example), witnesses W1..W3 from 0x10..0x12.
+  const log = new MemoryLog();
+  const envA = envelopeBytes(f.releaseA.envelope);
+  const envB = envelopeBytes(f.releaseB.envelope);
+  log.append(entryForEnvelope(f.policyV1.bytes));
+  const index = log.append(entryForEnvelope(envA));
+  log.append(entryForEnvelope(envB));
+  const T = Math.floor(FIXTURE_NOW.getTime() / 1000) - 3600;
+  const now = iso(FIXTURE_NOW);
+  const cp = log.checkpoint(T);
+  const policy = file('log.policy', log.policy(2));
+  const envelope = file('release-a.envelope.json', envA);
+  const cases: Case[] = [];
+  const add = (id: string, description: string, input: Record<string, unknown>, expect: Expect, result?: unknown) =>
+    cases.push({ id, description, op: 'verifyLogProof', expect, envelope, logPolicy: policy, now, ...input, ...(result === undefined ? {} : { result }) });
+  const proofFile = (name: string, text: string) => file(`${name}.tlog-proof`, text);
+
+  add(
+    'logged',
+    'release A at index 1 of a size-3 log, cosigned by W1, W2, W3 (quorum 2 of 3), entry in the extra line',
+    { proof: proofFile('logged', log.proof(index, cp)) },
+    'ok',
+    {
+      index,
+      witnesses: ['W1', 'W2', 'W3'],
+      consistency: 'first',
+    },
+  );
+  add(
+    'logged-no-extra',
+    'the same proof without the extra line: the entry is rebuilt from the envelope',
+    { proof: proofFile('no-extra', log.proof(index, cp, false)) },
+    'ok',
+    {
+      index,
+      witnesses: ['W1', 'W2', 'W3'],
+      consistency: 'first',
+    },
+  );
+  add('not-logged', 'no proof at all under a log policy', {}, ['NOT_LOGGED']);
+  add('other-entry', 'a proof for release B (its entry in the extra line)', { proof: proofFile('other-entry', log.proof(2, cp)) }, ['LOG_ENTRY_MISMATCH']);
+  add(
+    'other-index',
+    "release B's inclusion proof without extra: the leaf of A does not verify at index 2",
+    { proof: proofFile('other-index', log.proof(2, cp, false)) },
+    ['BAD_PROOF'],
+  );
+  add(
+    'other-origin',
+    'a checkpoint for another origin signed by the same key',
+    { proof: proofFile('other-origin', log.proof(index, log.checkpoint(T, 3, 'other.example/log'))) },
+    ['BAD_CHECKPOINT'],
+  );
+  const text = parseNote(cp).text;
+  const forged = parseNote(signNote(text, [ed25519Signer(log.signer.name, new Uint8Array(32).fill(9))]));
+  const otherKey = formatNote({ text, signatures: [...forged.signatures, ...parseNote(cp).signatures.slice(1)] });
+  add(
+    'other-key',
+    'the checkpoint signed by another key under the log name (the cosignatures kept)',
+    { proof: proofFile('other-key', log.proof(index, otherKey)) },
+    ['BAD_NOTE'],
+  );
+  add('quorum-short', 'one cosignature where the quorum is 2 of 3', { proof: proofFile('quorum-short', log.proof(index, log.checkpoint(T, 1))) }, [
+    'WITNESS_QUORUM_NOT_MET',
+  ]);
+  add('future', 'cosignatures dated an hour ahead of now are not counted', { proof: proofFile('future', log.proof(index, log.checkpoint(T + 7200))) }, [
+    'WITNESS_QUORUM_NOT_MET',
+  ]);
+  add('stale', 'cosignatures older than maxAgeSeconds', { proof: proofFile('logged', log.proof(index, cp)), maxAgeSeconds: 1800 }, ['CHECKPOINT_STALE']);
+  const bad = cp.replace(/(\u2014 witness\.example\/w2 .{40})(.)/u, (_m, a: string, c: string) => a + (c === 'A' ? 'B' : 'A'));
+  add(
+    'bad-cosignature',
+    "W2's cosignature does not verify (a known key's bad signature rejects the checkpoint)",
+    { proof: proofFile('bad-cosignature', log.proof(index, bad)) },
+    ['BAD_NOTE'],
+  );
+
+  // Against the largest checkpoint the verifier holds.
+  const grown = new MemoryLog();
+  for (const e of log.entries) grown.append(e);
+  grown.append(utf8('a later entry'));
+  const cp4 = grown.checkpoint(T);
+  const fork = new MemoryLog();
+  for (const e of log.entries) fork.append(e);
+  fork.append(utf8('another fourth entry'));
+  const forkCp = fork.checkpoint(T);
+  const seen = (name: string, note: string) => file(`${name}.checkpoint`, note);
+  add('same-as-seen', 'the checkpoint is the largest seen', { proof: proofFile('logged', log.proof(index, cp)), largestSeen: seen('size-3', cp) }, 'ok', {
+    index,
+    witnesses: ['W1', 'W2', 'W3'],
+    consistency: 'same',
+  });
+  add(
+    'consistent',
+    'a size-4 checkpoint with a consistency proof from the size-3 one seen',
+    { proof: proofFile('size-4', grown.proof(index, cp4)), largestSeen: seen('size-3', cp), consistency: grown.consistency(3).map(b64) },
+    'ok',
+    { index, witnesses: ['W1', 'W2', 'W3'], consistency: 'proved' },
+  );
+  add(
+    'unchecked',
+    'a size-4 checkpoint and no consistency proof (offline)',
+    { proof: proofFile('size-4', grown.proof(index, cp4)), largestSeen: seen('size-3', cp) },
+    'ok',
+    {
+      index,
+      witnesses: ['W1', 'W2', 'W3'],
+      consistency: 'unchecked',
+    },
+  );
+  add('rollback', 'the size-3 checkpoint after a size-4 one was seen', { proof: proofFile('logged', log.proof(index, cp)), largestSeen: seen('size-4', cp4) }, [
+    'LOG_INCONSISTENT',
+  ]);
+  add('fork-same-size', 'another size-4 tree than the one seen', { proof: proofFile('fork-4', fork.proof(index, forkCp)), largestSeen: seen('size-4', cp4) }, [
+    'LOG_INCONSISTENT',
+  ]);
+  const five = new MemoryLog();
+  for (const e of grown.entries) five.append(e);
+  five.append(utf8('fifth'));
+  add(
+    'fork-inconsistent',
+    'a size-5 tree whose consistency proof does not lead from the size-4 fork seen',
+    { proof: proofFile('size-5', five.proof(index, five.checkpoint(T))), largestSeen: seen('fork-4', forkCp), consistency: five.consistency(4).map(b64) },
+    ['LOG_INCONSISTENT'],
+  );
+
+  return {
+    family: 'log',
+    description:
+      'verifyLogProof: a document (envelope) and its C2SP tlog-proof under a C2SP tlog-policy at a reference time, optionally against the largest checkpoint held and a consistency proof to it (spec/log.md)',
+    cases,
+  };
+}
+
+/** Every family, and the files the bundle and log families refer to. */
 export function vectorSet(): VectorSet {
   const files = new Map<string, Uint8Array>();
-  const families = [bundleFamily(files), versionFamily(), pathFamily(), tarFamily(), canonicalFamily(), ed25519Family()];
+  const families = [bundleFamily(files), versionFamily(), pathFamily(), tarFamily(), canonicalFamily(), ed25519Family(), logFamily(files)];
   return { families, files };
 }

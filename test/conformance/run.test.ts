@@ -17,6 +17,8 @@ import { walkPolicyChain } from '../../lib/core/rotation.js';
 import { TarReader, type TarHeader } from '../../lib/core/tar.js';
 import { verifyBundle, type BundleInput } from '../../lib/core/verify.js';
 import { compareVersions, parseVersion } from '../../lib/core/version.js';
+import { parseTlogPolicy } from '../../lib/log/tlog-policy.js';
+import { verifyLogProof } from '../../lib/log/verify-proof.js';
 import { VECTORS_DIR } from './generate.js';
 import type { ConformanceVectors, ConformanceVectorsCase } from '../../lib/core/generated/types.js';
 
@@ -113,6 +115,18 @@ const OPS: Record<string, (c: Case) => unknown> = {
   parseStrictJson: (c) => void parseStrictJson(Buffer.from(b64(c.input as string)).toString('utf8'), 'the vector'),
   verifyStrict: (c) => verifyStrict(hex(c.signature as string), hex(c.message as string), hex(c.publicKey as string)),
   isStrongPublicKey: (c) => isStrongPublicKey(hex(c.publicKey as string)),
+  verifyLogProof: (c) => {
+    const r = verifyLogProof({
+      envelopeBytes: file(c.envelope as string),
+      proof: typeof c.proof === 'string' ? file(c.proof) : undefined,
+      policy: parseTlogPolicy(file(c.logPolicy as string)),
+      now: new Date(c.now as string),
+      ...(typeof c.maxAgeSeconds === 'number' ? { maxAgeSeconds: c.maxAgeSeconds } : {}),
+      ...(typeof c.largestSeen === 'string' ? { largestSeen: Buffer.from(file(c.largestSeen)).toString('utf8') } : {}),
+      ...(Array.isArray(c.consistency) ? { consistency: (c.consistency as string[]).map(b64) } : {}),
+    });
+    return { index: r.index, witnesses: r.witnesses, consistency: r.consistency };
+  },
 };
 
 for (const name of readdirSync(VECTORS_DIR)

@@ -3,7 +3,7 @@
 /** Conformance vector file: One family of conformance cases (spec/vectors/README.md). File paths are relative to the directory of the vector file; bytes inline are base64 (archives, JSON inputs) or hex (Ed25519 keys, messages, signatures). */
 export type ConformanceVectors = {
   format: 1;
-  family: "bundle" | "version" | "path" | "tar" | "canonical-json" | "ed25519";
+  family: "bundle" | "version" | "path" | "tar" | "canonical-json" | "ed25519" | "log";
   description: string;
   cases: ConformanceVectorsCase[];
 };
@@ -18,9 +18,9 @@ export type ConformanceVectorsSite = {
 export type ConformanceVectorsCase = {
   id: string;
   description: string;
-  op: "verifyBundle" | "parseVersion" | "compareVersions" | "checkPath" | "checkPathSet" | "readTar" | "canonicalize" | "parseCanonical" | "parseStrictJson" | "verifyStrict" | "isStrongPublicKey";
+  op: "verifyBundle" | "parseVersion" | "compareVersions" | "checkPath" | "checkPathSet" | "readTar" | "canonicalize" | "parseCanonical" | "parseStrictJson" | "verifyStrict" | "isStrongPublicKey" | "verifyLogProof";
   expect: "ok" | string[];
-  /** What the operation returns when expect is ok: -1/0/1 (compareVersions), base64 bytes (canonicalize), a boolean (verifyStrict, isStrongPublicKey), the entries read (readTar). */
+  /** What the operation returns when expect is ok: -1/0/1 (compareVersions), base64 bytes (canonicalize), a boolean (verifyStrict, isStrongPublicKey), the entries read (readTar), {index, witnesses, consistency} (verifyLogProof). */
   result?: unknown;
   bundle?: string;
   envelope?: string;
@@ -44,6 +44,15 @@ export type ConformanceVectorsCase = {
   signature?: string;
   /** verifyBundle, when given: the codes of the signatures reported and not counted (unknown, duplicate, refused), in order; from the QUORUM_NOT_MET reason when the quorum fails, else from the verified document's warnings. */
   problems?: string[];
+  /** verifyLogProof: the C2SP tlog-proof file; absent when the document carries none. */
+  proof?: string;
+  /** verifyLogProof: the C2SP tlog-policy file. */
+  logPolicy?: string;
+  /** verifyLogProof: the largest checkpoint the verifier holds (a signed note). */
+  largestSeen?: string;
+  /** verifyLogProof: a consistency proof from largestSeen to the proof's checkpoint. */
+  consistency?: string[];
+  maxAgeSeconds?: number;
 };
 
 /** DSSE envelope: A countersign document: base64 payload (canonical JSON) and signatures over DSSE PAE(payloadType, payload). */
@@ -451,4 +460,17 @@ export type Store = {
     policyVersion: number;
     accepted: string;
   }[];
+  /** Present when `trust init --log-policy` was given: every bundle verified against this store must be in the transparency log (spec/log.md). */
+  log?: {
+    /** The C2SP tlog-policy text (logs, witnesses, quorum), re-parsed every time the store is opened. */
+    policy: string;
+    /** The largest checkpoint accepted so far, as its signed note text; a smaller one, or another root at its size, is LOG_INCONSISTENT. */
+    largest?: string;
+    /** Evidence of a split view: the checkpoint held and the one presented that contradicts it, both signed, kept forever. */
+    forks: {
+      seen: string;
+      presented: string;
+      detected: string;
+    }[];
+  };
 };

@@ -5154,7 +5154,7 @@ return errors === 0;
 validate26.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 export const store = validate27;
-const schema45 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/store.schema.json","title":"Site trust store","description":"DIR/state.json of a site trust store: the pinned signed policy, the rotations accepted from it, the revocations accepted, and what the site has installed. Signed documents are kept as their envelope JSON text and re-verified every time the store is opened.","type":"object","additionalProperties":false,"required":["format","pinned","rotations","highestPolicyVersion","installed","revocations"],"properties":{"format":{"const":1},"pinned":{"description":"The signed policy envelope pinned by `trust init`, as JSON text.","type":"string","minLength":2,"maxLength":262144},"rotations":{"description":"Signed policy envelopes N+1, N+2, ... accepted by `trust update`, in order, as JSON text.","type":"array","maxItems":1000,"items":{"type":"string","minLength":2,"maxLength":262144}},"highestPolicyVersion":{"description":"The highest policy version this site has trusted; it never goes down and must equal the version the chain walks to.","type":"integer","minimum":1,"maximum":1000000000},"installed":{"description":"Keyed by product/component, e.g. drupal/core.","type":"object","maxProperties":10000,"propertyNames":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["version","highest","updated"],"properties":{"version":{"description":"The version installed now.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"highest":{"description":"The highest version ever installed; a release not above it is ROLLBACK.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"updated":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"partial":{"description":"A release applied only in part (apply --keep-local kept locally modified files it changes). `version` stays the one before, so the release is still offered; cleared by the next full install or trust record.","type":"object","additionalProperties":false,"required":["version","kept","recorded"],"properties":{"version":{"description":"The release applied in part.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"kept":{"description":"The files it changes that were kept as the site had them, relative to the site root.","type":"array","minItems":1,"maxItems":100000,"items":{"type":"string","minLength":1,"maxLength":4096}},"recorded":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}},"revocations":{"type":"array","maxItems":100000,"items":{"type":"object","additionalProperties":false,"required":["envelope","policyVersion","accepted"],"properties":{"envelope":{"description":"The signed revocation envelope, as JSON text.","type":"string","minLength":2,"maxLength":262144},"policyVersion":{"description":"The trusted policy version whose quorum it was verified against when accepted.","type":"integer","minimum":1,"maximum":1000000000},"accepted":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}};
+const schema45 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/store.schema.json","title":"Site trust store","description":"DIR/state.json of a site trust store: the pinned signed policy, the rotations accepted from it, the revocations accepted, and what the site has installed. Signed documents are kept as their envelope JSON text and re-verified every time the store is opened.","type":"object","additionalProperties":false,"required":["format","pinned","rotations","highestPolicyVersion","installed","revocations"],"properties":{"format":{"const":1},"pinned":{"description":"The signed policy envelope pinned by `trust init`, as JSON text.","type":"string","minLength":2,"maxLength":262144},"rotations":{"description":"Signed policy envelopes N+1, N+2, ... accepted by `trust update`, in order, as JSON text.","type":"array","maxItems":1000,"items":{"type":"string","minLength":2,"maxLength":262144}},"highestPolicyVersion":{"description":"The highest policy version this site has trusted; it never goes down and must equal the version the chain walks to.","type":"integer","minimum":1,"maximum":1000000000},"installed":{"description":"Keyed by product/component, e.g. drupal/core.","type":"object","maxProperties":10000,"propertyNames":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["version","highest","updated"],"properties":{"version":{"description":"The version installed now.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"highest":{"description":"The highest version ever installed; a release not above it is ROLLBACK.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"updated":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"partial":{"description":"A release applied only in part (apply --keep-local kept locally modified files it changes). `version` stays the one before, so the release is still offered; cleared by the next full install or trust record.","type":"object","additionalProperties":false,"required":["version","kept","recorded"],"properties":{"version":{"description":"The release applied in part.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"kept":{"description":"The files it changes that were kept as the site had them, relative to the site root.","type":"array","minItems":1,"maxItems":100000,"items":{"type":"string","minLength":1,"maxLength":4096}},"recorded":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}},"revocations":{"type":"array","maxItems":100000,"items":{"type":"object","additionalProperties":false,"required":["envelope","policyVersion","accepted"],"properties":{"envelope":{"description":"The signed revocation envelope, as JSON text.","type":"string","minLength":2,"maxLength":262144},"policyVersion":{"description":"The trusted policy version whose quorum it was verified against when accepted.","type":"integer","minimum":1,"maximum":1000000000},"accepted":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}},"log":{"description":"Present when `trust init --log-policy` was given: every bundle verified against this store must be in the transparency log (spec/log.md).","type":"object","additionalProperties":false,"required":["policy","forks"],"properties":{"policy":{"description":"The C2SP tlog-policy text (logs, witnesses, quorum), re-parsed every time the store is opened.","type":"string","minLength":1,"maxLength":262144},"largest":{"description":"The largest checkpoint accepted so far, as its signed note text; a smaller one, or another root at its size, is LOG_INCONSISTENT.","type":"string","minLength":1,"maxLength":65536},"forks":{"description":"Evidence of a split view: the checkpoint held and the one presented that contradicts it, both signed, kept forever.","type":"array","maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["seen","presented","detected"],"properties":{"seen":{"type":"string","minLength":1,"maxLength":65536},"presented":{"type":"string","minLength":1,"maxLength":65536},"detected":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}}}};
 const pattern63 = new RegExp("^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$", "u");
 
 function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -5178,7 +5178,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((((key0 === "format") || (key0 === "pinned")) || (key0 === "rotations")) || (key0 === "highestPolicyVersion")) || (key0 === "installed")) || (key0 === "revocations"))){
+if(!(((((((key0 === "format") || (key0 === "pinned")) || (key0 === "rotations")) || (key0 === "highestPolicyVersion")) || (key0 === "installed")) || (key0 === "revocations")) || (key0 === "log"))){
 validate27.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -5732,6 +5732,230 @@ var valid0 = _errs36 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.log !== undefined){
+let data20 = data.log;
+const _errs47 = errors;
+if(errors === _errs47){
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+let missing4;
+if(((data20.policy === undefined) && (missing4 = "policy")) || ((data20.forks === undefined) && (missing4 = "forks"))){
+validate27.errors = [{instancePath:instancePath+"/log",schemaPath:"#/properties/log/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+return false;
+}
+else {
+const _errs49 = errors;
+for(const key6 in data20){
+if(!(((key6 === "policy") || (key6 === "largest")) || (key6 === "forks"))){
+validate27.errors = [{instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs49 === errors){
+if(data20.policy !== undefined){
+let data21 = data20.policy;
+const _errs50 = errors;
+if(errors === _errs50){
+if(typeof data21 === "string"){
+if(func1(data21) > 262144){
+validate27.errors = [{instancePath:instancePath+"/log/policy",schemaPath:"#/properties/log/properties/policy/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
+return false;
+}
+else {
+if(func1(data21) < 1){
+validate27.errors = [{instancePath:instancePath+"/log/policy",schemaPath:"#/properties/log/properties/policy/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/log/policy",schemaPath:"#/properties/log/properties/policy/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid9 = _errs50 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data20.largest !== undefined){
+let data22 = data20.largest;
+const _errs52 = errors;
+if(errors === _errs52){
+if(typeof data22 === "string"){
+if(func1(data22) > 65536){
+validate27.errors = [{instancePath:instancePath+"/log/largest",schemaPath:"#/properties/log/properties/largest/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
+return false;
+}
+else {
+if(func1(data22) < 1){
+validate27.errors = [{instancePath:instancePath+"/log/largest",schemaPath:"#/properties/log/properties/largest/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/log/largest",schemaPath:"#/properties/log/properties/largest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid9 = _errs52 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data20.forks !== undefined){
+let data23 = data20.forks;
+const _errs54 = errors;
+if(errors === _errs54){
+if(Array.isArray(data23)){
+if(data23.length > 1000){
+validate27.errors = [{instancePath:instancePath+"/log/forks",schemaPath:"#/properties/log/properties/forks/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
+return false;
+}
+else {
+var valid10 = true;
+const len3 = data23.length;
+for(let i3=0; i3<len3; i3++){
+let data24 = data23[i3];
+const _errs56 = errors;
+if(errors === _errs56){
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+let missing5;
+if((((data24.seen === undefined) && (missing5 = "seen")) || ((data24.presented === undefined) && (missing5 = "presented"))) || ((data24.detected === undefined) && (missing5 = "detected"))){
+validate27.errors = [{instancePath:instancePath+"/log/forks/" + i3,schemaPath:"#/properties/log/properties/forks/items/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+return false;
+}
+else {
+const _errs58 = errors;
+for(const key7 in data24){
+if(!(((key7 === "seen") || (key7 === "presented")) || (key7 === "detected"))){
+validate27.errors = [{instancePath:instancePath+"/log/forks/" + i3,schemaPath:"#/properties/log/properties/forks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs58 === errors){
+if(data24.seen !== undefined){
+let data25 = data24.seen;
+const _errs59 = errors;
+if(errors === _errs59){
+if(typeof data25 === "string"){
+if(func1(data25) > 65536){
+validate27.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/seen",schemaPath:"#/properties/log/properties/forks/items/properties/seen/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
+return false;
+}
+else {
+if(func1(data25) < 1){
+validate27.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/seen",schemaPath:"#/properties/log/properties/forks/items/properties/seen/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/seen",schemaPath:"#/properties/log/properties/forks/items/properties/seen/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid11 = _errs59 === errors;
+}
+else {
+var valid11 = true;
+}
+if(valid11){
+if(data24.presented !== undefined){
+let data26 = data24.presented;
+const _errs61 = errors;
+if(errors === _errs61){
+if(typeof data26 === "string"){
+if(func1(data26) > 65536){
+validate27.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/presented",schemaPath:"#/properties/log/properties/forks/items/properties/presented/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
+return false;
+}
+else {
+if(func1(data26) < 1){
+validate27.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/presented",schemaPath:"#/properties/log/properties/forks/items/properties/presented/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/presented",schemaPath:"#/properties/log/properties/forks/items/properties/presented/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid11 = _errs61 === errors;
+}
+else {
+var valid11 = true;
+}
+if(valid11){
+if(data24.detected !== undefined){
+let data27 = data24.detected;
+const _errs63 = errors;
+if(errors === _errs63){
+if(typeof data27 === "string"){
+if(!pattern21.test(data27)){
+validate27.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/detected",schemaPath:"#/properties/log/properties/forks/items/properties/detected/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+return false;
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/detected",schemaPath:"#/properties/log/properties/forks/items/properties/detected/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid11 = _errs63 === errors;
+}
+else {
+var valid11 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/log/forks/" + i3,schemaPath:"#/properties/log/properties/forks/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid10 = _errs56 === errors;
+if(!valid10){
+break;
+}
+}
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/log/forks",schemaPath:"#/properties/log/properties/forks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid9 = _errs54 === errors;
+}
+else {
+var valid9 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs47 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }

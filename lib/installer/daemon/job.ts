@@ -6,6 +6,7 @@ import { openBundleFile, type OpenedInput } from '../../node/bundle-file.js';
 import { CountersignError, StoreError, UsageError, VerificationError, toReason } from '../../core/errors.js';
 import { publicSigner } from '../../core/quorum.js';
 import { verifyWithStore } from '../../core/trust-state.js';
+import { logCheckFor } from '../../log/check-logged.js';
 import { openStore, storeFiles } from '../../node/trust-store.js';
 import type { Verified } from '../../core/verify.js';
 import type { SiteConfig } from './config.js';
@@ -115,7 +116,7 @@ async function verifySpooled(site: SiteConfig, path: string, now: Date, log: (e:
     checkStoreFile(site.store);
     const store = await openStore(site.store);
     input = await openBundleFile(path);
-    const verified = await verifyWithStore(store, input, { now });
+    const verified = await verifyWithStore(store, input, { now, ...logCheckFor(store, now) });
     if (verified.document.kind !== 'manifest' || !input.isBundle) {
       return {
         ok: false,
