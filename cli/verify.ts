@@ -99,11 +99,13 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
         const verified = await withDocument(args.bundle, args.archive, async ({ envelopeBytes, archive, proof: section }) => {
           const proof = logged.detached ?? section;
           carriesProof = proof !== undefined;
-          if (store)
-            return verifyWithStore(store, { envelopeBytes, archive, proof }, { now, revocations, ...(logged.checkLog ? { checkLog: logged.checkLog } : {}) });
           // The log is checked first: it reads no archive, and an unlogged bundle is refused before one is streamed.
+          // With a store of no log policy of its own, --log-policy is still required of this bundle (never ignored).
           const log = logged.check ? await logged.check(envelopeBytes, proof) : undefined;
-          return { ...(await verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations })), ...(log ? { log } : {}) };
+          const result = store
+            ? await verifyWithStore(store, { envelopeBytes, archive, proof }, { now, revocations, ...(logged.checkLog ? { checkLog: logged.checkLog } : {}) })
+            : await verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations });
+          return { ...result, ...(log ? { log } : {}) };
         });
         const q = verified.quorum;
         const doc = verified.document;

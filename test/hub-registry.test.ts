@@ -330,6 +330,16 @@ function registryBehaviour(backend: Backend): void {
       expect(await registry.campaignProgress('c2')).to.deep.equal({ pending: 0, running: 0, done: 0, failed: 0, total: 0 });
     });
 
+    it('unlessUnfinished: refuses a campaign while another is unfinished, naming it (two push runners never create two)', async () => {
+      await addSites(registry, 2);
+      await registry.createCampaign({ id: 'first', created: T0, offers: ['o'], minRisk: null, unlessUnfinished: true });
+      const err = await rejectionOf(registry.createCampaign({ id: 'second', created: at(1000), offers: ['o'], minRisk: null, unlessUnfinished: true }));
+      expect(err.details).to.deep.include({ conflict: 'unfinished', campaign: 'first' });
+      expect(await registry.getCampaign('second')).to.equal(undefined);
+      await registry.finishCampaign('first', at(2000));
+      expect(await registry.createCampaign({ id: 'second', created: at(3000), offers: ['o'], minRisk: null, unlessUnfinished: true })).to.equal(2);
+    });
+
     it('lists the newest campaigns first, finished or not', async () => {
       await addSites(registry, 2);
       await registry.createCampaign({ id: 'older', created: T0, offers: ['o'], minRisk: null });

@@ -268,7 +268,15 @@ async function openCampaign(opts: PushOptions): Promise<{ campaign: CampaignReco
   }
   const id = randomBytes(16).toString('hex');
   const created = new Date().toISOString();
-  await opts.registry.createCampaign({ id, created, offers, minRisk: opts.minRisk });
+  try {
+    await opts.registry.createCampaign({ id, created, offers, minRisk: opts.minRisk, unlessUnfinished: true });
+  } catch (err) {
+    // Another runner created one between our look and our insert: resume it, so no site is notified twice.
+    if (!(err instanceof DistributionError && err.details.conflict === 'unfinished')) throw err;
+    const other = (await opts.registry.getCampaign(String(err.details.campaign)))!;
+    opts.log?.({ event: 'campaign-resumed', campaign: other.id });
+    return { campaign: other, resumed: true };
+  }
   opts.log?.({ event: 'campaign-created', campaign: id, offers });
   return { campaign: (await opts.registry.getCampaign(id))!, resumed: false };
 }

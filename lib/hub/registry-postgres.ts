@@ -16,6 +16,7 @@ import {
   redactUrl,
   registryError,
   unknownCampaign,
+  unfinishedConflict,
   NONCE_PURGE_EVERY,
   type CampaignProgress,
   type CampaignRecord,
@@ -250,6 +251,12 @@ class PostgresRegistry implements Registry {
   async createCampaign(c: NewCampaign): Promise<number> {
     const created = isoTime(c.created, 'created');
     return this.#transaction('creating a campaign', async (client) => {
+      if (c.unlessUnfinished) {
+        // Two runners' transactions serialise on this lock, so the second one sees the first one's campaign.
+        await client.query('LOCK TABLE campaigns IN SHARE ROW EXCLUSIVE MODE');
+        const open = (await client.query<{ id: string }>('SELECT id FROM campaigns WHERE finished IS NULL LIMIT 1')).rows[0];
+        if (open) throw unfinishedConflict(open.id);
+      }
       const inserted = await client.query('INSERT INTO campaigns (id, created, offers, min_risk) VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (id) DO NOTHING', [
         c.id,
         created,

@@ -18,6 +18,7 @@ import {
   outcomeRow,
   registryError,
   unknownCampaign,
+  unfinishedConflict,
   NONCE_PURGE_EVERY,
   type CampaignProgress,
   type CampaignRecord,
@@ -272,6 +273,11 @@ class SqliteRegistry implements Registry {
     return this.#run('creating a campaign', () =>
       this.#db
         .transaction(() => {
+          // An immediate transaction holds the write lock from its start: another runner's check waits for this insert.
+          const open = c.unlessUnfinished
+            ? (this.#sql('SELECT id FROM campaigns WHERE finished IS NULL LIMIT 1').get() as { id: string } | undefined)
+            : undefined;
+          if (open) throw unfinishedConflict(open.id);
           const inserted = this.#sql('INSERT INTO campaigns (id, created, offers, min_risk) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING').run(
             c.id,
             created,

@@ -111,6 +111,8 @@ export interface NewCampaign {
   created: string;
   offers: string[];
   minRisk: string | null;
+  /** Refuse (conflict 'unfinished', naming it) when a campaign is unfinished, checked in the same transaction as the insert. */
+  unlessUnfinished?: boolean;
 }
 
 export interface Registry {
@@ -188,6 +190,10 @@ export function registryError(err: unknown, doing: string): CountersignError {
 
 export function conflict(what: string, key: 'id' | 'name', value: string): DistributionError {
   return new DistributionError('REGISTRY', `registry: ${what} ${JSON.stringify(value)} already exists`, { conflict: key, [key]: value });
+}
+
+export function unfinishedConflict(campaign: string): DistributionError {
+  return new DistributionError('REGISTRY', `registry: campaign ${JSON.stringify(campaign)} is unfinished`, { conflict: 'unfinished', campaign });
 }
 
 export function unknownCampaign(id: string): DistributionError {

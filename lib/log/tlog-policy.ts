@@ -5,7 +5,7 @@
 //   group <name> all|any|<k> <member>…
 //   quorum <name>|none            (exactly one)
 // Names are defined before use, so groups cannot be circular; a member appears at most once per group.
-import { bytesEqual } from '../core/bytes.js';
+import { bytesEqual, fromUtf8 } from '../core/bytes.js';
 import { cosignatureVerifier } from './cosignature.js';
 import { LogError } from './errors.js';
 import { ed25519Verifier, parseVkey, SIG_COSIGNATURE_V1, SIG_ED25519, type NoteVerifier, type Vkey } from './note.js';
@@ -77,8 +77,8 @@ export function parseTlogPolicy(input: Uint8Array | string): TlogPolicy {
       if (vkey === undefined) fail('a vkey is missing');
       let k: Vkey;
       try {
-        // vkeys are ASCII; latin1 keeps any other byte as one char, which parseVkey then refuses or keeps opaque.
-        k = parseVkey(Buffer.from(vkey!, 'latin1').toString('utf8'));
+        // The line was read as latin1; a vkey's bytes must be UTF-8 (never decoded with replacement characters).
+        k = parseVkey(fromUtf8(Buffer.from(vkey!, 'latin1'), 'a vkey'));
       } catch (err) {
         return fail((err as Error).message);
       }

@@ -38,9 +38,8 @@ describe('distribution on PostgreSQL: two runners share one campaign', function 
     const other = await openRegistry(db!.url);
     try {
       const common = { bundlesDir: hub.bundles, concurrency: 3, minRisk: null, allowPrivate: true, retryBaseMs: 10, maxAttempts: 2 };
-      // The first runner creates the campaign; the second, started a moment later, resumes it.
+      // Both start at once: one creates the campaign, the other resumes it (the registry serialises the creation).
       const first = runPush({ ...common, registry: hub.registry });
-      await new Promise((resolve) => setTimeout(resolve, 30));
       const second = runPush({ ...common, registry: other });
       const [a, b] = await Promise.all([first, second]);
       expect(b.campaign).to.equal(a.campaign);

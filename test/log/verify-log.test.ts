@@ -86,6 +86,17 @@ describe('log: bundles carry their proof; verify --log-policy and a store with a
     expect((await verify(plain, ...withPolicy, '--log-policy', logPolicy, '--log-proof', detached)).code).to.equal(0);
   });
 
+  it('--log-policy with a store of no log policy of its own still requires the log (it was ignored: fail open)', async () => {
+    const store = join(dir, 'store-without-log');
+    expect((await runCli(['trust', 'init', '--policy', policyFile, '--store', store, '--installed', 'drupal/core=10.2.3'])).code).to.equal(0);
+    const r = await verify(plain, '--store', store, '--log-policy', logPolicy);
+    expect(r.code, r.stdout + r.stderr).to.equal(1);
+    expect((r.json.reasons as Array<{ code: string }>)[0]!.code).to.equal('NOT_LOGGED');
+    const ok = await verify(logged, '--store', store, '--log-policy', logPolicy);
+    expect(ok.code, ok.stdout + ok.stderr).to.equal(0);
+    expect(ok.json.log).to.deep.include({ index, consistency: 'first' });
+  });
+
   it('a stale checkpoint (--max-age), a short quorum and a proof for another release are refused with their codes', async () => {
     const code = async (bundle: string, ...extra: string[]): Promise<string> => {
       const r = await verify(bundle, ...withPolicy, '--log-policy', logPolicy, ...extra);

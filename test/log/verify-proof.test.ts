@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { toBase64 } from '../../lib/core/bytes.js';
 import { formatCheckpoint } from '../../lib/log/checkpoint.js';
@@ -129,6 +130,15 @@ describe('log/tlog-policy: C2SP tlog-policy', () => {
         why,
       ).to.equal('BAD_LOG_POLICY');
     }
+    // A name that is not UTF-8 is refused, never decoded with U+FFFD: its key id is computed here over the replaced name.
+    const key = lv.split('+')[2]!;
+    const replaced = Buffer.concat([Buffer.from('a\uFFFDb\n'), Buffer.from(key, 'base64')]);
+    const id = createHash('sha256').update(replaced).digest('hex').slice(0, 8);
+    const notUtf8 = Buffer.concat([Buffer.from('log a'), Buffer.from([0xff]), Buffer.from(`b+${id}+${key}\nquorum none\n`)]);
+    expect(
+      code(() => parseTlogPolicy(notUtf8)),
+      'name not UTF-8',
+    ).to.equal('BAD_LOG_POLICY');
   });
 });
 
