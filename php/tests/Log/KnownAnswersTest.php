@@ -7,9 +7,11 @@ namespace Countersign\Tests\Log;
 use Countersign\Ed25519;
 use Countersign\HostException;
 use Countersign\Log\Checkpoint;
+use Countersign\Log\Cosignature;
 use Countersign\Log\LogException;
 use Countersign\Log\Merkle;
 use Countersign\Log\Note;
+use Countersign\Log\NoteVerifier;
 use Countersign\Log\TlogProof;
 use PHPUnit\Framework\TestCase;
 
@@ -50,6 +52,27 @@ final class KnownAnswersTest extends TestCase
         // The same proof carried as a tlog-proof.
         $p = TlogProof::parse("c2sp.org/tlog-proof@v1\nextra " . base64_encode('entry-2') . "\nindex 2\n" . base64_encode($proof[0]) . "\n\n" . self::CHECKPOINT);
         $this->assertSame(['entry-2', 2, $proof], [$p->extra, $p->index, $p->proof]);
+    }
+
+    public function testCheckpointOriginIsTheLogKeysName(): void
+    {
+        // The worked example's log key under another name: its signature would verify, the origin does not match.
+        $log = Note::parseVkey(self::LOG_VKEY);
+        $renamed = new NoteVerifier('other.example/log', Note::keyId('other.example/log', 1, $log->publicKey), 1, $log->publicKey);
+        try {
+            Checkpoint::parseSigned(self::CHECKPOINT)->open($renamed);
+            $this->fail('another origin accepted');
+        } catch (LogException $e) {
+            $this->assertSame('BAD_CHECKPOINT', $e->getErrorCode());
+        }
+    }
+
+    public function testCosignatureTimestampBelow2To63(): void
+    {
+        $this->assertSame(PHP_INT_MAX, Cosignature::timestamp("\x7f" . str_repeat("\xff", 7) . str_repeat("\x00", 64)));
+        $this->assertNull(Cosignature::timestamp("\x80" . str_repeat("\x00", 71)));
+        $this->assertNull(Cosignature::timestamp(str_repeat("\x00", 71)));
+        $this->assertSame(1780268400, Cosignature::timestamp(pack('J', 1780268400) . str_repeat("\x00", 64)));
     }
 
     public function testSignedNoteExample(): void
