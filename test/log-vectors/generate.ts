@@ -293,7 +293,20 @@ const vkeyCases: Array<[string, string, string]> = [
   ['vkey-long-key', 'a 33-byte key', `x+${'0'.repeat(8)}+${b64(new Uint8Array([1, ...pk(1), 0]))}`],
   ['vkey-empty-key', 'no key bytes at all', 'x+00000000+'],
   ['vkey-unpadded', 'base64 without padding', LOG_MD_VKEY.slice(0, -1)],
-  ['vkey-urlsafe', 'URL-safe base64', plusKey.replace(/\+([^+]*)$/, (m) => m.replace(/\+(?=.)/g, '-'))],
+  [
+    'vkey-urlsafe',
+    'URL-safe base64',
+    ((v: string) => {
+      const i = v.indexOf('+', v.indexOf('+') + 1);
+      return (
+        v.slice(0, i + 1) +
+        v
+          .slice(i + 1)
+          .replace(/\+/g, '-')
+          .replace(/\//g, '_')
+      );
+    })(plusKey),
+  ],
   ['vkey-small-order', 'a small-order key (the identity)', formatVkey('so', SIG_ED25519, new Uint8Array([1, ...new Uint8Array(31)]))],
   ['vkey-non-canonical', 'a non-canonical key (y = p)', formatVkey('nc', SIG_ED25519, new Uint8Array([0xed, ...new Uint8Array(30).fill(0xff), 0x7f]))],
   ['vkey-mixed-order', 'a mixed-order key (A + T8)', formatVkey('mo', SIG_COSIGNATURE_V1, mixedOrderKey(new Uint8Array(32).fill(7)))],
@@ -706,7 +719,7 @@ siteCase('site-entry-invalid', 'an extra that is not an entry', {
 });
 siteCase('site-tampered-hash', 'an inclusion hash flipped', {
   document: 'release-a',
-  proof: sp('release-a').replace(/\nindex 1\n(.)/, (_m, c: string) => `\nindex 1\n${c === 'A' ? 'B' : 'A'}`),
+  proof: sp('release-a').replace(/\nindex 1\n(.)/, (_m: string, c: string) => `\nindex 1\n${c === 'A' ? 'B' : 'A'}`),
 });
 siteCase('site-wrong-index', 'the right hashes at another index', { document: 'release-a', proof: sp('release-a').replace('\nindex 1\n', '\nindex 3\n') });
 siteCase('site-index-beyond', 'an index beyond the size', { document: 'release-a', proof: sp('release-a').replace('\nindex 1\n', '\nindex 9\n') });
@@ -724,7 +737,7 @@ siteCase('site-log-signature-bad', "the log's own signature flipped", {
   document: 'release-a',
   proof: sp(
     'release-a',
-    siteCp.replace(/(\u2014 countersign\.example\/log .{30})(.)/u, (_m, a: string, c: string) => a + (c === 'A' ? 'B' : 'A')),
+    siteCp.replace(/(\u2014 countersign\.example\/log .{30})(.)/u, (_m: string, a: string, c: string) => a + (c === 'A' ? 'B' : 'A')),
   ),
 });
 siteCase('site-quorum-short', 'one cosignature of 2 needed', { document: 'release-a', proof: sp('release-a', site.checkpoint(T, 1)) });
@@ -750,7 +763,7 @@ siteCase('site-bad-cosignature', "W2's cosignature does not verify", {
   document: 'release-a',
   proof: sp(
     'release-a',
-    siteCp.replace(/(\u2014 witness\.example\/w2 .{40})(.)/u, (_m, a: string, c: string) => a + (c === 'A' ? 'B' : 'A')),
+    siteCp.replace(/(\u2014 witness\.example\/w2 .{40})(.)/u, (_m: string, a: string, c: string) => a + (c === 'A' ? 'B' : 'A')),
   ),
 });
 const outsider = new MemoryLog({ witnesses: 1 }).witnesses[0];
