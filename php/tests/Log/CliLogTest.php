@@ -100,6 +100,21 @@ final class CliLogTest extends TestCase
         $this->assertSame(0, $code);
     }
 
+    public function testStoreWithLogPolicyFailsClosed(): void
+    {
+        // The log branch's `verify --store S --log-policy F` ignores F when S has no log policy of its own (it accepted
+        // this unlogged bundle, exit 0, on 2be9d3d); here the log policy given is always checked.
+        $store = dirname(__DIR__, 3) . '/test/vectors/shared/stores/core-10.2.3';
+        $bare = $this->bundleWith(null);
+        [$code, $body] = $this->cli([$bare, '--store', $store, '--now', '2026-06-01T00:00:00Z']);
+        $this->assertSame(0, $code);
+        [$code, $body] = $this->cli(array_merge([$bare, '--store', $store, '--now', '2026-06-01T00:00:00Z'], $this->logPolicy()));
+        $this->assertSame([1, 'NOT_LOGGED'], [$code, $body['code']]);
+        [$code, $body] = $this->cli(array_merge([self::$dir . '/release-a.logged.bundle', '--store', $store, '--now', '2026-06-01T00:00:00Z'], $this->logPolicy()));
+        $this->assertSame(0, $code);
+        $this->assertSame(1, $body['log']['index']);
+    }
+
     public function testTamperedProofSection(): void
     {
         $proof = (string) file_get_contents(self::$dir . '/release-a.proof');
