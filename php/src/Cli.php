@@ -122,7 +122,7 @@ final class Cli
             }
         }
         $store = isset($args['store']) ? TrustStore::open($args['store']) : null;
-        $log = self::logOptions($args);
+        $log = self::logOptions($args, $store !== null && $store->logPolicy !== null);
         $logged = null;
         $bundle = null;
         $separate = null;
@@ -134,7 +134,7 @@ final class Cli
             $revocations = array_map(function ($f) use ($trusted) {
                 return Revocation::verify(self::readDocument($f, 'revocation'), $trusted, $f);
             }, $args['revocation']);
-            $bundle = BundleFile::open($args['bundle'], Envelope::MAX_BYTES, $log !== null);
+            $bundle = BundleFile::open($args['bundle'], Envelope::MAX_BYTES, $log !== null || ($store !== null && $store->logPolicy !== null));
             if (!$bundle->isBundle) {
                 $found = self::sniff($bundle->envelopeBytes);
                 if ($found === 'envelope') {
@@ -144,7 +144,7 @@ final class Cli
             // Read once under the file's own name first, as the TypeScript CLI does: a broken envelope is reported by path.
             Envelope::open($bundle->envelopeBytes, $args['bundle']);
             // The log is checked first (cli/verify.ts): it reads no archive, so an unlogged bundle is refused before one is streamed.
-            if ($log !== null) {
+            if ($log !== null && $log['policy'] !== null) {
                 $logged = Log\ProofVerifier::describe(Log\ProofVerifier::verify($bundle->envelopeBytes, $log['detached'] ?? $bundle->proof, $log['policy'], $now, $log['maxAge']));
             }
             $archive = $bundle->archive;
@@ -156,8 +156,13 @@ final class Cli
                 $separate = BundleFile::openArchive($archivePath);
                 $archive = $separate->archive;
             }
+            $proof = $log['detached'] ?? $bundle->proof;
+            $maxAge = $log['maxAge'] ?? null;
+            $checkLog = function (Log\TlogPolicy $policy, ?string $largest) use ($bundle, $proof, $now, $maxAge, &$logged): void {
+                $logged = Log\ProofVerifier::describe(Log\ProofVerifier::verify($bundle->envelopeBytes, $proof, $policy, $now, $maxAge, $largest));
+            };
             $verified = $store !== null
-                ? $store->verify($bundle->envelopeBytes, $archive, $now, $revocations)
+                ? $store->verify($bundle->envelopeBytes, $archive, $now, $revocations, $checkLog)
                 : Verifier::verifyBundle($bundle->envelopeBytes, $archive, ['trusted' => $trusted, 'now' => $now, 'site' => $site, 'revocations' => $revocations]);
         } catch (CountersignException $e) {
             if ($e->exitCode() === 2) {
@@ -219,23 +224,30 @@ final class Cli
 
     /**
      * --log-policy [--log-proof] [--max-age] (cli/verify.ts logOptions): the tlog-policy and how old the witness
-     * quorum's cosignatures may be; null without --log-policy. The policy is required with --store too (fail closed).
+     * quorum's cosignatures may be; null without them. --log-policy is checked with --store too (fail closed); a store
+     * with its own log policy (policy null here) is checked by TrustStore::verify.
      * @param array<string,mixed> $args
-     * @return array{policy:Log\TlogPolicy,maxAge:int|null,detached:string|null}|null
+     * @return array{policy:Log\TlogPolicy|null,maxAge:int|null,detached:string|null}|null
      */
-    private static function logOptions(array $args): ?array
+    private static function logOptions(array $args, bool $storeHasLog): ?array
     {
         if (!isset($args['log-policy']) && !isset($args['log-proof']) && !isset($args['max-age'])) {
             return null;
+        }
+        if (isset($args['log-policy']) && $storeHasLog) {
+            throw new UsageException('USAGE', 'this store has its own log policy (trust init --log-policy); drop --log-policy');
         }
         $maxAge = isset($args['max-age']) ? Log\ProofVerifier::parseDuration($args['max-age']) : null;
         if (isset($args['max-age']) && $maxAge === null) {
             throw new UsageException('USAGE', '--max-age ' . $args['max-age'] . ' is not a duration such as 3600, 90m, 36h or 7d');
         }
-        if (!isset($args['log-policy'])) {
-            throw new UsageException('USAGE', '--log-proof and --max-age need --log-policy');
+        if (!isset($args['log-policy']) && !$storeHasLog) {
+            throw new UsageException('USAGE', '--log-proof and --max-age need --log-policy (or a --store made with trust init --log-policy)');
         }
         $detached = isset($args['log-proof']) ? self::readInput($args['log-proof'], 'log proof', 256 * 1024) : null;
+        if ($storeHasLog) {
+            return ['policy' => null, 'maxAge' => $maxAge, 'detached' => $detached];
+        }
         return ['policy' => Log\TlogPolicy::parse(self::readInput($args['log-policy'], 'log policy', 256 * 1024)), 'maxAge' => $maxAge, 'detached' => $detached];
     }
 

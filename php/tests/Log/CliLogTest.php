@@ -115,6 +115,32 @@ final class CliLogTest extends TestCase
         $this->assertSame(1, $body['log']['index']);
     }
 
+    /**
+     * A store with a `log` member (trust init --log-policy on the log branch) must never pass an unlogged bundle: today
+     * main's store schema refuses the member (STORE_CORRUPT); once it admits it, TrustStore::verify requires the proof.
+     */
+    public function testStoreWithItsOwnLogPolicyFailsClosed(): void
+    {
+        $dir = sys_get_temp_dir() . '/cs-log-store-' . getmypid();
+        @mkdir($dir);
+        $this->tmp[] = $dir . '/state.json';
+        $state = json_decode((string) file_get_contents(dirname(__DIR__, 3) . '/test/vectors/shared/stores/core-10.2.3/state.json'), true);
+        $state['log'] = ['policy' => (string) file_get_contents(self::$dir . '/site.log-policy'), 'forks' => []];
+        file_put_contents($dir . '/state.json', json_encode($state, JSON_UNESCAPED_SLASHES | JSON_PRETTY_PRINT) . "\n");
+        [$code, $body] = $this->cli([$this->bundleWith(null), '--store', $dir, '--now', '2026-06-01T00:00:00Z']);
+        if ($code === 2) {
+            $this->assertSame('STORE_CORRUPT', $body['code']);
+            $this->assertStringContainsString('does not match its schema', $body['message']);
+        } else {
+            $this->assertSame([1, 'NOT_LOGGED'], [$code, $body['code']]);
+            [$code, $body] = $this->cli([self::$dir . '/release-a.logged.bundle', '--store', $dir, '--now', '2026-06-01T00:00:00Z']);
+            $this->assertSame([0, 1], [$code, $body['log']['index']]);
+            [$code, $body] = $this->cli([self::$dir . '/release-a.logged.bundle', '--store', $dir, '--now', '2026-06-01T00:00:00Z', '--log-policy', self::$dir . '/site.log-policy']);
+            $this->assertSame([2, 'USAGE'], [$code, $body['code']]);
+        }
+        @rmdir($dir);
+    }
+
     public function testTamperedProofSection(): void
     {
         $proof = (string) file_get_contents(self::$dir . '/release-a.proof');
