@@ -159,7 +159,10 @@ final class Cli
             $proof = $log['detached'] ?? $bundle->proof;
             $maxAge = $log['maxAge'] ?? null;
             $checkLog = function (Log\TlogPolicy $policy, ?string $largest) use ($bundle, $proof, $now, $maxAge, &$logged): void {
-                $logged = Log\ProofVerifier::describe(Log\ProofVerifier::verify($bundle->envelopeBytes, $proof, $policy, $now, $maxAge, $largest));
+                $r = Log\ProofVerifier::verify($bundle->envelopeBytes, $proof, $policy, $now, $maxAge, $largest);
+                // A larger checkpoint is not written back to the store here (TypeScript records it): said, as TypeScript
+                // says when it may not write the store.
+                $logged = Log\ProofVerifier::describe($r) + (isset($r['newLargest']) ? ['recorded' => false] : []);
             };
             $verified = $store !== null
                 ? $store->verify($bundle->envelopeBytes, $archive, $now, $revocations, $checkLog)

@@ -134,7 +134,7 @@ final class CliLogTest extends TestCase
         } else {
             $this->assertSame([1, 'NOT_LOGGED'], [$code, $body['code']]);
             [$code, $body] = $this->cli([self::$dir . '/release-a.logged.bundle', '--store', $dir, '--now', '2026-06-01T00:00:00Z']);
-            $this->assertSame([0, 1], [$code, $body['log']['index']]);
+            $this->assertSame([0, 1, false], [$code, $body['log']['index'], $body['log']['recorded']]);
             [$code, $body] = $this->cli([self::$dir . '/release-a.logged.bundle', '--store', $dir, '--now', '2026-06-01T00:00:00Z', '--log-policy', self::$dir . '/site.log-policy']);
             $this->assertSame([2, 'USAGE'], [$code, $body['code']]);
         }
