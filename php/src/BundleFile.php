@@ -12,6 +12,8 @@ namespace Countersign;
 final class BundleFile
 {
     public const HEADER_MAX = 256;
+    /** lib/core/bundle.ts MAX_PROOF_SECTION_BYTES (lib/log/proof.ts MAX_PROOF_BYTES). */
+    public const MAX_PROOF_BYTES = 131072;
 
     /** @var string */
     public $envelopeBytes;
@@ -21,10 +23,16 @@ final class BundleFile
     public $isBundle;
     /** @var int|null 1 or 2 */
     public $version;
+    /** @var string|null the v2 proof section (a C2SP tlog-proof), when read */
+    public $proof;
     /** @var resource|null */
     private $handle;
 
-    public static function open(string $path, int $maxEnvelope = Envelope::MAX_BYTES): self
+    /**
+     * $readProof: read a v2 proof section (what the log branch's lib/core/bundle.ts does); false keeps main's refusal
+     * (FORMAT_UNSUPPORTED) until the log is on main, so the PHP verifier reads proofs only where it checks them.
+     */
+    public static function open(string $path, int $maxEnvelope = Envelope::MAX_BYTES, bool $readProof = false): self
     {
         // Never open a FIFO or device: it would block or stream forever.
         if (!is_file($path)) {
@@ -52,11 +60,13 @@ final class BundleFile
                 fclose($h);
                 return $out;
             }
-            $layout = self::parseHeader($head, $maxEnvelope, $size);
+            $layout = self::parseHeader($head, $maxEnvelope, $size, $readProof);
             $out->isBundle = true;
             $out->version = $layout['version'];
             $env = $layout['envelope'];
             $out->envelopeBytes = $env[1] > 0 ? self::readAt($h, $env[0], $env[1], $path) : '';
+            $proof = $layout['proof'] ?? null;
+            $out->proof = $proof === null ? null : ($proof[1] > 0 ? self::readAt($h, $proof[0], $proof[1], $path) : '');
             if ($layout['archive'] === null) {
                 fclose($h);
                 return $out;
@@ -112,8 +122,8 @@ final class BundleFile
         return $data;
     }
 
-    /** @return array{version:int,envelope:array{0:int,1:int},archive:array{0:int,1:int}|null} offsets and lengths */
-    public static function parseHeader(string $head, int $maxEnvelope, int $fileSize): array
+    /** @return array{version:int,envelope:array{0:int,1:int},proof?:array{0:int,1:int}|null,archive:array{0:int,1:int}|null} offsets and lengths */
+    public static function parseHeader(string $head, int $maxEnvelope, int $fileSize, bool $readProof = false): array
     {
         $text = substr($head, 0, self::HEADER_MAX);
         $m = [];
@@ -148,7 +158,7 @@ final class BundleFile
             $at += strlen($line[0]);
             $name = $line[1];
             // The proof section is defined but no verifier reads it yet: refused rather than skipped unchecked.
-            if (!in_array($name, ['envelope', 'proof', 'archive'], true) || $name === 'proof') {
+            if (!in_array($name, ['envelope', 'proof', 'archive'], true) || ($name === 'proof' && !$readProof)) {
                 throw Canonical::unsupported('bundle', 2, 'bundle section "' . $name . '"');
             }
             foreach ($lines as $l) {
@@ -170,6 +180,11 @@ final class BundleFile
         if ($archiveIndex !== null && $archiveIndex !== count($lines) - 1) {
             throw new FormatException('MALFORMED', 'the archive must be the last bundle section');
         }
+        foreach ($lines as $l) {
+            if ($l[0] === 'proof' && $l[1] > self::MAX_PROOF_BYTES) {
+                throw new FormatException('SIZE_LIMIT', "the bundle's proof section is " . $l[1] . ' bytes; the limit is ' . self::MAX_PROOF_BYTES);
+            }
+        }
         $offset = $at;
         $sections = [];
         foreach ($lines as $l) {
@@ -180,7 +195,7 @@ final class BundleFile
         if ($offset !== $fileSize) {
             throw new FormatException('MALFORMED', "the bundle's sections add up to " . $offset . ' bytes, but it has ' . $fileSize);
         }
-        return ['version' => 2, 'envelope' => $sections['envelope'], 'archive' => $sections['archive'] ?? null];
+        return ['version' => 2, 'envelope' => $sections['envelope'], 'proof' => $sections['proof'] ?? null, 'archive' => $sections['archive'] ?? null];
     }
 
     private static function checkEnvelopeSize(int $length, int $max): void

@@ -11,7 +11,7 @@ namespace Countersign;
  */
 final class Cli
 {
-    private const USAGE = 'usage: php countersign-verify BUNDLE (--policy P | --store DIR) [--archive A] [--product P --component C --installed V] [--chain ROTATION ...] [--revocation R ...] [--now TIME] [--json]';
+    private const USAGE = 'usage: php countersign-verify BUNDLE (--policy P | --store DIR) [--archive A] [--product P --component C --installed V] [--chain ROTATION ...] [--revocation R ...] [--log-policy FILE [--log-proof FILE] [--max-age DURATION]] [--now TIME] [--json]';
 
     /** @var resource */
     private $out;
@@ -47,7 +47,7 @@ final class Cli
     private function parse(array $argv): array
     {
         $args = ['chain' => [], 'revocation' => []];
-        $single = ['policy', 'store', 'archive', 'product', 'component', 'installed', 'now'];
+        $single = ['policy', 'store', 'archive', 'product', 'component', 'installed', 'now', 'log-policy', 'log-proof', 'max-age'];
         $positional = [];
         for ($i = 0; $i < count($argv); $i++) {
             $a = $argv[$i];
@@ -55,10 +55,10 @@ final class Cli
                 continue;
             }
             if ($a === '--help' || $a === '-h') {
-                throw new UsageException('USAGE', self::USAGE . "\nExample: php countersign-verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3");
+                throw new UsageException('USAGE', self::USAGE . "\nExample: php countersign-verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3\nExample: php countersign-verify drupal-10.2.4.bundle --policy policy.signed.json --log-policy log.policy --max-age 36h");
             }
             $m = [];
-            if (preg_match('/^--([a-z]+)(?:=(.*))?$/Ds', $a, $m)) {
+            if (preg_match('/^--([a-z]+(?:-[a-z]+)*)(?:=(.*))?$/Ds', $a, $m)) {
                 $name = $m[1];
                 if (!in_array($name, $single, true) && $name !== 'chain' && $name !== 'revocation') {
                     throw new UsageException('USAGE', 'Unknown argument: ' . $name);
@@ -122,6 +122,8 @@ final class Cli
             }
         }
         $store = isset($args['store']) ? TrustStore::open($args['store']) : null;
+        $log = self::logOptions($args, $store !== null && $store->logPolicy !== null);
+        $logged = null;
         $bundle = null;
         $separate = null;
         try {
@@ -132,7 +134,7 @@ final class Cli
             $revocations = array_map(function ($f) use ($trusted) {
                 return Revocation::verify(self::readDocument($f, 'revocation'), $trusted, $f);
             }, $args['revocation']);
-            $bundle = BundleFile::open($args['bundle']);
+            $bundle = BundleFile::open($args['bundle'], Envelope::MAX_BYTES, $log !== null || ($store !== null && $store->logPolicy !== null));
             if (!$bundle->isBundle) {
                 $found = self::sniff($bundle->envelopeBytes);
                 if ($found === 'envelope') {
@@ -141,6 +143,10 @@ final class Cli
             }
             // Read once under the file's own name first, as the TypeScript CLI does: a broken envelope is reported by path.
             Envelope::open($bundle->envelopeBytes, $args['bundle']);
+            // The log is checked first (cli/verify.ts): it reads no archive, so an unlogged bundle is refused before one is streamed.
+            if ($log !== null && $log['policy'] !== null) {
+                $logged = Log\ProofVerifier::describe(Log\ProofVerifier::verify($bundle->envelopeBytes, $log['detached'] ?? $bundle->proof, $log['policy'], $now, $log['maxAge']));
+            }
             $archive = $bundle->archive;
             $archivePath = $args['archive'] ?? null;
             if ($archivePath === null && $archive === null && !$bundle->isBundle) {
@@ -150,8 +156,16 @@ final class Cli
                 $separate = BundleFile::openArchive($archivePath);
                 $archive = $separate->archive;
             }
+            $proof = $log['detached'] ?? $bundle->proof;
+            $maxAge = $log['maxAge'] ?? null;
+            $checkLog = function (Log\TlogPolicy $policy, ?string $largest) use ($bundle, $proof, $now, $maxAge, &$logged): void {
+                $r = Log\ProofVerifier::verify($bundle->envelopeBytes, $proof, $policy, $now, $maxAge, $largest);
+                // A larger checkpoint is not written back to the store here (TypeScript records it): said, as TypeScript
+                // says when it may not write the store.
+                $logged = Log\ProofVerifier::describe($r) + (isset($r['newLargest']) ? ['recorded' => false] : []);
+            };
             $verified = $store !== null
-                ? $store->verify($bundle->envelopeBytes, $archive, $now, $revocations)
+                ? $store->verify($bundle->envelopeBytes, $archive, $now, $revocations, $checkLog)
                 : Verifier::verifyBundle($bundle->envelopeBytes, $archive, ['trusted' => $trusted, 'now' => $now, 'site' => $site, 'revocations' => $revocations]);
         } catch (CountersignException $e) {
             if ($e->exitCode() === 2) {
@@ -178,6 +192,7 @@ final class Cli
                 'threshold' => $q['threshold'],
                 'warnings' => $verified->warnings,
                 'notChecked' => $verified->kind === 'manifest' ? $verified->notChecked : [],
+            ] + ($logged !== null ? ['log' => $logged] : []) + [
                 'backend' => $verified->backend,
             ]));
             return 0;
@@ -193,6 +208,12 @@ final class Cli
                 $lines[] = '  ' . $s['name'] . ': ' . $info['kind'] . ($extra !== '' ? ', ' . $extra : '');
             }
         }
+        if ($logged !== null) {
+            $c = $logged['cosigned'];
+            $lines[] = 'Logged: entry ' . $logged['index'] . ' of ' . $logged['origin'] . ' (size ' . $logged['size'] . '), cosigned by '
+                . (count($logged['witnesses']) > 0 ? implode(', ', $logged['witnesses']) : 'no witness (quorum none)')
+                . ($c !== null ? ' at ' . gmdate('Y-m-d\TH:i:s.000\Z', $c['newest']) : '') . '; consistency with the largest seen: ' . $logged['consistency'];
+        }
         foreach ($verified->warnings as $w) {
             $lines[] = '  note ' . $w['code'] . ': ' . $w['message'];
         }
@@ -202,6 +223,48 @@ final class Cli
         $lines[] = '  Ed25519: ' . $verified->backend;
         $this->line($this->out, implode("\n", $lines));
         return 0;
+    }
+
+    /**
+     * --log-policy [--log-proof] [--max-age] (cli/verify.ts logOptions): the tlog-policy and how old the witness
+     * quorum's cosignatures may be; null without them. --log-policy is checked with --store too (fail closed); a store
+     * with its own log policy (policy null here) is checked by TrustStore::verify.
+     * @param array<string,mixed> $args
+     * @return array{policy:Log\TlogPolicy|null,maxAge:int|null,detached:string|null}|null
+     */
+    private static function logOptions(array $args, bool $storeHasLog): ?array
+    {
+        if (!isset($args['log-policy']) && !isset($args['log-proof']) && !isset($args['max-age'])) {
+            return null;
+        }
+        if (isset($args['log-policy']) && $storeHasLog) {
+            throw new UsageException('USAGE', 'this store has its own log policy (trust init --log-policy); drop --log-policy');
+        }
+        $maxAge = isset($args['max-age']) ? Log\ProofVerifier::parseDuration($args['max-age']) : null;
+        if (isset($args['max-age']) && $maxAge === null) {
+            throw new UsageException('USAGE', '--max-age ' . $args['max-age'] . ' is not a duration such as 3600, 90m, 36h or 7d');
+        }
+        if (!isset($args['log-policy']) && !$storeHasLog) {
+            throw new UsageException('USAGE', '--log-proof and --max-age need --log-policy (or a --store made with trust init --log-policy)');
+        }
+        $detached = isset($args['log-proof']) ? self::readInput($args['log-proof'], 'log proof', 256 * 1024) : null;
+        if ($storeHasLog) {
+            return ['policy' => null, 'maxAge' => $maxAge, 'detached' => $detached];
+        }
+        return ['policy' => Log\TlogPolicy::parse(self::readInput($args['log-policy'], 'log policy', 256 * 1024)), 'maxAge' => $maxAge, 'detached' => $detached];
+    }
+
+    /** A small input file, at most $max bytes (IO otherwise, exit 2). */
+    private static function readInput(string $path, string $what, int $max): string
+    {
+        if (!is_file($path)) {
+            throw new UsageException('IO', 'cannot read ' . $path . ': ' . (file_exists($path) ? 'not a regular file' : 'ENOENT'));
+        }
+        $bytes = @file_get_contents($path, false, null, 0, $max + 1);
+        if ($bytes === false || strlen($bytes) > $max) {
+            throw new UsageException('IO', $what . ' ' . $path . ' is unreadable or over ' . $max . ' bytes');
+        }
+        return $bytes;
     }
 
     private function fail(CountersignException $e, bool $json, ?string $bundle, ?bool $verdict): int

@@ -37,6 +37,12 @@ final class TrustStore
         return new StoreException('STORE_CORRUPT', 'the trust store ' . $path . ' ' . $what . '; it was left untouched: restore it from a backup, or init a new store', $details);
     }
 
+
+    /** @var Log\TlogPolicy|null the store's log policy (`trust init --log-policy`): every document must be logged */
+    public $logPolicy;
+    /** @var string|null the largest checkpoint the store has accepted (a signed note) */
+    public $logLargest;
+
     public static function open(string $dir): self
     {
         $path = $dir . '/' . self::STATE_FILE;
@@ -121,6 +127,12 @@ final class TrustStore
                 return Revocation::verify($r['envelope'], $under, 'revocation ' . ($i + 1));
             });
         }
+        if (isset($state['log'])) {
+            $store->logPolicy = $step('holds a log policy that no longer parses', function () use ($state) {
+                return Log\TlogPolicy::parse($state['log']['policy']);
+            });
+            $store->logLargest = $state['log']['largest'] ?? null;
+        }
         return $store;
     }
 
@@ -147,8 +159,22 @@ final class TrustStore
      * records as installed for the release's product/component; a release for something not installed is WRONG_TARGET.
      * @param list<array<string,mixed>> $revocations extra, already verified
      */
-    public function verify(string $envelopeBytes, ?ArchiveInput $archive, int $now, array $revocations = []): Verified
+    /**
+     * $checkLog(TlogPolicy, ?string largest) checks the document's log proof for a store with a log policy; without it
+     * such a store refuses every document with NOT_LOGGED (lib/core/trust-state.ts verifyWithStore: fail closed).
+     */
+    public function verify(string $envelopeBytes, ?ArchiveInput $archive, int $now, array $revocations = [], ?callable $checkLog = null): Verified
     {
+        if ($this->logPolicy !== null) {
+            if ($checkLog === null) {
+                throw new VerificationException([['code' => 'NOT_LOGGED', 'message' => 'this trust store requires a logged bundle (it has a log policy), and this command does not check log proofs']]);
+            }
+            try {
+                $checkLog($this->logPolicy, $this->logLargest);
+            } catch (Log\LogException $e) {
+                throw new VerificationException([$e->toReason()]);
+            }
+        }
         $target = null;
         try {
             $opened = Envelope::open($envelopeBytes);

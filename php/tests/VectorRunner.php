@@ -111,6 +111,18 @@ final class VectorRunner
                 return Ed25519::verifyStrict((string) hex2bin($c['signature']), (string) hex2bin($c['message']), (string) hex2bin($c['publicKey']));
             case 'isStrongPublicKey':
                 return Ed25519::isStrongPublicKey((string) hex2bin($c['publicKey']));
+            case 'verifyLogProof':
+                // spec/vectors/conformance/log.json (from the log branch): lib/log/verify-proof.ts's verdicts.
+                $r = \Countersign\Log\ProofVerifier::verify(
+                    $file($c['envelope']),
+                    is_string($c['proof'] ?? null) ? $file($c['proof']) : null,
+                    \Countersign\Log\TlogPolicy::parse($file($c['logPolicy'])),
+                    Time::parse($c['now']),
+                    isset($c['maxAgeSeconds']) ? (int) $c['maxAgeSeconds'] : null,
+                    is_string($c['largestSeen'] ?? null) ? $file($c['largestSeen']) : null,
+                    isset($c['consistency']) ? array_map('base64_decode', $c['consistency']) : null
+                );
+                return ['index' => $r['index'], 'witnesses' => $r['witnesses'], 'consistency' => $r['consistency']];
         }
         throw new \LogicException('unknown op ' . $c['op']);
     }

@@ -58,6 +58,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(p
     mkdirSync(dirname(join(SHARED_DIR, name)), { recursive: true });
     writeFileSync(join(SHARED_DIR, name), bytes);
   }
-  for (const name of present) if (!shared.has(name) && name !== 'README.md') rmSync(join(SHARED_DIR, name));
+  // log/ is written by test/log-vectors/generate.ts.
+  for (const name of present) if (!shared.has(name) && name !== 'README.md' && !name.startsWith('log/')) rmSync(join(SHARED_DIR, name));
   console.log(`wrote ${shared.size} files to ${SHARED_DIR}`);
 }
