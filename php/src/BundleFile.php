@@ -28,11 +28,8 @@ final class BundleFile
     /** @var resource|null */
     private $handle;
 
-    /**
-     * $readProof: read a v2 proof section (what the log branch's lib/core/bundle.ts does); false keeps main's refusal
-     * (FORMAT_UNSUPPORTED) until the log is on main, so the PHP verifier reads proofs only where it checks them.
-     */
-    public static function open(string $path, int $maxEnvelope = Envelope::MAX_BYTES, bool $readProof = false): self
+    /** A v2 proof section is read (as lib/core/bundle.ts does); it is checked only where a log policy requires it. */
+    public static function open(string $path, int $maxEnvelope = Envelope::MAX_BYTES): self
     {
         // Never open a FIFO or device: it would block or stream forever.
         if (!is_file($path)) {
@@ -60,7 +57,7 @@ final class BundleFile
                 fclose($h);
                 return $out;
             }
-            $layout = self::parseHeader($head, $maxEnvelope, $size, $readProof);
+            $layout = self::parseHeader($head, $maxEnvelope, $size);
             $out->isBundle = true;
             $out->version = $layout['version'];
             $env = $layout['envelope'];
@@ -123,7 +120,7 @@ final class BundleFile
     }
 
     /** @return array{version:int,envelope:array{0:int,1:int},proof?:array{0:int,1:int}|null,archive:array{0:int,1:int}|null} offsets and lengths */
-    public static function parseHeader(string $head, int $maxEnvelope, int $fileSize, bool $readProof = false): array
+    public static function parseHeader(string $head, int $maxEnvelope, int $fileSize): array
     {
         $text = substr($head, 0, self::HEADER_MAX);
         $m = [];
@@ -158,7 +155,7 @@ final class BundleFile
             $at += strlen($line[0]);
             $name = $line[1];
             // The proof section is defined but no verifier reads it yet: refused rather than skipped unchecked.
-            if (!in_array($name, ['envelope', 'proof', 'archive'], true) || ($name === 'proof' && !$readProof)) {
+            if (!in_array($name, ['envelope', 'proof', 'archive'], true)) {
                 throw Canonical::unsupported('bundle', 2, 'bundle section "' . $name . '"');
             }
             foreach ($lines as $l) {

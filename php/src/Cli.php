@@ -124,6 +124,7 @@ final class Cli
         $store = isset($args['store']) ? TrustStore::open($args['store']) : null;
         $log = self::logOptions($args, $store !== null && $store->logPolicy !== null);
         $logged = null;
+        $carriesProof = false;
         $bundle = null;
         $separate = null;
         try {
@@ -134,7 +135,7 @@ final class Cli
             $revocations = array_map(function ($f) use ($trusted) {
                 return Revocation::verify(self::readDocument($f, 'revocation'), $trusted, $f);
             }, $args['revocation']);
-            $bundle = BundleFile::open($args['bundle'], Envelope::MAX_BYTES, $log !== null || ($store !== null && $store->logPolicy !== null));
+            $bundle = BundleFile::open($args['bundle']);
             if (!$bundle->isBundle) {
                 $found = self::sniff($bundle->envelopeBytes);
                 if ($found === 'envelope') {
@@ -157,6 +158,7 @@ final class Cli
                 $archive = $separate->archive;
             }
             $proof = $log['detached'] ?? $bundle->proof;
+            $carriesProof = $proof !== null;
             $maxAge = $log['maxAge'] ?? null;
             $checkLog = function (Log\TlogPolicy $policy, ?string $largest) use ($bundle, $proof, $now, $maxAge, &$logged): void {
                 $r = Log\ProofVerifier::verify($bundle->envelopeBytes, $proof, $policy, $now, $maxAge, $largest);
@@ -192,7 +194,7 @@ final class Cli
                 'threshold' => $q['threshold'],
                 'warnings' => $verified->warnings,
                 'notChecked' => $verified->kind === 'manifest' ? $verified->notChecked : [],
-            ] + ($logged !== null ? ['log' => $logged] : []) + [
+            ] + ($logged !== null ? ['log' => $logged] : ($carriesProof ? ['log' => 'carried, not checked (no log policy)'] : [])) + [
                 'backend' => $verified->backend,
             ]));
             return 0;
@@ -213,6 +215,8 @@ final class Cli
             $lines[] = 'Logged: entry ' . $logged['index'] . ' of ' . $logged['origin'] . ' (size ' . $logged['size'] . '), cosigned by '
                 . (count($logged['witnesses']) > 0 ? implode(', ', $logged['witnesses']) : 'no witness (quorum none)')
                 . ($c !== null ? ' at ' . gmdate('Y-m-d\TH:i:s.000\Z', $c['newest']) : '') . '; consistency with the largest seen: ' . $logged['consistency'];
+        } elseif ($carriesProof) {
+            $lines[] = '  note: it carries a log proof, not checked (no --log-policy)';
         }
         foreach ($verified->warnings as $w) {
             $lines[] = '  note ' . $w['code'] . ': ' . $w['message'];

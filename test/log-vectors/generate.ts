@@ -1,15 +1,13 @@
 // Writes test/vectors/shared/log/{merkle,log}.json: the transparency log's verdicts as computed by lib/log (the
 // TypeScript reference), for the PHP verifier to reproduce exactly (php/tests/Log/LogVectorsTest.php).
 //   npx tsx test/log-vectors/generate.ts [OUT_DIR]
-// Until the log branch is on main, run it from a checkout of that branch:
-//   cd <log checkout> && COUNTERSIGN_LOG_ROOT=$PWD npx tsx <this repo>/test/log-vectors/generate.ts <this repo>/test/vectors/shared/log
 // Every case's `expect` is what the TypeScript function gave ('ok' or [code]); nothing here is written by hand.
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const ROOT = resolve(process.env.COUNTERSIGN_LOG_ROOT ?? fileURLToPath(new URL('../../', import.meta.url)));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = resolve(process.argv[2] ?? fileURLToPath(new URL('../vectors/shared/log/', import.meta.url)));
 const load = (path: string): Promise<any> => import(pathToFileURL(join(ROOT, path)).href);
 

@@ -54,7 +54,7 @@ final class CliLogTest extends TestCase
     private function bundleWith(?string $proof): string
     {
         $bytes = (string) file_get_contents(self::$dir . '/release-a.logged.bundle');
-        $l = BundleFile::parseHeader(substr($bytes, 0, 256), 1 << 24, strlen($bytes), true);
+        $l = BundleFile::parseHeader(substr($bytes, 0, 256), 1 << 24, strlen($bytes));
         $env = substr($bytes, $l['envelope'][0], $l['envelope'][1]);
         $arc = substr($bytes, $l['archive'][0], $l['archive'][1]);
         $head = $proof === null ? "countersign-bundle v2 2\nenvelope " . strlen($env) . "\narchive " . strlen($arc) . "\n"
@@ -161,8 +161,8 @@ final class CliLogTest extends TestCase
         $this->assertSame([2, 'USAGE'], [$code, $body['code']]);
         [$code, $body] = $this->verify(self::$dir . '/release-a.logged.bundle', ['--log-policy', self::$dir . '/missing']);
         $this->assertSame([2, 'IO'], [$code, $body['code']]);
-        // A proof section is read only where it is checked (main's bundle reader refuses it otherwise).
+        // Without a log policy a carried proof is read, not checked, and said so (as cli/verify.ts says it).
         [$code, $body] = $this->verify(self::$dir . '/release-a.logged.bundle', []);
-        $this->assertSame([1, 'FORMAT_UNSUPPORTED'], [$code, $body['code']]);
+        $this->assertSame([0, 'carried, not checked (no log policy)'], [$code, $body['log']]);
     }
 }
