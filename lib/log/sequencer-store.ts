@@ -3,6 +3,7 @@
 // The checkpoint row is the lock of the publishing order (sequencer.ts): it is changed only by compare-and-swap,
 // inside a transaction that holds the row (SQLite: BEGIN IMMEDIATE; PostgreSQL: SELECT … FOR UPDATE).
 // The read path never touches it: readers get tiles and the checkpoint file.
+import { concatBytes } from '../core/bytes.js';
 import { StoreError } from '../core/errors.js';
 import { bytesOf, isUniqueViolation, numberOf, openSql, type Query, type SqlDb } from './sql-store.js';
 
@@ -137,16 +138,6 @@ function checkpointFrom(row: Record<string, unknown> | undefined, label: string)
   };
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 async function readEntries(q: Query, start: number, end: number): Promise<Uint8Array[]> {
   if (end <= start) return [];
   const rows = await q.all('SELECT idx, data FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx', [start, end]);
@@ -201,7 +192,7 @@ class Store implements SequencerStore {
         swapCheckpoint: async (expected, next) => {
           const changed = await q.run(
             'UPDATE log_checkpoint SET size = $1, root = $2, edge = $3, note = $4, cosigned = $5, cosigned_at = $6 WHERE id = 1 AND size = $7 AND root = $8',
-            [next.size, next.root, concat(next.edge), next.note, next.cosigned, next.cosignedAt, expected.size, expected.root],
+            [next.size, next.root, concatBytes(...next.edge), next.note, next.cosigned, next.cosignedAt, expected.size, expected.root],
           );
           if (changed !== 1) throw new StoreError('STORE_CORRUPT', `the log's checkpoint changed under the write lock (expected size ${expected.size})`);
         },
