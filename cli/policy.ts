@@ -1,17 +1,15 @@
 import type { CommandModule } from 'yargs';
-import { KeyError, UsageError } from '../lib/core/errors.js';
-import { parseSignerFile } from '../lib/core/signer-files.js';
+import { UsageError } from '../lib/core/errors.js';
 import { signerAsNew, signerKind, signerLabel } from '../lib/core/signer-kinds.js';
-import { createPolicy, loadTrustedPolicy, policyEnvelope, policyWarnings, type NewSigner, type Policy } from '../lib/core/policy.js';
+import { createPolicy, loadTrustedPolicy, policyEnvelope, policyWarnings, type Policy } from '../lib/core/policy.js';
 import type { Signer } from '../lib/core/quorum.js';
 import { policyChanges, rotationLines } from '../lib/core/summary.js';
 import { serializeEnvelope } from '../lib/core/envelope.js';
 import { writeFilesAtomically } from '../lib/node/durable.js';
-import { fromUtf8 } from '../lib/core/bytes.js';
 import { addDays } from '../lib/core/time.js';
-import { basename } from 'node:path';
 import { FORCE_OPTION, timeFlag } from './flags.js';
 import type { Context } from './context.js';
+import { readSigner } from './signer-file.js';
 import { readDocument } from './documents.js';
 import { examples, fromCallersInput, SUBCOMMAND_NEEDED, succeed } from './output.js';
 
@@ -151,16 +149,6 @@ const USER_VERIFICATION_OPTION = {
   type: 'boolean',
   describe: 'Require user verification (security-key PIN or biometric) as well as a touch from every sk-ssh-ed25519 signer added',
 } as const;
-
-/** The format is told from the file itself (lib/core/signer-kinds.ts); minisign and signify keys are named after their file. */
-function readSigner(file: string): NewSigner {
-  try {
-    return parseSignerFile(fromUtf8(readDocument(file, 'public key file')), basename(file).replace(/\.pub$/, ''));
-  } catch (err) {
-    if (err instanceof KeyError) throw new KeyError(err.code, `${file}: ${err.message}`);
-    throw err;
-  }
-}
 
 /** A signer named by full key id, a unique id prefix of 8+ hex digits, or exact display name. */
 function findSigner(signers: Signer[], ref: string): Signer {

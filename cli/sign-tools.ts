@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { fromBase64, fromUtf8 } from '../lib/core/bytes.js';
 import { keyId } from '../lib/core/ed25519.js';
 import { pae } from '../lib/core/envelope.js';
-import { CountersignError, KeyError, UsageError } from '../lib/core/errors.js';
+import { CountersignError, UsageError } from '../lib/core/errors.js';
 import { serializePartial, toolPartial } from '../lib/core/partial-signature.js';
 import { importSignature, newSignerLabel, parseSignerFile } from '../lib/core/signer-files.js';
 import { describeSignatureBytes, describeSignatureInfo, SSHSIG_NAMESPACES, type NewSigner, type SignerKind } from '../lib/core/signer-kinds.js';
@@ -13,7 +13,8 @@ import { SK_SSH_ED25519, SSH_ED25519, SSHSIG_HASH } from '../lib/core/sshsig.js'
 import { refuseExisting, writeFilesAtomically } from '../lib/node/durable.js';
 import { sshKeygenSign } from '../lib/node/ssh-keygen.js';
 import type { Context } from './context.js';
-import { readDocument, withDocument } from './documents.js';
+import { readSigner } from './signer-file.js';
+import { withDocument } from './documents.js';
 import { readInput, STDIN } from './files.js';
 import { succeed } from './output.js';
 import { askConfirmation } from './passphrase.js';
@@ -108,15 +109,6 @@ export function signWithTool(ctx: Context, args: ToolArgs, mode: Exclude<SignMod
 /** ssh-keygen takes the private key (or, for the agent, the public one); the public key is always KEY.pub beside it. */
 function sshPublicKeyFile(keyFile: string): string {
   return keyFile.endsWith('.pub') ? keyFile : `${keyFile}.pub`;
-}
-
-function readSigner(file: string): NewSigner {
-  try {
-    return parseSignerFile(fromUtf8(readDocument(file, 'public key file')), basename(file).replace(/\.pub$/, ''));
-  } catch (err) {
-    if (err instanceof KeyError) throw new KeyError(err.code, `${file}: ${err.message}`);
-    throw err;
-  }
 }
 
 async function emitPae(ctx: Context, args: ToolArgs, file: string): Promise<void> {
