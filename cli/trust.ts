@@ -83,7 +83,8 @@ function initCommand(ctx: Context): CommandModule<object, InitArgs> {
         })
         .option('log-policy', {
           type: 'string',
-          describe: 'A C2SP tlog-policy file (log, witnesses, quorum): every bundle verified against this store must then carry a log proof (spec/log.md)',
+          describe:
+            'A C2SP tlog-policy file (log, witnesses, quorum): every bundle verified against this store, and every rotation and revocation trust update accepts, must then be logged (spec/log.md); quorum none warns LOG_NO_WITNESS_QUORUM (nothing detects forks)',
         })
         .epilogue(`Refuses a directory that already holds a store (STORE_EXISTS). ${LAYOUT}\n\n${EXIT_CODES}`)
         .epilogue(
