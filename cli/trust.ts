@@ -135,7 +135,7 @@ function updateCommand(ctx: Context): CommandModule<object, UpdateArgs> {
             'A revocation needs a quorum of the current (unexpired) policy. Each file is reported accepted, unchanged (a revocation already held) or rejected with its code. ' +
             'In a store made with --log-policy every rotation and revocation must also be in the log (spec/log.md), checked like a bundle: ' +
             "by its --log-proof, else a proof fetched from --log or from the log policy's URL; one that is not is rejected NOT_LOGGED. " +
-            `Nothing is written unless something was accepted.\n\n${EXIT_CODES}`,
+            `Nothing is written unless something was accepted or a log fork was found (its two checkpoints are kept).\n\n${EXIT_CODES}`,
         )
         .epilogue(
           examples(
@@ -178,9 +178,11 @@ function updateCommand(ctx: Context): CommandModule<object, UpdateArgs> {
       }
       const lines = [
         ...result.results.map(outcomeLine),
-        result.written
+        result.accepted > 0
           ? `Updated ${args.store}: policy version ${summary.policy.version}, ${summary.revocations.length} revocation${summary.revocations.length === 1 ? '' : 's'}`
-          : `Nothing accepted; ${args.store} is unchanged`,
+          : result.written
+            ? `Nothing accepted; the LOG FORK found was recorded in ${args.store} (state.json log.forks)`
+            : `Nothing accepted; ${args.store} is unchanged`,
       ];
       if (firstRejected) ctx.err(lines.join('\n'));
       else ctx.out(lines.join('\n'));

@@ -264,7 +264,7 @@ async function applyUpdate(
     // through rotations that have since expired, as long as the chain ends on a fresh policy.
     const next = verifyRotation(trusted, file.bytes, file.name);
     if (state.rotations.length >= MAX_ROTATIONS) throw new FormatError('SIZE_LIMIT', `the store already holds ${MAX_ROTATIONS} rotations`);
-    await requireLogged(file, state, checkLog);
+    await requireLogged(file, state, checkLog, now);
     state.rotations.push(envelopeText(opened.envelope));
     state.highestPolicyVersion = next.policy.version;
     policies.push(next);
@@ -277,7 +277,7 @@ async function applyUpdate(
     const policyVersion = trusted.policy.version;
     if (known.has(opened.payloadSha256)) return { file: file.name, status: 'unchanged', kind: 'revocation', revocation, policyVersion };
     if (state.revocations.length >= MAX_REVOCATIONS) throw new FormatError('SIZE_LIMIT', `the store already holds ${MAX_REVOCATIONS} revocations`);
-    await requireLogged(file, state, checkLog);
+    await requireLogged(file, state, checkLog, now);
     known.add(opened.payloadSha256);
     state.revocations.push({ envelope: envelopeText(opened.envelope), policyVersion, accepted: formatTimestamp(now) });
     return { file: file.name, status: 'accepted', kind: 'revocation', revocation, policyVersion };
@@ -288,9 +288,9 @@ async function applyUpdate(
 /**
  * With a log policy, a key change is accepted only once it is in the log, checked like a bundle (spec/log.md): else a
  * rotation kept off the log would let its keys sign releases that are logged. Fails closed (NOT_LOGGED) without a
- * check. A larger checkpoint that passed becomes the largest seen in `state` (written with the update).
+ * check. A larger checkpoint that passed becomes the largest seen in `state`, and a fork shown is kept (written with the update).
  */
-async function requireLogged(file: UpdateFile, state: StoreState, checkLog: StoreLogCheck | undefined): Promise<void> {
+async function requireLogged(file: UpdateFile, state: StoreState, checkLog: StoreLogCheck | undefined, now: Date): Promise<void> {
   if (!state.log) return;
   if (!checkLog)
     throw new VerificationError([{ code: 'NOT_LOGGED', message: `${file.name}: this trust store requires logged key changes (it has a log policy)` }]);
@@ -299,9 +299,18 @@ async function requireLogged(file: UpdateFile, state: StoreState, checkLog: Stor
     verdict = await checkLog({ envelopeBytes: file.bytes, ...(file.proof ? { proof: file.proof } : {}) }, state.log);
   } catch (err) {
     if (isOperational(err)) throw new OperationalLogError(err);
+    keepForkEvidence(state.log, err, now);
     throw err;
   }
   if (verdict.newLargest !== undefined) state.log.largest = verdict.newLargest;
+}
+
+/** A fork the check showed (both signed checkpoints) is kept in `log.forks`, once, even though the document is rejected. */
+function keepForkEvidence(log: NonNullable<StoreState['log']>, err: unknown, now: Date): void {
+  const d = err instanceof CountersignError && err.code === 'LOG_INCONSISTENT' ? err.details : {};
+  if (d.kind !== 'fork' || typeof d.seen !== 'string' || typeof d.presented !== 'string') return;
+  if (log.forks.length >= 1000 || log.forks.some((f) => f.seen === d.seen && f.presented === d.presented)) return;
+  log.forks.push({ seen: d.seen, presented: d.presented, detected: formatTimestamp(now) });
 }
 
 /** Carries an operational failure of the log check out of applyUpdates (the whole update stops), unlike a document's own refusal. */

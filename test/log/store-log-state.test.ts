@@ -101,6 +101,23 @@ describe('log: trust update requires logged key changes (F1)', () => {
     expect(state(store).log!.largest).to.equal(cp);
   });
 
+  it('a rotation whose proof shows a fork of the largest seen is rejected LOG_INCONSISTENT and the fork is kept as evidence', async () => {
+    const store = await newStore('fork');
+    const checkLog = storeLogCheck(store, { now: NOW, record: false });
+    expect((await updateStore(store, [files([log.proof(iRev, cp), ''])[0]!], { now: NOW, checkLog })).results[0]!.status).to.equal('accepted');
+    const fork = new MemoryLog();
+    fork.append(utf8('another history'));
+    const j = fork.append(entryForEnvelope(gen2.bytes));
+    fork.append(utf8('x'));
+    const forkCp = fork.checkpoint(T);
+    const r = await updateStore(store, [{ name: 'p2', bytes: gen2.bytes, proof: utf8(fork.proof(j, forkCp)) }], { now: NOW, checkLog });
+    expect(r.results.map((x) => ('code' in x ? x.code : x.status))).to.deep.equal(['LOG_INCONSISTENT']);
+    expect(r.written).to.equal(true);
+    expect(state(store).highestPolicyVersion).to.equal(1);
+    expect(state(store).log!.forks).to.have.length(1);
+    expect(state(store).log!.forks[0]).to.deep.include({ seen: cp, presented: forkCp });
+  });
+
   it('trust update --log-proof FILE per document (CLI): exit 1 NOT_LOGGED without, 0 with, 2 for a count that does not match', async () => {
     const store = join(dir, 'cli');
     const write = (name: string, bytes: Uint8Array | string): string => {
