@@ -1,6 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../lib/core/errors.js';
 import { describeStore, parseInstalledSpec, type StoreSummary, type UpdateOutcome } from '../lib/core/trust-state.js';
+import { parseDuration, storeLogCheck } from '../lib/log/check-logged.js';
+import { openLogSource } from '../lib/log/tile-reader.js';
+import { parseTlogPolicy } from '../lib/log/tlog-policy.js';
 import { initStore, openStore, recordInstall, updateStore } from '../lib/node/trust-store.js';
 import type { Context } from './context.js';
 import { readDocument } from './documents.js';
@@ -30,6 +33,9 @@ interface InitArgs extends StoreArgs {
 
 interface UpdateArgs extends StoreArgs {
   file: string[];
+  'log-proof'?: string[];
+  'max-age'?: string;
+  log?: string;
 }
 
 interface RecordArgs extends StoreArgs {
@@ -77,7 +83,8 @@ function initCommand(ctx: Context): CommandModule<object, InitArgs> {
         })
         .option('log-policy', {
           type: 'string',
-          describe: 'A C2SP tlog-policy file (log, witnesses, quorum): every bundle verified against this store must then carry a log proof (spec/log.md)',
+          describe:
+            'A C2SP tlog-policy file (log, witnesses, quorum): every bundle verified against this store, and every rotation and revocation trust update accepts, must then be logged (spec/log.md); quorum none warns LOG_NO_WITNESS_QUORUM (nothing detects forks)',
         })
         .epilogue(`Refuses a directory that already holds a store (STORE_EXISTS). ${LAYOUT}\n\n${EXIT_CODES}`)
         .epilogue(
@@ -89,7 +96,22 @@ function initCommand(ctx: Context): CommandModule<object, InitArgs> {
       const logPolicy = args['log-policy'] === undefined ? undefined : Buffer.from(readInput(args['log-policy'], 'log policy', 256 * 1024)).toString('utf8');
       const store = await initStore(args.store, bytes, { now: ctx.now, installed, ...(logPolicy === undefined ? {} : { logPolicy }) });
       const summary = describeStore(store, ctx.now);
-      succeed(ctx, args, { store: args.store, ...summary }, [`Created the trust store ${args.store}`, ...summaryLines(summary)]);
+      // Not refused (a private log may have no witnesses yet), but nothing then detects a fork shown to this site alone.
+      const warnings =
+        logPolicy !== undefined && parseTlogPolicy(logPolicy).quorum === 'none'
+          ? [
+              {
+                code: 'LOG_NO_WITNESS_QUORUM',
+                message:
+                  'the log policy has quorum none: a checkpoint signed by the log key alone is accepted, so nothing detects a log that shows this site a forked tree; name witnesses and a quorum',
+              },
+            ]
+          : [];
+      for (const w of warnings) ctx.err(`warning: ${w.code}: ${w.message}`);
+      succeed(ctx, args, { store: args.store, ...summary, ...(logPolicy !== undefined ? { warnings } : {}) }, [
+        `Created the trust store ${args.store}`,
+        ...summaryLines(summary),
+      ]);
     },
   };
 }
@@ -101,17 +123,40 @@ function updateCommand(ctx: Context): CommandModule<object, UpdateArgs> {
     builder: (y) =>
       storeOption(y)
         .positional('file', { type: 'string', array: true, demandOption: true, describe: 'Signed policies (version N+1, N+2, ...) and signed revocations' })
+        .option('log-proof', {
+          type: 'string',
+          array: true,
+          describe: 'With a store made with --log-policy: a detached C2SP tlog-proof (log prove --out) per file, in the order of the files',
+        })
+        .option('max-age', { type: 'string', describe: "With a log policy: the oldest the witness quorum's cosignatures may be (default 7d)" })
+        .option('log', { type: 'string', describe: 'With a log policy: the log (URL or tiles DIR) to fetch missing proofs and consistency proofs from' })
         .epilogue(
           'A rotation needs version exactly N+1, a quorum of the current policy and of itself, and must be unexpired; an older or equal version is POLICY_ROLLBACK, a skipped one POLICY_VERSION_GAP. ' +
             'A revocation needs a quorum of the current (unexpired) policy. Each file is reported accepted, unchanged (a revocation already held) or rejected with its code. ' +
-            `Nothing is written unless something was accepted.\n\n${EXIT_CODES}`,
+            'In a store made with --log-policy every rotation and revocation must also be in the log (spec/log.md), checked like a bundle: ' +
+            "by its --log-proof, else a proof fetched from --log or from the log policy's URL; one that is not is rejected NOT_LOGGED. " +
+            `Nothing is written unless something was accepted or a log fork was found (its two checkpoints are kept).\n\n${EXIT_CODES}`,
         )
-        .epilogue(examples('countersign trust update --store DIR policy-2.signed.json policy-3.signed.json revoke-10.2.4.signed.json')),
+        .epilogue(
+          examples(
+            'countersign trust update --store DIR policy-2.signed.json policy-3.signed.json revoke-10.2.4.signed.json',
+            'countersign trust update --store DIR policy-2.signed.json --log-proof policy-2.tlog-proof',
+          ),
+        ),
     handler: async (args) => {
       // Every file is read first: an unreadable one stops the run (exit 2) before anything changes. One too
       // large to be a policy or revocation is rejected by updateStore (SIZE_LIMIT) like any other bad file.
-      const files = args.file.map((name) => ({ name, bytes: readDocument(name, 'update') }));
-      const result = await updateStore(args.store, files, { now: ctx.now });
+      const proofs = (args['log-proof'] ?? []).map((name) => readInput(name, 'log proof', 256 * 1024));
+      if (proofs.length > 0 && proofs.length !== args.file.length)
+        throw new UsageError('USAGE', `${proofs.length} --log-proof for ${args.file.length} files: give one per file, in the same order`);
+      const maxAgeSeconds = args['max-age'] === undefined ? undefined : parseDuration(args['max-age']);
+      if (args['max-age'] !== undefined && maxAgeSeconds === undefined)
+        throw new UsageError('USAGE', `--max-age ${args['max-age']} is not a duration such as 3600, 90m, 36h or 7d`);
+      const files = args.file.map((name, i) => ({ name, bytes: readDocument(name, 'update'), ...(proofs[i] ? { proof: proofs[i] } : {}) }));
+      const source = args.log === undefined ? undefined : openLogSource(args.log);
+      // Only called when the store has a log policy; record: false because updateStore holds the lock and writes the largest itself.
+      const checkLog = storeLogCheck(args.store, { now: ctx.now, record: false, ...(maxAgeSeconds ? { maxAgeSeconds } : {}), ...(source ? { source } : {}) });
+      const result = await updateStore(args.store, files, { now: ctx.now, checkLog });
       const summary = describeStore(result.store, ctx.now);
       const firstRejected = result.results.find((r) => r.status === 'rejected');
       if (firstRejected) ctx.exitCode = 1;
@@ -133,9 +178,11 @@ function updateCommand(ctx: Context): CommandModule<object, UpdateArgs> {
       }
       const lines = [
         ...result.results.map(outcomeLine),
-        result.written
+        result.accepted > 0
           ? `Updated ${args.store}: policy version ${summary.policy.version}, ${summary.revocations.length} revocation${summary.revocations.length === 1 ? '' : 's'}`
-          : `Nothing accepted; ${args.store} is unchanged`,
+          : result.written
+            ? `Nothing accepted; the LOG FORK found was recorded in ${args.store} (state.json log.forks)`
+            : `Nothing accepted; ${args.store} is unchanged`,
       ];
       if (firstRejected) ctx.err(lines.join('\n'));
       else ctx.out(lines.join('\n'));

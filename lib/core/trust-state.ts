@@ -181,6 +181,8 @@ export interface UpdateFile {
   /** Shown in results and messages (a file name). */
   name: string;
   bytes: Uint8Array;
+  /** A detached log proof for it (a C2SP tlog-proof), needed when the store has a log policy. */
+  proof?: Uint8Array;
 }
 
 export type UpdateOutcome =
@@ -192,18 +194,24 @@ export type UpdateOutcome =
  * Accepts signed policy rotations and revocations, in the order given, each only once it verifies
  * against the policy trusted at that point: a rotation must be version N+1, signed by a quorum of N
  * and of itself, and the chain must end on a policy unexpired at `now`; a revocation must be signed by a quorum of the current
- * policy, which must be unexpired. Rejected files are reported with their code and change nothing;
+ * policy, which must be unexpired; with a log policy, each must also be logged (`checkLog`, see requireLogged). Rejected files are reported with their code and change nothing;
  * accepted ones are kept. Returns the new state (the caller writes it when anything was accepted).
  */
-export function applyUpdates(store: TrustStore, files: readonly UpdateFile[], now: Date): { state: StoreState; results: UpdateOutcome[] } {
+export async function applyUpdates(
+  store: TrustStore,
+  files: readonly UpdateFile[],
+  now: Date,
+  checkLog?: StoreLogCheck,
+): Promise<{ state: StoreState; results: UpdateOutcome[] }> {
   const state = structuredClone(store.state) as StoreState;
   const policies = [...store.policies];
   const known = new Set(state.revocations.map((r) => openEnvelope(utf8(r.envelope)).payloadSha256));
   const results: UpdateOutcome[] = [];
   for (const file of files) {
     try {
-      results.push(applyUpdate(file, state, policies, known, now));
+      results.push(await applyUpdate(file, state, policies, known, now, checkLog));
     } catch (err) {
+      if (err instanceof OperationalLogError) throw err.cause;
       if (!(err instanceof CountersignError)) throw err;
       const reason = toReason(err);
       results.push({ file: file.name, status: 'rejected', code: reason.code, message: reason.message, ...(reason.details && { details: reason.details }) });
@@ -240,7 +248,14 @@ function rejectExpiredTail(results: UpdateOutcome[], state: StoreState, policies
   }
 }
 
-function applyUpdate(file: UpdateFile, state: StoreState, policies: TrustedPolicy[], known: Set<string>, now: Date): UpdateOutcome {
+async function applyUpdate(
+  file: UpdateFile,
+  state: StoreState,
+  policies: TrustedPolicy[],
+  known: Set<string>,
+  now: Date,
+  checkLog: StoreLogCheck | undefined,
+): Promise<UpdateOutcome> {
   if (file.bytes.length > MAX_POLICY_BYTES) throw new FormatError('SIZE_LIMIT', `${file.name} is ${file.bytes.length} bytes; the limit is ${MAX_POLICY_BYTES}`);
   const opened = openEnvelope(file.bytes, file.name);
   const trusted = policies.at(-1)!;
@@ -249,6 +264,7 @@ function applyUpdate(file: UpdateFile, state: StoreState, policies: TrustedPolic
     // through rotations that have since expired, as long as the chain ends on a fresh policy.
     const next = verifyRotation(trusted, file.bytes, file.name);
     if (state.rotations.length >= MAX_ROTATIONS) throw new FormatError('SIZE_LIMIT', `the store already holds ${MAX_ROTATIONS} rotations`);
+    await requireLogged(file, state, checkLog, now);
     state.rotations.push(envelopeText(opened.envelope));
     state.highestPolicyVersion = next.policy.version;
     policies.push(next);
@@ -261,11 +277,52 @@ function applyUpdate(file: UpdateFile, state: StoreState, policies: TrustedPolic
     const policyVersion = trusted.policy.version;
     if (known.has(opened.payloadSha256)) return { file: file.name, status: 'unchanged', kind: 'revocation', revocation, policyVersion };
     if (state.revocations.length >= MAX_REVOCATIONS) throw new FormatError('SIZE_LIMIT', `the store already holds ${MAX_REVOCATIONS} revocations`);
+    await requireLogged(file, state, checkLog, now);
     known.add(opened.payloadSha256);
     state.revocations.push({ envelope: envelopeText(opened.envelope), policyVersion, accepted: formatTimestamp(now) });
     return { file: file.name, status: 'accepted', kind: 'revocation', revocation, policyVersion };
   }
   throw new FormatError('WRONG_TYPE', `${file.name} is a ${opened.kind}; a trust store takes signed policy rotations and revocations`, { found: opened.kind });
+}
+
+/**
+ * With a log policy, a key change is accepted only once it is in the log, checked like a bundle (spec/log.md): else a
+ * rotation kept off the log would let its keys sign releases that are logged. Fails closed (NOT_LOGGED) without a
+ * check. A larger checkpoint that passed becomes the largest seen in `state`, and a fork shown is kept (written with the update).
+ */
+async function requireLogged(file: UpdateFile, state: StoreState, checkLog: StoreLogCheck | undefined, now: Date): Promise<void> {
+  if (!state.log) return;
+  if (!checkLog)
+    throw new VerificationError([{ code: 'NOT_LOGGED', message: `${file.name}: this trust store requires logged key changes (it has a log policy)` }]);
+  let verdict: StoreLogVerdict;
+  try {
+    verdict = await checkLog({ envelopeBytes: file.bytes, ...(file.proof ? { proof: file.proof } : {}) }, state.log);
+  } catch (err) {
+    if (isOperational(err)) throw new OperationalLogError(err);
+    keepForkEvidence(state.log, err, now);
+    throw err;
+  }
+  if (verdict.newLargest !== undefined) state.log.largest = verdict.newLargest;
+}
+
+/** A fork the check showed (both signed checkpoints) is kept in `log.forks`, once, even though the document is rejected. */
+function keepForkEvidence(log: NonNullable<StoreState['log']>, err: unknown, now: Date): void {
+  const d = err instanceof CountersignError && err.code === 'LOG_INCONSISTENT' ? err.details : {};
+  if (d.kind !== 'fork' || typeof d.seen !== 'string' || typeof d.presented !== 'string') return;
+  if (log.forks.length >= 1000 || log.forks.some((f) => f.seen === d.seen && f.presented === d.presented)) return;
+  log.forks.push({ seen: d.seen, presented: d.presented, detected: formatTimestamp(now) });
+}
+
+/** Carries an operational failure of the log check out of applyUpdates (the whole update stops), unlike a document's own refusal. */
+class OperationalLogError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the log check failed');
+  }
+}
+
+/** An unreachable log or unreadable file: operational (exit 2), never a verdict on the document. */
+function isOperational(err: unknown): boolean {
+  return err instanceof UsageError || err instanceof StoreError || err instanceof DistributionError || err instanceof KeyError;
 }
 
 /**
@@ -308,7 +365,7 @@ export function siteFor(store: TrustStore, product: string, component: string): 
 }
 
 /** A log check (lib/log/check-logged.ts storeLogCheck): throws a coded error unless the document is logged. */
-export type StoreLogCheck = (input: BundleInput, log: NonNullable<StoreState['log']>) => Promise<StoreLogVerdict>;
+export type StoreLogCheck = (input: Pick<BundleInput, 'envelopeBytes' | 'proof'>, log: NonNullable<StoreState['log']>) => Promise<StoreLogVerdict>;
 
 export interface StoreLogVerdict {
   /** The checkpoint to record as the largest seen, when larger than the store's. */
@@ -346,9 +403,7 @@ export async function verifyWithStore(store: TrustStore, input: BundleInput, opt
     try {
       log = await opts.checkLog(input, store.state.log);
     } catch (err) {
-      // An unreachable log or unreadable file is operational (exit 2), never a verdict on the document.
-      const operational = err instanceof UsageError || err instanceof StoreError || err instanceof DistributionError || err instanceof KeyError;
-      if (err instanceof CountersignError && !operational) throw new VerificationError([toReason(err)]);
+      if (err instanceof CountersignError && !isOperational(err)) throw new VerificationError([toReason(err)]);
       throw err;
     }
   }

@@ -32,8 +32,14 @@ export async function checkLogged(input: CheckLoggedInput): Promise<ProofCheckRe
       try {
         consistency = await fetchConsistencyProof(input.source, seen, size);
       } catch (err) {
-        // The tiles could not prove it: checked offline below (reported 'unchecked'), never silently passed.
+        // The log given could not prove its own checkpoint extends the largest seen: a failure, never 'unchecked'
+        // (I/O errors stay operational). Not fork evidence: nothing shows two trees, only that this one is unproved.
         if (!(err instanceof LogError)) throw err;
+        throw new LogError('LOG_INCONSISTENT', `the log cannot prove size ${size} consistent with the largest checkpoint seen (size ${seen}): ${err.message}`, {
+          kind: 'unproved',
+          seenSize: seen,
+          presentedSize: size,
+        });
       }
     }
   }
@@ -56,12 +62,14 @@ export function describeLogged(r: ProofCheckResult & { fetched?: boolean }): Rec
 /**
  * The log check of a trust store with a log policy (verifyWithStore's checkLog): the store's policy and largest
  * checkpoint seen. A larger checkpoint that passed is recorded as the largest at once (it is signed, witnessed and
- * consistent whatever the rest of the bundle's checks say), and a fork's two checkpoints are recorded as evidence
+ * proved consistent whatever the rest of the bundle's checks say; an 'unchecked' one is not recorded), and a fork's two checkpoints are recorded as evidence
  * before the refusal is reported. Recording is best effort: a verifier that may not write the store (a web server
  * user) still gets its verdict, and the summary says `recorded: false`.
  */
-export function storeLogCheck(dir: string, opts: { now: Date; maxAgeSeconds?: number; source?: LogSource }): StoreLogCheck {
-  const record = async (found: Parameters<typeof recordLog>[1]): Promise<boolean> => {
+export function storeLogCheck(dir: string, opts: { now: Date; maxAgeSeconds?: number; source?: LogSource; record?: boolean }): StoreLogCheck {
+  const record = async (found: Parameters<typeof recordLog>[1]): Promise<boolean | undefined> => {
+    // record: false (trust update, which holds the lock and writes the verdict's newLargest itself).
+    if (opts.record === false) return undefined;
     try {
       await recordLog(dir, found, { now: opts.now });
       return true;

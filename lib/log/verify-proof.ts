@@ -47,9 +47,9 @@ export interface ProofCheckResult {
   witnesses: string[];
   /** Oldest and newest counted cosignature times (POSIX seconds); null when the quorum is none. */
   cosigned: { oldest: number; newest: number } | null;
-  /** How this checkpoint relates to `largestSeen`. 'unchecked': larger, but no consistency proof was given (offline). */
+  /** How this checkpoint relates to `largestSeen`. 'unchecked': larger, but no consistency proof was given (offline); never a newLargest. */
   consistency: 'first' | 'same' | 'proved' | 'unchecked';
-  /** The checkpoint to keep as the largest seen, when it is larger than the one given. */
+  /** The checkpoint to keep as the largest seen: larger than the one given, and first or proved consistent with it. */
   newLargest?: string;
 }
 
@@ -157,7 +157,10 @@ export function verifyLogProof(input: ProofCheckInput): ProofCheckResult {
       }
       consistency = 'proved';
     } else {
+      // Accepted for this document, never recorded: a forked larger tree (shown offline) must not replace the
+      // proved largest, or the honest log would then be refused as a rollback with no evidence of the fork.
       consistency = 'unchecked';
+      newLargest = undefined;
     }
   }
   return {

@@ -30,6 +30,7 @@ import {
   withInstall,
   type InstalledRelease,
   type InstalledSpec,
+  type StoreLogCheck,
   type StoreState,
   type TrustStore,
   type UpdateFile,
@@ -209,22 +210,30 @@ async function withStore<T>(dir: string, opts: StoreWriteOptions, fn: (store: Tr
 
 /**
  * Accepts signed policy rotations and revocations into the store at `dir`, under its lock (applyUpdates
- * says which are accepted). Nothing is written when nothing was accepted.
+ * says which are accepted). Nothing is written when nothing was accepted (and no fork was found). `checkLog` must not take the store's
+ * lock (storeLogCheck with record: false): the largest checkpoint it proves is written with the update.
  */
-export async function updateStore(dir: string, files: readonly UpdateFile[], opts: StoreWriteOptions = {}): Promise<UpdateResult> {
+export async function updateStore(
+  dir: string,
+  files: readonly UpdateFile[],
+  opts: StoreWriteOptions & { checkLog?: StoreLogCheck } = {},
+): Promise<UpdateResult> {
   const now = opts.now ?? new Date();
   return withStore(dir, opts, async (store) => {
-    const { state, results } = applyUpdates(store, files, now);
+    // With a log policy each key change must be logged; without checkLog such a store refuses them (NOT_LOGGED).
+    const { state, results } = await applyUpdates(store, files, now, opts.checkLog);
     const count = (status: UpdateOutcome['status']) => results.filter((r) => r.status === status).length;
     const accepted = count('accepted');
-    if (accepted > 0) writeState(dir, state);
+    // Fork evidence found by the log check is kept even when every file was rejected.
+    const written = accepted > 0 || (state.log?.forks.length ?? 0) > (store.state.log?.forks.length ?? 0);
+    if (written) writeState(dir, state);
     return {
       results,
       accepted,
       unchanged: count('unchanged'),
       rejected: count('rejected'),
-      written: accepted > 0,
-      store: accepted > 0 ? await openStore(dir) : store,
+      written,
+      store: written ? await openStore(dir) : store,
     };
   });
 }

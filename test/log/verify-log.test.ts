@@ -130,7 +130,8 @@ describe('log: bundles carry their proof; verify --log-policy and a store with a
     expect(ok.code, ok.stdout).to.equal(0);
     expect(state().log.largest).to.equal(checkpoint);
 
-    // The log grows (2 -> 3): a larger checkpoint is accepted (offline: consistency unchecked) and becomes the largest.
+    // The log grows (2 -> 3): offline, a larger checkpoint is accepted (consistency unchecked) but not recorded; once
+    // proved consistent (--log DIR with its tiles) it becomes the largest.
     const grown = new MemoryLog();
     for (const e of log.entries) grown.append(e);
     grown.append(utf8('a later entry'));
@@ -139,6 +140,16 @@ describe('log: bundles carry their proof; verify --log-policy and a store with a
     const r4 = await verify(later, '--store', store);
     expect(r4.code).to.equal(0);
     expect((r4.json.log as { consistency: string }).consistency).to.equal('unchecked');
+    expect(state().log.largest).to.equal(checkpoint);
+    const tiles = join(dir, 'grown-tiles');
+    for (const t of tilesOfTree(grown.size)) {
+      const bytes = t.level === 'entries' ? encodeEntryBundle(grown.entries.slice(t.index * 256, t.index * 256 + t.width)) : tileContent(t, grown.hashAt);
+      mkdirSync(dirname(join(tiles, tilePath(t))), { recursive: true });
+      writeFileSync(join(tiles, tilePath(t)), bytes);
+    }
+    const p4 = await verify(later, '--store', store, '--log', tiles);
+    expect(p4.code, p4.stdout).to.equal(0);
+    expect((p4.json.log as { consistency: string }).consistency).to.equal('proved');
     expect(state().log.largest).to.equal(cp4);
 
     // Rolled back to the size-2 checkpoint: LOG_INCONSISTENT, not a fork (no evidence kept).

@@ -262,7 +262,9 @@ describe('log/verify-proof: a site checks a bundle is logged, in order, each ref
     const proved = verifyLogProof({ ...base, proof, largestSeen: seen, consistency: log.consistency(1) });
     expect(proved.consistency).to.equal('proved');
     expect(proved.newLargest).to.equal(cp);
-    expect(verifyLogProof({ ...base, proof, largestSeen: seen }).consistency).to.equal('unchecked');
+    const unchecked = verifyLogProof({ ...base, proof, largestSeen: seen });
+    expect(unchecked.consistency).to.equal('unchecked');
+    expect(unchecked.newLargest, 'an unproved checkpoint is never the new largest').to.equal(undefined);
     const empty = signNote(formatCheckpoint({ origin: LOG_NAME, size: 0, root: emptyRoot(), extensions: [] }), [log.signer]);
     expect(verifyLogProof({ ...base, proof, largestSeen: empty }).consistency).to.equal('proved');
     const badEmpty = signNote(formatCheckpoint({ origin: LOG_NAME, size: 0, root: new Uint8Array(32), extensions: [] }), [log.signer]);

@@ -153,7 +153,9 @@ final class ProofVerifier
                 }
                 $relation = 'proved';
             } else {
+                // Accepted for this document, never recorded (lib/log/verify-proof.ts): a forked larger tree must not replace the proved largest.
                 $relation = 'unchecked';
+                $newLargest = null;
             }
         }
         $witnesses = array_map('strval', array_keys($fresh));
