@@ -9,9 +9,8 @@ import { openArchiveFile, openBundleFile, type OpenedArchive } from '../lib/node
 import { fromUtf8 } from '../lib/core/bytes.js';
 import { kindOf, MAX_ENVELOPE_BYTES, openEnvelope, type DocumentKind, type OpenedEnvelope } from '../lib/core/envelope.js';
 import { UsageError } from '../lib/core/errors.js';
-import { PUBLIC_KEY_FILE_TYPE, SECRET_KEY_FILE_TYPE } from '../lib/core/keyfile.js';
+import { PUBLIC_KEY_FILE_TYPE, SECRET_KEY_FILE_TYPE, STORE_FORMAT } from '../lib/core/file-types.js';
 import { manifestFromPayload } from '../lib/core/manifest.js';
-import { STORE_FORMAT } from '../lib/core/trust-state.js';
 import type { ArchiveInput } from '../lib/core/verify.js';
 import { displayName, readInput, spoolStdin, STDIN } from './files.js';
 

@@ -275,16 +275,3 @@ function summaryLines(s: StoreSummary): string[] {
       : []),
   ];
 }
-
-/**
- * For commands that take a site's trust either from --policy or from --store: exactly one is
- * required, and with --store what the site runs comes from the store, not from flags.
- */
-export function checkTrustSource(args: { policy?: string; store?: string; product?: string; component?: string; installed?: string; chain?: string[] }): void {
-  if ((args.policy === undefined) === (args.store === undefined)) throw new UsageError('USAGE', 'give exactly one of --policy or --store');
-  if (args.store === undefined) return;
-  const given = (['product', 'component', 'installed'] as const).filter((f) => args[f] !== undefined);
-  if (given.length > 0)
-    throw new UsageError('USAGE', `--${given.join(', --')}: with --store, what the site runs comes from the store (countersign trust record)`);
-  if (args.chain !== undefined) throw new UsageError('USAGE', '--chain: with --store, accept rotations into the store first (countersign trust update)');
-}

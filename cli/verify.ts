@@ -7,17 +7,27 @@ import { verifyBundle, type VerifiedDocument } from '../lib/core/verify.js';
 import { walkPolicyChain } from '../lib/core/rotation.js';
 import { verifyRevocation } from '../lib/core/revocation.js';
 import type { Context } from './context.js';
-import { checkFlag, timeFlag } from './flags.js';
+import { checkFlag, checkTrustSource, timeFlag } from './flags.js';
 import { readDocument, withDocument } from './documents.js';
 import { parseVersion } from '../lib/core/version.js';
 import { examples, exitCodeFor, fail, succeed } from './output.js';
-import { verifyWithStore, type StoreLogCheck, type StoreLogVerdict, type TrustStore } from '../lib/core/trust-state.js';
+import type { StoreLogCheck, StoreLogVerdict, TrustStore } from '../lib/core/trust-state.js';
 import { readInput } from './files.js';
-import { checkLogged, describeLogged, parseDuration, storeLogCheck } from '../lib/log/check-logged.js';
-import { parseTlogPolicy } from '../lib/log/tlog-policy.js';
-import { openLogSource } from '../lib/log/tile-reader.js';
-import { openStore } from '../lib/node/trust-store.js';
-import { checkTrustSource } from './trust.js';
+
+// A plain --policy verify loads neither the store nor the transparency log's code: each is imported when asked for.
+// Under a CommonJS loader (mocha require()s the tests through tsx), import() would load a second copy of the
+// modules they share with this one (the error classes): require() then, as cli/parser.ts does.
+const commonJsRequire = typeof module === 'object' ? require : undefined;
+const load = async <T>(path: string, importer: () => Promise<T>): Promise<T> => (commonJsRequire ? (commonJsRequire(path) as T) : importer());
+const storeCode = async () => ({
+  ...(await load('../lib/node/trust-store.js', () => import('../lib/node/trust-store.js'))),
+  ...(await load('../lib/core/trust-state.js', () => import('../lib/core/trust-state.js'))),
+});
+const logCode = async () => ({
+  ...(await load('../lib/log/check-logged.js', () => import('../lib/log/check-logged.js'))),
+  ...(await load('../lib/log/tlog-policy.js', () => import('../lib/log/tlog-policy.js'))),
+  ...(await load('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js'))),
+});
 
 interface VerifyArgs {
   bundle: string;
@@ -86,7 +96,8 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
       const now = ctx.now;
       const site = { product: args.product, component: args.component, installed: args.installed };
       checkTrustSource(args);
-      const store = args.store === undefined ? undefined : await openStore(args.store); // a store error exits 2, never a rejection
+      const stored = args.store === undefined ? undefined : await storeCode();
+      const store = stored ? await stored.openStore(args.store!) : undefined; // a store error exits 2, never a rejection
       const logged = await logOptions(args, store, now);
       try {
         const pinned = store ? store.trusted : loadTrustedPolicy(readDocument(args.policy!, 'policy'), args.policy!);
@@ -103,7 +114,11 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           // With a store of no log policy of its own, --log-policy is still required of this bundle (never ignored).
           const log = logged.check ? await logged.check(envelopeBytes, proof) : undefined;
           const result = store
-            ? await verifyWithStore(store, { envelopeBytes, archive, proof }, { now, revocations, ...(logged.checkLog ? { checkLog: logged.checkLog } : {}) })
+            ? await stored!.verifyWithStore(
+                store,
+                { envelopeBytes, archive, proof },
+                { now, revocations, ...(logged.checkLog ? { checkLog: logged.checkLog } : {}) },
+              )
             : await verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations });
           return { ...result, ...(log ? { log } : {}) };
         });
@@ -171,6 +186,7 @@ interface LogOptions {
 async function logOptions(args: VerifyArgs, store: TrustStore | undefined, now: Date): Promise<LogOptions> {
   const wanted = args['log-policy'] ?? args['log-proof'] ?? args['max-age'] ?? args.log;
   if (wanted === undefined && !store?.state.log) return {};
+  const { checkLogged, describeLogged, openLogSource, parseDuration, parseTlogPolicy, storeLogCheck } = await logCode();
   const maxAgeSeconds = args['max-age'] === undefined ? undefined : parseDuration(args['max-age']);
   if (args['max-age'] !== undefined && maxAgeSeconds === undefined)
     throw new UsageError('USAGE', `--max-age ${args['max-age']} is not a duration such as 3600, 90m, 36h or 7d`);

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { hooksFromEnv } from '../lib/installer/hooks.js';
 import { bundleCli } from '../scripts/bundle-cli.mjs';
@@ -80,37 +80,52 @@ describe('packaging', function () {
       expect(hooksFromEnv({ COUNTERSIGN_TEST_FAIL_AT_STEP: '1' })).to.not.equal(undefined);
     });
 
-    it('verify loads its own command chunk and no other command (nor help rendering): the parser imports commands on demand', async () => {
-      const s = await makeSetup();
+    /** The chunks under chunks/ that `countersign ARGS` loads (it must exit 0). */
+    function loadedChunks(args: string[]): string[] {
       // A resolve hook reports every ES module the process loads; printed when it exits.
       const hook = `let port; export function initialize(data) { port = data.port; }
-        export async function resolve(specifier, context, next) { const r = await next(specifier, context); port.postMessage(r.url); return r; }`;
+          export async function resolve(specifier, context, next) { const r = await next(specifier, context); port.postMessage(r.url); return r; }`;
       const setup = `import { register } from 'node:module';
-        import { MessageChannel } from 'node:worker_threads';
-        const { port1, port2 } = new MessageChannel();
-        const seen = new Set();
-        port1.on('message', (url) => seen.add(url));
-        port1.unref();
-        register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}), { data: { port: port2 }, transferList: [port2] });
-        process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify([...seen]) + '\\n'));`;
-      const r = spawnSync(
-        process.execPath,
-        ['--import', `data:text/javascript,${encodeURIComponent(setup)}`, cli, 'verify', s.release.bundle, '--store', s.store],
-        {
-          cwd: REPO,
-          encoding: 'utf8',
-        },
-      );
+          import { MessageChannel } from 'node:worker_threads';
+          const { port1, port2 } = new MessageChannel();
+          const seen = new Set();
+          port1.on('message', (url) => seen.add(url));
+          port1.unref();
+          register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}), { data: { port: port2 }, transferList: [port2] });
+          process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify([...seen]) + '\\n'));`;
+      const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(setup)}`, cli, ...args], {
+        cwd: REPO,
+        encoding: 'utf8',
+      });
       expect(r.status, r.stderr).to.equal(0);
       const loaded = JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[];
-      const chunks = loaded.filter((url) => url.includes('/chunks/')).map((url) => url.replace(/.*\/chunks\//, ''));
-      const commands = chunks.filter((name) => /^(keygen|policy|build|sign|assemble|verify|trust|apply|recover|installer|hub|site|revoke|inspect)-/.test(name));
+      return loaded.filter((url) => url.includes('/chunks/')).map((url) => url.replace(/.*\/chunks\//, ''));
+    }
+
+    it('verify loads its own command chunk and no other command (nor help rendering): the parser imports commands on demand', async () => {
+      const s = await makeSetup();
+      const chunks = loadedChunks(['verify', s.release.bundle, '--store', s.store]);
+      // A command's chunk is NAME-HASH.mjs; lib modules loaded on demand have names of their own (trust-store-HASH.mjs).
+      const commands = chunks.filter((name) =>
+        /^(keygen|policy|build|sign|assemble|verify|trust|apply|recover|installer|hub|site|revoke|inspect)-[A-Z0-9]+\.mjs$/.test(name),
+      );
       expect(commands.map((name) => name.replace(/-.*/, ''))).to.deep.equal(['verify']);
       expect(
         chunks.some((name) => name.startsWith('yargs-')),
         'yargs is loaded to parse',
       ).to.equal(true);
       expect(chunks.filter((name) => name.includes('help-rendering'))).to.deep.equal([]);
+    });
+
+    it('verify --policy loads neither the trust store nor the transparency log: each is loaded when asked for', async () => {
+      const s = await makeSetup();
+      // What the loaded chunks define (esbuild keeps names), whichever chunk holds it.
+      const defined = (chunks: string[]) =>
+        ['openStore', 'verifyWithStore', 'parseTlogPolicy', 'checkLogged', 'openLogSource'].filter((fn) =>
+          chunks.some((name) => readFileSync(join(dirname(cli), 'chunks', name), 'utf8').includes(`function ${fn}(`)),
+        );
+      expect(defined(loadedChunks(['verify', s.release.bundle, '--policy', s.release.policyFile, '--now', '2026-11-23T12:00:00Z']))).to.deep.equal([]);
+      expect(defined(loadedChunks(['verify', s.release.bundle, '--store', s.store]))).to.include.members(['openStore', 'verifyWithStore']);
     });
 
     it('apply --help and recover --help do not mention them', async () => {

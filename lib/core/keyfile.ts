@@ -10,9 +10,9 @@ import { keyId, publicKeyFromSeed } from './ed25519.js';
 import { CountersignError, KeyError } from './errors.js';
 import type * as generated from './generated/types.js';
 import { validate, type SchemaName } from './schema.js';
+import { PUBLIC_KEY_FILE_TYPE, SECRET_KEY_FILE_TYPE } from './file-types.js';
 
-export const PUBLIC_KEY_FILE_TYPE = 'countersign-public-key';
-export const SECRET_KEY_FILE_TYPE = 'countersign-secret-key';
+export { PUBLIC_KEY_FILE_TYPE, SECRET_KEY_FILE_TYPE };
 export const UNENCRYPTED_WARNING = 'UNENCRYPTED: for tests and demos only';
 
 /** scrypt cost written by default: 2^17 × r 8 × 128 bytes = 128 MiB and a fraction of a second. */

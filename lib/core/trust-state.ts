@@ -25,8 +25,10 @@ import { validate } from './schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
 import { compareVersions, parseVersion, sameScheme } from './version.js';
 import { verifyBundle, type BundleInput, type Limits, type Verified } from './verify.js';
+import { STORE_FORMAT } from './file-types.js';
 
-export const STORE_FORMAT = 1;
+export { STORE_FORMAT };
+
 const MAX_ROTATIONS = 1000;
 const MAX_REVOCATIONS = 100_000;
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
