@@ -28,6 +28,10 @@ final class Cli
     /** @param list<string> $argv without the program name */
     public function run(array $argv): int
     {
+        if (in_array('--help', $argv, true) || in_array('-h', $argv, true)) {
+            $this->line($this->out, self::USAGE . "\nExample: php countersign-verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3\nExample: php countersign-verify drupal-10.2.4.bundle --policy policy.signed.json --log-policy log.policy --max-age 36h");
+            return 0;
+        }
         $json = in_array('--json', $argv, true);
         try {
             return $this->verify($this->parse($argv), $json);
@@ -54,9 +58,7 @@ final class Cli
             if ($a === '--json') {
                 continue;
             }
-            if ($a === '--help' || $a === '-h') {
-                throw new UsageException('USAGE', self::USAGE . "\nExample: php countersign-verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3\nExample: php countersign-verify drupal-10.2.4.bundle --policy policy.signed.json --log-policy log.policy --max-age 36h");
-            }
+
             $m = [];
             if (preg_match('/^--([a-z]+(?:-[a-z]+)*)(?:=(.*))?$/Ds', $a, $m)) {
                 $name = $m[1];

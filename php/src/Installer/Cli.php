@@ -13,6 +13,19 @@ use Countersign\UsageException;
 /** php/bin/countersign-apply and countersign-recover: the flags, output and exit codes of `countersign apply` / `recover`. */
 final class Cli
 {
+    public const APPLY_USAGE = 'usage: countersign-apply BUNDLE --site DIR (--store DIR | --policy FILE) [--phase check|files|post|all] [--dry-run] [--keep-local] [--json]' . "\n" . 'example: php countersign-apply drupal-10.2.4.bundle --site /var/www/example.org --store /var/lib/countersign/example.org --json';
+    public const RECOVER_USAGE = 'usage: countersign-recover --site DIR [--store DIR] [--state-dir DIR] [--clear] [--json]' . "\n" . 'example: php countersign-recover --site /var/www/example.org --store /var/lib/countersign/example.org';
+
+    /** `--help` or `-h` anywhere: the usage and an example on stdout, exit 0 (as the TypeScript CLI's help). */
+    public static function helpAsked(array $argv, string $usage): bool
+    {
+        if (!in_array('--help', $argv, true) && !in_array('-h', $argv, true)) {
+            return false;
+        }
+        fwrite(STDOUT, $usage . "\n");
+        return true;
+    }
+
     public const APPLY_FLAGS = ['site', 'store', 'policy', 'installed', 'product', 'component', 'phase', 'state-dir', 'now', 'post-timeout', 'time-budget'];
     public const APPLY_SWITCHES = ['dry-run', 'keep-local', 'keep-local-despite-risk', 'json'];
 
@@ -72,11 +85,14 @@ final class Cli
     /** @param list<string> $argv */
     public static function apply(array $argv): int
     {
+        if (self::helpAsked($argv, self::APPLY_USAGE)) {
+            return 0;
+        }
         $json = in_array('--json', $argv, true);
         try {
             [$f, $pos] = self::parse($argv, self::APPLY_FLAGS, self::APPLY_SWITCHES);
             if (count($pos) !== 1 || !isset($f['site'])) {
-                throw new UsageException('USAGE', 'usage: countersign-apply BUNDLE --site DIR (--store DIR | --policy FILE) [--phase check|files|post|all] [--dry-run] [--keep-local] [--json]' . "\n" . 'example: php countersign-apply drupal-10.2.4.bundle --site /var/www/example.org --store /var/lib/countersign/example.org --json');
+                throw new UsageException('USAGE', self::APPLY_USAGE);
             }
             if (isset($f['store']) === isset($f['policy'])) {
                 throw new UsageException('USAGE', 'give exactly one of --store or --policy');
@@ -149,11 +165,14 @@ final class Cli
     /** @param list<string> $argv */
     public static function recover(array $argv): int
     {
+        if (self::helpAsked($argv, self::RECOVER_USAGE)) {
+            return 0;
+        }
         $json = in_array('--json', $argv, true);
         try {
             [$f, $pos] = self::parse($argv, ['site', 'state-dir', 'store', 'now'], ['clear', 'json']);
             if (count($pos) !== 0 || !isset($f['site'])) {
-                throw new UsageException('USAGE', 'usage: countersign-recover --site DIR [--store DIR] [--state-dir DIR] [--clear] [--json]' . "\n" . 'example: php countersign-recover --site /var/www/example.org --store /var/lib/countersign/example.org');
+                throw new UsageException('USAGE', self::RECOVER_USAGE);
             }
             $opts = ['points' => Points::fromEnv(), 'clear' => !empty($f['clear'])];
             if (isset($f['store'])) {
