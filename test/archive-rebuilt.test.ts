@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { verifyArchiveStream, type ArchiveLimits } from '../lib/core/archive-verify.js';
 import { ArchiveError, FormatError, type ArchiveCode, type Reason } from '../lib/core/errors.js';
 import type { ArchiveRefV2, FileOp } from '../lib/core/manifest.js';
+import { counted, failure } from './support/archive-stream.js';
 import { sortByPathBytes, type FileMode } from '../lib/core/paths.js';
 import { BLOCK_SIZE, encodeHeader, headerChecksum, paddingOf, writeTar } from '../lib/core/tar.js';
 
@@ -60,32 +61,6 @@ function addOps(files: File[]): FileOp[] {
 
 function* inChunks(bytes: Uint8Array, size: number): Generator<Uint8Array> {
   for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
-}
-
-/** Yields `bytes` in chunks of `size` and counts how many chunks were pulled. */
-function counted(bytes: Uint8Array, size: number) {
-  const stats = { pulled: 0, closed: false };
-  async function* gen() {
-    try {
-      for (let at = 0; at < bytes.length; at += size) {
-        stats.pulled++;
-        yield bytes.subarray(at, at + size);
-      }
-    } finally {
-      stats.closed = true;
-    }
-  }
-  return { chunks: gen(), stats };
-}
-
-async function failure(p: Promise<unknown>): Promise<ArchiveError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(ArchiveError);
-    return err as ArchiveError;
-  }
-  expect.fail('expected an ArchiveError');
 }
 
 const codes = (err: ArchiveError) => (err.details.reasons as Reason[]).map((r) => r.code);

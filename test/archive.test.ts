@@ -7,6 +7,7 @@ import { verifyArchiveStream } from '../lib/core/archive-verify.js';
 import { ArchiveError, type ArchiveCode, FormatError, type Reason } from '../lib/core/errors.js';
 import { readFileChunks } from '../lib/node/file-chunks.js';
 import type { ArchiveRef, FileOp } from '../lib/core/manifest.js';
+import { counted, failure } from './support/archive-stream.js';
 import { sortByPathBytes, type FileMode } from '../lib/core/paths.js';
 import { BLOCK_SIZE, encodeHeader, writeTar } from '../lib/core/tar.js';
 
@@ -49,32 +50,6 @@ function rawTar(entries: File[]): Buffer {
 
 function addOps(files: File[]): FileOp[] {
   return files.map((f) => ({ op: 'add', path: f.path, sha256: sha256(f.data), size: f.data.length, mode: f.mode }));
-}
-
-/** Yields `bytes` in chunks of `size` and counts how many chunks were pulled and whether return() ran. */
-function counted(bytes: Uint8Array, size: number) {
-  const stats = { pulled: 0, closed: false };
-  async function* gen() {
-    try {
-      for (let at = 0; at < bytes.length; at += size) {
-        stats.pulled++;
-        yield bytes.subarray(at, at + size);
-      }
-    } finally {
-      stats.closed = true;
-    }
-  }
-  return { chunks: gen(), stats };
-}
-
-async function failure(p: Promise<unknown>): Promise<ArchiveError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(ArchiveError);
-    return err as ArchiveError;
-  }
-  expect.fail('expected an ArchiveError');
 }
 
 function reasonCodes(err: ArchiveError): ArchiveCode[] {

@@ -13,15 +13,7 @@ import {
   type ReleaseStatement,
 } from '../../lib/log/entry.js';
 import { envelopeBytes, makePolicy, makeRelease, signedBy } from '../support/fixtures.js';
-
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
+import { codeOf as code } from '../support/codes.js';
 
 describe('log/entry: what the log holds for each document', () => {
   const team = makePolicy(3, 2);

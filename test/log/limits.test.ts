@@ -4,15 +4,7 @@ import { ed25519Signer, MAX_NOTE_BYTES, parseNote, signNote } from '../../lib/lo
 import { MAX_PROOF_BYTES, parseProof } from '../../lib/log/proof.js';
 import { decodeEntryBundle, encodeEntryBundle } from '../../lib/log/tiles.js';
 import { MAX_POLICY_BYTES, parseTlogPolicy } from '../../lib/log/tlog-policy.js';
-
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
+import { codeOf as code } from '../support/codes.js';
 
 // Every input a verifier reads from a bundle or the network is capped before it is parsed.
 describe('log: size caps and signer rules', () => {

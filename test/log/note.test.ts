@@ -20,15 +20,7 @@ import {
   verifyNote,
 } from '../../lib/log/note.js';
 import { mixedOrderKey } from '../support/torsion.js';
-
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
+import { codeOf as code } from '../support/codes.js';
 
 // c2sp.org/signed-note §Example.
 const SPEC_VKEY = 'example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k';

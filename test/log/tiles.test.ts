@@ -15,15 +15,7 @@ import {
   tileWidth,
   type TileRef,
 } from '../../lib/log/tiles.js';
-
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
+import { codeOf as code } from '../support/codes.js';
 
 /** A tree of `n` leaves with every complete subtree kept, built with TreeEdge (as a sequencer does). */
 function grow(n: number): { hashAt: HashAt; edge: TreeEdge; leaves: Uint8Array[] } {

@@ -10,15 +10,7 @@ import { logForOrigin, parseTlogPolicy, quorumMet } from '../../lib/log/tlog-pol
 import { DEFAULT_MAX_AGE_SECONDS, verifyLogProof, type ProofCheckInput } from '../../lib/log/verify-proof.js';
 import { envelopeBytes, makePolicy, makeRelease, manifestEnvelope, signedBy } from '../support/fixtures.js';
 import { LOG_NAME, MemoryLog } from './support.js';
-
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
+import { codeOf as code } from '../support/codes.js';
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const T = 1_800_000_000; // the cosignature time of the fixtures
