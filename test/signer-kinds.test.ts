@@ -308,6 +308,15 @@ describe('signer kinds', () => {
       expect(parseMinisignPublicKey(minisignPub('signify public key')).tool).to.equal('signify');
       expect(codeOf(() => parseMinisignPublicKey(minisignPub('minisign public key 0000000000000000')))).to.equal('KEY_FORMAT');
       expect(codeOf(() => parseMinisignPublicKey(minisignPub('my key')))).to.equal('KEY_FORMAT');
+      // minisign prints the id without leading zeros (%PRIX64): a key number whose top byte is 0x0N has a 15-digit id.
+      const short = Uint8Array.from(s.keynum);
+      short[7] = 0x0a;
+      const shortPub = (id: string) => `untrusted comment: minisign public key ${id}\n${toBase64(concatBytes(utf8('Ed'), short, s.publicKey))}\n`;
+      const padded = Buffer.from(short).reverse().toString('hex').toUpperCase();
+      expect(padded).to.match(/^0A/);
+      expect(parseMinisignPublicKey(shortPub(padded.slice(1))).tool).to.equal('minisign');
+      expect(parseMinisignPublicKey(shortPub(padded)).tool).to.equal('minisign');
+      expect(codeOf(() => parseMinisignPublicKey(shortPub(padded.slice(2))))).to.equal('KEY_FORMAT');
       expect(codeOf(() => parseMinisignPublicKey(minisignPub('signify public key') + '\n'))).to.equal('KEY_FORMAT');
     });
     it('signature files: armour required for SSH; minisign exactly 4 lines; signify exactly 2 (SIGNATURE_MALFORMED)', () => {

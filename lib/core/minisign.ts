@@ -67,9 +67,11 @@ export function parseMinisignPublicKey(text: string): MinisignPublicKey {
   if (key[0] !== 0x45 || key[1] !== 0x64) throw err('the public key is not an Ed25519 ("Ed") key');
   const keynum = key.slice(2, 10);
   const said = comment!.slice(UNTRUSTED.length);
-  const minisign = /^minisign public key ([0-9A-F]{16})$/.exec(said);
+  // minisign prints the id with %PRIX64, without leading zeros (one key in 16 has a 15-digit id); both spellings are read.
+  const minisign = /^minisign public key ([0-9A-F]{1,16})$/.exec(said);
   if (minisign) {
-    if (minisign[1] !== minisignKeyId(keynum)) throw err(`the comment names key id ${minisign[1]} but the key is ${minisignKeyId(keynum)}`);
+    const id = minisignKeyId(keynum);
+    if (minisign[1] !== id && minisign[1] !== id.replace(/^0+(?=.)/, '')) throw err(`the comment names key id ${minisign[1]} but the key is ${id}`);
     return { tool: 'minisign', keynum, publicKey: key.slice(10) };
   }
   if (/^minisign /.test(said) || !/^\S.* public key$/.test(said)) {
