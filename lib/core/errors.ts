@@ -69,7 +69,8 @@ export type LogCode =
   | 'LOG_ENTRY_MISMATCH'
   | 'ENTRY_INVALID'
   | 'RELEASE_EXISTS'
-  | 'NO_POLICY';
+  | 'NO_POLICY'
+  | 'BAD_MAP_PROOF';
 
 export type ErrorCode =
   | FormatCode
