@@ -89,10 +89,9 @@ export function logEntryForOpened(opened: OpenedEnvelope): DocumentEntry {
   const signatures = canonicalSignatures(opened.envelope.signatures);
   if (opened.kind === 'manifest') {
     const m = manifestFromPayload(opened.payloadBytes);
-    const provider = (m as { provider?: string }).provider;
     return {
       entry: ENTRY_TYPES.release,
-      ...(provider === undefined ? {} : { provider }),
+      ...(m.provider === undefined ? {} : { provider: m.provider }),
       product: m.product,
       component: m.component,
       version: m.version,
@@ -103,12 +102,8 @@ export function logEntryForOpened(opened: OpenedEnvelope): DocumentEntry {
       signatures,
     };
   }
-  const kind = opened.kind as string;
-  if (!isSignedDocumentKind(kind)) throw invalid(`a ${kind} is not a document the log holds`);
-  return { entry: ENTRY_TYPES[kind], payloadType: opened.envelope.payloadType, payload: toBase64(opened.payloadBytes), signatures };
+  return { entry: ENTRY_TYPES[opened.kind], payloadType: opened.envelope.payloadType, payload: toBase64(opened.payloadBytes), signatures };
 }
-
-const isSignedDocumentKind = (kind: string): kind is SignedDocumentKind => (SIGNED_DOCUMENT_KINDS as readonly string[]).includes(kind);
 
 /** The entry (as an object) for an envelope's bytes. A document that does not open is ENTRY_INVALID (with the cause). */
 export function logEntryFor(envelopeBytes: Uint8Array): DocumentEntry {
@@ -172,7 +167,6 @@ export function parseEntry(bytes: Uint8Array): ParsedEntry {
   if (entry.entry === ENTRY_TYPES.release) return { kind: 'release', entry, statement: entry };
   if (entry.entry === ENTRY_TYPES.state) return { kind: 'state', entry, state: entry };
   const kind = signedDocumentKind(entry.entry)!;
-  // The kind's payload type was checked by parseEntryObject; DocumentKind gains the new kinds with lib/core.
   const envelope = { payloadType: entry.payloadType, payload: entry.payload, signatures: entry.signatures };
   return { kind, entry, envelopeBytes: new TextEncoder().encode(serializeEnvelope(envelope)) };
 }
@@ -216,7 +210,7 @@ function parseEntryObject(bytes: Uint8Array): LogEntry {
   const kind = signedDocumentKind(o.entry);
   if (kind !== undefined) {
     exactKeys(o, ['entry', 'payloadType', 'payload', 'signatures']);
-    if (o.payloadType !== (PAYLOAD_TYPES as Record<string, string>)[kind]) throw invalid(`a ${kind} entry carries a ${kind} payload`);
+    if (o.payloadType !== PAYLOAD_TYPES[kind]) throw invalid(`a ${kind} entry carries a ${kind} payload`);
     if (typeof o.payload !== 'string' || o.payload.length === 0) throw invalid('the payload is base64');
     if (Buffer.from(o.payload, 'base64').toString('base64') !== o.payload) throw invalid('the payload is canonical standard base64');
     checkSignatures(o.signatures);

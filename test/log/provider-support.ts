@@ -12,7 +12,7 @@ import { envelopeBytes, makeRelease, makeSigners, manifestEnvelope, NOW, signedB
 const EXPIRES = '2030-01-01T00:00:00Z';
 const CREATED = NOW.toISOString().replace(/\.\d+Z$/, 'Z');
 
-const signerEntry = (s: TestSigner) => ({ id: s.id, publicKey: toBase64(s.publicKey), name: s.name });
+const signerEntry = (s: TestSigner) => ({ id: s.id, publicKey: toBase64(s.publicKey), name: `key-${s.id.slice(0, 12)}` });
 const envelope = (payloadType: string, payload: object): Envelope => ({ payloadType, payload: toBase64(canonicalBytes(payload)), signatures: [] });
 
 export interface Root {

@@ -11,7 +11,7 @@ import { sha256Hex } from '../../lib/core/envelope.js';
 import type { ReplayedEntry } from '../../lib/log/replay.js';
 import { makeSigners } from '../support/fixtures.js';
 import { codeOf } from '../support/codes.js';
-import { Driver, enrolment, keyRevocation, makeProvider, makeRoot, releaseOf, releaseRevocation, rotation, type Root } from './provider-support.js';
+import { Driver, enrolment, keyRevocation, makeProvider, makeRoot, releaseOf, releaseRevocation, rotation } from './provider-support.js';
 
 const P = 'wordpress.org/plugins/wordfence';
 
@@ -25,7 +25,7 @@ function errorOf(fn: () => unknown): CountersignError {
 }
 
 /** The problem codes of a QUORUM_NOT_MET. */
-const problemCodes = (err: CountersignError): string[] => ((err.details.problems ?? []) as Array<{ code: string }>).map((p) => p.code);
+const problemCodes = (err: CountersignError): string[] => [...new Set(((err.details.problems ?? []) as Array<{ code: string }>).map((p) => p.code))].sort();
 
 /** A log with the root policy, provider P enrolled by the root quorum, and a state entry at `t0` (keys active at t0 + delay). */
 function enrolled(opts: { delay?: number; t0?: number } = {}) {
@@ -161,16 +161,17 @@ describe('log replay: providers', () => {
     it('from an index: releases at or after it are refused, the record keeps the effective index (earlier releases stand)', () => {
       const { d, p } = enrolled();
       const k = p.release[0]!;
-      d.add(releaseOf(P, '1.0.0', [k])); // entry 4
-      const from = d.entries.length; // 5: the revocation's own index
+      const before = d.add(releaseOf(P, '1.0.0', [k])).index;
+      const from = d.entries.length; // the revocation's own index
       expect(codeOf(() => d.add(keyRevocation(P, k.id, from + 1, p.admin)))).to.equal('BAD_REVOCATION_INDEX');
       const kr = d.add(keyRevocation(P, k.id, from, p.admin)) as Extract<ReplayedEntry, { kind: 'key-revocation' }>;
       expect([kr.effective, kr.superProvider]).to.deep.equal([from, false]);
       const err = errorOf(() => d.add(releaseOf(P, '1.0.1', [k])));
       expect([err.code, problemCodes(err)]).to.deep.equal(['QUORUM_NOT_MET', ['KEY_REVOKED', 'UNKNOWN_KEY']]);
       expect(decodeProviderRecord(record(d, providerPath(P))!).revoked).to.deep.equal({ [k.id]: from });
-      // 1.0.0 at entry 4 < 5 stays valid: its record is not revoked.
-      expect(decodeReleaseRecord(record(d, releasePath(P, 'drupal', 'core', '1.0.0'))!)).to.deep.equal({ index: 4, revoked: null });
+      // 1.0.0, logged before the effective index, stays valid: its record is not revoked.
+      expect(decodeReleaseRecord(record(d, releasePath(P, 'drupal', 'core', '1.0.0'))!)).to.deep.equal({ index: before, revoked: null });
+      expect(before).to.be.below(from);
       expect(d.add(releaseOf(P, '1.0.1', [p.release[1]!])).kind).to.equal('release');
     });
 
