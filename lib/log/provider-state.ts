@@ -234,7 +234,15 @@ export class ProviderState {
         keys.set(id, { addedAt, delay, activeFrom: activeFrom ?? undefined });
         if (activeFrom === null) s.#pending.push({ provider: sp.name, keyid: id });
       }
-      const p: ProviderEntry = { name: sp.name, policy, payload, version: policy.policy.version, index: sp.index, keys, revoked: new Map(Object.entries(sp.revoked)) };
+      const p: ProviderEntry = {
+        name: sp.name,
+        policy,
+        payload,
+        version: policy.policy.version,
+        index: sp.index,
+        keys,
+        revoked: new Map(Object.entries(sp.revoked)),
+      };
       s.providers.set(sp.name, p);
       s.#writeProvider(p);
     }

@@ -36,7 +36,16 @@ export type ManifestSource = (payloadSha256: string) => Uint8Array | undefined;
 
 export type ReplayedEntry =
   | { kind: 'policy'; index: number; policy: TrustedPolicy; payload: Uint8Array; keyids: string[] }
-  | { kind: 'provider-policy'; index: number; provider: string; policy: CheckedPolicy; payload: Uint8Array; delay: number; quorum: QuorumResult; keyids: string[] }
+  | {
+      kind: 'provider-policy';
+      index: number;
+      provider: string;
+      policy: CheckedPolicy;
+      payload: Uint8Array;
+      delay: number;
+      quorum: QuorumResult;
+      keyids: string[];
+    }
   | {
       kind: 'enrolment';
       index: number;
@@ -51,7 +60,16 @@ export type ReplayedEntry =
       superProvider: boolean;
       keyids: string[];
     }
-  | { kind: 'key-revocation'; index: number; provider: string; keyid: string; effective: number; quorum: QuorumResult; superProvider: boolean; keyids: string[] }
+  | {
+      kind: 'key-revocation';
+      index: number;
+      provider: string;
+      keyid: string;
+      effective: number;
+      quorum: QuorumResult;
+      superProvider: boolean;
+      keyids: string[];
+    }
   | {
       kind: 'release';
       index: number;
@@ -161,14 +179,23 @@ export class Replay {
       return { kind: 'revocation', index, revocation, quorum, superProvider: false, keyids };
     }
     const p = this.#provider(provider, index);
-    const { quorum, superProvider } = this.#providerOrRoot(opened, sigs, p, ['release', 'admin'], index, `revocation of ${p.name} ${revocation.product} ${revocation.version}`);
+    const { quorum, superProvider } = this.#providerOrRoot(
+      opened,
+      sigs,
+      p,
+      ['release', 'admin'],
+      index,
+      `revocation of ${p.name} ${revocation.product} ${revocation.version}`,
+    );
     return { kind: 'revocation', index, provider, revocation, quorum, superProvider, keyids };
   }
 
   #checkState(s: StateEntry, index: number): ReplayedEntry {
-    const mismatch = (message: string, details: Record<string, unknown>) => new LogError('STATE_MISMATCH', `state entry ${index}: ${message}`, { index, ...details });
+    const mismatch = (message: string, details: Record<string, unknown>) =>
+      new LogError('STATE_MISMATCH', `state entry ${index}: ${message}`, { index, ...details });
     if (s.size !== index) throw mismatch(`it says size ${s.size}; a state entry's size is its own index`, { size: s.size });
-    if (s.time < this.state.time) throw mismatch(`its time ${s.time} is before the previous state entry's ${this.state.time}`, { time: s.time, previous: this.state.time });
+    if (s.time < this.state.time)
+      throw mismatch(`its time ${s.time} is before the previous state entry's ${this.state.time}`, { time: s.time, previous: this.state.time });
     const root = toHex(this.state.stateRoot());
     if (s.map !== root) throw mismatch(`its map root ${s.map} is not the root of the replayed state, ${root}`, { map: s.map, replayed: root });
     return { kind: 'state', index, state: s, keyids: [] };
@@ -211,7 +238,14 @@ export class Replay {
       }
     } else {
       const p = this.#provider(s.provider, index);
-      ({ quorum, superProvider } = this.#providerOrRoot(doc, s.signatures, p, ['release'], index, `release ${p.name} ${s.product} ${s.component} ${s.version}`));
+      ({ quorum, superProvider } = this.#providerOrRoot(
+        doc,
+        s.signatures,
+        p,
+        ['release'],
+        index,
+        `release ${p.name} ${s.product} ${s.component} ${s.version}`,
+      ));
     }
     const key = releaseKey(s);
     const first = this.releases.get(key);
@@ -286,12 +320,25 @@ export class Replay {
     const current = ProviderState.count(opened, sigs, this.state.activeRing(p, roleRing(p.policy, 'admin'), index));
     const own = ProviderState.count(opened, sigs, this.state.activeRing(p, roleRing(next, 'admin'), index, true));
     if (!current.met || !own.met) {
-      throw quorumError(`rotation of ${name} to policy ${next.policy.version} lacks the admin quorums of versions ${p.version} and ${next.policy.version}`, index, [
-        [`admin ${p.version}`, current],
-        [`admin ${next.policy.version}`, own],
-      ]);
+      throw quorumError(
+        `rotation of ${name} to policy ${next.policy.version} lacks the admin quorums of versions ${p.version} and ${next.policy.version}`,
+        index,
+        [
+          [`admin ${p.version}`, current],
+          [`admin ${next.policy.version}`, own],
+        ],
+      );
     }
-    return { kind: 'provider-policy', index, provider: name, policy: next, payload: opened.payloadBytes, delay: activationDelay(root), quorum: current, keyids };
+    return {
+      kind: 'provider-policy',
+      index,
+      provider: name,
+      policy: next,
+      payload: opened.payloadBytes,
+      delay: activationDelay(root),
+      quorum: current,
+      keyids,
+    };
   }
 
   /** The quorum of one of the provider's roles (keys that count at `index`), else the super provider's (flagged). */

@@ -120,7 +120,8 @@ export class Sequencer {
         for (const sub of submissions) {
           let hex: string;
           try {
-            if (parseEntry(sub.entry).kind === 'state') throw new LogError('STATE_MISMATCH', 'state entries are written by the sequencer only, never submitted');
+            if (parseEntry(sub.entry).kind === 'state')
+              throw new LogError('STATE_MISMATCH', 'state entries are written by the sequencer only, never submitted');
             hex = entryIdentity(sub.entry);
           } catch (err) {
             if (!(err instanceof CountersignError)) throw err;
