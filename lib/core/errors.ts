@@ -70,7 +70,13 @@ export type LogCode =
   | 'ENTRY_INVALID'
   | 'RELEASE_EXISTS'
   | 'NO_POLICY'
-  | 'BAD_MAP_PROOF';
+  | 'BAD_MAP_PROOF'
+  | 'PROVIDER_EXISTS'
+  | 'PROVIDER_UNKNOWN'
+  | 'KEY_NOT_ACTIVE'
+  | 'KEY_REVOKED'
+  | 'BAD_REVOCATION_INDEX'
+  | 'STATE_MISMATCH';
 
 export type ErrorCode =
   | FormatCode
