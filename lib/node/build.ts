@@ -216,6 +216,7 @@ function finishBuild(
   const writer = new TarWriter(out, { mtime: req.mtime, acceptedPaths: source.paths });
   const files: FileOp[] = [];
   const seen = new Set<string>();
+  // Each FileOp's members in canonical (sorted) order: canonicalBytes then writes the list with JSON.stringify.
   for (const f of source.files) {
     seen.add(f.path);
     const { content, mode } = reader.read(f);
@@ -225,10 +226,10 @@ function finishBuild(
       const digest = sha256(content);
       if (digest === before.sha256 && mode === before.mode) continue;
       writer.add({ path: f.path, mode, content });
-      files.push({ op: 'modify', path: f.path, sha256: digest, size: content.length, mode, previousSha256: before.sha256 });
+      files.push({ mode, op: 'modify', path: f.path, previousSha256: before.sha256, sha256: digest, size: content.length });
     } else {
       const record = writer.add({ path: f.path, mode, content });
-      files.push({ op: 'add', path: f.path, sha256: record.sha256, size: record.size, mode });
+      files.push({ mode, op: 'add', path: f.path, sha256: record.sha256, size: record.size });
     }
   }
   for (const [path, before] of baseHashes) {
@@ -259,7 +260,7 @@ function finishBuild(
     expires: formatTimestamp(req.expires),
     policyVersion: req.policyVersion,
   };
-  checkManifest(validate<Manifest>('manifest', manifest, 'manifest'));
+  checkManifest(validate<Manifest>('manifest', manifest, 'manifest'), source.paths);
   const payloadBytes = canonicalBytes(manifest);
   return { manifest, payloadBytes, versionStated, envelope: createEnvelope('manifest', payloadBytes), archive };
 }
