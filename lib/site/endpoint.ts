@@ -4,7 +4,6 @@
 // index announced, and only when its bytes match the signed payload hash; the SiteAgent's backend then
 // verifies it against the trust store. Forged requests cost a header parse and one HMAC.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -105,13 +104,10 @@ async function pkg(req: IncomingMessage, res: ServerResponse, auth: Authenticate
   try {
     reply = await opts.agent.onPackage(campaign, entry, file);
   } finally {
-    // unlink, not rm(): a spooled bundle is a plain file, and rm() would lstat it first, once per push. A backend
-    // usually removed or moved it already: existsSync asks without the failed unlink's error (its stack costs more).
-    if (existsSync(file)) {
-      await unlink(file).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
-    }
+    // unlink, not rm(): a spooled bundle is a plain file, and rm() would lstat it first, once per push.
+    await unlink(file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
   }
   replyJson(res, auth, 200, reply);
 }
