@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { canonicalBytes, canonicalize, parseCanonical } from '../lib/core/canonical.js';
+import fc from 'fast-check';
+import { canonicalBytes, canonicalize, canonicalizeMemberByMember, parseCanonical } from '../lib/core/canonical.js';
 import { utf8 } from '../lib/core/bytes.js';
 import { codeOf } from './support/codes.js';
 
@@ -93,6 +94,76 @@ describe('canonical: canonicalize', () => {
     bare.z = 1;
     bare.a = [true, null, 's'];
     expect(canonicalize(bare)).to.equal('{"a":[true,null,"s"],"z":1}');
+  });
+});
+
+describe('canonical: the JSON.stringify fast path', () => {
+  // Values in canonical member order are written by JSON.stringify; these are the cases where it would differ.
+  const same = (value: unknown) => expect(canonicalize(value)).to.equal(canonicalizeMemberByMember(value));
+
+  it('sorts members that JSON.stringify would write in another order', () => {
+    // Integer-like names come first in Object.keys, ascending numerically: 9 before 10, but "10" < "9".
+    expect(canonicalize(JSON.parse('{"9":1,"10":2}'))).to.equal('{"10":2,"9":1}');
+    expect(canonicalize({ files: [{ b: 1, a: 2 }] })).to.equal('{"files":[{"a":2,"b":1}]}');
+    expect(canonicalize([{ a: 1 }, { d: 1, c: 2 }])).to.equal('[{"a":1},{"c":2,"d":1}]');
+  });
+
+  it('ignores a toJSON that JSON.stringify would call', () => {
+    const own = Object.assign([1, 2], { toJSON: () => 'forged' });
+    expect(canonicalize({ a: own })).to.equal('{"a":[1,2]}');
+    class Listed extends Array<number> {
+      toJSON() {
+        return 'forged';
+      }
+    }
+    expect(canonicalize({ a: Listed.from([3]) })).to.equal('{"a":[3]}');
+    for (const proto of [Object.prototype, Array.prototype]) {
+      Object.defineProperty(proto, 'toJSON', { value: () => 'forged', configurable: true });
+      try {
+        expect(canonicalize({ a: [1], b: { c: 2 } })).to.equal('{"a":[1],"b":{"c":2}}');
+      } finally {
+        delete (proto as { toJSON?: unknown }).toJSON;
+      }
+    }
+  });
+
+  it('refuses in the fast path what the member-by-member path refuses', () => {
+    for (const bad of [{ a: [NaN] }, { a: '\udc00' }, { '\ud800': 1 }, { a: { b: undefined } }, [1, 2n], { a: new Date(0) }]) {
+      expect(codeOf(() => canonicalize(bad))).to.equal('MALFORMED');
+    }
+  });
+
+  it('agrees with the member-by-member path on any JSON value, parsed or built', () => {
+    const key = fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('0', '1', '9', '10', '__proto__', 'toJSON', 'a', 'b'));
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.double(),
+        fc.integer(),
+        fc.constant(-0),
+        fc.string({ unit: 'binary', maxLength: 6 }),
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 5 }),
+      ),
+    }));
+    fc.assert(
+      fc.property(value, (v) => {
+        let expected: string | null = null;
+        try {
+          expected = canonicalizeMemberByMember(v);
+        } catch {
+          expect(codeOf(() => canonicalize(v))).to.equal('MALFORMED');
+          return;
+        }
+        same(v);
+        // Parsed back, members come in canonical order and take the fast path.
+        same(JSON.parse(expected));
+        expect(canonicalize(JSON.parse(expected))).to.equal(expected);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

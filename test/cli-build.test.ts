@@ -363,6 +363,17 @@ describe('cli build', () => {
       expectRefused(result, 'core/a.php');
     });
 
+    it('a file the release adds equal after case folding to one it deletes (the base tree\'s)', async () => {
+      const base = writeTree(join(dir, 'case-base'), NEW_TREE);
+      writeFileSync(join(base, 'core', 'X.php'), '<?php // X\n');
+      const source = writeTree(join(dir, 'case-source'), NEW_TREE);
+      writeFileSync(join(source, 'core', 'x.php'), '<?php // x\n');
+      const out = join(dir, 'case-out');
+      mkdirSync(out);
+      const r = await runCli([...buildArgs(source, out, ['--base', base]), '--json'], { now: NOW });
+      expectRefused({ r, out }, 'core/x.php');
+    });
+
     it('a file with the setuid bit', async () => {
       expectRefused(
         await buildWithBadEntry('setuid', (root) => {

@@ -170,6 +170,12 @@ function registryBehaviour(backend: Backend): void {
       await registry.addSite({ ...site('delta'), privateEndpoint: true });
       expect((await registry.getSite('delta'))?.privateEndpoint).to.equal(true);
       expect(await registry.countSites()).to.equal(3);
+      // A batch read: the ones that exist, each as getSite reads it; unknown ids and an empty list give nothing.
+      const batch = await registry.getSites(['delta', 'gamma', 'alpha', 'beta']);
+      expect(batch.map((s) => s.id).sort()).to.deep.equal(['alpha', 'beta', 'delta']);
+      for (const s of batch) expect(s).to.deep.equal(await registry.getSite(s.id));
+      expect(await registry.getSites([])).to.deep.equal([]);
+      expect(await registry.getSites(["gamma' OR 1=1 --"])).to.deep.equal([]);
     });
 
     it('refuses a second site with the same id, keeping the first', async () => {

@@ -2,7 +2,7 @@
 import type * as generated from './generated/types.js';
 import { parseCanonical } from './canonical.js';
 import { FormatError, ReleaseError, type Reason } from './errors.js';
-import { checkPath, checkPathSet } from './paths.js';
+import { checkPath, checkPathSet, type PathSet } from './paths.js';
 import { computeRisk } from './risk.js';
 import { checkPayloadFormat, MANIFEST_PROVIDER_FORMAT } from './format.js';
 import { providerName } from './provider-policy.js';
@@ -41,7 +41,8 @@ export function manifestFromPayload(payloadBytes: Uint8Array, what = 'manifest')
   return manifest;
 }
 
-export function checkManifest(manifest: Manifest): void {
+/** `acceptedPaths`: a set that already accepted every listed path (the built tree's), so the paths need no second check. */
+export function checkManifest(manifest: Manifest, acceptedPaths?: PathSet): void {
   parseVersion(manifest.version);
   checkArchiveRef(manifest);
   if (manifest.provider !== undefined) {
@@ -72,7 +73,8 @@ export function checkManifest(manifest: Manifest): void {
       );
     }
   }
-  checkPathSet(manifest.files.map((f) => f.path));
+  // A subset of an accepted set is acceptable; a path from elsewhere (a base tree's delete) sends the whole list through the check.
+  if (!acceptedPaths || !manifest.files.every((f) => acceptedPaths.has(f.path))) checkPathSet(manifest.files.map((f) => f.path));
   if (manifest.versionFile !== null) {
     checkPath(manifest.versionFile);
     // `build` only names a file the release adds or modifies; a release that deletes it has none left to carry the version.

@@ -146,8 +146,13 @@ export type TarSink = ((chunk: Uint8Array) => void) | DigestingTarSink;
  */
 export interface DigestingTarSink {
   write(chunk: Uint8Array): void;
-  /** Called once, after the last write: the digests of every byte written, in hex. */
-  digests(): { sha256: string };
+  /**
+   * When present, the sink also hashes each entry's content: the writer calls it with the content's length
+   * just before writing the content, and leaves the entry's SHA-256 to the sink (digests().entries, in order).
+   */
+  beginEntry?(size: number): void;
+  /** Called once, after the last write: the digests of every byte written, in hex (and each entry's, with beginEntry). */
+  digests(): { sha256: string; entries?: string[] };
 }
 
 export interface TarWriterOptions {
@@ -200,6 +205,7 @@ export class TarWriter {
     this.accepted = options.acceptedPaths !== undefined;
   }
 
+  /** Writes one entry; its record's sha256 is known at once, or, when the sink hashes entries (beginEntry), after finish(). */
   add(entry: TarEntry): TarEntryRecord {
     if (this.failure !== null) throw this.failure;
     if (this.finished) throw new Error('TarWriter: add() after finish()');
@@ -222,10 +228,13 @@ export class TarWriter {
     const content = typeof entry.content === 'function' ? entry.content() : entry.content;
     if (!(content instanceof Uint8Array)) throw new TypeError(`content of ${entry.path} is not a Uint8Array`);
     this.emitHeader(pathBytes, { path: entry.path, mode: entry.mode, size: content.length, mtime: this.mtime });
+    const sinkHashes = this.digesting?.beginEntry !== undefined;
+    if (sinkHashes) this.digesting!.beginEntry!(content.length);
     this.emit(content);
     const pad = paddingOf(content.length);
     if (pad > 0) this.emit(ZEROS.subarray(0, pad));
-    const record: TarEntryRecord = { path: entry.path, mode: entry.mode, size: content.length, sha256: hash('sha256', content, 'hex') };
+    // With a sink that hashes entries, the record's sha256 is filled in by finish().
+    const record: TarEntryRecord = { path: entry.path, mode: entry.mode, size: content.length, sha256: sinkHashes ? '' : hash('sha256', content, 'hex') };
     this.records.push(record);
     return record;
   }
@@ -238,8 +247,12 @@ export class TarWriter {
       this.emit(ZEROS);
       this.flush();
       const digests = this.digesting ? this.digesting.digests() : { sha256: this.sha256!.digest('hex') };
+      if (digests.entries) {
+        if (digests.entries.length !== this.records.length) throw new Error(`TarWriter: the sink hashed ${digests.entries.length} entries of ${this.records.length}`);
+        this.records.forEach((record, i) => (record.sha256 = digests.entries![i]!));
+      }
       this.finished = true;
-      return { size: this.size, ...digests, entries: this.records };
+      return { size: this.size, sha256: digests.sha256, entries: this.records };
     } catch (err) {
       this.failure = err;
       throw err;

@@ -93,8 +93,11 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
     opts.onProgress({ campaign: campaign.id, total: p.total, done: p.done, failed: p.failed, pending: p.pending + p.running, rate: finishedHere / seconds });
   };
 
+  // The sites of the deliveries claimed and not yet started, read with their claim (sites never change once added).
+  const claimedSites = new Map<string, SiteRecord>();
   const deliver = async (siteId: string, attempts: number) => {
-    const site = await opts.registry.getSite(siteId);
+    const site = claimedSites.get(siteId);
+    claimedSites.delete(siteId);
     const t0 = Date.now();
     let outcome: DeliveryOutcome;
     try {
@@ -138,6 +141,7 @@ export async function runPush(opts: PushOptions): Promise<PushSummary> {
       if (room > 0) {
         const claims = await opts.registry.claimDeliveries(campaign.id, owner, room, new Date().toISOString(), leaseMs);
         if (claims.length > 0) {
+          for (const site of await opts.registry.getSites(claims.map((c) => c.siteId))) claimedSites.set(site.id, site);
           queue.push(...claims);
           return true;
         }
@@ -208,7 +212,8 @@ async function smallBundles(offers: ReadonlyMap<string, OfferRecord>, bundlesDir
  * runner calls it. A failed write fails the next add() or flush(), as a failed finishDelivery did.
  */
 class OutcomeBatch {
-  private static readonly FLUSH_MS = 20;
+  // Each write is one commit (one fsync of the WAL, ~0.7 ms here): at 20 ms a batch held ~14 outcomes at c=64, at 100 ms ~50.
+  private static readonly FLUSH_MS = 100;
   private static readonly MAX_BATCH = 256;
   private waiting: Array<{ siteId: string; outcome: DeliveryOutcome; then: (held: boolean) => void }> = [];
   private timer: NodeJS.Timeout | undefined;

@@ -114,6 +114,17 @@ interface SiteRow {
   private_endpoint: boolean;
 }
 
+function siteFromRow(row: SiteRow): SiteRecord {
+  return {
+    id: row.id,
+    endpoint: row.endpoint,
+    key: new Uint8Array(row.key),
+    registered: row.registered.toISOString(),
+    address: row.address,
+    privateEndpoint: row.private_endpoint,
+  };
+}
+
 interface OfferRow {
   name: string;
   product: string;
@@ -195,16 +206,12 @@ class PostgresRegistry implements Registry {
 
   async getSite(id: string): Promise<SiteRecord | undefined> {
     const row = (await this.#query<SiteRow>('reading a site', 'SELECT * FROM sites WHERE id = $1', [id])).rows[0];
-    return (
-      row && {
-        id: row.id,
-        endpoint: row.endpoint,
-        key: new Uint8Array(row.key),
-        registered: row.registered.toISOString(),
-        address: row.address,
-        privateEndpoint: row.private_endpoint,
-      }
-    );
+    return row && siteFromRow(row);
+  }
+
+  async getSites(ids: readonly string[]): Promise<SiteRecord[]> {
+    if (ids.length === 0) return [];
+    return (await this.#query<SiteRow>('reading sites', 'SELECT * FROM sites WHERE id = ANY ($1::text[])', [ids])).rows.map(siteFromRow);
   }
 
   async countSites(): Promise<number> {

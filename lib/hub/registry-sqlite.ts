@@ -137,6 +137,17 @@ interface CampaignRow {
   finished: string | null;
 }
 
+function siteFromRow(row: SiteRow): SiteRecord {
+  return {
+    id: row.id,
+    endpoint: row.endpoint,
+    key: new Uint8Array(row.key),
+    registered: row.registered,
+    address: row.address,
+    privateEndpoint: row.private_endpoint === 1,
+  };
+}
+
 export async function openSqliteRegistry(path: string, opts: OpenOptions = {}): Promise<Registry> {
   let db: Database | undefined;
   try {
@@ -208,16 +219,15 @@ class SqliteRegistry implements Registry {
 
   async getSite(id: string): Promise<SiteRecord | undefined> {
     const row = this.#run('reading a site', () => this.#sql('SELECT * FROM sites WHERE id = ?').get(id)) as SiteRow | undefined;
-    return (
-      row && {
-        id: row.id,
-        endpoint: row.endpoint,
-        key: new Uint8Array(row.key),
-        registered: row.registered,
-        address: row.address,
-        privateEndpoint: row.private_endpoint === 1,
-      }
-    );
+    return row && siteFromRow(row);
+  }
+
+  async getSites(ids: readonly string[]): Promise<SiteRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = this.#run('reading sites', () =>
+      this.#sql('SELECT * FROM sites WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)),
+    ) as SiteRow[];
+    return rows.map(siteFromRow);
   }
 
   async countSites(): Promise<number> {

@@ -121,6 +121,8 @@ export interface Registry {
   /** A second site with the same id is REGISTRY with details {conflict: 'id'}. */
   addSite(site: SiteRecord): Promise<void>;
   getSite(id: string): Promise<SiteRecord | undefined>;
+  /** The sites of these ids that exist, in any order: one read for a batch of claimed deliveries. */
+  getSites(ids: readonly string[]): Promise<SiteRecord[]>;
   countSites(): Promise<number>;
   /** The same name and sha256 again is 'exists'; the same name with another sha256 is REGISTRY {conflict: 'name'}. */
   putOffer(offer: OfferRecord): Promise<'added' | 'exists'>;

@@ -6,11 +6,11 @@ import { fromUtf8 } from '../core/bytes.js';
 import { canonicalBytes } from '../core/canonical.js';
 import { createEnvelope, type Envelope } from '../core/envelope.js';
 import { ArchiveError, FormatError, UsageError } from '../core/errors.js';
-import { checkManifest, type FileOp, type Manifest } from '../core/manifest.js';
+import { checkManifest, type AddOp, type FileOp, type Manifest } from '../core/manifest.js';
 import { checkPathSet, normaliseMode, sortByPathBytes, type FileMode, type PathSet } from '../core/paths.js';
 import { computeRisk } from '../core/risk.js';
 import { validate } from '../core/schema.js';
-import { TarWriter, type TarSink, type TarSummary } from '../core/tar.js';
+import { TarWriter, type TarEntryRecord, type TarSink, type TarSummary } from '../core/tar.js';
 import { formatTimestamp } from '../core/time.js';
 import { checkStatedVersion, defaultVersionFile, parseVersionText, versionFileCandidates } from '../core/version-file.js';
 import { parseVersion } from '../core/version.js';
@@ -185,7 +185,7 @@ export function buildRelease(req: ReleaseRequest, archiveOut: number | TarSink, 
   }
   const source = scanCheckedTree(req.source);
   const threaded = typeof archiveOut === 'number' && (options.threaded ?? source.files.length >= THREADED_FROM_FILES);
-  const sink = threaded ? new ThreadedArchiveSink(archiveOut) : null;
+  const sink = threaded ? new ThreadedArchiveSink(archiveOut, source.files.length) : null;
   try {
     return finishBuild(
       req,
@@ -218,6 +218,8 @@ function finishBuild(
   const writer = new TarWriter(out, { mtime: req.mtime, acceptedPaths: source.paths });
   const files: FileOp[] = [];
   const seen = new Set<string>();
+  const added: Array<{ op: AddOp; record: TarEntryRecord }> = [];
+  // Each FileOp's members in canonical (sorted) order: canonicalBytes then writes the list with JSON.stringify.
   for (const f of source.files) {
     seen.add(f.path);
     const { content, mode } = reader.read(f);
@@ -227,16 +229,18 @@ function finishBuild(
       const digest = sha256(content);
       if (digest === before.sha256 && mode === before.mode) continue;
       writer.add({ path: f.path, mode, content });
-      files.push({ op: 'modify', path: f.path, sha256: digest, size: content.length, mode, previousSha256: before.sha256 });
+      files.push({ mode, op: 'modify', path: f.path, previousSha256: before.sha256, sha256: digest, size: content.length });
     } else {
-      const record = writer.add({ path: f.path, mode, content });
-      files.push({ op: 'add', path: f.path, sha256: record.sha256, size: record.size, mode });
+      added.push({ op: { mode, op: 'add', path: f.path, sha256: '', size: content.length }, record: writer.add({ path: f.path, mode, content }) });
+      files.push(added.at(-1)!.op);
     }
   }
   for (const [path, before] of baseHashes) {
     if (!seen.has(path)) files.push({ op: 'delete', path, previousSha256: before.sha256 });
   }
   const archive = writer.finish();
+  // A threaded sink hashes the entries on its worker: their digests are known once the archive is finished.
+  for (const { op, record } of added) op.sha256 = record.sha256;
   if (files.length === 0) throw new FormatError('MALFORMED', 'the source tree is identical to the base tree: nothing to release');
   const sorted = sortByPathBytes(files);
   const versionFile = req.versionFile === undefined ? defaultVersionFile(req.product, req.component, sorted) : req.versionFile;
@@ -262,7 +266,7 @@ function finishBuild(
     expires: formatTimestamp(req.expires),
     policyVersion: req.policyVersion,
   };
-  checkManifest(validate<Manifest>('manifest', manifest, 'manifest'));
+  checkManifest(validate<Manifest>('manifest', manifest, 'manifest'), source.paths);
   const payloadBytes = canonicalBytes(manifest);
   return { manifest, payloadBytes, versionStated, envelope: createEnvelope('manifest', payloadBytes), archive };
 }
