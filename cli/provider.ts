@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { createEnrolment } from '../lib/core/enrolment.js';
 import { openEnvelope, serializeEnvelope, sha256Hex } from '../lib/core/envelope.js';
 import { UsageError } from '../lib/core/errors.js';
-import { loadTrustedPolicy, policyFromPayload, policyWarnings } from '../lib/core/policy.js';
+import { loadTrustedPolicy, policyFromPayload, policyWarnings, readPolicyDocument } from '../lib/core/policy.js';
 import { providerName, registryRing } from '../lib/core/provider-policy.js';
 import { refuseExisting, writeFilesAtomically } from '../lib/node/durable.js';
 import type { Context } from './context.js';
@@ -78,9 +78,10 @@ function enrollCommand(ctx: Context): CommandModule<object, EnrollArgs> {
           `--policy ${args.policy} is ${policy.provider === undefined ? 'a root policy (write it with policy init --provider)' : `for ${policy.provider}`}, not ${args.provider}`,
         );
       }
-      const root = args.root === undefined ? undefined : loadTrustedPolicy(readDocument(args.root, 'policy'), args.root);
-      if (root?.policy.provider !== undefined)
-        throw new UsageError('USAGE', `--root ${args.root} is the policy of provider ${root.policy.provider}, not a root policy`);
+      const rootBytes = args.root === undefined ? undefined : readDocument(args.root, 'policy');
+      const rootProvider = rootBytes && readPolicyDocument(rootBytes, args.root).policy.provider;
+      if (rootProvider !== undefined) throw new UsageError('USAGE', `--root ${args.root} is the policy of provider ${rootProvider}, not a root policy`);
+      const root = rootBytes && loadTrustedPolicy(rootBytes, args.root);
       const envelope = checkFlag('--policy/--previous', () => createEnrolment({ policyBytes, created: ctx.now, previous: args.previous }));
       const warnings = policyWarnings(policy, ctx.now);
       writeFilesAtomically([{ path: args.out, data: serializeEnvelope(envelope) }], { force: args.force });

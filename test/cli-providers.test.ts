@@ -154,6 +154,7 @@ describe('cli providers', () => {
         [['--provider', P, '--policy', at('root.json')], 'USAGE'],
         [['--provider', P, '--policy', providerPolicy, '--previous', '1'], 'USAGE'],
         [['--provider', P, '--policy', providerPolicy, '--root', enrolled], 'WRONG_KIND'],
+        [['--provider', P, '--policy', providerPolicy, '--root', providerPolicy], 'USAGE'],
       ];
       for (const [flags, code] of cases) {
         const out = at(`${n++}.enrol.json`);

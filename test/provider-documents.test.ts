@@ -8,7 +8,7 @@ import { createEnrolment, enrolmentFromPayload } from '../lib/core/enrolment.js'
 import { openEnvelope, PAYLOAD_TYPES, serializeEnvelope } from '../lib/core/envelope.js';
 import { createKeyRevocation, effectiveIndex, keyRevocationFromPayload } from '../lib/core/key-revocation.js';
 import { manifestFromPayload } from '../lib/core/manifest.js';
-import { createPolicy, policyFromPayload, policyWarnings, readPolicyDocument, type Policy } from '../lib/core/policy.js';
+import { createPolicy, loadTrustedPolicy, policyEnvelope, policyFromPayload, policyWarnings, readPolicyDocument, type Policy } from '../lib/core/policy.js';
 import { activationDelay, providerName, providerOf, registryRing, roleRing } from '../lib/core/provider-policy.js';
 import { createRevocation, revocationFromPayload } from '../lib/core/revocation.js';
 import { checkRotationVersion } from '../lib/core/rotation.js';
@@ -237,6 +237,11 @@ describe('provider documents (spec/documents.md)', () => {
         const bytes = new TextEncoder().encode(serializeEnvelope(signedBy(e, site.signers.slice(0, 2))));
         expect(await rejectionCode(verifyBundle({ envelopeBytes: bytes }, { trusted: site.trusted, now: NOW }))).to.equal('WRONG_TYPE');
       }
+    });
+
+    it("a provider's policy is never a pin, even signed by its top-level threshold: BAD_PROVIDER (verifyBundle would count every signer, not the release role)", () => {
+      const pinned = serializeEnvelope(signedBy(policyEnvelope(providerPolicy()), signers.slice(0, 2)));
+      expect(codeOf(() => loadTrustedPolicy(new TextEncoder().encode(pinned)))).to.equal('BAD_PROVIDER');
     });
 
     it('a first enrolment of a version other than 1, or a re-enrolment not previous + 1: POLICY_VERSION_GAP', () => {

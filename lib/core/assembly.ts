@@ -36,14 +36,7 @@ export function assemblyQuorums(
   const provider = providerOfDocument(doc);
   if (provider !== undefined) return providerQuorums(doc, provider, signatures, policyBytes, now, policyName);
   if (doc.kind !== 'policy') {
-    const trusted = loadTrustedPolicy(policyBytes, policyName);
-    checkPolicyFresh(trusted.policy, now);
-    if (trusted.policy.provider !== undefined) {
-      throw new UsageError(
-        'USAGE',
-        `${policyName} is the policy of provider ${trusted.policy.provider}, and this ${doc.kind} names no provider: assemble it against the root policy`,
-      );
-    }
+    const trusted = rootPolicy(policyBytes, now, policyName, `this ${doc.kind} names no provider: assemble it against the root policy`);
     return [{ label: `policy ${trusted.policy.version}`, quorum: countQuorum(doc, signatures, trusted) }];
   }
   const next = policyFromPayload(doc.payloadBytes, 'document');

@@ -165,6 +165,14 @@ export function loadTrustedPolicy(envelopeBytes: Uint8Array, what = 'trusted pol
   const opened = openEnvelope(envelopeBytes, what);
   expectKind(opened, 'policy', what);
   const checked = policyFromPayload(opened.payloadBytes, what);
+  // Its own quorum would be the top-level threshold over every signer, not its roles, for any provider's document.
+  if (checked.policy.provider !== undefined) {
+    throw new PolicyError(
+      'BAD_PROVIDER',
+      `${what} is the policy of provider ${checked.policy.provider}: a provider's policy is not self-signed and never pinned; it takes effect through the log (enrolment)`,
+      { provider: checked.policy.provider },
+    );
+  }
   const quorum = countQuorum(opened, opened.envelope.signatures, checked);
   if (!quorum.met) {
     throw new PolicyError('POLICY_UNSIGNED', `${what} is not signed by a quorum of its own keys: ${describeQuorum(quorum)}`, {

@@ -22,6 +22,10 @@ final class Manifest
     public static function check(array $m): void
     {
         Version::parse($m['version']);
+        // provider is a format 3 member (lib/core/manifest.ts): in a lower format it would be ignored here.
+        if (array_key_exists('provider', $m) && ($m['format'] ?? 1) < 3) {
+            throw new FormatException('SCHEMA_INVALID', 'provider needs manifest format 3');
+        }
         self::checkArchiveRef($m);
         foreach ($m['appliesTo'] as $v) {
             if (!Version::sameScheme($v, $m['version'])) {

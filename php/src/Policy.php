@@ -45,6 +45,13 @@ final class Policy
         })) > 0) {
             throw new FormatException('SCHEMA_INVALID', 'signer kinds need policy format 2');
         }
+        // Provider members are format 3 members (lib/core/provider-policy.ts): read in a lower format, they would be ignored here.
+        $members = array_values(array_filter(['provider', 'roles', 'providers'], function ($m) use ($policy) {
+            return array_key_exists($m, $policy);
+        }));
+        if (($policy['format'] ?? 1) < 3 && count($members) > 0) {
+            throw new FormatException('SCHEMA_INVALID', implode(', ', $members) . ' need policy format 3');
+        }
         foreach ($policy['signers'] as $signer) {
             $publicKey = Bytes::fromBase64($signer['publicKey'], 'public key of ' . $signer['name']);
             $hex = bin2hex($publicKey);

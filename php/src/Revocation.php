@@ -14,6 +14,10 @@ final class Revocation
             Canonical::checkPayloadFormat('revocation', $v);
         });
         $r = Canonical::plain(Schema::validate('revocation', $parsed, $what));
+        // provider is a format 2 member (lib/core/revocation.ts): in format 1 it would be ignored here.
+        if (array_key_exists('provider', $r) && ($r['format'] ?? 1) < 2) {
+            throw new FormatException('SCHEMA_INVALID', 'provider needs revocation format 2');
+        }
         Version::parse($r['version']);
         Time::parse($r['created'], 'revocation time');
         return $r;

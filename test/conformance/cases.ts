@@ -577,6 +577,22 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
     bundle(f.releaseA, resigned({ ...f.releaseA.manifest, archive: format1.archive }, [alice, carol, dave])),
     ['SCHEMA_INVALID'],
   );
+  // Providers' members exist only in the provider formats (manifest 3, revocation 2, policy 3): a verifier of the older
+  // formats must refuse them, never read the document as the root's and ignore `provider`.
+  add(
+    'payload-format-2-provider',
+    'a format 2 manifest naming a provider (provider needs manifest format 3)',
+    bundle(f.releaseA, resigned({ ...f.releaseA.manifest, provider: 'drupal/core' }, [alice, carol, dave])),
+    ['SCHEMA_INVALID'],
+  );
+  const revocationPayload = JSON.parse(Buffer.from(f.revocationA.envelope.payload, 'base64').toString('utf8')) as object;
+  const providerRevocation = doc(
+    'revocation-format-1-provider.json',
+    envelopeBytes(signedBy(createEnvelope('revocation', canonicalBytes({ ...revocationPayload, provider: 'drupal/core' })), [carol, dave, erin])),
+  );
+  add('revocation-format-1-provider', 'a format 1 revocation naming a provider (provider needs revocation format 2)', bundle(f.releaseA), ['SCHEMA_INVALID'], {
+    revocations: [providerRevocation],
+  });
 
   // Signed documents without an archive: type confusion and rotations.
   const relabel = (env: Envelope, kind: 'policy' | 'manifest') => ({ ...env, payloadType: createEnvelope(kind, new Uint8Array()).payloadType });

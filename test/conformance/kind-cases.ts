@@ -134,6 +134,22 @@ export function kindCases(opts: {
     trusted: { pin: pinOf({ ...policy, format: 1 }, 'policy-kinds-format-1.json'), rotations: [] },
     site: opts.site,
   });
+  add(
+    'kinds-pin-format-2-provider',
+    'a pinned format 2 policy naming a provider and roles (they need policy format 3)',
+    one(ssh, sshSig()),
+    ['SCHEMA_INVALID'],
+    {
+      trusted: {
+        pin: pinOf(
+          { ...policy, provider: 'drupal/core', roles: { release: { threshold: 1, signers: [ssh.id] } } } as never,
+          'policy-kinds-format-2-provider.json',
+        ),
+        rotations: [],
+      },
+      site: opts.site,
+    },
+  );
   add('kinds-pin-format-4', 'a pinned policy of format 4', one(ssh, sshSig()), ['FORMAT_UNSUPPORTED'], {
     trusted: { pin: pinOf({ ...policy, format: 4 } as never, 'policy-kinds-format-4.json'), rotations: [] },
     site: opts.site,
