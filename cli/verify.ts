@@ -29,9 +29,11 @@ const logCode = async () => ({
   ...(await load('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js'))),
 });
 
-interface VerifyArgs {
+export interface VerifyArgs {
   bundle: string;
   policy?: string;
+  root?: string;
+  provider?: string;
   store?: string;
   archive?: string;
   product?: string;
@@ -59,6 +61,15 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           type: 'string',
           describe:
             "A site trust store (countersign trust init) instead of --policy: its policy and revocations, and the release's product/component as installed (rollback: below the highest ever installed); a store error (STORE_*) exits 2",
+        })
+        .option('root', {
+          type: 'string',
+          describe:
+            "The signed root policy this site pins, for a provider's release checked offline from its bundle (with --provider and --log-policy): logged, its state section current (ROOT_NOT_CURRENT: update the pin), not revoked, signed by the provider's unrevoked release keys or the super provider",
+        })
+        .option('provider', {
+          type: 'string',
+          describe: 'The provider the release must be from, e.g. wordpress.org/plugins/wordfence (PROVIDER_MISMATCH otherwise)',
         })
         .option('archive', { type: 'string', describe: 'The archive, when BUNDLE is a bare signed manifest' })
         .option('product', { type: 'string', describe: 'The product this site runs, e.g. drupal (a release for another is WRONG_TARGET)' })
@@ -88,11 +99,14 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           examples(
             'countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3',
             'countersign verify drupal-10.2.4.bundle --policy policy.signed.json --log-policy log.policy --max-age 36h',
+            'countersign verify wordfence-8.1.0.bundle --root root.signed.json --log-policy log.policy --provider wordpress.org/plugins/wordfence --product wordpress --component wordfence --installed 8.0.4',
           ),
         ),
     handler: async (args) => {
       if (args.now) ctx.now = timeFlag('--now', args.now);
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
+      if (args.root !== undefined) return (await load('./verify-provider.js', () => import('./verify-provider.js'))).verifyWithRoot(ctx, args);
+      if (args.provider !== undefined) throw new UsageError('USAGE', '--provider needs --root ROOT_POLICY (offline, from the bundle)');
       const now = ctx.now;
       const site = { product: args.product, component: args.component, installed: args.installed };
       checkTrustSource(args);
@@ -164,7 +178,7 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
 }
 
 /** Signatures made with another tool than countersign: which, and what they said (a security key's counter). */
-function toolLines(q: QuorumResult): string[] {
+export function toolLines(q: QuorumResult): string[] {
   return q.signedBy.flatMap((s, i) => {
     const info = q.signedWith[i]!;
     if (info.kind === 'countersign') return [];
@@ -208,13 +222,13 @@ async function logOptions(args: VerifyArgs, store: TrustStore | undefined, now: 
   };
 }
 
-function describeLog(s: Record<string, unknown>): string {
+export function describeLog(s: Record<string, unknown>): string {
   const w = (s.witnesses as string[]).join(', ') || 'no witness (quorum none)';
   const c = s.cosigned as { newest: number } | null;
   return `Logged: entry ${s.index} of ${s.origin} (size ${s.size}), cosigned by ${w}${c ? ` at ${new Date(c.newest * 1000).toISOString()}` : ''}; consistency with the largest seen: ${s.consistency}${s.fetched ? ' (proof fetched from the log)' : ''}`;
 }
 
-function describeVerified(doc: VerifiedDocument): string {
+export function describeVerified(doc: VerifiedDocument): string {
   switch (doc.kind) {
     case 'manifest': {
       const m = doc.manifest;
