@@ -2,16 +2,17 @@
 // "State proofs"): the Gossamer check "logged, never revoked, signed by a currently trusted key of the provider or by
 // the super provider". Pure: bytes, the pinned root, the log policy and the time in; a verdict or coded errors out.
 //   1. logged: the tlog-proof, witness quorum and max-age (verify-proof.ts);
-//   2. the manifest is the provider's (PROVIDER_MISMATCH);
-//   3. the state section against the same checkpoint (state-proof.ts): current root, the provider's committed
-//      policy and revoked keys, the release recorded at the proof's index and not revoked;
+//   2. a manifest (WRONG_TYPE), with a state section (BAD_STATE_PROOF);
+//   3. the state section against the same checkpoint (state-proof.ts): the logged release is the provider's
+//      (PROVIDER_MISMATCH; the entry was checked against the manifest in 1), the root current, the provider's
+//      committed policy and revoked keys, the release recorded at the proof's index and not revoked;
 //   4. the pinned root is fresh (POLICY_EXPIRED);
 //   5. every check of today (verifyBundle) with the provider's committed policy as the trusted one, the quorum
 //      counted over its release keys minus those revoked at or before the release's index, else over the root's
 //      (the super provider).
 import { openEnvelope } from '../core/envelope.js';
 import { FormatError } from '../core/errors.js';
-import { manifestFromPayload, type SiteState } from '../core/manifest.js';
+import type { SiteState } from '../core/manifest.js';
 import { checkPolicyFresh, type TrustedPolicy } from '../core/policy.js';
 import { verifyBundle, type BundleInput, type Verified } from '../core/verify.js';
 import { LogError } from './errors.js';
@@ -51,14 +52,6 @@ export async function verifyProviderBundle(input: BundleInput, opts: ProviderVer
   });
   const opened = openEnvelope(input.envelopeBytes);
   if (opened.kind !== 'manifest') throw new FormatError('WRONG_TYPE', `a ${opened.kind} is not a provider's release`, { found: opened.kind });
-  const manifest = manifestFromPayload(opened.payloadBytes);
-  if (manifest.provider !== opts.provider) {
-    throw new LogError(
-      'PROVIDER_MISMATCH',
-      `the manifest is ${manifest.provider === undefined ? 'a root release (no provider)' : `provider ${manifest.provider}'s`}, not ${opts.provider}'s`,
-      { provider: manifest.provider ?? null, expected: opts.provider },
-    );
-  }
   if (input.state === undefined) throw new LogError('BAD_STATE_PROOF', 'the bundle carries no state section (log prove writes one for a provider release)');
   const state = verifyStateProof({
     checkpoint: log.checkpoint,

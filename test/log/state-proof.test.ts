@@ -12,7 +12,16 @@ import { encodeEntry, ENTRY_TYPES } from '../../lib/log/entry.js';
 import { inclusionProof } from '../../lib/log/merkle.js';
 import { parseProof } from '../../lib/log/proof.js';
 import { decodeStateProof, encodeStateProof, makeStateProof, verifyStateProof, type StateProof } from '../../lib/log/state-proof.js';
-import { providerPath, recordKey, releasePath, rootPath } from '../../lib/log/state-records.js';
+import {
+  decodeProviderRecord,
+  encodeProviderRecord,
+  encodeReleaseRecord,
+  providerPath,
+  recordKey,
+  releasePath,
+  rootPath,
+} from '../../lib/log/state-records.js';
+import { sha256Hex } from '../../lib/core/envelope.js';
 import { parseTlogPolicy } from '../../lib/log/tlog-policy.js';
 import { verifyProviderBundle } from '../../lib/log/verify-provider.js';
 import { envelopeBytes, makeRelease, NOW, chunked, signedBy } from '../support/fixtures.js';
@@ -29,6 +38,7 @@ import {
   type Root,
 } from './provider-support.js';
 import type { SparseMap } from '../../lib/log/map.js';
+import { submissionFor } from '../../lib/log/sequencer.js';
 import { MemoryLog } from './support.js';
 
 const P = 'wordpress.org/plugins/wordfence';
@@ -65,11 +75,18 @@ function rejectionSync(fn: () => unknown): string[] {
 class World {
   readonly d = new Driver();
   readonly log = new MemoryLog();
-  readonly root: Root = makeRoot({ delay: 0 });
+  readonly root: Root;
   readonly p: Provider = makeProvider(P);
   t = 1000;
 
-  constructor() {
+  constructor(opts: { rootExpires?: string } = {}) {
+    const root = makeRoot({ delay: 0 });
+    if (opts.rootExpires) {
+      const payload = parseCanonical(Buffer.from(root.policy.payload, 'base64'), 'root') as Record<string, unknown>;
+      const policy = { payloadType: PAYLOAD_TYPES.policy, payload: toBase64(canonicalBytes({ ...payload, expires: opts.rootExpires })), signatures: [] };
+      root.policy = signedBy(policy, root.signers.slice(0, 2));
+    }
+    this.root = root;
     this.add(this.root.policy, enrolment(this.p, this.root.signers.slice(0, 2)));
   }
 
@@ -99,12 +116,13 @@ class World {
     };
   }
 
-  verify(input: BundleInput, opts: { provider?: string; root?: Envelope } = {}) {
+  verify(input: BundleInput, opts: { provider?: string; root?: Envelope; now?: Date } = {}) {
     return verifyProviderBundle(input, {
       root: loadTrustedPolicy(envelopeBytes(opts.root ?? this.root.policy)),
       logPolicy: parseTlogPolicy(this.log.policy(2)),
       provider: opts.provider ?? P,
-      now: NOW,
+      now: opts.now ?? NOW,
+      maxAgeSeconds: 30 * 86400,
     });
   }
 
@@ -112,11 +130,16 @@ class World {
    * A lying sequencer: `env` logged (not yet in a batch), then a state entry committing to the replayed map as
    * `change` leaves it. The bundle's state section proves each record (present or absent) against that map.
    */
-  lie(env: Envelope, change: (map: SparseMap) => void): BundleInput & { proof: Uint8Array; state: Uint8Array; index: number } {
-    const index = this.d.add(env).index;
-    this.log.append(this.d.entries[index]!);
+  lie(
+    env: Envelope,
+    change: (map: SparseMap, index: number) => void,
+    opts: { unchecked?: boolean; policy?: Uint8Array } = {},
+  ): BundleInput & { proof: Uint8Array; state: Uint8Array; index: number } {
+    // unchecked: the lying sequencer logs what the log's rules refuse.
+    const index = opts.unchecked ? this.log.append(submissionFor(envelopeBytes(env)).entry) : this.d.add(env).index;
+    if (!opts.unchecked) this.log.append(this.d.entries[index]!);
     const map = this.d.replay.state.map.clone();
-    change(map);
+    change(map, index);
     const stateEntry = encodeEntry({ entry: ENTRY_TYPES.state, size: this.log.size, time: this.t++, map: toHex(map.root()) });
     this.log.append(stateEntry);
     const last = this.log.size - 1;
@@ -131,7 +154,7 @@ class World {
       root: record(rootPath()),
       provider,
       release: record(releasePath(P, 'drupal', 'core', '1.0.0')),
-      ...(provider.value ? { policy: this.p.payload } : {}),
+      ...(provider.value ? { policy: opts.policy ?? this.p.payload } : {}),
     });
     return {
       envelopeBytes: envelopeBytes(env),
@@ -206,6 +229,31 @@ describe('state proofs: a provider release verified offline from its bundle', ()
       const map = w2.d.replay.state.map;
       const elsewhere = withState(honest, ({ policy: _policy, ...p }) => ({ ...p, provider: { proof: map.prove(recordKey(providerPath(Q))) } }));
       expect(await rejection(w2.verify(elsewhere))).to.deep.equal(['BAD_MAP_PROOF']);
+    });
+  });
+
+  describe("the provider record names the carried policy, and that policy is the provider's, at the record's version", () => {
+    it("a record whose version is not the policy's is BAD_STATE_PROOF", async () => {
+      const w = new World();
+      const env = releaseOf(P, '1.0.0', [w.p.release[0]!]);
+      const key = recordKey(providerPath(P));
+      const b = w.lie(env, (map) => map.set(key, encodeProviderRecord({ ...decodeProviderRecord(map.get(key)!), version: 3 })));
+      expect(await rejection(w.verify(b))).to.deep.equal(['BAD_STATE_PROOF']);
+    });
+
+    it("a record of P naming another provider's policy (whose key signed) is BAD_STATE_PROOF", async () => {
+      const w = new World();
+      const q = makeProvider(Q);
+      const env = releaseOf(P, '1.0.0', [q.release[0]!]);
+      const b = w.lie(
+        env,
+        (map, index) => {
+          map.set(recordKey(providerPath(P)), encodeProviderRecord({ version: 1, policy: sha256Hex(q.payload), index: 1, revoked: {} }));
+          map.set(recordKey(releasePath(P, 'drupal', 'core', '1.0.0')), encodeReleaseRecord({ index, revoked: null }));
+        },
+        { unchecked: true, policy: q.payload },
+      );
+      expect(await rejection(w.verify(b))).to.deep.equal(['BAD_STATE_PROOF']);
     });
   });
 
@@ -334,6 +382,15 @@ describe('state proofs: a provider release verified offline from its bundle', ()
   });
 
   describe('the root pin and the super provider', () => {
+    it('an expired root pin is POLICY_EXPIRED, though the provider policy and the release are fresh', async () => {
+      const w = new World({ rootExpires: '2026-12-01T00:00:00Z' });
+      const env = releaseOf(P, '1.0.0', [w.p.release[0]!]);
+      const [i] = w.add(env);
+      const b = w.bundle(env, i!);
+      expect((await w.verify(b)).superProvider).to.equal(false);
+      expect(await rejection(w.verify(b, { now: new Date('2026-12-02T00:00:00Z') }))).to.deep.equal(['POLICY_EXPIRED']);
+    });
+
     it('a root that the log has rotated past is ROOT_NOT_CURRENT (update the pin); the current pin is accepted', async () => {
       const w = new World();
       const env = releaseOf(P, '1.0.0', [w.p.release[0]!]);
