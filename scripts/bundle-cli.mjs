@@ -13,9 +13,12 @@ import { fileURLToPath } from 'node:url';
  * start-up than a whole verify (~190 KB to parse; string-width builds an Intl.Segmenter and Unicode-property
  * regular expressions), and node:assert, for two assertions that never fail. cliui and string-width go into
  * a file of their own, chunks/help-rendering.cjs, which each stub require()s on its first call; the
- * assertions load node:assert only to throw its own error. y18n would look for yargs' locale files beside
+ * assertions throw a plain Error (code ERR_ASSERTION) instead of loading node:assert, whose message
+ * rendering alone costs more than a verify's signatures. y18n would look for yargs' locale files beside
  * the bundle, where they never are (each miss an exception): it is given a file system without them, so it
- * answers exactly as before, in yargs' own English.
+ * answers exactly as before, in yargs' own English. escalade is yargs' search for a package.json above the
+ * working directory (readdir of every directory up to /), only to guess a version and read a `yargs`
+ * section for pkgConf(): the parser turns the version off and never calls pkgConf, so it finds nothing.
  */
 const HELP_RENDERING = 'help-rendering.cjs';
 const lazyHelp = (name) => `export default function lazy(...args) {\n  return require("./${HELP_RENDERING}").${name}(...args);\n}\n`;
@@ -23,8 +26,10 @@ const SHIM_STUBS = {
   cliui: () => lazyHelp('cliui'),
   'string-width': () => lazyHelp('stringWidth'),
   assert: () =>
-    'export function strictEqual(a, b, m) {\n  if (!Object.is(a, b)) require("node:assert").strictEqual(a, b, m);\n}\n' +
-    'export function notStrictEqual(a, b, m) {\n  if (Object.is(a, b)) require("node:assert").notStrictEqual(a, b, m);\n}\n',
+    "const failed = (m) => Object.assign(new Error(typeof m === 'string' ? m : 'yargs: assertion failed'), { code: 'ERR_ASSERTION' });\n" +
+    'export function strictEqual(a, b, m) {\n  if (!Object.is(a, b)) throw failed(m);\n}\n' +
+    'export function notStrictEqual(a, b, m) {\n  if (Object.is(a, b)) throw failed(m);\n}\n',
+  'escalade/sync': () => 'export default function findUp() {\n  return undefined;\n}\n',
   y18n: (path) => {
     const lib = join(dirname(path), 'build', 'lib');
     return (
@@ -40,9 +45,9 @@ function lazyYargsShim(helpModules) {
     name: 'lazy-yargs-shim',
     setup(b) {
       b.onResolve({ filter: new RegExp(`^\\./${HELP_RENDERING.replace('.', '\\.')}$`) }, (args) => ({ path: args.path, external: true }));
-      b.onResolve({ filter: /^(cliui|string-width|assert|y18n)$/ }, async (args) => {
+      b.onResolve({ filter: /^(cliui|string-width|assert|y18n|escalade\/sync)$/ }, async (args) => {
         if (!/yargs[\\/]lib[\\/]platform-shims[\\/]/.test(args.importer)) return undefined;
-        if (args.path === 'assert') return { path: 'assert', namespace: 'yargs-shim-stub' };
+        if (args.path === 'assert' || args.path === 'escalade/sync') return { path: args.path, namespace: 'yargs-shim-stub' };
         const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir });
         if (real.errors.length > 0) return { errors: real.errors };
         if (args.path !== 'y18n') helpModules[args.path] = real.path;
@@ -50,7 +55,7 @@ function lazyYargsShim(helpModules) {
       });
       b.onLoad({ filter: /.*/, namespace: 'yargs-shim-stub' }, (args) => ({
         contents: SHIM_STUBS[args.pluginData ?? args.path](args.path),
-        resolveDir: args.path === 'assert' ? undefined : dirname(args.path),
+        resolveDir: args.pluginData === undefined ? undefined : dirname(args.path),
       }));
     },
   };

@@ -128,6 +128,59 @@ describe('packaging', function () {
       expect(defined(loadedChunks(['verify', s.release.bundle, '--store', s.store]))).to.include.members(['openStore', 'verifyWithStore']);
     });
 
+    it("verify --policy loads only the signed documents' validators: not those of key files, partial signatures or the store", async () => {
+      const s = await makeSetup();
+      // A schema path each of those validators reports (secret key, partial signature, public key, store).
+      const markers = [
+        '"#/oneOf/0/properties/kdf/type"',
+        '"#/$defs/v1/properties/payloadSha256/pattern"',
+        '"#/properties/keyid/pattern"',
+        '"#/properties/highestPolicyVersion/type"',
+      ];
+      const holding = (chunks: string[]) =>
+        markers.filter((marker) => chunks.some((name) => readFileSync(join(dirname(cli), 'chunks', name), 'utf8').includes(marker)));
+      const chunks = loadedChunks(['verify', s.release.bundle, '--policy', s.release.policyFile, '--now', '2026-11-23T12:00:00Z']);
+      expect(
+        chunks.some((name) => readFileSync(join(dirname(cli), 'chunks', name), 'utf8').includes('"#/properties/signatures/maxItems"')),
+        "the envelope's validator is loaded",
+      ).to.equal(true);
+      expect(holding(chunks)).to.deep.equal([]);
+      expect(holding(loadedChunks(['verify', s.release.bundle, '--store', s.store]))).to.include('"#/properties/highestPolicyVersion/type"');
+    });
+
+    it('verify reads no directory and loads no node:assert (yargs would look for a package.json from the cwd up)', async () => {
+      const s = await makeSetup();
+      const setup = `import fs from 'node:fs';
+          import { syncBuiltinESMExports } from 'node:module';
+          const dirs = [];
+          for (const name of ['readdirSync', 'readdir', 'opendirSync']) {
+            const real = fs[name];
+            fs[name] = function (...args) { dirs.push(String(args[0])); return real.apply(this, args); };
+          }
+          syncBuiltinESMExports();
+          process.on('exit', () => process.stderr.write('SEEN ' + JSON.stringify({ dirs, builtins: process.moduleLoadList }) + '\\n'));`;
+      const cwd = tempDir('countersign-cwd-'); // no package.json here or above
+      const r = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          `data:text/javascript,${encodeURIComponent(setup)}`,
+          cli,
+          'verify',
+          s.release.bundle,
+          '--policy',
+          s.release.policyFile,
+          '--now',
+          '2026-11-23T12:00:00Z',
+        ],
+        { cwd, encoding: 'utf8' },
+      );
+      expect(r.status, r.stderr).to.equal(0);
+      const seen = JSON.parse(/^SEEN (.*)$/m.exec(r.stderr)![1]!) as { dirs: string[]; builtins: string[] };
+      expect(seen.dirs).to.deep.equal([]);
+      expect(seen.builtins).to.not.include('NativeModule assert');
+    });
+
     it('apply --help and recover --help do not mention them', async () => {
       for (const command of ['apply', 'recover']) {
         const r = await runBundle(cli, [command, '--help'], {});

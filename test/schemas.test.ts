@@ -1,6 +1,15 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
-import { compileTypes, compileValidators, GENERATED, GENERATED_SERVICES, GENERATED_TYPES, SERVICE_SCHEMAS } from '../schemas/compile.js';
+import {
+  compileTypes,
+  compileValidators,
+  FILE_SCHEMAS,
+  GENERATED,
+  GENERATED_FILES,
+  GENERATED_SERVICES,
+  GENERATED_TYPES,
+  SERVICE_SCHEMAS,
+} from '../schemas/compile.js';
 import { validate } from '../lib/core/schema.js';
 import { FormatError } from '../lib/core/errors.js';
 
@@ -11,6 +20,24 @@ describe('schemas', () => {
 
   it('lib/core/generated/service-validators.ts is what the service schemas compile to (run `npm run schemas`)', () => {
     expect(readFileSync(GENERATED_SERVICES, 'utf8')).to.equal(compileValidators({ services: true }));
+  });
+
+  it('lib/core/generated/file-validators.ts is what the file schemas compile to (run `npm run schemas`)', () => {
+    expect(readFileSync(GENERATED_FILES, 'utf8')).to.equal(compileValidators({ files: true }));
+  });
+
+  it('every file schema exists, and only file-schema.ts in lib/core loads their validators (verify --policy never does)', () => {
+    const names = readdirSync(new URL('../schemas/', import.meta.url)).filter((f) => f.endsWith('.schema.json'));
+    for (const name of FILE_SCHEMAS) expect(names, name).to.include(`${name}.schema.json`);
+    const core = new URL('../lib/core/', import.meta.url);
+    for (const file of readdirSync(core).filter((f) => f.endsWith('.ts') && f !== 'file-schema.ts')) {
+      expect(readFileSync(new URL(file, core), 'utf8'), file).not.to.match(/file-validators\.js/);
+    }
+    // Each schema is compiled into exactly one of the three files.
+    const exported = (code: string) => [...code.matchAll(/^export const (\w+) =/gm)].map((m) => m[1]);
+    const all = [GENERATED, GENERATED_FILES, GENERATED_SERVICES].flatMap((url) => exported(readFileSync(url, 'utf8')));
+    expect(all.length, all.join(' ')).to.equal(new Set(all).size);
+    expect(all.length).to.equal(names.length);
   });
 
   it('every service schema exists, and only service-schema.ts in lib/core loads their validators (a verify never does)', () => {

@@ -9,7 +9,7 @@ import { bytesEqual, fromBase64, toBase64, utf8 } from './bytes.js';
 import { keyId, publicKeyFromSeed } from './ed25519.js';
 import { CountersignError, KeyError } from './errors.js';
 import type * as generated from './generated/types.js';
-import { validate, type SchemaName } from './schema.js';
+import { validateFile, type FileSchemaName } from './file-schema.js';
 import { PUBLIC_KEY_FILE_TYPE, SECRET_KEY_FILE_TYPE } from './file-types.js';
 
 export { PUBLIC_KEY_FILE_TYPE, SECRET_KEY_FILE_TYPE };
@@ -114,7 +114,7 @@ function pretty(value: unknown): string {
 }
 
 /** Parses a key file's JSON and checks it against its schema (exact members, types, printable name). */
-function parseKeyJson<T>(text: string, expectedType: string, schema: SchemaName): T {
+function parseKeyJson<T>(text: string, expectedType: string, schema: FileSchemaName): T {
   if (typeof text !== 'string') throw formatError('key file is not text');
   if (text.length > MAX_FILE_LENGTH) throw formatError('key file is too large');
   let value: unknown;
@@ -130,7 +130,7 @@ function parseKeyJson<T>(text: string, expectedType: string, schema: SchemaName)
     throw formatError(`key file type is not ${expectedType}`);
   }
   try {
-    return validate<T>(schema, value, 'key file');
+    return validateFile<T>(schema, value, 'key file');
   } catch (err) {
     throw err instanceof CountersignError ? formatError(err.message) : err;
   }

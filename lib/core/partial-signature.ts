@@ -6,7 +6,7 @@ import { checkPayloadFormat, PARTIAL_KINDS_FORMAT } from './format.js';
 import type { SignerKind } from './signer-kinds.js';
 import { kindOf, pae, parseJsonBytes, type EnvelopeSignature, type OpenedEnvelope } from './envelope.js';
 import type { Reason } from './errors.js';
-import { validate } from './schema.js';
+import { validateFile } from './file-schema.js';
 
 /** `payloadSha256` is the hex SHA-256 of the envelope payload bytes this signature covers. */
 export type PartialSignature = generated.PartialSignature;
@@ -45,7 +45,7 @@ export function partialKind(partial: PartialSignature): SignerKind {
 export function parsePartial(bytes: Uint8Array, what = 'partial signature'): PartialSignature {
   const value = parseJsonBytes(bytes, what, MAX_PARTIAL_BYTES);
   checkPayloadFormat('partial-signature', value);
-  const partial = validate<PartialSignature>('partial-signature', value, what);
+  const partial = validateFile<PartialSignature>('partial-signature', value, what);
   fromBase64(partial.sig, `${what} sig`);
   return partial;
 }

@@ -1,11 +1,11 @@
-// JSON Schema validation for every countersign document and key file. The schemas live in `schemas/`; ajv
+// JSON Schema validation for every signed countersign document. The schemas live in `schemas/`; ajv
 // compiles them ahead of time into lib/core/generated/validators.ts (npm run schemas), which keeps CLI
-// start-up short. The hub's, sites' and installer's own schemas are in service-schema.ts.
+// start-up short. Key files, partial signatures and the trust store are in file-schema.ts; the hub's,
+// sites' and installer's own schemas in service-schema.ts: a verify loads neither.
 import { FormatError } from './errors.js';
 import * as validators from './generated/validators.js';
 
-export type SchemaName =
-  'envelope' | 'policy' | 'manifest' | 'revocation' | 'enrolment' | 'key-revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store';
+export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'enrolment' | 'key-revocation';
 
 export interface Validator {
   (value: unknown): boolean;
@@ -19,10 +19,6 @@ const BY_NAME: Record<SchemaName, Validator> = {
   revocation: validators.revocation,
   enrolment: validators.enrolment,
   'key-revocation': validators.keyRevocation,
-  'partial-signature': validators.partialSignature,
-  'public-key': validators.publicKey,
-  'secret-key': validators.secretKey,
-  store: validators.store,
 };
 
 /** Returns `value` typed as T when it matches the schema, else throws FormatError('SCHEMA_INVALID'). */

@@ -21,7 +21,7 @@ import { manifestFromPayload, type Manifest, type SiteState } from './manifest.j
 import { checkPolicyFresh, loadTrustedPolicy, type TrustedPolicy } from './policy.js';
 import { verifyRevocation, type Revocation } from './revocation.js';
 import { MAX_POLICY_BYTES, verifyRotation } from './rotation.js';
-import { validate } from './schema.js';
+import { validateFile } from './file-schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
 import { compareVersions, parseVersion, sameScheme } from './version.js';
 import { verifyBundle, type BundleInput, type Limits, type Verified } from './verify.js';
@@ -136,7 +136,7 @@ export function loadStore(dir: string, path: string, bytes: Uint8Array): TrustSt
       throw corrupt(path, `${what}: ${err.code}: ${err.message}`, err);
     }
   };
-  const state = step('does not match its schema', () => validate<StoreState>('store', raw, 'trust store'));
+  const state = step('does not match its schema', () => validateFile<StoreState>('store', raw, 'trust store'));
   const pinned = step('holds a pinned policy that no longer verifies', () => loadTrustedPolicy(utf8(state.pinned), 'pinned policy'));
   const policies: TrustedPolicy[] = [pinned];
   state.rotations.forEach((text, i) => {

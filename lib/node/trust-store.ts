@@ -20,7 +20,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoOf } from '../core/errno.js';
 import { CountersignError, StoreError, UsageError } from '../core/errors.js';
-import { validate } from '../core/schema.js';
+import { validateFile } from '../core/file-schema.js';
 import {
   applyUpdates,
   checkInstalledSpec,
@@ -176,7 +176,7 @@ export async function recordLog(
 /** Writes state.json durably and atomically. Only ever called while holding the lock. */
 function writeState(dir: string, state: StoreState): void {
   // Never write what could not be read back.
-  validate<StoreState>('store', state, 'trust store');
+  validateFile<StoreState>('store', state, 'trust store');
   const target = storeFiles(dir).state;
   removeLeftoverTemps(dir);
   const temp = tempPathFor(target);

@@ -2494,575 +2494,23 @@ return errors === 0;
 }
 validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const partialSignature = validate24;
-const schema35 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/partial-signature.schema.json","title":"Partial signature","description":"One signer's signature over one envelope payload, small enough for a USB stick or e-mail. Without format: a countersign key's raw Ed25519 signature (format 1); format 2 names the signer kind.","oneOf":[{"$ref":"#/$defs/v1"},{"$ref":"#/$defs/v2"}],"$defs":{"v1":{"type":"object","additionalProperties":false,"required":["type","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sig":{"type":"string","pattern":"^[A-Za-z0-9+/]{86}==$"}}},"v2":{"type":"object","additionalProperties":false,"required":["type","format","kind","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"format":{"const":2},"kind":{"enum":["countersign","ssh-ed25519","sk-ssh-ed25519@openssh.com","minisign","signify"],"description":"The signer kind it was made with; the policy entry of its key decides how it is verified"},"sig":{"type":"string","minLength":4,"maxLength":2048,"pattern":"^[A-Za-z0-9+/]*={0,2}$","description":"base64 of: the raw Ed25519 signature (countersign); the SSHSIG blob (SSH kinds); struct[74] | global signature[64] | trusted comment (minisign); struct[74] (signify)"}}}}};
-const schema36 = {"type":"object","additionalProperties":false,"required":["type","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sig":{"type":"string","pattern":"^[A-Za-z0-9+/]{86}==$"}}};
-const schema37 = {"type":"object","additionalProperties":false,"required":["type","format","kind","payloadType","payloadSha256","keyid","sig"],"properties":{"type":{"const":"countersign-partial-signature"},"payloadType":{"type":"string","minLength":1,"maxLength":200},"payloadSha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"format":{"const":2},"kind":{"enum":["countersign","ssh-ed25519","sk-ssh-ed25519@openssh.com","minisign","signify"],"description":"The signer kind it was made with; the policy entry of its key decides how it is verified"},"sig":{"type":"string","minLength":4,"maxLength":2048,"pattern":"^[A-Za-z0-9+/]*={0,2}$","description":"base64 of: the raw Ed25519 signature (countersign); the SSHSIG blob (SSH kinds); struct[74] | global signature[64] | trusted comment (minisign); struct[74] (signify)"}}};
-const pattern30 = new RegExp("^[A-Za-z0-9+/]{86}==$", "u");
+export const policy = validate24;
+const schema35 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/policy.schema.json","title":"Trust policy","description":"Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key, whatever the signer's kind (format 2: countersign, OpenSSH, FIDO2 security key via OpenSSH, minisign, signify). Format 3: a provider's policy (`provider`, `roles`) or a root policy's rules for providers (`providers`).","type":"object","additionalProperties":false,"required":["version","expires","threshold","signers"],"properties":{"format":{"description":"The payload's format version (spec/versioning.md); absent means 1. Format 2 adds signer kinds; format 3 adds provider, roles and providers. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","enum":[1,2,3]},"version":{"type":"integer","minimum":1,"maximum":1000000000},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"threshold":{"type":"integer","description":"m; checked against the number of distinct signers (BAD_THRESHOLD)"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"oneOf":[{"$ref":"#/$defs/countersign"},{"$ref":"#/$defs/ssh"},{"$ref":"#/$defs/sk"},{"$ref":"#/$defs/minisign"},{"$ref":"#/$defs/signify"}]}},"provider":{"type":"string","description":"Format 3: the provider this policy is for (e.g. wordpress.org/plugins/wordfence): lower-case ASCII, ^[a-z0-9][a-z0-9.-]*(/[a-z0-9][a-z0-9._-]*)+$, at most 128 bytes (BAD_PROVIDER). Absent: a root policy."},"roles":{"type":"object","additionalProperties":false,"description":"Format 3, a provider policy only: the keys of each role and its threshold; an absent role is the top-level threshold over all signers (BAD_ROLE).","properties":{"admin":{"$ref":"#/$defs/role"},"release":{"$ref":"#/$defs/role"}}},"providers":{"type":"object","additionalProperties":false,"description":"Format 3, a root policy only: the rules for providers (BAD_ROLE in a provider policy).","required":["activationDelay"],"properties":{"activationDelay":{"type":"integer","minimum":0,"maximum":31536000,"description":"Seconds of log time after which a key added to a provider policy may sign"},"registry":{"$ref":"#/$defs/role"}}}},"$defs":{"role":{"description":"A role: which of the policy's signers hold it (key ids, each listed in signers, no repeats) and how many must sign (1 to their count): BAD_ROLE, BAD_THRESHOLD.","type":"object","additionalProperties":false,"required":["threshold","signers"],"properties":{"threshold":{"type":"integer"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}},"countersign":{"description":"A countersign key (countersign keygen): signatures are raw Ed25519 over DSSE PAE. No kind (format 1) means this kind.","type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"countersign"}}},"ssh":{"description":"An OpenSSH Ed25519 key: SSHSIG (sha512) over DSSE PAE in the document type's namespace.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"ssh-ed25519"}}},"sk":{"description":"An OpenSSH FIDO2 security key (ed25519-sk): SSHSIG over DSSE PAE; user presence is always required.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","application"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"sk-ssh-ed25519@openssh.com"},"application":{"type":"string","minLength":1,"maxLength":256,"pattern":"^[\\x21-\\x7e]+$","description":"The FIDO application string the key was made for, pinned (usually ssh:)"},"userVerification":{"type":"boolean","description":"true: a signature must carry the user-verified flag (PIN or biometric) as well as user presence"}}},"minisign":{"description":"A minisign key: prehashed (ED) or legacy (Ed) signature over DSSE PAE, and its global signature over the trusted comment.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"minisign"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}},"signify":{"description":"An OpenBSD signify key: Ed25519 over DSSE PAE (signify -S -m pae.bin).","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"signify"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}}}};
+const schema36 = {"description":"A countersign key (countersign keygen): signatures are raw Ed25519 over DSSE PAE. No kind (format 1) means this kind.","type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"countersign"}}};
+const schema37 = {"description":"An OpenSSH Ed25519 key: SSHSIG (sha512) over DSSE PAE in the document type's namespace.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"ssh-ed25519"}}};
+const schema38 = {"description":"An OpenSSH FIDO2 security key (ed25519-sk): SSHSIG over DSSE PAE; user presence is always required.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","application"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"sk-ssh-ed25519@openssh.com"},"application":{"type":"string","minLength":1,"maxLength":256,"pattern":"^[\\x21-\\x7e]+$","description":"The FIDO application string the key was made for, pinned (usually ssh:)"},"userVerification":{"type":"boolean","description":"true: a signature must carry the user-verified flag (PIN or biometric) as well as user presence"}}};
+const schema39 = {"description":"A minisign key: prehashed (ED) or legacy (Ed) signature over DSSE PAE, and its global signature over the trusted comment.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"minisign"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}};
+const schema40 = {"description":"An OpenBSD signify key: Ed25519 over DSSE PAE (signify -S -m pae.bin).","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"signify"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}};
+const schema41 = {"description":"A role: which of the policy's signers hold it (key ids, each listed in signers, no repeats) and how many must sign (1 to their count): BAD_ROLE, BAD_THRESHOLD.","type":"object","additionalProperties":false,"required":["threshold","signers"],"properties":{"threshold":{"type":"integer"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}};
+const pattern30 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
+const pattern38 = new RegExp("^[\\x21-\\x7e]+$", "u");
+const pattern42 = new RegExp("^[0-9a-f]{16}$", "u");
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://countersign.dev/schemas/partial-signature.schema.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate24.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
-const _errs1 = errors;
-const _errs2 = errors;
-if(errors === _errs2){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((((((data.type === undefined) && (missing0 = "type")) || ((data.payloadType === undefined) && (missing0 = "payloadType"))) || ((data.payloadSha256 === undefined) && (missing0 = "payloadSha256"))) || ((data.keyid === undefined) && (missing0 = "keyid"))) || ((data.sig === undefined) && (missing0 = "sig"))){
-const err0 = {instancePath,schemaPath:"#/$defs/v1/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-else {
-const _errs4 = errors;
-for(const key0 in data){
-if(!(((((key0 === "type") || (key0 === "payloadType")) || (key0 === "payloadSha256")) || (key0 === "keyid")) || (key0 === "sig"))){
-const err1 = {instancePath,schemaPath:"#/$defs/v1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-break;
-}
-}
-if(_errs4 === errors){
-if(data.type !== undefined){
-const _errs5 = errors;
-if("countersign-partial-signature" !== data.type){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/$defs/v1/properties/type/const",keyword:"const",params:{allowedValue: "countersign-partial-signature"},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var valid2 = _errs5 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data.payloadType !== undefined){
-let data1 = data.payloadType;
-const _errs6 = errors;
-if(errors === _errs6){
-if(typeof data1 === "string"){
-if(func1(data1) > 200){
-const err3 = {instancePath:instancePath+"/payloadType",schemaPath:"#/$defs/v1/properties/payloadType/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-else {
-if(func1(data1) < 1){
-const err4 = {instancePath:instancePath+"/payloadType",schemaPath:"#/$defs/v1/properties/payloadType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-}
-else {
-const err5 = {instancePath:instancePath+"/payloadType",schemaPath:"#/$defs/v1/properties/payloadType/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-var valid2 = _errs6 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data.payloadSha256 !== undefined){
-let data2 = data.payloadSha256;
-const _errs8 = errors;
-if(errors === _errs8){
-if(typeof data2 === "string"){
-if(!pattern6.test(data2)){
-const err6 = {instancePath:instancePath+"/payloadSha256",schemaPath:"#/$defs/v1/properties/payloadSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/payloadSha256",schemaPath:"#/$defs/v1/properties/payloadSha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-var valid2 = _errs8 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data.keyid !== undefined){
-let data3 = data.keyid;
-const _errs10 = errors;
-if(errors === _errs10){
-if(typeof data3 === "string"){
-if(!pattern6.test(data3)){
-const err8 = {instancePath:instancePath+"/keyid",schemaPath:"#/$defs/v1/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/keyid",schemaPath:"#/$defs/v1/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-var valid2 = _errs10 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data.sig !== undefined){
-let data4 = data.sig;
-const _errs12 = errors;
-if(errors === _errs12){
-if(typeof data4 === "string"){
-if(!pattern30.test(data4)){
-const err10 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v1/properties/sig/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{86}==$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{86}==$"+"\""};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-else {
-const err11 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v1/properties/sig/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-}
-var valid2 = _errs12 === errors;
-}
-else {
-var valid2 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err12 = {instancePath,schemaPath:"#/$defs/v1/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
-var props0 = true;
-}
-const _errs14 = errors;
-const _errs15 = errors;
-if(errors === _errs15){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing1;
-if((((((((data.type === undefined) && (missing1 = "type")) || ((data.format === undefined) && (missing1 = "format"))) || ((data.kind === undefined) && (missing1 = "kind"))) || ((data.payloadType === undefined) && (missing1 = "payloadType"))) || ((data.payloadSha256 === undefined) && (missing1 = "payloadSha256"))) || ((data.keyid === undefined) && (missing1 = "keyid"))) || ((data.sig === undefined) && (missing1 = "sig"))){
-const err13 = {instancePath,schemaPath:"#/$defs/v2/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-else {
-const _errs17 = errors;
-for(const key1 in data){
-if(!(((((((key1 === "type") || (key1 === "payloadType")) || (key1 === "payloadSha256")) || (key1 === "keyid")) || (key1 === "format")) || (key1 === "kind")) || (key1 === "sig"))){
-const err14 = {instancePath,schemaPath:"#/$defs/v2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-break;
-}
-}
-if(_errs17 === errors){
-if(data.type !== undefined){
-const _errs18 = errors;
-if("countersign-partial-signature" !== data.type){
-const err15 = {instancePath:instancePath+"/type",schemaPath:"#/$defs/v2/properties/type/const",keyword:"const",params:{allowedValue: "countersign-partial-signature"},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-var valid4 = _errs18 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.payloadType !== undefined){
-let data6 = data.payloadType;
-const _errs19 = errors;
-if(errors === _errs19){
-if(typeof data6 === "string"){
-if(func1(data6) > 200){
-const err16 = {instancePath:instancePath+"/payloadType",schemaPath:"#/$defs/v2/properties/payloadType/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-else {
-if(func1(data6) < 1){
-const err17 = {instancePath:instancePath+"/payloadType",schemaPath:"#/$defs/v2/properties/payloadType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-}
-else {
-const err18 = {instancePath:instancePath+"/payloadType",schemaPath:"#/$defs/v2/properties/payloadType/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-var valid4 = _errs19 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.payloadSha256 !== undefined){
-let data7 = data.payloadSha256;
-const _errs21 = errors;
-if(errors === _errs21){
-if(typeof data7 === "string"){
-if(!pattern6.test(data7)){
-const err19 = {instancePath:instancePath+"/payloadSha256",schemaPath:"#/$defs/v2/properties/payloadSha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-else {
-const err20 = {instancePath:instancePath+"/payloadSha256",schemaPath:"#/$defs/v2/properties/payloadSha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-}
-var valid4 = _errs21 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.keyid !== undefined){
-let data8 = data.keyid;
-const _errs23 = errors;
-if(errors === _errs23){
-if(typeof data8 === "string"){
-if(!pattern6.test(data8)){
-const err21 = {instancePath:instancePath+"/keyid",schemaPath:"#/$defs/v2/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-else {
-const err22 = {instancePath:instancePath+"/keyid",schemaPath:"#/$defs/v2/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-}
-var valid4 = _errs23 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.format !== undefined){
-const _errs25 = errors;
-if(2 !== data.format){
-const err23 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/v2/properties/format/const",keyword:"const",params:{allowedValue: 2},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-var valid4 = _errs25 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.kind !== undefined){
-let data10 = data.kind;
-const _errs26 = errors;
-if(!(((((data10 === "countersign") || (data10 === "ssh-ed25519")) || (data10 === "sk-ssh-ed25519@openssh.com")) || (data10 === "minisign")) || (data10 === "signify"))){
-const err24 = {instancePath:instancePath+"/kind",schemaPath:"#/$defs/v2/properties/kind/enum",keyword:"enum",params:{allowedValues: schema37.properties.kind.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-var valid4 = _errs26 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.sig !== undefined){
-let data11 = data.sig;
-const _errs27 = errors;
-if(errors === _errs27){
-if(typeof data11 === "string"){
-if(func1(data11) > 2048){
-const err25 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v2/properties/sig/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-else {
-if(func1(data11) < 4){
-const err26 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v2/properties/sig/minLength",keyword:"minLength",params:{limit: 4},message:"must NOT have fewer than 4 characters"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-else {
-if(!pattern4.test(data11)){
-const err27 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v2/properties/sig/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]*={0,2}$"},message:"must match pattern \""+"^[A-Za-z0-9+/]*={0,2}$"+"\""};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err28 = {instancePath:instancePath+"/sig",schemaPath:"#/$defs/v2/properties/sig/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-var valid4 = _errs27 === errors;
-}
-else {
-var valid4 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err29 = {instancePath,schemaPath:"#/$defs/v2/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-}
-var _valid0 = _errs14 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 1;
-if(props0 !== true){
-props0 = true;
-}
-}
-}
-if(!valid0){
-const err30 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs0;
-if(vErrors !== null){
-if(_errs0){
-vErrors.length = _errs0;
-}
-else {
-vErrors = null;
-}
-}
-}
-validate24.errors = vErrors;
-evaluated0.props = props0;
-return errors === 0;
-}
-validate24.evaluated = {"dynamicProps":true,"dynamicItems":false};
-
-export const policy = validate25;
-const schema38 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/policy.schema.json","title":"Trust policy","description":"Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key, whatever the signer's kind (format 2: countersign, OpenSSH, FIDO2 security key via OpenSSH, minisign, signify). Format 3: a provider's policy (`provider`, `roles`) or a root policy's rules for providers (`providers`).","type":"object","additionalProperties":false,"required":["version","expires","threshold","signers"],"properties":{"format":{"description":"The payload's format version (spec/versioning.md); absent means 1. Format 2 adds signer kinds; format 3 adds provider, roles and providers. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","enum":[1,2,3]},"version":{"type":"integer","minimum":1,"maximum":1000000000},"expires":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"threshold":{"type":"integer","description":"m; checked against the number of distinct signers (BAD_THRESHOLD)"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"oneOf":[{"$ref":"#/$defs/countersign"},{"$ref":"#/$defs/ssh"},{"$ref":"#/$defs/sk"},{"$ref":"#/$defs/minisign"},{"$ref":"#/$defs/signify"}]}},"provider":{"type":"string","description":"Format 3: the provider this policy is for (e.g. wordpress.org/plugins/wordfence): lower-case ASCII, ^[a-z0-9][a-z0-9.-]*(/[a-z0-9][a-z0-9._-]*)+$, at most 128 bytes (BAD_PROVIDER). Absent: a root policy."},"roles":{"type":"object","additionalProperties":false,"description":"Format 3, a provider policy only: the keys of each role and its threshold; an absent role is the top-level threshold over all signers (BAD_ROLE).","properties":{"admin":{"$ref":"#/$defs/role"},"release":{"$ref":"#/$defs/role"}}},"providers":{"type":"object","additionalProperties":false,"description":"Format 3, a root policy only: the rules for providers (BAD_ROLE in a provider policy).","required":["activationDelay"],"properties":{"activationDelay":{"type":"integer","minimum":0,"maximum":31536000,"description":"Seconds of log time after which a key added to a provider policy may sign"},"registry":{"$ref":"#/$defs/role"}}}},"$defs":{"role":{"description":"A role: which of the policy's signers hold it (key ids, each listed in signers, no repeats) and how many must sign (1 to their count): BAD_ROLE, BAD_THRESHOLD.","type":"object","additionalProperties":false,"required":["threshold","signers"],"properties":{"threshold":{"type":"integer"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}},"countersign":{"description":"A countersign key (countersign keygen): signatures are raw Ed25519 over DSSE PAE. No kind (format 1) means this kind.","type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"countersign"}}},"ssh":{"description":"An OpenSSH Ed25519 key: SSHSIG (sha512) over DSSE PAE in the document type's namespace.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"ssh-ed25519"}}},"sk":{"description":"An OpenSSH FIDO2 security key (ed25519-sk): SSHSIG over DSSE PAE; user presence is always required.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","application"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"sk-ssh-ed25519@openssh.com"},"application":{"type":"string","minLength":1,"maxLength":256,"pattern":"^[\\x21-\\x7e]+$","description":"The FIDO application string the key was made for, pinned (usually ssh:)"},"userVerification":{"type":"boolean","description":"true: a signature must carry the user-verified flag (PIN or biometric) as well as user presence"}}},"minisign":{"description":"A minisign key: prehashed (ED) or legacy (Ed) signature over DSSE PAE, and its global signature over the trusted comment.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"minisign"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}},"signify":{"description":"An OpenBSD signify key: Ed25519 over DSSE PAE (signify -S -m pae.bin).","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"signify"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}}}};
-const schema39 = {"description":"A countersign key (countersign keygen): signatures are raw Ed25519 over DSSE PAE. No kind (format 1) means this kind.","type":"object","additionalProperties":false,"required":["id","publicKey","name"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"countersign"}}};
-const schema40 = {"description":"An OpenSSH Ed25519 key: SSHSIG (sha512) over DSSE PAE in the document type's namespace.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"ssh-ed25519"}}};
-const schema41 = {"description":"An OpenSSH FIDO2 security key (ed25519-sk): SSHSIG over DSSE PAE; user presence is always required.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","application"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"sk-ssh-ed25519@openssh.com"},"application":{"type":"string","minLength":1,"maxLength":256,"pattern":"^[\\x21-\\x7e]+$","description":"The FIDO application string the key was made for, pinned (usually ssh:)"},"userVerification":{"type":"boolean","description":"true: a signature must carry the user-verified flag (PIN or biometric) as well as user presence"}}};
-const schema42 = {"description":"A minisign key: prehashed (ED) or legacy (Ed) signature over DSSE PAE, and its global signature over the trusted comment.","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"minisign"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}};
-const schema43 = {"description":"An OpenBSD signify key: Ed25519 over DSSE PAE (signify -S -m pae.bin).","type":"object","additionalProperties":false,"required":["id","publicKey","name","kind","keynum"],"properties":{"id":{"type":"string","pattern":"^[0-9a-f]{64}$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"kind":{"const":"signify"},"keynum":{"type":"string","pattern":"^[0-9a-f]{16}$","description":"The key number of the minisign/signify key and its signatures, hex in file order (minisign prints it byte-reversed, upper-case, as its key id)"}}};
-const schema44 = {"description":"A role: which of the policy's signers hold it (key ids, each listed in signers, no repeats) and how many must sign (1 to their count): BAD_ROLE, BAD_THRESHOLD.","type":"object","additionalProperties":false,"required":["threshold","signers"],"properties":{"threshold":{"type":"integer"},"signers":{"type":"array","minItems":1,"maxItems":255,"items":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}};
-const pattern36 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
-const pattern44 = new RegExp("^[\\x21-\\x7e]+$", "u");
-const pattern48 = new RegExp("^[0-9a-f]{16}$", "u");
-
-function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://countersign.dev/schemas/policy.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate25.evaluated;
+const evaluated0 = validate24.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3073,14 +2521,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.version === undefined) && (missing0 = "version")) || ((data.expires === undefined) && (missing0 = "expires"))) || ((data.threshold === undefined) && (missing0 = "threshold"))) || ((data.signers === undefined) && (missing0 = "signers"))){
-validate25.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate24.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((((key0 === "format") || (key0 === "version")) || (key0 === "expires")) || (key0 === "threshold")) || (key0 === "signers")) || (key0 === "provider")) || (key0 === "roles")) || (key0 === "providers"))){
-validate25.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+validate24.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -3090,7 +2538,7 @@ if(data.format !== undefined){
 let data0 = data.format;
 const _errs2 = errors;
 if(!(((data0 === 1) || (data0 === 2)) || (data0 === 3))){
-validate25.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema38.properties.format.enum},message:"must be equal to one of the allowed values"}];
+validate24.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema35.properties.format.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -3103,18 +2551,18 @@ if(data.version !== undefined){
 let data1 = data.version;
 const _errs3 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-validate25.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate24.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs3){
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 1000000000 || isNaN(data1)){
-validate25.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+validate24.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
 return false;
 }
 else {
 if(data1 < 1 || isNaN(data1)){
-validate25.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate24.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -3132,12 +2580,12 @@ const _errs5 = errors;
 if(errors === _errs5){
 if(typeof data2 === "string"){
 if(!pattern5.test(data2)){
-validate25.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+validate24.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -3151,7 +2599,7 @@ if(data.threshold !== undefined){
 let data3 = data.threshold;
 const _errs7 = errors;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-validate25.errors = [{instancePath:instancePath+"/threshold",schemaPath:"#/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate24.errors = [{instancePath:instancePath+"/threshold",schemaPath:"#/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -3166,12 +2614,12 @@ const _errs9 = errors;
 if(errors === _errs9){
 if(Array.isArray(data4)){
 if(data4.length > 255){
-validate25.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
+validate24.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
 return false;
 }
 else {
 if(data4.length < 1){
-validate25.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+validate24.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
@@ -3252,7 +2700,7 @@ let data7 = data5.publicKey;
 const _errs19 = errors;
 if(errors === _errs19){
 if(typeof data7 === "string"){
-if(!pattern36.test(data7)){
+if(!pattern30.test(data7)){
 const err4 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/countersign/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err4];
@@ -3446,7 +2894,7 @@ let data11 = data5.publicKey;
 const _errs30 = errors;
 if(errors === _errs30){
 if(typeof data11 === "string"){
-if(!pattern36.test(data11)){
+if(!pattern30.test(data11)){
 const err16 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/ssh/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err16];
@@ -3647,7 +3095,7 @@ let data15 = data5.publicKey;
 const _errs41 = errors;
 if(errors === _errs41){
 if(typeof data15 === "string"){
-if(!pattern36.test(data15)){
+if(!pattern30.test(data15)){
 const err28 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/sk/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err28];
@@ -3777,7 +3225,7 @@ vErrors.push(err36);
 errors++;
 }
 else {
-if(!pattern44.test(data18)){
+if(!pattern38.test(data18)){
 const err37 = {instancePath:instancePath+"/signers/" + i0+"/application",schemaPath:"#/$defs/sk/properties/application/pattern",keyword:"pattern",params:{pattern: "^[\\x21-\\x7e]+$"},message:"must match pattern \""+"^[\\x21-\\x7e]+$"+"\""};
 if(vErrors === null){
 vErrors = [err37];
@@ -3925,7 +3373,7 @@ let data21 = data5.publicKey;
 const _errs56 = errors;
 if(errors === _errs56){
 if(typeof data21 === "string"){
-if(!pattern36.test(data21)){
+if(!pattern30.test(data21)){
 const err45 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/minisign/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err45];
@@ -4033,7 +3481,7 @@ let data24 = data5.keynum;
 const _errs61 = errors;
 if(errors === _errs61){
 if(typeof data24 === "string"){
-if(!pattern48.test(data24)){
+if(!pattern42.test(data24)){
 const err52 = {instancePath:instancePath+"/signers/" + i0+"/keynum",schemaPath:"#/$defs/minisign/properties/keynum/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{16}$"},message:"must match pattern \""+"^[0-9a-f]{16}$"+"\""};
 if(vErrors === null){
 vErrors = [err52];
@@ -4160,7 +3608,7 @@ let data26 = data5.publicKey;
 const _errs69 = errors;
 if(errors === _errs69){
 if(typeof data26 === "string"){
-if(!pattern36.test(data26)){
+if(!pattern30.test(data26)){
 const err59 = {instancePath:instancePath+"/signers/" + i0+"/publicKey",schemaPath:"#/$defs/signify/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
 if(vErrors === null){
 vErrors = [err59];
@@ -4268,7 +3716,7 @@ let data29 = data5.keynum;
 const _errs74 = errors;
 if(errors === _errs74){
 if(typeof data29 === "string"){
-if(!pattern48.test(data29)){
+if(!pattern42.test(data29)){
 const err66 = {instancePath:instancePath+"/signers/" + i0+"/keynum",schemaPath:"#/$defs/signify/properties/keynum/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{16}$"},message:"must match pattern \""+"^[0-9a-f]{16}$"+"\""};
 if(vErrors === null){
 vErrors = [err66];
@@ -4339,7 +3787,7 @@ else {
 vErrors.push(err69);
 }
 errors++;
-validate25.errors = vErrors;
+validate24.errors = vErrors;
 return false;
 }
 else {
@@ -4362,7 +3810,7 @@ break;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate24.errors = [{instancePath:instancePath+"/signers",schemaPath:"#/properties/signers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -4375,7 +3823,7 @@ if(valid0){
 if(data.provider !== undefined){
 const _errs76 = errors;
 if(typeof data.provider !== "string"){
-validate25.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs76 === errors;
@@ -4392,7 +3840,7 @@ if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
 const _errs80 = errors;
 for(const key6 in data31){
 if(!((key6 === "admin") || (key6 === "release"))){
-validate25.errors = [{instancePath:instancePath+"/roles",schemaPath:"#/properties/roles/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
+validate24.errors = [{instancePath:instancePath+"/roles",schemaPath:"#/properties/roles/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -4406,14 +3854,14 @@ if(errors === _errs82){
 if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
 let missing6;
 if(((data32.threshold === undefined) && (missing6 = "threshold")) || ((data32.signers === undefined) && (missing6 = "signers"))){
-validate25.errors = [{instancePath:instancePath+"/roles/admin",schemaPath:"#/$defs/role/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"}];
+validate24.errors = [{instancePath:instancePath+"/roles/admin",schemaPath:"#/$defs/role/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"}];
 return false;
 }
 else {
 const _errs84 = errors;
 for(const key7 in data32){
 if(!((key7 === "threshold") || (key7 === "signers"))){
-validate25.errors = [{instancePath:instancePath+"/roles/admin",schemaPath:"#/$defs/role/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
+validate24.errors = [{instancePath:instancePath+"/roles/admin",schemaPath:"#/$defs/role/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -4423,7 +3871,7 @@ if(data32.threshold !== undefined){
 let data33 = data32.threshold;
 const _errs85 = errors;
 if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-validate25.errors = [{instancePath:instancePath+"/roles/admin/threshold",schemaPath:"#/$defs/role/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate24.errors = [{instancePath:instancePath+"/roles/admin/threshold",schemaPath:"#/$defs/role/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid15 = _errs85 === errors;
@@ -4438,12 +3886,12 @@ const _errs87 = errors;
 if(errors === _errs87){
 if(Array.isArray(data34)){
 if(data34.length > 255){
-validate25.errors = [{instancePath:instancePath+"/roles/admin/signers",schemaPath:"#/$defs/role/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
+validate24.errors = [{instancePath:instancePath+"/roles/admin/signers",schemaPath:"#/$defs/role/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
 return false;
 }
 else {
 if(data34.length < 1){
-validate25.errors = [{instancePath:instancePath+"/roles/admin/signers",schemaPath:"#/$defs/role/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+validate24.errors = [{instancePath:instancePath+"/roles/admin/signers",schemaPath:"#/$defs/role/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
@@ -4455,12 +3903,12 @@ const _errs89 = errors;
 if(errors === _errs89){
 if(typeof data35 === "string"){
 if(!pattern6.test(data35)){
-validate25.errors = [{instancePath:instancePath+"/roles/admin/signers/" + i1,schemaPath:"#/$defs/role/properties/signers/items/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+validate24.errors = [{instancePath:instancePath+"/roles/admin/signers/" + i1,schemaPath:"#/$defs/role/properties/signers/items/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/roles/admin/signers/" + i1,schemaPath:"#/$defs/role/properties/signers/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/roles/admin/signers/" + i1,schemaPath:"#/$defs/role/properties/signers/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -4473,7 +3921,7 @@ break;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/roles/admin/signers",schemaPath:"#/$defs/role/properties/signers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate24.errors = [{instancePath:instancePath+"/roles/admin/signers",schemaPath:"#/$defs/role/properties/signers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -4487,7 +3935,7 @@ var valid15 = true;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/roles/admin",schemaPath:"#/$defs/role/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate24.errors = [{instancePath:instancePath+"/roles/admin",schemaPath:"#/$defs/role/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -4505,14 +3953,14 @@ if(errors === _errs92){
 if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
 let missing7;
 if(((data36.threshold === undefined) && (missing7 = "threshold")) || ((data36.signers === undefined) && (missing7 = "signers"))){
-validate25.errors = [{instancePath:instancePath+"/roles/release",schemaPath:"#/$defs/role/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"}];
+validate24.errors = [{instancePath:instancePath+"/roles/release",schemaPath:"#/$defs/role/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"}];
 return false;
 }
 else {
 const _errs94 = errors;
 for(const key8 in data36){
 if(!((key8 === "threshold") || (key8 === "signers"))){
-validate25.errors = [{instancePath:instancePath+"/roles/release",schemaPath:"#/$defs/role/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"}];
+validate24.errors = [{instancePath:instancePath+"/roles/release",schemaPath:"#/$defs/role/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -4522,7 +3970,7 @@ if(data36.threshold !== undefined){
 let data37 = data36.threshold;
 const _errs95 = errors;
 if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-validate25.errors = [{instancePath:instancePath+"/roles/release/threshold",schemaPath:"#/$defs/role/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate24.errors = [{instancePath:instancePath+"/roles/release/threshold",schemaPath:"#/$defs/role/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid18 = _errs95 === errors;
@@ -4537,12 +3985,12 @@ const _errs97 = errors;
 if(errors === _errs97){
 if(Array.isArray(data38)){
 if(data38.length > 255){
-validate25.errors = [{instancePath:instancePath+"/roles/release/signers",schemaPath:"#/$defs/role/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
+validate24.errors = [{instancePath:instancePath+"/roles/release/signers",schemaPath:"#/$defs/role/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
 return false;
 }
 else {
 if(data38.length < 1){
-validate25.errors = [{instancePath:instancePath+"/roles/release/signers",schemaPath:"#/$defs/role/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+validate24.errors = [{instancePath:instancePath+"/roles/release/signers",schemaPath:"#/$defs/role/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
@@ -4554,12 +4002,12 @@ const _errs99 = errors;
 if(errors === _errs99){
 if(typeof data39 === "string"){
 if(!pattern6.test(data39)){
-validate25.errors = [{instancePath:instancePath+"/roles/release/signers/" + i2,schemaPath:"#/$defs/role/properties/signers/items/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+validate24.errors = [{instancePath:instancePath+"/roles/release/signers/" + i2,schemaPath:"#/$defs/role/properties/signers/items/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/roles/release/signers/" + i2,schemaPath:"#/$defs/role/properties/signers/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/roles/release/signers/" + i2,schemaPath:"#/$defs/role/properties/signers/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -4572,7 +4020,7 @@ break;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/roles/release/signers",schemaPath:"#/$defs/role/properties/signers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate24.errors = [{instancePath:instancePath+"/roles/release/signers",schemaPath:"#/$defs/role/properties/signers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -4586,7 +4034,7 @@ var valid18 = true;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/roles/release",schemaPath:"#/$defs/role/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate24.errors = [{instancePath:instancePath+"/roles/release",schemaPath:"#/$defs/role/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -4599,7 +4047,7 @@ var valid13 = true;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/roles",schemaPath:"#/properties/roles/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate24.errors = [{instancePath:instancePath+"/roles",schemaPath:"#/properties/roles/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -4616,14 +4064,14 @@ if(errors === _errs101){
 if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
 let missing8;
 if((data40.activationDelay === undefined) && (missing8 = "activationDelay")){
-validate25.errors = [{instancePath:instancePath+"/providers",schemaPath:"#/properties/providers/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"}];
+validate24.errors = [{instancePath:instancePath+"/providers",schemaPath:"#/properties/providers/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"}];
 return false;
 }
 else {
 const _errs103 = errors;
 for(const key9 in data40){
 if(!((key9 === "activationDelay") || (key9 === "registry"))){
-validate25.errors = [{instancePath:instancePath+"/providers",schemaPath:"#/properties/providers/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
+validate24.errors = [{instancePath:instancePath+"/providers",schemaPath:"#/properties/providers/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -4633,18 +4081,18 @@ if(data40.activationDelay !== undefined){
 let data41 = data40.activationDelay;
 const _errs104 = errors;
 if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
-validate25.errors = [{instancePath:instancePath+"/providers/activationDelay",schemaPath:"#/properties/providers/properties/activationDelay/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate24.errors = [{instancePath:instancePath+"/providers/activationDelay",schemaPath:"#/properties/providers/properties/activationDelay/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs104){
 if((typeof data41 == "number") && (isFinite(data41))){
 if(data41 > 31536000 || isNaN(data41)){
-validate25.errors = [{instancePath:instancePath+"/providers/activationDelay",schemaPath:"#/properties/providers/properties/activationDelay/maximum",keyword:"maximum",params:{comparison: "<=", limit: 31536000},message:"must be <= 31536000"}];
+validate24.errors = [{instancePath:instancePath+"/providers/activationDelay",schemaPath:"#/properties/providers/properties/activationDelay/maximum",keyword:"maximum",params:{comparison: "<=", limit: 31536000},message:"must be <= 31536000"}];
 return false;
 }
 else {
 if(data41 < 0 || isNaN(data41)){
-validate25.errors = [{instancePath:instancePath+"/providers/activationDelay",schemaPath:"#/properties/providers/properties/activationDelay/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate24.errors = [{instancePath:instancePath+"/providers/activationDelay",schemaPath:"#/properties/providers/properties/activationDelay/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -4664,14 +4112,14 @@ if(errors === _errs107){
 if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
 let missing9;
 if(((data42.threshold === undefined) && (missing9 = "threshold")) || ((data42.signers === undefined) && (missing9 = "signers"))){
-validate25.errors = [{instancePath:instancePath+"/providers/registry",schemaPath:"#/$defs/role/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'"}];
+validate24.errors = [{instancePath:instancePath+"/providers/registry",schemaPath:"#/$defs/role/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'"}];
 return false;
 }
 else {
 const _errs109 = errors;
 for(const key10 in data42){
 if(!((key10 === "threshold") || (key10 === "signers"))){
-validate25.errors = [{instancePath:instancePath+"/providers/registry",schemaPath:"#/$defs/role/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"}];
+validate24.errors = [{instancePath:instancePath+"/providers/registry",schemaPath:"#/$defs/role/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -4681,7 +4129,7 @@ if(data42.threshold !== undefined){
 let data43 = data42.threshold;
 const _errs110 = errors;
 if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
-validate25.errors = [{instancePath:instancePath+"/providers/registry/threshold",schemaPath:"#/$defs/role/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate24.errors = [{instancePath:instancePath+"/providers/registry/threshold",schemaPath:"#/$defs/role/properties/threshold/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid22 = _errs110 === errors;
@@ -4696,12 +4144,12 @@ const _errs112 = errors;
 if(errors === _errs112){
 if(Array.isArray(data44)){
 if(data44.length > 255){
-validate25.errors = [{instancePath:instancePath+"/providers/registry/signers",schemaPath:"#/$defs/role/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
+validate24.errors = [{instancePath:instancePath+"/providers/registry/signers",schemaPath:"#/$defs/role/properties/signers/maxItems",keyword:"maxItems",params:{limit: 255},message:"must NOT have more than 255 items"}];
 return false;
 }
 else {
 if(data44.length < 1){
-validate25.errors = [{instancePath:instancePath+"/providers/registry/signers",schemaPath:"#/$defs/role/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+validate24.errors = [{instancePath:instancePath+"/providers/registry/signers",schemaPath:"#/$defs/role/properties/signers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
@@ -4713,12 +4161,12 @@ const _errs114 = errors;
 if(errors === _errs114){
 if(typeof data45 === "string"){
 if(!pattern6.test(data45)){
-validate25.errors = [{instancePath:instancePath+"/providers/registry/signers/" + i3,schemaPath:"#/$defs/role/properties/signers/items/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+validate24.errors = [{instancePath:instancePath+"/providers/registry/signers/" + i3,schemaPath:"#/$defs/role/properties/signers/items/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/providers/registry/signers/" + i3,schemaPath:"#/$defs/role/properties/signers/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/providers/registry/signers/" + i3,schemaPath:"#/$defs/role/properties/signers/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -4731,7 +4179,7 @@ break;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/providers/registry/signers",schemaPath:"#/$defs/role/properties/signers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate24.errors = [{instancePath:instancePath+"/providers/registry/signers",schemaPath:"#/$defs/role/properties/signers/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -4745,7 +4193,7 @@ var valid22 = true;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/providers/registry",schemaPath:"#/$defs/role/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate24.errors = [{instancePath:instancePath+"/providers/registry",schemaPath:"#/$defs/role/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -4759,11 +4207,230 @@ var valid20 = true;
 }
 }
 else {
-validate25.errors = [{instancePath:instancePath+"/providers",schemaPath:"#/properties/providers/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate24.errors = [{instancePath:instancePath+"/providers",schemaPath:"#/properties/providers/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
 var valid0 = _errs101 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate24.errors = vErrors;
+return errors === 0;
+}
+validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const revocation = validate25;
+const schema44 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/revocation.schema.json","title":"Revocation","description":"A release that must no longer be installed anywhere, signed by a quorum of the policy (format 2: of a provider, signed by its release or admin role or the root quorum).","type":"object","additionalProperties":false,"required":["product","component","version","reason","created","policyVersion"],"properties":{"format":{"description":"The payload's format version (spec/versioning.md); absent means 1. Format 2 adds provider. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","enum":[1,2]},"provider":{"type":"string","description":"Format 2: the provider whose release this revokes (the policy.schema.json provider syntax, BAD_PROVIDER)."},"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"reason":{"type":"string","minLength":1,"maxLength":1000,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
+
+function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://countersign.dev/schemas/revocation.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate25.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if(((((((data.product === undefined) && (missing0 = "product")) || ((data.component === undefined) && (missing0 = "component"))) || ((data.version === undefined) && (missing0 = "version"))) || ((data.reason === undefined) && (missing0 = "reason"))) || ((data.created === undefined) && (missing0 = "created"))) || ((data.policyVersion === undefined) && (missing0 = "policyVersion"))){
+validate25.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((((((key0 === "format") || (key0 === "provider")) || (key0 === "product")) || (key0 === "component")) || (key0 === "version")) || (key0 === "reason")) || (key0 === "created")) || (key0 === "policyVersion"))){
+validate25.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.format !== undefined){
+let data0 = data.format;
+const _errs2 = errors;
+if(!((data0 === 1) || (data0 === 2))){
+validate25.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema44.properties.format.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.provider !== undefined){
+const _errs3 = errors;
+if(typeof data.provider !== "string"){
+validate25.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.product !== undefined){
+let data2 = data.product;
+const _errs5 = errors;
+if(errors === _errs5){
+if(typeof data2 === "string"){
+if(!pattern11.test(data2)){
+validate25.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.component !== undefined){
+let data3 = data.component;
+const _errs7 = errors;
+if(errors === _errs7){
+if(typeof data3 === "string"){
+if(!pattern11.test(data3)){
+validate25.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.version !== undefined){
+let data4 = data.version;
+const _errs9 = errors;
+if(errors === _errs9){
+if(typeof data4 === "string"){
+if(!pattern13.test(data4)){
+validate25.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs9 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.reason !== undefined){
+let data5 = data.reason;
+const _errs11 = errors;
+if(errors === _errs11){
+if(typeof data5 === "string"){
+if(func1(data5) > 1000){
+validate25.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
+return false;
+}
+else {
+if(func1(data5) < 1){
+validate25.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+else {
+if(!pattern9.test(data5)){
+validate25.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs11 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.created !== undefined){
+let data6 = data.created;
+const _errs13 = errors;
+if(errors === _errs13){
+if(typeof data6 === "string"){
+if(!pattern5.test(data6)){
+validate25.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs13 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.policyVersion !== undefined){
+let data7 = data.policyVersion;
+const _errs15 = errors;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+validate25.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs15){
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 1000000000 || isNaN(data7)){
+validate25.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
+return false;
+}
+else {
+if(data7 < 1 || isNaN(data7)){
+validate25.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs15 === errors;
 }
 else {
 var valid0 = true;
@@ -4787,2011 +4454,4 @@ validate25.errors = vErrors;
 return errors === 0;
 }
 validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-export const publicKey = validate26;
-const schema47 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/public-key.schema.json","title":"Public key file","type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey"],"properties":{"type":{"const":"countersign-public-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"}}};
-
-function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://countersign.dev/schemas/public-key.schema.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate26.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((((data.type === undefined) && (missing0 = "type")) || ((data.keyid === undefined) && (missing0 = "keyid"))) || ((data.name === undefined) && (missing0 = "name"))) || ((data.publicKey === undefined) && (missing0 = "publicKey"))){
-validate26.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-const _errs1 = errors;
-for(const key0 in data){
-if(!((((key0 === "type") || (key0 === "keyid")) || (key0 === "name")) || (key0 === "publicKey"))){
-validate26.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs1 === errors){
-if(data.type !== undefined){
-const _errs2 = errors;
-if("countersign-public-key" !== data.type){
-validate26.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "countersign-public-key"},message:"must be equal to constant"}];
-return false;
-}
-var valid0 = _errs2 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.keyid !== undefined){
-let data1 = data.keyid;
-const _errs3 = errors;
-if(errors === _errs3){
-if(typeof data1 === "string"){
-if(!pattern6.test(data1)){
-validate26.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
-return false;
-}
-}
-else {
-validate26.errors = [{instancePath:instancePath+"/keyid",schemaPath:"#/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.name !== undefined){
-let data2 = data.name;
-const _errs5 = errors;
-if(errors === _errs5){
-if(typeof data2 === "string"){
-if(func1(data2) > 200){
-validate26.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"}];
-return false;
-}
-else {
-if(func1(data2) < 1){
-validate26.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-else {
-if(!pattern9.test(data2)){
-validate26.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
-return false;
-}
-}
-}
-}
-else {
-validate26.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs5 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.publicKey !== undefined){
-let data3 = data.publicKey;
-const _errs7 = errors;
-if(errors === _errs7){
-if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
-validate26.errors = [{instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
-return false;
-}
-}
-else {
-validate26.errors = [{instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs7 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-validate26.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate26.errors = vErrors;
-return errors === 0;
-}
-validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-export const revocation = validate27;
-const schema48 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/revocation.schema.json","title":"Revocation","description":"A release that must no longer be installed anywhere, signed by a quorum of the policy (format 2: of a provider, signed by its release or admin role or the root quorum).","type":"object","additionalProperties":false,"required":["product","component","version","reason","created","policyVersion"],"properties":{"format":{"description":"The payload's format version (spec/versioning.md); absent means 1. Format 2 adds provider. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied.","enum":[1,2]},"provider":{"type":"string","description":"Format 2: the provider whose release this revokes (the policy.schema.json provider syntax, BAD_PROVIDER)."},"product":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"component":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$"},"version":{"type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"reason":{"type":"string","minLength":1,"maxLength":1000,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"created":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"policyVersion":{"type":"integer","minimum":1,"maximum":1000000000}}};
-
-function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://countersign.dev/schemas/revocation.schema.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate27.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((((((data.product === undefined) && (missing0 = "product")) || ((data.component === undefined) && (missing0 = "component"))) || ((data.version === undefined) && (missing0 = "version"))) || ((data.reason === undefined) && (missing0 = "reason"))) || ((data.created === undefined) && (missing0 = "created"))) || ((data.policyVersion === undefined) && (missing0 = "policyVersion"))){
-validate27.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-const _errs1 = errors;
-for(const key0 in data){
-if(!((((((((key0 === "format") || (key0 === "provider")) || (key0 === "product")) || (key0 === "component")) || (key0 === "version")) || (key0 === "reason")) || (key0 === "created")) || (key0 === "policyVersion"))){
-validate27.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs1 === errors){
-if(data.format !== undefined){
-let data0 = data.format;
-const _errs2 = errors;
-if(!((data0 === 1) || (data0 === 2))){
-validate27.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema48.properties.format.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs2 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.provider !== undefined){
-const _errs3 = errors;
-if(typeof data.provider !== "string"){
-validate27.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.product !== undefined){
-let data2 = data.product;
-const _errs5 = errors;
-if(errors === _errs5){
-if(typeof data2 === "string"){
-if(!pattern11.test(data2)){
-validate27.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
-return false;
-}
-}
-else {
-validate27.errors = [{instancePath:instancePath+"/product",schemaPath:"#/properties/product/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs5 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.component !== undefined){
-let data3 = data.component;
-const _errs7 = errors;
-if(errors === _errs7){
-if(typeof data3 === "string"){
-if(!pattern11.test(data3)){
-validate27.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""}];
-return false;
-}
-}
-else {
-validate27.errors = [{instancePath:instancePath+"/component",schemaPath:"#/properties/component/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs7 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.version !== undefined){
-let data4 = data.version;
-const _errs9 = errors;
-if(errors === _errs9){
-if(typeof data4 === "string"){
-if(!pattern13.test(data4)){
-validate27.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
-return false;
-}
-}
-else {
-validate27.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs9 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.reason !== undefined){
-let data5 = data.reason;
-const _errs11 = errors;
-if(errors === _errs11){
-if(typeof data5 === "string"){
-if(func1(data5) > 1000){
-validate27.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"}];
-return false;
-}
-else {
-if(func1(data5) < 1){
-validate27.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-else {
-if(!pattern9.test(data5)){
-validate27.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""}];
-return false;
-}
-}
-}
-}
-else {
-validate27.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs11 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.created !== undefined){
-let data6 = data.created;
-const _errs13 = errors;
-if(errors === _errs13){
-if(typeof data6 === "string"){
-if(!pattern5.test(data6)){
-validate27.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
-return false;
-}
-}
-else {
-validate27.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs13 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.policyVersion !== undefined){
-let data7 = data.policyVersion;
-const _errs15 = errors;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-validate27.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs15){
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 1000000000 || isNaN(data7)){
-validate27.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
-return false;
-}
-else {
-if(data7 < 1 || isNaN(data7)){
-validate27.errors = [{instancePath:instancePath+"/policyVersion",schemaPath:"#/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
-}
-var valid0 = _errs15 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate27.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate27.errors = vErrors;
-return errors === 0;
-}
-validate27.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-export const secretKey = validate28;
-const schema49 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/secret-key.schema.json","title":"Secret key file","description":"An Ed25519 seed, encrypted with scrypt + XChaCha20-Poly1305, or (tests and demos only) in the clear.","oneOf":[{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","ciphertext"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"object","additionalProperties":false,"required":["name","N","r","p","salt"],"properties":{"name":{"const":"scrypt"},"N":{"type":"integer"},"r":{"type":"integer"},"p":{"type":"integer"},"salt":{"type":"string","maxLength":64}}},"cipher":{"type":"object","additionalProperties":false,"required":["name","nonce"],"properties":{"name":{"const":"xchacha20-poly1305"},"nonce":{"type":"string","maxLength":64}}},"ciphertext":{"type":"string","maxLength":128}}},{"type":"object","additionalProperties":false,"required":["type","keyid","name","publicKey","kdf","cipher","seed","warning"],"properties":{"type":{"const":"countersign-secret-key"},"keyid":{"type":"string","pattern":"^[0-9a-f]{64}$"},"name":{"type":"string","minLength":1,"maxLength":200,"pattern":"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},"publicKey":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"kdf":{"type":"null"},"cipher":{"type":"null"},"seed":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"},"warning":{"type":"string"}}}]};
-
-function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://countersign.dev/schemas/secret-key.schema.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate28.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
-const _errs1 = errors;
-if(errors === _errs1){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((((((((data.type === undefined) && (missing0 = "type")) || ((data.keyid === undefined) && (missing0 = "keyid"))) || ((data.name === undefined) && (missing0 = "name"))) || ((data.publicKey === undefined) && (missing0 = "publicKey"))) || ((data.kdf === undefined) && (missing0 = "kdf"))) || ((data.cipher === undefined) && (missing0 = "cipher"))) || ((data.ciphertext === undefined) && (missing0 = "ciphertext"))){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-else {
-const _errs3 = errors;
-for(const key0 in data){
-if(!(((((((key0 === "type") || (key0 === "keyid")) || (key0 === "name")) || (key0 === "publicKey")) || (key0 === "kdf")) || (key0 === "cipher")) || (key0 === "ciphertext"))){
-const err1 = {instancePath,schemaPath:"#/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-break;
-}
-}
-if(_errs3 === errors){
-if(data.type !== undefined){
-const _errs4 = errors;
-if("countersign-secret-key" !== data.type){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/oneOf/0/properties/type/const",keyword:"const",params:{allowedValue: "countersign-secret-key"},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var valid1 = _errs4 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.keyid !== undefined){
-let data1 = data.keyid;
-const _errs5 = errors;
-if(errors === _errs5){
-if(typeof data1 === "string"){
-if(!pattern6.test(data1)){
-const err3 = {instancePath:instancePath+"/keyid",schemaPath:"#/oneOf/0/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/keyid",schemaPath:"#/oneOf/0/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-var valid1 = _errs5 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.name !== undefined){
-let data2 = data.name;
-const _errs7 = errors;
-if(errors === _errs7){
-if(typeof data2 === "string"){
-if(func1(data2) > 200){
-const err5 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/0/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-else {
-if(func1(data2) < 1){
-const err6 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/0/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-else {
-if(!pattern9.test(data2)){
-const err7 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/0/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err8 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/0/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-var valid1 = _errs7 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.publicKey !== undefined){
-let data3 = data.publicKey;
-const _errs9 = errors;
-if(errors === _errs9){
-if(typeof data3 === "string"){
-if(!pattern36.test(data3)){
-const err9 = {instancePath:instancePath+"/publicKey",schemaPath:"#/oneOf/0/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-else {
-const err10 = {instancePath:instancePath+"/publicKey",schemaPath:"#/oneOf/0/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-var valid1 = _errs9 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.kdf !== undefined){
-let data4 = data.kdf;
-const _errs11 = errors;
-if(errors === _errs11){
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-let missing1;
-if((((((data4.name === undefined) && (missing1 = "name")) || ((data4.N === undefined) && (missing1 = "N"))) || ((data4.r === undefined) && (missing1 = "r"))) || ((data4.p === undefined) && (missing1 = "p"))) || ((data4.salt === undefined) && (missing1 = "salt"))){
-const err11 = {instancePath:instancePath+"/kdf",schemaPath:"#/oneOf/0/properties/kdf/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-else {
-const _errs13 = errors;
-for(const key1 in data4){
-if(!(((((key1 === "name") || (key1 === "N")) || (key1 === "r")) || (key1 === "p")) || (key1 === "salt"))){
-const err12 = {instancePath:instancePath+"/kdf",schemaPath:"#/oneOf/0/properties/kdf/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-break;
-}
-}
-if(_errs13 === errors){
-if(data4.name !== undefined){
-const _errs14 = errors;
-if("scrypt" !== data4.name){
-const err13 = {instancePath:instancePath+"/kdf/name",schemaPath:"#/oneOf/0/properties/kdf/properties/name/const",keyword:"const",params:{allowedValue: "scrypt"},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-var valid2 = _errs14 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data4.N !== undefined){
-let data6 = data4.N;
-const _errs15 = errors;
-if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err14 = {instancePath:instancePath+"/kdf/N",schemaPath:"#/oneOf/0/properties/kdf/properties/N/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-var valid2 = _errs15 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data4.r !== undefined){
-let data7 = data4.r;
-const _errs17 = errors;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err15 = {instancePath:instancePath+"/kdf/r",schemaPath:"#/oneOf/0/properties/kdf/properties/r/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-var valid2 = _errs17 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data4.p !== undefined){
-let data8 = data4.p;
-const _errs19 = errors;
-if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err16 = {instancePath:instancePath+"/kdf/p",schemaPath:"#/oneOf/0/properties/kdf/properties/p/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-var valid2 = _errs19 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data4.salt !== undefined){
-let data9 = data4.salt;
-const _errs21 = errors;
-if(errors === _errs21){
-if(typeof data9 === "string"){
-if(func1(data9) > 64){
-const err17 = {instancePath:instancePath+"/kdf/salt",schemaPath:"#/oneOf/0/properties/kdf/properties/salt/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-else {
-const err18 = {instancePath:instancePath+"/kdf/salt",schemaPath:"#/oneOf/0/properties/kdf/properties/salt/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-var valid2 = _errs21 === errors;
-}
-else {
-var valid2 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err19 = {instancePath:instancePath+"/kdf",schemaPath:"#/oneOf/0/properties/kdf/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-var valid1 = _errs11 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.cipher !== undefined){
-let data10 = data.cipher;
-const _errs23 = errors;
-if(errors === _errs23){
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-let missing2;
-if(((data10.name === undefined) && (missing2 = "name")) || ((data10.nonce === undefined) && (missing2 = "nonce"))){
-const err20 = {instancePath:instancePath+"/cipher",schemaPath:"#/oneOf/0/properties/cipher/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-else {
-const _errs25 = errors;
-for(const key2 in data10){
-if(!((key2 === "name") || (key2 === "nonce"))){
-const err21 = {instancePath:instancePath+"/cipher",schemaPath:"#/oneOf/0/properties/cipher/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-break;
-}
-}
-if(_errs25 === errors){
-if(data10.name !== undefined){
-const _errs26 = errors;
-if("xchacha20-poly1305" !== data10.name){
-const err22 = {instancePath:instancePath+"/cipher/name",schemaPath:"#/oneOf/0/properties/cipher/properties/name/const",keyword:"const",params:{allowedValue: "xchacha20-poly1305"},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-var valid3 = _errs26 === errors;
-}
-else {
-var valid3 = true;
-}
-if(valid3){
-if(data10.nonce !== undefined){
-let data12 = data10.nonce;
-const _errs27 = errors;
-if(errors === _errs27){
-if(typeof data12 === "string"){
-if(func1(data12) > 64){
-const err23 = {instancePath:instancePath+"/cipher/nonce",schemaPath:"#/oneOf/0/properties/cipher/properties/nonce/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-else {
-const err24 = {instancePath:instancePath+"/cipher/nonce",schemaPath:"#/oneOf/0/properties/cipher/properties/nonce/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-var valid3 = _errs27 === errors;
-}
-else {
-var valid3 = true;
-}
-}
-}
-}
-}
-else {
-const err25 = {instancePath:instancePath+"/cipher",schemaPath:"#/oneOf/0/properties/cipher/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-}
-var valid1 = _errs23 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.ciphertext !== undefined){
-let data13 = data.ciphertext;
-const _errs29 = errors;
-if(errors === _errs29){
-if(typeof data13 === "string"){
-if(func1(data13) > 128){
-const err26 = {instancePath:instancePath+"/ciphertext",schemaPath:"#/oneOf/0/properties/ciphertext/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-}
-else {
-const err27 = {instancePath:instancePath+"/ciphertext",schemaPath:"#/oneOf/0/properties/ciphertext/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-}
-var valid1 = _errs29 === errors;
-}
-else {
-var valid1 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err28 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
-var props0 = true;
-}
-const _errs31 = errors;
-if(errors === _errs31){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing3;
-if(((((((((data.type === undefined) && (missing3 = "type")) || ((data.keyid === undefined) && (missing3 = "keyid"))) || ((data.name === undefined) && (missing3 = "name"))) || ((data.publicKey === undefined) && (missing3 = "publicKey"))) || ((data.kdf === undefined) && (missing3 = "kdf"))) || ((data.cipher === undefined) && (missing3 = "cipher"))) || ((data.seed === undefined) && (missing3 = "seed"))) || ((data.warning === undefined) && (missing3 = "warning"))){
-const err29 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-else {
-const _errs33 = errors;
-for(const key3 in data){
-if(!((((((((key3 === "type") || (key3 === "keyid")) || (key3 === "name")) || (key3 === "publicKey")) || (key3 === "kdf")) || (key3 === "cipher")) || (key3 === "seed")) || (key3 === "warning"))){
-const err30 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-break;
-}
-}
-if(_errs33 === errors){
-if(data.type !== undefined){
-const _errs34 = errors;
-if("countersign-secret-key" !== data.type){
-const err31 = {instancePath:instancePath+"/type",schemaPath:"#/oneOf/1/properties/type/const",keyword:"const",params:{allowedValue: "countersign-secret-key"},message:"must be equal to constant"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-var valid4 = _errs34 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.keyid !== undefined){
-let data15 = data.keyid;
-const _errs35 = errors;
-if(errors === _errs35){
-if(typeof data15 === "string"){
-if(!pattern6.test(data15)){
-const err32 = {instancePath:instancePath+"/keyid",schemaPath:"#/oneOf/1/properties/keyid/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-}
-else {
-const err33 = {instancePath:instancePath+"/keyid",schemaPath:"#/oneOf/1/properties/keyid/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-}
-var valid4 = _errs35 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.name !== undefined){
-let data16 = data.name;
-const _errs37 = errors;
-if(errors === _errs37){
-if(typeof data16 === "string"){
-if(func1(data16) > 200){
-const err34 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/1/properties/name/maxLength",keyword:"maxLength",params:{limit: 200},message:"must NOT have more than 200 characters"};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-else {
-if(func1(data16) < 1){
-const err35 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/1/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-else {
-if(!pattern9.test(data16)){
-const err36 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/1/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"},message:"must match pattern \""+"^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0]+$"+"\""};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err37 = {instancePath:instancePath+"/name",schemaPath:"#/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-}
-var valid4 = _errs37 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.publicKey !== undefined){
-let data17 = data.publicKey;
-const _errs39 = errors;
-if(errors === _errs39){
-if(typeof data17 === "string"){
-if(!pattern36.test(data17)){
-const err38 = {instancePath:instancePath+"/publicKey",schemaPath:"#/oneOf/1/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-}
-else {
-const err39 = {instancePath:instancePath+"/publicKey",schemaPath:"#/oneOf/1/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-}
-var valid4 = _errs39 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.kdf !== undefined){
-const _errs41 = errors;
-if(data.kdf !== null){
-const err40 = {instancePath:instancePath+"/kdf",schemaPath:"#/oneOf/1/properties/kdf/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-var valid4 = _errs41 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.cipher !== undefined){
-const _errs43 = errors;
-if(data.cipher !== null){
-const err41 = {instancePath:instancePath+"/cipher",schemaPath:"#/oneOf/1/properties/cipher/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-var valid4 = _errs43 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.seed !== undefined){
-let data20 = data.seed;
-const _errs45 = errors;
-if(errors === _errs45){
-if(typeof data20 === "string"){
-if(!pattern36.test(data20)){
-const err42 = {instancePath:instancePath+"/seed",schemaPath:"#/oneOf/1/properties/seed/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-}
-else {
-const err43 = {instancePath:instancePath+"/seed",schemaPath:"#/oneOf/1/properties/seed/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-}
-var valid4 = _errs45 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data.warning !== undefined){
-const _errs47 = errors;
-if(typeof data.warning !== "string"){
-const err44 = {instancePath:instancePath+"/warning",schemaPath:"#/oneOf/1/properties/warning/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-var valid4 = _errs47 === errors;
-}
-else {
-var valid4 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err45 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-}
-var _valid0 = _errs31 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 1;
-if(props0 !== true){
-props0 = true;
-}
-}
-}
-if(!valid0){
-const err46 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-validate28.errors = vErrors;
-return false;
-}
-else {
-errors = _errs0;
-if(vErrors !== null){
-if(_errs0){
-vErrors.length = _errs0;
-}
-else {
-vErrors = null;
-}
-}
-}
-validate28.errors = vErrors;
-evaluated0.props = props0;
-return errors === 0;
-}
-validate28.evaluated = {"dynamicProps":true,"dynamicItems":false};
-
-export const store = validate29;
-const schema50 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://countersign.dev/schemas/store.schema.json","title":"Site trust store","description":"DIR/state.json of a site trust store: the pinned signed policy, the rotations accepted from it, the revocations accepted, and what the site has installed. Signed documents are kept as their envelope JSON text and re-verified every time the store is opened.","type":"object","additionalProperties":false,"required":["format","pinned","rotations","highestPolicyVersion","installed","revocations"],"properties":{"format":{"const":1},"pinned":{"description":"The signed policy envelope pinned by `trust init`, as JSON text.","type":"string","minLength":2,"maxLength":262144},"rotations":{"description":"Signed policy envelopes N+1, N+2, ... accepted by `trust update`, in order, as JSON text.","type":"array","maxItems":1000,"items":{"type":"string","minLength":2,"maxLength":262144}},"highestPolicyVersion":{"description":"The highest policy version this site has trusted; it never goes down and must equal the version the chain walks to.","type":"integer","minimum":1,"maximum":1000000000},"installed":{"description":"Keyed by product/component, e.g. drupal/core.","type":"object","maxProperties":10000,"propertyNames":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["version","highest","updated"],"properties":{"version":{"description":"The version installed now.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"highest":{"description":"The highest version ever installed; a release not above it is ROLLBACK.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"updated":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},"partial":{"description":"A release applied only in part (apply --keep-local kept locally modified files it changes). `version` stays the one before, so the release is still offered; cleared by the next full install or trust record.","type":"object","additionalProperties":false,"required":["version","kept","recorded"],"properties":{"version":{"description":"The release applied in part.","type":"string","pattern":"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},"kept":{"description":"The files it changes that were kept as the site had them, relative to the site root.","type":"array","minItems":1,"maxItems":100000,"items":{"type":"string","minLength":1,"maxLength":4096}},"recorded":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}},"revocations":{"type":"array","maxItems":100000,"items":{"type":"object","additionalProperties":false,"required":["envelope","policyVersion","accepted"],"properties":{"envelope":{"description":"The signed revocation envelope, as JSON text.","type":"string","minLength":2,"maxLength":262144},"policyVersion":{"description":"The trusted policy version whose quorum it was verified against when accepted.","type":"integer","minimum":1,"maximum":1000000000},"accepted":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}},"log":{"description":"Present when `trust init --log-policy` was given: every bundle verified against this store must be in the transparency log (spec/log.md).","type":"object","additionalProperties":false,"required":["policy","forks"],"properties":{"policy":{"description":"The C2SP tlog-policy text (logs, witnesses, quorum), re-parsed every time the store is opened.","type":"string","minLength":1,"maxLength":262144},"largest":{"description":"The largest checkpoint accepted so far, as its signed note text; a smaller one, or another root at its size, is LOG_INCONSISTENT.","type":"string","minLength":1,"maxLength":65536},"forks":{"description":"Evidence of a split view: the checkpoint held and the one presented that contradicts it, both signed, kept forever.","type":"array","maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["seen","presented","detected"],"properties":{"seen":{"type":"string","minLength":1,"maxLength":65536},"presented":{"type":"string","minLength":1,"maxLength":65536},"detected":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}}}}}}}};
-const pattern71 = new RegExp("^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$", "u");
-
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://countersign.dev/schemas/store.schema.json" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate29.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((((((data.format === undefined) && (missing0 = "format")) || ((data.pinned === undefined) && (missing0 = "pinned"))) || ((data.rotations === undefined) && (missing0 = "rotations"))) || ((data.highestPolicyVersion === undefined) && (missing0 = "highestPolicyVersion"))) || ((data.installed === undefined) && (missing0 = "installed"))) || ((data.revocations === undefined) && (missing0 = "revocations"))){
-validate29.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-const _errs1 = errors;
-for(const key0 in data){
-if(!(((((((key0 === "format") || (key0 === "pinned")) || (key0 === "rotations")) || (key0 === "highestPolicyVersion")) || (key0 === "installed")) || (key0 === "revocations")) || (key0 === "log"))){
-validate29.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs1 === errors){
-if(data.format !== undefined){
-const _errs2 = errors;
-if(1 !== data.format){
-validate29.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
-return false;
-}
-var valid0 = _errs2 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pinned !== undefined){
-let data1 = data.pinned;
-const _errs3 = errors;
-if(errors === _errs3){
-if(typeof data1 === "string"){
-if(func1(data1) > 262144){
-validate29.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
-return false;
-}
-else {
-if(func1(data1) < 2){
-validate29.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
-return false;
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.rotations !== undefined){
-let data2 = data.rotations;
-const _errs5 = errors;
-if(errors === _errs5){
-if(Array.isArray(data2)){
-if(data2.length > 1000){
-validate29.errors = [{instancePath:instancePath+"/rotations",schemaPath:"#/properties/rotations/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
-return false;
-}
-else {
-var valid1 = true;
-const len0 = data2.length;
-for(let i0=0; i0<len0; i0++){
-let data3 = data2[i0];
-const _errs7 = errors;
-if(errors === _errs7){
-if(typeof data3 === "string"){
-if(func1(data3) > 262144){
-validate29.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
-return false;
-}
-else {
-if(func1(data3) < 2){
-validate29.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
-return false;
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/rotations/" + i0,schemaPath:"#/properties/rotations/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid1 = _errs7 === errors;
-if(!valid1){
-break;
-}
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/rotations",schemaPath:"#/properties/rotations/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid0 = _errs5 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.highestPolicyVersion !== undefined){
-let data4 = data.highestPolicyVersion;
-const _errs9 = errors;
-if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-validate29.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs9){
-if((typeof data4 == "number") && (isFinite(data4))){
-if(data4 > 1000000000 || isNaN(data4)){
-validate29.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
-return false;
-}
-else {
-if(data4 < 1 || isNaN(data4)){
-validate29.errors = [{instancePath:instancePath+"/highestPolicyVersion",schemaPath:"#/properties/highestPolicyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
-}
-var valid0 = _errs9 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.installed !== undefined){
-let data5 = data.installed;
-const _errs11 = errors;
-if(errors === _errs11){
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-if(Object.keys(data5).length > 10000){
-validate29.errors = [{instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/maxProperties",keyword:"maxProperties",params:{limit: 10000},message:"must NOT have more than 10000 properties"}];
-return false;
-}
-else {
-for(const key1 in data5){
-const _errs13 = errors;
-if(errors === _errs13){
-if(typeof key1 === "string"){
-if(!pattern71.test(key1)){
-const err0 = {instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}/[a-z][a-z0-9_]{0,63}$"+"\"",propertyName:key1};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-else {
-const err1 = {instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key1};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-var valid2 = _errs13 === errors;
-if(!valid2){
-const err2 = {instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-validate29.errors = vErrors;
-return false;
-break;
-}
-}
-if(valid2){
-for(const key2 in data5){
-let data6 = data5[key2];
-const _errs16 = errors;
-if(errors === _errs16){
-if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
-let missing1;
-if((((data6.version === undefined) && (missing1 = "version")) || ((data6.highest === undefined) && (missing1 = "highest"))) || ((data6.updated === undefined) && (missing1 = "updated"))){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
-return false;
-}
-else {
-const _errs18 = errors;
-for(const key3 in data6){
-if(!((((key3 === "version") || (key3 === "highest")) || (key3 === "updated")) || (key3 === "partial"))){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs18 === errors){
-if(data6.version !== undefined){
-let data7 = data6.version;
-const _errs19 = errors;
-if(errors === _errs19){
-if(typeof data7 === "string"){
-if(!pattern13.test(data7)){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/version",schemaPath:"#/properties/installed/additionalProperties/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
-return false;
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/version",schemaPath:"#/properties/installed/additionalProperties/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid4 = _errs19 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data6.highest !== undefined){
-let data8 = data6.highest;
-const _errs21 = errors;
-if(errors === _errs21){
-if(typeof data8 === "string"){
-if(!pattern13.test(data8)){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/highest",schemaPath:"#/properties/installed/additionalProperties/properties/highest/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
-return false;
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/highest",schemaPath:"#/properties/installed/additionalProperties/properties/highest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid4 = _errs21 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data6.updated !== undefined){
-let data9 = data6.updated;
-const _errs23 = errors;
-if(errors === _errs23){
-if(typeof data9 === "string"){
-if(!pattern5.test(data9)){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/updated",schemaPath:"#/properties/installed/additionalProperties/properties/updated/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
-return false;
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/updated",schemaPath:"#/properties/installed/additionalProperties/properties/updated/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid4 = _errs23 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data6.partial !== undefined){
-let data10 = data6.partial;
-const _errs25 = errors;
-if(errors === _errs25){
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-let missing2;
-if((((data10.version === undefined) && (missing2 = "version")) || ((data10.kept === undefined) && (missing2 = "kept"))) || ((data10.recorded === undefined) && (missing2 = "recorded"))){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial",schemaPath:"#/properties/installed/additionalProperties/properties/partial/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
-return false;
-}
-else {
-const _errs27 = errors;
-for(const key4 in data10){
-if(!(((key4 === "version") || (key4 === "kept")) || (key4 === "recorded"))){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial",schemaPath:"#/properties/installed/additionalProperties/properties/partial/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs27 === errors){
-if(data10.version !== undefined){
-let data11 = data10.version;
-const _errs28 = errors;
-if(errors === _errs28){
-if(typeof data11 === "string"){
-if(!pattern13.test(data11)){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/version",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/version/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"},message:"must match pattern \""+"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$"+"\""}];
-return false;
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/version",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid5 = _errs28 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data10.kept !== undefined){
-let data12 = data10.kept;
-const _errs30 = errors;
-if(errors === _errs30){
-if(Array.isArray(data12)){
-if(data12.length > 100000){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
-return false;
-}
-else {
-if(data12.length < 1){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
-return false;
-}
-else {
-var valid6 = true;
-const len1 = data12.length;
-for(let i1=0; i1<len1; i1++){
-let data13 = data12[i1];
-const _errs32 = errors;
-if(errors === _errs32){
-if(typeof data13 === "string"){
-if(func1(data13) > 4096){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept/" + i1,schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/items/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"}];
-return false;
-}
-else {
-if(func1(data13) < 1){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept/" + i1,schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept/" + i1,schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid6 = _errs32 === errors;
-if(!valid6){
-break;
-}
-}
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/kept",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/kept/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid5 = _errs30 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data10.recorded !== undefined){
-let data14 = data10.recorded;
-const _errs34 = errors;
-if(errors === _errs34){
-if(typeof data14 === "string"){
-if(!pattern5.test(data14)){
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/recorded",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/recorded/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
-return false;
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial/recorded",schemaPath:"#/properties/installed/additionalProperties/properties/partial/properties/recorded/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid5 = _errs34 === errors;
-}
-else {
-var valid5 = true;
-}
-}
-}
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/partial",schemaPath:"#/properties/installed/additionalProperties/properties/partial/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid4 = _errs25 === errors;
-}
-else {
-var valid4 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/installed/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/installed/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid3 = _errs16 === errors;
-if(!valid3){
-break;
-}
-}
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/installed",schemaPath:"#/properties/installed/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs11 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.revocations !== undefined){
-let data15 = data.revocations;
-const _errs36 = errors;
-if(errors === _errs36){
-if(Array.isArray(data15)){
-if(data15.length > 100000){
-validate29.errors = [{instancePath:instancePath+"/revocations",schemaPath:"#/properties/revocations/maxItems",keyword:"maxItems",params:{limit: 100000},message:"must NOT have more than 100000 items"}];
-return false;
-}
-else {
-var valid7 = true;
-const len2 = data15.length;
-for(let i2=0; i2<len2; i2++){
-let data16 = data15[i2];
-const _errs38 = errors;
-if(errors === _errs38){
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
-let missing3;
-if((((data16.envelope === undefined) && (missing3 = "envelope")) || ((data16.policyVersion === undefined) && (missing3 = "policyVersion"))) || ((data16.accepted === undefined) && (missing3 = "accepted"))){
-validate29.errors = [{instancePath:instancePath+"/revocations/" + i2,schemaPath:"#/properties/revocations/items/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
-return false;
-}
-else {
-const _errs40 = errors;
-for(const key5 in data16){
-if(!(((key5 === "envelope") || (key5 === "policyVersion")) || (key5 === "accepted"))){
-validate29.errors = [{instancePath:instancePath+"/revocations/" + i2,schemaPath:"#/properties/revocations/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs40 === errors){
-if(data16.envelope !== undefined){
-let data17 = data16.envelope;
-const _errs41 = errors;
-if(errors === _errs41){
-if(typeof data17 === "string"){
-if(func1(data17) > 262144){
-validate29.errors = [{instancePath:instancePath+"/revocations/" + i2+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
-return false;
-}
-else {
-if(func1(data17) < 2){
-validate29.errors = [{instancePath:instancePath+"/revocations/" + i2+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"}];
-return false;
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/revocations/" + i2+"/envelope",schemaPath:"#/properties/revocations/items/properties/envelope/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid8 = _errs41 === errors;
-}
-else {
-var valid8 = true;
-}
-if(valid8){
-if(data16.policyVersion !== undefined){
-let data18 = data16.policyVersion;
-const _errs43 = errors;
-if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
-validate29.errors = [{instancePath:instancePath+"/revocations/" + i2+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs43){
-if((typeof data18 == "number") && (isFinite(data18))){
-if(data18 > 1000000000 || isNaN(data18)){
-validate29.errors = [{instancePath:instancePath+"/revocations/" + i2+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000000},message:"must be <= 1000000000"}];
-return false;
-}
-else {
-if(data18 < 1 || isNaN(data18)){
-validate29.errors = [{instancePath:instancePath+"/revocations/" + i2+"/policyVersion",schemaPath:"#/properties/revocations/items/properties/policyVersion/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
-}
-var valid8 = _errs43 === errors;
-}
-else {
-var valid8 = true;
-}
-if(valid8){
-if(data16.accepted !== undefined){
-let data19 = data16.accepted;
-const _errs45 = errors;
-if(errors === _errs45){
-if(typeof data19 === "string"){
-if(!pattern5.test(data19)){
-validate29.errors = [{instancePath:instancePath+"/revocations/" + i2+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
-return false;
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/revocations/" + i2+"/accepted",schemaPath:"#/properties/revocations/items/properties/accepted/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid8 = _errs45 === errors;
-}
-else {
-var valid8 = true;
-}
-}
-}
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/revocations/" + i2,schemaPath:"#/properties/revocations/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid7 = _errs38 === errors;
-if(!valid7){
-break;
-}
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/revocations",schemaPath:"#/properties/revocations/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid0 = _errs36 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.log !== undefined){
-let data20 = data.log;
-const _errs47 = errors;
-if(errors === _errs47){
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-let missing4;
-if(((data20.policy === undefined) && (missing4 = "policy")) || ((data20.forks === undefined) && (missing4 = "forks"))){
-validate29.errors = [{instancePath:instancePath+"/log",schemaPath:"#/properties/log/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
-return false;
-}
-else {
-const _errs49 = errors;
-for(const key6 in data20){
-if(!(((key6 === "policy") || (key6 === "largest")) || (key6 === "forks"))){
-validate29.errors = [{instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs49 === errors){
-if(data20.policy !== undefined){
-let data21 = data20.policy;
-const _errs50 = errors;
-if(errors === _errs50){
-if(typeof data21 === "string"){
-if(func1(data21) > 262144){
-validate29.errors = [{instancePath:instancePath+"/log/policy",schemaPath:"#/properties/log/properties/policy/maxLength",keyword:"maxLength",params:{limit: 262144},message:"must NOT have more than 262144 characters"}];
-return false;
-}
-else {
-if(func1(data21) < 1){
-validate29.errors = [{instancePath:instancePath+"/log/policy",schemaPath:"#/properties/log/properties/policy/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/log/policy",schemaPath:"#/properties/log/properties/policy/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid9 = _errs50 === errors;
-}
-else {
-var valid9 = true;
-}
-if(valid9){
-if(data20.largest !== undefined){
-let data22 = data20.largest;
-const _errs52 = errors;
-if(errors === _errs52){
-if(typeof data22 === "string"){
-if(func1(data22) > 65536){
-validate29.errors = [{instancePath:instancePath+"/log/largest",schemaPath:"#/properties/log/properties/largest/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
-return false;
-}
-else {
-if(func1(data22) < 1){
-validate29.errors = [{instancePath:instancePath+"/log/largest",schemaPath:"#/properties/log/properties/largest/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/log/largest",schemaPath:"#/properties/log/properties/largest/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid9 = _errs52 === errors;
-}
-else {
-var valid9 = true;
-}
-if(valid9){
-if(data20.forks !== undefined){
-let data23 = data20.forks;
-const _errs54 = errors;
-if(errors === _errs54){
-if(Array.isArray(data23)){
-if(data23.length > 1000){
-validate29.errors = [{instancePath:instancePath+"/log/forks",schemaPath:"#/properties/log/properties/forks/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"}];
-return false;
-}
-else {
-var valid10 = true;
-const len3 = data23.length;
-for(let i3=0; i3<len3; i3++){
-let data24 = data23[i3];
-const _errs56 = errors;
-if(errors === _errs56){
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-let missing5;
-if((((data24.seen === undefined) && (missing5 = "seen")) || ((data24.presented === undefined) && (missing5 = "presented"))) || ((data24.detected === undefined) && (missing5 = "detected"))){
-validate29.errors = [{instancePath:instancePath+"/log/forks/" + i3,schemaPath:"#/properties/log/properties/forks/items/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
-return false;
-}
-else {
-const _errs58 = errors;
-for(const key7 in data24){
-if(!(((key7 === "seen") || (key7 === "presented")) || (key7 === "detected"))){
-validate29.errors = [{instancePath:instancePath+"/log/forks/" + i3,schemaPath:"#/properties/log/properties/forks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
-return false;
-break;
-}
-}
-if(_errs58 === errors){
-if(data24.seen !== undefined){
-let data25 = data24.seen;
-const _errs59 = errors;
-if(errors === _errs59){
-if(typeof data25 === "string"){
-if(func1(data25) > 65536){
-validate29.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/seen",schemaPath:"#/properties/log/properties/forks/items/properties/seen/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
-return false;
-}
-else {
-if(func1(data25) < 1){
-validate29.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/seen",schemaPath:"#/properties/log/properties/forks/items/properties/seen/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/seen",schemaPath:"#/properties/log/properties/forks/items/properties/seen/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid11 = _errs59 === errors;
-}
-else {
-var valid11 = true;
-}
-if(valid11){
-if(data24.presented !== undefined){
-let data26 = data24.presented;
-const _errs61 = errors;
-if(errors === _errs61){
-if(typeof data26 === "string"){
-if(func1(data26) > 65536){
-validate29.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/presented",schemaPath:"#/properties/log/properties/forks/items/properties/presented/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"}];
-return false;
-}
-else {
-if(func1(data26) < 1){
-validate29.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/presented",schemaPath:"#/properties/log/properties/forks/items/properties/presented/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/presented",schemaPath:"#/properties/log/properties/forks/items/properties/presented/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid11 = _errs61 === errors;
-}
-else {
-var valid11 = true;
-}
-if(valid11){
-if(data24.detected !== undefined){
-let data27 = data24.detected;
-const _errs63 = errors;
-if(errors === _errs63){
-if(typeof data27 === "string"){
-if(!pattern5.test(data27)){
-validate29.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/detected",schemaPath:"#/properties/log/properties/forks/items/properties/detected/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"+"\""}];
-return false;
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/log/forks/" + i3+"/detected",schemaPath:"#/properties/log/properties/forks/items/properties/detected/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid11 = _errs63 === errors;
-}
-else {
-var valid11 = true;
-}
-}
-}
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/log/forks/" + i3,schemaPath:"#/properties/log/properties/forks/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid10 = _errs56 === errors;
-if(!valid10){
-break;
-}
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/log/forks",schemaPath:"#/properties/log/properties/forks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid9 = _errs54 === errors;
-}
-else {
-var valid9 = true;
-}
-}
-}
-}
-}
-}
-else {
-validate29.errors = [{instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs47 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate29.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate29.errors = vErrors;
-return errors === 0;
-}
-validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
