@@ -134,7 +134,7 @@ describe('packaging', function () {
       const markers = [
         '"#/oneOf/0/properties/kdf/type"',
         '"#/$defs/v1/properties/payloadSha256/pattern"',
-        '"#/properties/keyid/pattern"',
+        '"#/properties/publicKey/pattern"',
         '"#/properties/highestPolicyVersion/type"',
       ];
       const holding = (chunks: string[]) =>
