@@ -8,6 +8,7 @@ import type { Reason } from '../core/errors.js';
 import type { CheckedPolicy } from '../core/policy.js';
 import { countQuorum, type KeyRing, type QuorumResult, type SignedDocument } from '../core/quorum.js';
 import type { EnvelopeSignature } from '../core/envelope.js';
+import { mayBeSameRelease } from '../core/version.js';
 import { LogError } from './errors.js';
 import { SparseMap } from './map.js';
 import {
@@ -61,6 +62,14 @@ export interface SavedProviderState {
   providers: Array<{ name: string; payload: string; index: number; keys: Record<string, [number, number, number | null]>; revoked: Record<string, number> }>;
   /** JSON of the record path, index, revoked. */
   releases: Array<[string, number | null, number | null]>;
+  /** Every release revocation in log order: JSON of the record path of the version it names, its index. */
+  revocations: Array<[string, number]>;
+}
+
+/** The release records and revocations of one (provider or "", product, component). */
+interface ReleaseGroup {
+  versions: string[];
+  revocations: Array<[version: string, index: number]>;
 }
 
 export class ProviderState {
@@ -73,6 +82,8 @@ export class ProviderState {
   lastState: number | undefined;
   root: { version: number; policy: string } | undefined;
   readonly map = new SparseMap();
+  /** By JSON of [provider or "", product, component]: a revocation reaches every version it may name (mayBeSameRelease). */
+  readonly #groups = new Map<string, ReleaseGroup>();
   /** Keys added since the last state entry: their activation starts at the next one. */
   #pending: Array<{ provider: string; keyid: string }> = [];
 
@@ -160,20 +171,41 @@ export class ProviderState {
     this.#writeProvider(p);
   }
 
-  /** A release logged at `index` (first wins is the replay's rule); one revoked before it was logged stays revoked. */
+  /**
+   * A release logged at `index` (first wins is the replay's rule). A release record's `revoked` is the index of the
+   * first revocation of its provider, product and component whose version may be the same release (lib/core
+   * mayBeSameRelease: 1.2 and 1.2.0, 8.x-1.2 and 1.2.0), whether it came before the release or after.
+   */
   addRelease(provider: string | undefined, product: string, component: string, version: string, index: number): void {
     const path = releasePath(provider, product, component, version);
     const was = this.releases.get(JSON.stringify(path));
     if (was?.index != null) throw new LogError('RELEASE_EXISTS', `${path.join(' ')} is already logged at entry ${was.index}`, { first: was.index, index });
-    this.#writeRelease(path, { index, revoked: was?.revoked ?? null });
+    const group = this.#group(path);
+    if (!was) group.versions.push(version);
+    this.#writeRelease(path, { index, revoked: firstRevocation(group, version) });
   }
 
-  /** A release revocation at `index`; the first revocation of a release stands. */
+  /** A release revocation at `index`: it revokes every release record it may name that no earlier revocation did. */
   revokeRelease(provider: string | undefined, product: string, component: string, version: string, index: number): void {
     const path = releasePath(provider, product, component, version);
-    const was = this.releases.get(JSON.stringify(path));
-    if (was?.revoked != null) return;
-    this.#writeRelease(path, { index: was?.index ?? null, revoked: index });
+    const group = this.#group(path);
+    group.revocations.push([version, index]);
+    if (!this.releases.has(JSON.stringify(path))) {
+      group.versions.push(version);
+      this.#writeRelease(path, { index: null, revoked: firstRevocation(group, version) });
+    }
+    for (const v of group.versions) {
+      const at = releasePath(provider, product, component, v);
+      const was = this.releases.get(JSON.stringify(at))!;
+      if (was.revoked === null && mayBeSameRelease(version, v)) this.#writeRelease(at, { index: was.index, revoked: index });
+    }
+  }
+
+  #group(path: RecordPath): ReleaseGroup {
+    const id = JSON.stringify(path.slice(1, 4));
+    let group = this.#groups.get(id);
+    if (!group) this.#groups.set(id, (group = { versions: [], revocations: [] }));
+    return group;
   }
 
   /** A state entry at `index` with log time `time`: keys added since the last one now have their activation time. */
@@ -212,6 +244,9 @@ export class ProviderState {
         revoked: Object.fromEntries(p.revoked),
       })),
       releases: [...this.releases].map(([id, r]) => [id, r.index, r.revoked]),
+      revocations: [...this.#groups]
+        .flatMap(([id, g]) => g.revocations.map(([v, index]): [string, number] => [JSON.stringify(['release', ...(JSON.parse(id) as string[]), v]), index]))
+        .sort((a, b) => a[1] - b[1]),
     };
   }
 
@@ -244,7 +279,15 @@ export class ProviderState {
       s.providers.set(sp.name, p);
       s.#writeProvider(p);
     }
-    for (const [id, index, revoked] of saved.releases) s.#writeRelease(JSON.parse(id) as string[], { index, revoked });
+    for (const [id, index, revoked] of saved.releases) {
+      const path = JSON.parse(id) as string[];
+      s.#group(path).versions.push(path[4]!);
+      s.#writeRelease(path, { index, revoked });
+    }
+    for (const [id, index] of saved.revocations) {
+      const path = JSON.parse(id) as string[];
+      s.#group(path).revocations.push([path[4]!, index]);
+    }
     return s;
   }
 
@@ -263,4 +306,9 @@ export class ProviderState {
     this.releases.set(JSON.stringify(path), r);
     this.map.set(recordKey(path), encodeReleaseRecord(r));
   }
+}
+
+/** The index of the first revocation in `group` that may name `version`; null when none does. */
+function firstRevocation(group: ReleaseGroup, version: string): number | null {
+  return group.revocations.find(([v]) => mayBeSameRelease(v, version))?.[1] ?? null;
 }

@@ -8,7 +8,7 @@ import type { CountersignError } from '../../lib/core/errors.js';
 import { ENTRY_TYPES, encodeEntry } from '../../lib/log/entry.js';
 import { recordKey, releasePath, providerPath, rootPath, decodeProviderRecord, decodeReleaseRecord, decodeRootRecord } from '../../lib/log/state-records.js';
 import { sha256Hex } from '../../lib/core/envelope.js';
-import type { ReplayedEntry } from '../../lib/log/replay.js';
+import { Replay, type ReplayedEntry } from '../../lib/log/replay.js';
 import { makeSigners } from '../support/fixtures.js';
 import { codeOf } from '../support/codes.js';
 import { Driver, enrolment, keyRevocation, makeProvider, makeRoot, releaseOf, releaseRevocation, rotation } from './provider-support.js';
@@ -226,6 +226,34 @@ describe('log replay: providers', () => {
       expect(decodeReleaseRecord(record(d, releasePath(P, 'drupal', 'core', '2.0.0'))!)).to.deep.equal({ index: null, revoked: at });
       d.add(releaseOf(P, '2.0.0', [p.release[0]!]));
       expect(decodeReleaseRecord(record(d, releasePath(P, 'drupal', 'core', '2.0.0'))!)).to.deep.equal({ index: at + 1, revoked: at });
+    });
+    it('reaches every release record whose version it may name (mayBeSameRelease), logged before it or after, and survives save/load', () => {
+      const { d, p } = enrolled();
+      const rel = (v: string) => decodeReleaseRecord(record(d, releasePath(P, 'drupal', 'core', v))!);
+      const a = d.add(releaseOf(P, '1.2.0', [p.release[0]!])).index;
+      const b = d.add(releaseOf(P, '1.2.0+build.7', [p.release[0]!])).index;
+      const other = d.add(releaseOf(P, '1.2.1', [p.release[0]!])).index;
+      const at = d.entries.length;
+      d.add(releaseRevocation(P, '8.x-1.2', p.admin));
+      const saved = Replay.restore({
+        size: d.replay.size,
+        policyEntries: d.replay.policyEntries,
+        releases: [...(d.replay.releases as Map<string, { index: number; identity: string }>)],
+        providerState: d.replay.state.save(),
+      });
+      const later = d.add(releaseOf(P, '1.2', [p.release[0]!])).index;
+      // 7.x-1.2 is another code line than 8.x-1.2 (same scheme, not equal): only its own revocation reaches it.
+      d.add(releaseRevocation(P, '7.x-1.2', p.admin));
+      expect([rel('1.2.0'), rel('1.2.0+build.7'), rel('1.2'), rel('8.x-1.2'), rel('7.x-1.2'), rel('1.2.1')]).to.deep.equal([
+        { index: a, revoked: at },
+        { index: b, revoked: at },
+        { index: later, revoked: at },
+        { index: null, revoked: at },
+        { index: null, revoked: at + 2 },
+        { index: other, revoked: null },
+      ]);
+      for (const e of d.entries.slice(at + 1)) saved.next(e, (sha) => d.manifests.get(sha));
+      expect(toHex(saved.state.stateRoot())).to.equal(toHex(d.replay.state.stateRoot()));
     });
   });
 
