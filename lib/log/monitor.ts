@@ -148,7 +148,7 @@ export async function monitorOnce(opts: MonitorOptions): Promise<MonitorReport> 
       try {
         const parsed = parseEntry(entry);
         const manifest = parsed.kind === 'release' ? await opts.source.manifest(parsed.statement.payloadSha256) : undefined;
-        checked = replay.check(entry, () => manifest);
+        checked = replay.check(entry, () => manifest, opts.now);
       } catch (err) {
         if (!(err instanceof CountersignError)) throw err;
         report.anomalies.push({

@@ -12,8 +12,9 @@
 //     release of (provider, product, component, version) wins, forever;
 //   - a revocation carries the root quorum, or for a provider's release its release or admin quorum or the super
 //     provider's; a key revocation its provider's admin quorum or the super provider's, effective at most now;
-//   - a state entry (the sequencer's, last of each batch) names its own index, a time not below the previous one,
-//     and the root of the state map (provider-state.ts) over the entries before it.
+//   - a state entry (the sequencer's, last of each batch) names its own index, a time not below the previous one
+//     (nor ahead of the replaying reader's clock), and the root of the state map (provider-state.ts) over the
+//     entries before it.
 // The signer keys always come from the replayed state for (provider, role), never from the entry under check.
 import { canonicalBytes } from '../core/canonical.js';
 import { toHex } from '../core/bytes.js';
@@ -30,6 +31,9 @@ import { checkRotationVersion, verifyRotation } from '../core/rotation.js';
 import { LogError } from './errors.js';
 import { parseEntry, type ReleaseStatement, type StateEntry } from './entry.js';
 import { ProviderState, type ProviderEntry, type SavedProviderState } from './provider-state.js';
+
+/** How far (seconds) a state entry's time may be ahead of the clock of whoever replays it. */
+export const MAX_STATE_AHEAD_SECONDS = 600;
 
 /** The manifest payload whose SHA-256 (hex) is given, from beside the tiles; undefined when absent. */
 export type ManifestSource = (payloadSha256: string) => Uint8Array | undefined;
@@ -139,11 +143,12 @@ export class Replay {
   /**
    * Checks `entry` as the next entry (index `this.size`) and returns what it is, changing nothing. A document
    * that breaks a rule throws its own code (QUORUM_NOT_MET, POLICY_VERSION_GAP, PROVIDER_EXISTS, …) or ENTRY_INVALID.
+   * `now`: the reader's clock (a monitor's, an auditor's), which no state entry's time may be ahead of.
    */
-  check(entry: Uint8Array, manifests: ManifestSource): ReplayedEntry {
+  check(entry: Uint8Array, manifests: ManifestSource, now?: Date): ReplayedEntry {
     const index = this.size;
     const parsed = parseEntry(entry);
-    if (parsed.kind === 'state') return this.#checkState(parsed.state, index);
+    if (parsed.kind === 'state') return this.#checkState(parsed.state, index, now);
     if (parsed.kind === 'release') return this.#checkRelease(parsed.statement, index, manifests);
     const keyids = parsed.entry.signatures.map((x) => x.keyid);
     const what = `${parsed.kind} at entry ${index}`;
@@ -190,12 +195,19 @@ export class Replay {
     return { kind: 'revocation', index, provider, revocation, quorum, superProvider, keyids };
   }
 
-  #checkState(s: StateEntry, index: number): ReplayedEntry {
+  #checkState(s: StateEntry, index: number, now: Date | undefined): ReplayedEntry {
     const mismatch = (message: string, details: Record<string, unknown>) =>
       new LogError('STATE_MISMATCH', `state entry ${index}: ${message}`, { index, ...details });
     if (s.size !== index) throw mismatch(`it says size ${s.size}; a state entry's size is its own index`, { size: s.size });
     if (s.time < this.state.time)
       throw mismatch(`its time ${s.time} is before the previous state entry's ${this.state.time}`, { time: s.time, previous: this.state.time });
+    // Log time ahead of the clock would start every pending key's activation delay early (or end it at once).
+    const latest = now === undefined ? undefined : Math.floor(now.getTime() / 1000) + MAX_STATE_AHEAD_SECONDS;
+    if (latest !== undefined && s.time > latest)
+      throw mismatch(`its time ${s.time} is more than ${MAX_STATE_AHEAD_SECONDS} s ahead of the clock (${latest - MAX_STATE_AHEAD_SECONDS})`, {
+        time: s.time,
+        now: latest - MAX_STATE_AHEAD_SECONDS,
+      });
     const root = toHex(this.state.stateRoot());
     if (s.map !== root) throw mismatch(`its map root ${s.map} is not the root of the replayed state, ${root}`, { map: s.map, replayed: root });
     return { kind: 'state', index, state: s, keyids: [] };
@@ -478,8 +490,8 @@ export class Replay {
   }
 
   /** check + apply. */
-  next(entry: Uint8Array, manifests: ManifestSource): ReplayedEntry {
-    const checked = this.check(entry, manifests);
+  next(entry: Uint8Array, manifests: ManifestSource, now?: Date): ReplayedEntry {
+    const checked = this.check(entry, manifests, now);
     this.apply(checked, entry);
     return checked;
   }

@@ -115,6 +115,21 @@ describe('sequencer: state entries of a provider log', () => {
     }
   });
 
+  it('the monitor refuses a state entry dated more than 10 minutes ahead of its clock (STATE_MISMATCH)', async () => {
+    const log = await makeLog();
+    try {
+      const root = makeRoot({ delay: 86400 });
+      const ahead = NOW.getTime() / 1000 + 601;
+      await sequencer(log, { t: ahead }).add([sub(root.policy), sub(enrolment(makeProvider(P), root.signers.slice(0, 2)))]);
+      const monitor = (now: Date) =>
+        monitorOnce({ source: openLogSource(log.dir), policy: parseTlogPolicy(logPolicy(log.signer.vkey)), stateDir: tempDir(), now });
+      expect((await monitor(NOW)).anomalies.map((a) => [a.code, a.index])).to.deep.equal([['STATE_MISMATCH', 2]]);
+      expect((await monitor(new Date(NOW.getTime() + 1000))).anomalies).to.deep.equal([]);
+    } finally {
+      await log.store.close();
+    }
+  });
+
   it('the monitor reports every super-provider action', async () => {
     const log = await makeLog();
     try {

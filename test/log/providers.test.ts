@@ -8,7 +8,7 @@ import type { CountersignError } from '../../lib/core/errors.js';
 import { ENTRY_TYPES, encodeEntry } from '../../lib/log/entry.js';
 import { recordKey, releasePath, providerPath, rootPath, decodeProviderRecord, decodeReleaseRecord, decodeRootRecord } from '../../lib/log/state-records.js';
 import { sha256Hex } from '../../lib/core/envelope.js';
-import { Replay, type ReplayedEntry } from '../../lib/log/replay.js';
+import { MAX_STATE_AHEAD_SECONDS, Replay, type ReplayedEntry } from '../../lib/log/replay.js';
 import { makeSigners } from '../support/fixtures.js';
 import { codeOf } from '../support/codes.js';
 import { Driver, enrolment, keyRevocation, makeProvider, makeRoot, releaseOf, releaseRevocation, rotation } from './provider-support.js';
@@ -286,7 +286,7 @@ describe('log replay: providers', () => {
   });
 
   describe('state entries', () => {
-    it('a lying state entry is STATE_MISMATCH: another map root, size or an earlier time', () => {
+    it('a lying state entry is STATE_MISMATCH: another map root, size, an earlier time or one ahead of the clock', () => {
       const { d } = enrolled({ t0: 1000 });
       const size = d.entries.length;
       const root = toHex(d.replay.state.stateRoot());
@@ -295,6 +295,10 @@ describe('log replay: providers', () => {
       expect(codeOf(() => d.check(lie({ size: size + 1 })))).to.equal('STATE_MISMATCH');
       expect(codeOf(() => d.check(lie({ time: 999 })))).to.equal('STATE_MISMATCH');
       expect(d.check(lie({})).kind).to.equal('state');
+      // Ahead of the reader's clock by more than 10 minutes: it would end pending keys' activation delay early.
+      const clock = (seconds: number) => new Date(seconds * 1000);
+      expect(codeOf(() => d.replay.check(lie({}), () => undefined, clock(2000 - MAX_STATE_AHEAD_SECONDS - 1)))).to.equal('STATE_MISMATCH');
+      expect(d.replay.check(lie({}), () => undefined, clock(2000 - MAX_STATE_AHEAD_SECONDS)).kind).to.equal('state');
     });
 
     it('the map root changes with every record, and only then', () => {
