@@ -93,12 +93,6 @@ export function releaseKey(r: { provider?: string; product: string; component: s
   return JSON.stringify(r.provider === undefined ? [r.product, r.component, r.version] : [r.provider, r.product, r.component, r.version]);
 }
 
-/** The provider (or undefined), product, component and version of a releaseKey. */
-function fromReleaseKey(key: string): [string | undefined, string, string, string] {
-  const k = JSON.parse(key) as string[];
-  return k.length === 3 ? [undefined, k[0]!, k[1]!, k[2]!] : [k[0]!, k[1]!, k[2]!, k[3]!];
-}
-
 export interface ReleaseRecord {
   index: number;
   /** entryIdentity of the entry. */
@@ -465,26 +459,20 @@ export class Replay {
     this.size++;
   }
 
-  /**
-   * A replay as saved: the root policy chain is walked again, the releases are taken as recorded, and the provider
-   * state as saved (a replay saved without one gets the releases' records from `releases`, none revoked).
-   */
+  /** A replay as saved: the root policy chain is walked again, the releases are taken as recorded, and the provider state as saved. */
   static restore(saved: {
     size: number;
     policyEntries: Uint8Array[];
     releases: Iterable<[string, ReleaseRecord]>;
-    providerState?: SavedProviderState;
+    providerState: SavedProviderState;
   }): Replay {
     const replay = new Replay();
     for (const p of saved.policyEntries) {
       if (parseEntry(p).kind !== 'policy') throw new LogError('ENTRY_INVALID', 'a saved policy entry is not a policy');
       replay.adopt(p);
     }
-    if (saved.providerState) replay.state = ProviderState.load(saved.providerState, (payload, what) => policyFromPayload(payload, what));
-    for (const [key, record] of saved.releases) {
-      replay.releases.set(key, record);
-      if (!saved.providerState) replay.state.addRelease(...fromReleaseKey(key), record.index);
-    }
+    replay.state = ProviderState.load(saved.providerState, (payload, what) => policyFromPayload(payload, what));
+    for (const [key, record] of saved.releases) replay.releases.set(key, record);
     replay.size = saved.size;
     return replay;
   }
