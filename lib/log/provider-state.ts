@@ -8,6 +8,7 @@ import type { Reason } from '../core/errors.js';
 import type { CheckedPolicy } from '../core/policy.js';
 import { countQuorum, type KeyRing, type QuorumResult, type SignedDocument } from '../core/quorum.js';
 import type { EnvelopeSignature } from '../core/envelope.js';
+import { roleRing, type Role } from '../core/provider-policy.js';
 import { mayBeSameRelease } from '../core/version.js';
 import { LogError } from './errors.js';
 import { SparseMap } from './map.js';
@@ -24,9 +25,9 @@ import {
   type ReleaseStateRecord,
 } from './state-records.js';
 
-/** When a key of a provider policy may sign: from log time `activeFrom`, unknown until the next state entry. */
+/** When a key may act in a role of a provider: from log time `activeFrom`, unknown until the next state entry. */
 export interface KeyActivation {
-  /** The entry index at which the key entered the provider's policy. */
+  /** The entry index at which the key entered the role. */
   addedAt: number;
   /** The activation delay (seconds) of the root policy current at `addedAt`. */
   delay: number;
@@ -42,7 +43,7 @@ export interface ProviderEntry {
   version: number;
   /** The entry that made this policy current (enrolment or rotation). */
   index: number;
-  /** Every key of the current policy, by key id. */
+  /** Every key of each role of the current policy, by roleKey(role, key id): a key that enters a role waits in it. */
   keys: Map<string, KeyActivation>;
   /** Revoked key ids and their effective index (a key's signatures at or after it never count). */
   revoked: Map<string, number>;
@@ -58,13 +59,18 @@ export interface SavedProviderState {
   time: number;
   lastState: number | null;
   root: { version: number; policy: string } | null;
-  /** name, policy payload (base64), index, keys: keyid -> [addedAt, delay, activeFrom|null], revoked: keyid -> index. */
+  /** name, policy payload (base64), index, keys: roleKey -> [addedAt, delay, activeFrom|null], revoked: keyid -> index. */
   providers: Array<{ name: string; payload: string; index: number; keys: Record<string, [number, number, number | null]>; revoked: Record<string, number> }>;
   /** JSON of the record path, index, revoked. */
   releases: Array<[string, number | null, number | null]>;
   /** Every release revocation in log order: JSON of the record path of the version it names, its index. */
   revocations: Array<[string, number]>;
 }
+
+const ROLES: readonly Role[] = ['admin', 'release'];
+
+/** The key of a key's activation in a role: "admin <keyid>" or "release <keyid>". */
+const roleKey = (role: Role, keyid: string): string => `${role} ${keyid}`;
 
 /** The release records and revocations of one (provider or "", product, component). */
 interface ReleaseGroup {
@@ -84,8 +90,8 @@ export class ProviderState {
   readonly map = new SparseMap();
   /** By JSON of [provider or "", product, component]: a revocation reaches every version it may name (mayBeSameRelease). */
   readonly #groups = new Map<string, ReleaseGroup>();
-  /** Keys added since the last state entry: their activation starts at the next one. */
-  #pending: Array<{ provider: string; keyid: string }> = [];
+  /** Keys added to a role since the last state entry (by roleKey): their activation starts at the next one. */
+  #pending: Array<{ provider: string; key: string }> = [];
 
   /** The root of the state map over everything applied so far: what the next state entry must commit to. */
   stateRoot(): Uint8Array {
@@ -100,19 +106,19 @@ export class ProviderState {
     return this.releases.get(JSON.stringify(releasePath(provider, product, component, version)));
   }
 
-  /** Why a key of the provider does not count at `index` (revoked at or before it, or not active at the log time). */
-  keyStatus(p: ProviderEntry, keyid: string, index: number): Reason | undefined {
-    return this.#revokedBy(p, keyid, index) ?? this.#inactive(p, keyid);
+  /** Why a key does not count in a role of the provider at `index` (revoked at or before it, or not active in the role). */
+  keyStatus(p: ProviderEntry, role: Role, keyid: string, index: number): Reason | undefined {
+    return this.#revokedBy(p, keyid, index) ?? this.#inactive(p, role, keyid);
   }
 
   /**
-   * `ring` (a role of the provider's policy) with only the keys that count at `index`: active and unrevoked, or with
-   * `possession` (a rotation's new policy counting its own quorum) merely unrevoked.
+   * `ring` (`role` of the provider's policy) with only the keys that count at `index`: active in the role and
+   * unrevoked, or with `possession` (a rotation's new policy counting its own quorum) merely unrevoked.
    */
-  activeRing(p: ProviderEntry, ring: KeyRing, index: number, possession = false): ActiveRing {
+  activeRing(p: ProviderEntry, role: Role, ring: KeyRing, index: number, possession = false): ActiveRing {
     const excluded = new Map<string, Reason>();
     const keys = ring.keys.filter((k) => {
-      const why = possession ? this.#revokedBy(p, k.signer.id, index) : this.keyStatus(p, k.signer.id, index);
+      const why = possession ? this.#revokedBy(p, k.signer.id, index) : this.keyStatus(p, role, k.signer.id, index);
       if (why) excluded.set(k.signer.id, why);
       return why === undefined;
     });
@@ -125,14 +131,14 @@ export class ProviderState {
     return { code: 'KEY_REVOKED', message: `key ${keyid.slice(0, 16)}… of ${p.name} is revoked from entry ${revokedAt}`, details: { keyid, revokedAt } };
   }
 
-  #inactive(p: ProviderEntry, keyid: string): Reason | undefined {
-    const a = p.keys.get(keyid);
+  #inactive(p: ProviderEntry, role: Role, keyid: string): Reason | undefined {
+    const a = p.keys.get(roleKey(role, keyid));
     if (a && a.activeFrom !== undefined && this.time >= a.activeFrom) return undefined;
     const when = a?.activeFrom === undefined ? 'after the next state entry plus the activation delay' : `at log time ${a.activeFrom}`;
     return {
       code: 'KEY_NOT_ACTIVE',
-      message: `key ${keyid.slice(0, 16)}… of ${p.name} is not active at log time ${this.time} (it becomes active ${when})`,
-      details: { keyid, logTime: this.time, activeFrom: a?.activeFrom ?? null },
+      message: `key ${keyid.slice(0, 16)}… of ${p.name} is not active in its ${role} role at log time ${this.time} (it becomes active ${when})`,
+      details: { keyid, role, logTime: this.time, activeFrom: a?.activeFrom ?? null },
     };
   }
 
@@ -142,19 +148,22 @@ export class ProviderState {
   }
 
   /**
-   * Makes `policy` the provider's current one at entry `index` (an enrolment, re-enrolment or rotation). Keys it
-   * shares with the previous policy keep their activation; the others wait for the next state entry plus `delay`.
+   * Makes `policy` the provider's current one at entry `index` (an enrolment, re-enrolment or rotation). A key keeps
+   * its activation in each role it already had in the previous policy; in a role it enters (an admin key made a
+   * release key too) it waits for the next state entry plus `delay`.
    */
   setProvider(name: string, policy: CheckedPolicy, payload: Uint8Array, index: number, delay: number): void {
     const old = this.providers.get(name);
     const keys = new Map<string, KeyActivation>();
-    for (const k of policy.keys) {
-      const id = k.signer.id;
-      const kept = old?.keys.get(id);
-      if (kept) keys.set(id, kept);
-      else if (!keys.has(id)) {
-        keys.set(id, { addedAt: index, delay, activeFrom: undefined });
-        this.#pending.push({ provider: name, keyid: id });
+    for (const role of ROLES) {
+      for (const k of roleRing(policy, role).keys) {
+        const key = roleKey(role, k.signer.id);
+        const kept = old?.keys.get(key);
+        if (kept) keys.set(key, kept);
+        else if (!keys.has(key)) {
+          keys.set(key, { addedAt: index, delay, activeFrom: undefined });
+          this.#pending.push({ provider: name, key });
+        }
       }
     }
     const p: ProviderEntry = { name, policy, payload, version: policy.policy.version, index, keys, revoked: old?.revoked ?? new Map() };
@@ -212,8 +221,8 @@ export class ProviderState {
   applyState(index: number, time: number): void {
     this.time = time;
     this.lastState = index;
-    for (const { provider, keyid } of this.#pending) {
-      const a = this.providers.get(provider)?.keys.get(keyid);
+    for (const { provider, key } of this.#pending) {
+      const a = this.providers.get(provider)?.keys.get(key);
       if (a && a.activeFrom === undefined) a.activeFrom = time + a.delay;
     }
     this.#pending = [];
@@ -265,7 +274,7 @@ export class ProviderState {
       const keys = new Map<string, KeyActivation>();
       for (const [id, [addedAt, delay, activeFrom]] of Object.entries(sp.keys)) {
         keys.set(id, { addedAt, delay, activeFrom: activeFrom ?? undefined });
-        if (activeFrom === null) s.#pending.push({ provider: sp.name, keyid: id });
+        if (activeFrom === null) s.#pending.push({ provider: sp.name, key: id });
       }
       const p: ProviderEntry = {
         name: sp.name,

@@ -323,8 +323,8 @@ export class Replay {
     const next = policyFromPayload(opened.payloadBytes, what);
     checkRotationVersion(p.policy, next);
     const sigs = opened.envelope.signatures;
-    const current = ProviderState.count(opened, sigs, this.state.activeRing(p, roleRing(p.policy, 'admin'), index));
-    const own = ProviderState.count(opened, sigs, this.state.activeRing(p, roleRing(next, 'admin'), index, true));
+    const current = ProviderState.count(opened, sigs, this.state.activeRing(p, 'admin', roleRing(p.policy, 'admin'), index));
+    const own = ProviderState.count(opened, sigs, this.state.activeRing(p, 'admin', roleRing(next, 'admin'), index, true));
     if (!current.met || !own.met) {
       throw quorumError(
         `rotation of ${name} to policy ${next.policy.version} lacks the admin quorums of versions ${p.version} and ${next.policy.version}`,
@@ -358,7 +358,7 @@ export class Replay {
   ): { quorum: QuorumResult; superProvider: boolean } {
     const tried: Array<readonly [string, QuorumResult]> = [];
     for (const role of roles) {
-      const quorum = ProviderState.count(doc, sigs, this.state.activeRing(p, roleRing(p.policy, role), index));
+      const quorum = ProviderState.count(doc, sigs, this.state.activeRing(p, role, roleRing(p.policy, role), index));
       if (quorum.met) return { quorum, superProvider: false };
       tried.push([`${p.name} ${role}`, quorum]);
     }

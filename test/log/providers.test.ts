@@ -9,7 +9,7 @@ import { ENTRY_TYPES, encodeEntry } from '../../lib/log/entry.js';
 import { recordKey, releasePath, providerPath, rootPath, decodeProviderRecord, decodeReleaseRecord, decodeRootRecord } from '../../lib/log/state-records.js';
 import { sha256Hex } from '../../lib/core/envelope.js';
 import { MAX_STATE_AHEAD_SECONDS, Replay, type ReplayedEntry } from '../../lib/log/replay.js';
-import { makeSigners } from '../support/fixtures.js';
+import { makeSigners, type TestSigner } from '../support/fixtures.js';
 import { codeOf } from '../support/codes.js';
 import { Driver, enrolment, keyRevocation, makeProvider, makeRoot, releaseOf, releaseRevocation, rotation } from './provider-support.js';
 
@@ -140,6 +140,22 @@ describe('log replay: providers', () => {
       expect(codeOf(() => d.add(releaseOf(P, '1.0.1', fresh)))).to.equal('QUORUM_NOT_MET');
       d.state(2060);
       expect(d.add(releaseOf(P, '1.0.1', fresh)).kind).to.equal('release');
+    });
+    it('a key that enters a role waits in that role: an admin key moved into the release role, a release key made admin', () => {
+      const { d, p } = enrolled({ delay: 60, t0: 1000 });
+      d.state(1060);
+      const [a, b] = p.admin as [TestSigner, TestSigner];
+      const r = p.release[0]!;
+      // v2: the release role is one admin key (1-of-1), and the admin role gains a release key.
+      d.add(rotation(makeProvider(P, { version: 2, admin: [a, b, r], release: [a] }), p.admin));
+      d.state(1061);
+      expect(problemCodes(errorOf(() => d.add(releaseOf(P, '1.0.0', [a]))))).to.include('KEY_NOT_ACTIVE');
+      // r counts for nothing as an admin yet.
+      const v3 = makeProvider(P, { version: 3, admin: [a, b, r], release: [a] });
+      expect(problemCodes(errorOf(() => d.add(rotation(v3, [a, r]))))).to.include('KEY_NOT_ACTIVE');
+      d.state(1121);
+      expect(d.add(releaseOf(P, '1.0.0', [a])).kind).to.equal('release');
+      expect(d.add(rotation(v3, [a, r])).kind).to.equal('provider-policy');
     });
   });
 
