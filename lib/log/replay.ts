@@ -460,12 +460,7 @@ export class Replay {
   }
 
   /** A replay as saved: the root policy chain is walked again, the releases are taken as recorded, and the provider state as saved. */
-  static restore(saved: {
-    size: number;
-    policyEntries: Uint8Array[];
-    releases: Iterable<[string, ReleaseRecord]>;
-    providerState: SavedProviderState;
-  }): Replay {
+  static restore(saved: { size: number; policyEntries: Uint8Array[]; releases: Iterable<[string, ReleaseRecord]>; providerState: SavedProviderState }): Replay {
     const replay = new Replay();
     for (const p of saved.policyEntries) {
       if (parseEntry(p).kind !== 'policy') throw new LogError('ENTRY_INVALID', 'a saved policy entry is not a policy');
