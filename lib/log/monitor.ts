@@ -107,15 +107,18 @@ export async function monitorOnce(opts: MonitorOptions): Promise<MonitorReport> 
   if (saved && saved.origin !== cp.origin) throw new StoreError('STORE_CORRUPT', `${opts.stateDir} follows ${saved.origin}, not ${cp.origin}`);
 
   const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
-  const replay = saved
-    ? Replay.restore({
-        size: saved.size,
-        policyEntries: saved.policies.map(bytes),
-        releases: Object.entries(saved.releases).map(([key, [index, identity]]) => [key, { index, identity }]),
-        providerState: saved.providerState,
-      })
-    : new Replay();
-  const edge = saved ? new TreeEdge(saved.size, saved.edge.map(bytes)) : new TreeEdge();
+  // A state of 0.3 (format 1) kept no release revocations nor provider state: the entries are replayed from the first.
+  const providerState = saved?.providerState;
+  const replay =
+    saved && providerState
+      ? Replay.restore({
+          size: saved.size,
+          policyEntries: saved.policies.map(bytes),
+          releases: Object.entries(saved.releases).map(([key, [index, identity]]) => [key, { index, identity }]),
+          providerState,
+        })
+      : new Replay();
+  const edge = saved && providerState ? new TreeEdge(saved.size, saved.edge.map(bytes)) : new TreeEdge();
   const old = saved ? parseSignedCheckpoint(saved.checkpoint) : undefined;
   const fork = (message: string) =>
     report.anomalies.push({
@@ -148,7 +151,7 @@ export async function monitorOnce(opts: MonitorOptions): Promise<MonitorReport> 
       try {
         const parsed = parseEntry(entry);
         const manifest = parsed.kind === 'release' ? await opts.source.manifest(parsed.statement.payloadSha256) : undefined;
-        checked = replay.check(entry, () => manifest);
+        checked = replay.check(entry, () => manifest, opts.now);
       } catch (err) {
         if (!(err instanceof CountersignError)) throw err;
         report.anomalies.push({
@@ -163,7 +166,7 @@ export async function monitorOnce(opts: MonitorOptions): Promise<MonitorReport> 
       edge.append(leafHash(entry));
       report.entries++;
       const because = reasons(checked, watchKeys, watchProducts);
-      if (because.length > 0) {
+      if (because.length > 0 && index >= report.from) {
         const w: Watched = { index, kind: checked.kind, what: describeEntry(parseEntry(entry).entry), because };
         report.watched.push(w);
         opts.onWatched?.(w);

@@ -8,6 +8,8 @@ import type { Reason } from '../core/errors.js';
 import type { CheckedPolicy } from '../core/policy.js';
 import { countQuorum, type KeyRing, type QuorumResult, type SignedDocument } from '../core/quorum.js';
 import type { EnvelopeSignature } from '../core/envelope.js';
+import { roleRing, type Role } from '../core/provider-policy.js';
+import { mayBeSameRelease } from '../core/version.js';
 import { LogError } from './errors.js';
 import { SparseMap } from './map.js';
 import {
@@ -23,9 +25,9 @@ import {
   type ReleaseStateRecord,
 } from './state-records.js';
 
-/** When a key of a provider policy may sign: from log time `activeFrom`, unknown until the next state entry. */
+/** When a key may act in a role of a provider: from log time `activeFrom`, unknown until the next state entry. */
 export interface KeyActivation {
-  /** The entry index at which the key entered the provider's policy. */
+  /** The entry index at which the key entered the role. */
   addedAt: number;
   /** The activation delay (seconds) of the root policy current at `addedAt`. */
   delay: number;
@@ -41,7 +43,7 @@ export interface ProviderEntry {
   version: number;
   /** The entry that made this policy current (enrolment or rotation). */
   index: number;
-  /** Every key of the current policy, by key id. */
+  /** Every key of each role of the current policy, by roleKey(role, key id): a key that enters a role waits in it. */
   keys: Map<string, KeyActivation>;
   /** Revoked key ids and their effective index (a key's signatures at or after it never count). */
   revoked: Map<string, number>;
@@ -57,10 +59,23 @@ export interface SavedProviderState {
   time: number;
   lastState: number | null;
   root: { version: number; policy: string } | null;
-  /** name, policy payload (base64), index, keys: keyid -> [addedAt, delay, activeFrom|null], revoked: keyid -> index. */
+  /** name, policy payload (base64), index, keys: roleKey -> [addedAt, delay, activeFrom|null], revoked: keyid -> index. */
   providers: Array<{ name: string; payload: string; index: number; keys: Record<string, [number, number, number | null]>; revoked: Record<string, number> }>;
   /** JSON of the record path, index, revoked. */
   releases: Array<[string, number | null, number | null]>;
+  /** Every release revocation in log order: JSON of the record path of the version it names, its index. */
+  revocations: Array<[string, number]>;
+}
+
+const ROLES: readonly Role[] = ['admin', 'release'];
+
+/** The key of a key's activation in a role: "admin <keyid>" or "release <keyid>". */
+const roleKey = (role: Role, keyid: string): string => `${role} ${keyid}`;
+
+/** The release records and revocations of one (provider or "", product, component). */
+interface ReleaseGroup {
+  versions: string[];
+  revocations: Array<[version: string, index: number]>;
 }
 
 export class ProviderState {
@@ -73,8 +88,10 @@ export class ProviderState {
   lastState: number | undefined;
   root: { version: number; policy: string } | undefined;
   readonly map = new SparseMap();
-  /** Keys added since the last state entry: their activation starts at the next one. */
-  #pending: Array<{ provider: string; keyid: string }> = [];
+  /** By JSON of [provider or "", product, component]: a revocation reaches every version it may name (mayBeSameRelease). */
+  readonly #groups = new Map<string, ReleaseGroup>();
+  /** Keys added to a role since the last state entry (by roleKey): their activation starts at the next one. */
+  #pending: Array<{ provider: string; key: string }> = [];
 
   /** The root of the state map over everything applied so far: what the next state entry must commit to. */
   stateRoot(): Uint8Array {
@@ -89,19 +106,19 @@ export class ProviderState {
     return this.releases.get(JSON.stringify(releasePath(provider, product, component, version)));
   }
 
-  /** Why a key of the provider does not count at `index` (revoked at or before it, or not active at the log time). */
-  keyStatus(p: ProviderEntry, keyid: string, index: number): Reason | undefined {
-    return this.#revokedBy(p, keyid, index) ?? this.#inactive(p, keyid);
+  /** Why a key does not count in a role of the provider at `index` (revoked at or before it, or not active in the role). */
+  keyStatus(p: ProviderEntry, role: Role, keyid: string, index: number): Reason | undefined {
+    return this.#revokedBy(p, keyid, index) ?? this.#inactive(p, role, keyid);
   }
 
   /**
-   * `ring` (a role of the provider's policy) with only the keys that count at `index`: active and unrevoked, or with
-   * `possession` (a rotation's new policy counting its own quorum) merely unrevoked.
+   * `ring` (`role` of the provider's policy) with only the keys that count at `index`: active in the role and
+   * unrevoked, or with `possession` (a rotation's new policy counting its own quorum) merely unrevoked.
    */
-  activeRing(p: ProviderEntry, ring: KeyRing, index: number, possession = false): ActiveRing {
+  activeRing(p: ProviderEntry, role: Role, ring: KeyRing, index: number, possession = false): ActiveRing {
     const excluded = new Map<string, Reason>();
     const keys = ring.keys.filter((k) => {
-      const why = possession ? this.#revokedBy(p, k.signer.id, index) : this.keyStatus(p, k.signer.id, index);
+      const why = possession ? this.#revokedBy(p, k.signer.id, index) : this.keyStatus(p, role, k.signer.id, index);
       if (why) excluded.set(k.signer.id, why);
       return why === undefined;
     });
@@ -114,14 +131,14 @@ export class ProviderState {
     return { code: 'KEY_REVOKED', message: `key ${keyid.slice(0, 16)}… of ${p.name} is revoked from entry ${revokedAt}`, details: { keyid, revokedAt } };
   }
 
-  #inactive(p: ProviderEntry, keyid: string): Reason | undefined {
-    const a = p.keys.get(keyid);
+  #inactive(p: ProviderEntry, role: Role, keyid: string): Reason | undefined {
+    const a = p.keys.get(roleKey(role, keyid));
     if (a && a.activeFrom !== undefined && this.time >= a.activeFrom) return undefined;
     const when = a?.activeFrom === undefined ? 'after the next state entry plus the activation delay' : `at log time ${a.activeFrom}`;
     return {
       code: 'KEY_NOT_ACTIVE',
-      message: `key ${keyid.slice(0, 16)}… of ${p.name} is not active at log time ${this.time} (it becomes active ${when})`,
-      details: { keyid, logTime: this.time, activeFrom: a?.activeFrom ?? null },
+      message: `key ${keyid.slice(0, 16)}… of ${p.name} is not active in its ${role} role at log time ${this.time} (it becomes active ${when})`,
+      details: { keyid, role, logTime: this.time, activeFrom: a?.activeFrom ?? null },
     };
   }
 
@@ -131,19 +148,22 @@ export class ProviderState {
   }
 
   /**
-   * Makes `policy` the provider's current one at entry `index` (an enrolment, re-enrolment or rotation). Keys it
-   * shares with the previous policy keep their activation; the others wait for the next state entry plus `delay`.
+   * Makes `policy` the provider's current one at entry `index` (an enrolment, re-enrolment or rotation). A key keeps
+   * its activation in each role it already had in the previous policy; in a role it enters (an admin key made a
+   * release key too) it waits for the next state entry plus `delay`.
    */
   setProvider(name: string, policy: CheckedPolicy, payload: Uint8Array, index: number, delay: number): void {
     const old = this.providers.get(name);
     const keys = new Map<string, KeyActivation>();
-    for (const k of policy.keys) {
-      const id = k.signer.id;
-      const kept = old?.keys.get(id);
-      if (kept) keys.set(id, kept);
-      else if (!keys.has(id)) {
-        keys.set(id, { addedAt: index, delay, activeFrom: undefined });
-        this.#pending.push({ provider: name, keyid: id });
+    for (const role of ROLES) {
+      for (const k of roleRing(policy, role).keys) {
+        const key = roleKey(role, k.signer.id);
+        const kept = old?.keys.get(key);
+        if (kept) keys.set(key, kept);
+        else if (!keys.has(key)) {
+          keys.set(key, { addedAt: index, delay, activeFrom: undefined });
+          this.#pending.push({ provider: name, key });
+        }
       }
     }
     const p: ProviderEntry = { name, policy, payload, version: policy.policy.version, index, keys, revoked: old?.revoked ?? new Map() };
@@ -160,28 +180,49 @@ export class ProviderState {
     this.#writeProvider(p);
   }
 
-  /** A release logged at `index` (first wins is the replay's rule); one revoked before it was logged stays revoked. */
+  /**
+   * A release logged at `index` (first wins is the replay's rule). A release record's `revoked` is the index of the
+   * first revocation of its provider, product and component whose version may be the same release (lib/core
+   * mayBeSameRelease: 1.2 and 1.2.0, 8.x-1.2 and 1.2.0), whether it came before the release or after.
+   */
   addRelease(provider: string | undefined, product: string, component: string, version: string, index: number): void {
     const path = releasePath(provider, product, component, version);
     const was = this.releases.get(JSON.stringify(path));
     if (was?.index != null) throw new LogError('RELEASE_EXISTS', `${path.join(' ')} is already logged at entry ${was.index}`, { first: was.index, index });
-    this.#writeRelease(path, { index, revoked: was?.revoked ?? null });
+    const group = this.#group(path);
+    if (!was) group.versions.push(version);
+    this.#writeRelease(path, { index, revoked: firstRevocation(group, version) });
   }
 
-  /** A release revocation at `index`; the first revocation of a release stands. */
+  /** A release revocation at `index`: it revokes every release record it may name that no earlier revocation did. */
   revokeRelease(provider: string | undefined, product: string, component: string, version: string, index: number): void {
     const path = releasePath(provider, product, component, version);
-    const was = this.releases.get(JSON.stringify(path));
-    if (was?.revoked != null) return;
-    this.#writeRelease(path, { index: was?.index ?? null, revoked: index });
+    const group = this.#group(path);
+    group.revocations.push([version, index]);
+    if (!this.releases.has(JSON.stringify(path))) {
+      group.versions.push(version);
+      this.#writeRelease(path, { index: null, revoked: firstRevocation(group, version) });
+    }
+    for (const v of group.versions) {
+      const at = releasePath(provider, product, component, v);
+      const was = this.releases.get(JSON.stringify(at))!;
+      if (was.revoked === null && mayBeSameRelease(version, v)) this.#writeRelease(at, { index: was.index, revoked: index });
+    }
+  }
+
+  #group(path: RecordPath): ReleaseGroup {
+    const id = JSON.stringify(path.slice(1, 4));
+    let group = this.#groups.get(id);
+    if (!group) this.#groups.set(id, (group = { versions: [], revocations: [] }));
+    return group;
   }
 
   /** A state entry at `index` with log time `time`: keys added since the last one now have their activation time. */
   applyState(index: number, time: number): void {
     this.time = time;
     this.lastState = index;
-    for (const { provider, keyid } of this.#pending) {
-      const a = this.providers.get(provider)?.keys.get(keyid);
+    for (const { provider, key } of this.#pending) {
+      const a = this.providers.get(provider)?.keys.get(key);
       if (a && a.activeFrom === undefined) a.activeFrom = time + a.delay;
     }
     this.#pending = [];
@@ -212,6 +253,9 @@ export class ProviderState {
         revoked: Object.fromEntries(p.revoked),
       })),
       releases: [...this.releases].map(([id, r]) => [id, r.index, r.revoked]),
+      revocations: [...this.#groups]
+        .flatMap(([id, g]) => g.revocations.map(([v, index]): [string, number] => [JSON.stringify(['release', ...(JSON.parse(id) as string[]), v]), index]))
+        .sort((a, b) => a[1] - b[1]),
     };
   }
 
@@ -230,7 +274,7 @@ export class ProviderState {
       const keys = new Map<string, KeyActivation>();
       for (const [id, [addedAt, delay, activeFrom]] of Object.entries(sp.keys)) {
         keys.set(id, { addedAt, delay, activeFrom: activeFrom ?? undefined });
-        if (activeFrom === null) s.#pending.push({ provider: sp.name, keyid: id });
+        if (activeFrom === null) s.#pending.push({ provider: sp.name, key: id });
       }
       const p: ProviderEntry = {
         name: sp.name,
@@ -244,7 +288,15 @@ export class ProviderState {
       s.providers.set(sp.name, p);
       s.#writeProvider(p);
     }
-    for (const [id, index, revoked] of saved.releases) s.#writeRelease(JSON.parse(id) as string[], { index, revoked });
+    for (const [id, index, revoked] of saved.releases) {
+      const path = JSON.parse(id) as string[];
+      s.#group(path).versions.push(path[4]!);
+      s.#writeRelease(path, { index, revoked });
+    }
+    for (const [id, index] of saved.revocations) {
+      const path = JSON.parse(id) as string[];
+      s.#group(path).revocations.push([path[4]!, index]);
+    }
     return s;
   }
 
@@ -263,4 +315,9 @@ export class ProviderState {
     this.releases.set(JSON.stringify(path), r);
     this.map.set(recordKey(path), encodeReleaseRecord(r));
   }
+}
+
+/** The index of the first revocation in `group` that may name `version`; null when none does. */
+function firstRevocation(group: ReleaseGroup, version: string): number | null {
+  return group.revocations.find(([v]) => mayBeSameRelease(v, version))?.[1] ?? null;
 }

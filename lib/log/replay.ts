@@ -12,8 +12,9 @@
 //     release of (provider, product, component, version) wins, forever;
 //   - a revocation carries the root quorum, or for a provider's release its release or admin quorum or the super
 //     provider's; a key revocation its provider's admin quorum or the super provider's, effective at most now;
-//   - a state entry (the sequencer's, last of each batch) names its own index, a time not below the previous one,
-//     and the root of the state map (provider-state.ts) over the entries before it.
+//   - a state entry (the sequencer's, last of each batch) names its own index, a time not below the previous one
+//     (nor ahead of the replaying reader's clock), and the root of the state map (provider-state.ts) over the
+//     entries before it.
 // The signer keys always come from the replayed state for (provider, role), never from the entry under check.
 import { canonicalBytes } from '../core/canonical.js';
 import { toHex } from '../core/bytes.js';
@@ -30,6 +31,9 @@ import { checkRotationVersion, verifyRotation } from '../core/rotation.js';
 import { LogError } from './errors.js';
 import { parseEntry, type ReleaseStatement, type StateEntry } from './entry.js';
 import { ProviderState, type ProviderEntry, type SavedProviderState } from './provider-state.js';
+
+/** How far (seconds) a state entry's time may be ahead of the clock of whoever replays it. */
+export const MAX_STATE_AHEAD_SECONDS = 600;
 
 /** The manifest payload whose SHA-256 (hex) is given, from beside the tiles; undefined when absent. */
 export type ManifestSource = (payloadSha256: string) => Uint8Array | undefined;
@@ -89,12 +93,6 @@ export function releaseKey(r: { provider?: string; product: string; component: s
   return JSON.stringify(r.provider === undefined ? [r.product, r.component, r.version] : [r.provider, r.product, r.component, r.version]);
 }
 
-/** The provider (or undefined), product, component and version of a releaseKey. */
-function fromReleaseKey(key: string): [string | undefined, string, string, string] {
-  const k = JSON.parse(key) as string[];
-  return k.length === 3 ? [undefined, k[0]!, k[1]!, k[2]!] : [k[0]!, k[1]!, k[2]!, k[3]!];
-}
-
 export interface ReleaseRecord {
   index: number;
   /** entryIdentity of the entry. */
@@ -139,11 +137,12 @@ export class Replay {
   /**
    * Checks `entry` as the next entry (index `this.size`) and returns what it is, changing nothing. A document
    * that breaks a rule throws its own code (QUORUM_NOT_MET, POLICY_VERSION_GAP, PROVIDER_EXISTS, …) or ENTRY_INVALID.
+   * `now`: the reader's clock (a monitor's, an auditor's), which no state entry's time may be ahead of.
    */
-  check(entry: Uint8Array, manifests: ManifestSource): ReplayedEntry {
+  check(entry: Uint8Array, manifests: ManifestSource, now?: Date): ReplayedEntry {
     const index = this.size;
     const parsed = parseEntry(entry);
-    if (parsed.kind === 'state') return this.#checkState(parsed.state, index);
+    if (parsed.kind === 'state') return this.#checkState(parsed.state, index, now);
     if (parsed.kind === 'release') return this.#checkRelease(parsed.statement, index, manifests);
     const keyids = parsed.entry.signatures.map((x) => x.keyid);
     const what = `${parsed.kind} at entry ${index}`;
@@ -190,12 +189,19 @@ export class Replay {
     return { kind: 'revocation', index, provider, revocation, quorum, superProvider, keyids };
   }
 
-  #checkState(s: StateEntry, index: number): ReplayedEntry {
+  #checkState(s: StateEntry, index: number, now: Date | undefined): ReplayedEntry {
     const mismatch = (message: string, details: Record<string, unknown>) =>
       new LogError('STATE_MISMATCH', `state entry ${index}: ${message}`, { index, ...details });
     if (s.size !== index) throw mismatch(`it says size ${s.size}; a state entry's size is its own index`, { size: s.size });
     if (s.time < this.state.time)
       throw mismatch(`its time ${s.time} is before the previous state entry's ${this.state.time}`, { time: s.time, previous: this.state.time });
+    // Log time ahead of the clock would start every pending key's activation delay early (or end it at once).
+    const latest = now === undefined ? undefined : Math.floor(now.getTime() / 1000) + MAX_STATE_AHEAD_SECONDS;
+    if (latest !== undefined && s.time > latest)
+      throw mismatch(`its time ${s.time} is more than ${MAX_STATE_AHEAD_SECONDS} s ahead of the clock (${latest - MAX_STATE_AHEAD_SECONDS})`, {
+        time: s.time,
+        now: latest - MAX_STATE_AHEAD_SECONDS,
+      });
     const root = toHex(this.state.stateRoot());
     if (s.map !== root) throw mismatch(`its map root ${s.map} is not the root of the replayed state, ${root}`, { map: s.map, replayed: root });
     return { kind: 'state', index, state: s, keyids: [] };
@@ -317,8 +323,8 @@ export class Replay {
     const next = policyFromPayload(opened.payloadBytes, what);
     checkRotationVersion(p.policy, next);
     const sigs = opened.envelope.signatures;
-    const current = ProviderState.count(opened, sigs, this.state.activeRing(p, roleRing(p.policy, 'admin'), index));
-    const own = ProviderState.count(opened, sigs, this.state.activeRing(p, roleRing(next, 'admin'), index, true));
+    const current = ProviderState.count(opened, sigs, this.state.activeRing(p, 'admin', roleRing(p.policy, 'admin'), index));
+    const own = ProviderState.count(opened, sigs, this.state.activeRing(p, 'admin', roleRing(next, 'admin'), index, true));
     if (!current.met || !own.met) {
       throw quorumError(
         `rotation of ${name} to policy ${next.policy.version} lacks the admin quorums of versions ${p.version} and ${next.policy.version}`,
@@ -352,7 +358,7 @@ export class Replay {
   ): { quorum: QuorumResult; superProvider: boolean } {
     const tried: Array<readonly [string, QuorumResult]> = [];
     for (const role of roles) {
-      const quorum = ProviderState.count(doc, sigs, this.state.activeRing(p, roleRing(p.policy, role), index));
+      const quorum = ProviderState.count(doc, sigs, this.state.activeRing(p, role, roleRing(p.policy, role), index));
       if (quorum.met) return { quorum, superProvider: false };
       tried.push([`${p.name} ${role}`, quorum]);
     }
@@ -453,33 +459,22 @@ export class Replay {
     this.size++;
   }
 
-  /**
-   * A replay as saved: the root policy chain is walked again, the releases are taken as recorded, and the provider
-   * state as saved (a replay saved without one gets the releases' records from `releases`, none revoked).
-   */
-  static restore(saved: {
-    size: number;
-    policyEntries: Uint8Array[];
-    releases: Iterable<[string, ReleaseRecord]>;
-    providerState?: SavedProviderState;
-  }): Replay {
+  /** A replay as saved: the root policy chain is walked again, the releases are taken as recorded, and the provider state as saved. */
+  static restore(saved: { size: number; policyEntries: Uint8Array[]; releases: Iterable<[string, ReleaseRecord]>; providerState: SavedProviderState }): Replay {
     const replay = new Replay();
     for (const p of saved.policyEntries) {
       if (parseEntry(p).kind !== 'policy') throw new LogError('ENTRY_INVALID', 'a saved policy entry is not a policy');
       replay.adopt(p);
     }
-    if (saved.providerState) replay.state = ProviderState.load(saved.providerState, (payload, what) => policyFromPayload(payload, what));
-    for (const [key, record] of saved.releases) {
-      replay.releases.set(key, record);
-      if (!saved.providerState) replay.state.addRelease(...fromReleaseKey(key), record.index);
-    }
+    replay.state = ProviderState.load(saved.providerState, (payload, what) => policyFromPayload(payload, what));
+    for (const [key, record] of saved.releases) replay.releases.set(key, record);
     replay.size = saved.size;
     return replay;
   }
 
   /** check + apply. */
-  next(entry: Uint8Array, manifests: ManifestSource): ReplayedEntry {
-    const checked = this.check(entry, manifests);
+  next(entry: Uint8Array, manifests: ManifestSource, now?: Date): ReplayedEntry {
+    const checked = this.check(entry, manifests, now);
     this.apply(checked, entry);
     return checked;
   }

@@ -1,6 +1,8 @@
 // The sequencer of a provider log: every batch that added entries ends with a state entry (its index, the injected
 // clock, never decreasing, the state root over the entries before it), submitted state entries are refused, and a
 // sequencer restarted from its database, or a replay restored from a saved state, has exactly the same state.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseEntry, type StateEntry } from '../../lib/log/entry.js';
 import { monitorOnce } from '../../lib/log/monitor.js';
@@ -13,7 +15,7 @@ import { parseTlogPolicy } from '../../lib/log/tlog-policy.js';
 import { NOW } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
 import { Driver, enrolment, keyRevocation, makeProvider, makeRoot, releaseOf, releaseRevocation } from './provider-support.js';
-import { logPolicy, makeLog, makeTeam, release, sub, type TestLog } from './service-support.js';
+import { logPolicy, makeLog, makeTeam, release, revocation, sub, type TestLog } from './service-support.js';
 
 const P = 'drupal.org/project/webform';
 
@@ -110,6 +112,42 @@ describe('sequencer: state entries of a provider log', () => {
       const adopted = new Replay();
       for (const e of entries) adopted.adopt(e);
       expect(adopted.state.save()).to.deep.equal(replayed.state.save());
+    } finally {
+      await log.store.close();
+    }
+  });
+
+  it('the monitor refuses a state entry dated more than 10 minutes ahead of its clock (STATE_MISMATCH)', async () => {
+    const log = await makeLog();
+    try {
+      const root = makeRoot({ delay: 86400 });
+      const ahead = NOW.getTime() / 1000 + 601;
+      await sequencer(log, { t: ahead }).add([sub(root.policy), sub(enrolment(makeProvider(P), root.signers.slice(0, 2)))]);
+      const monitor = (now: Date) =>
+        monitorOnce({ source: openLogSource(log.dir), policy: parseTlogPolicy(logPolicy(log.signer.vkey)), stateDir: tempDir(), now });
+      expect((await monitor(NOW)).anomalies.map((a) => [a.code, a.index])).to.deep.equal([['STATE_MISMATCH', 2]]);
+      expect((await monitor(new Date(NOW.getTime() + 1000))).anomalies).to.deep.equal([]);
+    } finally {
+      await log.store.close();
+    }
+  });
+
+  it('a monitor state of 0.3 (format 1, no provider state) is replayed again from the start: its revocations are in the map', async () => {
+    const log = await makeLog();
+    try {
+      const team = makeTeam(2, 2);
+      const seq = sequencer(log, { t: 10 });
+      await seq.add([sub(team.policy), sub(release(team, '1.0.0')), sub(revocation(team, '1.0.0'))]);
+      const stateDir = tempDir();
+      const monitor = () => monitorOnce({ source: openLogSource(log.dir), policy: parseTlogPolicy(logPolicy(log.signer.vkey)), stateDir, now: NOW });
+      expect((await monitor()).anomalies).to.deep.equal([]);
+      const file = join(stateDir, 'monitor-state.json');
+      const { providerState: _, ...older } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      writeFileSync(file, JSON.stringify({ ...older, format: 1 }));
+      // The log gains a provider: its first state entry commits to the root release's revocation.
+      await seq.add([sub(enrolment(makeProvider(P), team.signers))]);
+      const report = await monitor();
+      expect([report.anomalies, report.size]).to.deep.equal([[], 5]);
     } finally {
       await log.store.close();
     }

@@ -8,8 +8,8 @@ import type { CountersignError } from '../../lib/core/errors.js';
 import { ENTRY_TYPES, encodeEntry } from '../../lib/log/entry.js';
 import { recordKey, releasePath, providerPath, rootPath, decodeProviderRecord, decodeReleaseRecord, decodeRootRecord } from '../../lib/log/state-records.js';
 import { sha256Hex } from '../../lib/core/envelope.js';
-import type { ReplayedEntry } from '../../lib/log/replay.js';
-import { makeSigners } from '../support/fixtures.js';
+import { MAX_STATE_AHEAD_SECONDS, Replay, type ReplayedEntry } from '../../lib/log/replay.js';
+import { makeSigners, type TestSigner } from '../support/fixtures.js';
 import { codeOf } from '../support/codes.js';
 import { Driver, enrolment, keyRevocation, makeProvider, makeRoot, releaseOf, releaseRevocation, rotation } from './provider-support.js';
 
@@ -141,6 +141,22 @@ describe('log replay: providers', () => {
       d.state(2060);
       expect(d.add(releaseOf(P, '1.0.1', fresh)).kind).to.equal('release');
     });
+    it('a key that enters a role waits in that role: an admin key moved into the release role, a release key made admin', () => {
+      const { d, p } = enrolled({ delay: 60, t0: 1000 });
+      d.state(1060);
+      const [a, b] = p.admin as [TestSigner, TestSigner];
+      const r = p.release[0]!;
+      // v2: the release role is one admin key (1-of-1), and the admin role gains a release key.
+      d.add(rotation(makeProvider(P, { version: 2, admin: [a, b, r], release: [a] }), p.admin));
+      d.state(1061);
+      expect(problemCodes(errorOf(() => d.add(releaseOf(P, '1.0.0', [a]))))).to.include('KEY_NOT_ACTIVE');
+      // r counts for nothing as an admin yet.
+      const v3 = makeProvider(P, { version: 3, admin: [a, b, r], release: [a] });
+      expect(problemCodes(errorOf(() => d.add(rotation(v3, [a, r]))))).to.include('KEY_NOT_ACTIVE');
+      d.state(1121);
+      expect(d.add(releaseOf(P, '1.0.0', [a])).kind).to.equal('release');
+      expect(d.add(rotation(v3, [a, r])).kind).to.equal('provider-policy');
+    });
   });
 
   describe('provider rotation', () => {
@@ -227,6 +243,34 @@ describe('log replay: providers', () => {
       d.add(releaseOf(P, '2.0.0', [p.release[0]!]));
       expect(decodeReleaseRecord(record(d, releasePath(P, 'drupal', 'core', '2.0.0'))!)).to.deep.equal({ index: at + 1, revoked: at });
     });
+    it('reaches every release record whose version it may name (mayBeSameRelease), logged before it or after, and survives save/load', () => {
+      const { d, p } = enrolled();
+      const rel = (v: string) => decodeReleaseRecord(record(d, releasePath(P, 'drupal', 'core', v))!);
+      const a = d.add(releaseOf(P, '1.2.0', [p.release[0]!])).index;
+      const b = d.add(releaseOf(P, '1.2.0+build.7', [p.release[0]!])).index;
+      const other = d.add(releaseOf(P, '1.2.1', [p.release[0]!])).index;
+      const at = d.entries.length;
+      d.add(releaseRevocation(P, '8.x-1.2', p.admin));
+      const saved = Replay.restore({
+        size: d.replay.size,
+        policyEntries: d.replay.policyEntries,
+        releases: [...(d.replay.releases as Map<string, { index: number; identity: string }>)],
+        providerState: d.replay.state.save(),
+      });
+      const later = d.add(releaseOf(P, '1.2', [p.release[0]!])).index;
+      // 7.x-1.2 is another code line than 8.x-1.2 (same scheme, not equal): only its own revocation reaches it.
+      d.add(releaseRevocation(P, '7.x-1.2', p.admin));
+      expect([rel('1.2.0'), rel('1.2.0+build.7'), rel('1.2'), rel('8.x-1.2'), rel('7.x-1.2'), rel('1.2.1')]).to.deep.equal([
+        { index: a, revoked: at },
+        { index: b, revoked: at },
+        { index: later, revoked: at },
+        { index: null, revoked: at },
+        { index: null, revoked: at + 2 },
+        { index: other, revoked: null },
+      ]);
+      for (const e of d.entries.slice(at + 1)) saved.next(e, (sha) => d.manifests.get(sha));
+      expect(toHex(saved.state.stateRoot())).to.equal(toHex(d.replay.state.stateRoot()));
+    });
   });
 
   describe('first release wins', () => {
@@ -258,7 +302,7 @@ describe('log replay: providers', () => {
   });
 
   describe('state entries', () => {
-    it('a lying state entry is STATE_MISMATCH: another map root, size or an earlier time', () => {
+    it('a lying state entry is STATE_MISMATCH: another map root, size, an earlier time or one ahead of the clock', () => {
       const { d } = enrolled({ t0: 1000 });
       const size = d.entries.length;
       const root = toHex(d.replay.state.stateRoot());
@@ -267,6 +311,10 @@ describe('log replay: providers', () => {
       expect(codeOf(() => d.check(lie({ size: size + 1 })))).to.equal('STATE_MISMATCH');
       expect(codeOf(() => d.check(lie({ time: 999 })))).to.equal('STATE_MISMATCH');
       expect(d.check(lie({})).kind).to.equal('state');
+      // Ahead of the reader's clock by more than 10 minutes: it would end pending keys' activation delay early.
+      const clock = (seconds: number) => new Date(seconds * 1000);
+      expect(codeOf(() => d.replay.check(lie({}), () => undefined, clock(2000 - MAX_STATE_AHEAD_SECONDS - 1)))).to.equal('STATE_MISMATCH');
+      expect(d.replay.check(lie({}), () => undefined, clock(2000 - MAX_STATE_AHEAD_SECONDS)).kind).to.equal('state');
     });
 
     it('the map root changes with every record, and only then', () => {
