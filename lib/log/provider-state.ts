@@ -221,11 +221,18 @@ export class ProviderState {
   applyState(index: number, time: number): void {
     this.time = time;
     this.lastState = index;
+    const changed = new Set<ProviderEntry>();
     for (const { provider, key } of this.#pending) {
-      const a = this.providers.get(provider)?.keys.get(key);
-      if (a && a.activeFrom === undefined) a.activeFrom = time + a.delay;
+      const p = this.providers.get(provider);
+      const a = p?.keys.get(key);
+      if (p && a && a.activeFrom === undefined) {
+        a.activeFrom = time + a.delay;
+        changed.add(p);
+      }
     }
     this.#pending = [];
+    // The records change after this state entry: the next one commits to the activation times.
+    for (const p of changed) this.#writeProvider(p);
   }
 
   /** Counts `signatures` over `doc` against an ActiveRing: a left-out key's signature is reported with its reason. */
@@ -307,7 +314,13 @@ export class ProviderState {
   }
 
   #writeProvider(p: ProviderEntry): void {
-    const record: ProviderRecord = { version: p.version, policy: sha256Hex(p.payload), index: p.index, revoked: Object.fromEntries(p.revoked) };
+    const record: ProviderRecord = {
+      version: p.version,
+      policy: sha256Hex(p.payload),
+      index: p.index,
+      revoked: Object.fromEntries(p.revoked),
+      activeFrom: Object.fromEntries([...p.keys].map(([key, a]) => [key, a.activeFrom ?? null])),
+    };
     this.map.set(recordKey(providerPath(p.name)), encodeProviderRecord(record));
   }
 

@@ -289,24 +289,41 @@ export function verifyStateProof(input: StateProofInput): StateVerdict {
 
 /**
  * The keys that count for a release at `releaseIndex`: the provider policy's release role without the keys revoked
- * at or before it; `excluded` says why each left-out key does not count (KEY_REVOKED).
+ * at or before it, and without the keys not yet active in the role at log time `logTime` (a key added by a rotation
+ * waits out the activation delay: it cannot re-sign a logged release to stand in for a revoked key before monitors
+ * could warn). `activeFrom` is keyed "release <keyid>" (ProviderRecord.activeFrom). `excluded` says why each
+ * left-out key does not count (KEY_REVOKED, KEY_NOT_ACTIVE).
  */
 export function releaseRing(
   policy: CheckedPolicy,
   revokedKeys: ReadonlyMap<string, number>,
   releaseIndex: number,
+  activeFrom: Readonly<Record<string, number | null>>,
+  logTime: number,
 ): { ring: KeyRing; excluded: Map<string, Reason> } {
   const role = roleRing(policy, 'release');
   const excluded = new Map<string, Reason>();
   const keys = role.keys.filter((k) => {
-    const from = revokedKeys.get(k.signer.id);
-    if (from === undefined || from > releaseIndex) return true;
-    excluded.set(k.signer.id, {
-      code: 'KEY_REVOKED',
-      message: `key ${k.signer.name} (${k.signer.id.slice(0, 16)}…) is revoked from entry ${from}, at or before the release's entry ${releaseIndex}`,
-      details: { keyid: k.signer.id, revokedAt: from },
-    });
-    return false;
+    const id = k.signer.id;
+    const from = revokedKeys.get(id);
+    if (from !== undefined && from <= releaseIndex) {
+      excluded.set(id, {
+        code: 'KEY_REVOKED',
+        message: `key ${k.signer.name} (${id.slice(0, 16)}…) is revoked from entry ${from}, at or before the release's entry ${releaseIndex}`,
+        details: { keyid: id, revokedAt: from },
+      });
+      return false;
+    }
+    const active = Object.hasOwn(activeFrom, `release ${id}`) ? activeFrom[`release ${id}`] : null;
+    if (active === null || active === undefined || logTime < active) {
+      excluded.set(id, {
+        code: 'KEY_NOT_ACTIVE',
+        message: `key ${k.signer.name} (${id.slice(0, 16)}…) is not yet active as a release key (log time ${logTime}, active from ${active ?? 'the next state entry'})`,
+        details: { keyid: id, logTime, activeFrom: active ?? null },
+      });
+      return false;
+    }
+    return true;
   });
   return { ring: { threshold: role.threshold, keys }, excluded };
 }

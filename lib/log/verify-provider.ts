@@ -62,7 +62,7 @@ export async function verifyProviderBundle(input: BundleInput, opts: ProviderVer
     pinnedRoot: opts.root,
   });
   checkPolicyFresh(opts.root.policy, opts.now);
-  const release = releaseRing(state.providerPolicy, state.revokedKeys, log.index);
+  const release = releaseRing(state.providerPolicy, state.revokedKeys, log.index, state.providerRecord.activeFrom, state.state.time);
   // The provider's policy is trusted as the state map commits to it: under the pinned root, in a witnessed checkpoint.
   const verified = await verifyBundle(
     { envelopeBytes: input.envelopeBytes, ...(input.archive ? { archive: input.archive } : {}) },

@@ -59,7 +59,13 @@ describe('log replay: providers', () => {
       const e = d.add(enrolment(makeProvider(P), root.registry)) as Extract<ReplayedEntry, { kind: 'enrolment' }>;
       expect([e.kind, e.by, e.superProvider]).to.deep.equal(['enrolment', 'registry', false]);
       const rec = decodeProviderRecord(record(d, providerPath(P))!);
-      expect(rec).to.deep.equal({ version: 1, policy: sha256Hex(makeProviderPayload(d)), index: 1, revoked: {} });
+      const { activeFrom, ...rest } = rec;
+      expect(rest).to.deep.equal({ version: 1, policy: sha256Hex(makeProviderPayload(d)), index: 1, revoked: {} });
+      // Every role key is committed as not yet active until the next state entry gives it a time.
+      expect(Object.values(activeFrom)).to.deep.equal([null, null, null, null]);
+      d.state(5000);
+      const after = decodeProviderRecord(record(d, providerPath(P))!).activeFrom;
+      expect(Object.values(after)).to.deep.equal([5000, 5000, 5000, 5000]); // makeRoot: no delay
     });
 
     it('a second enrolment of a taken name is PROVIDER_EXISTS, even by the root quorum', () => {

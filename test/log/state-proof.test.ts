@@ -24,7 +24,7 @@ import {
 import { sha256Hex } from '../../lib/core/envelope.js';
 import { parseTlogPolicy } from '../../lib/log/tlog-policy.js';
 import { verifyProviderBundle } from '../../lib/log/verify-provider.js';
-import { envelopeBytes, makeRelease, NOW, chunked, signedBy } from '../support/fixtures.js';
+import { envelopeBytes, makeRelease, makeSigners, NOW, chunked, signedBy } from '../support/fixtures.js';
 import {
   Driver,
   enrolment,
@@ -79,8 +79,8 @@ class World {
   readonly p: Provider = makeProvider(P);
   t = 1000;
 
-  constructor(opts: { rootExpires?: string } = {}) {
-    const root = makeRoot({ delay: 0 });
+  constructor(opts: { rootExpires?: string; delay?: number } = {}) {
+    const root = makeRoot({ delay: opts.delay ?? 0 });
     if (opts.rootExpires) {
       const payload = parseCanonical(Buffer.from(root.policy.payload, 'base64'), 'root') as Record<string, unknown>;
       const policy = { payloadType: PAYLOAD_TYPES.policy, payload: toBase64(canonicalBytes({ ...payload, expires: opts.rootExpires })), signatures: [] };
@@ -248,7 +248,7 @@ describe('state proofs: a provider release verified offline from its bundle', ()
       const b = w.lie(
         env,
         (map, index) => {
-          map.set(recordKey(providerPath(P)), encodeProviderRecord({ version: 1, policy: sha256Hex(q.payload), index: 1, revoked: {} }));
+          map.set(recordKey(providerPath(P)), encodeProviderRecord({ version: 1, policy: sha256Hex(q.payload), index: 1, revoked: {}, activeFrom: {} }));
           map.set(recordKey(releasePath(P, 'drupal', 'core', '1.0.0')), encodeReleaseRecord({ index, revoked: null }));
         },
         { unchecked: true, policy: q.payload },
@@ -365,6 +365,30 @@ describe('state proofs: a provider release verified offline from its bundle', ()
       const v = await w.verify(w.bundle(env, i!));
       expect(v.state.revokedKeys.get(w.p.release[0]!.id)).to.equal(j);
       expect(v.quorum.signedBy.map((s) => s.id)).to.deep.equal([w.p.release[0]!.id]);
+    });
+
+    it('a key still waiting out the activation delay does not count (KEY_NOT_ACTIVE): it cannot re-sign a logged release for a revoked key', async () => {
+      const w = new World({ delay: 3600 });
+      w.t = 5000;
+      w.add(); // log time passes the first keys' activation (1000 + 3600)
+      const env = releaseOf(P, '1.0.0', [w.p.release[0]!]);
+      const [i] = w.add(env);
+      // A stolen admin quorum adds its own release key, then the provider revokes the key that signed 1.0.0.
+      const [late] = makeSigners(1, 'late release key');
+      w.add(rotation(makeProvider(P, { version: 2, admin: w.p.admin, release: [w.p.release[0]!, late!] }), w.p.admin));
+      w.add(keyRevocation(P, w.p.release[0]!.id, 'all', w.p.admin));
+      const resigned = releaseOf(P, '1.0.0', [late!]);
+      const err = await w.verify(w.bundle(resigned, i!)).then(
+        () => undefined,
+        (e: VerificationError) => e,
+      );
+      expect(codesOf(err)).to.deep.equal(['QUORUM_NOT_MET']);
+      expect((err!.reasons[0]!.details!.problems as Array<{ code: string }>).map((p) => p.code)).to.include('KEY_NOT_ACTIVE');
+      // Once log time has passed its activation (monitors have had the delay to warn), the key counts.
+      w.t += 3600;
+      w.add();
+      const v = await w.verify(w.bundle(resigned, i!));
+      expect(v.quorum.signedBy.map((s) => s.id)).to.deep.equal([late!.id]);
     });
 
     it('a key rotated out of the provider policy no longer counts; the old policy swapped in for the current is BAD_STATE_PROOF', async () => {
