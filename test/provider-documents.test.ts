@@ -318,6 +318,8 @@ describe('provider documents (spec/documents.md)', () => {
       expect(r).to.include({ format: 2, provider: PROVIDER });
       expect(codeOf(() => revocationFromPayload(edited(r, (x) => (x.format = 1))))).to.equal('SCHEMA_INVALID');
       expect(codeOf(() => revocationFromPayload(edited(r, (x) => (x.provider = 'x'))))).to.equal('BAD_PROVIDER');
+      // One encoding per document: a root revocation is format 1, never format 2 without a provider.
+      expect(codeOf(() => revocationFromPayload(edited(r, (x) => delete x.provider)))).to.equal('SCHEMA_INVALID');
     });
 
     it('build --provider writes format 3 naming it; provider in format 2, or malformed: refused', () => {
@@ -326,6 +328,8 @@ describe('provider documents (spec/documents.md)', () => {
       expect(manifestFromPayload(fromBase64(envelope.payload)).provider).to.equal(PROVIDER);
       expect(codeOf(() => manifestFromPayload(edited(manifest, (m) => (m.format = 2))))).to.equal('SCHEMA_INVALID');
       expect(codeOf(() => manifestFromPayload(edited(manifest, (m) => (m.provider = 'Drupal/core'))))).to.equal('BAD_PROVIDER');
+      // One encoding per document: a root release is format 2, never format 3 without a provider.
+      expect(codeOf(() => manifestFromPayload(edited(manifest, (m) => delete m.provider)))).to.equal('SCHEMA_INVALID');
     });
   });
 });

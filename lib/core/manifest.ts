@@ -49,6 +49,9 @@ export function checkManifest(manifest: Manifest, acceptedPaths?: PathSet): void
     if ((manifest.format ?? 1) < MANIFEST_PROVIDER_FORMAT)
       throw new FormatError('SCHEMA_INVALID', `provider needs manifest format ${MANIFEST_PROVIDER_FORMAT}`);
     providerName(manifest.provider, 'manifest provider');
+  } else if ((manifest.format ?? 1) >= MANIFEST_PROVIDER_FORMAT) {
+    // One encoding per document: a root release is format 2, so format 3 always names its provider.
+    throw new FormatError('SCHEMA_INVALID', `manifest format ${MANIFEST_PROVIDER_FORMAT} names its provider`);
   }
   for (const v of manifest.appliesTo) {
     // A release of one scheme applied over another could never pass the rollback check: refuse it when signed, not when installed.

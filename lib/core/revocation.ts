@@ -54,6 +54,9 @@ function checkRevocation(revocation: Revocation): Revocation {
     if ((revocation.format ?? 1) < REVOCATION_PROVIDER_FORMAT)
       throw new FormatError('SCHEMA_INVALID', `provider needs revocation format ${REVOCATION_PROVIDER_FORMAT}`);
     providerName(revocation.provider, 'revocation provider');
+  } else if ((revocation.format ?? 1) >= REVOCATION_PROVIDER_FORMAT) {
+    // One encoding per document: a root revocation is format 1, so format 2 always names its provider.
+    throw new FormatError('SCHEMA_INVALID', `revocation format ${REVOCATION_PROVIDER_FORMAT} names its provider`);
   }
   parseVersion(revocation.version);
   parseTimestamp(revocation.created, 'revocation time');
