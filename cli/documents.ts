@@ -21,6 +21,8 @@ const NAMES: Record<FileKind, string> = {
   manifest: 'a release manifest',
   policy: 'a policy',
   revocation: 'a revocation',
+  enrolment: 'a provider enrolment',
+  'key-revocation': 'a key revocation',
   envelope: 'a signed-document envelope of an unknown type',
   'partial-signature': 'a partial signature (.sig)',
   'public-key': 'a public key (.pub)',

@@ -259,10 +259,10 @@ describe('signer kinds', () => {
       expect(p2.signers.map((x) => x.kind)).to.deep.equal([SSH_ED25519, 'countersign']);
       expect(signerAsNew(p2.signers[0]!)).to.deep.include({ kind: SSH_ED25519, name: 'a' });
     });
-    it('signer kinds in a format 1 policy: SCHEMA_INVALID; policy format 3: FORMAT_UNSUPPORTED', () => {
+    it('signer kinds in a format 1 policy: SCHEMA_INVALID; policy format 4: FORMAT_UNSUPPORTED', () => {
       const p2 = createPolicy({ threshold: 1, signers: [newSigner(s, 'a', SSH_ED25519)], expires: EXPIRES });
       expect(codeOf(() => policyFromPayload(canonicalBytes({ ...p2, format: 1 })))).to.equal('SCHEMA_INVALID');
-      expect(codeOf(() => policyFromPayload(canonicalBytes({ ...p2, format: 3 })))).to.equal('FORMAT_UNSUPPORTED');
+      expect(codeOf(() => policyFromPayload(canonicalBytes({ ...p2, format: 4 })))).to.equal('FORMAT_UNSUPPORTED');
     });
     it('a security-key entry needs its application; minisign and signify entries their keynum (SCHEMA_INVALID)', () => {
       const p = createPolicy({ threshold: 1, signers: [newSigner(s, 'a', SK_SSH_ED25519)], expires: EXPIRES });

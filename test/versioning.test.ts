@@ -291,22 +291,22 @@ describe('versioning (spec/versioning.md)', () => {
       expect(policy.policy).to.not.have.property('format');
     });
 
-    it('a manifest with format 3: FORMAT_UNSUPPORTED, not SCHEMA_INVALID, even with a member the schema does not know', async () => {
+    it('a manifest with format 4: FORMAT_UNSUPPORTED, not SCHEMA_INVALID, even with a member the schema does not know', async () => {
       for (const payload of [
-        { ...release.manifest, format: 3 },
-        { ...release.manifest, format: 3, log: 'x' },
+        { ...release.manifest, format: 4 },
+        { ...release.manifest, format: 4, log: 'x' },
         { ...release.manifest, format: '2' },
       ]) {
         const r = await codeOf(verifyBundle(resigned(payload), opts));
         expect(r.code).to.equal('FORMAT_UNSUPPORTED');
-        expect(r.details).to.deep.include({ document: 'manifest', supported: [1, 2] });
+        expect(r.details).to.deep.include({ document: 'manifest', supported: [1, 2, 3] });
       }
     });
 
-    it('policy payloads with format 3 and revocation payloads with format 2 (trust store, rotation, revoke): FORMAT_UNSUPPORTED', async () => {
-      const policy = { ...p.trusted.policy, format: 3 }; // format 2 is read since 0.3.0 (signer kinds)
+    it('policy payloads with format 4 and revocation payloads with format 3 (trust store, rotation, revoke): FORMAT_UNSUPPORTED', async () => {
+      const policy = { ...p.trusted.policy, format: 4 }; // format 2 is read since 0.3.0 (signer kinds), 3 since 0.4.0 (providers)
       expect((await codeOfSync(() => policyFromPayload(canonicalBytes(policy)))).code).to.equal('FORMAT_UNSUPPORTED');
-      const revocation = { product: 'drupal', component: 'core', version: '10.2.4', reason: 'r', created: '2026-11-23T12:00:00Z', policyVersion: 1, format: 2 };
+      const revocation = { product: 'drupal', component: 'core', version: '10.2.4', reason: 'r', created: '2026-11-23T12:00:00Z', policyVersion: 1, format: 3 };
       expect((await codeOfSync(() => revocationFromPayload(canonicalBytes(revocation)))).code).to.equal('FORMAT_UNSUPPORTED');
     });
   });

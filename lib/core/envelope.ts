@@ -11,6 +11,8 @@ export const PAYLOAD_TYPES = {
   policy: 'application/vnd.countersign.policy+json',
   manifest: 'application/vnd.countersign.manifest+json',
   revocation: 'application/vnd.countersign.revocation+json',
+  enrolment: 'application/vnd.countersign.enrolment+json',
+  'key-revocation': 'application/vnd.countersign.key-revocation+json',
 } as const;
 
 export type DocumentKind = keyof typeof PAYLOAD_TYPES;

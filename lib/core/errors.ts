@@ -12,7 +12,10 @@ export type PolicyCode =
   | 'POLICY_EXPIRED'
   | 'POLICY_UNSIGNED'
   | 'POLICY_ROLLBACK'
-  | 'POLICY_VERSION_GAP';
+  | 'POLICY_VERSION_GAP'
+  // Providers (lib/core/provider-policy.ts, enrolment.ts, key-revocation.ts):
+  | 'BAD_PROVIDER'
+  | 'BAD_ROLE';
 export type SignatureCode =
   | 'QUORUM_NOT_MET'
   | 'BAD_SIGNATURE'

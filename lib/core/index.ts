@@ -10,10 +10,27 @@ export {
   loadTrustedPolicy,
   readPolicyDocument,
   policyEnvelope,
+  policyFromPayload,
+  policyWarnings,
   type Policy,
+  type ProviderMembers,
   type CheckedPolicy,
   type TrustedPolicy,
 } from './policy.js';
+export {
+  providerName,
+  roleRing,
+  registryRing,
+  activationDelay,
+  providerOf,
+  DEFAULT_ACTIVATION_DELAY,
+  MAX_PROVIDER_BYTES,
+  type Role,
+  type RoleRule,
+} from './provider-policy.js';
+export { createEnrolment, enrolmentFromPayload, type Enrolment, type CheckedEnrolment } from './enrolment.js';
+export { createKeyRevocation, keyRevocationFromPayload, effectiveIndex, type KeyRevocation, type RevokedFrom } from './key-revocation.js';
+export { createRevocation, revocationFromPayload, type Revocation } from './revocation.js';
 export { verifyRotation, walkPolicyChain, MAX_CHAIN_LENGTH } from './rotation.js';
 export { assemblyQuorums, keptSignatures, uncountedProblems, type QuorumSide } from './assembly.js';
 export { countQuorum, requireQuorum, describeQuorum, type QuorumResult, type Signer, type KeyRing } from './quorum.js';

@@ -4,7 +4,8 @@ import { parseCanonical } from './canonical.js';
 import { FormatError, ReleaseError, type Reason } from './errors.js';
 import { checkPath, checkPathSet } from './paths.js';
 import { computeRisk } from './risk.js';
-import { checkPayloadFormat } from './format.js';
+import { checkPayloadFormat, MANIFEST_PROVIDER_FORMAT } from './format.js';
+import { providerName } from './provider-policy.js';
 import { validate } from './schema.js';
 import { parseTimestamp } from './time.js';
 import { compareVersions, isSameRelease, parseVersion, sameScheme } from './version.js';
@@ -43,6 +44,11 @@ export function manifestFromPayload(payloadBytes: Uint8Array, what = 'manifest')
 export function checkManifest(manifest: Manifest): void {
   parseVersion(manifest.version);
   checkArchiveRef(manifest);
+  if (manifest.provider !== undefined) {
+    if ((manifest.format ?? 1) < MANIFEST_PROVIDER_FORMAT)
+      throw new FormatError('SCHEMA_INVALID', `provider needs manifest format ${MANIFEST_PROVIDER_FORMAT}`);
+    providerName(manifest.provider, 'manifest provider');
+  }
   for (const v of manifest.appliesTo) {
     // A release of one scheme applied over another could never pass the rollback check: refuse it when signed, not when installed.
     if (!sameScheme(v, manifest.version)) {
@@ -78,11 +84,11 @@ export function checkManifest(manifest: Manifest): void {
   }
 }
 
-/** The archive member has the shape of the manifest's format: sha512 in format 1, mtime in format 2. */
+/** The archive member has the shape of the manifest's format: sha512 in format 1, mtime in formats 2 and 3. */
 function checkArchiveRef(manifest: Manifest): void {
   const format = manifest.format ?? 1;
-  if ((format === 2) !== 'mtime' in manifest.archive) {
-    throw new FormatError('SCHEMA_INVALID', `a format ${format} manifest's archive must name ${format === 2 ? 'mtime, not sha512' : 'sha512, not mtime'}`, {
+  if (format >= 2 !== 'mtime' in manifest.archive) {
+    throw new FormatError('SCHEMA_INVALID', `a format ${format} manifest's archive must name ${format >= 2 ? 'mtime, not sha512' : 'sha512, not mtime'}`, {
       format,
     });
   }

@@ -6,7 +6,8 @@ import { isStrongPublicKey, keyId } from './ed25519.js';
 import { openEnvelope, expectKind, createEnvelope, type Envelope } from './envelope.js';
 import { FormatError, PolicyError } from './errors.js';
 import { countQuorum, describeQuorum, publicSigner, type KeyRing, type Signer } from './quorum.js';
-import { checkPayloadFormat, PAYLOAD_FORMAT, POLICY_KINDS_FORMAT } from './format.js';
+import { checkPayloadFormat, PAYLOAD_FORMAT, POLICY_KINDS_FORMAT, POLICY_PROVIDER_FORMAT } from './format.js';
+import { checkProviderMembers, roleWarnings, type RoleRule } from './provider-policy.js';
 import { kindMembers, signerKind, type NewSigner } from './signer-kinds.js';
 import { validate } from './schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
@@ -69,6 +70,7 @@ export function checkPolicy(policy: Policy): CheckedPolicy {
       signers: n,
     });
   }
+  checkProviderMembers(policy);
   parseTimestamp(policy.expires, 'policy expiry');
   return { policy, threshold: policy.threshold, keys };
 }
@@ -83,14 +85,26 @@ export function checkPolicyFresh(policy: Policy, now: Date): void {
   }
 }
 
+/** The format 3 members of a new policy: a provider's name and roles (key ids), or a root policy's rules for providers. */
+export interface ProviderMembers {
+  provider?: string;
+  roles?: { admin?: RoleRule; release?: RoleRule };
+  providers?: { activationDelay: number; registry?: RoleRule };
+}
+
 /**
  * A policy of countersign keys only is written as format 1, readable by every release; any other kind makes it format 2,
- * with every entry's kind stated. `userVerification`: require it of every security key added here.
+ * with every entry's kind stated; provider members make it format 3. `userVerification`: require it of every security
+ * key added here.
  */
-export function createPolicy(opts: { threshold: number; signers: NewSigner[]; expires: Date; version?: number; userVerification?: boolean }): Policy {
+export function createPolicy(
+  opts: { threshold: number; signers: NewSigner[]; expires: Date; version?: number; userVerification?: boolean } & ProviderMembers,
+): Policy {
   const kinds = opts.signers.some((s) => (s.kind ?? 'countersign') !== 'countersign');
+  const providers = opts.provider !== undefined || opts.roles !== undefined || opts.providers !== undefined;
   const policy = {
-    format: kinds ? POLICY_KINDS_FORMAT : PAYLOAD_FORMAT,
+    format: providers ? POLICY_PROVIDER_FORMAT : kinds ? POLICY_KINDS_FORMAT : PAYLOAD_FORMAT,
+    ...(opts.provider !== undefined && { provider: opts.provider }),
     version: opts.version ?? 1,
     expires: formatTimestamp(opts.expires),
     threshold: opts.threshold,
@@ -100,6 +114,8 @@ export function createPolicy(opts: { threshold: number; signers: NewSigner[]; ex
       name: s.name,
       ...(kinds && kindMembers(s, opts.userVerification === true)),
     })),
+    ...(opts.roles !== undefined && { roles: opts.roles }),
+    ...(opts.providers !== undefined && { providers: opts.providers }),
   } as Policy;
   checkPolicy(validate<Policy>('policy', policy, 'policy'));
   return policy;
@@ -111,6 +127,7 @@ const YEAR_MS = 365.25 * 24 * 3600 * 1000;
 export function policyWarnings(policy: Policy, now: Date): string[] {
   const warnings: string[] = [];
   if (policy.threshold === 1) warnings.push(`a 1-of-${policy.signers.length} policy: any one key can sign a release on its own`);
+  warnings.push(...roleWarnings(policy));
   if (parseTimestamp(policy.expires, 'policy expiry').getTime() - now.getTime() > 5 * YEAR_MS) {
     warnings.push(`the policy expires ${policy.expires}, more than five years ahead: sites that never take a rotation keep trusting its keys until then`);
   }

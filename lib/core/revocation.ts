@@ -1,20 +1,26 @@
 // Revocations: a release that must no longer be installed, signed by a quorum like any other document.
 import type * as generated from './generated/types.js';
 import { canonicalBytes, parseCanonical } from './canonical.js';
-import { checkPayloadFormat, PAYLOAD_FORMAT } from './format.js';
+import { checkPayloadFormat, PAYLOAD_FORMAT, REVOCATION_PROVIDER_FORMAT } from './format.js';
 import { createEnvelope, expectKind, openEnvelope, type Envelope } from './envelope.js';
-import type { Reason } from './errors.js';
+import { FormatError, type Reason } from './errors.js';
 import type { Manifest } from './manifest.js';
 import type { TrustedPolicy } from './policy.js';
+import { providerName } from './provider-policy.js';
 import { countQuorum, requireQuorum } from './quorum.js';
 import { validate } from './schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
 import { mayBeSameRelease, parseVersion } from './version.js';
 
-/** `policyVersion` is the policy version whose quorum is expected to sign it. */
+/**
+ * `policyVersion` is the policy version whose quorum is expected to sign it; with `provider` (format 2), the version of
+ * that provider's policy.
+ */
 export type Revocation = generated.Revocation;
 
+/** Format 1, readable by every release; a provider's release revocation is format 2. */
 export function createRevocation(opts: {
+  provider?: string;
   product: string;
   component: string;
   version: string;
@@ -22,7 +28,13 @@ export function createRevocation(opts: {
   created: Date;
   policyVersion: number;
 }): Envelope {
-  const revocation: Revocation = { format: PAYLOAD_FORMAT, ...opts, created: formatTimestamp(opts.created) };
+  const { provider, ...rest } = opts;
+  const revocation: Revocation = {
+    format: provider === undefined ? PAYLOAD_FORMAT : REVOCATION_PROVIDER_FORMAT,
+    ...(provider !== undefined && { provider }),
+    ...rest,
+    created: formatTimestamp(opts.created),
+  };
   checkRevocation(validate<Revocation>('revocation', revocation, 'revocation'));
   return createEnvelope('revocation', canonicalBytes(revocation));
 }
@@ -38,6 +50,11 @@ export function revocationFromPayload(payloadBytes: Uint8Array, what = 'revocati
 }
 
 function checkRevocation(revocation: Revocation): Revocation {
+  if (revocation.provider !== undefined) {
+    if ((revocation.format ?? 1) < REVOCATION_PROVIDER_FORMAT)
+      throw new FormatError('SCHEMA_INVALID', `provider needs revocation format ${REVOCATION_PROVIDER_FORMAT}`);
+    providerName(revocation.provider, 'revocation provider');
+  }
   parseVersion(revocation.version);
   parseTimestamp(revocation.created, 'revocation time');
   return revocation;

@@ -4,7 +4,8 @@
 import { FormatError } from './errors.js';
 import * as validators from './generated/validators.js';
 
-export type SchemaName = 'envelope' | 'policy' | 'manifest' | 'revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store';
+export type SchemaName =
+  'envelope' | 'policy' | 'manifest' | 'revocation' | 'enrolment' | 'key-revocation' | 'partial-signature' | 'public-key' | 'secret-key' | 'store';
 
 export interface Validator {
   (value: unknown): boolean;
@@ -16,6 +17,8 @@ const BY_NAME: Record<SchemaName, Validator> = {
   policy: validators.policy,
   manifest: validators.manifest,
   revocation: validators.revocation,
+  enrolment: validators.enrolment,
+  'key-revocation': validators.keyRevocation,
   'partial-signature': validators.partialSignature,
   'public-key': validators.publicKey,
   'secret-key': validators.secretKey,

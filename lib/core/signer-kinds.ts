@@ -21,6 +21,8 @@ export const SSHSIG_NAMESPACES: Record<DocumentKind, string> = {
   policy: 'countersign-policy@v1',
   manifest: 'countersign-release@v1',
   revocation: 'countersign-revocation@v1',
+  enrolment: 'countersign-enrolment@v1',
+  'key-revocation': 'countersign-key-revocation@v1',
 };
 
 /** What a verified signature said beyond "valid", for verify and inspect to show. */

@@ -89,8 +89,11 @@ export async function verifyBundle(input: BundleInput, opts: VerifyOptions): Pro
     } else if (opened.kind === 'policy') {
       policyDoc = policyFromPayload(opened.payloadBytes);
       document = { kind: 'policy', policy: policyDoc.policy };
-    } else {
+    } else if (opened.kind === 'revocation') {
       document = { kind: 'revocation', revocation: revocationFromPayload(opened.payloadBytes) };
+    } else {
+      // Enrolments and key revocations count only in the log's replay (lib/log/), never against a pinned policy alone.
+      throw new FormatError('WRONG_TYPE', `a ${opened.kind} is not verified against a policy: it takes effect through the log`, { found: opened.kind });
     }
   } catch (err) {
     reject(err);

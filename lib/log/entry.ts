@@ -17,11 +17,13 @@ export const MAX_LOG_ENTRY_BYTES = 16 * 1024;
 export const ENTRY_TYPES = {
   policy: 'countersign.policy/v1',
   revocation: 'countersign.revocation/v1',
+  enrolment: 'countersign.enrolment/v1',
+  'key-revocation': 'countersign.key-revocation/v1',
   release: 'countersign.release/v1',
 } as const;
 
 export interface SignedDocumentEntry {
-  entry: typeof ENTRY_TYPES.policy | typeof ENTRY_TYPES.revocation;
+  entry: (typeof ENTRY_TYPES)['policy' | 'revocation' | 'enrolment' | 'key-revocation'];
   payloadType: string;
   /** Standard base64 of the exact signed payload bytes. */
   payload: string;

@@ -17,7 +17,7 @@ import { parseVersion } from '../core/version.js';
 import { fdSink } from './fd-sink.js';
 import { ThreadedArchiveSink } from './archive-sink.js';
 import { errnoOf } from '../core/errno.js';
-import { MANIFEST_FORMAT } from '../core/format.js';
+import { MANIFEST_FORMAT, MANIFEST_PROVIDER_FORMAT } from '../core/format.js';
 
 export interface TreeFile {
   path: string;
@@ -50,6 +50,8 @@ export interface ReleaseRequest {
    * the release writes it, else null.
    */
   versionFile?: string | null;
+  /** A provider's release: written as manifest format 3, which signs the name; policyVersion is then the provider policy's. */
+  provider?: string;
 }
 
 export interface BuiltRelease {
@@ -244,7 +246,8 @@ function finishBuild(
   const versionStated = statedVersion(versionFile, candidates, sourceTexts);
   if (versionStated) checkStatedVersion(versionStated.path, versionStated.version, req.version, 'the source tree');
   const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
+    format: req.provider === undefined ? MANIFEST_FORMAT : MANIFEST_PROVIDER_FORMAT,
+    ...(req.provider !== undefined && { provider: req.provider }),
     product: req.product,
     component: req.component,
     version: req.version,

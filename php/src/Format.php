@@ -12,15 +12,23 @@ final class Format
 {
     /** Each known format of each document and the countersign release that introduced it (lib/core/format.ts INTRODUCED). */
     public const INTRODUCED = [
-        'policy' => [1 => '0.1.0', 2 => '0.3.0'],
-        'manifest' => [1 => '0.1.0', 2 => '0.3.0'],
-        'revocation' => [1 => '0.1.0'],
+        'policy' => [1 => '0.1.0', 2 => '0.3.0', 3 => '0.4.0'],
+        'manifest' => [1 => '0.1.0', 2 => '0.3.0', 3 => '0.4.0'],
+        'revocation' => [1 => '0.1.0', 2 => '0.4.0'],
+        'enrolment' => [1 => '0.4.0'],
+        'key-revocation' => [1 => '0.4.0'],
         'partial-signature' => [1 => '0.1.0', 2 => '0.3.0'],
         'bundle' => [1 => '0.1.0', 2 => '0.2.0'],
     ];
 
     /** New formats ship only in a new minor release, so one this release does not know needs the minor after the newest above. */
-    public const NEXT_RELEASE = '0.4.0';
+    public const NEXT_RELEASE = '0.5.0';
+
+    /**
+     * Formats in the table this verifier does not read: providers' documents (spec/documents.md), whose trust comes
+     * from the log's replay. Refused as FORMAT_UNSUPPORTED, with the formats read here as `supported`.
+     */
+    public const NOT_READ = ['policy' => [3], 'manifest' => [3], 'revocation' => [2]];
 
     /** @return list<int> */
     public static function supported(string $document): array
@@ -53,6 +61,14 @@ final class Format
         $format = $value->get('format');
         // JSON numbers are parsed as doubles; Object.hasOwn(INTRODUCED[document], format) holds only for an integral one.
         if ((is_int($format) || (is_float($format) && floor($format) === $format && abs($format) < 1e9)) && isset(self::INTRODUCED[$document][(int) $format])) {
+            if (in_array((int) $format, self::NOT_READ[$document] ?? [], true)) {
+                $read = array_values(array_diff(self::supported($document), self::NOT_READ[$document]));
+                throw new FormatException('FORMAT_UNSUPPORTED', $document . ' format ' . (int) $format . ' (providers) is not read by the PHP verifier (it reads format ' . implode(', ', $read) . '): verify it with countersign >= ' . self::INTRODUCED[$document][(int) $format], [
+                    'document' => $document,
+                    'format' => (int) $format,
+                    'supported' => $read,
+                ]);
+            }
             return;
         }
         throw self::unsupported($document, $format, $document . ' format ' . Json::stringify(Canonical::plain($format)));

@@ -528,9 +528,9 @@ function bundleFamily(files: Map<string, Uint8Array>): Family {
     ['MALFORMED'],
   );
   add(
-    'payload-format-3',
-    'a manifest payload with format 3, even with a member the schema does not know: not SCHEMA_INVALID',
-    bundle(f.releaseA, resigned({ ...f.releaseA.manifest, format: 3, log: 'x' } as never, [alice, carol, dave])),
+    'payload-format-4',
+    'a manifest payload with format 4, even with a member the schema does not know: not SCHEMA_INVALID',
+    bundle(f.releaseA, resigned({ ...f.releaseA.manifest, format: 4, log: 'x' } as never, [alice, carol, dave])),
     ['FORMAT_UNSUPPORTED'],
   );
   const format1 = asFormat1(f.releaseA.manifest, archA);

@@ -134,8 +134,8 @@ export function kindCases(opts: {
     trusted: { pin: pinOf({ ...policy, format: 1 }, 'policy-kinds-format-1.json'), rotations: [] },
     site: opts.site,
   });
-  add('kinds-pin-format-3', 'a pinned policy of format 3', one(ssh, sshSig()), ['FORMAT_UNSUPPORTED'], {
-    trusted: { pin: pinOf({ ...policy, format: 3 } as never, 'policy-kinds-format-3.json'), rotations: [] },
+  add('kinds-pin-format-4', 'a pinned policy of format 4', one(ssh, sshSig()), ['FORMAT_UNSUPPORTED'], {
+    trusted: { pin: pinOf({ ...policy, format: 4 } as never, 'policy-kinds-format-4.json'), rotations: [] },
     site: opts.site,
   });
 }

@@ -55,6 +55,19 @@ export type ConformanceVectorsCase = {
   maxAgeSeconds?: number;
 };
 
+/** Enrolment: Binds a provider name to its first policy (or, with previous, to a replacement policy), signed by the root policy's quorum or by its registry role (first enrolment only). */
+export type Enrolment = {
+  /** The payload's format version (spec/versioning.md). A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
+  format: 1;
+  /** The provider name (the policy.schema.json provider syntax, BAD_PROVIDER); the enrolled policy names the same one */
+  provider: string;
+  /** Standard base64 of the provider policy's exact payload bytes (canonical JSON, format 3) */
+  policy: string;
+  created: string;
+  /** A re-enrolment: the version of the provider policy it replaces; the enrolled policy is then version previous + 1 (POLICY_VERSION_GAP). Absent: a first enrolment, of version 1. */
+  previous?: number;
+};
+
 /** DSSE envelope: A countersign document: base64 payload (canonical JSON) and signatures over DSSE PAE(payloadType, payload). */
 export type Envelope = {
   payloadType: string;
@@ -199,10 +212,26 @@ export type JournalRecordCommit = {
   t: "commit";
 };
 
+/** Key revocation: A provider's key whose signatures no longer count from a log index on, signed by the provider's admin quorum or by the root quorum. */
+export type KeyRevocation = {
+  /** The payload's format version (spec/versioning.md). A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
+  format: 1;
+  /** The provider name (the policy.schema.json provider syntax, BAD_PROVIDER) */
+  provider: string;
+  /** The signer id: hex SHA-256 of the raw Ed25519 public key */
+  keyid: string;
+  /** The log index from which releases signed by the key are invalid: all (0), now (the revocation entry's own index), or an index no later than the revocation entry's own */
+  from: "all" | "now" | number;
+  reason: string;
+  created: string;
+};
+
 /** Update manifest: What a release changes on a site and the archive that carries it. */
 export type Manifest = {
-  /** The manifest's format version (spec/versioning.md); absent means 1. Format 1 names the archive's SHA-512; format 2 names its entries' mtime instead, so the archive is rebuilt from the manifest (spec/bundle.md). A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
-  format?: 1 | 2;
+  /** The manifest's format version (spec/versioning.md); absent means 1. Format 1 names the archive's SHA-512; format 2 names its entries' mtime instead, so the archive is rebuilt from the manifest (spec/bundle.md); format 3 is format 2 plus provider. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
+  format?: 1 | 2 | 3;
+  /** Format 3: the provider whose release this is (the policy.schema.json provider syntax, BAD_PROVIDER); signed, so a signature cannot be relabelled to another provider. policyVersion is then the provider policy's version. */
+  provider?: string;
   product: string;
   component: string;
   version: string;
@@ -275,15 +304,34 @@ export type PartialSignatureV2 = {
   sig: string;
 };
 
-/** Trust policy: Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key, whatever the signer's kind (format 2: countersign, OpenSSH, FIDO2 security key via OpenSSH, minisign, signify). */
+/** Trust policy: Who may sign and how many must: m-of-n over distinct Ed25519 keys. Signer id = hex SHA-256 of the raw public key, whatever the signer's kind (format 2: countersign, OpenSSH, FIDO2 security key via OpenSSH, minisign, signify). Format 3: a provider's policy (`provider`, `roles`) or a root policy's rules for providers (`providers`). */
 export type Policy = {
-  /** The payload's format version (spec/versioning.md); absent means 1. Format 2 adds signer kinds; a verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
-  format?: 1 | 2;
+  /** The payload's format version (spec/versioning.md); absent means 1. Format 2 adds signer kinds; format 3 adds provider, roles and providers. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
+  format?: 1 | 2 | 3;
   version: number;
   expires: string;
   /** m; checked against the number of distinct signers (BAD_THRESHOLD) */
   threshold: number;
   signers: Array<PolicyCountersign | PolicySsh | PolicySk | PolicyMinisign | PolicySignify>;
+  /** Format 3: the provider this policy is for (e.g. wordpress.org/plugins/wordfence): lower-case ASCII, ^[a-z0-9][a-z0-9.-]*(/[a-z0-9][a-z0-9._-]*)+$, at most 128 bytes (BAD_PROVIDER). Absent: a root policy. */
+  provider?: string;
+  /** Format 3, a provider policy only: the keys of each role and its threshold; an absent role is the top-level threshold over all signers (BAD_ROLE). */
+  roles?: {
+    admin?: PolicyRole;
+    release?: PolicyRole;
+  };
+  /** Format 3, a root policy only: the rules for providers (BAD_ROLE in a provider policy). */
+  providers?: {
+    /** Seconds of log time after which a key added to a provider policy may sign */
+    activationDelay: number;
+    registry?: PolicyRole;
+  };
+};
+
+/** A role: which of the policy's signers hold it (key ids, each listed in signers, no repeats) and how many must sign (1 to their count): BAD_ROLE, BAD_THRESHOLD. */
+export type PolicyRole = {
+  threshold: number;
+  signers: string[];
 };
 
 /** A countersign key (countersign keygen): signatures are raw Ed25519 over DSSE PAE. No kind (format 1) means this kind. */
@@ -342,10 +390,12 @@ export type PublicKey = {
   publicKey: string;
 };
 
-/** Revocation: A release that must no longer be installed anywhere, signed by a quorum of the policy. */
+/** Revocation: A release that must no longer be installed anywhere, signed by a quorum of the policy (format 2: of a provider, signed by its release or admin role or the root quorum). */
 export type Revocation = {
-  /** The payload's format version (spec/versioning.md); absent means 1. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
-  format?: 1;
+  /** The payload's format version (spec/versioning.md); absent means 1. Format 2 adds provider. A verifier refuses any other value with FORMAT_UNSUPPORTED before this schema is applied. */
+  format?: 1 | 2;
+  /** Format 2: the provider whose release this revokes (the policy.schema.json provider syntax, BAD_PROVIDER). */
+  provider?: string;
   product: string;
   component: string;
   version: string;
