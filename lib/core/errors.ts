@@ -70,7 +70,8 @@ export type LogCode =
   | 'ENTRY_INVALID'
   | 'RELEASE_EXISTS'
   | 'NO_POLICY'
-  | 'BAD_MAP_PROOF';
+  | 'BAD_MAP_PROOF'
+  | 'ROOT_NOT_LOGGED';
 
 export type ErrorCode =
   | FormatCode
