@@ -118,7 +118,8 @@ interface AddArgs extends DbArgs {
 function addCommand(ctx: Context): CommandModule<object, AddArgs> {
   return {
     command: 'add <file..>',
-    describe: 'Sequence signed documents (signed policies, bundles or signed manifests, signed revocations) and publish them',
+    describe:
+      'Sequence signed documents (signed policies, bundles or signed manifests, signed revocations, provider enrolments and key revocations) and publish them',
     builder: (y) =>
       y
         .positional('file', { type: 'string', array: true, demandOption: true, describe: 'Bundles or signed envelopes, logged in this order' })
@@ -129,7 +130,10 @@ function addCommand(ctx: Context): CommandModule<object, AddArgs> {
         .epilogue(
           'Each document is checked against the logged state first: a policy must be the first or extend the chain (N+1, both quorums); ' +
             'a release or revocation needs a quorum of the logged policy; the first release for a product, component and version wins ' +
-            'forever (RELEASE_EXISTS). The same document again prints the index it has. Exit 1 when any document was refused.',
+            "forever (RELEASE_EXISTS). A provider document needs its provider's quorum from the logged state (keys active after the " +
+            "root policy's activation delay, not revoked) or the root quorum; an enrolment the root quorum or its registry role. " +
+            'A log with providers ends each batch with a state entry. The same document again prints the index it has. ' +
+            'Exit 1 when any document was refused.',
         )
         .epilogue(examples('countersign log add policy.signed.json drupal-10.2.4.bundle --tiles /srv/log')),
     handler: async (args) => {

@@ -71,6 +71,12 @@ export type LogCode =
   | 'RELEASE_EXISTS'
   | 'NO_POLICY'
   | 'BAD_MAP_PROOF'
+  | 'PROVIDER_EXISTS'
+  | 'PROVIDER_UNKNOWN'
+  | 'KEY_NOT_ACTIVE'
+  | 'KEY_REVOKED'
+  | 'BAD_REVOCATION_INDEX'
+  | 'STATE_MISMATCH'
   | 'ROOT_NOT_LOGGED';
 
 export type ErrorCode =

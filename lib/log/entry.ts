@@ -6,7 +6,7 @@
 //     manifest is kept content-addressed beside the tiles, so a monitor can re-verify those signatures.
 import { toBase64 } from '../core/bytes.js';
 import { canonicalBytes, canonicalize, parseCanonical } from '../core/canonical.js';
-import { createEnvelope, openEnvelope, PAYLOAD_TYPES, serializeEnvelope, type EnvelopeSignature, type OpenedEnvelope } from '../core/envelope.js';
+import { openEnvelope, PAYLOAD_TYPES, serializeEnvelope, type EnvelopeSignature, type OpenedEnvelope } from '../core/envelope.js';
 import { CountersignError } from '../core/errors.js';
 import { manifestFromPayload } from '../core/manifest.js';
 import { LogError } from './errors.js';
@@ -17,13 +17,18 @@ export const MAX_LOG_ENTRY_BYTES = 16 * 1024;
 export const ENTRY_TYPES = {
   policy: 'countersign.policy/v1',
   revocation: 'countersign.revocation/v1',
+  release: 'countersign.release/v1',
   enrolment: 'countersign.enrolment/v1',
   'key-revocation': 'countersign.key-revocation/v1',
-  release: 'countersign.release/v1',
+  state: 'countersign.state/v1',
 } as const;
 
+/** The documents logged as themselves (the key is the envelope's document kind). */
+export type SignedDocumentKind = 'policy' | 'revocation' | 'enrolment' | 'key-revocation';
+const SIGNED_DOCUMENT_KINDS: readonly SignedDocumentKind[] = ['policy', 'revocation', 'enrolment', 'key-revocation'];
+
 export interface SignedDocumentEntry {
-  entry: (typeof ENTRY_TYPES)['policy' | 'revocation' | 'enrolment' | 'key-revocation'];
+  entry: (typeof ENTRY_TYPES)[SignedDocumentKind];
   payloadType: string;
   /** Standard base64 of the exact signed payload bytes. */
   payload: string;
@@ -32,6 +37,8 @@ export interface SignedDocumentEntry {
 
 export interface ReleaseStatement {
   entry: typeof ENTRY_TYPES.release;
+  /** The provider named in the manifest (format 3); absent for a release of the root policy. */
+  provider?: string;
   product: string;
   component: string;
   version: string;
@@ -44,7 +51,22 @@ export interface ReleaseStatement {
   signatures: EnvelopeSignature[];
 }
 
-export type LogEntry = SignedDocumentEntry | ReleaseStatement;
+/**
+ * What the sequencer appends as the last entry of every batch (spec/log.md "State entries"): its own index, the log
+ * time (POSIX seconds, never decreasing) and the root of the state map replayed over the entries before it.
+ */
+export interface StateEntry {
+  entry: typeof ENTRY_TYPES.state;
+  size: number;
+  time: number;
+  /** Hex root of the state map (lib/log/state-records.ts) over entries [0, size). */
+  map: string;
+}
+
+/** The entry of a signed document (what `log add` takes); the state entries are the sequencer's own. */
+export type DocumentEntry = SignedDocumentEntry | ReleaseStatement;
+
+export type LogEntry = DocumentEntry | StateEntry;
 
 const invalid = (message: string): LogError => new LogError('ENTRY_INVALID', message);
 
@@ -63,12 +85,13 @@ function canonicalSignatures(signatures: readonly EnvelopeSignature[]): Envelope
 }
 
 /** The entry (as an object) for an opened envelope: a bundle's or signed manifest's, a policy's or a revocation's. */
-export function logEntryForOpened(opened: OpenedEnvelope): LogEntry {
+export function logEntryForOpened(opened: OpenedEnvelope): DocumentEntry {
   const signatures = canonicalSignatures(opened.envelope.signatures);
   if (opened.kind === 'manifest') {
     const m = manifestFromPayload(opened.payloadBytes);
     return {
       entry: ENTRY_TYPES.release,
+      ...(m.provider === undefined ? {} : { provider: m.provider }),
       product: m.product,
       component: m.component,
       version: m.version,
@@ -83,7 +106,7 @@ export function logEntryForOpened(opened: OpenedEnvelope): LogEntry {
 }
 
 /** The entry (as an object) for an envelope's bytes. A document that does not open is ENTRY_INVALID (with the cause). */
-export function logEntryFor(envelopeBytes: Uint8Array): LogEntry {
+export function logEntryFor(envelopeBytes: Uint8Array): DocumentEntry {
   let opened: OpenedEnvelope;
   try {
     opened = openEnvelope(envelopeBytes);
@@ -131,8 +154,9 @@ function exactKeys(o: Record<string, unknown>, keys: string[]): void {
 }
 
 export type ParsedEntry =
-  | { kind: 'policy' | 'revocation'; entry: SignedDocumentEntry; envelopeBytes: Uint8Array }
-  | { kind: 'release'; entry: ReleaseStatement; statement: ReleaseStatement };
+  | { kind: SignedDocumentKind; entry: SignedDocumentEntry; envelopeBytes: Uint8Array }
+  | { kind: 'release'; entry: ReleaseStatement; statement: ReleaseStatement }
+  | { kind: 'state'; entry: StateEntry; state: StateEntry };
 
 /**
  * Parses and checks an entry's bytes (size, canonical JSON, shape); anything else is ENTRY_INVALID. A policy or
@@ -141,12 +165,14 @@ export type ParsedEntry =
 export function parseEntry(bytes: Uint8Array): ParsedEntry {
   const entry = parseEntryObject(bytes);
   if (entry.entry === ENTRY_TYPES.release) return { kind: 'release', entry, statement: entry };
-  const envelope = createEnvelope(
-    entry.entry === ENTRY_TYPES.policy ? 'policy' : 'revocation',
-    new Uint8Array(Buffer.from(entry.payload, 'base64')),
-    entry.signatures,
-  );
-  return { kind: entry.entry === ENTRY_TYPES.policy ? 'policy' : 'revocation', entry, envelopeBytes: new TextEncoder().encode(serializeEnvelope(envelope)) };
+  if (entry.entry === ENTRY_TYPES.state) return { kind: 'state', entry, state: entry };
+  const kind = signedDocumentKind(entry.entry)!;
+  const envelope = { payloadType: entry.payloadType, payload: entry.payload, signatures: entry.signatures };
+  return { kind, entry, envelopeBytes: new TextEncoder().encode(serializeEnvelope(envelope)) };
+}
+
+function signedDocumentKind(type: unknown): SignedDocumentKind | undefined {
+  return SIGNED_DOCUMENT_KINDS.find((k) => ENTRY_TYPES[k] === type);
 }
 
 function parseEntryObject(bytes: Uint8Array): LogEntry {
@@ -160,8 +186,10 @@ function parseEntryObject(bytes: Uint8Array): LogEntry {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('an entry is a JSON object');
   const o = value as Record<string, unknown>;
   if (o.entry === ENTRY_TYPES.release) {
-    exactKeys(o, ['entry', 'product', 'component', 'version', 'payloadType', 'payloadSha256', 'archive', 'policyVersion', 'signatures']);
+    const members = ['entry', 'product', 'component', 'version', 'payloadType', 'payloadSha256', 'archive', 'policyVersion', 'signatures'];
+    exactKeys(o, 'provider' in o ? [...members, 'provider'] : members);
     const a = o.archive as Record<string, unknown> | null;
+    if ('provider' in o && !isString(o.provider)) throw invalid('provider is a non-empty string');
     if (![o.product, o.component, o.version].every(isString)) throw invalid('product, component and version are non-empty strings');
     if (o.payloadType !== PAYLOAD_TYPES.manifest) throw invalid('a release statement is for a manifest');
     if (typeof o.payloadSha256 !== 'string' || !HEX64.test(o.payloadSha256)) throw invalid('payloadSha256 is 64 hex digits');
@@ -172,9 +200,16 @@ function parseEntryObject(bytes: Uint8Array): LogEntry {
     checkSignatures(o.signatures);
     return value as ReleaseStatement;
   }
-  if (o.entry === ENTRY_TYPES.policy || o.entry === ENTRY_TYPES.revocation) {
+  if (o.entry === ENTRY_TYPES.state) {
+    exactKeys(o, ['entry', 'size', 'time', 'map']);
+    if (!Number.isSafeInteger(o.size) || (o.size as number) < 0) throw invalid('a state entry size is an integer ≥ 0');
+    if (!Number.isSafeInteger(o.time) || (o.time as number) < 0) throw invalid('a state entry time is POSIX seconds, an integer ≥ 0');
+    if (typeof o.map !== 'string' || !HEX64.test(o.map)) throw invalid('a state entry map is 64 hex digits');
+    return value as StateEntry;
+  }
+  const kind = signedDocumentKind(o.entry);
+  if (kind !== undefined) {
     exactKeys(o, ['entry', 'payloadType', 'payload', 'signatures']);
-    const kind = o.entry === ENTRY_TYPES.policy ? 'policy' : 'revocation';
     if (o.payloadType !== PAYLOAD_TYPES[kind]) throw invalid(`a ${kind} entry carries a ${kind} payload`);
     if (typeof o.payload !== 'string' || o.payload.length === 0) throw invalid('the payload is base64');
     if (Buffer.from(o.payload, 'base64').toString('base64') !== o.payload) throw invalid('the payload is canonical standard base64');
@@ -203,6 +238,8 @@ export function checkEntryForEnvelope(entry: LogEntry, envelopeBytes: Uint8Array
 
 /** A one-line description for messages and monitors. */
 export function describeEntry(e: LogEntry): string {
-  if (e.entry === ENTRY_TYPES.release) return `release ${e.product}/${e.component} ${e.version} (manifest ${e.payloadSha256.slice(0, 12)}…)`;
-  return `${e.entry === ENTRY_TYPES.policy ? 'policy' : 'revocation'} (payload ${e.payload.length} base64 chars)`;
+  if (e.entry === ENTRY_TYPES.release)
+    return `release ${e.provider === undefined ? '' : `${e.provider} `}${e.product}/${e.component} ${e.version} (manifest ${e.payloadSha256.slice(0, 12)}…)`;
+  if (e.entry === ENTRY_TYPES.state) return `state at ${e.size}, time ${e.time}, map ${e.map.slice(0, 12)}…`;
+  return `${signedDocumentKind(e.entry)} (payload ${e.payload.length} base64 chars)`;
 }

@@ -3,7 +3,8 @@
 //     last one seen, has the same root at the same size, and is consistent with it (RFC 6962 proof from the tiles);
 //   - every new entry is replayed with the log's rules (replay.ts: the quorum of the logged policy chain, the first
 //     release for a version wins, revocations), and the tree of all entries must have the checkpoint's root;
-//   - every entry touching a watched key (signed with it, or a policy adding or dropping it) or product is reported.
+//   - every entry touching a watched key (signed with it, or a policy adding or dropping it) or product is reported,
+//     and every action of the super provider (the root quorum acting for a provider) whatever is watched.
 // An anomaly stops the run with its evidence (both checkpoints of a fork, the entry refused) written to
 // STATE/evidence/, and the state is not advanced past it, so every later run reports it again.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -16,13 +17,15 @@ import { openCheckpoint, parseSignedCheckpoint, type SignedCheckpoint } from './
 import { describeEntry, parseEntry } from './entry.js';
 import { leafHash, TreeEdge, verifyConsistency } from './merkle.js';
 import { formatNote, verifyNote } from './note.js';
+import type { SavedProviderState } from './provider-state.js';
 import { Replay, type ReplayedEntry } from './replay.js';
 import { fetchConsistencyProof, fetchEntries, type LogSource } from './tile-reader.js';
 import { quorumMet, type TlogPolicy } from './tlog-policy.js';
 import { TILE_WIDTH } from './tiles.js';
 import { LogError } from './errors.js';
 
-export const MONITOR_STATE_FORMAT = 1;
+/** Format 2 adds the provider state; a format 1 state (a log without providers) is still read. */
+export const MONITOR_STATE_FORMAT = 2;
 
 export interface Anomaly {
   code: string;
@@ -71,6 +74,8 @@ interface SavedState {
   policies: string[];
   /** releaseKey -> [index, identity] */
   releases: Record<string, [number, string]>;
+  /** Providers, releases' status and log time (format 2). */
+  providerState?: SavedProviderState;
 }
 
 const STATE_FILE = 'monitor-state.json';
@@ -107,6 +112,7 @@ export async function monitorOnce(opts: MonitorOptions): Promise<MonitorReport> 
         size: saved.size,
         policyEntries: saved.policies.map(bytes),
         releases: Object.entries(saved.releases).map(([key, [index, identity]]) => [key, { index, identity }]),
+        providerState: saved.providerState,
       })
     : new Replay();
   const edge = saved ? new TreeEdge(saved.size, saved.edge.map(bytes)) : new TreeEdge();
@@ -205,8 +211,12 @@ export function checkCheckpoint(note: string, policy: TlogPolicy): SignedCheckpo
 
 function reasons(e: ReplayedEntry, keys: ReadonlySet<string>, products: ReadonlySet<string>): string[] {
   const out = new Set<string>();
+  if ('superProvider' in e && e.superProvider) out.add('an action of the super provider (the root quorum)');
   for (const id of e.keyids) if (keys.has(id)) out.add(`signed with key ${id}`);
   if (e.kind === 'policy') for (const k of e.policy.keys) if (keys.has(k.signer.id)) out.add(`policy ${e.policy.policy.version} lists key ${k.signer.id}`);
+  if (e.kind === 'enrolment' || e.kind === 'provider-policy')
+    for (const k of e.policy.keys) if (keys.has(k.signer.id)) out.add(`policy ${e.policy.policy.version} of ${e.provider} lists key ${k.signer.id}`);
+  if (e.kind === 'key-revocation' && keys.has(e.keyid)) out.add(`revokes key ${e.keyid} of ${e.provider} from entry ${e.effective}`);
   if (e.kind === 'release' && products.has(e.statement.product)) out.add(`product ${e.statement.product}`);
   if (e.kind === 'revocation' && products.has(e.revocation.product)) out.add(`product ${e.revocation.product}`);
   return [...out];
@@ -222,7 +232,7 @@ function loadState(dir: string): SavedState | undefined {
   }
   try {
     const s = JSON.parse(text) as SavedState;
-    if (s.format !== MONITOR_STATE_FORMAT) throw new Error(`format ${s.format}`);
+    if (s.format !== MONITOR_STATE_FORMAT && s.format !== 1) throw new Error(`format ${s.format}`);
     return s;
   } catch (err) {
     throw new StoreError('STORE_CORRUPT', `${join(dir, STATE_FILE)} is not a monitor state: ${(err as Error).message}`);
@@ -240,6 +250,7 @@ function saveState(dir: string, cp: SignedCheckpoint, edge: TreeEdge, replay: Re
     edge: edge.hashes.map((h) => toBase64(h)),
     policies: replay.policyEntries.map((e) => toBase64(e)),
     releases,
+    providerState: replay.state.save(),
   };
   writeFilesAtomically([{ path: join(dir, STATE_FILE), data: JSON.stringify(state) }], { force: true });
 }

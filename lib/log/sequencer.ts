@@ -8,12 +8,18 @@
 //   4. after the commit, under the lock again: publish DIR/checkpoint (only a witnessed one when witnesses are
 //      required). An entry is acknowledged (its index returned) only after that.
 //
+// A log with providers (replay.ts keepsState) ends every batch that added entries with a state entry (its index, the
+// sequencer's clock, never decreasing, and the state map's root over the entries before it), inside the same batch:
+// every checkpoint it publishes then ends with one. Only the sequencer writes them; a submitted one is refused.
+//
 // After a crash the next run (or another process) publishes what step 3 committed; tiles staged but never
 // committed are overwritten by the next batch, whose entries take the same indexes.
 import { mkdirSync } from 'node:fs';
 import { CountersignError, StoreError } from '../core/errors.js';
 import { openEnvelope, sha256Hex } from '../core/envelope.js';
-import { entryForEnvelope } from './entry.js';
+import { toHex } from '../core/bytes.js';
+import { encodeEntry, entryForEnvelope, ENTRY_TYPES, parseEntry } from './entry.js';
+import { LogError } from './errors.js';
 import { Points, type InstallHooks } from '../installer/hooks.js';
 import { formatCheckpoint, parseSignedCheckpoint } from './checkpoint.js';
 import { emptyRoot, leafHash, TreeEdge } from './merkle.js';
@@ -66,6 +72,8 @@ export interface SequencerOptions {
   witnessed?: boolean;
   /** TEST-ONLY fault points (lib/installer/hooks.ts). */
   hooks?: InstallHooks;
+  /** The clock of state entries' time (default: the system's). */
+  now?: () => Date;
 }
 
 export class Sequencer {
@@ -74,6 +82,7 @@ export class Sequencer {
   readonly witnessed: boolean;
   readonly #signer: NoteSigner;
   readonly #points: Points;
+  readonly #now: () => Date;
   #replay: Replay | undefined;
 
   constructor(opts: SequencerOptions) {
@@ -82,6 +91,7 @@ export class Sequencer {
     this.witnessed = opts.witnessed ?? false;
     this.#signer = opts.signer;
     this.#points = new Points(opts.hooks);
+    this.#now = opts.now ?? (() => new Date());
   }
 
   get origin(): string {
@@ -110,6 +120,8 @@ export class Sequencer {
         for (const sub of submissions) {
           let hex: string;
           try {
+            if (parseEntry(sub.entry).kind === 'state')
+              throw new LogError('STATE_MISMATCH', 'state entries are written by the sequencer only, never submitted');
             hex = entryIdentity(sub.entry);
           } catch (err) {
             if (!(err instanceof CountersignError)) throw err;
@@ -142,6 +154,11 @@ export class Sequencer {
           }
         }
         if (fresh.length === 0) return outcomes;
+        if (replay.keepsState) {
+          const data = stateEntry(replay, this.#now());
+          replay.next(data, () => undefined);
+          fresh.push({ index: replay.size - 1, hash: new Uint8Array(Buffer.from(entryIdentity(data), 'hex')), data, releaseKey: null });
+        }
 
         for (const f of fresh) {
           if (f.manifest) this.tiles.writeManifest(f.manifest.sha, f.manifest.bytes);
@@ -217,4 +234,10 @@ export class Sequencer {
   #hit(label: string): void {
     this.#points.hit(`log: ${label}`);
   }
+}
+
+/** The state entry to append next: its own index, the clock's time in seconds (never below the last) and the state root. */
+export function stateEntry(replay: Replay, now: Date): Uint8Array {
+  const time = Math.max(Math.floor(now.getTime() / 1000), replay.state.time);
+  return encodeEntry({ entry: ENTRY_TYPES.state, size: replay.size, time, map: toHex(replay.state.stateRoot()) });
 }

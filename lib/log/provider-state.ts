@@ -1,0 +1,268 @@
+// The log's replayed state beyond the root policy chain (spec/log.md "Providers"): each provider's current policy,
+// its keys' activation times and its revoked keys, every release's status, the log time from the state entries, and
+// the state map (lib/log/map.ts) of the records of lib/log/state-records.ts, kept in step with every change so a
+// state entry's root is `stateRoot()` at once. Pure: the rules that decide what may change are in replay.ts.
+import { fromBase64, toBase64 } from '../core/bytes.js';
+import { sha256Hex } from '../core/envelope.js';
+import type { Reason } from '../core/errors.js';
+import type { CheckedPolicy } from '../core/policy.js';
+import { countQuorum, type KeyRing, type QuorumResult, type SignedDocument } from '../core/quorum.js';
+import type { EnvelopeSignature } from '../core/envelope.js';
+import { LogError } from './errors.js';
+import { SparseMap } from './map.js';
+import {
+  encodeProviderRecord,
+  encodeReleaseRecord,
+  encodeRootRecord,
+  providerPath,
+  recordKey,
+  releasePath,
+  rootPath,
+  type ProviderRecord,
+  type ReleaseStateRecord,
+} from './state-records.js';
+
+/** When a key of a provider policy may sign: from log time `activeFrom`, unknown until the next state entry. */
+export interface KeyActivation {
+  /** The entry index at which the key entered the provider's policy. */
+  addedAt: number;
+  /** The activation delay (seconds) of the root policy current at `addedAt`. */
+  delay: number;
+  /** Log time from which it counts: the first state entry's time after `addedAt` plus `delay`. */
+  activeFrom: number | undefined;
+}
+
+export interface ProviderEntry {
+  name: string;
+  policy: CheckedPolicy;
+  /** The exact payload bytes of the current policy (whose SHA-256 the provider record holds). */
+  payload: Uint8Array;
+  version: number;
+  /** The entry that made this policy current (enrolment or rotation). */
+  index: number;
+  /** Every key of the current policy, by key id. */
+  keys: Map<string, KeyActivation>;
+  /** Revoked key ids and their effective index (a key's signatures at or after it never count). */
+  revoked: Map<string, number>;
+}
+
+/** A ring of (provider, role) at an index, and why each key of the role left out does not count. */
+export interface ActiveRing {
+  ring: KeyRing;
+  excluded: Map<string, Reason>;
+}
+
+export interface SavedProviderState {
+  time: number;
+  lastState: number | null;
+  root: { version: number; policy: string } | null;
+  /** name, policy payload (base64), index, keys: keyid -> [addedAt, delay, activeFrom|null], revoked: keyid -> index. */
+  providers: Array<{ name: string; payload: string; index: number; keys: Record<string, [number, number, number | null]>; revoked: Record<string, number> }>;
+  /** JSON of the record path, index, revoked. */
+  releases: Array<[string, number | null, number | null]>;
+}
+
+const releaseId = (provider: string | undefined, product: string, component: string, version: string): string =>
+  JSON.stringify(releasePath(provider, product, component, version));
+
+export class ProviderState {
+  readonly providers = new Map<string, ProviderEntry>();
+  /** By JSON of the release record path. */
+  readonly releases = new Map<string, ReleaseStateRecord>();
+  /** Log time: the `time` of the last state entry (0 before any). */
+  time = 0;
+  /** The index of the last state entry. */
+  lastState: number | undefined;
+  root: { version: number; policy: string } | undefined;
+  readonly map = new SparseMap();
+  /** Keys added since the last state entry: their activation starts at the next one. */
+  #pending: Array<{ provider: string; keyid: string }> = [];
+
+  /** The root of the state map over everything applied so far: what the next state entry must commit to. */
+  stateRoot(): Uint8Array {
+    return this.map.root();
+  }
+
+  provider(name: string): ProviderEntry | undefined {
+    return this.providers.get(name);
+  }
+
+  release(provider: string | undefined, product: string, component: string, version: string): ReleaseStateRecord | undefined {
+    return this.releases.get(releaseId(provider, product, component, version));
+  }
+
+  /** Why a key of the provider does not count at `index` (revoked at or before it, or not active at the log time). */
+  keyStatus(p: ProviderEntry, keyid: string, index: number): Reason | undefined {
+    return this.#revokedBy(p, keyid, index) ?? this.#inactive(p, keyid);
+  }
+
+  /**
+   * `ring` (a role of the provider's policy) with only the keys that count at `index`: active and unrevoked, or with
+   * `possession` (a rotation's new policy counting its own quorum) merely unrevoked.
+   */
+  activeRing(p: ProviderEntry, ring: KeyRing, index: number, possession = false): ActiveRing {
+    const excluded = new Map<string, Reason>();
+    const keys = ring.keys.filter((k) => {
+      const why = possession ? this.#revokedBy(p, k.signer.id, index) : this.keyStatus(p, k.signer.id, index);
+      if (why) excluded.set(k.signer.id, why);
+      return why === undefined;
+    });
+    return { ring: { threshold: ring.threshold, keys }, excluded };
+  }
+
+  #revokedBy(p: ProviderEntry, keyid: string, index: number): Reason | undefined {
+    const revokedAt = p.revoked.get(keyid);
+    if (revokedAt === undefined || revokedAt > index) return undefined;
+    return { code: 'KEY_REVOKED', message: `key ${keyid.slice(0, 16)}… of ${p.name} is revoked from entry ${revokedAt}`, details: { keyid, revokedAt } };
+  }
+
+  #inactive(p: ProviderEntry, keyid: string): Reason | undefined {
+    const a = p.keys.get(keyid);
+    if (a && a.activeFrom !== undefined && this.time >= a.activeFrom) return undefined;
+    const when = a?.activeFrom === undefined ? 'after the next state entry plus the activation delay' : `at log time ${a.activeFrom}`;
+    return {
+      code: 'KEY_NOT_ACTIVE',
+      message: `key ${keyid.slice(0, 16)}… of ${p.name} is not active at log time ${this.time} (it becomes active ${when})`,
+      details: { keyid, logTime: this.time, activeFrom: a?.activeFrom ?? null },
+    };
+  }
+
+  setRoot(policy: CheckedPolicy, payload: Uint8Array): void {
+    this.root = { version: policy.policy.version, policy: sha256Hex(payload) };
+    this.map.set(recordKey(rootPath()), encodeRootRecord(this.root));
+  }
+
+  /**
+   * Makes `policy` the provider's current one at entry `index` (an enrolment, re-enrolment or rotation). Keys it
+   * shares with the previous policy keep their activation; the others wait for the next state entry plus `delay`.
+   */
+  setProvider(name: string, policy: CheckedPolicy, payload: Uint8Array, index: number, delay: number): void {
+    const old = this.providers.get(name);
+    const keys = new Map<string, KeyActivation>();
+    for (const k of policy.keys) {
+      const id = k.signer.id;
+      const kept = old?.keys.get(id);
+      if (kept) keys.set(id, kept);
+      else if (!keys.has(id)) {
+        keys.set(id, { addedAt: index, delay, activeFrom: undefined });
+        this.#pending.push({ provider: name, keyid: id });
+      }
+    }
+    const p: ProviderEntry = { name, policy, payload, version: policy.policy.version, index, keys, revoked: old?.revoked ?? new Map() };
+    this.providers.set(name, p);
+    this.#writeProvider(p);
+  }
+
+  /** Revokes a provider's key from `effective`: of two revocations of one key, the smaller index stands. */
+  revokeKey(name: string, keyid: string, effective: number): void {
+    const p = this.#need(name);
+    const was = p.revoked.get(keyid);
+    if (was !== undefined && was <= effective) return;
+    p.revoked.set(keyid, effective);
+    this.#writeProvider(p);
+  }
+
+  /** A release logged at `index` (first wins is the replay's rule); one revoked before it was logged stays revoked. */
+  addRelease(provider: string | undefined, product: string, component: string, version: string, index: number): void {
+    const id = releaseId(provider, product, component, version);
+    const was = this.releases.get(id);
+    if (was?.index != null) throw new LogError('RELEASE_EXISTS', `${id} is already logged at entry ${was.index}`, { first: was.index, index });
+    this.#writeRelease(id, { index, revoked: was?.revoked ?? null });
+  }
+
+  /** A release revocation at `index`; the first revocation of a release stands. */
+  revokeRelease(provider: string | undefined, product: string, component: string, version: string, index: number): void {
+    const id = releaseId(provider, product, component, version);
+    const was = this.releases.get(id);
+    if (was?.revoked != null) return;
+    this.#writeRelease(id, { index: was?.index ?? null, revoked: index });
+  }
+
+  /** A state entry at `index` with log time `time`: keys added since the last one now have their activation time. */
+  applyState(index: number, time: number): void {
+    this.time = time;
+    this.lastState = index;
+    for (const { provider, keyid } of this.#pending) {
+      const a = this.providers.get(provider)?.keys.get(keyid);
+      if (a && a.activeFrom === undefined) a.activeFrom = time + a.delay;
+    }
+    this.#pending = [];
+  }
+
+  /** Counts `signatures` over `doc` against an ActiveRing: a left-out key's signature is reported with its reason. */
+  static count(doc: SignedDocument, signatures: readonly EnvelopeSignature[], active: ActiveRing): QuorumResult {
+    const q = countQuorum(doc, signatures, active.ring);
+    return {
+      ...q,
+      problems: q.problems.map((r) => {
+        const id = (r.details as { keyid?: string } | undefined)?.keyid;
+        return r.code === 'UNKNOWN_KEY' && id !== undefined ? (active.excluded.get(id) ?? r) : r;
+      }),
+    };
+  }
+
+  save(): SavedProviderState {
+    return {
+      time: this.time,
+      lastState: this.lastState ?? null,
+      root: this.root ?? null,
+      providers: [...this.providers.values()].map((p) => ({
+        name: p.name,
+        payload: toBase64(p.payload),
+        index: p.index,
+        keys: Object.fromEntries([...p.keys].map(([id, a]) => [id, [a.addedAt, a.delay, a.activeFrom ?? null]])),
+        revoked: Object.fromEntries(p.revoked),
+      })),
+      releases: [...this.releases].map(([id, r]) => [id, r.index, r.revoked]),
+    };
+  }
+
+  /** The state as saved; `readPolicy` re-reads each provider policy payload (lib/core's checks). */
+  static load(saved: SavedProviderState, readPolicy: (payload: Uint8Array, what: string) => CheckedPolicy): ProviderState {
+    const s = new ProviderState();
+    s.time = saved.time;
+    s.lastState = saved.lastState ?? undefined;
+    if (saved.root) {
+      s.root = saved.root;
+      s.map.set(recordKey(rootPath()), encodeRootRecord(saved.root));
+    }
+    for (const sp of saved.providers) {
+      const payload = fromBase64(sp.payload, `saved policy of ${sp.name}`);
+      const policy = readPolicy(payload, `saved policy of ${sp.name}`);
+      const keys = new Map<string, KeyActivation>();
+      for (const [id, [addedAt, delay, activeFrom]] of Object.entries(sp.keys)) {
+        keys.set(id, { addedAt, delay, activeFrom: activeFrom ?? undefined });
+        if (activeFrom === null) s.#pending.push({ provider: sp.name, keyid: id });
+      }
+      const p: ProviderEntry = {
+        name: sp.name,
+        policy,
+        payload,
+        version: policy.policy.version,
+        index: sp.index,
+        keys,
+        revoked: new Map(Object.entries(sp.revoked)),
+      };
+      s.providers.set(sp.name, p);
+      s.#writeProvider(p);
+    }
+    for (const [id, index, revoked] of saved.releases) s.#writeRelease(id, { index, revoked });
+    return s;
+  }
+
+  #need(name: string): ProviderEntry {
+    const p = this.providers.get(name);
+    if (!p) throw new LogError('PROVIDER_UNKNOWN', `provider ${name} is not enrolled`, { provider: name });
+    return p;
+  }
+
+  #writeProvider(p: ProviderEntry): void {
+    const record: ProviderRecord = { version: p.version, policy: sha256Hex(p.payload), index: p.index, revoked: Object.fromEntries(p.revoked) };
+    this.map.set(recordKey(providerPath(p.name)), encodeProviderRecord(record));
+  }
+
+  #writeRelease(id: string, r: ReleaseStateRecord): void {
+    this.releases.set(id, r);
+    this.map.set(recordKey(JSON.parse(id) as string[]), encodeReleaseRecord(r));
+  }
+}
