@@ -39,6 +39,7 @@ export function logCommand(ctx: Context): CommandModule<object, object> {
         .command(proveCommand(ctx))
         .command(monitorCommand(ctx))
         .command(mirrorCommand(ctx))
+        .command(syncCommand(ctx))
         .demandCommand(1, SUBCOMMAND_NEEDED)
         .epilogue(HOW)
         .epilogue(
@@ -483,6 +484,51 @@ function mirrorCommand(ctx: Context): CommandModule<object, MirrorArgs> {
         ctx.out(args.json ? JSON.stringify({ ok: true, ...r }) : line);
         await new Promise((res) => setTimeout(res, args.every! * 1000));
       }
+    },
+  };
+}
+
+interface SyncArgs {
+  store: string;
+  log: string;
+  maxAge?: string;
+  json?: boolean;
+}
+
+function syncCommand(ctx: Context): CommandModule<object, SyncArgs> {
+  return {
+    command: 'sync',
+    describe: "Local trust: replay the log into the site's trust store with proofs, stopping at the first invalid entry",
+    builder: (y) =>
+      y
+        .option('store', { type: 'string', demandOption: true, describe: 'The trust store (trust init --log-policy FILE)' })
+        .option('log', { type: 'string', demandOption: true, describe: "The log's URL (its tiles) or directory; a mirror will do" })
+        .option('max-age', { type: 'string', describe: "The oldest witness quorum accepted, e.g. 36h (default 7d)" })
+        .epilogue(
+          "The checkpoint must carry the store's log signature and witness quorum (a policy that lists auditors requires their " +
+            'cosignatures too), never be smaller than the largest the store has seen, and be consistent with it (a fork: LOG_INCONSISTENT, ' +
+            'both checkpoints kept). Every entry after the state already replayed is proved against it and replayed with the log rules ' +
+            '(providers, keys, revocations, state entries: STATE_MISMATCH); the first invalid one stops the sync with its code and index ' +
+            '(exit 1) and nothing is kept. The replayed state is kept beside state.json (replay.json) for verify --store --provider.',
+        )
+        .epilogue(examples('countersign log sync --store /etc/countersign/site --log https://log.example.org/')),
+    handler: async (args) => {
+      const [{ openLogSource }, { syncStore }, { parseDuration }] = await Promise.all([
+        import('../lib/log/tile-reader.js'),
+        import('../lib/log/sync.js'),
+        import('../lib/log/check-logged.js'),
+      ]);
+      const maxAgeSeconds = args.maxAge === undefined ? undefined : parseDuration(args.maxAge);
+      if (args.maxAge !== undefined && maxAgeSeconds === undefined) throw new UsageError('USAGE', `--max-age ${JSON.stringify(args.maxAge)} is not a duration like 36h or 7d`);
+      const r = await syncStore(args.store, openLogSource(args.log), {
+        now: ctx.now,
+        ...(maxAgeSeconds ? { maxAgeSeconds } : {}),
+        onProgress: (p) => ctx.err(`log sync: ${p.done} of ${p.total} entries replayed (${p.entriesPerSecond} entries/s)`),
+      });
+      const line = r.advanced
+        ? `${r.origin}: replayed entries ${r.from}..${r.size} (${r.entries} in ${r.seconds.toFixed(1)} s, ${r.entriesPerSecond} entries/s) into ${args.store}`
+        : `${r.origin}: ${args.store} is up to date at size ${r.size}`;
+      succeed(ctx, args, { ...r }, line);
     },
   };
 }

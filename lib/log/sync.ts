@@ -40,6 +40,8 @@ export interface ReplayedLog {
   checkpoint: SignedCheckpoint;
   edge: TreeEdge;
   replay: Replay;
+  /** The tree's last entry and the right edge before it (the entry is the checkpoint's: edge + entry = its root). */
+  last?: { entry: Uint8Array; before: TreeEdge };
 }
 
 export interface Progress {
@@ -74,7 +76,7 @@ export interface AdvanceOptions {
  */
 export async function advance(
   source: LogSource,
-  held: Pick<ReplayedLog, 'edge' | 'replay'> & { note?: string },
+  held: Pick<ReplayedLog, 'edge' | 'replay' | 'last'>,
   cp: SignedCheckpoint,
   note: string,
   opts: AdvanceOptions = {},
@@ -88,6 +90,7 @@ export async function advance(
   const every = opts.progressMs ?? 2000;
   let told = started;
   let last: ReplayedEntry | undefined;
+  let lastEntry = held.last;
   for (let start = from; start < cp.size; start += SYNC_CHUNK) {
     const end = Math.min(cp.size, start + SYNC_CHUNK);
     const entries = await fetchEntries(source, start, end, cp.size);
@@ -107,7 +110,10 @@ export async function advance(
       opts.onEntry?.(checked, entry);
       last = checked;
     }
-    for (const e of entries) edge.append(leafHash(e));
+    for (const [i, e] of entries.entries()) {
+      if (start + i === cp.size - 1) lastEntry = { entry: e, before: new TreeEdge(edge.size, edge.hashes) };
+      edge.append(leafHash(e));
+    }
     const now = performance.now();
     if (opts.onProgress && now - told >= every) {
       told = now;
@@ -117,7 +123,7 @@ export async function advance(
   const seconds = (performance.now() - started) / 1000;
   const entries = cp.size - from;
   return {
-    state: { note, checkpoint: cp, edge, replay },
+    state: { note, checkpoint: cp, edge, replay, ...(lastEntry ? { last: lastEntry } : {}) },
     result: { from, size: cp.size, entries, seconds, entriesPerSecond: rate(entries, seconds * 1000), ...(last ? { last } : {}) },
   };
 }
@@ -231,6 +237,7 @@ export async function syncStore(dir: string, source: LogSource, opts: SyncOption
 
   const held = (await loadReplayedState(store)) ?? { edge: new TreeEdge(), replay: new Replay() };
   const { state, result } = await advance(source, held, cp, checkpointNote, opts);
+  requireStateEntryLast(state);
   checkPinnedRoot(store, state.replay);
   let written = false;
   if (compared.newLargest !== undefined || result.entries > 0) {
@@ -250,6 +257,20 @@ export async function syncStore(dir: string, source: LogSource, opts: SyncOption
     consistency: compared.consistency,
     written,
   };
+}
+
+/**
+ * A log with providers ends every checkpoint with a state entry (the sequencer's, last of each batch): a checkpoint of
+ * one that does not commits to no state (STATE_MISMATCH, naming its last entry).
+ */
+export function requireStateEntryLast(state: Pick<ReplayedLog, 'replay' | 'last'>): void {
+  const r = state.replay;
+  if (r.size === 0 || !(r.keepsState || r.state.lastState !== undefined)) return;
+  if (r.state.lastState !== r.size - 1)
+    throw new LogError('STATE_MISMATCH', `entry ${r.size - 1}, the last of the checkpoint, is not a state entry: the checkpoint commits to no state`, {
+      index: r.size - 1,
+      lastState: r.state.lastState ?? null,
+    });
 }
 
 /** The consistency proof from the largest checkpoint seen to `cp`, when one is needed; a log that cannot give it is unproved. */

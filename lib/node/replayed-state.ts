@@ -12,9 +12,12 @@ import { join } from 'node:path';
 import { CountersignError, UsageError } from '../core/errors.js';
 import { errnoOf } from '../core/errno.js';
 import { corrupt, type TrustStore } from '../core/trust-state.js';
-import { bytesEqual, toBase64 } from '../core/bytes.js';
+import { bytesEqual, fromBase64, toBase64, toHex } from '../core/bytes.js';
+import { openEnvelope, sha256Hex } from '../core/envelope.js';
 import { openCheckpoint, parseSignedCheckpoint } from '../log/checkpoint.js';
-import { TreeEdge } from '../log/merkle.js';
+import { parseEntry } from '../log/entry.js';
+import { leafHash, TreeEdge } from '../log/merkle.js';
+import type { SavedProviderState } from '../log/provider-state.js';
 import { Replay, type ReleaseRecord } from '../log/replay.js';
 import type { ReplayedLog } from '../log/sync.js';
 import { logForOrigin, parseTlogPolicy } from '../log/tlog-policy.js';
@@ -32,7 +35,8 @@ interface ReplayHeader {
   format: number;
   /** The signed checkpoint (with its cosignatures) the state was replayed to. */
   checkpoint: string;
-  /** The right edge of its tree (base64 hashes, largest subtree first). */
+  /** The tree's last entry (base64; absent for the empty tree) and the right edge before it (base64 hashes). */
+  last: string | null;
   edge: string[];
 }
 
@@ -80,21 +84,62 @@ function checkReplayFile(store: TrustStore, f: ReplayHeader, saved: SavedReplay)
   if (!policyLog) throw new Error(`its checkpoint is of ${cp.origin}, not a log of the store's policy`);
   openCheckpoint(cp, policyLog.verifier);
   if (!Array.isArray(f.edge) || !f.edge.every((h) => typeof h === 'string')) throw new Error('edge is a list of base64 hashes');
-  const edge = new TreeEdge(
-    cp.size,
-    f.edge.map((h) => new Uint8Array(Buffer.from(h, 'base64'))),
-  );
+  const hashes = f.edge.map((h) => fromBase64(h, 'an edge hash'));
+  let edge: TreeEdge;
+  let last: ReplayedLog['last'];
+  if (cp.size === 0) {
+    if (f.last !== null) throw new Error('the empty tree has no last entry');
+    edge = new TreeEdge(0, hashes);
+  } else {
+    if (typeof f.last !== 'string') throw new Error('the last entry is missing');
+    const before = new TreeEdge(cp.size - 1, hashes);
+    const entry = fromBase64(f.last, 'the last entry');
+    edge = new TreeEdge(before.size, before.hashes);
+    edge.append(leafHash(entry));
+    last = { entry, before };
+  }
   if (!bytesEqual(edge.root(), cp.root)) throw new Error(`its tree does not hash to its checkpoint's root`);
   const largest = log.largest === undefined ? undefined : parseSignedCheckpoint(log.largest);
   if (!largest || largest.size < cp.size) throw new Error(`its checkpoint (size ${cp.size}) is larger than the largest the store has seen`);
   if (largest.size === cp.size && !bytesEqual(largest.root, cp.root)) throw new Error(`its checkpoint has another root than the largest seen at size ${cp.size}`);
   const replay = restoreReplay(cp.size, saved);
-  return { note: f.checkpoint, checkpoint: cp, edge, replay };
+  checkStateRoot(replay, last?.entry);
+  return { note: f.checkpoint, checkpoint: cp, edge, replay, ...(last ? { last } : {}) };
+}
+
+/**
+ * The provider state read back is the one the log committed to: when the tree's last entry is a state entry, the
+ * state map rebuilt from the saved records has its root, and its time; the root record is the walked chain's head.
+ */
+function checkStateRoot(replay: Replay, last: Uint8Array | undefined): void {
+  const s = replay.state;
+  const parsed = last && parseEntry(last);
+  if (parsed?.kind === 'state') {
+    if (toHex(s.stateRoot()) !== parsed.state.map) throw new Error(`its records do not hash to the map root of state entry ${parsed.state.size}`);
+    if (s.time !== parsed.state.time || s.lastState !== parsed.state.size) throw new Error('its log time is not the last state entry\'s');
+  } else if (s.lastState !== undefined || s.providers.size > 0) {
+    throw new Error('it holds provider state, but the tree does not end with a state entry');
+  }
+  const head = replay.policyEntries.at(-1);
+  const headSha = head && sha256Hex(openEnvelope(parseEntryEnvelope(head)).payloadBytes);
+  if ((s.root?.policy ?? undefined) !== headSha || (s.root?.version ?? undefined) !== replay.policy?.policy.version)
+    throw new Error("its root record is not the head of its root policy chain");
+}
+
+function parseEntryEnvelope(entry: Uint8Array): Uint8Array {
+  const parsed = parseEntry(entry);
+  if (parsed.kind !== 'policy') throw new Error('a saved root policy entry is not a policy');
+  return parsed.envelopeBytes;
 }
 
 /** The file's text for a replayed state. */
 export function replayFileText(state: ReplayedLog): string {
-  const header: ReplayHeader = { format: REPLAY_FORMAT, checkpoint: state.note, edge: state.edge.hashes.map((h) => toBase64(h)) };
+  const header: ReplayHeader = {
+    format: REPLAY_FORMAT,
+    checkpoint: state.note,
+    last: state.last ? toBase64(state.last.entry) : null,
+    edge: (state.last?.before ?? state.edge).hashes.map((h) => toBase64(h)),
+  };
   return `${JSON.stringify(header)}\n${JSON.stringify(saveReplay(state.replay))}\n`;
 }
 
@@ -134,23 +179,29 @@ export function writeReplayedState(dir: string, text: string, size: number): boo
   return true;
 }
 
-/** The saved form of a replay: the root policy chain (walked again on load) and the first-wins release index. */
+/**
+ * The saved form of a replay: the root policy chain (walked again on load), the first-wins release index
+ * (releaseKey, index, entry identity) and the provider state (provider-state.ts save/load).
+ */
 export interface SavedReplay {
   policies: string[];
   releases: Array<[string, number, string]>;
+  providerState: SavedProviderState;
 }
 
 export function saveReplay(replay: Replay): SavedReplay {
   const releases: SavedReplay['releases'] = [];
   if (replay.releases instanceof Map) for (const [k, v] of replay.releases as Map<string, ReleaseRecord>) releases.push([k, v.index, v.identity]);
-  return { policies: replay.policyEntries.map((e) => toBase64(e)), releases };
+  return { policies: replay.policyEntries.map((e) => toBase64(e)), releases, providerState: replay.state.save() };
 }
 
 export function restoreReplay(size: number, saved: SavedReplay): Replay {
-  const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
+  if (!Array.isArray(saved?.policies) || !Array.isArray(saved.releases) || typeof saved.providerState !== 'object')
+    throw new Error('the replay is {policies, releases, providerState}');
   return Replay.restore({
     size,
-    policyEntries: saved.policies.map(bytes),
+    policyEntries: saved.policies.map((b) => fromBase64(b, 'a saved policy entry')),
     releases: saved.releases.map(([key, index, identity]) => [key, { index, identity }] as [string, ReleaseRecord]),
+    providerState: saved.providerState,
   });
 }
