@@ -8,13 +8,14 @@
 // at that size); the replay's root policy chain is walked again (every rotation's signatures).
 import { closeSync, constants, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CountersignError, UsageError } from '../core/errors.js';
 import { errnoOf } from '../core/errno.js';
 import { corrupt, type TrustStore } from '../core/trust-state.js';
 import { bytesEqual, fromBase64, toBase64, toHex } from '../core/bytes.js';
 import { openEnvelope, sha256Hex } from '../core/envelope.js';
-import { openCheckpoint, parseSignedCheckpoint } from '../log/checkpoint.js';
+import { openCheckpoint, parseSignedCheckpoint, type SignedCheckpoint } from '../log/checkpoint.js';
+import type { NoteVerifier } from '../log/note.js';
 import { parseEntry } from '../log/entry.js';
 import { leafHash, TreeEdge } from '../log/merkle.js';
 import type { SavedProviderState } from '../log/provider-state.js';
@@ -46,7 +47,24 @@ export function replayPath(dir: string): string {
 
 /** The store's replayed state, re-checked; undefined when `log sync` never ran. */
 export async function loadReplayedState(store: TrustStore): Promise<ReplayedLog | undefined> {
-  const path = replayPath(store.dir);
+  const log = store.state.log;
+  if (!log) return undefined;
+  const policy = parseTlogPolicy(log.policy);
+  return readReplayFile(replayPath(store.dir), {
+    verifierFor: (origin) => logForOrigin(policy, origin)?.verifier,
+    largest: log.largest === undefined ? null : parseSignedCheckpoint(log.largest),
+  });
+}
+
+export interface ReplayFileCheck {
+  /** The log key that must have signed the checkpoint of `origin` (undefined: not a log it follows). */
+  verifierFor: (origin: string) => NoteVerifier | undefined;
+  /** The largest checkpoint the owner has seen, which the replay may not exceed (null: none yet); undefined: not checked. */
+  largest?: SignedCheckpoint | null;
+}
+
+/** A replayed state file (a store's, or an auditor's), re-checked; undefined when there is none. */
+export async function readReplayFile(path: string, check: ReplayFileCheck): Promise<ReplayedLog | undefined> {
   let bytes: Buffer;
   try {
     const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -69,20 +87,18 @@ export async function loadReplayedState(store: TrustStore): Promise<ReplayedLog 
     const text = bytes.toString('utf8');
     const cut = text.indexOf('\n');
     if (cut < 0 || !text.endsWith('\n')) throw new Error('it is not two lines');
-    return checkReplayFile(store, JSON.parse(text.slice(0, cut)) as ReplayHeader, JSON.parse(text.slice(cut + 1)) as SavedReplay);
+    return checkReplayFile(check, JSON.parse(text.slice(0, cut)) as ReplayHeader, JSON.parse(text.slice(cut + 1)) as SavedReplay);
   } catch (err) {
-    throw corrupt(path, `does not hold a replayed state of this store's log (${(err as Error).message})`, err);
+    throw corrupt(path, `does not hold a replayed state of this log (${(err as Error).message})`, err);
   }
 }
 
-function checkReplayFile(store: TrustStore, f: ReplayHeader, saved: SavedReplay): ReplayedLog {
-  const log = store.state.log;
-  if (!log) throw new Error('the store has no log policy');
+function checkReplayFile(check: ReplayFileCheck, f: ReplayHeader, saved: SavedReplay): ReplayedLog {
   if (typeof f !== 'object' || f === null || f.format !== REPLAY_FORMAT) throw new Error(`format ${String(f?.format)}, not ${REPLAY_FORMAT}`);
   const cp = parseSignedCheckpoint(f.checkpoint);
-  const policyLog = logForOrigin(parseTlogPolicy(log.policy), cp.origin);
-  if (!policyLog) throw new Error(`its checkpoint is of ${cp.origin}, not a log of the store's policy`);
-  openCheckpoint(cp, policyLog.verifier);
+  const verifier = check.verifierFor(cp.origin);
+  if (!verifier) throw new Error(`its checkpoint is of ${cp.origin}, not a log it follows`);
+  openCheckpoint(cp, verifier);
   if (!Array.isArray(f.edge) || !f.edge.every((h) => typeof h === 'string')) throw new Error('edge is a list of base64 hashes');
   const hashes = f.edge.map((h) => fromBase64(h, 'an edge hash'));
   let edge: TreeEdge;
@@ -99,9 +115,11 @@ function checkReplayFile(store: TrustStore, f: ReplayHeader, saved: SavedReplay)
     last = { entry, before };
   }
   if (!bytesEqual(edge.root(), cp.root)) throw new Error(`its tree does not hash to its checkpoint's root`);
-  const largest = log.largest === undefined ? undefined : parseSignedCheckpoint(log.largest);
-  if (!largest || largest.size < cp.size) throw new Error(`its checkpoint (size ${cp.size}) is larger than the largest the store has seen`);
-  if (largest.size === cp.size && !bytesEqual(largest.root, cp.root)) throw new Error(`its checkpoint has another root than the largest seen at size ${cp.size}`);
+  if (check.largest !== undefined) {
+    const largest = check.largest;
+    if (!largest || largest.size < cp.size) throw new Error(`its checkpoint (size ${cp.size}) is larger than the largest seen`);
+    if (largest.size === cp.size && !bytesEqual(largest.root, cp.root)) throw new Error(`its checkpoint has another root than the largest seen at size ${cp.size}`);
+  }
   const replay = restoreReplay(cp.size, saved);
   checkStateRoot(replay, last?.entry);
   return { note: f.checkpoint, checkpoint: cp, edge, replay, ...(last ? { last } : {}) };
@@ -144,10 +162,10 @@ export function replayFileText(state: ReplayedLog): string {
 }
 
 /** The size of the replayed state on disk (its first line only), -1 when there is none or it does not read. */
-function sizeOnDisk(dir: string): number {
+function sizeOnDisk(path: string): number {
   let fd: number | undefined;
   try {
-    fd = openSync(replayPath(dir), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     const head = Buffer.alloc(MAX_HEADER_BYTES);
     const n = readSync(fd, head, 0, head.length, 0);
     const line = head.subarray(0, n).toString('utf8');
@@ -165,9 +183,14 @@ function sizeOnDisk(dir: string): number {
  * unless the one on disk (re-read under the lock: a concurrent sync's) is already as large: it never goes back.
  */
 export function writeReplayedState(dir: string, text: string, size: number): boolean {
-  if (sizeOnDisk(dir) >= size) return false;
-  const target = replayPath(dir);
-  for (const name of readdirSync(dir)) if (name.startsWith(`.${REPLAY_FILE}.`) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+  return writeReplayFile(replayPath(dir), text, size);
+}
+
+/** writeReplayedState for any replay file (an auditor's): the caller holds the lock of its directory. */
+export function writeReplayFile(target: string, text: string, size: number): boolean {
+  if (sizeOnDisk(target) >= size) return false;
+  const dir = dirname(target);
+  for (const name of readdirSync(dir)) if (name.startsWith(`.${basename(target)}.`) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
   const temp = tempPathFor(target);
   try {
     writeDurably(temp, text, 0o644);
