@@ -45,6 +45,7 @@ interface VerifyArgs {
   'log-proof'?: string;
   'max-age'?: string;
   log?: string;
+  provider?: string;
 }
 
 export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
@@ -81,6 +82,11 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           type: 'string',
           describe: "The log (URL or DIR): fetch a missing proof, and the consistency proof from the store's largest checkpoint",
         })
+        .option('provider', {
+          type: 'string',
+          describe:
+            "With --store: verify the provider's release from the store's replayed log (log sync): in the log with this entry, never revoked, signed by the provider's current release keys (less any revoked at or before its index) or the root quorum",
+        })
         .epilogue(
           'Checks, in order: sizes, strict parsing and canonical bytes, the policy, every signature, the quorum, expiry/applicability/rollback, then the archive streamed against the signed digests. Every reason found is reported with its code.',
         )
@@ -95,10 +101,16 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
       const now = ctx.now;
       const site = { product: args.product, component: args.component, installed: args.installed };
-      checkTrustSource(args);
+      const local = args.provider !== undefined && args.store !== undefined;
+      // Local trust checks --product and --component against the release; the store still says what is installed.
+      checkTrustSource(local ? { ...args, product: undefined, component: undefined } : args);
+      if (args.provider !== undefined && !local) throw new UsageError('USAGE', '--provider needs --store DIR (after countersign log sync)');
+      if (local && (args['log-policy'] ?? args['log-proof'] ?? args['max-age'] ?? args.log) !== undefined)
+        throw new UsageError('USAGE', '--provider with --store verifies from the replayed log (log sync): drop --log-policy, --log-proof, --max-age and --log');
       const stored = args.store === undefined ? undefined : await storeCode();
       const store = stored ? await stored.openStore(args.store!) : undefined; // a store error exits 2, never a rejection
-      const logged = await logOptions(args, store, now);
+      const replayed = local ? await replayedStateOf(store!) : undefined;
+      const logged = local ? {} : await logOptions(args, store, now);
       try {
         const pinned = store ? store.trusted : loadTrustedPolicy(readDocument(args.policy!, 'policy'), args.policy!);
         const trusted = walkPolicyChain(
@@ -113,11 +125,12 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           // The log is checked first: it reads no archive, and an unlogged bundle is refused before one is streamed.
           // With a store of no log policy of its own, --log-policy is still required of this bundle (never ignored).
           const log = logged.check ? await logged.check(envelopeBytes, proof) : undefined;
+          const fromReplay = replayed ? (await localTrustCode()).localTrust(replayed, envelopeBytes, args.provider!, site) : undefined;
           const result = store
             ? await stored!.verifyWithStore(
                 store,
                 { envelopeBytes, archive, proof },
-                { now, revocations, ...(logged.checkLog ? { checkLog: logged.checkLog } : {}) },
+                { now, revocations, ...(fromReplay ?? (logged.checkLog ? { checkLog: logged.checkLog } : {})) },
               )
             : await verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations });
           return { ...result, ...(log ? { log } : {}) };
@@ -173,6 +186,17 @@ function toolLines(q: QuorumResult): string[] {
   });
 }
 
+const localTrustCode = () => load('../lib/log/local-trust.js', () => import('../lib/log/local-trust.js'));
+
+/** The store's replayed log (log sync), re-checked; a store that has none is a usage error. */
+async function replayedStateOf(store: TrustStore) {
+  if (!store.state.log) throw new UsageError('USAGE', `--provider: the store ${store.dir} has no log policy (trust init --log-policy FILE, then log sync)`);
+  const { loadReplayedState } = await load('../lib/node/replayed-state.js', () => import('../lib/node/replayed-state.js'));
+  const replayed = await loadReplayedState(store);
+  if (!replayed) throw new UsageError('USAGE', `--provider: the store ${store.dir} has replayed no log yet (countersign log sync --store ${store.dir} --log URL)`);
+  return replayed;
+}
+
 interface LogOptions {
   /** A detached proof given with --log-proof. */
   detached?: Uint8Array;
@@ -209,6 +233,8 @@ async function logOptions(args: VerifyArgs, store: TrustStore | undefined, now: 
 }
 
 function describeLog(s: Record<string, unknown>): string {
+  if (s.replayed === true)
+    return `Logged: entry ${s.index} of ${s.origin}, in the store's replayed log (size ${s.size}): provider ${s.provider}${s.superProvider ? ', signed by the super provider (the root quorum)' : ''}`;
   const w = (s.witnesses as string[]).join(', ') || 'no witness (quorum none)';
   const c = s.cosigned as { newest: number } | null;
   return `Logged: entry ${s.index} of ${s.origin} (size ${s.size}), cosigned by ${w}${c ? ` at ${new Date(c.newest * 1000).toISOString()}` : ''}; consistency with the largest seen: ${s.consistency}${s.fetched ? ' (proof fetched from the log)' : ''}`;

@@ -384,6 +384,11 @@ export interface StoreVerifyOptions {
   revocations?: readonly Revocation[];
   /** Required when the store has a log policy: without it such a store refuses every document (NOT_LOGGED). */
   checkLog?: StoreLogCheck;
+  /**
+   * The keys the signatures are counted against instead of the store's current policy: a provider's release keys
+   * (or the root) from the store's replayed log (lib/log/local-trust.ts), chosen by the checkLog that vouches for them.
+   */
+  trusted?: TrustedPolicy;
 }
 
 /**
@@ -409,7 +414,7 @@ export async function verifyWithStore(store: TrustStore, input: BundleInput, opt
       throw err;
     }
   }
-  const trusted = store.trusted;
+  const trusted = opts.trusted ?? store.trusted;
   const revocations = [...store.revocations, ...(opts.revocations ?? [])];
   const target = peekManifest(input.envelopeBytes);
   const site = target ? siteFor(store, target.product, target.component) : undefined;
