@@ -2,7 +2,7 @@
 // sequencer or a lying mirror would serve them), its checkpoint signed by the log key and cosigned by witnesses, and
 // a provider log driven entry by entry (provider-support.ts Driver) with state entries.
 import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
-import { toBase64 } from '../../lib/core/bytes.js';
+import { toBase64, toHex } from '../../lib/core/bytes.js';
 import { canonicalBytes } from '../../lib/core/canonical.js';
 import { PAYLOAD_TYPES, pae, sha256Hex } from '../../lib/core/envelope.js';
 import { formatCheckpoint } from '../../lib/log/checkpoint.js';
@@ -13,7 +13,9 @@ import { ed25519Signer, formatNote, parseNote, signNote, type NoteSigner } from 
 import type { LogSource } from '../../lib/log/tile-reader.js';
 import { encodeEntryBundle, tileContent, tilePath, type TileRef } from '../../lib/log/tiles.js';
 import { LogError } from '../../lib/log/errors.js';
-import type { TestSigner } from '../support/fixtures.js';
+import { makeRelease, makeSigners, type TestSigner } from '../support/fixtures.js';
+import { encodeReleaseRecord, recordKey, releasePath } from '../../lib/log/state-records.js';
+import { Driver, enrolment, makeProvider, makeRoot } from './provider-support.js';
 
 export const SYNC_ORIGIN = 'log.example.test/sync';
 
@@ -113,6 +115,11 @@ export class FastSigner {
     this.#key = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
   }
 
+  /** Standard base64 of the signature over `message`. */
+  sign(message: Uint8Array): string {
+    return toBase64(nodeSign(null, message, this.#key));
+  }
+
   /** The entry and manifest payload of a release statement of `manifest`, signed by this key. */
   release(manifest: Record<string, unknown> & { product: string; component: string; version: string; provider?: string }): { entry: Uint8Array; manifest: Uint8Array } {
     const payload = canonicalBytes(manifest);
@@ -131,5 +138,79 @@ export class FastSigner {
       signatures: [{ keyid: this.signer.id, sig }],
     } as Parameters<typeof encodeEntry>[0]);
     return { entry, manifest: payload };
+  }
+}
+
+/**
+ * A provider log of about `n` entries, generated fast: the root policy, one provider enrolled, then releases of it in
+ * batches of `batch`, each batch ended with the sequencer's state entry. The release entries are spliced into
+ * canonical templates and their state map kept here with the state-records encoders, independently of the replay
+ * that `log sync` runs (only the first three entries come from the replay driver). Returns the log and the map.
+ */
+export function generatedProviderLog(n: number, batch: number, time: number) {
+  const root = makeRoot({ delay: 0 });
+  const p = makeProvider(GENERATED_PROVIDER, { release: makeSigners(1) });
+  const d = new Driver();
+  d.add(root.policy);
+  d.add(enrolment(p, root.signers.slice(0, 2)));
+  d.state(time - 1000);
+  const served = new ServedLog();
+  for (const e of d.entries) served.append(e);
+  for (const [k, v] of d.manifests) served.manifests.set(k, v);
+  const map = d.replay.state.map.clone();
+  const base = makeRelease().manifest;
+  const template = new ReleaseTemplate(p.release[0]!, { ...base, format: 3, provider: GENERATED_PROVIDER, files: base.files.slice(0, 1) });
+  const stateTime = time - 500;
+  let i = 0;
+  while (served.size < n) {
+    for (let b = 0; b < batch && served.size < n - 1; b++, i++) {
+      const version = `11.${Math.floor(i / 1000)}.${i % 1000}`;
+      const r = template.release(version);
+      map.set(recordKey(releasePath(GENERATED_PROVIDER, 'drupal', 'core', version)), encodeReleaseRecord({ index: served.size, revoked: null }));
+      served.append(r.entry, r.manifest);
+    }
+    served.append(stateEntryBytes(served.size, stateTime, toHex(map.root())));
+  }
+  served.publish(time);
+  return { root, p, served, map, releases: i };
+}
+
+export const GENERATED_PROVIDER = 'wordpress.org/plugins/generated';
+
+/** Release entries of one manifest but its version, made by splicing into canonical bytes (JSON escapes none here). */
+class ReleaseTemplate {
+  readonly #signer: FastSigner;
+  readonly #manifest: [string, string];
+  readonly #entry: string[];
+
+  constructor(signer: TestSigner, manifest: Record<string, unknown>) {
+    this.#signer = new FastSigner(signer);
+    const hole = 'VERSION-HOLE';
+    const text = Buffer.from(canonicalBytes({ ...manifest, version: hole })).toString('utf8');
+    this.#manifest = text.split(`"${hole}"`) as [string, string];
+    const m = manifest as { product: string; component: string; archive: { sha256: string; size: number }; policyVersion: number };
+    const statement = {
+      entry: ENTRY_TYPES.release,
+      provider: GENERATED_PROVIDER,
+      product: m.product,
+      component: m.component,
+      version: hole,
+      payloadType: PAYLOAD_TYPES.manifest,
+      payloadSha256: 'SHA-HOLE',
+      archive: { sha256: m.archive.sha256, size: m.archive.size },
+      policyVersion: m.policyVersion,
+      signatures: [{ keyid: signer.id, sig: 'SIG-HOLE' }],
+    };
+    this.#entry = Buffer.from(canonicalBytes(statement)).toString('utf8').split(/"(?:VERSION|SHA|SIG)-HOLE"/);
+    if (this.#entry.length !== 4 || this.#manifest.length !== 2) throw new Error('a hole appears twice');
+  }
+
+  release(version: string): { entry: Uint8Array; manifest: Uint8Array } {
+    const manifest = Buffer.from(`${this.#manifest[0]}"${version}"${this.#manifest[1]}`, 'utf8');
+    const sig = this.#signer.sign(pae(PAYLOAD_TYPES.manifest, manifest));
+    // Canonical member order: payloadSha256 < signatures < version.
+    const [a, b, c, d] = this.#entry as [string, string, string, string];
+    const entry = Buffer.from(`${a}"${sha256Hex(manifest)}"${b}"${sig}"${c}"${version}"${d}`, 'utf8');
+    return { entry: new Uint8Array(entry), manifest: new Uint8Array(manifest) };
   }
 }
