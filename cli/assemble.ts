@@ -31,19 +31,34 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
     describe: 'Collect partial signatures; write the bundle only when a quorum of distinct trusted keys has signed',
     builder: (y) =>
       y
-        .positional('doc', { type: 'string', demandOption: true, describe: 'The unsigned manifest, policy or revocation; - reads it from standard input' })
+        .positional('doc', {
+          type: 'string',
+          demandOption: true,
+          describe: 'The unsigned manifest, policy, revocation, enrolment or key revocation; - reads it from standard input',
+        })
         .positional('sig', { type: 'string', array: true, demandOption: true, describe: 'Partial signature files' })
-        .option('policy', { type: 'string', demandOption: true, describe: 'The signed policy sites trust (or, for a new policy, the policy itself)' })
+        .option('policy', {
+          type: 'string',
+          demandOption: true,
+          describe:
+            "The signed policy sites trust (or, for a new policy, the policy itself); for an enrolment the root policy; for a provider's document its policy (or enrolment), or the root policy (the super provider)",
+        })
         .option('archive', { type: 'string', describe: 'The release archive (default: the one named in the manifest, beside it)' })
         .option('out', { type: 'string', demandOption: true, describe: 'Bundle file to write (a signed policy for a policy)' })
         .option('force', FORCE_OPTION)
         .option('log', { type: 'string', describe: 'Last step: submit to this transparency log (URL of log serve, or a log DIR) and attach its proof' })
         .option('passphrase-file', { type: 'string', describe: "With --log DIR: the log key's passphrase file (else $COUNTERSIGN_PASSPHRASE)" })
-        .epilogue('Invalid, unknown and duplicate signatures are reported and never counted. Short of the quorum nothing is written (exit 1).')
+        .epilogue(
+          'Invalid, unknown and duplicate signatures are reported and never counted. Short of the quorum nothing is written (exit 1). ' +
+            "A provider's documents count its release role (a release), release or admin role (a release revocation), admin role (a key revocation; both versions' for a rotation); " +
+            "this is the signers' check: the log counts them again from its replayed state, with key activation and revocation.",
+        )
         .epilogue(
           examples(
             'countersign assemble drupal-10.2.4.manifest.json --policy policy.signed.json --out drupal-10.2.4.bundle *.sig  # release bundle',
             'countersign assemble policy.json --policy policy.json --out policy.signed.json a.sig b.sig c.sig  # self-sign a new policy',
+            'countersign assemble wordfence-enrolment.json --policy root-policy.signed.json --out wordfence-enrolment.signed.json *.sig  # root quorum or registry role',
+            'countersign assemble revoke-ci.json --policy wordfence-enrolment.signed.json --out revoke-ci.signed.json ana.sig ben.sig  # the provider admin role',
           ),
         ),
     handler: (args) => {
@@ -58,7 +73,7 @@ export function assembleCommand(ctx: Context): CommandModule<object, AssembleArg
           if (mismatch) problems.push(mismatch);
           else signatures.push(partialAsSignature(partial));
         }
-        const sides = assemblyQuorums(doc, signatures, readDocument(args.policy, 'policy'), ctx.now, args.policy);
+        const sides = assemblyQuorums(doc, signatures, readDocument(args.policy, 'policy or enrolment'), ctx.now, args.policy);
         const allProblems = [...problems, ...uncountedProblems(sides)];
         const report = allProblems.map((p) => `  ${p.code}: ${p.message}`);
         const first = sides[0]!.quorum;

@@ -6,6 +6,7 @@ import { commitPending, discard, refuseExisting, tempPathFor, writeDurably, type
 import { serializeEnvelope } from '../lib/core/envelope.js';
 import { UsageError } from '../lib/core/errors.js';
 import { countFileOps } from '../lib/core/manifest.js';
+import { providerName } from '../lib/core/provider-policy.js';
 import { readPolicyDocument } from '../lib/core/policy.js';
 import { addDays, formatTimestamp } from '../lib/core/time.js';
 import { computeRisk } from '../lib/core/risk.js';
@@ -32,6 +33,7 @@ interface BuildArgs {
   expires?: string;
   policy?: string;
   policyVersion?: number;
+  provider?: string;
   versionFile?: string;
   out: string;
   force?: boolean;
@@ -60,6 +62,10 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
         .option('expires', { type: 'string', describe: 'ISO-8601 expiry of the manifest (default: 30 days after creation)' })
         .option('policy', { type: 'string', describe: 'The policy sites trust (its version goes into the manifest)' })
         .option('policy-version', { type: 'number', describe: 'Policy version to expect when --policy is not given (default 1)' })
+        .option('provider', {
+          type: 'string',
+          describe: "A provider's release (manifest format 3, the name signed in it): --policy is then the provider's policy, whose release role signs",
+        })
         .option('version-file', {
           type: 'string',
           describe:
@@ -72,6 +78,7 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
         .epilogue(
           examples(
             'countersign build --source drupal-10.2.4 --base drupal-10.2.3 --product drupal --version 10.2.4 --applies-to 10.2.3 --risk AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default --post-update "drush updb -y" --out release/  # writes release/drupal-10.2.4.manifest.json and release/drupal-10.2.4.tar',
+            'countersign build --provider wordpress.org/plugins/wordfence --policy wordfence-policy.signed.json --source wordfence-7.11.1 --product wordpress --component wordfence --version 7.11.1 --applies-to any --out release/',
           ),
         ),
     handler: (args) => {
@@ -94,7 +101,12 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
       if (expires.getTime() <= ctx.now.getTime()) {
         throw new UsageError('USAGE', `the manifest would expire at ${formatTimestamp(expires)}, which is in the past; pass a later --expires`);
       }
-      const policyVersion = args.policy ? readPolicyDocument(readDocument(args.policy, 'policy')).policy.version : (args.policyVersion ?? 1);
+      if (args.provider !== undefined) checkFlag('--provider', () => providerName(args.provider!, '--provider'));
+      const policy = args.policy ? readPolicyDocument(readDocument(args.policy, 'policy')).policy : undefined;
+      if (policy?.provider !== undefined && policy.provider !== args.provider) {
+        throw new UsageError('USAGE', `--policy ${args.policy} is the policy of provider ${policy.provider}: give --provider ${policy.provider}`);
+      }
+      const policyVersion = policy ? policy.version : (args.policyVersion ?? 1);
       const archivePath = join(args.out, archiveFileName(args.product, args.version));
       const manifestPath = join(args.out, manifestFileName(args.product, args.version));
       refuseExisting([archivePath, manifestPath], args.force);
@@ -118,6 +130,7 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
               created,
               expires,
               policyVersion,
+              ...(args.provider !== undefined && { provider: args.provider }),
               mtime: epoch !== undefined ? Number(epoch) : 0,
               versionFile:
                 args.versionFile === undefined
@@ -148,6 +161,7 @@ export function buildCommand(ctx: Context): CommandModule<object, BuildArgs> {
         {
           manifest: manifestPath,
           archive: archivePath,
+          ...(m.provider !== undefined && { provider: m.provider }),
           product: m.product,
           component: m.component,
           version: m.version,

@@ -10,7 +10,9 @@ import { fromUtf8 } from '../lib/core/bytes.js';
 import { kindOf, MAX_ENVELOPE_BYTES, openEnvelope, type DocumentKind, type OpenedEnvelope } from '../lib/core/envelope.js';
 import { UsageError } from '../lib/core/errors.js';
 import { PUBLIC_KEY_FILE_TYPE, SECRET_KEY_FILE_TYPE, STORE_FORMAT } from '../lib/core/file-types.js';
+import { enrolmentFromPayload } from '../lib/core/enrolment.js';
 import { manifestFromPayload } from '../lib/core/manifest.js';
+import { loadTrustedPolicy, policyFromPayload, type Policy } from '../lib/core/policy.js';
 import type { ArchiveInput } from '../lib/core/verify.js';
 import { displayName, readInput, spoolStdin, STDIN } from './files.js';
 
@@ -61,7 +63,8 @@ const ROLES = {
   'partial signature': { kinds: ['partial-signature'], noun: 'a partial signature (.sig)', max: 64 * 1024 },
   'public key file': { kinds: ['public-key'], noun: 'a public key (.pub)', max: 64 * 1024 },
   'secret key file': { kinds: ['secret-key'], noun: 'a secret key (.key)', max: 64 * 1024 },
-  document: { kinds: ['bundle', 'manifest', 'policy', 'revocation'], noun: 'a bundle or a signed document', max: 0 },
+  'policy or enrolment': { kinds: ['policy', 'enrolment'], noun: "a policy or a provider's enrolment", max: 64 * 1024 * 1024 },
+  document: { kinds: ['bundle', 'manifest', 'policy', 'revocation', 'enrolment', 'key-revocation'], noun: 'a bundle or a signed document', max: 0 },
   bundle: { kinds: ['bundle'], noun: 'a release bundle', max: 0 },
 } satisfies Record<string, { kinds: FileKind[]; noun: string; max: number }>;
 
@@ -81,6 +84,18 @@ export function readDocument(path: string, role: Exclude<Role, 'document' | 'bun
   const bytes = readInput(path, role, ROLES[role].max);
   expectKind(bytes, path, role);
   return bytes;
+}
+
+/**
+ * The policy in force that a review or a rotation starts from: a root policy self-signed, as a site pins it; a provider's
+ * policy (or the enrolment carrying it) as it is, since the log, not its own signatures, makes it current.
+ */
+export function readPolicyInForce(path: string): Policy {
+  const bytes = readDocument(path, 'policy or enrolment');
+  const opened = openEnvelope(bytes, path);
+  if (opened.kind === 'enrolment') return enrolmentFromPayload(opened.payloadBytes, path).policy.policy;
+  const { policy } = policyFromPayload(opened.payloadBytes, path);
+  return policy.provider === undefined ? loadTrustedPolicy(bytes, path).policy : policy;
 }
 
 /** The most a bundle read from standard input may hold: the envelope and archive caps of verification. */

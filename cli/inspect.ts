@@ -115,17 +115,23 @@ function summaryData(s: ReturnType<typeof summarizeDocument>): Record<string, un
     payloadSha256: s.payloadSha256,
     payloadFormat: payloadFormat(s),
     signatures: s.signatures,
-    document: s.manifest ?? s.policy,
+    document: s.manifest ?? s.enrolment ?? s.keyRevocation ?? s.policy,
+    ...(s.enrolment && { enrolledPolicy: s.policy }),
   };
+}
+
+/** The payload itself (an enrolment's summary also holds the policy it carries). */
+function payloadOf(s: ReturnType<typeof summarizeDocument>): { format?: number } | undefined {
+  return s.enrolment ?? s.keyRevocation ?? s.manifest ?? s.policy ?? s.revocation;
 }
 
 /** A payload without `format` is format 1 (spec/versioning.md); anything newer was refused when it was parsed. */
 function payloadFormat(s: ReturnType<typeof summarizeDocument>): number {
-  return (s.manifest ?? s.policy ?? s.revocation)?.format ?? 1;
+  return payloadOf(s)?.format ?? 1;
 }
 
 function formatLine(s: ReturnType<typeof summarizeDocument>): string {
-  const stated = (s.manifest ?? s.policy ?? s.revocation)?.format !== undefined;
+  const stated = payloadOf(s)?.format !== undefined;
   return `Format:       ${payloadFormat(s)}${stated ? '' : ' (not stated: written before 0.2.0)'}`;
 }
 

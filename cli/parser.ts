@@ -19,6 +19,7 @@ type CommandFactory = (ctx: Context) => CommandModule<object, any>;
 const COMMANDS: Record<string, () => Promise<object>> = {
   keygen: () => import('./keygen.js'),
   policy: () => import('./policy.js'),
+  provider: () => import('./provider.js'),
   build: () => import('./build.js'),
   sign: () => import('./sign.js'),
   assemble: () => import('./assemble.js'),

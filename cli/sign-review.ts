@@ -1,11 +1,10 @@
 // What a signer reviews before any key is used, for every way `countersign sign` signs (cli/sign.ts, cli/sign-tools.ts).
 import { basename, dirname, join } from 'node:path';
 import { verifyArchiveStream } from '../lib/core/archive-verify.js';
-import { loadTrustedPolicy } from '../lib/core/policy.js';
 import { summarizeDocument } from '../lib/core/summary.js';
 import { checkStatedVersion, versionFileOf, versionInArchive } from '../lib/core/version-file.js';
 import type { Context } from './context.js';
-import { readDocument, type LoadedDocument } from './documents.js';
+import { readPolicyInForce, type LoadedDocument } from './documents.js';
 
 /**
  * The review a signer sees before any key is used, whichever tool signs: the document's summary, the archive
@@ -17,7 +16,7 @@ export async function showReview(
   { doc, archive, archiveFile }: LoadedDocument,
   heading = 'Signing:',
 ): Promise<void> {
-  const current = args.policy === undefined ? undefined : loadTrustedPolicy(readDocument(args.policy, 'policy'), args.policy).policy;
+  const current = args.policy === undefined ? undefined : readPolicyInForce(args.policy);
   let summary = summarizeDocument(doc, { current });
   const archiveLines: string[] = [];
   if (summary.manifest) {

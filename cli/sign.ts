@@ -35,14 +35,15 @@ export function signCommand(ctx: Context): CommandModule<object, SignArgs> {
         .positional('doc', {
           type: 'string',
           demandOption: true,
-          describe: 'A manifest, policy, revocation or bundle; - reads it from standard input (then give --out)',
+          describe: 'A manifest, policy, revocation, enrolment, key revocation or bundle; - reads it from standard input (then give --out)',
         })
         .option('key', { type: 'string', describe: 'Your secret key file (PREFIX.key); or sign with --ssh-key, or offline with --emit-pae' })
         .options(TOOL_OPTIONS)
         .option('archive', { type: 'string', describe: "Re-hash this archive and refuse to sign if it differs from the manifest's" })
         .option('policy', {
           type: 'string',
-          describe: 'The policy in force: a new policy is then reviewed as a rotation (who is added and removed, threshold, expiry)',
+          describe:
+            "The policy in force: a new policy (or a re-enrolment's) is then reviewed as a rotation (who is added and removed, threshold, roles, expiry); a key revocation names the key's holder from a provider's policy",
         })
         .option('yes', { type: 'boolean', describe: 'Do not ask for confirmation (you reviewed the summary another way)' })
         .option('out', { type: 'string', describe: 'Partial signature file (default: DOC.<keyid>.sig beside DOC)' })

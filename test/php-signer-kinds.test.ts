@@ -289,7 +289,7 @@ function cases(): Case[] {
   const noFormat = policy([entry(a, 'A', { kind: 'countersign' })]) as Record<string, unknown>;
   delete noFormat.format;
   addPolicy('kind countersign without format', noFormat);
-  addPolicy('format 3', policy([entry(a, 'A', { kind: SSH_ED25519 })], { format: 3 }));
+  addPolicy('format 4', policy([entry(a, 'A', { kind: SSH_ED25519 })], { format: 4 }));
   addPolicy('format 2.5', policy([entry(a, 'A')], { format: 2.5 }));
   addPolicy('sk without application', policy([entry(a, 'A', { kind: SK_SSH_ED25519 })]));
   addPolicy('sk application with a space', policy([entry(a, 'A', { kind: SK_SSH_ED25519, application: 'ssh: x' })]));

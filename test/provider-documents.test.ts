@@ -11,6 +11,7 @@ import { manifestFromPayload } from '../lib/core/manifest.js';
 import { createPolicy, policyFromPayload, policyWarnings, readPolicyDocument, type Policy } from '../lib/core/policy.js';
 import { activationDelay, providerName, providerOf, registryRing, roleRing } from '../lib/core/provider-policy.js';
 import { createRevocation, revocationFromPayload } from '../lib/core/revocation.js';
+import { checkRotationVersion } from '../lib/core/rotation.js';
 import { signerAsNew } from '../lib/core/signer-kinds.js';
 import { verifyBundle } from '../lib/core/verify.js';
 import { codeOf, rejectionCode } from './support/codes.js';
@@ -117,6 +118,16 @@ describe('provider documents (spec/documents.md)', () => {
         const root = rootPolicy();
         expect(codeOf(() => policyFromPayload(edited(root, (p) => (p.format = format))))).to.equal('SCHEMA_INVALID');
       }
+    });
+
+    it('a rotation keeps the provider: a root cannot become a provider, nor one provider another (BAD_PROVIDER)', () => {
+      const v1 = policyFromPayload(canonicalBytes(providerPolicy()));
+      const other = policyFromPayload(canonicalBytes(providerPolicy({ provider: 'drupal/core', version: 2 })));
+      const root1 = policyFromPayload(canonicalBytes(rootPolicy()));
+      const asProvider2 = policyFromPayload(canonicalBytes(providerPolicy({ version: 2 })));
+      expect(codeOf(() => checkRotationVersion(v1, other))).to.equal('BAD_PROVIDER');
+      expect(codeOf(() => checkRotationVersion(root1, asProvider2))).to.equal('BAD_PROVIDER');
+      expect(() => checkRotationVersion(v1, asProvider2)).to.not.throw();
     });
 
     it('warns of a 1-of-n role (a solo developer is allowed, and told)', () => {

@@ -37,8 +37,18 @@ export function requireRotationQuorums(q: RotationQuorums, fromVersion: number):
   }
 }
 
-/** Checks that `next` may follow `current`: version exactly N+1, unless it is an older one replayed. */
+/**
+ * Checks that `next` may follow `current`: the same provider (a root policy stays a root, a provider's policy stays
+ * that provider's), and version exactly N+1, unless it is an older one replayed.
+ */
 export function checkRotationVersion(current: CheckedPolicy, next: CheckedPolicy): void {
+  if (current.policy.provider !== next.policy.provider) {
+    const name = (p: CheckedPolicy) => (p.policy.provider === undefined ? 'a root policy' : `the policy of ${p.policy.provider}`);
+    throw new PolicyError('BAD_PROVIDER', `${name(next)} cannot follow ${name(current)}: a rotation keeps the provider`, {
+      trusted: current.policy.provider ?? null,
+      offered: next.policy.provider ?? null,
+    });
+  }
   const from = current.policy.version;
   const to = next.policy.version;
   if (to <= from)

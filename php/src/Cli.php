@@ -141,7 +141,7 @@ final class Cli
             if (!$bundle->isBundle) {
                 $found = self::sniff($bundle->envelopeBytes);
                 if ($found === 'envelope') {
-                    throw new UsageException('WRONG_KIND', $args['bundle'] . ' is a signed-document envelope of an unknown type, not a bundle or a signed document', ['file' => $args['bundle'], 'found' => 'envelope', 'expected' => ['bundle', 'manifest', 'policy', 'revocation']]);
+                    throw new UsageException('WRONG_KIND', $args['bundle'] . ' is a signed-document envelope of an unknown type, not a bundle or a signed document', ['file' => $args['bundle'], 'found' => 'envelope', 'expected' => ['bundle', 'manifest', 'policy', 'revocation', 'enrolment', 'key-revocation']]);
                 }
             }
             // Read once under the file's own name first, as the TypeScript CLI does: a broken envelope is reported by path.
