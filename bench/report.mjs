@@ -19,6 +19,7 @@ const buildProf = load('build.cpuprof.json');
 const push = load('push.json'); // section 6 (bench/push-sim.mjs)
 const startupRaw = load('startup.hyperfine.json'); // section 7
 const logBench = load('log.json'); // section 8 (bench/log.mjs)
+const mapBench = load('map.json'); // section 9 (bench/map.mjs)
 
 const ms = (s) => Math.round(s * 1e5) / 100; // seconds -> ms, 2 decimals
 function commands(raw) {
@@ -117,6 +118,7 @@ const results = {
   },
 };
 if (logBench) results.log = logBench;
+if (mapBench) results.map = mapBench;
 writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
 
 // ---- table ----------------------------------------------------------------------------------
@@ -179,6 +181,7 @@ if (startup.length) {
   out.push(`  CPU (user + sys) per process: ${cpuText.join('; ')}`);
 }
 if (logBench) out.push('', ...logSection(logBench));
+if (mapBench) out.push('', ...mapSection(mapBench));
 console.log(out.join('\n'));
 console.log(`\nwrote ${join(dir, 'results.json')}`);
 
@@ -250,5 +253,21 @@ function logSection(l) {
     `  appends, batches of ${l.meta.batch}, PostgreSQL: ${rate(l.postgres, l.postgresReference)}`,
     `  offline proof: ${l.proof.bytes} bytes added; verify ${l.proof.verifyMicros.toFixed(0)} µs (the document's own quorum: ${l.proof.quorumMicros.toFixed(0)} µs)`,
     `  monitor replay, ${l.replay.entries} entries over ${l.replay.server}: ${l.replay.monitorPerSecond.toFixed(0)} entries/s (reading and hashing alone: ${l.replay.readPerSecond.toFixed(0)}/s)`,
+  ];
+}
+
+function mapSection(m) {
+  if (m.skipped) return ['9. State map', `  ${m.skipped}`];
+  const f = (x, d = 1) => x.toFixed(d);
+  return [
+    `9. State map (one SHA-256 of 64 bytes = ${f(m.referenceMicros, 2)} µs; load ${m.meta.load.map((x) => f(x)).join(' ')} on ${m.meta.cpus} cores)`,
+    `  build ${m.build.records} records: ${f(m.build.setPerSecond, 0)} records/s, ${f(m.build.unitsPerRecord)} hashes/record; memory ${f(m.memory.bytesPerRecord, 0)} B/record`,
+    ...m.batches.map(
+      (b) => `  ${String(b.updates).padStart(5)} updates + root: ${f(b.updatesPerSecond, 0)} updates/s, ${f(b.hashUnitsPerUpdate)} hashes/update`,
+    ),
+    ...m.proofs.map(
+      (p) =>
+        `  proof at ${p.records} records: ${f(p.presentBytesMean, 0)} B presence, ${f(p.absentBytesMean, 0)} B absence; verify ${f(p.verifyUnits)} hashes (${f(p.verifyMicros)} µs)`,
+    ),
   ];
 }

@@ -13,7 +13,9 @@
 # BENCH_PUSH_PLAIN_VERIFY_SITES (3000), BENCH_PUSH_VERIFY_CACHE (1: the simulator verifies each distinct bundle once;
 # 0: every simulated site verifies in full), BENCH_PUSH_PROFILE=DIR (CPU profiles of hub and simulator).
 # Section 7 (start-up) times whole processes against node -e 0. Section 8 (the transparency log, bench/log.mjs):
-# BENCH_SKIP_LOG=1, BENCH_LOG_ENTRIES (1000000), BENCH_LOG_APPENDS (20000), BENCH_SKIP_LOG_PG=1. Section 6 alone:
+# BENCH_SKIP_LOG=1, BENCH_LOG_ENTRIES (1000000), BENCH_LOG_APPENDS (20000), BENCH_SKIP_LOG_PG=1. Section 9 (the state
+# map, bench/map.mjs): BENCH_SKIP_MAP=1, BENCH_MAP_RECORDS (1000000); alone: npm run build && node --expose-gc bench/map.mjs.
+# Section 6 alone:
 #   npm run build && node bench/push-sim.mjs && node bench/report.mjs bench/out
 set -euo pipefail
 
@@ -259,6 +261,16 @@ if [[ ${BENCH_SKIP_LOG:-0} == 1 ]]; then
 elif ! node bench/log.mjs "$WORK/log" "$OUT/log.json"; then
   note "WARNING: section 8 failed (see above)"
   printf '{"skipped":"failed: see the bench log"}\n' >"$OUT/log.json"
+fi
+
+# ---------------------------------------------------------------------------------------------
+say "9. State map: build ${BENCH_MAP_RECORDS:-1000000} records, update batches + root, proof bytes and verify cost (in SHA-256s of 64 bytes)"
+if [[ ${BENCH_SKIP_MAP:-0} == 1 ]]; then
+  note "skipped: BENCH_SKIP_MAP=1"
+  printf '{"skipped":"skipped: BENCH_SKIP_MAP=1"}\n' >"$OUT/map.json"
+elif ! node --expose-gc bench/map.mjs "$OUT/map.json"; then
+  note "WARNING: section 9 failed (see above)"
+  printf '{"skipped":"failed: see the bench log"}\n' >"$OUT/map.json"
 fi
 
 # ---------------------------------------------------------------------------------------------

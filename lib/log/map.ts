@@ -16,7 +16,7 @@
 // In memory the map is a crit-bit (Patricia) tree held in typed arrays: an internal node per branching, each caching
 // its hash at its own depth (the single-child levels above it are hashed when its parent is); set() marks the path
 // dirty and root() rehashes only dirty nodes, so k updates cost O(k log n) hashes.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LogError } from './errors.js';
 
 export const MAP_KEY_BYTES = 32;
@@ -36,15 +36,17 @@ const LEAF_PREFIX = 0x02;
 const NODE_PREFIX = 0x03;
 const scratch = Buffer.alloc(1 + 2 * HASH_BYTES);
 
+// One-shot node:crypto hash: a createHash object per node was a third of the build time.
 function sha256(data: Uint8Array): Uint8Array {
-  return createHash('sha256').update(data).digest();
+  return hash('sha256', data, 'buffer');
 }
 
 function hash3(prefix: number, a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length !== HASH_BYTES || b.length !== HASH_BYTES) throw new RangeError('map hashes and keys are 32 bytes');
   scratch[0] = prefix;
   scratch.set(a, 1);
   scratch.set(b, 1 + HASH_BYTES);
-  return createHash('sha256').update(scratch).digest();
+  return hash('sha256', scratch, 'buffer');
 }
 
 /** SHA-256(0x02 ‖ key ‖ valueHash), valueHash = SHA-256(value). */
@@ -89,9 +91,9 @@ function checkKey(key: Uint8Array): void {
   if (!(key instanceof Uint8Array) || key.length !== MAP_KEY_BYTES) throw new RangeError(`a map key is ${MAP_KEY_BYTES} bytes`);
 }
 
-function grow<T extends Uint8Array | Uint16Array | Int32Array>(a: T, length: number): T {
+function grow<T extends Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Array>(a: T, length: number): T {
   const b = new (a.constructor as new (n: number) => T)(length);
-  b.set(a);
+  (b as Uint8Array).set(a);
   return b;
 }
 
@@ -107,11 +109,16 @@ export class SparseMap {
   #clean = new Uint8Array(16);
   #nodes = 0;
   #freeNodes: number[] = [];
-  // leaves: key, leaf hash, value
+  // leaves: key, leaf hash, value (bytes [offset, offset + length) of #bytes; one pool, not an array per value)
   #keys = new Uint8Array(16 * MAP_KEY_BYTES);
   #leafHash = new Uint8Array(16 * HASH_BYTES);
-  #values: (Uint8Array | undefined)[] = [];
+  #offset = new Float64Array(16);
+  #length = new Uint32Array(16);
+  #leaves = 0;
   #freeLeaves: number[] = [];
+  #bytes = new Uint8Array(1024);
+  #used = 0;
+  #live = 0;
   #root = NO_ROOT;
   #size = 0;
   readonly #path = new Int32Array(MAP_MAX_DEPTH + 1);
@@ -123,7 +130,7 @@ export class SparseMap {
   get(key: Uint8Array): Uint8Array | undefined {
     checkKey(key);
     const leaf = this.#find(key);
-    return leaf < 0 ? undefined : this.#values[leaf]!.slice();
+    return leaf < 0 ? undefined : this.#value(leaf).slice();
   }
 
   /** Sets key to a copy of value; undefined deletes it. */
@@ -157,8 +164,8 @@ export class SparseMap {
     }
     const n = this.#newNode();
     this.#bit[n] = c;
-    if (bitOf(key, 0, c)) (this.#left[n] = r), (this.#right[n] = leaf);
-    else (this.#left[n] = leaf), (this.#right[n] = r);
+    if (bitOf(key, 0, c)) ((this.#left[n] = r), (this.#right[n] = leaf));
+    else ((this.#left[n] = leaf), (this.#right[n] = r));
     if (parent < 0) this.#root = n;
     else if (side) this.#right[parent] = n;
     else this.#left[parent] = n;
@@ -198,7 +205,7 @@ export class SparseMap {
     const leaf = ~r;
     const off = leaf * MAP_KEY_BYTES;
     if (firstDiff(key, 0, this.#keys, off) < 0) return { siblings };
-    return { siblings, other: { key: this.#keys.slice(off, off + MAP_KEY_BYTES), valueHash: sha256(this.#values[leaf]!) } };
+    return { siblings, other: { key: this.#keys.slice(off, off + MAP_KEY_BYTES), valueHash: sha256(this.#value(leaf)) } };
   }
 
   /** An independent copy (O(n) memory copy, no hashing). */
@@ -213,8 +220,13 @@ export class SparseMap {
     m.#freeNodes = this.#freeNodes.slice();
     m.#keys = this.#keys.slice();
     m.#leafHash = this.#leafHash.slice();
-    m.#values = this.#values.slice();
+    m.#offset = this.#offset.slice();
+    m.#length = this.#length.slice();
+    m.#leaves = this.#leaves;
     m.#freeLeaves = this.#freeLeaves.slice();
+    m.#bytes = this.#bytes.slice(0, Math.max(this.#used, 1024));
+    m.#used = this.#used;
+    m.#live = this.#live;
     m.#root = this.#root;
     m.#size = this.#size;
     return m;
@@ -310,26 +322,54 @@ export class SparseMap {
   }
 
   #newLeaf(key: Uint8Array, value: Uint8Array): number {
-    const leaf = this.#freeLeaves.pop() ?? this.#values.length;
-    if (leaf === this.#values.length) this.#values.push(undefined);
-    if ((leaf + 1) * MAP_KEY_BYTES > this.#keys.length) {
-      this.#keys = grow(this.#keys, this.#keys.length * 2);
-      this.#leafHash = grow(this.#leafHash, this.#leafHash.length * 2);
+    const leaf = this.#freeLeaves.pop() ?? this.#leaves++;
+    if (leaf >= this.#length.length) {
+      const cap = this.#length.length * 2;
+      this.#keys = grow(this.#keys, cap * MAP_KEY_BYTES);
+      this.#leafHash = grow(this.#leafHash, cap * HASH_BYTES);
+      this.#offset = grow(this.#offset, cap);
+      this.#length = grow(this.#length, cap);
     }
+    this.#length[leaf] = 0;
     this.#setLeaf(leaf, key, value);
     return leaf;
   }
 
   #setLeaf(leaf: number, key: Uint8Array, value: Uint8Array): void {
-    const v = value.slice();
     this.#keys.set(key, leaf * MAP_KEY_BYTES);
-    this.#leafHash.set(mapLeafHash(key, sha256(v)), leaf * HASH_BYTES);
-    this.#values[leaf] = v;
+    this.#leafHash.set(mapLeafHash(key, sha256(value)), leaf * HASH_BYTES);
+    this.#live -= this.#length[leaf]!;
+    this.#length[leaf] = 0;
+    if (this.#used + value.length > this.#bytes.length) this.#makeRoom(value.length);
+    this.#bytes.set(value, this.#used);
+    this.#offset[leaf] = this.#used;
+    this.#length[leaf] = value.length;
+    this.#used += value.length;
+    this.#live += value.length;
   }
 
   #freeLeaf(leaf: number): void {
-    this.#values[leaf] = undefined;
+    this.#live -= this.#length[leaf]!;
+    this.#length[leaf] = 0;
     this.#freeLeaves.push(leaf);
+  }
+
+  #value(leaf: number): Uint8Array {
+    return this.#bytes.subarray(this.#offset[leaf]!, this.#offset[leaf]! + this.#length[leaf]!);
+  }
+
+  /** Room for `more` value bytes: a pool twice the live bytes, with the overwritten and deleted values dropped. */
+  #makeRoom(more: number): void {
+    const bytes = new Uint8Array(Math.max(1024, 2 * (this.#live + more)));
+    let at = 0;
+    for (let leaf = 0; leaf < this.#leaves; leaf++) {
+      if (this.#length[leaf] === 0) continue;
+      bytes.set(this.#value(leaf), at);
+      this.#offset[leaf] = at;
+      at += this.#length[leaf]!;
+    }
+    this.#bytes = bytes;
+    this.#used = at;
   }
 }
 
@@ -369,8 +409,9 @@ export function verifyMapProof(root: Uint8Array, key: Uint8Array, value: Uint8Ar
     h = mapLeafHash(key, sha256(value));
   } else if (proof.other) {
     const at = firstDiff(key, 0, proof.other.key, 0);
+    const shared = at < 0 ? MAP_MAX_DEPTH : at; // leading bits the two keys share
     if (at < 0) bad("an absence proof's other leaf is the key itself");
-    if (at < depth) bad("an absence proof's other leaf is not on the key's path", { depth, divergesAt: at });
+    if (shared < depth) bad("an absence proof's other leaf is not on the key's path", { depth, divergesAt: at });
     h = mapLeafHash(proof.other.key, proof.other.valueHash);
   } else h = ZERO;
   for (let j = depth - 1; j >= 0; j--) {
@@ -420,7 +461,8 @@ export function decodeMapProof(bytes: Uint8Array): MapProof {
   let full = 0;
   for (let j = 0; j < depth; j++) full += bitOf(bytes, 3, j);
   const length = 3 + bitmap + full * HASH_BYTES + kind * 2 * HASH_BYTES;
-  if (bytes.length !== length) bad(bytes.length < length ? 'a map proof is truncated' : 'a map proof has trailing bytes', { length: bytes.length, expected: length });
+  if (bytes.length !== length)
+    bad(bytes.length < length ? 'a map proof is truncated' : 'a map proof has trailing bytes', { length: bytes.length, expected: length });
   const siblings: Uint8Array[] = [];
   let at = 3 + bitmap;
   for (let j = 0; j < depth; j++) {

@@ -19,6 +19,7 @@ import {
   releasePath,
   rootPath,
   type ProviderRecord,
+  type RecordPath,
   type ReleaseStateRecord,
 } from './state-records.js';
 
@@ -62,9 +63,6 @@ export interface SavedProviderState {
   releases: Array<[string, number | null, number | null]>;
 }
 
-const releaseId = (provider: string | undefined, product: string, component: string, version: string): string =>
-  JSON.stringify(releasePath(provider, product, component, version));
-
 export class ProviderState {
   readonly providers = new Map<string, ProviderEntry>();
   /** By JSON of the release record path. */
@@ -88,7 +86,7 @@ export class ProviderState {
   }
 
   release(provider: string | undefined, product: string, component: string, version: string): ReleaseStateRecord | undefined {
-    return this.releases.get(releaseId(provider, product, component, version));
+    return this.releases.get(JSON.stringify(releasePath(provider, product, component, version)));
   }
 
   /** Why a key of the provider does not count at `index` (revoked at or before it, or not active at the log time). */
@@ -164,18 +162,18 @@ export class ProviderState {
 
   /** A release logged at `index` (first wins is the replay's rule); one revoked before it was logged stays revoked. */
   addRelease(provider: string | undefined, product: string, component: string, version: string, index: number): void {
-    const id = releaseId(provider, product, component, version);
-    const was = this.releases.get(id);
-    if (was?.index != null) throw new LogError('RELEASE_EXISTS', `${id} is already logged at entry ${was.index}`, { first: was.index, index });
-    this.#writeRelease(id, { index, revoked: was?.revoked ?? null });
+    const path = releasePath(provider, product, component, version);
+    const was = this.releases.get(JSON.stringify(path));
+    if (was?.index != null) throw new LogError('RELEASE_EXISTS', `${path.join(' ')} is already logged at entry ${was.index}`, { first: was.index, index });
+    this.#writeRelease(path, { index, revoked: was?.revoked ?? null });
   }
 
   /** A release revocation at `index`; the first revocation of a release stands. */
   revokeRelease(provider: string | undefined, product: string, component: string, version: string, index: number): void {
-    const id = releaseId(provider, product, component, version);
-    const was = this.releases.get(id);
+    const path = releasePath(provider, product, component, version);
+    const was = this.releases.get(JSON.stringify(path));
     if (was?.revoked != null) return;
-    this.#writeRelease(id, { index: was?.index ?? null, revoked: index });
+    this.#writeRelease(path, { index: was?.index ?? null, revoked: index });
   }
 
   /** A state entry at `index` with log time `time`: keys added since the last one now have their activation time. */
@@ -246,7 +244,7 @@ export class ProviderState {
       s.providers.set(sp.name, p);
       s.#writeProvider(p);
     }
-    for (const [id, index, revoked] of saved.releases) s.#writeRelease(id, { index, revoked });
+    for (const [id, index, revoked] of saved.releases) s.#writeRelease(JSON.parse(id) as string[], { index, revoked });
     return s;
   }
 
@@ -261,8 +259,8 @@ export class ProviderState {
     this.map.set(recordKey(providerPath(p.name)), encodeProviderRecord(record));
   }
 
-  #writeRelease(id: string, r: ReleaseStateRecord): void {
-    this.releases.set(id, r);
-    this.map.set(recordKey(JSON.parse(id) as string[]), encodeReleaseRecord(r));
+  #writeRelease(path: RecordPath, r: ReleaseStateRecord): void {
+    this.releases.set(JSON.stringify(path), r);
+    this.map.set(recordKey(path), encodeReleaseRecord(r));
   }
 }

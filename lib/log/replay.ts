@@ -394,8 +394,9 @@ export class Replay {
         break;
       case 'release': {
         const st = checked.statement;
-        this.releases.set(checked.key, { index: checked.index, identity: entryIdentity(entry) });
+        // First (it refuses a second release of a version, as the database's UNIQUE does): nothing changed then.
         s.addRelease(st.provider, st.product, st.component, st.version, checked.index);
+        this.releases.set(checked.key, { index: checked.index, identity: entryIdentity(entry) });
         break;
       }
       case 'revocation': {
