@@ -29,9 +29,11 @@ const logCode = async () => ({
   ...(await load('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js'))),
 });
 
-interface VerifyArgs {
+export interface VerifyArgs {
   bundle: string;
   policy?: string;
+  root?: string;
+  provider?: string;
   store?: string;
   archive?: string;
   product?: string;
@@ -45,7 +47,6 @@ interface VerifyArgs {
   'log-proof'?: string;
   'max-age'?: string;
   log?: string;
-  provider?: string;
 }
 
 export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
@@ -60,6 +61,16 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           type: 'string',
           describe:
             "A site trust store (countersign trust init) instead of --policy: its policy and revocations, and the release's product/component as installed (rollback: below the highest ever installed); a store error (STORE_*) exits 2",
+        })
+        .option('root', {
+          type: 'string',
+          describe:
+            "The signed root policy this site pins, for a provider's release checked offline from its bundle (with --provider and --log-policy): logged, its state section current (ROOT_NOT_CURRENT: update the pin), not revoked, signed by the provider's unrevoked release keys or the super provider",
+        })
+        .option('provider', {
+          type: 'string',
+          describe:
+            "The provider the release must be from, e.g. wordpress.org/plugins/wordfence (PROVIDER_MISMATCH otherwise). With --root: checked offline from the bundle's state section. With --store: from the store's replayed log (log sync): in the log with this entry, never revoked, signed by the provider's current release keys (less any revoked at or before its index) or the root quorum",
         })
         .option('archive', { type: 'string', describe: 'The archive, when BUNDLE is a bare signed manifest' })
         .option('product', { type: 'string', describe: 'The product this site runs, e.g. drupal (a release for another is WRONG_TARGET)' })
@@ -82,11 +93,6 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           type: 'string',
           describe: "The log (URL or DIR): fetch a missing proof, and the consistency proof from the store's largest checkpoint",
         })
-        .option('provider', {
-          type: 'string',
-          describe:
-            "With --store: verify the provider's release from the store's replayed log (log sync): in the log with this entry, never revoked, signed by the provider's current release keys (less any revoked at or before its index) or the root quorum",
-        })
         .epilogue(
           'Checks, in order: sizes, strict parsing and canonical bytes, the policy, every signature, the quorum, expiry/applicability/rollback, then the archive streamed against the signed digests. Every reason found is reported with its code.',
         )
@@ -94,17 +100,21 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           examples(
             'countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3',
             'countersign verify drupal-10.2.4.bundle --policy policy.signed.json --log-policy log.policy --max-age 36h',
+            'countersign verify wordfence-8.1.0.bundle --root root.signed.json --log-policy log.policy --provider wordpress.org/plugins/wordfence --product wordpress --component wordfence --installed 8.0.4',
+            'countersign verify wordfence-8.1.0.bundle --store /etc/countersign/site --provider wordpress.org/plugins/wordfence',
           ),
         ),
     handler: async (args) => {
       if (args.now) ctx.now = timeFlag('--now', args.now);
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
+      if (args.root !== undefined) return (await load('./verify-provider.js', () => import('./verify-provider.js'))).verifyWithRoot(ctx, args);
+      if (args.provider !== undefined && args.store === undefined)
+        throw new UsageError('USAGE', '--provider needs --root ROOT_POLICY (offline, from the bundle) or --store DIR (after countersign log sync)');
       const now = ctx.now;
       const site = { product: args.product, component: args.component, installed: args.installed };
       const local = args.provider !== undefined && args.store !== undefined;
       // Local trust checks --product and --component against the release; the store still says what is installed.
       checkTrustSource(local ? { ...args, product: undefined, component: undefined } : args);
-      if (args.provider !== undefined && !local) throw new UsageError('USAGE', '--provider needs --store DIR (after countersign log sync)');
       if (local && (args['log-policy'] ?? args['log-proof'] ?? args['max-age'] ?? args.log) !== undefined)
         throw new UsageError('USAGE', '--provider with --store verifies from the replayed log (log sync): drop --log-policy, --log-proof, --max-age and --log');
       const stored = args.store === undefined ? undefined : await storeCode();
@@ -177,7 +187,7 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
 }
 
 /** Signatures made with another tool than countersign: which, and what they said (a security key's counter). */
-function toolLines(q: QuorumResult): string[] {
+export function toolLines(q: QuorumResult): string[] {
   return q.signedBy.flatMap((s, i) => {
     const info = q.signedWith[i]!;
     if (info.kind === 'countersign') return [];
@@ -232,7 +242,7 @@ async function logOptions(args: VerifyArgs, store: TrustStore | undefined, now: 
   };
 }
 
-function describeLog(s: Record<string, unknown>): string {
+export function describeLog(s: Record<string, unknown>): string {
   if (s.replayed === true)
     return `Logged: entry ${s.index} of ${s.origin}, in the store's replayed log (size ${s.size}): provider ${s.provider}${s.superProvider ? ', signed by the super provider (the root quorum)' : ''}`;
   const w = (s.witnesses as string[]).join(', ') || 'no witness (quorum none)';
@@ -240,7 +250,7 @@ function describeLog(s: Record<string, unknown>): string {
   return `Logged: entry ${s.index} of ${s.origin} (size ${s.size}), cosigned by ${w}${c ? ` at ${new Date(c.newest * 1000).toISOString()}` : ''}; consistency with the largest seen: ${s.consistency}${s.fetched ? ' (proof fetched from the log)' : ''}`;
 }
 
-function describeVerified(doc: VerifiedDocument): string {
+export function describeVerified(doc: VerifiedDocument): string {
   switch (doc.kind) {
     case 'manifest': {
       const m = doc.manifest;

@@ -77,7 +77,11 @@ export type LogCode =
   | 'KEY_REVOKED'
   | 'BAD_REVOCATION_INDEX'
   | 'STATE_MISMATCH'
-  | 'ROOT_NOT_LOGGED';
+  | 'ROOT_NOT_LOGGED'
+  // A bundle's state section (lib/log/state-proof.ts):
+  | 'BAD_STATE_PROOF'
+  | 'ROOT_NOT_CURRENT'
+  | 'PROVIDER_MISMATCH';
 
 export type ErrorCode =
   | FormatCode
