@@ -143,6 +143,8 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
                 { now, revocations, ...(fromReplay ?? (logged.checkLog ? { checkLog: logged.checkLog } : {})) },
               )
             : await verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations });
+          const replayLog = 'log' in result ? (result.log as StoreLogVerdict | undefined) : undefined;
+          if (fromReplay && replayLog && (await localTrustCode()).bySuperProvider(result)) replayLog.summary.superProvider = true;
           return { ...result, ...(log ? { log } : {}) };
         });
         const q = verified.quorum;

@@ -9,20 +9,26 @@
 import { openEnvelope } from '../core/envelope.js';
 import { ReleaseError } from '../core/errors.js';
 import { manifestFromPayload } from '../core/manifest.js';
-import { roleRing } from '../core/provider-policy.js';
-import { countQuorum } from '../core/quorum.js';
 import type { TrustedPolicy } from '../core/policy.js';
-import type { StoreLogCheck } from '../core/trust-state.js';
+import type { StoreLogCheck, StoreVerifyOptions } from '../core/trust-state.js';
 import { entryForEnvelope } from './entry.js';
 import { LogError } from './errors.js';
 import { entryIdentity, releaseKey } from './replay.js';
+import { releaseRing } from './state-proof.js';
 import type { ReplayedLog } from './sync.js';
+import { releaseKeysOf, SUPER_PROVIDER } from './verify-provider.js';
 
+/** What verifyWithStore takes for a provider's release checked from the replayed log. */
 export interface LocalTrust {
-  /** The keys to count (P's release ring minus revoked keys, or the root policy). */
-  trusted: TrustedPolicy;
+  /** The provider's policy and the rings to count: its release keys less the revoked ones, then the super provider. */
+  provider: NonNullable<StoreVerifyOptions['provider']>;
   /** verifyWithStore's log check: the replayed state's verdict on this release. */
   checkLog: StoreLogCheck;
+}
+
+/** Whether the release verified by the super provider's quorum (the root's), not the provider's release keys. */
+export function bySuperProvider(verified: { quorumName?: string }): boolean {
+  return verified.quorumName === SUPER_PROVIDER;
 }
 
 /**
@@ -58,19 +64,19 @@ export function localTrust(replayed: ReplayedLog, envelopeBytes: Uint8Array, pro
     throw new LogError('LOG_ENTRY_MISMATCH', `the log holds another document for ${what} (entry ${record.index})`, { index: record.index });
   if (record.revoked !== null) throw new ReleaseError('REVOKED', `${what} is revoked by entry ${record.revoked}`, { index: record.index, revokedAt: record.revoked });
 
-  const ring = roleRing(p.policy, 'release');
-  const keys = ring.keys.filter((k) => {
-    const at = p.revoked.get(k.signer.id);
-    return at === undefined || at > record.index!;
-  });
-  // The provider's policy and keys are trusted as the replayed log made them current (every rotation's quorums).
-  const providerRing = { ...p.policy, threshold: ring.threshold, keys } as unknown as TrustedPolicy;
+  const release = releaseRing(p.policy, p.revoked, record.index);
   const root = replay.policy;
-  const byProvider = countQuorum(opened, opened.envelope.signatures, providerRing).met;
-  const superProvider = !byProvider && root !== undefined && countQuorum(opened, opened.envelope.signatures, root).met;
-  const summary = { provider, index: record.index, size, origin: replayed.checkpoint.origin, replayed: true, ...(superProvider ? { superProvider } : {}) };
+  if (!root) throw new LogError('NO_POLICY', 'the replayed log has no root policy');
+  const summary = { provider, index: record.index, size, origin: replayed.checkpoint.origin, replayed: true };
   return {
-    trusted: superProvider ? root! : providerRing,
+    // The provider's policy is trusted as the replayed log made it current (every rotation's quorums checked).
+    provider: {
+      trusted: p.policy as TrustedPolicy,
+      quorums: [
+        { name: releaseKeysOf(provider), ring: release.ring, excluded: release.excluded },
+        { name: SUPER_PROVIDER, ring: root },
+      ],
+    },
     checkLog: async () => ({ summary }),
   };
 }

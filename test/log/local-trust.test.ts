@@ -8,7 +8,7 @@ import type { Envelope } from '../../lib/core/envelope.js';
 import { VerificationError, type CountersignError } from '../../lib/core/errors.js';
 import type { Manifest } from '../../lib/core/manifest.js';
 import { verifyWithStore } from '../../lib/core/trust-state.js';
-import { localTrust } from '../../lib/log/local-trust.js';
+import { bySuperProvider, localTrust } from '../../lib/log/local-trust.js';
 import { syncStore } from '../../lib/log/sync.js';
 import { writeBundleFile } from '../../lib/node/bundle-file.js';
 import { loadReplayedState } from '../../lib/node/replayed-state.js';
@@ -73,7 +73,7 @@ async function verdict(dir: string, env: Envelope, provider = P): Promise<string
   try {
     const local = localTrust(replayed, envelopeBytes(env), provider);
     const v = await verifyWithStore(store, bundleInput(env, archive), { now: NOW, ...local });
-    return ['OK', ...(v.log?.summary.superProvider ? ['super'] : [])];
+    return ['OK', ...(bySuperProvider(v) ? ['super'] : [])];
   } catch (err) {
     if (err instanceof VerificationError) return err.reasons.map((r) => r.code);
     return [(err as CountersignError).code];
