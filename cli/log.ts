@@ -10,6 +10,11 @@ import { FORCE_OPTION } from './flags.js';
 import { examples, fail, SUBCOMMAND_NEEDED, succeed } from './output.js';
 import { unlockSecretKey } from './passphrase.js';
 
+// Under a CommonJS loader (mocha require()s the tests through tsx), import() would load a second copy of the modules
+// sync and audit share with the error boundary (the error classes): require() them then, as cli/verify.ts does.
+const commonJsRequire = typeof module === 'object' ? require : undefined;
+const load = async <T>(path: string, importer: () => Promise<T>): Promise<T> => (commonJsRequire ? (commonJsRequire(path) as T) : importer());
+
 const HOW =
   'The log holds every signed policy, release and revocation in an RFC 6962 Merkle tree served as C2SP tlog-tiles: any static ' +
   'HTTP server, mirror or CDN can serve DIR. Checkpoints are C2SP signed notes by the log key; witnesses (countersign witness ' +
@@ -535,9 +540,9 @@ function syncCommand(ctx: Context): CommandModule<object, SyncArgs> {
         .epilogue(examples('countersign log sync --store /etc/countersign/site --log https://log.example.org/')),
     handler: async (args) => {
       const [{ openLogSource }, { syncStore }, { parseDuration }] = await Promise.all([
-        import('../lib/log/tile-reader.js'),
-        import('../lib/log/sync.js'),
-        import('../lib/log/check-logged.js'),
+        load('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js')),
+        load('../lib/log/sync.js', () => import('../lib/log/sync.js')),
+        load('../lib/log/check-logged.js', () => import('../lib/log/check-logged.js')),
       ]);
       const maxAgeSeconds = args.maxAge === undefined ? undefined : parseDuration(args.maxAge);
       if (args.maxAge !== undefined && maxAgeSeconds === undefined) throw new UsageError('USAGE', `--max-age ${JSON.stringify(args.maxAge)} is not a duration like 36h or 7d`);
@@ -596,10 +601,10 @@ function auditCommand(ctx: Context): CommandModule<object, AuditArgs> {
         ),
     handler: async (args) => {
       const [{ Auditor }, { openLogSource }, { ed25519Verifier }, { loadCosigner }] = await Promise.all([
-        import('../lib/log/auditor.js'),
-        import('../lib/log/tile-reader.js'),
-        import('../lib/log/note.js'),
-        import('./witness.js'),
+        load('../lib/log/auditor.js', () => import('../lib/log/auditor.js')),
+        load('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js')),
+        load('../lib/log/note.js', () => import('../lib/log/note.js')),
+        load('./witness.js', () => import('./witness.js')),
       ]);
       if (args.serve && !args.listen) throw new UsageError('USAGE', '--serve needs --listen HOST:PORT');
       if (!args.serve && args.listen) throw new UsageError('USAGE', '--listen goes with --serve');
@@ -619,7 +624,7 @@ function auditCommand(ctx: Context): CommandModule<object, AuditArgs> {
       });
       try {
         if (args.serve) {
-          const { listen, parseListen } = await import('../lib/distribution/listen.js');
+          const { listen, parseListen } = await load('../lib/distribution/listen.js', () => import('../lib/distribution/listen.js'));
           const listening = await listen(auditor.witness.handler(), parseListen(args.listen!));
           const url = `http://${listening.host.includes(':') ? `[${listening.host}]` : listening.host}:${listening.port}`;
           say(`auditor ${cosigner.name} serving at ${url} for ${args['log-vkey'].split('+')[0]}, replaying from ${args.log}`);
