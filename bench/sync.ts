@@ -1,4 +1,4 @@
-// Bench section 10: local trust and state auditors (issue 13). `log sync` into a trust store, replaying a generated
+// Bench section 11: local trust and state auditors (issue 13). `log sync` into a trust store, replaying a generated
 // log of BENCH_SYNC_ENTRIES (100,000) entries served from memory (the tiles' cost is section 8's), in entries/s:
 //   1. plain releases: today's log (one root policy, releases of it, no state entries);
 //   2. provider releases, each in its own batch (a state entry after every release: half the entries);
@@ -49,7 +49,7 @@ async function sync(name: string, g: { root: { policy: Parameters<typeof envelop
   return dir;
 }
 
-console.log(`bench section 10: log sync and audit, ${N} entries; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(`bench section 11: log sync and audit, ${N} entries; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 await sync('log sync: plain releases (no providers)', generatedRootLog(N, T));
 await sync('log sync: provider releases, a batch each', generatedProviderLog(N, 1, T));
 const batched = generatedProviderLog(N, 256, T);
@@ -73,5 +73,5 @@ await auditor.close();
 row('log audit: batches of 256 (replay + cosign)', batched.served.size, audited);
 
 mkdirSync(dirname(OUT), { recursive: true });
-writeFileSync(OUT, `${JSON.stringify({ section: 10, entries: N, cpus: cpus().length, loadavg: loadavg(), rows }, null, 2)}\n`);
+writeFileSync(OUT, `${JSON.stringify({ section: 11, entries: N, cpus: cpus().length, loadavg: loadavg(), rows }, null, 2)}\n`);
 console.log(`wrote ${OUT}`);

@@ -11,7 +11,7 @@ import { examples, fail, SUBCOMMAND_NEEDED, succeed } from './output.js';
 import { unlockSecretKey } from './passphrase.js';
 
 // Under a CommonJS loader (mocha require()s the tests through tsx), import() would load a second copy of the modules
-// sync and audit share with the error boundary (the error classes): require() them then, as cli/verify.ts does.
+// shared with the parser (the error classes, so a coded refusal would read as INTERNAL): require() then, as cli/verify.ts does.
 const commonJsRequire = typeof module === 'object' ? require : undefined;
 const load = async <T>(path: string, importer: () => Promise<T>): Promise<T> => (commonJsRequire ? (commonJsRequire(path) as T) : importer());
 
@@ -334,7 +334,7 @@ function proveCommand(ctx: Context): CommandModule<object, ProveArgs> {
         import('../lib/node/durable.js'),
         import('../lib/node/bundle-file.js'),
         import('../lib/log/tile-reader.js'),
-        import('../lib/log/prove.js'),
+        load('../lib/log/prove.js', () => import('../lib/log/prove.js')),
         import('../lib/core/envelope.js'),
       ]);
       refuseExisting([args.out], args.force);
@@ -687,7 +687,7 @@ export async function logAndAttachProof(
       import('../lib/node/bundle-file.js'),
       import('../lib/node/durable.js'),
       import('../lib/log/tile-reader.js'),
-      import('../lib/log/prove.js'),
+      load('../lib/log/prove.js', () => import('../lib/log/prove.js')),
       import('../lib/core/envelope.js'),
     ]);
   const opened = await openBundleFile(file);

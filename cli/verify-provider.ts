@@ -11,12 +11,32 @@ import type { Context } from './context.js';
 import { readDocument, withDocument } from './documents.js';
 import { readInput } from './files.js';
 import { exitCodeFor, fail, fromCallersInput, succeed } from './output.js';
-import { describeLog, describeVerified, toolLines, type VerifyArgs } from './verify.js';
+import { describeLog, describeVerified, toolLines } from './verify-output.js';
+
+/** The verify flags this form reads (cli/verify.ts VerifyArgs). */
+interface RootArgs {
+  bundle: string;
+  root?: string;
+  provider?: string;
+  product?: string;
+  component?: string;
+  installed?: string;
+  json?: boolean;
+  'log-policy'?: string;
+  'max-age'?: string;
+  policy?: string;
+  store?: string;
+  chain?: string[];
+  revocation?: string[];
+  archive?: string;
+  'log-proof'?: string;
+  log?: string;
+}
 
 /** Flags that mean another kind of verification: each is a usage error beside --root. */
 const OTHER_TRUST = ['policy', 'store', 'chain', 'revocation', 'archive', 'log-proof', 'log'] as const;
 
-export async function verifyWithRoot(ctx: Context, args: VerifyArgs): Promise<void> {
+export async function verifyWithRoot(ctx: Context, args: RootArgs): Promise<void> {
   const other = OTHER_TRUST.filter((f) => args[f] !== undefined);
   if (other.length > 0)
     throw new UsageError('USAGE', `--${other.join(', --')}: with --root the bundle is checked offline from its own proof and state sections`);

@@ -1,9 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { CountersignError, UsageError, VerificationError, toReason } from '../lib/core/errors.js';
 import { loadTrustedPolicy } from '../lib/core/policy.js';
-import { describeSigners, publicSigner, type QuorumResult } from '../lib/core/quorum.js';
-import { describeSignatureInfo } from '../lib/core/signer-kinds.js';
-import { verifyBundle, type VerifiedDocument } from '../lib/core/verify.js';
+import { describeSigners, publicSigner } from '../lib/core/quorum.js';
+import { verifyBundle } from '../lib/core/verify.js';
 import { walkPolicyChain } from '../lib/core/rotation.js';
 import { verifyRevocation } from '../lib/core/revocation.js';
 import type { Context } from './context.js';
@@ -13,6 +12,7 @@ import { parseVersion } from '../lib/core/version.js';
 import { examples, exitCodeFor, fail, succeed } from './output.js';
 import type { StoreLogCheck, StoreLogVerdict, TrustStore } from '../lib/core/trust-state.js';
 import { readInput } from './files.js';
+import { describeLog, describeVerified, toolLines } from './verify-output.js';
 
 // A plain --policy verify loads neither the store nor the transparency log's code: each is imported when asked for.
 // Under a CommonJS loader (mocha require()s the tests through tsx), import() would load a second copy of the
@@ -29,7 +29,7 @@ const logCode = async () => ({
   ...(await load('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js'))),
 });
 
-export interface VerifyArgs {
+interface VerifyArgs {
   bundle: string;
   policy?: string;
   root?: string;
@@ -188,16 +188,6 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
   };
 }
 
-/** Signatures made with another tool than countersign: which, and what they said (a security key's counter). */
-export function toolLines(q: QuorumResult): string[] {
-  return q.signedBy.flatMap((s, i) => {
-    const info = q.signedWith[i]!;
-    if (info.kind === 'countersign') return [];
-    const extra = describeSignatureInfo(info);
-    return [`  ${s.name}: ${info.kind}${extra ? `, ${extra}` : ''}`];
-  });
-}
-
 const localTrustCode = () => load('../lib/log/local-trust.js', () => import('../lib/log/local-trust.js'));
 
 /** The store's replayed log (log sync), re-checked; a store that has none is a usage error. */
@@ -242,27 +232,4 @@ async function logOptions(args: VerifyArgs, store: TrustStore | undefined, now: 
       return { summary: describeLogged(r) };
     },
   };
-}
-
-export function describeLog(s: Record<string, unknown>): string {
-  if (s.replayed === true)
-    return `Logged: entry ${s.index} of ${s.origin}, in the store's replayed log (size ${s.size}): provider ${s.provider}${s.superProvider ? ', signed by the super provider (the root quorum)' : ''}`;
-  const w = (s.witnesses as string[]).join(', ') || 'no witness (quorum none)';
-  const c = s.cosigned as { newest: number } | null;
-  return `Logged: entry ${s.index} of ${s.origin} (size ${s.size}), cosigned by ${w}${c ? ` at ${new Date(c.newest * 1000).toISOString()}` : ''}; consistency with the largest seen: ${s.consistency}${s.fetched ? ' (proof fetched from the log)' : ''}`;
-}
-
-export function describeVerified(doc: VerifiedDocument): string {
-  switch (doc.kind) {
-    case 'manifest': {
-      const m = doc.manifest;
-      return `${m.product} ${m.component} ${m.version} (risk: ${m.risk?.level ?? 'not rated'}; expires ${m.expires})`;
-    }
-    case 'policy':
-      return `policy version ${doc.policy.version} (expires ${doc.policy.expires})`;
-    case 'revocation': {
-      const r = doc.revocation;
-      return `revocation of ${r.product} ${r.component} ${r.version} (${r.reason})`;
-    }
-  }
 }

@@ -49,20 +49,26 @@ function hash3(prefix: number, a: Uint8Array, b: Uint8Array): Uint8Array {
   return hash('sha256', scratch, 'buffer');
 }
 
+const leafHash = (key: Uint8Array, valueHash: Uint8Array): Uint8Array => hash3(LEAF_PREFIX, key, valueHash);
+const nodeHash = (left: Uint8Array, right: Uint8Array): Uint8Array => hash3(NODE_PREFIX, left, right);
+
+// What this module hands out is a plain Uint8Array of its own (node:crypto gives Buffers, whose slice() is a view).
+const own = (b: Uint8Array): Uint8Array => new Uint8Array(b);
+
 /** SHA-256(0x02 ‖ key ‖ valueHash), valueHash = SHA-256(value). */
 export function mapLeafHash(key: Uint8Array, valueHash: Uint8Array): Uint8Array {
-  return hash3(LEAF_PREFIX, key, valueHash);
+  return own(leafHash(key, valueHash));
 }
 
 /** SHA-256(0x03 ‖ left ‖ right). */
 export function mapNodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return hash3(NODE_PREFIX, left, right);
+  return own(nodeHash(left, right));
 }
 
 /** The key of a record: SHA-256(utf8(JSON.stringify(path))). */
 export function mapKey(path: readonly string[]): Uint8Array {
   if (!Array.isArray(path) || !path.every((p) => typeof p === 'string')) throw new TypeError('a map path is an array of strings');
-  return sha256(new TextEncoder().encode(JSON.stringify(path)));
+  return own(sha256(new TextEncoder().encode(JSON.stringify(path))));
 }
 
 function bitOf(bytes: Uint8Array, offset: number, i: number): number {
@@ -175,7 +181,7 @@ export class SparseMap {
   /** The map's root hash (32 zero bytes when empty). */
   root(): Uint8Array {
     if (this.#root === NO_ROOT) return ZERO.slice();
-    return this.#at(this.#root, 0).slice();
+    return own(this.#at(this.#root, 0));
   }
 
   /** A proof that key holds its value, or that it is absent. */
@@ -191,21 +197,21 @@ export class SparseMap {
         const rep = this.#anyKey(r);
         for (; depth < b; depth++) {
           if (bitOf(key, 0, depth) !== bitOf(this.#keys, rep, depth)) {
-            siblings.push(this.#at(r, depth + 1).slice());
+            siblings.push(own(this.#at(r, depth + 1)));
             return { siblings };
           }
           siblings.push(ZERO.slice());
         }
       }
       const right = bitOf(key, 0, b);
-      siblings.push(this.#at(right ? this.#left[r]! : this.#right[r]!, b + 1).slice());
+      siblings.push(own(this.#at(right ? this.#left[r]! : this.#right[r]!, b + 1)));
       r = right ? this.#right[r]! : this.#left[r]!;
       depth = b + 1;
     }
     const leaf = ~r;
     const off = leaf * MAP_KEY_BYTES;
     if (firstDiff(key, 0, this.#keys, off) < 0) return { siblings };
-    return { siblings, other: { key: this.#keys.slice(off, off + MAP_KEY_BYTES), valueHash: sha256(this.#value(leaf)) } };
+    return { siblings, other: { key: this.#keys.slice(off, off + MAP_KEY_BYTES), valueHash: own(sha256(this.#value(leaf))) } };
   }
 
   /** An independent copy (O(n) memory copy, no hashing). */
@@ -286,7 +292,7 @@ export class SparseMap {
     let h = this.#own(r);
     if (depth < b) {
       const rep = this.#anyKey(r);
-      for (let j = b - 1; j >= depth; j--) h = bitOf(this.#keys, rep, j) ? mapNodeHash(ZERO, h) : mapNodeHash(h, ZERO);
+      for (let j = b - 1; j >= depth; j--) h = bitOf(this.#keys, rep, j) ? nodeHash(ZERO, h) : nodeHash(h, ZERO);
     }
     return h;
   }
@@ -295,7 +301,7 @@ export class SparseMap {
     const off = r * HASH_BYTES;
     if (!this.#clean[r]) {
       const b = this.#bit[r]! + 1;
-      this.#hash.set(mapNodeHash(this.#at(this.#left[r]!, b), this.#at(this.#right[r]!, b)), off);
+      this.#hash.set(nodeHash(this.#at(this.#left[r]!, b), this.#at(this.#right[r]!, b)), off);
       this.#clean[r] = 1;
     }
     return this.#hash.subarray(off, off + HASH_BYTES);
@@ -337,7 +343,7 @@ export class SparseMap {
 
   #setLeaf(leaf: number, key: Uint8Array, value: Uint8Array): void {
     this.#keys.set(key, leaf * MAP_KEY_BYTES);
-    this.#leafHash.set(mapLeafHash(key, sha256(value)), leaf * HASH_BYTES);
+    this.#leafHash.set(leafHash(key, sha256(value)), leaf * HASH_BYTES);
     this.#live -= this.#length[leaf]!;
     this.#length[leaf] = 0;
     if (this.#used + value.length > this.#bytes.length) this.#makeRoom(value.length);
@@ -406,17 +412,17 @@ export function verifyMapProof(root: Uint8Array, key: Uint8Array, value: Uint8Ar
   let h: Uint8Array;
   if (value !== undefined) {
     if (proof.other) bad('a proof of presence shows no other leaf');
-    h = mapLeafHash(key, sha256(value));
+    h = leafHash(key, sha256(value));
   } else if (proof.other) {
     const at = firstDiff(key, 0, proof.other.key, 0);
     const shared = at < 0 ? MAP_MAX_DEPTH : at; // leading bits the two keys share
     if (at < 0) bad("an absence proof's other leaf is the key itself");
     if (shared < depth) bad("an absence proof's other leaf is not on the key's path", { depth, divergesAt: at });
-    h = mapLeafHash(proof.other.key, proof.other.valueHash);
+    h = leafHash(proof.other.key, proof.other.valueHash);
   } else h = ZERO;
   for (let j = depth - 1; j >= 0; j--) {
     const s = proof.siblings[j]!;
-    h = bitOf(key, 0, j) ? mapNodeHash(s, h) : mapNodeHash(h, s);
+    h = bitOf(key, 0, j) ? nodeHash(s, h) : nodeHash(h, s);
   }
   if (!equal32(h, root)) bad(value === undefined ? 'the map proof does not show the key absent' : 'the map proof does not show the key with this value');
 }
@@ -470,13 +476,14 @@ export function decodeMapProof(bytes: Uint8Array): MapProof {
       siblings.push(ZERO.slice());
       continue;
     }
-    const h = bytes.slice(at, at + HASH_BYTES);
+    const h = new Uint8Array(bytes.subarray(at, at + HASH_BYTES));
     if (isZero(h)) bad('a map proof spells an empty sibling in full (not minimal)', { level: j });
     siblings.push(h);
     at += HASH_BYTES;
   }
   const proof: MapProof = { siblings };
-  if (kind === 1) proof.other = { key: bytes.slice(at, at + HASH_BYTES), valueHash: bytes.slice(at + HASH_BYTES, at + 2 * HASH_BYTES) };
+  if (kind === 1)
+    proof.other = { key: new Uint8Array(bytes.subarray(at, at + HASH_BYTES)), valueHash: new Uint8Array(bytes.subarray(at + HASH_BYTES, at + 2 * HASH_BYTES)) };
   checkShape(proof);
   return proof;
 }
