@@ -11,7 +11,7 @@ import { toBase64, utf8 } from '../core/bytes.js';
 import { openEnvelope, sha256Hex } from '../core/envelope.js';
 import { CountersignError, UsageError } from '../core/errors.js';
 import type { TrustStore } from '../core/trust-state.js';
-import { loadReplayedState, replayFileText, writeReplayedState } from '../node/replayed-state.js';
+import { loadReplayedState, replayFileText, writeReplayedState, type ReplayedLog } from '../node/replayed-state.js';
 import { openStore, recordLog } from '../node/trust-store.js';
 import { parseSignedCheckpoint, type SignedCheckpoint } from './checkpoint.js';
 import { parseEntry } from './entry.js';
@@ -35,16 +35,6 @@ export class InvalidEntry extends CountersignError {
   }
 }
 
-/** The state replayed over the tree of `checkpoint` (its size is the edge's and the replay's). */
-export interface ReplayedLog {
-  /** The signed checkpoint note (with its cosignatures) the state was replayed to. */
-  note: string;
-  checkpoint: SignedCheckpoint;
-  edge: TreeEdge;
-  replay: Replay;
-  /** The tree's last entry and the right edge before it (the entry is the checkpoint's: edge + entry = its root). */
-  last?: { entry: Uint8Array; before: TreeEdge };
-}
 
 export interface Progress {
   done: number;
