@@ -26,7 +26,7 @@ import { checkCheckpointQuorum, compareWithLargest } from './verify-proof.js';
 const PAYLOAD_SHA = /"payloadSha256":"([0-9a-f]{64})"/g;
 
 /** Entries read and proved at a time: 16 entry bundles. */
-export const SYNC_CHUNK = 16 * TILE_WIDTH;
+const SYNC_CHUNK = 16 * TILE_WIDTH;
 
 /** An entry that breaks the log's rules: its own code (QUORUM_NOT_MET, STATE_MISMATCH, …), its index in details. */
 export class InvalidEntry extends CountersignError {
@@ -48,16 +48,12 @@ export interface AdvanceResult {
   entries: number;
   seconds: number;
   entriesPerSecond: number;
-  /** The last entry replayed, checked (undefined when nothing new). */
-  last?: ReplayedEntry;
 }
 
 export interface AdvanceOptions {
   onProgress?: (p: Progress) => void;
   /** Milliseconds between progress calls (default 2000). */
   progressMs?: number;
-  /** Called for each entry once replayed (a monitor's or auditor's look at it). */
-  onEntry?: (e: ReplayedEntry, entry: Uint8Array) => void;
 }
 
 /**
@@ -81,7 +77,6 @@ export async function advance(
   const started = performance.now();
   const every = opts.progressMs ?? 2000;
   let told = started;
-  let last: ReplayedEntry | undefined;
   let lastEntry = held.last;
   for (let start = from; start < cp.size; start += SYNC_CHUNK) {
     const end = Math.min(cp.size, start + SYNC_CHUNK);
@@ -100,8 +95,6 @@ export async function advance(
         throw err;
       }
       replay.apply(checked, entry);
-      opts.onEntry?.(checked, entry);
-      last = checked;
     }
     for (const [i, e] of entries.entries()) {
       if (start + i === cp.size - 1) lastEntry = { entry: e, before: new TreeEdge(edge.size, edge.hashes) };
@@ -117,7 +110,7 @@ export async function advance(
   const entries = cp.size - from;
   return {
     state: { note, checkpoint: cp, edge, replay, ...(lastEntry ? { last: lastEntry } : {}) },
-    result: { from, size: cp.size, entries, seconds, entriesPerSecond: rate(entries, seconds * 1000), ...(last ? { last } : {}) },
+    result: { from, size: cp.size, entries, seconds, entriesPerSecond: rate(entries, seconds * 1000) },
   };
 }
 
