@@ -15,6 +15,7 @@ import { entryForEnvelope } from './entry.js';
 import { LogError } from './errors.js';
 import { entryIdentity, releaseKey } from './replay.js';
 import { releaseRing } from './state-proof.js';
+import { activationTimes } from './provider-state.js';
 import type { ReplayedLog } from '../node/replayed-state.js';
 import { releaseKeysOf, SUPER_PROVIDER } from './verify-provider.js';
 
@@ -64,7 +65,8 @@ export function localTrust(replayed: ReplayedLog, envelopeBytes: Uint8Array, pro
     throw new LogError('LOG_ENTRY_MISMATCH', `the log holds another document for ${what} (entry ${record.index})`, { index: record.index });
   if (record.revoked !== null) throw new ReleaseError('REVOKED', `${what} is revoked by entry ${record.revoked}`, { index: record.index, revokedAt: record.revoked });
 
-  const release = releaseRing(p.policy, p.revoked, record.index);
+  // Keys still waiting out the activation delay do not count here either (as offline, from the provider record).
+  const release = releaseRing(p.policy, p.revoked, record.index, activationTimes(p), replay.state.time);
   const root = replay.policy;
   if (!root) throw new LogError('NO_POLICY', 'the replayed log has no root policy');
   const summary = { provider, index: record.index, size, origin: replayed.checkpoint.origin, replayed: true };

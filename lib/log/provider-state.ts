@@ -319,7 +319,7 @@ export class ProviderState {
       policy: sha256Hex(p.payload),
       index: p.index,
       revoked: Object.fromEntries(p.revoked),
-      activeFrom: Object.fromEntries([...p.keys].map(([key, a]) => [key, a.activeFrom ?? null])),
+      activeFrom: activationTimes(p),
     };
     this.map.set(recordKey(providerPath(p.name)), encodeProviderRecord(record));
   }
@@ -328,6 +328,11 @@ export class ProviderState {
     this.releases.set(JSON.stringify(path), r);
     this.map.set(recordKey(path), encodeReleaseRecord(r));
   }
+}
+
+/** Each role key of `p` ("admin <keyid>", "release <keyid>") and the log time it is active from; null until known. */
+export function activationTimes(p: ProviderEntry): Record<string, number | null> {
+  return Object.fromEntries([...p.keys].map(([key, a]) => [key, a.activeFrom ?? null]));
 }
 
 /** The index of the first revocation in `group` that may name `version`; null when none does. */
