@@ -14,9 +14,9 @@ import { writeBundleFile } from '../../lib/node/bundle-file.js';
 import { loadReplayedState } from '../../lib/node/replayed-state.js';
 import { initStore, openStore } from '../../lib/node/trust-store.js';
 import { runCli } from '../support/cli.js';
-import { bundleInput, envelopeBytes, makeRelease, manifestEnvelope, signedBy } from '../support/fixtures.js';
+import { bundleInput, envelopeBytes, makeRelease, makeSigners, manifestEnvelope, signedBy } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
-import { Driver, enrolment, keyRevocation, makeProvider, makeRoot, releaseOf, releaseRevocation } from './provider-support.js';
+import { Driver, enrolment, keyRevocation, makeProvider, makeRoot, releaseOf, releaseRevocation, rotation } from './provider-support.js';
 import { makeLog, sub } from './service-support.js';
 import { ServedLog, witnessKeys } from './sync-support.js';
 
@@ -96,6 +96,26 @@ describe('verify --store --provider (local trust)', () => {
     expect(await verdict(dir, s.rel.revoked)).to.deep.equal(['REVOKED']);
     expect(await verdict(dir, s.rel.unlogged)).to.deep.equal(['NOT_LOGGED']);
     expect(await verdict(dir, s.rel.byKey0, 'drupal.org/project/other')).to.deep.equal(['WRONG_TARGET']);
+  });
+
+  it('a release key still waiting out the activation delay does not count (KEY_NOT_ACTIVE): it cannot stand in for a revoked key', async () => {
+    const root = makeRoot({ delay: 3600 });
+    const p = makeProvider(P);
+    const d = new Driver();
+    d.add(root.policy);
+    d.add(enrolment(p, root.signers.slice(0, 2)));
+    d.state(T - 10000);
+    d.state(T - 5000); // the enrolled keys are active from T - 6400
+    const release = releaseOf(P, '10.2.4', [p.release[0]!]);
+    d.add(release);
+    // A stolen admin quorum adds its own release key; the provider then revokes the key that signed 10.2.4.
+    const [late] = makeSigners(1, 'late release key');
+    d.add(rotation(makeProvider(P, { version: 2, admin: p.admin, release: [p.release[0]!, late!] }), p.admin));
+    d.state(T - 100); // the new key is active from T + 3500
+    d.add(keyRevocation(P, p.release[0]!.id, 'all', p.admin));
+    d.state(T - 90);
+    const dir = await syncedStore({ root, p, d, rel: {} as ReturnType<typeof scenario>['rel'] });
+    expect(await verdict(dir, signedBy({ ...release, signatures: [] }, [late!]))).to.deep.equal(['QUORUM_NOT_MET']);
   });
 
   it('refuses another document than the one logged for that version (LOG_ENTRY_MISMATCH), and counts only keys of the replayed state', async () => {
