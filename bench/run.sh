@@ -224,7 +224,9 @@ done
 FRESH="rm -rf $WORK/site $WORK/.countersign-site && cp -a $WORK/site0 $WORK/site && sync"
 bench "$OUT/apply.hyperfine.json" bash -- \
   "countersign apply" "$FRESH" "node dist/countersign.mjs apply $WORK/apply.bundle --site $WORK/site --policy $POLICY --product bench --component core --installed 1.0.0" \
-  "rsync changed files" "$FRESH" "rsync -a --files-from=$WORK/changed.txt $WORK/site1/ $WORK/site/ && (cd $WORK/site && xargs -r rm -f) < $WORK/changed.txt.deleted"
+  "rsync changed files" "$FRESH" "rsync -a --files-from=$WORK/changed.txt $WORK/site1/ $WORK/site/ && (cd $WORK/site && xargs -r rm -f) < $WORK/changed.txt.deleted" \
+  "rsync --fsync changed files" "$FRESH" "rsync -a --fsync --files-from=$WORK/changed.txt $WORK/site1/ $WORK/site/ && (cd $WORK/site && xargs -r rm -f) < $WORK/changed.txt.deleted"
+note "plain rsync fsyncs nothing (the ratio's reference); rsync --fsync fsyncs each file it writes, one after another, and no directory"
 # The update must have produced the new tree exactly.
 eval "$FRESH"
 node dist/countersign.mjs apply "$WORK/apply.bundle" --site "$WORK/site" --policy "$POLICY" --product bench --component core --installed 1.0.0 >/dev/null

@@ -1,5 +1,5 @@
-// The commit: the plan's steps, all announced in the write-ahead journal (one write, fdatasync'ed) before
-// the first is taken, then taken one at a time; then every touched directory is fsynced and the commit record is written. A
+// The commit: the plan's steps, all announced in the write-ahead journal with its begin record (one write,
+// fdatasync'ed) before the first is taken, then taken one at a time; then every touched directory is fsynced and the commit record is written. A
 // failure before the commit record is durable rolls every logged step back, last first.
 //
 // How each step is taken, and undone (undo checks what is on disk, so it is idempotent: it is safe for
@@ -28,7 +28,7 @@ import { JournalWriter, type JournalBegin, type JournalStep } from './journal.js
 import { fault, identityOf, PinnedDir, PinnedTree } from './pinned-dir.js';
 import { parentOf, type Plan, type Step } from './plan.js';
 import type { StagedFile } from './stage.js';
-import { pinnedState, removeWorkDirs, statePath, workDirs, writePhaseState, type SitePaths } from './state.js';
+import { clearWorkDirs, pinnedState, removeWorkDirs, statePath, workDirs, writePhaseState, type SitePaths } from './state.js';
 import { errnoOf } from '../core/errno.js';
 
 function nameOf(path: string): string {
@@ -155,9 +155,12 @@ export interface CommitContext {
  */
 export async function commitPlan(ctx: CommitContext): Promise<void> {
   const { paths, plan, points, progress } = ctx;
+  // Every step is logged with the begin record, in one write and one fdatasync, before the first is taken: a crash
+  // leaves steps logged and not taken, whose undo finds nothing to undo (as for a crash between a record and its step).
+  const records = plan.steps.map((step) => journalStepOf(step, ctx.staged));
   let journal: JournalWriter;
   try {
-    journal = JournalWriter.create(pinnedState(paths), 'journal', paths.journal, ctx.begin, points);
+    journal = await JournalWriter.create(pinnedState(paths), 'journal', paths.journal, ctx.begin, records, points);
   } catch (err) {
     rmSync(statePath(paths, 'journal'), { force: true });
     removeWorkDirs(paths);
@@ -176,11 +179,8 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
       const { staging, backups } = workDirs(paths);
       if (!staging || !backups) throw fault('ENOENT', 'the staging or backups directory is missing');
       const w: Work = { tree, staging, backups, touched: new Set() };
-      // Every step is logged, in one write and one fdatasync, before the first is taken: a crash leaves
-      // steps logged and not taken, whose undo finds nothing to undo (as for a crash between a record and its step).
-      const records = plan.steps.map((step) => journalStepOf(step, ctx.staged));
       logged.push(...records);
-      journal.steps(records);
+      records.forEach((step, i) => points.hit(`logged step ${i + 1}: ${step.op} ${step.path}`));
       // Every backup, made durable by one fsync, before any file it keeps is replaced.
       const modifies = plan.steps.filter((step) => step.op === 'modify');
       for (const step of modifies) {
@@ -199,9 +199,8 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
       });
       current = undefined;
       tree.assertAllInPlace(); // nothing moved away behind the steps already taken
-      // One flush per touched directory, issued together so the file system can group them.
-      await Promise.all([...w.touched].filter((dir) => !dir.closed).map((dir) => dir.fsyncAsync()));
-      backups.fsync();
+      // One flush per touched directory and one of backups/, issued together so the file system can group them.
+      await Promise.all([...[...w.touched].filter((dir) => !dir.closed), backups].map((dir) => dir.fsyncAsync()));
       points.hit('directories fsynced');
       journal.commit();
     } catch (err) {
@@ -384,7 +383,7 @@ export async function finishCommitted(paths: SitePaths, begin: JournalBegin, poi
     }
     writePhaseState(paths, { bundle: begin.bundle, product: begin.product, component: begin.component, from: begin.from, to: begin.to, phase: 'files' }, now);
     points.hit('phase state written');
-    removeWorkDirs(paths);
+    await clearWorkDirs(paths);
     points.hit('staging and backups removed');
     removeJournal(paths);
     points.hit('journal removed');

@@ -1,6 +1,6 @@
-// The write-ahead journal of a commit: STATE_DIR/journal, one JSON object per line, appended and
-// fdatasync'ed before the step it announces is taken (a commit logs all its steps in one write and one
-// fdatasync before taking the first: spec/journal.md). Recovery reads it back:
+// The write-ahead journal of a commit: STATE_DIR/journal, one JSON object per line, durable before the
+// step it announces is taken (a commit writes its begin record and all its step records in one write and
+// one fdatasync before taking the first: spec/journal.md). Recovery reads it back:
 //   - no "commit" record: every step logged is undone, last first (each undo is idempotent: it checks
 //     what is on disk, so a step that never happened, or was already undone, is left alone);
 //   - a "commit" record: the new release is complete; only recording and cleaning up remain.
@@ -18,7 +18,7 @@
 // file, so undoing an add removes only the file this update put there. Steps are numbered 1, 2, 3, ...
 // A last line cut short by a crash (no newline) is the record of a step that was never taken and is
 // ignored; anything else unreadable is JOURNAL_CORRUPT, and then nothing is touched.
-import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { InstallError } from '../core/errors.js';
 import type * as generated from '../core/generated/types.js';
 import { checkPath } from '../core/paths.js';
@@ -151,44 +151,38 @@ export function encodeRecord(record: JournalRecord): string {
   return JSON.stringify(record) + '\n';
 }
 
-/** Appends records to a new journal, each fdatasync'ed before append() returns. */
+function fdatasyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Writes a new journal: begin and every step at once (create), then the commit record; each made durable before it returns. */
 export class JournalWriter {
   private fd: number | null;
-  private stepCount = 0;
   private constructor(
     readonly path: string,
     fd: number,
-    private readonly points: Points,
   ) {
     this.fd = fd;
   }
 
-  /** Creates the journal `name` in the pinned state directory (never over an existing file or through a link) with its begin record, durably. */
-  static create(dir: PinnedDir, name: string, display: string, begin: JournalBegin, points: Points): JournalWriter {
+  /**
+   * Creates the journal `name` in the pinned state directory (never over an existing file or through a link)
+   * with its begin record and the records of every step, in one write, made durable by one fdatasync and one
+   * fsync of the directory, issued together. Every step it logs must be taken only after this resolves; a
+   * step logged but never taken is harmless, since its undo finds nothing to undo.
+   */
+  static async create(dir: PinnedDir, name: string, display: string, begin: JournalBegin, steps: readonly JournalStep[], points: Points): Promise<JournalWriter> {
     const fd = openSync(dir.at(name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_APPEND, 0o600);
-    const journal = new JournalWriter(display, fd, points);
+    const journal = new JournalWriter(display, fd);
     try {
-      journal.write(encodeRecord(begin));
-      dir.fsync();
+      journal.append(encodeRecord(begin) + steps.map((step, i) => encodeRecord({ t: 'step', n: i + 1, ...step })).join(''));
+      await Promise.all([fdatasyncAsync(fd), dir.fsyncAsync()]);
+      points.hit('journal begin');
     } catch (err) {
       journal.close();
       throw err;
     }
-    points.hit('journal begin');
     return journal;
-  }
-
-  /**
-   * Logs the next steps, numbered on from the last, in one write and one fdatasync: a group of records costs
-   * one flush, not one each. Every step it logs must be taken only after this returns; a step logged but
-   * never taken is harmless, since its undo finds nothing to undo.
-   */
-  steps(steps: readonly JournalStep[]): void {
-    if (steps.length === 0) return;
-    const first = this.stepCount + 1;
-    this.write(steps.map((step, i) => encodeRecord({ t: 'step', n: first + i, ...step })).join(''));
-    this.stepCount += steps.length;
-    steps.forEach((step, i) => this.points.hit(`logged step ${first + i}: ${step.op} ${step.path}`));
   }
 
   /**
@@ -223,10 +217,14 @@ export class JournalWriter {
     return this.fd;
   }
 
-  private write(text: string): void {
+  private append(text: string): void {
     const fd = this.open();
     const bytes = Buffer.from(text, 'utf8');
     for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
-    fdatasyncSync(fd);
+  }
+
+  private write(text: string): void {
+    this.append(text);
+    fdatasyncSync(this.open());
   }
 }

@@ -259,9 +259,14 @@ export class PinnedTree {
     }
   }
 
-  /** assertInPlace for every directory pinned so far. */
+  /** assertInPlace for every directory pinned so far: each is checked once in its pinned parent (every chain is made of these links). */
   assertAllInPlace(): void {
-    for (const rel of [...this.dirs.keys()]) this.assertInPlace(rel);
+    for (const [rel, dir] of this.dirs) {
+      if (rel === '') continue;
+      const slash = rel.lastIndexOf('/');
+      if (!dir.isAt(this.dir(slash === -1 ? '' : rel.slice(0, slash)), rel.slice(slash + 1)))
+        throw fault('ESTALE', `${rel} was moved or replaced while the update was running`);
+    }
   }
 
   /** Every directory pinned (the root first). */

@@ -13,7 +13,8 @@
 //     state.json            which phase last completed, for which bundle (so phases can run one at a time)
 //     needs-attention.json  present after a post-update step failed or was interrupted: every apply is
 //                           refused (NEEDS_ATTENTION) until `countersign recover --site DIR --clear`
-import { existsSync, fchmodSync, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { existsSync, fchmodSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { commitPending, tempPathFor, writeDurably } from '../node/durable.js';
 import { InstallError, StoreError, UsageError } from '../core/errors.js';
@@ -257,6 +258,26 @@ export function removeWorkDirs(paths: SitePaths): void {
   }
   rmSync(statePath(paths, 'staging'), { recursive: true, force: true });
   rmSync(statePath(paths, 'backups'), { recursive: true, force: true });
+}
+
+const UNLINK_BATCH = 256;
+
+/**
+ * As removeWorkDirs, with the files in them unlinked first, many at a time on the thread pool, through the
+ * pinned directories (after a commit, backups/ holds the old file of every replaced or deleted one: unlinking
+ * them frees their blocks, which one at a time waits on the file system's journal once per file).
+ */
+export async function clearWorkDirs(paths: SitePaths): Promise<void> {
+  const { staging, backups } = workDirs(paths);
+  for (const dir of [staging, backups]) {
+    if (!dir) continue;
+    const names = readdirSync(dir.self);
+    for (let i = 0; i < names.length; i += UNLINK_BATCH) {
+      // Anything unlink refuses (a directory) is left to removeWorkDirs.
+      await Promise.all(names.slice(i, i + UNLINK_BATCH).map((name) => unlink(dir.at(name)).catch(() => undefined)));
+    }
+  }
+  removeWorkDirs(paths);
 }
 
 export function hasWorkDirs(paths: SitePaths): boolean {
