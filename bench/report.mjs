@@ -79,7 +79,10 @@ const results = {
   apply: {
     what: 'apply a 500-file update (400 modified, 50 added, 50 deleted) to a 20,000-file site: verify + preflight + staged, journaled commit, vs rsync of the changed files',
     commands: apply,
-    ratios: { countersignOverRsync: ratio(apply, 'countersign apply', 'rsync changed files', 1.5), countersignOverRsyncFsync: ratio(apply, 'countersign apply', 'rsync --fsync changed files') },
+    ratios: {
+      countersignOverRsync: ratio(apply, 'countersign apply', 'rsync changed files', 1.5),
+      countersignOverRsyncFsync: ratio(apply, 'countersign apply', 'rsync --fsync changed files'),
+    },
   },
   memory: memory && {
     what: 'max RSS of `countersign verify` (median of 3 runs, /usr/bin/time -f %M)',
@@ -160,7 +163,9 @@ out.push(`  ratio 1 GiB / 64 MiB = ${ratioText(results.memory?.ratio1GiBOver64Mi
 if (apply.length) {
   out.push('');
   out.push(...section('5. Apply a 500-file update to a 20,000-file site (fresh copy before each run)', apply, 'countersign apply'));
-  out.push(`  ratio countersign apply / rsync = ${ratioText(results.apply.ratios.countersignOverRsync)}; / rsync --fsync = ${ratioText(results.apply.ratios.countersignOverRsyncFsync)}`);
+  out.push(
+    `  ratio countersign apply / rsync = ${ratioText(results.apply.ratios.countersignOverRsync)}; / rsync --fsync = ${ratioText(results.apply.ratios.countersignOverRsyncFsync)}`,
+  );
 }
 if (phases) {
   out.push('');

@@ -132,13 +132,7 @@ const filler = (i) =>
 
 const logSigner = ed25519Signer('log.example.org/countersign', seed('log'));
 const witnesses = [0, 1, 2].map((i) => cosigner(`witness.example/w${i}`, seed(`witness-${i}`)));
-const logPolicyText = [
-  `log ${logSigner.vkey}`,
-  ...witnesses.map((w, i) => `witness W${i} ${w.vkey}`),
-  'group W 2 W0 W1 W2',
-  'quorum W',
-  '',
-].join('\n');
+const logPolicyText = [`log ${logSigner.vkey}`, ...witnesses.map((w, i) => `witness W${i} ${w.vkey}`), 'group W 2 W0 W1 W2', 'quorum W', ''].join('\n');
 const logPolicy = parseTlogPolicy(logPolicyText);
 const trustedRoot = loadTrustedPolicy(bytesOf(rootEnv));
 
@@ -178,7 +172,17 @@ for (const size of SIZES) {
     version: '8.1.0',
   });
   const proveMs = cpu() - t0;
-  const input = { envelopeBytes: bytesOf(releaseEnv), archive: { size: archive.length, chunks: async function* () { yield archive; } }, proof, state };
+  const input = {
+    envelopeBytes: bytesOf(releaseEnv),
+    archive: {
+      size: archive.length,
+      chunks: async function* () {
+        yield archive;
+      },
+    },
+    proof,
+    state,
+  };
   const opts = { root: trustedRoot, logPolicy, provider: P, now: NOW };
   const v = await verifyProviderBundle(input, opts);
   if (v.superProvider || v.log.index !== index) throw new Error('the bench bundle did not verify as a release of P');
@@ -221,7 +225,10 @@ for (const size of SIZES) {
     writeFileSync(join(WORK, 'root.signed.json'), serializeEnvelope(rootEnv));
     writeFileSync(join(WORK, 'log.policy'), logPolicyText);
     // verify --policy of today's single-policy model, with P's policy pinned as the site's policy.
-    writeFileSync(join(WORK, 'provider.signed.json'), serializeEnvelope(signed(createEnvelope('policy', canonicalBytes(providerPolicy)), [...admins, ...releasers])));
+    writeFileSync(
+      join(WORK, 'provider.signed.json'),
+      serializeEnvelope(signed(createEnvelope('policy', canonicalBytes(providerPolicy)), [...admins, ...releasers])),
+    );
   }
 }
 mkdirSync(dirname(OUT), { recursive: true });

@@ -36,12 +36,24 @@ async function timed<R>(fn: () => Promise<R>): Promise<{ result: R; wallMs: numb
 const rows: Array<Record<string, unknown>> = [];
 const rate = (entries: number, ms: number) => Math.round((entries * 1000) / ms);
 function row(name: string, entries: number, t: { wallMs: number; cpuMs: number }) {
-  const r = { name, entries, wallMs: Math.round(t.wallMs), cpuMs: Math.round(t.cpuMs), entriesPerSecondWall: rate(entries, t.wallMs), entriesPerSecondCpu: rate(entries, t.cpuMs) };
+  const r = {
+    name,
+    entries,
+    wallMs: Math.round(t.wallMs),
+    cpuMs: Math.round(t.cpuMs),
+    entriesPerSecondWall: rate(entries, t.wallMs),
+    entriesPerSecondCpu: rate(entries, t.cpuMs),
+  };
   rows.push(r);
-  console.log(`${name.padEnd(44)} ${String(entries).padStart(7)} entries  ${String(r.entriesPerSecondCpu).padStart(6)} entries/s CPU  (${r.entriesPerSecondWall} wall)`);
+  console.log(
+    `${name.padEnd(44)} ${String(entries).padStart(7)} entries  ${String(r.entriesPerSecondCpu).padStart(6)} entries/s CPU  (${r.entriesPerSecondWall} wall)`,
+  );
 }
 
-async function sync(name: string, g: { root: { policy: Parameters<typeof envelopeBytes>[0] }; served: Parameters<typeof syncStore>[1] & { size: number; policy(): string } }) {
+async function sync(
+  name: string,
+  g: { root: { policy: Parameters<typeof envelopeBytes>[0] }; served: Parameters<typeof syncStore>[1] & { size: number; policy(): string } },
+) {
   const dir = join(tempDir(), 'store');
   await initStore(dir, envelopeBytes(g.root.policy), { logPolicy: g.served.policy(), now: NOW });
   const t = await timed(() => syncStore(dir, g.served, { now: NOW }));
@@ -49,7 +61,11 @@ async function sync(name: string, g: { root: { policy: Parameters<typeof envelop
   return dir;
 }
 
-console.log(`bench section 11: log sync and audit, ${N} entries; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `bench section 11: log sync and audit, ${N} entries; ${cpus().length} CPUs, load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 await sync('log sync: plain releases (no providers)', generatedRootLog(N, T));
 await sync('log sync: provider releases, a batch each', generatedProviderLog(N, 1, T));
 const batched = generatedProviderLog(N, 256, T);

@@ -529,7 +529,7 @@ function syncCommand(ctx: Context): CommandModule<object, SyncArgs> {
       y
         .option('store', { type: 'string', demandOption: true, describe: 'The trust store (trust init --log-policy FILE)' })
         .option('log', { type: 'string', demandOption: true, describe: "The log's URL (its tiles) or directory; a mirror will do" })
-        .option('max-age', { type: 'string', describe: "The oldest witness quorum accepted, e.g. 36h (default 7d)" })
+        .option('max-age', { type: 'string', describe: 'The oldest witness quorum accepted, e.g. 36h (default 7d)' })
         .epilogue(
           "The checkpoint must carry the store's log signature and witness quorum (a policy that lists auditors requires their " +
             'cosignatures too), never be smaller than the largest the store has seen, and be consistent with it (a fork: LOG_INCONSISTENT, ' +
@@ -545,7 +545,8 @@ function syncCommand(ctx: Context): CommandModule<object, SyncArgs> {
         load('../lib/log/check-logged.js', () => import('../lib/log/check-logged.js')),
       ]);
       const maxAgeSeconds = args.maxAge === undefined ? undefined : parseDuration(args.maxAge);
-      if (args.maxAge !== undefined && maxAgeSeconds === undefined) throw new UsageError('USAGE', `--max-age ${JSON.stringify(args.maxAge)} is not a duration like 36h or 7d`);
+      if (args.maxAge !== undefined && maxAgeSeconds === undefined)
+        throw new UsageError('USAGE', `--max-age ${JSON.stringify(args.maxAge)} is not a duration like 36h or 7d`);
       const r = await syncStore(args.store, openLogSource(args.log), {
         now: ctx.now,
         ...(maxAgeSeconds ? { maxAgeSeconds } : {}),
@@ -574,7 +575,7 @@ interface AuditArgs {
 function auditCommand(ctx: Context): CommandModule<object, AuditArgs> {
   return {
     command: 'audit',
-    describe: "A state auditor: replay the log and cosign its checkpoint only when every entry and state entry replays correctly",
+    describe: 'A state auditor: replay the log and cosign its checkpoint only when every entry and state entry replays correctly',
     builder: (y) =>
       y
         .option('log', { type: 'string', demandOption: true, describe: "The log's URL (its tiles) or directory, where the entries are read" })
@@ -584,7 +585,10 @@ function auditCommand(ctx: Context): CommandModule<object, AuditArgs> {
         .option('state', { type: 'string', demandOption: true, describe: 'Where the auditor keeps its witness state and the state it replayed' })
         .option('serve', { type: 'boolean', describe: 'Serve POST /add-checkpoint (C2SP tlog-witness) for log serve --witness, instead of one audit' })
         .option('listen', { type: 'string', describe: 'HOST:PORT to listen on (with --serve)' })
-        .option('passphrase-file', { type: 'string', describe: "Read the key's passphrase from the first line of this file (else $COUNTERSIGN_PASSPHRASE, else a prompt)" })
+        .option('passphrase-file', {
+          type: 'string',
+          describe: "Read the key's passphrase from the first line of this file (else $COUNTERSIGN_PASSPHRASE, else a prompt)",
+        })
         .epilogue(
           'An auditor is a witness that also replays: it cosigns (cosignature/v1) a checkpoint only when it extends the one it cosigned ' +
             'before, every entry up to it is proved against its root and replays with the log rules, every state entry commits to ' +
@@ -644,7 +648,12 @@ function auditCommand(ctx: Context): CommandModule<object, AuditArgs> {
         succeed(
           ctx,
           args,
-          { origin: checkpoint.origin, size: checkpoint.size, cosignature: line, ...(replayed ? { replayed: { from: replayed.from, entries: replayed.entries, entriesPerSecond: replayed.entriesPerSecond } } : {}) },
+          {
+            origin: checkpoint.origin,
+            size: checkpoint.size,
+            cosignature: line,
+            ...(replayed ? { replayed: { from: replayed.from, entries: replayed.entries, entriesPerSecond: replayed.entriesPerSecond } } : {}),
+          },
           line,
         );
       } finally {

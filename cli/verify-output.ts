@@ -2,6 +2,9 @@
 import { describeSignatureInfo } from '../lib/core/signer-kinds.js';
 import type { QuorumResult } from '../lib/core/quorum.js';
 import type { VerifiedDocument } from '../lib/core/verify.js';
+import { CountersignError, VerificationError, toReason } from '../lib/core/errors.js';
+import type { Context } from './context.js';
+import { exitCodeFor, fail } from './output.js';
 
 /** Signatures made with another tool than countersign: which, and what they said (a security key's counter). */
 export function toolLines(q: QuorumResult): string[] {
@@ -34,4 +37,17 @@ export function describeVerified(doc: VerifiedDocument): string {
       return `revocation of ${r.product} ${r.component} ${r.version} (${r.reason})`;
     }
   }
+}
+
+/**
+ * Reports a failed check of `bundle` as its verdict (exit 1, each reason with its code). The caller's own mistakes
+ * (a file of the wrong kind, I/O, a store error: exit 2) are not a verdict on the bundle and are thrown on.
+ */
+export function rejectBundle(ctx: Context, args: { json?: boolean }, bundle: string, err: unknown): void {
+  if (!(err instanceof CountersignError) || exitCodeFor(err) === 2) throw err;
+  const reasons = err instanceof VerificationError ? err.reasons : [toReason(err)];
+  fail(ctx, args, err instanceof VerificationError ? err : new VerificationError(reasons), [
+    `REJECTED: ${bundle}`,
+    ...reasons.map((r) => `  ${r.code}: ${r.message}`),
+  ]);
 }

@@ -1,6 +1,6 @@
 // `verify BUNDLE --root ROOT --log-policy FILE --provider NAME`: a provider's release checked offline from the
 // bundle's own proofs (lib/log/verify-provider.ts). Loaded by cli/verify.ts only when --root is given.
-import { CountersignError, UsageError, VerificationError, toReason } from '../lib/core/errors.js';
+import { UsageError } from '../lib/core/errors.js';
 import { loadTrustedPolicy } from '../lib/core/policy.js';
 import { providerName } from '../lib/core/provider-policy.js';
 import { describeSigners, publicSigner } from '../lib/core/quorum.js';
@@ -10,8 +10,8 @@ import { verifyProviderBundle } from '../lib/log/verify-provider.js';
 import type { Context } from './context.js';
 import { readDocument, withDocument } from './documents.js';
 import { readInput } from './files.js';
-import { exitCodeFor, fail, fromCallersInput, succeed } from './output.js';
-import { describeLog, describeVerified, toolLines } from './verify-output.js';
+import { fromCallersInput, succeed } from './output.js';
+import { describeLog, describeVerified, rejectBundle, toolLines } from './verify-output.js';
 
 /** The verify flags this form reads (cli/verify.ts VerifyArgs). */
 interface RootArgs {
@@ -99,11 +99,6 @@ export async function verifyWithRoot(ctx: Context, args: RootArgs): Promise<void
       ],
     );
   } catch (err) {
-    if (!(err instanceof CountersignError) || exitCodeFor(err) === 2) throw err;
-    const reasons = err instanceof VerificationError ? err.reasons : [toReason(err)];
-    fail(ctx, args, err instanceof VerificationError ? err : new VerificationError(reasons), [
-      `REJECTED: ${args.bundle}`,
-      ...reasons.map((r) => `  ${r.code}: ${r.message}`),
-    ]);
+    rejectBundle(ctx, args, args.bundle, err);
   }
 }

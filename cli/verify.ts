@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { CountersignError, UsageError, VerificationError, toReason } from '../lib/core/errors.js';
+import { UsageError } from '../lib/core/errors.js';
 import { loadTrustedPolicy } from '../lib/core/policy.js';
 import { describeSigners, publicSigner } from '../lib/core/quorum.js';
 import { verifyBundle } from '../lib/core/verify.js';
@@ -9,10 +9,10 @@ import type { Context } from './context.js';
 import { checkFlag, checkTrustSource, timeFlag } from './flags.js';
 import { readDocument, withDocument } from './documents.js';
 import { parseVersion } from '../lib/core/version.js';
-import { examples, exitCodeFor, fail, succeed } from './output.js';
+import { examples, succeed } from './output.js';
 import type { StoreLogCheck, StoreLogVerdict, TrustStore } from '../lib/core/trust-state.js';
 import { readInput } from './files.js';
-import { describeLog, describeVerified, toolLines } from './verify-output.js';
+import { describeLog, describeVerified, rejectBundle, toolLines } from './verify-output.js';
 
 // A plain --policy verify loads neither the store nor the transparency log's code: each is imported when asked for.
 // Under a CommonJS loader (mocha require()s the tests through tsx), import() would load a second copy of the
@@ -176,13 +176,7 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           ],
         );
       } catch (err) {
-        // The caller's own mistakes (a file of the wrong kind, I/O, a store error) are not a verdict on the bundle.
-        if (!(err instanceof CountersignError) || exitCodeFor(err) === 2) throw err;
-        const reasons = err instanceof VerificationError ? err.reasons : [toReason(err)];
-        fail(ctx, args, err instanceof VerificationError ? err : new VerificationError(reasons), [
-          `REJECTED: ${args.bundle}`,
-          ...reasons.map((r) => `  ${r.code}: ${r.message}`),
-        ]);
+        rejectBundle(ctx, args, args.bundle, err);
       }
     },
   };
@@ -195,7 +189,8 @@ async function replayedStateOf(store: TrustStore) {
   if (!store.state.log) throw new UsageError('USAGE', `--provider: the store ${store.dir} has no log policy (trust init --log-policy FILE, then log sync)`);
   const { loadReplayedState } = await load('../lib/node/replayed-state.js', () => import('../lib/node/replayed-state.js'));
   const replayed = await loadReplayedState(store);
-  if (!replayed) throw new UsageError('USAGE', `--provider: the store ${store.dir} has replayed no log yet (countersign log sync --store ${store.dir} --log URL)`);
+  if (!replayed)
+    throw new UsageError('USAGE', `--provider: the store ${store.dir} has replayed no log yet (countersign log sync --store ${store.dir} --log URL)`);
   return replayed;
 }
 

@@ -57,7 +57,11 @@ describe('build: archive hashed and written on a worker thread', () => {
     // The entry digests come from the worker: each is the SHA-256 of that file's bytes.
     for (const f of threaded.built.manifest.files) {
       if (f.op === 'delete') continue;
-      expect(f.sha256, f.path).to.equal(createHash('sha256').update(readFileSync(join(source, f.path))).digest('hex'));
+      expect(f.sha256, f.path).to.equal(
+        createHash('sha256')
+          .update(readFileSync(join(source, f.path)))
+          .digest('hex'),
+      );
     }
   });
 

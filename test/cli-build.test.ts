@@ -363,7 +363,7 @@ describe('cli build', () => {
       expectRefused(result, 'core/a.php');
     });
 
-    it('a file the release adds equal after case folding to one it deletes (the base tree\'s)', async () => {
+    it("a file the release adds equal after case folding to one it deletes (the base tree's)", async () => {
       const base = writeTree(join(dir, 'case-base'), NEW_TREE);
       writeFileSync(join(base, 'core', 'X.php'), '<?php // X\n');
       const source = writeTree(join(dir, 'case-source'), NEW_TREE);

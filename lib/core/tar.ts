@@ -248,7 +248,8 @@ export class TarWriter {
       this.flush();
       const digests = this.digesting ? this.digesting.digests() : { sha256: this.sha256!.digest('hex') };
       if (digests.entries) {
-        if (digests.entries.length !== this.records.length) throw new Error(`TarWriter: the sink hashed ${digests.entries.length} entries of ${this.records.length}`);
+        if (digests.entries.length !== this.records.length)
+          throw new Error(`TarWriter: the sink hashed ${digests.entries.length} entries of ${this.records.length}`);
         this.records.forEach((record, i) => (record.sha256 = digests.entries![i]!));
       }
       this.finished = true;

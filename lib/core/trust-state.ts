@@ -429,7 +429,14 @@ export async function verifyWithStore(store: TrustStore, input: BundleInput, opt
   }
   let verified: Verified;
   try {
-    verified = await verifyBundle(input, { trusted, now: opts.now, site, revocations, limits: opts.limits, ...(opts.provider ? { quorums: opts.provider.quorums } : {}) });
+    verified = await verifyBundle(input, {
+      trusted,
+      now: opts.now,
+      site,
+      revocations,
+      limits: opts.limits,
+      ...(opts.provider ? { quorums: opts.provider.quorums } : {}),
+    });
   } catch (err) {
     if (err instanceof VerificationError && extra.length > 0) throw new VerificationError([...err.reasons, ...extra]);
     throw err;

@@ -171,7 +171,14 @@ export class JournalWriter {
    * fsync of the directory, issued together. Every step it logs must be taken only after this resolves; a
    * step logged but never taken is harmless, since its undo finds nothing to undo.
    */
-  static async create(dir: PinnedDir, name: string, display: string, begin: JournalBegin, steps: readonly JournalStep[], points: Points): Promise<JournalWriter> {
+  static async create(
+    dir: PinnedDir,
+    name: string,
+    display: string,
+    begin: JournalBegin,
+    steps: readonly JournalStep[],
+    points: Points,
+  ): Promise<JournalWriter> {
     const fd = openSync(dir.at(name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_APPEND, 0o600);
     const journal = new JournalWriter(display, fd);
     try {

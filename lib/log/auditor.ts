@@ -96,7 +96,8 @@ export class Auditor {
   async #check(cp: SignedCheckpoint): Promise<() => void> {
     const held = await this.#load();
     if (held?.checkpoint && cp.size === held.checkpoint.size) {
-      if (!bytesEqual(cp.root, held.checkpoint.root)) throw new LogError('LOG_INCONSISTENT', `size ${cp.size} was replayed with another root`, { kind: 'fork' });
+      if (!bytesEqual(cp.root, held.checkpoint.root))
+        throw new LogError('LOG_INCONSISTENT', `size ${cp.size} was replayed with another root`, { kind: 'fork' });
       return () => {};
     }
     if (held && held.edge.size > cp.size)

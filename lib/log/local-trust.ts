@@ -36,16 +36,25 @@ export function bySuperProvider(verified: { quorumName?: string }): boolean {
  * What verifyWithStore needs to verify the release in `envelopeBytes` of provider `provider` from `replayed`. Throws
  * the first refusal (a coded error; verifyWithStore's caller reports it as a rejection).
  */
-export function localTrust(replayed: ReplayedLog, envelopeBytes: Uint8Array, provider: string, want: { product?: string; component?: string } = {}): LocalTrust {
+export function localTrust(
+  replayed: ReplayedLog,
+  envelopeBytes: Uint8Array,
+  provider: string,
+  want: { product?: string; component?: string } = {},
+): LocalTrust {
   const opened = openEnvelope(envelopeBytes);
   if (opened.kind !== 'manifest') throw new ReleaseError('WRONG_TARGET', `--provider verifies a release; this is a ${opened.kind}`, { found: opened.kind });
   const m = manifestFromPayload(opened.payloadBytes);
   if (m.provider !== provider)
-    throw new ReleaseError('WRONG_TARGET', `this release is ${m.provider === undefined ? 'not a provider release' : `of provider ${m.provider}`}, not of ${provider}`, {
-      field: 'provider',
-      expected: provider,
-      found: m.provider ?? null,
-    });
+    throw new ReleaseError(
+      'WRONG_TARGET',
+      `this release is ${m.provider === undefined ? 'not a provider release' : `of provider ${m.provider}`}, not of ${provider}`,
+      {
+        field: 'provider',
+        expected: provider,
+        found: m.provider ?? null,
+      },
+    );
   for (const field of ['product', 'component'] as const) {
     if (want[field] !== undefined && m[field] !== want[field])
       throw new ReleaseError('WRONG_TARGET', `this release is for ${field} ${m[field]}, not ${want[field]}`, { field, expected: want[field], found: m[field] });
@@ -57,13 +66,15 @@ export function localTrust(replayed: ReplayedLog, envelopeBytes: Uint8Array, pro
   const what = `${provider} ${m.product} ${m.component} ${m.version}`;
   const record = replay.state.release(provider, m.product, m.component, m.version);
   if (!record || record.index === null) {
-    if (record?.revoked != null) throw new ReleaseError('REVOKED', `${what} was revoked at entry ${record.revoked} before it was logged`, { revokedAt: record.revoked });
+    if (record?.revoked != null)
+      throw new ReleaseError('REVOKED', `${what} was revoked at entry ${record.revoked} before it was logged`, { revokedAt: record.revoked });
     throw new LogError('NOT_LOGGED', `${what} is not in the replayed log (size ${size}): run log sync, or it was never logged`, { size });
   }
   const logged = replay.releases.get(releaseKey({ provider, product: m.product, component: m.component, version: m.version }));
   if (!logged || logged.identity !== entryIdentity(entryForEnvelope(envelopeBytes)))
     throw new LogError('LOG_ENTRY_MISMATCH', `the log holds another document for ${what} (entry ${record.index})`, { index: record.index });
-  if (record.revoked !== null) throw new ReleaseError('REVOKED', `${what} is revoked by entry ${record.revoked}`, { index: record.index, revokedAt: record.revoked });
+  if (record.revoked !== null)
+    throw new ReleaseError('REVOKED', `${what} is revoked by entry ${record.revoked}`, { index: record.index, revokedAt: record.revoked });
 
   // Keys still waiting out the activation delay do not count here either (as offline, from the provider record).
   const release = releaseRing(p.policy, p.revoked, record.index, activationTimes(p), replay.state.time);

@@ -103,7 +103,13 @@ export function decodeProviderRecord(bytes: Uint8Array): ProviderRecord {
     !Object.entries(activeFrom).every(([k, v]) => ROLE_KEY.test(k) && (v === null || isIndex(v)))
   )
     throw new LogError('BAD_MAP_PROOF', 'a provider record lists each role key with the log time it is active from (or null)');
-  return { version: o.version, policy: o.policy, index: o.index, revoked: revoked as Record<string, number>, activeFrom: activeFrom as Record<string, number | null> };
+  return {
+    version: o.version,
+    policy: o.policy,
+    index: o.index,
+    revoked: revoked as Record<string, number>,
+    activeFrom: activeFrom as Record<string, number | null>,
+  };
 }
 
 export function decodeReleaseRecord(bytes: Uint8Array): ReleaseStateRecord {

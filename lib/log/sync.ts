@@ -35,7 +35,6 @@ export class InvalidEntry extends CountersignError {
   }
 }
 
-
 export interface Progress {
   done: number;
   total: number;
@@ -71,7 +70,8 @@ export async function advance(
 ): Promise<{ state: ReplayedLog; result: AdvanceResult }> {
   const from = held.edge.size;
   if (held.replay.size !== from) throw new LogError('ENTRY_INVALID', `the replay (size ${held.replay.size}) and the tree (size ${from}) disagree`);
-  if (cp.size < from) throw new LogError('LOG_INCONSISTENT', `the checkpoint (size ${cp.size}) is older than the state replayed (size ${from})`, { kind: 'rollback' });
+  if (cp.size < from)
+    throw new LogError('LOG_INCONSISTENT', `the checkpoint (size ${cp.size}) is older than the state replayed (size ${from})`, { kind: 'rollback' });
   const edge = new TreeEdge(from, held.edge.hashes);
   const replay = held.replay;
   const started = performance.now();
@@ -266,11 +266,15 @@ async function consistencyFromLargest(source: LogSource, largest: string | undef
     return await fetchConsistencyProof(source, seen, cp.size);
   } catch (err) {
     if (!(err instanceof LogError)) throw err;
-    throw new LogError('LOG_INCONSISTENT', `${source.label} cannot prove size ${cp.size} consistent with the largest checkpoint seen (size ${seen}): ${err.message}`, {
-      kind: 'unproved',
-      seenSize: seen,
-      presentedSize: cp.size,
-    });
+    throw new LogError(
+      'LOG_INCONSISTENT',
+      `${source.label} cannot prove size ${cp.size} consistent with the largest checkpoint seen (size ${seen}): ${err.message}`,
+      {
+        kind: 'unproved',
+        seenSize: seen,
+        presentedSize: cp.size,
+      },
+    );
   }
 }
 
@@ -286,7 +290,11 @@ function checkPinnedRoot(store: TrustStore, replay: Replay): void {
     return parsed.kind === 'policy' && sha256Hex(openEnvelope(parsed.envelopeBytes).payloadBytes) === pinned;
   });
   if (!logged)
-    throw new LogError('ROOT_NOT_LOGGED', `the log's root policy chain (now version ${replay.policy?.policy.version ?? 'none'}) does not hold the policy this store pinned`, {
-      pinnedVersion: store.policies[0]!.policy.version,
-    });
+    throw new LogError(
+      'ROOT_NOT_LOGGED',
+      `the log's root policy chain (now version ${replay.policy?.policy.version ?? 'none'}) does not hold the policy this store pinned`,
+      {
+        pinnedVersion: store.policies[0]!.policy.version,
+      },
+    );
 }

@@ -128,7 +128,8 @@ function checkReplayFile(check: ReplayFileCheck, f: ReplayHeader, saved: SavedRe
   if (check.largest !== undefined) {
     const largest = check.largest;
     if (!largest || largest.size < cp.size) throw new Error(`its checkpoint (size ${cp.size}) is larger than the largest seen`);
-    if (largest.size === cp.size && !bytesEqual(largest.root, cp.root)) throw new Error(`its checkpoint has another root than the largest seen at size ${cp.size}`);
+    if (largest.size === cp.size && !bytesEqual(largest.root, cp.root))
+      throw new Error(`its checkpoint has another root than the largest seen at size ${cp.size}`);
   }
   const replay = restoreReplay(cp.size, saved);
   checkStateRoot(replay, last?.entry);
@@ -144,14 +145,14 @@ function checkStateRoot(replay: Replay, last: Uint8Array | undefined): void {
   const parsed = last && parseEntry(last);
   if (parsed?.kind === 'state') {
     if (toHex(s.stateRoot()) !== parsed.state.map) throw new Error(`its records do not hash to the map root of state entry ${parsed.state.size}`);
-    if (s.time !== parsed.state.time || s.lastState !== parsed.state.size) throw new Error('its log time is not the last state entry\'s');
+    if (s.time !== parsed.state.time || s.lastState !== parsed.state.size) throw new Error("its log time is not the last state entry's");
   } else if (s.lastState !== undefined || s.providers.size > 0) {
     throw new Error('it holds provider state, but the tree does not end with a state entry');
   }
   const head = replay.policyEntries.at(-1);
   const headSha = head && sha256Hex(openEnvelope(parseEntryEnvelope(head)).payloadBytes);
   if ((s.root?.policy ?? undefined) !== headSha || (s.root?.version ?? undefined) !== replay.policy?.policy.version)
-    throw new Error("its root record is not the head of its root policy chain");
+    throw new Error('its root record is not the head of its root policy chain');
 }
 
 function parseEntryEnvelope(entry: Uint8Array): Uint8Array {

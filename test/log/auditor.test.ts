@@ -181,7 +181,8 @@ describe('log audit (state auditors)', () => {
       await server.start();
       const root = makeRoot({ delay: 0 });
       const p = makeProvider(P);
-      const post = async (body: string) => (await fetch(`http://127.0.0.1:${sl.port}/add`, { method: 'POST', body })).json() as Promise<{ ok: boolean; index?: number }>;
+      const post = async (body: string) =>
+        (await fetch(`http://127.0.0.1:${sl.port}/add`, { method: 'POST', body })).json() as Promise<{ ok: boolean; index?: number }>;
       expect(await post(serializeEnvelope(root.policy))).to.include({ ok: true, index: 0 });
       expect(await post(serializeEnvelope(enrolment(p, root.signers.slice(0, 2))))).to.include({ ok: true });
       const published = parseSignedCheckpoint(log.tiles.readCheckpoint()!);
@@ -200,12 +201,21 @@ describe('log audit (state auditors)', () => {
         const edge = new TreeEdge(cp.size, cp.edge);
         const levels = new Map<number, Uint8Array[]>();
         for (const n of edge.append(leafHash(data))) keepTileNode(levels, n);
-        log.tiles.stage(cp.size, edge.size, (l) => levels.get(l) ?? [], [data], () => {});
+        log.tiles.stage(
+          cp.size,
+          edge.size,
+          (l) => levels.get(l) ?? [],
+          [data],
+          () => {},
+        );
         log.tiles.sync();
         const { createHash } = await import('node:crypto');
         await db.append([{ index: cp.size, hash: createHash('sha256').update(data).digest(), data, releaseKey: null }]);
         const note = signNote(formatCheckpoint({ origin: log.signer.name, size: edge.size, root: edge.root(), extensions: [] }), [log.signer]);
-        await db.swapCheckpoint({ size: cp.size, root: cp.root }, { size: edge.size, root: edge.root(), edge: [...edge.hashes], note, cosigned: null, cosignedAt: null });
+        await db.swapCheckpoint(
+          { size: cp.size, root: cp.root },
+          { size: edge.size, root: edge.root(), edge: [...edge.hashes], note, cosigned: null, cosignedAt: null },
+        );
       });
       const fresh = new Sequencer({ store: log.store, tiles: log.tiles, signer: log.signer, witnessed: true, now: () => new Date(clock.t * 1000) });
       const server2 = new LogServer({

@@ -26,7 +26,13 @@ function appendRaw(log: TestLog, size: number, edgeHashes: readonly Uint8Array[]
   const edge = new TreeEdge(size, edgeHashes);
   const levels = new Map<number, Uint8Array[]>();
   for (const e of entries) for (const n of edge.append(leafHash(e))) keepTileNode(levels, n);
-  log.tiles.stage(size, edge.size, (l) => levels.get(l) ?? [], entries, () => {});
+  log.tiles.stage(
+    size,
+    edge.size,
+    (l) => levels.get(l) ?? [],
+    entries,
+    () => {},
+  );
   log.tiles.sync();
   log.tiles.publishCheckpoint(signNote(formatCheckpoint({ origin: log.signer.name, size: edge.size, root: edge.root(), extensions: [] }), [log.signer]));
 }

@@ -148,7 +148,12 @@ describe('verify --store --provider (local trust)', () => {
       const archive = makeRelease().archive;
       const bundle = async (env: Envelope, name: string) => {
         const path = join(tempDir(), name);
-        await writeBundleFile(path, env, { size: archive.length, chunks: async function* () { yield archive; } });
+        await writeBundleFile(path, env, {
+          size: archive.length,
+          chunks: async function* () {
+            yield archive;
+          },
+        });
         return path;
       };
       const ok = await runCli(['verify', await bundle(s.rel.byKey0, 'ok.bundle'), '--store', dir, '--provider', P, '--json'], { now: NOW });

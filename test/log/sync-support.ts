@@ -66,7 +66,8 @@ export class ServedLog implements LogSource {
   /** A tlog-policy: the log, each witness, a quorum of all of them (or none). */
   policy(): string {
     const ws = this.witnesses.map((w, i) => `witness W${i + 1} ${w.vkey}`);
-    const quorum = ws.length === 0 ? ['quorum none'] : [`group all ${this.witnesses.length} ${this.witnesses.map((_, i) => `W${i + 1}`).join(' ')}`, 'quorum all'];
+    const quorum =
+      ws.length === 0 ? ['quorum none'] : [`group all ${this.witnesses.length} ${this.witnesses.map((_, i) => `W${i + 1}`).join(' ')}`, 'quorum all'];
     return [`log ${this.signer.vkey}`, ...ws, ...quorum, ''].join('\n');
   }
 
@@ -121,7 +122,10 @@ export class FastSigner {
   }
 
   /** The entry and manifest payload of a release statement of `manifest`, signed by this key. */
-  release(manifest: Record<string, unknown> & { product: string; component: string; version: string; provider?: string }): { entry: Uint8Array; manifest: Uint8Array } {
+  release(manifest: Record<string, unknown> & { product: string; component: string; version: string; provider?: string }): {
+    entry: Uint8Array;
+    manifest: Uint8Array;
+  } {
     const payload = canonicalBytes(manifest);
     const sig = toBase64(nodeSign(null, pae(PAYLOAD_TYPES.manifest, payload), this.#key));
     const m = manifest as unknown as { archive: { sha256: string; size: number }; policyVersion: number };
@@ -163,7 +167,12 @@ export function generatedProviderLog(n: number, batch: number, time: number) {
 export function generatedRootLog(n: number, time: number) {
   const [key] = makeSigners(1);
   const d = new Driver();
-  const policy = { version: 1, expires: '2030-01-01T00:00:00Z', threshold: 1, signers: [{ id: key!.id, publicKey: toBase64(key!.publicKey), name: 'release' }] };
+  const policy = {
+    version: 1,
+    expires: '2030-01-01T00:00:00Z',
+    threshold: 1,
+    signers: [{ id: key!.id, publicKey: toBase64(key!.publicKey), name: 'release' }],
+  };
   const envelope = signedBy({ payloadType: PAYLOAD_TYPES.policy, payload: toBase64(canonicalBytes(policy)), signatures: [] }, [key!]);
   d.add(envelope);
   const base = makeRelease().manifest;
@@ -219,7 +228,9 @@ class ReleaseTemplate {
       policyVersion: m.policyVersion,
       signatures: [{ keyid: signer.id, sig: 'SIG-HOLE' }],
     };
-    this.#entry = Buffer.from(canonicalBytes(statement)).toString('utf8').split(/"(?:VERSION|SHA|SIG)-HOLE"/);
+    this.#entry = Buffer.from(canonicalBytes(statement))
+      .toString('utf8')
+      .split(/"(?:VERSION|SHA|SIG)-HOLE"/);
     if (this.#entry.length !== 4 || this.#manifest.length !== 2) throw new Error('a hole appears twice');
   }
 
