@@ -110,6 +110,8 @@ export interface LoadedDocument {
   isBundle: boolean;
   /** The bundle's proof section (a C2SP tlog-proof), when it has one. */
   proof?: Uint8Array;
+  /** The bundle's state section (lib/log/state-proof.ts), when it has one. */
+  state?: Uint8Array;
 }
 
 /**
@@ -143,6 +145,7 @@ export async function withDocument<T>(path: string, archivePath: string | undefi
         archiveFile,
         isBundle: input.isBundle,
         ...(input.proof ? { proof: input.proof } : {}),
+        ...(input.state ? { state: input.state } : {}),
       });
     } finally {
       await separate?.close();

@@ -10,6 +10,11 @@ import { FORCE_OPTION } from './flags.js';
 import { examples, fail, SUBCOMMAND_NEEDED, succeed } from './output.js';
 import { unlockSecretKey } from './passphrase.js';
 
+// Under a CommonJS loader (mocha require()s the tests through tsx), import() would load a second copy of the modules
+// shared with the parser (the error classes, so a coded refusal would read as INTERNAL): require() then, as cli/verify.ts does.
+const commonJsRequire = typeof module === 'object' ? require : undefined;
+const load = async <T>(path: string, importer: () => Promise<T>): Promise<T> => (commonJsRequire ? (commonJsRequire(path) as T) : importer());
+
 const HOW =
   'The log holds every signed policy, release and revocation in an RFC 6962 Merkle tree served as C2SP tlog-tiles: any static ' +
   'HTTP server, mirror or CDN can serve DIR. Checkpoints are C2SP signed notes by the log key; witnesses (countersign witness ' +
@@ -312,30 +317,50 @@ function proveCommand(ctx: Context): CommandModule<object, ProveArgs> {
           describe: 'For a bundle: the bundle with its proof section; for a policy or revocation: its C2SP tlog-proof',
         })
         .option('force', FORCE_OPTION)
-        .epilogue('NOT_LOGGED (exit 1) when the log has not published the document yet. The proof is checked before it is written.')
+        .epilogue(
+          "NOT_LOGGED (exit 1) when the log has not published the document yet. The proof is checked before it is written. A provider's release bundle also gets its state section (the checkpoint's state entry and map proofs that it is current and not revoked: verify --root --provider), from the log replayed off its tiles.",
+        )
         .epilogue(examples('countersign log prove drupal-10.2.4.bundle --log https://log.example.org/ --out drupal-10.2.4.logged.bundle')),
     handler: async (args) => {
-      const [{ refuseExisting, writeFilesAtomically }, { openBundleFile, writeBundleFile }, { openLogSource }, { proveDocument }, { openEnvelope }] =
-        await Promise.all([
-          import('../lib/node/durable.js'),
-          import('../lib/node/bundle-file.js'),
-          import('../lib/log/tile-reader.js'),
-          import('../lib/log/prove.js'),
-          import('../lib/core/envelope.js'),
-        ]);
+      const [
+        { refuseExisting, writeFilesAtomically },
+        { openBundleFile, writeBundleFile },
+        { openLogSource },
+        { proveDocument, proveState, needsStateProof },
+        { openEnvelope },
+      ] = await Promise.all([
+        import('../lib/node/durable.js'),
+        import('../lib/node/bundle-file.js'),
+        import('../lib/log/tile-reader.js'),
+        load('../lib/log/prove.js', () => import('../lib/log/prove.js')),
+        import('../lib/core/envelope.js'),
+      ]);
       refuseExisting([args.out], args.force);
       const opened = await openBundleFile(args.bundle);
       try {
-        const proved = await proveDocument(openLogSource(args.log), opened.envelopeBytes);
+        const source = openLogSource(args.log);
+        const proved = await proveDocument(source, opened.envelopeBytes);
         const proof = Buffer.from(proved.proof, 'utf8');
-        if (opened.archive) await writeBundleFile(args.out, openEnvelope(opened.envelopeBytes).envelope, opened.archive, { force: args.force, proof });
+        const state = opened.archive && needsStateProof(proved.entry) ? await proveState(source, proved) : undefined;
+        if (opened.archive)
+          await writeBundleFile(args.out, openEnvelope(opened.envelopeBytes).envelope, opened.archive, {
+            force: args.force,
+            proof,
+            ...(state ? { state } : {}),
+          });
         else writeFilesAtomically([{ path: args.out, data: proof }], { force: args.force });
-        const what = opened.archive ? 'the bundle with its proof' : 'the proof';
+        const what = opened.archive ? `the bundle with its proof${state ? ' and state proof' : ''}` : 'the proof';
         succeed(
           ctx,
           args,
-          { out: args.out, index: proved.index, size: proved.size, bundle: Boolean(opened.archive) },
-          `Wrote ${args.out} (${what}): entry ${proved.index} in the checkpoint of size ${proved.size}`,
+          {
+            out: args.out,
+            index: proved.index,
+            size: proved.size,
+            bundle: Boolean(opened.archive),
+            ...(state ? { state: { bytes: state.length, proofBytes: proof.length } } : {}),
+          },
+          `Wrote ${args.out} (${what}): entry ${proved.index} in the checkpoint of size ${proved.size}${state ? `; proof ${proof.length} + state ${state.length} bytes` : ''}`,
         );
       } finally {
         await opened.close();
@@ -497,13 +522,14 @@ export async function logAndAttachProof(
   file: string,
   flags: { passphraseFile?: string },
 ): Promise<{ index: number; size: number; proofFile: string }> {
-  const [{ openBundleFile, writeBundleFile }, { writeFilesAtomically }, { openLogSource }, { proveDocument }, { openEnvelope }] = await Promise.all([
-    import('../lib/node/bundle-file.js'),
-    import('../lib/node/durable.js'),
-    import('../lib/log/tile-reader.js'),
-    import('../lib/log/prove.js'),
-    import('../lib/core/envelope.js'),
-  ]);
+  const [{ openBundleFile, writeBundleFile }, { writeFilesAtomically }, { openLogSource }, { proveDocument, proveState, needsStateProof }, { openEnvelope }] =
+    await Promise.all([
+      import('../lib/node/bundle-file.js'),
+      import('../lib/node/durable.js'),
+      import('../lib/log/tile-reader.js'),
+      load('../lib/log/prove.js', () => import('../lib/log/prove.js')),
+      import('../lib/core/envelope.js'),
+    ]);
   const opened = await openBundleFile(file);
   try {
     if (/^https?:\/\//.test(location)) {
@@ -525,10 +551,13 @@ export async function logAndAttachProof(
         await store.close();
       }
     }
-    const proved = await proveDocument(openLogSource(location), opened.envelopeBytes);
+    const source = openLogSource(location);
+    const proved = await proveDocument(source, opened.envelopeBytes);
     const proof = Buffer.from(proved.proof, 'utf8');
+    const state = opened.archive && needsStateProof(proved.entry) ? await proveState(source, proved) : undefined;
     let proofFile = file;
-    if (opened.archive) await writeBundleFile(file, openEnvelope(opened.envelopeBytes).envelope, opened.archive, { force: true, proof });
+    if (opened.archive)
+      await writeBundleFile(file, openEnvelope(opened.envelopeBytes).envelope, opened.archive, { force: true, proof, ...(state ? { state } : {}) });
     else writeFilesAtomically([{ path: (proofFile = `${file}.proof`), data: proof }], { force: true });
     return { index: proved.index, size: proved.size, proofFile };
   } finally {

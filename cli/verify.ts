@@ -1,9 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { CountersignError, UsageError, VerificationError, toReason } from '../lib/core/errors.js';
 import { loadTrustedPolicy } from '../lib/core/policy.js';
-import { describeSigners, publicSigner, type QuorumResult } from '../lib/core/quorum.js';
-import { describeSignatureInfo } from '../lib/core/signer-kinds.js';
-import { verifyBundle, type VerifiedDocument } from '../lib/core/verify.js';
+import { describeSigners, publicSigner } from '../lib/core/quorum.js';
+import { verifyBundle } from '../lib/core/verify.js';
 import { walkPolicyChain } from '../lib/core/rotation.js';
 import { verifyRevocation } from '../lib/core/revocation.js';
 import type { Context } from './context.js';
@@ -13,6 +12,7 @@ import { parseVersion } from '../lib/core/version.js';
 import { examples, exitCodeFor, fail, succeed } from './output.js';
 import type { StoreLogCheck, StoreLogVerdict, TrustStore } from '../lib/core/trust-state.js';
 import { readInput } from './files.js';
+import { describeLog, describeVerified, toolLines } from './verify-output.js';
 
 // A plain --policy verify loads neither the store nor the transparency log's code: each is imported when asked for.
 // Under a CommonJS loader (mocha require()s the tests through tsx), import() would load a second copy of the
@@ -32,6 +32,8 @@ const logCode = async () => ({
 interface VerifyArgs {
   bundle: string;
   policy?: string;
+  root?: string;
+  provider?: string;
   store?: string;
   archive?: string;
   product?: string;
@@ -59,6 +61,15 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           type: 'string',
           describe:
             "A site trust store (countersign trust init) instead of --policy: its policy and revocations, and the release's product/component as installed (rollback: below the highest ever installed); a store error (STORE_*) exits 2",
+        })
+        .option('root', {
+          type: 'string',
+          describe:
+            "The signed root policy this site pins, for a provider's release checked offline from its bundle (with --provider and --log-policy): logged, its state section current (ROOT_NOT_CURRENT: update the pin), not revoked, signed by the provider's unrevoked release keys or the super provider",
+        })
+        .option('provider', {
+          type: 'string',
+          describe: 'The provider the release must be from, e.g. wordpress.org/plugins/wordfence (PROVIDER_MISMATCH otherwise)',
         })
         .option('archive', { type: 'string', describe: 'The archive, when BUNDLE is a bare signed manifest' })
         .option('product', { type: 'string', describe: 'The product this site runs, e.g. drupal (a release for another is WRONG_TARGET)' })
@@ -88,11 +99,14 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           examples(
             'countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3',
             'countersign verify drupal-10.2.4.bundle --policy policy.signed.json --log-policy log.policy --max-age 36h',
+            'countersign verify wordfence-8.1.0.bundle --root root.signed.json --log-policy log.policy --provider wordpress.org/plugins/wordfence --product wordpress --component wordfence --installed 8.0.4',
           ),
         ),
     handler: async (args) => {
       if (args.now) ctx.now = timeFlag('--now', args.now);
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
+      if (args.root !== undefined) return (await load('./verify-provider.js', () => import('./verify-provider.js'))).verifyWithRoot(ctx, args);
+      if (args.provider !== undefined) throw new UsageError('USAGE', '--provider needs --root ROOT_POLICY (offline, from the bundle)');
       const now = ctx.now;
       const site = { product: args.product, component: args.component, installed: args.installed };
       checkTrustSource(args);
@@ -163,16 +177,6 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
   };
 }
 
-/** Signatures made with another tool than countersign: which, and what they said (a security key's counter). */
-function toolLines(q: QuorumResult): string[] {
-  return q.signedBy.flatMap((s, i) => {
-    const info = q.signedWith[i]!;
-    if (info.kind === 'countersign') return [];
-    const extra = describeSignatureInfo(info);
-    return [`  ${s.name}: ${info.kind}${extra ? `, ${extra}` : ''}`];
-  });
-}
-
 interface LogOptions {
   /** A detached proof given with --log-proof. */
   detached?: Uint8Array;
@@ -206,25 +210,4 @@ async function logOptions(args: VerifyArgs, store: TrustStore | undefined, now: 
       return { summary: describeLogged(r) };
     },
   };
-}
-
-function describeLog(s: Record<string, unknown>): string {
-  const w = (s.witnesses as string[]).join(', ') || 'no witness (quorum none)';
-  const c = s.cosigned as { newest: number } | null;
-  return `Logged: entry ${s.index} of ${s.origin} (size ${s.size}), cosigned by ${w}${c ? ` at ${new Date(c.newest * 1000).toISOString()}` : ''}; consistency with the largest seen: ${s.consistency}${s.fetched ? ' (proof fetched from the log)' : ''}`;
-}
-
-function describeVerified(doc: VerifiedDocument): string {
-  switch (doc.kind) {
-    case 'manifest': {
-      const m = doc.manifest;
-      return `${m.product} ${m.component} ${m.version} (risk: ${m.risk?.level ?? 'not rated'}; expires ${m.expires})`;
-    }
-    case 'policy':
-      return `policy version ${doc.policy.version} (expires ${doc.policy.expires})`;
-    case 'revocation': {
-      const r = doc.revocation;
-      return `revocation of ${r.product} ${r.component} ${r.version} (${r.reason})`;
-    }
-  }
 }

@@ -24,6 +24,8 @@ const PURE_LOG = [
   'state-records',
   'provider-state',
   'replay',
+  'state-proof',
+  'verify-provider',
 ].map((n) => `lib/log/${n}.ts`);
 const IO_MODULES = /^(node:)?(fs|fs\/promises|net|dns|dns\/promises|http|https|http2|child_process|worker_threads)$/;
 const SPECIFIER = /(?:^|[\s;{}])(?:import|export)\s(?:[^'";]*?\sfrom\s*)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBundleFile } from '../lib/node/bundle-file.js';
-import { parseBundleHeader } from '../lib/core/bundle.js';
+import { bundleHeader, parseBundleHeader } from '../lib/core/bundle.js';
 import { concatBytes, utf8 } from '../lib/core/bytes.js';
 import { canonicalBytes } from '../lib/core/canonical.js';
 import { createEnvelope } from '../lib/core/envelope.js';
@@ -152,6 +152,36 @@ describe('versioning (spec/versioning.md)', () => {
         proof,
       );
       expect((await codeOf(verifyFile(late))).code).to.equal('MALFORMED');
+    });
+
+    it('a state section is read right after the proof section; anywhere else, without a proof, or over 64 KiB it is refused', async () => {
+      const proof = utf8('c2sp.org/tlog-proof@v1\nindex 0\n\n');
+      const state = utf8('countersign-state v1\n');
+      const lines = (...names: string[]): Array<[string, number]> =>
+        names.map((n) => [n, n === 'envelope' ? env.length : n === 'proof' ? proof.length : n === 'state' ? state.length : release.archive.length]);
+      const bytesOf = (n: string) => (n === 'envelope' ? env : n === 'proof' ? proof : n === 'state' ? state : release.archive);
+      const file = (...names: string[]) => v2(lines(...names), ...names.map(bytesOf));
+      const { layout } = await verifyFile(file('envelope', 'proof', 'state', 'archive'));
+      expect(layout!.state).to.deep.include({ name: 'state', length: state.length });
+      expect(bundleHeader(env.length, release.archive.length, proof.length, state.length)).to.deep.equal(
+        utf8(`countersign-bundle v2 4\nenvelope ${env.length}\nproof ${proof.length}\nstate ${state.length}\narchive ${release.archive.length}\n`),
+      );
+      // Without a state section the header is byte for byte what 0.3.0 wrote.
+      expect(bundleHeader(env.length, release.archive.length)).to.deep.equal(
+        utf8(`countersign-bundle v2 2\nenvelope ${env.length}\narchive ${release.archive.length}\n`),
+      );
+      expect(bundleHeader(env.length, release.archive.length, proof.length)).to.deep.equal(
+        utf8(`countersign-bundle v2 3\nenvelope ${env.length}\nproof ${proof.length}\narchive ${release.archive.length}\n`),
+      );
+      for (const order of [
+        ['envelope', 'state', 'archive'],
+        ['envelope', 'state', 'proof', 'archive'],
+        ['envelope', 'proof', 'archive', 'state'],
+      ]) {
+        expect((await codeOf(verifyFile(file(...order)))).code, order.join()).to.equal('MALFORMED');
+      }
+      const big = utf8(`countersign-bundle v2 4\nenvelope ${env.length}\nproof ${proof.length}\nstate ${64 * 1024 + 1}\narchive 0\n`);
+      expect((await codeOf(verifyFile(concatBytes(big, env, proof, new Uint8Array(64 * 1024 + 1))))).code).to.equal('SIZE_LIMIT');
     });
 
     it('a v3 header: FORMAT_UNSUPPORTED with the versions this release reads', async () => {

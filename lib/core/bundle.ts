@@ -2,7 +2,8 @@
 // 0.2.0) names each section and its length; v1 (still read) gives the envelope's length, the archive is the rest.
 // The envelope comes first so it can be read and verified before a byte of the archive is touched. A v2 bundle may
 // carry a `proof` section between them: the C2SP tlog-proof that the document is in the transparency log
-// (spec/log.md), checked by lib/log/verify-proof.ts when a log policy requires it.
+// (spec/log.md), checked by lib/log/verify-proof.ts when a log policy requires it; after it, a provider release may
+// carry a `state` section (lib/log/state-proof.ts): the log's state entry and map proofs that it is not revoked.
 import { utf8 } from './bytes.js';
 import { FormatError } from './errors.js';
 import { BUNDLE_FORMAT, unsupportedFormat } from './format.js';
@@ -15,12 +16,13 @@ const V2 = /^countersign-bundle v2 ([1-9])\n/;
 const SECTION = /([a-z]{1,16}) (0|[1-9][0-9]{0,14})\n/y;
 /**
  * The header is never longer than this; readers fetch this many bytes first. 256: a v2 first line
- * (24 bytes) and three section lines of at most 34 bytes each (16-letter name, 15-digit length) fit twice over.
+ * (24 bytes) and four section lines of at most 34 bytes each (16-letter name, 15-digit length) fit with room.
  */
 export const BUNDLE_HEADER_MAX = 256;
 
-export type SectionName = 'envelope' | 'proof' | 'archive';
-const KNOWN: readonly string[] = ['envelope', 'proof', 'archive'] satisfies SectionName[];
+export type SectionName = 'envelope' | 'proof' | 'state' | 'archive';
+/** In the order they must appear; each but the envelope is optional. */
+const KNOWN: readonly string[] = ['envelope', 'proof', 'state', 'archive'] satisfies SectionName[];
 
 export interface BundleSection {
   name: SectionName;
@@ -35,16 +37,24 @@ export interface BundleLayout {
   envelope: BundleSection;
   /** The transparency-log proof (v2 only), between the envelope and the archive. */
   proof?: BundleSection;
+  /** The log's state proof (v2 only), right after the proof. */
+  state?: BundleSection;
   archive?: BundleSection;
 }
 
 /** The most a proof section may hold: lib/log/proof.ts MAX_PROOF_BYTES (a 16 KiB entry, 63 hashes, a cosigned checkpoint). */
 export const MAX_PROOF_SECTION_BYTES = 128 * 1024;
+/** The most a state section may hold: lib/log/state-proof.ts MAX_STATE_PROOF_BYTES. */
+export const MAX_STATE_SECTION_BYTES = 64 * 1024;
 
-/** A v2 header for an envelope, then a proof when its length is given, then an archive. */
-export function bundleHeader(envelopeLength: number, archiveLength: number, proofLength?: number): Uint8Array {
-  const proof = proofLength === undefined ? '' : `proof ${proofLength}\n`;
-  return utf8(`${PREFIX}${BUNDLE_FORMAT} ${proofLength === undefined ? 2 : 3}\nenvelope ${envelopeLength}\n${proof}archive ${archiveLength}\n`);
+/** A v2 header for an envelope, then a proof and a state proof when their lengths are given, then an archive. */
+export function bundleHeader(envelopeLength: number, archiveLength: number, proofLength?: number, stateLength?: number): Uint8Array {
+  if (stateLength !== undefined && proofLength === undefined) throw new FormatError('MALFORMED', 'a state section needs a proof section');
+  const lines = [`envelope ${envelopeLength}`];
+  if (proofLength !== undefined) lines.push(`proof ${proofLength}`);
+  if (stateLength !== undefined) lines.push(`state ${stateLength}`);
+  lines.push(`archive ${archiveLength}`);
+  return utf8(`${PREFIX}${BUNDLE_FORMAT} ${lines.length}\n${lines.map((l) => `${l}\n`).join('')}`);
 }
 
 /** Any version's header, so a newer bundle is refused as FORMAT_UNSUPPORTED rather than read as an envelope. */
@@ -89,9 +99,14 @@ function parseV2(text: string, maxEnvelope: number, fileSize: number): BundleLay
   if (lines[0]?.name !== 'envelope') throw new FormatError('MALFORMED', 'the first bundle section must be the envelope');
   const archiveAt = lines.findIndex((l) => l.name === 'archive');
   if (archiveAt !== -1 && archiveAt !== lines.length - 1) throw new FormatError('MALFORMED', 'the archive must be the last bundle section');
-  const proofLine = lines.find((l) => l.name === 'proof');
-  if (proofLine && proofLine.length > MAX_PROOF_SECTION_BYTES) {
-    throw new FormatError('SIZE_LIMIT', `the bundle's proof section is ${proofLine.length} bytes; the limit is ${MAX_PROOF_SECTION_BYTES}`);
+  const stateAt = lines.findIndex((l) => l.name === 'state');
+  if (stateAt !== -1 && lines[stateAt - 1]?.name !== 'proof') throw new FormatError('MALFORMED', 'the state section must follow the proof section');
+  for (const [name, max] of [
+    ['proof', MAX_PROOF_SECTION_BYTES],
+    ['state', MAX_STATE_SECTION_BYTES],
+  ] as const) {
+    const line = lines.find((l) => l.name === name);
+    if (line && line.length > max) throw new FormatError('SIZE_LIMIT', `the bundle's ${name} section is ${line.length} bytes; the limit is ${max}`);
   }
   let offset = SECTION.lastIndex;
   const sections = lines.map(({ name, length }) => {
@@ -103,7 +118,8 @@ function parseV2(text: string, maxEnvelope: number, fileSize: number): BundleLay
   checkEnvelopeSize(envelope, maxEnvelope);
   if (offset !== fileSize) throw new FormatError('MALFORMED', `the bundle's sections add up to ${offset} bytes, but it has ${fileSize}`);
   const proof = sections.find((s) => s.name === 'proof');
-  return { version: 2, sections, envelope, ...(proof ? { proof } : {}), archive: sections.find((s) => s.name === 'archive') };
+  const state = sections.find((s) => s.name === 'state');
+  return { version: 2, sections, envelope, ...(proof ? { proof } : {}), ...(state ? { state } : {}), archive: sections.find((s) => s.name === 'archive') };
 }
 
 function checkEnvelopeSize(envelope: BundleSection, maxEnvelope: number): void {

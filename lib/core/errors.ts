@@ -76,7 +76,11 @@ export type LogCode =
   | 'KEY_NOT_ACTIVE'
   | 'KEY_REVOKED'
   | 'BAD_REVOCATION_INDEX'
-  | 'STATE_MISMATCH';
+  | 'STATE_MISMATCH'
+  // A bundle's state section (lib/log/state-proof.ts):
+  | 'BAD_STATE_PROOF'
+  | 'ROOT_NOT_CURRENT'
+  | 'PROVIDER_MISMATCH';
 
 export type ErrorCode =
   | FormatCode

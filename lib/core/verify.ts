@@ -7,7 +7,7 @@ import { openEnvelope, MAX_ENVELOPE_BYTES, type OpenedEnvelope } from './envelop
 import { ArchiveError, CountersignError, FormatError, UsageError, VerificationError, toReason, type Reason } from './errors.js';
 import { checkRelease, manifestFromPayload, type Manifest, type SiteState } from './manifest.js';
 import { checkPolicyFresh, policyFromPayload, type CheckedPolicy, type Policy, type TrustedPolicy } from './policy.js';
-import { countQuorum, describeQuorum, publicSigner, type QuorumResult } from './quorum.js';
+import { countQuorum, describeQuorum, publicSigner, type KeyRing, type QuorumResult } from './quorum.js';
 import { checkRevocations, revocationFromPayload, type Revocation } from './revocation.js';
 import { checkRotationVersion, countRotation } from './rotation.js';
 import { parseVersion } from './version.js';
@@ -37,6 +37,8 @@ export interface BundleInput {
   archive?: ArchiveInput;
   /** A v2 bundle's proof section (a C2SP tlog-proof), read only by a log check (lib/log/verify-proof.ts). */
   proof?: Uint8Array;
+  /** A v2 bundle's state section, read only by a provider check (lib/log/state-proof.ts). */
+  state?: Uint8Array;
 }
 
 export interface VerifyOptions {
@@ -49,6 +51,17 @@ export interface VerifyOptions {
   /** Revocations the site has accepted (see verifyRevocation); a release they name is REVOKED. */
   revocations?: readonly Revocation[];
   limits?: Partial<Limits>;
+  /**
+   * Count the signatures over these rings, in order, instead of the trusted policy's (a provider's release keys,
+   * then the super provider): the first met is the quorum. `excluded` says why a key left out of a ring does not count.
+   */
+  quorums?: readonly NamedRing[];
+}
+
+export interface NamedRing {
+  name: string;
+  ring: KeyRing;
+  excluded?: ReadonlyMap<string, Reason>;
 }
 
 export type VerifiedDocument = { kind: 'manifest'; manifest: Manifest } | { kind: 'policy'; policy: Policy } | { kind: 'revocation'; revocation: Revocation };
@@ -56,6 +69,8 @@ export type VerifiedDocument = { kind: 'manifest'; manifest: Manifest } | { kind
 export interface Verified {
   document: VerifiedDocument;
   quorum: QuorumResult;
+  /** With `quorums`: the name of the ring whose quorum was met. */
+  quorumName?: string;
   payloadSha256: string;
   /** Non-fatal findings (unknown keys, duplicates) that did not affect the verdict. */
   warnings: Reason[];
@@ -106,8 +121,8 @@ export async function verifyBundle(input: BundleInput, opts: VerifyOptions): Pro
   collect(reasons, () => checkPolicyFresh(opts.trusted.policy, opts.now));
 
   // 4-5. Signatures and quorum over distinct authorised keys.
-  const quorum = countQuorum(opened, opened.envelope.signatures, opts.trusted);
-  if (!quorum.met) reasons.push(quorumReason(quorum, 'quorum not met'));
+  const { quorum, name: quorumName } = countQuorums(opened, opts);
+  if (!quorum.met) reasons.push(quorumReason(quorum, opts.quorums ? `quorum not met (${opts.quorums.map((r) => r.name).join(', nor ')})` : 'quorum not met'));
 
   // 6. Freshness and applicability; for a policy, the rotation rules.
   if (document.kind === 'manifest') {
@@ -132,6 +147,7 @@ export async function verifyBundle(input: BundleInput, opts: VerifyOptions): Pro
   return {
     document,
     quorum,
+    ...(quorumName !== undefined ? { quorumName } : {}),
     payloadSha256: opened.payloadSha256,
     warnings: quorum.problems,
     notChecked: (['product', 'component', 'installed'] as const).filter((f) => site[f] === undefined),
@@ -196,6 +212,22 @@ async function checkArchive(manifest: Manifest, archive: ArchiveInput | undefine
     const code = errnoOf(err);
     return [{ code: 'IO', message: `the archive could not be read: ${code}` }];
   }
+}
+
+/** The trusted policy's quorum, or the first of `quorums` met (else the first, with every ring's problems). */
+function countQuorums(opened: OpenedEnvelope, opts: VerifyOptions): { quorum: QuorumResult; name?: string } {
+  if (!opts.quorums) return { quorum: countQuorum(opened, opened.envelope.signatures, opts.trusted) };
+  const tried: Array<{ quorum: QuorumResult; name: string }> = [];
+  for (const r of opts.quorums) {
+    const q = countQuorum(opened, opened.envelope.signatures, r.ring);
+    const problems = q.problems.map((p) => (p.code === 'UNKNOWN_KEY' ? (r.excluded?.get(String(p.details?.keyid)) ?? p) : p));
+    const quorum = { ...q, problems };
+    if (quorum.met) return { quorum, name: r.name };
+    tried.push({ quorum, name: r.name });
+  }
+  if (tried.length === 0) throw new UsageError('USAGE', 'no quorum to count');
+  const problems = tried.flatMap((t) => t.quorum.problems.map((p) => ({ ...p, message: `${t.name}: ${p.message}` })));
+  return { quorum: { ...tried[0]!.quorum, problems } };
 }
 
 function quorumReason(q: QuorumResult, what: string): Reason {

@@ -16,6 +16,8 @@ export interface OpenedInput extends BundleInput {
   layout?: BundleLayout;
   /** The bytes of a v2 bundle's proof section (a C2SP tlog-proof), when it has one. */
   proof?: Uint8Array;
+  /** The bytes of a v2 bundle's state section (lib/log/state-proof.ts), when it has one. */
+  state?: Uint8Array;
   /** Closes the file the archive is streamed from. */
   close(): Promise<void>;
 }
@@ -45,16 +47,19 @@ export async function openBundleFile(path: string, maxEnvelope = MAX_ENVELOPE_BY
     await readFully(fh, envelopeBytes, layout.envelope.offset, path);
     const proof = layout.proof && new Uint8Array(layout.proof.length);
     if (proof) await readFully(fh, proof, layout.proof!.offset, path);
+    const state = layout.state && new Uint8Array(layout.state.length);
+    if (state) await readFully(fh, state, layout.state!.offset, path);
+    const carried = { ...(proof ? { proof } : {}), ...(state ? { state } : {}) };
     const { archive } = layout;
     if (!archive) {
       await fh.close();
-      return { envelopeBytes, isBundle: true, layout, ...(proof ? { proof } : {}), close: async () => undefined };
+      return { envelopeBytes, isBundle: true, layout, ...carried, close: async () => undefined };
     }
     return {
       envelopeBytes,
       isBundle: true,
       layout,
-      ...(proof ? { proof } : {}),
+      ...carried,
       archive: { size: archive.length, chunks: () => readHandleChunks(fh, archive.offset, archive.length) },
       close: () => fh.close(),
     };
@@ -98,14 +103,14 @@ function ioError(err: unknown, path: string): unknown {
 }
 
 /**
- * Writes a v2 header + envelope (+ proof, a C2SP tlog-proof, when given) + archive to a temporary file, fsyncs, and
- * moves it into place: an existing target is replaced only with `force` (else OUTPUT_EXISTS).
+ * Writes a v2 header + envelope (+ proof, a C2SP tlog-proof, and + state, its state proof, when given) + archive to a
+ * temporary file, fsyncs, and moves it into place: an existing target is replaced only with `force` (else OUTPUT_EXISTS).
  */
 export async function writeBundleFile(
   target: string,
   envelope: Envelope,
   archive: ArchiveInput,
-  opts: { force?: boolean; proof?: Uint8Array } = {},
+  opts: { force?: boolean; proof?: Uint8Array; state?: Uint8Array } = {},
 ): Promise<void> {
   refuseExisting([target], opts.force);
   const envelopeBytes = Buffer.from(serializeEnvelope(envelope), 'utf8');
@@ -114,9 +119,10 @@ export async function writeBundleFile(
     throw new UsageError('IO', `cannot write bundle ${target}: ${err.code ?? err.message}`);
   });
   try {
-    await fh.write(bundleHeader(envelopeBytes.length, archive.size, opts.proof?.length));
+    await fh.write(bundleHeader(envelopeBytes.length, archive.size, opts.proof?.length, opts.state?.length));
     await fh.write(envelopeBytes);
     if (opts.proof) await fh.write(opts.proof);
+    if (opts.state) await fh.write(opts.state);
     for await (const chunk of archive.chunks()) await fh.write(chunk);
     await fh.sync();
     await fh.close();
