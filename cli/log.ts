@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CountersignError, KeyError, UsageError } from '../lib/core/errors.js';
+import { CountersignError, DistributionError, KeyError, UsageError } from '../lib/core/errors.js';
 import { errnoOf } from '../lib/core/errno.js';
 import { secretKeyIsEncrypted } from '../lib/core/keyfile.js';
 import { untilSignal, type Context } from './context.js';
@@ -44,6 +44,8 @@ export function logCommand(ctx: Context): CommandModule<object, object> {
         .command(proveCommand(ctx))
         .command(monitorCommand(ctx))
         .command(mirrorCommand(ctx))
+        .command(syncCommand(ctx))
+        .command(auditCommand(ctx))
         .demandCommand(1, SUBCOMMAND_NEEDED)
         .epilogue(HOW)
         .epilogue(
@@ -510,6 +512,164 @@ function mirrorCommand(ctx: Context): CommandModule<object, MirrorArgs> {
       }
     },
   };
+}
+
+interface SyncArgs {
+  store: string;
+  log: string;
+  maxAge?: string;
+  json?: boolean;
+}
+
+function syncCommand(ctx: Context): CommandModule<object, SyncArgs> {
+  return {
+    command: 'sync',
+    describe: "Local trust: replay the log into the site's trust store with proofs, stopping at the first invalid entry",
+    builder: (y) =>
+      y
+        .option('store', { type: 'string', demandOption: true, describe: 'The trust store (trust init --log-policy FILE)' })
+        .option('log', { type: 'string', demandOption: true, describe: "The log's URL (its tiles) or directory; a mirror will do" })
+        .option('max-age', { type: 'string', describe: "The oldest witness quorum accepted, e.g. 36h (default 7d)" })
+        .epilogue(
+          "The checkpoint must carry the store's log signature and witness quorum (a policy that lists auditors requires their " +
+            'cosignatures too), never be smaller than the largest the store has seen, and be consistent with it (a fork: LOG_INCONSISTENT, ' +
+            'both checkpoints kept). Every entry after the state already replayed is proved against it and replayed with the log rules ' +
+            '(providers, keys, revocations, state entries: STATE_MISMATCH); the first invalid one stops the sync with its code and index ' +
+            '(exit 1) and nothing is kept. The replayed state is kept beside state.json (replay.json) for verify --store --provider.',
+        )
+        .epilogue(examples('countersign log sync --store /etc/countersign/site --log https://log.example.org/')),
+    handler: async (args) => {
+      const [{ openLogSource }, { syncStore }, { parseDuration }] = await Promise.all([
+        import('../lib/log/tile-reader.js'),
+        import('../lib/log/sync.js'),
+        import('../lib/log/check-logged.js'),
+      ]);
+      const maxAgeSeconds = args.maxAge === undefined ? undefined : parseDuration(args.maxAge);
+      if (args.maxAge !== undefined && maxAgeSeconds === undefined) throw new UsageError('USAGE', `--max-age ${JSON.stringify(args.maxAge)} is not a duration like 36h or 7d`);
+      const r = await syncStore(args.store, openLogSource(args.log), {
+        now: ctx.now,
+        ...(maxAgeSeconds ? { maxAgeSeconds } : {}),
+        onProgress: (p) => ctx.err(`log sync: ${p.done} of ${p.total} entries replayed (${p.entriesPerSecond} entries/s)`),
+      });
+      const line = r.advanced
+        ? `${r.origin}: replayed entries ${r.from}..${r.size} (${r.entries} in ${r.seconds.toFixed(1)} s, ${r.entriesPerSecond} entries/s) into ${args.store}`
+        : `${r.origin}: ${args.store} is up to date at size ${r.size}`;
+      succeed(ctx, args, { ...r }, line);
+    },
+  };
+}
+
+interface AuditArgs {
+  log: string;
+  'log-vkey': string;
+  key: string;
+  name: string;
+  state: string;
+  serve?: boolean;
+  listen?: string;
+  passphraseFile?: string;
+  json?: boolean;
+}
+
+function auditCommand(ctx: Context): CommandModule<object, AuditArgs> {
+  return {
+    command: 'audit',
+    describe: "A state auditor: replay the log and cosign its checkpoint only when every entry and state entry replays correctly",
+    builder: (y) =>
+      y
+        .option('log', { type: 'string', demandOption: true, describe: "The log's URL (its tiles) or directory, where the entries are read" })
+        .option('log-vkey', { type: 'string', demandOption: true, describe: "The log's vkey (log init prints it): the key its checkpoints are signed with" })
+        .option('key', { type: 'string', demandOption: true, describe: "The auditor's key: a countersign secret key file (countersign keygen)" })
+        .option('name', { type: 'string', demandOption: true, describe: "The auditor's name in its cosignatures and vkey, e.g. auditor.example.org/a1" })
+        .option('state', { type: 'string', demandOption: true, describe: 'Where the auditor keeps its witness state and the state it replayed' })
+        .option('serve', { type: 'boolean', describe: 'Serve POST /add-checkpoint (C2SP tlog-witness) for log serve --witness, instead of one audit' })
+        .option('listen', { type: 'string', describe: 'HOST:PORT to listen on (with --serve)' })
+        .option('passphrase-file', { type: 'string', describe: "Read the key's passphrase from the first line of this file (else $COUNTERSIGN_PASSPHRASE, else a prompt)" })
+        .epilogue(
+          'An auditor is a witness that also replays: it cosigns (cosignature/v1) a checkpoint only when it extends the one it cosigned ' +
+            'before, every entry up to it is proved against its root and replays with the log rules, every state entry commits to ' +
+            'exactly the replayed state, and the last entry is a state entry. Otherwise it refuses with the code (STATE_MISMATCH, ' +
+            'QUORUM_NOT_MET, …; exit 1). Once: prints the cosignature line. --serve: the log asks it like any witness ' +
+            '(log serve --witness NAME=URL=VKEY). Sites require auditors by listing their vkeys as witnesses in the tlog-policy quorum ' +
+            "(group both all witnesses auditors). The auditor's vkey: countersign witness vkey --key K --name N.",
+        )
+        .epilogue(
+          examples(
+            'countersign log audit --log https://log.example.org/ --log-vkey log.example.org/countersign+1234abcd+BASE64 --key a1.key --name auditor.example.org/a1 --state /var/lib/auditor',
+            'countersign log audit --serve --listen 0.0.0.0:8082 --log https://log.example.org/ --log-vkey VKEY --key a1.key --name auditor.example.org/a1 --state /var/lib/auditor',
+          ),
+        ),
+    handler: async (args) => {
+      const [{ Auditor }, { openLogSource }, { ed25519Verifier }, { loadCosigner }] = await Promise.all([
+        import('../lib/log/auditor.js'),
+        import('../lib/log/tile-reader.js'),
+        import('../lib/log/note.js'),
+        import('./witness.js'),
+      ]);
+      if (args.serve && !args.listen) throw new UsageError('USAGE', '--serve needs --listen HOST:PORT');
+      if (!args.serve && args.listen) throw new UsageError('USAGE', '--listen goes with --serve');
+      try {
+        ed25519Verifier(args['log-vkey']);
+      } catch (err) {
+        throw new UsageError('USAGE', `--log-vkey: ${(err as Error).message}`);
+      }
+      const cosigner = await loadCosigner(ctx, args);
+      const say = (line: string) => ctx.err(`${new Date().toISOString()} ${line}`);
+      const auditor = await Auditor.open({
+        cosigner,
+        log: args['log-vkey'],
+        source: openLogSource(args.log),
+        state: args.state,
+        progress: (p) => say(`log audit: ${p.done} of ${p.total} entries replayed (${p.entriesPerSecond} entries/s)`),
+      });
+      try {
+        if (args.serve) {
+          const { listen, parseListen } = await import('../lib/distribution/listen.js');
+          const listening = await listen(auditor.witness.handler(), parseListen(args.listen!));
+          const url = `http://${listening.host.includes(':') ? `[${listening.host}]` : listening.host}:${listening.port}`;
+          say(`auditor ${cosigner.name} serving at ${url} for ${args['log-vkey'].split('+')[0]}, replaying from ${args.log}`);
+          succeed(ctx, args, { name: cosigner.name, vkey: cosigner.vkey, url }, [cosigner.vkey, url]);
+          await untilSignal();
+          await listening.close();
+          return;
+        }
+        const { checkpoint, answer } = await auditor.auditCurrent();
+        await auditor.flush();
+        if (answer.status !== 200) {
+          fail(ctx, args, auditRefusal(answer, checkpoint.size));
+          return;
+        }
+        const line = answer.body.trim();
+        const replayed = auditor.lastAdvance;
+        succeed(
+          ctx,
+          args,
+          { origin: checkpoint.origin, size: checkpoint.size, cosignature: line, ...(replayed ? { replayed: { from: replayed.from, entries: replayed.entries, entriesPerSecond: replayed.entriesPerSecond } } : {}) },
+          line,
+        );
+      } finally {
+        await auditor.close();
+      }
+    },
+  };
+}
+
+/** The witness's refusal as a coded error: its "CODE: message" body (a state check), or its HTTP status's meaning. */
+function auditRefusal(answer: { status: number; body: string }, size: number): CountersignError {
+  const body = answer.body.trim();
+  const details = { size, status: answer.status };
+  // 503: the auditor could not check (the log unreachable): operational, exit 2.
+  if (answer.status === 503) return new DistributionError('UNREACHABLE', `checkpoint ${size} not cosigned: ${body}`, details);
+  const m = /^([A-Z][A-Z_]+): ([\s\S]*)$/.exec(body);
+  if (m) return new AuditRefusal(m[1]!, `checkpoint ${size} not cosigned: ${m[2]!}`, details);
+  const code = answer.status === 409 || answer.status === 422 ? 'LOG_INCONSISTENT' : answer.status === 403 ? 'BAD_NOTE' : 'PROTOCOL';
+  return new AuditRefusal(code, `checkpoint ${size} not cosigned: the auditor's witness answered ${answer.status}: ${body}`, details);
+}
+
+class AuditRefusal extends CountersignError {
+  constructor(code: string, message: string, details: Record<string, unknown>) {
+    super(code as CountersignError['code'], message, details);
+  }
 }
 
 /**

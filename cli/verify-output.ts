@@ -14,6 +14,8 @@ export function toolLines(q: QuorumResult): string[] {
 }
 
 export function describeLog(s: Record<string, unknown>): string {
+  if (s.replayed === true)
+    return `Logged: entry ${s.index} of ${s.origin}, in the store's replayed log (size ${s.size}): provider ${s.provider}${s.superProvider ? ', signed by the super provider (the root quorum)' : ''}`;
   const w = (s.witnesses as string[]).join(', ') || 'no witness (quorum none)';
   const c = s.cosigned as { newest: number } | null;
   return `Logged: entry ${s.index} of ${s.origin} (size ${s.size}), cosigned by ${w}${c ? ` at ${new Date(c.newest * 1000).toISOString()}` : ''}; consistency with the largest seen: ${s.consistency}${s.fetched ? ' (proof fetched from the log)' : ''}`;

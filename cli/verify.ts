@@ -69,7 +69,8 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
         })
         .option('provider', {
           type: 'string',
-          describe: 'The provider the release must be from, e.g. wordpress.org/plugins/wordfence (PROVIDER_MISMATCH otherwise)',
+          describe:
+            "The provider the release must be from, e.g. wordpress.org/plugins/wordfence (PROVIDER_MISMATCH otherwise). With --root: checked offline from the bundle's state section. With --store: from the store's replayed log (log sync): in the log with this entry, never revoked, signed by the provider's current release keys (less any revoked at or before its index) or the root quorum",
         })
         .option('archive', { type: 'string', describe: 'The archive, when BUNDLE is a bare signed manifest' })
         .option('product', { type: 'string', describe: 'The product this site runs, e.g. drupal (a release for another is WRONG_TARGET)' })
@@ -100,19 +101,26 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
             'countersign verify drupal-10.2.4.bundle --policy policy.signed.json --product drupal --component core --installed 10.2.3',
             'countersign verify drupal-10.2.4.bundle --policy policy.signed.json --log-policy log.policy --max-age 36h',
             'countersign verify wordfence-8.1.0.bundle --root root.signed.json --log-policy log.policy --provider wordpress.org/plugins/wordfence --product wordpress --component wordfence --installed 8.0.4',
+            'countersign verify wordfence-8.1.0.bundle --store /etc/countersign/site --provider wordpress.org/plugins/wordfence',
           ),
         ),
     handler: async (args) => {
       if (args.now) ctx.now = timeFlag('--now', args.now);
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
       if (args.root !== undefined) return (await load('./verify-provider.js', () => import('./verify-provider.js'))).verifyWithRoot(ctx, args);
-      if (args.provider !== undefined) throw new UsageError('USAGE', '--provider needs --root ROOT_POLICY (offline, from the bundle)');
+      if (args.provider !== undefined && args.store === undefined)
+        throw new UsageError('USAGE', '--provider needs --root ROOT_POLICY (offline, from the bundle) or --store DIR (after countersign log sync)');
       const now = ctx.now;
       const site = { product: args.product, component: args.component, installed: args.installed };
-      checkTrustSource(args);
+      const local = args.provider !== undefined && args.store !== undefined;
+      // Local trust checks --product and --component against the release; the store still says what is installed.
+      checkTrustSource(local ? { ...args, product: undefined, component: undefined } : args);
+      if (local && (args['log-policy'] ?? args['log-proof'] ?? args['max-age'] ?? args.log) !== undefined)
+        throw new UsageError('USAGE', '--provider with --store verifies from the replayed log (log sync): drop --log-policy, --log-proof, --max-age and --log');
       const stored = args.store === undefined ? undefined : await storeCode();
       const store = stored ? await stored.openStore(args.store!) : undefined; // a store error exits 2, never a rejection
-      const logged = await logOptions(args, store, now);
+      const replayed = local ? await replayedStateOf(store!) : undefined;
+      const logged = local ? {} : await logOptions(args, store, now);
       try {
         const pinned = store ? store.trusted : loadTrustedPolicy(readDocument(args.policy!, 'policy'), args.policy!);
         const trusted = walkPolicyChain(
@@ -127,13 +135,16 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
           // The log is checked first: it reads no archive, and an unlogged bundle is refused before one is streamed.
           // With a store of no log policy of its own, --log-policy is still required of this bundle (never ignored).
           const log = logged.check ? await logged.check(envelopeBytes, proof) : undefined;
+          const fromReplay = replayed ? (await localTrustCode()).localTrust(replayed, envelopeBytes, args.provider!, site) : undefined;
           const result = store
             ? await stored!.verifyWithStore(
                 store,
                 { envelopeBytes, archive, proof },
-                { now, revocations, ...(logged.checkLog ? { checkLog: logged.checkLog } : {}) },
+                { now, revocations, ...(fromReplay ?? (logged.checkLog ? { checkLog: logged.checkLog } : {})) },
               )
             : await verifyBundle({ envelopeBytes, archive }, { trusted, now, site, revocations });
+          const replayLog = 'log' in result ? (result.log as StoreLogVerdict | undefined) : undefined;
+          if (fromReplay && replayLog && (await localTrustCode()).bySuperProvider(result)) replayLog.summary.superProvider = true;
           return { ...result, ...(log ? { log } : {}) };
         });
         const q = verified.quorum;
@@ -175,6 +186,17 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
       }
     },
   };
+}
+
+const localTrustCode = () => load('../lib/log/local-trust.js', () => import('../lib/log/local-trust.js'));
+
+/** The store's replayed log (log sync), re-checked; a store that has none is a usage error. */
+async function replayedStateOf(store: TrustStore) {
+  if (!store.state.log) throw new UsageError('USAGE', `--provider: the store ${store.dir} has no log policy (trust init --log-policy FILE, then log sync)`);
+  const { loadReplayedState } = await load('../lib/node/replayed-state.js', () => import('../lib/node/replayed-state.js'));
+  const replayed = await loadReplayedState(store);
+  if (!replayed) throw new UsageError('USAGE', `--provider: the store ${store.dir} has replayed no log yet (countersign log sync --store ${store.dir} --log URL)`);
+  return replayed;
 }
 
 interface LogOptions {

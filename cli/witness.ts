@@ -8,7 +8,7 @@ import { untilSignal, type Context } from './context.js';
 import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';
 import { unlockSecretKey } from './passphrase.js';
 
-interface KeyArgs {
+export interface KeyArgs {
   key: string;
   name: string;
   passphraseFile?: string;
@@ -45,7 +45,8 @@ export function witnessCommand(ctx: Context): CommandModule<object, object> {
   };
 }
 
-async function loadCosigner(ctx: Context, args: KeyArgs) {
+/** The cosigner of --key and --name (a witness's, or a state auditor's: log audit). */
+export async function loadCosigner(ctx: Context, args: KeyArgs) {
   const { isValidKeyName } = await import('../lib/log/note.js');
   if (!isValidKeyName(args.name)) throw new UsageError('USAGE', `--name ${JSON.stringify(args.name)} must be one word with no space or +`);
   let text: string;

@@ -77,6 +77,7 @@ export type LogCode =
   | 'KEY_REVOKED'
   | 'BAD_REVOCATION_INDEX'
   | 'STATE_MISMATCH'
+  | 'ROOT_NOT_LOGGED'
   // A bundle's state section (lib/log/state-proof.ts):
   | 'BAD_STATE_PROOF'
   | 'ROOT_NOT_CURRENT'

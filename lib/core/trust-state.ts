@@ -24,7 +24,7 @@ import { MAX_POLICY_BYTES, verifyRotation } from './rotation.js';
 import { validate } from './schema.js';
 import { formatTimestamp, parseTimestamp } from './time.js';
 import { compareVersions, parseVersion, sameScheme } from './version.js';
-import { verifyBundle, type BundleInput, type Limits, type Verified } from './verify.js';
+import { verifyBundle, type BundleInput, type Limits, type NamedRing, type Verified } from './verify.js';
 import { STORE_FORMAT } from './file-types.js';
 
 export { STORE_FORMAT };
@@ -384,6 +384,12 @@ export interface StoreVerifyOptions {
   revocations?: readonly Revocation[];
   /** Required when the store has a log policy: without it such a store refuses every document (NOT_LOGGED). */
   checkLog?: StoreLogCheck;
+  /**
+   * A provider's release from the store's replayed log (lib/log/local-trust.ts): the provider's policy in place of
+   * the store's, and the rings the signatures count over (its release keys, then the super provider), vouched for by
+   * the checkLog given with them.
+   */
+  provider?: { trusted: TrustedPolicy; quorums: readonly NamedRing[] };
 }
 
 /**
@@ -409,7 +415,7 @@ export async function verifyWithStore(store: TrustStore, input: BundleInput, opt
       throw err;
     }
   }
-  const trusted = store.trusted;
+  const trusted = opts.provider?.trusted ?? store.trusted;
   const revocations = [...store.revocations, ...(opts.revocations ?? [])];
   const target = peekManifest(input.envelopeBytes);
   const site = target ? siteFor(store, target.product, target.component) : undefined;
@@ -423,7 +429,7 @@ export async function verifyWithStore(store: TrustStore, input: BundleInput, opt
   }
   let verified: Verified;
   try {
-    verified = await verifyBundle(input, { trusted, now: opts.now, site, revocations, limits: opts.limits });
+    verified = await verifyBundle(input, { trusted, now: opts.now, site, revocations, limits: opts.limits, ...(opts.provider ? { quorums: opts.provider.quorums } : {}) });
   } catch (err) {
     if (err instanceof VerificationError && extra.length > 0) throw new VerificationError([...err.reasons, ...extra]);
     throw err;

@@ -54,12 +54,6 @@ export interface ProofCheckResult {
 }
 
 export function verifyLogProof(input: ProofCheckInput): ProofCheckResult {
-  const now = Math.floor(input.now.getTime() / 1000);
-  const maxAge = input.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
-  if (!Number.isFinite(now) || !Number.isSafeInteger(maxAge) || maxAge <= 0)
-    throw new LogError('BAD_LOG_POLICY', 'the reference time and max-age must be valid');
-  if (input.policy.logs.length === 0) throw new LogError('BAD_LOG_POLICY', 'the log policy names no log');
-
   // 1. The entry: carried as the proof's extra data, or rebuilt from the document.
   if (input.proof === undefined) throw new LogError('NOT_LOGGED', 'the document carries no log proof, and the log policy requires one');
   const proof: TlogProof = parseProof(input.proof);
@@ -75,7 +69,36 @@ export function verifyLogProof(input: ProofCheckInput): ProofCheckResult {
   const cp = proof.checkpoint;
   verifyInclusion(leafHash(entry), proof.index, cp.size, proof.proof, cp.root);
 
-  // 3. The log's signature, then the witnesses' cosignatures.
+  // 3-4. The log's signature, the witness quorum, its freshness.
+  const { witnesses, cosigned, checkpointNote } = checkCheckpointQuorum(cp, input);
+
+  // 5-6. Against the largest checkpoint seen.
+  const { consistency, newLargest } = compareWithLargest(input.largestSeen, cp, checkpointNote, input.consistency);
+  return {
+    index: proof.index,
+    entry,
+    checkpoint: cp,
+    checkpointNote,
+    witnesses,
+    cosigned,
+    consistency,
+    ...(newLargest ? { newLargest } : {}),
+  };
+}
+
+/**
+ * Steps 3 and 4 for a checkpoint of its own (a proof's, or the one `log sync` reads): signed by the policy's log for
+ * its origin, cosigned by the witness quorum, with cosignatures no older than max-age.
+ */
+export function checkCheckpointQuorum(
+  cp: SignedCheckpoint,
+  input: { policy: TlogPolicy; now: Date; maxAgeSeconds?: number },
+): { witnesses: string[]; cosigned: ProofCheckResult['cosigned']; checkpointNote: string } {
+  const now = Math.floor(input.now.getTime() / 1000);
+  const maxAge = input.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  if (!Number.isFinite(now) || !Number.isSafeInteger(maxAge) || maxAge <= 0)
+    throw new LogError('BAD_LOG_POLICY', 'the reference time and max-age must be valid');
+  if (input.policy.logs.length === 0) throw new LogError('BAD_LOG_POLICY', 'the log policy names no log');
   const log = logForOrigin(input.policy, cp.origin);
   if (!log)
     throw new LogError('BAD_CHECKPOINT', `the checkpoint is from origin ${JSON.stringify(cp.origin)}, which is not a log of the policy`, { origin: cp.origin });
@@ -106,7 +129,7 @@ export function verifyLogProof(input: ProofCheckInput): ProofCheckResult {
     );
   }
 
-  // 4. Freshness: the quorum must hold with cosignatures younger than max-age.
+  // Freshness: the quorum must hold with cosignatures younger than max-age.
   const fresh = new Set([...all].filter((name) => now - times.get(name)! <= maxAge));
   if (!quorumMet(input.policy, fresh)) {
     const newest = Math.max(...[...all].map((n) => times.get(n)!));
@@ -117,60 +140,55 @@ export function verifyLogProof(input: ProofCheckInput): ProofCheckResult {
   }
   const counted = [...fresh].map((n) => times.get(n)!);
   const cosigned = counted.length === 0 ? null : { oldest: Math.min(...counted), newest: Math.max(...counted) };
-  const checkpointNote = formatNote(cp.note);
+  return { witnesses: [...fresh].sort(), cosigned, checkpointNote: formatNote(cp.note) };
+}
 
-  // 5-6. Against the largest checkpoint seen: never smaller, never another root at one size, consistent when larger.
-  let consistency: ProofCheckResult['consistency'] = 'first';
-  let newLargest: string | undefined = checkpointNote;
-  if (input.largestSeen !== undefined) {
-    const seen = parseSignedCheckpoint(input.largestSeen);
-    const evidence = { seen: input.largestSeen, presented: checkpointNote, kind: 'fork' };
-    if (seen.origin !== cp.origin)
-      throw new LogError('BAD_CHECKPOINT', `the largest checkpoint seen is for ${seen.origin}, this one for ${cp.origin}`, { origin: cp.origin });
-    if (cp.size < seen.size) {
-      throw new LogError(
-        'LOG_INCONSISTENT',
-        `the checkpoint has size ${cp.size}, smaller than the largest seen (${seen.size}): a rolled-back log, or an old proof`,
-        { ...evidence, kind: 'rollback' },
-      );
-    }
-    if (cp.size === seen.size) {
-      if (!bytesEqual(cp.root, seen.root)) {
-        throw new LogError('LOG_INCONSISTENT', `two checkpoints of size ${cp.size} with different roots: the log is forked`, {
-          ...evidence,
-          roots: [toBase64(seen.root), toBase64(cp.root)],
-        });
-      }
-      consistency = 'same';
-      newLargest = undefined;
-    } else if (seen.size === 0) {
-      // Every tree extends the empty one, provided the stored checkpoint really is of the empty tree.
-      if (!bytesEqual(seen.root, emptyRoot()))
-        throw new LogError('LOG_INCONSISTENT', 'the largest checkpoint seen has size 0 but not the empty root', evidence);
-      consistency = 'proved';
-    } else if (input.consistency !== undefined) {
-      try {
-        verifyConsistency(seen.size, cp.size, seen.root, cp.root, input.consistency);
-      } catch (err) {
-        if (err instanceof LogError) throw new LogError('LOG_INCONSISTENT', `${err.message}: the log is forked`, evidence);
-        throw err;
-      }
-      consistency = 'proved';
-    } else {
-      // Accepted for this document, never recorded: a forked larger tree (shown offline) must not replace the
-      // proved largest, or the honest log would then be refused as a rollback with no evidence of the fork.
-      consistency = 'unchecked';
-      newLargest = undefined;
-    }
+/**
+ * Steps 5 and 6: never smaller than the largest seen, never another root at one size, consistent when larger (with
+ * the proof given; without one 'unchecked', and then never the new largest).
+ */
+export function compareWithLargest(
+  largestSeen: string | undefined,
+  cp: SignedCheckpoint,
+  checkpointNote: string,
+  consistencyProof: readonly Uint8Array[] | undefined,
+): { consistency: ProofCheckResult['consistency']; newLargest?: string } {
+  if (largestSeen === undefined) return { consistency: 'first', newLargest: checkpointNote };
+  const seen = parseSignedCheckpoint(largestSeen);
+  const evidence = { seen: largestSeen, presented: checkpointNote, kind: 'fork' };
+  if (seen.origin !== cp.origin)
+    throw new LogError('BAD_CHECKPOINT', `the largest checkpoint seen is for ${seen.origin}, this one for ${cp.origin}`, { origin: cp.origin });
+  if (cp.size < seen.size) {
+    throw new LogError(
+      'LOG_INCONSISTENT',
+      `the checkpoint has size ${cp.size}, smaller than the largest seen (${seen.size}): a rolled-back log, or an old proof`,
+      { ...evidence, kind: 'rollback' },
+    );
   }
-  return {
-    index: proof.index,
-    entry,
-    checkpoint: cp,
-    checkpointNote,
-    witnesses: [...fresh].sort(),
-    cosigned,
-    consistency,
-    ...(newLargest ? { newLargest } : {}),
-  };
+  if (cp.size === seen.size) {
+    if (!bytesEqual(cp.root, seen.root)) {
+      throw new LogError('LOG_INCONSISTENT', `two checkpoints of size ${cp.size} with different roots: the log is forked`, {
+        ...evidence,
+        roots: [toBase64(seen.root), toBase64(cp.root)],
+      });
+    }
+    return { consistency: 'same' };
+  }
+  if (seen.size === 0) {
+    // Every tree extends the empty one, provided the stored checkpoint really is of the empty tree.
+    if (!bytesEqual(seen.root, emptyRoot())) throw new LogError('LOG_INCONSISTENT', 'the largest checkpoint seen has size 0 but not the empty root', evidence);
+    return { consistency: 'proved', newLargest: checkpointNote };
+  }
+  if (consistencyProof === undefined) {
+    // Accepted for this document, never recorded: a forked larger tree (shown offline) must not replace the
+    // proved largest, or the honest log would then be refused as a rollback with no evidence of the fork.
+    return { consistency: 'unchecked' };
+  }
+  try {
+    verifyConsistency(seen.size, cp.size, seen.root, cp.root, consistencyProof);
+  } catch (err) {
+    if (err instanceof LogError) throw new LogError('LOG_INCONSISTENT', `${err.message}: the log is forked`, evidence);
+    throw err;
+  }
+  return { consistency: 'proved', newLargest: checkpointNote };
 }

@@ -5,9 +5,11 @@
 // Answers: 200 the cosignature line; 400 a malformed request or old > size; 403 no trusted log signature;
 // 404 unknown origin; 409 old is not the size held (body "<size>\n", text/x.tlog.size), or the same size with
 // another root (the spec's answer; LOG.md said 422); 422 the consistency proof does not verify.
+// A witness given a `check` (a state auditor, auditor.ts) also cosigns only what that check accepts: 422 with the
+// refusal's code ("CODE: message"), or 503 when it could not check (the log's tiles unreachable): fail closed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bytesEqual, fromUtf8 } from '../core/bytes.js';
-import { CountersignError } from '../core/errors.js';
+import { CountersignError, DistributionError, UsageError } from '../core/errors.js';
 import { parseSignedCheckpoint, type SignedCheckpoint } from './checkpoint.js';
 import type { Cosigner } from './cosignature.js';
 import { emptyRoot, verifyConsistency } from './merkle.js';
@@ -33,6 +35,12 @@ export interface WitnessOptions {
   logs: readonly string[];
   store: WitnessStore;
   now?: () => Date;
+  /**
+   * A further condition on a checkpoint that extends the witness's view, run under its state lock before the state is
+   * written: resolves to what to do once the cosignature is given (commit what the check learned), or throws a coded
+   * refusal.
+   */
+  check?: (checkpoint: SignedCheckpoint) => Promise<(() => void) | void>;
 }
 
 export class Witness {
@@ -41,9 +49,11 @@ export class Witness {
   readonly #store: WitnessStore;
   readonly #now: () => Date;
   readonly #points: Points;
+  readonly #check: WitnessOptions['check'];
 
   constructor(opts: WitnessOptions) {
     this.#points = new Points(opts.hooks);
+    this.#check = opts.check;
     this.#cosigner = opts.cosigner;
     for (const vkey of opts.logs) {
       const v = ed25519Verifier(vkey);
@@ -100,6 +110,16 @@ export class Witness {
           return text(422, `the consistency proof from ${old} to ${checkpoint.size} does not verify\n`);
         }
       }
+      let commit: (() => void) | void = undefined;
+      if (this.#check) {
+        try {
+          commit = await this.#check(checkpoint);
+        } catch (err) {
+          if (!(err instanceof CountersignError)) throw err;
+          const operational = err instanceof UsageError || err instanceof DistributionError;
+          return text(operational ? 503 : 422, `${err.code}: ${err.message}\n`);
+        }
+      }
       // Persisted (the transaction commits) before the cosignature leaves.
       await tx.put({
         origin: checkpoint.origin,
@@ -110,10 +130,12 @@ export class Witness {
       });
       this.#points.hit('witness: state written, not committed');
       const line = this.#cosigner.cosign(checkpoint.note.text, Math.floor(now.getTime() / 1000));
-      return { status: 200, body: `${line.line}\n`, contentType: 'text/plain; charset=utf-8' };
+      return { status: 200, body: `${line.line}\n`, contentType: 'text/plain; charset=utf-8', commit };
     });
     if (answer.status === 200) this.#points.hit('witness: state committed, not answered');
-    return answer;
+    const { commit, ...reply } = answer as WitnessAnswer & { commit?: (() => void) | void };
+    if (commit) commit();
+    return reply;
   }
 
   /** The HTTP handler: POST <prefix>/add-checkpoint, capped; everything else 404/405. */

@@ -152,14 +152,23 @@ export async function openStore(dir: string): Promise<TrustStore> {
 /**
  * Records what a log check found, under the store's lock: `largest` replaces the largest checkpoint seen only when
  * it is larger (re-read under the lock: it never goes down), and `fork` evidence is appended, kept forever.
+ * `then` runs under the same lock once state.json is written (log sync writes the replayed state beside it).
  */
 export async function recordLog(
   dir: string,
   found: { largest?: string; fork?: { seen: string; presented: string } },
   opts: StoreWriteOptions = {},
+  then?: (current: TrustStore) => void,
 ): Promise<void> {
   const now = opts.now ?? new Date();
   await withStore(dir, opts, (current) => {
+    recordLogLocked(dir, current, found, now);
+    then?.(current);
+  });
+}
+
+function recordLogLocked(dir: string, current: TrustStore, found: { largest?: string; fork?: { seen: string; presented: string } }, now: Date): void {
+  {
     const log = current.state.log;
     if (!log) return;
     const next = { ...log, forks: [...log.forks] };
@@ -170,7 +179,7 @@ export async function recordLog(
       next.forks.push({ ...found.fork, detected: formatTimestamp(now) });
     }
     if (next.largest !== log.largest || next.forks.length !== log.forks.length) writeState(dir, { ...current.state, log: next });
-  });
+  }
 }
 
 /** Writes state.json durably and atomically. Only ever called while holding the lock. */
