@@ -173,7 +173,7 @@ function addCommand(ctx: Context): CommandModule<object, AddArgs> {
           }
         });
         const valid = subs.filter((s): s is ReturnType<typeof submissionFor> => !(s instanceof CountersignError));
-        const sequencer = new Sequencer({ store, tiles: new TileDir(args.tiles), signer, hooks: hooksFromEnv(ctx.env) });
+        const sequencer = new Sequencer({ store, tiles: new TileDir(args.tiles), signer, hooks: hooksFromEnv(ctx.env), now: () => ctx.now });
         const outcomes = await sequencer.add(valid);
         let next = 0;
         let refused: CountersignError | undefined;
@@ -705,7 +705,7 @@ export async function logAndAttachProof(
       try {
         const meta = await store.meta();
         const signer = await loadLogSigner(ctx, meta.keyPath, meta.origin, flags);
-        const [outcome] = await new Sequencer({ store, tiles: new TileDir(location), signer }).add([submissionFor(opened.envelopeBytes)]);
+        const [outcome] = await new Sequencer({ store, tiles: new TileDir(location), signer, now: () => ctx.now }).add([submissionFor(opened.envelopeBytes)]);
         if (!outcome!.ok) throw outcome!.error;
       } finally {
         await store.close();

@@ -75,6 +75,8 @@ export class ProviderState {
   readonly map = new SparseMap();
   /** Keys added since the last state entry: their activation starts at the next one. */
   #pending: Array<{ provider: string; keyid: string }> = [];
+  /** Activation times still ahead of the log time (a removed key's may linger: it only costs one early state entry). */
+  #upcoming: number[] = [];
 
   /** The root of the state map over everything applied so far: what the next state entry must commit to. */
   stateRoot(): Uint8Array {
@@ -182,9 +184,21 @@ export class ProviderState {
     this.lastState = index;
     for (const { provider, keyid } of this.#pending) {
       const a = this.providers.get(provider)?.keys.get(keyid);
-      if (a && a.activeFrom === undefined) a.activeFrom = time + a.delay;
+      if (a && a.activeFrom === undefined) {
+        a.activeFrom = time + a.delay;
+        this.#upcoming.push(a.activeFrom);
+      }
     }
     this.#pending = [];
+    this.#upcoming = this.#upcoming.filter((t) => t > time);
+  }
+
+  /**
+   * Whether a key's activation time has come by `now` (POSIX seconds) but not yet in log time: the sequencer then
+   * opens the batch with a state entry, so a key's delay also ends in a quiet log (log time moves only with state entries).
+   */
+  activationDue(now: number): boolean {
+    return this.#upcoming.some((t) => t <= now);
   }
 
   /** Counts `signatures` over `doc` against an ActiveRing: a left-out key's signature is reported with its reason. */
@@ -231,6 +245,7 @@ export class ProviderState {
       for (const [id, [addedAt, delay, activeFrom]] of Object.entries(sp.keys)) {
         keys.set(id, { addedAt, delay, activeFrom: activeFrom ?? undefined });
         if (activeFrom === null) s.#pending.push({ provider: sp.name, keyid: id });
+        else if (activeFrom > saved.time) s.#upcoming.push(activeFrom);
       }
       const p: ProviderEntry = {
         name: sp.name,
