@@ -15,6 +15,8 @@
 # Section 7 (start-up) times whole processes against node -e 0. Section 8 (the transparency log, bench/log.mjs):
 # BENCH_SKIP_LOG=1, BENCH_LOG_ENTRIES (1000000), BENCH_LOG_APPENDS (20000), BENCH_SKIP_LOG_PG=1. Section 9 (the state
 # map, bench/map.mjs): BENCH_SKIP_MAP=1, BENCH_MAP_RECORDS (1000000); alone: npm run build && node --expose-gc bench/map.mjs.
+# Section 10 (state proofs, bench/state-proof.mjs): BENCH_SKIP_STATE=1, BENCH_STATE_SIZES (1000,100000,1000000),
+# BENCH_STATE_RUNS (20); alone: npm run build && node bench/state-proof.mjs bench/out/state-proof.json bench/out/work/state.
 # Section 6 alone:
 #   npm run build && node bench/push-sim.mjs && node bench/report.mjs bench/out
 set -euo pipefail
@@ -271,6 +273,28 @@ if [[ ${BENCH_SKIP_MAP:-0} == 1 ]]; then
 elif ! node --expose-gc bench/map.mjs "$OUT/map.json"; then
   note "WARNING: section 9 failed (see above)"
   printf '{"skipped":"failed: see the bench log"}\n' >"$OUT/map.json"
+fi
+
+# ---------------------------------------------------------------------------------------------
+say "10. State proofs: a provider bundle's proof + state sections at ${BENCH_STATE_SIZES:-1000,100000,1000000} entries; verify in-process, and whole-process vs node -e 0"
+if [[ ${BENCH_SKIP_STATE:-0} == 1 ]]; then
+  note "skipped: BENCH_SKIP_STATE=1"
+  printf '{"skipped":"skipped: BENCH_SKIP_STATE=1"}\n' >"$OUT/state-proof.json"
+elif ! node bench/state-proof.mjs "$OUT/state-proof.json" "$WORK/state"; then
+  note "WARNING: section 10 failed (see above)"
+  printf '{"skipped":"failed: see the bench log"}\n' >"$OUT/state-proof.json"
+else
+  S=$WORK/state
+  AT=--now=2026-11-23T12:00:00Z
+  note "the largest log's bundle: $(stat -c %s "$S/provider.bundle") bytes with its proof and state sections, $(stat -c %s "$S/plain.bundle") without"
+  (
+    unset NODE_EXTRA_CA_CERTS
+    bench "$OUT/state-verify.hyperfine.json" none -- \
+      "node -e 0" "" "node -e 0" \
+      "verify --policy (today: P's policy pinned, no log)" "" "node dist/countersign.mjs verify $S/plain.bundle --policy $S/provider.signed.json $AT" \
+      "verify --root --log-policy --provider (proof + state)" "" \
+      "node dist/countersign.mjs verify $S/provider.bundle --root $S/root.signed.json --log-policy $S/log.policy --provider wordpress.org/plugins/wordfence $AT"
+  )
 fi
 
 # ---------------------------------------------------------------------------------------------
