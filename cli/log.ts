@@ -548,9 +548,9 @@ function syncCommand(ctx: Context): CommandModule<object, SyncArgs> {
         .epilogue(examples('countersign log sync --store /etc/countersign/site --log https://log.example.org/')),
     handler: async (args) => {
       const [{ openLogSource }, { syncStore }, { parseDuration }] = await Promise.all([
-        import('../lib/log/tile-reader.js'),
-        import('../lib/log/sync.js'),
-        import('../lib/log/check-logged.js'),
+        load('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js')),
+        load('../lib/log/sync.js', () => import('../lib/log/sync.js')),
+        load('../lib/log/check-logged.js', () => import('../lib/log/check-logged.js')),
       ]);
       const maxAgeSeconds = args.maxAge === undefined ? undefined : parseDuration(args.maxAge);
       if (args.maxAge !== undefined && maxAgeSeconds === undefined) throw new UsageError('USAGE', `--max-age ${JSON.stringify(args.maxAge)} is not a duration like 36h or 7d`);
@@ -609,10 +609,10 @@ function auditCommand(ctx: Context): CommandModule<object, AuditArgs> {
         ),
     handler: async (args) => {
       const [{ Auditor }, { openLogSource }, { ed25519Verifier }, { loadCosigner }] = await Promise.all([
-        import('../lib/log/auditor.js'),
-        import('../lib/log/tile-reader.js'),
-        import('../lib/log/note.js'),
-        import('./witness.js'),
+        load('../lib/log/auditor.js', () => import('../lib/log/auditor.js')),
+        load('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js')),
+        load('../lib/log/note.js', () => import('../lib/log/note.js')),
+        load('./witness.js', () => import('./witness.js')),
       ]);
       if (args.serve && !args.listen) throw new UsageError('USAGE', '--serve needs --listen HOST:PORT');
       if (!args.serve && args.listen) throw new UsageError('USAGE', '--listen goes with --serve');
@@ -632,7 +632,7 @@ function auditCommand(ctx: Context): CommandModule<object, AuditArgs> {
       });
       try {
         if (args.serve) {
-          const { listen, parseListen } = await import('../lib/distribution/listen.js');
+          const { listen, parseListen } = await load('../lib/distribution/listen.js', () => import('../lib/distribution/listen.js'));
           const listening = await listen(auditor.witness.handler(), parseListen(args.listen!));
           const url = `http://${listening.host.includes(':') ? `[${listening.host}]` : listening.host}:${listening.port}`;
           say(`auditor ${cosigner.name} serving at ${url} for ${args['log-vkey'].split('+')[0]}, replaying from ${args.log}`);

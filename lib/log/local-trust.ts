@@ -15,7 +15,7 @@ import { entryForEnvelope } from './entry.js';
 import { LogError } from './errors.js';
 import { entryIdentity, releaseKey } from './replay.js';
 import { releaseRing } from './state-proof.js';
-import type { ReplayedLog } from './sync.js';
+import type { ReplayedLog } from '../node/replayed-state.js';
 import { releaseKeysOf, SUPER_PROVIDER } from './verify-provider.js';
 
 /** What verifyWithStore takes for a provider's release checked from the replayed log. */

@@ -11,7 +11,7 @@ import { toBase64, utf8 } from '../core/bytes.js';
 import { openEnvelope, sha256Hex } from '../core/envelope.js';
 import { CountersignError, UsageError } from '../core/errors.js';
 import type { TrustStore } from '../core/trust-state.js';
-import { loadReplayedState, replayFileText, writeReplayedState } from '../node/replayed-state.js';
+import { loadReplayedState, replayFileText, writeReplayedState, type ReplayedLog } from '../node/replayed-state.js';
 import { openStore, recordLog } from '../node/trust-store.js';
 import { parseSignedCheckpoint, type SignedCheckpoint } from './checkpoint.js';
 import { parseEntry } from './entry.js';
@@ -26,7 +26,7 @@ import { checkCheckpointQuorum, compareWithLargest } from './verify-proof.js';
 const PAYLOAD_SHA = /"payloadSha256":"([0-9a-f]{64})"/g;
 
 /** Entries read and proved at a time: 16 entry bundles. */
-export const SYNC_CHUNK = 16 * TILE_WIDTH;
+const SYNC_CHUNK = 16 * TILE_WIDTH;
 
 /** An entry that breaks the log's rules: its own code (QUORUM_NOT_MET, STATE_MISMATCH, …), its index in details. */
 export class InvalidEntry extends CountersignError {
@@ -35,16 +35,6 @@ export class InvalidEntry extends CountersignError {
   }
 }
 
-/** The state replayed over the tree of `checkpoint` (its size is the edge's and the replay's). */
-export interface ReplayedLog {
-  /** The signed checkpoint note (with its cosignatures) the state was replayed to. */
-  note: string;
-  checkpoint: SignedCheckpoint;
-  edge: TreeEdge;
-  replay: Replay;
-  /** The tree's last entry and the right edge before it (the entry is the checkpoint's: edge + entry = its root). */
-  last?: { entry: Uint8Array; before: TreeEdge };
-}
 
 export interface Progress {
   done: number;
@@ -58,16 +48,12 @@ export interface AdvanceResult {
   entries: number;
   seconds: number;
   entriesPerSecond: number;
-  /** The last entry replayed, checked (undefined when nothing new). */
-  last?: ReplayedEntry;
 }
 
 export interface AdvanceOptions {
   onProgress?: (p: Progress) => void;
   /** Milliseconds between progress calls (default 2000). */
   progressMs?: number;
-  /** Called for each entry once replayed (a monitor's or auditor's look at it). */
-  onEntry?: (e: ReplayedEntry, entry: Uint8Array) => void;
 }
 
 /**
@@ -91,7 +77,6 @@ export async function advance(
   const started = performance.now();
   const every = opts.progressMs ?? 2000;
   let told = started;
-  let last: ReplayedEntry | undefined;
   let lastEntry = held.last;
   for (let start = from; start < cp.size; start += SYNC_CHUNK) {
     const end = Math.min(cp.size, start + SYNC_CHUNK);
@@ -110,8 +95,6 @@ export async function advance(
         throw err;
       }
       replay.apply(checked, entry);
-      opts.onEntry?.(checked, entry);
-      last = checked;
     }
     for (const [i, e] of entries.entries()) {
       if (start + i === cp.size - 1) lastEntry = { entry: e, before: new TreeEdge(edge.size, edge.hashes) };
@@ -127,7 +110,7 @@ export async function advance(
   const entries = cp.size - from;
   return {
     state: { note, checkpoint: cp, edge, replay, ...(lastEntry ? { last: lastEntry } : {}) },
-    result: { from, size: cp.size, entries, seconds, entriesPerSecond: rate(entries, seconds * 1000), ...(last ? { last } : {}) },
+    result: { from, size: cp.size, entries, seconds, entriesPerSecond: rate(entries, seconds * 1000) },
   };
 }
 

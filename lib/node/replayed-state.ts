@@ -20,9 +20,19 @@ import { parseEntry } from '../log/entry.js';
 import { leafHash, TreeEdge } from '../log/merkle.js';
 import type { SavedProviderState } from '../log/provider-state.js';
 import { Replay, type ReleaseRecord } from '../log/replay.js';
-import type { ReplayedLog } from '../log/sync.js';
 import { logForOrigin, parseTlogPolicy } from '../log/tlog-policy.js';
 import { commitPending, tempPathFor, writeDurably } from './durable.js';
+
+/** The state replayed over the tree of `checkpoint` (its size is the edge's and the replay's). */
+export interface ReplayedLog {
+  /** The signed checkpoint note (with its cosignatures) the state was replayed to. */
+  note: string;
+  checkpoint: SignedCheckpoint;
+  edge: TreeEdge;
+  replay: Replay;
+  /** The tree's last entry and the right edge before it (the entry is the checkpoint's: edge + entry = its root). */
+  last?: { entry: Uint8Array; before: TreeEdge };
+}
 
 export const REPLAY_FILE = 'replay.json';
 export const REPLAY_FORMAT = 1;

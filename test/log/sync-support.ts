@@ -13,7 +13,7 @@ import { ed25519Signer, formatNote, parseNote, signNote, type NoteSigner } from 
 import type { LogSource } from '../../lib/log/tile-reader.js';
 import { encodeEntryBundle, tileContent, tilePath, type TileRef } from '../../lib/log/tiles.js';
 import { LogError } from '../../lib/log/errors.js';
-import { makeRelease, makeSigners, type TestSigner } from '../support/fixtures.js';
+import { makeRelease, makeSigners, signedBy, type TestSigner } from '../support/fixtures.js';
 import { encodeReleaseRecord, recordKey, releasePath } from '../../lib/log/state-records.js';
 import { Driver, enrolment, makeProvider, makeRoot } from './provider-support.js';
 
@@ -154,36 +154,54 @@ export function generatedProviderLog(n: number, batch: number, time: number) {
   d.add(root.policy);
   d.add(enrolment(p, root.signers.slice(0, 2)));
   d.state(time - 1000);
+  const base = makeRelease().manifest;
+  const template = new ReleaseTemplate(p.release[0]!, { ...base, format: 3, provider: GENERATED_PROVIDER, files: base.files.slice(0, 1) });
+  return { root, p, ...generate(d, template, n, batch, time, true) };
+}
+
+/** The same without providers: a root policy of one key (today's log) and `n - 1` releases signed by it, no state entries. */
+export function generatedRootLog(n: number, time: number) {
+  const [key] = makeSigners(1);
+  const d = new Driver();
+  const policy = { version: 1, expires: '2030-01-01T00:00:00Z', threshold: 1, signers: [{ id: key!.id, publicKey: toBase64(key!.publicKey), name: 'release' }] };
+  const envelope = signedBy({ payloadType: PAYLOAD_TYPES.policy, payload: toBase64(canonicalBytes(policy)), signatures: [] }, [key!]);
+  d.add(envelope);
+  const base = makeRelease().manifest;
+  const template = new ReleaseTemplate(key!, { ...base, files: base.files.slice(0, 1) });
+  return { root: { policy: envelope }, ...generate(d, template, n, n, time, false) };
+}
+
+function generate(d: Driver, template: ReleaseTemplate, n: number, batch: number, time: number, state: boolean) {
   const served = new ServedLog();
   for (const e of d.entries) served.append(e);
   for (const [k, v] of d.manifests) served.manifests.set(k, v);
   const map = d.replay.state.map.clone();
-  const base = makeRelease().manifest;
-  const template = new ReleaseTemplate(p.release[0]!, { ...base, format: 3, provider: GENERATED_PROVIDER, files: base.files.slice(0, 1) });
   const stateTime = time - 500;
   let i = 0;
   while (served.size < n) {
-    for (let b = 0; b < batch && served.size < n - 1; b++, i++) {
+    for (let b = 0; b < batch && served.size < n - (state ? 1 : 0); b++, i++) {
       const version = `11.${Math.floor(i / 1000)}.${i % 1000}`;
       const r = template.release(version);
-      map.set(recordKey(releasePath(GENERATED_PROVIDER, 'drupal', 'core', version)), encodeReleaseRecord({ index: served.size, revoked: null }));
+      map.set(recordKey(releasePath(template.provider, 'drupal', 'core', version)), encodeReleaseRecord({ index: served.size, revoked: null }));
       served.append(r.entry, r.manifest);
     }
-    served.append(stateEntryBytes(served.size, stateTime, toHex(map.root())));
+    if (state) served.append(stateEntryBytes(served.size, stateTime, toHex(map.root())));
   }
   served.publish(time);
-  return { root, p, served, map, releases: i };
+  return { served, map, releases: i };
 }
 
 export const GENERATED_PROVIDER = 'wordpress.org/plugins/generated';
 
 /** Release entries of one manifest but its version, made by splicing into canonical bytes (JSON escapes none here). */
 class ReleaseTemplate {
+  readonly provider: string | undefined;
   readonly #signer: FastSigner;
   readonly #manifest: [string, string];
   readonly #entry: string[];
 
-  constructor(signer: TestSigner, manifest: Record<string, unknown>) {
+  constructor(signer: TestSigner, manifest: Record<string, unknown> & { provider?: string }) {
+    this.provider = manifest.provider;
     this.#signer = new FastSigner(signer);
     const hole = 'VERSION-HOLE';
     const text = Buffer.from(canonicalBytes({ ...manifest, version: hole })).toString('utf8');
@@ -191,7 +209,7 @@ class ReleaseTemplate {
     const m = manifest as { product: string; component: string; archive: { sha256: string; size: number }; policyVersion: number };
     const statement = {
       entry: ENTRY_TYPES.release,
-      provider: GENERATED_PROVIDER,
+      ...(this.provider === undefined ? {} : { provider: this.provider }),
       product: m.product,
       component: m.component,
       version: hole,
