@@ -73,7 +73,6 @@ describe('README: providers, as written', function () {
     const steps = readmeSteps(HEADING, 3);
     expect(steps.map((s) => s.command.split(/\s+/).slice(1, 3).join(' '))).to.include.members(['provider enroll', 'log sync', 'log mirror', 'log audit']);
     const refusals: string[] = [];
-    const ran: string[] = [];
     for (const step of steps) {
       if (step.above.some((c) => /^a day later/i.test(c))) now = new Date(now.getTime() + DAY + 60_000);
       now = new Date(now.getTime() + 1000);
@@ -95,7 +94,6 @@ describe('README: providers, as written', function () {
           if (refused[2]) expect(said, step.command).to.include(refused[2]);
           refusals.push(refused[2] ?? refused[1]!);
         } else expect(r.code, `${step.command}\n${said}`).to.equal(0);
-        ran.push(run.join(' '));
         if (args[1] === 'verify') expect(r.json).to.include({ ok: true, kind: 'manifest' });
         if (step.command.startsWith('countersign policy init --provider')) expect(said).to.include('1-of-1 release role');
       }
