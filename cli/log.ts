@@ -173,7 +173,7 @@ function addCommand(ctx: Context): CommandModule<object, AddArgs> {
           }
         });
         const valid = subs.filter((s): s is ReturnType<typeof submissionFor> => !(s instanceof CountersignError));
-        const sequencer = new Sequencer({ store, tiles: new TileDir(args.tiles), signer, hooks: hooksFromEnv(ctx.env) });
+        const sequencer = new Sequencer({ store, tiles: new TileDir(args.tiles), signer, hooks: hooksFromEnv(ctx.env), now: () => ctx.now });
         const outcomes = await sequencer.add(valid);
         let next = 0;
         let refused: CountersignError | undefined;
@@ -183,14 +183,22 @@ function addCommand(ctx: Context): CommandModule<object, AddArgs> {
           if (o.ok) results.push({ file, index: o.index, duplicate: o.duplicate });
           else {
             refused ??= o.error;
-            results.push({ file, code: o.error.code, message: o.error.message });
+            // Why a key did not count (KEY_NOT_ACTIVE, KEY_REVOKED, …): the quorum's own message only says who signed.
+            const problems = ((o.error.details as { problems?: Array<{ code: string; message: string }> } | undefined)?.problems ?? []).map((p) => ({
+              code: p.code,
+              message: p.message,
+            }));
+            results.push({ file, code: o.error.code, message: o.error.message, ...(problems.length ? { problems } : {}) });
           }
         });
         const cp = await store.checkpoint();
         const lines = results.map((r) =>
           'index' in r
             ? `${r.file}: ${r.duplicate ? 'already logged at' : 'logged at'} index ${r.index}`
-            : `${r.file}: refused: error[${r.code}]: ${r.message}`,
+            : [
+                `${r.file}: refused: error[${r.code}]: ${r.message}`,
+                ...((r.problems as Array<{ code: string; message: string }> | undefined) ?? []).map((p) => `  ${p.code}: ${p.message}`),
+              ].join('\n'),
         );
         lines.push(`Published checkpoint: size ${cp.size}`);
         if (refused) {
@@ -714,7 +722,7 @@ export async function logAndAttachProof(
       try {
         const meta = await store.meta();
         const signer = await loadLogSigner(ctx, meta.keyPath, meta.origin, flags);
-        const [outcome] = await new Sequencer({ store, tiles: new TileDir(location), signer }).add([submissionFor(opened.envelopeBytes)]);
+        const [outcome] = await new Sequencer({ store, tiles: new TileDir(location), signer, now: () => ctx.now }).add([submissionFor(opened.envelopeBytes)]);
         if (!outcome!.ok) throw outcome!.error;
       } finally {
         await store.close();

@@ -142,11 +142,11 @@ export async function logDemo(h: DemoHelpers): Promise<void> {
   }
 }
 
-function readText(path: string): string {
+export function readText(path: string): string {
   return readFileSync(path, 'utf8');
 }
 
-function indent(text: string): string {
+export function indent(text: string): string {
   return text
     .trimEnd()
     .split('\n')
@@ -161,7 +161,7 @@ function cliCommand(root: string): string[] {
 }
 
 /** Runs a command as a process (its passphrase from the environment) and returns its first stdout line (a vkey). */
-async function output(h: DemoHelpers, args: string[]): Promise<string> {
+export async function output(h: DemoHelpers, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...cliCommand(h.root), ...args], {
       env: { ...process.env, COUNTERSIGN_PASSPHRASE: h.passphrase },
@@ -180,7 +180,7 @@ async function output(h: DemoHelpers, args: string[]): Promise<string> {
 }
 
 /** Starts a serving command and resolves with its first `lines` stdout lines (vkey, URL). */
-async function serving(h: DemoHelpers, children: ChildProcess[], args: string[], lines = 1): Promise<string[]> {
+export async function serving(h: DemoHelpers, children: ChildProcess[], args: string[], lines = 1): Promise<string[]> {
   process.stdout.write(`$ countersign ${args.map((a) => (a.startsWith(h.work) ? relative(h.work, a) : a)).join(' ')} &\n`);
   const child = spawn(process.execPath, [...cliCommand(h.root), ...args], {
     env: { ...process.env, COUNTERSIGN_PASSPHRASE: h.passphrase },

@@ -1,6 +1,6 @@
 // `npm run demo`: the whole ceremony on built-in, test-only data, explained step by step. Everything is
 // written under a new temporary directory, removed at the end unless `--keep` is given (then its path is
-// printed). `--hub` adds the distribution steps. Colour only on a terminal, and never with NO_COLOR set.
+// printed). `--hub` adds the distribution steps, `--log` the transparency log, `--providers` a provider's releases. Colour only on a terminal, and never with NO_COLOR set.
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -98,6 +98,12 @@ try {
   else process.stdout.write('\n(Run `npm run demo -- --hub` to also see a hub push the release to one site and another site poll it.)\n');
   if (process.argv.includes('--log')) await (await import('./log.js')).logDemo({ countersign, say, root, work, keys, policy, bundle, passphrase });
   else process.stdout.write('(Run `npm run demo -- --log` to see the release logged in a witnessed transparency log and a monitor catch a split view.)\n');
+  if (process.argv.includes('--providers'))
+    await (await import('./providers.js')).providersDemo({ countersign, say, root, work, keys, policy, bundle, passphrase });
+  else
+    process.stdout.write(
+      '(Run `npm run demo -- --providers` to see a module developer sign their own releases through the log, and a site verify one offline.)\n',
+    );
 } finally {
   if (keep) process.stdout.write(`\nDone. Everything is kept in ${work}: ${readdirSync(work).join(', ')}\n`);
   else {

@@ -66,13 +66,15 @@ export async function proveState(source: LogSource, proved: Proved): Promise<Uin
     for (const entry of await fetchEntries(source, start, Math.min(last, start + TILE_WIDTH), cp.size)) replay.adopt(entry);
   }
   if (!replay.policy) throw new LogError('NO_POLICY', `${source.label} has logged no root policy`);
-  const replayed = toHex(replay.state.stateRoot());
+  const replayed = toHex(replay.state.stateRootAt(parsed.state.time));
   if (replayed !== parsed.state.map)
     throw new LogError('STATE_MISMATCH', `the state entry at ${last} commits to map ${parsed.state.map}; the entries before it replay to ${replayed}`, {
       index: last,
       map: parsed.state.map,
       replayed,
     });
+  // The state the entry's root proves: with the activations it starts.
+  replay.adopt(lastEntry!);
   const statement = parseEntry(proved.entry);
   if (statement.kind !== 'release' || statement.statement.provider === undefined)
     throw new LogError('BAD_STATE_PROOF', 'only a provider release has a state section');

@@ -92,6 +92,8 @@ export class ProviderState {
   readonly #groups = new Map<string, ReleaseGroup>();
   /** Keys added to a role since the last state entry (by roleKey): their activation starts at the next one. */
   #pending: Array<{ provider: string; key: string }> = [];
+  /** Activation times still ahead of the log time (a removed key's may linger: it only costs one early state entry). */
+  #upcoming: number[] = [];
 
   /** The root of the state map over everything applied so far: what the next state entry must commit to. */
   stateRoot(): Uint8Array {
@@ -217,22 +219,62 @@ export class ProviderState {
     return group;
   }
 
-  /** A state entry at `index` with log time `time`: keys added since the last one now have their activation time. */
+  /**
+   * A state entry at `index` with log time `time`: keys added to a role since the last one now have their activation
+   * time, and their providers' records say so. The state entry commits to the map after this (stateRootAt), so the
+   * state after it is exactly what its root proves.
+   */
   applyState(index: number, time: number): void {
     this.time = time;
     this.lastState = index;
-    const changed = new Set<ProviderEntry>();
+    for (const p of this.#activate(time)) this.#writeProvider(p);
+    this.#pending = [];
+    this.#upcoming = this.#upcoming.filter((t) => t > time);
+  }
+
+  /** The root a state entry with log time `time` commits to: the map with the activations it starts. Changes nothing. */
+  stateRootAt(time: number): Uint8Array {
+    const changed = [...this.#activatedBy(time)];
+    if (changed.length === 0) return this.stateRoot();
+    const before = changed.map(([p]) => [recordKey(providerPath(p.name)), this.map.get(recordKey(providerPath(p.name)))] as const);
+    for (const [p, times] of changed) this.map.set(recordKey(providerPath(p.name)), encodeProviderRecord(this.#record(p, times)));
+    const root = this.stateRoot();
+    for (const [key, value] of before) this.map.set(key, value);
+    return root;
+  }
+
+  /** The pending keys' activation times under a state entry at `time`, by provider. */
+  *#activatedBy(time: number): Iterable<[ProviderEntry, Map<string, number>]> {
+    const byProvider = new Map<ProviderEntry, Map<string, number>>();
     for (const { provider, key } of this.#pending) {
       const p = this.providers.get(provider);
       const a = p?.keys.get(key);
-      if (p && a && a.activeFrom === undefined) {
-        a.activeFrom = time + a.delay;
-        changed.add(p);
-      }
+      if (!p || !a || a.activeFrom !== undefined) continue;
+      let times = byProvider.get(p);
+      if (!times) byProvider.set(p, (times = new Map()));
+      times.set(key, time + a.delay);
     }
-    this.#pending = [];
-    // The records change after this state entry: the next one commits to the activation times.
-    for (const p of changed) this.#writeProvider(p);
+    yield* byProvider;
+  }
+
+  #activate(time: number): ProviderEntry[] {
+    const changed: ProviderEntry[] = [];
+    for (const [p, times] of this.#activatedBy(time)) {
+      for (const [key, from] of times) {
+        p.keys.get(key)!.activeFrom = from;
+        this.#upcoming.push(from);
+      }
+      changed.push(p);
+    }
+    return changed;
+  }
+
+  /**
+   * Whether a key's activation time has come by `now` (POSIX seconds) but not yet in log time: the sequencer then
+   * opens the batch with a state entry, so a key's delay also ends in a quiet log (log time moves only with state entries).
+   */
+  activationDue(now: number): boolean {
+    return this.#upcoming.some((t) => t <= now);
   }
 
   /** Counts `signatures` over `doc` against an ActiveRing: a left-out key's signature is reported with its reason. */
@@ -282,6 +324,7 @@ export class ProviderState {
       for (const [id, [addedAt, delay, activeFrom]] of Object.entries(sp.keys)) {
         keys.set(id, { addedAt, delay, activeFrom: activeFrom ?? undefined });
         if (activeFrom === null) s.#pending.push({ provider: sp.name, key: id });
+        else if (activeFrom > saved.time) s.#upcoming.push(activeFrom);
       }
       const p: ProviderEntry = {
         name: sp.name,
@@ -314,14 +357,14 @@ export class ProviderState {
   }
 
   #writeProvider(p: ProviderEntry): void {
-    const record: ProviderRecord = {
-      version: p.version,
-      policy: sha256Hex(p.payload),
-      index: p.index,
-      revoked: Object.fromEntries(p.revoked),
-      activeFrom: activationTimes(p),
-    };
-    this.map.set(recordKey(providerPath(p.name)), encodeProviderRecord(record));
+    this.map.set(recordKey(providerPath(p.name)), encodeProviderRecord(this.#record(p)));
+  }
+
+  /** `p`'s record; `activating`: activation times a state entry is about to give (stateRootAt). */
+  #record(p: ProviderEntry, activating?: ReadonlyMap<string, number>): ProviderRecord {
+    const activeFrom = activationTimes(p);
+    for (const [key, from] of activating ?? []) activeFrom[key] = from;
+    return { version: p.version, policy: sha256Hex(p.payload), index: p.index, revoked: Object.fromEntries(p.revoked), activeFrom };
   }
 
   #writeRelease(path: RecordPath, r: ReleaseStateRecord): void {

@@ -202,7 +202,7 @@ export class Replay {
         time: s.time,
         now: latest - MAX_STATE_AHEAD_SECONDS,
       });
-    const root = toHex(this.state.stateRoot());
+    const root = toHex(this.state.stateRootAt(s.time));
     if (s.map !== root) throw mismatch(`its map root ${s.map} is not the root of the replayed state, ${root}`, { map: s.map, replayed: root });
     return { kind: 'state', index, state: s, keyids: [] };
   }

@@ -11,6 +11,8 @@
 // A log with providers (replay.ts keepsState) ends every batch that added entries with a state entry (its index, the
 // sequencer's clock, never decreasing, and the state map's root over the entries before it), inside the same batch:
 // every checkpoint it publishes then ends with one. Only the sequencer writes them; a submitted one is refused.
+// A batch also opens with one when a key's activation time has come since the last: log time moves only with state
+// entries, so in a quiet log a key added with a delay would otherwise never count.
 //
 // After a crash the next run (or another process) publishes what step 3 committed; tiles staged but never
 // committed are overwritten by the next batch, whose entries take the same indexes.
@@ -115,8 +117,10 @@ export class Sequencer {
         const cp = await log.checkpoint();
         const replay = await this.#caughtUp(log, cp.size);
         const outcomes: AddOutcome[] = [];
-        const fresh: Array<NewEntry & { manifest?: { sha: string; bytes: Uint8Array } }> = [];
+        const fresh: Array<NewEntry & { manifest?: { sha: string; bytes: Uint8Array }; state?: true }> = [];
         const inBatch = new Map<string, number>();
+        const now = this.#now();
+        if (replay.keepsState && submissions.length > 0 && replay.state.activationDue(Math.floor(now.getTime() / 1000))) fresh.push(nextState(replay, now));
         for (const sub of submissions) {
           let hex: string;
           try {
@@ -154,11 +158,7 @@ export class Sequencer {
           }
         }
         if (fresh.length === 0) return outcomes;
-        if (replay.keepsState) {
-          const data = stateEntry(replay, this.#now());
-          replay.next(data, () => undefined);
-          fresh.push({ index: replay.size - 1, hash: new Uint8Array(Buffer.from(entryIdentity(data), 'hex')), data, releaseKey: null });
-        }
+        if (replay.keepsState && fresh[fresh.length - 1]!.state !== true) fresh.push(nextState(replay, now));
 
         for (const f of fresh) {
           if (f.manifest) this.tiles.writeManifest(f.manifest.sha, f.manifest.bytes);
@@ -236,8 +236,15 @@ export class Sequencer {
   }
 }
 
+/** Appends the next state entry to `replay` and returns it as a new entry of the batch. */
+function nextState(replay: Replay, now: Date): NewEntry & { state: true } {
+  const data = stateEntry(replay, now);
+  replay.next(data, () => undefined);
+  return { index: replay.size - 1, hash: new Uint8Array(Buffer.from(entryIdentity(data), 'hex')), data, releaseKey: null, state: true };
+}
+
 /** The state entry to append next: its own index, the clock's time in seconds (never below the last) and the state root. */
 export function stateEntry(replay: Replay, now: Date): Uint8Array {
   const time = Math.max(Math.floor(now.getTime() / 1000), replay.state.time);
-  return encodeEntry({ entry: ENTRY_TYPES.state, size: replay.size, time, map: toHex(replay.state.stateRoot()) });
+  return encodeEntry({ entry: ENTRY_TYPES.state, size: replay.size, time, map: toHex(replay.state.stateRootAt(time)) });
 }

@@ -37,7 +37,15 @@ export async function submitToLog(url: string, envelopeBytes: Uint8Array, opts: 
       if (res.status === 200 && Number.isSafeInteger(body.index))
         return { index: body.index as number, duplicate: body.duplicate === true, size: Number(body.size) };
       if (res.status !== 503 && res.status !== 429 && typeof body.code === 'string') {
-        throw new CountersignError(body.code as CountersignError['code'], `the log refused the document: ${String(body.message)}`, { status: res.status });
+        // Why a key did not count (KEY_NOT_ACTIVE, KEY_REVOKED, …), as the log said it.
+        const problems = ((body.details as { problems?: Array<{ code: string; message: string }> } | undefined)?.problems ?? []).filter(
+          (p) => typeof p?.code === 'string' && typeof p.message === 'string',
+        );
+        const why = problems.map((p) => `; ${p.code}: ${p.message}`).join('');
+        throw new CountersignError(body.code as CountersignError['code'], `the log refused the document: ${String(body.message)}${why}`, {
+          status: res.status,
+          ...(problems.length ? { problems: problems.map((p) => ({ code: p.code, message: p.message })) } : {}),
+        });
       }
       last = `${target} answered HTTP ${res.status}: ${String(body.message ?? text.slice(0, 200))}`;
     }

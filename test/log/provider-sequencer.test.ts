@@ -89,12 +89,13 @@ describe('sequencer: state entries of a provider log', () => {
       expect(indexes(await sequencer(log, clock).add([sub(releaseRevocation(P, '0.9.0', root.signers.slice(0, 2)))]))).to.deep.equal([3]);
       // Another process: its replay comes from the database (adopt), so it knows the key is not active yet at 149.
       const other = sequencer(log, clock, await openSequencerStore(log.db));
-      clock.t = 150;
       const early = await other.add([sub(releaseOf(P, '1.0.0', [p.release[0]!]))]);
       expect(indexes(early)).to.deep.equal(['QUORUM_NOT_MET']);
       expect(indexes(await other.add([sub(keyRevocation(P, p.release[1]!.id, 'now', root.signers.slice(0, 2)))]))).to.deep.equal([5]);
+      // At 150 a restarted sequencer knows the key's time has come: the batch opens with a state entry (6 is 149's).
+      clock.t = 150;
       const late = await sequencer(log, clock, await openSequencerStore(log.db)).add([sub(releaseOf(P, '1.0.0', [p.release[0]!]))]);
-      expect(indexes(late)).to.deep.equal([7]);
+      expect(indexes(late)).to.deep.equal([8]);
       const entries = await allEntries(log);
       const replayed = replayAll(log, entries);
       // Restored from a saved state, then fed the rest: the same state as replaying everything.
@@ -148,6 +149,33 @@ describe('sequencer: state entries of a provider log', () => {
       await seq.add([sub(enrolment(makeProvider(P), team.signers))]);
       const report = await monitor();
       expect([report.anomalies, report.size]).to.deep.equal([[], 5]);
+    } finally {
+      await log.store.close();
+    }
+  });
+
+  it("a quiet log: a batch opens with a state entry once a key's activation time has come, so the key counts", async () => {
+    const log = await makeLog();
+    try {
+      const clock = { t: 1000 };
+      const seq = sequencer(log, clock);
+      const root = makeRoot({ delay: 2 });
+      const p = makeProvider(P);
+      await seq.add([sub(root.policy), sub(enrolment(p, root.signers.slice(0, 2)))]);
+      // Before the delay has passed: refused, and nothing is added (no state entry either).
+      clock.t = 1001;
+      expect(indexes(await seq.add([sub(releaseOf(P, '1.0.0', [p.release[0]!]))]))).to.deep.equal(['QUORUM_NOT_MET']);
+      expect((await allEntries(log)).length).to.equal(3);
+      // Nothing else was logged meanwhile; the last state entry still says 1000, but the clock says 1002.
+      clock.t = 1002;
+      expect(indexes(await seq.add([sub(releaseOf(P, '1.0.0', [p.release[0]!]))]))).to.deep.equal([4]);
+      const entries = await allEntries(log);
+      expect(entries.map((e) => parseEntry(e).kind)).to.deep.equal(['policy', 'enrolment', 'state', 'state', 'release', 'state']);
+      expect((parseEntry(entries[3]!).entry as StateEntry).time).to.equal(1002);
+      expect(replayAll(log, entries).size).to.equal(6);
+      // Once log time has caught up, a batch opens with no extra state entry.
+      clock.t = 5000;
+      expect(indexes(await seq.add([sub(releaseOf(P, '1.0.1', [p.release[0]!]))]))).to.deep.equal([6]);
     } finally {
       await log.store.close();
     }

@@ -63,3 +63,37 @@ export function words(line: string, home: string, cwd: string): string[] {
   }
   return out;
 }
+
+/** A README command with the comment at its end and the comment lines just above it. */
+export interface ReadmeStep {
+  command: string;
+  comment: string;
+  above: string[];
+}
+
+/** The commands of the first `blocks` ```sh blocks under "## heading", each with its comments (continuations joined). */
+export function readmeSteps(heading: string, blocks: number): ReadmeStep[] {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const start = readme.indexOf(`\n## ${heading}\n`);
+  const end = readme.indexOf('\n## ', start + 1);
+  const section = start < 0 ? '' : readme.slice(start, end < 0 ? undefined : end);
+  const found = [...section.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+  if (found.length < blocks) throw new Error(`README.md has ${found.length} \`\`\`sh blocks under "## ${heading}", not ${blocks}`);
+  const steps: ReadmeStep[] = [];
+  let above: string[] = [];
+  for (const line of found
+    .slice(0, blocks)
+    .join('')
+    .replace(/\\\n\s*/g, '')
+    .split('\n')) {
+    const command = stripComment(line).trim();
+    const comment = line.slice(stripComment(line).length).replace(/^#\s*/, '').trim();
+    if (command === '') {
+      above = comment ? [...above, comment] : [];
+      continue;
+    }
+    steps.push({ command, comment, above });
+    above = [];
+  }
+  return steps;
+}
