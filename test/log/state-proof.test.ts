@@ -376,6 +376,8 @@ describe('state proofs: a provider release verified offline from its bundle', ()
       // A stolen admin quorum adds its own release key, then the provider revokes the key that signed 1.0.0.
       const [late] = makeSigners(1, 'late release key');
       w.add(rotation(makeProvider(P, { version: 2, admin: w.p.admin, release: [w.p.release[0]!, late!] }), w.p.admin));
+      // Proved right after the batch that added the key: the state entry commits to the activation it starts.
+      expect((await w.verify(w.bundle(env, i!))).state.providerRecord.activeFrom[`release ${late!.id}`]).to.equal(w.t - 1 + 3600);
       w.add(keyRevocation(P, w.p.release[0]!.id, 'all', w.p.admin));
       const resigned = releaseOf(P, '1.0.0', [late!]);
       const err = await w.verify(w.bundle(resigned, i!)).then(
