@@ -55,19 +55,7 @@ export async function logDemo(h: DemoHelpers): Promise<void> {
 
     say("12. The log's first entry is the team's policy; then it runs as a service, publishing only what both witnesses cosign");
     await countersign(['log', 'add', h.policy, '--tiles', tiles]);
-    const [url] = await serving(h, children, [
-      'log',
-      'serve',
-      '--tiles',
-      tiles,
-      '--listen',
-      '127.0.0.1:0',
-      '--batch-ms',
-      '200',
-      ...witnesses.flatMap((w) => ['--witness', `${w.name}=${w.url}=${w.vkey}`]),
-      '--witness-quorum',
-      '2',
-    ]);
+    const [url] = await serving(h, children, logServeArgs(tiles, witnesses));
 
     say('13. The release manager assembles again with --log: the bundle is logged and carries its proof (entry, inclusion proof, cosigned checkpoint)');
     const manifest = join(work, 'release', 'drupal-10.2.4.manifest.json');
@@ -140,6 +128,12 @@ export async function logDemo(h: DemoHelpers): Promise<void> {
   } finally {
     await Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(undefined) : c.once('exit', resolve).kill('SIGTERM')))));
   }
+}
+
+/** `log serve` of TILES on a loopback port, publishing only what both witnesses cosign. */
+export function logServeArgs(tiles: string, witnesses: ReadonlyArray<{ name: string; url: string; vkey: string }>): string[] {
+  const witnessFlags = witnesses.flatMap((w) => ['--witness', `${w.name}=${w.url}=${w.vkey}`]);
+  return ['log', 'serve', '--tiles', tiles, '--listen', '127.0.0.1:0', '--batch-ms', '200', ...witnessFlags, '--witness-quorum', '2'];
 }
 
 export function readText(path: string): string {

@@ -7,7 +7,7 @@
 import { type ChildProcess } from 'node:child_process';
 import { appendFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { indent, output, readText, serving, type DemoHelpers } from './log.js';
+import { indent, logServeArgs, output, readText, serving, type DemoHelpers } from './log.js';
 
 const P = 'drupal.org/project/pathauto';
 const DELAY_SECONDS = 5;
@@ -105,19 +105,7 @@ export async function providersDemo(h: DemoHelpers): Promise<void> {
     }
     await countersign(['assemble', rootUnsigned, '--policy', rootUnsigned, '--out', root, ...rootSigs]);
     await countersign(['log', 'add', root, '--tiles', tiles]);
-    const [url] = await serving(h, children, [
-      'log',
-      'serve',
-      '--tiles',
-      tiles,
-      '--listen',
-      '127.0.0.1:0',
-      '--batch-ms',
-      '200',
-      ...witnesses.flatMap((w) => ['--witness', `${w.name}=${w.url}=${w.vkey}`]),
-      '--witness-quorum',
-      '2',
-    ]);
+    const [url] = await serving(h, children, logServeArgs(tiles, witnesses));
 
     say(`P3. A module developer writes ${P}'s own policy: matt and mia (2 of 2) change it, the CI key signs releases (1 of 1: warned about)`);
     const devPolicy = at('pathauto.json');
