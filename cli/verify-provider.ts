@@ -89,7 +89,7 @@ export async function verifyWithRoot(ctx: Context, args: RootArgs): Promise<void
       },
       [
         `OK: ${describeVerified(doc)}`,
-        `Signed by ${describeSigners(q)} of the ${v.quorumName}: ${q.signedBy.map((x) => x.name).join(', ')}`,
+        `Signed by ${describeSigners(q)} of ${v.superProvider ? '' : 'the '}${v.quorumName}: ${q.signedBy.map((x) => x.name).join(', ')}`,
         ...(v.superProvider ? [`  note: signed by the super provider, not by ${provider}'s release keys (an emergency action; monitors flag it)`] : []),
         ...toolLines(q),
         describeLog(log),

@@ -99,7 +99,7 @@ function enrolmentQuorums(doc: OpenedEnvelope, signatures: readonly EnvelopeSign
   const root = rootPolicy(policyBytes, now, policyName, 'an enrolment is signed by the root policy (or its registry role)');
   const sides = [{ label: `root policy ${root.policy.version}`, quorum: countQuorum(doc, signatures, root) }];
   const registry = enrolment.previous === undefined ? registryRing(root) : undefined;
-  if (registry) sides.push({ label: `or the registry role of root policy ${root.policy.version}`, quorum: countQuorum(doc, signatures, registry) });
+  if (registry) sides.push({ label: `the registry role of root policy ${root.policy.version}`, quorum: countQuorum(doc, signatures, registry) });
   return either(sides);
 }
 
