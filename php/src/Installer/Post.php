@@ -95,7 +95,11 @@ final class Post
             } elseif (count($read) === 0) {
                 usleep(20000);
             }
-            $status = proc_get_status($proc);
+            $now = proc_get_status($proc);
+            // PHP reports the exit code only on the first call after the child exits (-1 after that): keep that one.
+            if ($status === null || $status['running']) {
+                $status = $now;
+            }
             if (!$status['running'] && count($open) === 0) {
                 break;
             }
