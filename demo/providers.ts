@@ -150,10 +150,10 @@ export async function providersDemo(h: DemoHelpers): Promise<void> {
     process.stdout.write('  the same signature again: the log now counts the key, logs the release, and the bundle carries its proof and map proofs\n');
     await countersign(['assemble', manifest, '--policy', enrolled, '--out', bundle, '--force', '--log', url!, ...ciSigs]);
 
-    say('P7. A site running 1.12.0 verifies it offline, pinning only the root policy and the log policy: logged, cosigned, current keys, not revoked');
-    await countersign([
+    // A site's offline check of a pathauto bundle: it pins only the root policy and the log policy.
+    const verifyOffline = (file: string, installed: string): string[] => [
       'verify',
-      bundle,
+      file,
       '--root',
       root,
       '--log-policy',
@@ -165,8 +165,10 @@ export async function providersDemo(h: DemoHelpers): Promise<void> {
       '--component',
       'pathauto',
       '--installed',
-      '1.12.0',
-    ]);
+      installed,
+    ];
+    say('P7. A site running 1.12.0 verifies it offline, pinning only the root policy and the log policy: logged, cosigned, current keys, not revoked');
+    await countersign(verifyOffline(bundle, '1.12.0'));
 
     say('P8. The CI key leaks: matt and mia revoke it from now on, through the log');
     const revokeKey = at('revoke-ci.json');
@@ -246,22 +248,7 @@ export async function providersDemo(h: DemoHelpers): Promise<void> {
     const rootSigned = await sign(fixed, team, ['--archive', at('release-1.13.1/drupal-1.13.1.tar')]);
     await countersign(['assemble', fixed, '--policy', root, '--out', fixedBundle, '--log', url!, ...rootSigned]);
     process.stdout.write("  a site verifies it offline: accepted, and it says who signed (the super provider, not the developer's keys)\n");
-    await countersign([
-      'verify',
-      fixedBundle,
-      '--root',
-      root,
-      '--log-policy',
-      logPolicy,
-      '--provider',
-      P,
-      '--product',
-      'drupal',
-      '--component',
-      'pathauto',
-      '--installed',
-      '1.13.0',
-    ]);
+    await countersign(verifyOffline(fixedBundle, '1.13.0'));
 
     say('P12. Local trust: a site replays the whole log into its own trust store, with proofs, and verifies from that state');
     const store = at('site-store');
