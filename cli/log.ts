@@ -632,6 +632,8 @@ function auditCommand(ctx: Context): CommandModule<object, AuditArgs> {
         log: args['log-vkey'],
         source: openLogSource(args.log),
         state: args.state,
+        // One audit runs at the command's reference time (as log add does); a served auditor reads the clock each time.
+        ...(args.serve ? {} : { now: () => ctx.now }),
         progress: (p) => say(`log audit: ${p.done} of ${p.total} entries replayed (${p.entriesPerSecond} entries/s)`),
       });
       try {

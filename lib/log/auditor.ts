@@ -45,6 +45,7 @@ export class Auditor {
   readonly #verifier: NoteVerifier;
   readonly #dir: string;
   readonly #progress: AdvanceOptions['onProgress'];
+  readonly #now: () => Date;
   #replayed: Pick<ReplayedLog, 'edge' | 'replay' | 'last' | 'checkpoint'> | undefined;
   /** What the last check replayed (for reports and measurements). */
   lastAdvance: AdvanceResult | undefined;
@@ -56,6 +57,7 @@ export class Auditor {
     this.#verifier = ed25519Verifier(opts.log);
     this.#dir = opts.state;
     this.#progress = opts.progress;
+    this.#now = opts.now ?? (() => new Date());
     this.witness = new Witness({ cosigner: opts.cosigner, logs: [opts.log], store, now: opts.now, check: (cp) => this.#check(cp) });
   }
 
@@ -105,7 +107,7 @@ export class Auditor {
     const from = held ?? { edge: new TreeEdge(), replay: new Replay() };
     // advance() consumes the replay it is given: after any refusal the next check starts again from the saved state.
     this.#replayed = undefined;
-    const { state, result } = await advance(this.#source, from, cp, formatNote(cp.note), { onProgress: this.#progress });
+    const { state, result } = await advance(this.#source, from, cp, formatNote(cp.note), { onProgress: this.#progress, now: this.#now() });
     requireStateEntryLast(state);
     this.lastAdvance = result;
     return () => {

@@ -50,6 +50,8 @@ export interface AdvanceResult {
 }
 
 export interface AdvanceOptions {
+  /** The reader's clock: a state entry dated more than 10 minutes ahead of it is refused (STATE_MISMATCH). */
+  now?: Date;
   onProgress?: (p: Progress) => void;
   /** Milliseconds between progress calls (default 2000). */
   progressMs?: number;
@@ -89,7 +91,7 @@ export async function advance(
     for (const [i, entry] of entries.entries()) {
       let checked: ReplayedEntry;
       try {
-        checked = replay.check(entry, (sha) => manifests.get(sha));
+        checked = replay.check(entry, (sha) => manifests.get(sha), opts.now);
       } catch (err) {
         if (err instanceof CountersignError) throw new InvalidEntry(start + i, err, entry);
         throw err;

@@ -118,6 +118,19 @@ describe('verify --store --provider (local trust)', () => {
     expect(await verdict(dir, signedBy({ ...release, signatures: [] }, [late!]))).to.deep.equal(['QUORUM_NOT_MET']);
   });
 
+  it('log sync refuses a state entry dated more than 10 minutes ahead of its clock (STATE_MISMATCH): it would end every delay at once', async () => {
+    const root = makeRoot({ delay: 86400 });
+    const d = new Driver();
+    d.add(root.policy);
+    d.add(enrolment(makeProvider(P), root.signers.slice(0, 2)));
+    d.state(Math.floor(NOW.getTime() / 1000) + 601);
+    const code = await syncedStore({ root, p: makeProvider(P), d, rel: {} as ReturnType<typeof scenario>['rel'] }).then(
+      () => 'synced',
+      (err: CountersignError) => err.code,
+    );
+    expect(code).to.equal('STATE_MISMATCH');
+  });
+
   it('refuses another document than the one logged for that version (LOG_ENTRY_MISMATCH), and counts only keys of the replayed state', async () => {
     const s = scenario();
     const dir = await syncedStore(s);
