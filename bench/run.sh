@@ -32,6 +32,10 @@ CLI=(node dist/countersign.mjs)
 COUNTERSIGN_PASSPHRASE="$(cat keys-example/PASSPHRASE-TEST-ONLY)"
 export COUNTERSIGN_PASSPHRASE
 export LC_ALL=C
+# NODE_EXTRA_CA_CERTS makes every node start parse that CA file (~20-100 ms here), which would hide the CLI's own cost
+# beside node -e 0 and the one-pass references; nothing benched talks TLS, so it is unset for the whole run.
+HAD_EXTRA_CA=${NODE_EXTRA_CA_CERTS:+yes}
+unset NODE_EXTRA_CA_CERTS
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 note() { printf '   %s\n' "$*"; }
@@ -64,6 +68,7 @@ note "node $(node --version), $(minisign -v 2>&1 | head -1), $( ((HAVE_HYPERFINE
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 # SHA extensions (sha_ni on x86, sha2 on arm64) decide node:crypto's SHA-256 speed: figures from machines that differ here do not compare.
 if grep -qwE 'sha_ni|sha2' /proc/cpuinfo; then SHA_EXT=true; else SHA_EXT=false; fi
+[[ -n $HAD_EXTRA_CA ]] && note "NODE_EXTRA_CA_CERTS was set: unset for every section (it adds the same CA parsing to each node start)"
 note "$CPU_MODEL, SHA extensions: $( [[ $SHA_EXT == true ]] && echo yes || echo no)"
 cat >"$OUT/meta.json" <<EOF
 {
@@ -246,10 +251,7 @@ fi
 say "7. Start-up: countersign --version, verify of the demo release (6 files, 3-of-5), inspect of a key vs node -e 0"
 make_bundle demo/sample/drupal-10.2.4 "$WORK/demo/rel" "$WORK/demo.bundle"
 note "demo bundle $(stat -c %s "$WORK/demo.bundle") bytes"
-# NODE_EXTRA_CA_CERTS makes every node start parse that CA file (~100 ms here), which would hide the CLI's own cost.
-[[ -n ${NODE_EXTRA_CA_CERTS:-} ]] && note "NODE_EXTRA_CA_CERTS is unset for this section (it adds the same CA parsing to every command)"
 (
-  unset NODE_EXTRA_CA_CERTS
   bench "$OUT/startup.hyperfine.json" none -- \
     "node -e 0" "" "node -e 0" \
     "countersign --version" "" "node dist/countersign.mjs --version" \
@@ -290,7 +292,6 @@ else
   AT=--now=2026-11-23T12:00:00Z
   note "the largest log's bundle: $(stat -c %s "$S/provider.bundle") bytes with its proof and state sections, $(stat -c %s "$S/plain.bundle") without"
   (
-    unset NODE_EXTRA_CA_CERTS
     bench "$OUT/state-verify.hyperfine.json" none -- \
       "node -e 0" "" "node -e 0" \
       "verify --policy (today: P's policy pinned, no log)" "" "node dist/countersign.mjs verify $S/plain.bundle --policy $S/provider.signed.json $AT" \
