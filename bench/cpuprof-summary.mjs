@@ -10,6 +10,11 @@ if (!file) {
   process.exit(2);
 }
 const top = Number(topArg ?? 15);
+// A shell glob matching several profiles would shift them into OUT.json and TOP ("Top NaN functions").
+if (!Number.isInteger(top) || top < 1) {
+  console.error(`cpuprof-summary.mjs: TOP must be a positive integer, not ${JSON.stringify(topArg)} (one profile per call)`);
+  process.exit(2);
+}
 const prof = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 const parent = new Map();
