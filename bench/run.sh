@@ -251,13 +251,11 @@ fi
 say "7. Start-up: countersign --version, verify of the demo release (6 files, 3-of-5), inspect of a key vs node -e 0"
 make_bundle demo/sample/drupal-10.2.4 "$WORK/demo/rel" "$WORK/demo.bundle"
 note "demo bundle $(stat -c %s "$WORK/demo.bundle") bytes"
-(
-  bench "$OUT/startup.hyperfine.json" none -- \
-    "node -e 0" "" "node -e 0" \
-    "countersign --version" "" "node dist/countersign.mjs --version" \
-    "countersign verify (demo bundle)" "" "node dist/countersign.mjs verify $WORK/demo.bundle --policy $POLICY" \
-    "countersign inspect alice.pub" "" "node dist/countersign.mjs inspect keys-example/alice.pub"
-)
+bench "$OUT/startup.hyperfine.json" none -- \
+  "node -e 0" "" "node -e 0" \
+  "countersign --version" "" "node dist/countersign.mjs --version" \
+  "countersign verify (demo bundle)" "" "node dist/countersign.mjs verify $WORK/demo.bundle --policy $POLICY" \
+  "countersign inspect alice.pub" "" "node dist/countersign.mjs inspect keys-example/alice.pub"
 
 # ---------------------------------------------------------------------------------------------
 say "8. Transparency log: appends/s into SQLite and PostgreSQL, offline proof size and verify time, monitor replay of ${BENCH_LOG_ENTRIES:-1000000} entries over python3 -m http.server"
@@ -291,13 +289,11 @@ else
   S=$WORK/state
   AT=--now=2026-11-23T12:00:00Z
   note "the largest log's bundle: $(stat -c %s "$S/provider.bundle") bytes with its proof and state sections, $(stat -c %s "$S/plain.bundle") without"
-  (
-    bench "$OUT/state-verify.hyperfine.json" none -- \
-      "node -e 0" "" "node -e 0" \
-      "verify --policy (today: P's policy pinned, no log)" "" "node dist/countersign.mjs verify $S/plain.bundle --policy $S/provider.signed.json $AT" \
-      "verify --root --log-policy --provider (proof + state)" "" \
-      "node dist/countersign.mjs verify $S/provider.bundle --root $S/root.signed.json --log-policy $S/log.policy --provider wordpress.org/plugins/wordfence $AT"
-  )
+  bench "$OUT/state-verify.hyperfine.json" none -- \
+    "node -e 0" "" "node -e 0" \
+    "verify --policy (today: P's policy pinned, no log)" "" "node dist/countersign.mjs verify $S/plain.bundle --policy $S/provider.signed.json $AT" \
+    "verify --root --log-policy --provider (proof + state)" "" \
+    "node dist/countersign.mjs verify $S/provider.bundle --root $S/root.signed.json --log-policy $S/log.policy --provider wordpress.org/plugins/wordfence $AT"
 fi
 
 # ---------------------------------------------------------------------------------------------
