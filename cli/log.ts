@@ -9,11 +9,7 @@ import { untilSignal, type Context } from './context.js';
 import { FORCE_OPTION } from './flags.js';
 import { examples, fail, SUBCOMMAND_NEEDED, succeed } from './output.js';
 import { unlockSecretKey } from './passphrase.js';
-
-// Under a CommonJS loader (mocha require()s the tests through tsx), import() would load a second copy of the modules
-// shared with the parser (the error classes, so a coded refusal would read as INTERNAL): require() then, as cli/verify.ts does.
-const commonJsRequire = typeof module === 'object' ? require : undefined;
-const load = async <T>(path: string, importer: () => Promise<T>): Promise<T> => (commonJsRequire ? (commonJsRequire(path) as T) : importer());
+import { lazyImport } from './lazy-import.js';
 
 const HOW =
   'The log holds every signed policy, release and revocation in an RFC 6962 Merkle tree served as C2SP tlog-tiles: any static ' +
@@ -342,7 +338,7 @@ function proveCommand(ctx: Context): CommandModule<object, ProveArgs> {
         import('../lib/node/durable.js'),
         import('../lib/node/bundle-file.js'),
         import('../lib/log/tile-reader.js'),
-        load('../lib/log/prove.js', () => import('../lib/log/prove.js')),
+        lazyImport('../lib/log/prove.js', () => import('../lib/log/prove.js')),
         import('../lib/core/envelope.js'),
       ]);
       refuseExisting([args.out], args.force);
@@ -548,9 +544,9 @@ function syncCommand(ctx: Context): CommandModule<object, SyncArgs> {
         .epilogue(examples('countersign log sync --store /etc/countersign/site --log https://log.example.org/')),
     handler: async (args) => {
       const [{ openLogSource }, { syncStore }, { parseDuration }] = await Promise.all([
-        load('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js')),
-        load('../lib/log/sync.js', () => import('../lib/log/sync.js')),
-        load('../lib/log/check-logged.js', () => import('../lib/log/check-logged.js')),
+        lazyImport('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js')),
+        lazyImport('../lib/log/sync.js', () => import('../lib/log/sync.js')),
+        lazyImport('../lib/log/check-logged.js', () => import('../lib/log/check-logged.js')),
       ]);
       const maxAgeSeconds = args.maxAge === undefined ? undefined : parseDuration(args.maxAge);
       if (args.maxAge !== undefined && maxAgeSeconds === undefined)
@@ -613,10 +609,10 @@ function auditCommand(ctx: Context): CommandModule<object, AuditArgs> {
         ),
     handler: async (args) => {
       const [{ Auditor }, { openLogSource }, { ed25519Verifier }, { loadCosigner }] = await Promise.all([
-        load('../lib/log/auditor.js', () => import('../lib/log/auditor.js')),
-        load('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js')),
-        load('../lib/log/note.js', () => import('../lib/log/note.js')),
-        load('./witness.js', () => import('./witness.js')),
+        lazyImport('../lib/log/auditor.js', () => import('../lib/log/auditor.js')),
+        lazyImport('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js')),
+        lazyImport('../lib/log/note.js', () => import('../lib/log/note.js')),
+        lazyImport('./witness.js', () => import('./witness.js')),
       ]);
       if (args.serve && !args.listen) throw new UsageError('USAGE', '--serve needs --listen HOST:PORT');
       if (!args.serve && args.listen) throw new UsageError('USAGE', '--listen goes with --serve');
@@ -638,7 +634,7 @@ function auditCommand(ctx: Context): CommandModule<object, AuditArgs> {
       });
       try {
         if (args.serve) {
-          const { listen, parseListen } = await load('../lib/distribution/listen.js', () => import('../lib/distribution/listen.js'));
+          const { listen, parseListen } = await lazyImport('../lib/distribution/listen.js', () => import('../lib/distribution/listen.js'));
           const listening = await listen(auditor.witness.handler(), parseListen(args.listen!));
           const url = `http://${listening.host.includes(':') ? `[${listening.host}]` : listening.host}:${listening.port}`;
           say(`auditor ${cosigner.name} serving at ${url} for ${args['log-vkey'].split('+')[0]}, replaying from ${args.log}`);
@@ -706,7 +702,7 @@ export async function logAndAttachProof(
       import('../lib/node/bundle-file.js'),
       import('../lib/node/durable.js'),
       import('../lib/log/tile-reader.js'),
-      load('../lib/log/prove.js', () => import('../lib/log/prove.js')),
+      lazyImport('../lib/log/prove.js', () => import('../lib/log/prove.js')),
       import('../lib/core/envelope.js'),
     ]);
   const opened = await openBundleFile(file);

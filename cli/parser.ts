@@ -1,12 +1,14 @@
 // The countersign command line: one yargs CommandModule per file, exported so tests drive it in-process.
 // Each command's file (and what it imports) is loaded only when the command line needs it: see COMMANDS.
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv, CommandModule, Options } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { CountersignError, UsageError } from '../lib/core/errors.js';
 import type { Context } from './context.js';
 import { STDIN } from './files.js';
 import { fail, renderHelp, SUBCOMMAND_NEEDED, examples } from './output.js';
 import { errnoOf } from '../lib/core/errno.js';
+import { parseDirectly } from './direct-argv.js';
+import { lazyImport } from './lazy-import.js';
 
 // Each command has its own argument type.
 type CommandFactory = (ctx: Context) => CommandModule<object, any>;
@@ -36,12 +38,11 @@ const COMMANDS: Record<string, () => Promise<object>> = {
   inspect: () => import('./inspect.js'),
 };
 
-// Under a CommonJS loader (mocha require()s the tests through tsx), import() would load a second copy of
-// every module a command shares with the parser (the error classes, the examples registry): require() then.
-const commonJsRequire = typeof module === 'object' ? require : undefined;
+/** The top-level commands' names, in the order the help page lists them. */
+export const COMMAND_NAMES = Object.keys(COMMANDS);
 
-async function loadCommand(name: string): Promise<CommandFactory> {
-  const loaded = (commonJsRequire ? commonJsRequire(`./${name}.js`) : await COMMANDS[name]!()) as Record<string, CommandFactory>;
+export async function loadCommand(name: string): Promise<CommandFactory> {
+  const loaded = (await lazyImport(`./${name}.js`, COMMANDS[name]!)) as Record<string, CommandFactory>;
   return loaded[`${name}Command`]!;
 }
 
@@ -55,9 +56,23 @@ async function commandsFor(argv: readonly string[]): Promise<CommandFactory[]> {
   return Promise.all(names.map(loadCommand));
 }
 
+/** The options every command takes. */
+export const GLOBAL_OPTIONS: Record<string, Options> = {
+  json: { type: 'boolean', describe: 'Print one JSON object (ok: true|false) instead of text', global: true },
+  debug: { type: 'boolean', describe: 'Print stack traces of internal errors', global: true },
+};
+
 /** The parser for `argv`, with the commands it needs (commandsFor). */
-export async function createParser(ctx: Context, argv: readonly string[]): Promise<Argv> {
-  const { default: yargs } = await import('yargs'); // not loaded for --version
+async function createParser(ctx: Context, argv: readonly string[]): Promise<Argv> {
+  return yargsParser(
+    ctx,
+    (await commandsFor(argv)).map((command) => command(ctx)),
+  );
+}
+
+/** yargs, set up with `commands` (and help): the parser of every command line parseDirectly declines. */
+export async function yargsParser(ctx: Context, commands: CommandModule<object, any>[]): Promise<Argv> {
+  const { default: yargs } = await import('yargs'); // not loaded for --version, nor for a line parsed directly
   const parser = yargs()
     .scriptName('countersign')
     .usage(
@@ -68,9 +83,8 @@ export async function createParser(ctx: Context, argv: readonly string[]): Promi
         'Distribution: hub serve / hub publish / hub push; on a site: site serve + site register, or site poll.\n' +
         '`countersign help COMMAND` (or COMMAND --help) explains a command; `countersign --version` (-V) prints the version.',
     )
-    .option('json', { type: 'boolean', describe: 'Print one JSON object (ok: true|false) instead of text', global: true })
-    .option('debug', { type: 'boolean', describe: 'Print stack traces of internal errors', global: true });
-  for (const command of await commandsFor(argv)) parser.command(command(ctx));
+    .options(GLOBAL_OPTIONS);
+  for (const command of commands) parser.command(command);
   parser
     .command(helpCommand(ctx))
     .demandCommand(1, SUBCOMMAND_NEEDED)
@@ -108,6 +122,16 @@ function helpCommand(ctx: Context): CommandModule<object, { command?: string[] }
   };
 }
 
+/** Runs the command `argv` names: parsed directly from its declarations when it can be, else by yargs. */
+async function parseAndRun(ctx: Context, argv: string[]): Promise<void> {
+  const first = argv[0];
+  if (first !== undefined && Object.hasOwn(COMMANDS, first)) {
+    const direct = parseDirectly((await loadCommand(first))(ctx), argv, GLOBAL_OPTIONS);
+    if (direct) return void (await direct.handler(direct.args));
+  }
+  await parseAndPrint(ctx, argv);
+}
+
 async function parseAndPrint(ctx: Context, argv: string[]): Promise<void> {
   const parser = await createParser(ctx, argv);
   await parser.parseAsync(argv, {}, (_err, _args, output) => {
@@ -142,7 +166,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       ctx.out(json ? JSON.stringify({ ok: true, version }) : `countersign ${version}`);
       return ctx.exitCode;
     }
-    await parseAndPrint(
+    await parseAndRun(
       ctx,
       argv.map((a) => (a === '-' ? STDIN : a)),
     );

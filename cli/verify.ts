@@ -13,20 +13,17 @@ import { examples, succeed } from './output.js';
 import type { StoreLogCheck, StoreLogVerdict, TrustStore } from '../lib/core/trust-state.js';
 import { readInput } from './files.js';
 import { describeLog, describeVerified, rejectBundle, toolLines } from './verify-output.js';
+import { lazyImport } from './lazy-import.js';
 
 // A plain --policy verify loads neither the store nor the transparency log's code: each is imported when asked for.
-// Under a CommonJS loader (mocha require()s the tests through tsx), import() would load a second copy of the
-// modules they share with this one (the error classes): require() then, as cli/parser.ts does.
-const commonJsRequire = typeof module === 'object' ? require : undefined;
-const load = async <T>(path: string, importer: () => Promise<T>): Promise<T> => (commonJsRequire ? (commonJsRequire(path) as T) : importer());
 const storeCode = async () => ({
-  ...(await load('../lib/node/trust-store.js', () => import('../lib/node/trust-store.js'))),
-  ...(await load('../lib/core/trust-state.js', () => import('../lib/core/trust-state.js'))),
+  ...(await lazyImport('../lib/node/trust-store.js', () => import('../lib/node/trust-store.js'))),
+  ...(await lazyImport('../lib/core/trust-state.js', () => import('../lib/core/trust-state.js'))),
 });
 const logCode = async () => ({
-  ...(await load('../lib/log/check-logged.js', () => import('../lib/log/check-logged.js'))),
-  ...(await load('../lib/log/tlog-policy.js', () => import('../lib/log/tlog-policy.js'))),
-  ...(await load('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js'))),
+  ...(await lazyImport('../lib/log/check-logged.js', () => import('../lib/log/check-logged.js'))),
+  ...(await lazyImport('../lib/log/tlog-policy.js', () => import('../lib/log/tlog-policy.js'))),
+  ...(await lazyImport('../lib/log/tile-reader.js', () => import('../lib/log/tile-reader.js'))),
 });
 
 interface VerifyArgs {
@@ -107,7 +104,7 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
     handler: async (args) => {
       if (args.now) ctx.now = timeFlag('--now', args.now);
       if (args.installed !== undefined) checkFlag('--installed', () => parseVersion(args.installed!));
-      if (args.root !== undefined) return (await load('./verify-provider.js', () => import('./verify-provider.js'))).verifyWithRoot(ctx, args);
+      if (args.root !== undefined) return (await lazyImport('./verify-provider.js', () => import('./verify-provider.js'))).verifyWithRoot(ctx, args);
       if (args.provider !== undefined && args.store === undefined)
         throw new UsageError('USAGE', '--provider needs --root ROOT_POLICY (offline, from the bundle) or --store DIR (after countersign log sync)');
       const now = ctx.now;
@@ -182,12 +179,12 @@ export function verifyCommand(ctx: Context): CommandModule<object, VerifyArgs> {
   };
 }
 
-const localTrustCode = () => load('../lib/log/local-trust.js', () => import('../lib/log/local-trust.js'));
+const localTrustCode = () => lazyImport('../lib/log/local-trust.js', () => import('../lib/log/local-trust.js'));
 
 /** The store's replayed log (log sync), re-checked; a store that has none is a usage error. */
 async function replayedStateOf(store: TrustStore) {
   if (!store.state.log) throw new UsageError('USAGE', `--provider: the store ${store.dir} has no log policy (trust init --log-policy FILE, then log sync)`);
-  const { loadReplayedState } = await load('../lib/node/replayed-state.js', () => import('../lib/node/replayed-state.js'));
+  const { loadReplayedState } = await lazyImport('../lib/node/replayed-state.js', () => import('../lib/node/replayed-state.js'));
   const replayed = await loadReplayedState(store);
   if (!replayed)
     throw new UsageError('USAGE', `--provider: the store ${store.dir} has replayed no log yet (countersign log sync --store ${store.dir} --log URL)`);

@@ -1,2 +1,7 @@
-/** Bundles `entry` (the CLI's main module, compiled or TypeScript) into the executable `outfile`; `testHooks` only for the tests' bundle. */
-export declare function bundleCli(entry: string, outfile: string, opts?: { testHooks?: boolean }): Promise<void>;
+import type { Metafile } from 'esbuild';
+
+/**
+ * Bundles `entry` (the CLI's main module, compiled or TypeScript) into the executable `bin`, with the script,
+ * its code cache and the loader beside it; `testHooks` only for the tests' bundle.
+ */
+export declare function bundleCli(entry: string, bin: string, opts?: { testHooks?: boolean }): Promise<{ metafile: Metafile }>;

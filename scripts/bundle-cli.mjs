@@ -1,12 +1,18 @@
-// Bundles the CLI into one executable entry plus a chunk per command (dist/chunks/): a command loads only
-// its own code (cli/parser.ts imports each command module on demand), and a few modules instead of ~150
-// save most of the start-up time of every command (bench/), which is most of the cost of verifying a
-// typical release. `npm run build` bundles the compiled dist/cli/main.js into dist/countersign.mjs; tests
-// bundle the sources the same way. The library stays unbundled in dist/lib for embedding.
+// Bundles the CLI into one CommonJS script (dist/countersign.cjs) and makes its V8 code cache by running it
+// (dist/countersign.cjs.cache): the bin, dist/countersign.mjs, runs the script with that cache
+// (scripts/cli-loader.mjs), so a verify neither parses ~1 MB of JavaScript nor compiles the functions it
+// runs, which was most of the cost of verifying a typical release (bench/). Code a command needs only
+// sometimes is still evaluated only when import()ed (esbuild wraps each such module), and costs nothing
+// to load: V8 compiles a function only when it is first called. `npm run build` bundles the compiled
+// dist/cli/main.js; tests bundle the sources the same way. The library stays unbundled in dist/lib.
 import { build } from 'esbuild';
-import { chmodSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAscii } from 'node:buffer';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { codeCacheFile, loadBundle } from './cli-loader.mjs';
+
+const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /**
  * yargs' Node shim imports cliui and string-width, which only render help pages but would cost more at
@@ -62,53 +68,91 @@ function lazyYargsShim(helpModules) {
 }
 
 /**
- * Bundles `entry` (the CLI's main module, compiled or TypeScript) into the executable `outfile`, with its
- * chunks in `chunks/` beside it. Only the tests' bundle passes `testHooks: true`: the shipped one ignores
- * the TEST-ONLY fault variables (lib/installer/hooks.ts), whatever the environment says.
+ * What the code cache is made from: command lines run in the build, in-process, whose functions V8 then
+ * has compiled (a small bundle's verify, and inspect of a key). Each must succeed, or the cache would hold
+ * an error path instead.
  */
-export async function bundleCli(entry, outfile, { testHooks = false } = {}) {
+const TRAINING = [
+  [
+    'verify',
+    'bundles/a-ok.bundle',
+    '--policy',
+    'documents/policy-v1.json',
+    '--product',
+    'drupal',
+    '--component',
+    'core',
+    '--installed',
+    '10.2.3',
+    '--now',
+    '2026-06-01T00:00:00Z',
+  ].map((a) => (a.includes('/') ? join(REPO, 'spec/vectors/conformance', a) : a)),
+  ['inspect', join(REPO, 'keys-example/alice.pub')],
+];
+
+/**
+ * Bundles `entry` (the CLI's main module, compiled or TypeScript) into the executable `outfile` (the bin),
+ * with the script, its code cache and the loader beside it; returns esbuild's metafile. Only the tests' bundle passes `testHooks: true`:
+ * the shipped one ignores the TEST-ONLY fault variables (lib/installer/hooks.ts), whatever the environment says.
+ */
+export async function bundleCli(entry, bin, { testHooks = false } = {}) {
+  const outfile = resolve(bin);
   const outdir = dirname(outfile);
-  rmSync(join(outdir, 'chunks'), { recursive: true, force: true }); // a previous build's chunks
+  const script = outfile.replace(/\.mjs$/, '.cjs');
   const helpModules = {};
   const { metafile } = await build({
-    entryPoints: [{ in: entry, out: basename(outfile).replace(/\.mjs$/, '') }],
-    outdir,
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunks/[name]-[hash]',
-    splitting: true,
+    entryPoints: [entry],
+    outfile: script,
     bundle: true,
     // Less to scan on every start; names are kept, so --debug stack traces still read.
     minifyWhitespace: true,
     minifySyntax: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
     // inquirer is only loaded when a person must be prompted; keep it out of the hot path. The registry
     // drivers are native or load optional native modules: resolved from node_modules at run time.
     external: ['inquirer', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', 'better-sqlite3', 'pg'],
-    define: { COUNTERSIGN_TEST_HOOKS: testHooks ? 'true' : 'false' },
+    define: { COUNTERSIGN_TEST_HOOKS: testHooks ? 'true' : 'false', COUNTERSIGN_BUNDLED: 'true', 'import.meta.url': '__countersign_url' },
     plugins: [lazyYargsShim(helpModules)],
     metafile: true,
-    // Bundled CommonJS dependencies (ajv's runtime, yargs' helpers) still call require().
-    banner: { js: "import { createRequire as __countersignRequire } from 'node:module';\nconst require = __countersignRequire(import.meta.url);" },
     logLevel: 'warning',
   });
-  // The stubs' require("./help-rendering.cjs") is relative to the chunk holding them: yargs' own, in chunks/.
-  const stubs = Object.entries(metafile.outputs).filter(([, o]) => Object.keys(o.inputs).some((i) => i.startsWith('yargs-shim-stub:')));
-  if (stubs.length !== 1 || basename(dirname(stubs[0][0])) !== 'chunks') throw new Error(`yargs' shim stubs are not in one chunk under chunks/`);
   await build({
     stdin: {
       contents: `export { default as cliui } from ${JSON.stringify(helpModules.cliui)};\nexport { default as stringWidth } from ${JSON.stringify(helpModules['string-width'])};\n`,
       resolveDir: outdir,
     },
-    outfile: join(outdir, 'chunks', HELP_RENDERING),
+    outfile: join(outdir, HELP_RENDERING),
     bundle: true,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     logLevel: 'warning',
   });
+  if (!isAscii(readFileSync(script))) throw new Error(`${script} is not ASCII: escape the non-ASCII characters of the regular expressions in the sources`);
+  copyFileSync(fileURLToPath(new URL('cli-loader.mjs', import.meta.url)), join(outdir, 'cli-loader.mjs'));
+  const cjs = JSON.stringify(`./${script.slice(outdir.length + 1)}`);
+  writeFileSync(
+    outfile,
+    `#!/usr/bin/env node\n// The countersign command line: ${cjs.slice(3, -1)} run with its code cache (cli-loader.mjs).\nimport { fileURLToPath } from 'node:url';\nimport { loadBundle } from './cli-loader.mjs';\n\n` +
+      `const script = fileURLToPath(new URL(${cjs}, import.meta.url));\nawait loadBundle(script, \`\${script}.cache\`, import.meta.url).exports.main();\n`,
+  );
   chmodSync(outfile, 0o755);
+  writeFileSync(`${script}.cache`, await trainedCodeCache(script, pathToFileURL(outfile).href));
+  return { metafile };
+}
+
+/** The code cache of `script`, made after running each TRAINING command line in it. */
+async function trainedCodeCache(script, url) {
+  const bundle = loadBundle(script, '/dev/null', url);
+  for (const argv of TRAINING) {
+    const said = [];
+    const ctx = { out: (t) => said.push(t), err: (t) => said.push(t), env: {}, interactive: false, now: new Date(), exitCode: 0 };
+    const code = await bundle.exports.run(argv, ctx);
+    if (code !== 0) throw new Error(`the code cache's training run \`countersign ${argv.join(' ')}\` exited ${code}:\n${said.join('\n')}`);
+  }
+  return codeCacheFile(bundle.source, bundle.script);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleCli('dist/cli/main.js', 'dist/countersign.mjs');

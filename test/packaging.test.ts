@@ -2,11 +2,13 @@
 // `npm run build` builds it) in which the TEST-ONLY fault hooks do nothing and are not documented.
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Metafile } from 'esbuild';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { hooksFromEnv } from '../lib/installer/hooks.js';
 import { bundleCli } from '../scripts/bundle-cli.mjs';
+import { loadBundle } from '../scripts/cli-loader.mjs';
 import { CLI, makeSetup, NEW, REPO, snapshot, expectedSnapshot } from './installer/support.js';
 import { tempDir } from './support/tmp.js';
 
@@ -61,9 +63,10 @@ describe('packaging', function () {
 
   describe('the shipped CLI bundle and the TEST-ONLY fault hooks', () => {
     let cli: string;
+    let metafile: Metafile;
     before(async () => {
       cli = join(tempDir('countersign-shipped-'), 'countersign.mjs');
-      await bundleCli(CLI, cli); // the options `npm run build` uses
+      ({ metafile } = await bundleCli(CLI, cli)); // the options `npm run build` uses
     });
 
     it('ignores COUNTERSIGN_TEST_CRASH_AT_STEP and COUNTERSIGN_TEST_FAIL_AT_STEP: the update is applied', async () => {
@@ -80,72 +83,67 @@ describe('packaging', function () {
       expect(hooksFromEnv({ COUNTERSIGN_TEST_FAIL_AT_STEP: '1' })).to.not.equal(undefined);
     });
 
-    /** The chunks under chunks/ that `countersign ARGS` loads (it must exit 0). */
-    function loadedChunks(args: string[]): string[] {
-      // A resolve hook reports every ES module the process loads; printed when it exits.
-      const hook = `let port; export function initialize(data) { port = data.port; }
-          export async function resolve(specifier, context, next) { const r = await next(specifier, context); port.postMessage(r.url); return r; }`;
-      const setup = `import { register } from 'node:module';
-          import { MessageChannel } from 'node:worker_threads';
-          const { port1, port2 } = new MessageChannel();
-          const seen = new Set();
-          port1.on('message', (url) => seen.add(url));
-          port1.unref();
-          register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}), { data: { port: port2 }, transferList: [port2] });
-          process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify([...seen]) + '\\n'));`;
-      const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(setup)}`, cli, ...args], {
-        cwd: REPO,
-        encoding: 'utf8',
-      });
-      expect(r.status, r.stderr).to.equal(0);
-      const loaded = JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[];
-      return loaded.filter((url) => url.includes('/chunks/')).map((url) => url.replace(/.*\/chunks\//, ''));
+    /**
+     * The sources the bundle evaluates once `from` is: what they import statically, transitively. esbuild
+     * evaluates a module that is only import()ed when it is imported, and V8 compiles none of its functions
+     * before then, so whatever is outside this set costs a command nothing but the bytes of the script.
+     */
+    function evaluatedWith(from: string[]): string[] {
+      const seen = new Set<string>();
+      const visit = (path: string) => {
+        if (seen.has(path)) return;
+        seen.add(path);
+        for (const i of metafile.inputs[path]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+      };
+      for (const path of from) visit(path);
+      return [...seen];
     }
+    const VERIFY = ['cli/main.ts', 'cli/verify.ts'];
 
-    it('verify loads its own command chunk and no other command (nor help rendering): the parser imports commands on demand', async () => {
-      const s = await makeSetup();
-      const chunks = loadedChunks(['verify', s.release.bundle, '--store', s.store]);
-      // A command's chunk is NAME-HASH.mjs; lib modules loaded on demand have names of their own (trust-store-HASH.mjs).
-      const commands = chunks.filter((name) =>
-        /^(keygen|policy|build|sign|assemble|verify|trust|apply|recover|installer|hub|site|revoke|inspect)-[A-Z0-9]+\.mjs$/.test(name),
+    it('verify evaluates its own command module and no other, nor yargs (its command line is parsed from its declarations), nor help rendering', () => {
+      const evaluated = evaluatedWith(VERIFY);
+      expect(evaluated, 'the sources are in the metafile').to.include.members(VERIFY.concat('lib/core/verify.ts'));
+      const commands = evaluated.filter((path) =>
+        /^cli\/(keygen|policy|provider|build|sign|assemble|verify|trust|apply|recover|installer|hub|site|log|witness|revoke|inspect)\.ts$/.test(path),
       );
-      expect(commands.map((name) => name.replace(/-.*/, ''))).to.deep.equal(['verify']);
-      expect(
-        chunks.some((name) => name.startsWith('yargs-')),
-        'yargs is loaded to parse',
-      ).to.equal(true);
-      expect(chunks.filter((name) => name.includes('help-rendering'))).to.deep.equal([]);
+      expect(commands).to.deep.equal(['cli/verify.ts']);
+      expect(evaluated.filter((path) => path.includes('node_modules/yargs') || path.includes('cliui') || path.includes('string-width'))).to.deep.equal([]);
     });
 
-    it('verify --policy loads neither the trust store nor the transparency log: each is loaded when asked for', async () => {
-      const s = await makeSetup();
-      // What the loaded chunks define (esbuild keeps names), whichever chunk holds it.
-      const defined = (chunks: string[]) =>
-        ['openStore', 'verifyWithStore', 'parseTlogPolicy', 'checkLogged', 'openLogSource'].filter((fn) =>
-          chunks.some((name) => readFileSync(join(dirname(cli), 'chunks', name), 'utf8').includes(`function ${fn}(`)),
-        );
-      expect(defined(loadedChunks(['verify', s.release.bundle, '--policy', s.release.policyFile, '--now', '2026-11-23T12:00:00Z']))).to.deep.equal([]);
-      expect(defined(loadedChunks(['verify', s.release.bundle, '--store', s.store]))).to.include.members(['openStore', 'verifyWithStore']);
+    it('verify --policy evaluates neither the trust store nor the transparency log: each is imported when asked for', () => {
+      const evaluated = evaluatedWith(VERIFY);
+      for (const lazy of ['lib/node/trust-store.ts', 'lib/core/trust-state.ts', 'lib/log/check-logged.ts', 'lib/log/tlog-policy.ts', 'lib/log/tile-reader.ts'])
+        expect(evaluated, lazy).to.not.include(lazy);
     });
 
-    it("verify --policy loads only the signed documents' validators: not those of key files, partial signatures or the store", async () => {
+    it("verify --policy evaluates only the signed documents' validators: not those of key files, partial signatures or the store", () => {
+      const evaluated = evaluatedWith(VERIFY);
+      expect(evaluated).to.include('lib/core/generated/validators.ts');
+      expect(evaluated).to.not.include.members(['lib/core/generated/file-validators.ts', 'lib/core/generated/service-validators.ts']);
+    });
+
+    it('runs with the code cache it was built with, and without one, to the same output', async () => {
       const s = await makeSetup();
-      // A schema path each of those validators reports (secret key, partial signature, public key, store).
-      const markers = [
-        '"#/oneOf/0/properties/kdf/type"',
-        '"#/$defs/v1/properties/payloadSha256/pattern"',
-        '"#/properties/publicKey/pattern"',
-        '"#/properties/highestPolicyVersion/type"',
-      ];
-      const holding = (chunks: string[]) =>
-        markers.filter((marker) => chunks.some((name) => readFileSync(join(dirname(cli), 'chunks', name), 'utf8').includes(marker)));
-      const chunks = loadedChunks(['verify', s.release.bundle, '--policy', s.release.policyFile, '--now', '2026-11-23T12:00:00Z']);
-      expect(
-        chunks.some((name) => readFileSync(join(dirname(cli), 'chunks', name), 'utf8').includes('"#/properties/signatures/maxItems"')),
-        "the envelope's validator is loaded",
-      ).to.equal(true);
-      expect(holding(chunks)).to.deep.equal([]);
-      expect(holding(loadedChunks(['verify', s.release.bundle, '--store', s.store]))).to.include('"#/properties/highestPolicyVersion/type"');
+      const args = ['verify', s.release.bundle, '--policy', s.release.policyFile, '--now', '2026-11-23T12:00:00Z', '--json'];
+      const cache = `${cli.replace(/\.mjs$/, '.cjs')}.cache`;
+      expect(loadBundle(cli.replace(/\.mjs$/, '.cjs'), cache, pathToFileURL(cli).href).script.cachedDataRejected, 'V8 takes the cache').to.equal(false);
+      const cached = await runBundle(cli, args, {});
+      renameSync(cache, `${cache}.away`);
+      try {
+        const uncached = await runBundle(cli, args, {});
+        expect(uncached).to.deep.equal(cached);
+      } finally {
+        renameSync(`${cache}.away`, cache);
+      }
+      expect(cached.code).to.equal(0);
+    });
+
+    it("ignores a code cache made from other bytes (V8 would check only the script's length)", async () => {
+      const script = cli.replace(/\.mjs$/, '.cjs');
+      const cache = readFileSync(`${script}.cache`);
+      const other = join(tempDir('countersign-cache-'), 'other.cache');
+      writeFileSync(other, Buffer.concat([Buffer.alloc(32), cache.subarray(32)]));
+      expect(loadBundle(script, other, pathToFileURL(cli).href).script.cachedDataRejected, 'not offered to V8').to.equal(undefined);
     });
 
     it('verify reads no directory and loads no node:assert (yargs would look for a package.json from the cwd up)', async () => {
