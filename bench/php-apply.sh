@@ -9,10 +9,10 @@ OUT=bench/out/php-apply
 WORK=$OUT/work
 RUNS=${BENCH_RUNS:-5}
 POLICY=keys-example/policy.signed.json
-CLI=(node dist/countersign.mjs)
+CLI=(node dist/countersign.cjs)
 COUNTERSIGN_PASSPHRASE="$(cat keys-example/PASSPHRASE-TEST-ONLY)"
 export COUNTERSIGN_PASSPHRASE LC_ALL=C
-[[ -f dist/countersign.mjs ]] || { echo "dist/ is missing: npm run build" >&2; exit 1; }
+[[ -f dist/countersign.cjs ]] || { echo "dist/ is missing: npm run build" >&2; exit 1; }
 command -v php >/dev/null && command -v hyperfine >/dev/null && command -v rsync >/dev/null || { echo "needs php, hyperfine and rsync" >&2; exit 1; }
 rm -rf "$WORK" && mkdir -p "$WORK/keys"
 install -m 0600 keys-example/*.key "$WORK/keys/"
@@ -39,7 +39,7 @@ FRESH="rm -rf $WORK/site $WORK/.countersign-site && cp -a $WORK/site0 $WORK/site
 ARGS="$WORK/apply.bundle --site $WORK/site --policy $POLICY --product bench --component core --installed 1.0.0"
 hyperfine --style basic -r "$RUNS" -w 1 --export-json "$OUT/apply.json" \
   -n "php countersign-apply" --prepare "$FRESH" "php php/bin/countersign-apply $ARGS" \
-  -n "countersign apply (TypeScript)" --prepare "$FRESH" "node dist/countersign.mjs apply $ARGS" \
+  -n "countersign apply (TypeScript)" --prepare "$FRESH" "node dist/countersign.cjs apply $ARGS" \
   -n "rsync changed files" --prepare "$FRESH" "bash -c 'rsync -a --files-from=$WORK/changed.txt $WORK/site1/ $WORK/site/ && (cd $WORK/site && xargs -r rm -f) < $WORK/changed.txt.deleted'"
 eval "$FRESH"
 php php/bin/countersign-apply $ARGS >/dev/null

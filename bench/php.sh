@@ -10,7 +10,7 @@ WORK=$OUT/php-work
 RUNS=${BENCH_RUNS:-10}
 WARMUP=${BENCH_WARMUP:-2}
 POLICY=keys-example/policy.signed.json
-CLI=(node dist/countersign.mjs)
+CLI=(node dist/countersign.cjs)
 PHPV=(php php/bin/countersign-verify)
 COUNTERSIGN_PASSPHRASE="$(cat keys-example/PASSPHRASE-TEST-ONLY)"
 export COUNTERSIGN_PASSPHRASE LC_ALL=C
@@ -20,7 +20,7 @@ trap 'rm -rf "$WORK"' EXIT
 command -v php >/dev/null || { echo "php is not installed (apt-get install php-cli)" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "hyperfine is not installed (apt-get install hyperfine)" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time is required (apt-get install time)" >&2; exit 1; }
-[[ -f dist/countersign.mjs ]] || npm run build >/dev/null
+[[ -f dist/countersign.cjs ]] || npm run build >/dev/null
 mkdir -p "$OUT" && rm -rf "$WORK" && mkdir -p "$WORK/keys"
 install -m 0600 keys-example/*.key "$WORK/keys/"
 

@@ -37,7 +37,7 @@ const PLAIN_VERIFY = process.env.BENCH_PUSH_PLAIN_VERIFY !== '0';
 // Verification makes the simulator the bottleneck at a steady rate, so a subset of sites gives the same sites/s in a quarter of the time.
 const PLAIN_VERIFY_SITES = Math.min(N, Number(process.env.BENCH_PUSH_PLAIN_VERIFY_SITES ?? 3000));
 const POLICY = join(ROOT, 'keys-example/policy.signed.json');
-const CLI = join(ROOT, 'dist/countersign.mjs');
+const CLI = join(ROOT, 'dist/countersign.cjs');
 const RISK = 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default'; // 24/25: Highly Critical
 if (!Number.isInteger(N) || N < 1 || CONCURRENCIES.some((c) => !Number.isInteger(c) || c < 1) || !(PORTS >= 1)) {
   console.error('BENCH_PUSH_SITES, BENCH_PUSH_CONCURRENCY (comma-separated) and BENCH_PUSH_PORTS must be positive integers');

@@ -99,6 +99,7 @@ const results = {
           versionOverNode: ratio(startup, 'countersign --version', 'node -e 0'),
           verifyOverNode: ratio(startup, 'countersign verify (demo bundle)', 'node -e 0', 2.0),
           inspectOverNode: ratio(startup, 'countersign inspect alice.pub', 'node -e 0'),
+          uncachedVerifyOverNode: ratio(startup, 'countersign verify, no code cache (context)', 'node -e 0'),
         },
         // CPU (user + system) per process: steadier than wall time on a machine other work is loading.
         cpuMsPerProcess: Object.fromEntries((startupRaw?.results ?? []).map((r) => [r.command, ms((r.user ?? 0) + (r.system ?? 0))])),

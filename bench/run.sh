@@ -28,7 +28,7 @@ WORK=$OUT/work
 RUNS=${BENCH_RUNS:-10}
 WARMUP=${BENCH_WARMUP:-2}
 POLICY=keys-example/policy.signed.json
-CLI=(node dist/countersign.mjs)
+CLI=(node dist/countersign.cjs)
 COUNTERSIGN_PASSPHRASE="$(cat keys-example/PASSPHRASE-TEST-ONLY)"
 export COUNTERSIGN_PASSPHRASE
 export LC_ALL=C
@@ -62,7 +62,7 @@ install_pkg minisign minisign || { echo "minisign is required and could not be i
 [[ -x /usr/bin/time ]] || install_pkg /usr/bin/time time || { echo "/usr/bin/time is required (package 'time')" >&2; exit 1; }
 HAVE_HYPERFINE=0
 if [[ ${BENCH_NO_HYPERFINE:-0} != 1 ]] && install_pkg hyperfine hyperfine; then HAVE_HYPERFINE=1; fi
-[[ -f dist/countersign.mjs ]] || { echo "dist/ is missing: run via 'npm run bench' (or 'npm run build' first)" >&2; exit 1; }
+[[ -f dist/countersign.cjs ]] || { echo "dist/ is missing: run via 'npm run bench' (or 'npm run build' first)" >&2; exit 1; }
 
 note "node $(node --version), $(minisign -v 2>&1 | head -1), $( ((HAVE_HYPERFINE)) && hyperfine --version || echo 'no hyperfine: plain loop timing'), $(nproc) cores"
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
@@ -151,7 +151,7 @@ minisign -Sm "$ARCHIVE64" -s "$OUT/minisign.key" >/dev/null # writes $ARCHIVE64.
 minisign -Vm "$ARCHIVE64" -p "$OUT/minisign.pub" >/dev/null
 note "bundle $(stat -c %s "$WORK/v64.bundle") bytes; archive $(stat -c %s "$ARCHIVE64") bytes"
 bench "$OUT/verify.hyperfine.json" none -- \
-  "countersign verify" "" "node dist/countersign.mjs verify $WORK/v64.bundle --policy $POLICY" \
+  "countersign verify" "" "node dist/countersign.cjs verify $WORK/v64.bundle --policy $POLICY" \
   "node SHA-256 pass (1 MiB buffer)" "" "node bench/sha256-pass.mjs $ARCHIVE64" \
   "minisign -Vm" "" "minisign -Vm $ARCHIVE64 -p $OUT/minisign.pub" \
   "sha256sum" "" "sha256sum $ARCHIVE64" \
@@ -163,7 +163,7 @@ say "2. Build: 20,000 files / 60 MB: countersign build vs tar cf + sha256sum"
 node bench/gen-tree.mjs many "$WORK/tree" 20000 60000000 1 | sed 's/^/   tree: /'
 note "archive sizes: countersign $("${CLI[@]}" build --source "$WORK/tree" --product bench --version 1.0.0 --out "$WORK/bout" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).archiveSize))') bytes, GNU tar $(tar cf "$WORK/x.tar" -C "$WORK/tree" . && stat -c %s "$WORK/x.tar") bytes"
 bench "$OUT/build.hyperfine.json" bash -- \
-  "countersign build" "rm -rf $WORK/bout" "node dist/countersign.mjs build --source $WORK/tree --product bench --version 1.0.0 --out $WORK/bout" \
+  "countersign build" "rm -rf $WORK/bout" "node dist/countersign.cjs build --source $WORK/tree --product bench --version 1.0.0 --out $WORK/bout" \
   "tar cf + sha256sum" "rm -f $WORK/x.tar" "tar cf $WORK/x.tar -C $WORK/tree . && sha256sum $WORK/x.tar" \
   "tar cf + fsync + sha256sum (context)" "rm -f $WORK/x.tar" "tar cf $WORK/x.tar -C $WORK/tree . && sync $WORK/x.tar && sha256sum $WORK/x.tar"
 rm -rf "$WORK/x.tar"
@@ -172,10 +172,10 @@ rm -rf "$WORK/x.tar"
 say "3. Where verify spends its time (64 MiB bundle)"
 node bench/phases.mjs "$WORK/v64.bundle" "$POLICY" "$OUT/verify.phases.json"
 rm -rf "$OUT/prof" && mkdir -p "$OUT/prof"
-node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=verify.cpuprofile dist/countersign.mjs verify "$WORK/v64.bundle" --policy "$POLICY" >/dev/null
+node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=verify.cpuprofile dist/countersign.cjs verify "$WORK/v64.bundle" --policy "$POLICY" >/dev/null
 node bench/cpuprof-summary.mjs "$OUT/prof/verify.cpuprofile" "$OUT/verify.cpuprof.json" 12
 rm -rf "$WORK/bout"
-node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=build.cpuprofile dist/countersign.mjs build --source "$WORK/tree" --product bench --version 1.0.0 --out "$WORK/bout" >/dev/null
+node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=build.cpuprofile dist/countersign.cjs build --source "$WORK/tree" --product bench --version 1.0.0 --out "$WORK/bout" >/dev/null
 node bench/cpuprof-summary.mjs "$OUT/prof/build.cpuprofile" "$OUT/build.cpuprof.json" 12
 rm -rf "$WORK/tree" "$WORK/bout"
 
@@ -228,13 +228,13 @@ done
 "${CLI[@]}" assemble "$WORK/aout/bench-1.0.1.manifest.json" --policy "$POLICY" --out "$WORK/apply.bundle" "${ASIGS[@]}" >/dev/null
 FRESH="rm -rf $WORK/site $WORK/.countersign-site && cp -a $WORK/site0 $WORK/site && sync"
 bench "$OUT/apply.hyperfine.json" bash -- \
-  "countersign apply" "$FRESH" "node dist/countersign.mjs apply $WORK/apply.bundle --site $WORK/site --policy $POLICY --product bench --component core --installed 1.0.0" \
+  "countersign apply" "$FRESH" "node dist/countersign.cjs apply $WORK/apply.bundle --site $WORK/site --policy $POLICY --product bench --component core --installed 1.0.0" \
   "rsync changed files" "$FRESH" "rsync -a --files-from=$WORK/changed.txt $WORK/site1/ $WORK/site/ && (cd $WORK/site && xargs -r rm -f) < $WORK/changed.txt.deleted" \
   "rsync --fsync changed files" "$FRESH" "rsync -a --fsync --files-from=$WORK/changed.txt $WORK/site1/ $WORK/site/ && (cd $WORK/site && xargs -r rm -f) < $WORK/changed.txt.deleted"
 note "plain rsync fsyncs nothing (the ratio's reference); rsync --fsync fsyncs each file it writes, one after another, and no directory"
 # The update must have produced the new tree exactly.
 eval "$FRESH"
-node dist/countersign.mjs apply "$WORK/apply.bundle" --site "$WORK/site" --policy "$POLICY" --product bench --component core --installed 1.0.0 >/dev/null
+node dist/countersign.cjs apply "$WORK/apply.bundle" --site "$WORK/site" --policy "$POLICY" --product bench --component core --installed 1.0.0 >/dev/null
 diff -r "$WORK/site" "$WORK/site1" >/dev/null && note "apply result equals the new tree" || note "WARNING: apply result differs from the new tree"
 
 # ---------------------------------------------------------------------------------------------
@@ -251,11 +251,17 @@ fi
 say "7. Start-up: countersign --version, verify of the demo release (6 files, 3-of-5), inspect of a key vs node -e 0"
 make_bundle demo/sample/drupal-10.2.4 "$WORK/demo/rel" "$WORK/demo.bundle"
 note "demo bundle $(stat -c %s "$WORK/demo.bundle") bytes"
+# The same CLI without its code cache: what a site pays whose Node is not the one `npm run build` ran.
+mkdir -p "$WORK/uncached" && cp dist/countersign.cjs dist/cli-loader.cjs dist/countersign-bundle.cjs dist/help-rendering.cjs "$WORK/uncached/"
 bench "$OUT/startup.hyperfine.json" none -- \
   "node -e 0" "" "node -e 0" \
-  "countersign --version" "" "node dist/countersign.mjs --version" \
-  "countersign verify (demo bundle)" "" "node dist/countersign.mjs verify $WORK/demo.bundle --policy $POLICY" \
-  "countersign inspect alice.pub" "" "node dist/countersign.mjs inspect keys-example/alice.pub"
+  "countersign --version" "" "node dist/countersign.cjs --version" \
+  "countersign verify (demo bundle)" "" "node dist/countersign.cjs verify $WORK/demo.bundle --policy $POLICY" \
+  "countersign inspect alice.pub" "" "node dist/countersign.cjs inspect keys-example/alice.pub" \
+  "countersign verify, no code cache (context)" "" "node $WORK/uncached/countersign.cjs verify $WORK/demo.bundle --policy $POLICY"
+# Where the small verify's time goes, above node's own start-up (sampled every 0.1 ms).
+node --cpu-prof --cpu-prof-interval 100 --cpu-prof-dir="$OUT/prof" --cpu-prof-name=startup.cpuprofile dist/countersign.cjs verify "$WORK/demo.bundle" --policy "$POLICY" >/dev/null
+node bench/cpuprof-summary.mjs "$OUT/prof/startup.cpuprofile" "$OUT/startup.cpuprof.json" 12
 
 # ---------------------------------------------------------------------------------------------
 say "8. Transparency log: appends/s into SQLite and PostgreSQL, offline proof size and verify time, monitor replay of ${BENCH_LOG_ENTRIES:-1000000} entries over python3 -m http.server"
@@ -291,9 +297,9 @@ else
   note "the largest log's bundle: $(stat -c %s "$S/provider.bundle") bytes with its proof and state sections, $(stat -c %s "$S/plain.bundle") without"
   bench "$OUT/state-verify.hyperfine.json" none -- \
     "node -e 0" "" "node -e 0" \
-    "verify --policy (today: P's policy pinned, no log)" "" "node dist/countersign.mjs verify $S/plain.bundle --policy $S/provider.signed.json $AT" \
+    "verify --policy (today: P's policy pinned, no log)" "" "node dist/countersign.cjs verify $S/plain.bundle --policy $S/provider.signed.json $AT" \
     "verify --root --log-policy --provider (proof + state)" "" \
-    "node dist/countersign.mjs verify $S/provider.bundle --root $S/root.signed.json --log-policy $S/log.policy --provider wordpress.org/plugins/wordfence $AT"
+    "node dist/countersign.cjs verify $S/provider.bundle --root $S/root.signed.json --log-policy $S/log.policy --provider wordpress.org/plugins/wordfence $AT"
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// The program: `node dist/cli/main.js`, or cli/main.ts under tsx. The shipped bin, dist/countersign.mjs,
+// The program: `node dist/cli/main.js`, or cli/main.ts under tsx. The shipped bin, dist/countersign.cjs,
 // runs the bundle of this module (scripts/bundle-cli.mjs), which calls main() itself.
 import { processContext } from './context.js';
 import { run } from './parser.js';

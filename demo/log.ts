@@ -150,7 +150,7 @@ export function indent(text: string): string {
 
 /** The CLI as a process: the built one, or the sources under tsx when run from a checkout without dist/. */
 function cliCommand(root: string): string[] {
-  const built = join(root, 'dist', 'countersign.mjs');
+  const built = join(root, 'dist', 'countersign.cjs');
   return existsSync(built) ? [built] : ['--import', 'tsx', join(root, 'cli', 'main.ts')];
 }
 

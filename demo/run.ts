@@ -219,7 +219,7 @@ async function distributionDemo(): Promise<void> {
 /** Starts `countersign ARGS` (the built CLI) and waits for its "listening" log line. */
 async function serving(children: ChildProcess[], args: string[]): Promise<Record<string, unknown>> {
   process.stdout.write(`$ countersign ${args.map((a) => (a.startsWith(work) ? relative(work, a) : a)).join(' ')} &\n`);
-  const child = spawn(process.execPath, [join(root, 'dist', 'countersign.mjs'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [join(root, 'dist', 'countersign.cjs'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   let log = '';
   return new Promise((resolve, reject) => {

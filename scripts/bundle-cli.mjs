@@ -1,6 +1,6 @@
-// Bundles the CLI into one CommonJS script (dist/countersign.cjs) and makes its V8 code cache by running it
-// (dist/countersign.cjs.cache): the bin, dist/countersign.mjs, runs the script with that cache
-// (scripts/cli-loader.mjs), so a verify neither parses ~1 MB of JavaScript nor compiles the functions it
+// Bundles the CLI into one CommonJS script (dist/countersign-bundle.cjs) and makes its V8 code cache by running it
+// (dist/countersign-bundle.cjs.cache): the bin, dist/countersign.cjs, runs the script with that cache
+// (scripts/cli-loader.cjs), so a verify neither parses ~1 MB of JavaScript nor compiles the functions it
 // runs, which was most of the cost of verifying a typical release (bench/). Code a command needs only
 // sometimes is still evaluated only when import()ed (esbuild wraps each such module), and costs nothing
 // to load: V8 compiles a function only when it is first called. `npm run build` bundles the compiled
@@ -10,7 +10,7 @@ import { isAscii } from 'node:buffer';
 import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { codeCacheFile, loadBundle } from './cli-loader.mjs';
+import { codeCacheFile, loadBundle } from './cli-loader.cjs';
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -98,7 +98,7 @@ const TRAINING = [
 export async function bundleCli(entry, bin, { testHooks = false } = {}) {
   const outfile = resolve(bin);
   const outdir = dirname(outfile);
-  const script = outfile.replace(/\.mjs$/, '.cjs');
+  const script = join(outdir, 'countersign-bundle.cjs');
   const helpModules = {};
   const { metafile } = await build({
     entryPoints: [entry],
@@ -131,12 +131,17 @@ export async function bundleCli(entry, bin, { testHooks = false } = {}) {
     logLevel: 'warning',
   });
   if (!isAscii(readFileSync(script))) throw new Error(`${script} is not ASCII: escape the non-ASCII characters of the regular expressions in the sources`);
-  copyFileSync(fileURLToPath(new URL('cli-loader.mjs', import.meta.url)), join(outdir, 'cli-loader.mjs'));
-  const cjs = JSON.stringify(`./${script.slice(outdir.length + 1)}`);
+  copyFileSync(fileURLToPath(new URL('cli-loader.cjs', import.meta.url)), join(outdir, 'cli-loader.cjs'));
   writeFileSync(
     outfile,
-    `#!/usr/bin/env node\n// The countersign command line: ${cjs.slice(3, -1)} run with its code cache (cli-loader.mjs).\nimport { fileURLToPath } from 'node:url';\nimport { loadBundle } from './cli-loader.mjs';\n\n` +
-      `const script = fileURLToPath(new URL(${cjs}, import.meta.url));\nawait loadBundle(script, \`\${script}.cache\`, import.meta.url).exports.main();\n`,
+    '#!/usr/bin/env node\n' +
+      '// The countersign command line: countersign-bundle.cjs, run with its code cache (cli-loader.cjs).\n' +
+      "'use strict';\n" +
+      "const { join } = require('node:path');\n" +
+      "const { pathToFileURL } = require('node:url');\n" +
+      "const { loadBundle } = require('./cli-loader.cjs');\n\n" +
+      "const script = join(__dirname, 'countersign-bundle.cjs');\n" +
+      'void loadBundle(script, `${script}.cache`, pathToFileURL(__filename).href).exports.main();\n',
   );
   chmodSync(outfile, 0o755);
   writeFileSync(`${script}.cache`, await trainedCodeCache(script, pathToFileURL(outfile).href));
@@ -155,4 +160,4 @@ async function trainedCodeCache(script, url) {
   return codeCacheFile(bundle.source, bundle.script);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleCli('dist/cli/main.js', 'dist/countersign.mjs');
+if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleCli('dist/cli/main.js', 'dist/countersign.cjs');

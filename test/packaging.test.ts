@@ -4,11 +4,11 @@ import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Metafile } from 'esbuild';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { hooksFromEnv } from '../lib/installer/hooks.js';
 import { bundleCli } from '../scripts/bundle-cli.mjs';
-import { loadBundle } from '../scripts/cli-loader.mjs';
+import { loadBundle } from '../scripts/cli-loader.cjs';
 import { CLI, makeSetup, NEW, REPO, snapshot, expectedSnapshot } from './installer/support.js';
 import { tempDir } from './support/tmp.js';
 
@@ -25,11 +25,19 @@ function runBundle(cli: string, args: string[], env: Record<string, string>): Pr
 describe('packaging', function () {
   this.timeout(120_000);
 
-  it('npm pack ships LICENSE (the Apache License 2.0 text) and the installer examples', () => {
+  it('npm pack ships LICENSE (the Apache License 2.0 text), the installer examples, and the CLI with its code cache', () => {
     const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO, encoding: 'utf8' });
     expect(r.status, r.stderr).to.equal(0);
     const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
     expect(files).to.include.members(['LICENSE', 'README.md', 'installer/config.example.json', 'installer/countersign-installer.service']);
+    // dist/ is what `npm ci` built (prepare): the bin, the script it runs, its loader and its code cache.
+    expect(files).to.include.members([
+      'dist/countersign.cjs',
+      'dist/cli-loader.cjs',
+      'dist/countersign-bundle.cjs',
+      'dist/countersign-bundle.cjs.cache',
+      'dist/help-rendering.cjs',
+    ]);
     const license = readFileSync(join(REPO, 'LICENSE'), 'utf8');
     expect(license).to.contain('Apache License').and.to.contain('Version 2.0, January 2004').and.to.contain('END OF TERMS AND CONDITIONS');
     expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).license).to.equal('Apache-2.0');
@@ -65,7 +73,7 @@ describe('packaging', function () {
     let cli: string;
     let metafile: Metafile;
     before(async () => {
-      cli = join(tempDir('countersign-shipped-'), 'countersign.mjs');
+      cli = join(tempDir('countersign-shipped-'), 'countersign.cjs');
       ({ metafile } = await bundleCli(CLI, cli)); // the options `npm run build` uses
     });
 
@@ -125,8 +133,9 @@ describe('packaging', function () {
     it('runs with the code cache it was built with, and without one, to the same output', async () => {
       const s = await makeSetup();
       const args = ['verify', s.release.bundle, '--policy', s.release.policyFile, '--now', '2026-11-23T12:00:00Z', '--json'];
-      const cache = `${cli.replace(/\.mjs$/, '.cjs')}.cache`;
-      expect(loadBundle(cli.replace(/\.mjs$/, '.cjs'), cache, pathToFileURL(cli).href).script.cachedDataRejected, 'V8 takes the cache').to.equal(false);
+      const script = join(dirname(cli), 'countersign-bundle.cjs');
+      const cache = `${script}.cache`;
+      expect(loadBundle(script, cache, pathToFileURL(cli).href).script.cachedDataRejected, 'V8 takes the cache').to.equal(false);
       const cached = await runBundle(cli, args, {});
       renameSync(cache, `${cache}.away`);
       try {
@@ -139,7 +148,7 @@ describe('packaging', function () {
     });
 
     it("ignores a code cache made from other bytes (V8 would check only the script's length)", async () => {
-      const script = cli.replace(/\.mjs$/, '.cjs');
+      const script = join(dirname(cli), 'countersign-bundle.cjs');
       const cache = readFileSync(`${script}.cache`);
       const other = join(tempDir('countersign-cache-'), 'other.cache');
       writeFileSync(other, Buffer.concat([Buffer.alloc(32), cache.subarray(32)]));

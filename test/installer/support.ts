@@ -198,7 +198,7 @@ export function bundledCli(): Promise<string> {
     // Inside the repository, so the bundle's external packages (better-sqlite3, pg, inquirer) resolve from node_modules.
     const cache = join(REPO, 'node_modules', '.cache');
     mkdirSync(cache, { recursive: true });
-    const outfile = join(removeAtEnd(mkdtempSync(join(cache, 'countersign-cli-'))), 'countersign.mjs');
+    const outfile = join(removeAtEnd(mkdtempSync(join(cache, 'countersign-cli-'))), 'countersign.cjs');
     await bundleCli(CLI, outfile, { testHooks: true });
     return outfile;
   })();

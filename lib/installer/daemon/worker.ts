@@ -32,15 +32,15 @@ const STDERR_TAIL_LINES = 20;
 
 /**
  * The CLI to run workers with. `cli` (config "cli") wins; otherwise the CLI this code is part of: the
- * bundled dist/countersign.mjs, or, when running from sources under tsx (tests), cli/main.ts with tsx's loader.
+ * bundled dist/countersign.cjs, or, when running from sources under tsx (tests), cli/main.ts with tsx's loader.
  */
 export function workerCommand(cli?: string): WorkerCommand {
   if (cli) return cli.endsWith('.ts') ? { execPath: process.execPath, args: ['--import', tsxLoader(), cli] } : { execPath: process.execPath, args: [cli] };
   const here = fileURLToPath(import.meta.url);
-  if (basename(here) === 'countersign.mjs') return { execPath: process.execPath, args: [here] };
+  if (basename(here) === 'countersign.cjs') return { execPath: process.execPath, args: [here] };
   if (here.endsWith('.ts')) return { execPath: process.execPath, args: ['--import', tsxLoader(), resolve(dirname(here), '../../../cli/main.ts')] };
   // dist/lib/installer/daemon/worker.js: the bundled CLI beside dist/lib, else the unbundled one.
-  const bundled = resolve(dirname(here), '../../../countersign.mjs');
+  const bundled = resolve(dirname(here), '../../../countersign.cjs');
   return { execPath: process.execPath, args: [existsSync(bundled) ? bundled : resolve(dirname(here), '../../../cli/main.js')] };
 }
 

@@ -3,18 +3,20 @@
 // compiles the functions a verify runs, which is most of a small verify's start-up. The cache is used only
 // when it was made from these exact bytes (its SHA-256 leads the file; V8 itself checks only the length)
 // and by this V8 (V8 checks its version and flags); otherwise V8 compiles the script as it runs.
-// scripts/bundle-cli.mjs copies this file beside the bundle, as cli-loader.mjs.
-import { isAscii } from 'node:buffer';
-import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { constants, Script } from 'node:vm';
+// scripts/bundle-cli.mjs copies this file beside the bundle. It is CommonJS, as is the bin that requires
+// it: an ES module would cost every command Node's ESM loader.
+'use strict';
+const { isAscii } = require('node:buffer');
+const { readFileSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+const { createRequire } = require('node:module');
+const { dirname } = require('node:path');
+const { constants, Script } = require('node:vm');
 
 const HASH_BYTES = 32;
 
 /** The cache file's bytes for `script` compiled from `source`: the source's SHA-256, then V8's cache. */
-export function codeCacheFile(source, script) {
+function codeCacheFile(source, script) {
   return Buffer.concat([createHash('sha256').update(source).digest(), script.createCachedData()]);
 }
 
@@ -22,7 +24,7 @@ export function codeCacheFile(source, script) {
  * Compiles and runs the CommonJS bundle `file`, with the code cache in `cacheFile` when it matches, and
  * returns its exports and the compiled script. `url` stands for import.meta.url inside the bundle.
  */
-export function loadBundle(file, cacheFile, url) {
+function loadBundle(file, cacheFile, url) {
   const source = readFileSync(file);
   let cachedData;
   try {
@@ -39,3 +41,5 @@ export function loadBundle(file, cacheFile, url) {
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file), url);
   return { exports: module.exports, script, source };
 }
+
+module.exports = { codeCacheFile, loadBundle };
