@@ -26,6 +26,7 @@ export interface Declarations {
 // The option settings whose meaning is fully reproduced below; an option with any other is left to yargs.
 const HANDLED_SETTINGS = new Set(['type', 'describe', 'demandOption', 'array', 'default', 'hidden', 'group', 'choices', 'global']);
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const RESERVED = new Set(['help', 'version']);
 
 export class Declined extends Error {}
 
@@ -51,10 +52,12 @@ export function declarationsOf(module: CommandModule<object, any>): Declarations
   const { name, positionals } = positionalsOf(module.command as string);
   const declared: Declarations = { positionals, options: new Map(), conflicts: [], commands: [] };
   const option = (key: string, opts: Options) => {
-    if (!NAME.test(key) || declared.options.has(key) || Object.keys(opts).some((s) => !HANDLED_SETTINGS.has(s))) decline();
-    // An option of choices alone takes one of its (string) choices, as typed.
-    const ofChoices = opts.type === undefined && Array.isArray(opts.choices) && opts.choices.every((c) => typeof c === 'string');
-    if (opts.type !== 'string' && opts.type !== 'boolean' && opts.type !== 'number' && !ofChoices) decline();
+    // yargs reads --no-KEY as KEY negated, and keeps help and version for itself.
+    if (!NAME.test(key) || key.startsWith('no-') || RESERVED.has(key) || declared.options.has(key)) decline();
+    if (Object.keys(opts).some((s) => !HANDLED_SETTINGS.has(s))) decline();
+    // Choices are taken as typed only when yargs would not read one as a number.
+    if (opts.choices !== undefined && !(Array.isArray(opts.choices) && opts.choices.every((c) => typeof c === 'string' && Number.isNaN(Number(c))))) decline();
+    if (opts.type !== 'string' && opts.type !== 'boolean' && opts.type !== 'number' && !(opts.type === undefined && opts.choices)) decline();
     declared.options.set(key, opts);
   };
   const recorder: Record<string, (...args: any[]) => unknown> = {
@@ -67,7 +70,7 @@ export function declarationsOf(module: CommandModule<object, any>): Declarations
     },
     option: (key: string, opts: Options) => (option(key, opts), recorder),
     options: (all: Record<string, Options>) => (Object.entries(all).forEach(([key, opts]) => option(key, opts)), recorder),
-    conflicts: (a: string, b: string) => (declared.conflicts.push([a, b]), recorder),
+    conflicts: (a: unknown, b: unknown) => (typeof a === 'string' && typeof b === 'string' ? declared.conflicts.push([a, b]) : decline(), recorder),
     command: (sub: CommandModule<object, any>) => (declared.commands.push(sub), recorder),
     demandCommand: () => recorder,
     epilogue: () => recorder,
@@ -77,6 +80,10 @@ export function declarationsOf(module: CommandModule<object, any>): Declarations
   else if (builder !== undefined) decline();
   // A group takes only its subcommand: options of its own would reach the subcommand in yargs.
   if (declared.commands.length > 0 && (declared.options.size > 0 || declared.positionals.length > 0)) decline();
+  // yargs reads an untyped positional that looks like a number as one.
+  if (declared.positionals.some((p) => p.type === undefined)) decline();
+  // yargs counts an option's default as given, and checks conflicts with positionals too.
+  for (const pair of declared.conflicts) for (const key of pair) if (declared.options.get(key)?.default !== undefined || !declared.options.has(key)) decline();
   return { name, ...declared };
 }
 
@@ -86,13 +93,15 @@ const QUOTED = /^["']/;
 
 /** Parses the leaf command's part of the command line; `words` are the command words already matched. */
 function parseLeaf(declared: Declarations, words: string[], rest: string[], globals: Map<string, Options>): ParsedArgs {
+  if ([...declared.options.keys()].some((key) => globals.has(key))) decline();
   const options = new Map([...globals, ...declared.options]);
   const given = new Map<string, unknown>();
   const values: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const token = rest[i]!;
     if (!token.startsWith('-')) {
-      if (QUOTED.test(token)) decline();
+      // yargs shows the help page for a positional `help`.
+      if (QUOTED.test(token) || token === 'help') decline();
       values.push(token);
       continue;
     }
@@ -134,8 +143,8 @@ function parseLeaf(declared: Declarations, words: string[], rest: string[], glob
   }
   for (const p of declared.positionals) {
     if (p.variadic) {
-      if (values.length === 0 && p.required) decline();
-      if (values.length > 0) set(p.name, values.splice(0));
+      if (values.length === 0) decline(); // yargs gives an optional one that is absent as []
+      set(p.name, values.splice(0));
     } else if (values.length > 0) set(p.name, values.shift());
     else if (p.required) decline();
   }

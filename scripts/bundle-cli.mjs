@@ -110,6 +110,9 @@ export async function bundleCli(entry, bin, { testHooks = false } = {}) {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
+    // import() of a package outside the bundle becomes require() (Node >= 20.19 requires ES modules): from a
+    // script compiled with a code cache made in another process, V8 has no callback for import().
+    supported: { 'dynamic-import': false },
     // inquirer is only loaded when a person must be prompted; keep it out of the hot path. The registry
     // drivers are native or load optional native modules: resolved from node_modules at run time.
     external: ['inquirer', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', 'better-sqlite3', 'pg'],

@@ -11,7 +11,7 @@ const { readFileSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const { createRequire } = require('node:module');
 const { dirname } = require('node:path');
-const { constants, Script } = require('node:vm');
+const { Script } = require('node:vm');
 
 const HASH_BYTES = 32;
 
@@ -36,7 +36,7 @@ function loadBundle(file, cacheFile, url) {
   // An ASCII script (bundle-cli makes it so) becomes a one-byte string without UTF-8 decoding.
   const text = isAscii(source) ? source.toString('latin1') : source.toString('utf8');
   const wrapped = `(function (exports, require, module, __filename, __dirname, __countersign_url) {${text}\n})`;
-  const script = new Script(wrapped, { filename: file, cachedData, importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+  const script = new Script(wrapped, { filename: file, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file), url);
   return { exports: module.exports, script, source };
