@@ -1,7 +1,7 @@
 // Bundles the CLI into one CommonJS script (dist/countersign-bundle.cjs) and makes its V8 code cache by running it
-// (dist/countersign-bundle.cjs.cache): the bin, dist/countersign.cjs, runs the script with that cache
-// (scripts/cli-loader.cjs), so a verify neither parses ~1 MB of JavaScript nor compiles the functions it
-// runs, which was most of the cost of verifying a typical release (bench/). Code a command needs only
+// (dist/countersign-bundle.cjs.cache, never shipped: see scripts/cli-loader.cjs): the bin, dist/countersign.cjs,
+// runs the script with that cache, so a verify neither parses ~1 MB of JavaScript nor compiles the functions
+// it runs, which was most of the cost of verifying a typical release (bench/). Code a command needs only
 // sometimes is still evaluated only when import()ed (esbuild wraps each such module), and costs nothing
 // to load: V8 compiles a function only when it is first called. `npm run build` bundles the compiled
 // dist/cli/main.js; tests bundle the sources the same way. The library stays unbundled in dist/lib.
@@ -142,9 +142,10 @@ export async function bundleCli(entry, bin, { testHooks = false } = {}) {
       "'use strict';\n" +
       "const { join } = require('node:path');\n" +
       "const { pathToFileURL } = require('node:url');\n" +
-      "const { loadBundle } = require('./cli-loader.cjs');\n\n" +
+      "const { loadBundle, saveCodeCache } = require('./cli-loader.cjs');\n\n" +
       "const script = join(__dirname, 'countersign-bundle.cjs');\n" +
-      'void loadBundle(script, `${script}.cache`, pathToFileURL(__filename).href).exports.main();\n',
+      'const bundle = loadBundle(script, `${script}.cache`, pathToFileURL(__filename).href);\n' +
+      'void bundle.exports.main().then(() => process.exitCode === 0 && saveCodeCache(bundle, `${script}.cache`));\n',
   );
   chmodSync(outfile, 0o755);
   writeFileSync(`${script}.cache`, await trainedCodeCache(script, pathToFileURL(outfile).href));

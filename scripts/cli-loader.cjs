@@ -1,45 +1,92 @@
-// Runs the bundled CLI (countersign.cjs, one script holding every command) with the V8 code cache that
-// `npm run build` made for it by running it (countersign.cjs.cache): V8 then neither parses the script nor
-// compiles the functions a verify runs, which is most of a small verify's start-up. The cache is used only
-// when it was made from these exact bytes (its SHA-256 leads the file; V8 itself checks only the length)
-// and by this V8 (V8 checks its version and flags); otherwise V8 compiles the script as it runs.
+// Runs the bundled CLI (countersign-bundle.cjs, one script holding every command) with a V8 code cache of it
+// (countersign-bundle.cjs.cache): V8 then neither parses the script nor compiles the functions the cache
+// holds, which is most of a small verify's start-up. The cache is compiled code, and V8 runs it in
+// preference to the script, so it is never shipped in the package: `npm run build` makes it (by running a
+// small verify and an inspect), or else the first command that succeeds writes it, like Python's
+// __pycache__, and only when the user running it owns the script and its directory and no one else can
+// write either. It is used only when its owner owns the script, no one else can write it, it was made
+// from these exact script bytes and is itself intact (two SHA-256s lead it), and V8 takes it (same V8
+// version and flags); otherwise V8 compiles the script as it runs. Delete it to run from the script alone.
 // scripts/bundle-cli.mjs copies this file beside the bundle. It is CommonJS, as is the bin that requires
 // it: an ES module would cost every command Node's ESM loader.
 'use strict';
 const { isAscii } = require('node:buffer');
-const { readFileSync } = require('node:fs');
+const { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const { createRequire } = require('node:module');
 const { dirname } = require('node:path');
 const { Script } = require('node:vm');
 
 const HASH_BYTES = 32;
+const OTHERS_WRITE = 0o022;
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest();
 
-/** The cache file's bytes for `script` compiled from `source`: the source's SHA-256, then V8's cache. */
+/** The cache file's bytes for `script` compiled from `source`: SHA-256 of the source, of V8's data, then the data. */
 function codeCacheFile(source, script) {
-  return Buffer.concat([createHash('sha256').update(source).digest(), script.createCachedData()]);
+  const data = script.createCachedData();
+  return Buffer.concat([sha256(source), sha256(data), data]);
+}
+
+/** The file at `path` and its status, read through one descriptor; a FIFO never blocks the read. */
+function readWithStat(path) {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  try {
+    const stat = fstatSync(fd);
+    return { stat, bytes: stat.isFile() ? readFileSync(fd) : undefined };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** V8's data from `cacheFile` when the rules above let it be used for `source`, else undefined. */
+function usableCache(cacheFile, source, scriptStat) {
+  let cache;
+  try {
+    cache = readWithStat(cacheFile);
+  } catch {
+    return undefined; // none (or unreadable): compiled as it runs
+  }
+  const { stat, bytes } = cache;
+  if (!bytes || stat.uid !== scriptStat.uid || (stat.mode & OTHERS_WRITE) !== 0 || bytes.length <= 2 * HASH_BYTES) return undefined;
+  const data = bytes.subarray(2 * HASH_BYTES);
+  if (!bytes.subarray(0, HASH_BYTES).equals(sha256(source)) || !bytes.subarray(HASH_BYTES, 2 * HASH_BYTES).equals(sha256(data))) return undefined;
+  return data;
 }
 
 /**
- * Compiles and runs the CommonJS bundle `file`, with the code cache in `cacheFile` when it matches, and
- * returns its exports and the compiled script. `url` stands for import.meta.url inside the bundle.
+ * Compiles and runs the CommonJS bundle `file`, with the code cache in `cacheFile` when usable, and returns
+ * its exports, the compiled script, and whether V8 took the cache. `url` stands for import.meta.url inside.
  */
 function loadBundle(file, cacheFile, url) {
-  const source = readFileSync(file);
-  let cachedData;
-  try {
-    const cache = readFileSync(cacheFile);
-    if (cache.subarray(0, HASH_BYTES).equals(createHash('sha256').update(source).digest())) cachedData = cache.subarray(HASH_BYTES);
-  } catch {
-    // no cache: compiled as it runs
-  }
+  const { stat, bytes: source } = readWithStat(file);
+  if (!source) throw new Error(`${file} is not a regular file`);
+  const cachedData = usableCache(cacheFile, source, stat);
   // An ASCII script (bundle-cli makes it so) becomes a one-byte string without UTF-8 decoding.
   const text = isAscii(source) ? source.toString('latin1') : source.toString('utf8');
   const wrapped = `(function (exports, require, module, __filename, __dirname, __countersign_url) {${text}\n})`;
   const script = new Script(wrapped, { filename: file, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file), url);
-  return { exports: module.exports, script, source };
+  return { exports: module.exports, script, source, stat, cached: cachedData !== undefined && script.cachedDataRejected === false };
 }
 
-module.exports = { codeCacheFile, loadBundle };
+/** Writes the cache of a bundle loaded without one, when the rules above allow; never fails the command. */
+function saveCodeCache(bundle, cacheFile) {
+  if (bundle.cached || typeof process.geteuid !== 'function') return;
+  const temp = `${cacheFile}.${process.pid}.tmp`;
+  try {
+    const euid = process.geteuid();
+    const dir = statSync(dirname(cacheFile));
+    if (bundle.stat.uid !== euid || dir.uid !== euid || (bundle.stat.mode & OTHERS_WRITE) !== 0 || (dir.mode & OTHERS_WRITE) !== 0) return;
+    writeFileSync(temp, codeCacheFile(bundle.source, bundle.script), { flag: 'wx', mode: 0o644 });
+    renameSync(temp, cacheFile);
+  } catch {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // never written
+    }
+  }
+}
+
+module.exports = { codeCacheFile, loadBundle, saveCodeCache };

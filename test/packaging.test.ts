@@ -2,13 +2,13 @@
 // `npm run build` builds it) in which the TEST-ONLY fault hooks do nothing and are not documented.
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { Metafile } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { hooksFromEnv } from '../lib/installer/hooks.js';
 import { bundleCli } from '../scripts/bundle-cli.mjs';
-import { loadBundle } from '../scripts/cli-loader.cjs';
+import { loadBundle, saveCodeCache } from '../scripts/cli-loader.cjs';
 import { CLI, makeSetup, NEW, REPO, snapshot, expectedSnapshot } from './installer/support.js';
 import { tempDir } from './support/tmp.js';
 
@@ -25,19 +25,15 @@ function runBundle(cli: string, args: string[], env: Record<string, string>): Pr
 describe('packaging', function () {
   this.timeout(120_000);
 
-  it('npm pack ships LICENSE (the Apache License 2.0 text), the installer examples, and the CLI with its code cache', () => {
+  it('npm pack ships LICENSE (the Apache License 2.0 text), the installer examples, and the CLI without a code cache', () => {
     const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO, encoding: 'utf8' });
     expect(r.status, r.stderr).to.equal(0);
     const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
     expect(files).to.include.members(['LICENSE', 'README.md', 'installer/config.example.json', 'installer/countersign-installer.service']);
-    // dist/ is what `npm ci` built (prepare): the bin, the script it runs, its loader and its code cache.
-    expect(files).to.include.members([
-      'dist/countersign.cjs',
-      'dist/cli-loader.cjs',
-      'dist/countersign-bundle.cjs',
-      'dist/countersign-bundle.cjs.cache',
-      'dist/help-rendering.cjs',
-    ]);
+    // dist/ is what `npm ci` built (prepare): the bin, the script it runs and its loader.
+    expect(files).to.include.members(['dist/countersign.cjs', 'dist/cli-loader.cjs', 'dist/countersign-bundle.cjs', 'dist/help-rendering.cjs']);
+    // Compiled code made here is never shipped: V8 would run it instead of the script beside it (cli-loader.cjs).
+    expect(files.filter((f) => f.endsWith('.cache'))).to.deep.equal([]);
     const license = readFileSync(join(REPO, 'LICENSE'), 'utf8');
     expect(license).to.contain('Apache License').and.to.contain('Version 2.0, January 2004').and.to.contain('END OF TERMS AND CONDITIONS');
     expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).license).to.equal('Apache-2.0');
@@ -130,29 +126,81 @@ describe('packaging', function () {
       expect(evaluated).to.not.include.members(['lib/core/generated/file-validators.ts', 'lib/core/generated/service-validators.ts']);
     });
 
-    it('runs with the code cache it was built with, and without one, to the same output', async () => {
-      const s = await makeSetup();
-      const args = ['verify', s.release.bundle, '--policy', s.release.policyFile, '--now', '2026-11-23T12:00:00Z', '--json'];
-      const script = join(dirname(cli), 'countersign-bundle.cjs');
-      const cache = `${script}.cache`;
-      expect(loadBundle(script, cache, pathToFileURL(cli).href).script.cachedDataRejected, 'V8 takes the cache').to.equal(false);
-      const cached = await runBundle(cli, args, {});
-      renameSync(cache, `${cache}.away`);
-      try {
-        const uncached = await runBundle(cli, args, {});
-        expect(uncached).to.deep.equal(cached);
-      } finally {
-        renameSync(`${cache}.away`, cache);
-      }
-      expect(cached.code).to.equal(0);
-    });
+    describe('the code cache (scripts/cli-loader.cjs)', () => {
+      const url = () => pathToFileURL(cli).href;
+      const verifyArgs = async () => {
+        const s = await makeSetup();
+        return ['verify', s.release.bundle, '--policy', s.release.policyFile, '--now', '2026-11-23T12:00:00Z', '--json'];
+      };
+      /** A copy of the built CLI in a directory of its own, with the cache `npm run build` made. */
+      const copy = () => {
+        const dir = tempDir('countersign-cache-');
+        for (const name of ['countersign.cjs', 'cli-loader.cjs', 'countersign-bundle.cjs', 'countersign-bundle.cjs.cache', 'help-rendering.cjs'])
+          copyFileSync(join(dirname(cli), name), join(dir, name));
+        const script = join(dir, 'countersign-bundle.cjs');
+        return { dir, bin: join(dir, 'countersign.cjs'), script, cache: `${script}.cache` };
+      };
 
-    it("ignores a code cache made from other bytes (V8 would check only the script's length)", async () => {
-      const script = join(dirname(cli), 'countersign-bundle.cjs');
-      const cache = readFileSync(`${script}.cache`);
-      const other = join(tempDir('countersign-cache-'), 'other.cache');
-      writeFileSync(other, Buffer.concat([Buffer.alloc(32), cache.subarray(32)]));
-      expect(loadBundle(script, other, pathToFileURL(cli).href).script.cachedDataRejected, 'not offered to V8').to.equal(undefined);
+      it('is taken by V8 as built, and the output is the same without it', async () => {
+        const c = copy();
+        expect(loadBundle(c.script, c.cache, url()).cached, 'V8 takes the cache').to.equal(true);
+        const args = await verifyArgs();
+        const cached = await runBundle(c.bin, args, {});
+        rmSync(c.cache);
+        expect(await runBundle(c.bin, args, {})).to.deep.equal(cached);
+        expect(cached.code).to.equal(0);
+      });
+
+      it('is not offered to V8 when made from other bytes (V8 checks only the length), or when its data is damaged', () => {
+        const c = copy();
+        const built = readFileSync(c.cache);
+        writeFileSync(c.cache, Buffer.concat([Buffer.alloc(32), built.subarray(32)]));
+        expect(loadBundle(c.script, c.cache, url()).script.cachedDataRejected, 'other bytes').to.equal(undefined);
+        const damaged = Buffer.from(built);
+        damaged[damaged.length >> 1]! ^= 1; // V8 itself checks no checksum: it could crash, or run what is there
+        writeFileSync(c.cache, damaged);
+        expect(loadBundle(c.script, c.cache, url()).script.cachedDataRejected, 'damaged').to.equal(undefined);
+      });
+
+      it('is not used when others can write it, or when the script has another owner', () => {
+        const c = copy();
+        chmodSync(c.cache, 0o666);
+        expect(loadBundle(c.script, c.cache, url()).cached, 'writable by others').to.equal(false);
+        chmodSync(c.cache, 0o644);
+        expect(loadBundle(c.script, c.cache, url()).cached).to.equal(true);
+        if (process.geteuid?.() !== 0) return; // changing an owner needs root
+        chownSync(c.cache, 65534, 65534);
+        expect(loadBundle(c.script, c.cache, url()).cached, 'another owner').to.equal(false);
+      });
+
+      it('is written by the first command that succeeds without one, and by none that fails', async () => {
+        const c = copy();
+        rmSync(c.cache);
+        const failed = await runBundle(c.bin, ['verify', join(c.dir, 'absent.bundle'), '--policy', join(c.dir, 'absent.json')], {});
+        expect(failed.code).to.equal(2);
+        expect(existsSync(c.cache), 'after a failure').to.equal(false);
+        expect((await runBundle(c.bin, await verifyArgs(), {})).code).to.equal(0);
+        expect(loadBundle(c.script, c.cache, url()).cached, 'written, and taken').to.equal(true);
+        expect(statSync(c.cache).mode & 0o777).to.equal(0o644);
+      });
+
+      it('is not written into a directory others can write, nor for a script the user does not own', () => {
+        const c = copy();
+        rmSync(c.cache);
+        chmodSync(c.dir, 0o777);
+        const bundle = loadBundle(c.script, c.cache, url());
+        saveCodeCache(bundle, c.cache);
+        expect(existsSync(c.cache), 'directory writable by others').to.equal(false);
+        chmodSync(c.dir, 0o755);
+        if (process.geteuid?.() === 0) {
+          chownSync(c.script, 65534, 65534);
+          saveCodeCache(loadBundle(c.script, c.cache, url()), c.cache);
+          expect(existsSync(c.cache), 'script of another owner').to.equal(false);
+          chownSync(c.script, 0, 0);
+        }
+        saveCodeCache(bundle, c.cache);
+        expect(existsSync(c.cache)).to.equal(true);
+      });
     });
 
     it('verify reads no directory and loads no node:assert (yargs would look for a package.json from the cwd up)', async () => {
