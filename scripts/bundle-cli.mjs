@@ -144,7 +144,15 @@ export async function bundleCli(entry, bin, { testHooks = false } = {}) {
       "const { pathToFileURL } = require('node:url');\n" +
       "const { loadBundle, saveCodeCache } = require('./cli-loader.cjs');\n\n" +
       "const script = join(__dirname, 'countersign-bundle.cjs');\n" +
-      'const bundle = loadBundle(script, `${script}.cache`, pathToFileURL(__filename).href);\n' +
+      'let bundle;\n' +
+      'try {\n' +
+      '  bundle = loadBundle(script, `${script}.cache`, pathToFileURL(__filename).href);\n' +
+      '} catch (err) {\n' +
+      '  const message = `cannot load ${script}: ${err.code ?? err.message}`;\n' +
+      "  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, code: 'IO', message })}\\n`);\n" +
+      '  else process.stderr.write(`error[IO]: ${message}\\n`);\n' +
+      '  process.exit(2);\n' +
+      '}\n' +
       'void bundle.exports.main().then(() => process.exitCode === 0 && saveCodeCache(bundle, `${script}.cache`));\n',
   );
   chmodSync(outfile, 0o755);
@@ -161,7 +169,7 @@ async function trainedCodeCache(script, url) {
     const code = await bundle.exports.run(argv, ctx);
     if (code !== 0) throw new Error(`the code cache's training run \`countersign ${argv.join(' ')}\` exited ${code}:\n${said.join('\n')}`);
   }
-  return codeCacheFile(bundle.source, bundle.script);
+  return codeCacheFile(bundle.source, bundle.stat, bundle.script);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleCli('dist/cli/main.js', 'dist/countersign.cjs');

@@ -11,27 +11,38 @@
 // it: an ES module would cost every command Node's ESM loader.
 'use strict';
 const { isAscii } = require('node:buffer');
-const { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
-const { createHash } = require('node:crypto');
+const { closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
+const { createHash, randomBytes } = require('node:crypto');
 const { createRequire } = require('node:module');
 const { dirname } = require('node:path');
 const { Script } = require('node:vm');
 
 const HASH_BYTES = 32;
-const OTHERS_WRITE = 0o022;
+const OTHERS_WRITE = 0o022n;
+const WRAPPER = '(function (exports, require, module, __filename, __dirname, __countersign_url) {';
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest();
 
-/** The cache file's bytes for `script` compiled from `source`: SHA-256 of the source, of V8's data, then the data. */
-function codeCacheFile(source, script) {
-  const data = script.createCachedData();
-  return Buffer.concat([sha256(source), sha256(data), data]);
+/**
+ * What a cache is bound to: the format, the text compiled around the script, the script's bytes, and the
+ * file they were read from (a copied or unpacked tree is another inode, so a cache carried along with it
+ * is made again by its new owner).
+ */
+function scriptDigest(source, stat) {
+  const file = `countersign-code-cache/1 ${stat.dev} ${stat.ino} ${stat.size} ${stat.ctimeNs}\n${WRAPPER}\n`;
+  return createHash('sha256').update(file).update(source).digest();
 }
 
-/** The file at `path` and its status, read through one descriptor; a FIFO never blocks the read. */
-function readWithStat(path) {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+/** The cache file's bytes for `script` compiled from `source` (read with `stat`): the two digests, then V8's data. */
+function codeCacheFile(source, stat, script) {
+  const data = script.createCachedData();
+  return Buffer.concat([scriptDigest(source, stat), sha256(data), data]);
+}
+
+/** The file at `path` and its status (in bigints, for ctimeNs), read through one descriptor; a FIFO never blocks. */
+function readWithStat(path, flags = 0) {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | flags);
   try {
-    const stat = fstatSync(fd);
+    const stat = fstatSync(fd, { bigint: true });
     return { stat, bytes: stat.isFile() ? readFileSync(fd) : undefined };
   } finally {
     closeSync(fd);
@@ -42,14 +53,15 @@ function readWithStat(path) {
 function usableCache(cacheFile, source, scriptStat) {
   let cache;
   try {
-    cache = readWithStat(cacheFile);
+    cache = readWithStat(cacheFile, constants.O_NOFOLLOW);
   } catch {
     return undefined; // none (or unreadable): compiled as it runs
   }
   const { stat, bytes } = cache;
-  if (!bytes || stat.uid !== scriptStat.uid || (stat.mode & OTHERS_WRITE) !== 0 || bytes.length <= 2 * HASH_BYTES) return undefined;
+  if (!bytes || stat.uid !== scriptStat.uid || (stat.mode & OTHERS_WRITE) !== 0n || bytes.length <= 2 * HASH_BYTES) return undefined;
   const data = bytes.subarray(2 * HASH_BYTES);
-  if (!bytes.subarray(0, HASH_BYTES).equals(sha256(source)) || !bytes.subarray(HASH_BYTES, 2 * HASH_BYTES).equals(sha256(data))) return undefined;
+  if (!bytes.subarray(0, HASH_BYTES).equals(scriptDigest(source, scriptStat)) || !bytes.subarray(HASH_BYTES, 2 * HASH_BYTES).equals(sha256(data)))
+    return undefined;
   return data;
 }
 
@@ -63,7 +75,7 @@ function loadBundle(file, cacheFile, url) {
   const cachedData = usableCache(cacheFile, source, stat);
   // An ASCII script (bundle-cli makes it so) becomes a one-byte string without UTF-8 decoding.
   const text = isAscii(source) ? source.toString('latin1') : source.toString('utf8');
-  const wrapped = `(function (exports, require, module, __filename, __dirname, __countersign_url) {${text}\n})`;
+  const wrapped = `${WRAPPER}${text}\n})`;
   const script = new Script(wrapped, { filename: file, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file), url);
@@ -73,18 +85,34 @@ function loadBundle(file, cacheFile, url) {
 /** Writes the cache of a bundle loaded without one, when the rules above allow; never fails the command. */
 function saveCodeCache(bundle, cacheFile) {
   if (bundle.cached || typeof process.geteuid !== 'function') return;
-  const temp = `${cacheFile}.${process.pid}.tmp`;
+  const euid = BigInt(process.geteuid());
+  let dir;
   try {
-    const euid = process.geteuid();
-    const dir = statSync(dirname(cacheFile));
-    if (bundle.stat.uid !== euid || dir.uid !== euid || (bundle.stat.mode & OTHERS_WRITE) !== 0 || (dir.mode & OTHERS_WRITE) !== 0) return;
-    writeFileSync(temp, codeCacheFile(bundle.source, bundle.script), { flag: 'wx', mode: 0o644 });
+    dir = statSync(dirname(cacheFile), { bigint: true });
+  } catch {
+    return;
+  }
+  if (bundle.stat.uid !== euid || dir.uid !== euid || (bundle.stat.mode & OTHERS_WRITE) !== 0n || (dir.mode & OTHERS_WRITE) !== 0n) return;
+  const temp = `${cacheFile}.${randomBytes(8).toString('hex')}.tmp`;
+  let fd;
+  try {
+    // Created first: where it cannot be (a read-only tree), the cache is not made in vain.
+    fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  } catch {
+    return;
+  }
+  try {
+    fchmodSync(fd, 0o644); // whatever the umask: every user who runs the script reads it
+    writeFileSync(fd, codeCacheFile(bundle.source, bundle.stat, bundle.script));
+    closeSync(fd);
+    fd = undefined;
     renameSync(temp, cacheFile);
   } catch {
+    if (fd !== undefined) closeSync(fd);
     try {
       unlinkSync(temp);
     } catch {
-      // never written
+      // already gone
     }
   }
 }

@@ -1,17 +1,17 @@
-import type { Stats } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import type { Script } from 'node:vm';
 
 export interface LoadedBundle {
   exports: Record<string, unknown>;
   script: Script;
   source: Buffer;
-  stat: Stats;
+  stat: BigIntStats;
   /** Whether V8 took the code cache. */
   cached: boolean;
 }
 
-/** The code cache file's bytes for `script` compiled from `source`: SHA-256 of the source, of V8's data, then the data. */
-export declare function codeCacheFile(source: Buffer, script: Script): Buffer;
+/** The code cache file's bytes for `script` compiled from `source` (read with `stat`): the two digests, then V8's data. */
+export declare function codeCacheFile(source: Buffer, stat: BigIntStats, script: Script): Buffer;
 
 /** Compiles and runs the CommonJS bundle `file` with the code cache in `cacheFile` when usable. */
 export declare function loadBundle(file: string, cacheFile: string, url: string): LoadedBundle;

@@ -128,11 +128,12 @@ describe('packaging', function () {
 
     describe('the code cache (scripts/cli-loader.cjs)', () => {
       const url = () => pathToFileURL(cli).href;
+      const built = () => join(dirname(cli), 'countersign-bundle.cjs');
       const verifyArgs = async () => {
         const s = await makeSetup();
         return ['verify', s.release.bundle, '--policy', s.release.policyFile, '--now', '2026-11-23T12:00:00Z', '--json'];
       };
-      /** A copy of the built CLI in a directory of its own, with the cache `npm run build` made. */
+      /** A copy of the built CLI in a directory of its own, with the cache `npm run build` made carried along. */
       const copy = () => {
         const dir = tempDir('countersign-cache-');
         for (const name of ['countersign.cjs', 'cli-loader.cjs', 'countersign-bundle.cjs', 'countersign-bundle.cjs.cache', 'help-rendering.cjs'])
@@ -140,30 +141,45 @@ describe('packaging', function () {
         const script = join(dir, 'countersign-bundle.cjs');
         return { dir, bin: join(dir, 'countersign.cjs'), script, cache: `${script}.cache` };
       };
-
-      it('is taken by V8 as built, and the output is the same without it', async () => {
+      /** The copy with a cache of its own, made as the bin makes it. */
+      const cachedCopy = () => {
         const c = copy();
-        expect(loadBundle(c.script, c.cache, url()).cached, 'V8 takes the cache').to.equal(true);
-        const args = await verifyArgs();
-        const cached = await runBundle(c.bin, args, {});
+        saveCodeCache(loadBundle(c.script, c.cache, url()), c.cache);
+        return c;
+      };
+
+      it('is taken by V8 as built; a command writes it where it is missing, and prints the same with it', async () => {
+        expect(loadBundle(built(), `${built()}.cache`, url()).cached, 'V8 takes the cache').to.equal(true);
+        const c = copy();
         rmSync(c.cache);
-        expect(await runBundle(c.bin, args, {})).to.deep.equal(cached);
-        expect(cached.code).to.equal(0);
+        const args = await verifyArgs();
+        const first = await runBundle(c.bin, args, {});
+        expect(loadBundle(c.script, c.cache, url()).cached, 'written by the command, and taken').to.equal(true);
+        expect(statSync(c.cache).mode & 0o777).to.equal(0o644);
+        expect(await runBundle(c.bin, args, {})).to.deep.equal(first);
+        expect(first.code).to.equal(0);
+      });
+
+      it('is not used when carried along with a copied tree (another file), and the new owner makes it again', async () => {
+        const c = copy();
+        expect(loadBundle(c.script, c.cache, url()).cached, 'carried along').to.equal(false);
+        expect((await runBundle(c.bin, await verifyArgs(), {})).code).to.equal(0);
+        expect(loadBundle(c.script, c.cache, url()).cached, 'made again').to.equal(true);
       });
 
       it('is not offered to V8 when made from other bytes (V8 checks only the length), or when its data is damaged', () => {
-        const c = copy();
-        const built = readFileSync(c.cache);
-        writeFileSync(c.cache, Buffer.concat([Buffer.alloc(32), built.subarray(32)]));
+        const c = cachedCopy();
+        const good = readFileSync(c.cache);
+        writeFileSync(c.cache, Buffer.concat([Buffer.alloc(32), good.subarray(32)]));
         expect(loadBundle(c.script, c.cache, url()).script.cachedDataRejected, 'other bytes').to.equal(undefined);
-        const damaged = Buffer.from(built);
+        const damaged = Buffer.from(good);
         damaged[damaged.length >> 1]! ^= 1; // V8 itself checks no checksum: it could crash, or run what is there
         writeFileSync(c.cache, damaged);
         expect(loadBundle(c.script, c.cache, url()).script.cachedDataRejected, 'damaged').to.equal(undefined);
       });
 
       it('is not used when others can write it, or when the script has another owner', () => {
-        const c = copy();
+        const c = cachedCopy();
         chmodSync(c.cache, 0o666);
         expect(loadBundle(c.script, c.cache, url()).cached, 'writable by others').to.equal(false);
         chmodSync(c.cache, 0o644);
@@ -173,33 +189,29 @@ describe('packaging', function () {
         expect(loadBundle(c.script, c.cache, url()).cached, 'another owner').to.equal(false);
       });
 
-      it('is written by the first command that succeeds without one, and by none that fails', async () => {
+      it('is written by no command that fails, into no directory others can write, for no script the user does not own', async () => {
         const c = copy();
         rmSync(c.cache);
         const failed = await runBundle(c.bin, ['verify', join(c.dir, 'absent.bundle'), '--policy', join(c.dir, 'absent.json')], {});
         expect(failed.code).to.equal(2);
         expect(existsSync(c.cache), 'after a failure').to.equal(false);
-        expect((await runBundle(c.bin, await verifyArgs(), {})).code).to.equal(0);
-        expect(loadBundle(c.script, c.cache, url()).cached, 'written, and taken').to.equal(true);
-        expect(statSync(c.cache).mode & 0o777).to.equal(0o644);
-      });
-
-      it('is not written into a directory others can write, nor for a script the user does not own', () => {
-        const c = copy();
-        rmSync(c.cache);
         chmodSync(c.dir, 0o777);
-        const bundle = loadBundle(c.script, c.cache, url());
-        saveCodeCache(bundle, c.cache);
+        saveCodeCache(loadBundle(c.script, c.cache, url()), c.cache);
         expect(existsSync(c.cache), 'directory writable by others').to.equal(false);
         chmodSync(c.dir, 0o755);
         if (process.geteuid?.() === 0) {
           chownSync(c.script, 65534, 65534);
           saveCodeCache(loadBundle(c.script, c.cache, url()), c.cache);
           expect(existsSync(c.cache), 'script of another owner').to.equal(false);
-          chownSync(c.script, 0, 0);
         }
-        saveCodeCache(bundle, c.cache);
-        expect(existsSync(c.cache)).to.equal(true);
+      });
+
+      it('a script that cannot be loaded is an I/O error (exit 2), with --json too', async () => {
+        const c = copy();
+        rmSync(c.script);
+        const r = await runBundle(c.bin, ['--version', '--json'], {});
+        expect(r.code).to.equal(2);
+        expect(JSON.parse(r.stdout)).to.include({ ok: false, code: 'IO' });
       });
     });
 
