@@ -7,7 +7,8 @@
 // dist/cli/main.js; tests bundle the sources the same way. The library stays unbundled in dist/lib.
 import { build } from 'esbuild';
 import { isAscii } from 'node:buffer';
-import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { codeCacheFile, loadBundle } from './cli-loader.cjs';
@@ -69,26 +70,31 @@ function lazyYargsShim(helpModules) {
 
 /**
  * What the code cache is made from: command lines run in the build, in-process, whose functions V8 then
- * has compiled (a small bundle's verify, and inspect of a key). Each must succeed, or the cache would hold
- * an error path instead.
+ * has compiled: a small bundle's verify against a pinned policy and against a site's trust store (made in
+ * `store`), and inspect of a key. Each must succeed, or the cache would hold an error path instead.
  */
-const TRAINING = [
-  [
-    'verify',
-    'bundles/a-ok.bundle',
-    '--policy',
-    'documents/policy-v1.json',
-    '--product',
-    'drupal',
-    '--component',
-    'core',
-    '--installed',
-    '10.2.3',
-    '--now',
-    '2026-06-01T00:00:00Z',
-  ].map((a) => (a.includes('/') ? join(REPO, 'spec/vectors/conformance', a) : a)),
-  ['inspect', join(REPO, 'keys-example/alice.pub')],
-];
+function trainingRuns(store) {
+  const vector = (name) => join(REPO, 'spec/vectors/conformance', name);
+  const at = ['--now', '2026-06-01T00:00:00Z'];
+  return [
+    [
+      'verify',
+      vector('bundles/a-ok.bundle'),
+      '--policy',
+      vector('documents/policy-v1.json'),
+      '--product',
+      'drupal',
+      '--component',
+      'core',
+      '--installed',
+      '10.2.3',
+      ...at,
+    ],
+    ['trust', 'init', '--store', store, '--policy', vector('documents/policy-v1.json'), '--installed', 'drupal/core=10.2.3'],
+    ['verify', vector('bundles/a-ok.bundle'), '--store', store, ...at],
+    ['inspect', join(REPO, 'keys-example/alice.pub')],
+  ];
+}
 
 /**
  * Bundles `entry` (the CLI's main module, compiled or TypeScript) into the executable `outfile` (the bin),
@@ -163,11 +169,16 @@ export async function bundleCli(entry, bin, { testHooks = false } = {}) {
 /** The code cache of `script`, made after running each TRAINING command line in it. */
 async function trainedCodeCache(script, url) {
   const bundle = loadBundle(script, '/dev/null', url);
-  for (const argv of TRAINING) {
-    const said = [];
-    const ctx = { out: (t) => said.push(t), err: (t) => said.push(t), env: {}, interactive: false, now: new Date(), exitCode: 0 };
-    const code = await bundle.exports.run(argv, ctx);
-    if (code !== 0) throw new Error(`the code cache's training run \`countersign ${argv.join(' ')}\` exited ${code}:\n${said.join('\n')}`);
+  const temp = mkdtempSync(join(tmpdir(), 'countersign-training-'));
+  try {
+    for (const argv of trainingRuns(join(temp, 'store'))) {
+      const said = [];
+      const ctx = { out: (t) => said.push(t), err: (t) => said.push(t), env: {}, interactive: false, now: new Date(), exitCode: 0 };
+      const code = await bundle.exports.run(argv, ctx);
+      if (code !== 0) throw new Error(`the code cache's training run \`countersign ${argv.join(' ')}\` exited ${code}:\n${said.join('\n')}`);
+    }
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
   }
   return codeCacheFile(bundle.source, bundle.stat, bundle.script);
 }
