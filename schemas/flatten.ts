@@ -1,0 +1,134 @@
+// The form of a signed document's schema that lib/core/generated/validators.ts is compiled from: the same
+// verdict and the same first error (instance path and message, all that lib/core/schema.ts reports) as the
+// published schema, in code ajv makes small. ajv evaluates every branch of a oneOf, builds an error object
+// for each branch that fails (two per file entry of a manifest: add matches, modify and delete do not), and
+// emits each branch's code with those error objects: the manifest's validator was 61 KB, the policy's
+// 50 KB, and V8 compiled each on its first call (2-3 ms).
+//
+// A oneOf whose branches are pairwise disjoint (no value matches two: `disjoint` below proves it from the
+// keywords, or the oneOf is kept) is an anyOf, and becomes
+//   { if: B0, else: { if: B1, else: ... { if: Bn, else: B0 } } }
+// ajv compiles an `if` schema without error objects, stops at the first branch that matches, and only
+// when none does applies B0 again, for its errors. ajv's first error for a oneOf that no branch matches is
+// that of its first branch (branch errors are collected in order, the oneOf error last), which is B0's
+// first error here too. Annotations (title, description, $comment) are dropped: ajv embeds the schema.
+// test/schema-flatten.test.ts compares this form with the published schemas over a corpus and mutations.
+
+type Schema = { [key: string]: unknown };
+
+const SCHEMA_MAPS = new Set(['properties', '$defs', 'patternProperties', 'dependentSchemas']);
+const SCHEMA_VALUES = new Set(['items', 'additionalProperties', 'propertyNames', 'if', 'then', 'else', 'not', 'contains']);
+const SCHEMA_LISTS = new Set(['oneOf', 'anyOf', 'allOf', 'prefixItems']);
+const ANNOTATIONS = new Set(['title', 'description', '$comment', 'examples']);
+const KNOWN = new Set([
+  ...SCHEMA_MAPS,
+  ...SCHEMA_VALUES,
+  ...SCHEMA_LISTS,
+  ...ANNOTATIONS,
+  '$schema',
+  '$id',
+  '$ref',
+  'type',
+  'const',
+  'enum',
+  'required',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minimum',
+  'maximum',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'maxProperties',
+  'minProperties',
+]);
+
+/** The flattened form of the published schema `root`. */
+export function flattenSchema(root: Schema): Schema {
+  const defs = (root.$defs ?? {}) as Record<string, Schema>;
+  const added: Record<string, Schema> = {};
+  const resolve = (s: Schema): Schema => {
+    if (typeof s.$ref !== 'string') return s;
+    const m = /^#\/\$defs\/([^/]+)$/.exec(s.$ref);
+    const target = m === null ? undefined : defs[m[1]];
+    if (target === undefined) throw new Error(`flatten: unsupported $ref ${s.$ref}`);
+    return target;
+  };
+  const walk = (s: Schema, where: string): Schema => {
+    const out: Schema = {};
+    for (const [key, value] of Object.entries(s)) {
+      if (!KNOWN.has(key)) throw new Error(`flatten: ${where} uses the keyword ${key}, which flatten does not know`);
+      if (ANNOTATIONS.has(key)) continue;
+      if (SCHEMA_MAPS.has(key)) {
+        out[key] = Object.fromEntries(Object.entries(value as Record<string, Schema>).map(([k, v]) => [k, walk(v, `${where}/${key}/${k}`)]));
+      } else if (SCHEMA_VALUES.has(key) && typeof value === 'object') {
+        out[key] = walk(value as Schema, `${where}/${key}`);
+      } else if (SCHEMA_LISTS.has(key)) {
+        out[key] = (value as Schema[]).map((v, i) => walk(v, `${where}/${key}/${i}`));
+      } else {
+        out[key] = value;
+      }
+    }
+    const branches = out.oneOf as Schema[] | undefined;
+    // Only a oneOf alone in its schema: beside other keywords, their order in ajv's code would decide the first error.
+    if (branches !== undefined && Object.keys(out).length === 1 && branches.length >= 2 && pairwiseDisjoint(branches.map(resolve))) {
+      // Each branch a function of its own (compiled with inlineRefs: false), which V8 compiles on its first call.
+      const refs = branches.map((b, i) => {
+        if (typeof b.$ref === 'string') return b;
+        const name = `${where.slice(2).replace(/\//g, '.')}.${i}`;
+        if (name in defs || name in added) throw new Error(`flatten: $defs already has ${name}`);
+        added[name] = b;
+        return { $ref: `#/$defs/${name}` };
+      });
+      let chain: Schema = refs[0];
+      for (let i = refs.length - 1; i >= 0; i--) chain = { if: refs[i], else: chain };
+      return chain;
+    }
+    return out;
+  };
+  const flat = walk(root, '#');
+  if (Object.keys(added).length > 0) flat.$defs = { ...((flat.$defs ?? {}) as Record<string, Schema>), ...added };
+  return flat;
+}
+
+function pairwiseDisjoint(branches: Schema[]): boolean {
+  for (let i = 0; i < branches.length; i++) for (let j = i + 1; j < branches.length; j++) if (!disjoint(branches[i], branches[j])) return false;
+  return true;
+}
+
+const TYPES_OF = (value: unknown): string[] => {
+  if (value === null) return ['null'];
+  if (Array.isArray(value)) return ['array'];
+  if (typeof value === 'number') return Number.isInteger(value) ? ['number', 'integer'] : ['number'];
+  return [typeof value];
+};
+
+/** True when the keywords of a and b show that no value matches both (false: not shown). */
+export function disjoint(a: Schema, b: Schema): boolean {
+  return oneWay(a, b) || oneWay(b, a);
+}
+
+function oneWay(a: Schema, b: Schema): boolean {
+  const typeA = typeof a.type === 'string' ? a.type : undefined;
+  const typeB = typeof b.type === 'string' ? b.type : undefined;
+  // Different single types (integer is a number).
+  if (typeA !== undefined && typeB !== undefined && typeA !== typeB && !(new Set([typeA, typeB]).has('integer') && new Set([typeA, typeB]).has('number')))
+    return true;
+  // Every value a allows (enum) is of a type b refuses.
+  if (Array.isArray(a.enum) && typeB !== undefined && a.enum.every((v) => !TYPES_OF(v).includes(typeB))) return true;
+  if (typeA === 'object' && typeB === 'object') {
+    const propsA = (a.properties ?? {}) as Record<string, Schema>;
+    const propsB = (b.properties ?? {}) as Record<string, Schema>;
+    const requiredB = (b.required ?? []) as string[];
+    // b requires a member that a forbids.
+    if (a.additionalProperties === false && requiredB.some((p) => !(p in propsA))) return true;
+    // b requires a member whose constant differs from the one a pins it to when present.
+    for (const p of requiredB) {
+      const ca = propsA[p]?.const;
+      const cb = propsB[p]?.const;
+      if (ca !== undefined && cb !== undefined && JSON.stringify(ca) !== JSON.stringify(cb)) return true;
+    }
+  }
+  return false;
+}
