@@ -48,9 +48,9 @@ function schemaFiles(): string[] {
  * the service schemas (`services`: SERVICE_SCHEMAS), as a module.
  */
 export function compileValidators({ services = false, files = false } = {}): string {
-  // The signed documents' validators call each $defs schema as a function of its own (see flatten.ts).
+  // The signed documents' validators call each $defs schema of more than 5 keywords as a function of its own (flatten.ts).
   const signed = !services && !files;
-  const ajv = new Ajv2020({ strict: true, code: { source: true, esm: true, lines: true }, ...(signed ? { inlineRefs: false } : {}) });
+  const ajv = new Ajv2020({ strict: true, code: { source: true, esm: true, lines: true }, ...(signed ? { inlineRefs: 5 } : {}) });
   const exports: Record<string, string> = {};
   for (const file of schemaFiles()) {
     const published = JSON.parse(readFileSync(new URL(file, here), 'utf8')) as { $id: string };

@@ -6,12 +6,12 @@
 // 50 KB, and V8 compiled each on its first call (2-3 ms).
 //
 // A oneOf whose branches are pairwise disjoint (no value matches two: `disjoint` below proves it from the
-// keywords, or the oneOf is kept) is an anyOf, and becomes
-//   { if: B0, else: { if: B1, else: ... { if: Bn, else: B0 } } }
-// ajv compiles an `if` schema without error objects, stops at the first branch that matches, and only
-// when none does applies B0 again, for its errors. ajv's first error for a oneOf that no branch matches is
-// that of its first branch (branch errors are collected in order, the oneOf error last), which is B0's
-// first error here too. Annotations (title, description, $comment) are dropped: ajv embeds the schema.
+// keywords, or the oneOf is kept) is an anyOf of the same branches in the same order, each a $defs schema
+// of its own that ajv compiles into a function (inlineRefs: 5 in compile.ts keeps the smallest inline): ajv
+// stops at the first branch that matches, and V8 compiles only the branches a document uses. When none
+// matches, ajv's first error is the first branch's first error for an anyOf as for a oneOf (branch errors
+// are collected in order, the anyOf/oneOf error last). Annotations (title, description, $comment) are
+// dropped: ajv embeds the schema in the generated code.
 // test/schema-flatten.test.ts compares this form with the published schemas over a corpus and mutations.
 
 type Schema = { [key: string]: unknown };
@@ -73,7 +73,6 @@ export function flattenSchema(root: Schema): Schema {
     const branches = out.oneOf as Schema[] | undefined;
     // Only a oneOf alone in its schema: beside other keywords, their order in ajv's code would decide the first error.
     if (branches !== undefined && Object.keys(out).length === 1 && branches.length >= 2 && pairwiseDisjoint(branches.map(resolve))) {
-      // Each branch a function of its own (compiled with inlineRefs: false), which V8 compiles on its first call.
       const refs = branches.map((b, i) => {
         if (typeof b.$ref === 'string') return b;
         const name = `${where.slice(2).replace(/\//g, '.')}.${i}`;
@@ -81,9 +80,7 @@ export function flattenSchema(root: Schema): Schema {
         added[name] = b;
         return { $ref: `#/$defs/${name}` };
       });
-      let chain: Schema = refs[0];
-      for (let i = refs.length - 1; i >= 0; i--) chain = { if: refs[i], else: chain };
-      return chain;
+      return { anyOf: refs };
     }
     return out;
   };
