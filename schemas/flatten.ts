@@ -1,18 +1,15 @@
-// The form of a signed document's schema that lib/core/generated/validators.ts is compiled from: the same
-// verdict and the same first error (instance path and message, all that lib/core/schema.ts reports) as the
-// published schema, in code ajv makes small. ajv evaluates every branch of a oneOf, builds an error object
-// for each branch that fails (two per file entry of a manifest: add matches, modify and delete do not), and
-// emits each branch's code with those error objects: the manifest's validator was 61 KB, the policy's
-// 50 KB, and V8 compiled each on its first call (2-3 ms).
+// The form of a signed document's schema that codegen.ts compiles into lib/core/generated/validators.ts: the
+// same verdict and the same first error (instance path and message, all that lib/core/schema.ts reports) as
+// the published schema. ajv evaluates every branch of a oneOf, to count the ones that match, and builds an
+// error object for each that fails (two per file entry of a manifest: add matches, modify and delete do not).
 //
 // A oneOf whose branches are pairwise disjoint (no value matches two: `disjoint` below proves it from the
-// keywords, or the oneOf is kept) is an anyOf of the same branches in the same order, each a $defs schema
-// of its own that ajv compiles into a function (inlineRefs: 5 in compile.ts keeps the smallest inline): ajv
-// stops at the first branch that matches, and V8 compiles only the branches a document uses. When none
-// matches, ajv's first error is the first branch's first error for an anyOf as for a oneOf (branch errors
-// are collected in order, the anyOf/oneOf error last). Annotations (title, description, $comment) are
-// dropped: ajv embeds the schema in the generated code.
-// test/schema-flatten.test.ts compares this form with the published schemas over a corpus and mutations.
+// keywords, or the oneOf is kept) is an anyOf of the same branches in the same order, which stops at the
+// first branch that matches. When none matches, ajv's first error is the first branch's first error for an
+// anyOf as for a oneOf (branch errors are collected in order, the anyOf/oneOf error last). Annotations
+// (title, description, $comment) are dropped.
+// test/schema-flatten.test.ts compares the validators with ajv on the published schemas over a corpus and
+// mutations.
 
 type Schema = { [key: string]: unknown };
 
@@ -47,7 +44,6 @@ const KNOWN = new Set([
 /** The flattened form of the published schema `root`. */
 export function flattenSchema(root: Schema): Schema {
   const defs = (root.$defs ?? {}) as Record<string, Schema>;
-  const added: Record<string, Schema> = {};
   const resolve = (s: Schema): Schema => {
     if (typeof s.$ref !== 'string') return s;
     const m = /^#\/\$defs\/([^/]+)$/.exec(s.$ref);
@@ -72,21 +68,10 @@ export function flattenSchema(root: Schema): Schema {
     }
     const branches = out.oneOf as Schema[] | undefined;
     // Only a oneOf alone in its schema: beside other keywords, their order in ajv's code would decide the first error.
-    if (branches !== undefined && Object.keys(out).length === 1 && branches.length >= 2 && pairwiseDisjoint(branches.map(resolve))) {
-      const refs = branches.map((b, i) => {
-        if (typeof b.$ref === 'string') return b;
-        const name = `${where.slice(2).replace(/\//g, '.')}.${i}`;
-        if (name in defs || name in added) throw new Error(`flatten: $defs already has ${name}`);
-        added[name] = b;
-        return { $ref: `#/$defs/${name}` };
-      });
-      return { anyOf: refs };
-    }
+    if (branches !== undefined && Object.keys(out).length === 1 && branches.length >= 2 && pairwiseDisjoint(branches.map(resolve))) return { anyOf: branches };
     return out;
   };
-  const flat = walk(root, '#');
-  if (Object.keys(added).length > 0) flat.$defs = { ...((flat.$defs ?? {}) as Record<string, Schema>), ...added };
-  return flat;
+  return walk(root, '#');
 }
 
 function pairwiseDisjoint(branches: Schema[]): boolean {
