@@ -1,8 +1,8 @@
-// The signed documents' validators (lib/core/generated/validators.ts) are compiled from the flattened form of
-// the published schemas (schemas/flatten.ts). Here ajv compiles the published schemas themselves, as
-// validators.ts was before (schemas/*.schema.json are unchanged), and both must give every document the same
-// verdict and, when they refuse it, the same first error: its instance path and message, which is all
-// lib/core/schema.ts reports (SCHEMA_INVALID "... does not match the NAME schema: PATH MESSAGE").
+// The signed documents' validators (lib/core/generated/validators.ts) are schemas/codegen.ts's code for the
+// flattened form of the published schemas (schemas/flatten.ts). Here ajv compiles the published schemas
+// themselves, as validators.ts was before (schemas/*.schema.json are unchanged), and both must give every
+// document the same verdict and, when they refuse it, the same first error: its instance path and message,
+// which is all lib/core/schema.ts reports (SCHEMA_INVALID "... does not match the NAME schema: PATH MESSAGE").
 //
 // The corpus: every JSON document (and every envelope's payload) in keys-example/, demo/, test/ and
 // spec/vectors/, the envelope, proof and state of every bundle there, and hand-made documents that use
@@ -19,6 +19,7 @@ import * as generated from '../lib/core/generated/validators.js';
 import { validateWith, type Validator } from '../lib/core/schema.js';
 import { parseBundleHeader } from '../lib/core/bundle.js';
 import { disjoint, flattenSchema } from '../schemas/flatten.js';
+import { generateValidators } from '../schemas/codegen.js';
 
 const ROOT = new URL('../', import.meta.url);
 const NAMES = ['envelope', 'policy', 'manifest', 'revocation', 'enrolment', 'key-revocation'] as const;
@@ -286,7 +287,7 @@ function mutate(doc: unknown, mutations: Mutation[]): unknown {
   return copy;
 }
 
-describe('flattened schemas (schemas/flatten.ts)', () => {
+describe('signed-document validators (schemas/flatten.ts, schemas/codegen.ts)', () => {
   const docs = corpus();
   const valid: Record<Name, unknown[]> = Object.fromEntries(NAMES.map((n) => [n, [...MADE[n]]])) as Record<Name, unknown[]>;
   for (const doc of docs) for (const n of NAMES) if (OLD[n](doc) && !valid[n].some((d) => JSON.stringify(d) === JSON.stringify(doc))) valid[n].push(doc);
@@ -351,5 +352,15 @@ describe('flattened schemas (schemas/flatten.ts)', () => {
     expect(disjoint({ type: 'object', properties: { k: { const: 'a' } } }, { type: 'object', required: ['k'], properties: { k: { const: 'b' } } })).to.equal(
       true,
     );
+  });
+
+  it("codegen refuses a keyword, or a keyword beside another, whose place in ajv's order it does not know", () => {
+    expect(() => generateValidators({ x: { type: 'string', format: 'date' } })).to.throw(/format/);
+    expect(() => generateValidators({ x: { type: 'string', enum: ['a'] } })).to.throw(/beside/);
+    expect(() => generateValidators({ x: { type: ['string', 'null'] } })).to.throw(/more than one type/);
+    expect(() => generateValidators({ x: { type: 'array', items: { type: 'object' }, uniqueItems: true } })).to.throw(/uniqueItems/);
+    expect(() => generateValidators({ x: { const: { a: 1 } } })).to.throw(/const/);
+    expect(() => generateValidators({ x: { type: 'object', additionalProperties: { type: 'string' } } })).to.throw(/additionalProperties/);
+    expect(() => generateValidators({ x: { $ref: '#/$defs/a', type: 'string', $defs: { a: {} } } })).to.throw();
   });
 });
