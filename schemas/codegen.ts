@@ -109,8 +109,14 @@ export function generateValidators(schemas: Record<string, Schema>): string {
         if (typeof s.minimum === 'number' && g.type === 'number') lines.push(`if (${d} < ${s.minimum} || isNaN(${d})) ${fail(str(`must be >= ${s.minimum}`))}`);
         if (g.type === 'string') {
           if (typeof s.maxLength === 'number' || typeof s.minLength === 'number') usesLength = true;
-          if (typeof s.maxLength === 'number') lines.push(`if (len(${d}) > ${s.maxLength}) ${fail(str(`must NOT have more than ${s.maxLength} characters`))}`);
-          if (typeof s.minLength === 'number') lines.push(`if (len(${d}) < ${s.minLength}) ${fail(str(`must NOT have fewer than ${s.minLength} characters`))}`);
+          // ajv counts code points (len): at most the UTF-16 length and at least half of it, so a string whose
+          // length settles the comparison is not counted (an envelope's payload, a manifest's paths).
+          if (typeof s.maxLength === 'number')
+            lines.push(`if (${d}.length > ${s.maxLength} && len(${d}) > ${s.maxLength}) ${fail(str(`must NOT have more than ${s.maxLength} characters`))}`);
+          if (typeof s.minLength === 'number')
+            lines.push(
+              `if (${d}.length < ${2 * s.minLength} && len(${d}) < ${s.minLength}) ${fail(str(`must NOT have fewer than ${s.minLength} characters`))}`,
+            );
           if (typeof s.pattern === 'string') lines.push(`if (!${pattern(s.pattern)}.test(${d})) ${fail(`m${pattern(s.pattern)}`)}`);
         }
         if (g.type === 'array') {

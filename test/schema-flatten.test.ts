@@ -225,6 +225,20 @@ function memberNames(): string[] {
   return [...names];
 }
 
+/** The schemas' string and array length limits, each with its neighbours. */
+function boundaryLengths(): number[] {
+  const lengths = new Set<number>([0, 1, 2, 16, 43, 44, 64, 128]);
+  const walk = (node: unknown) => {
+    if (node === null || typeof node !== 'object') return;
+    const n = node as Record<string, unknown>;
+    for (const k of ['minLength', 'maxLength', 'minItems', 'maxItems'])
+      if (typeof n[k] === 'number') for (const d of [-1, 0, 1]) lengths.add((n[k] as number) + d);
+    for (const child of Object.values(n)) walk(child);
+  };
+  for (const name of NAMES) walk(PUBLISHED[name]);
+  return [...lengths].filter((n) => n >= 0 && n <= 5000);
+}
+
 /** Strings and numbers at the schemas' boundaries, and values of every JSON type. */
 function boundaryValues(): unknown[] {
   const values: unknown[] = [null, true, false, 0, -1, 1, 1.5, 2, 3, 4, '1', {}, [], [[]], [''], ['x', 'x']];
@@ -254,7 +268,10 @@ function boundaryValues(): unknown[] {
 interface Mutation {
   at: number;
   pick: number;
-  kind: 'drop' | 'set' | 'add' | 'repeat';
+  kind: 'drop' | 'set' | 'add' | 'repeat' | 'resize';
+  /** resize: the new length of a string member (cycling its own characters, or of 😀 or a when fill is 1 or 2). */
+  length: number;
+  fill: number;
   key: string;
   value: unknown;
 }
@@ -281,6 +298,11 @@ function mutate(doc: unknown, mutations: Mutation[]): unknown {
       else place.push(structuredClone(m.value));
     } else if (m.kind === 'drop' && existing !== undefined) delete place[existing];
     else if (m.kind === 'set' && existing !== undefined) place[existing] = structuredClone(m.value);
+    else if (m.kind === 'resize' && existing !== undefined && typeof place[existing] === 'string') {
+      const old = place[existing] as string;
+      const unit = m.fill === 1 ? '😀' : m.fill === 2 || old === '' ? 'a' : old;
+      place[existing] = unit.repeat(Math.ceil(m.length / unit.length) + 1).slice(0, m.fill === 1 ? 2 * m.length : m.length);
+    }
     // As JSON.parse makes a member, even one named __proto__.
     else Object.defineProperty(place, m.key, { value: structuredClone(m.value), enumerable: true, writable: true, configurable: true });
   }
@@ -304,12 +326,18 @@ describe('signed-document validators (schemas/flatten.ts, schemas/codegen.ts)', 
 
   it('every mutation of a valid document gets the same verdict and first error', function () {
     this.timeout(600_000);
-    const pool = [...boundaryValues(), ...docs.filter((d) => JSON.stringify(d).length < 2000)];
-    const value = fc.oneof(fc.constantFrom(...pool), fc.jsonValue({ maxDepth: 2 }));
+    const parts = docs.filter((d) => JSON.stringify(d).length < 2000);
+    const value = fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(...boundaryValues()) },
+      { weight: 2, arbitrary: fc.constantFrom(...parts) },
+      { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+    );
     const mutation = fc.record({
       at: fc.nat(),
       pick: fc.nat(),
-      kind: fc.constantFrom('drop', 'set', 'set', 'add', 'repeat') as fc.Arbitrary<Mutation['kind']>,
+      kind: fc.constantFrom('drop', 'set', 'set', 'add', 'repeat', 'resize', 'resize') as fc.Arbitrary<Mutation['kind']>,
+      length: fc.constantFrom(...boundaryLengths()),
+      fill: fc.nat(2),
       key: fc.oneof(fc.constantFrom(...memberNames()), fc.string({ maxLength: 3 })),
       value,
     });

@@ -59,7 +59,7 @@ if (typeof x2 !== "string") return E(pb + pk + "/provider", "must be string");
 const x3 = d["policy"];
 if (x3 !== undefined) {
 if (typeof x3 === "string") {
-if (len(x3) > 1048576) return E(pb + pk + "/policy", "must NOT have more than 1048576 characters");
+if (x3.length > 1048576 && len(x3) > 1048576) return E(pb + pk + "/policy", "must NOT have more than 1048576 characters");
 if (!p0.test(x3)) return E(pb + pk + "/policy", mp0);
 } else return E(pb + pk + "/policy", "must be string");
 }
@@ -90,14 +90,14 @@ for (const k0 in d) if (!(k0 === "payloadType" || k0 === "payload" || k0 === "si
 const x1 = d["payloadType"];
 if (x1 !== undefined) {
 if (typeof x1 === "string") {
-if (len(x1) > 200) return E(pb + pk + "/payloadType", "must NOT have more than 200 characters");
-if (len(x1) < 1) return E(pb + pk + "/payloadType", "must NOT have fewer than 1 characters");
+if (x1.length > 200 && len(x1) > 200) return E(pb + pk + "/payloadType", "must NOT have more than 200 characters");
+if (x1.length < 2 && len(x1) < 1) return E(pb + pk + "/payloadType", "must NOT have fewer than 1 characters");
 } else return E(pb + pk + "/payloadType", "must be string");
 }
 const x2 = d["payload"];
 if (x2 !== undefined) {
 if (typeof x2 === "string") {
-if (len(x2) > 22369622) return E(pb + pk + "/payload", "must NOT have more than 22369622 characters");
+if (x2.length > 22369622 && len(x2) > 22369622) return E(pb + pk + "/payload", "must NOT have more than 22369622 characters");
 } else return E(pb + pk + "/payload", "must be string");
 }
 const x3 = d["signatures"];
@@ -120,8 +120,8 @@ if (!p2.test(x8)) return E(pre6 + i4 + "/keyid", mp2);
 const x9 = x5["sig"];
 if (x9 !== undefined) {
 if (typeof x9 === "string") {
-if (len(x9) > 2048) return E(pre6 + i4 + "/sig", "must NOT have more than 2048 characters");
-if (len(x9) < 4) return E(pre6 + i4 + "/sig", "must NOT have fewer than 4 characters");
+if (x9.length > 2048 && len(x9) > 2048) return E(pre6 + i4 + "/sig", "must NOT have more than 2048 characters");
+if (x9.length < 8 && len(x9) < 4) return E(pre6 + i4 + "/sig", "must NOT have fewer than 4 characters");
 if (!p0.test(x9)) return E(pre6 + i4 + "/sig", mp0);
 } else return E(pre6 + i4 + "/sig", "must be string");
 }
@@ -177,8 +177,8 @@ if (x4 !== undefined) {
 const x6 = d["reason"];
 if (x6 !== undefined) {
 if (typeof x6 === "string") {
-if (len(x6) > 1000) return E(pb + pk + "/reason", "must NOT have more than 1000 characters");
-if (len(x6) < 1) return E(pb + pk + "/reason", "must NOT have fewer than 1 characters");
+if (x6.length > 1000 && len(x6) > 1000) return E(pb + pk + "/reason", "must NOT have more than 1000 characters");
+if (x6.length < 2 && len(x6) < 1) return E(pb + pk + "/reason", "must NOT have fewer than 1 characters");
 if (!p3.test(x6)) return E(pb + pk + "/reason", mp3);
 } else return E(pb + pk + "/reason", "must be string");
 }
@@ -206,7 +206,7 @@ for (const k0 in d) if (!(k0 === "vector" || k0 === "score" || k0 === "level")) 
 const x1 = d["vector"];
 if (x1 !== undefined) {
 if (typeof x1 === "string") {
-if (len(x1) > 200) return E(pb + pk + "/vector", "must NOT have more than 200 characters");
+if (x1.length > 200 && len(x1) > 200) return E(pb + pk + "/vector", "must NOT have more than 200 characters");
 } else return E(pb + pk + "/vector", "must be string");
 }
 const x2 = d["score"];
@@ -328,8 +328,8 @@ if (x1 !== "add") return E(pb + pk + "/op", "must be equal to constant");
 const x2 = d["path"];
 if (x2 !== undefined) {
 if (typeof x2 === "string") {
-if (len(x2) > 1024) return E(pb + pk + "/path", "must NOT have more than 1024 characters");
-if (len(x2) < 1) return E(pb + pk + "/path", "must NOT have fewer than 1 characters");
+if (x2.length > 1024 && len(x2) > 1024) return E(pb + pk + "/path", "must NOT have more than 1024 characters");
+if (x2.length < 2 && len(x2) < 1) return E(pb + pk + "/path", "must NOT have fewer than 1 characters");
 } else return E(pb + pk + "/path", "must be string");
 }
 const x3 = d["sha256"];
@@ -370,8 +370,8 @@ if (x1 !== "modify") return E(pb + pk + "/op", "must be equal to constant");
 const x2 = d["path"];
 if (x2 !== undefined) {
 if (typeof x2 === "string") {
-if (len(x2) > 1024) return E(pb + pk + "/path", "must NOT have more than 1024 characters");
-if (len(x2) < 1) return E(pb + pk + "/path", "must NOT have fewer than 1 characters");
+if (x2.length > 1024 && len(x2) > 1024) return E(pb + pk + "/path", "must NOT have more than 1024 characters");
+if (x2.length < 2 && len(x2) < 1) return E(pb + pk + "/path", "must NOT have fewer than 1 characters");
 } else return E(pb + pk + "/path", "must be string");
 }
 const x3 = d["sha256"];
@@ -415,8 +415,8 @@ if (x1 !== "delete") return E(pb + pk + "/op", "must be equal to constant");
 const x2 = d["path"];
 if (x2 !== undefined) {
 if (typeof x2 === "string") {
-if (len(x2) > 1024) return E(pb + pk + "/path", "must NOT have more than 1024 characters");
-if (len(x2) < 1) return E(pb + pk + "/path", "must NOT have fewer than 1 characters");
+if (x2.length > 1024 && len(x2) > 1024) return E(pb + pk + "/path", "must NOT have more than 1024 characters");
+if (x2.length < 2 && len(x2) < 1) return E(pb + pk + "/path", "must NOT have fewer than 1 characters");
 } else return E(pb + pk + "/path", "must be string");
 }
 const x3 = d["previousSha256"];
@@ -436,8 +436,8 @@ return null;
 
 function v16(d, pb, pk) {
 if (typeof d === "string") {
-if (len(d) > 1024) return E(pb + pk, "must NOT have more than 1024 characters");
-if (len(d) < 1) return E(pb + pk, "must NOT have fewer than 1 characters");
+if (d.length > 1024 && len(d) > 1024) return E(pb + pk, "must NOT have more than 1024 characters");
+if (d.length < 2 && len(d) < 1) return E(pb + pk, "must NOT have fewer than 1 characters");
 } else return E(pb + pk, "must be string");
 return null;
 }
@@ -538,8 +538,8 @@ const pre29 = pre26 + i24 + "/";
 for (let i27 = 0; i27 < x25.length; i27++) {
 const x28 = x25[i27];
 if (typeof x28 === "string") {
-if (len(x28) > 4096) return E(pre29 + i27, "must NOT have more than 4096 characters");
-if (len(x28) < 1) return E(pre29 + i27, "must NOT have fewer than 1 characters");
+if (x28.length > 4096 && len(x28) > 4096) return E(pre29 + i27, "must NOT have more than 4096 characters");
+if (x28.length < 2 && len(x28) < 1) return E(pre29 + i27, "must NOT have fewer than 1 characters");
 if (!p3.test(x28)) return E(pre29 + i27, mp3);
 } else return E(pre29 + i27, "must be string");
 }
@@ -623,8 +623,8 @@ if (!p9.test(x2)) return E(pb + pk + "/publicKey", mp9);
 const x3 = d["name"];
 if (x3 !== undefined) {
 if (typeof x3 === "string") {
-if (len(x3) > 200) return E(pb + pk + "/name", "must NOT have more than 200 characters");
-if (len(x3) < 1) return E(pb + pk + "/name", "must NOT have fewer than 1 characters");
+if (x3.length > 200 && len(x3) > 200) return E(pb + pk + "/name", "must NOT have more than 200 characters");
+if (x3.length < 2 && len(x3) < 1) return E(pb + pk + "/name", "must NOT have fewer than 1 characters");
 if (!p3.test(x3)) return E(pb + pk + "/name", mp3);
 } else return E(pb + pk + "/name", "must be string");
 }
@@ -658,8 +658,8 @@ if (!p9.test(x2)) return E(pb + pk + "/publicKey", mp9);
 const x3 = d["name"];
 if (x3 !== undefined) {
 if (typeof x3 === "string") {
-if (len(x3) > 200) return E(pb + pk + "/name", "must NOT have more than 200 characters");
-if (len(x3) < 1) return E(pb + pk + "/name", "must NOT have fewer than 1 characters");
+if (x3.length > 200 && len(x3) > 200) return E(pb + pk + "/name", "must NOT have more than 200 characters");
+if (x3.length < 2 && len(x3) < 1) return E(pb + pk + "/name", "must NOT have fewer than 1 characters");
 if (!p3.test(x3)) return E(pb + pk + "/name", mp3);
 } else return E(pb + pk + "/name", "must be string");
 }
@@ -694,8 +694,8 @@ if (!p9.test(x2)) return E(pb + pk + "/publicKey", mp9);
 const x3 = d["name"];
 if (x3 !== undefined) {
 if (typeof x3 === "string") {
-if (len(x3) > 200) return E(pb + pk + "/name", "must NOT have more than 200 characters");
-if (len(x3) < 1) return E(pb + pk + "/name", "must NOT have fewer than 1 characters");
+if (x3.length > 200 && len(x3) > 200) return E(pb + pk + "/name", "must NOT have more than 200 characters");
+if (x3.length < 2 && len(x3) < 1) return E(pb + pk + "/name", "must NOT have fewer than 1 characters");
 if (!p3.test(x3)) return E(pb + pk + "/name", mp3);
 } else return E(pb + pk + "/name", "must be string");
 }
@@ -706,8 +706,8 @@ if (x4 !== "sk-ssh-ed25519@openssh.com") return E(pb + pk + "/kind", "must be eq
 const x5 = d["application"];
 if (x5 !== undefined) {
 if (typeof x5 === "string") {
-if (len(x5) > 256) return E(pb + pk + "/application", "must NOT have more than 256 characters");
-if (len(x5) < 1) return E(pb + pk + "/application", "must NOT have fewer than 1 characters");
+if (x5.length > 256 && len(x5) > 256) return E(pb + pk + "/application", "must NOT have more than 256 characters");
+if (x5.length < 2 && len(x5) < 1) return E(pb + pk + "/application", "must NOT have fewer than 1 characters");
 if (!p10.test(x5)) return E(pb + pk + "/application", mp10);
 } else return E(pb + pk + "/application", "must be string");
 }
@@ -742,8 +742,8 @@ if (!p9.test(x2)) return E(pb + pk + "/publicKey", mp9);
 const x3 = d["name"];
 if (x3 !== undefined) {
 if (typeof x3 === "string") {
-if (len(x3) > 200) return E(pb + pk + "/name", "must NOT have more than 200 characters");
-if (len(x3) < 1) return E(pb + pk + "/name", "must NOT have fewer than 1 characters");
+if (x3.length > 200 && len(x3) > 200) return E(pb + pk + "/name", "must NOT have more than 200 characters");
+if (x3.length < 2 && len(x3) < 1) return E(pb + pk + "/name", "must NOT have fewer than 1 characters");
 if (!p3.test(x3)) return E(pb + pk + "/name", mp3);
 } else return E(pb + pk + "/name", "must be string");
 }
@@ -784,8 +784,8 @@ if (!p9.test(x2)) return E(pb + pk + "/publicKey", mp9);
 const x3 = d["name"];
 if (x3 !== undefined) {
 if (typeof x3 === "string") {
-if (len(x3) > 200) return E(pb + pk + "/name", "must NOT have more than 200 characters");
-if (len(x3) < 1) return E(pb + pk + "/name", "must NOT have fewer than 1 characters");
+if (x3.length > 200 && len(x3) > 200) return E(pb + pk + "/name", "must NOT have more than 200 characters");
+if (x3.length < 2 && len(x3) < 1) return E(pb + pk + "/name", "must NOT have fewer than 1 characters");
 if (!p3.test(x3)) return E(pb + pk + "/name", mp3);
 } else return E(pb + pk + "/name", "must be string");
 }
@@ -923,8 +923,8 @@ if (!p5.test(x5)) return E(pb + pk + "/version", mp5);
 const x6 = d["reason"];
 if (x6 !== undefined) {
 if (typeof x6 === "string") {
-if (len(x6) > 1000) return E(pb + pk + "/reason", "must NOT have more than 1000 characters");
-if (len(x6) < 1) return E(pb + pk + "/reason", "must NOT have fewer than 1 characters");
+if (x6.length > 1000 && len(x6) > 1000) return E(pb + pk + "/reason", "must NOT have more than 1000 characters");
+if (x6.length < 2 && len(x6) < 1) return E(pb + pk + "/reason", "must NOT have fewer than 1 characters");
 if (!p3.test(x6)) return E(pb + pk + "/reason", mp3);
 } else return E(pb + pk + "/reason", "must be string");
 }
