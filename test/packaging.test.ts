@@ -140,8 +140,9 @@ describe('packaging', function () {
       const holding = (chunks: string[]) =>
         markers.filter((marker) => chunks.some((name) => readFileSync(join(dirname(cli), 'chunks', name), 'utf8').includes(marker)));
       const chunks = loadedChunks(['verify', s.release.bundle, '--policy', s.release.policyFile, '--now', '2026-11-23T12:00:00Z']);
+      // The envelope's validator (schemas/codegen.ts's code, not ajv's) reports this path and message.
       expect(
-        chunks.some((name) => readFileSync(join(dirname(cli), 'chunks', name), 'utf8').includes('"#/properties/signatures/maxItems"')),
+        chunks.some((name) => readFileSync(join(dirname(cli), 'chunks', name), 'utf8').includes('"/signatures","must NOT have more than 1024 items"')),
         "the envelope's validator is loaded",
       ).to.equal(true);
       expect(holding(chunks)).to.deep.equal([]);
