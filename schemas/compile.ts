@@ -4,7 +4,8 @@
 // store in lib/core/generated/file-validators.ts (lib/core/file-schema.ts), the hub, site and installer
 // messages and files in lib/core/generated/service-validators.ts (lib/core/service-schema.ts): a verify
 // --policy loads only the first. And into the TypeScript types of the documents they describe
-// (lib/core/generated/types.ts, see types.ts here).
+// (lib/core/generated/types.ts, see types.ts here). The signed documents' validators are not ajv's code but
+// codegen.ts's, from the schemas' flattened form (flatten.ts): the same verdicts and first errors in a few KB.
 // Run `npm run schemas` after editing a schema; a test fails while either generated file is stale.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { createRequire } from 'node:module';
 import type standaloneModule from 'ajv/dist/standalone/index.js';
 import { generateTypes, type SchemaNode } from './types.js';
+import { flattenSchema } from './flatten.js';
+import { generateValidators } from './codegen.js';
 
 // ajv's standalone module is CommonJS with a `default` export; require() reads it the same way under tsx and node.
 const standaloneCode = (createRequire(import.meta.url)('ajv/dist/standalone') as { default: typeof standaloneModule.default }).default;
@@ -47,12 +50,23 @@ function schemaFiles(): string[] {
  */
 export function compileValidators({ services = false, files = false } = {}): string {
   const ajv = new Ajv2020({ strict: true, code: { source: true, esm: true, lines: true } });
+  const signed = !services && !files;
   const exports: Record<string, string> = {};
+  const flattened: Record<string, Record<string, unknown>> = {};
   for (const file of schemaFiles()) {
     const schema = JSON.parse(readFileSync(new URL(file, here), 'utf8')) as { $id: string };
+    // Every schema is compiled by ajv, which checks it (strict mode) whichever file it goes into.
     ajv.addSchema(schema);
     const name = file.replace('.schema.json', '');
-    if (SERVICE_SCHEMAS.includes(name) === services && FILE_SCHEMAS.includes(name) === files) exports[camelCase(name)] = schema.$id;
+    if (SERVICE_SCHEMAS.includes(name) === services && FILE_SCHEMAS.includes(name) === files) {
+      exports[camelCase(name)] = schema.$id;
+      flattened[camelCase(name)] = flattenSchema(schema);
+    }
+  }
+  // The signed documents' validators, which a verify loads: codegen.ts from the flattened schemas.
+  if (signed) {
+    for (const id of Object.values(exports)) ajv.getSchema(id);
+    return `// @ts-nocheck\n${HEADER}${generateValidators(flattened)}`;
   }
   const code = standaloneCode(ajv, exports).replace(
     /const (\w+) = require\("ajv\/dist\/runtime\/ucs2length"\)\.default;/,
