@@ -309,6 +309,26 @@ function mutate(doc: unknown, mutations: Mutation[]): unknown {
   return copy;
 }
 
+/** Copies of `doc` with one integer member set to -1, 0, or one past 2^53 - 1 (each bound the schemas set). */
+function numbersMoved(doc: unknown): unknown[] {
+  const out: unknown[] = [];
+  const walk = (node: unknown, path: (string | number)[]) => {
+    if (typeof node === 'number') {
+      for (const value of [-1, 0, 2 ** 53]) {
+        const copy = structuredClone(doc) as Record<string | number, unknown>;
+        let place = copy;
+        for (const key of path.slice(0, -1)) place = place[key] as Record<string | number, unknown>;
+        place[path.at(-1)!] = value;
+        out.push(copy);
+      }
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node)) walk(child, [...path, Array.isArray(node) ? Number(key) : key]);
+    }
+  };
+  walk(doc, []);
+  return out;
+}
+
 describe('signed-document validators (schemas/flatten.ts, schemas/codegen.ts)', () => {
   const docs = corpus();
   const valid: Record<Name, unknown[]> = Object.fromEntries(NAMES.map((n) => [n, [...MADE[n]]])) as Record<Name, unknown[]>;
@@ -347,6 +367,9 @@ describe('signed-document validators (schemas/flatten.ts, schemas/codegen.ts)', 
         runs(4000),
       );
     }
+    // Each number member of each valid document at each side of its bounds, so the numeric first errors are met
+    // whatever the random runs drew.
+    for (const name of NAMES) for (const doc of valid[name]) for (const changed of numbersMoved(doc)) same(changed, [name]);
     // Every kind of first error the schemas can give was met (not 'must be boolean': a policy signer's first
     // error is always one of its first branch, the countersign key's, which has no boolean).
     for (const kind of [
