@@ -18,6 +18,7 @@ const verifyProf = load('verify.cpuprof.json');
 const buildProf = load('build.cpuprof.json');
 const push = load('push.json'); // section 6 (bench/push-sim.mjs)
 const startupRaw = load('startup.hyperfine.json'); // section 7
+const startupPhases = load('startup.phases.json'); // section 7 (bench/startup-phases.cjs)
 const logBench = load('log.json'); // section 8 (bench/log.mjs)
 const mapBench = load('map.json'); // section 9 (bench/map.mjs)
 
@@ -103,6 +104,7 @@ const results = {
         },
         // CPU (user + system) per process: steadier than wall time on a machine other work is loading.
         cpuMsPerProcess: Object.fromEntries((startupRaw?.results ?? []).map((r) => [r.command, ms((r.user ?? 0) + (r.system ?? 0))])),
+        phases: startupPhases,
       }
     : null,
   profile: {
@@ -185,6 +187,13 @@ if (startup.length) {
   const base = cpu['node -e 0'];
   const cpuText = Object.entries(cpu).map(([k, v]) => `${k} ${fmt(v)} ms${base && k !== 'node -e 0' ? ` (${(v / base).toFixed(2)}x)` : ''}`);
   out.push(`  CPU (user + sys) per process: ${cpuText.join('; ')}`);
+  if (startupPhases) {
+    const p = startupPhases.medianMs;
+    out.push(
+      `  the small verify, phase by phase (median of ${startupPhases.runs}; bench/startup-phases.cjs): node ${fmt(p.node)} ms, loader ${fmt(p.loader)} ms, ` +
+        `script (read, hash, compile or deserialise, top level) ${fmt(p.script)} ms, command ${fmt(p.command)} ms; code cache ${startupPhases.cached ? 'taken' : 'NOT taken'}`,
+    );
+  }
 }
 if (logBench) out.push('', ...logSection(logBench));
 if (mapBench) out.push('', ...mapSection(mapBench));

@@ -259,9 +259,8 @@ bench "$OUT/startup.hyperfine.json" none -- \
   "countersign verify (demo bundle)" "" "node dist/countersign.cjs verify $WORK/demo.bundle --policy $POLICY" \
   "countersign inspect alice.pub" "" "node dist/countersign.cjs inspect keys-example/alice.pub" \
   "countersign verify, no code cache (context)" "" "node $WORK/uncached/countersign.cjs verify $WORK/demo.bundle --policy $POLICY"
-# Where the small verify's time goes, above node's own start-up (sampled every 0.1 ms).
-node --cpu-prof --cpu-prof-interval 100 --cpu-prof-dir="$OUT/prof" --cpu-prof-name=startup.cpuprofile dist/countersign.cjs verify "$WORK/demo.bundle" --policy "$POLICY" >/dev/null
-node bench/cpuprof-summary.mjs "$OUT/prof/startup.cpuprofile" "$OUT/startup.cpuprof.json" 12
+# Where the small verify's time goes, phase by phase, in fresh processes.
+node bench/startup-phases.cjs "$WORK/demo.bundle" "$POLICY" 21 "$OUT/startup.phases.json"
 
 # ---------------------------------------------------------------------------------------------
 say "8. Transparency log: appends/s into SQLite and PostgreSQL, offline proof size and verify time, monitor replay of ${BENCH_LOG_ENTRIES:-1000000} entries over python3 -m http.server"
