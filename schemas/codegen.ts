@@ -60,6 +60,9 @@ export function generateValidators(schemas: Record<string, Schema>): string {
     // Emits the checks of `s` on the value `d` (a variable) at the path b + k (JS expressions: a string, and a
     // string or an index), joined only for an error: a function called per array item takes both.
     const emit = (s: Schema, d: string, b: string, k: string, at: string): void => {
+      if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new Error(`codegen: ${at} is not a schema object (boolean schemas are not supported)`);
+      if (typeof s.properties === 'object' && s.properties !== null && Object.hasOwn(s.properties, '__proto__'))
+        throw new Error(`codegen: ${at} has a property named __proto__ (ajv ignores it)`);
       const path = `${b} + ${k}`;
       const fail = (message: string) => `return E(${path}, ${message});`;
       for (const key of Object.keys(s)) {

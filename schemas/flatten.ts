@@ -52,6 +52,12 @@ export function flattenSchema(root: Schema): Schema {
     return target;
   };
   const walk = (s: Schema, where: string): Schema => {
+    // `false` refuses everything and `true` allows it: neither reads as the plain object the rest assumes.
+    if (typeof s !== 'object' || s === null || Array.isArray(s))
+      throw new Error(`flatten: ${where} is not a schema object (boolean schemas are not supported)`);
+    // ajv ignores a property named __proto__, which JSON.parse makes an own member: refused rather than matched.
+    if (typeof s.properties === 'object' && s.properties !== null && Object.hasOwn(s.properties, '__proto__'))
+      throw new Error(`flatten: ${where} has a property named __proto__`);
     const out: Schema = {};
     for (const [key, value] of Object.entries(s)) {
       if (!KNOWN.has(key)) throw new Error(`flatten: ${where} uses the keyword ${key}, which flatten does not know`);

@@ -413,5 +413,11 @@ describe('signed-document validators (schemas/flatten.ts, schemas/codegen.ts)', 
     expect(() => generateValidators({ x: { const: { a: 1 } } })).to.throw(/const/);
     expect(() => generateValidators({ x: { type: 'object', additionalProperties: { type: 'string' } } })).to.throw(/additionalProperties/);
     expect(() => generateValidators({ x: { $ref: '#/$defs/a', type: 'string', $defs: { a: {} } } })).to.throw();
+    // A review found both compiled to "accept": `false` forbids a member, and ajv ignores a property named __proto__.
+    expect(() => generateValidators({ x: { type: 'object', properties: { legacy: false } } as never })).to.throw(/boolean schemas/);
+    expect(() => generateValidators({ x: { anyOf: [false, { type: 'string' }] } as never })).to.throw(/boolean schemas/);
+    expect(() => generateValidators({ x: JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"}}}') })).to.throw(/__proto__/);
+    expect(() => flattenSchema({ type: 'object', properties: { legacy: false } } as never)).to.throw(/boolean schemas/);
+    expect(() => flattenSchema(JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"}}}'))).to.throw(/__proto__/);
   });
 });
