@@ -148,7 +148,7 @@ export async function bundleCli(entry, bin, { testHooks = false } = {}) {
       "'use strict';\n" +
       "const { join } = require('node:path');\n" +
       "const { pathToFileURL } = require('node:url');\n" +
-      "const { loadBundle, saveCodeCache } = require('./cli-loader.cjs');\n\n" +
+      "const { loadBundle, saveCodeCache, worthCaching } = require('./cli-loader.cjs');\n\n" +
       "const script = join(__dirname, 'countersign-bundle.cjs');\n" +
       'let bundle;\n' +
       'try {\n' +
@@ -159,7 +159,9 @@ export async function bundleCli(entry, bin, { testHooks = false } = {}) {
       '  else process.stderr.write(`error[IO]: ${message}\\n`);\n' +
       '  process.exit(2);\n' +
       '}\n' +
-      'void bundle.exports.main().then(() => process.exitCode === 0 && saveCodeCache(bundle, `${script}.cache`));\n',
+      'void bundle.exports.main().then(() => {\n' +
+      '  if (process.exitCode === 0 && worthCaching(process.argv.slice(2))) saveCodeCache(bundle, `${script}.cache`);\n' +
+      '});\n',
   );
   chmodSync(outfile, 0o755);
   writeFileSync(`${script}.cache`, await trainedCodeCache(script, pathToFileURL(outfile).href));

@@ -2,7 +2,7 @@
 // (countersign-bundle.cjs.cache): V8 then neither parses the script nor compiles the functions the cache
 // holds, which is most of a small verify's start-up. The cache is compiled code, and V8 runs it in
 // preference to the script, so it is never shipped in the package: `npm run build` makes it (by running a
-// small verify and an inspect), or else the first command that succeeds writes it, like Python's
+// small verify and an inspect), or else the first command that succeeds writes it (not --version or help alone), like Python's
 // __pycache__, and only when the user running it owns the script and its directory and no one else can
 // write either. It is used only when its owner owns the script, no one else can write it, it was made
 // from these exact script bytes and is itself intact (two SHA-256s lead it), and V8 takes it (same V8
@@ -82,6 +82,13 @@ function loadBundle(file, cacheFile, url) {
   return { exports: module.exports, script, source, stat, cached: cachedData !== undefined && script.cachedDataRejected === false };
 }
 
+/** Whether a successful run of `argv` is worth a cache: --version and help alone run almost none of the script. */
+function worthCaching(argv) {
+  const words = argv.filter((a) => a !== '--json' && a !== '--debug');
+  const version = words.length === 1 && (words[0] === '--version' || words[0] === '-V');
+  return !(version || words[0] === 'help' || words.includes('--help') || words.includes('-h'));
+}
+
 /** Writes the cache of a bundle loaded without one, when the rules above allow; never fails the command. */
 function saveCodeCache(bundle, cacheFile) {
   if (bundle.cached || typeof process.geteuid !== 'function') return;
@@ -117,4 +124,4 @@ function saveCodeCache(bundle, cacheFile) {
   }
 }
 
-module.exports = { codeCacheFile, loadBundle, saveCodeCache };
+module.exports = { codeCacheFile, loadBundle, saveCodeCache, worthCaching };

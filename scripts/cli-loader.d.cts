@@ -18,3 +18,6 @@ export declare function loadBundle(file: string, cacheFile: string, url: string)
 
 /** Writes the cache of a bundle loaded without one, when the user owns the script and its directory. */
 export declare function saveCodeCache(bundle: LoadedBundle, cacheFile: string): void;
+
+/** Whether a successful run of `argv` is worth a cache: --version and help alone run almost none of the script. */
+export declare function worthCaching(argv: readonly string[]): boolean;

@@ -189,12 +189,14 @@ describe('packaging', function () {
         expect(loadBundle(c.script, c.cache, url()).cached, 'another owner').to.equal(false);
       });
 
-      it('is written by no command that fails, into no directory others can write, for no script the user does not own', async () => {
+      it('is written by no command that fails nor by help alone, into no directory others can write, for no script the user does not own', async () => {
         const c = copy();
         rmSync(c.cache);
         const failed = await runBundle(c.bin, ['verify', join(c.dir, 'absent.bundle'), '--policy', join(c.dir, 'absent.json')], {});
         expect(failed.code).to.equal(2);
         expect(existsSync(c.cache), 'after a failure').to.equal(false);
+        expect((await runBundle(c.bin, ['verify', '--help'], {})).code).to.equal(0);
+        expect(existsSync(c.cache), 'after help alone').to.equal(false);
         chmodSync(c.dir, 0o777);
         saveCodeCache(loadBundle(c.script, c.cache, url()), c.cache);
         expect(existsSync(c.cache), 'directory writable by others').to.equal(false);
