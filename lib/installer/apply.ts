@@ -331,6 +331,7 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
   let verified: Verified;
   let from: string | null = null;
   let detected: DetectedVersion | null = null;
+  let looked = false; // the version files were read (through the peeked manifest: the same bytes as the verified one)
   if (opts.store !== undefined) {
     const store = await openStore(opts.store);
     if (mode === 'apply') {
@@ -363,6 +364,7 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
           throw preflightFailed([found.problem], []);
         }
         detected = detectInstalledVersion(paths, peeked);
+        looked = true;
         installed ??= detected?.version;
         if (installed === undefined) {
           // Verify anyway, so a bad bundle is reported as such rather than as an unknown version.
@@ -383,7 +385,7 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
     from = mode === 'apply' ? (installed ?? null) : null;
   }
   const manifest = manifestOf(verified);
-  if (mode === 'apply' && detected === null) detected = detectInstalledVersion(paths, manifest);
+  if (mode === 'apply' && !looked) detected = detectInstalledVersion(paths, manifest);
   // The journal names the store by an absolute path: a recovery may run from another working directory.
   return { verified, manifest, from, detected, storeDir: opts.store === undefined ? null : resolve(opts.store) };
 }

@@ -45,6 +45,9 @@ export class PinnedDir {
   readonly id: string;
   readonly uid: number;
   readonly mode: number;
+  /** The identity as fstat gave it, compared by isAt without formatting a string each time. */
+  private readonly devId: bigint;
+  private readonly inoId: bigint;
 
   private constructor(
     fd: number,
@@ -54,6 +57,8 @@ export class PinnedDir {
     this.fdOrNull = fd;
     const st = fstatSync(fd, { bigint: true });
     this.id = identityOf(st);
+    this.devId = st.dev;
+    this.inoId = st.ino;
     this.uid = Number(st.uid);
     this.mode = Number(st.mode);
   }
@@ -101,7 +106,7 @@ export class PinnedDir {
   /** Whether `name` in `parent` is still this directory (not moved away, not replaced by a link or another directory). */
   isAt(parent: PinnedDir, name: string): boolean {
     const st = lstatQuiet(parent.at(name));
-    return st !== undefined && st.isDirectory() && identityOf(st) === this.id;
+    return st !== undefined && st.isDirectory() && st.dev === this.devId && st.ino === this.inoId;
   }
 
   /** fsync, so the names created, renamed or removed in it are durable (EINVAL: a file system that cannot). */
@@ -191,12 +196,15 @@ export class PinnedTree {
     return this.dirs.get('')!;
   }
 
-  /** The pinned directory `rel` (opened now if it is not yet). Throws ELOOP/ENOTDIR/ENOENT, or ESTALE when it is not the directory that was checked. */
-  dir(rel: string): PinnedDir {
+  /**
+   * The pinned directory `rel` (opened now if it is not yet; `opened` collects each directory this call opens).
+   * Throws ELOOP/ENOTDIR/ENOENT, or ESTALE when it is not the directory that was checked.
+   */
+  dir(rel: string, opened?: Set<string>): PinnedDir {
     const cached = this.dirs.get(rel);
     if (cached) return cached;
     const slash = rel.lastIndexOf('/');
-    const parent = this.dir(slash === -1 ? '' : rel.slice(0, slash));
+    const parent = this.dir(slash === -1 ? '' : rel.slice(0, slash), opened);
     const pinned = parent.child(rel.slice(slash + 1), rel);
     const want = this.expected(rel);
     if (want !== undefined && pinned.id !== want) {
@@ -204,7 +212,20 @@ export class PinnedTree {
       throw fault('ESTALE', `${rel} is not the directory the preflight checked (it was replaced since)`);
     }
     this.dirs.set(rel, pinned);
+    opened?.add(rel);
     return pinned;
+  }
+
+  /**
+   * dir(rel), then assertInPlace(rel), for acting in `rel` now. A directory this call opens was just found at its
+   * name in its pinned parent (opened there, never through a link, and fstat'ed): that is the look isAt would take
+   * right after, so only the directories pinned before this call are looked at again.
+   */
+  dirInPlace(rel: string): PinnedDir {
+    const opened = new Set<string>();
+    const dir = this.dir(rel, opened);
+    this.assertInPlace(rel, opened);
+    return dir;
   }
 
   /** As dir(), but undefined when it (or a directory on the way) does not exist. */
@@ -246,15 +267,15 @@ export class PinnedTree {
     }
   }
 
-  /** Throws ESTALE unless every pinned directory from the root to `rel` is still at its name. */
-  assertInPlace(rel: string): void {
+  /** Throws ESTALE unless every pinned directory from the root to `rel` is still at its name (`justOpened`: found there by dir() just now). */
+  assertInPlace(rel: string, justOpened?: ReadonlySet<string>): void {
     if (rel === '') return;
     let parent = this.root;
     let at = '';
     for (const name of rel.split('/')) {
       at = at === '' ? name : `${at}/${name}`;
       const dir = this.dir(at);
-      if (!dir.isAt(parent, name)) throw fault('ESTALE', `${at} was moved or replaced while the update was running`);
+      if (!justOpened?.has(at) && !dir.isAt(parent, name)) throw fault('ESTALE', `${at} was moved or replaced while the update was running`);
       parent = dir;
     }
   }
