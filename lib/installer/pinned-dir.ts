@@ -196,15 +196,12 @@ export class PinnedTree {
     return this.dirs.get('')!;
   }
 
-  /**
-   * The pinned directory `rel` (opened now if it is not yet; `opened` collects each directory this call opens).
-   * Throws ELOOP/ENOTDIR/ENOENT, or ESTALE when it is not the directory that was checked.
-   */
-  dir(rel: string, opened?: Set<string>): PinnedDir {
+  /** The pinned directory `rel` (opened now if it is not yet). Throws ELOOP/ENOTDIR/ENOENT, or ESTALE when it is not the directory that was checked. */
+  dir(rel: string): PinnedDir {
     const cached = this.dirs.get(rel);
     if (cached) return cached;
     const slash = rel.lastIndexOf('/');
-    const parent = this.dir(slash === -1 ? '' : rel.slice(0, slash), opened);
+    const parent = this.dir(slash === -1 ? '' : rel.slice(0, slash));
     const pinned = parent.child(rel.slice(slash + 1), rel);
     const want = this.expected(rel);
     if (want !== undefined && pinned.id !== want) {
@@ -212,20 +209,26 @@ export class PinnedTree {
       throw fault('ESTALE', `${rel} is not the directory the preflight checked (it was replaced since)`);
     }
     this.dirs.set(rel, pinned);
-    opened?.add(rel);
     return pinned;
   }
 
   /**
-   * dir(rel), then assertInPlace(rel), for acting in `rel` now. A directory this call opens was just found at its
-   * name in its pinned parent (opened there, never through a link, and fstat'ed): that is the look isAt would take
-   * right after, so only the directories pinned before this call are looked at again.
+   * dir(rel) with assertInPlace(rel), for acting in `rel` now: from the root down, each directory pinned before
+   * is checked to be still at its name in its pinned parent (isAt), and each one not pinned yet is opened by its
+   * name in its pinned parent (never through a link) and fstat'ed, which is the look isAt would take of it.
    */
   dirInPlace(rel: string): PinnedDir {
-    const opened = new Set<string>();
-    const dir = this.dir(rel, opened);
-    this.assertInPlace(rel, opened);
-    return dir;
+    let parent = this.root;
+    if (rel === '') return parent;
+    let at = '';
+    for (const name of rel.split('/')) {
+      at = at === '' ? name : `${at}/${name}`;
+      const cached = this.dirs.get(at);
+      if (cached === undefined) parent = this.dir(at);
+      else if (cached.isAt(parent, name)) parent = cached;
+      else throw fault('ESTALE', `${at} was moved or replaced while the update was running`);
+    }
+    return parent;
   }
 
   /** As dir(), but undefined when it (or a directory on the way) does not exist. */
@@ -267,15 +270,15 @@ export class PinnedTree {
     }
   }
 
-  /** Throws ESTALE unless every pinned directory from the root to `rel` is still at its name (`justOpened`: found there by dir() just now). */
-  assertInPlace(rel: string, justOpened?: ReadonlySet<string>): void {
+  /** Throws ESTALE unless every pinned directory from the root to `rel` is still at its name. */
+  assertInPlace(rel: string): void {
     if (rel === '') return;
     let parent = this.root;
     let at = '';
     for (const name of rel.split('/')) {
       at = at === '' ? name : `${at}/${name}`;
       const dir = this.dir(at);
-      if (!justOpened?.has(at) && !dir.isAt(parent, name)) throw fault('ESTALE', `${at} was moved or replaced while the update was running`);
+      if (!dir.isAt(parent, name)) throw fault('ESTALE', `${at} was moved or replaced while the update was running`);
       parent = dir;
     }
   }
