@@ -354,7 +354,11 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
   } else {
     let installed = opts.installed;
     let target: Target = {};
-    if (mode === 'apply') {
+    if (mode === 'apply' && opts.product !== undefined && opts.component !== undefined && installed !== undefined) {
+      // All three given: siteTarget would answer them without looking at the site, and nothing needs the version file
+      // before the verification, so it is read after it (from the verified manifest) and the envelope is parsed once.
+      target = { product: opts.product, component: opts.component };
+    } else if (mode === 'apply') {
       const peeked = peekManifest(input);
       if (peeked) {
         const found = siteTarget(paths, peeked, opts);
