@@ -331,6 +331,7 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
   let verified: Verified;
   let from: string | null = null;
   let detected: DetectedVersion | null = null;
+  let looked = false; // the version files were read (through the peeked manifest: the same bytes as the verified one)
   if (opts.store !== undefined) {
     const store = await openStore(opts.store);
     if (mode === 'apply') {
@@ -353,7 +354,11 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
   } else {
     let installed = opts.installed;
     let target: Target = {};
-    if (mode === 'apply') {
+    if (mode === 'apply' && opts.product !== undefined && opts.component !== undefined && installed !== undefined) {
+      // All three given: siteTarget would answer them without looking at the site, and nothing needs the version file
+      // before the verification, so it is read after it (from the verified manifest) and the envelope is parsed once.
+      target = { product: opts.product, component: opts.component };
+    } else if (mode === 'apply') {
       const peeked = peekManifest(input);
       if (peeked) {
         const found = siteTarget(paths, peeked, opts);
@@ -363,6 +368,7 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
           throw preflightFailed([found.problem], []);
         }
         detected = detectInstalledVersion(paths, peeked);
+        looked = true;
         installed ??= detected?.version;
         if (installed === undefined) {
           // Verify anyway, so a bad bundle is reported as such rather than as an unknown version.
@@ -383,7 +389,7 @@ async function verifyRelease(input: BundleInput, opts: ApplyOptions, now: Date, 
     from = mode === 'apply' ? (installed ?? null) : null;
   }
   const manifest = manifestOf(verified);
-  if (mode === 'apply' && detected === null) detected = detectInstalledVersion(paths, manifest);
+  if (mode === 'apply' && !looked) detected = detectInstalledVersion(paths, manifest);
   // The journal names the store by an absolute path: a recovery may run from another working directory.
   return { verified, manifest, from, detected, storeDir: opts.store === undefined ? null : resolve(opts.store) };
 }

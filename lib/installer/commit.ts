@@ -77,8 +77,7 @@ interface Work {
 function takeStep(w: Work, step: Step, record: JournalStep, points: Points): void {
   const parent = parentOf(step.path);
   const name = nameOf(step.path);
-  const dir = w.tree.dir(parent);
-  w.tree.assertInPlace(parent);
+  const dir = w.tree.dirInPlace(parent);
   w.touched.add(dir);
   switch (step.op) {
     case 'mkdir': {
@@ -132,8 +131,7 @@ function takeStep(w: Work, step: Step, record: JournalStep, points: Points): voi
 /** The first half of a modify: link PATH → backups/SLOT. All are made before any step is taken; one fsync of backups/ then makes them durable. */
 function backUp(w: Work, step: Extract<Step, { op: 'modify' }>, points: Points): void {
   const parent = parentOf(step.path);
-  const dir = w.tree.dir(parent);
-  w.tree.assertInPlace(parent);
+  const dir = w.tree.dirInPlace(parent);
   linkSync(dir.at(nameOf(step.path)), w.backups.at(String(step.slot)));
   points.hit(`backed up ${step.path}`);
 }

@@ -29,16 +29,27 @@ export function lstatBig(path: string): BigIntStats | undefined {
 
 const buffer = Buffer.alloc(1 << 20);
 
+/** What hashFile says of a file, from the one fstat of its open descriptor. */
+export interface HashedFile {
+  sha256: string;
+  size: number;
+  /** st_mode and st_dev as numbers (both fit a double). */
+  mode: number;
+  devNumber: number;
+  /** Identity: dev/ino as decimal strings (inode numbers can exceed 2^53). */
+  dev: string;
+  ino: string;
+}
+
 /**
  * SHA-256 and size of a regular file, opened without following a symbolic link (ELOOP) and checked
- * to be a regular file after opening; also its stat and identity (dev/ino as decimal strings), taken from the open descriptor.
+ * to be a regular file after opening; also its mode and identity, taken from one fstat of the open descriptor.
  */
-export function hashFile(path: string): { sha256: string; size: number; stat: Stats; dev: string; ino: string } {
+export function hashFile(path: string): HashedFile {
   const fd = openSync(path, READ_FLAGS);
   try {
-    const stat = fstatSync(fd);
-    const id = fstatSync(fd, { bigint: true });
-    if (!stat.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL' });
+    const st = fstatSync(fd, { bigint: true });
+    if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL' });
     const hash = createHash('sha256');
     let size = 0;
     for (;;) {
@@ -47,7 +58,7 @@ export function hashFile(path: string): { sha256: string; size: number; stat: St
       hash.update(buffer.subarray(0, n));
       size += n;
     }
-    return { sha256: hash.digest('hex'), size, stat, dev: id.dev.toString(), ino: id.ino.toString() };
+    return { sha256: hash.digest('hex'), size, mode: Number(st.mode), devNumber: Number(st.dev), dev: st.dev.toString(), ino: st.ino.toString() };
   } finally {
     closeSync(fd);
   }

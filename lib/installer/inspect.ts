@@ -108,8 +108,8 @@ function inspect(root: string, display: string, manifest: Pick<Manifest, 'files'
     }
     if (op.op !== 'add' && target.kind === 'file') {
       try {
-        const { sha256, size, stat } = hashFile(join(root, op.path));
-        nodes.set(op.path, { kind: 'file', dev: stat.dev, mode: stat.mode, size, sha256 });
+        const { sha256, size, mode, devNumber } = hashFile(join(root, op.path));
+        nodes.set(op.path, { kind: 'file', dev: devNumber, mode, size, sha256 });
       } catch (err) {
         // Replaced by a link (ELOOP) or something else between lstat and open.
         if (errnoOf(err) === 'ELOOP') nodes.set(op.path, { kind: 'symlink' });

@@ -45,6 +45,9 @@ export class PinnedDir {
   readonly id: string;
   readonly uid: number;
   readonly mode: number;
+  /** The identity as fstat gave it, compared by isAt without formatting a string each time. */
+  private readonly devId: bigint;
+  private readonly inoId: bigint;
 
   private constructor(
     fd: number,
@@ -54,6 +57,8 @@ export class PinnedDir {
     this.fdOrNull = fd;
     const st = fstatSync(fd, { bigint: true });
     this.id = identityOf(st);
+    this.devId = st.dev;
+    this.inoId = st.ino;
     this.uid = Number(st.uid);
     this.mode = Number(st.mode);
   }
@@ -101,7 +106,7 @@ export class PinnedDir {
   /** Whether `name` in `parent` is still this directory (not moved away, not replaced by a link or another directory). */
   isAt(parent: PinnedDir, name: string): boolean {
     const st = lstatQuiet(parent.at(name));
-    return st !== undefined && st.isDirectory() && identityOf(st) === this.id;
+    return st !== undefined && st.isDirectory() && st.dev === this.devId && st.ino === this.inoId;
   }
 
   /** fsync, so the names created, renamed or removed in it are durable (EINVAL: a file system that cannot). */
@@ -205,6 +210,25 @@ export class PinnedTree {
     }
     this.dirs.set(rel, pinned);
     return pinned;
+  }
+
+  /**
+   * dir(rel) with assertInPlace(rel), for acting in `rel` now: from the root down, each directory pinned before
+   * is checked to be still at its name in its pinned parent (isAt), and each one not pinned yet is opened by its
+   * name in its pinned parent (never through a link) and fstat'ed, which is the look isAt would take of it.
+   */
+  dirInPlace(rel: string): PinnedDir {
+    let parent = this.root;
+    if (rel === '') return parent;
+    let at = '';
+    for (const name of rel.split('/')) {
+      at = at === '' ? name : `${at}/${name}`;
+      const cached = this.dirs.get(at);
+      if (cached === undefined) parent = this.dir(at);
+      else if (cached.isAt(parent, name)) parent = cached;
+      else throw fault('ESTALE', `${at} was moved or replaced while the update was running`);
+    }
+    return parent;
   }
 
   /** As dir(), but undefined when it (or a directory on the way) does not exist. */

@@ -118,8 +118,8 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
           path: step.path,
         });
       }
-      if ((back.stat.mode & 0o7777) !== Number.parseInt(step.mode, 8))
-        throw stagingFailed(`${step.path} was staged with mode ${(back.stat.mode & 0o7777).toString(8)}, not ${step.mode}`, { path: step.path });
+      if ((back.mode & 0o7777) !== Number.parseInt(step.mode, 8))
+        throw stagingFailed(`${step.path} was staged with mode ${(back.mode & 0o7777).toString(8)}, not ${step.mode}`, { path: step.path });
       staged.set(step.slot, { slot: step.slot, path: step.path, dev: id.dev, ino: id.ino });
     }
     await flushed;

@@ -113,6 +113,19 @@ describe('installer apply: the three phases', function () {
     expect((await rejectionOf(applyBundle(s.release.bundle, { site: s.site, trusted, now: NOW }))).code, 'now the file says 10.2.4').to.equal('NOT_APPLICABLE');
   });
 
+  it('with --policy, --product, --component and --installed all given: the target is checked as given, and the version file is still read (detected, VERSION_MISMATCH)', async () => {
+    const s = await makeSetup();
+    const trusted = loadTrustedPolicy(s.release.policyBytes);
+    const all = { site: s.site, trusted, installed: '10.2.3', product: 'drupal', component: 'core', now: NOW, dryRun: true };
+    expect((await rejectionOf(applyBundle(s.release.bundle, { ...all, product: 'backdrop' }))).code, 'another product').to.equal('WRONG_TARGET');
+    expect((await rejectionOf(applyBundle(s.release.bundle, { ...all, component: 'views' }))).code, 'another component').to.equal('WRONG_TARGET');
+    expect((await applyBundle(s.release.bundle, all)).detected).to.deep.equal({ path: 'core/lib/Drupal.php', version: '10.2.3' });
+    writeFileSync(join(s.site, 'core/lib/Drupal.php'), "<?php\nclass Drupal {\n  const VERSION = '10.2.2';\n}\n");
+    const err = await rejectionOf(applyBundle(s.release.bundle, all));
+    expect(err.code).to.equal('PREFLIGHT_FAILED');
+    expect((err.details.problems as Array<{ code: string }>).map((p) => p.code)).to.deep.equal(['VERSION_MISMATCH']);
+  });
+
   it('with --policy and no version file to read: PREFLIGHT_FAILED (VERSION_UNKNOWN) unless --installed is given', async () => {
     const s = await makeSetup();
     rmSync(join(s.site, 'core/lib/Drupal.php'));

@@ -108,6 +108,33 @@ describe('installer: no path swapped under the installer redirects it', function
       expect(await installed(s.store)).to.equal('10.2.3');
     });
 
+    it('deterministic: an ancestor pinned by an earlier step, replaced before a step in a directory not pinned yet, is caught: the new pin does not stand in for the ancestors above it', async () => {
+      const s = await makeSetup();
+      const moved = join(s.dir, 'moved-core');
+      const err = await rejectionOf(
+        applyBundle(s.release.bundle, {
+          site: s.site,
+          store: s.store,
+          now: NOW,
+          hooks: {
+            point: (_n, label) => {
+              // core and core/includes are pinned by now; the next backup is the first step in core/modules/system.
+              if (label !== 'backed up core/includes/bootstrap.inc') return;
+              renameSync(join(s.site, 'core'), moved);
+              writeSite(join(s.site, 'core'), { 'modules/system/system.module': OLD['core/modules/system/system.module'] as string });
+            },
+          },
+        }),
+      );
+      expect(err.code).to.equal('COMMIT_FAILED');
+      expect(err.message).to.contain('core was moved or replaced');
+      expect((err.details.failedAt as { path: string }).path).to.equal('core/modules/system/system.module');
+      // Rolled back in the directories it acted in (now moved away): the old release there, nothing in the replacement.
+      const oldCore = Object.fromEntries(Object.entries(oldSnap).flatMap(([k, v]) => (k.startsWith('core/') ? [[k.slice(5), v]] : [])));
+      expect(snapshot(moved)).to.deep.equal(oldCore);
+      expect(snapshot(join(s.site, 'core'))).to.deep.equal(expectedSnapshot({ 'modules/system/system.module': OLD['core/modules/system/system.module'] as string }));
+    });
+
     it('deterministic: a directory replaced by another real directory after the preflight is not the one checked (dev/ino): COMMIT_FAILED, nothing written in it', async () => {
       const s = await makeSetup();
       const decoy = join(s.dir, 'decoy');
