@@ -120,17 +120,21 @@ describe('tree reader: reading ahead on a worker thread', () => {
     expect(readAll(reader, files.slice(1))).to.deep.equal(expected.slice(1));
   });
 
-  it('a build gives the same archive and manifest with and without reading ahead', () => {
+  it('a build gives the same archive and manifest with and without reading ahead, with and without a base tree', () => {
     const dir = tempDir();
     const source = join(dir, 'src');
-    writeFiles(
-      source,
-      Array.from({ length: 300 }, (_, i) => ({
-        path: `m${i % 7}/s${i % 3}/f${String(i).padStart(3, '0')}.php`,
-        size: (i * 7919) % 70_000,
-        mode: i % 5 ? 0o644 : 0o755,
-      })),
-    );
+    const base = join(dir, 'base');
+    const tree = (root: string, salt: number) =>
+      writeFiles(
+        root,
+        Array.from({ length: 300 }, (_, i) => ({
+          path: `m${i % 7}/s${i % 3}/f${String(i + (salt && i % 11 === 0 ? 1000 : 0)).padStart(3, '0')}.php`,
+          size: (i * 7919 + (salt && i % 5 === 0 ? 1 : 0)) % 70_000,
+          mode: i % 5 ? 0o644 : 0o755,
+        })),
+      );
+    tree(source, 1);
+    tree(base, 0);
     const request: ReleaseRequest = {
       source,
       product: 'drupal',
@@ -144,25 +148,29 @@ describe('tree reader: reading ahead on a worker thread', () => {
       mtime: 0,
       versionFile: null,
     };
-    const build = (prefetch: boolean, threaded: boolean) => {
-      const file = join(dir, `${prefetch}-${threaded}.tar`);
+    const build = (withBase: boolean, prefetch: boolean, threaded: boolean) => {
+      const file = join(dir, `${withBase}-${prefetch}-${threaded}.tar`);
       const fd = openSync(file, 'wx', 0o644);
       try {
-        const built = buildRelease(request, fd, { prefetch, threaded });
-        return { archive: readFileSync(file), payload: Buffer.from(built.payloadBytes) };
+        const built = buildRelease(withBase ? { ...request, base } : request, fd, { prefetch, threaded });
+        return { archive: readFileSync(file), payload: Buffer.from(built.payloadBytes), ops: built.manifest.files.map((f) => f.op) };
       } finally {
         closeSync(fd);
       }
     };
-    const plain = build(false, false);
-    for (const [prefetch, threaded] of [
-      [true, false],
-      [true, true],
-      [false, true],
-    ] as const) {
-      const other = build(prefetch, threaded);
-      expect(other.archive.equals(plain.archive), `archive, prefetch ${prefetch}, threaded ${threaded}`).to.equal(true);
-      expect(other.payload.equals(plain.payload), `manifest, prefetch ${prefetch}, threaded ${threaded}`).to.equal(true);
+    for (const withBase of [false, true]) {
+      const plain = build(withBase, false, false);
+      if (withBase) expect(new Set(plain.ops)).to.deep.equal(new Set(['add', 'modify', 'delete']));
+      for (const [prefetch, threaded] of [
+        [true, false],
+        [true, true],
+        [false, true],
+      ] as const) {
+        const other = build(withBase, prefetch, threaded);
+        const what = `base ${withBase}, prefetch ${prefetch}, threaded ${threaded}`;
+        expect(other.archive.equals(plain.archive), `archive, ${what}`).to.equal(true);
+        expect(other.payload.equals(plain.payload), `manifest, ${what}`).to.equal(true);
+      }
     }
   });
 });
