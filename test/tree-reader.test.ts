@@ -175,6 +175,27 @@ describe('tree reader: reading ahead on a worker thread', () => {
   });
 });
 
+describe('tree reader: the worker thread ends', () => {
+  it('after close() without start() (a walk or path check that failed), after close() midway, and after the last file', async () => {
+    const root = tempDir();
+    const files = writeFiles(
+      root,
+      Array.from({ length: 200 }, (_, i) => ({ path: `f${String(i).padStart(3, '0')}`, size: 100_000 })),
+    );
+    const neverStarted = new PrefetchingReader();
+    neverStarted.close();
+    const midway = prefetched(files);
+    midway.read(files[0]!);
+    midway.close();
+    const finished = prefetched(files.slice(0, 3));
+    for (const f of files.slice(0, 3)) finished.read(f);
+    const within = (p: Promise<void>) => Promise.race([p.then(() => 'ended'), new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+    expect(await within(neverStarted.whenEnded())).to.equal('ended');
+    expect(await within(midway.whenEnded())).to.equal('ended');
+    expect(await within(finished.whenEnded())).to.equal('ended');
+  });
+});
+
 describe('tree walk: file names', () => {
   it('lists a well-formed name holding U+FFFD as it is, beside its neighbours', () => {
     const root = tempDir();

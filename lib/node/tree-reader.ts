@@ -175,6 +175,7 @@ export class PrefetchingReader implements TreeReader {
   private next = 0;
   private worker: Worker | null;
   private readonly direct = new FileReader();
+  private readonly ended: Promise<void>;
 
   /** Starts the worker at once, so that its start-up overlaps the caller's walk and path check; it reads nothing before start(). */
   constructor() {
@@ -186,6 +187,12 @@ export class PrefetchingReader implements TreeReader {
     });
     // Shared memory only; the worker never holds the process open.
     this.worker.unref();
+    this.ended = new Promise((resolve) => this.worker!.once('exit', () => resolve()));
+  }
+
+  /** Resolves once the worker thread has ended (after close(), or once it has read every file). */
+  whenEnded(): Promise<void> {
+    return this.ended;
   }
 
   /** Sends the worker the files to read ahead, in the order read() will be called for them. */
@@ -227,9 +234,12 @@ export class PrefetchingReader implements TreeReader {
   }
 
   close(): void {
-    if (this.worker === null) return;
+    const worker = this.worker;
+    if (worker === null) return;
     this.worker = null;
     Atomics.store(this.ctrl, STOP, 1);
     Atomics.notify(this.ctrl, CONSUMED);
+    // Never started (the walk or the path check failed): the worker still waits for its list, and would wait forever.
+    if (this.table === null) void worker.terminate();
   }
 }
