@@ -20,7 +20,7 @@ const ENTRIES = 7; // entries announced by beginEntry (their start and size are 
 // Plain CommonJS run with eval: the CLI is one bundled file, so the worker cannot be a module beside it.
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
+const { createHash, hash } = require('node:crypto');
 const { fsyncSync, writeSync } = require('node:fs');
 const { fd, control, data, lengths, out, slots, slotSize, entryTable, entryDigests } = workerData;
 const ctrl = new Int32Array(control);
@@ -46,6 +46,12 @@ function hashEntries(chunk, final) {
     if (start >= chunkEnd && !final) return;
     const from = Math.max(start, position);
     const to = Math.min(end, chunkEnd);
+    if (entryHash === null && end <= chunkEnd) {
+      // The whole entry is in this chunk (most are): one call, no hash object.
+      entryOut.set(hash('sha256', chunk.subarray(from - position, Math.max(from, to) - position), 'buffer'), 32 * entry);
+      entry++;
+      continue;
+    }
     if (to > from) (entryHash ??= createHash('sha256')).update(chunk.subarray(from - position, to - position));
     if (end > chunkEnd) {
       if (final) throw new Error('an entry is shorter than announced');

@@ -1,13 +1,13 @@
 // Building a release: scan the new tree (and the base tree), derive file operations, write the
 // deterministic archive, and produce the canonical manifest payload. File I/O lives here, at the edge.
 import { hash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { lstatSync, readdirSync, type Dirent } from 'node:fs';
 import { fromUtf8 } from '../core/bytes.js';
 import { canonicalBytes } from '../core/canonical.js';
 import { createEnvelope, type Envelope } from '../core/envelope.js';
 import { ArchiveError, FormatError, UsageError } from '../core/errors.js';
 import { checkManifest, type AddOp, type FileOp, type Manifest } from '../core/manifest.js';
-import { checkPathSet, normaliseMode, sortByPathBytes, type FileMode, type PathSet } from '../core/paths.js';
+import { checkPathSet, sortByPathBytes, type FileMode, type PathSet } from '../core/paths.js';
 import { computeRisk } from '../core/risk.js';
 import { validate } from '../core/schema.js';
 import { TarWriter, type TarEntryRecord, type TarSink, type TarSummary } from '../core/tar.js';
@@ -16,13 +16,11 @@ import { checkStatedVersion, defaultVersionFile, parseVersionText, versionFileCa
 import { parseVersion } from '../core/version.js';
 import { fdSink } from './fd-sink.js';
 import { ThreadedArchiveSink } from './archive-sink.js';
+import { FileReader, PrefetchingReader, type TreeFile, type TreeReader } from './tree-reader.js';
 import { errnoOf } from '../core/errno.js';
 import { MANIFEST_FORMAT, MANIFEST_PROVIDER_FORMAT } from '../core/format.js';
 
-export interface TreeFile {
-  path: string;
-  absolute: string;
-}
+export type { TreeFile } from './tree-reader.js';
 
 export interface ReleaseRequest {
   source: string;
@@ -82,6 +80,15 @@ export function scanTree(root: string): TreeFile[] {
 
 /** scanTree, and the PathSet that accepted the tree's paths (the archive writer then need not check them again). */
 function scanCheckedTree(root: string): { files: TreeFile[]; paths: PathSet } {
+  const files = listTree(root);
+  return { files, paths: checkPathSet(files.map((f) => f.path)) };
+}
+
+/**
+ * The files under `root` sorted by path bytes, links and special files refused; their paths not yet checked.
+ * `found` is told the number of files listed so far after each one.
+ */
+function listTree(root: string, found?: (count: number) => void): TreeFile[] {
   const files: TreeFile[] = [];
   let isDirectory = false;
   try {
@@ -90,52 +97,31 @@ function scanCheckedTree(root: string): { files: TreeFile[]; paths: PathSet } {
     throw new UsageError('IO', `cannot read ${root}: ${errnoOf(err)}`);
   }
   if (!isDirectory) throw new UsageError('IO', `${root} is not a directory`);
-  walk(root, '', files);
-  const sorted = sortByPathBytes(files);
-  return { files: sorted, paths: checkPathSet(sorted.map((f) => f.path)) };
+  walk(root, '', files, found);
+  return sortByPathBytes(files);
 }
 
-function walk(dir: string, prefix: string, out: TreeFile[]): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
-    const name = decodeName(entry.name, prefix);
-    const path = prefix ? `${prefix}/${name}` : name;
-    const absolute = `${dir}/${name}`;
-    if (entry.isSymbolicLink()) refuse(path, 'is a symbolic link');
-    if (entry.isDirectory()) walk(absolute, path, out);
-    else if (entry.isFile()) out.push({ path, absolute });
-    else refuse(path, 'is not a regular file (device, FIFO or socket)');
+function walk(dir: string, prefix: string, out: TreeFile[], found: ((count: number) => void) | undefined): void {
+  // Names as strings: Node decodes them as UTF-8 with U+FFFD for every ill-formed sequence, so a directory
+  // without U+FFFD in any name had only well-formed names, each the string the strict decoder would give.
+  // Any U+FFFD (ill-formed, or a well-formed name holding one): the directory is read again as bytes.
+  const entries = readdirSync(dir, { withFileTypes: true });
+  if (entries.some((entry) => entry.name.includes('\uFFFD'))) {
+    for (const entry of readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) visit(entry, decodeName(entry.name, prefix), dir, prefix, out, found);
+  } else {
+    for (const entry of entries) visit(entry, entry.name, dir, prefix, out, found);
   }
 }
 
-/** One buffer reused for every file of a build: the archive writer consumes each file before the next is read. */
-class FileReader {
-  private buffer = Buffer.alloc(1 << 20);
-
-  /** Reads a regular file without following links; the returned bytes are valid until the next read. */
-  read(file: TreeFile): { content: Uint8Array; mode: FileMode } {
-    let fd: number;
-    try {
-      fd = openSync(file.absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (err) {
-      if (errnoOf(err) === 'ELOOP') refuse(file.path, 'is a symbolic link');
-      throw new UsageError('IO', `cannot read ${file.absolute}: ${errnoOf(err)}`);
-    }
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) refuse(file.path, 'is not a regular file');
-      if ((st.mode & 0o7000) !== 0) refuse(file.path, 'has a setuid, setgid or sticky bit');
-      if (st.size > this.buffer.length) this.buffer = Buffer.alloc(Math.max(st.size, 2 * this.buffer.length));
-      let done = 0;
-      while (done < st.size) {
-        const n = readSync(fd, this.buffer, done, st.size - done, done);
-        if (n === 0) break;
-        done += n;
-      }
-      return { content: this.buffer.subarray(0, done), mode: normaliseMode(st.mode) };
-    } finally {
-      closeSync(fd);
-    }
-  }
+function visit(entry: Dirent | Dirent<Buffer>, name: string, dir: string, prefix: string, out: TreeFile[], found: ((count: number) => void) | undefined): void {
+  const path = prefix ? `${prefix}/${name}` : name;
+  const absolute = `${dir}/${name}`;
+  if (entry.isSymbolicLink()) refuse(path, 'is a symbolic link');
+  if (entry.isDirectory()) walk(absolute, path, out, found);
+  else if (entry.isFile()) {
+    const count = out.push({ path, absolute });
+    if (found) found(count);
+  } else refuse(path, 'is not a regular file (device, FIFO or socket)');
 }
 
 function decodeName(raw: Buffer, prefix: string): string {
@@ -154,52 +140,72 @@ function sha256(bytes: Uint8Array): string {
   return hash('sha256', bytes, 'hex');
 }
 
-/** From this many files on, a build to a descriptor hashes and writes the archive on a worker thread (below it, starting one costs more than it saves). */
+/** From this many files on, a build reads ahead and (to a descriptor) hashes and writes the archive on worker threads (below it, starting them costs more than they save). */
 const THREADED_FROM_FILES = 1000;
 
 export interface BuildOptions {
   /** Hash and write the archive on a worker thread (only when the output is a descriptor). Default: for trees of 1,000 files or more. */
   threaded?: boolean;
+  /** Read the source tree's files ahead on a worker thread (tree-reader.ts). Default: for trees of 1,000 files or more. */
+  prefetch?: boolean;
 }
 
 /**
  * Builds the release into `archiveOut` (a file descriptor or sink) and returns the manifest.
  * Each file is read once, synchronously into one reused buffer (fastest for many small files, see STACK.md);
- * for a big tree written to a descriptor the archive digests and writes run on a worker thread meanwhile.
+ * for a big tree a worker thread reads the source files ahead, and (written to a descriptor) another computes
+ * the archive digests and writes it meanwhile.
  */
 export function buildRelease(req: ReleaseRequest, archiveOut: number | TarSink, options: BuildOptions = {}): BuiltRelease {
   parseVersion(req.version);
   req.appliesTo?.forEach((v) => parseVersion(v));
   const risk = req.riskVector ? computeRisk(req.riskVector) : null;
   const reader = new FileReader();
+  // Trees of this many files are read ahead on a worker thread (tree-reader.ts).
+  const prefetchFrom = options.prefetch === undefined ? THREADED_FROM_FILES : options.prefetch ? 0 : Number.POSITIVE_INFINITY;
   // Where the version may be written, most specific first: the named version file, then the product's own.
   const candidates = [...(typeof req.versionFile === 'string' ? [req.versionFile] : []), ...versionFileCandidates(req.product, req.component)];
   const baseTexts = new Map<string, string>();
   const baseHashes = new Map<string, { sha256: string; mode: FileMode }>();
   if (req.base) {
-    for (const f of scanTree(req.base)) {
-      const { content, mode } = reader.read(f);
-      if (candidates.includes(f.path)) baseTexts.set(f.path, Buffer.from(content).toString('utf8'));
-      baseHashes.set(f.path, { sha256: sha256(content), mode });
+    const baseFiles = scanTree(req.base);
+    const ahead = baseFiles.length >= prefetchFrom ? new PrefetchingReader() : null;
+    try {
+      ahead?.start(baseFiles);
+      hashFiles(baseFiles, ahead ?? reader, candidates, baseHashes, baseTexts);
+    } finally {
+      ahead?.close();
     }
   }
-  const source = scanCheckedTree(req.source);
-  const threaded = typeof archiveOut === 'number' && (options.threaded ?? source.files.length >= THREADED_FROM_FILES);
-  const sink = threaded ? new ThreadedArchiveSink(archiveOut, source.files.length) : null;
+  // The read-ahead worker starts as soon as the walk has found enough files, so that its start-up overlaps the rest of
+  // the walk and the path check; it reads nothing before start(), which comes after the check.
+  let prefetching = null as PrefetchingReader | null;
   try {
-    return finishBuild(
-      req,
-      sink ?? (typeof archiveOut === 'number' ? fdSink(archiveOut) : archiveOut),
-      source,
-      reader,
-      candidates,
-      baseHashes,
-      baseTexts,
-      risk,
-    );
+    const files = listTree(req.source, (count) => {
+      if (count >= prefetchFrom && prefetching === null) prefetching = new PrefetchingReader();
+    });
+    if (files.length >= prefetchFrom) prefetching ??= new PrefetchingReader();
+    const source = { files, paths: checkPathSet(files.map((f) => f.path)) };
+    prefetching?.start(files);
+    const threaded = typeof archiveOut === 'number' && (options.threaded ?? files.length >= THREADED_FROM_FILES);
+    const sink = threaded ? new ThreadedArchiveSink(archiveOut, files.length) : null;
+    try {
+      return finishBuild(
+        req,
+        sink ?? (typeof archiveOut === 'number' ? fdSink(archiveOut) : archiveOut),
+        source,
+        prefetching ?? reader,
+        candidates,
+        baseHashes,
+        baseTexts,
+        risk,
+      );
+    } finally {
+      // The worker must be done with the descriptor before the caller closes it.
+      sink?.release();
+    }
   } finally {
-    // The worker must be done with the descriptor before the caller closes it.
-    sink?.release();
+    prefetching?.close();
   }
 }
 
@@ -207,7 +213,7 @@ function finishBuild(
   req: ReleaseRequest,
   out: TarSink,
   source: { files: TreeFile[]; paths: PathSet },
-  reader: FileReader,
+  reader: TreeReader,
   candidates: string[],
   baseHashes: Map<string, { sha256: string; mode: FileMode }>,
   baseTexts: Map<string, string>,
@@ -217,26 +223,10 @@ function finishBuild(
   const sourceTexts = new Map<string, string>();
   const writer = new TarWriter(out, { mtime: req.mtime, acceptedPaths: source.paths });
   const files: FileOp[] = [];
-  const seen = new Set<string>();
   const added: Array<{ op: AddOp; record: TarEntryRecord }> = [];
-  // Each FileOp's members in canonical (sorted) order: canonicalBytes then writes the list with JSON.stringify.
-  for (const f of source.files) {
-    seen.add(f.path);
-    const { content, mode } = reader.read(f);
-    if (candidates.includes(f.path)) sourceTexts.set(f.path, Buffer.from(content).toString('utf8'));
-    const before = baseHashes.get(f.path);
-    if (before) {
-      const digest = sha256(content);
-      if (digest === before.sha256 && mode === before.mode) continue;
-      writer.add({ path: f.path, mode, content });
-      files.push({ mode, op: 'modify', path: f.path, previousSha256: before.sha256, sha256: digest, size: content.length });
-    } else {
-      added.push({ op: { mode, op: 'add', path: f.path, sha256: '', size: content.length }, record: writer.add({ path: f.path, mode, content }) });
-      files.push(added.at(-1)!.op);
-    }
-  }
+  archiveFiles(source.files, reader, writer, candidates, baseHashes, sourceTexts, files, added);
   for (const [path, before] of baseHashes) {
-    if (!seen.has(path)) files.push({ op: 'delete', path, previousSha256: before.sha256 });
+    if (!source.paths.has(path)) files.push({ op: 'delete', path, previousSha256: before.sha256 });
   }
   const archive = writer.finish();
   // A threaded sink hashes the entries on its worker: their digests are known once the archive is finished.
@@ -269,6 +259,53 @@ function finishBuild(
   checkManifest(validate<Manifest>('manifest', manifest, 'manifest'), source.paths);
   const payloadBytes = canonicalBytes(manifest);
   return { manifest, payloadBytes, versionStated, envelope: createEnvelope('manifest', payloadBytes), archive };
+}
+
+/** The digest and mode of each base file, and the text of those that may carry the version. */
+function hashFiles(
+  baseFiles: readonly TreeFile[],
+  reader: TreeReader,
+  candidates: readonly string[],
+  baseHashes: Map<string, { sha256: string; mode: FileMode }>,
+  baseTexts: Map<string, string>,
+): void {
+  for (const f of baseFiles) {
+    const { content, mode } = reader.read(f);
+    if (candidates.includes(f.path)) baseTexts.set(f.path, Buffer.from(content).toString('utf8'));
+    baseHashes.set(f.path, { sha256: sha256(content), mode });
+  }
+}
+
+/**
+ * Reads each source file and writes the added and modified ones to the archive, collecting their ops. A function
+ * of its own so that the engine optimises this loop alone, not the once-run rest of the build around it.
+ */
+function archiveFiles(
+  sourceFiles: readonly TreeFile[],
+  reader: TreeReader,
+  writer: TarWriter,
+  candidates: readonly string[],
+  baseHashes: ReadonlyMap<string, { sha256: string; mode: FileMode }>,
+  sourceTexts: Map<string, string>,
+  files: FileOp[],
+  added: Array<{ op: AddOp; record: TarEntryRecord }>,
+): void {
+  // Each FileOp's members in canonical (sorted) order: canonicalBytes then writes the list with JSON.stringify.
+  for (const f of sourceFiles) {
+    const { content, mode } = reader.read(f);
+    if (candidates.includes(f.path)) sourceTexts.set(f.path, Buffer.from(content).toString('utf8'));
+    const before = baseHashes.get(f.path);
+    if (before) {
+      const digest = sha256(content);
+      if (digest === before.sha256 && mode === before.mode) continue;
+      writer.add({ path: f.path, mode, content });
+      files.push({ mode, op: 'modify', path: f.path, previousSha256: before.sha256, sha256: digest, size: content.length });
+    } else {
+      const op: AddOp = { mode, op: 'add', path: f.path, sha256: '', size: content.length };
+      added.push({ op, record: writer.add({ path: f.path, mode, content }) });
+      files.push(op);
+    }
+  }
 }
 
 /** The source tree's version file (the one the release writes, else the first the product uses that the tree has) and what it states. */
