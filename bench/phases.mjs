@@ -41,19 +41,18 @@ const { countQuorum } = await import('../dist/lib/core/quorum.js');
 const { readFileChunks } = await import('../dist/lib/node/file-chunks.js');
 const { TarReader } = await import('../dist/lib/core/tar.js');
 mark('import the rest of dist/lib (verify path)');
-await import('yargs');
-mark('import yargs');
-const { createParser } = await import('../dist/cli/parser.js');
+const { GLOBAL_OPTIONS, loadCommand } = await import('../dist/cli/parser.js');
+const { parseDirectly } = await import('../dist/cli/direct-argv.js');
 await import('../dist/cli/files.js');
-mark('import dist/cli/* (all command modules)');
+mark('import dist/cli/parser.js, direct-argv.js, files.js');
 
-// --- yargs: build the parser and parse a verify command line (handler is a no-op) ------------
+// --- The command line, parsed from the verify command's declarations (cli/direct-argv.ts; no yargs) ----
 {
   const ctx = { out() {}, err() {}, env: {}, interactive: false, now: new Date(), exitCode: 0 };
-  const parser = await createParser(ctx, ['--help']);
-  await parser.parseAsync(['--help'], {}, () => {});
+  const verify = (await loadCommand('verify'))(ctx);
+  if (!parseDirectly(verify, ['verify', bundlePath, '--policy', policyPath], GLOBAL_OPTIONS)) throw new Error('the verify line was not parsed directly');
 }
-mark('yargs: build parser with 7 commands + render --help (upper bound of CLI parse cost)');
+mark('import cli/verify.js and parse its command line directly');
 
 // --- First use of each validator (ajv compiles lazily when schemas are not precompiled) -----
 for (const name of ['envelope', 'policy', 'manifest']) {
