@@ -2,32 +2,17 @@ import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { buildRelease, type ReleaseRequest } from '../lib/node/build.js';
+import { buildRelease } from '../lib/node/build.js';
 import { ThreadedArchiveSink } from '../lib/node/archive-sink.js';
 import { tempDir } from './support/tmp.js';
-
-function request(source: string): ReleaseRequest {
-  return {
-    source,
-    product: 'drupal',
-    component: 'core',
-    version: '10.2.4',
-    appliesTo: [],
-    postUpdate: [],
-    created: new Date('2026-11-20T00:00:00Z'),
-    expires: new Date('2026-12-20T00:00:00Z'),
-    policyVersion: 1,
-    mtime: 0,
-    versionFile: null,
-  };
-}
+import { releaseRequest } from './support/build-inputs.js';
 
 /** Builds `source` into a file, on the worker thread or not; returns the archive bytes and the summary. */
 function buildTo(dir: string, source: string, threaded: boolean) {
   const file = join(dir, `${threaded ? 'threaded' : 'inline'}.tar`);
   const fd = openSync(file, 'wx', 0o644);
   try {
-    const built = buildRelease(request(source), fd, { threaded });
+    const built = buildRelease(releaseRequest(source), fd, { threaded });
     return { bytes: readFileSync(file), built };
   } finally {
     closeSync(fd);

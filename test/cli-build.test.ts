@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { TarReader, type TarHeader } from '../lib/core/tar.js';
 import { envelopePayload, listing, makeCliKeys, runCli, runCliOk } from './support/cli.js';
 import { BASE_TREE, NEW_TREE, NOW, tempDir, writeTree } from './support/fixtures.js';
+import { hasMkfifo } from './support/build-inputs.js';
 
 const RISK = 'AC:None/A:None/CI:All/II:All/E:Exploit/TD:Default';
 const EXPIRES = '2027-01-01T00:00:00Z';
@@ -32,15 +33,6 @@ function tarEntries(path: string): Array<TarHeader & { sha256: string }> {
   reader.push(new Uint8Array(readFileSync(path)));
   reader.end();
   return entries;
-}
-
-function hasMkfifo(): boolean {
-  try {
-    execFileSync('mkfifo', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('cli build', () => {

@@ -5,18 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { buildRelease, scanTree, type ReleaseRequest } from '../lib/node/build.js';
+import { buildRelease, scanTree } from '../lib/node/build.js';
 import { FileReader, PrefetchingReader, type TreeFile, type TreeReader } from '../lib/node/tree-reader.js';
 import { tempDir } from './support/tmp.js';
-
-function hasMkfifo(): boolean {
-  try {
-    execFileSync('mkfifo', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasMkfifo, releaseRequest } from './support/build-inputs.js';
 
 /** Bytes that tell files apart (a file's content identifies it). */
 function bytesOf(size: number, seed: number): Buffer {
@@ -135,19 +127,7 @@ describe('tree reader: reading ahead on a worker thread', () => {
       );
     tree(source, 1);
     tree(base, 0);
-    const request: ReleaseRequest = {
-      source,
-      product: 'drupal',
-      component: 'core',
-      version: '10.2.4',
-      appliesTo: [],
-      postUpdate: [],
-      created: new Date('2026-11-20T00:00:00Z'),
-      expires: new Date('2026-12-20T00:00:00Z'),
-      policyVersion: 1,
-      mtime: 0,
-      versionFile: null,
-    };
+    const request = releaseRequest(source);
     const build = (withBase: boolean, prefetch: boolean, threaded: boolean) => {
       const file = join(dir, `${withBase}-${prefetch}-${threaded}.tar`);
       const fd = openSync(file, 'wx', 0o644);
