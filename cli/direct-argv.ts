@@ -28,13 +28,13 @@ const HANDLED_SETTINGS = new Set(['type', 'describe', 'demandOption', 'array', '
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const RESERVED = new Set(['help', 'version']);
 
-export class Declined extends Error {}
+class Declined extends Error {}
 
 const decline = (): never => {
   throw new Declined();
 };
 
-/** The positionals of a yargs command string, e.g. 'assemble <doc> <sig..>'; undefined for any other shape. */
+/** The name and positionals of a yargs command string, e.g. 'assemble <doc> <sig..>'; declines any other shape. */
 function positionalsOf(command: string): { name: string; positionals: Positional[] } {
   const [name, ...rest] = command.split(' ');
   const positionals = rest.map((word) => {

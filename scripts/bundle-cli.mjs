@@ -97,9 +97,10 @@ function trainingRuns(store) {
 }
 
 /**
- * Bundles `entry` (the CLI's main module, compiled or TypeScript) into the executable `outfile` (the bin),
- * with the script, its code cache and the loader beside it; returns esbuild's metafile. Only the tests' bundle passes `testHooks: true`:
- * the shipped one ignores the TEST-ONLY fault variables (lib/installer/hooks.ts), whatever the environment says.
+ * Bundles `entry` (the CLI's main module, compiled or TypeScript) into the script beside the executable `bin`
+ * (scripts/countersign-bin.cjs), with its code cache and the loader; returns esbuild's metafile. Only the tests'
+ * bundle passes `testHooks: true`: the shipped one ignores the TEST-ONLY fault variables (lib/installer/hooks.ts),
+ * whatever the environment says.
  */
 export async function bundleCli(entry, bin, { testHooks = false } = {}) {
   const outfile = resolve(bin);
@@ -141,34 +142,15 @@ export async function bundleCli(entry, bin, { testHooks = false } = {}) {
   });
   if (!isAscii(readFileSync(script))) throw new Error(`${script} is not ASCII: escape the non-ASCII characters of the regular expressions in the sources`);
   copyFileSync(fileURLToPath(new URL('cli-loader.cjs', import.meta.url)), join(outdir, 'cli-loader.cjs'));
-  writeFileSync(
-    outfile,
-    '#!/usr/bin/env node\n' +
-      '// The countersign command line: countersign-bundle.cjs, run with its code cache (cli-loader.cjs).\n' +
-      "'use strict';\n" +
-      "const { join } = require('node:path');\n" +
-      "const { pathToFileURL } = require('node:url');\n" +
-      "const { loadBundle, saveCodeCache, worthCaching } = require('./cli-loader.cjs');\n\n" +
-      "const script = join(__dirname, 'countersign-bundle.cjs');\n" +
-      'let bundle;\n' +
-      'try {\n' +
-      '  bundle = loadBundle(script, `${script}.cache`, pathToFileURL(__filename).href);\n' +
-      '} catch (err) {\n' +
-      '  const message = `cannot load ${script}: ${err.code ?? err.message}`;\n' +
-      "  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, code: 'IO', message })}\\n`);\n" +
-      '  else process.stderr.write(`error[IO]: ${message}\\n`);\n' +
-      '  process.exit(2);\n' +
-      '}\n' +
-      'void bundle.exports.main().then(() => {\n' +
-      '  if (process.exitCode === 0 && worthCaching(process.argv.slice(2))) saveCodeCache(bundle, `${script}.cache`);\n' +
-      '});\n',
-  );
+  copyFileSync(fileURLToPath(new URL('countersign-bin.cjs', import.meta.url)), outfile);
   chmodSync(outfile, 0o755);
-  writeFileSync(`${script}.cache`, await trainedCodeCache(script, pathToFileURL(outfile).href));
+  // 0644 whatever the umask: a cache others can write is never used (cli-loader.cjs).
+  writeFileSync(`${script}.cache`, await trainedCodeCache(script, pathToFileURL(outfile).href), { mode: 0o644 });
+  chmodSync(`${script}.cache`, 0o644);
   return { metafile };
 }
 
-/** The code cache of `script`, made after running each TRAINING command line in it. */
+/** The code cache of `script`, made after running each of trainingRuns' command lines in it. */
 async function trainedCodeCache(script, url) {
   const bundle = loadBundle(script, '/dev/null', url);
   const temp = mkdtempSync(join(tmpdir(), 'countersign-training-'));

@@ -1,14 +1,15 @@
 // Runs the bundled CLI (countersign-bundle.cjs, one script holding every command) with a V8 code cache of it
 // (countersign-bundle.cjs.cache): V8 then neither parses the script nor compiles the functions the cache
 // holds, which is most of a small verify's start-up. The cache is compiled code, and V8 runs it in
-// preference to the script, so it is never shipped in the package: `npm run build` makes it (by running a
-// small verify and an inspect), or else the first command that succeeds writes it (not --version or help alone), like Python's
-// __pycache__, and only when the user running it owns the script and its directory and no one else can
-// write either. It is used only when its owner owns the script, no one else can write it, it was made
-// from these exact script bytes and is itself intact (two SHA-256s lead it), and V8 takes it (same V8
-// version and flags); otherwise V8 compiles the script as it runs. Delete it to run from the script alone.
-// scripts/bundle-cli.mjs copies this file beside the bundle. It is CommonJS, as is the bin that requires
-// it: an ES module would cost every command Node's ESM loader.
+// preference to the script, so it is never shipped in the package. `npm run build` makes it (by running a
+// small verify against a policy and against a trust store, and an inspect); otherwise the first command
+// that succeeds writes it (not --version or help alone), like Python's __pycache__, and only when the user
+// running it owns the script and its directory and no one else can write either. It is used only when its
+// owner owns the script, no one else can write it, it was made from this very file and its exact bytes and
+// is itself intact (two SHA-256s lead it), and V8 takes it (same V8 version and flags); otherwise V8
+// compiles the script as it runs. Delete it to run from the script alone. scripts/bundle-cli.mjs copies
+// this file beside the bundle. It is CommonJS, as is the bin that requires it (scripts/countersign-bin.cjs):
+// an ES module would cost every command Node's ESM loader.
 'use strict';
 const { isAscii } = require('node:buffer');
 const { closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');

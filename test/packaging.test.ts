@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { hooksFromEnv } from '../lib/installer/hooks.js';
 import { bundleCli } from '../scripts/bundle-cli.mjs';
-import { loadBundle, saveCodeCache } from '../scripts/cli-loader.cjs';
+import { loadBundle, saveCodeCache, worthCaching } from '../scripts/cli-loader.cjs';
 import { CLI, makeSetup, NEW, REPO, snapshot, expectedSnapshot } from './installer/support.js';
 import { tempDir } from './support/tmp.js';
 
@@ -206,6 +206,17 @@ describe('packaging', function () {
           saveCodeCache(loadBundle(c.script, c.cache, url()), c.cache);
           expect(existsSync(c.cache), 'script of another owner').to.equal(false);
         }
+      });
+
+      it('is worth writing after any command but --version or help alone', () => {
+        for (const argv of [['--version'], ['-V', '--json'], ['help'], ['help', 'verify'], ['verify', '--help'], ['hub', 'push', '-h']])
+          expect(worthCaching(argv), argv.join(' ')).to.equal(false);
+        for (const argv of [
+          ['verify', 'b.bundle', '--policy', 'p.json'],
+          ['inspect', 'k.pub', '--json'],
+          ['build', '--version', '1.0.0'],
+        ])
+          expect(worthCaching(argv), argv.join(' ')).to.equal(true);
       });
 
       it('a script that cannot be loaded is an I/O error (exit 2), with --json too', async () => {
