@@ -225,6 +225,24 @@ describe('ed25519: isStrongPublicKey equals the [L]A = O reference formula', () 
     }
     expect(points, 'inputs that are curve points').to.be.greaterThan(100);
   });
+  it('a y of no curve point (its u on the twist) is refused by the X25519 probe, and no signature verifies under it even with OpenSSL accepting everything', () => {
+    // lib/core/ed25519.ts admits a key on the probe alone, without decoding it: this is the claim that makes that sound.
+    const sig = signMessage(utf8('twist'), SEED);
+    let twist = 0;
+    for (let i = 0; i < 200; i++) {
+      const key = new Uint8Array(crypto.randomBytes(32));
+      key[31]! &= 0x7f; // y < 2^255; the few y >= p are refused as well
+      try {
+        Point.fromBytes(key, false);
+        continue;
+      } catch {
+        twist++;
+      }
+      expect(isStrongPublicKey(key), toHex(key)).to.equal(false);
+      expect(withPermissiveOpenSSL(() => verifyStrict(sig, utf8('twist'), key)), toHex(key)).to.equal(false);
+    }
+    expect(twist, 'inputs that are no curve point').to.be.greaterThan(50);
+  });
 });
 
 describe('ed25519: mixed-order keys, a key-admission rule and not a signature verdict', () => {

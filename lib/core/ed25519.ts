@@ -3,8 +3,9 @@
 //
 // Verification = our own cheap strictness checks (libsodium's rules) + OpenSSL for the group
 // equation. OpenSSL (node:crypto) alone is too permissive: it accepts small-order public keys,
-// small-order R and public keys whose x = 0 carries a set sign bit. noble does the strict point
-// decoding of public keys only; we never call noble code that builds base-point tables (~50 ms).
+// small-order R and public keys whose x = 0 carries a set sign bit. A key in the prime-order subgroup
+// is recognised with one X25519 in OpenSSL, which also proves it a curve point; noble decodes only the
+// other keys, strictly; we never call noble code that builds base-point tables (~50 ms).
 //
 // Two rules, on purpose: a signature verdict (verifyStrict) and a key-admission rule
 // (isStrongPublicKey). libsodium verifies against mixed-order keys A + T (T of small order), and
@@ -57,25 +58,33 @@ function isBytes(value: unknown, length?: number): value is Uint8Array {
   return value instanceof Uint8Array && (length === undefined || value.length === length);
 }
 
-/** libsodium's public-key rules, uncached: the decoded point, or null when verification must fail. */
-function decodePublicKey(publicKey: Uint8Array): Point | null {
-  let A: Point;
+/** libsodium's public-key rules, uncached: whether the key decodes to a point that is not of small order. */
+function decodesStrictly(publicKey: Uint8Array): boolean {
   try {
     // Strict (non-ZIP-215) decoding: libsodium rejects y >= p (ge25519_is_canonical), points not on
     // the curve (ge25519_frombytes), and x = 0 with the sign bit set (those are small order, below).
-    A = Point.fromBytes(publicKey, false);
+    Point.fromBytes(publicKey, false);
   } catch {
-    return null;
+    return false;
   }
   // Small-order keys make forgeries trivial and are refused by libsodium (ge25519_has_small_order, the
   // same list): a canonical point is of small order exactly when its y is one of the five on the list.
-  return hasSmallOrderEncoding(publicKey) ? null : A;
+  return !hasSmallOrderEncoding(publicKey);
 }
 
-// An X25519 private key (PKCS#8, RFC 8410) holding the scalar 5L - 1: a multiple of 8 between 2^254 and
-// 2^255, so X25519's clamping leaves it unchanged. Made on first use.
-const TORSION_PROBE_PKCS8 = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), Buffer.from(le32(5n * L - 1n))]);
+/** The key's y (its 255 low bits, little-endian) when it is canonical (y < p), else null. */
+function canonicalY(publicKey: Uint8Array): bigint | null {
+  let y = BigInt(publicKey[31]! & 0x7f);
+  for (let i = 30; i >= 0; i--) y = (y << 8n) | BigInt(publicKey[i]!);
+  return y < P ? y : null;
+}
+
+// The X25519 private key holding the scalar 5L - 1: a multiple of 8 between 2^254 and 2^255, so X25519's clamping
+// leaves it unchanged. Its public key is u = 9, since [5L - 1]B = -B for the base point B of order L. Imported as
+// a JWK, which OpenSSL takes as raw bytes, not through its DER decoders (~1.5 ms on first use). Made on first use.
 let torsionProbe: KeyObject | undefined;
+
+const base64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 
 function le32(n: bigint): Uint8Array {
   const out = new Uint8Array(32);
@@ -84,18 +93,24 @@ function le32(n: bigint): Uint8Array {
 }
 
 /**
- * [L]A == O: A has no torsion component. Write A = A0 + T (A0 of order dividing L, T of order dividing 8):
- * [5L - 1]A = -A0, since 8 divides 5L - 1. X25519 with the scalar 5L - 1 therefore returns u(A0), the
- * Montgomery u = (1 + y) / (1 - y) of A0 (which -A0 shares), and u(A0) = u(A) exactly when A0 = ±A, that is
- * (A not of small order) when T = O. One X25519 in OpenSSL (~0.1 ms) instead of 253 doublings and 73
- * additions by hand in BigInt (~2.6 ms); test/ed25519.test.ts compares the two over random and mixed-order keys.
- * X25519 is only arithmetic here (RFC 7748's ladder, defined for every u): the verdict is this comparison.
+ * [L]A == O for the point A whose y is given, not of small order: A is a curve point with no torsion component.
+ * Write A = A0 + T (A0 of order dividing L, T of order dividing 8): [5L - 1]A = -A0, since 8 divides 5L - 1.
+ * X25519 with the scalar 5L - 1 therefore returns u(A0), the Montgomery u = (1 + y) / (1 - y) of A0 (which
+ * -A0 shares), and u(A0) = u(A) exactly when A0 = +-A, that is (A not of small order) when T = O. One X25519 in
+ * OpenSSL (~0.1 ms) instead of 253 doublings and 73 additions by hand in BigInt (~2.6 ms); test/ed25519.test.ts
+ * compares the two over random and mixed-order keys. X25519 is only arithmetic here (RFC 7748's ladder, defined
+ * for every u): the verdict is this comparison.
+ *
+ * It also answers whether y is a curve point's at all, so no square root is taken for a key that passes: a y that
+ * is no point's gives a u on the quadratic twist, whose order is 4L' (L' = 2^253 - 55484635554744707071703875581767296995,
+ * prime); there the ladder computes [5L - 1]Q, which is +-Q only if Q's order divides 5L or 5L - 2 (both odd, and
+ * neither a multiple of L'), so never, and a Q of order dividing 4 gives the all-zero result OpenSSL refuses. A u
+ * of the curve is a point's with that y (v != 0: u = 0 is y = -1, of small order; u^2 + Au + 1 has no root).
  */
-function inPrimeOrderSubgroup(A: Point): boolean {
-  const { y } = A.toAffine(); // y != 1: A is not the identity (it is not of small order)
-  const u = le32(etc.mod((1n + y) * etc.invert(etc.mod(1n - y, P), P), P));
-  torsionProbe ??= crypto.createPrivateKey({ key: TORSION_PROBE_PKCS8, format: 'der', type: 'pkcs8' });
-  const peer = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(u).toString('base64url') }, format: 'jwk' });
+function inPrimeOrderSubgroup(y: bigint): boolean {
+  const u = le32(etc.mod((1n + y) * etc.invert(etc.mod(1n - y, P), P), P)); // y != 1: not of small order
+  torsionProbe ??= crypto.createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: base64url(le32(5n * L - 1n)), x: base64url(le32(9n)) }, format: 'jwk' });
+  const peer = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: base64url(u) }, format: 'jwk' });
   try {
     return crypto.diffieHellman({ privateKey: torsionProbe, publicKey: peer }).equals(u);
   } catch {
@@ -120,12 +135,13 @@ function verdictFor(publicKey: Uint8Array): KeyVerdict {
   const hex = view.toString('hex');
   const cached = keyCache.get(hex);
   if (cached !== undefined) return cached;
-  const A = decodePublicKey(publicKey);
-  const verdict: KeyVerdict = { key: null, admissible: false };
-  if (A !== null) {
+  const y = hasSmallOrderEncoding(publicKey) ? null : canonicalY(publicKey);
+  const admissible = y !== null && inPrimeOrderSubgroup(y);
+  // A key in the subgroup is a curve point (see inPrimeOrderSubgroup); only one outside it is decoded the slow way,
+  // since libsodium still verifies against a mixed-order key.
+  const verdict: KeyVerdict = { key: null, admissible };
+  if (admissible || (y !== null && decodesStrictly(publicKey)))
     verdict.key = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: view.toString('base64url') }, format: 'jwk' });
-    verdict.admissible = inPrimeOrderSubgroup(A);
-  }
   if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
   keyCache.set(hex, verdict);
   return verdict;
