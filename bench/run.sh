@@ -253,7 +253,7 @@ make_bundle demo/sample/drupal-10.2.4 "$WORK/demo/rel" "$WORK/demo.bundle"
 note "demo bundle $(stat -c %s "$WORK/demo.bundle") bytes"
 # The same CLI without its code cache: what a site pays whose Node is not the one `npm run build` ran.
 # (group-writable, so the loader never writes a cache there: scripts/cli-loader.cjs)
-mkdir -p "$WORK/uncached" && cp dist/countersign.cjs dist/cli-loader.cjs dist/countersign-bundle.cjs dist/help-rendering.cjs "$WORK/uncached/" && chmod 0775 "$WORK/uncached"
+mkdir -p "$WORK/uncached" && cp dist/countersign.cjs dist/cli-loader.cjs dist/countersign-bundle.cjs dist/countersign-verify.cjs dist/help-rendering.cjs "$WORK/uncached/" && chmod 0775 "$WORK/uncached"
 bench "$OUT/startup.hyperfine.json" none -- \
   "node -e 0" "" "node -e 0" \
   "countersign --version" "" "node dist/countersign.cjs --version" \

@@ -1,5 +1,5 @@
 // Bench section 7: where a small verify's start-up goes, phase by phase, in fresh processes (the median of
-// RUNS), loading dist/ as the bin does (scripts/cli-loader.cjs):
+// RUNS), loading dist/ as the bin does for a verify line (scripts/countersign-bin.cjs, scripts/cli-loader.cjs):
 //   node      Node's own start, until this script runs (performance.now() counts from the process's start)
 //   loader    requiring the loader, which loads node:crypto, node:vm and node:fs
 //   script    reading and hashing the script and its code cache, compiling (or deserialising) and running its top level
@@ -16,13 +16,13 @@ const [bundle, policy, runs = '15', out] = process.argv.slice(2);
 
 if (process.env.STARTUP_PHASES_CHILD === '1') {
   const t0 = performance.now();
-  const { loadBundle } = require(join(DIST, 'cli-loader.cjs'));
+  const { loadBundle, SCRIPTS } = require(join(DIST, 'cli-loader.cjs'));
   const t1 = performance.now();
-  const script = join(DIST, 'countersign-bundle.cjs');
+  const script = join(DIST, SCRIPTS.verify);
   const loaded = loadBundle(script, `${script}.cache`, `file://${join(DIST, 'countersign.cjs')}`);
   const t2 = performance.now();
   const ctx = { out() {}, err() {}, env: {}, interactive: false, now: new Date(), exitCode: 0 };
-  loaded.exports.run(['verify', bundle, '--policy', policy], ctx).then((code) => {
+  loaded.exports.runVerify(['verify', bundle, '--policy', policy], ctx).then((code) => {
     const t3 = performance.now();
     process.stdout.write(JSON.stringify({ code, cached: loaded.cached, node: t0, loader: t1 - t0, script: t2 - t1, command: t3 - t2 }));
   });

@@ -2,18 +2,13 @@
 // runs the bundle of this module (scripts/bundle-cli.mjs), which calls main() itself.
 import { processContext } from './context.js';
 import { run } from './parser.js';
+import { exitQuietlyOnClosedOutput } from './run.js';
 
 export { run };
 
 /** Runs the command line this process was given and sets its exit code. */
 export async function main(): Promise<void> {
-  // Output piped into `head` or a closed pager is not an error worth a stack trace.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw err;
-    });
-  }
+  exitQuietlyOnClosedOutput();
   process.exitCode = await run(process.argv.slice(2), processContext());
 }
 

@@ -1,14 +1,15 @@
 // The countersign command line: one yargs CommandModule per file, exported so tests drive it in-process.
 // Each command's file (and what it imports) is loaded only when the command line needs it: see COMMANDS.
-import type { Argv, CommandModule, Options } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
-import { CountersignError, UsageError } from '../lib/core/errors.js';
+import { UsageError } from '../lib/core/errors.js';
 import type { Context } from './context.js';
-import { STDIN } from './files.js';
-import { fail, renderHelp, SUBCOMMAND_NEEDED, examples } from './output.js';
-import { errnoOf } from '../lib/core/errno.js';
+import { renderHelp, SUBCOMMAND_NEEDED, examples } from './output.js';
 import { parseDirectly } from './direct-argv.js';
 import { lazyImport } from './lazy-import.js';
+import { GLOBAL_OPTIONS, runGuarded, withStdin } from './run.js';
+
+export { GLOBAL_OPTIONS };
 
 // Each command has its own argument type.
 type CommandFactory = (ctx: Context) => CommandModule<object, any>;
@@ -55,12 +56,6 @@ async function commandsFor(argv: readonly string[]): Promise<CommandFactory[]> {
   const names = first !== undefined && Object.hasOwn(COMMANDS, first) && !argv.some((a) => a === '--help' || a === '-h') ? [first] : Object.keys(COMMANDS);
   return Promise.all(names.map(loadCommand));
 }
-
-/** The options every command takes. */
-export const GLOBAL_OPTIONS: Record<string, Options> = {
-  json: { type: 'boolean', describe: 'Print one JSON object (ok: true|false) instead of text', global: true },
-  debug: { type: 'boolean', describe: 'Print stack traces of internal errors', global: true },
-};
 
 /** The parser for `argv`, with the commands it needs (commandsFor). */
 async function createParser(ctx: Context, argv: readonly string[]): Promise<Argv> {
@@ -154,40 +149,22 @@ function packageVersion(): string {
 
 /** Runs one command line and returns its exit code; every error becomes a coded message, never a stack trace. */
 export async function run(argv: string[], ctx: Context): Promise<number> {
-  const json = argv.includes('--json');
-  try {
-    // Refused before yargs sees it, whose "unknown argument" message would echo the value.
-    if (argv.some((a) => /^--(passphrase|password)(=|$)/.test(a))) {
-      throw new UsageError('USAGE', 'a passphrase is never taken from the command line: use --passphrase-file FILE or $COUNTERSIGN_PASSPHRASE');
-    }
-    const words = argv.filter((a) => a !== '--json' && a !== '--debug');
-    if (words.length === 1 && (words[0] === '--version' || words[0] === '-V')) {
-      const version = packageVersion();
-      ctx.out(json ? JSON.stringify({ ok: true, version }) : `countersign ${version}`);
-      return ctx.exitCode;
-    }
-    await parseAndRun(
-      ctx,
-      argv.map((a) => (a === '-' ? STDIN : a)),
-    );
-  } catch (caught) {
-    // The stand-in for `-` reached a path that is not read as a document (node refuses its NUL).
-    const err =
-      argv.includes('-') && (errnoOf(caught) === 'ERR_INVALID_ARG_VALUE' || String((caught as Error)?.message).includes(STDIN))
-        ? new UsageError('USAGE', '- (standard input) is taken only where a bundle or document is read')
-        : caught;
-    if (err instanceof CountersignError) {
-      if (err.details.showHelp === true) {
-        // A group named without its subcommand (`countersign hub`, or nothing at all) gets its help page.
-        if (!json) await parseAndPrint({ ...ctx, out: ctx.err }, [...argv.filter((a) => a !== '--debug'), '--help']);
-        fail(ctx, { json }, new UsageError('USAGE', err.message));
-      } else fail(ctx, { json }, err);
-    } else {
-      ctx.exitCode = 2;
-      const message = (err as Error)?.message ?? String(err);
-      if (json) ctx.out(JSON.stringify({ ok: false, code: 'INTERNAL', message }));
-      else ctx.err(`error[INTERNAL]: ${message}${argv.includes('--debug') ? `\n${(err as Error)?.stack}` : ''}`);
-    }
-  }
-  return ctx.exitCode;
+  return runGuarded(
+    argv,
+    ctx,
+    async () => {
+      // Refused before yargs sees it, whose "unknown argument" message would echo the value.
+      if (argv.some((a) => /^--(passphrase|password)(=|$)/.test(a))) {
+        throw new UsageError('USAGE', 'a passphrase is never taken from the command line: use --passphrase-file FILE or $COUNTERSIGN_PASSPHRASE');
+      }
+      const words = argv.filter((a) => a !== '--json' && a !== '--debug');
+      if (words.length === 1 && (words[0] === '--version' || words[0] === '-V')) {
+        const version = packageVersion();
+        ctx.out(argv.includes('--json') ? JSON.stringify({ ok: true, version }) : `countersign ${version}`);
+        return;
+      }
+      await parseAndRun(ctx, withStdin(argv));
+    },
+    parseAndPrint,
+  );
 }

@@ -1,17 +1,18 @@
-// Bundles the CLI into one CommonJS script (dist/countersign-bundle.cjs) and makes its V8 code cache by running it
-// (dist/countersign-bundle.cjs.cache, never shipped: see scripts/cli-loader.cjs): the bin, dist/countersign.cjs,
-// runs the script with that cache, so a verify neither parses ~1 MB of JavaScript nor compiles the functions
-// it runs, which was most of the cost of verifying a typical release (bench/). Code a command needs only
-// sometimes is still evaluated only when import()ed (esbuild wraps each such module), and costs nothing
-// to load: V8 compiles a function only when it is first called. `npm run build` bundles the compiled
-// dist/cli/main.js; tests bundle the sources the same way. The library stays unbundled in dist/lib.
+// Bundles the CLI into CommonJS scripts, each with its V8 code cache made by running it (SCRIPT.cache, never
+// shipped: see scripts/cli-loader.cjs): dist/countersign-bundle.cjs holds every command, and
+// dist/countersign-verify.cjs the verify command alone (cli/verify-entry.ts), which the bin, dist/countersign.cjs,
+// runs for a verify line, so a site's verify neither parses ~1 MB of JavaScript nor compiles the functions it
+// runs, nor deserialises and hashes the other commands' code. Code a command needs only sometimes is still
+// evaluated only when import()ed (esbuild wraps each such module), and costs little to load: V8 compiles a
+// function only when it is first called. `npm run build` bundles the compiled dist/cli/; tests bundle the
+// sources the same way. The library stays unbundled in dist/lib.
 import { build } from 'esbuild';
 import { isAscii } from 'node:buffer';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { codeCacheFile, loadBundle } from './cli-loader.cjs';
+import { codeCacheFile, loadBundle, SCRIPTS } from './cli-loader.cjs';
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -69,14 +70,15 @@ function lazyYargsShim(helpModules) {
 }
 
 /**
- * What the code cache is made from: command lines run in the build, in-process, whose functions V8 then
- * has compiled: a small bundle's verify against a pinned policy and against a site's trust store (made in
- * `store`), and inspect of a key. Each must succeed, or the cache would hold an error path instead.
+ * What the code caches are made from: command lines run in the build, in-process, whose functions V8 then
+ * has compiled: for the whole CLI, a small bundle's verify against a pinned policy and against a site's trust
+ * store (made in `store`), and inspect of a key; for the verify bundle, the two verifies. Each must succeed,
+ * or the cache would hold an error path instead.
  */
 function trainingRuns(store) {
   const vector = (name) => join(REPO, 'spec/vectors/conformance', name);
   const at = ['--now', '2026-06-01T00:00:00Z'];
-  return [
+  const verifies = [
     [
       'verify',
       vector('bundles/a-ok.bundle'),
@@ -90,26 +92,22 @@ function trainingRuns(store) {
       '10.2.3',
       ...at,
     ],
-    ['trust', 'init', '--store', store, '--policy', vector('documents/policy-v1.json'), '--installed', 'drupal/core=10.2.3'],
     ['verify', vector('bundles/a-ok.bundle'), '--store', store, ...at],
+  ];
+  const whole = [
+    verifies[0],
+    ['trust', 'init', '--store', store, '--policy', vector('documents/policy-v1.json'), '--installed', 'drupal/core=10.2.3'],
+    verifies[1],
     ['inspect', join(REPO, 'keys-example/alice.pub')],
   ];
+  return { whole, verifies };
 }
 
-/**
- * Bundles `entry` (the CLI's main module, compiled or TypeScript) into the script beside the executable `bin`
- * (scripts/countersign-bin.cjs), with its code cache and the loader; returns esbuild's metafile. Only the tests'
- * bundle passes `testHooks: true`: the shipped one ignores the TEST-ONLY fault variables (lib/installer/hooks.ts),
- * whatever the environment says.
- */
-export async function bundleCli(entry, bin, { testHooks = false } = {}) {
-  const outfile = resolve(bin);
-  const outdir = dirname(outfile);
-  const script = join(outdir, 'countersign-bundle.cjs');
-  const helpModules = {};
-  const { metafile } = await build({
+/** The esbuild options of both scripts. */
+function scriptOptions(entry, outfile, testHooks, helpModules) {
+  return {
     entryPoints: [entry],
-    outfile: script,
+    outfile,
     bundle: true,
     // Less to scan on every start; names are kept, so --debug stack traces still read.
     minifyWhitespace: true,
@@ -127,7 +125,31 @@ export async function bundleCli(entry, bin, { testHooks = false } = {}) {
     plugins: [lazyYargsShim(helpModules)],
     metafile: true,
     logLevel: 'warning',
-  });
+  };
+}
+
+/** The verify bundle's entry beside `entry` (cli/main.ts or dist/cli/main.js): cli/verify-entry, of the same kind. */
+function verifyEntryOf(entry) {
+  const verify = entry.replace(/main(\.[cm]?[jt]s)$/, 'verify-entry$1');
+  if (verify === entry) throw new Error(`${entry} is not a cli/main module`);
+  return verify;
+}
+
+/**
+ * Bundles `entry` (the CLI's main module, compiled or TypeScript) into the script beside the executable `bin`
+ * (scripts/countersign-bin.cjs), and cli/verify-entry beside it into the script the bin runs for a verify line,
+ * each with its code cache, and the loader; returns esbuild's metafiles. Only the tests' bundles pass
+ * `testHooks: true`: the shipped ones ignore the TEST-ONLY fault variables (lib/installer/hooks.ts), whatever the
+ * environment says.
+ */
+export async function bundleCli(entry, bin, { testHooks = false } = {}) {
+  const outfile = resolve(bin);
+  const outdir = dirname(outfile);
+  const script = join(outdir, SCRIPTS.whole);
+  const verifyScript = join(outdir, SCRIPTS.verify);
+  const helpModules = {};
+  const { metafile } = await build(scriptOptions(entry, script, testHooks, helpModules));
+  const { metafile: verifyMetafile } = await build(scriptOptions(verifyEntryOf(entry), verifyScript, testHooks, {}));
   await build({
     stdin: {
       contents: `export { default as cliui } from ${JSON.stringify(helpModules.cliui)};\nexport { default as stringWidth } from ${JSON.stringify(helpModules['string-width'])};\n`,
@@ -140,29 +162,37 @@ export async function bundleCli(entry, bin, { testHooks = false } = {}) {
     target: 'node20',
     logLevel: 'warning',
   });
-  if (!isAscii(readFileSync(script))) throw new Error(`${script} is not ASCII: escape the non-ASCII characters of the regular expressions in the sources`);
+  for (const file of [script, verifyScript])
+    if (!isAscii(readFileSync(file))) throw new Error(`${file} is not ASCII: escape the non-ASCII characters of the regular expressions in the sources`);
   copyFileSync(fileURLToPath(new URL('cli-loader.cjs', import.meta.url)), join(outdir, 'cli-loader.cjs'));
   copyFileSync(fileURLToPath(new URL('countersign-bin.cjs', import.meta.url)), outfile);
   chmodSync(outfile, 0o755);
-  // 0644 whatever the umask: a cache others can write is never used (cli-loader.cjs).
-  writeFileSync(`${script}.cache`, await trainedCodeCache(script, pathToFileURL(outfile).href), { mode: 0o644 });
-  chmodSync(`${script}.cache`, 0o644);
-  return { metafile };
-}
-
-/** The code cache of `script`, made after running each of trainingRuns' command lines in it. */
-async function trainedCodeCache(script, url) {
-  const bundle = loadBundle(script, '/dev/null', url);
+  const url = pathToFileURL(outfile).href;
   const temp = mkdtempSync(join(tmpdir(), 'countersign-training-'));
   try {
-    for (const argv of trainingRuns(join(temp, 'store'))) {
-      const said = [];
-      const ctx = { out: (t) => said.push(t), err: (t) => said.push(t), env: {}, interactive: false, now: new Date(), exitCode: 0 };
-      const code = await bundle.exports.run(argv, ctx);
-      if (code !== 0) throw new Error(`the code cache's training run \`countersign ${argv.join(' ')}\` exited ${code}:\n${said.join('\n')}`);
+    const runs = trainingRuns(join(temp, 'store'));
+    // 0644 whatever the umask: a cache others can write is never used (cli-loader.cjs).
+    for (const [file, argvs, exported] of [
+      [script, runs.whole, 'run'],
+      [verifyScript, runs.verifies, 'runVerify'],
+    ]) {
+      writeFileSync(`${file}.cache`, await trainedCodeCache(file, url, argvs, exported), { mode: 0o644 });
+      chmodSync(`${file}.cache`, 0o644);
     }
   } finally {
     rmSync(temp, { recursive: true, force: true });
+  }
+  return { metafile, verifyMetafile };
+}
+
+/** The code cache of `script`, made after running each of `argvs` in it through its export `exported` (run or runVerify). */
+async function trainedCodeCache(script, url, argvs, exported) {
+  const bundle = loadBundle(script, '/dev/null', url);
+  for (const argv of argvs) {
+    const said = [];
+    const ctx = { out: (t) => said.push(t), err: (t) => said.push(t), env: {}, interactive: false, now: new Date(), exitCode: 0 };
+    const code = await bundle.exports[exported](argv, ctx);
+    if (code !== 0) throw new Error(`the code cache's training run \`countersign ${argv.join(' ')}\` in ${script} exited ${code}:\n${said.join('\n')}`);
   }
   return codeCacheFile(bundle.source, bundle.stat, bundle.script);
 }

@@ -1,15 +1,15 @@
-// Runs the bundled CLI (countersign-bundle.cjs, one script holding every command) with a V8 code cache of it
-// (countersign-bundle.cjs.cache): V8 then neither parses the script nor compiles the functions the cache
-// holds, which is most of a small verify's start-up. The cache is compiled code, and V8 runs it in
-// preference to the script, so it is never shipped in the package. `npm run build` makes it (by running a
-// small verify against a policy and against a trust store, and an inspect); otherwise the first command
-// that succeeds writes it (not --version or help alone), like Python's __pycache__, and only when the user
-// running it owns the script and its directory and no one else can write either. It is used only when its
-// owner owns the script, no one else can write it, it was made from this very file and its exact bytes and
-// is itself intact (two SHA-256s lead it), and V8 takes it (same V8 version and flags); otherwise V8
-// compiles the script as it runs. Delete it to run from the script alone. scripts/bundle-cli.mjs copies
-// this file beside the bundle. It is CommonJS, as is the bin that requires it (scripts/countersign-bin.cjs):
-// an ES module would cost every command Node's ESM loader.
+// Runs a bundled script of the CLI (countersign-bundle.cjs, every command; countersign-verify.cjs, the verify
+// command alone, which the bin runs for a verify line) with a V8 code cache of it (SCRIPT.cache): V8 then neither
+// parses the script nor compiles the functions the cache holds, which is most of a small verify's start-up. The
+// cache is compiled code, and V8 runs it in preference to the script, so it is never shipped in the package.
+// `npm run build` makes it (by running a small verify against a policy and against a trust store, and for the
+// whole CLI an inspect); otherwise the first command that succeeds writes it (not --version or help alone), like
+// Python's __pycache__, and only when the user running it owns the script and its directory and no one else can
+// write either. It is used only when its owner owns the script, no one else can write it, it was made from this
+// very file and its exact bytes and is itself intact (two SHA-256s lead it), and V8 takes it (same V8 version
+// and flags); otherwise V8 compiles the script as it runs. Delete it to run from the script alone.
+// scripts/bundle-cli.mjs copies this file beside the scripts. It is CommonJS, as is the bin that requires it
+// (scripts/countersign-bin.cjs): an ES module would cost every command Node's ESM loader.
 'use strict';
 const { isAscii } = require('node:buffer');
 const { closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
@@ -18,6 +18,8 @@ const { createRequire } = require('node:module');
 const { dirname } = require('node:path');
 const { Script } = require('node:vm');
 
+/** The CLI's scripts, beside the bin: every command, and the verify command alone. */
+const SCRIPTS = { whole: 'countersign-bundle.cjs', verify: 'countersign-verify.cjs' };
 const HASH_BYTES = 32;
 const OTHERS_WRITE = 0o022n;
 const WRAPPER = '(function (exports, require, module, __filename, __dirname, __countersign_url) {';
@@ -125,4 +127,4 @@ function saveCodeCache(bundle, cacheFile) {
   }
 }
 
-module.exports = { codeCacheFile, loadBundle, saveCodeCache, worthCaching };
+module.exports = { codeCacheFile, loadBundle, saveCodeCache, SCRIPTS, worthCaching };

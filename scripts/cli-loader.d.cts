@@ -10,6 +10,9 @@ export interface LoadedBundle {
   cached: boolean;
 }
 
+/** The CLI's scripts, beside the bin: every command, and the verify command alone. */
+export declare const SCRIPTS: { whole: string; verify: string };
+
 /** The code cache file's bytes for `script` compiled from `source` (read with `stat`): the two digests, then V8's data. */
 export declare function codeCacheFile(source: Buffer, stat: BigIntStats, script: Script): Buffer;
 

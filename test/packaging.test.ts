@@ -10,6 +10,7 @@ import { hooksFromEnv } from '../lib/installer/hooks.js';
 import { bundleCli } from '../scripts/bundle-cli.mjs';
 import { loadBundle, saveCodeCache, worthCaching } from '../scripts/cli-loader.cjs';
 import { CLI, makeSetup, NEW, REPO, snapshot, expectedSnapshot } from './installer/support.js';
+import { runCli } from './support/cli.js';
 import { tempDir } from './support/tmp.js';
 
 function runBundle(cli: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
@@ -67,10 +68,10 @@ describe('packaging', function () {
 
   describe('the shipped CLI bundle and the TEST-ONLY fault hooks', () => {
     let cli: string;
-    let metafile: Metafile;
+    let verifyMetafile: Metafile;
     before(async () => {
       cli = join(tempDir('countersign-shipped-'), 'countersign.cjs');
-      ({ metafile } = await bundleCli(CLI, cli)); // the options `npm run build` uses
+      ({ verifyMetafile } = await bundleCli(CLI, cli)); // the options `npm run build` uses
     });
 
     it('ignores COUNTERSIGN_TEST_CRASH_AT_STEP and COUNTERSIGN_TEST_FAIL_AT_STEP: the update is applied', async () => {
@@ -88,30 +89,46 @@ describe('packaging', function () {
     });
 
     /**
-     * The sources the bundle evaluates once `from` is: what they import statically, transitively. esbuild
-     * evaluates a module that is only import()ed when it is imported, and V8 compiles none of its functions
-     * before then, so whatever is outside this set costs a command nothing but the bytes of the script.
+     * The sources the verify script (the one the bin runs for a verify line) evaluates once `from` is: what they
+     * import statically, transitively. esbuild evaluates a module that is only import()ed when it is imported, and
+     * V8 compiles none of its functions before then, so whatever is outside this set costs a command nothing but
+     * the bytes of the script.
      */
     function evaluatedWith(from: string[]): string[] {
       const seen = new Set<string>();
       const visit = (path: string) => {
         if (seen.has(path)) return;
         seen.add(path);
-        for (const i of metafile.inputs[path]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+        for (const i of verifyMetafile.inputs[path]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
       };
       for (const path of from) visit(path);
       return [...seen];
     }
-    const VERIFY = ['cli/main.ts', 'cli/verify.ts'];
+    const VERIFY = ['cli/verify-entry.ts'];
+    const COMMAND_MODULE = /^cli\/(keygen|policy|provider|build|sign|assemble|verify|trust|apply|recover|installer|hub|site|log|witness|revoke|inspect)\.ts$/;
 
-    it('verify evaluates its own command module and no other, nor yargs (its command line is parsed from its declarations), nor help rendering', () => {
-      const evaluated = evaluatedWith(VERIFY);
-      expect(evaluated, 'the sources are in the metafile').to.include.members(VERIFY.concat('lib/core/verify.ts'));
-      const commands = evaluated.filter((path) =>
-        /^cli\/(keygen|policy|provider|build|sign|assemble|verify|trust|apply|recover|installer|hub|site|log|witness|revoke|inspect)\.ts$/.test(path),
-      );
-      expect(commands).to.deep.equal(['cli/verify.ts']);
-      expect(evaluated.filter((path) => path.includes('node_modules/yargs') || path.includes('cliui') || path.includes('string-width'))).to.deep.equal([]);
+    it('the verify script holds its own command module and no other, nor the parser, yargs (its command line is parsed from its declarations) or help rendering', () => {
+      const held = Object.keys(verifyMetafile.inputs);
+      expect(held, 'the sources are in the metafile').to.include.members(VERIFY.concat('cli/verify.ts', 'lib/core/verify.ts'));
+      expect(held.filter((path) => COMMAND_MODULE.test(path))).to.deep.equal(['cli/verify.ts']);
+      expect(held).to.not.include.members(['cli/parser.ts', 'cli/main.ts']);
+      expect(held.filter((path) => path.includes('node_modules/yargs') || path.includes('cliui') || path.includes('string-width'))).to.deep.equal([]);
+    });
+
+    it('a verify line, whether the verify script takes it or hands it on (help, a mistake), prints what the in-process CLI prints', async () => {
+      const vectors = join(REPO, 'spec/vectors/conformance');
+      const policy = join(vectors, 'documents/policy-v1.json');
+      const at = ['--now', '2026-06-01T00:00:00Z'];
+      for (const argv of [
+        ['verify', join(vectors, 'bundles/a-ok.bundle'), '--policy', policy, ...at],
+        ['verify', join(vectors, 'bundles/a-malleated.bundle'), '--policy', policy, '--json', ...at],
+        ['verify', '--help'],
+        ['verify', join(vectors, 'bundles/a-ok.bundle'), '--polcy', policy, '--json'],
+      ]) {
+        const shipped = await runBundle(cli, argv, {});
+        const inProcess = await runCli(argv);
+        expect({ code: shipped.code, stdout: shipped.stdout }, argv.join(' ')).to.deep.equal({ code: inProcess.code, stdout: inProcess.stdout });
+      }
     });
 
     it('verify --policy evaluates neither the trust store nor the transparency log: each is imported when asked for', () => {
@@ -128,7 +145,7 @@ describe('packaging', function () {
 
     describe('the code cache (scripts/cli-loader.cjs)', () => {
       const url = () => pathToFileURL(cli).href;
-      const built = () => join(dirname(cli), 'countersign-bundle.cjs');
+      const built = () => join(dirname(cli), 'countersign-verify.cjs');
       const verifyArgs = async () => {
         const s = await makeSetup();
         return ['verify', s.release.bundle, '--policy', s.release.policyFile, '--now', '2026-11-23T12:00:00Z', '--json'];
@@ -136,9 +153,18 @@ describe('packaging', function () {
       /** A copy of the built CLI in a directory of its own, with the cache `npm run build` made carried along. */
       const copy = () => {
         const dir = tempDir('countersign-cache-');
-        for (const name of ['countersign.cjs', 'cli-loader.cjs', 'countersign-bundle.cjs', 'countersign-bundle.cjs.cache', 'help-rendering.cjs'])
+        for (const name of [
+          'countersign.cjs',
+          'cli-loader.cjs',
+          'countersign-bundle.cjs',
+          'countersign-bundle.cjs.cache',
+          'countersign-verify.cjs',
+          'countersign-verify.cjs.cache',
+          'help-rendering.cjs',
+        ])
           copyFileSync(join(dirname(cli), name), join(dir, name));
-        const script = join(dir, 'countersign-bundle.cjs');
+        // A verify line runs the verify script (scripts/countersign-bin.cjs): its cache is the one these tests watch.
+        const script = join(dir, 'countersign-verify.cjs');
         return { dir, bin: join(dir, 'countersign.cjs'), script, cache: `${script}.cache` };
       };
       /** The copy with a cache of its own, made as the bin makes it. */
@@ -148,8 +174,10 @@ describe('packaging', function () {
         return c;
       };
 
-      it('is taken by V8 as built; a command writes it where it is missing, and prints the same with it', async () => {
+      it('is taken by V8 as built, for both scripts; a command writes it where it is missing, and prints the same with it', async () => {
         expect(loadBundle(built(), `${built()}.cache`, url()).cached, 'V8 takes the cache').to.equal(true);
+        const whole = join(dirname(cli), 'countersign-bundle.cjs');
+        expect(loadBundle(whole, `${whole}.cache`, url()).cached, 'and that of the whole CLI').to.equal(true);
         const c = copy();
         rmSync(c.cache);
         const args = await verifyArgs();
@@ -219,12 +247,20 @@ describe('packaging', function () {
           expect(worthCaching(argv), argv.join(' ')).to.equal(true);
       });
 
-      it('a script that cannot be loaded is an I/O error (exit 2), with --json too', async () => {
-        const c = copy();
-        rmSync(c.script);
-        const r = await runBundle(c.bin, ['--version', '--json'], {});
-        expect(r.code).to.equal(2);
-        expect(JSON.parse(r.stdout)).to.include({ ok: false, code: 'IO' });
+      it('a script that cannot be loaded is an I/O error (exit 2) naming it, with --json too: the verify script for a verify line, the whole CLI for any other', async () => {
+        const key = join(REPO, 'keys-example/alice.pub');
+        for (const [name, argv] of [
+          ['countersign-verify.cjs', [...(await verifyArgs())]],
+          ['countersign-bundle.cjs', ['inspect', key, '--json']],
+        ] as const) {
+          const c = copy();
+          rmSync(join(c.dir, name));
+          const r = await runBundle(c.bin, [...argv], {});
+          expect(r.code, name).to.equal(2);
+          const out = JSON.parse(r.stdout) as { ok: boolean; code: string; message: string };
+          expect(out, name).to.include({ ok: false, code: 'IO' });
+          expect(out.message, name).to.contain(`cannot load ${join(c.dir, name)}: ENOENT`);
+        }
       });
     });
 
