@@ -10,12 +10,21 @@ import {
   GENERATED_TYPES,
   SERVICE_SCHEMAS,
 } from '../schemas/compile.js';
+import { acceptsPrintableAscii } from '../schemas/codegen.js';
 import { validate } from '../lib/core/schema.js';
 import { FormatError } from '../lib/core/errors.js';
 
 describe('schemas', () => {
   it('lib/core/generated/validators.ts is what schemas/*.schema.json compile to (run `npm run schemas`)', () => {
     expect(readFileSync(GENERATED, 'utf8')).to.equal(compileValidators());
+  });
+
+  it('a printable-ASCII test stands before only a pattern that accepts every printable-ASCII string (schemas/codegen.ts)', () => {
+    const name = (JSON.parse(readFileSync(new URL('../schemas/public-key.schema.json', import.meta.url), 'utf8')) as any).properties.name.pattern as string;
+    expect(acceptsPrintableAscii(name), name).to.equal(true);
+    for (const p of ['^[^<]+$', '^[^ ]+$', '^[^~]+$', '^[^\\p{L}]+$', '^[A-Za-z]+$', '^[^a]*$', '^[^\\u0000]+$x', '[^\\u0000]+'])
+      expect(acceptsPrintableAscii(p), p).to.equal(false);
+    // What the name pattern refuses, beside the fast test, is in test/policy.test.ts (names with control characters).
   });
 
   it('lib/core/generated/service-validators.ts is what the service schemas compile to (run `npm run schemas`)', () => {
