@@ -304,6 +304,18 @@ describe('archive: readFileChunks', () => {
     expect(err.message).to.match(/shorter/);
   });
 
+  it('a range one chunk holds is read in one piece, in place; a file shorter than it yields what there is', async () => {
+    const file = join(dir, 'small.tar');
+    writeFileSync(file, Buffer.concat([randomBytes(99), bytes]));
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of readFileChunks(file, 99, bytes.length, { chunkSize: bytes.length })) chunks.push(chunk);
+    expect(chunks.map((c) => Buffer.from(c).equals(bytes))).to.deep.equal([true]);
+    await verifyArchiveStream(readFileChunks(file, 99, bytes.length, { chunkSize: bytes.length }), ref, ops);
+    writeFileSync(file, bytes.subarray(0, 5000));
+    const err = await failure(verifyArchiveStream(readFileChunks(file, 0, bytes.length, { chunkSize: bytes.length }), ref, ops));
+    expect(err.message).to.match(/shorter/);
+  });
+
   it('a longer range stops early and closes the file', async () => {
     const file = join(dir, 'long.tar');
     writeFileSync(file, Buffer.concat([bytes, randomBytes(1 << 20)]));

@@ -1,10 +1,9 @@
 // Bundle files on disk: read the envelope first, expose the archive as a lazily streamed range of the open file.
-import { open, rm, type FileHandle } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { bundleHeader, BUNDLE_HEADER_MAX, looksLikeBundle, parseBundleHeader, type BundleLayout } from '../core/bundle.js';
 import { serializeEnvelope, type Envelope, MAX_ENVELOPE_BYTES } from '../core/envelope.js';
 import { CountersignError, FormatError, UsageError } from '../core/errors.js';
-import { readHandleChunks } from './file-chunks.js';
+import { readFdChunks } from './file-chunks.js';
 import { commitPending, refuseExisting, tempPathFor } from './durable.js';
 import type { ArchiveInput, BundleInput } from '../core/verify.js';
 import { errnoOf } from '../core/errno.js';
@@ -30,29 +29,28 @@ export type OpenedArchive = ArchiveInput & { close(): Promise<void> };
  * if the path is replaced meanwhile. The caller must close() it.
  */
 export async function openBundleFile(path: string, maxEnvelope = MAX_ENVELOPE_BYTES): Promise<OpenedInput> {
-  const fh = await openRegularFile(path);
+  const { fd, size } = openRegularFile(path);
   try {
-    const { size } = await fh.stat();
     const head = new Uint8Array(Math.min(size, BUNDLE_HEADER_MAX));
-    await readFully(fh, head, 0, path);
+    readFully(fd, head, 0, path);
     if (!looksLikeBundle(head)) {
       if (size > maxEnvelope) throw new FormatError('SIZE_LIMIT', `${path} is ${size} bytes; an envelope may be at most ${maxEnvelope}`);
       const envelopeBytes = new Uint8Array(size);
-      await readFully(fh, envelopeBytes, 0, path);
-      await fh.close();
+      readFully(fd, envelopeBytes, 0, path);
+      closeSync(fd);
       return { envelopeBytes, isBundle: false, close: async () => undefined };
     }
     const layout = parseBundleHeader(head, maxEnvelope, size);
     const envelopeBytes = new Uint8Array(layout.envelope.length);
-    await readFully(fh, envelopeBytes, layout.envelope.offset, path);
+    readFully(fd, envelopeBytes, layout.envelope.offset, path);
     const proof = layout.proof && new Uint8Array(layout.proof.length);
-    if (proof) await readFully(fh, proof, layout.proof!.offset, path);
+    if (proof) readFully(fd, proof, layout.proof!.offset, path);
     const state = layout.state && new Uint8Array(layout.state.length);
-    if (state) await readFully(fh, state, layout.state!.offset, path);
+    if (state) readFully(fd, state, layout.state!.offset, path);
     const carried = { ...(proof ? { proof } : {}), ...(state ? { state } : {}) };
     const { archive } = layout;
     if (!archive) {
-      await fh.close();
+      closeSync(fd);
       return { envelopeBytes, isBundle: true, layout, ...carried, close: async () => undefined };
     }
     return {
@@ -60,41 +58,50 @@ export async function openBundleFile(path: string, maxEnvelope = MAX_ENVELOPE_BY
       isBundle: true,
       layout,
       ...carried,
-      archive: { size: archive.length, chunks: () => readHandleChunks(fh, archive.offset, archive.length) },
-      close: () => fh.close(),
+      archive: { size: archive.length, chunks: () => readFdChunks(fd, archive.offset, archive.length) },
+      close: closer(fd),
     };
   } catch (err) {
-    await fh.close();
+    closeSync(fd);
     throw ioError(err, path);
   }
 }
 
 /** An archive file given on its own (beside a bare envelope); the caller must close() it. */
 export async function openArchiveFile(path: string): Promise<OpenedArchive> {
-  const fh = await openRegularFile(path);
-  const { size } = await fh.stat();
-  return { size, chunks: () => readHandleChunks(fh, 0, size), close: () => fh.close() };
+  const { fd, size } = openRegularFile(path);
+  return { size, chunks: () => readFdChunks(fd, 0, size), close: closer(fd) };
 }
 
-async function openRegularFile(path: string): Promise<FileHandle> {
-  let fh: FileHandle;
+/** close() of an opened file: closes `fd` the first time only, so a second call never closes a descriptor reused since. */
+function closer(fd: number): () => Promise<void> {
+  let open = true;
+  return async () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+}
+
+// The header and the envelope are read in place (they are small): a small bundle's verify then takes no thread-pool
+// round trip at all (lib/node/file-chunks.ts).
+function openRegularFile(path: string): { fd: number; size: number } {
+  let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw ioError(err, path);
   }
-  const st = await fh.stat();
+  const st = fstatSync(fd);
   if (!st.isFile()) {
-    await fh.close();
+    closeSync(fd);
     throw new UsageError('IO', `${path} is not a regular file`);
   }
-  return fh;
+  return { fd, size: st.size };
 }
 
-async function readFully(fh: FileHandle, into: Uint8Array, position: number, path: string): Promise<void> {
-  const { bytesRead } = await fh.read(into, 0, into.length, position);
-  if (bytesRead !== into.length) throw new FormatError('MALFORMED', `${path} changed while it was being read`);
+function readFully(fd: number, into: Uint8Array, position: number, path: string): void {
+  if (readSync(fd, into, 0, into.length, position) !== into.length) throw new FormatError('MALFORMED', `${path} changed while it was being read`);
 }
 
 function ioError(err: unknown, path: string): unknown {
@@ -115,6 +122,8 @@ export async function writeBundleFile(
   refuseExisting([target], opts.force);
   const envelopeBytes = Buffer.from(serializeEnvelope(envelope), 'utf8');
   const temp = tempPathFor(target);
+  // Loaded here: a verify, which only reads bundles, never loads node:fs/promises.
+  const { open, rm } = process.getBuiltinModule('node:fs/promises');
   const fh = await open(temp, 'wx', 0o644).catch((err: NodeJS.ErrnoException) => {
     throw new UsageError('IO', `cannot write bundle ${target}: ${err.code ?? err.message}`);
   });
