@@ -13,7 +13,13 @@ import { verifyCommand } from './verify.js';
  * nothing, when the whole CLI must.
  */
 export async function runVerify(argv: string[], ctx: Context, beforeRun: () => void = () => {}): Promise<number | null> {
-  const direct = argv[0] === 'verify' ? parseDirectly(verifyCommand(ctx), withStdin(argv), GLOBAL_OPTIONS) : null;
+  if (argv[0] !== 'verify') return null;
+  let direct: ReturnType<typeof parseDirectly>;
+  try {
+    direct = parseDirectly(verifyCommand(ctx), withStdin(argv), GLOBAL_OPTIONS);
+  } catch {
+    return null; // the whole CLI parses it again, inside its guard, and reports what went wrong
+  }
   if (!direct) return null;
   beforeRun();
   return runGuarded(argv, ctx, async () => void (await direct.handler(direct.args)));

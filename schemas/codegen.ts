@@ -135,8 +135,9 @@ export function generateValidators(schemas: Record<string, Schema>): string {
             );
           if (typeof s.pattern === 'string') {
             const test = `${pattern(s.pattern)}.test(${d})`;
-            if (acceptsPrintableAscii(s.pattern)) usesPrintableAscii = true;
-            lines.push(`if (!${acceptsPrintableAscii(s.pattern) ? `(ASCII.test(${d}) || ${test})` : test}) ${fail(`m${pattern(s.pattern)}`)}`);
+            const asciiFirst = acceptsPrintableAscii(s.pattern);
+            usesPrintableAscii ||= asciiFirst;
+            lines.push(`if (!${asciiFirst ? `(ASCII.test(${d}) || ${test})` : test}) ${fail(`m${pattern(s.pattern)}`)}`);
           }
         }
         if (g.type === 'array') {

@@ -42,7 +42,9 @@ function readAt(fd: number, buffer: Uint8Array, length: number, position: number
 
 /**
  * The same, from a file the caller already holds open (and closes). Reading through one descriptor
- * means every pass sees the same file, even if its path is replaced in between.
+ * means every pass sees the same file, even if its path is replaced in between. Close the descriptor only
+ * once the iteration has ended (as `for await` ends it, even on a throw or break): a read may still be in
+ * flight while the generator waits at a chunk, and only its return() waits for that read.
  */
 export async function* readFdChunks(
   fd: number,
