@@ -3,13 +3,16 @@
 import { processContext } from './context.js';
 import { run } from './parser.js';
 import { exitQuietlyOnClosedOutput } from './run.js';
+import { startThreadPool } from './thread-pool.js';
 
 export { run };
 
 /** Runs the command line this process was given and sets its exit code. */
 export async function main(): Promise<void> {
   exitQuietlyOnClosedOutput();
-  process.exitCode = await run(process.argv.slice(2), processContext());
+  const argv = process.argv.slice(2);
+  await startThreadPool(argv);
+  process.exitCode = await run(argv, processContext());
 }
 
 declare const COUNTERSIGN_BUNDLED: boolean | undefined;

@@ -84,6 +84,32 @@ describe('packaging', function () {
       }
     });
 
+    it('gives apply and recover a thread pool of 16 (cli/thread-pool.ts), which their children never hear of; a size the user set stands', function () {
+      if (process.platform !== 'linux') this.skip(); // threads are counted in /proc/self/task
+      // Preloaded into the bin: at exit, the process's thread count and the variable as a child of the command would get it.
+      const probe = join(tempDir('countersign-pool-'), 'probe.cjs');
+      writeFileSync(
+        probe,
+        "process.on('exit', () => require('fs').writeSync(2, '\\n' + JSON.stringify({ threads: require('fs').readdirSync('/proc/self/task').length, inherited: process.env.UV_THREADPOOL_SIZE ?? null })));",
+      );
+      const { UV_THREADPOOL_SIZE: _, ...base } = process.env;
+      const pool = (command: string, env: Record<string, string> = {}) => {
+        const r = spawnSync(process.execPath, ['-r', probe, cli, command, join(REPO, 'missing.bundle'), '--site', REPO], {
+          env: { ...base, ...env },
+          encoding: 'utf8',
+        });
+        expect(r.status, r.stderr).to.equal(2); // the bundle is missing: the pool has started by then
+        return JSON.parse(r.stderr.trim().split('\n').pop()!) as { threads: number; inherited: string | null };
+      };
+      // verify starts no pool at all (ef404ee); a pool of libuv's default would be 4 threads.
+      const verify = pool('verify');
+      for (const command of ['apply', 'recover']) expect(pool(command), command).to.deep.equal({ threads: verify.threads + 16, inherited: null });
+      // Left to the user's size, apply starts its pool when it first needs it (here it fails before then).
+      const own = pool('apply', { UV_THREADPOOL_SIZE: '2' });
+      expect(own.inherited).to.equal('2');
+      expect(own.threads).to.be.at.most(verify.threads + 2);
+    });
+
     it('are honoured in-process by the tests only because the root hook enabled them', () => {
       expect(hooksFromEnv({ COUNTERSIGN_TEST_FAIL_AT_STEP: '1' })).to.not.equal(undefined);
     });

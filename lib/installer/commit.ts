@@ -72,12 +72,26 @@ interface Work {
   backups: PinnedDir;
   /** Directories whose entries changed: fsynced before the commit record. */
   touched: Set<PinnedDir>;
+  /** The directory the last step acted in, checked in place then: the steps of one directory come one after another. */
+  last?: { rel: string; dir: PinnedDir };
+}
+
+/**
+ * The pinned directory `rel` for a step: its chain is checked in place (dirInPlace) when a run of steps in it
+ * begins, not again for each step of the run; every step acts through the pinned descriptor all the same, and
+ * assertAllInPlace before the commit record catches a directory moved away during the run (and rolls back).
+ */
+function dirFor(w: Work, rel: string): PinnedDir {
+  if (w.last && w.last.rel === rel && !w.last.dir.closed) return w.last.dir;
+  const dir = w.tree.dirInPlace(rel);
+  w.last = { rel, dir };
+  return dir;
 }
 
 function takeStep(w: Work, step: Step, record: JournalStep, points: Points): void {
   const parent = parentOf(step.path);
   const name = nameOf(step.path);
-  const dir = w.tree.dirInPlace(parent);
+  const dir = dirFor(w, parent);
   w.touched.add(dir);
   switch (step.op) {
     case 'mkdir': {
@@ -130,8 +144,7 @@ function takeStep(w: Work, step: Step, record: JournalStep, points: Points): voi
 
 /** The first half of a modify: link PATH → backups/SLOT. All are made before any step is taken; one fsync of backups/ then makes them durable. */
 function backUp(w: Work, step: Extract<Step, { op: 'modify' }>, points: Points): void {
-  const parent = parentOf(step.path);
-  const dir = w.tree.dirInPlace(parent);
+  const dir = dirFor(w, parentOf(step.path));
   linkSync(dir.at(nameOf(step.path)), w.backups.at(String(step.slot)));
   points.hit(`backed up ${step.path}`);
 }
