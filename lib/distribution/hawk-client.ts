@@ -48,7 +48,7 @@ export interface CallBody {
 
 export interface CallOptions {
   maxResponseBytes: number;
-  /** Stream the response body into this new file (mode 0600) instead of memory. */
+  /** Stream the response body into this new file (mode 0600) instead of memory; not fsynced (see BodyOptions.file). */
   responseFile?: string;
 }
 
@@ -270,7 +270,6 @@ async function readResponse(res: IncomingMessage, opts: CallOptions, url: URL): 
       if (fh) await fh.write(chunk);
       else chunks.push(chunk);
     }
-    if (fh) await fh.sync();
   } catch (err) {
     if (fh) await rm(opts.responseFile!, { force: true });
     if (err instanceof CountersignError) throw err;

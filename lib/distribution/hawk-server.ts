@@ -98,7 +98,7 @@ export function addressKey(address: string): string {
 
 export interface BodyOptions {
   max: number;
-  /** Stream the body into this new file (mode 0600) instead of memory. */
+  /** Stream the body into this new file (mode 0600) instead of memory. It is not fsynced: a spool is scratch, and whoever keeps the file makes it durable. */
   file?: string;
 }
 
@@ -132,7 +132,6 @@ export async function readAuthenticatedBody(req: IncomingMessage, auth: Authenti
       else chunks.push(chunk);
     }
     if (size !== declared) throw new DistributionError('PROTOCOL', 'the body ended before its Content-Length');
-    if (fh) await fh.sync();
     checkPayload(auth.artifacts, hawk.digest());
   } catch (err) {
     if (fh) await rm(opts.file!, { force: true });

@@ -90,6 +90,16 @@ export function discard(pending: PendingFile[]): void {
   for (const p of pending) rmSync(p.temp, { force: true });
 }
 
+/** Makes a file written elsewhere durable before it is renamed into place. */
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {

@@ -10,7 +10,10 @@ import { nextWanted, type Installed } from './choose.js';
 export interface SiteBackend {
   /** What the site runs now; re-read for every decision, since an install changes it. */
   installed(): Promise<Installed[]>;
-  /** Verifies a received bundle file as this site and installs or keeps it; reports, never throws. The file is the backend's afterwards. */
+  /**
+   * Verifies a received bundle file as this site and installs or keeps it; reports, never throws. The file
+   * is a spool, not fsynced: a backend that keeps it moves it and makes it durable; the caller removes it if it is still there.
+   */
   take(entry: IndexEntry, file: string): Promise<PackageResult>;
 }
 

@@ -1,7 +1,8 @@
 // The real site backend: every received bundle is verified against the site's trust store (quorum,
 // target, rollback, expiry, revocations) and then installed through the Trusted Installer (in process,
 // or the privileged daemon's socket) or, with no installer, kept in an inbox for an operator.
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
+import { fsyncDir, fsyncFile } from '../node/durable.js';
 import { join } from 'node:path';
 import { openBundleFile } from '../node/bundle-file.js';
 import { offerName, type IndexEntry, type PackageResult } from '../distribution/messages.js';
@@ -40,13 +41,9 @@ export function storeBackend(opts: StoreBackendOptions): SiteBackend {
       });
     },
     async take(entry: IndexEntry, file: string): Promise<PackageResult> {
-      try {
-        const result = await verifyThenAct(opts, entry, file, now());
-        opts.log?.({ event: 'package', name: entry.name, status: result.status, code: result.code ?? null });
-        return result;
-      } finally {
-        rmSync(file, { force: true });
-      }
+      const result = await verifyThenAct(opts, entry, file, now());
+      opts.log?.({ event: 'package', name: entry.name, status: result.status, code: result.code ?? null });
+      return result;
     },
   };
 }
@@ -89,8 +86,11 @@ async function verifyThenAct(opts: StoreBackendOptions, entry: IndexEntry, file:
         return { name: entry.name, status: 'failed', code: answer.code ?? 'INSTALL_FAILED', message: clip(answer.message ?? 'the installer refused') };
       }
       case 'inbox':
+        // The hub records a delivery as done on this answer, so the kept bundle must survive a crash (the spool is not fsynced).
         mkdirSync(installer.dir, { recursive: true, mode: 0o700 });
+        fsyncFile(file);
         renameSync(file, join(installer.dir, `${offerName(manifest.product, manifest.component, manifest.version)}.bundle`));
+        fsyncDir(installer.dir);
         return { name: entry.name, status: 'verified' };
     }
   } catch (err) {

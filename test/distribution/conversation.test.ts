@@ -145,6 +145,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     for (const s of [a, b]) {
       expect(snapshot(s.root)).to.deep.equal(expectedSnapshot(NEW));
       expect((await openStore(s.store)).state.installed['drupal/core']?.version).to.equal('10.2.4');
+      expect(readdirSync(s.spool), 'the endpoint removes an installed package from its spool').to.deep.equal([]);
     }
     for (const s of [a, b]) {
       const id = (await readCredentials(s.store)).site;
@@ -179,6 +180,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     });
     expect(result.results).to.deep.equal([{ name: 'drupal-core-10.2.4', status: 'verified' }]);
     expect(inboxHas(s, 'drupal-core-10.2.4')).to.equal(true);
+    expect(readdirSync(s.spool)).to.deep.equal([]);
     expect(snapshot(s.root)).to.deep.equal(expectedSnapshot(OLD));
     expect(hub.events.some((e) => e.event === 'poll-report' && e.site === creds.site)).to.equal(true);
   });
@@ -274,6 +276,7 @@ describe('distribution: hub and sites over Hawk on loopback', function () {
     expect(results[0]!.status).to.equal('rejected');
     expect(results[0]!.code).to.equal('ARCHIVE_MALFORMED');
     expect(snapshot(s.root)).to.deep.equal(expectedSnapshot(OLD));
+    expect(readdirSync(s.spool), 'a rejected package is not kept').to.deep.equal([]);
   });
 
   it('a hub cannot choose which signed release a site installs: the manifest must be the release the index announced, at or above the threshold', async () => {
