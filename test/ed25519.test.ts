@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { Point } from '@noble/ed25519';
 import { fromHex, toHex, utf8 } from '../lib/core/bytes.js';
-import { generateSeed, isStrongPublicKey, keyId, publicKeyFromSeed, signMessage, verifyStrict } from '../lib/core/ed25519.js';
+import { generateSeed, isStrongPublicKey, keyId, publicKeyFromSeed, signMessage, TORSION_PROBE_JWK, verifyStrict } from '../lib/core/ed25519.js';
 import { libsodiumVerifies, mixedOrderKey, signForMixedOrderKey } from './support/torsion.js';
 
 const L = (1n << 252n) + 27742317777372353535851937790883648493n;
@@ -197,6 +197,16 @@ function referenceAdmits(encoding: Uint8Array): boolean {
 }
 
 describe('ed25519: isStrongPublicKey equals the [L]A = O reference formula', () => {
+  it("the X25519 probe holds the scalar 5L - 1 and the base point's u = 9, little-endian", () => {
+    const le = (n: bigint) => Buffer.from(n.toString(16).padStart(64, '0'), 'hex').reverse().toString('base64url');
+    expect(TORSION_PROBE_JWK.d).to.equal(le(5n * L - 1n));
+    expect(TORSION_PROBE_JWK.x).to.equal(le(9n));
+    // 5L - 1 survives X25519's clamping (a multiple of 8, bit 254 set, bit 255 clear), and its public key is u = 9.
+    expect((5n * L - 1n) % 8n).to.equal(0n);
+    expect((5n * L - 1n) >> 254n).to.equal(1n);
+    const probe = crypto.createPrivateKey({ key: TORSION_PROBE_JWK, format: 'jwk' });
+    expect(crypto.createPublicKey(probe).export({ format: 'jwk' }).x).to.equal(TORSION_PROBE_JWK.x);
+  });
   it('on random keys plus each of the 8 torsion offsets (A + [j]T8, j = 0..7), both verdicts seen', () => {
     const seen = new Set<boolean>();
     for (let i = 0; i < 40; i++) {

@@ -74,22 +74,23 @@ function decodesStrictly(publicKey: Uint8Array): boolean {
 
 /** The key's y (its 255 low bits, little-endian) when it is canonical (y < p), else null. */
 function canonicalY(publicKey: Uint8Array): bigint | null {
-  let y = BigInt(publicKey[31]! & 0x7f);
-  for (let i = 30; i >= 0; i--) y = (y << 8n) | BigInt(publicKey[i]!);
+  // Through hex: one native conversion, where 32 BigInt steps run interpreted in a short-lived process.
+  const y = BigInt(`0x${Buffer.from(publicKey).reverse().toString('hex')}`) & Y_BITS;
   return y < P ? y : null;
 }
 
+const Y_BITS = (1n << 255n) - 1n;
+
 // The X25519 private key holding the scalar 5L - 1: a multiple of 8 between 2^254 and 2^255, so X25519's clamping
 // leaves it unchanged. Its public key is u = 9, since [5L - 1]B = -B for the base point B of order L. Imported as
-// a JWK, which OpenSSL takes as raw bytes, not through its DER decoders (~1.5 ms on first use). Made on first use.
+// a JWK, which OpenSSL takes as raw bytes, not through its DER decoders (~1.5 ms on first use). Made on first use,
+// from d = le32(5L - 1) and x = le32(9) in base64url (test/ed25519.test.ts recomputes both).
 let torsionProbe: KeyObject | undefined;
+export const TORSION_PROBE_JWK = { kty: 'OKP', crv: 'X25519', d: 'oCPN0IPvW7gvENYuWeFaaAAAAAAAAAAAAAAAAAAAAFA', x: 'CQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' };
 
-const base64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
-
-function le32(n: bigint): Uint8Array {
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 0xffn);
-  return out;
+/** The 32 little-endian bytes of 0 <= n < 2^256. */
+function le32(n: bigint): Buffer {
+  return Buffer.from(n.toString(16).padStart(64, '0'), 'hex').reverse();
 }
 
 /**
@@ -109,8 +110,8 @@ function le32(n: bigint): Uint8Array {
  */
 function inPrimeOrderSubgroup(y: bigint): boolean {
   const u = le32(etc.mod((1n + y) * etc.invert(etc.mod(1n - y, P), P), P)); // y != 1: not of small order
-  torsionProbe ??= crypto.createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: base64url(le32(5n * L - 1n)), x: base64url(le32(9n)) }, format: 'jwk' });
-  const peer = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: base64url(u) }, format: 'jwk' });
+  torsionProbe ??= crypto.createPrivateKey({ key: TORSION_PROBE_JWK, format: 'jwk' });
+  const peer = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: u.toString('base64url') }, format: 'jwk' });
   try {
     return crypto.diffieHellman({ privateKey: torsionProbe, publicKey: peer }).equals(u);
   } catch {

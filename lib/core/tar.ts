@@ -378,9 +378,10 @@ function readString(block: Uint8Array, offset: number, width: number): Uint8Arra
 function roughPath(block: Uint8Array): string {
   const name = block.subarray(0, 100);
   const prefix = block.subarray(345, 500);
-  const cut = (b: Uint8Array) => b.subarray(0, b.indexOf(0) === -1 ? b.length : b.indexOf(0));
-  const p = cut(prefix);
-  return Buffer.from(p.length > 0 ? [...p, 0x2f, ...cut(name)] : cut(name)).toString('utf8');
+  const text = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.indexOf(0) === -1 ? b.length : b.indexOf(0)).toString('utf8');
+  // Decoded apart: the '/' between them is ASCII, so no UTF-8 sequence spans it.
+  const p = text(prefix);
+  return p.length > 0 ? `${p}/${text(name)}` : text(name);
 }
 
 /** Parses one header with every check the format allows; throws ARCHIVE_MALFORMED or UNSAFE_PATH. */

@@ -4,7 +4,12 @@ import { FormatError } from './errors.js';
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 export function formatTimestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const year = date.getUTCFullYear();
+  // Outside years 0-9999, and for an invalid date, toISOString's own spelling or RangeError.
+  if (!(year >= 0 && year <= 9999)) return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // Spelled by hand: toISOString costs ~0.2 ms on its first call in a process, more than a signature check.
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${String(year).padStart(4, '0')}-${two(date.getUTCMonth() + 1)}-${two(date.getUTCDate())}T${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())}Z`;
 }
 
 export function parseTimestamp(text: string, what = 'timestamp'): Date {
