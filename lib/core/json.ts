@@ -18,6 +18,7 @@ export function parseStrictJson(text: string, what: string): unknown {
   };
   const str = (): string => {
     const start = at;
+    let escaped = false;
     at++; // opening quote
     for (;;) {
       STRING_RUN.lastIndex = at;
@@ -27,9 +28,11 @@ export function parseStrictJson(text: string, what: string): unknown {
       if (Number.isNaN(c)) fail('unterminated string');
       if (c === 0x22) break;
       if (c < 0x20) fail('control character in string');
+      escaped = true;
       at += 2; // a backslash and the character after it; JSON.parse below checks the escape
     }
     at++;
+    if (!escaped) return text.slice(start + 1, at - 1); // no escape: the characters are the value
     try {
       return JSON.parse(text.slice(start, at)) as string; // escapes decoded by the engine, after the scan
     } catch {

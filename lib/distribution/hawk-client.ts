@@ -5,7 +5,6 @@ import { createReadStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { constants } from 'node:fs';
-import { createHash } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
@@ -58,8 +57,6 @@ export interface CallResult {
   /** The body (empty when it went to responseFile). */
   body: Uint8Array;
   size: number;
-  /** SHA-256 (hex) of the body. */
-  sha256: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -173,7 +170,7 @@ async function exchange(
     if (opts.responseFile) await rm(opts.responseFile, { force: true });
     throw signedFailure(status, received.body, url);
   }
-  return { status, contentType: received.contentType, body: received.body, size: received.size, sha256: received.sha256 };
+  return { status, contentType: received.contentType, body: received.body, size: received.size };
 }
 
 /**
@@ -239,7 +236,6 @@ interface Received {
   body: Uint8Array;
   size: number;
   hawkHash: string;
-  sha256: string;
 }
 
 async function readResponse(res: IncomingMessage, opts: CallOptions, url: URL): Promise<Received> {
@@ -254,7 +250,6 @@ async function readResponse(res: IncomingMessage, opts: CallOptions, url: URL): 
   const max = ok ? opts.maxResponseBytes : Math.min(opts.maxResponseBytes, MAX_ERROR_BYTES);
   const toFile = ok && opts.responseFile !== undefined;
   const hawk = payloadHasher(contentType);
-  const sha = createHash('sha256');
   const chunks: Buffer[] = [];
   let size = 0;
   const fh = toFile ? await open(opts.responseFile!, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600) : undefined;
@@ -266,7 +261,6 @@ async function readResponse(res: IncomingMessage, opts: CallOptions, url: URL): 
         throw new DistributionError('TOO_LARGE', `${url.host} sent more than ${max} bytes`);
       }
       hawk.update(chunk);
-      sha.update(chunk);
       if (fh) await fh.write(chunk);
       else chunks.push(chunk);
     }
@@ -277,7 +271,7 @@ async function readResponse(res: IncomingMessage, opts: CallOptions, url: URL): 
   } finally {
     await fh?.close();
   }
-  return { contentType, body: Buffer.concat(chunks), size, hawkHash: hawk.digest(), sha256: sha.digest('hex') };
+  return { contentType, body: Buffer.concat(chunks), size, hawkHash: hawk.digest() };
 }
 
 function signedFailure(status: number, body: Uint8Array, url: URL): CountersignError {

@@ -105,7 +105,8 @@ export interface BodyOptions {
 export interface ReceivedBody {
   body: Uint8Array;
   size: number;
-  sha256: string;
+  /** SHA-256 (hex) of a body written to a file (the site compares it with the index), else undefined. */
+  sha256: string | undefined;
 }
 
 /**
@@ -118,7 +119,7 @@ export async function readAuthenticatedBody(req: IncomingMessage, auth: Authenti
   if (!Number.isSafeInteger(declared)) throw new DistributionError('PROTOCOL', 'a request body needs a Content-Length');
   if (declared > opts.max) throw new DistributionError('TOO_LARGE', `the body is ${declared} bytes; at most ${opts.max} are accepted`);
   const hawk = payloadHasher(headerValue(req.headers['content-type']) ?? '');
-  const sha = createHash('sha256');
+  const sha = opts.file ? createHash('sha256') : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   const fh = opts.file ? await open(opts.file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600) : undefined;
@@ -127,7 +128,7 @@ export async function readAuthenticatedBody(req: IncomingMessage, auth: Authenti
       size += chunk.length;
       if (size > declared) throw new DistributionError('PROTOCOL', 'the body is longer than its Content-Length');
       hawk.update(chunk);
-      sha.update(chunk);
+      sha?.update(chunk);
       if (fh) await fh.write(chunk);
       else chunks.push(chunk);
     }
@@ -139,7 +140,7 @@ export async function readAuthenticatedBody(req: IncomingMessage, auth: Authenti
   } finally {
     await fh?.close();
   }
-  return { body: Buffer.concat(chunks), size, sha256: sha.digest('hex') };
+  return { body: Buffer.concat(chunks), size, sha256: sha?.digest('hex') };
 }
 
 /** Answers with a signed JSON body. */

@@ -3,9 +3,7 @@
 // signed back. A package is accepted only when this conversation asked for it, only up to the size the
 // index announced, and only when its bytes match the signed payload hash; the SiteAgent's backend then
 // verifies it against the trust store. Forged requests cost a header parse and one HMAC.
-import { randomBytes } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CountersignError, DistributionError } from '../core/errors.js';
 import { NonceCache, type HawkCredentials } from '../distribution/hawk.js';
@@ -22,6 +20,7 @@ import {
 import { BUNDLE_TYPE, MAX_MESSAGE_BYTES, parseMessage, type IndexMessage, type SiteReply } from '../distribution/messages.js';
 import { AuthLimits } from '../distribution/rate-limit.js';
 import type { SiteAgent } from './agent.js';
+import { spoolFile } from './spool.js';
 
 export interface SiteEndpointOptions {
   /** The URL registered with the hub: its host and port are pinned, its path is the base of the routes. */
@@ -97,7 +96,7 @@ async function pkg(req: IncomingMessage, res: ServerResponse, auth: Authenticate
   const entry = opts.agent.claim(campaign, name);
   if (!entry) throw new DistributionError('PROTOCOL', `this site did not ask for ${JSON.stringify(name)} in campaign ${JSON.stringify(campaign)}`);
   if (req.headers['content-type'] !== BUNDLE_TYPE) throw new DistributionError('PROTOCOL', `a package is sent as ${BUNDLE_TYPE}`);
-  const file = join(opts.spoolDir, `${randomBytes(12).toString('hex')}.bundle`);
+  const file = spoolFile(opts.spoolDir);
   const received = await readAuthenticatedBody(req, auth, { max: Math.min(entry.size, opts.maxBundleBytes), file });
   if (received.sha256 !== entry.sha256) opts.log?.({ event: 'package-differs-from-index', name });
   let reply: SiteReply;

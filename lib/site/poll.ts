@@ -2,10 +2,8 @@
 // The site fetches the index, downloads each package it wants (the response must be signed by the hub
 // and match its signed payload hash), hands it to the same agent and backend as a push would, and
 // reports what happened.
-import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type https from 'node:https';
-import { join } from 'node:path';
 import { utf8 } from '../core/bytes.js';
 import { DistributionError } from '../core/errors.js';
 import { hawkCall, type Peer } from '../distribution/hawk-client.js';
@@ -14,6 +12,7 @@ import { withSlash } from '../distribution/url.js';
 import type { SiteAgent } from './agent.js';
 import { hawkCredentials, type SiteCredentials } from './credentials.js';
 import { checkHubAddress } from './hub.js';
+import { spoolFile } from './spool.js';
 
 export interface PollOptions {
   credentials: SiteCredentials;
@@ -51,7 +50,7 @@ export async function pollHub(opts: PollOptions): Promise<PollResult> {
   while (reply.type === 'want') {
     const entry = opts.agent.claim('poll', reply.name);
     if (!entry) throw new DistributionError('PROTOCOL', `the agent asked for ${reply.name} and forgot it`);
-    const file = join(opts.spoolDir, `${randomBytes(12).toString('hex')}.bundle`);
+    const file = spoolFile(opts.spoolDir);
     try {
       await hawkCall(peer, 'GET', `bundles/${encodeURIComponent(entry.name)}`, undefined, {
         maxResponseBytes: Math.min(entry.size, opts.maxBundleBytes),
