@@ -55,6 +55,8 @@ const median = (xs) => {
 const rss64 = memory ? median(memory.runs64.map((r) => r.maxRssKiB)) : null;
 const rss1g = memory && memory.runs1g.length ? median(memory.runs1g.map((r) => r.maxRssKiB)) : null;
 const secs1g = memory && memory.runs1g.length ? median(memory.runs1g.map((r) => r.seconds)) : null;
+const rss64NoOpt = memory?.runs64NoOpt?.length ? median(memory.runs64NoOpt.map((r) => r.maxRssKiB)) : null;
+const rss1gNoOpt = memory?.runs1gNoOpt?.length ? median(memory.runs1gNoOpt.map((r) => r.maxRssKiB)) : null;
 
 const results = {
   meta,
@@ -90,6 +92,8 @@ const results = {
     bundle64MiB: { maxRssKiB: rss64, runs: memory.runs64 },
     bundle1GiB: memory.skipped1g ? { skipped: memory.skipped1g } : { maxRssKiB: rss1g, medianSeconds: secs1g, runs: memory.runs1g },
     ratio1GiBOver64MiB: rss1g && rss64 ? { value: round(rss1g / rss64, 3), target: 1.1, meetsTarget: rss1g / rss64 <= 1.1 } : null,
+    // Context: node --no-opt, without the optimizing compiler's one-time step that only the long run takes.
+    noOpt: rss64NoOpt && rss1gNoOpt ? { bundle64MiBKiB: rss64NoOpt, bundle1GiBKiB: rss1gNoOpt, ratio1GiBOver64MiB: round(rss1gNoOpt / rss64NoOpt, 3) } : null,
   },
   push: push && (push.skipped ? { skipped: push.skipped } : push),
   startup: startup.length
@@ -163,6 +167,13 @@ out.push('3. Peak memory of verify (max RSS, median of 3 runs)');
 out.push(`  64 MiB bundle: ${rss64 === null ? '-' : `${(rss64 / 1024).toFixed(1)} MiB`}`);
 out.push(`  1 GiB bundle:  ${memory?.skipped1g ? memory.skipped1g : rss1g === null ? '-' : `${(rss1g / 1024).toFixed(1)} MiB  (verify took ${secs1g} s)`}`);
 out.push(`  ratio 1 GiB / 64 MiB = ${ratioText(results.memory?.ratio1GiBOver64MiB)}`);
+if (results.memory?.noOpt) {
+  const n = results.memory.noOpt;
+  out.push(
+    `  context, node --no-opt: ${(n.bundle64MiBKiB / 1024).toFixed(1)} / ${(n.bundle1GiBKiB / 1024).toFixed(1)} MiB = ${n.ratio1GiBOver64MiB.toFixed(2)}x` +
+      ' (what remains when V8 never compiles the read loop with TurboFan, a step of a few MiB that only a long verify takes)',
+  );
+}
 if (apply.length) {
   out.push('');
   out.push(...section('5. Apply a 500-file update to a 20,000-file site (fresh copy before each run)', apply, 'countersign apply'));

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../lib/core/errors.js';
@@ -111,6 +111,10 @@ async function agentFor(ctx: Context, args: TakeArgs, logging: boolean) {
     throw new UsageError('USAGE', '--max-bundle-bytes must be a positive integer');
   const spoolDir = join(args.store, 'spool');
   mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
+  // Received bundles wait here under names a local user could guess: nobody else may write in it.
+  const spool = lstatSync(spoolDir);
+  if (!spool.isDirectory() || (spool.mode & 0o022) !== 0 || (process.geteuid !== undefined && spool.uid !== process.geteuid()))
+    throw new UsageError('IO', `${spoolDir} must be a directory owned by this user that no one else can write (it is mode ${(spool.mode & 0o7777).toString(8)}, uid ${spool.uid}); chmod 700 it`);
   // Left by a crash mid-transfer: never verified, never needed again.
   for (const name of readdirSync(spoolDir)) if (name.endsWith('.bundle')) rmSync(join(spoolDir, name), { force: true });
   const log = (event: Record<string, unknown>) => ctx.err(stringifyForOutput({ time: new Date().toISOString(), ...event }));

@@ -35,6 +35,21 @@ describe('strict JSON for envelopes', () => {
     }
   });
 
+  it('refuses every truncation of a document that JSON.parse refuses, a string cut after its backslash included', () => {
+    const doc = JSON.stringify({ a: 'x\\y"z', b: ['\u00e9\n', 1.5e3, null, { c: '' }], 'd\\': true }, null, 1);
+    for (let end = 0; end < doc.length; end++) {
+      const cut = doc.slice(0, end);
+      let parsable = true;
+      try {
+        JSON.parse(cut);
+      } catch {
+        parsable = false;
+      }
+      if (!parsable) expect(codeOf(() => parseStrictJson(cut, 'e')), JSON.stringify(cut)).to.equal('MALFORMED');
+    }
+    expect(() => parseStrictJson('{"a":"x\\', 'e')).to.throw(/unterminated string/);
+  });
+
   it('refuses duplicate keys, at any depth (JSON.parse would keep the last)', () => {
     expect(codeOf(() => parseStrictJson('{"payload":"fake","payload":"real"}', 'e'))).to.equal('MALFORMED');
     expect(codeOf(() => parseStrictJson('{"a":[{"k":1,"k":2}]}', 'e'))).to.equal('MALFORMED');

@@ -30,6 +30,7 @@ export function parseStrictJson(text: string, what: string): unknown {
       if (c < 0x20) fail('control character in string');
       escaped = true;
       at += 2; // a backslash and the character after it; JSON.parse below checks the escape
+      if (at > text.length) fail('unterminated string'); // a sticky regex would start again from 0
     }
     at++;
     if (!escaped) return text.slice(start + 1, at - 1); // no escape: the characters are the value

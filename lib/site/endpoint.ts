@@ -103,9 +103,10 @@ async function pkg(req: IncomingMessage, res: ServerResponse, auth: Authenticate
   try {
     reply = await opts.agent.onPackage(campaign, entry, file);
   } finally {
-    // unlink, not rm(): a spooled bundle is a plain file, and rm() would lstat it first, once per push.
+    // unlink, not rm(): a spooled bundle is a plain file, and rm() would lstat it first, once per push. A file left
+    // behind must not cost the hub its answer: site serve clears the spool when it starts.
     await unlink(file).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
+      if (err.code !== 'ENOENT') opts.log?.({ event: 'spool-not-removed', file, code: err.code ?? null });
     });
   }
   replyJson(res, auth, 200, reply);

@@ -2,9 +2,9 @@
 // target, rollback, expiry, revocations) and then installed through the Trusted Installer (in process,
 // or the privileged daemon's socket) or, with no installer, kept in an inbox for an operator.
 import { mkdirSync, renameSync } from 'node:fs';
-import { fsyncDir, fsyncFile } from '../node/durable.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { openBundleFile } from '../node/bundle-file.js';
+import { fsyncDir, fsyncFile } from '../node/durable.js';
 import { offerName, type IndexEntry, type PackageResult } from '../distribution/messages.js';
 import { CountersignError, DistributionError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
@@ -87,7 +87,8 @@ async function verifyThenAct(opts: StoreBackendOptions, entry: IndexEntry, file:
       }
       case 'inbox':
         // The hub records a delivery as done on this answer, so the kept bundle must survive a crash (the spool is not fsynced).
-        mkdirSync(installer.dir, { recursive: true, mode: 0o700 });
+        const created = mkdirSync(installer.dir, { recursive: true, mode: 0o700 });
+        if (created !== undefined) fsyncDir(dirname(created)); // the first directory made, in its parent
         fsyncFile(file);
         renameSync(file, join(installer.dir, `${offerName(manifest.product, manifest.component, manifest.version)}.bundle`));
         fsyncDir(installer.dir);

@@ -2,7 +2,7 @@
 // hub serve, site serve, site register, hub push, site poll; exit codes and --json included.
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { initStore } from '../../lib/node/trust-store.js';
@@ -321,6 +321,12 @@ describe('distribution: the hub and site commands, as separate processes', funct
     const refused = await runChild(['site', 'poll', '--store', store, '--inbox', inbox, '--json']);
     expect(refused.code).to.equal(2);
     expect(JSON.parse(refused.stdout)).to.deep.include({ ok: false, code: 'USAGE', details: { flag: '--allow-private' } });
+    mkdirSync(join(store, 'spool'), { recursive: true });
+    chmodSync(join(store, 'spool'), 0o777);
+    const shared = await runChild(['site', 'poll', '--allow-private', '--store', store, '--inbox', inbox, '--json']);
+    expect(shared.code, 'a spool others can write is refused').to.equal(2);
+    expect(JSON.parse(shared.stdout)).to.deep.include({ ok: false, code: 'IO' });
+    chmodSync(join(store, 'spool'), 0o700);
     const polled = await runChild(['site', 'poll', '--allow-private', '--store', store, '--inbox', inbox, '--json']);
     expect(polled.code, polled.stdout).to.equal(0);
   });

@@ -2,7 +2,7 @@
 // bundle against its own store, and hands it to the daemon's socket, whose worker applies it as the
 // site owner (a throwaway system user when the tests run as root).
 import { expect } from 'chai';
-import { lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SiteAgent } from '../../lib/site/agent.js';
 import { readCredentials } from '../../lib/site/credentials.js';
@@ -50,6 +50,7 @@ describe('distribution: a polling site installs through the installer daemon', f
     mkdirSync(spool, { mode: 0o700 });
     const result = await pollHub({ credentials: await readCredentials(store), agent, spoolDir: spool, maxBundleBytes: 1 << 26, allowPrivate: true });
     expect(result.results).to.deep.equal([{ name: 'drupal-core-10.2.4', status: 'installed' }]);
+    expect(readdirSync(spool), 'poll removes the bundle the daemon installed from its spool').to.deep.equal([]);
     for (const [path, spec] of Object.entries(NEW_TREE)) {
       expect(readFileSync(join(root, path), 'utf8'), path).to.equal(typeof spec === 'string' ? spec : spec.content);
       expect(lstatSync(join(root, path)).uid, path).to.equal(lab.owner.uid);
