@@ -110,7 +110,7 @@ const sim = fork(
   {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: profileArgs('sites'),
-    // Each simulated site spools and fsyncs its bundle; 10,000 real sites have a disk and a libuv pool each, the
+    // Each simulated site spools its bundle to a file; 10,000 real sites have a disk and a libuv pool each, the
     // simulator's one process would queue every file operation of up to `concurrency` sites on 4 threads (the default).
     env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? String(Math.min(128, Math.max(4, ...CONCURRENCIES))) },
   },

@@ -254,7 +254,7 @@ function pushSection(p) {
       ),
     `  ratio countersign / plain HTTP            = ${ratio(s.ratioCountersignOverPlain, 'time for the same fan-out: Hawk + protocol + registry + site verification')}`,
     `  ratio countersign / plain HTTP + verify   = ${ratio(s.ratioCountersignOverPlainVerify, 'Hawk + protocol + registry alone')}`,
-    `  ratio plain + verify / plain HTTP         = ${ratio(s.ratioPlainVerifyOverPlain, 'site verification + spool fsync alone')}`,
+    `  ratio plain + verify / plain HTTP         = ${ratio(s.ratioPlainVerifyOverPlain, 'site verification + its spool file alone')}`,
   );
   if (p.siteVerify) {
     lines.push(
