@@ -2,7 +2,7 @@
 // hub serve, site serve, site register, hub push, site poll; exit codes and --json included.
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { initStore } from '../../lib/node/trust-store.js';
@@ -327,8 +327,14 @@ describe('distribution: the hub and site commands, as separate processes', funct
     expect(shared.code, 'a spool others can write is refused').to.equal(2);
     expect(JSON.parse(shared.stdout)).to.deep.include({ ok: false, code: 'IO' });
     chmodSync(join(store, 'spool'), 0o700);
+    // A file left by a crash long ago is cleared; one written a moment ago may be another process's transfer in flight.
+    const [left, inFlight] = [join(store, 'spool', 'left.bundle'), join(store, 'spool', 'in-flight.bundle')];
+    writeFileSync(left, 'x');
+    writeFileSync(inFlight, 'x');
+    utimesSync(left, new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000));
     const polled = await runChild(['site', 'poll', '--allow-private', '--store', store, '--inbox', inbox, '--json']);
     expect(polled.code, polled.stdout).to.equal(0);
+    expect(readdirSync(join(store, 'spool'))).to.deep.equal(['in-flight.bundle']);
   });
 
   it('--ca-file: register and poll trust a hub whose certificate a private CA issued, and only with it', async function () {
