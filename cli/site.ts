@@ -117,7 +117,10 @@ async function agentFor(ctx: Context, args: TakeArgs, logging: boolean) {
   // Received bundles wait here under names a local user could guess: nobody else may write in it.
   const spool = lstatSync(spoolDir);
   if (!spool.isDirectory() || (spool.mode & 0o022) !== 0 || (process.geteuid !== undefined && spool.uid !== process.geteuid()))
-    throw new UsageError('IO', `${spoolDir} must be a directory owned by this user that no one else can write (it is mode ${(spool.mode & 0o7777).toString(8)}, uid ${spool.uid}); chmod 700 it`);
+    throw new UsageError(
+      'IO',
+      `${spoolDir} must be a directory owned by this user that no one else can write (it is mode ${(spool.mode & 0o7777).toString(8)}, uid ${spool.uid}); chmod 700 it`,
+    );
   // Left by a crash mid-transfer: never verified, never needed again. A file written to in the last minutes may be
   // another process's transfer in flight (a cron poll beside site serve), so only older ones go.
   const stale = Date.now() - STALE_SPOOL_MS;

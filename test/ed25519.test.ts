@@ -249,7 +249,10 @@ describe('ed25519: isStrongPublicKey equals the [L]A = O reference formula', () 
         twist++;
       }
       expect(isStrongPublicKey(key), toHex(key)).to.equal(false);
-      expect(withPermissiveOpenSSL(() => verifyStrict(sig, utf8('twist'), key)), toHex(key)).to.equal(false);
+      expect(
+        withPermissiveOpenSSL(() => verifyStrict(sig, utf8('twist'), key)),
+        toHex(key),
+      ).to.equal(false);
     }
     expect(twist, 'inputs that are no curve point').to.be.greaterThan(50);
   });

@@ -18,18 +18,28 @@ describe('strict JSON for envelopes', () => {
     const text = () => Array.from({ length: rand(12) }, () => chars[rand(chars.length)]).join('');
     const value = (depth: number): unknown => {
       switch (depth > 3 ? rand(4) : rand(6)) {
-        case 0: return text();
-        case 1: return rand(3) === 0 ? -rand(1e6) / 7 : rand(1e9);
-        case 2: return [true, false, null][rand(3)];
-        case 3: return '';
-        case 4: return Array.from({ length: rand(4) }, () => value(depth + 1));
-        default: return Object.fromEntries(Array.from({ length: rand(4) }, (_, i) => [`${text()}${i}`, value(depth + 1)]));
+        case 0:
+          return text();
+        case 1:
+          return rand(3) === 0 ? -rand(1e6) / 7 : rand(1e9);
+        case 2:
+          return [true, false, null][rand(3)];
+        case 3:
+          return '';
+        case 4:
+          return Array.from({ length: rand(4) }, () => value(depth + 1));
+        default:
+          return Object.fromEntries(Array.from({ length: rand(4) }, (_, i) => [`${text()}${i}`, value(depth + 1)]));
       }
     };
     for (let i = 0; i < 2000; i++) {
       const doc = value(0);
       // Escaped (JSON.stringify escapes quotes, backslashes and controls) and, for non-ASCII, spelled as \\u escapes too.
-      for (const spelled of [JSON.stringify(doc), JSON.stringify(doc, null, 2), JSON.stringify(doc).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)]) {
+      for (const spelled of [
+        JSON.stringify(doc),
+        JSON.stringify(doc, null, 2),
+        JSON.stringify(doc).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+      ]) {
         expect(parseStrictJson(spelled, 'e'), spelled).to.deep.equal(JSON.parse(spelled));
       }
     }
@@ -45,7 +55,11 @@ describe('strict JSON for envelopes', () => {
       } catch {
         parsable = false;
       }
-      if (!parsable) expect(codeOf(() => parseStrictJson(cut, 'e')), JSON.stringify(cut)).to.equal('MALFORMED');
+      if (!parsable)
+        expect(
+          codeOf(() => parseStrictJson(cut, 'e')),
+          JSON.stringify(cut),
+        ).to.equal('MALFORMED');
     }
     expect(() => parseStrictJson('{"a":"x\\', 'e')).to.throw(/unterminated string/);
   });

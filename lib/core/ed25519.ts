@@ -86,7 +86,12 @@ const Y_BITS = (1n << 255n) - 1n;
 // a JWK, which OpenSSL takes as raw bytes, not through its DER decoders (~1.5 ms on first use). Made on first use,
 // from d = le32(5L - 1) and x = le32(9) in base64url (test/ed25519.test.ts recomputes both).
 let torsionProbe: KeyObject | undefined;
-export const TORSION_PROBE_JWK = Object.freeze({ kty: 'OKP', crv: 'X25519', d: 'oCPN0IPvW7gvENYuWeFaaAAAAAAAAAAAAAAAAAAAAFA', x: 'CQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+export const TORSION_PROBE_JWK = Object.freeze({
+  kty: 'OKP',
+  crv: 'X25519',
+  d: 'oCPN0IPvW7gvENYuWeFaaAAAAAAAAAAAAAAAAAAAAFA',
+  x: 'CQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+});
 
 /** The 32 little-endian bytes of 0 <= n < 2^256. */
 function le32(n: bigint): Buffer {

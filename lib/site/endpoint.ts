@@ -104,7 +104,7 @@ async function pkg(req: IncomingMessage, res: ServerResponse, auth: Authenticate
     reply = await opts.agent.onPackage(campaign, entry, file);
   } finally {
     // unlink, not rm(): a spooled bundle is a plain file, and rm() would lstat it first, once per push. A file left
-    // behind must not cost the hub its answer: site serve clears the spool when it starts.
+    // behind must not cost the hub its answer: site serve and site poll clear stale spool files when they start.
     await unlink(file).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') opts.log?.({ event: 'spool-not-removed', file, code: err.code ?? null });
     });

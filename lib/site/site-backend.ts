@@ -2,7 +2,7 @@
 // target, rollback, expiry, revocations) and then installed through the Trusted Installer (in process,
 // or the privileged daemon's socket) or, with no installer, kept in an inbox for an operator.
 import { mkdirSync, renameSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { openBundleFile } from '../node/bundle-file.js';
 import { fsyncDir, fsyncFile } from '../node/durable.js';
 import { offerName, type IndexEntry, type PackageResult } from '../distribution/messages.js';
@@ -85,14 +85,21 @@ async function verifyThenAct(opts: StoreBackendOptions, entry: IndexEntry, file:
         if (answer.ok) return { name: entry.name, status: 'installed' };
         return { name: entry.name, status: 'failed', code: answer.code ?? 'INSTALL_FAILED', message: clip(answer.message ?? 'the installer refused') };
       }
-      case 'inbox':
+      case 'inbox': {
         // The hub records a delivery as done on this answer, so the kept bundle must survive a crash (the spool is not fsynced).
-        const created = mkdirSync(installer.dir, { recursive: true, mode: 0o700 });
-        if (created !== undefined) fsyncDir(dirname(created)); // the first directory made, in its parent
+        const inbox = resolve(installer.dir);
+        const created = mkdirSync(inbox, { recursive: true, mode: 0o700 });
+        // Each directory made here holds its child's entry: flushed from the inbox's parent up to the first one's parent.
+        if (created !== undefined)
+          for (let dir = dirname(inbox); ; dir = dirname(dir)) {
+            fsyncDir(dir);
+            if (dir === dirname(resolve(created)) || dir === dirname(dir)) break;
+          }
         fsyncFile(file);
-        renameSync(file, join(installer.dir, `${offerName(manifest.product, manifest.component, manifest.version)}.bundle`));
-        fsyncDir(installer.dir);
+        renameSync(file, join(inbox, `${offerName(manifest.product, manifest.component, manifest.version)}.bundle`));
+        fsyncDir(inbox);
         return { name: entry.name, status: 'verified' };
+      }
     }
   } catch (err) {
     return outcome(entry, 'failed', err);
