@@ -135,27 +135,20 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
 }
 
 /**
- * fsyncs staged files on the thread pool, many at once (the file system and the block layer then merge their
- * flushes: 450 files cost a few device flushes, where one after another they cost 450), and closes each when its
- * fsync is done. A group of GROUP files starts flushing as soon as it is written, while staging goes on, so the
- * device is not idle until the last file; flush() waits for every group. A batch of BATCH is waited for between
- * archive chunks; past MAX_OPEN descriptors (one chunk of very small files) a file is fsynced at once.
+ * fsyncs staged files on the thread pool, a whole batch at once (the file system and the block layer then
+ * merge their flushes: 450 files cost a few device flushes, where one after another they cost 450), and closes
+ * each when its fsync is done. A batch of BATCH is flushed between archive chunks; past MAX_OPEN descriptors
+ * (one chunk of very small files) a file is fsynced at once.
  */
 class SyncBatch {
-  private static readonly GROUP = 64;
   private static readonly BATCH = 512;
   private static readonly MAX_OPEN = 1024;
   private fds: number[] = [];
-  /** Descriptors added and not closed yet, in a group or in a flush in flight. */
-  private open = 0;
-  /** Every flush started and not yet waited for by flush() or abandon(). */
-  private started: Promise<void>[] = [];
+  private inFlight: Promise<void> | null = null;
 
   add(fd: number): void {
-    if (this.open < SyncBatch.MAX_OPEN) {
-      this.open += 1;
+    if (this.fds.length < SyncBatch.MAX_OPEN) {
       this.fds.push(fd);
-      if (this.fds.length >= SyncBatch.GROUP) this.start();
       return;
     }
     try {
@@ -166,48 +159,37 @@ class SyncBatch {
   }
 
   get full(): boolean {
-    return this.open >= SyncBatch.BATCH;
+    return this.fds.length >= SyncBatch.BATCH;
   }
 
-  /** fsyncs every descriptor added since the last group (and `dir`, when given), without waiting. */
-  private start(dir?: PinnedDir): void {
-    const group = this.fds.splice(0).map(
+  /** fsyncs every descriptor added (and `dir`, when given) together and closes them; rethrows the first failure once all are done. */
+  flush(dir?: PinnedDir): Promise<void> {
+    const fds = this.fds.splice(0);
+    const all = fds.map(
       (fd) =>
         new Promise<void>((resolve, reject) =>
           fsync(fd, (err) => {
             closeSync(fd);
-            this.open -= 1;
             if (err) reject(err);
             else resolve();
           }),
         ),
     );
-    if (dir) group.push(dir.fsyncAsync());
-    const done = Promise.allSettled(group).then((results) => {
+    if (dir) all.push(dir.fsyncAsync());
+    const done = Promise.allSettled(all).then((results) => {
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     });
-    done.catch(() => undefined); // waited for by flush() or abandon()
-    this.started.push(done);
-  }
-
-  /** fsyncs what is left (and `dir`, when given) and waits for every group started; rethrows the first failure once all are done. */
-  async flush(dir?: PinnedDir): Promise<void> {
-    this.start(dir);
-    // Kept in `started` until done: abandon() after a failure meanwhile still waits for these.
-    const results = await Promise.allSettled(this.started);
-    this.started = [];
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    this.inFlight = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    return done;
   }
 
   /** On failure: closes what was never flushed and waits for any flush in flight, so no descriptor is left open. */
   async abandon(): Promise<void> {
-    for (const fd of this.fds.splice(0)) {
-      closeSync(fd);
-      this.open -= 1;
-    }
-    await Promise.allSettled(this.started);
-    this.started = [];
+    for (const fd of this.fds.splice(0)) closeSync(fd);
+    await this.inFlight;
   }
 }
