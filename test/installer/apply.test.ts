@@ -3,7 +3,7 @@
 // immutable directory, a full disk) rolled back to the old release.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CountersignError, InstallError, VerificationError } from '../../lib/core/errors.js';
 import { applyBundle, type ApplyOptions } from '../../lib/installer/apply.js';
@@ -58,6 +58,21 @@ describe('installer apply: the three phases', function () {
       'post start',
       'post done',
     ]);
+  });
+
+  it('stages hundreds of files, flushed together: the tree is the new release, no descriptor is left open', async () => {
+    const many = (n: number, tag: string): Tree =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`core/many/f${String(i).padStart(3, '0')}.txt`, `${tag} ${i}\n`]));
+    const base = { ...OLD, ...many(150, 'old') };
+    const source = { ...NEW, ...many(300, 'new') }; // 150 modified and 150 added
+    const s = await makeSetup({ base, source, site: base });
+    const fds = () => (existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : 0);
+    const before = fds();
+    const r = await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW });
+    expect(r.counts.add + r.counts.modify).to.be.greaterThan(300);
+    expect(snapshot(s.site)).to.deep.equal(expectedSnapshot(source));
+    expect(leftovers(s.stateDir)).to.deep.equal([]);
+    expect(fds(), 'open descriptors').to.equal(before);
   });
 
   it('the state directory sits beside the site, mode 0700, and holds nothing of the release once done', async () => {
