@@ -214,7 +214,7 @@ done
 # Each run's tree is moved aside, not deleted: deleting 20,000 files just before a run slowed the next plain rsync by
 # about 60% (180 +- 59 against 110 +- 10 ms on this mount, which discards), and apply not at all; they are deleted after the section.
 mkdir -p "$WORK/set-aside"
-FRESH="mv $WORK/site $WORK/set-aside/\$EPOCHREALTIME 2>/dev/null; rm -rf $WORK/.countersign-site && cp -a $WORK/site0 $WORK/site && sync"
+FRESH="mv $WORK/site $WORK/set-aside/\$(date +%s%N) 2>/dev/null; rm -rf $WORK/.countersign-site && cp -a $WORK/site0 $WORK/site && sync"
 bench "$OUT/apply.hyperfine.json" bash -- \
   "countersign apply" "$FRESH" "node dist/countersign.cjs apply $WORK/apply.bundle --site $WORK/site --policy $POLICY --product bench --component core --installed 1.0.0" \
   "rsync changed files" "$FRESH" "rsync -a --files-from=$WORK/changed.txt $WORK/site1/ $WORK/site/ && (cd $WORK/site && xargs -r rm -f) < $WORK/changed.txt.deleted" \
