@@ -1,5 +1,3 @@
-import { lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../lib/core/errors.js';
 import { stringifyForOutput } from '../lib/core/json.js';
@@ -8,9 +6,6 @@ import { untilSignal, type Context } from './context.js';
 import { readInput } from './files.js';
 import { riskFlag } from './flags.js';
 import { examples, SUBCOMMAND_NEEDED, succeed } from './output.js';
-
-/** Twice the longest a request may take (hardenServer's requestTimeout, 5 minutes): older spooled files are no one's. */
-const STALE_SPOOL_MS = 10 * 60_000;
 
 const HOW =
   "A site registers with a hub once (a random id and 32-byte secret, kept only in the site's trust store, mode 0600). From then " +
@@ -112,23 +107,8 @@ async function agentFor(ctx: Context, args: TakeArgs, logging: boolean) {
       : ({ kind: 'inbox', dir: args.inbox! } as const);
   if (!Number.isSafeInteger(args['max-bundle-bytes']) || args['max-bundle-bytes'] < 1)
     throw new UsageError('USAGE', '--max-bundle-bytes must be a positive integer');
-  const spoolDir = join(args.store, 'spool');
-  mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
-  // Received bundles wait here under names a local user could guess: nobody else may write in it.
-  const spool = lstatSync(spoolDir);
-  if (!spool.isDirectory() || (spool.mode & 0o022) !== 0 || (process.geteuid !== undefined && spool.uid !== process.geteuid()))
-    throw new UsageError(
-      'IO',
-      `${spoolDir} must be a directory owned by this user that no one else can write (it is mode ${(spool.mode & 0o7777).toString(8)}, uid ${spool.uid}); chmod 700 it`,
-    );
-  // Left by a crash mid-transfer: never verified, never needed again. A file written to in the last minutes may be
-  // another process's transfer in flight (a cron poll beside site serve), so only older ones go.
-  const stale = Date.now() - STALE_SPOOL_MS;
-  for (const name of readdirSync(spoolDir)) {
-    if (!name.endsWith('.bundle')) continue;
-    const left = lstatSync(join(spoolDir, name), { throwIfNoEntry: false });
-    if (left !== undefined && left.mtimeMs < stale) rmSync(join(spoolDir, name), { force: true });
-  }
+  const { openSpool } = await import('../lib/site/spool.js');
+  const spoolDir = openSpool(args.store);
   const log = (event: Record<string, unknown>) => ctx.err(stringifyForOutput({ time: new Date().toISOString(), ...event }));
   const minRisk = riskFlag('--auto-install-risk', args['auto-install-risk']);
   const agent = new SiteAgent(storeBackend({ storeDir: args.store, installer, minRisk, log: logging ? log : undefined }), { minRisk });
