@@ -1,6 +1,7 @@
 // The commit: the plan's steps, all announced in the write-ahead journal with its begin record (one write,
-// fdatasync'ed) before the first is taken, then taken one at a time; then every touched directory is fsynced and the commit record is written. A
-// failure before the commit record is durable rolls every logged step back, last first.
+// fdatasync'ed) before the first is taken, then taken one at a time, once the staged files' flush (begun by
+// stage.ts, run while the journal and backups are written) is done; then every touched directory is fsynced and
+// the commit record is written. A failure before the commit record is durable rolls every logged step back, last first.
 //
 // How each step is taken, and undone (undo checks what is on disk, so it is idempotent: it is safe for
 // a step that never happened, half happened, or was already undone):
@@ -27,7 +28,7 @@ import { describeFault, type Points } from './hooks.js';
 import { JournalWriter, type JournalBegin, type JournalStep } from './journal.js';
 import { fault, identityOf, PinnedDir, PinnedTree } from './pinned-dir.js';
 import { parentOf, type Plan, type Step } from './plan.js';
-import type { StagedFile } from './stage.js';
+import type { Staged, StagedFile } from './stage.js';
 import { clearWorkDirs, pinnedState, removeWorkDirs, statePath, workDirs, writePhaseState, type SitePaths } from './state.js';
 import { errnoOf } from '../core/errno.js';
 
@@ -152,7 +153,7 @@ function backUp(w: Work, step: Extract<Step, { op: 'modify' }>, points: Points):
 export interface CommitContext {
   paths: SitePaths;
   plan: Plan;
-  staged: ReadonlyMap<number, StagedFile>;
+  staged: Staged;
   begin: JournalBegin;
   points: Points;
   progress: ProgressSink;
@@ -168,7 +169,7 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
   const { paths, plan, points, progress } = ctx;
   // Every step is logged with the begin record, in one write and one fdatasync, before the first is taken: a crash
   // leaves steps logged and not taken, whose undo finds nothing to undo (as for a crash between a record and its step).
-  const records = plan.steps.map((step) => journalStepOf(step, ctx.staged));
+  const records = plan.steps.map((step) => journalStepOf(step, ctx.staged.files));
   let journal: JournalWriter;
   try {
     journal = await JournalWriter.create(pinnedState(paths), 'journal', paths.journal, ctx.begin, records, points);
@@ -182,6 +183,7 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
   const logged: JournalStep[] = [];
   let tree: PinnedTree | undefined;
   let current: Step | undefined;
+  let flushing = false;
   try {
     try {
       tree = new PinnedTree(PinnedDir.open(paths.root), (rel) => plan.checkedDirs.get(rel));
@@ -203,6 +205,11 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
         backups.fsync();
         points.hit('backups fsynced');
       }
+      // The staged files' flush ran while the journal and the backups were written: no staged file enters the site before it is durable.
+      flushing = true;
+      await ctx.staged.durable;
+      flushing = false;
+      points.hit('staged files fsynced');
       plan.steps.forEach((step, i) => {
         current = step;
         takeStep(w, step, records[i]!, points);
@@ -216,7 +223,7 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
       journal.commit();
     } catch (err) {
       journal.close();
-      const what = current ? `${current.op} ${current.path}` : 'the final fsync and commit record';
+      const what = current ? `${current.op} ${current.path}` : flushing ? 'the flush of the staged files' : 'the final fsync and commit record';
       const cause = err instanceof InstallError ? err.message : describeFault(err);
       let undone: UndoReport;
       try {

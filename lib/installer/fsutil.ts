@@ -50,18 +50,23 @@ export function hashFile(path: string): HashedFile {
   try {
     const st = fstatSync(fd, { bigint: true });
     if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL' });
-    const hash = createHash('sha256');
-    let size = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, 0, buffer.length, null);
-      if (n === 0) break;
-      hash.update(buffer.subarray(0, n));
-      size += n;
-    }
-    return { sha256: hash.digest('hex'), size, mode: Number(st.mode), devNumber: Number(st.dev), dev: st.dev.toString(), ino: st.ino.toString() };
+    return { ...hashOpenFile(fd), mode: Number(st.mode), devNumber: Number(st.dev), dev: st.dev.toString(), ino: st.ino.toString() };
   } finally {
     closeSync(fd);
   }
+}
+
+/** SHA-256 and size of an open regular file, read from its start (pread: the descriptor's offset is left alone). */
+export function hashOpenFile(fd: number): { sha256: string; size: number } {
+  const hash = createHash('sha256');
+  let size = 0;
+  for (;;) {
+    const n = readSync(fd, buffer, 0, buffer.length, size);
+    if (n === 0) break;
+    hash.update(buffer.subarray(0, n));
+    size += n;
+  }
+  return { sha256: hash.digest('hex'), size };
 }
 
 /** Reads a small regular file without following links; undefined when it is missing. */

@@ -1,6 +1,7 @@
 // Staging: the new files are written beside the site (STATE_DIR/staging/SLOT, never under a name from
-// the archive), fsynced (all at once, on the thread pool, while they are read back), and read back from disk and
-// compared with the manifest before the commit.
+// the archive), each read back through its own descriptor as soon as it is written and compared with the
+// manifest, then fsynced all at once on the thread pool. The commit writes its journal and its backups while
+// that flush runs, and waits for it before its first step puts a staged file into the site (commit.ts).
 // Only the entries the plan stages are written; the archive is streamed again from the same open file
 // it was verified from, and hashed again as it goes, so a file changed in between is caught.
 // staging/ and backups/ are made in the pinned state directory and pinned themselves (paths.pins), so
@@ -11,7 +12,7 @@ import { CountersignError, InstallError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { TarReader, type TarHeader } from '../core/tar.js';
 import type { ArchiveInput } from '../core/verify.js';
-import { hashFile } from './fsutil.js';
+import { hashOpenFile } from './fsutil.js';
 import { describeFault, type Points } from './hooks.js';
 import type { PinnedDir } from './pinned-dir.js';
 import type { Plan, StagedStep } from './plan.js';
@@ -26,7 +27,15 @@ export interface StagedFile {
   ino: string;
 }
 
-const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** What stageFiles leaves for the commit. */
+export interface Staged {
+  files: ReadonlyMap<number, StagedFile>;
+  /** Every staged file and staging/ itself made durable: the flush runs on while the commit begins; it never rejects unhandled. */
+  durable: Promise<void>;
+}
+
+// Read and write: each file is read back through the descriptor it was written with (the very file, by construction).
+const CREATE_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function stagingFailed(message: string, details: Record<string, unknown> = {}): InstallError {
   return new InstallError('STAGING_FAILED', `staging failed, nothing in the site was touched: ${message}`, details);
@@ -47,14 +56,14 @@ export function makePrivateDir(parent: PinnedDir, name: string, display: string)
   }
 }
 
-/** Writes every add/modify file of the plan into staging; returns each staged file's identity by slot. */
-export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan: Plan, paths: SitePaths, points: Points): Promise<Map<number, StagedFile>> {
+/** Writes every add/modify file of the plan into staging and reads each back; returns each staged file's identity by slot, and their flush. */
+export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan: Plan, paths: SitePaths, points: Points): Promise<Staged> {
   const state = pinnedState(paths);
   const staging = (paths.pins!.staging = makePrivateDir(state, 'staging', paths.staging));
   paths.pins!.backups = makePrivateDir(state, 'backups', paths.backups);
   const wanted = new Map<string, StagedStep>();
   for (const s of plan.steps) if (s.op === 'add' || s.op === 'modify') wanted.set(s.path, s);
-  const ids = new Map<number, { dev: string; ino: string }>();
+  const files = new Map<number, StagedFile>();
   let current: { fd: number; step: StagedStep } | null = null;
   const syncs = new SyncBatch();
   const closeCurrent = () => {
@@ -69,7 +78,8 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
       onEntryStart(header: TarHeader) {
         const step = wanted.get(header.path);
         if (!step) return;
-        const fd = openSync(staging.at(String(step.slot)), CREATE_FLAGS, 0o600);
+        // Created with its final mode (staging/ is 0700, so no one else can open it meanwhile): fchmod only when the umask took bits away.
+        const fd = openSync(staging.at(String(step.slot)), CREATE_FLAGS, Number.parseInt(step.mode, 8));
         current = { fd, step };
       },
       onEntryData(data: Uint8Array) {
@@ -81,9 +91,7 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
         const { fd, step } = current;
         current = null;
         try {
-          fchmodSync(fd, Number.parseInt(step.mode, 8));
-          const id = fstatSync(fd, { bigint: true });
-          ids.set(step.slot, { dev: id.dev.toString(), ino: id.ino.toString() });
+          files.set(step.slot, readBack(fd, step));
         } catch (err) {
           closeSync(fd);
           throw err;
@@ -102,29 +110,16 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
     if (total !== manifest.archive.size || archive256.digest('hex') !== manifest.archive.sha256) {
       throw stagingFailed('the archive changed since it was verified (size or SHA-256 differ)');
     }
-    // Every staged file and staging/ itself, flushed together while the files are read back below.
-    const flushed = syncs.flush(staging);
-    flushed.catch(() => undefined); // awaited below, or by the failure path
-    const staged = new Map<number, StagedFile>();
     for (const step of wanted.values()) {
-      const id = ids.get(step.slot);
-      if (!id) throw stagingFailed(`the archive holds no entry for ${step.path}`, { path: step.path });
-      // Read back from disk: what gets renamed into the site is exactly what the quorum signed, and is the file written.
-      const back = hashFile(staging.at(String(step.slot)));
-      if (back.dev !== id.dev || back.ino !== id.ino)
-        throw stagingFailed(`staging/${step.slot} (${step.path}) is not the file just written`, { path: step.path });
-      if (back.sha256 !== step.sha256 || back.size !== step.size) {
-        throw stagingFailed(`${step.path} reads back from disk with other content than the manifest's (size ${back.size}, SHA-256 ${back.sha256})`, {
-          path: step.path,
-        });
-      }
-      if ((back.mode & 0o7777) !== Number.parseInt(step.mode, 8))
-        throw stagingFailed(`${step.path} was staged with mode ${(back.mode & 0o7777).toString(8)}, not ${step.mode}`, { path: step.path });
-      staged.set(step.slot, { slot: step.slot, path: step.path, dev: id.dev, ino: id.ino });
+      if (!files.has(step.slot)) throw stagingFailed(`the archive holds no entry for ${step.path}`, { path: step.path });
     }
-    await flushed;
+    // Every staged file and staging/ itself, flushed together while the commit writes its journal and backups.
+    const durable = syncs.flush(staging).catch((err: unknown) => {
+      throw stagingFailed(`cannot flush the staged files: ${describeFault(err)}`, { errno: errnoOf(err) });
+    });
+    durable.catch(() => undefined); // awaited by the commit before its first step, or by apply when the commit fails earlier
     points.hit('staged and read back');
-    return staged;
+    return { files, durable };
   } catch (err) {
     closeCurrent();
     await syncs.abandon();
@@ -132,6 +127,26 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
     if (err instanceof CountersignError) throw stagingFailed(`the archive no longer reads as verified: ${err.code}: ${err.message}`, { cause: err.code });
     throw stagingFailed(describeFault(err), { errno: errnoOf(err) });
   }
+}
+
+/**
+ * Gives a just-written staged file its mode (the umask may have taken bits away) and reads it back from its start:
+ * what gets renamed into the site is exactly what the quorum signed, and is the file written. Returns its identity.
+ */
+function readBack(fd: number, step: StagedStep): StagedFile {
+  const mode = Number.parseInt(step.mode, 8);
+  let st = fstatSync(fd, { bigint: true });
+  if ((Number(st.mode) & 0o7777) !== mode) {
+    fchmodSync(fd, mode);
+    st = fstatSync(fd, { bigint: true });
+  }
+  if ((Number(st.mode) & 0o7777) !== mode)
+    throw stagingFailed(`${step.path} was staged with mode ${(Number(st.mode) & 0o7777).toString(8)}, not ${step.mode}`, { path: step.path });
+  const back = hashOpenFile(fd);
+  if (back.sha256 !== step.sha256 || back.size !== step.size) {
+    throw stagingFailed(`${step.path} reads back with other content than the manifest's (size ${back.size}, SHA-256 ${back.sha256})`, { path: step.path });
+  }
+  return { slot: step.slot, path: step.path, dev: st.dev.toString(), ino: st.ino.toString() };
 }
 
 /**

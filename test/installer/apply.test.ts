@@ -75,6 +75,17 @@ describe('installer apply: the three phases', function () {
     expect(fds(), 'open descriptors').to.equal(before);
   });
 
+  it('under a umask of 077 every file and directory still gets its manifest mode (0644, 0755): staged files are fchmod-ed when the umask took bits', async () => {
+    const s = await makeSetup();
+    const old = process.umask(0o077);
+    try {
+      await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW });
+    } finally {
+      process.umask(old);
+    }
+    expect(snapshot(s.site)).to.deep.equal(newSnap);
+  });
+
   it('the state directory sits beside the site, mode 0700, and holds nothing of the release once done', async () => {
     const s = await makeSetup();
     await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW });

@@ -1,5 +1,6 @@
 // The grouped journal (spec/journal.md "fsync points"): every step record is in the journal before the
-// first step acts, and every modify's backup exists, with backups/ fsynced, before any file is replaced.
+// first step acts, every modify's backup exists, with backups/ fsynced, before any file is replaced, and the
+// staged files' flush, which runs while the journal and backups are written, is done before the first step.
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,5 +44,16 @@ describe('installer: journal records grouped, backups made durable before any re
     expect(firstReplace, 'and before the first replacement').to.be.greaterThan(synced);
     expect(backupsAtFirstReplace, 'backup files when the first file is replaced').to.be.at.least(modifies.length);
     expect(snapshot(s.site)).to.deep.equal(expectedSnapshot(NEW));
+  });
+
+  it('the staged files are flushed before the first step acts, and that flush runs after staging, beside the journal and the backups', async () => {
+    const s = await makeSetup();
+    const labels: string[] = [];
+    await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, phase: 'files', hooks: { point: (_n, label) => labels.push(label) } });
+    const flushed = labels.indexOf('staged files fsynced');
+    const firstStep = labels.findIndex((l) => /^(mkdir|linked|replaced|moved|rmdir) /.test(l));
+    expect(flushed, 'the flush is awaited').to.be.greaterThan(labels.indexOf('staged and read back'));
+    expect(flushed, 'after the backups are durable').to.be.greaterThan(labels.indexOf('backups fsynced'));
+    expect(firstStep, 'and before the first step').to.be.greaterThan(flushed);
   });
 });
