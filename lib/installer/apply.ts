@@ -225,11 +225,7 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
         throw err;
       }
       progress({ event: 'staged', files: plan.stagedFiles, bytes: plan.stagedBytes });
-      try {
-        await commitPlan({ paths, plan, staged, begin, points, progress, now });
-      } finally {
-        await staged.durable.catch(() => undefined); // a commit that failed before waiting for the flush leaves no descriptor open
-      }
+      await commitPlan({ paths, plan, staged, begin, points, progress, now });
       await finishCommitted(paths, begin, points, now);
     });
     if (phase === 'files') return result(paths, v, plan, { phases: run.phases, post: [], recovered, timings: run.timings, dryRun: false, from: v.from });

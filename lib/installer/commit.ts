@@ -53,6 +53,14 @@ function journalStepOf(step: Step, staged: ReadonlyMap<number, StagedFile>): Jou
   }
 }
 
+/** Waits for a promise to settle, whatever its outcome (that is reported where it is awaited). */
+async function settled(promise: Promise<unknown>): Promise<void> {
+  await promise.then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
 function changedSince(path: string, expected: string, found: string): InstallError {
   return new InstallError('LOCAL_CHANGES', `${path} changed while the update was running (SHA-256 ${found}, expected ${expected})`, {
     files: [{ path, expected, found }],
@@ -172,8 +180,10 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
   const records = plan.steps.map((step) => journalStepOf(step, ctx.staged.files));
   let journal: JournalWriter;
   try {
-    journal = await JournalWriter.create(pinnedState(paths), 'journal', paths.journal, ctx.begin, records, points);
+    journal = JournalWriter.create(pinnedState(paths), 'journal', paths.journal, ctx.begin, records);
+    points.hit('journal begin');
   } catch (err) {
+    await settled(ctx.staged.durable); // the flush holds staging/'s descriptor until it is done
     rmSync(statePath(paths, 'journal'), { force: true });
     removeWorkDirs(paths);
     throw new InstallError('COMMIT_FAILED', `cannot start the journal ${paths.journal} (${describeFault(err)}); nothing in the site was touched`, {
@@ -194,21 +204,21 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
       const w: Work = { tree, staging, backups, touched: new Set() };
       logged.push(...records);
       records.forEach((step, i) => points.hit(`logged step ${i + 1}: ${step.op} ${step.path}`));
-      // Every backup, made durable by one fsync, before any file it keeps is replaced.
+      // Every backup link, before any file it keeps is replaced. Made while the staged files' flush (begun by stageFiles)
+      // runs: a backup is only a second name in backups/ for a file of the site, and nothing in the site changes before
+      // the wait below, so a crash here leaves the old release whatever of the journal and the backups reached the disk.
       const modifies = plan.steps.filter((step) => step.op === 'modify');
       for (const step of modifies) {
         current = step;
         backUp(w, step, points);
       }
       current = undefined;
-      if (modifies.length > 0) {
-        backups.fsync();
-        points.hit('backups fsynced');
-      }
-      // The staged files' flush ran while the journal and the backups were written: no staged file enters the site before it is durable.
+      // One wait for all the first step needs durable, issued together: the journal's records, the backups, the staged files.
       flushing = true;
-      await ctx.staged.durable;
+      await Promise.all([journal.flushBegin(), ...(modifies.length > 0 ? [backups.fsyncAsync()] : []), ctx.staged.durable]);
       flushing = false;
+      points.hit('journal flushed');
+      if (modifies.length > 0) points.hit('backups fsynced');
       points.hit('staged files fsynced');
       plan.steps.forEach((step, i) => {
         current = step;
@@ -222,8 +232,13 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
       points.hit('directories fsynced');
       journal.commit();
     } catch (err) {
+      await settled(ctx.staged.durable); // the flush holds staging/'s descriptor until it is done
       journal.close();
-      const what = current ? `${current.op} ${current.path}` : flushing ? 'the flush of the staged files' : 'the final fsync and commit record';
+      const what = current
+        ? `${current.op} ${current.path}`
+        : flushing
+          ? 'the flush of the journal, the backups and the staged files'
+          : 'the final fsync and commit record';
       const cause = err instanceof InstallError ? err.message : describeFault(err);
       let undone: UndoReport;
       try {

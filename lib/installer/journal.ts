@@ -23,7 +23,6 @@ import { InstallError } from '../core/errors.js';
 import type * as generated from '../core/generated/types.js';
 import { checkPath } from '../core/paths.js';
 import { validateService } from '../core/service-schema.js';
-import type { Points } from './hooks.js';
 import type { PinnedDir } from './pinned-dir.js';
 
 export const JOURNAL_FORMAT = 1;
@@ -155,41 +154,37 @@ function fdatasyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
-/** Writes a new journal: begin and every step at once (create), then the commit record; each made durable before it returns. */
+/** Writes a new journal: begin and every step at once (create, made durable by flushBegin), then the commit record, made durable before it returns. */
 export class JournalWriter {
   private fd: number | null;
   private constructor(
     readonly path: string,
     fd: number,
+    private readonly dir: PinnedDir,
   ) {
     this.fd = fd;
   }
 
   /**
    * Creates the journal `name` in the pinned state directory (never over an existing file or through a link)
-   * with its begin record and the records of every step, in one write, made durable by one fdatasync and one
-   * fsync of the directory, issued together. Every step it logs must be taken only after this resolves; a
-   * step logged but never taken is harmless, since its undo finds nothing to undo.
+   * with its begin record and the records of every step, in one write. Every step it logs must be taken only
+   * after flushBegin() resolves; a step logged but never taken is harmless, since its undo finds nothing to undo.
    */
-  static async create(
-    dir: PinnedDir,
-    name: string,
-    display: string,
-    begin: JournalBegin,
-    steps: readonly JournalStep[],
-    points: Points,
-  ): Promise<JournalWriter> {
+  static create(dir: PinnedDir, name: string, display: string, begin: JournalBegin, steps: readonly JournalStep[]): JournalWriter {
     const fd = openSync(dir.at(name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_APPEND, 0o600);
-    const journal = new JournalWriter(display, fd);
+    const journal = new JournalWriter(display, fd, dir);
     try {
       journal.append(encodeRecord(begin) + steps.map((step, i) => encodeRecord({ t: 'step', n: i + 1, ...step })).join(''));
-      await Promise.all([fdatasyncAsync(fd), dir.fsyncAsync()]);
-      points.hit('journal begin');
     } catch (err) {
       journal.close();
       throw err;
     }
     return journal;
+  }
+
+  /** Makes what create() wrote durable: one fdatasync of the journal and one fsync of its directory, issued together. */
+  async flushBegin(): Promise<void> {
+    await Promise.all([fdatasyncAsync(this.open()), this.dir.fsyncAsync()]);
   }
 
   /**

@@ -3,14 +3,15 @@
 // manifest, then fsynced all at once on the thread pool. The commit writes its journal and its backups while
 // that flush runs, and waits for it before its first step puts a staged file into the site (commit.ts).
 // Only the entries the plan stages are written; the archive is streamed again from the same open file
-// it was verified from, and hashed again as it goes, so a file changed in between is caught.
+// it was verified from, walked by its verified layout, and hashed again as it goes, so a file changed in between is caught.
 // staging/ and backups/ are made in the pinned state directory and pinned themselves (paths.pins), so
 // the commit finds them, and the files in them, through the same descriptors.
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { CountersignError, InstallError } from '../core/errors.js';
+import { InstallError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
-import { TarReader, type TarHeader } from '../core/tar.js';
+import { BLOCK_SIZE, paddingOf } from '../core/tar.js';
+import { sortByPathBytes } from '../core/paths.js';
 import type { ArchiveInput } from '../core/verify.js';
 import { hashOpenFile } from './fsutil.js';
 import { describeFault, type Points } from './hooks.js';
@@ -74,19 +75,19 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
     points.hit('staging directories created');
     const archive256 = createHash('sha256');
     let total = 0;
-    const reader = new TarReader({
-      onEntryStart(header: TarHeader) {
-        const step = wanted.get(header.path);
+    const walker = new EntryWalker(manifest, {
+      start(path: string) {
+        const step = wanted.get(path);
         if (!step) return;
         // Created with its final mode (staging/ is 0700, so no one else can open it meanwhile): fchmod only when the umask took bits away.
         const fd = openSync(staging.at(String(step.slot)), CREATE_FLAGS, Number.parseInt(step.mode, 8));
         current = { fd, step };
       },
-      onEntryData(data: Uint8Array) {
+      data(bytes: Uint8Array) {
         if (!current) return;
-        for (let done = 0; done < data.length;) done += writeSync(current.fd, data, done, data.length - done);
+        for (let done = 0; done < bytes.length;) done += writeSync(current.fd, bytes, done, bytes.length - done);
       },
-      onEntryEnd() {
+      end() {
         if (!current) return;
         const { fd, step } = current;
         current = null;
@@ -103,11 +104,10 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
       total += chunk.length;
       if (total > manifest.archive.size) throw stagingFailed('the archive grew since it was verified');
       archive256.update(chunk);
-      reader.push(chunk);
+      walker.push(chunk);
       if (syncs.full) await syncs.flush();
     }
-    reader.end();
-    if (total !== manifest.archive.size || archive256.digest('hex') !== manifest.archive.sha256) {
+    if (total !== manifest.archive.size || archive256.digest('hex') !== manifest.archive.sha256 || !walker.done) {
       throw stagingFailed('the archive changed since it was verified (size or SHA-256 differ)');
     }
     for (const step of wanted.values()) {
@@ -124,8 +124,65 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
     closeCurrent();
     await syncs.abandon();
     if (err instanceof InstallError) throw err;
-    if (err instanceof CountersignError) throw stagingFailed(`the archive no longer reads as verified: ${err.code}: ${err.message}`, { cause: err.code });
     throw stagingFailed(describeFault(err), { errno: errnoOf(err) });
+  }
+}
+
+/**
+ * The verified archive's entries, walked by its layout, not parsed again: verification accepted exactly the
+ * archive in which every add/modify op of the manifest, in path byte order, is a 512-byte header, the content
+ * and zero padding to the next block, then the end marker (spec/bundle.md). stageFiles checks the archive's
+ * size and SHA-256 against the manifest's once the walk is over, and reads each staged file back; an archive
+ * changed since it was verified is caught by one or the other, and has only ever been written into staging/.
+ */
+class EntryWalker {
+  private readonly entries: ReadonlyArray<{ path: string; size: number }>;
+  private index = -1;
+  private part: 'header' | 'content' | 'padding' | 'end' = 'header';
+  private left = 0;
+
+  constructor(
+    manifest: Pick<Manifest, 'files'>,
+    private readonly on: { start(path: string): void; data(bytes: Uint8Array): void; end(): void },
+  ) {
+    this.entries = sortByPathBytes(manifest.files.filter((op) => op.op === 'add' || op.op === 'modify'));
+    this.nextEntry();
+  }
+
+  /** Every entry walked: what follows is the end marker. */
+  get done(): boolean {
+    return this.part === 'end';
+  }
+
+  push(chunk: Uint8Array): void {
+    for (let at = 0; at < chunk.length && !this.done;) {
+      const n = Math.min(this.left, chunk.length - at);
+      if (this.part === 'content') this.on.data(chunk.subarray(at, at + n));
+      this.left -= n;
+      at += n;
+      while (this.left === 0 && !this.done) this.nextPart();
+    }
+  }
+
+  private nextPart(): void {
+    const entry = this.entries[this.index]!;
+    if (this.part === 'header') {
+      this.part = 'content';
+      this.left = entry.size;
+      this.on.start(entry.path);
+    } else if (this.part === 'content') {
+      this.part = 'padding';
+      this.left = paddingOf(entry.size);
+      this.on.end();
+    } else {
+      this.nextEntry();
+    }
+  }
+
+  private nextEntry(): void {
+    this.index++;
+    this.part = this.index < this.entries.length ? 'header' : 'end';
+    this.left = BLOCK_SIZE;
   }
 }
 

@@ -2,7 +2,20 @@
 // outside it, case-fold collisions, links planted in the state directory and the staging path, and a
 // forged journal. All refused; nothing outside the site root is ever written.
 import { expect } from 'chai';
-import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { VerificationError } from '../../lib/core/errors.js';
 import { applyBundle } from '../../lib/installer/apply.js';
@@ -13,6 +26,19 @@ import { expectedSnapshot, makeSetup, NEW, NOW, OLD, snapshot, tempDir, writeSit
 import { problemCodes, rejectionOf } from '../support/codes.js';
 
 const oldSnap = expectedSnapshot(OLD);
+
+/** Flips one byte of the last copy of `needle` in `file`, `at` bytes into it (in place: an open descriptor sees it). */
+function flipLast(file: string, needle: Buffer, at: number): void {
+  const bytes = readFileSync(file);
+  const where = bytes.lastIndexOf(needle);
+  if (where === -1) throw new Error(`${JSON.stringify(needle.toString())} is not in ${file}`);
+  const fd = openSync(file, 'r+');
+  try {
+    writeSync(fd, Uint8Array.of(bytes[where + at]! ^ 0x01), 0, 1, where + at);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** A directory outside the site, with a file in it: it must come out of every test unchanged. */
 function outside(): { dir: string; before: ReturnType<typeof snapshot> } {
@@ -154,6 +180,32 @@ describe('installer: hostile archives and trees', function () {
     expect(readFileSync(join(out.dir, 'victim.php'), 'utf8')).to.equal('<?php // outside the site\n');
     expect(snapshot(out.dir)).to.deep.equal(out.before);
     expect(snapshot(s.site)).to.deep.equal(oldSnap);
+  });
+
+  it('a bundle file changed after it was verified (a content byte, a header byte, one byte cut off) is caught while staging: STAGING_FAILED, the site untouched', async () => {
+    const changes: Record<string, (bundle: string) => void> = {
+      'a content byte': (bundle) => flipLast(bundle, Buffer.from(NEW['core/lib/Security/Sanitizer.php'] as string), 6),
+      // The name field of the entry's header, which staging walks past without parsing: the archive's SHA-256 catches it.
+      'a header byte': (bundle) => flipLast(bundle, Buffer.from('core/lib/Security/Sanitizer.php\0'), 5),
+      'one byte cut off': (bundle) => truncateSync(bundle, statSync(bundle).size - 1),
+    };
+    for (const [what, change] of Object.entries(changes)) {
+      const s = await makeSetup();
+      const err = await rejectionOf(
+        applyBundle(s.release.bundle, {
+          site: s.site,
+          store: s.store,
+          now: NOW,
+          hooks: { point: (_n, label) => label === 'staging directories created' && change(s.release.bundle) },
+        }),
+      );
+      expect(err.code, what).to.equal('STAGING_FAILED');
+      expect(snapshot(s.site), what).to.deep.equal(oldSnap);
+      expect(
+        readdirSync(s.stateDir).filter((f) => ['journal', 'staging', 'backups'].includes(f)),
+        what,
+      ).to.deep.equal([]);
+    }
   });
 
   it('a state directory that is a link (or not ours) is refused: PREFLIGHT_FAILED (STATE_DIR)', async () => {

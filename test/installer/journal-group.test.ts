@@ -2,8 +2,9 @@
 // first step acts, every modify's backup exists, with backups/ fsynced, before any file is replaced, and the
 // staged files' flush, which runs while the journal and backups are written, is done before the first step.
 import { expect } from 'chai';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import fs, { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { basename, dirname, join } from 'node:path';
 import { applyBundle } from '../../lib/installer/apply.js';
 import { parseJournal } from '../../lib/installer/journal.js';
 import { makeSetup, NEW, NOW, expectedSnapshot, snapshot } from './support.js';
@@ -46,14 +47,44 @@ describe('installer: journal records grouped, backups made durable before any re
     expect(snapshot(s.site)).to.deep.equal(expectedSnapshot(NEW));
   });
 
-  it('the staged files are flushed before the first step acts, and that flush runs after staging, beside the journal and the backups', async () => {
+  it('no staged file enters the site before its fsync is done: with their fsyncs slowed, none of their descriptors is still open at the first step', async () => {
     const s = await makeSetup();
-    const labels: string[] = [];
-    await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, phase: 'files', hooks: { point: (_n, label) => labels.push(label) } });
-    const flushed = labels.indexOf('staged files fsynced');
-    const firstStep = labels.findIndex((l) => /^(mkdir|linked|replaced|moved|rmdir) /.test(l));
-    expect(flushed, 'the flush is awaited').to.be.greaterThan(labels.indexOf('staged and read back'));
-    expect(flushed, 'after the backups are durable').to.be.greaterThan(labels.indexOf('backups fsynced'));
-    expect(firstStep, 'and before the first step').to.be.greaterThan(flushed);
+    const staging = join(realpathSync(dirname(s.stateDir)), basename(s.stateDir), 'staging') + '/';
+    const isStaged = (fd: string | number) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(staging);
+      } catch {
+        return false;
+      }
+    };
+    const openStaged = () => readdirSync('/proc/self/fd').filter(isStaged).length;
+    // Each staged file's descriptor is closed when its fsync completes (stage.ts SyncBatch): their fsyncs alone are slowed.
+    const fsync = fs.fsync;
+    fs.fsync = ((fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
+      const slow = isStaged(fd);
+      fsync(fd, (err) => (slow ? setTimeout(() => callback(err), 50) : callback(err)));
+    }) as typeof fs.fsync;
+    syncBuiltinESMExports();
+    const seen: Record<string, number> = {};
+    try {
+      await applyBundle(s.release.bundle, {
+        site: s.site,
+        store: s.store,
+        now: NOW,
+        phase: 'files',
+        hooks: {
+          point: (_n, label) => {
+            const first = /^(mkdir|linked|replaced|moved|rmdir) /.test(label) ? 'first step' : label;
+            if (!(first in seen)) seen[first] = openStaged();
+          },
+        },
+      });
+    } finally {
+      fs.fsync = fsync;
+      syncBuiltinESMExports();
+    }
+    expect(seen['staged and read back'], 'staged descriptors open while their flush runs').to.be.greaterThan(0);
+    expect(seen['first step'], 'staged descriptors open at the first step').to.equal(0);
+    expect(snapshot(s.site)).to.deep.equal(expectedSnapshot(NEW));
   });
 });
