@@ -56,15 +56,19 @@ export function hashFile(path: string): HashedFile {
   }
 }
 
-/** SHA-256 and size of an open regular file, read from its start (pread: the descriptor's offset is left alone). */
+/**
+ * SHA-256 and size of an open regular file, read from its start (pread: the descriptor's offset is left alone).
+ * A read of a regular file comes back short only at its end (on Linux's local file systems), so a short read ends the
+ * loop without one more read; where one could come back short sooner, the digest is of a prefix and the check it feeds fails.
+ */
 export function hashOpenFile(fd: number): { sha256: string; size: number } {
   const hash = createHash('sha256');
   let size = 0;
   for (;;) {
     const n = readSync(fd, buffer, 0, buffer.length, size);
-    if (n === 0) break;
     hash.update(buffer.subarray(0, n));
     size += n;
+    if (n < buffer.length) break;
   }
   return { sha256: hash.digest('hex'), size };
 }
