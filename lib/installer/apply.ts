@@ -225,7 +225,11 @@ export async function applyOpened(input: BundleInput, opts: ApplyOptions): Promi
         throw err;
       }
       progress({ event: 'staged', files: plan.stagedFiles, bytes: plan.stagedBytes });
-      await commitPlan({ paths, plan, staged, begin, points, progress, now });
+      try {
+        await commitPlan({ paths, plan, staged, begin, points, progress, now });
+      } finally {
+        await staged.settled; // whatever failed, no flush is left running on a descriptor of staging/
+      }
       await finishCommitted(paths, begin, points, now);
     });
     if (phase === 'files') return result(paths, v, plan, { phases: run.phases, post: [], recovered, timings: run.timings, dryRun: false, from: v.from });

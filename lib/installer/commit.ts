@@ -23,7 +23,7 @@ import { fchmodSync, linkSync, mkdirSync, renameSync, rmdirSync, rmSync, unlinkS
 import { InstallError } from '../core/errors.js';
 import { recordInstall } from '../node/trust-store.js';
 import type { ProgressSink } from './events.js';
-import { hashFile, lstatBig, lstatOrMissing } from './fsutil.js';
+import { allDone, hashFile, lstatBig, lstatOrMissing } from './fsutil.js';
 import { describeFault, type Points } from './hooks.js';
 import { JournalWriter, type JournalBegin, type JournalStep } from './journal.js';
 import { fault, identityOf, PinnedDir, PinnedTree } from './pinned-dir.js';
@@ -51,14 +51,6 @@ function journalStepOf(step: Step, staged: ReadonlyMap<number, StagedFile>): Jou
     case 'rmdir':
       return { op: 'rmdir', path: step.path, mode: step.mode.toString(8).padStart(4, '0') };
   }
-}
-
-/** Waits for a promise to settle, whatever its outcome (that is reported where it is awaited). */
-async function settled(promise: Promise<unknown>): Promise<void> {
-  await promise.then(
-    () => undefined,
-    () => undefined,
-  );
 }
 
 function changedSince(path: string, expected: string, found: string): InstallError {
@@ -181,9 +173,8 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
   let journal: JournalWriter;
   try {
     journal = JournalWriter.create(pinnedState(paths), 'journal', paths.journal, ctx.begin, records);
-    points.hit('journal begin');
   } catch (err) {
-    await settled(ctx.staged.durable); // the flush holds staging/'s descriptor until it is done
+    await ctx.staged.settled; // the flush holds staging/'s descriptor until it is done
     rmSync(statePath(paths, 'journal'), { force: true });
     removeWorkDirs(paths);
     throw new InstallError('COMMIT_FAILED', `cannot start the journal ${paths.journal} (${describeFault(err)}); nothing in the site was touched`, {
@@ -196,6 +187,7 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
   let flushing = false;
   try {
     try {
+      points.hit('journal begin');
       tree = new PinnedTree(PinnedDir.open(paths.root), (rel) => plan.checkedDirs.get(rel));
       if (tree.root.id !== paths.rootId || tree.root.id !== plan.checkedDirs.get(''))
         throw fault('ESTALE', `the site root ${paths.root} is not the directory the preflight checked`);
@@ -215,7 +207,7 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
       current = undefined;
       // One wait for all the first step needs durable, issued together: the journal's records, the backups, the staged files.
       flushing = true;
-      await Promise.all([journal.flushBegin(), ...(modifies.length > 0 ? [backups.fsyncAsync()] : []), ctx.staged.durable]);
+      await allDone([journal.flushBegin(), ...(modifies.length > 0 ? [backups.fsyncAsync()] : []), ctx.staged.durable]);
       flushing = false;
       points.hit('journal flushed');
       if (modifies.length > 0) points.hit('backups fsynced');
@@ -232,7 +224,7 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
       points.hit('directories fsynced');
       journal.commit();
     } catch (err) {
-      await settled(ctx.staged.durable); // the flush holds staging/'s descriptor until it is done
+      await ctx.staged.settled; // the flush holds staging/'s descriptor until it is done
       journal.close();
       const what = current
         ? `${current.op} ${current.path}`

@@ -73,6 +73,12 @@ export function hashOpenFile(fd: number): { sha256: string; size: number } {
   return { sha256: hash.digest('hex'), size };
 }
 
+/** Waits for every promise to settle (so no flush is left running on a descriptor the caller may close next), then rethrows the first failure. */
+export async function allDone(promises: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** Reads a small regular file without following links; undefined when it is missing. */
 export function readSmallFile(path: string, max = 1 << 20): string | undefined {
   let fd: number;

@@ -1,10 +1,10 @@
 // Numbered points in the life of a commit and a recovery, where tests stop the installer.
 import { errnoOf } from '../core/errno.js';
 //
-// Every durable step counts as one point, in order: the journal's begin record, each step record,
-// each action the step takes (mkdir, link, fsync of the backups directory, rename, unlink, rmdir),
-// the commit record, and each stage of finishing (recording the install, the phase state, removing
-// staging and backups, removing the journal); in a rollback or recovery, each undo action.
+// Every step of a commit counts as one point, in order: staging, the journal's records written, each backup
+// link, the one flush of the journal, backups/ and the staged files, each action a step takes (mkdir, link,
+// rename, unlink, rmdir), the directories' fsync, the commit record, and each stage of finishing (recording the
+// install, the phase state, removing staging and backups, removing the journal); in a rollback or recovery, each undo action.
 //
 // TEST-ONLY environment variables, read by the tests' CLI (`apply`, `recover`) and by nothing else:
 //   COUNTERSIGN_TEST_CRASH_AT_STEP=k   the process SIGKILLs itself at point k (as a power cut or an OOM kill would)

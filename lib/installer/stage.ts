@@ -13,7 +13,7 @@ import type { Manifest } from '../core/manifest.js';
 import { BLOCK_SIZE, paddingOf } from '../core/tar.js';
 import { sortByPathBytes } from '../core/paths.js';
 import type { ArchiveInput } from '../core/verify.js';
-import { hashOpenFile } from './fsutil.js';
+import { allDone, hashOpenFile } from './fsutil.js';
 import { describeFault, type Points } from './hooks.js';
 import type { PinnedDir } from './pinned-dir.js';
 import type { Plan, StagedStep } from './plan.js';
@@ -31,8 +31,10 @@ export interface StagedFile {
 /** What stageFiles leaves for the commit. */
 export interface Staged {
   files: ReadonlyMap<number, StagedFile>;
-  /** Every staged file and staging/ itself made durable: the flush runs on while the commit begins; it never rejects unhandled. */
+  /** Every staged file and staging/ itself made durable: the flush runs on while the commit begins. */
   durable: Promise<void>;
+  /** Settles with `durable`, whatever its outcome: until then the flush holds staging/'s descriptor and the files'. */
+  settled: Promise<void>;
 }
 
 // Read and write: each file is read back through the descriptor it was written with (the very file, by construction).
@@ -117,9 +119,12 @@ export async function stageFiles(archive: ArchiveInput, manifest: Manifest, plan
     const durable = syncs.flush(staging).catch((err: unknown) => {
       throw stagingFailed(`cannot flush the staged files: ${describeFault(err)}`, { errno: errnoOf(err) });
     });
-    durable.catch(() => undefined); // awaited by the commit before its first step, or by apply when the commit fails earlier
+    const settled = durable.then(
+      () => undefined,
+      () => undefined, // the failure is reported where durable is awaited (commit.ts)
+    );
     points.hit('staged and read back');
-    return { files, durable };
+    return { files, durable, settled };
   } catch (err) {
     closeCurrent();
     await syncs.abandon();
@@ -248,10 +253,7 @@ class SyncBatch {
         ),
     );
     if (dir) all.push(dir.fsyncAsync());
-    const done = Promise.allSettled(all).then((results) => {
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    });
+    const done = allDone(all);
     this.inFlight = done.then(
       () => undefined,
       () => undefined,

@@ -11,7 +11,9 @@ import { recoverSite } from '../../lib/installer/recover.js';
 import { ensureStateDir, lockSite, sitePaths } from '../../lib/installer/state.js';
 import { loadTrustedPolicy } from '../../lib/core/policy.js';
 import { initStore, openStore, recordInstall } from '../../lib/node/trust-store.js';
-import { makePolicy } from '../support/fixtures.js';
+import { asFormat1, bundleFileBytes, makePolicy, signedBy } from '../support/fixtures.js';
+import { canonicalBytes } from '../../lib/core/canonical.js';
+import { createEnvelope } from '../../lib/core/envelope.js';
 import type { IndexEntry } from '../../lib/distribution/messages.js';
 import { nextWanted } from '../../lib/site/choose.js';
 import { storeBackend } from '../../lib/site/site-backend.js';
@@ -73,6 +75,29 @@ describe('installer apply: the three phases', function () {
     expect(snapshot(s.site)).to.deep.equal(expectedSnapshot(source));
     expect(leftovers(s.stateDir)).to.deep.equal([]);
     expect(fds(), 'open descriptors').to.equal(before);
+  });
+
+  it('entries of every size around a tar block (0, 511, 512, 513, 3 MiB + 17, a file emptied) stage exactly, from a format 2 bundle and from a format 1 one', async () => {
+    const source: Tree = {
+      ...NEW,
+      'edge/empty.txt': '',
+      'edge/b511.txt': 'a'.repeat(511),
+      'edge/b512.txt': 'b'.repeat(512),
+      'edge/b513.txt': 'c'.repeat(513),
+      'edge/big.bin': 'x'.repeat(3 * 1024 * 1024 + 17),
+      'README.txt': '', // modified to empty
+    };
+    for (const format of [2, 1]) {
+      const s = await makeSetup({ source });
+      if (format === 1) {
+        // The same archive under a format 1 manifest (archive.sha512, no signed mtime): verified by the strict tar reader.
+        const m1 = asFormat1(s.release.manifest, s.release.archive);
+        const envelope = signedBy(createEnvelope('manifest', canonicalBytes(m1)), s.release.policy.signers.slice(0, 3));
+        writeFileSync(s.release.bundle, bundleFileBytes(envelope, s.release.archive));
+      }
+      await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW });
+      expect(snapshot(s.site), `format ${format}`).to.deep.equal(expectedSnapshot(source));
+    }
   });
 
   it('under a umask of 077 every file and directory still gets its manifest mode (0644, 0755): staged files are fchmod-ed when the umask took bits', async () => {

@@ -1,10 +1,11 @@
 // The grouped journal (spec/journal.md "fsync points"): every step record is in the journal before the
-// first step acts, every modify's backup exists, with backups/ fsynced, before any file is replaced, and the
-// staged files' flush, which runs while the journal and backups are written, is done before the first step.
+// first step acts, every modify's backup exists before any file is replaced, and the one flush of the journal,
+// the state directory, backups/ and the staged files, which runs while the journal and backups are written, is
+// done before the first step.
 import { expect } from 'chai';
 import fs, { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { applyBundle } from '../../lib/installer/apply.js';
 import { parseJournal } from '../../lib/installer/journal.js';
 import { makeSetup, NEW, NOW, expectedSnapshot, snapshot } from './support.js';
@@ -47,25 +48,42 @@ describe('installer: journal records grouped, backups made durable before any re
     expect(snapshot(s.site)).to.deep.equal(expectedSnapshot(NEW));
   });
 
-  it('no staged file enters the site before its fsync is done: with their fsyncs slowed, none of their descriptors is still open at the first step', async () => {
+  it('nothing enters the site before the journal, backups/ and the staged files are durable: with those flushes slowed, all are done at the first step', async () => {
     const s = await makeSetup();
-    const staging = join(realpathSync(dirname(s.stateDir)), basename(s.stateDir), 'staging') + '/';
-    const isStaged = (fd: string | number) => {
+    const state = join(realpathSync(dirname(s.stateDir)), basename(s.stateDir));
+    const target = (fd: number) => {
       try {
-        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(staging);
+        return readlinkSync(`/proc/self/fd/${fd}`);
       } catch {
-        return false;
+        return '';
       }
     };
-    const openStaged = () => readdirSync('/proc/self/fd').filter(isStaged).length;
-    // Each staged file's descriptor is closed when its fsync completes (stage.ts SyncBatch): their fsyncs alone are slowed.
-    const fsync = fs.fsync;
-    fs.fsync = ((fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
-      const slow = isStaged(fd);
-      fsync(fd, (err) => (slow ? setTimeout(() => callback(err), 50) : callback(err)));
-    }) as typeof fs.fsync;
+    // Every fsync and fdatasync in the state directory is slowed, and counted until its callback runs.
+    let pending = 0;
+    const done = new Set<string>();
+    const slowed = <F extends typeof fs.fsync>(real: F): F =>
+      ((fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
+        const path = target(fd);
+        if (!path.startsWith(state)) return real(fd, callback);
+        pending++;
+        const what = relative(state, path).replace(/^staging\/.+/, 'a staged file');
+        // The staged files' flushes, issued first, are made to finish last.
+        real(fd, (err) =>
+          setTimeout(
+            () => {
+              pending--;
+              done.add(what);
+              callback(err);
+            },
+            what === 'a staged file' ? 150 : 20,
+          ),
+        );
+      }) as F;
+    const real = { fsync: fs.fsync, fdatasync: fs.fdatasync };
+    fs.fsync = slowed(real.fsync);
+    fs.fdatasync = slowed(real.fdatasync);
     syncBuiltinESMExports();
-    const seen: Record<string, number> = {};
+    const seen: Record<string, { pending: number; done: string[] }> = {};
     try {
       await applyBundle(s.release.bundle, {
         site: s.site,
@@ -74,17 +92,17 @@ describe('installer: journal records grouped, backups made durable before any re
         phase: 'files',
         hooks: {
           point: (_n, label) => {
-            const first = /^(mkdir|linked|replaced|moved|rmdir) /.test(label) ? 'first step' : label;
-            if (!(first in seen)) seen[first] = openStaged();
+            const at = /^(mkdir|linked|replaced|moved|rmdir) /.test(label) ? 'first step' : label;
+            if (!(at in seen)) seen[at] = { pending, done: [...done].sort() };
           },
         },
       });
     } finally {
-      fs.fsync = fsync;
+      Object.assign(fs, real);
       syncBuiltinESMExports();
     }
-    expect(seen['staged and read back'], 'staged descriptors open while their flush runs').to.be.greaterThan(0);
-    expect(seen['first step'], 'staged descriptors open at the first step').to.equal(0);
+    expect(seen['staged and read back']!.pending, 'flushes running while the journal and backups are written').to.be.greaterThan(0);
+    expect(seen['first step'], 'at the first step').to.deep.equal({ pending: 0, done: ['', 'a staged file', 'backups', 'journal', 'staging'] });
     expect(snapshot(s.site)).to.deep.equal(expectedSnapshot(NEW));
   });
 });
