@@ -184,7 +184,8 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
   const logged: JournalStep[] = [];
   let tree: PinnedTree | undefined;
   let current: Step | undefined;
-  let flushing = false;
+  let doing = 'the start of the commit'; // what a failure is reported at
+  let begun = 0; // steps begun in the site (the last may have failed half-way)
   try {
     try {
       points.hit('journal begin');
@@ -202,22 +203,25 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
       const modifies = plan.steps.filter((step) => step.op === 'modify');
       for (const step of modifies) {
         current = step;
+        doing = `the backup of ${step.path}`;
         backUp(w, step, points);
       }
       current = undefined;
       // One wait for all the first step needs durable, issued together: the journal's records, the backups, the staged files.
-      flushing = true;
+      doing = 'the flush of the journal, the backups and the staged files';
       await allDone([journal.flushBegin(), ...(modifies.length > 0 ? [backups.fsyncAsync()] : []), ctx.staged.durable]);
-      flushing = false;
       points.hit('journal flushed');
       if (modifies.length > 0) points.hit('backups fsynced');
       points.hit('staged files fsynced');
       plan.steps.forEach((step, i) => {
         current = step;
+        doing = `${step.op} ${step.path}`;
+        begun = i + 1;
         takeStep(w, step, records[i]!, points);
         progress({ event: 'file', n: i + 1, total: plan.steps.length, op: step.op, path: step.path });
       });
       current = undefined;
+      doing = 'the final fsync and commit record';
       tree.assertAllInPlace(); // nothing moved away behind the steps already taken
       // One flush per touched directory and one of backups/, issued together so the file system can group them.
       await Promise.all([...[...w.touched].filter((dir) => !dir.closed), backups].map((dir) => dir.fsyncAsync()));
@@ -226,11 +230,7 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
     } catch (err) {
       await ctx.staged.settled; // the flush holds staging/'s descriptor until it is done
       journal.close();
-      const what = current
-        ? `${current.op} ${current.path}`
-        : flushing
-          ? 'the flush of the journal, the backups and the staged files'
-          : 'the final fsync and commit record';
+      const what = doing;
       const cause = err instanceof InstallError ? err.message : describeFault(err);
       let undone: UndoReport;
       try {
@@ -246,13 +246,14 @@ export async function commitPlan(ctx: CommitContext): Promise<void> {
       }
       throw new InstallError(
         'COMMIT_FAILED',
-        `the update failed at ${what} (${cause}); rolled back ${undone.undone} step${undone.undone === 1 ? '' : 's'}: the site is the old release again`,
+        `the update failed at ${what} (${cause}); ${begun === 0 ? 'no step had changed the site' : `rolled back the ${begun} step${begun === 1 ? '' : 's'} begun`}: the site is the old release again`,
         {
           failedAt: current ? { op: current.op, path: current.path } : null,
           cause,
           ...(err instanceof InstallError && { causeCode: err.code, causeDetails: err.details }),
           errno: err instanceof InstallError ? undefined : errnoOf(err),
           rolledBack: undone.undone,
+          begun,
           warnings: undone.warnings,
         },
       );

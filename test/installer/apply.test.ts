@@ -387,6 +387,39 @@ describe('installer apply: a failure in the middle of the commit rolls back', fu
     await applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, phase: 'files', hooks: { point: (_n, l) => labels.push(l) } });
   });
 
+  it('a failure says where it happened and how many steps had changed the site: none before the flush, the steps begun after it', async () => {
+    const firstReplace = labels.find((l) => l.startsWith('replaced '))!;
+    for (const [at, where, begun] of [
+      ['journal flushed', 'the flush of the journal, the backups and the staged files', 0],
+      [
+        firstReplace,
+        firstReplace.replace('replaced ', 'modify '),
+        labels.filter((l) => /^(mkdir|linked|replaced|moved|rmdir) /.test(l)).indexOf(firstReplace) + 1,
+      ],
+    ] as const) {
+      const s = await makeSetup();
+      const err = await rejectionOf(
+        applyBundle(s.release.bundle, {
+          site: s.site,
+          store: s.store,
+          now: NOW,
+          hooks: {
+            point: (_n, label) =>
+              label === at &&
+              (() => {
+                throw Object.assign(new Error('injected'), { code: 'EIO' });
+              })(),
+          },
+        }),
+      );
+      expect(err.code, at).to.equal('COMMIT_FAILED');
+      expect(err.message, at).to.contain(`failed at ${where} (`);
+      expect(err.message, at).to.contain(begun === 0 ? 'no step had changed the site' : `rolled back the ${begun} step${begun === 1 ? '' : 's'} begun`);
+      expect((err as InstallError).details.begun, at).to.equal(begun);
+      expect(snapshot(s.site), at).to.deep.equal(oldSnap);
+    }
+  });
+
   it('an I/O error injected at every point: before the commit record the tree is the old release again, after it the new one', async () => {
     const commitAt = labels.indexOf('logged commit') + 1;
     for (let k = 1; k <= labels.length; k++) {
