@@ -17,7 +17,21 @@ import { createEnvelope } from '../../lib/core/envelope.js';
 import type { IndexEntry } from '../../lib/distribution/messages.js';
 import { nextWanted } from '../../lib/site/choose.js';
 import { storeBackend } from '../../lib/site/site-backend.js';
-import { expectedSnapshot, makeBundle, makeSetup, NEW, NOW, OLD, snapshot, tempDir, writeSite, type Snapshot, type Tree } from './support.js';
+import {
+  applyWithPoints,
+  expectedSnapshot,
+  makeBundle,
+  makeSetup,
+  NEW,
+  NOW,
+  OLD,
+  SITE_STEP,
+  snapshot,
+  tempDir,
+  writeSite,
+  type Snapshot,
+  type Tree,
+} from './support.js';
 import { rejectionOf } from '../support/codes.js';
 
 const LESS_CRITICAL = 'AC:Complex/A:Admin/CI:Some/II:None/E:Theoretical/TD:Uncommon'; // 7/25
@@ -389,27 +403,15 @@ describe('installer apply: a failure in the middle of the commit rolls back', fu
 
   it('a failure says where it happened and how many steps had changed the site: none before the flush, the steps begun after it', async () => {
     const firstReplace = labels.find((l) => l.startsWith('replaced '))!;
+    const stepsTo = labels.filter((l) => SITE_STEP.test(l)).indexOf(firstReplace) + 1;
     for (const [at, where, begun] of [
       ['journal flushed', 'the flush of the journal, the backups and the staged files', 0],
-      [
-        firstReplace,
-        firstReplace.replace('replaced ', 'modify '),
-        labels.filter((l) => /^(mkdir|linked|replaced|moved|rmdir) /.test(l)).indexOf(firstReplace) + 1,
-      ],
+      [firstReplace, firstReplace.replace('replaced ', 'modify '), stepsTo],
     ] as const) {
       const s = await makeSetup();
       const err = await rejectionOf(
-        applyBundle(s.release.bundle, {
-          site: s.site,
-          store: s.store,
-          now: NOW,
-          hooks: {
-            point: (_n, label) =>
-              label === at &&
-              (() => {
-                throw Object.assign(new Error('injected'), { code: 'EIO' });
-              })(),
-          },
+        applyWithPoints(s, (label) => {
+          if (label === at) throw Object.assign(new Error('injected'), { code: 'EIO' });
         }),
       );
       expect(err.code, at).to.equal('COMMIT_FAILED');

@@ -22,7 +22,7 @@ import { applyBundle } from '../../lib/installer/apply.js';
 import { encodeRecord } from '../../lib/installer/journal.js';
 import { recoverSite } from '../../lib/installer/recover.js';
 import type { Manifest } from '../../lib/core/manifest.js';
-import { expectedSnapshot, makeSetup, NEW, NOW, OLD, snapshot, tempDir, writeSite } from './support.js';
+import { applyWithPoints, expectedSnapshot, makeSetup, NEW, NOW, OLD, snapshot, tempDir, writeSite } from './support.js';
 import { problemCodes, rejectionOf } from '../support/codes.js';
 
 const oldSnap = expectedSnapshot(OLD);
@@ -191,14 +191,7 @@ describe('installer: hostile archives and trees', function () {
     };
     for (const [what, change] of Object.entries(changes)) {
       const s = await makeSetup();
-      const err = await rejectionOf(
-        applyBundle(s.release.bundle, {
-          site: s.site,
-          store: s.store,
-          now: NOW,
-          hooks: { point: (_n, label) => label === 'staging directories created' && change(s.release.bundle) },
-        }),
-      );
+      const err = await rejectionOf(applyWithPoints(s, (label) => label === 'staging directories created' && change(s.release.bundle)));
       expect(err.code, what).to.equal('STAGING_FAILED');
       expect(snapshot(s.site), what).to.deep.equal(oldSnap);
       expect(

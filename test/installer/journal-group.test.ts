@@ -8,7 +8,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { basename, dirname, join, relative } from 'node:path';
 import { applyBundle } from '../../lib/installer/apply.js';
 import { parseJournal } from '../../lib/installer/journal.js';
-import { makeSetup, NEW, NOW, expectedSnapshot, snapshot } from './support.js';
+import { applyWithPoints, makeSetup, NEW, NOW, SITE_STEP, expectedSnapshot, snapshot } from './support.js';
 
 describe('installer: journal records grouped, backups made durable before any replacement', function () {
   this.timeout(60_000);
@@ -85,18 +85,14 @@ describe('installer: journal records grouped, backups made durable before any re
     syncBuiltinESMExports();
     const seen: Record<string, { pending: number; done: string[] }> = {};
     try {
-      await applyBundle(s.release.bundle, {
-        site: s.site,
-        store: s.store,
-        now: NOW,
-        phase: 'files',
-        hooks: {
-          point: (_n, label) => {
-            const at = /^(mkdir|linked|replaced|moved|rmdir) /.test(label) ? 'first step' : label;
-            if (!(at in seen)) seen[at] = { pending, done: [...done].sort() };
-          },
+      await applyWithPoints(
+        s,
+        (label) => {
+          const at = SITE_STEP.test(label) ? 'first step' : label;
+          if (!(at in seen)) seen[at] = { pending, done: [...done].sort() };
         },
-      });
+        { phase: 'files' },
+      );
     } finally {
       Object.assign(fs, real);
       syncBuiltinESMExports();

@@ -13,6 +13,7 @@ import { canonicalBytes } from '../../lib/core/canonical.js';
 import { createEnvelope, type Envelope } from '../../lib/core/envelope.js';
 import type { Manifest } from '../../lib/core/manifest.js';
 import { initStore } from '../../lib/node/trust-store.js';
+import { applyBundle, type ApplyOptions, type ApplyResult } from '../../lib/installer/apply.js';
 import { bundleFileBytes, envelopeBytes, makePolicy, signedBy, type TestPolicy } from '../support/fixtures.js';
 import { bundleCli } from '../../scripts/bundle-cli.mjs';
 import { removeAtEnd, tempDir as sharedTempDir } from '../support/tmp.js';
@@ -174,6 +175,16 @@ export async function makeSetup(
   const site = writeSite(join(dir, 'www', 'site'), opts.site ?? OLD);
   const store = await makeStore(dir, release);
   return { dir, site, release, store, stateDir: join(dir, 'www', '.countersign-site') };
+}
+
+export type Setup = Awaited<ReturnType<typeof makeSetup>>;
+
+/** The labels of the points where a step acts in the site (lib/installer/commit.ts): the first such is the first change to the site. */
+export const SITE_STEP = /^(mkdir|linked|replaced|moved|rmdir) /;
+
+/** Applies the setup's bundle to its site with its store at NOW, calling `point` with the label of every point (lib/installer/hooks.ts). */
+export function applyWithPoints(s: Setup, point: (label: string) => void, opts: Omit<ApplyOptions, 'site' | 'store' | 'hooks'> = {}): Promise<ApplyResult> {
+  return applyBundle(s.release.bundle, { site: s.site, store: s.store, now: NOW, ...opts, hooks: { point: (_n, label) => point(label) } });
 }
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
