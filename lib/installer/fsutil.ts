@@ -36,21 +36,18 @@ export interface HashedFile {
   /** st_mode and st_dev as numbers (both fit a double). */
   mode: number;
   devNumber: number;
-  /** Identity: dev/ino as decimal strings (inode numbers can exceed 2^53). */
-  dev: string;
-  ino: string;
 }
 
 /**
  * SHA-256 and size of a regular file, opened without following a symbolic link (ELOOP) and checked
- * to be a regular file after opening; also its mode and identity, taken from one fstat of the open descriptor.
+ * to be a regular file after opening; also its mode and device, taken from one fstat of the open descriptor.
  */
 export function hashFile(path: string): HashedFile {
   const fd = openSync(path, READ_FLAGS);
   try {
-    const st = fstatSync(fd, { bigint: true });
+    const st = fstatSync(fd);
     if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL' });
-    return { ...hashOpenFile(fd), mode: Number(st.mode), devNumber: Number(st.dev), dev: st.dev.toString(), ino: st.ino.toString() };
+    return { ...hashOpenFile(fd), mode: st.mode, devNumber: st.dev };
   } finally {
     closeSync(fd);
   }
